@@ -1,0 +1,4 @@
+//! The `diameter` command.
+#![forbid(unsafe_code)]
+
+fn main() {}

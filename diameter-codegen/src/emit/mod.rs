@@ -1,0 +1,327 @@
+//! Emission: model in, formatted Rust source out. Pure functions of the validated model;
+//! every list is emitted in a stable order so the output is deterministic.
+
+mod module;
+mod tables;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use proc_macro2::{Ident, Literal, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::error::Error;
+use crate::model::{Avp, AvpType, Command, Dictionary};
+use crate::validate::Resolved;
+
+/// How the generated modules are laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// Inside `diameter-core`: one file per module plus `mod.rs`, each module behind a cargo
+    /// feature named after it (except `base`).
+    Core,
+    /// A user's crate: one file holding every module inline, referring to the built-in
+    /// dictionaries through `::diameter_core::generated`.
+    User,
+}
+
+/// Emitted files: (file name, contents).
+pub(crate) struct Emitted {
+    pub(crate) files: Vec<(String, String)>,
+    /// Module → modules it needs (for cargo features).
+    pub(crate) deps: BTreeMap<String, BTreeSet<String>>,
+}
+
+pub(crate) struct Ctx<'a> {
+    dicts: &'a [Dictionary],
+    resolved: &'a Resolved,
+    current: &'a Dictionary,
+    rt: TokenStream,
+    local: &'a [bool],
+    type_names: &'a [HashMap<String, String>],
+    reach: &'a HashMap<String, HashSet<String>>,
+    floaty: &'a HashSet<String>,
+}
+
+pub(crate) fn doc_attr(text: &str) -> TokenStream {
+    let lines = text.lines().map(|l| {
+        let l = format!(" {l}");
+        quote!(#[doc = #l])
+    });
+    quote!(#(#lines)*)
+}
+
+pub(crate) fn lit_str(s: &str) -> Literal {
+    Literal::string(s)
+}
+
+impl<'a> Ctx<'a> {
+    fn loc(&self, name: &str) -> (usize, usize) {
+        self.resolved.by_name[name]
+    }
+
+    pub(crate) fn avp(&self, name: &str) -> &'a Avp {
+        let (d, a) = self.loc(name);
+        &self.dicts[d].avps[a]
+    }
+
+    fn spec_of(&self, name: &str) -> &'a str {
+        &self.dicts[self.loc(name).0].spec
+    }
+
+    fn type_ident(&self, name: &str) -> Ident {
+        let (d, _) = self.loc(name);
+        format_ident!("{}", self.type_names[d][name])
+    }
+
+    fn command_ident(&self, c: &Command, request: bool) -> Ident {
+        let base = crate::names::type_name(&c.name);
+        format_ident!("{}{}", base, if request { "Request" } else { "Answer" })
+    }
+
+    /// The path to a Grouped or Enumerated AVP's type from the current module.
+    fn named_type(&self, a: &Avp) -> TokenStream {
+        let (d, _) = self.loc(&a.name);
+        let ident = format_ident!("{}", self.type_names[d][&a.name]);
+        if std::ptr::eq(&self.dicts[d], self.current) {
+            quote!(#ident)
+        } else if self.local[d] {
+            let m = format_ident!("{}", self.dicts[d].name);
+            quote!(super::#m::#ident)
+        } else {
+            let m = format_ident!("{}", self.dicts[d].name);
+            quote!(::diameter_core::generated::#m::#ident)
+        }
+    }
+
+    /// The Rust type holding an AVP's value.
+    pub(crate) fn value_type(&self, a: &Avp) -> TokenStream {
+        let rt = &self.rt;
+        match a.ty {
+            AvpType::OctetString => quote!(#rt::bytes::Bytes),
+            AvpType::Integer32 => quote!(i32),
+            AvpType::Integer64 => quote!(i64),
+            AvpType::Unsigned32 => quote!(u32),
+            AvpType::Unsigned64 => quote!(u64),
+            AvpType::Float32 => quote!(f32),
+            AvpType::Float64 => quote!(f64),
+            AvpType::Address => quote!(#rt::data::Address),
+            AvpType::Time => quote!(#rt::data::Time),
+            AvpType::Utf8String => quote!(#rt::data::Utf8String),
+            AvpType::DiameterIdentity => quote!(#rt::data::DiameterIdentity),
+            AvpType::DiameterUri => quote!(#rt::data::DiameterUri),
+            AvpType::IpFilterRule => quote!(#rt::data::IpFilterRule),
+            AvpType::QosFilterRule => quote!(#rt::data::QosFilterRule),
+            AvpType::Enumerated | AvpType::Grouped => self.named_type(a),
+        }
+    }
+
+    /// Whether Grouped `from` can contain Grouped `to` (or is it).
+    fn reaches(&self, from: &str, to: &str) -> bool {
+        from == to || self.reach.get(from).is_some_and(|s| s.contains(to))
+    }
+
+    fn contains_float(&self, name: &str) -> bool {
+        self.floaty.contains(name)
+    }
+
+    fn sorted_avps(&self) -> Vec<&'a Avp> {
+        let mut v: Vec<&Avp> = self.current.avps.iter().collect();
+        v.sort_by_key(|a| (a.vendor, a.code));
+        v
+    }
+}
+
+/// Grouped → every Grouped it can contain, transitively.
+fn reachability(dicts: &[Dictionary], resolved: &Resolved) -> HashMap<String, HashSet<String>> {
+    let mut direct: HashMap<&str, Vec<&str>> = HashMap::new();
+    for d in dicts {
+        for a in &d.avps {
+            if let Some(rules) = &a.grouped {
+                let v = direct.entry(a.name.as_str()).or_default();
+                for r in rules {
+                    if let Some(n) = &r.avp {
+                        let (di, ai) = resolved.by_name[n];
+                        if dicts[di].avps[ai].ty == AvpType::Grouped {
+                            v.push(n.as_str());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    for start in direct.keys() {
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut stack: Vec<&str> = direct[start].clone();
+        while let Some(n) = stack.pop() {
+            if seen.insert(n.to_owned()) {
+                if let Some(next) = direct.get(n) {
+                    stack.extend(next.iter().copied());
+                }
+            }
+        }
+        out.insert((*start).to_owned(), seen);
+    }
+    out
+}
+
+fn floaty(dicts: &[Dictionary], reach: &HashMap<String, HashSet<String>>, resolved: &Resolved) -> HashSet<String> {
+    let direct_float = |name: &str| -> bool {
+        let (d, a) = resolved.by_name[name];
+        dicts[d].avps[a].grouped.as_ref().is_some_and(|rules| {
+            rules.iter().any(|r| {
+                r.avp.as_ref().is_some_and(|n| {
+                    let (d, a) = resolved.by_name[n];
+                    matches!(dicts[d].avps[a].ty, AvpType::Float32 | AvpType::Float64)
+                })
+            })
+        })
+    };
+    let mut out = HashSet::new();
+    for (g, inner) in reach {
+        if direct_float(g) || inner.iter().any(|i| direct_float(i)) {
+            out.insert(g.clone());
+        }
+    }
+    out
+}
+
+fn format_file(module: &str, tokens: TokenStream) -> Result<String, Error> {
+    let file: syn::File = syn::parse2(tokens).map_err(|e| Error::Emit {
+        module: module.to_owned(),
+        message: e.to_string(),
+    })?;
+    Ok(prettyplease::unparse(&file))
+}
+
+/// Emits the code for `dicts[i]` where `local[i]`, referring to the others as external.
+pub(crate) fn emit(
+    dicts: &[Dictionary],
+    local: &[bool],
+    resolved: &Resolved,
+    layout: Layout,
+    generator: &str,
+) -> Result<Emitted, Error> {
+    let reach = reachability(dicts, resolved);
+    let floaty = floaty(dicts, &reach, resolved);
+    let type_names: Vec<HashMap<String, String>> = dicts
+        .iter()
+        .map(|d| {
+            let avps: Vec<&Avp> = d
+                .avps
+                .iter()
+                .filter(|a| matches!(a.ty, AvpType::Grouped | AvpType::Enumerated))
+                .collect();
+            let cmds: Vec<&Command> = d.commands.iter().collect();
+            module::resolve_type_names(&avps, &cmds)
+        })
+        .collect();
+    let rt = quote!(rt);
+    let core = match layout {
+        Layout::Core => quote!(crate),
+        Layout::User => quote!(::diameter_core),
+    };
+    let mut modules = Vec::new();
+    let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (i, d) in dicts.iter().enumerate() {
+        if !local[i] {
+            continue;
+        }
+        let cx = Ctx {
+            dicts,
+            resolved,
+            current: d,
+            rt: rt.clone(),
+            local,
+            type_names: &type_names,
+            reach: &reach,
+            floaty: &floaty,
+        };
+        // Dependencies: every dictionary whose AVPs this one's rules name.
+        let mut mine = BTreeSet::new();
+        let rule_lists = d
+            .avps
+            .iter()
+            .filter_map(|a| a.grouped.as_ref())
+            .chain(d.commands.iter().flat_map(|c| [&c.request, &c.answer]));
+        for rules in rule_lists {
+            for r in rules {
+                if let Some(n) = &r.avp {
+                    let (di, _) = resolved.by_name[n];
+                    if di != i && local[di] {
+                        mine.insert(dicts[di].name.clone());
+                    }
+                }
+            }
+        }
+        deps.insert(d.name.clone(), mine);
+        let keys = cx.emit_keys();
+        let enums = d
+            .avps
+            .iter()
+            .filter(|a| a.ty == AvpType::Enumerated)
+            .map(|a| cx.emit_enum(a));
+        let grouped = d
+            .avps
+            .iter()
+            .filter(|a| a.ty == AvpType::Grouped)
+            .map(|a| cx.emit_grouped(a));
+        let commands = d
+            .commands
+            .iter()
+            .flat_map(|c| [cx.emit_command(c, true), cx.emit_command(c, false)]);
+        let tables = cx.emit_tables();
+        let body = quote! {
+            #[allow(unused_imports)]
+            use #core as rt;
+            #keys
+            #(#enums)*
+            #(#grouped)*
+            #(#commands)*
+            #tables
+        };
+        modules.push((d, body));
+    }
+    let mut files = Vec::new();
+    let header = |src: &str| {
+        format!(
+            "// @generated by {generator} from the dictionary {src}.\n// Do not edit by hand: edit the dictionary and regenerate.\n\n"
+        )
+    };
+    let top = tables::emit_top(dicts, local, layout, &modules)?;
+    match layout {
+        Layout::Core => {
+            for (d, body) in &modules {
+                let text = format_file(&d.name, body.clone())?;
+                let src = d.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+                files.push((format!("{}.rs", d.name), header(&format!("dictionaries/{src}")) + &text));
+            }
+            files.push(("mod.rs".to_owned(), header("set (module list and lookups)") + &format_file("mod", top)?));
+        }
+        Layout::User => {
+            let inline = modules.iter().map(|(d, body)| {
+                let m = format_ident!("{}", d.name);
+                let doc = doc_attr(&module_doc(d));
+                quote! {
+                    #doc
+                    #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+                    pub mod #m { #body }
+                }
+            });
+            let all = quote! { #(#inline)* #top };
+            let names: Vec<String> = modules.iter().map(|(d, _)| d.name.clone()).collect();
+            files.push(("diameter_generated.rs".to_owned(), header(&names.join(", ")) + &format_file("generated", all)?));
+        }
+    }
+    Ok(Emitted { files, deps })
+}
+
+pub(crate) fn module_doc(d: &Dictionary) -> String {
+    format!(
+        "{}{} ({}), generated from `{}`.",
+        d.spec,
+        d.title.as_ref().map(|t| format!(": {t}")).unwrap_or_default(),
+        d.version,
+        d.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
+    )
+}

@@ -1,0 +1,679 @@
+//! Emits one dictionary's module: AVP keys, application ids, Enumerated newtypes, Grouped
+//! structs, request/answer structs and the module's tables.
+
+use std::collections::{HashMap, HashSet};
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+
+use super::{Ctx, doc_attr, lit_str};
+use crate::model::{Avp, AvpType, Command, FlagRule, Rule, RuleKind};
+use crate::names::{const_name, field_name};
+
+/// How a member is held in its struct.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Card {
+    /// `T`: exactly one.
+    One,
+    /// `Option<T>`.
+    Optional,
+    /// `Vec<T>`.
+    Many,
+}
+
+struct Field<'a> {
+    ident: proc_macro2::Ident,
+    avp: &'a Avp,
+    rule: &'a Rule,
+    card: Card,
+    /// Element type (boxed when the member can contain its container).
+    ty: TokenStream,
+}
+
+fn u32_lit(v: u32) -> Literal {
+    Literal::u32_unsuffixed(v)
+}
+
+pub(super) fn default_flags(a: &Avp) -> u8 {
+    let mut f = 0u8;
+    if a.vendor != 0 {
+        f |= 0x80;
+    }
+    if a.mandatory == FlagRule::Must {
+        f |= 0x40;
+    }
+    if a.protected == FlagRule::Must {
+        f |= 0x20;
+    }
+    f
+}
+
+fn rule_abnf(r: &Rule) -> String {
+    let name = r.avp.as_deref().unwrap_or("AVP");
+    let (open, close) = match r.kind {
+        RuleKind::Fixed => ("<", ">"),
+        RuleKind::Required => ("{", "}"),
+        RuleKind::Optional => ("[", "]"),
+    };
+    let default_min = u32::from(r.kind != RuleKind::Optional);
+    let rep = match (r.min, r.max) {
+        (m, Some(1)) if m == default_min => String::new(),
+        (m, None) if m == 0 => "*".to_owned(),
+        (m, None) => format!("{m}*"),
+        (m, Some(x)) if m == default_min || m == 0 => format!("*{x}"),
+        (m, Some(x)) => format!("{m}*{x}"),
+    };
+    format!("{rep}{open} {name} {close}")
+}
+
+impl Ctx<'_> {
+    fn fields<'a>(&'a self, rules: &'a [Rule], container: Option<&str>) -> Vec<Field<'a>> {
+        let mut used: HashSet<String> = HashSet::new();
+        let mut out = Vec::new();
+        for r in rules {
+            let Some(name) = &r.avp else { continue };
+            let avp = self.avp(name);
+            let card = match r.max {
+                Some(1) if r.min >= 1 => Card::One,
+                Some(1) => Card::Optional,
+                _ => Card::Many,
+            };
+            let mut ident = field_name(&avp.name);
+            if !used.insert(ident.clone()) {
+                ident = format!("{ident}_{}", avp.code);
+                used.insert(ident.clone());
+            }
+            let mut ty = self.value_type(avp);
+            if card != Card::Many && container.is_some_and(|c| self.reaches(&avp.name, c)) {
+                ty = quote!(Box<#ty>);
+            }
+            out.push(Field {
+                ident: format_ident!("{}", ident),
+                avp,
+                rule: r,
+                card,
+                ty,
+            });
+        }
+        out
+    }
+
+    /// Doc text for a field: the AVP, its rule and where it is defined.
+    fn field_doc(&self, f: &Field<'_>) -> String {
+        format!(
+            "`{}`: {} (code {}{}), {} {}.",
+            rule_abnf(f.rule),
+            f.avp.name,
+            f.avp.code,
+            if f.avp.vendor != 0 { format!(", vendor {}", f.avp.vendor) } else { String::new() },
+            self.spec_of(&f.avp.name),
+            section(&f.avp.section),
+        )
+    }
+
+    fn struct_fields(&self, fields: &[Field<'_>]) -> TokenStream {
+        let rt = &self.rt;
+        let items = fields.iter().map(|f| {
+            let ident = &f.ident;
+            let ty = &f.ty;
+            let doc = doc_attr(&self.field_doc(f));
+            let full = match f.card {
+                Card::One => quote!(#ty),
+                Card::Optional => quote!(Option<#ty>),
+                Card::Many => quote!(Vec<#ty>),
+            };
+            quote! { #doc pub #ident: #full, }
+        });
+        quote! {
+            #(#items)*
+            /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
+            /// their flags so nothing is lost when re-encoding.
+            pub extra: Vec<#rt::RawAvp>,
+            /// Received AVP flags that differ from the dictionary defaults.
+            pub avp_flags: #rt::typed::FlagOverrides,
+        }
+    }
+
+    /// The body that decodes members from `iter` into `Self`.
+    fn decode_body(&self, fields: &[Field<'_>], iter: TokenStream, end: TokenStream, head: TokenStream) -> TokenStream {
+        let rt = &self.rt;
+        let decls = fields.iter().map(|f| {
+            let ident = &f.ident;
+            let ty = &f.ty;
+            match f.card {
+                Card::Many => quote!(let mut #ident: Vec<#ty> = Vec::new();),
+                _ => quote!(let mut #ident: Option<#ty> = None;),
+            }
+        });
+        let arms = fields.iter().map(|f| {
+            let ident = &f.ident;
+            let code = u32_lit(f.avp.code);
+            let vendor = u32_lit(f.avp.vendor);
+            let df = Literal::u8_unsuffixed(default_flags(f.avp));
+            match f.card {
+                Card::Many => {
+                    let max = f.rule.max.map_or(quote!(u32::MAX), |m| { let m = u32_lit(m); quote!(#m) });
+                    quote! {
+                        (#code, #vendor) => {
+                            avp_flags.note(&avp, #ident.len(), #rt::AvpFlags(#df));
+                            #rt::typed::push(&mut #ident, &avp, cx, #max)?;
+                        }
+                    }
+                }
+                _ => quote! {
+                    (#code, #vendor) => {
+                        avp_flags.note(&avp, 0, #rt::AvpFlags(#df));
+                        #rt::typed::set_once(&mut #ident, &avp, cx)?;
+                    }
+                },
+            }
+        });
+        let inits = fields.iter().map(|f| {
+            let ident = &f.ident;
+            let code = u32_lit(f.avp.code);
+            let vendor = u32_lit(f.avp.vendor);
+            let df = Literal::u8_unsuffixed(default_flags(f.avp));
+            let key = quote!(#rt::AvpKey::new(#code, #vendor));
+            match f.card {
+                Card::One => quote!(#ident: #rt::typed::required(#ident, #key, #rt::AvpFlags(#df), #end)?,),
+                Card::Many if f.rule.min > 0 => {
+                    let min = u32_lit(f.rule.min);
+                    quote!(#ident: #rt::typed::at_least(#ident, #min, #key, #rt::AvpFlags(#df), #end)?,)
+                }
+                _ => quote!(#ident,),
+            }
+        });
+        quote! {
+            #(#decls)*
+            let mut extra: Vec<#rt::RawAvp> = Vec::new();
+            let mut avp_flags = #rt::typed::FlagOverrides::default();
+            for avp in #iter {
+                let avp = avp?;
+                match (avp.code, avp.vendor) {
+                    #(#arms)*
+                    _ => extra.push(avp.to_raw()),
+                }
+            }
+            Ok(Self {
+                #head
+                #(#inits)*
+                extra,
+                avp_flags,
+            })
+        }
+    }
+
+    /// Statements that write the members in ABNF order (extra where `*[ AVP ]` stands).
+    fn encode_body(&self, rules: &[Rule], fields: &[Field<'_>]) -> (TokenStream, TokenStream) {
+        let rt = &self.rt;
+        let mut enc = Vec::new();
+        let mut len = Vec::new();
+        let mut extra_done = false;
+        let mut fi = fields.iter();
+        for r in rules {
+            if r.avp.is_none() {
+                enc.push(quote!(for a in &self.extra { a.encode(buf); }));
+                len.push(quote!(for a in &self.extra { n += a.encoded_len(); }));
+                extra_done = true;
+                continue;
+            }
+            let Some(f) = fi.next() else { break };
+            let ident = &f.ident;
+            let code = u32_lit(f.avp.code);
+            let vendor = u32_lit(f.avp.vendor);
+            let df = Literal::u8_unsuffixed(default_flags(f.avp));
+            let key = quote!(#rt::AvpKey::new(#code, #vendor));
+            match f.card {
+                Card::One => {
+                    enc.push(quote!(#rt::AvpData::encode_avp(&self.#ident, buf, #code, self.avp_flags.get(#key, 0, #rt::AvpFlags(#df)), #vendor);));
+                    len.push(quote!(n += #rt::AvpData::avp_len(&self.#ident, #vendor);));
+                }
+                Card::Optional => {
+                    enc.push(quote!(if let Some(v) = &self.#ident { #rt::AvpData::encode_avp(v, buf, #code, self.avp_flags.get(#key, 0, #rt::AvpFlags(#df)), #vendor); }));
+                    len.push(quote!(if let Some(v) = &self.#ident { n += #rt::AvpData::avp_len(v, #vendor); }));
+                }
+                Card::Many => {
+                    enc.push(quote!(for (i, v) in self.#ident.iter().enumerate() { #rt::AvpData::encode_avp(v, buf, #code, self.avp_flags.get(#key, i, #rt::AvpFlags(#df)), #vendor); }));
+                    len.push(quote!(for v in &self.#ident { n += #rt::AvpData::avp_len(v, #vendor); }));
+                }
+            }
+        }
+        if !extra_done {
+            enc.push(quote!(for a in &self.extra { a.encode(buf); }));
+            len.push(quote!(for a in &self.extra { n += a.encoded_len(); }));
+        }
+        (
+            quote!(#(#enc)*),
+            quote! { let mut n = 0usize; #(#len)* n },
+        )
+    }
+
+    fn derives(&self, fields: &[Field<'_>]) -> TokenStream {
+        let has_float = fields
+            .iter()
+            .any(|f| matches!(f.avp.ty, AvpType::Float32 | AvpType::Float64) || self.contains_float(&f.avp.name));
+        if has_float { quote!(#[derive(Clone, Debug, PartialEq)]) } else { quote!(#[derive(Clone, Debug, PartialEq, Eq)]) }
+    }
+
+    pub(super) fn emit_enum(&self, a: &Avp) -> TokenStream {
+        let rt = &self.rt;
+        let name = self.type_ident(&a.name);
+        let doc = doc_attr(&format!(
+            "{} (code {}{}), Enumerated, {} {}.\n\nA newtype over the wire value: values not listed here decode and re-encode unchanged.{}",
+            a.name,
+            a.code,
+            if a.vendor != 0 { format!(", vendor {}", a.vendor) } else { String::new() },
+            self.current.spec,
+            section(&a.section),
+            a.doc.as_ref().map(|d| format!("\n\n{d}")).unwrap_or_default()
+        ));
+        let mut seen = HashSet::new();
+        let consts: Vec<(proc_macro2::Ident, &crate::model::EnumValue)> = a
+            .enums
+            .iter()
+            .map(|e| {
+                let mut c = const_name(&e.name);
+                if !seen.insert(c.clone()) {
+                    c = format!("{c}_{}", e.code.unsigned_abs());
+                    seen.insert(c.clone());
+                }
+                (format_ident!("{}", c), e)
+            })
+            .collect();
+        let const_items = consts.iter().map(|(id, e)| {
+            let v = Literal::i32_unsuffixed(e.code);
+            let d = doc_attr(&format!("`{}` ({})", e.name, e.code));
+            quote!(#d pub const #id: Self = Self(#v);)
+        });
+        let mut by_value: Vec<&crate::model::EnumValue> = a.enums.iter().collect();
+        by_value.sort_by_key(|e| e.code);
+        let name_arms = by_value.iter().map(|e| {
+            let v = Literal::i32_unsuffixed(e.code);
+            let n = lit_str(&e.name);
+            quote!(#v => Some(#n),)
+        });
+        let code = u32_lit(a.code);
+        let vendor = u32_lit(a.vendor);
+        quote! {
+            #doc
+            #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+            pub struct #name(pub i32);
+
+            impl #name {
+                /// The AVP's code and vendor.
+                pub const KEY: #rt::AvpKey = #rt::AvpKey::new(#code, #vendor);
+                #(#const_items)*
+
+                /// The specification's name for this value, if it has one.
+                pub fn name(self) -> Option<&'static str> {
+                    match self.0 {
+                        #(#name_arms)*
+                        _ => None,
+                    }
+                }
+            }
+
+            impl std::fmt::Debug for #name {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    match self.name() {
+                        Some(n) => write!(f, "{}({})", n, self.0),
+                        None => write!(f, "{}({})", stringify!(#name), self.0),
+                    }
+                }
+            }
+
+            impl From<i32> for #name {
+                fn from(v: i32) -> Self {
+                    Self(v)
+                }
+            }
+
+            impl #rt::AvpData for #name {
+                const TYPE: #rt::dictionary::AvpType = #rt::dictionary::AvpType::Enumerated;
+
+                #[inline]
+                fn decode(avp: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<Self, #rt::DecodeError> {
+                    <i32 as #rt::AvpData>::decode(avp, cx).map(Self)
+                }
+                #[inline]
+                fn data_len(&self) -> usize {
+                    4
+                }
+                #[inline]
+                fn encode_data(&self, buf: &mut #rt::bytes::BytesMut) {
+                    #rt::AvpData::encode_data(&self.0, buf)
+                }
+            }
+        }
+    }
+
+    pub(super) fn emit_grouped(&self, a: &Avp) -> TokenStream {
+        let rt = &self.rt;
+        let name = self.type_ident(&a.name);
+        let rules = a.grouped.as_deref().unwrap_or_default();
+        let fields = self.fields(rules, Some(&a.name));
+        let abnf: Vec<String> = rules.iter().map(rule_abnf).collect();
+        let doc = doc_attr(&format!(
+            "{} (code {}{}), Grouped, {} {}.\n\n```text\n{} ::= < AVP Header: {}{} >\n{}\n```{}",
+            a.name,
+            a.code,
+            if a.vendor != 0 { format!(", vendor {}", a.vendor) } else { String::new() },
+            self.current.spec,
+            section(&a.section),
+            a.name,
+            a.code,
+            if a.vendor != 0 { format!(" {}", a.vendor) } else { String::new() },
+            abnf.iter().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n"),
+            a.doc.as_ref().map(|d| format!("\n\n{d}")).unwrap_or_default()
+        ));
+        let derives = self.derives(&fields);
+        let body = self.struct_fields(&fields);
+        let decode = self.decode_body(&fields, quote!(parent.children()), quote!(parent.offset), quote!());
+        let (enc, len) = self.encode_body(rules, &fields);
+        let code = u32_lit(a.code);
+        let vendor = u32_lit(a.vendor);
+        let defaults = fields.iter().map(|f| {
+            let i = &f.ident;
+            quote!(#i: Default::default(),)
+        });
+        quote! {
+            #doc
+            #derives
+            pub struct #name {
+                #body
+            }
+
+            impl Default for #name {
+                fn default() -> Self {
+                    Self {
+                        #(#defaults)*
+                        extra: Vec::new(),
+                        avp_flags: Default::default(),
+                    }
+                }
+            }
+
+            impl #name {
+                /// The AVP's code and vendor.
+                pub const KEY: #rt::AvpKey = #rt::AvpKey::new(#code, #vendor);
+
+                fn decode_members(parent: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<Self, #rt::DecodeError> {
+                    #decode
+                }
+            }
+
+            impl #rt::AvpData for #name {
+                const TYPE: #rt::dictionary::AvpType = #rt::dictionary::AvpType::Grouped;
+
+                fn decode(avp: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<Self, #rt::DecodeError> {
+                    let cx = cx.enter(avp)?;
+                    Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+                }
+                fn data_len(&self) -> usize {
+                    #len
+                }
+                fn encode_data(&self, buf: &mut #rt::bytes::BytesMut) {
+                    #enc
+                }
+            }
+        }
+    }
+
+    pub(super) fn emit_command(&self, c: &Command, request: bool) -> TokenStream {
+        let rt = &self.rt;
+        let name = self.command_ident(c, request);
+        let rules = if request { &c.request } else { &c.answer };
+        let fields = self.fields(rules, None);
+        let kind = if request { "Request" } else { "Answer" };
+        let short = c.short.as_ref().map(|s| format!(" ({s}{})", &kind[..1])).unwrap_or_default();
+        let sec = if request { &c.request_section } else { &c.answer_section };
+        let abnf: Vec<String> = rules.iter().map(rule_abnf).collect();
+        let flags = format!("{}{}", if request { " REQ," } else { "" }, if c.proxiable { " PXY" } else { "" });
+        let full_name = format!("{}-{kind}", c.name);
+        let doc = doc_attr(&format!(
+            "{full_name}{short}: command code {}, application {}, {} {}.\n\n```text\n<{full_name}> ::= < Diameter Header: {},{} >\n{}\n```{}",
+            c.code,
+            c.application,
+            self.current.spec,
+            section(sec.as_deref().unwrap_or(&c.section)),
+            c.code,
+            flags.trim_end_matches(','),
+            abnf.iter().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n"),
+            c.doc.as_ref().map(|d| format!("\n\n{d}")).unwrap_or_default()
+        ));
+        let derives = self.derives(&fields);
+        let body = self.struct_fields(&fields);
+        let decode = self.decode_body(
+            &fields,
+            quote!(msg.avps()),
+            quote!(msg.header().length as usize),
+            quote!(header: #rt::typed::header_of(msg),),
+        );
+        let (enc, len) = self.encode_body(rules, &fields);
+        let code = u32_lit(c.code);
+        let app = u32_lit(c.application);
+        let proxiable = c.proxiable;
+        let name_lit = lit_str(&full_name);
+        let defaults = fields.iter().map(|f| {
+            let i = &f.ident;
+            quote!(#i: Default::default(),)
+        });
+        quote! {
+            #doc
+            #derives
+            pub struct #name {
+                /// Header: flags and identifiers (the length is computed when encoding).
+                pub header: #rt::Header,
+                #body
+            }
+
+            impl Default for #name {
+                fn default() -> Self {
+                    Self {
+                        header: <Self as #rt::typed::Command>::new_header(),
+                        #(#defaults)*
+                        extra: Vec::new(),
+                        avp_flags: Default::default(),
+                    }
+                }
+            }
+
+            impl #rt::typed::Command for #name {
+                const CODE: u32 = #code;
+                const APPLICATION_ID: u32 = #app;
+                const REQUEST: bool = #request;
+                const PROXIABLE: bool = #proxiable;
+                const NAME: &'static str = #name_lit;
+
+                fn header(&self) -> &#rt::Header {
+                    &self.header
+                }
+                fn header_mut(&mut self) -> &mut #rt::Header {
+                    &mut self.header
+                }
+                fn decode_avps(msg: &#rt::Message, cx: #rt::data::DecodeCx) -> Result<Self, #rt::DecodeError> {
+                    #decode
+                }
+                fn avps_len(&self) -> usize {
+                    #len
+                }
+                fn encode_avps(&self, buf: &mut #rt::bytes::BytesMut) {
+                    #enc
+                }
+            }
+        }
+    }
+
+    fn rule_tokens(&self, rules: &[Rule]) -> TokenStream {
+        let rt = &self.rt;
+        let items = rules.iter().map(|r| {
+            let kind = match r.kind {
+                RuleKind::Fixed => quote!(Fixed),
+                RuleKind::Required => quote!(Required),
+                RuleKind::Optional => quote!(Optional),
+            };
+            let avp = match &r.avp {
+                Some(n) => {
+                    let a = self.avp(n);
+                    let (c, v) = (u32_lit(a.code), u32_lit(a.vendor));
+                    quote!(Some(#rt::AvpKey::new(#c, #v)))
+                }
+                None => quote!(None),
+            };
+            let min = u32_lit(r.min);
+            let max = r.max.map_or(quote!(#rt::dictionary::UNBOUNDED), |m| {
+                let m = u32_lit(m);
+                quote!(#m)
+            });
+            quote!(#rt::dictionary::Rule { kind: #rt::dictionary::RuleKind::#kind, avp: #avp, min: #min, max: #max },)
+        });
+        quote!(&[#(#items)*])
+    }
+
+    pub(super) fn emit_tables(&self) -> TokenStream {
+        let rt = &self.rt;
+        let d = self.current;
+        let spec = lit_str(&d.spec);
+        let version = lit_str(&d.version);
+        let name = lit_str(&d.name);
+        let vendors = d.vendors.iter().map(|v| {
+            let id = u32_lit(v.id);
+            let n = lit_str(&v.name);
+            quote!(#rt::dictionary::VendorDef { id: #id, name: #n },)
+        });
+        let apps = d.applications.iter().map(|a| {
+            let id = u32_lit(a.id);
+            let n = lit_str(&a.name);
+            let kind = if a.acct { quote!(Acct) } else { quote!(Auth) };
+            let s = lit_str(&format!("{} {}", d.spec, section(a.section.as_deref().unwrap_or(""))).trim().to_owned());
+            quote!(#rt::dictionary::ApplicationDef { id: #id, name: #n, kind: #rt::dictionary::ApplicationKind::#kind, spec: #s },)
+        });
+        let avps = self.sorted_avps().into_iter().map(|a| {
+            let (c, v) = (u32_lit(a.code), u32_lit(a.vendor));
+            let n = lit_str(&a.name);
+            let ty = format_ident!("{}", a.ty.core_variant());
+            let m = format_ident!("{}", a.mandatory.core_variant());
+            let p = format_ident!("{}", a.protected.core_variant());
+            let vb = format_ident!("{}", a.vendor_bit.core_variant());
+            let mut enums: Vec<_> = a.enums.iter().collect();
+            enums.sort_by_key(|e| e.code);
+            enums.dedup_by_key(|e| e.code);
+            let enums = enums.iter().map(|e| {
+                let v = Literal::i32_unsuffixed(e.code);
+                let n = lit_str(&e.name);
+                quote!((#v, #n),)
+            });
+            let grouped = self.rule_tokens(a.grouped.as_deref().unwrap_or_default());
+            let s = lit_str(&format!("{} {}", d.spec, section(&a.section)));
+            quote! {
+                #rt::dictionary::AvpDef {
+                    code: #c, vendor: #v, name: #n,
+                    ty: #rt::dictionary::AvpType::#ty,
+                    mandatory: #rt::dictionary::FlagRule::#m,
+                    protected: #rt::dictionary::FlagRule::#p,
+                    vendor_bit: #rt::dictionary::FlagRule::#vb,
+                    enums: &[#(#enums)*],
+                    grouped: #grouped,
+                    spec: #s,
+                },
+            }
+        });
+        let n_avps = d.avps.len();
+        let commands = d.commands.iter().map(|c| {
+            let code = u32_lit(c.code);
+            let app = u32_lit(c.application);
+            let n = lit_str(&c.name);
+            let short = lit_str(c.short.as_deref().unwrap_or(""));
+            let px = c.proxiable;
+            let req = self.rule_tokens(&c.request);
+            let ans = self.rule_tokens(&c.answer);
+            let s = lit_str(&format!("{} {}", d.spec, section(&c.section)));
+            quote!(#rt::dictionary::CommandDef { code: #code, application: #app, name: #n, short: #short, proxiable: #px, request: #req, answer: #ans, spec: #s },)
+        });
+        let doc_mod = doc_attr(&format!("Tables of {} ({}) for generic decoding, validation and printing.", d.spec, d.version));
+        let doc_avps = doc_attr("Every AVP of this dictionary, sorted by (vendor, code).");
+        quote! {
+            #doc_avps
+            pub static AVPS: [#rt::dictionary::AvpDef; #n_avps] = [#(#avps)*];
+
+            #doc_mod
+            pub static MODULE: #rt::dictionary::Module = #rt::dictionary::Module {
+                name: #name,
+                spec: #spec,
+                version: #version,
+                vendors: &[#(#vendors)*],
+                applications: &[#(#apps)*],
+                avps: &AVPS,
+                commands: &[#(#commands)*],
+            };
+        }
+    }
+
+    pub(super) fn emit_keys(&self) -> TokenStream {
+        let rt = &self.rt;
+        let d = self.current;
+        let keys = d.avps.iter().map(|a| {
+            let id = format_ident!("{}", const_name(&a.name));
+            let (c, v) = (u32_lit(a.code), u32_lit(a.vendor));
+            let doc = doc_attr(&format!("{} ({}), {} {}.", a.name, a.ty.core_variant(), d.spec, section(&a.section)));
+            quote!(#doc pub const #id: #rt::AvpKey = #rt::AvpKey::new(#c, #v);)
+        });
+        let apps = d.applications.iter().map(|a| {
+            let id = format_ident!("{}", const_name(&a.name));
+            let v = u32_lit(a.id);
+            let doc = doc_attr(&format!("{} ({}), {} {}.", a.name, if a.acct { "accounting" } else { "auth" }, d.spec, section(a.section.as_deref().unwrap_or(""))));
+            quote!(#doc pub const #id: u32 = #v;)
+        });
+        let doc_avp = doc_attr(&format!("AVP codes and vendors of {}.", d.spec));
+        let doc_app = doc_attr(&format!("Application ids of {}.", d.spec));
+        quote! {
+            #doc_avp
+            pub mod avp {
+                #[allow(unused_imports)]
+                use super::rt;
+                #(#keys)*
+            }
+            #doc_app
+            pub mod application {
+                #(#apps)*
+            }
+        }
+    }
+}
+
+fn section(s: &str) -> String {
+    if s.is_empty() {
+        String::new()
+    } else if s.starts_with('§') || s.contains(' ') {
+        s.to_owned()
+    } else {
+        format!("§{s}")
+    }
+}
+
+/// Type names that collide inside one module, and the names chosen instead.
+pub(super) fn resolve_type_names(avps: &[&Avp], commands: &[&Command]) -> HashMap<String, String> {
+    let mut taken: HashSet<String> = HashSet::new();
+    for c in commands {
+        let base = crate::names::type_name(&c.name);
+        taken.insert(format!("{base}Request"));
+        taken.insert(format!("{base}Answer"));
+    }
+    // Names the module itself defines.
+    for n in ["Avp", "Application", "MODULE", "AVPS"] {
+        taken.insert(n.to_owned());
+    }
+    let mut out = HashMap::new();
+    for a in avps {
+        let mut n = crate::names::type_name(&a.name);
+        if taken.contains(&n) {
+            n = format!("{n}Avp");
+        }
+        if taken.contains(&n) {
+            n = format!("{n}{}", a.code);
+        }
+        taken.insert(n.clone());
+        out.insert(a.name.clone(), n);
+    }
+    out
+}

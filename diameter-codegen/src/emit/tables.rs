@@ -1,0 +1,184 @@
+//! Emits what spans all modules: the module list, `(vendor, code)` and `(code, application)`
+//! lookups as `match` (no hashing at run time), and the typed-message enum with
+//! `decode_typed`.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+
+use super::{Layout, doc_attr, module_doc};
+use crate::error::Error;
+use crate::model::Dictionary;
+use crate::names::type_name;
+
+fn cfg(layout: Layout, d: &Dictionary) -> TokenStream {
+    if layout == Layout::Core && d.name != "base" {
+        let f = d.name.as_str();
+        quote!(#[cfg(feature = #f)])
+    } else {
+        quote!()
+    }
+}
+
+pub(super) fn emit_top(
+    _dicts: &[Dictionary],
+    _local: &[bool],
+    layout: Layout,
+    modules: &[(&Dictionary, TokenStream)],
+) -> Result<TokenStream, Error> {
+    let decls = modules.iter().map(|(d, _)| {
+        let m = format_ident!("{}", d.name);
+        let c = cfg(layout, d);
+        let doc = doc_attr(&module_doc(d));
+        match layout {
+            Layout::Core => quote! {
+                #doc
+                #c
+                #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+                pub mod #m;
+            },
+            Layout::User => quote!(),
+        }
+    });
+    let core = match layout {
+        Layout::Core => quote!(crate),
+        Layout::User => quote!(::diameter_core),
+    };
+    let n = modules.len();
+    let module_consts = modules.iter().map(|(d, _)| {
+        let m = format_ident!("{}", d.name);
+        let k = format_ident!("M_{}", d.name.to_ascii_uppercase());
+        match layout {
+            Layout::Core if d.name != "base" => {
+                let f = d.name.as_str();
+                quote! {
+                    #[cfg(feature = #f)]
+                    const #k: Option<&'static rt::dictionary::Module> = Some(&#m::MODULE);
+                    #[cfg(not(feature = #f))]
+                    const #k: Option<&'static rt::dictionary::Module> = None;
+                }
+            }
+            _ => quote!(const #k: Option<&'static rt::dictionary::Module> = Some(&#m::MODULE);),
+        }
+    });
+    let module_list = modules.iter().map(|(d, _)| format_ident!("M_{}", d.name.to_ascii_uppercase()));
+
+    // AVP lookup arms.
+    let mut avp_arms = Vec::new();
+    let mut cmd_arms = Vec::new();
+    let mut typed_variants = Vec::new();
+    let mut decode_arms = Vec::new();
+    let mut fallback_arms = Vec::new();
+    let mut variant_arms_bytes = Vec::new();
+    let mut variant_arms_name = Vec::new();
+    let mut variant_arms_header = Vec::new();
+    for (d, _) in modules {
+        let m = format_ident!("{}", d.name);
+        let c = cfg(layout, d);
+        let mut sorted: Vec<_> = d.avps.iter().collect();
+        sorted.sort_by_key(|a| (a.vendor, a.code));
+        for (i, a) in sorted.iter().enumerate() {
+            let (v, code) = (Literal::u32_unsuffixed(a.vendor), Literal::u32_unsuffixed(a.code));
+            avp_arms.push(quote!(#c (#v, #code) => Some(&#m::AVPS[#i]),));
+        }
+        for (i, cmd) in d.commands.iter().enumerate() {
+            let (code, app) = (Literal::u32_unsuffixed(cmd.code), Literal::u32_unsuffixed(cmd.application));
+            cmd_arms.push(quote!(#c (#code, #app) => Some(&#m::MODULE.commands[#i]),));
+            for request in [true, false] {
+                let ty = format_ident!("{}{}", type_name(&cmd.name), if request { "Request" } else { "Answer" });
+                let variant = format_ident!("{}{}", type_name(&d.name), ty);
+                let doc = doc_attr(&format!(
+                    "{}-{} (code {}, application {}) of {}.",
+                    cmd.name,
+                    if request { "Request" } else { "Answer" },
+                    cmd.code,
+                    cmd.application,
+                    d.spec
+                ));
+                typed_variants.push(quote!(#doc #c #variant(#m::#ty),));
+                decode_arms.push(quote!(#c (#code, #app, #request) => TypedMessage::#variant(<#m::#ty as rt::typed::Command>::decode(msg)?),));
+                if cmd.application == 0 {
+                    // Base commands (RAR, STR, ASR, ...) serve every application that does
+                    // not define its own ABNF for them.
+                    fallback_arms.push(quote!(#c (#code, _, #request) => TypedMessage::#variant(<#m::#ty as rt::typed::Command>::decode(msg)?),));
+                }
+                variant_arms_bytes.push(quote!(#c Self::#variant(m) => rt::typed::Command::to_bytes(m),));
+                variant_arms_name.push(quote!(#c Self::#variant(_) => <#m::#ty as rt::typed::Command>::NAME,));
+                variant_arms_header.push(quote!(#c Self::#variant(m) => rt::typed::Command::header(m),));
+            }
+        }
+    }
+    let _ = n;
+    Ok(quote! {
+        #(#decls)*
+
+        #[allow(unused_imports)]
+        use #core as rt;
+
+        #(#module_consts)*
+
+        /// Every generated dictionary module (`None` where its cargo feature is off).
+        pub static MODULES: [Option<&'static rt::dictionary::Module>; #n] = [#(#module_list),*];
+
+        /// The AVP definition for `(vendor, code)`, found by `match` (no hashing).
+        pub fn avp_def(vendor: u32, code: u32) -> Option<&'static rt::dictionary::AvpDef> {
+            match (vendor, code) {
+                #(#avp_arms)*
+                _ => None,
+            }
+        }
+
+        /// The command definition for exactly `(code, application)`.
+        pub fn command_def(code: u32, application: u32) -> Option<&'static rt::dictionary::CommandDef> {
+            match (code, application) {
+                #(#cmd_arms)*
+                _ => None,
+            }
+        }
+
+        /// Every typed command of the compiled-in dictionaries, plus the generic fallback.
+        #[derive(Clone, Debug, PartialEq)]
+        #[allow(clippy::large_enum_variant)]
+        pub enum TypedMessage {
+            #(#typed_variants)*
+            /// A command (or application) without a typed definition.
+            Generic(rt::Message),
+        }
+
+        impl TypedMessage {
+            /// Encodes the message.
+            pub fn to_bytes(&self) -> rt::bytes::Bytes {
+                match self {
+                    #(#variant_arms_bytes)*
+                    Self::Generic(m) => m.as_bytes().clone(),
+                }
+            }
+
+            /// The command's full name, e.g. `Credit-Control-Request`.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    #(#variant_arms_name)*
+                    Self::Generic(_) => "Generic",
+                }
+            }
+
+            /// The header.
+            pub fn header(&self) -> &rt::Header {
+                match self {
+                    #(#variant_arms_header)*
+                    Self::Generic(m) => m.header(),
+                }
+            }
+        }
+
+        /// Decodes a message into its typed command, chosen by command code, application id
+        /// and R bit; base commands also serve applications that do not redefine them;
+        /// anything else stays generic.
+        pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> {
+            Ok(match (msg.code(), msg.application_id(), msg.is_request()) {
+                #(#decode_arms)*
+                #(#fallback_arms)*
+                _ => TypedMessage::Generic(msg.clone()),
+            })
+        }
+    })
+}

@@ -1,0 +1,93 @@
+//! Rust names from specification names: `Multiple-Services-Credit-Control` becomes the type
+//! `MultipleServicesCreditControl`, the field `multiple_services_credit_control` and the
+//! constant `MULTIPLE_SERVICES_CREDIT_CONTROL`. A leading `3GPP` reads `Tgpp`/`tgpp`/`TGPP`
+//! (identifiers cannot start with a digit); other leading digits get an `N` prefix.
+
+fn words(name: &str) -> Vec<String> {
+    let mut words: Vec<String> = name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if let Some(first) = words.first_mut() {
+        if first.starts_with(|c: char| c.is_ascii_digit()) {
+            let upper = first.to_ascii_uppercase();
+            *first = if let Some(rest) = upper.strip_prefix("3GPP") {
+                format!("TGPP{rest}")
+            } else {
+                format!("N{first}")
+            };
+        }
+    }
+    if words.is_empty() {
+        words.push("Unnamed".to_owned());
+    }
+    words
+}
+
+/// `CamelCase` type name.
+pub(crate) fn type_name(name: &str) -> String {
+    words(name)
+        .iter()
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_ascii_uppercase().to_string() + &c.as_str().to_ascii_lowercase(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// `snake_case` field name, escaping keywords with a trailing `_`.
+pub(crate) fn field_name(name: &str) -> String {
+    let s = words(name)
+        .iter()
+        .map(|w| w.to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join("_");
+    if is_keyword(&s) || matches!(s.as_str(), "header" | "extra" | "avp_flags") {
+        format!("{s}_")
+    } else {
+        s
+    }
+}
+
+/// `SCREAMING_SNAKE` constant name.
+pub(crate) fn const_name(name: &str) -> String {
+    let s = words(name)
+        .iter()
+        .map(|w| w.to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join("_");
+    if matches!(s.as_str(), "KEY" | "SELF") { format!("{s}_") } else { s }
+}
+
+fn is_keyword(s: &str) -> bool {
+    matches!(
+        s,
+        "as" | "break" | "const" | "continue" | "crate" | "else" | "enum" | "extern" | "false"
+            | "fn" | "for" | "if" | "impl" | "in" | "let" | "loop" | "match" | "mod" | "move"
+            | "mut" | "pub" | "ref" | "return" | "self" | "static" | "struct" | "super"
+            | "trait" | "true" | "type" | "unsafe" | "use" | "where" | "while" | "async"
+            | "await" | "dyn" | "abstract" | "become" | "box" | "do" | "final" | "macro"
+            | "override" | "priv" | "typeof" | "unsized" | "virtual" | "yield" | "try" | "gen"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(type_name("Multiple-Services-Credit-Control"), "MultipleServicesCreditControl");
+        assert_eq!(type_name("3GPP-IMSI"), "TgppImsi");
+        assert_eq!(type_name("3GPP2-BSID"), "Tgpp2Bsid");
+        assert_eq!(field_name("CC-Request-Type"), "cc_request_type");
+        assert_eq!(field_name("Type"), "type_");
+        assert_eq!(const_name("DO_NOT_WANT_TO_TALK_TO_YOU"), "DO_NOT_WANT_TO_TALK_TO_YOU");
+        assert_eq!(const_name("3GPP-IMSI"), "TGPP_IMSI");
+        assert_eq!(const_name("0 (zero)"), "N0_ZERO");
+    }
+}

@@ -1,0 +1,395 @@
+//! AVP framing, RFC 6733 §4.1: header, flags, vendor, data and padding.
+//!
+//! Decoding walks a buffer without copying: [`AvpIter`] yields [`AvpRef`]s that borrow the
+//! message, and [`RawAvp`] is the owned form (a `Bytes` slice of the same buffer) kept in the
+//! `extra` lists of typed messages.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::error::{DecodeError, ErrorKind};
+
+/// AVP header length without Vendor-ID.
+pub const AVP_HEADER_LEN: usize = 8;
+/// AVP header length with Vendor-ID (V bit set).
+pub const AVP_HEADER_LEN_VENDOR: usize = 12;
+
+/// Rounds `len` up to the next multiple of four (§4.1: AVPs are padded to 32 bits).
+#[inline]
+pub const fn padded(len: usize) -> usize {
+    (len + 3) & !3
+}
+
+/// An AVP's identity: code and Vendor-ID (0 for IETF AVPs, which carry no Vendor-ID).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
+pub struct AvpKey {
+    /// AVP Code.
+    pub code: u32,
+    /// Vendor-ID, 0 when the V bit is clear.
+    pub vendor: u32,
+}
+
+impl AvpKey {
+    /// A key from code and vendor.
+    pub const fn new(code: u32, vendor: u32) -> Self {
+        Self { code, vendor }
+    }
+}
+
+impl std::fmt::Display for AvpKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = crate::dictionary::avp_name(*self);
+        match (name, self.vendor) {
+            (Some(n), 0) => write!(f, "{n}({})", self.code),
+            (Some(n), v) => write!(f, "{n}({}/{v})", self.code),
+            (None, 0) => write!(f, "{}", self.code),
+            (None, v) => write!(f, "{}/{v}", self.code),
+        }
+    }
+}
+
+/// AVP Flags (§4.1): `V M P r r r r r`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct AvpFlags(pub u8);
+
+impl AvpFlags {
+    /// V: Vendor-ID present.
+    pub const VENDOR: u8 = 0x80;
+    /// M: mandatory; the receiver must understand it or reject the message (5001).
+    pub const MANDATORY: u8 = 0x40;
+    /// P: end-to-end protection (deprecated by RFC 6733, kept for interop).
+    pub const PROTECTED: u8 = 0x20;
+    /// Reserved bits, which must be zero.
+    pub const RESERVED: u8 = 0x1f;
+
+    /// V bit.
+    pub const fn is_vendor(self) -> bool {
+        self.0 & Self::VENDOR != 0
+    }
+    /// M bit.
+    pub const fn is_mandatory(self) -> bool {
+        self.0 & Self::MANDATORY != 0
+    }
+    /// P bit.
+    pub const fn is_protected(self) -> bool {
+        self.0 & Self::PROTECTED != 0
+    }
+}
+
+impl std::fmt::Debug for AvpFlags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bit = |b: u8, c: char| if self.0 & b != 0 { c } else { '-' };
+        write!(
+            f,
+            "{}{}{}",
+            bit(Self::VENDOR, 'V'),
+            bit(Self::MANDATORY, 'M'),
+            bit(Self::PROTECTED, 'P')
+        )
+    }
+}
+
+/// An AVP borrowed from a decoded buffer.
+#[derive(Clone, Copy, Debug)]
+pub struct AvpRef<'a> {
+    /// AVP Code.
+    pub code: u32,
+    /// AVP Flags as received.
+    pub flags: AvpFlags,
+    /// Vendor-ID (0 when absent).
+    pub vendor: u32,
+    /// The data, without padding.
+    pub data: &'a [u8],
+    /// Offset of the AVP header within the root buffer.
+    pub offset: usize,
+    /// Offset of the data within the root buffer.
+    pub data_offset: usize,
+    root: &'a Bytes,
+}
+
+impl<'a> AvpRef<'a> {
+    /// The AVP's key.
+    #[inline]
+    pub fn key(&self) -> AvpKey {
+        AvpKey::new(self.code, self.vendor)
+    }
+
+    /// The data as a zero-copy `Bytes` slice of the root buffer.
+    #[inline]
+    pub fn data_bytes(&self) -> Bytes {
+        self.root
+            .slice(self.data_offset..self.data_offset + self.data.len())
+    }
+
+    /// The whole encoded AVP (header and data, without padding) as a `Bytes` slice: what
+    /// Failed-AVP carries and what a relay forwards.
+    pub fn raw_bytes(&self) -> Bytes {
+        self.root
+            .slice(self.offset..self.data_offset + self.data.len())
+    }
+
+    /// The AVPs inside this AVP's data (for Grouped AVPs).
+    #[inline]
+    pub fn children(&self) -> AvpIter<'a> {
+        AvpIter::within(self.root, self.data_offset, self.data_offset + self.data.len())
+    }
+
+    /// The buffer this AVP borrows from.
+    pub fn root(&self) -> &'a Bytes {
+        self.root
+    }
+
+    /// An owned copy (zero-copy: a `Bytes` slice) of this AVP.
+    pub fn to_raw(&self) -> RawAvp {
+        RawAvp {
+            code: self.code,
+            flags: self.flags,
+            vendor: self.vendor,
+            data: self.data_bytes(),
+        }
+    }
+
+    /// Wraps an error about this AVP: records the offset if none yet and the Failed-AVP.
+    pub fn error(&self, kind: ErrorKind) -> DecodeError {
+        kind.at(self.offset).with_avp(self.raw_bytes())
+    }
+}
+
+/// Iterator over consecutive AVPs in `root[start..end]`.
+///
+/// Each item is checked for a sane length (≥ 8, or 12 with V; within the parent; padding
+/// present). After an error the iterator is exhausted, so callers cannot loop on bad input.
+#[derive(Clone, Debug)]
+pub struct AvpIter<'a> {
+    root: &'a Bytes,
+    pos: usize,
+    end: usize,
+}
+
+impl<'a> AvpIter<'a> {
+    /// AVPs in `root[start..end]`. Out-of-range bounds yield nothing.
+    pub fn within(root: &'a Bytes, start: usize, end: usize) -> Self {
+        let end = end.min(root.len());
+        Self {
+            root,
+            pos: start.min(end),
+            end,
+        }
+    }
+
+    /// AVPs of a whole buffer (e.g. the data of a Grouped AVP built by hand).
+    pub fn new(root: &'a Bytes) -> Self {
+        Self::within(root, 0, root.len())
+    }
+
+    fn fail(&mut self, kind: ErrorKind, avp_end: usize) -> Option<Result<AvpRef<'a>, DecodeError>> {
+        let at = self.pos;
+        self.pos = self.end;
+        let raw = self.root.slice(at..avp_end.clamp(at, self.end));
+        Some(Err(kind.at(at).with_avp(raw)))
+    }
+}
+
+impl<'a> Iterator for AvpIter<'a> {
+    type Item = Result<AvpRef<'a>, DecodeError>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.end {
+            return None;
+        }
+        let buf = &self.root[self.pos..self.end];
+        if buf.len() < AVP_HEADER_LEN {
+            return self.fail(
+                ErrorKind::Truncated {
+                    need: AVP_HEADER_LEN,
+                    have: buf.len(),
+                },
+                self.end,
+            );
+        }
+        let code = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
+        let flags = AvpFlags(buf[4]);
+        let length = u32::from_be_bytes([0, buf[5], buf[6], buf[7]]) as usize;
+        let (vendor, header_len) = if flags.is_vendor() {
+            if buf.len() < AVP_HEADER_LEN_VENDOR || length < AVP_HEADER_LEN_VENDOR {
+                return self.fail(
+                    ErrorKind::InvalidAvpLength {
+                        length: length as u32,
+                    },
+                    self.pos + length.min(buf.len()),
+                );
+            }
+            (
+                u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]),
+                AVP_HEADER_LEN_VENDOR,
+            )
+        } else {
+            (0, AVP_HEADER_LEN)
+        };
+        if length < header_len || length > buf.len() {
+            // A length that overruns the parent: report only the header in Failed-AVP.
+            return self.fail(
+                ErrorKind::InvalidAvpLength {
+                    length: length as u32,
+                },
+                self.pos + header_len.min(buf.len()),
+            );
+        }
+        let next = padded(length);
+        if next > buf.len() {
+            return self.fail(ErrorKind::InvalidPadding, self.pos + length);
+        }
+        let offset = self.pos;
+        self.pos += next;
+        Some(Ok(AvpRef {
+            code,
+            flags,
+            vendor,
+            data: &buf[header_len..length],
+            offset,
+            data_offset: offset + header_len,
+            root: self.root,
+        }))
+    }
+}
+
+/// An owned AVP: header fields plus its data as a `Bytes` (usually a slice of the received
+/// message). Used for AVPs outside the ABNF (`*[ AVP ]`) and for generic building.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RawAvp {
+    /// AVP Code.
+    pub code: u32,
+    /// AVP Flags; the V bit is recomputed from `vendor` when encoding.
+    pub flags: AvpFlags,
+    /// Vendor-ID, 0 for none.
+    pub vendor: u32,
+    /// Data without padding.
+    pub data: Bytes,
+}
+
+impl std::fmt::Debug for RawAvp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RawAvp({} {:?} {} bytes)", self.key(), self.flags, self.data.len())
+    }
+}
+
+impl RawAvp {
+    /// The AVP's key.
+    pub fn key(&self) -> AvpKey {
+        AvpKey::new(self.code, self.vendor)
+    }
+
+    /// Encoded length including header and padding.
+    pub fn encoded_len(&self) -> usize {
+        padded(header_len(self.vendor) + self.data.len())
+    }
+
+    /// Writes the AVP with padding.
+    pub fn encode(&self, buf: &mut BytesMut) {
+        put_header(buf, self.code, self.flags, self.vendor, self.data.len());
+        buf.put_slice(&self.data);
+        put_padding(buf, self.data.len());
+    }
+}
+
+/// Header length for an AVP of this vendor.
+#[inline]
+pub const fn header_len(vendor: u32) -> usize {
+    if vendor == 0 { AVP_HEADER_LEN } else { AVP_HEADER_LEN_VENDOR }
+}
+
+/// Writes an AVP header for `data_len` bytes of data. The V bit follows `vendor`.
+#[inline]
+pub fn put_header(buf: &mut BytesMut, code: u32, flags: AvpFlags, vendor: u32, data_len: usize) {
+    let hl = header_len(vendor);
+    let flags = if vendor == 0 {
+        flags.0 & !AvpFlags::VENDOR
+    } else {
+        flags.0 | AvpFlags::VENDOR
+    };
+    buf.put_u32(code);
+    buf.put_u32((u32::from(flags) << 24) | ((hl + data_len) as u32 & 0x00ff_ffff));
+    if vendor != 0 {
+        buf.put_u32(vendor);
+    }
+}
+
+/// Writes the zero padding that follows `data_len` bytes of data.
+#[inline]
+pub fn put_padding(buf: &mut BytesMut, data_len: usize) {
+    const ZERO: [u8; 3] = [0; 3];
+    buf.put_slice(&ZERO[..padded(data_len) - data_len]);
+}
+
+/// Writes a whole AVP whose data is produced by `write`, patching the length afterwards.
+/// This is how Grouped AVPs are encoded in one pass without computing their size first.
+#[inline]
+pub fn put_avp_with(
+    buf: &mut BytesMut,
+    code: u32,
+    flags: AvpFlags,
+    vendor: u32,
+    write: impl FnOnce(&mut BytesMut),
+) {
+    let start = buf.len();
+    put_header(buf, code, flags, vendor, 0);
+    let data_start = buf.len();
+    write(buf);
+    let len = buf.len() - start;
+    let data_len = buf.len() - data_start;
+    // Patch the 24-bit length in place (bytes 5..8 of the header).
+    let l = (len as u32).to_be_bytes();
+    buf[start + 5..start + 8].copy_from_slice(&l[1..]);
+    put_padding(buf, data_len);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(bytes: &[u8]) -> Result<(AvpKey, Vec<u8>), DecodeError> {
+        let b = Bytes::copy_from_slice(bytes);
+        let mut it = AvpIter::new(&b);
+        let a = it.next().unwrap()?;
+        Ok((a.key(), a.data.to_vec()))
+    }
+
+    #[test]
+    fn decodes_plain_and_vendor() {
+        assert_eq!(
+            one(&[0, 0, 1, 8, 0x40, 0, 0, 9, b'a', 0, 0, 0]).unwrap(),
+            (AvpKey::new(264, 0), b"a".to_vec())
+        );
+        assert_eq!(
+            one(&[0, 0, 3, 0xe8, 0xc0, 0, 0, 16, 0, 0, 0x28, 0xaf, 0, 0, 0, 5]).unwrap(),
+            (AvpKey::new(1000, 10415), vec![0, 0, 0, 5])
+        );
+    }
+
+    #[test]
+    fn rejects_bad_lengths() {
+        let kind = |b: &[u8]| one(b).unwrap_err().kind;
+        assert_eq!(kind(&[0, 0, 1, 8, 0x40, 0, 0, 7]), ErrorKind::InvalidAvpLength { length: 7 });
+        assert_eq!(kind(&[0, 0, 1, 8, 0x40, 0, 0, 20, 0, 0, 0, 0]), ErrorKind::InvalidAvpLength { length: 20 });
+        assert_eq!(kind(&[0, 0, 1, 8, 0x40, 0, 0, 9, 1]), ErrorKind::InvalidPadding);
+        assert_eq!(kind(&[0, 0, 1, 8, 0xc0, 0, 0, 8]), ErrorKind::InvalidAvpLength { length: 8 });
+        assert!(matches!(kind(&[0, 0, 1]), ErrorKind::Truncated { .. }));
+    }
+
+    #[test]
+    fn iterator_stops_after_error() {
+        let b = Bytes::from_static(&[0, 0, 1, 8, 0x40, 0, 0, 2, 0, 0, 0, 0]);
+        let mut it = AvpIter::new(&b);
+        assert!(it.next().unwrap().is_err());
+        assert!(it.next().is_none());
+    }
+
+    #[test]
+    fn put_avp_with_patches_length() {
+        let mut buf = BytesMut::new();
+        put_avp_with(&mut buf, 1, AvpFlags(AvpFlags::MANDATORY), 10415, |b| b.put_slice(b"abcde"));
+        assert_eq!(buf.len(), 20);
+        assert_eq!(&buf[5..8], &[0, 0, 17]);
+        assert_eq!(buf[4], 0xc0);
+    }
+}

@@ -1,0 +1,335 @@
+//! Dictionary tables for generic decoding, validation and printing.
+//!
+//! The generator emits one [`Module`] per dictionary file plus lookup functions that
+//! `match` on `(vendor, code)`; this module defines the table types and the lookups over all
+//! compiled-in modules.
+
+use crate::avp::AvpKey;
+
+/// RFC 6733 §4.2/§4.3 data formats (plus QoSFilterRule).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum AvpType {
+    /// OctetString.
+    OctetString,
+    /// Integer32.
+    Integer32,
+    /// Integer64.
+    Integer64,
+    /// Unsigned32.
+    Unsigned32,
+    /// Unsigned64.
+    Unsigned64,
+    /// Float32.
+    Float32,
+    /// Float64.
+    Float64,
+    /// Grouped.
+    Grouped,
+    /// Address.
+    Address,
+    /// Time.
+    Time,
+    /// UTF8String.
+    UTF8String,
+    /// DiameterIdentity.
+    DiameterIdentity,
+    /// DiameterURI.
+    DiameterURI,
+    /// Enumerated.
+    Enumerated,
+    /// IPFilterRule.
+    IPFilterRule,
+    /// QoSFilterRule.
+    QoSFilterRule,
+}
+
+impl AvpType {
+    /// The name as the RFC writes it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::OctetString => "OctetString",
+            Self::Integer32 => "Integer32",
+            Self::Integer64 => "Integer64",
+            Self::Unsigned32 => "Unsigned32",
+            Self::Unsigned64 => "Unsigned64",
+            Self::Float32 => "Float32",
+            Self::Float64 => "Float64",
+            Self::Grouped => "Grouped",
+            Self::Address => "Address",
+            Self::Time => "Time",
+            Self::UTF8String => "UTF8String",
+            Self::DiameterIdentity => "DiameterIdentity",
+            Self::DiameterURI => "DiameterURI",
+            Self::Enumerated => "Enumerated",
+            Self::IPFilterRule => "IPFilterRule",
+            Self::QoSFilterRule => "QoSFilterRule",
+        }
+    }
+
+    /// Parses [`Self::name`].
+    pub fn from_name(s: &str) -> Option<Self> {
+        ALL_TYPES.iter().copied().find(|t| t.name() == s)
+    }
+
+    /// The size of the data for fixed-size types, the minimum otherwise: what a Failed-AVP
+    /// for a missing AVP carries as zeroed data (RFC 6733 §7.5).
+    pub const fn min_data_len(self) -> usize {
+        match self {
+            Self::Integer32 | Self::Unsigned32 | Self::Float32 | Self::Enumerated | Self::Time => 4,
+            Self::Integer64 | Self::Unsigned64 | Self::Float64 => 8,
+            Self::Address => 6,
+            _ => 0,
+        }
+    }
+}
+
+/// Every [`AvpType`].
+pub const ALL_TYPES: [AvpType; 16] = [
+    AvpType::OctetString,
+    AvpType::Integer32,
+    AvpType::Integer64,
+    AvpType::Unsigned32,
+    AvpType::Unsigned64,
+    AvpType::Float32,
+    AvpType::Float64,
+    AvpType::Grouped,
+    AvpType::Address,
+    AvpType::Time,
+    AvpType::UTF8String,
+    AvpType::DiameterIdentity,
+    AvpType::DiameterURI,
+    AvpType::Enumerated,
+    AvpType::IPFilterRule,
+    AvpType::QoSFilterRule,
+];
+
+/// A flag rule of a specification's AVP table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FlagRule {
+    /// MUST be set.
+    Must,
+    /// MAY be set.
+    May,
+    /// MUST NOT be set.
+    MustNot,
+    /// SHOULD NOT be set.
+    ShouldNot,
+}
+
+impl FlagRule {
+    /// Whether a sender following the rule sets the bit by default.
+    pub const fn default_set(self) -> bool {
+        matches!(self, Self::Must)
+    }
+}
+
+/// One AVP definition.
+#[derive(Debug)]
+pub struct AvpDef {
+    /// AVP Code.
+    pub code: u32,
+    /// Vendor-ID (0: IETF).
+    pub vendor: u32,
+    /// Name as the specification writes it.
+    pub name: &'static str,
+    /// Data format.
+    pub ty: AvpType,
+    /// M-bit rule.
+    pub mandatory: FlagRule,
+    /// P-bit rule.
+    pub protected: FlagRule,
+    /// V-bit rule.
+    pub vendor_bit: FlagRule,
+    /// Named values of an Enumerated AVP, sorted by value.
+    pub enums: &'static [(i32, &'static str)],
+    /// Member rules of a Grouped AVP.
+    pub grouped: &'static [Rule],
+    /// Where it is defined, e.g. `RFC 6733 §8.8`.
+    pub spec: &'static str,
+}
+
+impl AvpDef {
+    /// The AVP's key.
+    pub const fn key(&self) -> AvpKey {
+        AvpKey::new(self.code, self.vendor)
+    }
+
+    /// The flags a sender sets by default: V from the vendor, M and P when the rule is MUST.
+    pub const fn default_flags(&self) -> crate::avp::AvpFlags {
+        let mut f = 0;
+        if self.vendor != 0 {
+            f |= crate::avp::AvpFlags::VENDOR;
+        }
+        if self.mandatory.default_set() {
+            f |= crate::avp::AvpFlags::MANDATORY;
+        }
+        if self.protected.default_set() {
+            f |= crate::avp::AvpFlags::PROTECTED;
+        }
+        crate::avp::AvpFlags(f)
+    }
+
+    /// The name of an enumerated value.
+    pub fn enum_name(&self, value: i32) -> Option<&'static str> {
+        self.enums
+            .binary_search_by_key(&value, |(v, _)| *v)
+            .ok()
+            .map(|i| self.enums[i].1)
+    }
+
+    /// The value of an enumerated name.
+    pub fn enum_value(&self, name: &str) -> Option<i32> {
+        self.enums.iter().find(|(_, n)| *n == name).map(|(v, _)| *v)
+    }
+}
+
+/// Kind of an ABNF rule (RFC 6733 §3.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RuleKind {
+    /// `< AVP >`: at a fixed position, at the start.
+    Fixed,
+    /// `{ AVP }`: must be present.
+    Required,
+    /// `[ AVP ]`: may be present.
+    Optional,
+}
+
+/// One ABNF rule: which AVP (or any, for `*[ AVP ]`), and how often.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Rule {
+    /// Fixed, required or optional.
+    pub kind: RuleKind,
+    /// The AVP, or `None` for the `*[ AVP ]` slot.
+    pub avp: Option<AvpKey>,
+    /// Minimum occurrences.
+    pub min: u32,
+    /// Maximum occurrences ([`UNBOUNDED`] for `*`).
+    pub max: u32,
+}
+
+/// `max` of a rule without an upper bound.
+pub const UNBOUNDED: u32 = u32::MAX;
+
+/// Auth or accounting application (RFC 6733 §2.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ApplicationKind {
+    /// Advertised in Auth-Application-Id.
+    Auth,
+    /// Advertised in Acct-Application-Id.
+    Acct,
+}
+
+/// An application id.
+#[derive(Debug)]
+pub struct ApplicationDef {
+    /// Application-Id.
+    pub id: u32,
+    /// Name.
+    pub name: &'static str,
+    /// Auth or accounting.
+    pub kind: ApplicationKind,
+    /// Where it is defined.
+    pub spec: &'static str,
+}
+
+/// A vendor.
+#[derive(Debug)]
+pub struct VendorDef {
+    /// SMI Private Enterprise Code.
+    pub id: u32,
+    /// Name.
+    pub name: &'static str,
+}
+
+/// A command of an application: its request and answer ABNF.
+#[derive(Debug)]
+pub struct CommandDef {
+    /// Command Code.
+    pub code: u32,
+    /// Application-Id.
+    pub application: u32,
+    /// Name without Request/Answer, e.g. `Credit-Control`.
+    pub name: &'static str,
+    /// Abbreviation stem, e.g. `CC`.
+    pub short: &'static str,
+    /// Whether the P bit is set (`PXY` in the ABNF header).
+    pub proxiable: bool,
+    /// Request ABNF.
+    pub request: &'static [Rule],
+    /// Answer ABNF.
+    pub answer: &'static [Rule],
+    /// Where it is defined.
+    pub spec: &'static str,
+}
+
+impl CommandDef {
+    /// The rules for a request (`true`) or an answer.
+    pub fn rules(&self, request: bool) -> &'static [Rule] {
+        if request { self.request } else { self.answer }
+    }
+}
+
+/// One dictionary file's tables.
+#[derive(Debug)]
+pub struct Module {
+    /// Module name (`base`, `credit_control`, ...).
+    pub name: &'static str,
+    /// The specification transcribed.
+    pub spec: &'static str,
+    /// Its version.
+    pub version: &'static str,
+    /// Vendors declared.
+    pub vendors: &'static [VendorDef],
+    /// Applications declared.
+    pub applications: &'static [ApplicationDef],
+    /// AVPs defined, sorted by (vendor, code).
+    pub avps: &'static [AvpDef],
+    /// Commands defined.
+    pub commands: &'static [CommandDef],
+}
+
+/// The AVP definition for `key` among the compiled-in dictionaries.
+#[inline]
+pub fn avp(key: AvpKey) -> Option<&'static AvpDef> {
+    crate::generated::avp_def(key.vendor, key.code)
+}
+
+/// The name of an AVP, if known.
+pub fn avp_name(key: AvpKey) -> Option<&'static str> {
+    avp(key).map(|d| d.name)
+}
+
+/// The command definition for `(code, application)`.
+#[inline]
+pub fn command(code: u32, application: u32) -> Option<&'static CommandDef> {
+    crate::generated::command_def(code, application)
+}
+
+/// Every compiled-in dictionary module.
+pub fn modules() -> impl Iterator<Item = &'static Module> {
+    crate::generated::MODULES.iter().copied().flatten()
+}
+
+/// Looks an AVP up by name (linear: for tools and JSON input, not the hot path).
+pub fn avp_by_name(name: &str) -> Option<&'static AvpDef> {
+    modules().flat_map(|m| m.avps.iter()).find(|a| a.name == name)
+}
+
+/// Looks a vendor up by id.
+pub fn vendor(id: u32) -> Option<&'static VendorDef> {
+    modules().flat_map(|m| m.vendors.iter()).find(|v| v.id == id)
+}
+
+/// Looks an application up by id.
+pub fn application(id: u32) -> Option<&'static ApplicationDef> {
+    modules().flat_map(|m| m.applications.iter()).find(|a| a.id == id)
+}
+
+/// Every command defined for `code`, in any application (for naming commands whose
+/// application is not compiled in, e.g. a relayed CCR).
+pub fn commands_by_code(code: u32) -> impl Iterator<Item = &'static CommandDef> {
+    modules()
+        .flat_map(|m| m.commands.iter())
+        .filter(move |c| c.code == code)
+}

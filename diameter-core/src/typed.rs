@@ -1,0 +1,232 @@
+//! Support for the generated typed messages and Grouped AVPs: the [`Command`] trait, the
+//! per-message record of received AVP flags, and the small decode helpers generated code
+//! calls so that it stays short.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::avp::{AvpFlags, AvpKey, AvpRef, header_len, padded, put_header};
+use crate::data::{AvpData, DecodeCx};
+use crate::dictionary::AvpType;
+use crate::error::{DecodeError, ErrorKind};
+use crate::header::{CommandFlags, HEADER_LEN, Header};
+use crate::message::{Limits, Message};
+
+/// A typed request or answer generated from a command's ABNF.
+pub trait Command: Sized {
+    /// Command Code.
+    const CODE: u32;
+    /// Application-Id.
+    const APPLICATION_ID: u32;
+    /// Whether this is the request (R bit) or the answer.
+    const REQUEST: bool;
+    /// Whether the ABNF header says PXY.
+    const PROXIABLE: bool;
+    /// Full name, e.g. `Credit-Control-Request`.
+    const NAME: &'static str;
+
+    /// The header: identifiers and flags. Its length is recomputed when encoding.
+    fn header(&self) -> &Header;
+    /// Mutable header.
+    fn header_mut(&mut self) -> &mut Header;
+
+    /// Decodes the AVPs of a checked message.
+    fn decode_avps(msg: &Message, cx: DecodeCx) -> Result<Self, DecodeError>;
+    /// Length of all AVPs when encoded.
+    fn avps_len(&self) -> usize;
+    /// Writes all AVPs.
+    fn encode_avps(&self, buf: &mut BytesMut);
+
+    /// A header for a new message of this command (hop-by-hop and end-to-end 0, length 0:
+    /// typed messages compute their length when encoding).
+    fn new_header() -> Header {
+        let mut flags = CommandFlags::request(Self::PROXIABLE);
+        if !Self::REQUEST {
+            flags = flags.with(CommandFlags::REQUEST, false);
+        }
+        Header {
+            length: 0,
+            ..Header::new(Self::CODE, Self::APPLICATION_ID, flags)
+        }
+    }
+
+    /// Decodes a message known to be this command.
+    fn decode(msg: &Message) -> Result<Self, DecodeError> {
+        Self::decode_avps(msg, DecodeCx::default())
+    }
+
+    /// Decodes bytes holding exactly one message of this command.
+    fn from_bytes(bytes: Bytes) -> Result<Self, DecodeError> {
+        Self::decode(&Message::decode_with(bytes, &Limits::default())?)
+    }
+
+    /// Encoded length of the whole message.
+    fn encoded_len(&self) -> usize {
+        HEADER_LEN + self.avps_len()
+    }
+
+    /// Appends the encoded message to `buf`, reserving its size once.
+    fn encode(&self, buf: &mut BytesMut) {
+        let len = self.encoded_len();
+        buf.reserve(len);
+        let mut h = *self.header();
+        h.code = Self::CODE;
+        h.flags = h.flags.with(CommandFlags::REQUEST, Self::REQUEST);
+        h.encode(len as u32, buf);
+        self.encode_avps(buf);
+    }
+
+    /// The encoded message, in one allocation.
+    fn to_bytes(&self) -> Bytes {
+        let mut buf = BytesMut::with_capacity(self.encoded_len());
+        self.encode(&mut buf);
+        buf.freeze()
+    }
+
+    /// As a generic [`Message`].
+    fn to_message(&self) -> Message {
+        let bytes = self.to_bytes();
+        let mut h = *self.header();
+        h.length = bytes.len() as u32;
+        h.code = Self::CODE;
+        h.flags = h.flags.with(CommandFlags::REQUEST, Self::REQUEST);
+        Message::from_encoded(h, bytes)
+    }
+}
+
+/// The header of a received message as a typed message keeps it: length 0, since a typed
+/// message's length is computed when it is encoded.
+#[inline]
+pub fn header_of(msg: &Message) -> Header {
+    Header {
+        length: 0,
+        ..*msg.header()
+    }
+}
+
+/// Received AVP flags that differ from the dictionary's defaults, so that a typed message
+/// re-encodes them as received (a relay must not change them). Empty, and free, for
+/// messages we build ourselves.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FlagOverrides(Vec<(AvpKey, u32, AvpFlags)>);
+
+impl FlagOverrides {
+    /// Records the flags of the `index`-th occurrence of an AVP if they are not the
+    /// default ones.
+    #[inline]
+    pub fn note(&mut self, avp: &AvpRef<'_>, index: usize, default: AvpFlags) {
+        if avp.flags != default {
+            self.0.push((avp.key(), index as u32, avp.flags));
+        }
+    }
+
+    /// The flags to send for the `index`-th occurrence of `key`.
+    #[inline]
+    pub fn get(&self, key: AvpKey, index: usize, default: AvpFlags) -> AvpFlags {
+        if self.0.is_empty() {
+            return default;
+        }
+        self.0
+            .iter()
+            .find(|(k, i, _)| *k == key && *i as usize == index)
+            .map_or(default, |(_, _, f)| *f)
+    }
+
+    /// Sets the flags of one occurrence explicitly.
+    pub fn set(&mut self, key: AvpKey, index: usize, flags: AvpFlags) {
+        self.0.retain(|(k, i, _)| !(*k == key && *i as usize == index));
+        self.0.push((key, index as u32, flags));
+    }
+
+    /// Whether nothing differs from the defaults.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Decodes a single-occurrence AVP into `slot`; a second occurrence is 5009.
+#[inline]
+pub fn set_once<T: AvpData>(
+    slot: &mut Option<T>,
+    avp: &AvpRef<'_>,
+    cx: DecodeCx,
+) -> Result<(), DecodeError> {
+    if slot.is_some() {
+        return Err(avp.error(ErrorKind::TooManyAvps(avp.key())));
+    }
+    *slot = Some(T::decode(avp, cx)?);
+    Ok(())
+}
+
+/// Decodes one more occurrence of a repeated AVP; more than `max` is 5009.
+#[inline]
+pub fn push<T: AvpData>(
+    list: &mut Vec<T>,
+    avp: &AvpRef<'_>,
+    cx: DecodeCx,
+    max: u32,
+) -> Result<(), DecodeError> {
+    if list.len() as u64 >= u64::from(max) {
+        return Err(avp.error(ErrorKind::TooManyAvps(avp.key())));
+    }
+    if list.capacity() == 0 {
+        // One allocation covers the usual short lists.
+        list.reserve(4);
+    }
+    list.push(T::decode(avp, cx)?);
+    Ok(())
+}
+
+/// The error for a missing required AVP: 5005, with a Failed-AVP holding the missing AVP's
+/// code and vendor and zeroed data of its type's minimum length (RFC 6733 §7.5).
+#[cold]
+pub fn missing(key: AvpKey, ty: AvpType, flags: AvpFlags, offset: usize) -> DecodeError {
+    let data_len = ty.min_data_len();
+    let mut buf = BytesMut::with_capacity(padded(header_len(key.vendor) + data_len));
+    put_header(&mut buf, key.code, flags, key.vendor, data_len);
+    buf.put_bytes(0, data_len);
+    ErrorKind::MissingAvp(key).at(offset).with_avp(buf.freeze())
+}
+
+/// Unwraps a required single AVP or reports it missing.
+#[inline]
+pub fn required<T: AvpData>(
+    slot: Option<T>,
+    key: AvpKey,
+    flags: AvpFlags,
+    offset: usize,
+) -> Result<T, DecodeError> {
+    match slot {
+        Some(v) => Ok(v),
+        None => Err(missing(key, T::TYPE, flags, offset)),
+    }
+}
+
+/// Checks the minimum count of a repeated AVP.
+#[inline]
+pub fn at_least<T: AvpData>(
+    list: Vec<T>,
+    min: u32,
+    key: AvpKey,
+    flags: AvpFlags,
+    offset: usize,
+) -> Result<Vec<T>, DecodeError> {
+    if (list.len() as u64) < u64::from(min) {
+        return Err(missing(key, T::TYPE, flags, offset));
+    }
+    Ok(list)
+}
+
+/// Boxed values (recursive Grouped AVPs) decode and encode as their contents.
+impl<T: AvpData> AvpData for Box<T> {
+    const TYPE: AvpType = T::TYPE;
+
+    fn decode(avp: &AvpRef<'_>, cx: DecodeCx) -> Result<Self, DecodeError> {
+        T::decode(avp, cx).map(Box::new)
+    }
+    fn data_len(&self) -> usize {
+        (**self).data_len()
+    }
+    fn encode_data(&self, buf: &mut BytesMut) {
+        (**self).encode_data(buf)
+    }
+}

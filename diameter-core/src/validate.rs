@@ -1,0 +1,130 @@
+//! Validation of a message against its command's ABNF and the AVP definitions
+//! (RFC 6733 §3.2, §4.1, §7.1), giving the Result-Code and Failed-AVP to answer with.
+//!
+//! What is checked, in message order: AVP framing at every depth (5014), reserved AVP flag
+//! bits (3009), unknown AVPs with the M bit (5001), AVPs the ABNF does not allow (5008), too
+//! many occurrences (5009), fixed AVPs out of place (5008), data that does not fit the type
+//! (5004/5014), then missing required AVPs (5005). Commands and AVPs not in the compiled-in
+//! dictionaries are not judged beyond framing and the M bit.
+
+use crate::avp::{AvpFlags, AvpIter, AvpKey, AvpRef};
+use crate::data::{Address, AvpData, DecodeCx, DiameterUri, Time};
+use crate::dictionary::{self, AvpType, Rule, RuleKind, UNBOUNDED};
+use crate::error::{DecodeError, ErrorKind};
+use crate::message::Message;
+use crate::typed::missing;
+
+/// Validates a decoded message. `Ok` means a handler may trust the ABNF.
+pub fn validate(msg: &Message) -> Result<(), DecodeError> {
+    validate_with(msg, DecodeCx::default())
+}
+
+/// Validates with an explicit nesting limit.
+pub fn validate_with(msg: &Message, cx: DecodeCx) -> Result<(), DecodeError> {
+    let rules = dictionary::command(msg.code(), msg.application_id())
+        .map(|c| c.rules(msg.is_request()));
+    check_list(msg.avps(), rules, cx, msg.header().length as usize)
+}
+
+/// Checks a list of AVPs (a message body or Grouped data) against `rules`, or only the
+/// AVPs themselves when the rules are unknown.
+fn check_list(
+    avps: AvpIter<'_>,
+    rules: Option<&[Rule]>,
+    cx: DecodeCx,
+    end_offset: usize,
+) -> Result<(), DecodeError> {
+    // Occurrence counts per rule; ABNF lists are short, so a stack array covers them.
+    let mut counts_small = [0u32; 64];
+    let mut counts_big = Vec::new();
+    let counts: &mut [u32] = match rules {
+        Some(r) if r.len() > counts_small.len() => {
+            counts_big.resize(r.len(), 0);
+            &mut counts_big
+        }
+        Some(r) => &mut counts_small[..r.len()],
+        None => &mut counts_small[..0],
+    };
+    let any_slot = rules.is_some_and(|r| r.iter().any(|r| r.avp.is_none()));
+    for (position, avp) in avps.enumerate() {
+        let avp = avp?;
+        if avp.flags.0 & AvpFlags::RESERVED != 0 {
+            return Err(avp.error(ErrorKind::InvalidAvpBits(avp.flags.0)));
+        }
+        let key = avp.key();
+        let def = dictionary::avp(key);
+        if def.is_none() && avp.flags.is_mandatory() {
+            return Err(avp.error(ErrorKind::UnsupportedMandatoryAvp(key)));
+        }
+        if let Some(rules) = rules {
+            match rules.iter().position(|r| r.avp == Some(key)) {
+                Some(i) => {
+                    counts[i] += 1;
+                    if rules[i].max != UNBOUNDED && counts[i] > rules[i].max {
+                        return Err(avp.error(ErrorKind::TooManyAvps(key)));
+                    }
+                    if rules[i].kind == RuleKind::Fixed && i != position {
+                        return Err(avp.error(ErrorKind::FixedAvpOutOfPlace(key)));
+                    }
+                }
+                None if any_slot || def.is_none() => {}
+                None => return Err(avp.error(ErrorKind::AvpNotAllowed(key))),
+            }
+        }
+        if let Some(def) = def {
+            check_value(&avp, def, cx).map_err(|e| e.within_if_nested(def.ty, key))?;
+        }
+    }
+    if let Some(rules) = rules {
+        for (rule, count) in rules.iter().zip(counts.iter()) {
+            if let (Some(key), true) = (rule.avp, *count < rule.min) {
+                let (ty, flags) = dictionary::avp(key)
+                    .map_or((AvpType::OctetString, AvpFlags::default()), |d| {
+                        (d.ty, d.default_flags())
+                    });
+                return Err(missing(key, ty, flags, end_offset));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl DecodeError {
+    fn within_if_nested(self, ty: AvpType, parent: AvpKey) -> Self {
+        if ty == AvpType::Grouped && self.avp.is_some() {
+            self.within(parent)
+        } else {
+            self
+        }
+    }
+}
+
+/// Checks one AVP's data against its type (and, for Grouped, its members' rules).
+fn check_value(avp: &AvpRef<'_>, def: &dictionary::AvpDef, cx: DecodeCx) -> Result<(), DecodeError> {
+    match def.ty {
+        AvpType::Grouped => {
+            let inner = cx.enter(avp)?;
+            let rules = (!def.grouped.is_empty()).then_some(def.grouped);
+            check_list(avp.children(), rules, inner, avp.offset)
+        }
+        AvpType::Integer32 | AvpType::Enumerated => i32::decode(avp, cx).map(drop),
+        AvpType::Unsigned32 => u32::decode(avp, cx).map(drop),
+        AvpType::Integer64 => i64::decode(avp, cx).map(drop),
+        AvpType::Unsigned64 => u64::decode(avp, cx).map(drop),
+        AvpType::Float32 => f32::decode(avp, cx).map(drop),
+        AvpType::Float64 => f64::decode(avp, cx).map(drop),
+        AvpType::Time => Time::decode(avp, cx).map(drop),
+        AvpType::Address => Address::decode(avp, cx).map(drop),
+        AvpType::UTF8String
+        | AvpType::DiameterIdentity
+        | AvpType::IPFilterRule
+        | AvpType::QoSFilterRule => {
+            if std::str::from_utf8(avp.data).is_err() {
+                return Err(avp.error(ErrorKind::InvalidAvpValue("not valid UTF-8")));
+            }
+            Ok(())
+        }
+        AvpType::DiameterURI => DiameterUri::decode(avp, cx).map(drop),
+        AvpType::OctetString => Ok(()),
+    }
+}
