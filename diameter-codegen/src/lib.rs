@@ -85,7 +85,11 @@ fn read_all(paths: &[PathBuf]) -> Result<Vec<model::Dictionary>, Error> {
             Err(e) => return Err(e),
         }
     }
-    if diags.is_empty() { Ok(out) } else { Err(Error::Invalid(diags)) }
+    if diags.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::Invalid(diags))
+    }
 }
 
 /// Every `*.xml` file of a folder, sorted by name.
@@ -147,7 +151,10 @@ impl Builder {
     }
 
     /// Adds several dictionaries.
-    pub fn dictionaries<P: Into<PathBuf>>(&mut self, paths: impl IntoIterator<Item = P>) -> &mut Self {
+    pub fn dictionaries<P: Into<PathBuf>>(
+        &mut self,
+        paths: impl IntoIterator<Item = P>,
+    ) -> &mut Self {
         self.dictionaries.extend(paths.into_iter().map(Into::into));
         self
     }
@@ -191,7 +198,11 @@ impl Builder {
         dicts.extend(read_all(&externs)?);
         let local: Vec<bool> = (0..dicts.len()).map(|i| i < n_local).collect();
         let resolved = validate::validate(&dicts).map_err(Error::Invalid)?;
-        let layout = if self.core_layout { emit::Layout::Core } else { emit::Layout::User };
+        let layout = if self.core_layout {
+            emit::Layout::Core
+        } else {
+            emit::Layout::User
+        };
         let e = emit::emit(&dicts, &local, &resolved, layout, &self.generator)?;
         Ok(Generated {
             files: e.files,
@@ -213,7 +224,10 @@ impl Builder {
             .or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from))
             .ok_or_else(|| Error::Io {
                 path: PathBuf::from("OUT_DIR"),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no out_dir and no OUT_DIR"),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no out_dir and no OUT_DIR",
+                ),
             })?;
         for (name, text) in &g.files {
             let path = dir.join(name);

@@ -384,7 +384,16 @@ impl Lower<'_> {
     fn avp(&mut self, el: &Element) -> Option<Avp> {
         self.check_attrs(
             el,
-            &["name", "code", "vendor", "type", "mandatory", "protected", "vendor-bit", "section"],
+            &[
+                "name",
+                "code",
+                "vendor",
+                "type",
+                "mandatory",
+                "protected",
+                "vendor-bit",
+                "section",
+            ],
         );
         let name = self.req(el, "name")?.to_owned();
         let code = self.req(el, "code").and_then(|v| self.num(el, "code", v))?;
@@ -394,7 +403,10 @@ impl Lower<'_> {
         };
         let ty_text = self.req(el, "type")?;
         let Some(ty) = AvpType::parse(ty_text) else {
-            self.problems.push(Problem::new(el.line, format!("unknown AVP type {ty_text:?}")));
+            self.problems.push(Problem::new(
+                el.line,
+                format!("unknown AVP type {ty_text:?}"),
+            ));
             return None;
         };
         let mandatory = match self.req(el, "mandatory") {
@@ -402,7 +414,11 @@ impl Lower<'_> {
             None => FlagRule::May,
         };
         let protected = self.flag(el, "protected", FlagRule::May);
-        let vdefault = if vendor != 0 { FlagRule::Must } else { FlagRule::MustNot };
+        let vdefault = if vendor != 0 {
+            FlagRule::Must
+        } else {
+            FlagRule::MustNot
+        };
         let vendor_bit = self.flag(el, "vendor-bit", vdefault);
         let section = self.req(el, "section").unwrap_or_default().to_owned();
         let mut avp = Avp {
@@ -427,7 +443,10 @@ impl Lower<'_> {
                     if ty != AvpType::Enumerated {
                         self.problems.push(Problem::new(
                             c.line,
-                            format!("<enum> on AVP {} of type {ty_text}, not Enumerated", avp.name),
+                            format!(
+                                "<enum> on AVP {} of type {ty_text}, not Enumerated",
+                                avp.name
+                            ),
                         ));
                         continue;
                     }
@@ -470,7 +489,17 @@ impl Lower<'_> {
     }
 
     fn command(&mut self, el: &Element) -> Option<Command> {
-        self.check_attrs(el, &["name", "short", "code", "application", "proxiable", "section"]);
+        self.check_attrs(
+            el,
+            &[
+                "name",
+                "short",
+                "code",
+                "application",
+                "proxiable",
+                "section",
+            ],
+        );
         let name = self.req(el, "name")?.to_owned();
         let code = self.req(el, "code").and_then(|v| self.num(el, "code", v))?;
         let application = self
@@ -543,7 +572,9 @@ pub(crate) fn lower(file: PathBuf, root: &Element, problems: &mut Vec<Problem>) 
     l.check_attrs(root, &["name", "spec", "version", "title", "depends"]);
     let name = l.req(root, "name").unwrap_or("unnamed").to_owned();
     if !name.starts_with(|c: char| c.is_ascii_lowercase())
-        || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
     {
         l.problems.push(Problem::new(
             root.line,

@@ -60,18 +60,66 @@ pub(crate) fn const_name(name: &str) -> String {
         .map(|w| w.to_ascii_uppercase())
         .collect::<Vec<_>>()
         .join("_");
-    if matches!(s.as_str(), "KEY" | "SELF") { format!("{s}_") } else { s }
+    if matches!(s.as_str(), "KEY" | "SELF") {
+        format!("{s}_")
+    } else {
+        s
+    }
 }
 
 fn is_keyword(s: &str) -> bool {
     matches!(
         s,
-        "as" | "break" | "const" | "continue" | "crate" | "else" | "enum" | "extern" | "false"
-            | "fn" | "for" | "if" | "impl" | "in" | "let" | "loop" | "match" | "mod" | "move"
-            | "mut" | "pub" | "ref" | "return" | "self" | "static" | "struct" | "super"
-            | "trait" | "true" | "type" | "unsafe" | "use" | "where" | "while" | "async"
-            | "await" | "dyn" | "abstract" | "become" | "box" | "do" | "final" | "macro"
-            | "override" | "priv" | "typeof" | "unsized" | "virtual" | "yield" | "try" | "gen"
+        "as" | "break"
+            | "const"
+            | "continue"
+            | "crate"
+            | "else"
+            | "enum"
+            | "extern"
+            | "false"
+            | "fn"
+            | "for"
+            | "if"
+            | "impl"
+            | "in"
+            | "let"
+            | "loop"
+            | "match"
+            | "mod"
+            | "move"
+            | "mut"
+            | "pub"
+            | "ref"
+            | "return"
+            | "self"
+            | "static"
+            | "struct"
+            | "super"
+            | "trait"
+            | "true"
+            | "type"
+            | "unsafe"
+            | "use"
+            | "where"
+            | "while"
+            | "async"
+            | "await"
+            | "dyn"
+            | "abstract"
+            | "become"
+            | "box"
+            | "do"
+            | "final"
+            | "macro"
+            | "override"
+            | "priv"
+            | "typeof"
+            | "unsized"
+            | "virtual"
+            | "yield"
+            | "try"
+            | "gen"
     )
 }
 
@@ -81,12 +129,18 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(type_name("Multiple-Services-Credit-Control"), "MultipleServicesCreditControl");
+        assert_eq!(
+            type_name("Multiple-Services-Credit-Control"),
+            "MultipleServicesCreditControl"
+        );
         assert_eq!(type_name("3GPP-IMSI"), "TgppImsi");
         assert_eq!(type_name("3GPP2-BSID"), "Tgpp2Bsid");
         assert_eq!(field_name("CC-Request-Type"), "cc_request_type");
         assert_eq!(field_name("Type"), "type_");
-        assert_eq!(const_name("DO_NOT_WANT_TO_TALK_TO_YOU"), "DO_NOT_WANT_TO_TALK_TO_YOU");
+        assert_eq!(
+            const_name("DO_NOT_WANT_TO_TALK_TO_YOU"),
+            "DO_NOT_WANT_TO_TALK_TO_YOU"
+        );
         assert_eq!(const_name("3GPP-IMSI"), "TGPP_IMSI");
         assert_eq!(const_name("0 (zero)"), "N0_ZERO");
     }

@@ -37,7 +37,11 @@ pub(crate) fn validate(dicts: &[Dictionary]) -> Result<Resolved, Vec<Diagnostic>
             out.push(diag(
                 d,
                 d.line,
-                format!("dictionary name {:?} also used by {}", d.name, dicts[prev].file.display()),
+                format!(
+                    "dictionary name {:?} also used by {}",
+                    d.name,
+                    dicts[prev].file.display()
+                ),
             ));
         }
         for v in &d.vendors {
@@ -45,7 +49,11 @@ pub(crate) fn validate(dicts: &[Dictionary]) -> Result<Resolved, Vec<Diagnostic>
                 out.push(diag(
                     d,
                     v.line,
-                    format!("vendor {} declared again (first at {}:{pl})", v.id, dicts[pd].file.display()),
+                    format!(
+                        "vendor {} declared again (first at {}:{pl})",
+                        v.id,
+                        dicts[pd].file.display()
+                    ),
                 ));
             }
         }
@@ -54,7 +62,11 @@ pub(crate) fn validate(dicts: &[Dictionary]) -> Result<Resolved, Vec<Diagnostic>
                 out.push(diag(
                     d,
                     a.line,
-                    format!("application {} declared again (first at {}:{pl})", a.id, dicts[pd].file.display()),
+                    format!(
+                        "application {} declared again (first at {}:{pl})",
+                        a.id,
+                        dicts[pd].file.display()
+                    ),
                 ));
             }
         }
@@ -66,7 +78,12 @@ pub(crate) fn validate(dicts: &[Dictionary]) -> Result<Resolved, Vec<Diagnostic>
                     a.line,
                     format!(
                         "duplicate AVP (code {}, vendor {}): {} here, {} at {}:{}",
-                        a.code, a.vendor, a.name, p.avps[pa].name, p.file.display(), p.avps[pa].line
+                        a.code,
+                        a.vendor,
+                        a.name,
+                        p.avps[pa].name,
+                        p.file.display(),
+                        p.avps[pa].line
                     ),
                 ));
             }
@@ -75,17 +92,30 @@ pub(crate) fn validate(dicts: &[Dictionary]) -> Result<Resolved, Vec<Diagnostic>
                 out.push(diag(
                     d,
                     a.line,
-                    format!("duplicate AVP name {} (also at {}:{})", a.name, p.file.display(), p.avps[pa].line),
+                    format!(
+                        "duplicate AVP name {} (also at {}:{})",
+                        a.name,
+                        p.file.display(),
+                        p.avps[pa].line
+                    ),
                 ));
             }
             let mut names = HashSet::new();
             let mut codes = HashSet::new();
             for e in &a.enums {
                 if !names.insert(&e.name) {
-                    out.push(diag(d, e.line, format!("duplicate enum name {} in {}", e.name, a.name)));
+                    out.push(diag(
+                        d,
+                        e.line,
+                        format!("duplicate enum name {} in {}", e.name, a.name),
+                    ));
                 }
                 if !codes.insert(e.code) {
-                    out.push(diag(d, e.line, format!("duplicate enum value {} in {}", e.code, a.name)));
+                    out.push(diag(
+                        d,
+                        e.line,
+                        format!("duplicate enum value {} in {}", e.code, a.name),
+                    ));
                 }
             }
         }
@@ -97,7 +127,11 @@ pub(crate) fn validate(dicts: &[Dictionary]) -> Result<Resolved, Vec<Diagnostic>
                     c.line,
                     format!(
                         "duplicate command (code {}, application {}): also {} at {}:{}",
-                        c.code, c.application, p.commands[pc].name, p.file.display(), p.commands[pc].line
+                        c.code,
+                        c.application,
+                        p.commands[pc].name,
+                        p.file.display(),
+                        p.commands[pc].line
                     ),
                 ));
             }
@@ -106,10 +140,20 @@ pub(crate) fn validate(dicts: &[Dictionary]) -> Result<Resolved, Vec<Diagnostic>
     for d in dicts {
         for a in &d.avps {
             if a.vendor != 0 && !vendors.contains_key(&a.vendor) {
-                out.push(diag(d, a.line, format!("AVP {} uses undeclared vendor {}", a.name, a.vendor)));
+                out.push(diag(
+                    d,
+                    a.line,
+                    format!("AVP {} uses undeclared vendor {}", a.name, a.vendor),
+                ));
             }
             if let Some(rules) = &a.grouped {
-                check_rules(d, rules, &by_name, &format!("Grouped AVP {}", a.name), &mut out);
+                check_rules(
+                    d,
+                    rules,
+                    &by_name,
+                    &format!("Grouped AVP {}", a.name),
+                    &mut out,
+                );
             }
         }
         for c in &d.commands {
@@ -117,11 +161,26 @@ pub(crate) fn validate(dicts: &[Dictionary]) -> Result<Resolved, Vec<Diagnostic>
                 out.push(diag(
                     d,
                     c.line,
-                    format!("command {} uses undeclared application {}", c.name, c.application),
+                    format!(
+                        "command {} uses undeclared application {}",
+                        c.name, c.application
+                    ),
                 ));
             }
-            check_rules(d, &c.request, &by_name, &format!("{}-Request", c.name), &mut out);
-            check_rules(d, &c.answer, &by_name, &format!("{}-Answer", c.name), &mut out);
+            check_rules(
+                d,
+                &c.request,
+                &by_name,
+                &format!("{}-Request", c.name),
+                &mut out,
+            );
+            check_rules(
+                d,
+                &c.answer,
+                &by_name,
+                &format!("{}-Answer", c.name),
+                &mut out,
+            );
         }
     }
     if out.is_empty() {
@@ -157,25 +216,45 @@ fn check_rules(
         }
         if let Some(max) = r.max {
             if r.min > max {
-                out.push(diag(d, r.line, format!("in {owner}: min {} > max {max}", r.min)));
+                out.push(diag(
+                    d,
+                    r.line,
+                    format!("in {owner}: min {} > max {max}", r.min),
+                ));
             }
             if max == 0 {
-                out.push(diag(d, r.line, format!("in {owner}: max 0 (omit the rule instead)")));
+                out.push(diag(
+                    d,
+                    r.line,
+                    format!("in {owner}: max 0 (omit the rule instead)"),
+                ));
             }
         }
         match &r.avp {
             None => {
                 any += 1;
                 if any > 1 {
-                    out.push(diag(d, r.line, format!("in {owner}: <any-avp/> listed twice")));
+                    out.push(diag(
+                        d,
+                        r.line,
+                        format!("in {owner}: <any-avp/> listed twice"),
+                    ));
                 }
             }
             Some(name) => {
                 if !by_name.contains_key(name) {
-                    out.push(diag(d, r.line, format!("in {owner}: rule names undefined AVP {name}")));
+                    out.push(diag(
+                        d,
+                        r.line,
+                        format!("in {owner}: rule names undefined AVP {name}"),
+                    ));
                 }
                 if !seen.insert(name.as_str()) {
-                    out.push(diag(d, r.line, format!("in {owner}: AVP {name} listed twice")));
+                    out.push(diag(
+                        d,
+                        r.line,
+                        format!("in {owner}: AVP {name} listed twice"),
+                    ));
                 }
             }
         }
@@ -184,7 +263,11 @@ fn check_rules(
 
 /// A Grouped AVP that must contain itself (through rules with min ≥ 1) can never be
 /// encoded: report the cycle. Optional recursion is fine and is boxed by the emitter.
-fn check_cycles(dicts: &[Dictionary], by_name: &HashMap<String, AvpLoc>, out: &mut Vec<Diagnostic>) {
+fn check_cycles(
+    dicts: &[Dictionary],
+    by_name: &HashMap<String, AvpLoc>,
+    out: &mut Vec<Diagnostic>,
+) {
     // Edges along required members only.
     let mut edges: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for d in dicts {
@@ -242,7 +325,10 @@ fn check_cycles(dicts: &[Dictionary], by_name: &HashMap<String, AvpLoc>, out: &m
             out.push(diag(
                 &dicts[d],
                 dicts[d].avps[a].line,
-                format!("Grouped AVPs contain each other through required members: {}", cycle.join(" -> ")),
+                format!(
+                    "Grouped AVPs contain each other through required members: {}",
+                    cycle.join(" -> ")
+                ),
             ));
             return;
         }

@@ -105,7 +105,10 @@ pub(crate) fn parse(src: &str) -> Result<Element, Problem> {
         }
     }
     if let Some(open) = stack.last() {
-        return Err(Problem::new(open.line, format!("element <{}> is never closed", open.name)));
+        return Err(Problem::new(
+            open.line,
+            format!("element <{}> is never closed", open.name),
+        ));
     }
     root.ok_or_else(|| Problem::new(1, "no root element"))
 }

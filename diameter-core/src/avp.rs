@@ -130,7 +130,11 @@ impl<'a> AvpRef<'a> {
     /// The AVPs inside this AVP's data (for Grouped AVPs).
     #[inline]
     pub fn children(&self) -> AvpIter<'a> {
-        AvpIter::within(self.root, self.data_offset, self.data_offset + self.data.len())
+        AvpIter::within(
+            self.root,
+            self.data_offset,
+            self.data_offset + self.data.len(),
+        )
     }
 
     /// The buffer this AVP borrows from.
@@ -269,7 +273,13 @@ pub struct RawAvp {
 
 impl std::fmt::Debug for RawAvp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RawAvp({} {:?} {} bytes)", self.key(), self.flags, self.data.len())
+        write!(
+            f,
+            "RawAvp({} {:?} {} bytes)",
+            self.key(),
+            self.flags,
+            self.data.len()
+        )
     }
 }
 
@@ -295,7 +305,11 @@ impl RawAvp {
 /// Header length for an AVP of this vendor.
 #[inline]
 pub const fn header_len(vendor: u32) -> usize {
-    if vendor == 0 { AVP_HEADER_LEN } else { AVP_HEADER_LEN_VENDOR }
+    if vendor == 0 {
+        AVP_HEADER_LEN
+    } else {
+        AVP_HEADER_LEN_VENDOR
+    }
 }
 
 /// Writes an AVP header for `data_len` bytes of data. The V bit follows `vendor`.
@@ -369,10 +383,22 @@ mod tests {
     #[test]
     fn rejects_bad_lengths() {
         let kind = |b: &[u8]| one(b).unwrap_err().kind;
-        assert_eq!(kind(&[0, 0, 1, 8, 0x40, 0, 0, 7]), ErrorKind::InvalidAvpLength { length: 7 });
-        assert_eq!(kind(&[0, 0, 1, 8, 0x40, 0, 0, 20, 0, 0, 0, 0]), ErrorKind::InvalidAvpLength { length: 20 });
-        assert_eq!(kind(&[0, 0, 1, 8, 0x40, 0, 0, 9, 1]), ErrorKind::InvalidPadding);
-        assert_eq!(kind(&[0, 0, 1, 8, 0xc0, 0, 0, 8]), ErrorKind::InvalidAvpLength { length: 8 });
+        assert_eq!(
+            kind(&[0, 0, 1, 8, 0x40, 0, 0, 7]),
+            ErrorKind::InvalidAvpLength { length: 7 }
+        );
+        assert_eq!(
+            kind(&[0, 0, 1, 8, 0x40, 0, 0, 20, 0, 0, 0, 0]),
+            ErrorKind::InvalidAvpLength { length: 20 }
+        );
+        assert_eq!(
+            kind(&[0, 0, 1, 8, 0x40, 0, 0, 9, 1]),
+            ErrorKind::InvalidPadding
+        );
+        assert_eq!(
+            kind(&[0, 0, 1, 8, 0xc0, 0, 0, 8]),
+            ErrorKind::InvalidAvpLength { length: 8 }
+        );
         assert!(matches!(kind(&[0, 0, 1]), ErrorKind::Truncated { .. }));
     }
 
@@ -387,7 +413,9 @@ mod tests {
     #[test]
     fn put_avp_with_patches_length() {
         let mut buf = BytesMut::new();
-        put_avp_with(&mut buf, 1, AvpFlags(AvpFlags::MANDATORY), 10415, |b| b.put_slice(b"abcde"));
+        put_avp_with(&mut buf, 1, AvpFlags(AvpFlags::MANDATORY), 10415, |b| {
+            b.put_slice(b"abcde")
+        });
         assert_eq!(buf.len(), 20);
         assert_eq!(&buf[5..8], &[0, 0, 17]);
         assert_eq!(buf[4], 0xc0);

@@ -61,7 +61,11 @@ impl CommandFlags {
     }
     /// Returns these flags with `bit` set or cleared.
     pub const fn with(self, bit: u8, on: bool) -> Self {
-        if on { Self(self.0 | bit) } else { Self(self.0 & !bit) }
+        if on {
+            Self(self.0 | bit)
+        } else {
+            Self(self.0 & !bit)
+        }
     }
 }
 

@@ -40,8 +40,8 @@ pub mod result_code;
 pub mod typed;
 pub mod validate;
 
-pub use bytes;
 pub use avp::{AvpFlags, AvpIter, AvpKey, AvpRef, RawAvp};
+pub use bytes;
 pub use data::{Address, AvpData, DiameterIdentity, DiameterUri, Time, Utf8String};
 pub use error::{DecodeError, ErrorKind};
 pub use header::{CommandFlags, Header};

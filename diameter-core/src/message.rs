@@ -271,7 +271,11 @@ impl MessageBuilder {
 
     /// A request builder.
     pub fn request(code: u32, application_id: u32, proxiable: bool) -> Self {
-        Self::new(Header::new(code, application_id, CommandFlags::request(proxiable)))
+        Self::new(Header::new(
+            code,
+            application_id,
+            CommandFlags::request(proxiable),
+        ))
     }
 
     /// The header as it will be written.
@@ -285,7 +289,13 @@ impl MessageBuilder {
     }
 
     /// Appends an AVP with explicit flags.
-    pub fn avp<T: AvpData>(&mut self, code: u32, vendor: u32, flags: AvpFlags, value: &T) -> &mut Self {
+    pub fn avp<T: AvpData>(
+        &mut self,
+        code: u32,
+        vendor: u32,
+        flags: AvpFlags,
+        value: &T,
+    ) -> &mut Self {
         value.encode_avp(&mut self.buf, code, flags, vendor);
         self
     }
@@ -377,7 +387,13 @@ pub struct GroupBuilder<'a> {
 
 impl GroupBuilder<'_> {
     /// Appends a member AVP with explicit flags.
-    pub fn avp<T: AvpData>(&mut self, code: u32, vendor: u32, flags: AvpFlags, value: &T) -> &mut Self {
+    pub fn avp<T: AvpData>(
+        &mut self,
+        code: u32,
+        vendor: u32,
+        flags: AvpFlags,
+        value: &T,
+    ) -> &mut Self {
         value.encode_avp(self.buf, code, flags, vendor);
         self
     }
@@ -404,7 +420,9 @@ impl GroupBuilder<'_> {
         flags: AvpFlags,
         members: impl FnOnce(&mut GroupBuilder<'_>),
     ) -> &mut Self {
-        put_avp_with(self.buf, code, flags, vendor, |buf| members(&mut GroupBuilder { buf }));
+        put_avp_with(self.buf, code, flags, vendor, |buf| {
+            members(&mut GroupBuilder { buf })
+        });
         self
     }
 }

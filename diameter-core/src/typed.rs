@@ -133,7 +133,8 @@ impl FlagOverrides {
 
     /// Sets the flags of one occurrence explicitly.
     pub fn set(&mut self, key: AvpKey, index: usize, flags: AvpFlags) {
-        self.0.retain(|(k, i, _)| !(*k == key && *i as usize == index));
+        self.0
+            .retain(|(k, i, _)| !(*k == key && *i as usize == index));
         self.0.push((key, index as u32, flags));
     }
 

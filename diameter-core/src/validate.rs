@@ -21,8 +21,8 @@ pub fn validate(msg: &Message) -> Result<(), DecodeError> {
 
 /// Validates with an explicit nesting limit.
 pub fn validate_with(msg: &Message, cx: DecodeCx) -> Result<(), DecodeError> {
-    let rules = dictionary::command(msg.code(), msg.application_id())
-        .map(|c| c.rules(msg.is_request()));
+    let rules =
+        dictionary::command(msg.code(), msg.application_id()).map(|c| c.rules(msg.is_request()));
     check_list(msg.avps(), rules, cx, msg.header().length as usize)
 }
 
@@ -100,7 +100,11 @@ impl DecodeError {
 }
 
 /// Checks one AVP's data against its type (and, for Grouped, its members' rules).
-fn check_value(avp: &AvpRef<'_>, def: &dictionary::AvpDef, cx: DecodeCx) -> Result<(), DecodeError> {
+fn check_value(
+    avp: &AvpRef<'_>,
+    def: &dictionary::AvpDef,
+    cx: DecodeCx,
+) -> Result<(), DecodeError> {
     match def.ty {
         AvpType::Grouped => {
             let inner = cx.enter(avp)?;

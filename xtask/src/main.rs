@@ -16,7 +16,10 @@ const FEATURES_END: &str = "# END dictionary features";
 fn root(args: &[String]) -> PathBuf {
     match args.iter().position(|a| a == "--root") {
         Some(i) if i + 1 < args.len() => PathBuf::from(&args[i + 1]),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join(".."),
+        _ => {
+            let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            p.canonicalize().unwrap_or(p)
+        }
     }
 }
 
@@ -52,10 +55,16 @@ fn expected(root: &Path) -> Result<Vec<(PathBuf, String)>> {
     let mut out: Vec<(PathBuf, String)> = generated
         .files
         .iter()
-        .map(|(name, text)| (PathBuf::from("diameter-core/src/generated").join(name), text.clone()))
+        .map(|(name, text)| {
+            (
+                PathBuf::from("diameter-core/src/generated").join(name),
+                text.clone(),
+            )
+        })
         .collect();
     let manifest = PathBuf::from("diameter-core/Cargo.toml");
-    let current = std::fs::read_to_string(root.join(&manifest)).context("reading diameter-core/Cargo.toml")?;
+    let current = std::fs::read_to_string(root.join(&manifest))
+        .context("reading diameter-core/Cargo.toml")?;
     out.push((manifest, with_features(&current, &generated.dependencies)?));
     Ok(out)
 }
@@ -66,16 +75,28 @@ fn with_features(current: &str, deps: &[(String, Vec<String>)]) -> Result<String
         bail!("diameter-core/Cargo.toml lacks the markers {FEATURES_BEGIN:?} / {FEATURES_END:?}");
     };
     let mut block = format!("{FEATURES_BEGIN}\n");
-    let names: Vec<&str> = deps.iter().map(|(n, _)| n.as_str()).filter(|n| *n != "base").collect();
+    let names: Vec<&str> = deps
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| *n != "base")
+        .collect();
     block.push_str(&format!(
         "all = [{}]\n",
-        names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
+        names
+            .iter()
+            .map(|n| format!("\"{n}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     for (name, uses) in deps {
         if name == "base" {
             continue;
         }
-        let uses: Vec<String> = uses.iter().filter(|u| *u != "base").map(|u| format!("\"{u}\"")).collect();
+        let uses: Vec<String> = uses
+            .iter()
+            .filter(|u| *u != "base")
+            .map(|u| format!("\"{u}\""))
+            .collect();
         block.push_str(&format!("{name} = [{}]\n", uses.join(", ")));
     }
     Ok(format!("{}{}{}", &current[..b], block, &current[e..]))
@@ -87,14 +108,17 @@ fn regen(root: &Path, check: bool) -> Result<()> {
     let mut stale = Vec::new();
     for (rel, text) in &files {
         let path = root.join(rel);
-        let now = std::fs::read_to_string(&path).ok().map(|s| s.replace("\r\n", "\n"));
+        let now = std::fs::read_to_string(&path)
+            .ok()
+            .map(|s| s.replace("\r\n", "\n"));
         if now.as_deref() != Some(text.as_str()) {
             stale.push(rel.display().to_string());
             if !check {
                 if let Some(parent) = path.parent() {
                     std::fs::create_dir_all(parent)?;
                 }
-                std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+                std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?;
             }
         }
     }

@@ -105,7 +105,11 @@ impl Ctx<'_> {
             rule_abnf(f.rule),
             f.avp.name,
             f.avp.code,
-            if f.avp.vendor != 0 { format!(", vendor {}", f.avp.vendor) } else { String::new() },
+            if f.avp.vendor != 0 {
+                format!(", vendor {}", f.avp.vendor)
+            } else {
+                String::new()
+            },
             self.spec_of(&f.avp.name),
             section(&f.avp.section),
         )
@@ -135,7 +139,13 @@ impl Ctx<'_> {
     }
 
     /// The body that decodes members from `iter` into `Self`.
-    fn decode_body(&self, fields: &[Field<'_>], iter: TokenStream, end: TokenStream, head: TokenStream) -> TokenStream {
+    fn decode_body(
+        &self,
+        fields: &[Field<'_>],
+        iter: TokenStream,
+        end: TokenStream,
+        head: TokenStream,
+    ) -> TokenStream {
         let rt = &self.rt;
         let decls = fields.iter().map(|f| {
             let ident = &f.ident;
@@ -152,7 +162,10 @@ impl Ctx<'_> {
             let df = Literal::u8_unsuffixed(default_flags(f.avp));
             match f.card {
                 Card::Many => {
-                    let max = f.rule.max.map_or(quote!(u32::MAX), |m| { let m = u32_lit(m); quote!(#m) });
+                    let max = f.rule.max.map_or(quote!(u32::MAX), |m| {
+                        let m = u32_lit(m);
+                        quote!(#m)
+                    });
                     quote! {
                         (#code, #vendor) => {
                             avp_flags.note(&avp, #ident.len(), #rt::AvpFlags(#df));
@@ -212,8 +225,12 @@ impl Ctx<'_> {
         let mut fi = fields.iter();
         for r in rules {
             if r.avp.is_none() {
-                enc.push(quote!(for a in &self.extra { a.encode(buf); }));
-                len.push(quote!(for a in &self.extra { n += a.encoded_len(); }));
+                enc.push(quote!(for a in &self.extra {
+                    a.encode(buf);
+                }));
+                len.push(quote!(for a in &self.extra {
+                    n += a.encoded_len();
+                }));
                 extra_done = true;
                 continue;
             }
@@ -234,25 +251,33 @@ impl Ctx<'_> {
                 }
                 Card::Many => {
                     enc.push(quote!(for (i, v) in self.#ident.iter().enumerate() { #rt::AvpData::encode_avp(v, buf, #code, self.avp_flags.get(#key, i, #rt::AvpFlags(#df)), #vendor); }));
-                    len.push(quote!(for v in &self.#ident { n += #rt::AvpData::avp_len(v, #vendor); }));
+                    len.push(
+                        quote!(for v in &self.#ident { n += #rt::AvpData::avp_len(v, #vendor); }),
+                    );
                 }
             }
         }
         if !extra_done {
-            enc.push(quote!(for a in &self.extra { a.encode(buf); }));
-            len.push(quote!(for a in &self.extra { n += a.encoded_len(); }));
+            enc.push(quote!(for a in &self.extra {
+                a.encode(buf);
+            }));
+            len.push(quote!(for a in &self.extra {
+                n += a.encoded_len();
+            }));
         }
-        (
-            quote!(#(#enc)*),
-            quote! { let mut n = 0usize; #(#len)* n },
-        )
+        (quote!(#(#enc)*), quote! { let mut n = 0usize; #(#len)* n })
     }
 
     fn derives(&self, fields: &[Field<'_>]) -> TokenStream {
-        let has_float = fields
-            .iter()
-            .any(|f| matches!(f.avp.ty, AvpType::Float32 | AvpType::Float64) || self.contains_float(&f.avp.name));
-        if has_float { quote!(#[derive(Clone, Debug, PartialEq)]) } else { quote!(#[derive(Clone, Debug, PartialEq, Eq)]) }
+        let has_float = fields.iter().any(|f| {
+            matches!(f.avp.ty, AvpType::Float32 | AvpType::Float64)
+                || self.contains_float(&f.avp.name)
+        });
+        if has_float {
+            quote!(#[derive(Clone, Debug, PartialEq)])
+        } else {
+            quote!(#[derive(Clone, Debug, PartialEq, Eq)])
+        }
     }
 
     pub(super) fn emit_enum(&self, a: &Avp) -> TokenStream {
@@ -262,10 +287,17 @@ impl Ctx<'_> {
             "{} (code {}{}), Enumerated, {} {}.\n\nA newtype over the wire value: values not listed here decode and re-encode unchanged.{}",
             a.name,
             a.code,
-            if a.vendor != 0 { format!(", vendor {}", a.vendor) } else { String::new() },
+            if a.vendor != 0 {
+                format!(", vendor {}", a.vendor)
+            } else {
+                String::new()
+            },
             self.current.spec,
             section(&a.section),
-            a.doc.as_ref().map(|d| format!("\n\n{d}")).unwrap_or_default()
+            a.doc
+                .as_ref()
+                .map(|d| format!("\n\n{d}"))
+                .unwrap_or_default()
         ));
         let mut seen = HashSet::new();
         let consts: Vec<(proc_macro2::Ident, &crate::model::EnumValue)> = a
@@ -357,18 +389,37 @@ impl Ctx<'_> {
             "{} (code {}{}), Grouped, {} {}.\n\n```text\n{} ::= < AVP Header: {}{} >\n{}\n```{}",
             a.name,
             a.code,
-            if a.vendor != 0 { format!(", vendor {}", a.vendor) } else { String::new() },
+            if a.vendor != 0 {
+                format!(", vendor {}", a.vendor)
+            } else {
+                String::new()
+            },
             self.current.spec,
             section(&a.section),
             a.name,
             a.code,
-            if a.vendor != 0 { format!(" {}", a.vendor) } else { String::new() },
-            abnf.iter().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n"),
-            a.doc.as_ref().map(|d| format!("\n\n{d}")).unwrap_or_default()
+            if a.vendor != 0 {
+                format!(" {}", a.vendor)
+            } else {
+                String::new()
+            },
+            abnf.iter()
+                .map(|l| format!("    {l}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            a.doc
+                .as_ref()
+                .map(|d| format!("\n\n{d}"))
+                .unwrap_or_default()
         ));
         let derives = self.derives(&fields);
         let body = self.struct_fields(&fields);
-        let decode = self.decode_body(&fields, quote!(parent.children()), quote!(parent.offset), quote!());
+        let decode = self.decode_body(
+            &fields,
+            quote!(parent.children()),
+            quote!(parent.offset),
+            quote!(),
+        );
         let (enc, len) = self.encode_body(rules, &fields);
         let code = u32_lit(a.code);
         let vendor = u32_lit(a.vendor);
@@ -425,10 +476,22 @@ impl Ctx<'_> {
         let rules = if request { &c.request } else { &c.answer };
         let fields = self.fields(rules, None);
         let kind = if request { "Request" } else { "Answer" };
-        let short = c.short.as_ref().map(|s| format!(" ({s}{})", &kind[..1])).unwrap_or_default();
-        let sec = if request { &c.request_section } else { &c.answer_section };
+        let short = c
+            .short
+            .as_ref()
+            .map(|s| format!(" ({s}{})", &kind[..1]))
+            .unwrap_or_default();
+        let sec = if request {
+            &c.request_section
+        } else {
+            &c.answer_section
+        };
         let abnf: Vec<String> = rules.iter().map(rule_abnf).collect();
-        let flags = format!("{}{}", if request { " REQ," } else { "" }, if c.proxiable { " PXY" } else { "" });
+        let flags = format!(
+            "{}{}",
+            if request { " REQ," } else { "" },
+            if c.proxiable { " PXY" } else { "" }
+        );
         let full_name = format!("{}-{kind}", c.name);
         let doc = doc_attr(&format!(
             "{full_name}{short}: command code {}, application {}, {} {}.\n\n```text\n<{full_name}> ::= < Diameter Header: {},{} >\n{}\n```{}",
@@ -438,8 +501,14 @@ impl Ctx<'_> {
             section(sec.as_deref().unwrap_or(&c.section)),
             c.code,
             flags.trim_end_matches(','),
-            abnf.iter().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n"),
-            c.doc.as_ref().map(|d| format!("\n\n{d}")).unwrap_or_default()
+            abnf.iter()
+                .map(|l| format!("    {l}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            c.doc
+                .as_ref()
+                .map(|d| format!("\n\n{d}"))
+                .unwrap_or_default()
         ));
         let derives = self.derives(&fields);
         let body = self.struct_fields(&fields);
@@ -590,7 +659,10 @@ impl Ctx<'_> {
             let s = lit_str(&format!("{} {}", d.spec, section(&c.section)));
             quote!(#rt::dictionary::CommandDef { code: #code, application: #app, name: #n, short: #short, proxiable: #px, request: #req, answer: #ans, spec: #s },)
         });
-        let doc_mod = doc_attr(&format!("Tables of {} ({}) for generic decoding, validation and printing.", d.spec, d.version));
+        let doc_mod = doc_attr(&format!(
+            "Tables of {} ({}) for generic decoding, validation and printing.",
+            d.spec, d.version
+        ));
         let doc_avps = doc_attr("Every AVP of this dictionary, sorted by (vendor, code).");
         quote! {
             #doc_avps
@@ -615,13 +687,25 @@ impl Ctx<'_> {
         let keys = d.avps.iter().map(|a| {
             let id = format_ident!("{}", const_name(&a.name));
             let (c, v) = (u32_lit(a.code), u32_lit(a.vendor));
-            let doc = doc_attr(&format!("{} ({}), {} {}.", a.name, a.ty.core_variant(), d.spec, section(&a.section)));
+            let doc = doc_attr(&format!(
+                "{} ({}), {} {}.",
+                a.name,
+                a.ty.core_variant(),
+                d.spec,
+                section(&a.section)
+            ));
             quote!(#doc pub const #id: #rt::AvpKey = #rt::AvpKey::new(#c, #v);)
         });
         let apps = d.applications.iter().map(|a| {
             let id = format_ident!("{}", const_name(&a.name));
             let v = u32_lit(a.id);
-            let doc = doc_attr(&format!("{} ({}), {} {}.", a.name, if a.acct { "accounting" } else { "auth" }, d.spec, section(a.section.as_deref().unwrap_or(""))));
+            let doc = doc_attr(&format!(
+                "{} ({}), {} {}.",
+                a.name,
+                if a.acct { "accounting" } else { "auth" },
+                d.spec,
+                section(a.section.as_deref().unwrap_or(""))
+            ));
             quote!(#doc pub const #id: u32 = #v;)
         });
         let doc_avp = doc_attr(&format!("AVP codes and vendors of {}.", d.spec));

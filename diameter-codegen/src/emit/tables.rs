@@ -2,6 +2,8 @@
 //! lookups as `match` (no hashing at run time), and the typed-message enum with
 //! `decode_typed`.
 
+use std::collections::BTreeMap;
+
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
@@ -10,21 +12,22 @@ use crate::error::Error;
 use crate::model::Dictionary;
 use crate::names::type_name;
 
-fn cfg(layout: Layout, d: &Dictionary) -> TokenStream {
-    if layout == Layout::Core && d.name != "base" {
-        let f = d.name.as_str();
-        quote!(#[cfg(feature = #f)])
+/// `#[cfg(feature = ..)]` for a module in the core layout (nothing for `base`, which is
+/// always compiled, or for user code).
+fn cfg_of(layout: Layout, feature: &str) -> TokenStream {
+    if layout == Layout::Core && feature != "base" {
+        quote!(#[cfg(feature = #feature)])
     } else {
         quote!()
     }
 }
 
 pub(super) fn emit_top(
-    _dicts: &[Dictionary],
-    _local: &[bool],
     layout: Layout,
     modules: &[(&Dictionary, TokenStream)],
+    features: &BTreeMap<String, String>,
 ) -> Result<TokenStream, Error> {
+    let cfg = |layout: Layout, d: &Dictionary| cfg_of(layout, &features[&d.name]);
     let decls = modules.iter().map(|(d, _)| {
         let m = format_ident!("{}", d.name);
         let c = cfg(layout, d);
@@ -48,8 +51,8 @@ pub(super) fn emit_top(
         let m = format_ident!("{}", d.name);
         let k = format_ident!("M_{}", d.name.to_ascii_uppercase());
         match layout {
-            Layout::Core if d.name != "base" => {
-                let f = d.name.as_str();
+            Layout::Core if features[&d.name] != "base" => {
+                let f = features[&d.name].as_str();
                 quote! {
                     #[cfg(feature = #f)]
                     const #k: Option<&'static rt::dictionary::Module> = Some(&#m::MODULE);
@@ -60,7 +63,9 @@ pub(super) fn emit_top(
             _ => quote!(const #k: Option<&'static rt::dictionary::Module> = Some(&#m::MODULE);),
         }
     });
-    let module_list = modules.iter().map(|(d, _)| format_ident!("M_{}", d.name.to_ascii_uppercase()));
+    let module_list = modules
+        .iter()
+        .map(|(d, _)| format_ident!("M_{}", d.name.to_ascii_uppercase()));
 
     // AVP lookup arms.
     let mut avp_arms = Vec::new();
@@ -77,14 +82,24 @@ pub(super) fn emit_top(
         let mut sorted: Vec<_> = d.avps.iter().collect();
         sorted.sort_by_key(|a| (a.vendor, a.code));
         for (i, a) in sorted.iter().enumerate() {
-            let (v, code) = (Literal::u32_unsuffixed(a.vendor), Literal::u32_unsuffixed(a.code));
+            let (v, code) = (
+                Literal::u32_unsuffixed(a.vendor),
+                Literal::u32_unsuffixed(a.code),
+            );
             avp_arms.push(quote!(#c (#v, #code) => Some(&#m::AVPS[#i]),));
         }
         for (i, cmd) in d.commands.iter().enumerate() {
-            let (code, app) = (Literal::u32_unsuffixed(cmd.code), Literal::u32_unsuffixed(cmd.application));
+            let (code, app) = (
+                Literal::u32_unsuffixed(cmd.code),
+                Literal::u32_unsuffixed(cmd.application),
+            );
             cmd_arms.push(quote!(#c (#code, #app) => Some(&#m::MODULE.commands[#i]),));
             for request in [true, false] {
-                let ty = format_ident!("{}{}", type_name(&cmd.name), if request { "Request" } else { "Answer" });
+                let ty = format_ident!(
+                    "{}{}",
+                    type_name(&cmd.name),
+                    if request { "Request" } else { "Answer" }
+                );
                 let variant = format_ident!("{}{}", type_name(&d.name), ty);
                 let doc = doc_attr(&format!(
                     "{}-{} (code {}, application {}) of {}.",
@@ -101,9 +116,12 @@ pub(super) fn emit_top(
                     // not define its own ABNF for them.
                     fallback_arms.push(quote!(#c (#code, _, #request) => TypedMessage::#variant(<#m::#ty as rt::typed::Command>::decode(msg)?),));
                 }
-                variant_arms_bytes.push(quote!(#c Self::#variant(m) => rt::typed::Command::to_bytes(m),));
-                variant_arms_name.push(quote!(#c Self::#variant(_) => <#m::#ty as rt::typed::Command>::NAME,));
-                variant_arms_header.push(quote!(#c Self::#variant(m) => rt::typed::Command::header(m),));
+                variant_arms_bytes
+                    .push(quote!(#c Self::#variant(m) => rt::typed::Command::to_bytes(m),));
+                variant_arms_name
+                    .push(quote!(#c Self::#variant(_) => <#m::#ty as rt::typed::Command>::NAME,));
+                variant_arms_header
+                    .push(quote!(#c Self::#variant(m) => rt::typed::Command::header(m),));
             }
         }
     }
@@ -118,6 +136,15 @@ pub(super) fn emit_top(
 
         /// Every generated dictionary module (`None` where its cargo feature is off).
         pub static MODULES: [Option<&'static rt::dictionary::Module>; #n] = [#(#module_list),*];
+
+        /// Registers these modules with `diameter_core::dictionary` so validation, dumps and
+        /// lookups know their AVPs and commands (needed for user-generated dictionaries; the
+        /// built-in ones are always known).
+        pub fn register() {
+            for m in MODULES.iter().flatten() {
+                rt::dictionary::register(m);
+            }
+        }
 
         /// The AVP definition for `(vendor, code)`, found by `match` (no hashing).
         pub fn avp_def(vendor: u32, code: u32) -> Option<&'static rt::dictionary::AvpDef> {

@@ -25,7 +25,11 @@ impl Time {
     /// means era 1 (2036 onward).
     pub fn unix_seconds(self) -> i64 {
         let ntp = u64::from(self.0);
-        let ntp = if self.0 & 0x8000_0000 == 0 { ntp + ERA } else { ntp };
+        let ntp = if self.0 & 0x8000_0000 == 0 {
+            ntp + ERA
+        } else {
+            ntp
+        };
         ntp as i64 - NTP_UNIX_OFFSET as i64
     }
 
@@ -178,7 +182,11 @@ mod tests {
 
     #[test]
     fn rfc3339_round_trip() {
-        for s in ["2024-03-29T01:01:52Z", "2040-01-01T00:00:00Z", "1999-12-31T23:59:59Z"] {
+        for s in [
+            "2024-03-29T01:01:52Z",
+            "2040-01-01T00:00:00Z",
+            "1999-12-31T23:59:59Z",
+        ] {
             let t = Time::parse_rfc3339(s).unwrap();
             assert_eq!(t.to_rfc3339(), s);
         }

@@ -109,7 +109,11 @@ pub fn parse_uri(s: &str) -> Result<ParsedUri, UriError> {
         return Err(UriError::Host);
     }
     let port = match port {
-        Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or(UriError::Port)?,
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or(UriError::Port)?,
         None if secure => 5658,
         None => 3868,
     };
@@ -168,7 +172,8 @@ impl AvpData for DiameterUri {
     fn decode(avp: &AvpRef<'_>, _cx: DecodeCx) -> Result<Self, DecodeError> {
         let s = ByteString::try_from(avp.data_bytes())
             .map_err(|_| avp.error(ErrorKind::InvalidAvpValue("DiameterURI is not valid text")))?;
-        parse_uri(&s).map_err(|_| avp.error(ErrorKind::InvalidAvpValue("malformed DiameterURI")))?;
+        parse_uri(&s)
+            .map_err(|_| avp.error(ErrorKind::InvalidAvpValue("malformed DiameterURI")))?;
         Ok(Self(s))
     }
     fn data_len(&self) -> usize {
@@ -188,7 +193,13 @@ mod tests {
         let u = parse_uri("aaa://host.example.com:6666;transport=tcp;protocol=diameter").unwrap();
         assert_eq!(
             (u.secure, u.host.as_str(), u.port, u.transport, u.protocol),
-            (false, "host.example.com", 6666, Some(UriTransport::Tcp), Some(UriProtocol::Diameter))
+            (
+                false,
+                "host.example.com",
+                6666,
+                Some(UriTransport::Tcp),
+                Some(UriProtocol::Diameter)
+            )
         );
         assert_eq!(parse_uri("aaas://host.example.com").unwrap().port, 5658);
         assert_eq!(parse_uri("aaa://[::1]:3869").unwrap().host, "::1");

@@ -143,7 +143,9 @@ pub fn from_json_str(s: &str) -> Result<Message, JsonError> {
 
 /// Builds a message from a JSON value of the [`to_json`] shape.
 pub fn from_json(v: &Value) -> Result<Message, JsonError> {
-    let o = v.as_object().ok_or_else(|| shape("$", "expected an object"))?;
+    let o = v
+        .as_object()
+        .ok_or_else(|| shape("$", "expected an object"))?;
     let u32_field = |k: &str| -> Result<Option<u32>, JsonError> {
         match o.get(k) {
             None | Some(Value::Null) => Ok(None),
@@ -166,26 +168,34 @@ pub fn from_json(v: &Value) -> Result<Message, JsonError> {
                 .ok_or_else(|| shape("command", format!("unknown command {name:?}")))?
         }
     };
-    let flag = |k: &str| o.get("flags").and_then(|f| f.get(k)).and_then(Value::as_bool);
+    let flag = |k: &str| {
+        o.get("flags")
+            .and_then(|f| f.get(k))
+            .and_then(Value::as_bool)
+    };
     let request = flag("request")
         .or_else(|| {
             let n = o.get("command").and_then(Value::as_str)?;
             Some(!n.ends_with("Answer"))
         })
         .unwrap_or(true);
-    let proxiable = flag("proxiable").unwrap_or_else(|| {
-        dictionary::command(code, application_id).is_none_or(|c| c.proxiable)
-    });
+    let proxiable = flag("proxiable")
+        .unwrap_or_else(|| dictionary::command(code, application_id).is_none_or(|c| c.proxiable));
     let mut flags = CommandFlags::request(proxiable).with(CommandFlags::REQUEST, request);
     flags = flags.with(CommandFlags::ERROR, flag("error").unwrap_or(false));
-    flags = flags.with(CommandFlags::RETRANSMIT, flag("retransmit").unwrap_or(false));
+    flags = flags.with(
+        CommandFlags::RETRANSMIT,
+        flag("retransmit").unwrap_or(false),
+    );
     let mut header = Header::new(code, application_id, flags);
     header.hop_by_hop = u32_field("hop_by_hop")?.unwrap_or(0);
     header.end_to_end = u32_field("end_to_end")?.unwrap_or(0);
     let mut b = MessageBuilder::new(header);
     let mut body = BytesMut::new();
     if let Some(avps) = o.get("avps") {
-        let list = avps.as_array().ok_or_else(|| shape("avps", "expected an array"))?;
+        let list = avps
+            .as_array()
+            .ok_or_else(|| shape("avps", "expected an array"))?;
         for (i, a) in list.iter().enumerate() {
             encode_avp_json(a, &format!("avps[{i}]"), &mut body, 0)?;
         }
@@ -202,7 +212,10 @@ fn command_code_by_name(name: &str, application: u32) -> Option<u32> {
     let mut found = None;
     for m in dictionary::modules() {
         for c in m.commands {
-            if c.name == stem || (!c.short.is_empty() && (name == format!("{}R", c.short) || name == format!("{}A", c.short))) {
+            if c.name == stem
+                || (!c.short.is_empty()
+                    && (name == format!("{}R", c.short) || name == format!("{}A", c.short)))
+            {
                 if c.application == application {
                     return Some(c.code);
                 }
@@ -213,12 +226,23 @@ fn command_code_by_name(name: &str, application: u32) -> Option<u32> {
     found
 }
 
-fn encode_avp_json(v: &Value, path: &str, buf: &mut BytesMut, depth: usize) -> Result<(), JsonError> {
+fn encode_avp_json(
+    v: &Value,
+    path: &str,
+    buf: &mut BytesMut,
+    depth: usize,
+) -> Result<(), JsonError> {
     if depth > crate::DEFAULT_MAX_DEPTH {
         return Err(shape(path, "nested too deeply"));
     }
-    let o = v.as_object().ok_or_else(|| shape(path, "expected an object"))?;
-    let num = |k: &str| o.get(k).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok());
+    let o = v
+        .as_object()
+        .ok_or_else(|| shape(path, "expected an object"))?;
+    let num = |k: &str| {
+        o.get(k)
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+    };
     let by_name = o.get("name").and_then(Value::as_str).map(|n| {
         dictionary::avp_by_name(n).ok_or_else(|| shape(path, format!("unknown AVP name {n:?}")))
     });
@@ -230,7 +254,9 @@ fn encode_avp_json(v: &Value, path: &str, buf: &mut BytesMut, depth: usize) -> R
     };
     let def = dictionary::avp(crate::AvpKey::new(code, vendor));
     let ty = match o.get("type").and_then(Value::as_str) {
-        Some(t) => Some(AvpType::from_name(t).ok_or_else(|| shape(path, format!("unknown type {t:?}")))?),
+        Some(t) => {
+            Some(AvpType::from_name(t).ok_or_else(|| shape(path, format!("unknown type {t:?}")))?)
+        }
         None => def.map(|d| d.ty),
     };
     let mut flags = def.map(AvpDef::default_flags).unwrap_or_default().0;
@@ -245,7 +271,9 @@ fn encode_avp_json(v: &Value, path: &str, buf: &mut BytesMut, depth: usize) -> R
     }
     let flags = AvpFlags(flags);
     if let Some(members) = o.get("avps") {
-        let list = members.as_array().ok_or_else(|| shape(path, "avps: expected an array"))?;
+        let list = members
+            .as_array()
+            .ok_or_else(|| shape(path, "avps: expected an array"))?;
         let mut err = None;
         put_avp_with(buf, code, flags, vendor, |b| {
             for (i, m) in list.iter().enumerate() {
@@ -267,9 +295,16 @@ fn encode_avp_json(v: &Value, path: &str, buf: &mut BytesMut, depth: usize) -> R
         put_padding(buf, data.len());
         return Ok(());
     }
-    let value = o.get("value").ok_or_else(|| shape(path, "value, hex or avps is required"))?;
+    let value = o
+        .get("value")
+        .ok_or_else(|| shape(path, "value, hex or avps is required"))?;
     let ty = ty.ok_or_else(|| shape(path, "type is required for an unknown AVP with a value"))?;
-    let bad = |what: &str| shape(&format!("{path}.value"), format!("expected {what} for {}", ty.name()));
+    let bad = |what: &str| {
+        shape(
+            &format!("{path}.value"),
+            format!("expected {what} for {}", ty.name()),
+        )
+    };
     let mut put = |data: &dyn Fn(&mut BytesMut)| {
         let mut d = BytesMut::new();
         data(&mut d);
@@ -279,7 +314,10 @@ fn encode_avp_json(v: &Value, path: &str, buf: &mut BytesMut, depth: usize) -> R
     };
     match ty {
         AvpType::Integer32 => {
-            let v = value.as_i64().and_then(|n| i32::try_from(n).ok()).ok_or_else(|| bad("an integer"))?;
+            let v = value
+                .as_i64()
+                .and_then(|n| i32::try_from(n).ok())
+                .ok_or_else(|| bad("an integer"))?;
             put(&|d| d.put_i32(v));
         }
         AvpType::Enumerated => {
@@ -287,7 +325,10 @@ fn encode_avp_json(v: &Value, path: &str, buf: &mut BytesMut, depth: usize) -> R
                 Value::String(s) => def
                     .and_then(|d| d.enum_value(s))
                     .ok_or_else(|| bad("a known enum name"))?,
-                _ => value.as_i64().and_then(|n| i32::try_from(n).ok()).ok_or_else(|| bad("an integer"))?,
+                _ => value
+                    .as_i64()
+                    .and_then(|n| i32::try_from(n).ok())
+                    .ok_or_else(|| bad("an integer"))?,
             };
             put(&|d| d.put_i32(v));
         }
@@ -296,7 +337,10 @@ fn encode_avp_json(v: &Value, path: &str, buf: &mut BytesMut, depth: usize) -> R
             put(&|d| d.put_i64(v));
         }
         AvpType::Unsigned32 => {
-            let v = value.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| bad("an unsigned integer"))?;
+            let v = value
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| bad("an unsigned integer"))?;
             put(&|d| d.put_u32(v));
         }
         AvpType::Unsigned64 => {
@@ -314,13 +358,20 @@ fn encode_avp_json(v: &Value, path: &str, buf: &mut BytesMut, depth: usize) -> R
         AvpType::Time => {
             let t = match value {
                 Value::String(s) => Time::parse_rfc3339(s).ok_or_else(|| bad("RFC 3339 time"))?,
-                _ => Time(value.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| bad("a time"))?),
+                _ => Time(
+                    value
+                        .as_u64()
+                        .and_then(|n| u32::try_from(n).ok())
+                        .ok_or_else(|| bad("a time"))?,
+                ),
             };
             put(&|d| t.encode_data(d));
         }
         AvpType::Address => {
             let a = match value {
-                Value::String(s) => Address::from(s.parse::<IpAddr>().map_err(|_| bad("an IP address"))?),
+                Value::String(s) => {
+                    Address::from(s.parse::<IpAddr>().map_err(|_| bad("an IP address"))?)
+                }
                 Value::Object(m) => {
                     let family = m
                         .get("family")
@@ -332,7 +383,10 @@ fn encode_avp_json(v: &Value, path: &str, buf: &mut BytesMut, depth: usize) -> R
                         .and_then(Value::as_str)
                         .and_then(parse_hex)
                         .ok_or_else(|| bad("hex address bytes"))?;
-                    Address::Other { family, data: Bytes::from(data) }
+                    Address::Other {
+                        family,
+                        data: Bytes::from(data),
+                    }
                 }
                 _ => return Err(bad("an address")),
             };

@@ -45,7 +45,12 @@ fn write_avps(out: &mut String, avps: AvpIter<'_>, indent: usize, depth: usize) 
             let _ = write!(out, ", vendor {} {vname}", avp.vendor);
         }
         let ty = def.map(|d| d.ty);
-        let _ = write!(out, ") [{:?}] {}: ", avp.flags, ty.map_or("?", AvpType::name));
+        let _ = write!(
+            out,
+            ") [{:?}] {}: ",
+            avp.flags,
+            ty.map_or("?", AvpType::name)
+        );
         if ty == Some(AvpType::Grouped) && depth < crate::DEFAULT_MAX_DEPTH {
             out.push('\n');
             write_avps(out, avp.children(), indent + 1, depth + 1);

@@ -9,6 +9,14 @@ use crate as rt;
 const M_BASE: Option<&'static rt::dictionary::Module> = Some(&base::MODULE);
 /// Every generated dictionary module (`None` where its cargo feature is off).
 pub static MODULES: [Option<&'static rt::dictionary::Module>; 1usize] = [M_BASE];
+/// Registers these modules with `diameter_core::dictionary` so validation, dumps and
+/// lookups know their AVPs and commands (needed for user-generated dictionaries; the
+/// built-in ones are always known).
+pub fn register() {
+    for m in MODULES.iter().flatten() {
+        rt::dictionary::register(m);
+    }
+}
 /// The AVP definition for `(vendor, code)`, found by `match` (no hashing).
 pub fn avp_def(vendor: u32, code: u32) -> Option<&'static rt::dictionary::AvpDef> {
     match (vendor, code) {

@@ -1,0 +1,38 @@
+//! The user-generated types work with diameter-core like the built-in ones.
+
+use custom_dictionary_example::acme::{WidgetInfo, WidgetRequest, WidgetState};
+use custom_dictionary_example::{TypedMessage, decode_typed};
+use diameter_core::Message;
+use diameter_core::generated::base::ProxyInfo;
+use diameter_core::typed::Command;
+
+#[test]
+fn widget_request_round_trips() {
+    let mut req = WidgetRequest::default();
+    req.session_id = "client.example;1;2".into();
+    req.origin_host = "client.example".into();
+    req.origin_realm = "example".into();
+    req.destination_realm = "acme.example".into();
+    req.widget_info.push(WidgetInfo {
+        widget_id: "w-1".into(),
+        widget_state: Some(WidgetState::RUNNING),
+        ..Default::default()
+    });
+    req.proxy_info.push(ProxyInfo {
+        proxy_host: "proxy.example".into(),
+        proxy_state: diameter_core::bytes::Bytes::from_static(b"st"),
+        ..Default::default()
+    });
+    custom_dictionary_example::register();
+    let msg = Message::decode(req.to_bytes()).unwrap();
+    assert_eq!(msg.code(), 9999);
+    assert_eq!(msg.application_id(), 16_777_999);
+    diameter_core::validate(&msg).expect("valid against the registered ABNF");
+    assert!(diameter_core::dump::text(&msg).contains("Widget-Id"));
+    let back = WidgetRequest::decode(&msg).unwrap();
+    assert_eq!(back, req);
+    match decode_typed(&msg).unwrap() {
+        TypedMessage::AcmeWidgetRequest(r) => assert_eq!(r, req),
+        other => panic!("unexpected {other:?}"),
+    }
+}

@@ -1,0 +1,147 @@
+//! Every validation error the generator knows, from a malformed fixture: each produces a
+//! diagnostic naming the file and line, and nothing panics.
+
+use std::path::{Path, PathBuf};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/errors")
+        .join(format!("{name}.xml"))
+}
+
+fn diagnostics(name: &str) -> Vec<diameter_codegen::Diagnostic> {
+    let err = diameter_codegen::Builder::new()
+        .dictionary(fixture(name))
+        .externs(Vec::<PathBuf>::new())
+        .emit()
+        .expect_err("fixture must be rejected");
+    let d = err.diagnostics().to_vec();
+    assert!(!d.is_empty(), "{name}: no diagnostics in {err}");
+    d
+}
+
+#[track_caller]
+fn expect(name: &str, line: usize, needle: &str) {
+    let d = diagnostics(name);
+    let hit = d.iter().find(|d| d.message.contains(needle));
+    let Some(hit) = hit else {
+        panic!("{name}: no diagnostic containing {needle:?}: {d:?}");
+    };
+    assert_eq!(hit.line, line, "{name}: wrong line for {hit}");
+    assert!(
+        hit.file.ends_with(format!("{name}.xml")),
+        "{name}: wrong file {}",
+        hit.file.display()
+    );
+    // The rendered form is `file:line: message`.
+    assert!(hit.to_string().contains(&format!("{name}.xml:{line}: ")));
+}
+
+#[test]
+fn undefined_avp_in_rule() {
+    expect("undefined_avp", 5, "undefined AVP Nope");
+}
+
+#[test]
+fn duplicate_code_and_vendor() {
+    expect("duplicate_code", 4, "duplicate AVP (code 1, vendor 0)");
+}
+
+#[test]
+fn duplicate_name() {
+    expect("duplicate_name", 4, "duplicate AVP name A");
+}
+
+#[test]
+fn duplicate_enum_value() {
+    expect("duplicate_enum", 5, "duplicate enum value 0");
+}
+
+#[test]
+fn enum_on_non_enumerated() {
+    expect("enum_on_integer", 4, "not Enumerated");
+}
+
+#[test]
+fn fixed_after_non_fixed() {
+    expect(
+        "fixed_after_required",
+        8,
+        "fixed rule after a non-fixed one",
+    );
+}
+
+#[test]
+fn grouped_cycle() {
+    expect("grouped_cycle", 3, "contain each other");
+}
+
+#[test]
+fn unknown_vendor() {
+    expect("unknown_vendor", 3, "undeclared vendor 99999");
+}
+
+#[test]
+fn unknown_type() {
+    expect("unknown_type", 3, "unknown AVP type \"Unsigned16\"");
+}
+
+#[test]
+fn unknown_flag_rule() {
+    expect(
+        "unknown_flag_rule",
+        3,
+        "must be must, may, mustnot or shouldnot",
+    );
+}
+
+#[test]
+fn unknown_application() {
+    expect("unknown_application", 4, "undeclared application 77");
+}
+
+#[test]
+fn min_above_max() {
+    expect("min_above_max", 6, "min 3 > max 2");
+}
+
+#[test]
+fn grouped_without_rules() {
+    expect("grouped_without_rules", 3, "has no <grouped> rules");
+}
+
+#[test]
+fn bad_number() {
+    expect("bad_number", 3, "not a valid number");
+}
+
+#[test]
+fn unknown_element() {
+    expect("unknown_element", 4, "unknown element <avpp>");
+}
+
+#[test]
+fn malformed_xml() {
+    let d = diagnostics("malformed_xml");
+    assert!(
+        d[0].message.contains("XML") || d[0].message.contains("never closed"),
+        "{d:?}"
+    );
+    assert!(d[0].line >= 3);
+}
+
+#[test]
+fn arbitrary_text_never_panics() {
+    // A few hostile inputs straight into the parser.
+    for text in [
+        "",
+        "<",
+        "<dictionary>",
+        "<dictionary name='x' spec='s' version='1'><avp/></dictionary>",
+        "<dictionary name='X!' spec='s' version='1'><command/></dictionary>",
+        "<?xml version='1.0'?><a><b></a>",
+        "<dictionary name='x' spec='s' version='1'><avp name='a' code='-1' type='Grouped' mandatory='must' section='1'><grouped><any-avp max='zz'/></grouped></avp></dictionary>",
+    ] {
+        let _ = diameter_codegen::parse_dictionary("inline.xml", text);
+    }
+}
