@@ -39,6 +39,30 @@ pub(crate) fn type_name(name: &str) -> String {
         .collect()
 }
 
+/// The stem of a command's Request/Answer type names within its dictionary: the command
+/// name, prefixed with its application's name when the dictionary defines the same command
+/// for several applications (Gx and Gxx both define Credit-Control).
+pub(crate) fn command_stem(d: &crate::model::Dictionary, c: &crate::model::Command) -> String {
+    let same = d.commands.iter().filter(|o| o.name == c.name).count();
+    if same > 1 {
+        let app = d
+            .applications
+            .iter()
+            .find(|a| a.id == c.application)
+            .map_or_else(|| format!("App{}", c.application), |a| type_name(&a.name));
+        format!("{app}{}", type_name(&c.name))
+    } else {
+        type_name(&c.name)
+    }
+}
+
+/// Makes `name` unique among `taken` by appending `_<n>` (for constants).
+pub(crate) fn unique(taken: &mut std::collections::HashSet<String>, name: String, n: u32) -> String {
+    let name = if taken.contains(&name) { format!("{name}_{n}") } else { name };
+    taken.insert(name.clone());
+    name
+}
+
 /// `snake_case` field name, escaping keywords with a trailing `_`.
 pub(crate) fn field_name(name: &str) -> String {
     let s = words(name)

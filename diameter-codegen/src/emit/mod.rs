@@ -74,7 +74,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn command_ident(&self, c: &Command, request: bool) -> Ident {
-        let base = crate::names::type_name(&c.name);
+        let base = crate::names::command_stem(self.current, c);
         format_ident!("{}{}", base, if request { "Request" } else { "Answer" })
     }
 
@@ -217,7 +217,7 @@ pub(crate) fn emit(
                 .filter(|a| matches!(a.ty, AvpType::Grouped | AvpType::Enumerated))
                 .collect();
             let cmds: Vec<&Command> = d.commands.iter().collect();
-            module::resolve_type_names(&avps, &cmds)
+            module::resolve_type_names(d, &avps, &cmds)
         })
         .collect();
     let rt = quote!(rt);

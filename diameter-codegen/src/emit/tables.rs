@@ -97,7 +97,7 @@ pub(super) fn emit_top(
             for request in [true, false] {
                 let ty = format_ident!(
                     "{}{}",
-                    type_name(&cmd.name),
+                    crate::names::command_stem(d, cmd),
                     if request { "Request" } else { "Answer" }
                 );
                 let variant = format_ident!("{}{}", type_name(&d.name), ty);

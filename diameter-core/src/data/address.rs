@@ -33,6 +33,13 @@ pub enum Address {
     },
 }
 
+impl Default for Address {
+    /// `0.0.0.0`: the placeholder of a required Address field not yet set.
+    fn default() -> Self {
+        Self::V4(Ipv4Addr::UNSPECIFIED)
+    }
+}
+
 impl Address {
     /// The IANA address family number.
     pub fn family(&self) -> u16 {

@@ -17,7 +17,7 @@ const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
 const ERA: u64 = 1 << 32;
 
 /// A Time value: the raw 32-bit NTP seconds, kept as received so it round-trips.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Time(pub u32);
 
 impl Time {
