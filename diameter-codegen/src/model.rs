@@ -266,6 +266,9 @@ pub struct Command {
     pub section: String,
     /// Free text.
     pub doc: Option<String>,
+    /// The dictionary whose definition of the same (code, application) this one replaces
+    /// when both are compiled in (TS 32.299's Ro CCR over RFC 4006's).
+    pub replaces: Option<String>,
     /// Request ABNF.
     pub request: Vec<Rule>,
     /// Section of the request ABNF.
@@ -498,6 +501,7 @@ impl Lower<'_> {
                 "application",
                 "proxiable",
                 "section",
+                "replaces",
             ],
         );
         let name = self.req(el, "name")?.to_owned();
@@ -524,6 +528,7 @@ impl Lower<'_> {
             proxiable,
             section: self.req(el, "section").unwrap_or_default().to_owned(),
             doc: None,
+            replaces: el.attr("replaces").map(str::to_owned),
             request: Vec::new(),
             request_section: None,
             answer: Vec::new(),

@@ -57,8 +57,16 @@ pub(crate) fn command_stem(d: &crate::model::Dictionary, c: &crate::model::Comma
 }
 
 /// Makes `name` unique among `taken` by appending `_<n>` (for constants).
-pub(crate) fn unique(taken: &mut std::collections::HashSet<String>, name: String, n: u32) -> String {
-    let name = if taken.contains(&name) { format!("{name}_{n}") } else { name };
+pub(crate) fn unique(
+    taken: &mut std::collections::HashSet<String>,
+    name: String,
+    n: u32,
+) -> String {
+    let name = if taken.contains(&name) {
+        format!("{name}_{n}")
+    } else {
+        name
+    };
     taken.insert(name.clone());
     name
 }

@@ -122,6 +122,15 @@ pub(crate) fn validate(dicts: &[Dictionary]) -> Result<Resolved, Vec<Diagnostic>
         for (ci, c) in d.commands.iter().enumerate() {
             if let Some((pd, pc)) = commands.insert((c.code, c.application), (di, ci)) {
                 let p = &dicts[pd];
+                let prev = &p.commands[pc];
+                // One definition may replace another dictionary's (Ro's CCR over RFC 4006's).
+                if c.replaces.as_deref() == Some(p.name.as_str()) {
+                    continue;
+                }
+                if prev.replaces.as_deref() == Some(d.name.as_str()) {
+                    commands.insert((c.code, c.application), (pd, pc));
+                    continue;
+                }
                 out.push(diag(
                     d,
                     c.line,
@@ -166,6 +175,23 @@ pub(crate) fn validate(dicts: &[Dictionary]) -> Result<Resolved, Vec<Diagnostic>
                         c.name, c.application
                     ),
                 ));
+            }
+            if let Some(r) = &c.replaces {
+                let replaced = dicts.iter().find(|o| &o.name == r).and_then(|o| {
+                    o.commands
+                        .iter()
+                        .find(|oc| oc.code == c.code && oc.application == c.application)
+                });
+                if replaced.is_none() {
+                    out.push(diag(
+                        d,
+                        c.line,
+                        format!(
+                            "command {} replaces a definition that dictionary {r:?} does not have",
+                            c.name
+                        ),
+                    ));
+                }
             }
             check_rules(
                 d,

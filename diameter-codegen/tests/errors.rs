@@ -145,3 +145,21 @@ fn arbitrary_text_never_panics() {
         let _ = diameter_codegen::parse_dictionary("inline.xml", text);
     }
 }
+
+#[test]
+fn duplicate_command() {
+    expect(
+        "duplicate_command",
+        8,
+        "duplicate command (code 9, application 0)",
+    );
+}
+
+#[test]
+fn replaces_unknown_definition() {
+    expect(
+        "bad_replaces",
+        4,
+        "replaces a definition that dictionary \"other\" does not have",
+    );
+}

@@ -20,7 +20,13 @@ fn tsv(name: &str) -> Vec<HashMap<String, String>> {
     let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
     lines
         .filter(|l| !l.is_empty())
-        .map(|l| header.iter().map(|h| h.to_string()).zip(l.split('\t').map(str::to_owned)).collect())
+        .map(|l| {
+            header
+                .iter()
+                .map(|h| h.to_string())
+                .zip(l.split('\t').map(str::to_owned))
+                .collect()
+        })
         .collect()
 }
 
@@ -38,7 +44,12 @@ fn deviations() -> HashSet<(u32, u32, String)> {
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
         for line in text.lines() {
-            let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
+            let cells: Vec<&str> = line
+                .trim()
+                .trim_matches('|')
+                .split('|')
+                .map(str::trim)
+                .collect();
             if cells.len() < 7 {
                 continue;
             }
@@ -47,11 +58,23 @@ fn deviations() -> HashSet<(u32, u32, String)> {
             };
             let kind = cells[2].to_owned();
             assert!(
-                ["type", "mandatory", "name", "member", "command-avp", "absent"].contains(&kind.as_str()),
+                [
+                    "type",
+                    "mandatory",
+                    "name",
+                    "member",
+                    "command-avp",
+                    "absent"
+                ]
+                .contains(&kind.as_str()),
                 "{}: unknown deviation kind {kind:?} in {line}",
                 f.display()
             );
-            assert!(!cells[5].is_empty(), "{}: deviation without a section: {line}", f.display());
+            assert!(
+                !cells[5].is_empty(),
+                "{}: deviation without a section: {line}",
+                f.display()
+            );
             out.insert((code, vendor, kind));
         }
     }
@@ -62,14 +85,21 @@ fn deviations() -> HashSet<(u32, u32, String)> {
 fn family(t: AvpType) -> &'static str {
     match t {
         AvpType::Enumerated | AvpType::Integer32 => "Integer32",
-        AvpType::DiameterIdentity | AvpType::DiameterURI | AvpType::IPFilterRule | AvpType::QoSFilterRule | AvpType::OctetString => "OctetString",
+        AvpType::DiameterIdentity
+        | AvpType::DiameterURI
+        | AvpType::IPFilterRule
+        | AvpType::QoSFilterRule
+        | AvpType::OctetString => "OctetString",
         AvpType::UTF8String => "Utf8String",
         other => other.name(),
     }
 }
 
 fn squash(s: &str) -> String {
-    s.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 /// python-diameter class names that are not the AVP name in CamelCase.
@@ -104,15 +134,28 @@ fn avps_match_the_reference() {
             continue;
         };
         if family(def.ty) != r["type"] && !excused(code, vendor, "type") {
-            problems.push(format!("type {code}/{vendor} {}: ours {}, reference {}", def.name, def.ty.name(), r["type"]));
+            problems.push(format!(
+                "type {code}/{vendor} {}: ours {}, reference {}",
+                def.name,
+                def.ty.name(),
+                r["type"]
+            ));
         }
         let ours_m = def.mandatory == dictionary::FlagRule::Must;
         if ours_m != (r["mandatory_flag"] == "1") && !excused(code, vendor, "mandatory") {
-            problems.push(format!("M flag {code}/{vendor} {}: ours {:?}, reference {}", def.name, def.mandatory, r["mandatory_flag"]));
+            problems.push(format!(
+                "M flag {code}/{vendor} {}: ours {:?}, reference {}",
+                def.name, def.mandatory, r["mandatory_flag"]
+            ));
         }
     }
     assert!(rows.len() >= 2824, "{} reference rows", rows.len());
-    assert!(problems.is_empty(), "{} undocumented differences:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} undocumented differences:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -128,11 +171,16 @@ fn grouped_members_are_allowed() {
     for r in tsv("grouped.tsv") {
         let code: u32 = r["avp_code"].parse().unwrap();
         let vendor: u32 = r["avp_vendor"].parse().unwrap_or(0);
-        let aliases = CLASS_ALIASES.iter().find(|(c, _)| *c == r["container"]).map(|(_, a)| *a);
+        let aliases = CLASS_ALIASES
+            .iter()
+            .find(|(c, _)| *c == r["container"])
+            .map(|(_, a)| *a);
         if let Some(names) = aliases {
             let key = AvpKey::new(code, vendor);
             let ok = names.iter().all(|n| {
-                by_squash.get(&squash(n)).is_some_and(|c| allows(c.grouped, key))
+                by_squash
+                    .get(&squash(n))
+                    .is_some_and(|c| allows(c.grouped, key))
             });
             if !ok && !dev.contains(&(code, vendor, "member".into())) {
                 problems.push(format!("{names:?} do not all allow member {code}/{vendor}"));
@@ -144,7 +192,10 @@ fn grouped_members_are_allowed() {
             // The container class has no Grouped AVP of that name here: excused only by a
             // member deviation.
             if !dev.contains(&(code, vendor, "member".into())) {
-                problems.push(format!("container {} (member {code}/{vendor}) not found", r["container"]));
+                problems.push(format!(
+                    "container {} (member {code}/{vendor}) not found",
+                    r["container"]
+                ));
             }
             continue;
         };
@@ -156,11 +207,19 @@ fn grouped_members_are_allowed() {
             && !dev.contains(&(code, vendor, "member".into()))
             && !dev.contains(&(container.code, container.vendor, "member".into()))
         {
-            problems.push(format!("{} does not allow member {code}/{vendor} ({})", container.name, r["attribute"]));
+            problems.push(format!(
+                "{} does not allow member {code}/{vendor} ({})",
+                container.name, r["attribute"]
+            ));
         }
     }
     println!("grouped members checked: {checked}, named by our rules: {named}");
-    assert!(problems.is_empty(), "{} undocumented differences:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} undocumented differences:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -188,9 +247,17 @@ fn command_avps_are_allowed() {
             && !dev.contains(&(code, vendor, "command-avp".into()))
             && !dev.contains(&(cmd_code, 0, "command-avp".into()))
         {
-            problems.push(format!("{} does not allow {code}/{vendor} ({})", r["class"], r["attribute"]));
+            problems.push(format!(
+                "{} does not allow {code}/{vendor} ({})",
+                r["class"], r["attribute"]
+            ));
         }
     }
     println!("command AVPs checked: {checked}, named by our rules: {named}");
-    assert!(problems.is_empty(), "{} undocumented differences:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} undocumented differences:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

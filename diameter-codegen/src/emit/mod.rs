@@ -363,8 +363,9 @@ fn module_deps(
 }
 
 /// The cargo feature of each module. Modules that use each other (a cycle, e.g. TS 32.299
-/// and oneM2M) share one feature, named after the first of them, since cargo features may
-/// not form cycles; a cycle through `base` joins `base`, which has no feature.
+/// and oneM2M) share one feature, since cargo features may not form cycles: `tgpp` for the
+/// 3GPP family, else the first module's name; a cycle through `base` joins `base`, which has
+/// no feature.
 fn feature_names(deps: &BTreeMap<String, BTreeSet<String>>) -> BTreeMap<String, String> {
     // Reachability closure, then group mutually reachable modules.
     let mut reach: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
@@ -390,6 +391,9 @@ fn feature_names(deps: &BTreeMap<String, BTreeSet<String>>) -> BTreeMap<String, 
         group.sort_unstable();
         let name = if group.contains(&"base") {
             "base"
+        } else if group.len() > 1 && group.iter().any(|g| g.starts_with("ts")) {
+            // The 3GPP specifications use each other's AVPs throughout.
+            "tgpp"
         } else {
             group[0]
         };

@@ -685,19 +685,45 @@ impl Ctx<'_> {
         let rt = &self.rt;
         let d = self.current;
         let mut taken = HashSet::new();
-        let keys: Vec<TokenStream> = d.avps.iter().map(|a| {
-            let id = format_ident!("{}", crate::names::unique(&mut taken, const_name(&a.name), a.code));
-            let (c, v) = (u32_lit(a.code), u32_lit(a.vendor));
-            let doc = doc_attr(&format!("{} ({}), {} {}.", a.name, a.ty.core_variant(), d.spec, section(&a.section)));
-            quote!(#doc pub const #id: #rt::AvpKey = #rt::AvpKey::new(#c, #v);)
-        }).collect();
+        let keys: Vec<TokenStream> = d
+            .avps
+            .iter()
+            .map(|a| {
+                let id = format_ident!(
+                    "{}",
+                    crate::names::unique(&mut taken, const_name(&a.name), a.code)
+                );
+                let (c, v) = (u32_lit(a.code), u32_lit(a.vendor));
+                let doc = doc_attr(&format!(
+                    "{} ({}), {} {}.",
+                    a.name,
+                    a.ty.core_variant(),
+                    d.spec,
+                    section(&a.section)
+                ));
+                quote!(#doc pub const #id: #rt::AvpKey = #rt::AvpKey::new(#c, #v);)
+            })
+            .collect();
         let mut taken = HashSet::new();
-        let apps: Vec<TokenStream> = d.applications.iter().map(|a| {
-            let id = format_ident!("{}", crate::names::unique(&mut taken, const_name(&a.name), a.id));
-            let v = u32_lit(a.id);
-            let doc = doc_attr(&format!("{} ({}), {} {}.", a.name, if a.acct { "accounting" } else { "auth" }, d.spec, section(a.section.as_deref().unwrap_or(""))));
-            quote!(#doc pub const #id: u32 = #v;)
-        }).collect();
+        let apps: Vec<TokenStream> = d
+            .applications
+            .iter()
+            .map(|a| {
+                let id = format_ident!(
+                    "{}",
+                    crate::names::unique(&mut taken, const_name(&a.name), a.id)
+                );
+                let v = u32_lit(a.id);
+                let doc = doc_attr(&format!(
+                    "{} ({}), {} {}.",
+                    a.name,
+                    if a.acct { "accounting" } else { "auth" },
+                    d.spec,
+                    section(a.section.as_deref().unwrap_or(""))
+                ));
+                quote!(#doc pub const #id: u32 = #v;)
+            })
+            .collect();
         let doc_avp = doc_attr(&format!("AVP codes and vendors of {}.", d.spec));
         let doc_app = doc_attr(&format!("Application ids of {}.", d.spec));
         quote! {
@@ -726,7 +752,11 @@ fn section(s: &str) -> String {
 }
 
 /// Type names that collide inside one module, and the names chosen instead.
-pub(super) fn resolve_type_names(d: &crate::model::Dictionary, avps: &[&Avp], commands: &[&Command]) -> HashMap<String, String> {
+pub(super) fn resolve_type_names(
+    d: &crate::model::Dictionary,
+    avps: &[&Avp],
+    commands: &[&Command],
+) -> HashMap<String, String> {
     let mut taken: HashSet<String> = HashSet::new();
     for c in commands {
         let base = crate::names::command_stem(d, c);

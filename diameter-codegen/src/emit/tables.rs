@@ -22,6 +22,36 @@ fn cfg_of(layout: Layout, feature: &str) -> TokenStream {
     }
 }
 
+/// The `TypedMessage` variants and their per-variant match arms.
+#[derive(Default)]
+struct Variants {
+    decl: Vec<TokenStream>,
+    bytes: Vec<TokenStream>,
+    name: Vec<TokenStream>,
+    header: Vec<TokenStream>,
+}
+
+/// Adds the variants of a command's request and answer.
+fn variant_arms(v: &mut Variants, d: &Dictionary, cmd: &crate::model::Command, c: &TokenStream) {
+    let m = format_ident!("{}", d.name);
+    for request in [true, false] {
+        let kind = if request { "Request" } else { "Answer" };
+        let ty = format_ident!("{}{}", crate::names::command_stem(d, cmd), kind);
+        let variant = format_ident!("{}{}", type_name(&d.name), ty);
+        let doc = doc_attr(&format!(
+            "{}-{kind} (code {}, application {}) of {}.",
+            cmd.name, cmd.code, cmd.application, d.spec
+        ));
+        v.decl.push(quote!(#doc #c #variant(#m::#ty),));
+        v.bytes
+            .push(quote!(#c Self::#variant(m) => rt::typed::Command::to_bytes(m),));
+        v.name
+            .push(quote!(#c Self::#variant(_) => <#m::#ty as rt::typed::Command>::NAME,));
+        v.header
+            .push(quote!(#c Self::#variant(m) => rt::typed::Command::header(m),));
+    }
+}
+
 pub(super) fn emit_top(
     layout: Layout,
     modules: &[(&Dictionary, TokenStream)],
@@ -70,12 +100,9 @@ pub(super) fn emit_top(
     // AVP lookup arms.
     let mut avp_arms = Vec::new();
     let mut cmd_arms = Vec::new();
-    let mut typed_variants = Vec::new();
+    let mut variants = Variants::default();
     let mut decode_arms = Vec::new();
     let mut fallback_arms = Vec::new();
-    let mut variant_arms_bytes = Vec::new();
-    let mut variant_arms_name = Vec::new();
-    let mut variant_arms_header = Vec::new();
     for (d, _) in modules {
         let m = format_ident!("{}", d.name);
         let c = cfg(layout, d);
@@ -93,7 +120,30 @@ pub(super) fn emit_top(
                 Literal::u32_unsuffixed(cmd.code),
                 Literal::u32_unsuffixed(cmd.application),
             );
-            cmd_arms.push(quote!(#c (#code, #app) => Some(&#m::MODULE.commands[#i]),));
+            variant_arms(&mut variants, d, cmd, &c);
+            // A definition that another dictionary replaces serves only while that one is
+            // off (TS 32.299's Ro CCR replaces RFC 4006's for application 4).
+            let replacer = modules.iter().find(|(o, _)| {
+                o.commands.iter().any(|oc| {
+                    oc.code == cmd.code
+                        && oc.application == cmd.application
+                        && oc.replaces.as_deref() == Some(d.name.as_str())
+                })
+            });
+            let c_disp = match (replacer, layout) {
+                (None, _) => c.clone(),
+                (Some(_), Layout::User) => continue,
+                (Some((o, _)), Layout::Core) => {
+                    let own = &features[&d.name];
+                    let other = &features[&o.name];
+                    if own == "base" {
+                        quote!(#[cfg(not(feature = #other))])
+                    } else {
+                        quote!(#[cfg(all(feature = #own, not(feature = #other)))])
+                    }
+                }
+            };
+            cmd_arms.push(quote!(#c_disp (#code, #app) => Some(&#m::MODULE.commands[#i]),));
             for request in [true, false] {
                 let ty = format_ident!(
                     "{}{}",
@@ -101,31 +151,22 @@ pub(super) fn emit_top(
                     if request { "Request" } else { "Answer" }
                 );
                 let variant = format_ident!("{}{}", type_name(&d.name), ty);
-                let doc = doc_attr(&format!(
-                    "{}-{} (code {}, application {}) of {}.",
-                    cmd.name,
-                    if request { "Request" } else { "Answer" },
-                    cmd.code,
-                    cmd.application,
-                    d.spec
-                ));
-                typed_variants.push(quote!(#doc #c #variant(#m::#ty),));
-                decode_arms.push(quote!(#c (#code, #app, #request) => TypedMessage::#variant(<#m::#ty as rt::typed::Command>::decode(msg)?),));
+                decode_arms.push(quote!(#c_disp (#code, #app, #request) => TypedMessage::#variant(<#m::#ty as rt::typed::Command>::decode(msg)?),));
                 if cmd.application == 0 {
                     // Base commands (RAR, STR, ASR, ...) serve every application that does
                     // not define its own ABNF for them.
-                    fallback_arms.push(quote!(#c (#code, _, #request) => TypedMessage::#variant(<#m::#ty as rt::typed::Command>::decode(msg)?),));
+                    fallback_arms.push(quote!(#c_disp (#code, _, #request) => TypedMessage::#variant(<#m::#ty as rt::typed::Command>::decode(msg)?),));
                 }
-                variant_arms_bytes
-                    .push(quote!(#c Self::#variant(m) => rt::typed::Command::to_bytes(m),));
-                variant_arms_name
-                    .push(quote!(#c Self::#variant(_) => <#m::#ty as rt::typed::Command>::NAME,));
-                variant_arms_header
-                    .push(quote!(#c Self::#variant(m) => rt::typed::Command::header(m),));
             }
         }
     }
     let _ = n;
+    let Variants {
+        decl: variants_decl,
+        bytes: variants_bytes,
+        name: variants_name,
+        header: variants_header,
+    } = variants;
     Ok(quote! {
         #(#decls)*
 
@@ -166,7 +207,7 @@ pub(super) fn emit_top(
         #[derive(Clone, Debug, PartialEq)]
         #[allow(clippy::large_enum_variant)]
         pub enum TypedMessage {
-            #(#typed_variants)*
+            #(#variants_decl)*
             /// A command (or application) without a typed definition.
             Generic(rt::Message),
         }
@@ -175,7 +216,7 @@ pub(super) fn emit_top(
             /// Encodes the message.
             pub fn to_bytes(&self) -> rt::bytes::Bytes {
                 match self {
-                    #(#variant_arms_bytes)*
+                    #(#variants_bytes)*
                     Self::Generic(m) => m.as_bytes().clone(),
                 }
             }
@@ -183,7 +224,7 @@ pub(super) fn emit_top(
             /// The command's full name, e.g. `Credit-Control-Request`.
             pub fn name(&self) -> &'static str {
                 match self {
-                    #(#variant_arms_name)*
+                    #(#variants_name)*
                     Self::Generic(_) => "Generic",
                 }
             }
@@ -191,7 +232,7 @@ pub(super) fn emit_top(
             /// The header.
             pub fn header(&self) -> &rt::Header {
                 match self {
-                    #(#variant_arms_header)*
+                    #(#variants_header)*
                     Self::Generic(m) => m.header(),
                 }
             }

@@ -21,7 +21,7 @@ pub mod drmp;
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod eap;
 /// ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest): ETSI TISPAN vendor-specific AVPs (vendor 13019) (NGN Release 2 (ES 283 034 V2.2.0, ES 283 035 V2.5.1, ES 283 026 V1.6.0, TS 183 017 V1.4.0, TS 183 066 V2.1.1, TS 183 033 V1.2.0)), generated from `etsi.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod etsi;
 /// IETF RFC 5447, RFC 5778: Diameter Mobile IPv6: NAS to Diameter server (RFC 5447) and HA to Diameter server (RFC 5778) (February 2009 / February 2010), generated from `mip6.xml`.
@@ -37,7 +37,7 @@ pub mod mipv4;
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod nasreq;
 /// oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv): oneM2M vendor-specific AVPs (vendor 45687) (oneM2M Release 2), generated from `onem2m.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod onem2m;
 /// IETF RFC 5777: Traffic Classification and Quality of Service (QoS) Attributes for Diameter (February 2010), generated from `qos.xml`.
@@ -121,7 +121,7 @@ pub mod rfc8583;
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod sip;
 /// 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0: 3GPP2 vendor-specific AVPs (vendor 5535) (v1.0 (X.S0013-014-0 and X.S0013-013-0, 2008-02)), generated from `tgpp2.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod tgpp2;
 /// 3GPP TS 29.061: Interworking between the Public Land Mobile Network (PLMN) supporting packet based services and Packet Data Networks (PDN) (V17.x (Release 17)), generated from `ts29061.xml`.
@@ -133,7 +133,7 @@ pub mod ts29061;
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29109;
 /// 3GPP TS 29.128: MME and SGSN interfaces for interworking with packet data networks and applications (T6a/T6b) (V17.x (Release 17)), generated from `ts29128.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29128;
 /// 3GPP TS 29.140: MM10 interface based on Diameter protocol (V6.x (Release 6)), generated from `ts29140.xml`.
@@ -141,7 +141,7 @@ pub mod ts29128;
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29140;
 /// 3GPP TS 29.154: Service capability exposure functionality over Nt reference point (V17.x (Release 17)), generated from `ts29154.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29154;
 /// 3GPP TS 29.172: Location Services (LCS); EPC LCS Protocol (ELP) between the GMLC and the MME; SLg interface (V17.x (Release 17)), generated from `ts29172.xml`.
@@ -149,23 +149,23 @@ pub mod ts29154;
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29172;
 /// 3GPP TS 29.173: Location Services (LCS); Diameter-based SLh interface for Control Plane LCS (V17.x (Release 17)), generated from `ts29173.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29173;
 /// 3GPP TS 29.212: Policy and Charging Control (PCC); Reference points (Gx, Gxx, Sd, St, S15) (V17.x (Release 17)), generated from `ts29212.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29212;
 /// 3GPP TS 29.214: Policy and Charging Control over Rx reference point (V17.x (Release 17)), generated from `ts29214.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29214;
 /// 3GPP TS 29.215: Policy and Charging Control (PCC) over S9 reference point (V17.x (Release 17)), generated from `ts29215.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29215;
 /// 3GPP TS 29.217: Policy and Charging Control (PCC); Congestion reporting over Np reference point (V17.x (Release 17)), generated from `ts29217.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29217;
 /// 3GPP TS 29.219: Policy and Charging Control: Spending Limit Reporting over Sy reference point (V17.x (Release 17)), generated from `ts29219.xml`.
@@ -173,27 +173,27 @@ pub mod ts29217;
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29219;
 /// 3GPP TS 29.229: Cx and Dx interfaces based on the Diameter protocol; Protocol details (V17.x (Release 17)), generated from `ts29229.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29229;
 /// 3GPP TS 29.234: 3GPP system to Wireless Local Area Network (WLAN) interworking; Stage 3 (V11.x (Release 11)), generated from `ts29234.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29234;
 /// 3GPP TS 29.272: Evolved Packet System (EPS); MME and SGSN related interfaces based on Diameter protocol (V17.x (Release 17)), generated from `ts29272.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29272;
 /// 3GPP TS 29.273: Evolved Packet System (EPS); 3GPP EPS AAA interfaces (V17.x (Release 17)), generated from `ts29273.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29273;
 /// 3GPP TS 29.329: Sh interface based on the Diameter protocol; Protocol details (V17.x (Release 17)), generated from `ts29329.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29329;
 /// 3GPP TS 29.336: Home Subscriber Server (HSS) diameter interfaces for interworking with packet data networks and applications (V17.x (Release 17)), generated from `ts29336.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29336;
 /// 3GPP TS 29.337: Diameter-based T4 interface for communications with packet data networks and applications (V17.x (Release 17)), generated from `ts29337.xml`.
@@ -201,31 +201,31 @@ pub mod ts29336;
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29337;
 /// 3GPP TS 29.338: Diameter based protocols to support Short Message Service (SMS) capable Mobile Management Entities (MMEs) (V17.x (Release 17)), generated from `ts29338.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29338;
 /// 3GPP TS 29.343: Proximity-services (ProSe) function to ProSe application server aspects (PC2) (V17.x (Release 17)), generated from `ts29343.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29343;
 /// 3GPP TS 29.344: Proximity-services (ProSe) function to Home Subscriber Server (HSS) aspects (PC4a) (V17.x (Release 17)), generated from `ts29344.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29344;
 /// 3GPP TS 29.345: Inter-Proximity-services (ProSe) Function signalling aspects (PC6/PC7) (V17.x (Release 17)), generated from `ts29345.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29345;
 /// 3GPP TS 29.368: Tsp interface protocol between the MTC Interworking Function (MTC-IWF) and Service Capability Server (SCS) (V17.x (Release 17)), generated from `ts29368.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29368;
 /// 3GPP TS 29.468: Group Communication System Enablers for LTE (GCSE_LTE); MB2 reference point (V17.x (Release 17)), generated from `ts29468.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts29468;
 /// 3GPP TS 32.299: Telecommunication management; Charging management; Diameter charging applications (V17.x (Release 17)), generated from `ts32299.xml`.
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
 pub mod ts32299;
 /// Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv): Alcatel-Lucent vendor-specific AVPs (vendor 637) (Alcatel-Lucent Diameter AVP reference), generated from `vendor_alcatel.xml`.
@@ -317,9 +317,9 @@ const M_DRMP: Option<&'static rt::dictionary::Module> = None;
 const M_EAP: Option<&'static rt::dictionary::Module> = Some(&eap::MODULE);
 #[cfg(not(feature = "eap"))]
 const M_EAP: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_ETSI: Option<&'static rt::dictionary::Module> = Some(&etsi::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_ETSI: Option<&'static rt::dictionary::Module> = None;
 #[cfg(feature = "mip6")]
 const M_MIP6: Option<&'static rt::dictionary::Module> = Some(&mip6::MODULE);
@@ -333,9 +333,9 @@ const M_MIPV4: Option<&'static rt::dictionary::Module> = None;
 const M_NASREQ: Option<&'static rt::dictionary::Module> = Some(&nasreq::MODULE);
 #[cfg(not(feature = "nasreq"))]
 const M_NASREQ: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_ONEM2M: Option<&'static rt::dictionary::Module> = Some(&onem2m::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_ONEM2M: Option<&'static rt::dictionary::Module> = None;
 #[cfg(feature = "qos")]
 const M_QOS: Option<&'static rt::dictionary::Module> = Some(&qos::MODULE);
@@ -417,9 +417,9 @@ const M_RFC8583: Option<&'static rt::dictionary::Module> = None;
 const M_SIP: Option<&'static rt::dictionary::Module> = Some(&sip::MODULE);
 #[cfg(not(feature = "sip"))]
 const M_SIP: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_TGPP2: Option<&'static rt::dictionary::Module> = Some(&tgpp2::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_TGPP2: Option<&'static rt::dictionary::Module> = None;
 #[cfg(feature = "ts29061")]
 const M_TS29061: Option<&'static rt::dictionary::Module> = Some(&ts29061::MODULE);
@@ -429,101 +429,101 @@ const M_TS29061: Option<&'static rt::dictionary::Module> = None;
 const M_TS29109: Option<&'static rt::dictionary::Module> = Some(&ts29109::MODULE);
 #[cfg(not(feature = "ts29109"))]
 const M_TS29109: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_TS29128: Option<&'static rt::dictionary::Module> = Some(&ts29128::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_TS29128: Option<&'static rt::dictionary::Module> = None;
 #[cfg(feature = "ts29140")]
 const M_TS29140: Option<&'static rt::dictionary::Module> = Some(&ts29140::MODULE);
 #[cfg(not(feature = "ts29140"))]
 const M_TS29140: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_TS29154: Option<&'static rt::dictionary::Module> = Some(&ts29154::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_TS29154: Option<&'static rt::dictionary::Module> = None;
 #[cfg(feature = "ts29172")]
 const M_TS29172: Option<&'static rt::dictionary::Module> = Some(&ts29172::MODULE);
 #[cfg(not(feature = "ts29172"))]
 const M_TS29172: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_TS29173: Option<&'static rt::dictionary::Module> = Some(&ts29173::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_TS29173: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_TS29212: Option<&'static rt::dictionary::Module> = Some(&ts29212::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_TS29212: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_TS29214: Option<&'static rt::dictionary::Module> = Some(&ts29214::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_TS29214: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_TS29215: Option<&'static rt::dictionary::Module> = Some(&ts29215::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_TS29215: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_TS29217: Option<&'static rt::dictionary::Module> = Some(&ts29217::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_TS29217: Option<&'static rt::dictionary::Module> = None;
 #[cfg(feature = "ts29219")]
 const M_TS29219: Option<&'static rt::dictionary::Module> = Some(&ts29219::MODULE);
 #[cfg(not(feature = "ts29219"))]
 const M_TS29219: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_TS29229: Option<&'static rt::dictionary::Module> = Some(&ts29229::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_TS29229: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_TS29234: Option<&'static rt::dictionary::Module> = Some(&ts29234::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_TS29234: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_TS29272: Option<&'static rt::dictionary::Module> = Some(&ts29272::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_TS29272: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_TS29273: Option<&'static rt::dictionary::Module> = Some(&ts29273::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_TS29273: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_TS29329: Option<&'static rt::dictionary::Module> = Some(&ts29329::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_TS29329: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_TS29336: Option<&'static rt::dictionary::Module> = Some(&ts29336::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_TS29336: Option<&'static rt::dictionary::Module> = None;
 #[cfg(feature = "ts29337")]
 const M_TS29337: Option<&'static rt::dictionary::Module> = Some(&ts29337::MODULE);
 #[cfg(not(feature = "ts29337"))]
 const M_TS29337: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_TS29338: Option<&'static rt::dictionary::Module> = Some(&ts29338::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_TS29338: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_TS29343: Option<&'static rt::dictionary::Module> = Some(&ts29343::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_TS29343: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_TS29344: Option<&'static rt::dictionary::Module> = Some(&ts29344::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_TS29344: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_TS29345: Option<&'static rt::dictionary::Module> = Some(&ts29345::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_TS29345: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_TS29368: Option<&'static rt::dictionary::Module> = Some(&ts29368::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_TS29368: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_TS29468: Option<&'static rt::dictionary::Module> = Some(&ts29468::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_TS29468: Option<&'static rt::dictionary::Module> = None;
-#[cfg(feature = "etsi")]
+#[cfg(feature = "tgpp")]
 const M_TS32299: Option<&'static rt::dictionary::Module> = Some(&ts32299::MODULE);
-#[cfg(not(feature = "etsi"))]
+#[cfg(not(feature = "tgpp"))]
 const M_TS32299: Option<&'static rt::dictionary::Module> = None;
 #[cfg(feature = "vendor_alcatel")]
 const M_VENDOR_ALCATEL: Option<&'static rt::dictionary::Module> = Some(
@@ -923,123 +923,123 @@ pub fn avp_def(vendor: u32, code: u32) -> Option<&'static rt::dictionary::AvpDef
         (0, 464) => Some(&eap::AVPS[3usize]),
         #[cfg(feature = "eap")]
         (0, 465) => Some(&eap::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 298) => Some(&etsi::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 300) => Some(&etsi::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 301) => Some(&etsi::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 302) => Some(&etsi::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 303) => Some(&etsi::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 304) => Some(&etsi::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 305) => Some(&etsi::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 306) => Some(&etsi::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 307) => Some(&etsi::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 308) => Some(&etsi::AVPS[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 309) => Some(&etsi::AVPS[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 310) => Some(&etsi::AVPS[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 311) => Some(&etsi::AVPS[12usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 312) => Some(&etsi::AVPS[13usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 313) => Some(&etsi::AVPS[14usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 314) => Some(&etsi::AVPS[15usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 315) => Some(&etsi::AVPS[16usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 350) => Some(&etsi::AVPS[17usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 351) => Some(&etsi::AVPS[18usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 352) => Some(&etsi::AVPS[19usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 353) => Some(&etsi::AVPS[20usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 354) => Some(&etsi::AVPS[21usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 355) => Some(&etsi::AVPS[22usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 356) => Some(&etsi::AVPS[23usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 400) => Some(&etsi::AVPS[24usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 420) => Some(&etsi::AVPS[25usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 450) => Some(&etsi::AVPS[26usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 451) => Some(&etsi::AVPS[27usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 452) => Some(&etsi::AVPS[28usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 453) => Some(&etsi::AVPS[29usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 454) => Some(&etsi::AVPS[30usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 455) => Some(&etsi::AVPS[31usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 456) => Some(&etsi::AVPS[32usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 457) => Some(&etsi::AVPS[33usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 458) => Some(&etsi::AVPS[34usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 459) => Some(&etsi::AVPS[35usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 462) => Some(&etsi::AVPS[36usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 500) => Some(&etsi::AVPS[37usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 501) => Some(&etsi::AVPS[38usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 502) => Some(&etsi::AVPS[39usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 503) => Some(&etsi::AVPS[40usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 504) => Some(&etsi::AVPS[41usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 505) => Some(&etsi::AVPS[42usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 506) => Some(&etsi::AVPS[43usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 507) => Some(&etsi::AVPS[44usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 508) => Some(&etsi::AVPS[45usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 509) => Some(&etsi::AVPS[46usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 510) => Some(&etsi::AVPS[47usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 511) => Some(&etsi::AVPS[48usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 512) => Some(&etsi::AVPS[49usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 513) => Some(&etsi::AVPS[50usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 514) => Some(&etsi::AVPS[51usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 515) => Some(&etsi::AVPS[52usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 516) => Some(&etsi::AVPS[53usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 517) => Some(&etsi::AVPS[54usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 518) => Some(&etsi::AVPS[55usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 519) => Some(&etsi::AVPS[56usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 520) => Some(&etsi::AVPS[57usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (13019, 521) => Some(&etsi::AVPS[58usize]),
         #[cfg(feature = "mip6")]
         (0, 89) => Some(&mip6::AVPS[0usize]),
@@ -1279,51 +1279,51 @@ pub fn avp_def(vendor: u32, code: u32) -> Option<&'static rt::dictionary::AvpDef
         (0, 406) => Some(&nasreq::AVPS[75usize]),
         #[cfg(feature = "nasreq")]
         (0, 407) => Some(&nasreq::AVPS[76usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1000) => Some(&onem2m::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1001) => Some(&onem2m::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1002) => Some(&onem2m::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1003) => Some(&onem2m::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1004) => Some(&onem2m::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1005) => Some(&onem2m::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1006) => Some(&onem2m::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1007) => Some(&onem2m::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1008) => Some(&onem2m::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1009) => Some(&onem2m::AVPS[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1010) => Some(&onem2m::AVPS[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1011) => Some(&onem2m::AVPS[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1012) => Some(&onem2m::AVPS[12usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1013) => Some(&onem2m::AVPS[13usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1014) => Some(&onem2m::AVPS[14usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1015) => Some(&onem2m::AVPS[15usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1016) => Some(&onem2m::AVPS[16usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1017) => Some(&onem2m::AVPS[17usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1018) => Some(&onem2m::AVPS[18usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1019) => Some(&onem2m::AVPS[19usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1020) => Some(&onem2m::AVPS[20usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1021) => Some(&onem2m::AVPS[21usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (45687, 1022) => Some(&onem2m::AVPS[22usize]),
         #[cfg(feature = "qos")]
         (0, 508) => Some(&qos::AVPS[0usize]),
@@ -1699,45 +1699,45 @@ pub fn avp_def(vendor: u32, code: u32) -> Option<&'static rt::dictionary::AvpDef
         (0, 392) => Some(&sip::AVPS[44usize]),
         #[cfg(feature = "sip")]
         (0, 393) => Some(&sip::AVPS[45usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (5535, 800) => Some(&tgpp2::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (5535, 801) => Some(&tgpp2::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (5535, 802) => Some(&tgpp2::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (5535, 803) => Some(&tgpp2::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (5535, 804) => Some(&tgpp2::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (5535, 805) => Some(&tgpp2::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (5535, 806) => Some(&tgpp2::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (5535, 807) => Some(&tgpp2::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (5535, 808) => Some(&tgpp2::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (5535, 809) => Some(&tgpp2::AVPS[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (5535, 810) => Some(&tgpp2::AVPS[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (5535, 811) => Some(&tgpp2::AVPS[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (5535, 812) => Some(&tgpp2::AVPS[12usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (5535, 813) => Some(&tgpp2::AVPS[13usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (5535, 814) => Some(&tgpp2::AVPS[14usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (5535, 815) => Some(&tgpp2::AVPS[15usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (5535, 898) => Some(&tgpp2::AVPS[16usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (5535, 899) => Some(&tgpp2::AVPS[17usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (5535, 900) => Some(&tgpp2::AVPS[18usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (5535, 9010) => Some(&tgpp2::AVPS[19usize]),
         #[cfg(feature = "ts29061")]
         (10415, 1) => Some(&ts29061::AVPS[0usize]),
@@ -1915,57 +1915,57 @@ pub fn avp_def(vendor: u32, code: u32) -> Option<&'static rt::dictionary::AvpDef
         (10415, 419) => Some(&ts29109::AVPS[19usize]),
         #[cfg(feature = "ts29109")]
         (10415, 420) => Some(&ts29109::AVPS[20usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4300) => Some(&ts29128::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4301) => Some(&ts29128::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4302) => Some(&ts29128::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4303) => Some(&ts29128::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4304) => Some(&ts29128::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4305) => Some(&ts29128::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4306) => Some(&ts29128::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4307) => Some(&ts29128::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4308) => Some(&ts29128::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4309) => Some(&ts29128::AVPS[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4310) => Some(&ts29128::AVPS[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4311) => Some(&ts29128::AVPS[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4312) => Some(&ts29128::AVPS[12usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4313) => Some(&ts29128::AVPS[13usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4314) => Some(&ts29128::AVPS[14usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4315) => Some(&ts29128::AVPS[15usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4316) => Some(&ts29128::AVPS[16usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4317) => Some(&ts29128::AVPS[17usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4318) => Some(&ts29128::AVPS[18usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4319) => Some(&ts29128::AVPS[19usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4320) => Some(&ts29128::AVPS[20usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4321) => Some(&ts29128::AVPS[21usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4322) => Some(&ts29128::AVPS[22usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4323) => Some(&ts29128::AVPS[23usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4324) => Some(&ts29128::AVPS[24usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4325) => Some(&ts29128::AVPS[25usize]),
         #[cfg(feature = "ts29140")]
         (10415, 1100) => Some(&ts29140::AVPS[0usize]),
@@ -2003,37 +2003,37 @@ pub fn avp_def(vendor: u32, code: u32) -> Option<&'static rt::dictionary::AvpDef
         (10415, 1118) => Some(&ts29140::AVPS[16usize]),
         #[cfg(feature = "ts29140")]
         (10415, 1119) => Some(&ts29140::AVPS[17usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4201) => Some(&ts29154::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4202) => Some(&ts29154::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4203) => Some(&ts29154::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4204) => Some(&ts29154::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4205) => Some(&ts29154::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4206) => Some(&ts29154::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4207) => Some(&ts29154::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4208) => Some(&ts29154::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4209) => Some(&ts29154::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4210) => Some(&ts29154::AVPS[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4211) => Some(&ts29154::AVPS[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4212) => Some(&ts29154::AVPS[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4213) => Some(&ts29154::AVPS[12usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4214) => Some(&ts29154::AVPS[13usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4215) => Some(&ts29154::AVPS[14usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4216) => Some(&ts29154::AVPS[15usize]),
         #[cfg(feature = "ts29172")]
         (10415, 2500) => Some(&ts29172::AVPS[0usize]),
@@ -2167,539 +2167,539 @@ pub fn avp_def(vendor: u32, code: u32) -> Option<&'static rt::dictionary::AvpDef
         (10415, 2564) => Some(&ts29172::AVPS[64usize]),
         #[cfg(feature = "ts29172")]
         (10415, 2565) => Some(&ts29172::AVPS[65usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2400) => Some(&ts29173::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2401) => Some(&ts29173::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2402) => Some(&ts29173::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2403) => Some(&ts29173::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2404) => Some(&ts29173::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2405) => Some(&ts29173::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2406) => Some(&ts29173::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2407) => Some(&ts29173::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2408) => Some(&ts29173::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2409) => Some(&ts29173::AVPS[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2410) => Some(&ts29173::AVPS[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2411) => Some(&ts29173::AVPS[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1000) => Some(&ts29212::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1001) => Some(&ts29212::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1002) => Some(&ts29212::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1003) => Some(&ts29212::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1004) => Some(&ts29212::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1005) => Some(&ts29212::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1006) => Some(&ts29212::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1007) => Some(&ts29212::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1008) => Some(&ts29212::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1009) => Some(&ts29212::AVPS[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1010) => Some(&ts29212::AVPS[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1011) => Some(&ts29212::AVPS[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1012) => Some(&ts29212::AVPS[12usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1013) => Some(&ts29212::AVPS[13usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1014) => Some(&ts29212::AVPS[14usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1015) => Some(&ts29212::AVPS[15usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1016) => Some(&ts29212::AVPS[16usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1018) => Some(&ts29212::AVPS[17usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1019) => Some(&ts29212::AVPS[18usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1020) => Some(&ts29212::AVPS[19usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1021) => Some(&ts29212::AVPS[20usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1022) => Some(&ts29212::AVPS[21usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1023) => Some(&ts29212::AVPS[22usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1024) => Some(&ts29212::AVPS[23usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1025) => Some(&ts29212::AVPS[24usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1026) => Some(&ts29212::AVPS[25usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1027) => Some(&ts29212::AVPS[26usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1028) => Some(&ts29212::AVPS[27usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1029) => Some(&ts29212::AVPS[28usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1030) => Some(&ts29212::AVPS[29usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1031) => Some(&ts29212::AVPS[30usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1032) => Some(&ts29212::AVPS[31usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1033) => Some(&ts29212::AVPS[32usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1034) => Some(&ts29212::AVPS[33usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1035) => Some(&ts29212::AVPS[34usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1036) => Some(&ts29212::AVPS[35usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1037) => Some(&ts29212::AVPS[36usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1038) => Some(&ts29212::AVPS[37usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1039) => Some(&ts29212::AVPS[38usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1040) => Some(&ts29212::AVPS[39usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1041) => Some(&ts29212::AVPS[40usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1042) => Some(&ts29212::AVPS[41usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1043) => Some(&ts29212::AVPS[42usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1044) => Some(&ts29212::AVPS[43usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1045) => Some(&ts29212::AVPS[44usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1046) => Some(&ts29212::AVPS[45usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1047) => Some(&ts29212::AVPS[46usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1048) => Some(&ts29212::AVPS[47usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1049) => Some(&ts29212::AVPS[48usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1050) => Some(&ts29212::AVPS[49usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1051) => Some(&ts29212::AVPS[50usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1052) => Some(&ts29212::AVPS[51usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1053) => Some(&ts29212::AVPS[52usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1054) => Some(&ts29212::AVPS[53usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1055) => Some(&ts29212::AVPS[54usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1056) => Some(&ts29212::AVPS[55usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1057) => Some(&ts29212::AVPS[56usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1058) => Some(&ts29212::AVPS[57usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1059) => Some(&ts29212::AVPS[58usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1060) => Some(&ts29212::AVPS[59usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1061) => Some(&ts29212::AVPS[60usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1062) => Some(&ts29212::AVPS[61usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1063) => Some(&ts29212::AVPS[62usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1064) => Some(&ts29212::AVPS[63usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1065) => Some(&ts29212::AVPS[64usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1066) => Some(&ts29212::AVPS[65usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1067) => Some(&ts29212::AVPS[66usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1068) => Some(&ts29212::AVPS[67usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1069) => Some(&ts29212::AVPS[68usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1070) => Some(&ts29212::AVPS[69usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1071) => Some(&ts29212::AVPS[70usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1072) => Some(&ts29212::AVPS[71usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1073) => Some(&ts29212::AVPS[72usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1074) => Some(&ts29212::AVPS[73usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1075) => Some(&ts29212::AVPS[74usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1076) => Some(&ts29212::AVPS[75usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1077) => Some(&ts29212::AVPS[76usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1078) => Some(&ts29212::AVPS[77usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1079) => Some(&ts29212::AVPS[78usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1080) => Some(&ts29212::AVPS[79usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1081) => Some(&ts29212::AVPS[80usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1082) => Some(&ts29212::AVPS[81usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1085) => Some(&ts29212::AVPS[82usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1086) => Some(&ts29212::AVPS[83usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1087) => Some(&ts29212::AVPS[84usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1088) => Some(&ts29212::AVPS[85usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1089) => Some(&ts29212::AVPS[86usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1090) => Some(&ts29212::AVPS[87usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1091) => Some(&ts29212::AVPS[88usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1092) => Some(&ts29212::AVPS[89usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1093) => Some(&ts29212::AVPS[90usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1094) => Some(&ts29212::AVPS[91usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1095) => Some(&ts29212::AVPS[92usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1096) => Some(&ts29212::AVPS[93usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1097) => Some(&ts29212::AVPS[94usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1098) => Some(&ts29212::AVPS[95usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1099) => Some(&ts29212::AVPS[96usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2802) => Some(&ts29212::AVPS[97usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2804) => Some(&ts29212::AVPS[98usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2805) => Some(&ts29212::AVPS[99usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2806) => Some(&ts29212::AVPS[100usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2807) => Some(&ts29212::AVPS[101usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2808) => Some(&ts29212::AVPS[102usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2809) => Some(&ts29212::AVPS[103usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2810) => Some(&ts29212::AVPS[104usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2811) => Some(&ts29212::AVPS[105usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2812) => Some(&ts29212::AVPS[106usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2813) => Some(&ts29212::AVPS[107usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2814) => Some(&ts29212::AVPS[108usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2815) => Some(&ts29212::AVPS[109usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2816) => Some(&ts29212::AVPS[110usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2817) => Some(&ts29212::AVPS[111usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2818) => Some(&ts29212::AVPS[112usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2819) => Some(&ts29212::AVPS[113usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2820) => Some(&ts29212::AVPS[114usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2821) => Some(&ts29212::AVPS[115usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2822) => Some(&ts29212::AVPS[116usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2823) => Some(&ts29212::AVPS[117usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2824) => Some(&ts29212::AVPS[118usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2825) => Some(&ts29212::AVPS[119usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2826) => Some(&ts29212::AVPS[120usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2827) => Some(&ts29212::AVPS[121usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2828) => Some(&ts29212::AVPS[122usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2829) => Some(&ts29212::AVPS[123usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2830) => Some(&ts29212::AVPS[124usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2831) => Some(&ts29212::AVPS[125usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2832) => Some(&ts29212::AVPS[126usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2833) => Some(&ts29212::AVPS[127usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2834) => Some(&ts29212::AVPS[128usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2835) => Some(&ts29212::AVPS[129usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2836) => Some(&ts29212::AVPS[130usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2837) => Some(&ts29212::AVPS[131usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2838) => Some(&ts29212::AVPS[132usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2839) => Some(&ts29212::AVPS[133usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2840) => Some(&ts29212::AVPS[134usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2841) => Some(&ts29212::AVPS[135usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2842) => Some(&ts29212::AVPS[136usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2843) => Some(&ts29212::AVPS[137usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2844) => Some(&ts29212::AVPS[138usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2845) => Some(&ts29212::AVPS[139usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2846) => Some(&ts29212::AVPS[140usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2847) => Some(&ts29212::AVPS[141usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2848) => Some(&ts29212::AVPS[142usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2849) => Some(&ts29212::AVPS[143usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2850) => Some(&ts29212::AVPS[144usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2851) => Some(&ts29212::AVPS[145usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2852) => Some(&ts29212::AVPS[146usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2853) => Some(&ts29212::AVPS[147usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2854) => Some(&ts29212::AVPS[148usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2855) => Some(&ts29212::AVPS[149usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 500) => Some(&ts29214::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 501) => Some(&ts29214::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 502) => Some(&ts29214::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 503) => Some(&ts29214::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 504) => Some(&ts29214::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 505) => Some(&ts29214::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 506) => Some(&ts29214::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 507) => Some(&ts29214::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 508) => Some(&ts29214::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 509) => Some(&ts29214::AVPS[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 510) => Some(&ts29214::AVPS[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 511) => Some(&ts29214::AVPS[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 512) => Some(&ts29214::AVPS[12usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 513) => Some(&ts29214::AVPS[13usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 515) => Some(&ts29214::AVPS[14usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 516) => Some(&ts29214::AVPS[15usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 517) => Some(&ts29214::AVPS[16usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 518) => Some(&ts29214::AVPS[17usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 519) => Some(&ts29214::AVPS[18usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 520) => Some(&ts29214::AVPS[19usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 521) => Some(&ts29214::AVPS[20usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 522) => Some(&ts29214::AVPS[21usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 523) => Some(&ts29214::AVPS[22usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 524) => Some(&ts29214::AVPS[23usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 525) => Some(&ts29214::AVPS[24usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 526) => Some(&ts29214::AVPS[25usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 527) => Some(&ts29214::AVPS[26usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 528) => Some(&ts29214::AVPS[27usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 529) => Some(&ts29214::AVPS[28usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 530) => Some(&ts29214::AVPS[29usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 531) => Some(&ts29214::AVPS[30usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 532) => Some(&ts29214::AVPS[31usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 533) => Some(&ts29214::AVPS[32usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 534) => Some(&ts29214::AVPS[33usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 535) => Some(&ts29214::AVPS[34usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 536) => Some(&ts29214::AVPS[35usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 537) => Some(&ts29214::AVPS[36usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 538) => Some(&ts29214::AVPS[37usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 539) => Some(&ts29214::AVPS[38usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 540) => Some(&ts29214::AVPS[39usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 541) => Some(&ts29214::AVPS[40usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 542) => Some(&ts29214::AVPS[41usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 543) => Some(&ts29214::AVPS[42usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 544) => Some(&ts29214::AVPS[43usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 545) => Some(&ts29214::AVPS[44usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 546) => Some(&ts29214::AVPS[45usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 547) => Some(&ts29214::AVPS[46usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 548) => Some(&ts29214::AVPS[47usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 549) => Some(&ts29214::AVPS[48usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 550) => Some(&ts29214::AVPS[49usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 551) => Some(&ts29214::AVPS[50usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 552) => Some(&ts29214::AVPS[51usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 553) => Some(&ts29214::AVPS[52usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 554) => Some(&ts29214::AVPS[53usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 555) => Some(&ts29214::AVPS[54usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 556) => Some(&ts29214::AVPS[55usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 557) => Some(&ts29214::AVPS[56usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 558) => Some(&ts29214::AVPS[57usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 559) => Some(&ts29214::AVPS[58usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 560) => Some(&ts29214::AVPS[59usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 561) => Some(&ts29214::AVPS[60usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 562) => Some(&ts29214::AVPS[61usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 563) => Some(&ts29214::AVPS[62usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 564) => Some(&ts29214::AVPS[63usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 565) => Some(&ts29214::AVPS[64usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 566) => Some(&ts29214::AVPS[65usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 567) => Some(&ts29214::AVPS[66usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 568) => Some(&ts29214::AVPS[67usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 569) => Some(&ts29214::AVPS[68usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 570) => Some(&ts29214::AVPS[69usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 571) => Some(&ts29214::AVPS[70usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 572) => Some(&ts29214::AVPS[71usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 573) => Some(&ts29214::AVPS[72usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 574) => Some(&ts29214::AVPS[73usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 575) => Some(&ts29214::AVPS[74usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 576) => Some(&ts29214::AVPS[75usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 577) => Some(&ts29214::AVPS[76usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 578) => Some(&ts29214::AVPS[77usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 579) => Some(&ts29214::AVPS[78usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 580) => Some(&ts29214::AVPS[79usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 581) => Some(&ts29214::AVPS[80usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 582) => Some(&ts29214::AVPS[81usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2200) => Some(&ts29215::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2201) => Some(&ts29215::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2202) => Some(&ts29215::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2203) => Some(&ts29215::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2204) => Some(&ts29215::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2205) => Some(&ts29215::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2206) => Some(&ts29215::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2207) => Some(&ts29215::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2208) => Some(&ts29215::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4000) => Some(&ts29217::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4001) => Some(&ts29217::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4002) => Some(&ts29217::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4003) => Some(&ts29217::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4004) => Some(&ts29217::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4005) => Some(&ts29217::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4006) => Some(&ts29217::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4007) => Some(&ts29217::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4008) => Some(&ts29217::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4009) => Some(&ts29217::AVPS[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4010) => Some(&ts29217::AVPS[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4011) => Some(&ts29217::AVPS[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4012) => Some(&ts29217::AVPS[12usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4013) => Some(&ts29217::AVPS[13usize]),
         #[cfg(feature = "ts29219")]
         (10415, 2901) => Some(&ts29219::AVPS[0usize]),
@@ -2715,925 +2715,925 @@ pub fn avp_def(vendor: u32, code: u32) -> Option<&'static rt::dictionary::AvpDef
         (10415, 2906) => Some(&ts29219::AVPS[5usize]),
         #[cfg(feature = "ts29219")]
         (10415, 2907) => Some(&ts29219::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 600) => Some(&ts29229::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 601) => Some(&ts29229::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 602) => Some(&ts29229::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 603) => Some(&ts29229::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 604) => Some(&ts29229::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 605) => Some(&ts29229::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 606) => Some(&ts29229::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 607) => Some(&ts29229::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 608) => Some(&ts29229::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 609) => Some(&ts29229::AVPS[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 610) => Some(&ts29229::AVPS[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 611) => Some(&ts29229::AVPS[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 612) => Some(&ts29229::AVPS[12usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 613) => Some(&ts29229::AVPS[13usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 614) => Some(&ts29229::AVPS[14usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 615) => Some(&ts29229::AVPS[15usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 616) => Some(&ts29229::AVPS[16usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 617) => Some(&ts29229::AVPS[17usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 618) => Some(&ts29229::AVPS[18usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 619) => Some(&ts29229::AVPS[19usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 620) => Some(&ts29229::AVPS[20usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 621) => Some(&ts29229::AVPS[21usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 622) => Some(&ts29229::AVPS[22usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 623) => Some(&ts29229::AVPS[23usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 624) => Some(&ts29229::AVPS[24usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 625) => Some(&ts29229::AVPS[25usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 626) => Some(&ts29229::AVPS[26usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 627) => Some(&ts29229::AVPS[27usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 628) => Some(&ts29229::AVPS[28usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 629) => Some(&ts29229::AVPS[29usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 630) => Some(&ts29229::AVPS[30usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 631) => Some(&ts29229::AVPS[31usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 632) => Some(&ts29229::AVPS[32usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 633) => Some(&ts29229::AVPS[33usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 634) => Some(&ts29229::AVPS[34usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 635) => Some(&ts29229::AVPS[35usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 636) => Some(&ts29229::AVPS[36usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 637) => Some(&ts29229::AVPS[37usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 638) => Some(&ts29229::AVPS[38usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 639) => Some(&ts29229::AVPS[39usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 640) => Some(&ts29229::AVPS[40usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 641) => Some(&ts29229::AVPS[41usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 642) => Some(&ts29229::AVPS[42usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 643) => Some(&ts29229::AVPS[43usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 644) => Some(&ts29229::AVPS[44usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 645) => Some(&ts29229::AVPS[45usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 646) => Some(&ts29229::AVPS[46usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 647) => Some(&ts29229::AVPS[47usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 648) => Some(&ts29229::AVPS[48usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 649) => Some(&ts29229::AVPS[49usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 650) => Some(&ts29229::AVPS[50usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 651) => Some(&ts29229::AVPS[51usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 652) => Some(&ts29229::AVPS[52usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 653) => Some(&ts29229::AVPS[53usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 654) => Some(&ts29229::AVPS[54usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 655) => Some(&ts29229::AVPS[55usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 656) => Some(&ts29229::AVPS[56usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 657) => Some(&ts29229::AVPS[57usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 658) => Some(&ts29229::AVPS[58usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 659) => Some(&ts29229::AVPS[59usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 660) => Some(&ts29229::AVPS[60usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 661) => Some(&ts29229::AVPS[61usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 662) => Some(&ts29229::AVPS[62usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 663) => Some(&ts29229::AVPS[63usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 664) => Some(&ts29229::AVPS[64usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 665) => Some(&ts29229::AVPS[65usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 666) => Some(&ts29229::AVPS[66usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 100) => Some(&ts29234::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 300) => Some(&ts29234::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 301) => Some(&ts29234::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 302) => Some(&ts29234::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 303) => Some(&ts29234::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 304) => Some(&ts29234::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 305) => Some(&ts29234::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 306) => Some(&ts29234::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 307) => Some(&ts29234::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 309) => Some(&ts29234::AVPS[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 310) => Some(&ts29234::AVPS[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 311) => Some(&ts29234::AVPS[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 312) => Some(&ts29234::AVPS[12usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 313) => Some(&ts29234::AVPS[13usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 314) => Some(&ts29234::AVPS[14usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 315) => Some(&ts29234::AVPS[15usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 316) => Some(&ts29234::AVPS[16usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 317) => Some(&ts29234::AVPS[17usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 318) => Some(&ts29234::AVPS[18usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 319) => Some(&ts29234::AVPS[19usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1400) => Some(&ts29272::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1401) => Some(&ts29272::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1402) => Some(&ts29272::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1403) => Some(&ts29272::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1404) => Some(&ts29272::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1405) => Some(&ts29272::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1406) => Some(&ts29272::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1407) => Some(&ts29272::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1408) => Some(&ts29272::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1409) => Some(&ts29272::AVPS[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1410) => Some(&ts29272::AVPS[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1411) => Some(&ts29272::AVPS[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1412) => Some(&ts29272::AVPS[12usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1413) => Some(&ts29272::AVPS[13usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1414) => Some(&ts29272::AVPS[14usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1415) => Some(&ts29272::AVPS[15usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1416) => Some(&ts29272::AVPS[16usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1417) => Some(&ts29272::AVPS[17usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1418) => Some(&ts29272::AVPS[18usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1419) => Some(&ts29272::AVPS[19usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1420) => Some(&ts29272::AVPS[20usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1421) => Some(&ts29272::AVPS[21usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1422) => Some(&ts29272::AVPS[22usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1423) => Some(&ts29272::AVPS[23usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1424) => Some(&ts29272::AVPS[24usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1425) => Some(&ts29272::AVPS[25usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1426) => Some(&ts29272::AVPS[26usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1427) => Some(&ts29272::AVPS[27usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1428) => Some(&ts29272::AVPS[28usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1429) => Some(&ts29272::AVPS[29usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1430) => Some(&ts29272::AVPS[30usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1431) => Some(&ts29272::AVPS[31usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1432) => Some(&ts29272::AVPS[32usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1433) => Some(&ts29272::AVPS[33usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1434) => Some(&ts29272::AVPS[34usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1435) => Some(&ts29272::AVPS[35usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1436) => Some(&ts29272::AVPS[36usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1437) => Some(&ts29272::AVPS[37usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1438) => Some(&ts29272::AVPS[38usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1439) => Some(&ts29272::AVPS[39usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1440) => Some(&ts29272::AVPS[40usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1441) => Some(&ts29272::AVPS[41usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1442) => Some(&ts29272::AVPS[42usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1443) => Some(&ts29272::AVPS[43usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1444) => Some(&ts29272::AVPS[44usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1445) => Some(&ts29272::AVPS[45usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1446) => Some(&ts29272::AVPS[46usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1447) => Some(&ts29272::AVPS[47usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1448) => Some(&ts29272::AVPS[48usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1449) => Some(&ts29272::AVPS[49usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1450) => Some(&ts29272::AVPS[50usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1452) => Some(&ts29272::AVPS[51usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1453) => Some(&ts29272::AVPS[52usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1454) => Some(&ts29272::AVPS[53usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1455) => Some(&ts29272::AVPS[54usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1456) => Some(&ts29272::AVPS[55usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1457) => Some(&ts29272::AVPS[56usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1458) => Some(&ts29272::AVPS[57usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1459) => Some(&ts29272::AVPS[58usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1462) => Some(&ts29272::AVPS[59usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1463) => Some(&ts29272::AVPS[60usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1464) => Some(&ts29272::AVPS[61usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1465) => Some(&ts29272::AVPS[62usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1466) => Some(&ts29272::AVPS[63usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1467) => Some(&ts29272::AVPS[64usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1468) => Some(&ts29272::AVPS[65usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1469) => Some(&ts29272::AVPS[66usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1470) => Some(&ts29272::AVPS[67usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1471) => Some(&ts29272::AVPS[68usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1472) => Some(&ts29272::AVPS[69usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1473) => Some(&ts29272::AVPS[70usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1474) => Some(&ts29272::AVPS[71usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1475) => Some(&ts29272::AVPS[72usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1476) => Some(&ts29272::AVPS[73usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1477) => Some(&ts29272::AVPS[74usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1478) => Some(&ts29272::AVPS[75usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1479) => Some(&ts29272::AVPS[76usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1480) => Some(&ts29272::AVPS[77usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1481) => Some(&ts29272::AVPS[78usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1482) => Some(&ts29272::AVPS[79usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1483) => Some(&ts29272::AVPS[80usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1484) => Some(&ts29272::AVPS[81usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1485) => Some(&ts29272::AVPS[82usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1486) => Some(&ts29272::AVPS[83usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1487) => Some(&ts29272::AVPS[84usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1488) => Some(&ts29272::AVPS[85usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1489) => Some(&ts29272::AVPS[86usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1490) => Some(&ts29272::AVPS[87usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1491) => Some(&ts29272::AVPS[88usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1492) => Some(&ts29272::AVPS[89usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1493) => Some(&ts29272::AVPS[90usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1494) => Some(&ts29272::AVPS[91usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1495) => Some(&ts29272::AVPS[92usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1496) => Some(&ts29272::AVPS[93usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1497) => Some(&ts29272::AVPS[94usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1498) => Some(&ts29272::AVPS[95usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1499) => Some(&ts29272::AVPS[96usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1600) => Some(&ts29272::AVPS[97usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1601) => Some(&ts29272::AVPS[98usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1602) => Some(&ts29272::AVPS[99usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1603) => Some(&ts29272::AVPS[100usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1604) => Some(&ts29272::AVPS[101usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1605) => Some(&ts29272::AVPS[102usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1606) => Some(&ts29272::AVPS[103usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1607) => Some(&ts29272::AVPS[104usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1608) => Some(&ts29272::AVPS[105usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1609) => Some(&ts29272::AVPS[106usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1610) => Some(&ts29272::AVPS[107usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1611) => Some(&ts29272::AVPS[108usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1612) => Some(&ts29272::AVPS[109usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1613) => Some(&ts29272::AVPS[110usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1614) => Some(&ts29272::AVPS[111usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1615) => Some(&ts29272::AVPS[112usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1616) => Some(&ts29272::AVPS[113usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1617) => Some(&ts29272::AVPS[114usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1618) => Some(&ts29272::AVPS[115usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1619) => Some(&ts29272::AVPS[116usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1620) => Some(&ts29272::AVPS[117usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1621) => Some(&ts29272::AVPS[118usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1622) => Some(&ts29272::AVPS[119usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1623) => Some(&ts29272::AVPS[120usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1624) => Some(&ts29272::AVPS[121usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1625) => Some(&ts29272::AVPS[122usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1626) => Some(&ts29272::AVPS[123usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1627) => Some(&ts29272::AVPS[124usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1628) => Some(&ts29272::AVPS[125usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1629) => Some(&ts29272::AVPS[126usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1630) => Some(&ts29272::AVPS[127usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1631) => Some(&ts29272::AVPS[128usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1632) => Some(&ts29272::AVPS[129usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1633) => Some(&ts29272::AVPS[130usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1634) => Some(&ts29272::AVPS[131usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1635) => Some(&ts29272::AVPS[132usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1636) => Some(&ts29272::AVPS[133usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1637) => Some(&ts29272::AVPS[134usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1638) => Some(&ts29272::AVPS[135usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1639) => Some(&ts29272::AVPS[136usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1640) => Some(&ts29272::AVPS[137usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1641) => Some(&ts29272::AVPS[138usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1642) => Some(&ts29272::AVPS[139usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1643) => Some(&ts29272::AVPS[140usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1645) => Some(&ts29272::AVPS[141usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1648) => Some(&ts29272::AVPS[142usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1649) => Some(&ts29272::AVPS[143usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1650) => Some(&ts29272::AVPS[144usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1654) => Some(&ts29272::AVPS[145usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1655) => Some(&ts29272::AVPS[146usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1656) => Some(&ts29272::AVPS[147usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1657) => Some(&ts29272::AVPS[148usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1658) => Some(&ts29272::AVPS[149usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1659) => Some(&ts29272::AVPS[150usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1660) => Some(&ts29272::AVPS[151usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1661) => Some(&ts29272::AVPS[152usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1662) => Some(&ts29272::AVPS[153usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1663) => Some(&ts29272::AVPS[154usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1664) => Some(&ts29272::AVPS[155usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1665) => Some(&ts29272::AVPS[156usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1666) => Some(&ts29272::AVPS[157usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1667) => Some(&ts29272::AVPS[158usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1668) => Some(&ts29272::AVPS[159usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1669) => Some(&ts29272::AVPS[160usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1670) => Some(&ts29272::AVPS[161usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1671) => Some(&ts29272::AVPS[162usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1672) => Some(&ts29272::AVPS[163usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1673) => Some(&ts29272::AVPS[164usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1674) => Some(&ts29272::AVPS[165usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1675) => Some(&ts29272::AVPS[166usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1676) => Some(&ts29272::AVPS[167usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1677) => Some(&ts29272::AVPS[168usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1678) => Some(&ts29272::AVPS[169usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1679) => Some(&ts29272::AVPS[170usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1680) => Some(&ts29272::AVPS[171usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1681) => Some(&ts29272::AVPS[172usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1682) => Some(&ts29272::AVPS[173usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1683) => Some(&ts29272::AVPS[174usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1684) => Some(&ts29272::AVPS[175usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1685) => Some(&ts29272::AVPS[176usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1686) => Some(&ts29272::AVPS[177usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1687) => Some(&ts29272::AVPS[178usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1688) => Some(&ts29272::AVPS[179usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1689) => Some(&ts29272::AVPS[180usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1690) => Some(&ts29272::AVPS[181usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1691) => Some(&ts29272::AVPS[182usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1692) => Some(&ts29272::AVPS[183usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1693) => Some(&ts29272::AVPS[184usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1694) => Some(&ts29272::AVPS[185usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1695) => Some(&ts29272::AVPS[186usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1696) => Some(&ts29272::AVPS[187usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1697) => Some(&ts29272::AVPS[188usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1698) => Some(&ts29272::AVPS[189usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1699) => Some(&ts29272::AVPS[190usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1700) => Some(&ts29272::AVPS[191usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1701) => Some(&ts29272::AVPS[192usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1702) => Some(&ts29272::AVPS[193usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1703) => Some(&ts29272::AVPS[194usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1704) => Some(&ts29272::AVPS[195usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1705) => Some(&ts29272::AVPS[196usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1706) => Some(&ts29272::AVPS[197usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1707) => Some(&ts29272::AVPS[198usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1708) => Some(&ts29272::AVPS[199usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1709) => Some(&ts29272::AVPS[200usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1710) => Some(&ts29272::AVPS[201usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1711) => Some(&ts29272::AVPS[202usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1712) => Some(&ts29272::AVPS[203usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1713) => Some(&ts29272::AVPS[204usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1714) => Some(&ts29272::AVPS[205usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1715) => Some(&ts29272::AVPS[206usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1716) => Some(&ts29272::AVPS[207usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1717) => Some(&ts29272::AVPS[208usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1718) => Some(&ts29272::AVPS[209usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1719) => Some(&ts29272::AVPS[210usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1720) => Some(&ts29272::AVPS[211usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1721) => Some(&ts29272::AVPS[212usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1722) => Some(&ts29272::AVPS[213usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1723) => Some(&ts29272::AVPS[214usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1724) => Some(&ts29272::AVPS[215usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1725) => Some(&ts29272::AVPS[216usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1726) => Some(&ts29272::AVPS[217usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1727) => Some(&ts29272::AVPS[218usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1728) => Some(&ts29272::AVPS[219usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1729) => Some(&ts29272::AVPS[220usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1730) => Some(&ts29272::AVPS[221usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1500) => Some(&ts29273::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1501) => Some(&ts29273::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1502) => Some(&ts29273::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1503) => Some(&ts29273::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1504) => Some(&ts29273::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1505) => Some(&ts29273::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1506) => Some(&ts29273::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1507) => Some(&ts29273::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1508) => Some(&ts29273::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1509) => Some(&ts29273::AVPS[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1510) => Some(&ts29273::AVPS[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1511) => Some(&ts29273::AVPS[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1512) => Some(&ts29273::AVPS[12usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1515) => Some(&ts29273::AVPS[13usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1516) => Some(&ts29273::AVPS[14usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1517) => Some(&ts29273::AVPS[15usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1518) => Some(&ts29273::AVPS[16usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1519) => Some(&ts29273::AVPS[17usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1520) => Some(&ts29273::AVPS[18usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1521) => Some(&ts29273::AVPS[19usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1522) => Some(&ts29273::AVPS[20usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1523) => Some(&ts29273::AVPS[21usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1524) => Some(&ts29273::AVPS[22usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1525) => Some(&ts29273::AVPS[23usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1526) => Some(&ts29273::AVPS[24usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1527) => Some(&ts29273::AVPS[25usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1528) => Some(&ts29273::AVPS[26usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1529) => Some(&ts29273::AVPS[27usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1530) => Some(&ts29273::AVPS[28usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1531) => Some(&ts29273::AVPS[29usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1532) => Some(&ts29273::AVPS[30usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1533) => Some(&ts29273::AVPS[31usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1534) => Some(&ts29273::AVPS[32usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1535) => Some(&ts29273::AVPS[33usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1536) => Some(&ts29273::AVPS[34usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1537) => Some(&ts29273::AVPS[35usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1538) => Some(&ts29273::AVPS[36usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1539) => Some(&ts29273::AVPS[37usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1540) => Some(&ts29273::AVPS[38usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1541) => Some(&ts29273::AVPS[39usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1542) => Some(&ts29273::AVPS[40usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 700) => Some(&ts29329::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 701) => Some(&ts29329::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 702) => Some(&ts29329::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 703) => Some(&ts29329::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 704) => Some(&ts29329::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 705) => Some(&ts29329::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 706) => Some(&ts29329::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 707) => Some(&ts29329::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 708) => Some(&ts29329::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 709) => Some(&ts29329::AVPS[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 710) => Some(&ts29329::AVPS[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 711) => Some(&ts29329::AVPS[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 712) => Some(&ts29329::AVPS[12usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 713) => Some(&ts29329::AVPS[13usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 714) => Some(&ts29329::AVPS[14usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 715) => Some(&ts29329::AVPS[15usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 716) => Some(&ts29329::AVPS[16usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 717) => Some(&ts29329::AVPS[17usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 718) => Some(&ts29329::AVPS[18usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 719) => Some(&ts29329::AVPS[19usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 720) => Some(&ts29329::AVPS[20usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 721) => Some(&ts29329::AVPS[21usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 722) => Some(&ts29329::AVPS[22usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3100) => Some(&ts29336::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3101) => Some(&ts29336::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3102) => Some(&ts29336::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3103) => Some(&ts29336::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3104) => Some(&ts29336::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3105) => Some(&ts29336::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3106) => Some(&ts29336::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3107) => Some(&ts29336::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3108) => Some(&ts29336::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3109) => Some(&ts29336::AVPS[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3110) => Some(&ts29336::AVPS[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3111) => Some(&ts29336::AVPS[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3112) => Some(&ts29336::AVPS[12usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3113) => Some(&ts29336::AVPS[13usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3114) => Some(&ts29336::AVPS[14usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3115) => Some(&ts29336::AVPS[15usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3116) => Some(&ts29336::AVPS[16usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3117) => Some(&ts29336::AVPS[17usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3118) => Some(&ts29336::AVPS[18usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3119) => Some(&ts29336::AVPS[19usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3120) => Some(&ts29336::AVPS[20usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3121) => Some(&ts29336::AVPS[21usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3122) => Some(&ts29336::AVPS[22usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3123) => Some(&ts29336::AVPS[23usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3124) => Some(&ts29336::AVPS[24usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3125) => Some(&ts29336::AVPS[25usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3126) => Some(&ts29336::AVPS[26usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3127) => Some(&ts29336::AVPS[27usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3128) => Some(&ts29336::AVPS[28usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3129) => Some(&ts29336::AVPS[29usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3130) => Some(&ts29336::AVPS[30usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3131) => Some(&ts29336::AVPS[31usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3132) => Some(&ts29336::AVPS[32usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3133) => Some(&ts29336::AVPS[33usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3134) => Some(&ts29336::AVPS[34usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3135) => Some(&ts29336::AVPS[35usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3136) => Some(&ts29336::AVPS[36usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3137) => Some(&ts29336::AVPS[37usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3138) => Some(&ts29336::AVPS[38usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3139) => Some(&ts29336::AVPS[39usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3140) => Some(&ts29336::AVPS[40usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3141) => Some(&ts29336::AVPS[41usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3142) => Some(&ts29336::AVPS[42usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3143) => Some(&ts29336::AVPS[43usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3144) => Some(&ts29336::AVPS[44usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3145) => Some(&ts29336::AVPS[45usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3146) => Some(&ts29336::AVPS[46usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3147) => Some(&ts29336::AVPS[47usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3148) => Some(&ts29336::AVPS[48usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3149) => Some(&ts29336::AVPS[49usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3150) => Some(&ts29336::AVPS[50usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3151) => Some(&ts29336::AVPS[51usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3152) => Some(&ts29336::AVPS[52usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3153) => Some(&ts29336::AVPS[53usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3154) => Some(&ts29336::AVPS[54usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3155) => Some(&ts29336::AVPS[55usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3156) => Some(&ts29336::AVPS[56usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3157) => Some(&ts29336::AVPS[57usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3158) => Some(&ts29336::AVPS[58usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3159) => Some(&ts29336::AVPS[59usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3160) => Some(&ts29336::AVPS[60usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3161) => Some(&ts29336::AVPS[61usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3162) => Some(&ts29336::AVPS[62usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3163) => Some(&ts29336::AVPS[63usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3164) => Some(&ts29336::AVPS[64usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3165) => Some(&ts29336::AVPS[65usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3166) => Some(&ts29336::AVPS[66usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3167) => Some(&ts29336::AVPS[67usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3168) => Some(&ts29336::AVPS[68usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3169) => Some(&ts29336::AVPS[69usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3170) => Some(&ts29336::AVPS[70usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3171) => Some(&ts29336::AVPS[71usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3172) => Some(&ts29336::AVPS[72usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3173) => Some(&ts29336::AVPS[73usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3174) => Some(&ts29336::AVPS[74usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3175) => Some(&ts29336::AVPS[75usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3176) => Some(&ts29336::AVPS[76usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3177) => Some(&ts29336::AVPS[77usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3178) => Some(&ts29336::AVPS[78usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3179) => Some(&ts29336::AVPS[79usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3180) => Some(&ts29336::AVPS[80usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3181) => Some(&ts29336::AVPS[81usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3182) => Some(&ts29336::AVPS[82usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3183) => Some(&ts29336::AVPS[83usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3185) => Some(&ts29336::AVPS[84usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3186) => Some(&ts29336::AVPS[85usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3187) => Some(&ts29336::AVPS[86usize]),
         #[cfg(feature = "ts29337")]
         (10415, 3200) => Some(&ts29337::AVPS[0usize]),
@@ -3643,1229 +3643,1229 @@ pub fn avp_def(vendor: u32, code: u32) -> Option<&'static rt::dictionary::AvpDef
         (10415, 3202) => Some(&ts29337::AVPS[2usize]),
         #[cfg(feature = "ts29337")]
         (10415, 3203) => Some(&ts29337::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3300) => Some(&ts29338::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3301) => Some(&ts29338::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3302) => Some(&ts29338::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3303) => Some(&ts29338::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3304) => Some(&ts29338::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3305) => Some(&ts29338::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3306) => Some(&ts29338::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3307) => Some(&ts29338::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3308) => Some(&ts29338::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3309) => Some(&ts29338::AVPS[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3310) => Some(&ts29338::AVPS[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3311) => Some(&ts29338::AVPS[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3312) => Some(&ts29338::AVPS[12usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3313) => Some(&ts29338::AVPS[13usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3314) => Some(&ts29338::AVPS[14usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3315) => Some(&ts29338::AVPS[15usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3316) => Some(&ts29338::AVPS[16usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3317) => Some(&ts29338::AVPS[17usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3318) => Some(&ts29338::AVPS[18usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3319) => Some(&ts29338::AVPS[19usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3320) => Some(&ts29338::AVPS[20usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3321) => Some(&ts29338::AVPS[21usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3322) => Some(&ts29338::AVPS[22usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3323) => Some(&ts29338::AVPS[23usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3324) => Some(&ts29338::AVPS[24usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3325) => Some(&ts29338::AVPS[25usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3326) => Some(&ts29338::AVPS[26usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3327) => Some(&ts29338::AVPS[27usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3328) => Some(&ts29338::AVPS[28usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3329) => Some(&ts29338::AVPS[29usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3330) => Some(&ts29338::AVPS[30usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3331) => Some(&ts29338::AVPS[31usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3332) => Some(&ts29338::AVPS[32usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3333) => Some(&ts29338::AVPS[33usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3334) => Some(&ts29338::AVPS[34usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3335) => Some(&ts29338::AVPS[35usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3336) => Some(&ts29338::AVPS[36usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3337) => Some(&ts29338::AVPS[37usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3338) => Some(&ts29338::AVPS[38usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3339) => Some(&ts29338::AVPS[39usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3340) => Some(&ts29338::AVPS[40usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3341) => Some(&ts29338::AVPS[41usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3342) => Some(&ts29338::AVPS[42usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3343) => Some(&ts29338::AVPS[43usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3344) => Some(&ts29338::AVPS[44usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3345) => Some(&ts29338::AVPS[45usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3600) => Some(&ts29343::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3601) => Some(&ts29343::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3602) => Some(&ts29343::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3603) => Some(&ts29343::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3604) => Some(&ts29343::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3605) => Some(&ts29343::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3606) => Some(&ts29343::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3607) => Some(&ts29343::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3608) => Some(&ts29343::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3609) => Some(&ts29343::AVPS[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3610) => Some(&ts29343::AVPS[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3611) => Some(&ts29343::AVPS[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3612) => Some(&ts29343::AVPS[12usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3701) => Some(&ts29344::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3702) => Some(&ts29344::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3703) => Some(&ts29344::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3704) => Some(&ts29344::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3705) => Some(&ts29344::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3706) => Some(&ts29344::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3707) => Some(&ts29344::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3708) => Some(&ts29344::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3801) => Some(&ts29345::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3802) => Some(&ts29345::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3803) => Some(&ts29345::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3804) => Some(&ts29345::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3805) => Some(&ts29345::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3806) => Some(&ts29345::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3807) => Some(&ts29345::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3808) => Some(&ts29345::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3809) => Some(&ts29345::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3810) => Some(&ts29345::AVPS[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3811) => Some(&ts29345::AVPS[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3812) => Some(&ts29345::AVPS[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3813) => Some(&ts29345::AVPS[12usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3814) => Some(&ts29345::AVPS[13usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3815) => Some(&ts29345::AVPS[14usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3816) => Some(&ts29345::AVPS[15usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3817) => Some(&ts29345::AVPS[16usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3818) => Some(&ts29345::AVPS[17usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3819) => Some(&ts29345::AVPS[18usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3820) => Some(&ts29345::AVPS[19usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3821) => Some(&ts29345::AVPS[20usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3822) => Some(&ts29345::AVPS[21usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3823) => Some(&ts29345::AVPS[22usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3824) => Some(&ts29345::AVPS[23usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3825) => Some(&ts29345::AVPS[24usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3826) => Some(&ts29345::AVPS[25usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3827) => Some(&ts29345::AVPS[26usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3828) => Some(&ts29345::AVPS[27usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3829) => Some(&ts29345::AVPS[28usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3830) => Some(&ts29345::AVPS[29usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3831) => Some(&ts29345::AVPS[30usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3832) => Some(&ts29345::AVPS[31usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3833) => Some(&ts29345::AVPS[32usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3834) => Some(&ts29345::AVPS[33usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3835) => Some(&ts29345::AVPS[34usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3836) => Some(&ts29345::AVPS[35usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3837) => Some(&ts29345::AVPS[36usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3838) => Some(&ts29345::AVPS[37usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3839) => Some(&ts29345::AVPS[38usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3840) => Some(&ts29345::AVPS[39usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3841) => Some(&ts29345::AVPS[40usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3842) => Some(&ts29345::AVPS[41usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3843) => Some(&ts29345::AVPS[42usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3844) => Some(&ts29345::AVPS[43usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3845) => Some(&ts29345::AVPS[44usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3846) => Some(&ts29345::AVPS[45usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3847) => Some(&ts29345::AVPS[46usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3848) => Some(&ts29345::AVPS[47usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3849) => Some(&ts29345::AVPS[48usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3850) => Some(&ts29345::AVPS[49usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3851) => Some(&ts29345::AVPS[50usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3852) => Some(&ts29345::AVPS[51usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3853) => Some(&ts29345::AVPS[52usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3854) => Some(&ts29345::AVPS[53usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3855) => Some(&ts29345::AVPS[54usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3856) => Some(&ts29345::AVPS[55usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3857) => Some(&ts29345::AVPS[56usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3858) => Some(&ts29345::AVPS[57usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3859) => Some(&ts29345::AVPS[58usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3860) => Some(&ts29345::AVPS[59usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3861) => Some(&ts29345::AVPS[60usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3862) => Some(&ts29345::AVPS[61usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3863) => Some(&ts29345::AVPS[62usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3864) => Some(&ts29345::AVPS[63usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3865) => Some(&ts29345::AVPS[64usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3866) => Some(&ts29345::AVPS[65usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3867) => Some(&ts29345::AVPS[66usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3868) => Some(&ts29345::AVPS[67usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3001) => Some(&ts29368::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3002) => Some(&ts29368::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3003) => Some(&ts29368::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3004) => Some(&ts29368::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3005) => Some(&ts29368::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3006) => Some(&ts29368::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3007) => Some(&ts29368::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3008) => Some(&ts29368::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3009) => Some(&ts29368::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3010) => Some(&ts29368::AVPS[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3011) => Some(&ts29368::AVPS[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3500) => Some(&ts29468::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3501) => Some(&ts29468::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3502) => Some(&ts29468::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3503) => Some(&ts29468::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3504) => Some(&ts29468::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3505) => Some(&ts29468::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3506) => Some(&ts29468::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3507) => Some(&ts29468::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3508) => Some(&ts29468::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3509) => Some(&ts29468::AVPS[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3510) => Some(&ts29468::AVPS[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3511) => Some(&ts29468::AVPS[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3512) => Some(&ts29468::AVPS[12usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3513) => Some(&ts29468::AVPS[13usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3514) => Some(&ts29468::AVPS[14usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3515) => Some(&ts29468::AVPS[15usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3516) => Some(&ts29468::AVPS[16usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3517) => Some(&ts29468::AVPS[17usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3518) => Some(&ts29468::AVPS[18usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3519) => Some(&ts29468::AVPS[19usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3520) => Some(&ts29468::AVPS[20usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3521) => Some(&ts29468::AVPS[21usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3522) => Some(&ts29468::AVPS[22usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3523) => Some(&ts29468::AVPS[23usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3524) => Some(&ts29468::AVPS[24usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3525) => Some(&ts29468::AVPS[25usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3526) => Some(&ts29468::AVPS[26usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3527) => Some(&ts29468::AVPS[27usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3528) => Some(&ts29468::AVPS[28usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3529) => Some(&ts29468::AVPS[29usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3530) => Some(&ts29468::AVPS[30usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3531) => Some(&ts29468::AVPS[31usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3532) => Some(&ts29468::AVPS[32usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3533) => Some(&ts29468::AVPS[33usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 823) => Some(&ts32299::AVPS[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 824) => Some(&ts32299::AVPS[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 825) => Some(&ts32299::AVPS[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 826) => Some(&ts32299::AVPS[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 827) => Some(&ts32299::AVPS[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 828) => Some(&ts32299::AVPS[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 829) => Some(&ts32299::AVPS[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 830) => Some(&ts32299::AVPS[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 831) => Some(&ts32299::AVPS[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 832) => Some(&ts32299::AVPS[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 833) => Some(&ts32299::AVPS[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 834) => Some(&ts32299::AVPS[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 835) => Some(&ts32299::AVPS[12usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 836) => Some(&ts32299::AVPS[13usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 837) => Some(&ts32299::AVPS[14usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 838) => Some(&ts32299::AVPS[15usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 839) => Some(&ts32299::AVPS[16usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 840) => Some(&ts32299::AVPS[17usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 841) => Some(&ts32299::AVPS[18usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 842) => Some(&ts32299::AVPS[19usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 843) => Some(&ts32299::AVPS[20usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 844) => Some(&ts32299::AVPS[21usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 845) => Some(&ts32299::AVPS[22usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 846) => Some(&ts32299::AVPS[23usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 847) => Some(&ts32299::AVPS[24usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 848) => Some(&ts32299::AVPS[25usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 849) => Some(&ts32299::AVPS[26usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 850) => Some(&ts32299::AVPS[27usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 851) => Some(&ts32299::AVPS[28usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 852) => Some(&ts32299::AVPS[29usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 853) => Some(&ts32299::AVPS[30usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 854) => Some(&ts32299::AVPS[31usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 855) => Some(&ts32299::AVPS[32usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 856) => Some(&ts32299::AVPS[33usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 857) => Some(&ts32299::AVPS[34usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 858) => Some(&ts32299::AVPS[35usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 859) => Some(&ts32299::AVPS[36usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 860) => Some(&ts32299::AVPS[37usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 861) => Some(&ts32299::AVPS[38usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 862) => Some(&ts32299::AVPS[39usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 863) => Some(&ts32299::AVPS[40usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 864) => Some(&ts32299::AVPS[41usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 865) => Some(&ts32299::AVPS[42usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 866) => Some(&ts32299::AVPS[43usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 867) => Some(&ts32299::AVPS[44usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 868) => Some(&ts32299::AVPS[45usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 869) => Some(&ts32299::AVPS[46usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 870) => Some(&ts32299::AVPS[47usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 871) => Some(&ts32299::AVPS[48usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 872) => Some(&ts32299::AVPS[49usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 873) => Some(&ts32299::AVPS[50usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 874) => Some(&ts32299::AVPS[51usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 875) => Some(&ts32299::AVPS[52usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 876) => Some(&ts32299::AVPS[53usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 877) => Some(&ts32299::AVPS[54usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 878) => Some(&ts32299::AVPS[55usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 879) => Some(&ts32299::AVPS[56usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 880) => Some(&ts32299::AVPS[57usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 881) => Some(&ts32299::AVPS[58usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 882) => Some(&ts32299::AVPS[59usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 883) => Some(&ts32299::AVPS[60usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 884) => Some(&ts32299::AVPS[61usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 885) => Some(&ts32299::AVPS[62usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 886) => Some(&ts32299::AVPS[63usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 887) => Some(&ts32299::AVPS[64usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 888) => Some(&ts32299::AVPS[65usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 889) => Some(&ts32299::AVPS[66usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 890) => Some(&ts32299::AVPS[67usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 891) => Some(&ts32299::AVPS[68usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 892) => Some(&ts32299::AVPS[69usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 893) => Some(&ts32299::AVPS[70usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 894) => Some(&ts32299::AVPS[71usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 895) => Some(&ts32299::AVPS[72usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 896) => Some(&ts32299::AVPS[73usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 897) => Some(&ts32299::AVPS[74usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 898) => Some(&ts32299::AVPS[75usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 899) => Some(&ts32299::AVPS[76usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1101) => Some(&ts32299::AVPS[77usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1102) => Some(&ts32299::AVPS[78usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1200) => Some(&ts32299::AVPS[79usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1201) => Some(&ts32299::AVPS[80usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1202) => Some(&ts32299::AVPS[81usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1203) => Some(&ts32299::AVPS[82usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1204) => Some(&ts32299::AVPS[83usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1205) => Some(&ts32299::AVPS[84usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1206) => Some(&ts32299::AVPS[85usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1207) => Some(&ts32299::AVPS[86usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1208) => Some(&ts32299::AVPS[87usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1209) => Some(&ts32299::AVPS[88usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1210) => Some(&ts32299::AVPS[89usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1211) => Some(&ts32299::AVPS[90usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1212) => Some(&ts32299::AVPS[91usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1213) => Some(&ts32299::AVPS[92usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1214) => Some(&ts32299::AVPS[93usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1215) => Some(&ts32299::AVPS[94usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1216) => Some(&ts32299::AVPS[95usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1217) => Some(&ts32299::AVPS[96usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1218) => Some(&ts32299::AVPS[97usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1219) => Some(&ts32299::AVPS[98usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1220) => Some(&ts32299::AVPS[99usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1221) => Some(&ts32299::AVPS[100usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1222) => Some(&ts32299::AVPS[101usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1223) => Some(&ts32299::AVPS[102usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1224) => Some(&ts32299::AVPS[103usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1225) => Some(&ts32299::AVPS[104usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1226) => Some(&ts32299::AVPS[105usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1227) => Some(&ts32299::AVPS[106usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1228) => Some(&ts32299::AVPS[107usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1229) => Some(&ts32299::AVPS[108usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1230) => Some(&ts32299::AVPS[109usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1231) => Some(&ts32299::AVPS[110usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1232) => Some(&ts32299::AVPS[111usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1233) => Some(&ts32299::AVPS[112usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1234) => Some(&ts32299::AVPS[113usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1235) => Some(&ts32299::AVPS[114usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1236) => Some(&ts32299::AVPS[115usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1237) => Some(&ts32299::AVPS[116usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1238) => Some(&ts32299::AVPS[117usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1239) => Some(&ts32299::AVPS[118usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1240) => Some(&ts32299::AVPS[119usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1241) => Some(&ts32299::AVPS[120usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1242) => Some(&ts32299::AVPS[121usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1243) => Some(&ts32299::AVPS[122usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1244) => Some(&ts32299::AVPS[123usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1245) => Some(&ts32299::AVPS[124usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1246) => Some(&ts32299::AVPS[125usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1247) => Some(&ts32299::AVPS[126usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1248) => Some(&ts32299::AVPS[127usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1249) => Some(&ts32299::AVPS[128usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1250) => Some(&ts32299::AVPS[129usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1251) => Some(&ts32299::AVPS[130usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1252) => Some(&ts32299::AVPS[131usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1253) => Some(&ts32299::AVPS[132usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1254) => Some(&ts32299::AVPS[133usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1255) => Some(&ts32299::AVPS[134usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1256) => Some(&ts32299::AVPS[135usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1257) => Some(&ts32299::AVPS[136usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1258) => Some(&ts32299::AVPS[137usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1259) => Some(&ts32299::AVPS[138usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1260) => Some(&ts32299::AVPS[139usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1261) => Some(&ts32299::AVPS[140usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1262) => Some(&ts32299::AVPS[141usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1263) => Some(&ts32299::AVPS[142usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1264) => Some(&ts32299::AVPS[143usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1265) => Some(&ts32299::AVPS[144usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1266) => Some(&ts32299::AVPS[145usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1267) => Some(&ts32299::AVPS[146usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1268) => Some(&ts32299::AVPS[147usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1269) => Some(&ts32299::AVPS[148usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1270) => Some(&ts32299::AVPS[149usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1271) => Some(&ts32299::AVPS[150usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1272) => Some(&ts32299::AVPS[151usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1273) => Some(&ts32299::AVPS[152usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1274) => Some(&ts32299::AVPS[153usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1275) => Some(&ts32299::AVPS[154usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1276) => Some(&ts32299::AVPS[155usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1277) => Some(&ts32299::AVPS[156usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1278) => Some(&ts32299::AVPS[157usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1279) => Some(&ts32299::AVPS[158usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1280) => Some(&ts32299::AVPS[159usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1281) => Some(&ts32299::AVPS[160usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1282) => Some(&ts32299::AVPS[161usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1283) => Some(&ts32299::AVPS[162usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1284) => Some(&ts32299::AVPS[163usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1285) => Some(&ts32299::AVPS[164usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1286) => Some(&ts32299::AVPS[165usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1287) => Some(&ts32299::AVPS[166usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1288) => Some(&ts32299::AVPS[167usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1300) => Some(&ts32299::AVPS[168usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1301) => Some(&ts32299::AVPS[169usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1302) => Some(&ts32299::AVPS[170usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1303) => Some(&ts32299::AVPS[171usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1304) => Some(&ts32299::AVPS[172usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1305) => Some(&ts32299::AVPS[173usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1306) => Some(&ts32299::AVPS[174usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1307) => Some(&ts32299::AVPS[175usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1308) => Some(&ts32299::AVPS[176usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1309) => Some(&ts32299::AVPS[177usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1310) => Some(&ts32299::AVPS[178usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1311) => Some(&ts32299::AVPS[179usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1312) => Some(&ts32299::AVPS[180usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1313) => Some(&ts32299::AVPS[181usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1314) => Some(&ts32299::AVPS[182usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 1323) => Some(&ts32299::AVPS[183usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2000) => Some(&ts32299::AVPS[184usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2001) => Some(&ts32299::AVPS[185usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2002) => Some(&ts32299::AVPS[186usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2003) => Some(&ts32299::AVPS[187usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2004) => Some(&ts32299::AVPS[188usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2005) => Some(&ts32299::AVPS[189usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2006) => Some(&ts32299::AVPS[190usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2007) => Some(&ts32299::AVPS[191usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2008) => Some(&ts32299::AVPS[192usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2009) => Some(&ts32299::AVPS[193usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2010) => Some(&ts32299::AVPS[194usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2011) => Some(&ts32299::AVPS[195usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2012) => Some(&ts32299::AVPS[196usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2013) => Some(&ts32299::AVPS[197usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2014) => Some(&ts32299::AVPS[198usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2015) => Some(&ts32299::AVPS[199usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2016) => Some(&ts32299::AVPS[200usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2017) => Some(&ts32299::AVPS[201usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2018) => Some(&ts32299::AVPS[202usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2019) => Some(&ts32299::AVPS[203usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2020) => Some(&ts32299::AVPS[204usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2021) => Some(&ts32299::AVPS[205usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2022) => Some(&ts32299::AVPS[206usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2023) => Some(&ts32299::AVPS[207usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2024) => Some(&ts32299::AVPS[208usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2025) => Some(&ts32299::AVPS[209usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2026) => Some(&ts32299::AVPS[210usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2027) => Some(&ts32299::AVPS[211usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2028) => Some(&ts32299::AVPS[212usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2029) => Some(&ts32299::AVPS[213usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2030) => Some(&ts32299::AVPS[214usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2031) => Some(&ts32299::AVPS[215usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2032) => Some(&ts32299::AVPS[216usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2033) => Some(&ts32299::AVPS[217usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2034) => Some(&ts32299::AVPS[218usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2035) => Some(&ts32299::AVPS[219usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2036) => Some(&ts32299::AVPS[220usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2037) => Some(&ts32299::AVPS[221usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2038) => Some(&ts32299::AVPS[222usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2039) => Some(&ts32299::AVPS[223usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2040) => Some(&ts32299::AVPS[224usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2041) => Some(&ts32299::AVPS[225usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2042) => Some(&ts32299::AVPS[226usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2043) => Some(&ts32299::AVPS[227usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2044) => Some(&ts32299::AVPS[228usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2045) => Some(&ts32299::AVPS[229usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2046) => Some(&ts32299::AVPS[230usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2047) => Some(&ts32299::AVPS[231usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2048) => Some(&ts32299::AVPS[232usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2049) => Some(&ts32299::AVPS[233usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2050) => Some(&ts32299::AVPS[234usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2051) => Some(&ts32299::AVPS[235usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2052) => Some(&ts32299::AVPS[236usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2053) => Some(&ts32299::AVPS[237usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2054) => Some(&ts32299::AVPS[238usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2055) => Some(&ts32299::AVPS[239usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2056) => Some(&ts32299::AVPS[240usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2057) => Some(&ts32299::AVPS[241usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2058) => Some(&ts32299::AVPS[242usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2059) => Some(&ts32299::AVPS[243usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2060) => Some(&ts32299::AVPS[244usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2061) => Some(&ts32299::AVPS[245usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2062) => Some(&ts32299::AVPS[246usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2063) => Some(&ts32299::AVPS[247usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2064) => Some(&ts32299::AVPS[248usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2065) => Some(&ts32299::AVPS[249usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2066) => Some(&ts32299::AVPS[250usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2067) => Some(&ts32299::AVPS[251usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2068) => Some(&ts32299::AVPS[252usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2101) => Some(&ts32299::AVPS[253usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2102) => Some(&ts32299::AVPS[254usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2103) => Some(&ts32299::AVPS[255usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2104) => Some(&ts32299::AVPS[256usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2110) => Some(&ts32299::AVPS[257usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2111) => Some(&ts32299::AVPS[258usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2112) => Some(&ts32299::AVPS[259usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2113) => Some(&ts32299::AVPS[260usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2114) => Some(&ts32299::AVPS[261usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2115) => Some(&ts32299::AVPS[262usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2116) => Some(&ts32299::AVPS[263usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2117) => Some(&ts32299::AVPS[264usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2118) => Some(&ts32299::AVPS[265usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2301) => Some(&ts32299::AVPS[266usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2302) => Some(&ts32299::AVPS[267usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2303) => Some(&ts32299::AVPS[268usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2304) => Some(&ts32299::AVPS[269usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2305) => Some(&ts32299::AVPS[270usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2306) => Some(&ts32299::AVPS[271usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2307) => Some(&ts32299::AVPS[272usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2308) => Some(&ts32299::AVPS[273usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2309) => Some(&ts32299::AVPS[274usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2310) => Some(&ts32299::AVPS[275usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2311) => Some(&ts32299::AVPS[276usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2312) => Some(&ts32299::AVPS[277usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2313) => Some(&ts32299::AVPS[278usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2314) => Some(&ts32299::AVPS[279usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2315) => Some(&ts32299::AVPS[280usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2317) => Some(&ts32299::AVPS[281usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2318) => Some(&ts32299::AVPS[282usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2319) => Some(&ts32299::AVPS[283usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2320) => Some(&ts32299::AVPS[284usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2321) => Some(&ts32299::AVPS[285usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2322) => Some(&ts32299::AVPS[286usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2323) => Some(&ts32299::AVPS[287usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2601) => Some(&ts32299::AVPS[288usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2602) => Some(&ts32299::AVPS[289usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2603) => Some(&ts32299::AVPS[290usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2604) => Some(&ts32299::AVPS[291usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2605) => Some(&ts32299::AVPS[292usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2606) => Some(&ts32299::AVPS[293usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2701) => Some(&ts32299::AVPS[294usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2702) => Some(&ts32299::AVPS[295usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2703) => Some(&ts32299::AVPS[296usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2704) => Some(&ts32299::AVPS[297usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2705) => Some(&ts32299::AVPS[298usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2706) => Some(&ts32299::AVPS[299usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2707) => Some(&ts32299::AVPS[300usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2708) => Some(&ts32299::AVPS[301usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2709) => Some(&ts32299::AVPS[302usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2710) => Some(&ts32299::AVPS[303usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2711) => Some(&ts32299::AVPS[304usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2712) => Some(&ts32299::AVPS[305usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2713) => Some(&ts32299::AVPS[306usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2714) => Some(&ts32299::AVPS[307usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2716) => Some(&ts32299::AVPS[308usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 2717) => Some(&ts32299::AVPS[309usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3401) => Some(&ts32299::AVPS[310usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3402) => Some(&ts32299::AVPS[311usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3403) => Some(&ts32299::AVPS[312usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3404) => Some(&ts32299::AVPS[313usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3405) => Some(&ts32299::AVPS[314usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3406) => Some(&ts32299::AVPS[315usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3407) => Some(&ts32299::AVPS[316usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3408) => Some(&ts32299::AVPS[317usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3409) => Some(&ts32299::AVPS[318usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3410) => Some(&ts32299::AVPS[319usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3411) => Some(&ts32299::AVPS[320usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3412) => Some(&ts32299::AVPS[321usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3413) => Some(&ts32299::AVPS[322usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3414) => Some(&ts32299::AVPS[323usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3415) => Some(&ts32299::AVPS[324usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3416) => Some(&ts32299::AVPS[325usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3417) => Some(&ts32299::AVPS[326usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3418) => Some(&ts32299::AVPS[327usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3419) => Some(&ts32299::AVPS[328usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3420) => Some(&ts32299::AVPS[329usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3421) => Some(&ts32299::AVPS[330usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3422) => Some(&ts32299::AVPS[331usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3423) => Some(&ts32299::AVPS[332usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3424) => Some(&ts32299::AVPS[333usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3425) => Some(&ts32299::AVPS[334usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3426) => Some(&ts32299::AVPS[335usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3427) => Some(&ts32299::AVPS[336usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3428) => Some(&ts32299::AVPS[337usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3429) => Some(&ts32299::AVPS[338usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3430) => Some(&ts32299::AVPS[339usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3431) => Some(&ts32299::AVPS[340usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3432) => Some(&ts32299::AVPS[341usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3433) => Some(&ts32299::AVPS[342usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3434) => Some(&ts32299::AVPS[343usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3435) => Some(&ts32299::AVPS[344usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3436) => Some(&ts32299::AVPS[345usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3437) => Some(&ts32299::AVPS[346usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3438) => Some(&ts32299::AVPS[347usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3439) => Some(&ts32299::AVPS[348usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3440) => Some(&ts32299::AVPS[349usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3441) => Some(&ts32299::AVPS[350usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3442) => Some(&ts32299::AVPS[351usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3443) => Some(&ts32299::AVPS[352usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3444) => Some(&ts32299::AVPS[353usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3446) => Some(&ts32299::AVPS[354usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3447) => Some(&ts32299::AVPS[355usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3448) => Some(&ts32299::AVPS[356usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3449) => Some(&ts32299::AVPS[357usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3450) => Some(&ts32299::AVPS[358usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3451) => Some(&ts32299::AVPS[359usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3452) => Some(&ts32299::AVPS[360usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3453) => Some(&ts32299::AVPS[361usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3454) => Some(&ts32299::AVPS[362usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3455) => Some(&ts32299::AVPS[363usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3456) => Some(&ts32299::AVPS[364usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3457) => Some(&ts32299::AVPS[365usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3458) => Some(&ts32299::AVPS[366usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3459) => Some(&ts32299::AVPS[367usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3460) => Some(&ts32299::AVPS[368usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3461) => Some(&ts32299::AVPS[369usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3463) => Some(&ts32299::AVPS[370usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3464) => Some(&ts32299::AVPS[371usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3465) => Some(&ts32299::AVPS[372usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3466) => Some(&ts32299::AVPS[373usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3467) => Some(&ts32299::AVPS[374usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3468) => Some(&ts32299::AVPS[375usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3901) => Some(&ts32299::AVPS[376usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3902) => Some(&ts32299::AVPS[377usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3903) => Some(&ts32299::AVPS[378usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3904) => Some(&ts32299::AVPS[379usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3905) => Some(&ts32299::AVPS[380usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3906) => Some(&ts32299::AVPS[381usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3907) => Some(&ts32299::AVPS[382usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3908) => Some(&ts32299::AVPS[383usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3909) => Some(&ts32299::AVPS[384usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3910) => Some(&ts32299::AVPS[385usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3911) => Some(&ts32299::AVPS[386usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3912) => Some(&ts32299::AVPS[387usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3913) => Some(&ts32299::AVPS[388usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3914) => Some(&ts32299::AVPS[389usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3915) => Some(&ts32299::AVPS[390usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3916) => Some(&ts32299::AVPS[391usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3917) => Some(&ts32299::AVPS[392usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3918) => Some(&ts32299::AVPS[393usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3919) => Some(&ts32299::AVPS[394usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3920) => Some(&ts32299::AVPS[395usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3921) => Some(&ts32299::AVPS[396usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3922) => Some(&ts32299::AVPS[397usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3923) => Some(&ts32299::AVPS[398usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3924) => Some(&ts32299::AVPS[399usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3925) => Some(&ts32299::AVPS[400usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3926) => Some(&ts32299::AVPS[401usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3927) => Some(&ts32299::AVPS[402usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3928) => Some(&ts32299::AVPS[403usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3929) => Some(&ts32299::AVPS[404usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3930) => Some(&ts32299::AVPS[405usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3931) => Some(&ts32299::AVPS[406usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3932) => Some(&ts32299::AVPS[407usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3933) => Some(&ts32299::AVPS[408usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3934) => Some(&ts32299::AVPS[409usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3935) => Some(&ts32299::AVPS[410usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3936) => Some(&ts32299::AVPS[411usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3937) => Some(&ts32299::AVPS[412usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3938) => Some(&ts32299::AVPS[413usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3939) => Some(&ts32299::AVPS[414usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3940) => Some(&ts32299::AVPS[415usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3941) => Some(&ts32299::AVPS[416usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 3942) => Some(&ts32299::AVPS[417usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4400) => Some(&ts32299::AVPS[418usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4401) => Some(&ts32299::AVPS[419usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4402) => Some(&ts32299::AVPS[420usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4403) => Some(&ts32299::AVPS[421usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4404) => Some(&ts32299::AVPS[422usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4405) => Some(&ts32299::AVPS[423usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4406) => Some(&ts32299::AVPS[424usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4407) => Some(&ts32299::AVPS[425usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4408) => Some(&ts32299::AVPS[426usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4409) => Some(&ts32299::AVPS[427usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4410) => Some(&ts32299::AVPS[428usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4411) => Some(&ts32299::AVPS[429usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4412) => Some(&ts32299::AVPS[430usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (10415, 4413) => Some(&ts32299::AVPS[431usize]),
         #[cfg(feature = "vendor_alcatel")]
         (637, 15) => Some(&vendor_alcatel::AVPS[0usize]),
@@ -6509,7 +6509,7 @@ pub fn command_def(
         (275, 0) => Some(&base::MODULE.commands[4usize]),
         (274, 0) => Some(&base::MODULE.commands[5usize]),
         (271, 3) => Some(&base::MODULE.commands[6usize]),
-        #[cfg(feature = "credit_control")]
+        #[cfg(all(feature = "credit_control", not(feature = "tgpp")))]
         (272, 4) => Some(&credit_control::MODULE.commands[0usize]),
         #[cfg(feature = "eap")]
         (268, 5) => Some(&eap::MODULE.commands[0usize]),
@@ -6545,67 +6545,67 @@ pub fn command_def(
         (303, 16777221) => Some(&ts29109::MODULE.commands[0usize]),
         #[cfg(feature = "ts29109")]
         (310, 16777220) => Some(&ts29109::MODULE.commands[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388718, 16777346) => Some(&ts29128::MODULE.commands[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388719, 16777346) => Some(&ts29128::MODULE.commands[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388732, 16777346) => Some(&ts29128::MODULE.commands[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388733, 16777346) => Some(&ts29128::MODULE.commands[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388734, 16777346) => Some(&ts29128::MODULE.commands[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388723, 16777348) => Some(&ts29154::MODULE.commands[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388735, 16777358) => Some(&ts29154::MODULE.commands[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388736, 16777358) => Some(&ts29154::MODULE.commands[2usize]),
         #[cfg(feature = "ts29172")]
         (8388620, 16777255) => Some(&ts29172::MODULE.commands[0usize]),
         #[cfg(feature = "ts29172")]
         (8388621, 16777255) => Some(&ts29172::MODULE.commands[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388622, 16777291) => Some(&ts29173::MODULE.commands[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (272, 16777238) => Some(&ts29212::MODULE.commands[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (258, 16777238) => Some(&ts29212::MODULE.commands[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (272, 16777266) => Some(&ts29212::MODULE.commands[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (258, 16777266) => Some(&ts29212::MODULE.commands[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388637, 16777303) => Some(&ts29212::MODULE.commands[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (272, 16777303) => Some(&ts29212::MODULE.commands[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (258, 16777303) => Some(&ts29212::MODULE.commands[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388637, 16777349) => Some(&ts29212::MODULE.commands[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (275, 16777349) => Some(&ts29212::MODULE.commands[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388731, 16777349) => Some(&ts29212::MODULE.commands[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (265, 16777236) => Some(&ts29214::MODULE.commands[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (258, 16777236) => Some(&ts29214::MODULE.commands[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (275, 16777236) => Some(&ts29214::MODULE.commands[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (274, 16777236) => Some(&ts29214::MODULE.commands[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (272, 16777267) => Some(&ts29215::MODULE.commands[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (258, 16777267) => Some(&ts29215::MODULE.commands[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388656, 16777267) => Some(&ts29215::MODULE.commands[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388720, 16777342) => Some(&ts29217::MODULE.commands[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388721, 16777342) => Some(&ts29217::MODULE.commands[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388722, 16777342) => Some(&ts29217::MODULE.commands[2usize]),
         #[cfg(feature = "ts29219")]
         (8388635, 16777302) => Some(&ts29219::MODULE.commands[0usize]),
@@ -6613,148 +6613,150 @@ pub fn command_def(
         (8388636, 16777302) => Some(&ts29219::MODULE.commands[1usize]),
         #[cfg(feature = "ts29219")]
         (275, 16777302) => Some(&ts29219::MODULE.commands[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (300, 16777216) => Some(&ts29229::MODULE.commands[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (301, 16777216) => Some(&ts29229::MODULE.commands[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (302, 16777216) => Some(&ts29229::MODULE.commands[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (303, 16777216) => Some(&ts29229::MODULE.commands[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (304, 16777216) => Some(&ts29229::MODULE.commands[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (305, 16777216) => Some(&ts29229::MODULE.commands[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (316, 16777251) => Some(&ts29272::MODULE.commands[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (318, 16777251) => Some(&ts29272::MODULE.commands[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (317, 16777251) => Some(&ts29272::MODULE.commands[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (319, 16777251) => Some(&ts29272::MODULE.commands[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (320, 16777251) => Some(&ts29272::MODULE.commands[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (321, 16777251) => Some(&ts29272::MODULE.commands[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (322, 16777251) => Some(&ts29272::MODULE.commands[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (323, 16777251) => Some(&ts29272::MODULE.commands[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (324, 16777252) => Some(&ts29272::MODULE.commands[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388638, 16777308) => Some(&ts29272::MODULE.commands[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388642, 16777308) => Some(&ts29272::MODULE.commands[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (319, 16777308) => Some(&ts29272::MODULE.commands[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (320, 16777308) => Some(&ts29272::MODULE.commands[12usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (322, 16777308) => Some(&ts29272::MODULE.commands[13usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (268, 16777250) => Some(&ts29273::MODULE.commands[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (265, 16777250) => Some(&ts29273::MODULE.commands[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (275, 16777250) => Some(&ts29273::MODULE.commands[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (274, 16777250) => Some(&ts29273::MODULE.commands[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (258, 16777250) => Some(&ts29273::MODULE.commands[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (268, 16777264) => Some(&ts29273::MODULE.commands[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (265, 16777264) => Some(&ts29273::MODULE.commands[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (275, 16777264) => Some(&ts29273::MODULE.commands[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (274, 16777264) => Some(&ts29273::MODULE.commands[8usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (258, 16777264) => Some(&ts29273::MODULE.commands[9usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (303, 16777265) => Some(&ts29273::MODULE.commands[10usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (301, 16777265) => Some(&ts29273::MODULE.commands[11usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (304, 16777265) => Some(&ts29273::MODULE.commands[12usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (305, 16777265) => Some(&ts29273::MODULE.commands[13usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (268, 16777272) => Some(&ts29273::MODULE.commands[14usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (265, 16777272) => Some(&ts29273::MODULE.commands[15usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (275, 16777272) => Some(&ts29273::MODULE.commands[16usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (274, 16777272) => Some(&ts29273::MODULE.commands[17usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (258, 16777272) => Some(&ts29273::MODULE.commands[18usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (306, 16777217) => Some(&ts29329::MODULE.commands[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (307, 16777217) => Some(&ts29329::MODULE.commands[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (308, 16777217) => Some(&ts29329::MODULE.commands[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (309, 16777217) => Some(&ts29329::MODULE.commands[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388641, 16777310) => Some(&ts29336::MODULE.commands[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388718, 16777345) => Some(&ts29336::MODULE.commands[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388719, 16777345) => Some(&ts29336::MODULE.commands[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388726, 16777345) => Some(&ts29336::MODULE.commands[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388647, 16777312) => Some(&ts29338::MODULE.commands[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388648, 16777312) => Some(&ts29338::MODULE.commands[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388649, 16777312) => Some(&ts29338::MODULE.commands[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388645, 16777313) => Some(&ts29338::MODULE.commands[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388646, 16777313) => Some(&ts29338::MODULE.commands[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388676, 16777350) => Some(&ts29343::MODULE.commands[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388727, 16777350) => Some(&ts29343::MODULE.commands[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388664, 16777336) => Some(&ts29344::MODULE.commands[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388665, 16777336) => Some(&ts29344::MODULE.commands[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388666, 16777336) => Some(&ts29344::MODULE.commands[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (322, 16777336) => Some(&ts29344::MODULE.commands[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388713, 16777336) => Some(&ts29344::MODULE.commands[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388668, 16777340) => Some(&ts29345::MODULE.commands[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388669, 16777340) => Some(&ts29345::MODULE.commands[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388670, 16777340) => Some(&ts29345::MODULE.commands[2usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388671, 16777340) => Some(&ts29345::MODULE.commands[3usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388672, 16777340) => Some(&ts29345::MODULE.commands[4usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388673, 16777340) => Some(&ts29345::MODULE.commands[5usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388674, 16777340) => Some(&ts29345::MODULE.commands[6usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388675, 16777340) => Some(&ts29345::MODULE.commands[7usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388639, 16777309) => Some(&ts29368::MODULE.commands[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388640, 16777309) => Some(&ts29368::MODULE.commands[1usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388662, 16777335) => Some(&ts29468::MODULE.commands[0usize]),
-        #[cfg(feature = "etsi")]
+        #[cfg(feature = "tgpp")]
         (8388663, 16777335) => Some(&ts29468::MODULE.commands[1usize]),
+        #[cfg(feature = "tgpp")]
+        (272, 4) => Some(&ts32299::MODULE.commands[0usize]),
         _ => None,
     }
 }
@@ -6899,52 +6901,52 @@ pub enum TypedMessage {
     #[cfg(feature = "ts29109")]
     Ts29109BootstrappingInfoAnswer(ts29109::BootstrappingInfoAnswer),
     /// Configuration-Information-Request (code 8388718, application 16777346) of 3GPP TS 29.128.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29128ConfigurationInformationRequest(ts29128::ConfigurationInformationRequest),
     /// Configuration-Information-Answer (code 8388718, application 16777346) of 3GPP TS 29.128.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29128ConfigurationInformationAnswer(ts29128::ConfigurationInformationAnswer),
     /// Reporting-Information-Request (code 8388719, application 16777346) of 3GPP TS 29.128.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29128ReportingInformationRequest(ts29128::ReportingInformationRequest),
     /// Reporting-Information-Answer (code 8388719, application 16777346) of 3GPP TS 29.128.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29128ReportingInformationAnswer(ts29128::ReportingInformationAnswer),
     /// Connection-Management-Request (code 8388732, application 16777346) of 3GPP TS 29.128.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29128ConnectionManagementRequest(ts29128::ConnectionManagementRequest),
     /// Connection-Management-Answer (code 8388732, application 16777346) of 3GPP TS 29.128.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29128ConnectionManagementAnswer(ts29128::ConnectionManagementAnswer),
     /// MO-Data-Request (code 8388733, application 16777346) of 3GPP TS 29.128.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29128MoDataRequest(ts29128::MoDataRequest),
     /// MO-Data-Answer (code 8388733, application 16777346) of 3GPP TS 29.128.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29128MoDataAnswer(ts29128::MoDataAnswer),
     /// MT-Data-Request (code 8388734, application 16777346) of 3GPP TS 29.128.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29128MtDataRequest(ts29128::MtDataRequest),
     /// MT-Data-Answer (code 8388734, application 16777346) of 3GPP TS 29.128.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29128MtDataAnswer(ts29128::MtDataAnswer),
     /// Background-Data-Transfer-Request (code 8388723, application 16777348) of 3GPP TS 29.154.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29154BackgroundDataTransferRequest(ts29154::BackgroundDataTransferRequest),
     /// Background-Data-Transfer-Answer (code 8388723, application 16777348) of 3GPP TS 29.154.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29154BackgroundDataTransferAnswer(ts29154::BackgroundDataTransferAnswer),
     /// Event-Configuration-Request (code 8388735, application 16777358) of 3GPP TS 29.154.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29154EventConfigurationRequest(ts29154::EventConfigurationRequest),
     /// Event-Configuration-Answer (code 8388735, application 16777358) of 3GPP TS 29.154.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29154EventConfigurationAnswer(ts29154::EventConfigurationAnswer),
     /// Event-Reporting-Request (code 8388736, application 16777358) of 3GPP TS 29.154.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29154EventReportingRequest(ts29154::EventReportingRequest),
     /// Event-Reporting-Answer (code 8388736, application 16777358) of 3GPP TS 29.154.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29154EventReportingAnswer(ts29154::EventReportingAnswer),
     /// Provide-Location-Request (code 8388620, application 16777255) of 3GPP TS 29.172.
     #[cfg(feature = "ts29172")]
@@ -6959,130 +6961,130 @@ pub enum TypedMessage {
     #[cfg(feature = "ts29172")]
     Ts29172LocationReportAnswer(ts29172::LocationReportAnswer),
     /// LCS-Routing-Info-Request (code 8388622, application 16777291) of 3GPP TS 29.173.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29173LcsRoutingInfoRequest(ts29173::LcsRoutingInfoRequest),
     /// LCS-Routing-Info-Answer (code 8388622, application 16777291) of 3GPP TS 29.173.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29173LcsRoutingInfoAnswer(ts29173::LcsRoutingInfoAnswer),
     /// Credit-Control-Request (code 272, application 16777238) of 3GPP TS 29.212.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29212TgppGxCreditControlRequest(ts29212::TgppGxCreditControlRequest),
     /// Credit-Control-Answer (code 272, application 16777238) of 3GPP TS 29.212.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29212TgppGxCreditControlAnswer(ts29212::TgppGxCreditControlAnswer),
     /// Re-Auth-Request (code 258, application 16777238) of 3GPP TS 29.212.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29212TgppGxReAuthRequest(ts29212::TgppGxReAuthRequest),
     /// Re-Auth-Answer (code 258, application 16777238) of 3GPP TS 29.212.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29212TgppGxReAuthAnswer(ts29212::TgppGxReAuthAnswer),
     /// Credit-Control-Request (code 272, application 16777266) of 3GPP TS 29.212.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29212TgppGxxCreditControlRequest(ts29212::TgppGxxCreditControlRequest),
     /// Credit-Control-Answer (code 272, application 16777266) of 3GPP TS 29.212.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29212TgppGxxCreditControlAnswer(ts29212::TgppGxxCreditControlAnswer),
     /// Re-Auth-Request (code 258, application 16777266) of 3GPP TS 29.212.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29212TgppGxxReAuthRequest(ts29212::TgppGxxReAuthRequest),
     /// Re-Auth-Answer (code 258, application 16777266) of 3GPP TS 29.212.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29212TgppGxxReAuthAnswer(ts29212::TgppGxxReAuthAnswer),
     /// TDF-Session-Request (code 8388637, application 16777303) of 3GPP TS 29.212.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29212TgppSdTdfSessionRequest(ts29212::TgppSdTdfSessionRequest),
     /// TDF-Session-Answer (code 8388637, application 16777303) of 3GPP TS 29.212.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29212TgppSdTdfSessionAnswer(ts29212::TgppSdTdfSessionAnswer),
     /// Credit-Control-Request (code 272, application 16777303) of 3GPP TS 29.212.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29212TgppSdCreditControlRequest(ts29212::TgppSdCreditControlRequest),
     /// Credit-Control-Answer (code 272, application 16777303) of 3GPP TS 29.212.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29212TgppSdCreditControlAnswer(ts29212::TgppSdCreditControlAnswer),
     /// Re-Auth-Request (code 258, application 16777303) of 3GPP TS 29.212.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29212TgppSdReAuthRequest(ts29212::TgppSdReAuthRequest),
     /// Re-Auth-Answer (code 258, application 16777303) of 3GPP TS 29.212.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29212TgppSdReAuthAnswer(ts29212::TgppSdReAuthAnswer),
     /// TDF-Session-Request (code 8388637, application 16777349) of 3GPP TS 29.212.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29212TgppStTdfSessionRequest(ts29212::TgppStTdfSessionRequest),
     /// TDF-Session-Answer (code 8388637, application 16777349) of 3GPP TS 29.212.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29212TgppStTdfSessionAnswer(ts29212::TgppStTdfSessionAnswer),
     /// Session-Termination-Request (code 275, application 16777349) of 3GPP TS 29.212.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29212SessionTerminationRequest(ts29212::SessionTerminationRequest),
     /// Session-Termination-Answer (code 275, application 16777349) of 3GPP TS 29.212.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29212SessionTerminationAnswer(ts29212::SessionTerminationAnswer),
     /// TSSF-Notification-Request (code 8388731, application 16777349) of 3GPP TS 29.212.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29212TssfNotificationRequest(ts29212::TssfNotificationRequest),
     /// TSSF-Notification-Answer (code 8388731, application 16777349) of 3GPP TS 29.212.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29212TssfNotificationAnswer(ts29212::TssfNotificationAnswer),
     /// AA-Request (code 265, application 16777236) of 3GPP TS 29.214.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29214AaRequest(ts29214::AaRequest),
     /// AA-Answer (code 265, application 16777236) of 3GPP TS 29.214.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29214AaAnswer(ts29214::AaAnswer),
     /// Re-Auth-Request (code 258, application 16777236) of 3GPP TS 29.214.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29214ReAuthRequest(ts29214::ReAuthRequest),
     /// Re-Auth-Answer (code 258, application 16777236) of 3GPP TS 29.214.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29214ReAuthAnswer(ts29214::ReAuthAnswer),
     /// Session-Termination-Request (code 275, application 16777236) of 3GPP TS 29.214.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29214SessionTerminationRequest(ts29214::SessionTerminationRequest),
     /// Session-Termination-Answer (code 275, application 16777236) of 3GPP TS 29.214.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29214SessionTerminationAnswer(ts29214::SessionTerminationAnswer),
     /// Abort-Session-Request (code 274, application 16777236) of 3GPP TS 29.214.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29214AbortSessionRequest(ts29214::AbortSessionRequest),
     /// Abort-Session-Answer (code 274, application 16777236) of 3GPP TS 29.214.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29214AbortSessionAnswer(ts29214::AbortSessionAnswer),
     /// Credit-Control-Request (code 272, application 16777267) of 3GPP TS 29.215.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29215CreditControlRequest(ts29215::CreditControlRequest),
     /// Credit-Control-Answer (code 272, application 16777267) of 3GPP TS 29.215.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29215CreditControlAnswer(ts29215::CreditControlAnswer),
     /// Re-Auth-Request (code 258, application 16777267) of 3GPP TS 29.215.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29215ReAuthRequest(ts29215::ReAuthRequest),
     /// Re-Auth-Answer (code 258, application 16777267) of 3GPP TS 29.215.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29215ReAuthAnswer(ts29215::ReAuthAnswer),
     /// Trigger-Establishment-Request (code 8388656, application 16777267) of 3GPP TS 29.215.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29215TriggerEstablishmentRequest(ts29215::TriggerEstablishmentRequest),
     /// Trigger-Establishment-Answer (code 8388656, application 16777267) of 3GPP TS 29.215.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29215TriggerEstablishmentAnswer(ts29215::TriggerEstablishmentAnswer),
     /// Non-Aggregated-RUCI-Report-Request (code 8388720, application 16777342) of 3GPP TS 29.217.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29217NonAggregatedRuciReportRequest(ts29217::NonAggregatedRuciReportRequest),
     /// Non-Aggregated-RUCI-Report-Answer (code 8388720, application 16777342) of 3GPP TS 29.217.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29217NonAggregatedRuciReportAnswer(ts29217::NonAggregatedRuciReportAnswer),
     /// Aggregated-RUCI-Report-Request (code 8388721, application 16777342) of 3GPP TS 29.217.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29217AggregatedRuciReportRequest(ts29217::AggregatedRuciReportRequest),
     /// Aggregated-RUCI-Report-Answer (code 8388721, application 16777342) of 3GPP TS 29.217.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29217AggregatedRuciReportAnswer(ts29217::AggregatedRuciReportAnswer),
     /// Modify-Uecontext-Request (code 8388722, application 16777342) of 3GPP TS 29.217.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29217ModifyUecontextRequest(ts29217::ModifyUecontextRequest),
     /// Modify-Uecontext-Answer (code 8388722, application 16777342) of 3GPP TS 29.217.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29217ModifyUecontextAnswer(ts29217::ModifyUecontextAnswer),
     /// Spending-Limit-Request (code 8388635, application 16777302) of 3GPP TS 29.219.
     #[cfg(feature = "ts29219")]
@@ -7103,451 +7105,457 @@ pub enum TypedMessage {
     #[cfg(feature = "ts29219")]
     Ts29219SessionTerminationAnswer(ts29219::SessionTerminationAnswer),
     /// User-Authorization-Request (code 300, application 16777216) of 3GPP TS 29.229.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29229UserAuthorizationRequest(ts29229::UserAuthorizationRequest),
     /// User-Authorization-Answer (code 300, application 16777216) of 3GPP TS 29.229.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29229UserAuthorizationAnswer(ts29229::UserAuthorizationAnswer),
     /// Server-Assignment-Request (code 301, application 16777216) of 3GPP TS 29.229.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29229ServerAssignmentRequest(ts29229::ServerAssignmentRequest),
     /// Server-Assignment-Answer (code 301, application 16777216) of 3GPP TS 29.229.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29229ServerAssignmentAnswer(ts29229::ServerAssignmentAnswer),
     /// Location-Info-Request (code 302, application 16777216) of 3GPP TS 29.229.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29229LocationInfoRequest(ts29229::LocationInfoRequest),
     /// Location-Info-Answer (code 302, application 16777216) of 3GPP TS 29.229.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29229LocationInfoAnswer(ts29229::LocationInfoAnswer),
     /// Multimedia-Auth-Request (code 303, application 16777216) of 3GPP TS 29.229.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29229MultimediaAuthRequest(ts29229::MultimediaAuthRequest),
     /// Multimedia-Auth-Answer (code 303, application 16777216) of 3GPP TS 29.229.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29229MultimediaAuthAnswer(ts29229::MultimediaAuthAnswer),
     /// Registration-Termination-Request (code 304, application 16777216) of 3GPP TS 29.229.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29229RegistrationTerminationRequest(ts29229::RegistrationTerminationRequest),
     /// Registration-Termination-Answer (code 304, application 16777216) of 3GPP TS 29.229.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29229RegistrationTerminationAnswer(ts29229::RegistrationTerminationAnswer),
     /// Push-Profile-Request (code 305, application 16777216) of 3GPP TS 29.229.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29229PushProfileRequest(ts29229::PushProfileRequest),
     /// Push-Profile-Answer (code 305, application 16777216) of 3GPP TS 29.229.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29229PushProfileAnswer(ts29229::PushProfileAnswer),
     /// Update-Location-Request (code 316, application 16777251) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272UpdateLocationRequest(ts29272::UpdateLocationRequest),
     /// Update-Location-Answer (code 316, application 16777251) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272UpdateLocationAnswer(ts29272::UpdateLocationAnswer),
     /// Authentication-Information-Request (code 318, application 16777251) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272AuthenticationInformationRequest(ts29272::AuthenticationInformationRequest),
     /// Authentication-Information-Answer (code 318, application 16777251) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272AuthenticationInformationAnswer(ts29272::AuthenticationInformationAnswer),
     /// Cancel-Location-Request (code 317, application 16777251) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272CancelLocationRequest(ts29272::CancelLocationRequest),
     /// Cancel-Location-Answer (code 317, application 16777251) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272CancelLocationAnswer(ts29272::CancelLocationAnswer),
     /// Insert-Subscriber-Data-Request (code 319, application 16777251) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272TgppS6aS6dInsertSubscriberDataRequest(
         ts29272::TgppS6aS6dInsertSubscriberDataRequest,
     ),
     /// Insert-Subscriber-Data-Answer (code 319, application 16777251) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272TgppS6aS6dInsertSubscriberDataAnswer(
         ts29272::TgppS6aS6dInsertSubscriberDataAnswer,
     ),
     /// Delete-Subscriber-Data-Request (code 320, application 16777251) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272TgppS6aS6dDeleteSubscriberDataRequest(
         ts29272::TgppS6aS6dDeleteSubscriberDataRequest,
     ),
     /// Delete-Subscriber-Data-Answer (code 320, application 16777251) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272TgppS6aS6dDeleteSubscriberDataAnswer(
         ts29272::TgppS6aS6dDeleteSubscriberDataAnswer,
     ),
     /// Purge-UE-Request (code 321, application 16777251) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272PurgeUeRequest(ts29272::PurgeUeRequest),
     /// Purge-UE-Answer (code 321, application 16777251) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272PurgeUeAnswer(ts29272::PurgeUeAnswer),
     /// Reset-Request (code 322, application 16777251) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272TgppS6aS6dResetRequest(ts29272::TgppS6aS6dResetRequest),
     /// Reset-Answer (code 322, application 16777251) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272TgppS6aS6dResetAnswer(ts29272::TgppS6aS6dResetAnswer),
     /// Notify-Request (code 323, application 16777251) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272NotifyRequest(ts29272::NotifyRequest),
     /// Notify-Answer (code 323, application 16777251) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272NotifyAnswer(ts29272::NotifyAnswer),
     /// ME-Identity-Check-Request (code 324, application 16777252) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272MeIdentityCheckRequest(ts29272::MeIdentityCheckRequest),
     /// ME-Identity-Check-Answer (code 324, application 16777252) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272MeIdentityCheckAnswer(ts29272::MeIdentityCheckAnswer),
     /// Update-VCSG-Location-Request (code 8388638, application 16777308) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272UpdateVcsgLocationRequest(ts29272::UpdateVcsgLocationRequest),
     /// Update-VCSG-Location-Answer (code 8388638, application 16777308) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272UpdateVcsgLocationAnswer(ts29272::UpdateVcsgLocationAnswer),
     /// Cancel-VCSG-Location-Request (code 8388642, application 16777308) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272CancelVcsgLocationRequest(ts29272::CancelVcsgLocationRequest),
     /// Cancel-VCSG-Location-Answer (code 8388642, application 16777308) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272CancelVcsgLocationAnswer(ts29272::CancelVcsgLocationAnswer),
     /// Insert-Subscriber-Data-Request (code 319, application 16777308) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272TgppS7aS7dInsertSubscriberDataRequest(
         ts29272::TgppS7aS7dInsertSubscriberDataRequest,
     ),
     /// Insert-Subscriber-Data-Answer (code 319, application 16777308) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272TgppS7aS7dInsertSubscriberDataAnswer(
         ts29272::TgppS7aS7dInsertSubscriberDataAnswer,
     ),
     /// Delete-Subscriber-Data-Request (code 320, application 16777308) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272TgppS7aS7dDeleteSubscriberDataRequest(
         ts29272::TgppS7aS7dDeleteSubscriberDataRequest,
     ),
     /// Delete-Subscriber-Data-Answer (code 320, application 16777308) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272TgppS7aS7dDeleteSubscriberDataAnswer(
         ts29272::TgppS7aS7dDeleteSubscriberDataAnswer,
     ),
     /// Reset-Request (code 322, application 16777308) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272TgppS7aS7dResetRequest(ts29272::TgppS7aS7dResetRequest),
     /// Reset-Answer (code 322, application 16777308) of 3GPP TS 29.272.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29272TgppS7aS7dResetAnswer(ts29272::TgppS7aS7dResetAnswer),
     /// Diameter-EAP-Request (code 268, application 16777250) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppStaDiameterEapRequest(ts29273::TgppStaDiameterEapRequest),
     /// Diameter-EAP-Answer (code 268, application 16777250) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppStaDiameterEapAnswer(ts29273::TgppStaDiameterEapAnswer),
     /// AA-Request (code 265, application 16777250) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppStaAaRequest(ts29273::TgppStaAaRequest),
     /// AA-Answer (code 265, application 16777250) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppStaAaAnswer(ts29273::TgppStaAaAnswer),
     /// Session-Termination-Request (code 275, application 16777250) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppStaSessionTerminationRequest(ts29273::TgppStaSessionTerminationRequest),
     /// Session-Termination-Answer (code 275, application 16777250) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppStaSessionTerminationAnswer(ts29273::TgppStaSessionTerminationAnswer),
     /// Abort-Session-Request (code 274, application 16777250) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppStaAbortSessionRequest(ts29273::TgppStaAbortSessionRequest),
     /// Abort-Session-Answer (code 274, application 16777250) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppStaAbortSessionAnswer(ts29273::TgppStaAbortSessionAnswer),
     /// Re-Auth-Request (code 258, application 16777250) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppStaReAuthRequest(ts29273::TgppStaReAuthRequest),
     /// Re-Auth-Answer (code 258, application 16777250) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppStaReAuthAnswer(ts29273::TgppStaReAuthAnswer),
     /// Diameter-EAP-Request (code 268, application 16777264) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppSwmDiameterEapRequest(ts29273::TgppSwmDiameterEapRequest),
     /// Diameter-EAP-Answer (code 268, application 16777264) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppSwmDiameterEapAnswer(ts29273::TgppSwmDiameterEapAnswer),
     /// AA-Request (code 265, application 16777264) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppSwmAaRequest(ts29273::TgppSwmAaRequest),
     /// AA-Answer (code 265, application 16777264) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppSwmAaAnswer(ts29273::TgppSwmAaAnswer),
     /// Session-Termination-Request (code 275, application 16777264) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppSwmSessionTerminationRequest(ts29273::TgppSwmSessionTerminationRequest),
     /// Session-Termination-Answer (code 275, application 16777264) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppSwmSessionTerminationAnswer(ts29273::TgppSwmSessionTerminationAnswer),
     /// Abort-Session-Request (code 274, application 16777264) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppSwmAbortSessionRequest(ts29273::TgppSwmAbortSessionRequest),
     /// Abort-Session-Answer (code 274, application 16777264) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppSwmAbortSessionAnswer(ts29273::TgppSwmAbortSessionAnswer),
     /// Re-Auth-Request (code 258, application 16777264) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppSwmReAuthRequest(ts29273::TgppSwmReAuthRequest),
     /// Re-Auth-Answer (code 258, application 16777264) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppSwmReAuthAnswer(ts29273::TgppSwmReAuthAnswer),
     /// Multimedia-Auth-Request (code 303, application 16777265) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273MultimediaAuthRequest(ts29273::MultimediaAuthRequest),
     /// Multimedia-Auth-Answer (code 303, application 16777265) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273MultimediaAuthAnswer(ts29273::MultimediaAuthAnswer),
     /// Server-Assignment-Request (code 301, application 16777265) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273ServerAssignmentRequest(ts29273::ServerAssignmentRequest),
     /// Server-Assignment-Answer (code 301, application 16777265) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273ServerAssignmentAnswer(ts29273::ServerAssignmentAnswer),
     /// Registration-Termination-Request (code 304, application 16777265) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273RegistrationTerminationRequest(ts29273::RegistrationTerminationRequest),
     /// Registration-Termination-Answer (code 304, application 16777265) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273RegistrationTerminationAnswer(ts29273::RegistrationTerminationAnswer),
     /// Push-Profile-Request (code 305, application 16777265) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273PushProfileRequest(ts29273::PushProfileRequest),
     /// Push-Profile-Answer (code 305, application 16777265) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273PushProfileAnswer(ts29273::PushProfileAnswer),
     /// Diameter-EAP-Request (code 268, application 16777272) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppS6bDiameterEapRequest(ts29273::TgppS6bDiameterEapRequest),
     /// Diameter-EAP-Answer (code 268, application 16777272) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppS6bDiameterEapAnswer(ts29273::TgppS6bDiameterEapAnswer),
     /// AA-Request (code 265, application 16777272) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppS6bAaRequest(ts29273::TgppS6bAaRequest),
     /// AA-Answer (code 265, application 16777272) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppS6bAaAnswer(ts29273::TgppS6bAaAnswer),
     /// Session-Termination-Request (code 275, application 16777272) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppS6bSessionTerminationRequest(ts29273::TgppS6bSessionTerminationRequest),
     /// Session-Termination-Answer (code 275, application 16777272) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppS6bSessionTerminationAnswer(ts29273::TgppS6bSessionTerminationAnswer),
     /// Abort-Session-Request (code 274, application 16777272) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppS6bAbortSessionRequest(ts29273::TgppS6bAbortSessionRequest),
     /// Abort-Session-Answer (code 274, application 16777272) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppS6bAbortSessionAnswer(ts29273::TgppS6bAbortSessionAnswer),
     /// Re-Auth-Request (code 258, application 16777272) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppS6bReAuthRequest(ts29273::TgppS6bReAuthRequest),
     /// Re-Auth-Answer (code 258, application 16777272) of 3GPP TS 29.273.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29273TgppS6bReAuthAnswer(ts29273::TgppS6bReAuthAnswer),
     /// User-Data-Request (code 306, application 16777217) of 3GPP TS 29.329.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29329UserDataRequest(ts29329::UserDataRequest),
     /// User-Data-Answer (code 306, application 16777217) of 3GPP TS 29.329.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29329UserDataAnswer(ts29329::UserDataAnswer),
     /// Profile-Update-Request (code 307, application 16777217) of 3GPP TS 29.329.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29329ProfileUpdateRequest(ts29329::ProfileUpdateRequest),
     /// Profile-Update-Answer (code 307, application 16777217) of 3GPP TS 29.329.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29329ProfileUpdateAnswer(ts29329::ProfileUpdateAnswer),
     /// Subscribe-Notifications-Request (code 308, application 16777217) of 3GPP TS 29.329.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29329SubscribeNotificationsRequest(ts29329::SubscribeNotificationsRequest),
     /// Subscribe-Notifications-Answer (code 308, application 16777217) of 3GPP TS 29.329.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29329SubscribeNotificationsAnswer(ts29329::SubscribeNotificationsAnswer),
     /// Push-Notification-Request (code 309, application 16777217) of 3GPP TS 29.329.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29329PushNotificationRequest(ts29329::PushNotificationRequest),
     /// Push-Notification-Answer (code 309, application 16777217) of 3GPP TS 29.329.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29329PushNotificationAnswer(ts29329::PushNotificationAnswer),
     /// Subscriber-Information-Request (code 8388641, application 16777310) of 3GPP TS 29.336.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29336SubscriberInformationRequest(ts29336::SubscriberInformationRequest),
     /// Subscriber-Information-Answer (code 8388641, application 16777310) of 3GPP TS 29.336.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29336SubscriberInformationAnswer(ts29336::SubscriberInformationAnswer),
     /// Configuration-Information-Request (code 8388718, application 16777345) of 3GPP TS 29.336.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29336ConfigurationInformationRequest(ts29336::ConfigurationInformationRequest),
     /// Configuration-Information-Answer (code 8388718, application 16777345) of 3GPP TS 29.336.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29336ConfigurationInformationAnswer(ts29336::ConfigurationInformationAnswer),
     /// Reporting-Information-Request (code 8388719, application 16777345) of 3GPP TS 29.336.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29336ReportingInformationRequest(ts29336::ReportingInformationRequest),
     /// Reporting-Information-Answer (code 8388719, application 16777345) of 3GPP TS 29.336.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29336ReportingInformationAnswer(ts29336::ReportingInformationAnswer),
     /// NIDD-Information-Request (code 8388726, application 16777345) of 3GPP TS 29.336.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29336NiddInformationRequest(ts29336::NiddInformationRequest),
     /// NIDD-Information-Answer (code 8388726, application 16777345) of 3GPP TS 29.336.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29336NiddInformationAnswer(ts29336::NiddInformationAnswer),
     /// Send-Routing-Info-for-SM-Request (code 8388647, application 16777312) of 3GPP TS 29.338.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29338SendRoutingInfoForSmRequest(ts29338::SendRoutingInfoForSmRequest),
     /// Send-Routing-Info-for-SM-Answer (code 8388647, application 16777312) of 3GPP TS 29.338.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29338SendRoutingInfoForSmAnswer(ts29338::SendRoutingInfoForSmAnswer),
     /// Alert-Service-Centre-Request (code 8388648, application 16777312) of 3GPP TS 29.338.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29338AlertServiceCentreRequest(ts29338::AlertServiceCentreRequest),
     /// Alert-Service-Centre-Answer (code 8388648, application 16777312) of 3GPP TS 29.338.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29338AlertServiceCentreAnswer(ts29338::AlertServiceCentreAnswer),
     /// Report-SM-Delivery-Status-Request (code 8388649, application 16777312) of 3GPP TS 29.338.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29338ReportSmDeliveryStatusRequest(ts29338::ReportSmDeliveryStatusRequest),
     /// Report-SM-Delivery-Status-Answer (code 8388649, application 16777312) of 3GPP TS 29.338.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29338ReportSmDeliveryStatusAnswer(ts29338::ReportSmDeliveryStatusAnswer),
     /// MO-Forward-Short-Message-Request (code 8388645, application 16777313) of 3GPP TS 29.338.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29338MoForwardShortMessageRequest(ts29338::MoForwardShortMessageRequest),
     /// MO-Forward-Short-Message-Answer (code 8388645, application 16777313) of 3GPP TS 29.338.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29338MoForwardShortMessageAnswer(ts29338::MoForwardShortMessageAnswer),
     /// MT-Forward-Short-Message-Request (code 8388646, application 16777313) of 3GPP TS 29.338.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29338MtForwardShortMessageRequest(ts29338::MtForwardShortMessageRequest),
     /// MT-Forward-Short-Message-Answer (code 8388646, application 16777313) of 3GPP TS 29.338.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29338MtForwardShortMessageAnswer(ts29338::MtForwardShortMessageAnswer),
     /// ProXimity-Action-Request (code 8388676, application 16777350) of 3GPP TS 29.343.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29343ProximityActionRequest(ts29343::ProximityActionRequest),
     /// ProXimity-Action-Answer (code 8388676, application 16777350) of 3GPP TS 29.343.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29343ProximityActionAnswer(ts29343::ProximityActionAnswer),
     /// ProXimity-Application-Request (code 8388727, application 16777350) of 3GPP TS 29.343.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29343ProximityApplicationRequest(ts29343::ProximityApplicationRequest),
     /// ProXimity-Application-Answer (code 8388727, application 16777350) of 3GPP TS 29.343.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29343ProximityApplicationAnswer(ts29343::ProximityApplicationAnswer),
     /// ProSe-Subscriber-Information-Request (code 8388664, application 16777336) of 3GPP TS 29.344.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29344ProseSubscriberInformationRequest(ts29344::ProseSubscriberInformationRequest),
     /// ProSe-Subscriber-Information-Answer (code 8388664, application 16777336) of 3GPP TS 29.344.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29344ProseSubscriberInformationAnswer(ts29344::ProseSubscriberInformationAnswer),
     /// Update-ProSe-Subscriber-Data-Request (code 8388665, application 16777336) of 3GPP TS 29.344.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29344UpdateProseSubscriberDataRequest(ts29344::UpdateProseSubscriberDataRequest),
     /// Update-ProSe-Subscriber-Data-Answer (code 8388665, application 16777336) of 3GPP TS 29.344.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29344UpdateProseSubscriberDataAnswer(ts29344::UpdateProseSubscriberDataAnswer),
     /// ProSe-Notify-Request (code 8388666, application 16777336) of 3GPP TS 29.344.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29344ProseNotifyRequest(ts29344::ProseNotifyRequest),
     /// ProSe-Notify-Answer (code 8388666, application 16777336) of 3GPP TS 29.344.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29344ProseNotifyAnswer(ts29344::ProseNotifyAnswer),
     /// Reset-Request (code 322, application 16777336) of 3GPP TS 29.344.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29344ResetRequest(ts29344::ResetRequest),
     /// Reset-Answer (code 322, application 16777336) of 3GPP TS 29.344.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29344ResetAnswer(ts29344::ResetAnswer),
     /// ProSe-Initial-Location-Information-Request (code 8388713, application 16777336) of 3GPP TS 29.344.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29344ProseInitialLocationInformationRequest(
         ts29344::ProseInitialLocationInformationRequest,
     ),
     /// ProSe-Initial-Location-Information-Answer (code 8388713, application 16777336) of 3GPP TS 29.344.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29344ProseInitialLocationInformationAnswer(
         ts29344::ProseInitialLocationInformationAnswer,
     ),
     /// ProSe-Authorization-Request (code 8388668, application 16777340) of 3GPP TS 29.345.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29345ProseAuthorizationRequest(ts29345::ProseAuthorizationRequest),
     /// ProSe-Authorization-Answer (code 8388668, application 16777340) of 3GPP TS 29.345.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29345ProseAuthorizationAnswer(ts29345::ProseAuthorizationAnswer),
     /// ProSe-Discovery-Request (code 8388669, application 16777340) of 3GPP TS 29.345.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29345ProseDiscoveryRequest(ts29345::ProseDiscoveryRequest),
     /// ProSe-Discovery-Answer (code 8388669, application 16777340) of 3GPP TS 29.345.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29345ProseDiscoveryAnswer(ts29345::ProseDiscoveryAnswer),
     /// ProSe-Match-Request (code 8388670, application 16777340) of 3GPP TS 29.345.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29345ProseMatchRequest(ts29345::ProseMatchRequest),
     /// ProSe-Match-Answer (code 8388670, application 16777340) of 3GPP TS 29.345.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29345ProseMatchAnswer(ts29345::ProseMatchAnswer),
     /// ProSe-Match-Report-Info-Request (code 8388671, application 16777340) of 3GPP TS 29.345.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29345ProseMatchReportInfoRequest(ts29345::ProseMatchReportInfoRequest),
     /// ProSe-Match-Report-Info-Answer (code 8388671, application 16777340) of 3GPP TS 29.345.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29345ProseMatchReportInfoAnswer(ts29345::ProseMatchReportInfoAnswer),
     /// ProSe-Proximity-Request (code 8388672, application 16777340) of 3GPP TS 29.345.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29345ProseProximityRequest(ts29345::ProseProximityRequest),
     /// ProSe-Proximity-Answer (code 8388672, application 16777340) of 3GPP TS 29.345.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29345ProseProximityAnswer(ts29345::ProseProximityAnswer),
     /// ProSe-Location-Update-Request (code 8388673, application 16777340) of 3GPP TS 29.345.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29345ProseLocationUpdateRequest(ts29345::ProseLocationUpdateRequest),
     /// ProSe-Location-Update-Answer (code 8388673, application 16777340) of 3GPP TS 29.345.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29345ProseLocationUpdateAnswer(ts29345::ProseLocationUpdateAnswer),
     /// ProSe-Alert-Request (code 8388674, application 16777340) of 3GPP TS 29.345.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29345ProseAlertRequest(ts29345::ProseAlertRequest),
     /// ProSe-Alert-Answer (code 8388674, application 16777340) of 3GPP TS 29.345.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29345ProseAlertAnswer(ts29345::ProseAlertAnswer),
     /// ProSe-Cancellation-Request (code 8388675, application 16777340) of 3GPP TS 29.345.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29345ProseCancellationRequest(ts29345::ProseCancellationRequest),
     /// ProSe-Cancellation-Answer (code 8388675, application 16777340) of 3GPP TS 29.345.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29345ProseCancellationAnswer(ts29345::ProseCancellationAnswer),
     /// Device-Action-Request (code 8388639, application 16777309) of 3GPP TS 29.368.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29368DeviceActionRequest(ts29368::DeviceActionRequest),
     /// Device-Action-Answer (code 8388639, application 16777309) of 3GPP TS 29.368.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29368DeviceActionAnswer(ts29368::DeviceActionAnswer),
     /// Device-Notification-Request (code 8388640, application 16777309) of 3GPP TS 29.368.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29368DeviceNotificationRequest(ts29368::DeviceNotificationRequest),
     /// Device-Notification-Answer (code 8388640, application 16777309) of 3GPP TS 29.368.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29368DeviceNotificationAnswer(ts29368::DeviceNotificationAnswer),
     /// GCS-Action-Request (code 8388662, application 16777335) of 3GPP TS 29.468.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29468GcsActionRequest(ts29468::GcsActionRequest),
     /// GCS-Action-Answer (code 8388662, application 16777335) of 3GPP TS 29.468.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29468GcsActionAnswer(ts29468::GcsActionAnswer),
     /// GCS-Notification-Request (code 8388663, application 16777335) of 3GPP TS 29.468.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29468GcsNotificationRequest(ts29468::GcsNotificationRequest),
     /// GCS-Notification-Answer (code 8388663, application 16777335) of 3GPP TS 29.468.
-    #[cfg(feature = "etsi")]
+    #[cfg(feature = "tgpp")]
     Ts29468GcsNotificationAnswer(ts29468::GcsNotificationAnswer),
+    /// Credit-Control-Request (code 272, application 4) of 3GPP TS 32.299.
+    #[cfg(feature = "tgpp")]
+    Ts32299CreditControlRequest(ts32299::CreditControlRequest),
+    /// Credit-Control-Answer (code 272, application 4) of 3GPP TS 32.299.
+    #[cfg(feature = "tgpp")]
+    Ts32299CreditControlAnswer(ts32299::CreditControlAnswer),
     /// A command (or application) without a typed definition.
     Generic(rt::Message),
 }
@@ -7641,49 +7649,49 @@ impl TypedMessage {
             Self::Ts29109BootstrappingInfoRequest(m) => rt::typed::Command::to_bytes(m),
             #[cfg(feature = "ts29109")]
             Self::Ts29109BootstrappingInfoAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128ConfigurationInformationRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128ConfigurationInformationAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128ReportingInformationRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128ReportingInformationAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128ConnectionManagementRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128ConnectionManagementAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128MoDataRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128MoDataAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128MtDataRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128MtDataAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29154BackgroundDataTransferRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29154BackgroundDataTransferAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29154EventConfigurationRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29154EventConfigurationAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29154EventReportingRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29154EventReportingAnswer(m) => rt::typed::Command::to_bytes(m),
             #[cfg(feature = "ts29172")]
             Self::Ts29172ProvideLocationRequest(m) => rt::typed::Command::to_bytes(m),
@@ -7693,99 +7701,99 @@ impl TypedMessage {
             Self::Ts29172LocationReportRequest(m) => rt::typed::Command::to_bytes(m),
             #[cfg(feature = "ts29172")]
             Self::Ts29172LocationReportAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29173LcsRoutingInfoRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29173LcsRoutingInfoAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxCreditControlRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxCreditControlAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxReAuthRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxReAuthAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxxCreditControlRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxxCreditControlAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxxReAuthRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxxReAuthAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppSdTdfSessionRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppSdTdfSessionAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppSdCreditControlRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppSdCreditControlAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppSdReAuthRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppSdReAuthAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppStTdfSessionRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppStTdfSessionAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212SessionTerminationRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212SessionTerminationAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TssfNotificationRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TssfNotificationAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214AaRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214AaAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214ReAuthRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214ReAuthAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214SessionTerminationRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214SessionTerminationAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214AbortSessionRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214AbortSessionAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29215CreditControlRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29215CreditControlAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29215ReAuthRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29215ReAuthAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29215TriggerEstablishmentRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29215TriggerEstablishmentAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29217NonAggregatedRuciReportRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29217NonAggregatedRuciReportAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29217AggregatedRuciReportRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29217AggregatedRuciReportAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29217ModifyUecontextRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29217ModifyUecontextAnswer(m) => rt::typed::Command::to_bytes(m),
             #[cfg(feature = "ts29219")]
             Self::Ts29219SpendingLimitRequest(m) => rt::typed::Command::to_bytes(m),
@@ -7803,374 +7811,378 @@ impl TypedMessage {
             Self::Ts29219SessionTerminationRequest(m) => rt::typed::Command::to_bytes(m),
             #[cfg(feature = "ts29219")]
             Self::Ts29219SessionTerminationAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229UserAuthorizationRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229UserAuthorizationAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229ServerAssignmentRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229ServerAssignmentAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229LocationInfoRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229LocationInfoAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229MultimediaAuthRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229MultimediaAuthAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229RegistrationTerminationRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229RegistrationTerminationAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229PushProfileRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229PushProfileAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272UpdateLocationRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272UpdateLocationAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272AuthenticationInformationRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272AuthenticationInformationAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272CancelLocationRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272CancelLocationAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS6aS6dInsertSubscriberDataRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS6aS6dInsertSubscriberDataAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS6aS6dDeleteSubscriberDataRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS6aS6dDeleteSubscriberDataAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272PurgeUeRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272PurgeUeAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS6aS6dResetRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS6aS6dResetAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272NotifyRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272NotifyAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272MeIdentityCheckRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272MeIdentityCheckAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272UpdateVcsgLocationRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272UpdateVcsgLocationAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272CancelVcsgLocationRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272CancelVcsgLocationAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS7aS7dInsertSubscriberDataRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS7aS7dInsertSubscriberDataAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS7aS7dDeleteSubscriberDataRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS7aS7dDeleteSubscriberDataAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS7aS7dResetRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS7aS7dResetAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaDiameterEapRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaDiameterEapAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaAaRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaAaAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaSessionTerminationRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaSessionTerminationAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaAbortSessionRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaAbortSessionAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaReAuthRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaReAuthAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmDiameterEapRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmDiameterEapAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmAaRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmAaAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmSessionTerminationRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmSessionTerminationAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmAbortSessionRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmAbortSessionAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmReAuthRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmReAuthAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273MultimediaAuthRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273MultimediaAuthAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273ServerAssignmentRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273ServerAssignmentAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273RegistrationTerminationRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273RegistrationTerminationAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273PushProfileRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273PushProfileAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bDiameterEapRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bDiameterEapAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bAaRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bAaAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bSessionTerminationRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bSessionTerminationAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bAbortSessionRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bAbortSessionAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bReAuthRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bReAuthAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329UserDataRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329UserDataAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329ProfileUpdateRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329ProfileUpdateAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329SubscribeNotificationsRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329SubscribeNotificationsAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329PushNotificationRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329PushNotificationAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336SubscriberInformationRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336SubscriberInformationAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336ConfigurationInformationRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336ConfigurationInformationAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336ReportingInformationRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336ReportingInformationAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336NiddInformationRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336NiddInformationAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338SendRoutingInfoForSmRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338SendRoutingInfoForSmAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338AlertServiceCentreRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338AlertServiceCentreAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338ReportSmDeliveryStatusRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338ReportSmDeliveryStatusAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338MoForwardShortMessageRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338MoForwardShortMessageAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338MtForwardShortMessageRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338MtForwardShortMessageAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29343ProximityActionRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29343ProximityActionAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29343ProximityApplicationRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29343ProximityApplicationAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ProseSubscriberInformationRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ProseSubscriberInformationAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344UpdateProseSubscriberDataRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344UpdateProseSubscriberDataAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ProseNotifyRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ProseNotifyAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ResetRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ResetAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ProseInitialLocationInformationRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ProseInitialLocationInformationAnswer(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseAuthorizationRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseAuthorizationAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseDiscoveryRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseDiscoveryAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseMatchRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseMatchAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseMatchReportInfoRequest(m) => {
                 rt::typed::Command::to_bytes(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseMatchReportInfoAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseProximityRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseProximityAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseLocationUpdateRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseLocationUpdateAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseAlertRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseAlertAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseCancellationRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseCancellationAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29368DeviceActionRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29368DeviceActionAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29368DeviceNotificationRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29368DeviceNotificationAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29468GcsActionRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29468GcsActionAnswer(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29468GcsNotificationRequest(m) => rt::typed::Command::to_bytes(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29468GcsNotificationAnswer(m) => rt::typed::Command::to_bytes(m),
+            #[cfg(feature = "tgpp")]
+            Self::Ts32299CreditControlRequest(m) => rt::typed::Command::to_bytes(m),
+            #[cfg(feature = "tgpp")]
+            Self::Ts32299CreditControlAnswer(m) => rt::typed::Command::to_bytes(m),
             Self::Generic(m) => m.as_bytes().clone(),
         }
     }
@@ -8353,67 +8365,67 @@ impl TypedMessage {
             Self::Ts29109BootstrappingInfoAnswer(_) => {
                 <ts29109::BootstrappingInfoAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128ConfigurationInformationRequest(_) => {
                 <ts29128::ConfigurationInformationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128ConfigurationInformationAnswer(_) => {
                 <ts29128::ConfigurationInformationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128ReportingInformationRequest(_) => {
                 <ts29128::ReportingInformationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128ReportingInformationAnswer(_) => {
                 <ts29128::ReportingInformationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128ConnectionManagementRequest(_) => {
                 <ts29128::ConnectionManagementRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128ConnectionManagementAnswer(_) => {
                 <ts29128::ConnectionManagementAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128MoDataRequest(_) => {
                 <ts29128::MoDataRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128MoDataAnswer(_) => {
                 <ts29128::MoDataAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128MtDataRequest(_) => {
                 <ts29128::MtDataRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128MtDataAnswer(_) => {
                 <ts29128::MtDataAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29154BackgroundDataTransferRequest(_) => {
                 <ts29154::BackgroundDataTransferRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29154BackgroundDataTransferAnswer(_) => {
                 <ts29154::BackgroundDataTransferAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29154EventConfigurationRequest(_) => {
                 <ts29154::EventConfigurationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29154EventConfigurationAnswer(_) => {
                 <ts29154::EventConfigurationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29154EventReportingRequest(_) => {
                 <ts29154::EventReportingRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29154EventReportingAnswer(_) => {
                 <ts29154::EventReportingAnswer as rt::typed::Command>::NAME
             }
@@ -8433,167 +8445,167 @@ impl TypedMessage {
             Self::Ts29172LocationReportAnswer(_) => {
                 <ts29172::LocationReportAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29173LcsRoutingInfoRequest(_) => {
                 <ts29173::LcsRoutingInfoRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29173LcsRoutingInfoAnswer(_) => {
                 <ts29173::LcsRoutingInfoAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxCreditControlRequest(_) => {
                 <ts29212::TgppGxCreditControlRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxCreditControlAnswer(_) => {
                 <ts29212::TgppGxCreditControlAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxReAuthRequest(_) => {
                 <ts29212::TgppGxReAuthRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxReAuthAnswer(_) => {
                 <ts29212::TgppGxReAuthAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxxCreditControlRequest(_) => {
                 <ts29212::TgppGxxCreditControlRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxxCreditControlAnswer(_) => {
                 <ts29212::TgppGxxCreditControlAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxxReAuthRequest(_) => {
                 <ts29212::TgppGxxReAuthRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxxReAuthAnswer(_) => {
                 <ts29212::TgppGxxReAuthAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppSdTdfSessionRequest(_) => {
                 <ts29212::TgppSdTdfSessionRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppSdTdfSessionAnswer(_) => {
                 <ts29212::TgppSdTdfSessionAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppSdCreditControlRequest(_) => {
                 <ts29212::TgppSdCreditControlRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppSdCreditControlAnswer(_) => {
                 <ts29212::TgppSdCreditControlAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppSdReAuthRequest(_) => {
                 <ts29212::TgppSdReAuthRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppSdReAuthAnswer(_) => {
                 <ts29212::TgppSdReAuthAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppStTdfSessionRequest(_) => {
                 <ts29212::TgppStTdfSessionRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppStTdfSessionAnswer(_) => {
                 <ts29212::TgppStTdfSessionAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212SessionTerminationRequest(_) => {
                 <ts29212::SessionTerminationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212SessionTerminationAnswer(_) => {
                 <ts29212::SessionTerminationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TssfNotificationRequest(_) => {
                 <ts29212::TssfNotificationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TssfNotificationAnswer(_) => {
                 <ts29212::TssfNotificationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214AaRequest(_) => <ts29214::AaRequest as rt::typed::Command>::NAME,
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214AaAnswer(_) => <ts29214::AaAnswer as rt::typed::Command>::NAME,
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214ReAuthRequest(_) => {
                 <ts29214::ReAuthRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214ReAuthAnswer(_) => {
                 <ts29214::ReAuthAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214SessionTerminationRequest(_) => {
                 <ts29214::SessionTerminationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214SessionTerminationAnswer(_) => {
                 <ts29214::SessionTerminationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214AbortSessionRequest(_) => {
                 <ts29214::AbortSessionRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214AbortSessionAnswer(_) => {
                 <ts29214::AbortSessionAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29215CreditControlRequest(_) => {
                 <ts29215::CreditControlRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29215CreditControlAnswer(_) => {
                 <ts29215::CreditControlAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29215ReAuthRequest(_) => {
                 <ts29215::ReAuthRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29215ReAuthAnswer(_) => {
                 <ts29215::ReAuthAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29215TriggerEstablishmentRequest(_) => {
                 <ts29215::TriggerEstablishmentRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29215TriggerEstablishmentAnswer(_) => {
                 <ts29215::TriggerEstablishmentAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29217NonAggregatedRuciReportRequest(_) => {
                 <ts29217::NonAggregatedRuciReportRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29217NonAggregatedRuciReportAnswer(_) => {
                 <ts29217::NonAggregatedRuciReportAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29217AggregatedRuciReportRequest(_) => {
                 <ts29217::AggregatedRuciReportRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29217AggregatedRuciReportAnswer(_) => {
                 <ts29217::AggregatedRuciReportAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29217ModifyUecontextRequest(_) => {
                 <ts29217::ModifyUecontextRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29217ModifyUecontextAnswer(_) => {
                 <ts29217::ModifyUecontextAnswer as rt::typed::Command>::NAME
             }
@@ -8621,573 +8633,581 @@ impl TypedMessage {
             Self::Ts29219SessionTerminationAnswer(_) => {
                 <ts29219::SessionTerminationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229UserAuthorizationRequest(_) => {
                 <ts29229::UserAuthorizationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229UserAuthorizationAnswer(_) => {
                 <ts29229::UserAuthorizationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229ServerAssignmentRequest(_) => {
                 <ts29229::ServerAssignmentRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229ServerAssignmentAnswer(_) => {
                 <ts29229::ServerAssignmentAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229LocationInfoRequest(_) => {
                 <ts29229::LocationInfoRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229LocationInfoAnswer(_) => {
                 <ts29229::LocationInfoAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229MultimediaAuthRequest(_) => {
                 <ts29229::MultimediaAuthRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229MultimediaAuthAnswer(_) => {
                 <ts29229::MultimediaAuthAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229RegistrationTerminationRequest(_) => {
                 <ts29229::RegistrationTerminationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229RegistrationTerminationAnswer(_) => {
                 <ts29229::RegistrationTerminationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229PushProfileRequest(_) => {
                 <ts29229::PushProfileRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229PushProfileAnswer(_) => {
                 <ts29229::PushProfileAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272UpdateLocationRequest(_) => {
                 <ts29272::UpdateLocationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272UpdateLocationAnswer(_) => {
                 <ts29272::UpdateLocationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272AuthenticationInformationRequest(_) => {
                 <ts29272::AuthenticationInformationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272AuthenticationInformationAnswer(_) => {
                 <ts29272::AuthenticationInformationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272CancelLocationRequest(_) => {
                 <ts29272::CancelLocationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272CancelLocationAnswer(_) => {
                 <ts29272::CancelLocationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS6aS6dInsertSubscriberDataRequest(_) => {
                 <ts29272::TgppS6aS6dInsertSubscriberDataRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS6aS6dInsertSubscriberDataAnswer(_) => {
                 <ts29272::TgppS6aS6dInsertSubscriberDataAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS6aS6dDeleteSubscriberDataRequest(_) => {
                 <ts29272::TgppS6aS6dDeleteSubscriberDataRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS6aS6dDeleteSubscriberDataAnswer(_) => {
                 <ts29272::TgppS6aS6dDeleteSubscriberDataAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272PurgeUeRequest(_) => {
                 <ts29272::PurgeUeRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272PurgeUeAnswer(_) => {
                 <ts29272::PurgeUeAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS6aS6dResetRequest(_) => {
                 <ts29272::TgppS6aS6dResetRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS6aS6dResetAnswer(_) => {
                 <ts29272::TgppS6aS6dResetAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272NotifyRequest(_) => {
                 <ts29272::NotifyRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272NotifyAnswer(_) => {
                 <ts29272::NotifyAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272MeIdentityCheckRequest(_) => {
                 <ts29272::MeIdentityCheckRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272MeIdentityCheckAnswer(_) => {
                 <ts29272::MeIdentityCheckAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272UpdateVcsgLocationRequest(_) => {
                 <ts29272::UpdateVcsgLocationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272UpdateVcsgLocationAnswer(_) => {
                 <ts29272::UpdateVcsgLocationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272CancelVcsgLocationRequest(_) => {
                 <ts29272::CancelVcsgLocationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272CancelVcsgLocationAnswer(_) => {
                 <ts29272::CancelVcsgLocationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS7aS7dInsertSubscriberDataRequest(_) => {
                 <ts29272::TgppS7aS7dInsertSubscriberDataRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS7aS7dInsertSubscriberDataAnswer(_) => {
                 <ts29272::TgppS7aS7dInsertSubscriberDataAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS7aS7dDeleteSubscriberDataRequest(_) => {
                 <ts29272::TgppS7aS7dDeleteSubscriberDataRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS7aS7dDeleteSubscriberDataAnswer(_) => {
                 <ts29272::TgppS7aS7dDeleteSubscriberDataAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS7aS7dResetRequest(_) => {
                 <ts29272::TgppS7aS7dResetRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS7aS7dResetAnswer(_) => {
                 <ts29272::TgppS7aS7dResetAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaDiameterEapRequest(_) => {
                 <ts29273::TgppStaDiameterEapRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaDiameterEapAnswer(_) => {
                 <ts29273::TgppStaDiameterEapAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaAaRequest(_) => {
                 <ts29273::TgppStaAaRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaAaAnswer(_) => {
                 <ts29273::TgppStaAaAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaSessionTerminationRequest(_) => {
                 <ts29273::TgppStaSessionTerminationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaSessionTerminationAnswer(_) => {
                 <ts29273::TgppStaSessionTerminationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaAbortSessionRequest(_) => {
                 <ts29273::TgppStaAbortSessionRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaAbortSessionAnswer(_) => {
                 <ts29273::TgppStaAbortSessionAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaReAuthRequest(_) => {
                 <ts29273::TgppStaReAuthRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaReAuthAnswer(_) => {
                 <ts29273::TgppStaReAuthAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmDiameterEapRequest(_) => {
                 <ts29273::TgppSwmDiameterEapRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmDiameterEapAnswer(_) => {
                 <ts29273::TgppSwmDiameterEapAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmAaRequest(_) => {
                 <ts29273::TgppSwmAaRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmAaAnswer(_) => {
                 <ts29273::TgppSwmAaAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmSessionTerminationRequest(_) => {
                 <ts29273::TgppSwmSessionTerminationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmSessionTerminationAnswer(_) => {
                 <ts29273::TgppSwmSessionTerminationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmAbortSessionRequest(_) => {
                 <ts29273::TgppSwmAbortSessionRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmAbortSessionAnswer(_) => {
                 <ts29273::TgppSwmAbortSessionAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmReAuthRequest(_) => {
                 <ts29273::TgppSwmReAuthRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmReAuthAnswer(_) => {
                 <ts29273::TgppSwmReAuthAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273MultimediaAuthRequest(_) => {
                 <ts29273::MultimediaAuthRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273MultimediaAuthAnswer(_) => {
                 <ts29273::MultimediaAuthAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273ServerAssignmentRequest(_) => {
                 <ts29273::ServerAssignmentRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273ServerAssignmentAnswer(_) => {
                 <ts29273::ServerAssignmentAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273RegistrationTerminationRequest(_) => {
                 <ts29273::RegistrationTerminationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273RegistrationTerminationAnswer(_) => {
                 <ts29273::RegistrationTerminationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273PushProfileRequest(_) => {
                 <ts29273::PushProfileRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273PushProfileAnswer(_) => {
                 <ts29273::PushProfileAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bDiameterEapRequest(_) => {
                 <ts29273::TgppS6bDiameterEapRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bDiameterEapAnswer(_) => {
                 <ts29273::TgppS6bDiameterEapAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bAaRequest(_) => {
                 <ts29273::TgppS6bAaRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bAaAnswer(_) => {
                 <ts29273::TgppS6bAaAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bSessionTerminationRequest(_) => {
                 <ts29273::TgppS6bSessionTerminationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bSessionTerminationAnswer(_) => {
                 <ts29273::TgppS6bSessionTerminationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bAbortSessionRequest(_) => {
                 <ts29273::TgppS6bAbortSessionRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bAbortSessionAnswer(_) => {
                 <ts29273::TgppS6bAbortSessionAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bReAuthRequest(_) => {
                 <ts29273::TgppS6bReAuthRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bReAuthAnswer(_) => {
                 <ts29273::TgppS6bReAuthAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329UserDataRequest(_) => {
                 <ts29329::UserDataRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329UserDataAnswer(_) => {
                 <ts29329::UserDataAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329ProfileUpdateRequest(_) => {
                 <ts29329::ProfileUpdateRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329ProfileUpdateAnswer(_) => {
                 <ts29329::ProfileUpdateAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329SubscribeNotificationsRequest(_) => {
                 <ts29329::SubscribeNotificationsRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329SubscribeNotificationsAnswer(_) => {
                 <ts29329::SubscribeNotificationsAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329PushNotificationRequest(_) => {
                 <ts29329::PushNotificationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329PushNotificationAnswer(_) => {
                 <ts29329::PushNotificationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336SubscriberInformationRequest(_) => {
                 <ts29336::SubscriberInformationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336SubscriberInformationAnswer(_) => {
                 <ts29336::SubscriberInformationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336ConfigurationInformationRequest(_) => {
                 <ts29336::ConfigurationInformationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336ConfigurationInformationAnswer(_) => {
                 <ts29336::ConfigurationInformationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336ReportingInformationRequest(_) => {
                 <ts29336::ReportingInformationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336ReportingInformationAnswer(_) => {
                 <ts29336::ReportingInformationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336NiddInformationRequest(_) => {
                 <ts29336::NiddInformationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336NiddInformationAnswer(_) => {
                 <ts29336::NiddInformationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338SendRoutingInfoForSmRequest(_) => {
                 <ts29338::SendRoutingInfoForSmRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338SendRoutingInfoForSmAnswer(_) => {
                 <ts29338::SendRoutingInfoForSmAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338AlertServiceCentreRequest(_) => {
                 <ts29338::AlertServiceCentreRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338AlertServiceCentreAnswer(_) => {
                 <ts29338::AlertServiceCentreAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338ReportSmDeliveryStatusRequest(_) => {
                 <ts29338::ReportSmDeliveryStatusRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338ReportSmDeliveryStatusAnswer(_) => {
                 <ts29338::ReportSmDeliveryStatusAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338MoForwardShortMessageRequest(_) => {
                 <ts29338::MoForwardShortMessageRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338MoForwardShortMessageAnswer(_) => {
                 <ts29338::MoForwardShortMessageAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338MtForwardShortMessageRequest(_) => {
                 <ts29338::MtForwardShortMessageRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338MtForwardShortMessageAnswer(_) => {
                 <ts29338::MtForwardShortMessageAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29343ProximityActionRequest(_) => {
                 <ts29343::ProximityActionRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29343ProximityActionAnswer(_) => {
                 <ts29343::ProximityActionAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29343ProximityApplicationRequest(_) => {
                 <ts29343::ProximityApplicationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29343ProximityApplicationAnswer(_) => {
                 <ts29343::ProximityApplicationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ProseSubscriberInformationRequest(_) => {
                 <ts29344::ProseSubscriberInformationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ProseSubscriberInformationAnswer(_) => {
                 <ts29344::ProseSubscriberInformationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344UpdateProseSubscriberDataRequest(_) => {
                 <ts29344::UpdateProseSubscriberDataRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344UpdateProseSubscriberDataAnswer(_) => {
                 <ts29344::UpdateProseSubscriberDataAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ProseNotifyRequest(_) => {
                 <ts29344::ProseNotifyRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ProseNotifyAnswer(_) => {
                 <ts29344::ProseNotifyAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ResetRequest(_) => {
                 <ts29344::ResetRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ResetAnswer(_) => {
                 <ts29344::ResetAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ProseInitialLocationInformationRequest(_) => {
                 <ts29344::ProseInitialLocationInformationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ProseInitialLocationInformationAnswer(_) => {
                 <ts29344::ProseInitialLocationInformationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseAuthorizationRequest(_) => {
                 <ts29345::ProseAuthorizationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseAuthorizationAnswer(_) => {
                 <ts29345::ProseAuthorizationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseDiscoveryRequest(_) => {
                 <ts29345::ProseDiscoveryRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseDiscoveryAnswer(_) => {
                 <ts29345::ProseDiscoveryAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseMatchRequest(_) => {
                 <ts29345::ProseMatchRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseMatchAnswer(_) => {
                 <ts29345::ProseMatchAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseMatchReportInfoRequest(_) => {
                 <ts29345::ProseMatchReportInfoRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseMatchReportInfoAnswer(_) => {
                 <ts29345::ProseMatchReportInfoAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseProximityRequest(_) => {
                 <ts29345::ProseProximityRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseProximityAnswer(_) => {
                 <ts29345::ProseProximityAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseLocationUpdateRequest(_) => {
                 <ts29345::ProseLocationUpdateRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseLocationUpdateAnswer(_) => {
                 <ts29345::ProseLocationUpdateAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseAlertRequest(_) => {
                 <ts29345::ProseAlertRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseAlertAnswer(_) => {
                 <ts29345::ProseAlertAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseCancellationRequest(_) => {
                 <ts29345::ProseCancellationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseCancellationAnswer(_) => {
                 <ts29345::ProseCancellationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29368DeviceActionRequest(_) => {
                 <ts29368::DeviceActionRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29368DeviceActionAnswer(_) => {
                 <ts29368::DeviceActionAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29368DeviceNotificationRequest(_) => {
                 <ts29368::DeviceNotificationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29368DeviceNotificationAnswer(_) => {
                 <ts29368::DeviceNotificationAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29468GcsActionRequest(_) => {
                 <ts29468::GcsActionRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29468GcsActionAnswer(_) => {
                 <ts29468::GcsActionAnswer as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29468GcsNotificationRequest(_) => {
                 <ts29468::GcsNotificationRequest as rt::typed::Command>::NAME
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29468GcsNotificationAnswer(_) => {
                 <ts29468::GcsNotificationAnswer as rt::typed::Command>::NAME
+            }
+            #[cfg(feature = "tgpp")]
+            Self::Ts32299CreditControlRequest(_) => {
+                <ts32299::CreditControlRequest as rt::typed::Command>::NAME
+            }
+            #[cfg(feature = "tgpp")]
+            Self::Ts32299CreditControlAnswer(_) => {
+                <ts32299::CreditControlAnswer as rt::typed::Command>::NAME
             }
             Self::Generic(_) => "Generic",
         }
@@ -9281,43 +9301,43 @@ impl TypedMessage {
             Self::Ts29109BootstrappingInfoRequest(m) => rt::typed::Command::header(m),
             #[cfg(feature = "ts29109")]
             Self::Ts29109BootstrappingInfoAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128ConfigurationInformationRequest(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128ConfigurationInformationAnswer(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128ReportingInformationRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128ReportingInformationAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128ConnectionManagementRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128ConnectionManagementAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128MoDataRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128MoDataAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128MtDataRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29128MtDataAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29154BackgroundDataTransferRequest(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29154BackgroundDataTransferAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29154EventConfigurationRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29154EventConfigurationAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29154EventReportingRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29154EventReportingAnswer(m) => rt::typed::Command::header(m),
             #[cfg(feature = "ts29172")]
             Self::Ts29172ProvideLocationRequest(m) => rt::typed::Command::header(m),
@@ -9327,93 +9347,93 @@ impl TypedMessage {
             Self::Ts29172LocationReportRequest(m) => rt::typed::Command::header(m),
             #[cfg(feature = "ts29172")]
             Self::Ts29172LocationReportAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29173LcsRoutingInfoRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29173LcsRoutingInfoAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxCreditControlRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxCreditControlAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxReAuthRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxReAuthAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxxCreditControlRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxxCreditControlAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxxReAuthRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppGxxReAuthAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppSdTdfSessionRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppSdTdfSessionAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppSdCreditControlRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppSdCreditControlAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppSdReAuthRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppSdReAuthAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppStTdfSessionRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TgppStTdfSessionAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212SessionTerminationRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212SessionTerminationAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TssfNotificationRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29212TssfNotificationAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214AaRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214AaAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214ReAuthRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214ReAuthAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214SessionTerminationRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214SessionTerminationAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214AbortSessionRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29214AbortSessionAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29215CreditControlRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29215CreditControlAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29215ReAuthRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29215ReAuthAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29215TriggerEstablishmentRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29215TriggerEstablishmentAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29217NonAggregatedRuciReportRequest(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29217NonAggregatedRuciReportAnswer(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29217AggregatedRuciReportRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29217AggregatedRuciReportAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29217ModifyUecontextRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29217ModifyUecontextAnswer(m) => rt::typed::Command::header(m),
             #[cfg(feature = "ts29219")]
             Self::Ts29219SpendingLimitRequest(m) => rt::typed::Command::header(m),
@@ -9431,350 +9451,354 @@ impl TypedMessage {
             Self::Ts29219SessionTerminationRequest(m) => rt::typed::Command::header(m),
             #[cfg(feature = "ts29219")]
             Self::Ts29219SessionTerminationAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229UserAuthorizationRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229UserAuthorizationAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229ServerAssignmentRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229ServerAssignmentAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229LocationInfoRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229LocationInfoAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229MultimediaAuthRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229MultimediaAuthAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229RegistrationTerminationRequest(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229RegistrationTerminationAnswer(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229PushProfileRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29229PushProfileAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272UpdateLocationRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272UpdateLocationAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272AuthenticationInformationRequest(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272AuthenticationInformationAnswer(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272CancelLocationRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272CancelLocationAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS6aS6dInsertSubscriberDataRequest(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS6aS6dInsertSubscriberDataAnswer(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS6aS6dDeleteSubscriberDataRequest(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS6aS6dDeleteSubscriberDataAnswer(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272PurgeUeRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272PurgeUeAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS6aS6dResetRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS6aS6dResetAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272NotifyRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272NotifyAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272MeIdentityCheckRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272MeIdentityCheckAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272UpdateVcsgLocationRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272UpdateVcsgLocationAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272CancelVcsgLocationRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272CancelVcsgLocationAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS7aS7dInsertSubscriberDataRequest(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS7aS7dInsertSubscriberDataAnswer(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS7aS7dDeleteSubscriberDataRequest(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS7aS7dDeleteSubscriberDataAnswer(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS7aS7dResetRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29272TgppS7aS7dResetAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaDiameterEapRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaDiameterEapAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaAaRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaAaAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaSessionTerminationRequest(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaSessionTerminationAnswer(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaAbortSessionRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaAbortSessionAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaReAuthRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppStaReAuthAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmDiameterEapRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmDiameterEapAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmAaRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmAaAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmSessionTerminationRequest(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmSessionTerminationAnswer(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmAbortSessionRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmAbortSessionAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmReAuthRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppSwmReAuthAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273MultimediaAuthRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273MultimediaAuthAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273ServerAssignmentRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273ServerAssignmentAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273RegistrationTerminationRequest(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273RegistrationTerminationAnswer(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273PushProfileRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273PushProfileAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bDiameterEapRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bDiameterEapAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bAaRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bAaAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bSessionTerminationRequest(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bSessionTerminationAnswer(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bAbortSessionRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bAbortSessionAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bReAuthRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29273TgppS6bReAuthAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329UserDataRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329UserDataAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329ProfileUpdateRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329ProfileUpdateAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329SubscribeNotificationsRequest(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329SubscribeNotificationsAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329PushNotificationRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29329PushNotificationAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336SubscriberInformationRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336SubscriberInformationAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336ConfigurationInformationRequest(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336ConfigurationInformationAnswer(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336ReportingInformationRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336ReportingInformationAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336NiddInformationRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29336NiddInformationAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338SendRoutingInfoForSmRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338SendRoutingInfoForSmAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338AlertServiceCentreRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338AlertServiceCentreAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338ReportSmDeliveryStatusRequest(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338ReportSmDeliveryStatusAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338MoForwardShortMessageRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338MoForwardShortMessageAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338MtForwardShortMessageRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29338MtForwardShortMessageAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29343ProximityActionRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29343ProximityActionAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29343ProximityApplicationRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29343ProximityApplicationAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ProseSubscriberInformationRequest(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ProseSubscriberInformationAnswer(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344UpdateProseSubscriberDataRequest(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344UpdateProseSubscriberDataAnswer(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ProseNotifyRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ProseNotifyAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ResetRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ResetAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ProseInitialLocationInformationRequest(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29344ProseInitialLocationInformationAnswer(m) => {
                 rt::typed::Command::header(m)
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseAuthorizationRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseAuthorizationAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseDiscoveryRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseDiscoveryAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseMatchRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseMatchAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseMatchReportInfoRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseMatchReportInfoAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseProximityRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseProximityAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseLocationUpdateRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseLocationUpdateAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseAlertRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseAlertAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseCancellationRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29345ProseCancellationAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29368DeviceActionRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29368DeviceActionAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29368DeviceNotificationRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29368DeviceNotificationAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29468GcsActionRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29468GcsActionAnswer(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29468GcsNotificationRequest(m) => rt::typed::Command::header(m),
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             Self::Ts29468GcsNotificationAnswer(m) => rt::typed::Command::header(m),
+            #[cfg(feature = "tgpp")]
+            Self::Ts32299CreditControlRequest(m) => rt::typed::Command::header(m),
+            #[cfg(feature = "tgpp")]
+            Self::Ts32299CreditControlAnswer(m) => rt::typed::Command::header(m),
             Self::Generic(m) => m.header(),
         }
     }
@@ -9859,7 +9883,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     <base::AccountingAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "credit_control")]
+            #[cfg(all(feature = "credit_control", not(feature = "tgpp")))]
             (272, 4, true) => {
                 TypedMessage::CreditControlCreditControlRequest(
                     <credit_control::CreditControlRequest as rt::typed::Command>::decode(
@@ -9867,7 +9891,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "credit_control")]
+            #[cfg(all(feature = "credit_control", not(feature = "tgpp")))]
             (272, 4, false) => {
                 TypedMessage::CreditControlCreditControlAnswer(
                     <credit_control::CreditControlAnswer as rt::typed::Command>::decode(
@@ -10091,7 +10115,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388718, 16777346, true) => {
                 TypedMessage::Ts29128ConfigurationInformationRequest(
                     <ts29128::ConfigurationInformationRequest as rt::typed::Command>::decode(
@@ -10099,7 +10123,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388718, 16777346, false) => {
                 TypedMessage::Ts29128ConfigurationInformationAnswer(
                     <ts29128::ConfigurationInformationAnswer as rt::typed::Command>::decode(
@@ -10107,7 +10131,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388719, 16777346, true) => {
                 TypedMessage::Ts29128ReportingInformationRequest(
                     <ts29128::ReportingInformationRequest as rt::typed::Command>::decode(
@@ -10115,7 +10139,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388719, 16777346, false) => {
                 TypedMessage::Ts29128ReportingInformationAnswer(
                     <ts29128::ReportingInformationAnswer as rt::typed::Command>::decode(
@@ -10123,7 +10147,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388732, 16777346, true) => {
                 TypedMessage::Ts29128ConnectionManagementRequest(
                     <ts29128::ConnectionManagementRequest as rt::typed::Command>::decode(
@@ -10131,7 +10155,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388732, 16777346, false) => {
                 TypedMessage::Ts29128ConnectionManagementAnswer(
                     <ts29128::ConnectionManagementAnswer as rt::typed::Command>::decode(
@@ -10139,31 +10163,31 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388733, 16777346, true) => {
                 TypedMessage::Ts29128MoDataRequest(
                     <ts29128::MoDataRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388733, 16777346, false) => {
                 TypedMessage::Ts29128MoDataAnswer(
                     <ts29128::MoDataAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388734, 16777346, true) => {
                 TypedMessage::Ts29128MtDataRequest(
                     <ts29128::MtDataRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388734, 16777346, false) => {
                 TypedMessage::Ts29128MtDataAnswer(
                     <ts29128::MtDataAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388723, 16777348, true) => {
                 TypedMessage::Ts29154BackgroundDataTransferRequest(
                     <ts29154::BackgroundDataTransferRequest as rt::typed::Command>::decode(
@@ -10171,7 +10195,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388723, 16777348, false) => {
                 TypedMessage::Ts29154BackgroundDataTransferAnswer(
                     <ts29154::BackgroundDataTransferAnswer as rt::typed::Command>::decode(
@@ -10179,7 +10203,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388735, 16777358, true) => {
                 TypedMessage::Ts29154EventConfigurationRequest(
                     <ts29154::EventConfigurationRequest as rt::typed::Command>::decode(
@@ -10187,7 +10211,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388735, 16777358, false) => {
                 TypedMessage::Ts29154EventConfigurationAnswer(
                     <ts29154::EventConfigurationAnswer as rt::typed::Command>::decode(
@@ -10195,13 +10219,13 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388736, 16777358, true) => {
                 TypedMessage::Ts29154EventReportingRequest(
                     <ts29154::EventReportingRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388736, 16777358, false) => {
                 TypedMessage::Ts29154EventReportingAnswer(
                     <ts29154::EventReportingAnswer as rt::typed::Command>::decode(msg)?,
@@ -10231,19 +10255,19 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     <ts29172::LocationReportAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388622, 16777291, true) => {
                 TypedMessage::Ts29173LcsRoutingInfoRequest(
                     <ts29173::LcsRoutingInfoRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388622, 16777291, false) => {
                 TypedMessage::Ts29173LcsRoutingInfoAnswer(
                     <ts29173::LcsRoutingInfoAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (272, 16777238, true) => {
                 TypedMessage::Ts29212TgppGxCreditControlRequest(
                     <ts29212::TgppGxCreditControlRequest as rt::typed::Command>::decode(
@@ -10251,7 +10275,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (272, 16777238, false) => {
                 TypedMessage::Ts29212TgppGxCreditControlAnswer(
                     <ts29212::TgppGxCreditControlAnswer as rt::typed::Command>::decode(
@@ -10259,19 +10283,19 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (258, 16777238, true) => {
                 TypedMessage::Ts29212TgppGxReAuthRequest(
                     <ts29212::TgppGxReAuthRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (258, 16777238, false) => {
                 TypedMessage::Ts29212TgppGxReAuthAnswer(
                     <ts29212::TgppGxReAuthAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (272, 16777266, true) => {
                 TypedMessage::Ts29212TgppGxxCreditControlRequest(
                     <ts29212::TgppGxxCreditControlRequest as rt::typed::Command>::decode(
@@ -10279,7 +10303,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (272, 16777266, false) => {
                 TypedMessage::Ts29212TgppGxxCreditControlAnswer(
                     <ts29212::TgppGxxCreditControlAnswer as rt::typed::Command>::decode(
@@ -10287,19 +10311,19 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (258, 16777266, true) => {
                 TypedMessage::Ts29212TgppGxxReAuthRequest(
                     <ts29212::TgppGxxReAuthRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (258, 16777266, false) => {
                 TypedMessage::Ts29212TgppGxxReAuthAnswer(
                     <ts29212::TgppGxxReAuthAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388637, 16777303, true) => {
                 TypedMessage::Ts29212TgppSdTdfSessionRequest(
                     <ts29212::TgppSdTdfSessionRequest as rt::typed::Command>::decode(
@@ -10307,13 +10331,13 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388637, 16777303, false) => {
                 TypedMessage::Ts29212TgppSdTdfSessionAnswer(
                     <ts29212::TgppSdTdfSessionAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (272, 16777303, true) => {
                 TypedMessage::Ts29212TgppSdCreditControlRequest(
                     <ts29212::TgppSdCreditControlRequest as rt::typed::Command>::decode(
@@ -10321,7 +10345,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (272, 16777303, false) => {
                 TypedMessage::Ts29212TgppSdCreditControlAnswer(
                     <ts29212::TgppSdCreditControlAnswer as rt::typed::Command>::decode(
@@ -10329,19 +10353,19 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (258, 16777303, true) => {
                 TypedMessage::Ts29212TgppSdReAuthRequest(
                     <ts29212::TgppSdReAuthRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (258, 16777303, false) => {
                 TypedMessage::Ts29212TgppSdReAuthAnswer(
                     <ts29212::TgppSdReAuthAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388637, 16777349, true) => {
                 TypedMessage::Ts29212TgppStTdfSessionRequest(
                     <ts29212::TgppStTdfSessionRequest as rt::typed::Command>::decode(
@@ -10349,13 +10373,13 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388637, 16777349, false) => {
                 TypedMessage::Ts29212TgppStTdfSessionAnswer(
                     <ts29212::TgppStTdfSessionAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (275, 16777349, true) => {
                 TypedMessage::Ts29212SessionTerminationRequest(
                     <ts29212::SessionTerminationRequest as rt::typed::Command>::decode(
@@ -10363,7 +10387,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (275, 16777349, false) => {
                 TypedMessage::Ts29212SessionTerminationAnswer(
                     <ts29212::SessionTerminationAnswer as rt::typed::Command>::decode(
@@ -10371,7 +10395,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388731, 16777349, true) => {
                 TypedMessage::Ts29212TssfNotificationRequest(
                     <ts29212::TssfNotificationRequest as rt::typed::Command>::decode(
@@ -10379,37 +10403,37 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388731, 16777349, false) => {
                 TypedMessage::Ts29212TssfNotificationAnswer(
                     <ts29212::TssfNotificationAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (265, 16777236, true) => {
                 TypedMessage::Ts29214AaRequest(
                     <ts29214::AaRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (265, 16777236, false) => {
                 TypedMessage::Ts29214AaAnswer(
                     <ts29214::AaAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (258, 16777236, true) => {
                 TypedMessage::Ts29214ReAuthRequest(
                     <ts29214::ReAuthRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (258, 16777236, false) => {
                 TypedMessage::Ts29214ReAuthAnswer(
                     <ts29214::ReAuthAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (275, 16777236, true) => {
                 TypedMessage::Ts29214SessionTerminationRequest(
                     <ts29214::SessionTerminationRequest as rt::typed::Command>::decode(
@@ -10417,7 +10441,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (275, 16777236, false) => {
                 TypedMessage::Ts29214SessionTerminationAnswer(
                     <ts29214::SessionTerminationAnswer as rt::typed::Command>::decode(
@@ -10425,43 +10449,43 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (274, 16777236, true) => {
                 TypedMessage::Ts29214AbortSessionRequest(
                     <ts29214::AbortSessionRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (274, 16777236, false) => {
                 TypedMessage::Ts29214AbortSessionAnswer(
                     <ts29214::AbortSessionAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (272, 16777267, true) => {
                 TypedMessage::Ts29215CreditControlRequest(
                     <ts29215::CreditControlRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (272, 16777267, false) => {
                 TypedMessage::Ts29215CreditControlAnswer(
                     <ts29215::CreditControlAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (258, 16777267, true) => {
                 TypedMessage::Ts29215ReAuthRequest(
                     <ts29215::ReAuthRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (258, 16777267, false) => {
                 TypedMessage::Ts29215ReAuthAnswer(
                     <ts29215::ReAuthAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388656, 16777267, true) => {
                 TypedMessage::Ts29215TriggerEstablishmentRequest(
                     <ts29215::TriggerEstablishmentRequest as rt::typed::Command>::decode(
@@ -10469,7 +10493,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388656, 16777267, false) => {
                 TypedMessage::Ts29215TriggerEstablishmentAnswer(
                     <ts29215::TriggerEstablishmentAnswer as rt::typed::Command>::decode(
@@ -10477,7 +10501,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388720, 16777342, true) => {
                 TypedMessage::Ts29217NonAggregatedRuciReportRequest(
                     <ts29217::NonAggregatedRuciReportRequest as rt::typed::Command>::decode(
@@ -10485,7 +10509,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388720, 16777342, false) => {
                 TypedMessage::Ts29217NonAggregatedRuciReportAnswer(
                     <ts29217::NonAggregatedRuciReportAnswer as rt::typed::Command>::decode(
@@ -10493,7 +10517,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388721, 16777342, true) => {
                 TypedMessage::Ts29217AggregatedRuciReportRequest(
                     <ts29217::AggregatedRuciReportRequest as rt::typed::Command>::decode(
@@ -10501,7 +10525,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388721, 16777342, false) => {
                 TypedMessage::Ts29217AggregatedRuciReportAnswer(
                     <ts29217::AggregatedRuciReportAnswer as rt::typed::Command>::decode(
@@ -10509,13 +10533,13 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388722, 16777342, true) => {
                 TypedMessage::Ts29217ModifyUecontextRequest(
                     <ts29217::ModifyUecontextRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388722, 16777342, false) => {
                 TypedMessage::Ts29217ModifyUecontextAnswer(
                     <ts29217::ModifyUecontextAnswer as rt::typed::Command>::decode(msg)?,
@@ -10565,7 +10589,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (300, 16777216, true) => {
                 TypedMessage::Ts29229UserAuthorizationRequest(
                     <ts29229::UserAuthorizationRequest as rt::typed::Command>::decode(
@@ -10573,7 +10597,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (300, 16777216, false) => {
                 TypedMessage::Ts29229UserAuthorizationAnswer(
                     <ts29229::UserAuthorizationAnswer as rt::typed::Command>::decode(
@@ -10581,7 +10605,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (301, 16777216, true) => {
                 TypedMessage::Ts29229ServerAssignmentRequest(
                     <ts29229::ServerAssignmentRequest as rt::typed::Command>::decode(
@@ -10589,37 +10613,37 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (301, 16777216, false) => {
                 TypedMessage::Ts29229ServerAssignmentAnswer(
                     <ts29229::ServerAssignmentAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (302, 16777216, true) => {
                 TypedMessage::Ts29229LocationInfoRequest(
                     <ts29229::LocationInfoRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (302, 16777216, false) => {
                 TypedMessage::Ts29229LocationInfoAnswer(
                     <ts29229::LocationInfoAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (303, 16777216, true) => {
                 TypedMessage::Ts29229MultimediaAuthRequest(
                     <ts29229::MultimediaAuthRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (303, 16777216, false) => {
                 TypedMessage::Ts29229MultimediaAuthAnswer(
                     <ts29229::MultimediaAuthAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (304, 16777216, true) => {
                 TypedMessage::Ts29229RegistrationTerminationRequest(
                     <ts29229::RegistrationTerminationRequest as rt::typed::Command>::decode(
@@ -10627,7 +10651,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (304, 16777216, false) => {
                 TypedMessage::Ts29229RegistrationTerminationAnswer(
                     <ts29229::RegistrationTerminationAnswer as rt::typed::Command>::decode(
@@ -10635,31 +10659,31 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (305, 16777216, true) => {
                 TypedMessage::Ts29229PushProfileRequest(
                     <ts29229::PushProfileRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (305, 16777216, false) => {
                 TypedMessage::Ts29229PushProfileAnswer(
                     <ts29229::PushProfileAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (316, 16777251, true) => {
                 TypedMessage::Ts29272UpdateLocationRequest(
                     <ts29272::UpdateLocationRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (316, 16777251, false) => {
                 TypedMessage::Ts29272UpdateLocationAnswer(
                     <ts29272::UpdateLocationAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (318, 16777251, true) => {
                 TypedMessage::Ts29272AuthenticationInformationRequest(
                     <ts29272::AuthenticationInformationRequest as rt::typed::Command>::decode(
@@ -10667,7 +10691,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (318, 16777251, false) => {
                 TypedMessage::Ts29272AuthenticationInformationAnswer(
                     <ts29272::AuthenticationInformationAnswer as rt::typed::Command>::decode(
@@ -10675,19 +10699,19 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (317, 16777251, true) => {
                 TypedMessage::Ts29272CancelLocationRequest(
                     <ts29272::CancelLocationRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (317, 16777251, false) => {
                 TypedMessage::Ts29272CancelLocationAnswer(
                     <ts29272::CancelLocationAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (319, 16777251, true) => {
                 TypedMessage::Ts29272TgppS6aS6dInsertSubscriberDataRequest(
                     <ts29272::TgppS6aS6dInsertSubscriberDataRequest as rt::typed::Command>::decode(
@@ -10695,7 +10719,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (319, 16777251, false) => {
                 TypedMessage::Ts29272TgppS6aS6dInsertSubscriberDataAnswer(
                     <ts29272::TgppS6aS6dInsertSubscriberDataAnswer as rt::typed::Command>::decode(
@@ -10703,7 +10727,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (320, 16777251, true) => {
                 TypedMessage::Ts29272TgppS6aS6dDeleteSubscriberDataRequest(
                     <ts29272::TgppS6aS6dDeleteSubscriberDataRequest as rt::typed::Command>::decode(
@@ -10711,7 +10735,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (320, 16777251, false) => {
                 TypedMessage::Ts29272TgppS6aS6dDeleteSubscriberDataAnswer(
                     <ts29272::TgppS6aS6dDeleteSubscriberDataAnswer as rt::typed::Command>::decode(
@@ -10719,55 +10743,55 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (321, 16777251, true) => {
                 TypedMessage::Ts29272PurgeUeRequest(
                     <ts29272::PurgeUeRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (321, 16777251, false) => {
                 TypedMessage::Ts29272PurgeUeAnswer(
                     <ts29272::PurgeUeAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (322, 16777251, true) => {
                 TypedMessage::Ts29272TgppS6aS6dResetRequest(
                     <ts29272::TgppS6aS6dResetRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (322, 16777251, false) => {
                 TypedMessage::Ts29272TgppS6aS6dResetAnswer(
                     <ts29272::TgppS6aS6dResetAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (323, 16777251, true) => {
                 TypedMessage::Ts29272NotifyRequest(
                     <ts29272::NotifyRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (323, 16777251, false) => {
                 TypedMessage::Ts29272NotifyAnswer(
                     <ts29272::NotifyAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (324, 16777252, true) => {
                 TypedMessage::Ts29272MeIdentityCheckRequest(
                     <ts29272::MeIdentityCheckRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (324, 16777252, false) => {
                 TypedMessage::Ts29272MeIdentityCheckAnswer(
                     <ts29272::MeIdentityCheckAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388638, 16777308, true) => {
                 TypedMessage::Ts29272UpdateVcsgLocationRequest(
                     <ts29272::UpdateVcsgLocationRequest as rt::typed::Command>::decode(
@@ -10775,7 +10799,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388638, 16777308, false) => {
                 TypedMessage::Ts29272UpdateVcsgLocationAnswer(
                     <ts29272::UpdateVcsgLocationAnswer as rt::typed::Command>::decode(
@@ -10783,7 +10807,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388642, 16777308, true) => {
                 TypedMessage::Ts29272CancelVcsgLocationRequest(
                     <ts29272::CancelVcsgLocationRequest as rt::typed::Command>::decode(
@@ -10791,7 +10815,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388642, 16777308, false) => {
                 TypedMessage::Ts29272CancelVcsgLocationAnswer(
                     <ts29272::CancelVcsgLocationAnswer as rt::typed::Command>::decode(
@@ -10799,7 +10823,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (319, 16777308, true) => {
                 TypedMessage::Ts29272TgppS7aS7dInsertSubscriberDataRequest(
                     <ts29272::TgppS7aS7dInsertSubscriberDataRequest as rt::typed::Command>::decode(
@@ -10807,7 +10831,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (319, 16777308, false) => {
                 TypedMessage::Ts29272TgppS7aS7dInsertSubscriberDataAnswer(
                     <ts29272::TgppS7aS7dInsertSubscriberDataAnswer as rt::typed::Command>::decode(
@@ -10815,7 +10839,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (320, 16777308, true) => {
                 TypedMessage::Ts29272TgppS7aS7dDeleteSubscriberDataRequest(
                     <ts29272::TgppS7aS7dDeleteSubscriberDataRequest as rt::typed::Command>::decode(
@@ -10823,7 +10847,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (320, 16777308, false) => {
                 TypedMessage::Ts29272TgppS7aS7dDeleteSubscriberDataAnswer(
                     <ts29272::TgppS7aS7dDeleteSubscriberDataAnswer as rt::typed::Command>::decode(
@@ -10831,19 +10855,19 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (322, 16777308, true) => {
                 TypedMessage::Ts29272TgppS7aS7dResetRequest(
                     <ts29272::TgppS7aS7dResetRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (322, 16777308, false) => {
                 TypedMessage::Ts29272TgppS7aS7dResetAnswer(
                     <ts29272::TgppS7aS7dResetAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (268, 16777250, true) => {
                 TypedMessage::Ts29273TgppStaDiameterEapRequest(
                     <ts29273::TgppStaDiameterEapRequest as rt::typed::Command>::decode(
@@ -10851,7 +10875,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (268, 16777250, false) => {
                 TypedMessage::Ts29273TgppStaDiameterEapAnswer(
                     <ts29273::TgppStaDiameterEapAnswer as rt::typed::Command>::decode(
@@ -10859,19 +10883,19 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (265, 16777250, true) => {
                 TypedMessage::Ts29273TgppStaAaRequest(
                     <ts29273::TgppStaAaRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (265, 16777250, false) => {
                 TypedMessage::Ts29273TgppStaAaAnswer(
                     <ts29273::TgppStaAaAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (275, 16777250, true) => {
                 TypedMessage::Ts29273TgppStaSessionTerminationRequest(
                     <ts29273::TgppStaSessionTerminationRequest as rt::typed::Command>::decode(
@@ -10879,7 +10903,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (275, 16777250, false) => {
                 TypedMessage::Ts29273TgppStaSessionTerminationAnswer(
                     <ts29273::TgppStaSessionTerminationAnswer as rt::typed::Command>::decode(
@@ -10887,7 +10911,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (274, 16777250, true) => {
                 TypedMessage::Ts29273TgppStaAbortSessionRequest(
                     <ts29273::TgppStaAbortSessionRequest as rt::typed::Command>::decode(
@@ -10895,7 +10919,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (274, 16777250, false) => {
                 TypedMessage::Ts29273TgppStaAbortSessionAnswer(
                     <ts29273::TgppStaAbortSessionAnswer as rt::typed::Command>::decode(
@@ -10903,19 +10927,19 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (258, 16777250, true) => {
                 TypedMessage::Ts29273TgppStaReAuthRequest(
                     <ts29273::TgppStaReAuthRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (258, 16777250, false) => {
                 TypedMessage::Ts29273TgppStaReAuthAnswer(
                     <ts29273::TgppStaReAuthAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (268, 16777264, true) => {
                 TypedMessage::Ts29273TgppSwmDiameterEapRequest(
                     <ts29273::TgppSwmDiameterEapRequest as rt::typed::Command>::decode(
@@ -10923,7 +10947,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (268, 16777264, false) => {
                 TypedMessage::Ts29273TgppSwmDiameterEapAnswer(
                     <ts29273::TgppSwmDiameterEapAnswer as rt::typed::Command>::decode(
@@ -10931,19 +10955,19 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (265, 16777264, true) => {
                 TypedMessage::Ts29273TgppSwmAaRequest(
                     <ts29273::TgppSwmAaRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (265, 16777264, false) => {
                 TypedMessage::Ts29273TgppSwmAaAnswer(
                     <ts29273::TgppSwmAaAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (275, 16777264, true) => {
                 TypedMessage::Ts29273TgppSwmSessionTerminationRequest(
                     <ts29273::TgppSwmSessionTerminationRequest as rt::typed::Command>::decode(
@@ -10951,7 +10975,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (275, 16777264, false) => {
                 TypedMessage::Ts29273TgppSwmSessionTerminationAnswer(
                     <ts29273::TgppSwmSessionTerminationAnswer as rt::typed::Command>::decode(
@@ -10959,7 +10983,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (274, 16777264, true) => {
                 TypedMessage::Ts29273TgppSwmAbortSessionRequest(
                     <ts29273::TgppSwmAbortSessionRequest as rt::typed::Command>::decode(
@@ -10967,7 +10991,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (274, 16777264, false) => {
                 TypedMessage::Ts29273TgppSwmAbortSessionAnswer(
                     <ts29273::TgppSwmAbortSessionAnswer as rt::typed::Command>::decode(
@@ -10975,31 +10999,31 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (258, 16777264, true) => {
                 TypedMessage::Ts29273TgppSwmReAuthRequest(
                     <ts29273::TgppSwmReAuthRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (258, 16777264, false) => {
                 TypedMessage::Ts29273TgppSwmReAuthAnswer(
                     <ts29273::TgppSwmReAuthAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (303, 16777265, true) => {
                 TypedMessage::Ts29273MultimediaAuthRequest(
                     <ts29273::MultimediaAuthRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (303, 16777265, false) => {
                 TypedMessage::Ts29273MultimediaAuthAnswer(
                     <ts29273::MultimediaAuthAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (301, 16777265, true) => {
                 TypedMessage::Ts29273ServerAssignmentRequest(
                     <ts29273::ServerAssignmentRequest as rt::typed::Command>::decode(
@@ -11007,13 +11031,13 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (301, 16777265, false) => {
                 TypedMessage::Ts29273ServerAssignmentAnswer(
                     <ts29273::ServerAssignmentAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (304, 16777265, true) => {
                 TypedMessage::Ts29273RegistrationTerminationRequest(
                     <ts29273::RegistrationTerminationRequest as rt::typed::Command>::decode(
@@ -11021,7 +11045,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (304, 16777265, false) => {
                 TypedMessage::Ts29273RegistrationTerminationAnswer(
                     <ts29273::RegistrationTerminationAnswer as rt::typed::Command>::decode(
@@ -11029,19 +11053,19 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (305, 16777265, true) => {
                 TypedMessage::Ts29273PushProfileRequest(
                     <ts29273::PushProfileRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (305, 16777265, false) => {
                 TypedMessage::Ts29273PushProfileAnswer(
                     <ts29273::PushProfileAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (268, 16777272, true) => {
                 TypedMessage::Ts29273TgppS6bDiameterEapRequest(
                     <ts29273::TgppS6bDiameterEapRequest as rt::typed::Command>::decode(
@@ -11049,7 +11073,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (268, 16777272, false) => {
                 TypedMessage::Ts29273TgppS6bDiameterEapAnswer(
                     <ts29273::TgppS6bDiameterEapAnswer as rt::typed::Command>::decode(
@@ -11057,19 +11081,19 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (265, 16777272, true) => {
                 TypedMessage::Ts29273TgppS6bAaRequest(
                     <ts29273::TgppS6bAaRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (265, 16777272, false) => {
                 TypedMessage::Ts29273TgppS6bAaAnswer(
                     <ts29273::TgppS6bAaAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (275, 16777272, true) => {
                 TypedMessage::Ts29273TgppS6bSessionTerminationRequest(
                     <ts29273::TgppS6bSessionTerminationRequest as rt::typed::Command>::decode(
@@ -11077,7 +11101,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (275, 16777272, false) => {
                 TypedMessage::Ts29273TgppS6bSessionTerminationAnswer(
                     <ts29273::TgppS6bSessionTerminationAnswer as rt::typed::Command>::decode(
@@ -11085,7 +11109,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (274, 16777272, true) => {
                 TypedMessage::Ts29273TgppS6bAbortSessionRequest(
                     <ts29273::TgppS6bAbortSessionRequest as rt::typed::Command>::decode(
@@ -11093,7 +11117,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (274, 16777272, false) => {
                 TypedMessage::Ts29273TgppS6bAbortSessionAnswer(
                     <ts29273::TgppS6bAbortSessionAnswer as rt::typed::Command>::decode(
@@ -11101,43 +11125,43 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (258, 16777272, true) => {
                 TypedMessage::Ts29273TgppS6bReAuthRequest(
                     <ts29273::TgppS6bReAuthRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (258, 16777272, false) => {
                 TypedMessage::Ts29273TgppS6bReAuthAnswer(
                     <ts29273::TgppS6bReAuthAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (306, 16777217, true) => {
                 TypedMessage::Ts29329UserDataRequest(
                     <ts29329::UserDataRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (306, 16777217, false) => {
                 TypedMessage::Ts29329UserDataAnswer(
                     <ts29329::UserDataAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (307, 16777217, true) => {
                 TypedMessage::Ts29329ProfileUpdateRequest(
                     <ts29329::ProfileUpdateRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (307, 16777217, false) => {
                 TypedMessage::Ts29329ProfileUpdateAnswer(
                     <ts29329::ProfileUpdateAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (308, 16777217, true) => {
                 TypedMessage::Ts29329SubscribeNotificationsRequest(
                     <ts29329::SubscribeNotificationsRequest as rt::typed::Command>::decode(
@@ -11145,7 +11169,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (308, 16777217, false) => {
                 TypedMessage::Ts29329SubscribeNotificationsAnswer(
                     <ts29329::SubscribeNotificationsAnswer as rt::typed::Command>::decode(
@@ -11153,7 +11177,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (309, 16777217, true) => {
                 TypedMessage::Ts29329PushNotificationRequest(
                     <ts29329::PushNotificationRequest as rt::typed::Command>::decode(
@@ -11161,13 +11185,13 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (309, 16777217, false) => {
                 TypedMessage::Ts29329PushNotificationAnswer(
                     <ts29329::PushNotificationAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388641, 16777310, true) => {
                 TypedMessage::Ts29336SubscriberInformationRequest(
                     <ts29336::SubscriberInformationRequest as rt::typed::Command>::decode(
@@ -11175,7 +11199,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388641, 16777310, false) => {
                 TypedMessage::Ts29336SubscriberInformationAnswer(
                     <ts29336::SubscriberInformationAnswer as rt::typed::Command>::decode(
@@ -11183,7 +11207,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388718, 16777345, true) => {
                 TypedMessage::Ts29336ConfigurationInformationRequest(
                     <ts29336::ConfigurationInformationRequest as rt::typed::Command>::decode(
@@ -11191,7 +11215,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388718, 16777345, false) => {
                 TypedMessage::Ts29336ConfigurationInformationAnswer(
                     <ts29336::ConfigurationInformationAnswer as rt::typed::Command>::decode(
@@ -11199,7 +11223,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388719, 16777345, true) => {
                 TypedMessage::Ts29336ReportingInformationRequest(
                     <ts29336::ReportingInformationRequest as rt::typed::Command>::decode(
@@ -11207,7 +11231,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388719, 16777345, false) => {
                 TypedMessage::Ts29336ReportingInformationAnswer(
                     <ts29336::ReportingInformationAnswer as rt::typed::Command>::decode(
@@ -11215,19 +11239,19 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388726, 16777345, true) => {
                 TypedMessage::Ts29336NiddInformationRequest(
                     <ts29336::NiddInformationRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388726, 16777345, false) => {
                 TypedMessage::Ts29336NiddInformationAnswer(
                     <ts29336::NiddInformationAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388647, 16777312, true) => {
                 TypedMessage::Ts29338SendRoutingInfoForSmRequest(
                     <ts29338::SendRoutingInfoForSmRequest as rt::typed::Command>::decode(
@@ -11235,7 +11259,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388647, 16777312, false) => {
                 TypedMessage::Ts29338SendRoutingInfoForSmAnswer(
                     <ts29338::SendRoutingInfoForSmAnswer as rt::typed::Command>::decode(
@@ -11243,7 +11267,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388648, 16777312, true) => {
                 TypedMessage::Ts29338AlertServiceCentreRequest(
                     <ts29338::AlertServiceCentreRequest as rt::typed::Command>::decode(
@@ -11251,7 +11275,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388648, 16777312, false) => {
                 TypedMessage::Ts29338AlertServiceCentreAnswer(
                     <ts29338::AlertServiceCentreAnswer as rt::typed::Command>::decode(
@@ -11259,7 +11283,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388649, 16777312, true) => {
                 TypedMessage::Ts29338ReportSmDeliveryStatusRequest(
                     <ts29338::ReportSmDeliveryStatusRequest as rt::typed::Command>::decode(
@@ -11267,7 +11291,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388649, 16777312, false) => {
                 TypedMessage::Ts29338ReportSmDeliveryStatusAnswer(
                     <ts29338::ReportSmDeliveryStatusAnswer as rt::typed::Command>::decode(
@@ -11275,7 +11299,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388645, 16777313, true) => {
                 TypedMessage::Ts29338MoForwardShortMessageRequest(
                     <ts29338::MoForwardShortMessageRequest as rt::typed::Command>::decode(
@@ -11283,7 +11307,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388645, 16777313, false) => {
                 TypedMessage::Ts29338MoForwardShortMessageAnswer(
                     <ts29338::MoForwardShortMessageAnswer as rt::typed::Command>::decode(
@@ -11291,7 +11315,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388646, 16777313, true) => {
                 TypedMessage::Ts29338MtForwardShortMessageRequest(
                     <ts29338::MtForwardShortMessageRequest as rt::typed::Command>::decode(
@@ -11299,7 +11323,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388646, 16777313, false) => {
                 TypedMessage::Ts29338MtForwardShortMessageAnswer(
                     <ts29338::MtForwardShortMessageAnswer as rt::typed::Command>::decode(
@@ -11307,19 +11331,19 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388676, 16777350, true) => {
                 TypedMessage::Ts29343ProximityActionRequest(
                     <ts29343::ProximityActionRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388676, 16777350, false) => {
                 TypedMessage::Ts29343ProximityActionAnswer(
                     <ts29343::ProximityActionAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388727, 16777350, true) => {
                 TypedMessage::Ts29343ProximityApplicationRequest(
                     <ts29343::ProximityApplicationRequest as rt::typed::Command>::decode(
@@ -11327,7 +11351,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388727, 16777350, false) => {
                 TypedMessage::Ts29343ProximityApplicationAnswer(
                     <ts29343::ProximityApplicationAnswer as rt::typed::Command>::decode(
@@ -11335,7 +11359,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388664, 16777336, true) => {
                 TypedMessage::Ts29344ProseSubscriberInformationRequest(
                     <ts29344::ProseSubscriberInformationRequest as rt::typed::Command>::decode(
@@ -11343,7 +11367,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388664, 16777336, false) => {
                 TypedMessage::Ts29344ProseSubscriberInformationAnswer(
                     <ts29344::ProseSubscriberInformationAnswer as rt::typed::Command>::decode(
@@ -11351,7 +11375,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388665, 16777336, true) => {
                 TypedMessage::Ts29344UpdateProseSubscriberDataRequest(
                     <ts29344::UpdateProseSubscriberDataRequest as rt::typed::Command>::decode(
@@ -11359,7 +11383,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388665, 16777336, false) => {
                 TypedMessage::Ts29344UpdateProseSubscriberDataAnswer(
                     <ts29344::UpdateProseSubscriberDataAnswer as rt::typed::Command>::decode(
@@ -11367,31 +11391,31 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388666, 16777336, true) => {
                 TypedMessage::Ts29344ProseNotifyRequest(
                     <ts29344::ProseNotifyRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388666, 16777336, false) => {
                 TypedMessage::Ts29344ProseNotifyAnswer(
                     <ts29344::ProseNotifyAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (322, 16777336, true) => {
                 TypedMessage::Ts29344ResetRequest(
                     <ts29344::ResetRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (322, 16777336, false) => {
                 TypedMessage::Ts29344ResetAnswer(
                     <ts29344::ResetAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388713, 16777336, true) => {
                 TypedMessage::Ts29344ProseInitialLocationInformationRequest(
                     <ts29344::ProseInitialLocationInformationRequest as rt::typed::Command>::decode(
@@ -11399,7 +11423,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388713, 16777336, false) => {
                 TypedMessage::Ts29344ProseInitialLocationInformationAnswer(
                     <ts29344::ProseInitialLocationInformationAnswer as rt::typed::Command>::decode(
@@ -11407,7 +11431,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388668, 16777340, true) => {
                 TypedMessage::Ts29345ProseAuthorizationRequest(
                     <ts29345::ProseAuthorizationRequest as rt::typed::Command>::decode(
@@ -11415,7 +11439,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388668, 16777340, false) => {
                 TypedMessage::Ts29345ProseAuthorizationAnswer(
                     <ts29345::ProseAuthorizationAnswer as rt::typed::Command>::decode(
@@ -11423,31 +11447,31 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388669, 16777340, true) => {
                 TypedMessage::Ts29345ProseDiscoveryRequest(
                     <ts29345::ProseDiscoveryRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388669, 16777340, false) => {
                 TypedMessage::Ts29345ProseDiscoveryAnswer(
                     <ts29345::ProseDiscoveryAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388670, 16777340, true) => {
                 TypedMessage::Ts29345ProseMatchRequest(
                     <ts29345::ProseMatchRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388670, 16777340, false) => {
                 TypedMessage::Ts29345ProseMatchAnswer(
                     <ts29345::ProseMatchAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388671, 16777340, true) => {
                 TypedMessage::Ts29345ProseMatchReportInfoRequest(
                     <ts29345::ProseMatchReportInfoRequest as rt::typed::Command>::decode(
@@ -11455,7 +11479,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388671, 16777340, false) => {
                 TypedMessage::Ts29345ProseMatchReportInfoAnswer(
                     <ts29345::ProseMatchReportInfoAnswer as rt::typed::Command>::decode(
@@ -11463,19 +11487,19 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388672, 16777340, true) => {
                 TypedMessage::Ts29345ProseProximityRequest(
                     <ts29345::ProseProximityRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388672, 16777340, false) => {
                 TypedMessage::Ts29345ProseProximityAnswer(
                     <ts29345::ProseProximityAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388673, 16777340, true) => {
                 TypedMessage::Ts29345ProseLocationUpdateRequest(
                     <ts29345::ProseLocationUpdateRequest as rt::typed::Command>::decode(
@@ -11483,7 +11507,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388673, 16777340, false) => {
                 TypedMessage::Ts29345ProseLocationUpdateAnswer(
                     <ts29345::ProseLocationUpdateAnswer as rt::typed::Command>::decode(
@@ -11491,19 +11515,19 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388674, 16777340, true) => {
                 TypedMessage::Ts29345ProseAlertRequest(
                     <ts29345::ProseAlertRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388674, 16777340, false) => {
                 TypedMessage::Ts29345ProseAlertAnswer(
                     <ts29345::ProseAlertAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388675, 16777340, true) => {
                 TypedMessage::Ts29345ProseCancellationRequest(
                     <ts29345::ProseCancellationRequest as rt::typed::Command>::decode(
@@ -11511,7 +11535,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388675, 16777340, false) => {
                 TypedMessage::Ts29345ProseCancellationAnswer(
                     <ts29345::ProseCancellationAnswer as rt::typed::Command>::decode(
@@ -11519,19 +11543,19 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388639, 16777309, true) => {
                 TypedMessage::Ts29368DeviceActionRequest(
                     <ts29368::DeviceActionRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388639, 16777309, false) => {
                 TypedMessage::Ts29368DeviceActionAnswer(
                     <ts29368::DeviceActionAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388640, 16777309, true) => {
                 TypedMessage::Ts29368DeviceNotificationRequest(
                     <ts29368::DeviceNotificationRequest as rt::typed::Command>::decode(
@@ -11539,7 +11563,7 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388640, 16777309, false) => {
                 TypedMessage::Ts29368DeviceNotificationAnswer(
                     <ts29368::DeviceNotificationAnswer as rt::typed::Command>::decode(
@@ -11547,28 +11571,40 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
                     )?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388662, 16777335, true) => {
                 TypedMessage::Ts29468GcsActionRequest(
                     <ts29468::GcsActionRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388662, 16777335, false) => {
                 TypedMessage::Ts29468GcsActionAnswer(
                     <ts29468::GcsActionAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388663, 16777335, true) => {
                 TypedMessage::Ts29468GcsNotificationRequest(
                     <ts29468::GcsNotificationRequest as rt::typed::Command>::decode(msg)?,
                 )
             }
-            #[cfg(feature = "etsi")]
+            #[cfg(feature = "tgpp")]
             (8388663, 16777335, false) => {
                 TypedMessage::Ts29468GcsNotificationAnswer(
                     <ts29468::GcsNotificationAnswer as rt::typed::Command>::decode(msg)?,
+                )
+            }
+            #[cfg(feature = "tgpp")]
+            (272, 4, true) => {
+                TypedMessage::Ts32299CreditControlRequest(
+                    <ts32299::CreditControlRequest as rt::typed::Command>::decode(msg)?,
+                )
+            }
+            #[cfg(feature = "tgpp")]
+            (272, 4, false) => {
+                TypedMessage::Ts32299CreditControlAnswer(
+                    <ts32299::CreditControlAnswer as rt::typed::Command>::decode(msg)?,
                 )
             }
             (257, _, true) => {

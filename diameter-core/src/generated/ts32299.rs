@@ -28088,6 +28088,1738 @@ impl rt::AvpData for WlanRadioContainer {
         }
     }
 }
+/// Credit-Control-Request (CCR): command code 272, application 4, 3GPP TS 32.299 §6.4.2.
+///
+/// ```text
+/// <Credit-Control-Request> ::= < Diameter Header: 272, REQ, PXY >
+///     < Session-Id >
+///     [ DRMP ]
+///     { Origin-Host }
+///     { Origin-Realm }
+///     { Destination-Realm }
+///     { Auth-Application-Id }
+///     { Service-Context-Id }
+///     { CC-Request-Type }
+///     { CC-Request-Number }
+///     [ Destination-Host ]
+///     [ User-Name ]
+///     [ CC-Sub-Session-Id ]
+///     [ Acct-Multi-Session-Id ]
+///     [ Origin-State-Id ]
+///     [ Event-Timestamp ]
+///     *[ Subscription-Id ]
+///     *[ Subscription-Id-Extension ]
+///     [ Service-Identifier ]
+///     [ Termination-Cause ]
+///     [ Requested-Service-Unit ]
+///     [ Requested-Action ]
+///     *[ Used-Service-Unit ]
+///     [ AoC-Request-Type ]
+///     [ Multiple-Services-Indicator ]
+///     *[ Multiple-Services-Credit-Control ]
+///     *[ Service-Parameter-Info ]
+///     [ CC-Correlation-Id ]
+///     [ User-Equipment-Info ]
+///     [ User-Equipment-Info-Extension ]
+///     [ OC-Supported-Features ]
+///     *[ Supported-Features ]
+///     *[ Proxy-Info ]
+///     *[ Route-Record ]
+///     [ Service-Information ]
+///     *[ AVP ]
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreditControlRequest {
+    /// Header: flags and identifiers (the length is computed when encoding).
+    pub header: rt::Header,
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    pub session_id: rt::data::Utf8String,
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    pub drmp: Option<super::drmp::Drmp>,
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    pub origin_host: rt::data::DiameterIdentity,
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    pub origin_realm: rt::data::DiameterIdentity,
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    pub destination_realm: rt::data::DiameterIdentity,
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    pub auth_application_id: u32,
+    /// `{ Service-Context-Id }`: Service-Context-Id (code 461), IETF RFC 8506 §8.42.
+    pub service_context_id: rt::data::Utf8String,
+    /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
+    pub cc_request_type: super::credit_control::CcRequestType,
+    /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
+    pub cc_request_number: u32,
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    pub destination_host: Option<rt::data::DiameterIdentity>,
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    pub user_name: Option<rt::data::Utf8String>,
+    /// `[ CC-Sub-Session-Id ]`: CC-Sub-Session-Id (code 419), IETF RFC 8506 §8.5.
+    pub cc_sub_session_id: Option<u64>,
+    /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
+    pub acct_multi_session_id: Option<rt::data::Utf8String>,
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    pub origin_state_id: Option<u32>,
+    /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
+    pub event_timestamp: Option<rt::data::Time>,
+    /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
+    pub subscription_id: Vec<super::credit_control::SubscriptionId>,
+    /// `*[ Subscription-Id-Extension ]`: Subscription-Id-Extension (code 659), IETF RFC 8506 §8.58.
+    pub subscription_id_extension: Vec<super::credit_control::SubscriptionIdExtension>,
+    /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
+    pub service_identifier: Option<u32>,
+    /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
+    pub termination_cause: Option<super::base::TerminationCause>,
+    /// `[ Requested-Service-Unit ]`: Requested-Service-Unit (code 437), IETF RFC 8506 §8.18.
+    pub requested_service_unit: Option<super::credit_control::RequestedServiceUnit>,
+    /// `[ Requested-Action ]`: Requested-Action (code 436), IETF RFC 8506 §8.41.
+    pub requested_action: Option<super::credit_control::RequestedAction>,
+    /// `*[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19.
+    pub used_service_unit: Vec<super::credit_control::UsedServiceUnit>,
+    /// `[ AoC-Request-Type ]`: AoC-Request-Type (code 2055, vendor 10415), 3GPP TS 32.299 §7.2.
+    pub aoc_request_type: Option<AocRequestType>,
+    /// `[ Multiple-Services-Indicator ]`: Multiple-Services-Indicator (code 455), IETF RFC 8506 §8.40.
+    pub multiple_services_indicator: Option<
+        super::credit_control::MultipleServicesIndicator,
+    >,
+    /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16.
+    pub multiple_services_credit_control: Vec<
+        super::credit_control::MultipleServicesCreditControl,
+    >,
+    /// `*[ Service-Parameter-Info ]`: Service-Parameter-Info (code 440), IETF RFC 8506 §8.43.
+    pub service_parameter_info: Vec<super::credit_control::ServiceParameterInfo>,
+    /// `[ CC-Correlation-Id ]`: CC-Correlation-Id (code 411), IETF RFC 8506 §8.1.
+    pub cc_correlation_id: Option<rt::bytes::Bytes>,
+    /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
+    pub user_equipment_info: Option<super::credit_control::UserEquipmentInfo>,
+    /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
+    pub user_equipment_info_extension: Option<
+        super::credit_control::UserEquipmentInfoExtension,
+    >,
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    pub oc_supported_features: Option<super::doic::OcSupportedFeatures>,
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
+    pub supported_features: Vec<super::ts29229::SupportedFeatures>,
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    pub proxy_info: Vec<super::base::ProxyInfo>,
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    pub route_record: Vec<rt::data::DiameterIdentity>,
+    /// `[ Service-Information ]`: Service-Information (code 873, vendor 10415), 3GPP TS 32.299 §7.2.
+    pub service_information: Option<ServiceInformation>,
+    /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
+    /// their flags so nothing is lost when re-encoding.
+    pub extra: Vec<rt::RawAvp>,
+    /// Received AVP flags that differ from the dictionary defaults.
+    pub avp_flags: rt::typed::FlagOverrides,
+}
+impl Default for CreditControlRequest {
+    fn default() -> Self {
+        Self {
+            header: <Self as rt::typed::Command>::new_header(),
+            session_id: Default::default(),
+            drmp: Default::default(),
+            origin_host: Default::default(),
+            origin_realm: Default::default(),
+            destination_realm: Default::default(),
+            auth_application_id: Default::default(),
+            service_context_id: Default::default(),
+            cc_request_type: Default::default(),
+            cc_request_number: Default::default(),
+            destination_host: Default::default(),
+            user_name: Default::default(),
+            cc_sub_session_id: Default::default(),
+            acct_multi_session_id: Default::default(),
+            origin_state_id: Default::default(),
+            event_timestamp: Default::default(),
+            subscription_id: Default::default(),
+            subscription_id_extension: Default::default(),
+            service_identifier: Default::default(),
+            termination_cause: Default::default(),
+            requested_service_unit: Default::default(),
+            requested_action: Default::default(),
+            used_service_unit: Default::default(),
+            aoc_request_type: Default::default(),
+            multiple_services_indicator: Default::default(),
+            multiple_services_credit_control: Default::default(),
+            service_parameter_info: Default::default(),
+            cc_correlation_id: Default::default(),
+            user_equipment_info: Default::default(),
+            user_equipment_info_extension: Default::default(),
+            oc_supported_features: Default::default(),
+            supported_features: Default::default(),
+            proxy_info: Default::default(),
+            route_record: Default::default(),
+            service_information: Default::default(),
+            extra: Vec::new(),
+            avp_flags: Default::default(),
+        }
+    }
+}
+impl rt::typed::Command for CreditControlRequest {
+    const CODE: u32 = 272;
+    const APPLICATION_ID: u32 = 4;
+    const REQUEST: bool = true;
+    const PROXIABLE: bool = true;
+    const NAME: &'static str = "Credit-Control-Request";
+    fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    fn header_mut(&mut self) -> &mut rt::Header {
+        &mut self.header
+    }
+    fn decode_avps(
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut session_id: Option<rt::data::Utf8String> = None;
+        let mut drmp: Option<super::drmp::Drmp> = None;
+        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
+        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
+        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
+        let mut auth_application_id: Option<u32> = None;
+        let mut service_context_id: Option<rt::data::Utf8String> = None;
+        let mut cc_request_type: Option<super::credit_control::CcRequestType> = None;
+        let mut cc_request_number: Option<u32> = None;
+        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
+        let mut user_name: Option<rt::data::Utf8String> = None;
+        let mut cc_sub_session_id: Option<u64> = None;
+        let mut acct_multi_session_id: Option<rt::data::Utf8String> = None;
+        let mut origin_state_id: Option<u32> = None;
+        let mut event_timestamp: Option<rt::data::Time> = None;
+        let mut subscription_id: Vec<super::credit_control::SubscriptionId> = Vec::new();
+        let mut subscription_id_extension: Vec<
+            super::credit_control::SubscriptionIdExtension,
+        > = Vec::new();
+        let mut service_identifier: Option<u32> = None;
+        let mut termination_cause: Option<super::base::TerminationCause> = None;
+        let mut requested_service_unit: Option<
+            super::credit_control::RequestedServiceUnit,
+        > = None;
+        let mut requested_action: Option<super::credit_control::RequestedAction> = None;
+        let mut used_service_unit: Vec<super::credit_control::UsedServiceUnit> = Vec::new();
+        let mut aoc_request_type: Option<AocRequestType> = None;
+        let mut multiple_services_indicator: Option<
+            super::credit_control::MultipleServicesIndicator,
+        > = None;
+        let mut multiple_services_credit_control: Vec<
+            super::credit_control::MultipleServicesCreditControl,
+        > = Vec::new();
+        let mut service_parameter_info: Vec<
+            super::credit_control::ServiceParameterInfo,
+        > = Vec::new();
+        let mut cc_correlation_id: Option<rt::bytes::Bytes> = None;
+        let mut user_equipment_info: Option<super::credit_control::UserEquipmentInfo> = None;
+        let mut user_equipment_info_extension: Option<
+            super::credit_control::UserEquipmentInfoExtension,
+        > = None;
+        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
+        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
+        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
+        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
+        let mut service_information: Option<ServiceInformation> = None;
+        let mut extra: Vec<rt::RawAvp> = Vec::new();
+        let mut avp_flags = rt::typed::FlagOverrides::default();
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut session_id, &avp, cx)?;
+                }
+                (301, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut drmp, &avp, cx)?;
+                }
+                (264, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
+                }
+                (296, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
+                }
+                (283, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
+                }
+                (258, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
+                }
+                (461, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut service_context_id, &avp, cx)?;
+                }
+                (416, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut cc_request_type, &avp, cx)?;
+                }
+                (415, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut cc_request_number, &avp, cx)?;
+                }
+                (293, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
+                }
+                (1, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut user_name, &avp, cx)?;
+                }
+                (419, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut cc_sub_session_id, &avp, cx)?;
+                }
+                (50, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut acct_multi_session_id, &avp, cx)?;
+                }
+                (278, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
+                }
+                (55, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut event_timestamp, &avp, cx)?;
+                }
+                (443, 0) => {
+                    avp_flags.note(&avp, subscription_id.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut subscription_id, &avp, cx, u32::MAX)?;
+                }
+                (659, 0) => {
+                    avp_flags
+                        .note(&avp, subscription_id_extension.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut subscription_id_extension, &avp, cx, u32::MAX)?;
+                }
+                (439, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut service_identifier, &avp, cx)?;
+                }
+                (295, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut termination_cause, &avp, cx)?;
+                }
+                (437, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut requested_service_unit, &avp, cx)?;
+                }
+                (436, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut requested_action, &avp, cx)?;
+                }
+                (446, 0) => {
+                    avp_flags.note(&avp, used_service_unit.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut used_service_unit, &avp, cx, u32::MAX)?;
+                }
+                (2055, 10415) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut aoc_request_type, &avp, cx)?;
+                }
+                (455, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut multiple_services_indicator, &avp, cx)?;
+                }
+                (456, 0) => {
+                    avp_flags
+                        .note(
+                            &avp,
+                            multiple_services_credit_control.len(),
+                            rt::AvpFlags(64),
+                        );
+                    rt::typed::push(
+                        &mut multiple_services_credit_control,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (440, 0) => {
+                    avp_flags.note(&avp, service_parameter_info.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut service_parameter_info, &avp, cx, u32::MAX)?;
+                }
+                (411, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut cc_correlation_id, &avp, cx)?;
+                }
+                (458, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut user_equipment_info, &avp, cx)?;
+                }
+                (653, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut user_equipment_info_extension, &avp, cx)?;
+                }
+                (621, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
+                }
+                (284, 0) => {
+                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
+                }
+                (873, 10415) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut service_information, &avp, cx)?;
+                }
+                _ => extra.push(avp.to_raw()),
+            }
+        }
+        Ok(Self {
+            header: rt::typed::header_of(msg),
+            session_id: rt::typed::required(
+                session_id,
+                rt::AvpKey::new(263, 0),
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+            )?,
+            drmp,
+            origin_host: rt::typed::required(
+                origin_host,
+                rt::AvpKey::new(264, 0),
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+            )?,
+            origin_realm: rt::typed::required(
+                origin_realm,
+                rt::AvpKey::new(296, 0),
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+            )?,
+            destination_realm: rt::typed::required(
+                destination_realm,
+                rt::AvpKey::new(283, 0),
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+            )?,
+            auth_application_id: rt::typed::required(
+                auth_application_id,
+                rt::AvpKey::new(258, 0),
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+            )?,
+            service_context_id: rt::typed::required(
+                service_context_id,
+                rt::AvpKey::new(461, 0),
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+            )?,
+            cc_request_type: rt::typed::required(
+                cc_request_type,
+                rt::AvpKey::new(416, 0),
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+            )?,
+            cc_request_number: rt::typed::required(
+                cc_request_number,
+                rt::AvpKey::new(415, 0),
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+            )?,
+            destination_host,
+            user_name,
+            cc_sub_session_id,
+            acct_multi_session_id,
+            origin_state_id,
+            event_timestamp,
+            subscription_id,
+            subscription_id_extension,
+            service_identifier,
+            termination_cause,
+            requested_service_unit,
+            requested_action,
+            used_service_unit,
+            aoc_request_type,
+            multiple_services_indicator,
+            multiple_services_credit_control,
+            service_parameter_info,
+            cc_correlation_id,
+            user_equipment_info,
+            user_equipment_info_extension,
+            oc_supported_features,
+            supported_features,
+            proxy_info,
+            route_record,
+            service_information,
+            extra,
+            avp_flags,
+        })
+    }
+    fn avps_len(&self) -> usize {
+        let mut n = 0usize;
+        n += rt::AvpData::avp_len(&self.session_id, 0);
+        if let Some(v) = &self.drmp {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        n += rt::AvpData::avp_len(&self.origin_host, 0);
+        n += rt::AvpData::avp_len(&self.origin_realm, 0);
+        n += rt::AvpData::avp_len(&self.destination_realm, 0);
+        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
+        n += rt::AvpData::avp_len(&self.service_context_id, 0);
+        n += rt::AvpData::avp_len(&self.cc_request_type, 0);
+        n += rt::AvpData::avp_len(&self.cc_request_number, 0);
+        if let Some(v) = &self.destination_host {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.user_name {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.cc_sub_session_id {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.acct_multi_session_id {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.origin_state_id {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.event_timestamp {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        for v in &self.subscription_id {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        for v in &self.subscription_id_extension {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.service_identifier {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.termination_cause {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.requested_service_unit {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.requested_action {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        for v in &self.used_service_unit {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.aoc_request_type {
+            n += rt::AvpData::avp_len(v, 10415);
+        }
+        if let Some(v) = &self.multiple_services_indicator {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        for v in &self.multiple_services_credit_control {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        for v in &self.service_parameter_info {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.cc_correlation_id {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.user_equipment_info {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.user_equipment_info_extension {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.oc_supported_features {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        for v in &self.supported_features {
+            n += rt::AvpData::avp_len(v, 10415);
+        }
+        for v in &self.proxy_info {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        for v in &self.route_record {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.service_information {
+            n += rt::AvpData::avp_len(v, 10415);
+        }
+        for a in &self.extra {
+            n += a.encoded_len();
+        }
+        n
+    }
+    fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
+        rt::AvpData::encode_avp(
+            &self.session_id,
+            buf,
+            263,
+            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            0,
+        );
+        if let Some(v) = &self.drmp {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                301,
+                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
+                0,
+            );
+        }
+        rt::AvpData::encode_avp(
+            &self.origin_host,
+            buf,
+            264,
+            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
+            0,
+        );
+        rt::AvpData::encode_avp(
+            &self.origin_realm,
+            buf,
+            296,
+            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
+            0,
+        );
+        rt::AvpData::encode_avp(
+            &self.destination_realm,
+            buf,
+            283,
+            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
+            0,
+        );
+        rt::AvpData::encode_avp(
+            &self.auth_application_id,
+            buf,
+            258,
+            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
+            0,
+        );
+        rt::AvpData::encode_avp(
+            &self.service_context_id,
+            buf,
+            461,
+            self.avp_flags.get(rt::AvpKey::new(461, 0), 0, rt::AvpFlags(64)),
+            0,
+        );
+        rt::AvpData::encode_avp(
+            &self.cc_request_type,
+            buf,
+            416,
+            self.avp_flags.get(rt::AvpKey::new(416, 0), 0, rt::AvpFlags(64)),
+            0,
+        );
+        rt::AvpData::encode_avp(
+            &self.cc_request_number,
+            buf,
+            415,
+            self.avp_flags.get(rt::AvpKey::new(415, 0), 0, rt::AvpFlags(64)),
+            0,
+        );
+        if let Some(v) = &self.destination_host {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                293,
+                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.user_name {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                1,
+                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.cc_sub_session_id {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                419,
+                self.avp_flags.get(rt::AvpKey::new(419, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.acct_multi_session_id {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                50,
+                self.avp_flags.get(rt::AvpKey::new(50, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.origin_state_id {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                278,
+                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.event_timestamp {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                55,
+                self.avp_flags.get(rt::AvpKey::new(55, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        for (i, v) in self.subscription_id.iter().enumerate() {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                443,
+                self.avp_flags.get(rt::AvpKey::new(443, 0), i, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        for (i, v) in self.subscription_id_extension.iter().enumerate() {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                659,
+                self.avp_flags.get(rt::AvpKey::new(659, 0), i, rt::AvpFlags(0)),
+                0,
+            );
+        }
+        if let Some(v) = &self.service_identifier {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                439,
+                self.avp_flags.get(rt::AvpKey::new(439, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.termination_cause {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                295,
+                self.avp_flags.get(rt::AvpKey::new(295, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.requested_service_unit {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                437,
+                self.avp_flags.get(rt::AvpKey::new(437, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.requested_action {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                436,
+                self.avp_flags.get(rt::AvpKey::new(436, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        for (i, v) in self.used_service_unit.iter().enumerate() {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                446,
+                self.avp_flags.get(rt::AvpKey::new(446, 0), i, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.aoc_request_type {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                2055,
+                self.avp_flags.get(rt::AvpKey::new(2055, 10415), 0, rt::AvpFlags(128)),
+                10415,
+            );
+        }
+        if let Some(v) = &self.multiple_services_indicator {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                455,
+                self.avp_flags.get(rt::AvpKey::new(455, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        for (i, v) in self.multiple_services_credit_control.iter().enumerate() {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                456,
+                self.avp_flags.get(rt::AvpKey::new(456, 0), i, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        for (i, v) in self.service_parameter_info.iter().enumerate() {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                440,
+                self.avp_flags.get(rt::AvpKey::new(440, 0), i, rt::AvpFlags(0)),
+                0,
+            );
+        }
+        if let Some(v) = &self.cc_correlation_id {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                411,
+                self.avp_flags.get(rt::AvpKey::new(411, 0), 0, rt::AvpFlags(0)),
+                0,
+            );
+        }
+        if let Some(v) = &self.user_equipment_info {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                458,
+                self.avp_flags.get(rt::AvpKey::new(458, 0), 0, rt::AvpFlags(0)),
+                0,
+            );
+        }
+        if let Some(v) = &self.user_equipment_info_extension {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                653,
+                self.avp_flags.get(rt::AvpKey::new(653, 0), 0, rt::AvpFlags(0)),
+                0,
+            );
+        }
+        if let Some(v) = &self.oc_supported_features {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                621,
+                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
+                0,
+            );
+        }
+        for (i, v) in self.supported_features.iter().enumerate() {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                628,
+                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
+                10415,
+            );
+        }
+        for (i, v) in self.proxy_info.iter().enumerate() {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                284,
+                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        for (i, v) in self.route_record.iter().enumerate() {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                282,
+                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.service_information {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                873,
+                self.avp_flags.get(rt::AvpKey::new(873, 10415), 0, rt::AvpFlags(192)),
+                10415,
+            );
+        }
+        for a in &self.extra {
+            a.encode(buf);
+        }
+    }
+}
+/// Credit-Control-Answer (CCA): command code 272, application 4, 3GPP TS 32.299 §6.4.3.
+///
+/// ```text
+/// <Credit-Control-Answer> ::= < Diameter Header: 272, PXY >
+///     < Session-Id >
+///     [ DRMP ]
+///     { Result-Code }
+///     { Origin-Host }
+///     { Origin-Realm }
+///     { Auth-Application-Id }
+///     { CC-Request-Type }
+///     { CC-Request-Number }
+///     [ User-Name ]
+///     [ CC-Session-Failover ]
+///     [ CC-Sub-Session-Id ]
+///     [ Acct-Multi-Session-Id ]
+///     [ Origin-State-Id ]
+///     [ Event-Timestamp ]
+///     [ Granted-Service-Unit ]
+///     *[ Multiple-Services-Credit-Control ]
+///     [ Cost-Information ]
+///     [ Final-Unit-Indication ]
+///     [ QoS-Final-Unit-Indication ]
+///     [ Check-Balance-Result ]
+///     [ Low-Balance-Indication ]
+///     [ Remaining-Balance ]
+///     [ OC-Supported-Features ]
+///     [ OC-OLR ]
+///     *[ Supported-Features ]
+///     [ Credit-Control-Failure-Handling ]
+///     [ Direct-Debiting-Failure-Handling ]
+///     [ Validity-Time ]
+///     *[ Redirect-Host ]
+///     [ Redirect-Host-Usage ]
+///     [ Redirect-Max-Cache-Time ]
+///     *[ Proxy-Info ]
+///     *[ Route-Record ]
+///     *[ Failed-AVP ]
+///     [ Service-Information ]
+///     *[ AVP ]
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreditControlAnswer {
+    /// Header: flags and identifiers (the length is computed when encoding).
+    pub header: rt::Header,
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    pub session_id: rt::data::Utf8String,
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    pub drmp: Option<super::drmp::Drmp>,
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    pub result_code: u32,
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    pub origin_host: rt::data::DiameterIdentity,
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    pub origin_realm: rt::data::DiameterIdentity,
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    pub auth_application_id: u32,
+    /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
+    pub cc_request_type: super::credit_control::CcRequestType,
+    /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
+    pub cc_request_number: u32,
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    pub user_name: Option<rt::data::Utf8String>,
+    /// `[ CC-Session-Failover ]`: CC-Session-Failover (code 418), IETF RFC 8506 §8.4.
+    pub cc_session_failover: Option<super::credit_control::CcSessionFailover>,
+    /// `[ CC-Sub-Session-Id ]`: CC-Sub-Session-Id (code 419), IETF RFC 8506 §8.5.
+    pub cc_sub_session_id: Option<u64>,
+    /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
+    pub acct_multi_session_id: Option<rt::data::Utf8String>,
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    pub origin_state_id: Option<u32>,
+    /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
+    pub event_timestamp: Option<rt::data::Time>,
+    /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
+    pub granted_service_unit: Option<super::credit_control::GrantedServiceUnit>,
+    /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16.
+    pub multiple_services_credit_control: Vec<
+        super::credit_control::MultipleServicesCreditControl,
+    >,
+    /// `[ Cost-Information ]`: Cost-Information (code 423), IETF RFC 8506 §8.7.
+    pub cost_information: Option<super::credit_control::CostInformation>,
+    /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
+    pub final_unit_indication: Option<super::credit_control::FinalUnitIndication>,
+    /// `[ QoS-Final-Unit-Indication ]`: QoS-Final-Unit-Indication (code 669), IETF RFC 8506 §8.68.
+    pub qos_final_unit_indication: Option<super::credit_control::QosFinalUnitIndication>,
+    /// `[ Check-Balance-Result ]`: Check-Balance-Result (code 422), IETF RFC 8506 §8.6.
+    pub check_balance_result: Option<super::credit_control::CheckBalanceResult>,
+    /// `[ Low-Balance-Indication ]`: Low-Balance-Indication (code 2020, vendor 10415), 3GPP TS 32.299 §7.2.
+    pub low_balance_indication: Option<LowBalanceIndication>,
+    /// `[ Remaining-Balance ]`: Remaining-Balance (code 2021, vendor 10415), 3GPP TS 32.299 §7.2.
+    pub remaining_balance: Option<RemainingBalance>,
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    pub oc_supported_features: Option<super::doic::OcSupportedFeatures>,
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    pub oc_olr: Option<super::doic::OcOlr>,
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
+    pub supported_features: Vec<super::ts29229::SupportedFeatures>,
+    /// `[ Credit-Control-Failure-Handling ]`: Credit-Control-Failure-Handling (code 427), IETF RFC 8506 §8.14.
+    pub credit_control_failure_handling: Option<
+        super::credit_control::CreditControlFailureHandling,
+    >,
+    /// `[ Direct-Debiting-Failure-Handling ]`: Direct-Debiting-Failure-Handling (code 428), IETF RFC 8506 §8.15.
+    pub direct_debiting_failure_handling: Option<
+        super::credit_control::DirectDebitingFailureHandling,
+    >,
+    /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
+    pub validity_time: Option<u32>,
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
+    pub redirect_host: Vec<rt::data::DiameterUri>,
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    pub redirect_host_usage: Option<super::base::RedirectHostUsage>,
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    pub redirect_max_cache_time: Option<u32>,
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    pub proxy_info: Vec<super::base::ProxyInfo>,
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    pub route_record: Vec<rt::data::DiameterIdentity>,
+    /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    pub failed_avp: Vec<super::base::FailedAvp>,
+    /// `[ Service-Information ]`: Service-Information (code 873, vendor 10415), 3GPP TS 32.299 §7.2.
+    pub service_information: Option<ServiceInformation>,
+    /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
+    /// their flags so nothing is lost when re-encoding.
+    pub extra: Vec<rt::RawAvp>,
+    /// Received AVP flags that differ from the dictionary defaults.
+    pub avp_flags: rt::typed::FlagOverrides,
+}
+impl Default for CreditControlAnswer {
+    fn default() -> Self {
+        Self {
+            header: <Self as rt::typed::Command>::new_header(),
+            session_id: Default::default(),
+            drmp: Default::default(),
+            result_code: Default::default(),
+            origin_host: Default::default(),
+            origin_realm: Default::default(),
+            auth_application_id: Default::default(),
+            cc_request_type: Default::default(),
+            cc_request_number: Default::default(),
+            user_name: Default::default(),
+            cc_session_failover: Default::default(),
+            cc_sub_session_id: Default::default(),
+            acct_multi_session_id: Default::default(),
+            origin_state_id: Default::default(),
+            event_timestamp: Default::default(),
+            granted_service_unit: Default::default(),
+            multiple_services_credit_control: Default::default(),
+            cost_information: Default::default(),
+            final_unit_indication: Default::default(),
+            qos_final_unit_indication: Default::default(),
+            check_balance_result: Default::default(),
+            low_balance_indication: Default::default(),
+            remaining_balance: Default::default(),
+            oc_supported_features: Default::default(),
+            oc_olr: Default::default(),
+            supported_features: Default::default(),
+            credit_control_failure_handling: Default::default(),
+            direct_debiting_failure_handling: Default::default(),
+            validity_time: Default::default(),
+            redirect_host: Default::default(),
+            redirect_host_usage: Default::default(),
+            redirect_max_cache_time: Default::default(),
+            proxy_info: Default::default(),
+            route_record: Default::default(),
+            failed_avp: Default::default(),
+            service_information: Default::default(),
+            extra: Vec::new(),
+            avp_flags: Default::default(),
+        }
+    }
+}
+impl rt::typed::Command for CreditControlAnswer {
+    const CODE: u32 = 272;
+    const APPLICATION_ID: u32 = 4;
+    const REQUEST: bool = false;
+    const PROXIABLE: bool = true;
+    const NAME: &'static str = "Credit-Control-Answer";
+    fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    fn header_mut(&mut self) -> &mut rt::Header {
+        &mut self.header
+    }
+    fn decode_avps(
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut session_id: Option<rt::data::Utf8String> = None;
+        let mut drmp: Option<super::drmp::Drmp> = None;
+        let mut result_code: Option<u32> = None;
+        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
+        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
+        let mut auth_application_id: Option<u32> = None;
+        let mut cc_request_type: Option<super::credit_control::CcRequestType> = None;
+        let mut cc_request_number: Option<u32> = None;
+        let mut user_name: Option<rt::data::Utf8String> = None;
+        let mut cc_session_failover: Option<super::credit_control::CcSessionFailover> = None;
+        let mut cc_sub_session_id: Option<u64> = None;
+        let mut acct_multi_session_id: Option<rt::data::Utf8String> = None;
+        let mut origin_state_id: Option<u32> = None;
+        let mut event_timestamp: Option<rt::data::Time> = None;
+        let mut granted_service_unit: Option<
+            super::credit_control::GrantedServiceUnit,
+        > = None;
+        let mut multiple_services_credit_control: Vec<
+            super::credit_control::MultipleServicesCreditControl,
+        > = Vec::new();
+        let mut cost_information: Option<super::credit_control::CostInformation> = None;
+        let mut final_unit_indication: Option<
+            super::credit_control::FinalUnitIndication,
+        > = None;
+        let mut qos_final_unit_indication: Option<
+            super::credit_control::QosFinalUnitIndication,
+        > = None;
+        let mut check_balance_result: Option<
+            super::credit_control::CheckBalanceResult,
+        > = None;
+        let mut low_balance_indication: Option<LowBalanceIndication> = None;
+        let mut remaining_balance: Option<RemainingBalance> = None;
+        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
+        let mut oc_olr: Option<super::doic::OcOlr> = None;
+        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
+        let mut credit_control_failure_handling: Option<
+            super::credit_control::CreditControlFailureHandling,
+        > = None;
+        let mut direct_debiting_failure_handling: Option<
+            super::credit_control::DirectDebitingFailureHandling,
+        > = None;
+        let mut validity_time: Option<u32> = None;
+        let mut redirect_host: Vec<rt::data::DiameterUri> = Vec::new();
+        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
+        let mut redirect_max_cache_time: Option<u32> = None;
+        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
+        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
+        let mut failed_avp: Vec<super::base::FailedAvp> = Vec::new();
+        let mut service_information: Option<ServiceInformation> = None;
+        let mut extra: Vec<rt::RawAvp> = Vec::new();
+        let mut avp_flags = rt::typed::FlagOverrides::default();
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut session_id, &avp, cx)?;
+                }
+                (301, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut drmp, &avp, cx)?;
+                }
+                (268, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut result_code, &avp, cx)?;
+                }
+                (264, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
+                }
+                (296, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
+                }
+                (258, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
+                }
+                (416, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut cc_request_type, &avp, cx)?;
+                }
+                (415, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut cc_request_number, &avp, cx)?;
+                }
+                (1, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut user_name, &avp, cx)?;
+                }
+                (418, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut cc_session_failover, &avp, cx)?;
+                }
+                (419, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut cc_sub_session_id, &avp, cx)?;
+                }
+                (50, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut acct_multi_session_id, &avp, cx)?;
+                }
+                (278, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
+                }
+                (55, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut event_timestamp, &avp, cx)?;
+                }
+                (431, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut granted_service_unit, &avp, cx)?;
+                }
+                (456, 0) => {
+                    avp_flags
+                        .note(
+                            &avp,
+                            multiple_services_credit_control.len(),
+                            rt::AvpFlags(64),
+                        );
+                    rt::typed::push(
+                        &mut multiple_services_credit_control,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (423, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut cost_information, &avp, cx)?;
+                }
+                (430, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut final_unit_indication, &avp, cx)?;
+                }
+                (669, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut qos_final_unit_indication, &avp, cx)?;
+                }
+                (422, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut check_balance_result, &avp, cx)?;
+                }
+                (2020, 10415) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut low_balance_indication, &avp, cx)?;
+                }
+                (2021, 10415) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut remaining_balance, &avp, cx)?;
+                }
+                (621, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
+                }
+                (427, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut credit_control_failure_handling, &avp, cx)?;
+                }
+                (428, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut direct_debiting_failure_handling,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (448, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut validity_time, &avp, cx)?;
+                }
+                (292, 0) => {
+                    avp_flags.note(&avp, redirect_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut redirect_host, &avp, cx, u32::MAX)?;
+                }
+                (261, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
+                }
+                (284, 0) => {
+                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
+                }
+                (279, 0) => {
+                    avp_flags.note(&avp, failed_avp.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut failed_avp, &avp, cx, u32::MAX)?;
+                }
+                (873, 10415) => {
+                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut service_information, &avp, cx)?;
+                }
+                _ => extra.push(avp.to_raw()),
+            }
+        }
+        Ok(Self {
+            header: rt::typed::header_of(msg),
+            session_id: rt::typed::required(
+                session_id,
+                rt::AvpKey::new(263, 0),
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+            )?,
+            drmp,
+            result_code: rt::typed::required(
+                result_code,
+                rt::AvpKey::new(268, 0),
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+            )?,
+            origin_host: rt::typed::required(
+                origin_host,
+                rt::AvpKey::new(264, 0),
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+            )?,
+            origin_realm: rt::typed::required(
+                origin_realm,
+                rt::AvpKey::new(296, 0),
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+            )?,
+            auth_application_id: rt::typed::required(
+                auth_application_id,
+                rt::AvpKey::new(258, 0),
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+            )?,
+            cc_request_type: rt::typed::required(
+                cc_request_type,
+                rt::AvpKey::new(416, 0),
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+            )?,
+            cc_request_number: rt::typed::required(
+                cc_request_number,
+                rt::AvpKey::new(415, 0),
+                rt::AvpFlags(64),
+                msg.header().length as usize,
+            )?,
+            user_name,
+            cc_session_failover,
+            cc_sub_session_id,
+            acct_multi_session_id,
+            origin_state_id,
+            event_timestamp,
+            granted_service_unit,
+            multiple_services_credit_control,
+            cost_information,
+            final_unit_indication,
+            qos_final_unit_indication,
+            check_balance_result,
+            low_balance_indication,
+            remaining_balance,
+            oc_supported_features,
+            oc_olr,
+            supported_features,
+            credit_control_failure_handling,
+            direct_debiting_failure_handling,
+            validity_time,
+            redirect_host,
+            redirect_host_usage,
+            redirect_max_cache_time,
+            proxy_info,
+            route_record,
+            failed_avp,
+            service_information,
+            extra,
+            avp_flags,
+        })
+    }
+    fn avps_len(&self) -> usize {
+        let mut n = 0usize;
+        n += rt::AvpData::avp_len(&self.session_id, 0);
+        if let Some(v) = &self.drmp {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        n += rt::AvpData::avp_len(&self.result_code, 0);
+        n += rt::AvpData::avp_len(&self.origin_host, 0);
+        n += rt::AvpData::avp_len(&self.origin_realm, 0);
+        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
+        n += rt::AvpData::avp_len(&self.cc_request_type, 0);
+        n += rt::AvpData::avp_len(&self.cc_request_number, 0);
+        if let Some(v) = &self.user_name {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.cc_session_failover {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.cc_sub_session_id {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.acct_multi_session_id {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.origin_state_id {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.event_timestamp {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.granted_service_unit {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        for v in &self.multiple_services_credit_control {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.cost_information {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.final_unit_indication {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.qos_final_unit_indication {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.check_balance_result {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.low_balance_indication {
+            n += rt::AvpData::avp_len(v, 10415);
+        }
+        if let Some(v) = &self.remaining_balance {
+            n += rt::AvpData::avp_len(v, 10415);
+        }
+        if let Some(v) = &self.oc_supported_features {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.oc_olr {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        for v in &self.supported_features {
+            n += rt::AvpData::avp_len(v, 10415);
+        }
+        if let Some(v) = &self.credit_control_failure_handling {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.direct_debiting_failure_handling {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.validity_time {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        for v in &self.redirect_host {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.redirect_host_usage {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.redirect_max_cache_time {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        for v in &self.proxy_info {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        for v in &self.route_record {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        for v in &self.failed_avp {
+            n += rt::AvpData::avp_len(v, 0);
+        }
+        if let Some(v) = &self.service_information {
+            n += rt::AvpData::avp_len(v, 10415);
+        }
+        for a in &self.extra {
+            n += a.encoded_len();
+        }
+        n
+    }
+    fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
+        rt::AvpData::encode_avp(
+            &self.session_id,
+            buf,
+            263,
+            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            0,
+        );
+        if let Some(v) = &self.drmp {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                301,
+                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
+                0,
+            );
+        }
+        rt::AvpData::encode_avp(
+            &self.result_code,
+            buf,
+            268,
+            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
+            0,
+        );
+        rt::AvpData::encode_avp(
+            &self.origin_host,
+            buf,
+            264,
+            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
+            0,
+        );
+        rt::AvpData::encode_avp(
+            &self.origin_realm,
+            buf,
+            296,
+            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
+            0,
+        );
+        rt::AvpData::encode_avp(
+            &self.auth_application_id,
+            buf,
+            258,
+            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
+            0,
+        );
+        rt::AvpData::encode_avp(
+            &self.cc_request_type,
+            buf,
+            416,
+            self.avp_flags.get(rt::AvpKey::new(416, 0), 0, rt::AvpFlags(64)),
+            0,
+        );
+        rt::AvpData::encode_avp(
+            &self.cc_request_number,
+            buf,
+            415,
+            self.avp_flags.get(rt::AvpKey::new(415, 0), 0, rt::AvpFlags(64)),
+            0,
+        );
+        if let Some(v) = &self.user_name {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                1,
+                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.cc_session_failover {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                418,
+                self.avp_flags.get(rt::AvpKey::new(418, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.cc_sub_session_id {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                419,
+                self.avp_flags.get(rt::AvpKey::new(419, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.acct_multi_session_id {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                50,
+                self.avp_flags.get(rt::AvpKey::new(50, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.origin_state_id {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                278,
+                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.event_timestamp {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                55,
+                self.avp_flags.get(rt::AvpKey::new(55, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.granted_service_unit {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                431,
+                self.avp_flags.get(rt::AvpKey::new(431, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        for (i, v) in self.multiple_services_credit_control.iter().enumerate() {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                456,
+                self.avp_flags.get(rt::AvpKey::new(456, 0), i, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.cost_information {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                423,
+                self.avp_flags.get(rt::AvpKey::new(423, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.final_unit_indication {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                430,
+                self.avp_flags.get(rt::AvpKey::new(430, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.qos_final_unit_indication {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                669,
+                self.avp_flags.get(rt::AvpKey::new(669, 0), 0, rt::AvpFlags(0)),
+                0,
+            );
+        }
+        if let Some(v) = &self.check_balance_result {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                422,
+                self.avp_flags.get(rt::AvpKey::new(422, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.low_balance_indication {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                2020,
+                self.avp_flags.get(rt::AvpKey::new(2020, 10415), 0, rt::AvpFlags(128)),
+                10415,
+            );
+        }
+        if let Some(v) = &self.remaining_balance {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                2021,
+                self.avp_flags.get(rt::AvpKey::new(2021, 10415), 0, rt::AvpFlags(128)),
+                10415,
+            );
+        }
+        if let Some(v) = &self.oc_supported_features {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                621,
+                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
+                0,
+            );
+        }
+        if let Some(v) = &self.oc_olr {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                623,
+                self.avp_flags.get(rt::AvpKey::new(623, 0), 0, rt::AvpFlags(0)),
+                0,
+            );
+        }
+        for (i, v) in self.supported_features.iter().enumerate() {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                628,
+                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
+                10415,
+            );
+        }
+        if let Some(v) = &self.credit_control_failure_handling {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                427,
+                self.avp_flags.get(rt::AvpKey::new(427, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.direct_debiting_failure_handling {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                428,
+                self.avp_flags.get(rt::AvpKey::new(428, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.validity_time {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                448,
+                self.avp_flags.get(rt::AvpKey::new(448, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        for (i, v) in self.redirect_host.iter().enumerate() {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                292,
+                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.redirect_host_usage {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                261,
+                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.redirect_max_cache_time {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                262,
+                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        for (i, v) in self.proxy_info.iter().enumerate() {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                284,
+                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        for (i, v) in self.route_record.iter().enumerate() {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                282,
+                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        for (i, v) in self.failed_avp.iter().enumerate() {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                279,
+                self.avp_flags.get(rt::AvpKey::new(279, 0), i, rt::AvpFlags(64)),
+                0,
+            );
+        }
+        if let Some(v) = &self.service_information {
+            rt::AvpData::encode_avp(
+                v,
+                buf,
+                873,
+                self.avp_flags.get(rt::AvpKey::new(873, 10415), 0, rt::AvpFlags(192)),
+                10415,
+            );
+        }
+        for a in &self.extra {
+            a.encode(buf);
+        }
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 432usize] = [
     rt::dictionary::AvpDef {
@@ -38280,5 +40012,444 @@ pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
     vendors: &[],
     applications: &[],
     avps: &AVPS,
-    commands: &[],
+    commands: &[
+        rt::dictionary::CommandDef {
+            code: 272,
+            application: 4,
+            name: "Credit-Control",
+            short: "CC",
+            proxiable: true,
+            request: &[
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Fixed,
+                    avp: Some(rt::AvpKey::new(263, 0)),
+                    min: 1,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(301, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Required,
+                    avp: Some(rt::AvpKey::new(264, 0)),
+                    min: 1,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Required,
+                    avp: Some(rt::AvpKey::new(296, 0)),
+                    min: 1,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Required,
+                    avp: Some(rt::AvpKey::new(283, 0)),
+                    min: 1,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Required,
+                    avp: Some(rt::AvpKey::new(258, 0)),
+                    min: 1,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Required,
+                    avp: Some(rt::AvpKey::new(461, 0)),
+                    min: 1,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Required,
+                    avp: Some(rt::AvpKey::new(416, 0)),
+                    min: 1,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Required,
+                    avp: Some(rt::AvpKey::new(415, 0)),
+                    min: 1,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(293, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(1, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(419, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(50, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(278, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(55, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(443, 0)),
+                    min: 0,
+                    max: rt::dictionary::UNBOUNDED,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(659, 0)),
+                    min: 0,
+                    max: rt::dictionary::UNBOUNDED,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(439, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(295, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(437, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(436, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(446, 0)),
+                    min: 0,
+                    max: rt::dictionary::UNBOUNDED,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(2055, 10415)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(455, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(456, 0)),
+                    min: 0,
+                    max: rt::dictionary::UNBOUNDED,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(440, 0)),
+                    min: 0,
+                    max: rt::dictionary::UNBOUNDED,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(411, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(458, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(653, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(621, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(628, 10415)),
+                    min: 0,
+                    max: rt::dictionary::UNBOUNDED,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(284, 0)),
+                    min: 0,
+                    max: rt::dictionary::UNBOUNDED,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(282, 0)),
+                    min: 0,
+                    max: rt::dictionary::UNBOUNDED,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(873, 10415)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: None,
+                    min: 0,
+                    max: rt::dictionary::UNBOUNDED,
+                },
+            ],
+            answer: &[
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Fixed,
+                    avp: Some(rt::AvpKey::new(263, 0)),
+                    min: 1,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(301, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Required,
+                    avp: Some(rt::AvpKey::new(268, 0)),
+                    min: 1,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Required,
+                    avp: Some(rt::AvpKey::new(264, 0)),
+                    min: 1,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Required,
+                    avp: Some(rt::AvpKey::new(296, 0)),
+                    min: 1,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Required,
+                    avp: Some(rt::AvpKey::new(258, 0)),
+                    min: 1,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Required,
+                    avp: Some(rt::AvpKey::new(416, 0)),
+                    min: 1,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Required,
+                    avp: Some(rt::AvpKey::new(415, 0)),
+                    min: 1,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(1, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(418, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(419, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(50, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(278, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(55, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(431, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(456, 0)),
+                    min: 0,
+                    max: rt::dictionary::UNBOUNDED,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(423, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(430, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(669, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(422, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(2020, 10415)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(2021, 10415)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(621, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(623, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(628, 10415)),
+                    min: 0,
+                    max: rt::dictionary::UNBOUNDED,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(427, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(428, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(448, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(292, 0)),
+                    min: 0,
+                    max: rt::dictionary::UNBOUNDED,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(261, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(262, 0)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(284, 0)),
+                    min: 0,
+                    max: rt::dictionary::UNBOUNDED,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(282, 0)),
+                    min: 0,
+                    max: rt::dictionary::UNBOUNDED,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(279, 0)),
+                    min: 0,
+                    max: rt::dictionary::UNBOUNDED,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: Some(rt::AvpKey::new(873, 10415)),
+                    min: 0,
+                    max: 1,
+                },
+                rt::dictionary::Rule {
+                    kind: rt::dictionary::RuleKind::Optional,
+                    avp: None,
+                    min: 0,
+                    max: rt::dictionary::UNBOUNDED,
+                },
+            ],
+            spec: "3GPP TS 32.299 §6.4",
+        },
+    ],
 };
