@@ -40,6 +40,7 @@ pub(crate) struct Ctx<'a> {
     type_names: &'a [HashMap<String, String>],
     reach: &'a HashMap<String, HashSet<String>>,
     floaty: &'a HashSet<String>,
+    sizes: &'a HashMap<String, usize>,
 }
 
 pub(crate) fn doc_attr(text: &str) -> TokenStream {
@@ -165,6 +166,72 @@ fn reachability(dicts: &[Dictionary], resolved: &Resolved) -> HashMap<String, Ha
     out
 }
 
+/// Grouped structs larger than this are held in a `Box` when they are a single member, so
+/// that decoding a message with a deep 3GPP tree (Service-Information holds dozens of
+/// optional Grouped AVPs) moves pointers rather than kilobytes of mostly-`None` fields.
+pub(crate) const BOX_ABOVE_BYTES: usize = 1024;
+
+/// Approximate inline size of each Grouped struct, members boxed by the same rule.
+fn inline_sizes(dicts: &[Dictionary], resolved: &Resolved) -> HashMap<String, usize> {
+    fn scalar(t: AvpType) -> usize {
+        match t {
+            AvpType::Integer32
+            | AvpType::Unsigned32
+            | AvpType::Float32
+            | AvpType::Enumerated
+            | AvpType::Time => 8,
+            AvpType::Integer64 | AvpType::Unsigned64 | AvpType::Float64 => 16,
+            AvpType::Address => 48,
+            _ => 40,
+        }
+    }
+    fn size(
+        name: &str,
+        dicts: &[Dictionary],
+        resolved: &Resolved,
+        memo: &mut HashMap<String, usize>,
+        open: &mut HashSet<String>,
+    ) -> usize {
+        if let Some(s) = memo.get(name) {
+            return *s;
+        }
+        if !open.insert(name.to_owned()) {
+            return 8; // recursive: boxed
+        }
+        let (d, a) = resolved.by_name[name];
+        let mut total = 48; // extra + avp_flags
+        for r in dicts[d].avps[a].grouped.iter().flatten() {
+            let Some(n) = &r.avp else { continue };
+            let (md, ma) = resolved.by_name[n];
+            let m = &dicts[md].avps[ma];
+            total += if r.repeated() {
+                24
+            } else if m.ty == AvpType::Grouped {
+                let inner = size(n, dicts, resolved, memo, open);
+                if inner > BOX_ABOVE_BYTES {
+                    8
+                } else {
+                    inner + 8
+                }
+            } else {
+                scalar(m.ty)
+            };
+        }
+        open.remove(name);
+        memo.insert(name.to_owned(), total);
+        total
+    }
+    let mut memo = HashMap::new();
+    for d in dicts {
+        for a in &d.avps {
+            if a.ty == AvpType::Grouped {
+                size(&a.name, dicts, resolved, &mut memo, &mut HashSet::new());
+            }
+        }
+    }
+    memo
+}
+
 fn floaty(
     dicts: &[Dictionary],
     reach: &HashMap<String, HashSet<String>>,
@@ -208,6 +275,7 @@ pub(crate) fn emit(
 ) -> Result<Emitted, Error> {
     let reach = reachability(dicts, resolved);
     let floaty = floaty(dicts, &reach, resolved);
+    let sizes = inline_sizes(dicts, resolved);
     let type_names: Vec<HashMap<String, String>> = dicts
         .iter()
         .map(|d| {
@@ -241,6 +309,7 @@ pub(crate) fn emit(
             type_names: &type_names,
             reach: &reach,
             floaty: &floaty,
+            sizes: &sizes,
         };
         let keys = cx.emit_keys();
         let enums = d

@@ -84,7 +84,13 @@ impl Ctx<'_> {
                 used.insert(ident.clone());
             }
             let mut ty = self.value_type(avp);
-            if card != Card::Many && container.is_some_and(|c| self.reaches(&avp.name, c)) {
+            let big = avp.ty == AvpType::Grouped
+                && self
+                    .sizes
+                    .get(&avp.name)
+                    .is_some_and(|s| *s > super::BOX_ABOVE_BYTES);
+            if card != Card::Many && (big || container.is_some_and(|c| self.reaches(&avp.name, c)))
+            {
                 ty = quote!(Box<#ty>);
             }
             out.push(Field {

@@ -4277,7 +4277,7 @@ pub struct MultimediaAuthRequest {
     /// `[ SIP-Number-Auth-Items ]`: SIP-Number-Auth-Items (code 382), IETF RFC 4740 §9.6.
     pub sip_number_auth_items: Option<u32>,
     /// `[ SIP-Auth-Data-Item ]`: SIP-Auth-Data-Item (code 376), IETF RFC 4740 §9.5.
-    pub sip_auth_data_item: Option<SipAuthDataItem>,
+    pub sip_auth_data_item: Option<Box<SipAuthDataItem>>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     pub proxy_info: Vec<super::base::ProxyInfo>,
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -4340,7 +4340,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
         let mut user_name: Option<rt::data::Utf8String> = None;
         let mut sip_server_uri: Option<rt::data::Utf8String> = None;
         let mut sip_number_auth_items: Option<u32> = None;
-        let mut sip_auth_data_item: Option<SipAuthDataItem> = None;
+        let mut sip_auth_data_item: Option<Box<SipAuthDataItem>> = None;
         let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
         let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
         let mut extra: Vec<rt::RawAvp> = Vec::new();

@@ -5473,7 +5473,7 @@ pub struct EventReportIndication {
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_user_location_info: Option<rt::bytes::Bytes>,
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
-    pub trace_data: Option<super::ts29272::TraceData>,
+    pub trace_data: Option<Box<super::ts29272::TraceData>>,
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     pub trace_reference: Option<rt::bytes::Bytes>,
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
@@ -5544,7 +5544,7 @@ impl EventReportIndication {
         let mut rat_type: Option<RatType> = None;
         let mut rai: Option<rt::data::Utf8String> = None;
         let mut tgpp_user_location_info: Option<rt::bytes::Bytes> = None;
-        let mut trace_data: Option<super::ts29272::TraceData> = None;
+        let mut trace_data: Option<Box<super::ts29272::TraceData>> = None;
         let mut trace_reference: Option<rt::bytes::Bytes> = None;
         let mut tgpp2_bsid: Option<rt::data::Utf8String> = None;
         let mut tgpp_ms_timezone: Option<rt::bytes::Bytes> = None;
@@ -15908,7 +15908,7 @@ pub struct TgppGxxCreditControlRequest {
     /// `[ Session-Linking-Indicator ]`: Session-Linking-Indicator (code 1064, vendor 10415), 3GPP TS 29.212 §5a.3.6.
     pub session_linking_indicator: Option<SessionLinkingIndicator>,
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
-    pub trace_data: Option<super::ts29272::TraceData>,
+    pub trace_data: Option<Box<super::ts29272::TraceData>>,
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     pub trace_reference: Option<rt::bytes::Bytes>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -16034,7 +16034,7 @@ impl rt::typed::Command for TgppGxxCreditControlRequest {
         let mut qos_rule_report: Vec<QosRuleReport> = Vec::new();
         let mut event_trigger: Vec<EventTrigger> = Vec::new();
         let mut session_linking_indicator: Option<SessionLinkingIndicator> = None;
-        let mut trace_data: Option<super::ts29272::TraceData> = None;
+        let mut trace_data: Option<Box<super::ts29272::TraceData>> = None;
         let mut trace_reference: Option<rt::bytes::Bytes> = None;
         let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
         let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();

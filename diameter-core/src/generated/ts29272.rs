@@ -3454,7 +3454,7 @@ pub struct SubscriptionData {
     /// `[ RAT-Frequency-Selection-Priority-ID ]`: RAT-Frequency-Selection-Priority-ID (code 1440, vendor 10415), 3GPP TS 29.272 §7.3.46.
     pub rat_frequency_selection_priority_id: Option<u32>,
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
-    pub trace_data: Option<TraceData>,
+    pub trace_data: Option<Box<TraceData>>,
     /// `[ GPRS-Subscription-Data ]`: GPRS-Subscription-Data (code 1467, vendor 10415), 3GPP TS 29.272 §7.3.72.
     pub gprs_subscription_data: Option<GprsSubscriptionData>,
     /// `*[ CSG-Subscription-Data ]`: CSG-Subscription-Data (code 1436, vendor 10415), 3GPP TS 29.272 §7.3.78.
@@ -3610,7 +3610,7 @@ impl SubscriptionData {
         let mut ambr: Option<Ambr> = None;
         let mut apn_configuration_profile: Option<ApnConfigurationProfile> = None;
         let mut rat_frequency_selection_priority_id: Option<u32> = None;
-        let mut trace_data: Option<TraceData> = None;
+        let mut trace_data: Option<Box<TraceData>> = None;
         let mut gprs_subscription_data: Option<GprsSubscriptionData> = None;
         let mut csg_subscription_data: Vec<CsgSubscriptionData> = Vec::new();
         let mut roaming_restricted_due_to_unsupported_feature: Option<
@@ -13926,7 +13926,7 @@ pub struct UpdateLocationAnswer {
     /// `[ ULA-Flags ]`: ULA-Flags (code 1406, vendor 10415), 3GPP TS 29.272 §7.3.8.
     pub ula_flags: Option<u32>,
     /// `[ Subscription-Data ]`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
-    pub subscription_data: Option<SubscriptionData>,
+    pub subscription_data: Option<Box<SubscriptionData>>,
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184.
     pub reset_id: Vec<rt::bytes::Bytes>,
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -14001,7 +14001,7 @@ impl rt::typed::Command for UpdateLocationAnswer {
         let mut load: Vec<super::rfc8583::Load> = Vec::new();
         let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
         let mut ula_flags: Option<u32> = None;
-        let mut subscription_data: Option<SubscriptionData> = None;
+        let mut subscription_data: Option<Box<SubscriptionData>> = None;
         let mut reset_id: Vec<rt::bytes::Bytes> = Vec::new();
         let mut failed_avp: Option<super::base::FailedAvp> = None;
         let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
@@ -16065,7 +16065,7 @@ pub struct TgppS6aS6dInsertSubscriberDataRequest {
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `{ Subscription-Data }`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
-    pub subscription_data: SubscriptionData,
+    pub subscription_data: Box<SubscriptionData>,
     /// `[ IDR-Flags ]`: IDR-Flags (code 1490, vendor 10415), 3GPP TS 29.272 §7.3.103.
     pub idr_flags: Option<u32>,
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184.
@@ -16132,7 +16132,7 @@ impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataRequest {
         let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
         let mut user_name: Option<rt::data::Utf8String> = None;
         let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut subscription_data: Option<SubscriptionData> = None;
+        let mut subscription_data: Option<Box<SubscriptionData>> = None;
         let mut idr_flags: Option<u32> = None;
         let mut reset_id: Vec<rt::bytes::Bytes> = Vec::new();
         let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
@@ -18718,7 +18718,7 @@ pub struct TgppS6aS6dResetRequest {
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184.
     pub reset_id: Vec<rt::bytes::Bytes>,
     /// `[ Subscription-Data ]`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
-    pub subscription_data: Option<SubscriptionData>,
+    pub subscription_data: Option<Box<SubscriptionData>>,
     /// `[ Subscription-Data-Deletion ]`: Subscription-Data-Deletion (code 1685, vendor 10415), 3GPP TS 29.272 §7.3.208.
     pub subscription_data_deletion: Option<SubscriptionDataDeletion>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -18784,7 +18784,7 @@ impl rt::typed::Command for TgppS6aS6dResetRequest {
         let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
         let mut user_id: Vec<rt::data::Utf8String> = Vec::new();
         let mut reset_id: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut subscription_data: Option<SubscriptionData> = None;
+        let mut subscription_data: Option<Box<SubscriptionData>> = None;
         let mut subscription_data_deletion: Option<SubscriptionDataDeletion> = None;
         let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
         let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
@@ -22711,7 +22711,7 @@ pub struct TgppS7aS7dInsertSubscriberDataRequest {
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `{ Subscription-Data }`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
-    pub subscription_data: SubscriptionData,
+    pub subscription_data: Box<SubscriptionData>,
     /// `[ IDR-Flags ]`: IDR-Flags (code 1490, vendor 10415), 3GPP TS 29.272 §7.3.103.
     pub idr_flags: Option<u32>,
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184.
@@ -22778,7 +22778,7 @@ impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataRequest {
         let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
         let mut user_name: Option<rt::data::Utf8String> = None;
         let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut subscription_data: Option<SubscriptionData> = None;
+        let mut subscription_data: Option<Box<SubscriptionData>> = None;
         let mut idr_flags: Option<u32> = None;
         let mut reset_id: Vec<rt::bytes::Bytes> = Vec::new();
         let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
@@ -24532,7 +24532,7 @@ pub struct TgppS7aS7dResetRequest {
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184.
     pub reset_id: Vec<rt::bytes::Bytes>,
     /// `[ Subscription-Data ]`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
-    pub subscription_data: Option<SubscriptionData>,
+    pub subscription_data: Option<Box<SubscriptionData>>,
     /// `[ Subscription-Data-Deletion ]`: Subscription-Data-Deletion (code 1685, vendor 10415), 3GPP TS 29.272 §7.3.208.
     pub subscription_data_deletion: Option<SubscriptionDataDeletion>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -24598,7 +24598,7 @@ impl rt::typed::Command for TgppS7aS7dResetRequest {
         let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
         let mut user_id: Vec<rt::data::Utf8String> = Vec::new();
         let mut reset_id: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut subscription_data: Option<SubscriptionData> = None;
+        let mut subscription_data: Option<Box<SubscriptionData>> = None;
         let mut subscription_data_deletion: Option<SubscriptionDataDeletion> = None;
         let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
         let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();

@@ -824,7 +824,7 @@ impl rt::AvpData for Non3gppUserData {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TraceInfo {
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
-    pub trace_data: Option<super::ts29272::TraceData>,
+    pub trace_data: Option<Box<super::ts29272::TraceData>>,
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     pub trace_reference: Option<rt::bytes::Bytes>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
@@ -850,7 +850,7 @@ impl TraceInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut trace_data: Option<super::ts29272::TraceData> = None;
+        let mut trace_data: Option<Box<super::ts29272::TraceData>> = None;
         let mut trace_reference: Option<rt::bytes::Bytes> = None;
         let mut extra: Vec<rt::RawAvp> = Vec::new();
         let mut avp_flags = rt::typed::FlagOverrides::default();

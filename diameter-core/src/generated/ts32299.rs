@@ -14085,7 +14085,7 @@ pub struct MonitoringEventInformation {
     pub accuracy: Option<u32>,
     /// `[ Number-Of-UE-Per-Location-Configuration ]`: Number-Of-UE-Per-Location-Configuration (code 4306, vendor 10415), 3GPP TS 29.128 §6.4.
     pub number_of_ue_per_location_configuration: Option<
-        super::ts29128::NumberOfUePerLocationConfiguration,
+        Box<super::ts29128::NumberOfUePerLocationConfiguration>,
     >,
     /// `*[ Monitoring-Event-Report-Data ]`: Monitoring-Event-Report-Data (code 3920, vendor 10415), 3GPP TS 32.299 §7.2.
     pub monitoring_event_report_data: Vec<MonitoringEventReportData>,
@@ -14141,7 +14141,7 @@ impl MonitoringEventInformation {
         let mut monte_location_type: Option<u32> = None;
         let mut accuracy: Option<u32> = None;
         let mut number_of_ue_per_location_configuration: Option<
-            super::ts29128::NumberOfUePerLocationConfiguration,
+            Box<super::ts29128::NumberOfUePerLocationConfiguration>,
         > = None;
         let mut monitoring_event_report_data: Vec<MonitoringEventReportData> = Vec::new();
         let mut extra: Vec<rt::RawAvp> = Vec::new();
@@ -23237,9 +23237,9 @@ pub struct ServiceInformation {
     /// `[ AoC-Information ]`: AoC-Information (code 2054, vendor 10415), 3GPP TS 32.299 §7.2.
     pub aoc_information: Option<AocInformation>,
     /// `[ PS-Information ]`: PS-Information (code 874, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub ps_information: Option<PsInformation>,
+    pub ps_information: Option<Box<PsInformation>>,
     /// `[ IMS-Information ]`: IMS-Information (code 876, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub ims_information: Option<ImsInformation>,
+    pub ims_information: Option<Box<ImsInformation>>,
     /// `[ MMS-Information ]`: MMS-Information (code 877, vendor 10415), 3GPP TS 32.299 §7.2.
     pub mms_information: Option<MmsInformation>,
     /// `[ LCS-Information ]`: LCS-Information (code 878, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -23249,13 +23249,13 @@ pub struct ServiceInformation {
     /// `[ MBMS-Information ]`: MBMS-Information (code 880, vendor 10415), 3GPP TS 32.299 §7.2.
     pub mbms_information: Option<MbmsInformation>,
     /// `[ SMS-Information ]`: SMS-Information (code 2000, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub sms_information: Option<SmsInformation>,
+    pub sms_information: Option<Box<SmsInformation>>,
     /// `[ VCS-Information ]`: VCS-Information (code 3410, vendor 10415), 3GPP TS 32.299 §7.2.
     pub vcs_information: Option<VcsInformation>,
     /// `[ MMTel-Information ]`: MMTel-Information (code 2030, vendor 10415), 3GPP TS 32.299 §7.2.
     pub mmtel_information: Option<MmtelInformation>,
     /// `[ ProSe-Information ]`: ProSe-Information (code 3447, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub prose_information: Option<ProseInformation>,
+    pub prose_information: Option<Box<ProseInformation>>,
     /// `[ Service-Generic-Information ]`: Service-Generic-Information (code 1256, vendor 10415), 3GPP TS 32.299 §7.2.
     pub service_generic_information: Option<ServiceGenericInformation>,
     /// `[ IM-Information ]`: IM-Information (code 2110, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -23306,16 +23306,16 @@ impl ServiceInformation {
     ) -> Result<Self, rt::DecodeError> {
         let mut subscription_id: Vec<super::credit_control::SubscriptionId> = Vec::new();
         let mut aoc_information: Option<AocInformation> = None;
-        let mut ps_information: Option<PsInformation> = None;
-        let mut ims_information: Option<ImsInformation> = None;
+        let mut ps_information: Option<Box<PsInformation>> = None;
+        let mut ims_information: Option<Box<ImsInformation>> = None;
         let mut mms_information: Option<MmsInformation> = None;
         let mut lcs_information: Option<LcsInformation> = None;
         let mut poc_information: Option<PocInformation> = None;
         let mut mbms_information: Option<MbmsInformation> = None;
-        let mut sms_information: Option<SmsInformation> = None;
+        let mut sms_information: Option<Box<SmsInformation>> = None;
         let mut vcs_information: Option<VcsInformation> = None;
         let mut mmtel_information: Option<MmtelInformation> = None;
-        let mut prose_information: Option<ProseInformation> = None;
+        let mut prose_information: Option<Box<ProseInformation>> = None;
         let mut service_generic_information: Option<ServiceGenericInformation> = None;
         let mut im_information: Option<ImInformation> = None;
         let mut dcd_information: Option<DcdInformation> = None;
@@ -28205,7 +28205,7 @@ pub struct CreditControlRequest {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     pub route_record: Vec<rt::data::DiameterIdentity>,
     /// `[ Service-Information ]`: Service-Information (code 873, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub service_information: Option<ServiceInformation>,
+    pub service_information: Option<Box<ServiceInformation>>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
@@ -28316,7 +28316,7 @@ impl rt::typed::Command for CreditControlRequest {
         let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
         let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
         let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut service_information: Option<ServiceInformation> = None;
+        let mut service_information: Option<Box<ServiceInformation>> = None;
         let mut extra: Vec<rt::RawAvp> = Vec::new();
         let mut avp_flags = rt::typed::FlagOverrides::default();
         for avp in msg.avps() {
@@ -29061,7 +29061,7 @@ pub struct CreditControlAnswer {
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     pub failed_avp: Vec<super::base::FailedAvp>,
     /// `[ Service-Information ]`: Service-Information (code 873, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub service_information: Option<ServiceInformation>,
+    pub service_information: Option<Box<ServiceInformation>>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
@@ -29176,7 +29176,7 @@ impl rt::typed::Command for CreditControlAnswer {
         let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
         let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
         let mut failed_avp: Vec<super::base::FailedAvp> = Vec::new();
-        let mut service_information: Option<ServiceInformation> = None;
+        let mut service_information: Option<Box<ServiceInformation>> = None;
         let mut extra: Vec<rt::RawAvp> = Vec::new();
         let mut avp_flags = rt::typed::FlagOverrides::default();
         for avp in msg.avps() {
