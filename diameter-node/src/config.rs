@@ -1,0 +1,494 @@
+//! Node configuration, built in code or read from TOML.
+//!
+//! ```toml
+//! origin_host = "client.example.org"
+//! origin_realm = "example.org"
+//! listen = ["127.0.0.1:3868", "[::1]:3868"]
+//! accept_unknown_peers = ["*.example.org"]   # realm patterns (§5.3: else 3010)
+//!
+//! [[peers]]
+//! uri = "aaa://server.example.org:3868;transport=tcp"   # RFC 6733 §4.3.1 DiameterURI
+//! addresses = ["127.0.0.1:3868"]                         # optional; else DNS
+//!
+//! [[applications]]          # advertised in CER/CEA (handlers add theirs)
+//! id = 4
+//! kind = "auth"
+//!
+//! [timers]                  # "30s", "500ms", "2m" or a number of seconds
+//! watchdog = "30s"
+//! request_timeout = "10s"
+//!
+//! [limits]
+//! max_message_size = 1048576
+//! max_pending_requests = 65536
+//! max_concurrent_handlers = 1024
+//! ```
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use diameter_core::data::{UriTransport, parse_uri};
+use serde::{Deserialize, Deserializer};
+
+use crate::peer::PeerTimers;
+use crate::peer::admission::RealmPattern;
+use crate::peer::capabilities::{ApplicationKind, SupportedApplication};
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The TOML does not parse or does not fit the schema.
+    #[error("invalid TOML configuration: {0}")]
+    Toml(#[from] toml::de::Error),
+    /// A peer URI is not a valid DiameterURI or names a transport we lack.
+    #[error("invalid peer URI {uri:?}: {reason}")]
+    PeerUri {
+        /// The URI.
+        uri: String,
+        /// Why.
+        reason: String,
+    },
+    /// A required value is empty.
+    #[error("{0} must not be empty")]
+    Empty(&'static str),
+}
+
+/// One configured peer.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerSpec {
+    /// `aaa://host[:port][;transport=tcp]`: the host is the peer's DiameterIdentity.
+    pub uri: String,
+    /// Addresses to connect to; when empty, the URI's host and port are resolved.
+    #[serde(default)]
+    pub addresses: Vec<SocketAddr>,
+    /// Connect at start and reconnect after failures (§2.1); a non-persistent configured
+    /// peer is only accepted when it connects.
+    #[serde(default = "yes")]
+    pub persistent: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl PeerSpec {
+    /// A persistent peer from its URI.
+    pub fn new(uri: impl Into<String>) -> Self {
+        Self {
+            uri: uri.into(),
+            addresses: Vec::new(),
+            persistent: true,
+        }
+    }
+
+    /// Connects to `addr` instead of resolving the URI's host.
+    pub fn address(mut self, addr: SocketAddr) -> Self {
+        self.addresses.push(addr);
+        self
+    }
+
+    /// Sets whether the peer is connected to and kept up.
+    pub fn persistent(mut self, persistent: bool) -> Self {
+        self.persistent = persistent;
+        self
+    }
+
+    /// The peer's DiameterIdentity and port, from the URI.
+    pub fn identity(&self) -> Result<(String, u16), ConfigError> {
+        let bad = |reason: String| ConfigError::PeerUri {
+            uri: self.uri.clone(),
+            reason,
+        };
+        let uri = parse_uri(&self.uri).map_err(|e| bad(e.to_string()))?;
+        if uri.secure {
+            return Err(bad("aaas:// (TLS) is not supported yet".into()));
+        }
+        if matches!(uri.transport, Some(UriTransport::Sctp | UriTransport::Udp)) {
+            return Err(bad("only transport=tcp is supported".into()));
+        }
+        Ok((uri.host, uri.port))
+    }
+}
+
+/// An application advertised in CER/CEA.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationSpec {
+    /// Application-Id.
+    pub id: u32,
+    /// `"auth"` (default) or `"acct"`.
+    #[serde(default)]
+    pub kind: AppKindSpec,
+    /// Vendor-Id for a vendor-specific application.
+    #[serde(default)]
+    pub vendor_id: Option<u32>,
+}
+
+/// `"auth"` or `"acct"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppKindSpec {
+    /// Auth-Application-Id.
+    #[default]
+    Auth,
+    /// Acct-Application-Id.
+    Acct,
+}
+
+impl From<ApplicationSpec> for SupportedApplication {
+    fn from(a: ApplicationSpec) -> Self {
+        Self {
+            id: a.id,
+            kind: match a.kind {
+                AppKindSpec::Auth => ApplicationKind::Auth,
+                AppKindSpec::Acct => ApplicationKind::Acct,
+            },
+            vendor_id: a.vendor_id,
+        }
+    }
+}
+
+/// Timer values.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Timers {
+    /// RFC 3539 Tw (30 s).
+    #[serde(deserialize_with = "duration")]
+    pub watchdog: Duration,
+    /// Jitter on Tw (± 2 s).
+    #[serde(deserialize_with = "duration")]
+    pub watchdog_jitter: Duration,
+    /// Connection attempt timeout (10 s).
+    #[serde(deserialize_with = "duration")]
+    pub connect_timeout: Duration,
+    /// Wait for the CEA (10 s), and for the CER on an incoming connection (§5.6.1).
+    #[serde(deserialize_with = "duration")]
+    pub cea_timeout: Duration,
+    /// Wait for DPA or disconnection in Closing (5 s).
+    #[serde(deserialize_with = "duration")]
+    pub dpa_timeout: Duration,
+    /// First reconnection delay (1 s), doubled per failure.
+    #[serde(deserialize_with = "duration")]
+    pub reconnect_min: Duration,
+    /// Largest reconnection delay, Tc (30 s).
+    #[serde(deserialize_with = "duration")]
+    pub reconnect_max: Duration,
+    /// No reconnection after DPR BUSY / DO_NOT_WANT_TO_TALK_TO_YOU (300 s).
+    #[serde(deserialize_with = "duration")]
+    pub quiet_after_dpr: Duration,
+    /// Default timeout of a request sent with [`crate::NodeHandle::send`] (30 s).
+    #[serde(deserialize_with = "duration")]
+    pub request_timeout: Duration,
+    /// A message started but not finished within this time closes the connection
+    /// (slow-sender protection, 10 s).
+    #[serde(deserialize_with = "duration")]
+    pub frame_timeout: Duration,
+    /// Graceful shutdown: how long pending requests may drain before DPR (5 s).
+    #[serde(deserialize_with = "duration")]
+    pub drain_timeout: Duration,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        let p = PeerTimers::default();
+        Self {
+            watchdog: p.watchdog,
+            watchdog_jitter: p.watchdog_jitter,
+            connect_timeout: p.connect_timeout,
+            cea_timeout: p.cea_timeout,
+            dpa_timeout: p.dpa_timeout,
+            reconnect_min: p.reconnect_min,
+            reconnect_max: p.reconnect_max,
+            quiet_after_dpr: p.quiet_after_dpr,
+            request_timeout: Duration::from_secs(30),
+            frame_timeout: Duration::from_secs(10),
+            drain_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Timers {
+    /// The peer core's part.
+    pub fn peer_timers(&self) -> PeerTimers {
+        PeerTimers {
+            watchdog: self.watchdog,
+            watchdog_jitter: self.watchdog_jitter,
+            connect_timeout: self.connect_timeout,
+            cea_timeout: self.cea_timeout,
+            dpa_timeout: self.dpa_timeout,
+            reconnect_min: self.reconnect_min,
+            reconnect_max: self.reconnect_max,
+            quiet_after_dpr: self.quiet_after_dpr,
+        }
+    }
+}
+
+/// Resource limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest Message Length accepted (1 MiB); larger closes the connection after a 5015.
+    pub max_message_size: u32,
+    /// Requests waiting for answers per peer connection (65,536); beyond, `send` fails.
+    pub max_pending_requests: usize,
+    /// Requests of one connection handled at once (1,024); beyond, 3004 TOO_BUSY.
+    pub max_concurrent_handlers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message_size: diameter_core::DEFAULT_MAX_MESSAGE_SIZE,
+            max_pending_requests: 65_536,
+            max_concurrent_handlers: 1024,
+        }
+    }
+}
+
+/// Everything a node needs besides its application handlers.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Origin-Host (the node's DiameterIdentity).
+    pub origin_host: String,
+    /// Origin-Realm.
+    pub origin_realm: String,
+    /// Addresses to listen on (IPv4 and IPv6; none for a client-only node).
+    #[serde(default)]
+    pub listen: Vec<SocketAddr>,
+    /// Host-IP-Address values for CER/CEA; by default the listen addresses that are not
+    /// wildcards, else 127.0.0.1.
+    #[serde(default)]
+    pub host_ip_addresses: Vec<IpAddr>,
+    /// Vendor-Id.
+    #[serde(default)]
+    pub vendor_id: u32,
+    /// Product-Name.
+    #[serde(default = "product_name")]
+    pub product_name: String,
+    /// Firmware-Revision.
+    #[serde(default)]
+    pub firmware_revision: Option<u32>,
+    /// Supported-Vendor-Id values.
+    #[serde(default)]
+    pub supported_vendor_ids: Vec<u32>,
+    /// Applications advertised besides those with handlers (e.g. ones this node only
+    /// sends requests for).
+    #[serde(default)]
+    pub applications: Vec<ApplicationSpec>,
+    /// Advertise the Relay application (0xffffffff).
+    #[serde(default)]
+    pub relay: bool,
+    /// Realm patterns (`*`, `*.example.org`, `example.org`) of peers accepted without
+    /// being configured; others get 3010.
+    #[serde(default)]
+    pub accept_unknown_peers: Vec<String>,
+    /// Configured peers.
+    #[serde(default)]
+    pub peers: Vec<PeerSpec>,
+    /// Timers.
+    #[serde(default)]
+    pub timers: Timers,
+    /// Limits.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+fn product_name() -> String {
+    "diameter-rs".into()
+}
+
+impl NodeConfig {
+    /// A configuration with this identity and defaults for everything else.
+    pub fn new(origin_host: impl Into<String>, origin_realm: impl Into<String>) -> Self {
+        Self {
+            origin_host: origin_host.into(),
+            origin_realm: origin_realm.into(),
+            listen: Vec::new(),
+            host_ip_addresses: Vec::new(),
+            vendor_id: 0,
+            product_name: product_name(),
+            firmware_revision: Some(1),
+            supported_vendor_ids: Vec::new(),
+            applications: Vec::new(),
+            relay: false,
+            accept_unknown_peers: Vec::new(),
+            peers: Vec::new(),
+            timers: Timers::default(),
+            limits: Limits::default(),
+        }
+    }
+
+    /// Reads a TOML configuration.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let c: Self = toml::from_str(text)?;
+        c.check()?;
+        Ok(c)
+    }
+
+    /// Checks what serde cannot.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.origin_host.is_empty() {
+            return Err(ConfigError::Empty("origin_host"));
+        }
+        if self.origin_realm.is_empty() {
+            return Err(ConfigError::Empty("origin_realm"));
+        }
+        for p in &self.peers {
+            p.identity()?;
+        }
+        Ok(())
+    }
+
+    /// Adds a listen address.
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen.push(addr);
+        self
+    }
+
+    /// Adds a peer.
+    pub fn peer(mut self, peer: PeerSpec) -> Self {
+        self.peers.push(peer);
+        self
+    }
+
+    /// Advertises an application without registering a handler for it.
+    pub fn application(mut self, app: SupportedApplication) -> Self {
+        self.applications.push(ApplicationSpec {
+            id: app.id,
+            kind: match app.kind {
+                ApplicationKind::Auth => AppKindSpec::Auth,
+                ApplicationKind::Acct => AppKindSpec::Acct,
+            },
+            vendor_id: app.vendor_id,
+        });
+        self
+    }
+
+    /// Admits unknown peers whose Origin-Realm matches `pattern`.
+    pub fn accept_unknown_peers(mut self, pattern: impl Into<String>) -> Self {
+        self.accept_unknown_peers.push(pattern.into());
+        self
+    }
+
+    /// Replaces the timers.
+    pub fn timers(mut self, timers: Timers) -> Self {
+        self.timers = timers;
+        self
+    }
+
+    /// Replaces the limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The realm patterns of [`Self::accept_unknown_peers`].
+    pub fn realm_patterns(&self) -> Vec<RealmPattern> {
+        self.accept_unknown_peers
+            .iter()
+            .map(RealmPattern::new)
+            .collect()
+    }
+}
+
+/// Reads `"30s"`, `"250ms"`, `"2m"`, `"1h"` or a number of seconds.
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Secs(u64),
+        Float(f64),
+        Text(String),
+    }
+    let bad = |s: &str| serde::de::Error::custom(format!("invalid duration {s:?}"));
+    match Raw::deserialize(d)? {
+        Raw::Secs(s) => Ok(Duration::from_secs(s)),
+        Raw::Float(f) => Duration::try_from_secs_f64(f).map_err(|_| bad(&f.to_string())),
+        Raw::Text(t) => parse_duration(&t).ok_or_else(|| bad(&t)),
+    }
+}
+
+/// Parses `"30s"`, `"250ms"`, `"2m"`, `"1h"`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+    let (n, unit) = t.split_at(split);
+    let n: f64 = n.parse().ok()?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return None,
+    };
+    Duration::try_from_secs_f64(secs).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_toml() {
+        let c = NodeConfig::from_toml(
+            r#"
+            origin_host = "client.example.org"
+            origin_realm = "example.org"
+            listen = ["127.0.0.1:3868", "[::1]:3868"]
+            accept_unknown_peers = ["*.example.org"]
+
+            [[peers]]
+            uri = "aaa://server.example.org:3869;transport=tcp"
+            addresses = ["127.0.0.1:3869"]
+
+            [[applications]]
+            id = 4
+
+            [[applications]]
+            id = 3
+            kind = "acct"
+
+            [timers]
+            watchdog = "6s"
+            request_timeout = 2
+            frame_timeout = "250ms"
+
+            [limits]
+            max_concurrent_handlers = 8
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.listen.len(), 2);
+        assert_eq!(
+            c.peers[0].identity().unwrap(),
+            ("server.example.org".into(), 3869)
+        );
+        assert!(c.peers[0].persistent);
+        assert_eq!(c.applications[1].kind, AppKindSpec::Acct);
+        assert_eq!(c.timers.watchdog, Duration::from_secs(6));
+        assert_eq!(c.timers.request_timeout, Duration::from_secs(2));
+        assert_eq!(c.timers.frame_timeout, Duration::from_millis(250));
+        assert_eq!(c.timers.dpa_timeout, Duration::from_secs(5));
+        assert_eq!(c.limits.max_concurrent_handlers, 8);
+        assert_eq!(c.limits.max_pending_requests, 65_536);
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        assert!(NodeConfig::from_toml("origin_host = \"a\"").is_err());
+        assert!(
+            NodeConfig::from_toml(
+                "origin_host = \"a\"\norigin_realm = \"r\"\n[[peers]]\nuri = \"aaa://x;transport=sctp\""
+            )
+            .is_err()
+        );
+        assert!(
+            NodeConfig::from_toml("origin_host = \"a\"\norigin_realm = \"r\"\nbogus = 1").is_err()
+        );
+        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("10"), None);
+    }
+}

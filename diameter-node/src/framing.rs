@@ -1,0 +1,171 @@
+//! Framing of the TCP byte stream into messages (RFC 6733 §3 Message Length).
+//!
+//! All bytes read from a connection go into one `BytesMut`; each complete message is cut
+//! off with `split_to(len).freeze()`, so it is handed out without a copy and one read can
+//! deliver many messages. The 3-byte length is checked before anything else is trusted:
+//! a length below 20, not a multiple of 4, or above the configured maximum means the stream
+//! cannot be framed any more (§2.1: "the stream is compromised and cannot be recovered"),
+//! as does a version other than 1.
+
+use bytes::{Bytes, BytesMut};
+use diameter_core::header::{HEADER_LEN, VERSION};
+use diameter_core::{CommandFlags, Header, ResultCode};
+
+/// Why the stream cannot be framed any more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    /// Version other than 1 (5011).
+    #[error("unsupported version {0}")]
+    Version(u8),
+    /// Message Length below 20 or not a multiple of 4 (5015).
+    #[error("invalid message length {0}")]
+    Length(u32),
+    /// Message Length above the limit (5015).
+    #[error("message length {length} above the limit of {max}")]
+    TooLarge {
+        /// The Message Length field.
+        length: u32,
+        /// The limit.
+        max: u32,
+    },
+}
+
+impl FrameError {
+    /// The Result-Code an answer to the offending request carries.
+    pub fn result_code(self) -> u32 {
+        match self {
+            Self::Version(_) => ResultCode::DIAMETER_UNSUPPORTED_VERSION.0,
+            Self::Length(_) | Self::TooLarge { .. } => {
+                ResultCode::DIAMETER_INVALID_MESSAGE_LENGTH.0
+            }
+        }
+    }
+}
+
+/// Cuts the next complete message off the front of `buf`.
+///
+/// `Ok(None)`: more bytes are needed (and `buf` has reserved room for the rest of the
+/// message). `Err`: the stream is unusable; `buf` is left as it was so the caller can still
+/// answer the offending header.
+pub fn next_frame(buf: &mut BytesMut, max_message_size: u32) -> Result<Option<Bytes>, FrameError> {
+    let Some(length) = Header::peek_length(buf) else {
+        return Ok(None);
+    };
+    if buf[0] != VERSION {
+        return Err(FrameError::Version(buf[0]));
+    }
+    if (length as usize) < HEADER_LEN || length % 4 != 0 {
+        return Err(FrameError::Length(length));
+    }
+    if length > max_message_size {
+        return Err(FrameError::TooLarge {
+            length,
+            max: max_message_size,
+        });
+    }
+    let length = length as usize;
+    if buf.len() < length {
+        buf.reserve(length - buf.len());
+        return Ok(None);
+    }
+    Ok(Some(buf.split_to(length).freeze()))
+}
+
+/// The raw header fields needed to answer a message that failed to decode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawHeader {
+    /// Command Flags as received.
+    pub flags: CommandFlags,
+    /// Command Code.
+    pub code: u32,
+    /// Application-ID.
+    pub application_id: u32,
+    /// Hop-by-Hop Identifier.
+    pub hop_by_hop: u32,
+    /// End-to-End Identifier.
+    pub end_to_end: u32,
+}
+
+impl RawHeader {
+    /// Reads the fields of a header without checking them; `None` if fewer than 20 bytes.
+    pub fn parse(buf: &[u8]) -> Option<Self> {
+        let h = buf.get(..HEADER_LEN)?;
+        let word = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+        Some(Self {
+            flags: CommandFlags(h[4]),
+            code: word(4) & 0x00ff_ffff,
+            application_id: word(8),
+            hop_by_hop: word(12),
+            end_to_end: word(16),
+        })
+    }
+
+    /// The header of the answer to this message: R cleared, P kept, E set for protocol
+    /// errors (3xxx).
+    pub fn answer_header(&self, result_code: u32) -> Header {
+        let mut flags = CommandFlags(self.flags.0 & CommandFlags::PROXIABLE);
+        if ResultCode(result_code).is_protocol_error() {
+            flags = flags.with(CommandFlags::ERROR, true);
+        }
+        Header {
+            flags,
+            hop_by_hop: self.hop_by_hop,
+            end_to_end: self.end_to_end,
+            ..Header::new(self.code, self.application_id, flags)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(version: u8, len: u32) -> Vec<u8> {
+        let mut v = vec![version];
+        v.extend_from_slice(&len.to_be_bytes()[1..]);
+        v.extend_from_slice(&[0x80, 0, 1, 16, 0, 0, 0, 4, 0, 0, 0, 7, 0, 0, 0, 9]);
+        v
+    }
+
+    #[test]
+    fn frames_many_messages_from_one_buffer() {
+        let mut buf = BytesMut::new();
+        for _ in 0..3 {
+            buf.extend_from_slice(&header(1, 24));
+            buf.extend_from_slice(&[0; 4]);
+        }
+        buf.extend_from_slice(&header(1, 24)[..10]);
+        for _ in 0..3 {
+            assert_eq!(next_frame(&mut buf, 4096).unwrap().unwrap().len(), 24);
+        }
+        assert_eq!(next_frame(&mut buf, 4096), Ok(None));
+        assert_eq!(buf.len(), 10);
+    }
+
+    #[test]
+    fn rejects_bad_lengths_and_versions() {
+        let mut b = BytesMut::from(&header(2, 20)[..]);
+        assert_eq!(next_frame(&mut b, 4096), Err(FrameError::Version(2)));
+        let mut b = BytesMut::from(&header(1, 0)[..]);
+        assert_eq!(next_frame(&mut b, 4096), Err(FrameError::Length(0)));
+        let mut b = BytesMut::from(&header(1, 22)[..]);
+        assert_eq!(next_frame(&mut b, 4096), Err(FrameError::Length(22)));
+        let mut b = BytesMut::from(&header(1, 8192)[..]);
+        assert_eq!(next_frame(&mut b, 4096).unwrap_err().result_code(), 5015);
+        assert_eq!(b.len(), 20, "left in place for the answer");
+        let mut b = BytesMut::from(&[1u8, 0][..]);
+        assert_eq!(next_frame(&mut b, 4096), Ok(None));
+    }
+
+    #[test]
+    fn raw_header_answer() {
+        let raw = RawHeader::parse(&header(1, 20)).unwrap();
+        assert_eq!(
+            (raw.code, raw.application_id, raw.hop_by_hop, raw.end_to_end),
+            (272, 4, 7, 9)
+        );
+        let h = raw.answer_header(3008);
+        assert!(h.flags.is_error() && !h.flags.is_request());
+        assert!(!raw.answer_header(5015).flags.is_error());
+    }
+}

@@ -1,0 +1,665 @@
+//! The node: configuration and applications in, a cloneable [`NodeHandle`] out
+//! (python-diameter's `Node`, `add_peer`, `add_application`, `send_request`,
+//! `wait_for_ready`).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use diameter_node::{Node, NodeConfig, PeerSpec, app::Application};
+//!
+//! let config = NodeConfig::new("client.example.org", "example.org")
+//!     .peer(PeerSpec::new("aaa://server.example.org:3868;transport=tcp")
+//!         .address("127.0.0.1:3868".parse()?));
+//! let node = Node::builder(config).application(Application::auth(4)).start().await?;
+//! node.wait_for_ready(Duration::from_secs(5)).await?;
+//! let mut ccr = node.new_request(272, 4, true);
+//! // ... add AVPs ...
+//! let cca = node.send(ccr.build()).await?;
+//! node.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Each peer has one task ([`crate::driver`]); a request goes from the handle to that task
+//! over its channel and comes back through a oneshot. Picking the peer reads atomics only:
+//! the configured peers are a fixed list, so the hot path takes no lock.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::{Bytes, BytesMut};
+use diameter_core::generated::base::{DisconnectCause, avp};
+use diameter_core::typed::Command;
+use diameter_core::{DiameterIdentity, Message, MessageBuilder, Utf8String};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::app::Application;
+use crate::config::{NodeConfig, PeerSpec};
+use crate::driver::{PeerCommand, PeerDriver, PeerTarget};
+use crate::error::{NodeError, RequestError};
+use crate::ids::{EndToEndIds, SessionIds};
+use crate::peer::admission::RealmPattern;
+use crate::peer::{LocalCapabilities, PeerCapabilities, PeerConfig, PeerState, WatchdogState};
+use crate::stats::{Counters, PeerStats};
+
+/// Common applications remembered per peer for lock-free routing; a peer with more is
+/// treated as supporting every application (it answers 3007 if not).
+const MAX_APPS: usize = 32;
+
+/// What the routing and the API know about one peer.
+#[derive(Debug)]
+pub(crate) struct PeerSlot {
+    /// DiameterIdentity, lower case.
+    pub(crate) name: Arc<str>,
+    pub(crate) tx: mpsc::UnboundedSender<PeerCommand>,
+    pub(crate) ready: AtomicBool,
+    all_apps: AtomicBool,
+    napps: AtomicUsize,
+    apps: [AtomicU32; MAX_APPS],
+    pub(crate) counters: Counters,
+    pub(crate) status: Mutex<PeerStatus>,
+}
+
+/// State of a peer for introspection.
+#[derive(Clone, Debug)]
+pub(crate) struct PeerStatus {
+    pub(crate) state: PeerState,
+    pub(crate) watchdog: WatchdogState,
+    pub(crate) capabilities: Option<Arc<PeerCapabilities>>,
+}
+
+impl PeerSlot {
+    fn new(name: &str, tx: mpsc::UnboundedSender<PeerCommand>) -> Self {
+        Self {
+            name: name.to_ascii_lowercase().into(),
+            tx,
+            ready: AtomicBool::new(false),
+            all_apps: AtomicBool::new(false),
+            napps: AtomicUsize::new(0),
+            apps: std::array::from_fn(|_| AtomicU32::new(0)),
+            counters: Counters::default(),
+            status: Mutex::new(PeerStatus {
+                state: PeerState::Closed,
+                watchdog: WatchdogState::Initial,
+                capabilities: None,
+            }),
+        }
+    }
+
+    /// Records the applications negotiated in CER/CEA (before `ready` is set).
+    pub(crate) fn set_capabilities(&self, caps: &Arc<PeerCapabilities>) {
+        let common = &caps.applications.common;
+        let all = caps.applications.relay || common.len() > MAX_APPS;
+        for (slot, id) in self.apps.iter().zip(common) {
+            slot.store(*id, Ordering::Relaxed);
+        }
+        self.napps
+            .store(common.len().min(MAX_APPS), Ordering::Relaxed);
+        self.all_apps.store(all, Ordering::Release);
+        self.status().capabilities = Some(caps.clone());
+    }
+
+    pub(crate) fn status(&self) -> std::sync::MutexGuard<'_, PeerStatus> {
+        self.status.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    #[inline]
+    fn usable_for(&self, application_id: u32) -> bool {
+        if !self.ready.load(Ordering::Acquire) {
+            return false;
+        }
+        if application_id == 0 || self.all_apps.load(Ordering::Relaxed) {
+            return true;
+        }
+        let n = self.napps.load(Ordering::Relaxed);
+        self.apps[..n]
+            .iter()
+            .any(|a| a.load(Ordering::Relaxed) == application_id)
+    }
+}
+
+/// Everything the node's tasks share.
+pub(crate) struct NodeShared {
+    pub(crate) config: NodeConfig,
+    pub(crate) local: Arc<LocalCapabilities>,
+    pub(crate) apps: HashMap<u32, Application>,
+    pub(crate) end_to_end: Arc<EndToEndIds>,
+    pub(crate) session_ids: SessionIds,
+    pub(crate) patterns: Vec<RealmPattern>,
+    /// Configured peers: fixed at start, read without a lock.
+    static_peers: Vec<Arc<PeerSlot>>,
+    by_name: HashMap<Arc<str>, Arc<PeerSlot>>,
+    /// Peers admitted by realm pattern, for the lifetime of their connection.
+    dynamic: Mutex<HashMap<Arc<str>, Arc<PeerSlot>>>,
+    pub(crate) ready: Notify,
+    next_conn: AtomicU64,
+    seeds: AtomicU64,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    listeners: Mutex<Vec<JoinHandle<()>>>,
+    local_addrs: Vec<SocketAddr>,
+    /// Counters of dynamic peers that are gone.
+    retired: Mutex<PeerStats>,
+}
+
+impl std::fmt::Debug for NodeShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeShared")
+            .field("origin_host", &self.local.origin_host)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NodeShared {
+    pub(crate) fn next_conn_id(&self) -> crate::peer::ConnId {
+        crate::peer::ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed))
+    }
+
+    fn next_seed(&self) -> u64 {
+        self.seeds
+            .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
+    }
+
+    /// The peer with this DiameterIdentity, configured or dynamic.
+    pub(crate) fn find_peer(&self, name: &str) -> Option<Arc<PeerSlot>> {
+        let key = name.to_ascii_lowercase();
+        if let Some(s) = self.by_name.get(key.as_str()) {
+            return Some(s.clone());
+        }
+        self.dynamic
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key.as_str())
+            .cloned()
+    }
+
+    fn peer_config(&self, persistent: bool) -> PeerConfig {
+        let mut c = PeerConfig::new(
+            self.local.clone(),
+            self.end_to_end.clone(),
+            self.next_seed(),
+        );
+        c.timers = self.config.timers.peer_timers();
+        c.persistent = persistent;
+        c
+    }
+
+    /// Starts a task for a peer admitted by realm pattern (§5.3: it lives as long as its
+    /// connection).
+    pub(crate) fn spawn_dynamic_peer(self: &Arc<Self>, name: &str) -> Arc<PeerSlot> {
+        let mut dynamic = self.dynamic.lock().unwrap_or_else(PoisonError::into_inner);
+        let key: Arc<str> = name.to_ascii_lowercase().into();
+        if let Some(s) = dynamic.get(&key) {
+            return s.clone();
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let slot = Arc::new(PeerSlot::new(name, tx));
+        dynamic.insert(key, slot.clone());
+        drop(dynamic);
+        let driver = PeerDriver::new(
+            self.clone(),
+            slot.clone(),
+            rx,
+            self.peer_config(false),
+            PeerTarget::None,
+            true,
+        );
+        let task = tokio::spawn(driver.run());
+        let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        // Dynamic peers come and go: keep only the handles of live tasks.
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(task);
+        slot
+    }
+
+    /// Forgets a dynamic peer whose task ended.
+    pub(crate) fn remove_dynamic(&self, slot: &Arc<PeerSlot>) {
+        let mut d = self.dynamic.lock().unwrap_or_else(PoisonError::into_inner);
+        if d.get(&slot.name).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+            d.remove(&slot.name);
+            *self.retired.lock().unwrap_or_else(PoisonError::into_inner) +=
+                slot.counters.snapshot();
+        }
+    }
+
+    fn all_peers(&self) -> Vec<Arc<PeerSlot>> {
+        let mut v = self.static_peers.clone();
+        v.extend(
+            self.dynamic
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .values()
+                .cloned(),
+        );
+        v
+    }
+}
+
+/// Builds and starts a node.
+#[derive(Debug)]
+pub struct NodeBuilder {
+    config: NodeConfig,
+    apps: Vec<Application>,
+}
+
+/// Entry point: [`Node::builder`].
+#[derive(Debug)]
+pub struct Node;
+
+impl Node {
+    /// A builder for a node with this configuration.
+    pub fn builder(config: NodeConfig) -> NodeBuilder {
+        NodeBuilder {
+            config,
+            apps: Vec::new(),
+        }
+    }
+}
+
+impl NodeBuilder {
+    /// Adds an application (advertised in CER/CEA; served if it has a handler).
+    pub fn application(mut self, app: Application) -> Self {
+        self.apps.push(app);
+        self
+    }
+
+    /// Binds the listen addresses, starts the peer tasks and returns the handle.
+    pub async fn start(self) -> Result<NodeHandle, NodeError> {
+        let config = self.config;
+        config.check()?;
+        let mut listeners = Vec::new();
+        let mut local_addrs = Vec::new();
+        for addr in &config.listen {
+            let l = crate::connection::bind(*addr).map_err(|source| NodeError::Bind {
+                addr: *addr,
+                source,
+            })?;
+            local_addrs.push(l.local_addr().unwrap_or(*addr));
+            listeners.push(l);
+        }
+        let mut local = LocalCapabilities::new(&config.origin_host, &config.origin_realm);
+        local.vendor_id = config.vendor_id;
+        local.product_name = config.product_name.clone();
+        local.firmware_revision = config.firmware_revision;
+        local.supported_vendor_ids = config.supported_vendor_ids.clone();
+        local.relay = config.relay;
+        local.host_ip_addresses = if config.host_ip_addresses.is_empty() {
+            let mut ips: Vec<IpAddr> = local_addrs
+                .iter()
+                .map(|a| a.ip())
+                .filter(|ip| !ip.is_unspecified())
+                .collect();
+            ips.dedup();
+            ips
+        } else {
+            config.host_ip_addresses.clone()
+        };
+        let unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        local.origin_state_id = Some(unix as u32);
+        let mut apps = HashMap::new();
+        for app in self.apps {
+            if !local.applications.contains(&app.support) {
+                local.applications.push(app.support);
+            }
+            apps.insert(app.id(), app);
+        }
+        for a in &config.applications {
+            let s = (*a).into();
+            if !local.applications.contains(&s) {
+                local.applications.push(s);
+            }
+        }
+        let mut os_rng = StdRng::from_os_rng();
+        let end_to_end = Arc::new(EndToEndIds::new(unix, os_rng.random()));
+        let session_ids = SessionIds::new(config.origin_host.clone(), unix as u32);
+        let mut static_peers = Vec::new();
+        let mut by_name = HashMap::new();
+        let mut receivers = Vec::new();
+        for spec in &config.peers {
+            let (host, _) = spec.identity()?;
+            let (tx, rx) = mpsc::unbounded_channel();
+            let slot = Arc::new(PeerSlot::new(&host, tx));
+            by_name.insert(slot.name.clone(), slot.clone());
+            static_peers.push(slot.clone());
+            receivers.push((slot, rx, spec.clone()));
+        }
+        let shared = Arc::new(NodeShared {
+            patterns: config.realm_patterns(),
+            config,
+            local: Arc::new(local),
+            apps,
+            end_to_end,
+            session_ids,
+            static_peers,
+            by_name,
+            dynamic: Mutex::new(HashMap::new()),
+            ready: Notify::new(),
+            next_conn: AtomicU64::new(1),
+            seeds: AtomicU64::new(os_rng.random()),
+            tasks: Mutex::new(Vec::new()),
+            listeners: Mutex::new(Vec::new()),
+            local_addrs,
+            retired: Mutex::new(PeerStats::default()),
+        });
+        for (slot, rx, spec) in receivers {
+            let target = target_of(&spec);
+            let driver = PeerDriver::new(
+                shared.clone(),
+                slot,
+                rx,
+                shared.peer_config(spec.persistent),
+                target,
+                false,
+            );
+            let task = tokio::spawn(driver.run());
+            shared
+                .tasks
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(task);
+        }
+        for l in listeners {
+            let task = tokio::spawn(crate::acceptor::accept_loop(l, shared.clone()));
+            shared
+                .listeners
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(task);
+        }
+        Ok(NodeHandle {
+            shared,
+            rr: AtomicUsize::new(0),
+        })
+    }
+}
+
+fn target_of(spec: &PeerSpec) -> PeerTarget {
+    if !spec.addresses.is_empty() {
+        return PeerTarget::Addresses(spec.addresses.clone());
+    }
+    match spec.identity() {
+        Ok((host, port)) => PeerTarget::Resolve(host, port),
+        Err(_) => PeerTarget::None,
+    }
+}
+
+/// What the API tells about one peer.
+#[derive(Clone, Debug)]
+pub struct PeerInfo {
+    /// DiameterIdentity (lower case).
+    pub name: String,
+    /// §5.6 state.
+    pub state: PeerState,
+    /// RFC 3539 watchdog state.
+    pub watchdog: WatchdogState,
+    /// Whether requests can be sent to it now.
+    pub ready: bool,
+    /// What it advertised in its last CER/CEA.
+    pub capabilities: Option<Arc<PeerCapabilities>>,
+    /// Counters.
+    pub stats: PeerStats,
+}
+
+/// A handle on a running node; clone it freely (each clone has its own round-robin
+/// position, and no lock is shared by requests).
+#[derive(Debug)]
+pub struct NodeHandle {
+    shared: Arc<NodeShared>,
+    rr: AtomicUsize,
+}
+
+impl Clone for NodeHandle {
+    fn clone(&self) -> Self {
+        Self {
+            shared: self.shared.clone(),
+            rr: AtomicUsize::new(self.rr.load(Ordering::Relaxed).wrapping_add(1)),
+        }
+    }
+}
+
+impl NodeHandle {
+    /// The addresses actually listened on (useful with port 0).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.shared.local_addrs
+    }
+
+    /// What the node advertises in CER/CEA.
+    pub fn local(&self) -> &LocalCapabilities {
+        &self.shared.local
+    }
+
+    /// A new Session-Id (§8.8) of this node.
+    pub fn new_session_id(&self) -> String {
+        self.shared.session_ids.next_id()
+    }
+
+    /// A request builder with Session-Id, Origin-Host and Origin-Realm filled in.
+    pub fn new_request(&self, code: u32, application_id: u32, proxiable: bool) -> MessageBuilder {
+        let mut b = MessageBuilder::request(code, application_id, proxiable);
+        b.add(avp::SESSION_ID, &Utf8String::from(self.new_session_id()));
+        b.add(
+            avp::ORIGIN_HOST,
+            &DiameterIdentity::from(self.shared.local.origin_host.as_str()),
+        );
+        b.add(
+            avp::ORIGIN_REALM,
+            &DiameterIdentity::from(self.shared.local.origin_realm.as_str()),
+        );
+        b
+    }
+
+    /// Sends a request and waits for its answer, with the configured request timeout.
+    /// Hop-by-Hop is always assigned; End-to-End when it is 0.
+    pub async fn send(&self, request: Message) -> Result<Message, RequestError> {
+        self.send_with_timeout(request, self.shared.config.timers.request_timeout)
+            .await
+    }
+
+    /// Sends a request and waits at most `timeout` for its answer.
+    pub async fn send_with_timeout(
+        &self,
+        request: Message,
+        timeout: Duration,
+    ) -> Result<Message, RequestError> {
+        if !request.is_request() {
+            return Err(RequestError::NotARequest);
+        }
+        let app = request.application_id();
+        let slot = self
+            .select_peer(&request, app)
+            .ok_or(RequestError::NoPeer(app))?;
+        let (reply, rx) = oneshot::channel();
+        let deadline = std::time::Instant::now() + timeout;
+        slot.tx
+            .send(PeerCommand::Request {
+                bytes: request.into_bytes(),
+                deadline,
+                reply,
+            })
+            .map_err(|_| RequestError::PeerGone)?;
+        rx.await.unwrap_or(Err(RequestError::PeerGone))
+    }
+
+    /// Sends a typed request and decodes the typed answer.
+    pub async fn send_typed<Q: Command, A: Command>(&self, request: &Q) -> Result<A, RequestError> {
+        let answer = self.send(request.to_message()).await?;
+        A::decode(&answer).map_err(RequestError::Decode)
+    }
+
+    fn select_peer(&self, request: &Message, app: u32) -> Option<Arc<PeerSlot>> {
+        let shared = &self.shared;
+        // Destination-Host picks the peer when there is a choice (§6.1).
+        if shared.static_peers.len() != 1 {
+            if let Some(host) = request
+                .find(avp::DESTINATION_HOST)
+                .and_then(|a| std::str::from_utf8(a.data).ok())
+            {
+                if let Some(slot) = shared.find_peer(host) {
+                    if slot.usable_for(app) {
+                        return Some(slot);
+                    }
+                }
+            }
+        }
+        let peers = &shared.static_peers;
+        let n = peers.len();
+        if n > 0 {
+            let start = self.rr.fetch_add(1, Ordering::Relaxed);
+            for i in 0..n {
+                let slot = &peers[(start + i) % n];
+                if slot.usable_for(app) {
+                    return Some(slot.clone());
+                }
+            }
+        }
+        let dynamic = shared
+            .dynamic
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        dynamic.values().find(|s| s.usable_for(app)).cloned()
+    }
+
+    /// Waits until at least one peer is open and available (python-diameter's
+    /// `wait_for_ready`).
+    pub async fn wait_for_ready(&self, timeout: Duration) -> Result<(), NodeError> {
+        self.wait_until(timeout, |s| s.ready.load(Ordering::Acquire))
+            .await
+    }
+
+    /// Waits until a peer supporting `application_id` is available.
+    pub async fn wait_for_application(
+        &self,
+        application_id: u32,
+        timeout: Duration,
+    ) -> Result<(), NodeError> {
+        self.wait_until(timeout, |s| s.usable_for(application_id))
+            .await
+    }
+
+    async fn wait_until(
+        &self,
+        timeout: Duration,
+        cond: impl Fn(&PeerSlot) -> bool,
+    ) -> Result<(), NodeError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.shared.all_peers().iter().any(|s| cond(s)) {
+                return Ok(());
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Err(NodeError::NotReady);
+            }
+        }
+    }
+
+    /// Every known peer with its state and counters.
+    pub fn peers(&self) -> Vec<PeerInfo> {
+        self.shared
+            .all_peers()
+            .into_iter()
+            .map(|s| {
+                let st = s.status().clone();
+                PeerInfo {
+                    name: s.name.to_string(),
+                    state: st.state,
+                    watchdog: st.watchdog,
+                    ready: s.ready.load(Ordering::Acquire),
+                    capabilities: st.capabilities,
+                    stats: s.counters.snapshot(),
+                }
+            })
+            .collect()
+    }
+
+    /// The counters of every peer added up (including dynamic peers that are gone).
+    pub fn stats(&self) -> PeerStats {
+        let mut total = *self
+            .shared
+            .retired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for p in self.shared.all_peers() {
+            total += p.counters.snapshot();
+        }
+        total
+    }
+
+    /// Graceful shutdown with Disconnect-Cause REBOOTING: see [`Self::shutdown_with`].
+    pub async fn shutdown(&self) {
+        self.shutdown_with(DisconnectCause::REBOOTING).await
+    }
+
+    /// Graceful shutdown (§5.4): stop accepting, let pending requests drain (up to the
+    /// drain timeout), send DPR with `cause` to every open peer, wait for the DPAs.
+    pub async fn shutdown_with(&self, cause: DisconnectCause) {
+        for l in self
+            .shared
+            .listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+        {
+            l.abort();
+        }
+        let mut waits = Vec::new();
+        for p in self.shared.all_peers() {
+            let (done, rx) = oneshot::channel();
+            if p.tx.send(PeerCommand::Stop { cause, done }).is_ok() {
+                waits.push(rx);
+            }
+        }
+        let t = &self.shared.config.timers;
+        let limit = t.drain_timeout + t.dpa_timeout + Duration::from_secs(1);
+        let _ = tokio::time::timeout(limit, async {
+            for w in waits {
+                let _ = w.await;
+            }
+        })
+        .await;
+        self.abort();
+    }
+
+    /// Stops everything at once, without DPR: sockets close abruptly and pending requests
+    /// fail with [`RequestError::PeerGone`] (a crash, as far as peers can tell).
+    pub fn abort(&self) {
+        for l in self
+            .shared
+            .listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+        {
+            l.abort();
+        }
+        for t in self
+            .shared
+            .tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+        {
+            t.abort();
+        }
+    }
+}
+
+/// Writes End-to-End (if 0) and Hop-by-Hop into an encoded request: one copy.
+pub(crate) fn stamp_ids(bytes: &Bytes, hop_by_hop: u32, end_to_end: &EndToEndIds) -> Bytes {
+    let mut b = BytesMut::from(&bytes[..]);
+    if b.len() >= 20 {
+        b[12..16].copy_from_slice(&hop_by_hop.to_be_bytes());
+        if b[16..20] == [0, 0, 0, 0] {
+            b[16..20].copy_from_slice(&end_to_end.next_id().to_be_bytes());
+        }
+    }
+    b.freeze()
+}

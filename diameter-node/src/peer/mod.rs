@@ -1,0 +1,132 @@
+//! The sans-IO peer core: the RFC 6733 §5.6 peer state machine with the §5.6.4 election,
+//! the RFC 3539 watchdog (§5.5), capabilities exchange (§5.3) and DPR/DPA (§5.4).
+//!
+//! No sockets, no tokio and no clock: like quinn-proto, a [`Peer`] takes inputs and is
+//! polled for outputs, and time is passed in as an [`Instant`](std::time::Instant).
+//!
+//! Inputs (§5.6.2 events):
+//! - [`Peer::start`] (Start), [`Peer::stop`] (Stop),
+//! - [`Peer::handle_connected`] / [`Peer::handle_connect_failed`] (I-Rcv-Conn-Ack / Nack),
+//! - [`Peer::handle_incoming_cer`] (R-Conn-CER: a new connection and its CER),
+//! - [`Peer::handle_message`] (Rcv-CEA, Rcv-DWR, Rcv-Message, ...),
+//! - [`Peer::handle_disconnected`] (Peer-Disc), [`Peer::handle_timeout`] (Timeout),
+//! - [`Peer::send_request`] / [`Peer::send_answer`] (Send-Message).
+//!
+//! Outputs, to be drained after every input, in this order:
+//! [`Peer::poll_transmit`] (bytes for a connection), [`Peer::poll_action`] (connect or
+//! close a connection), [`Peer::poll_event`] (what the application should know), and
+//! [`Peer::poll_timeout`] (when to call [`Peer::handle_timeout`]).
+//!
+//! Connections are named by [`ConnId`]s the driver allocates, so that the two connections
+//! that exist during an election are told apart.
+
+pub mod admission;
+pub mod base;
+pub mod capabilities;
+pub mod config;
+pub mod election;
+pub mod error;
+mod machine;
+pub mod state;
+pub mod timer;
+pub mod watchdog;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use diameter_core::Message;
+use diameter_core::generated::base::DisconnectCause;
+
+pub use capabilities::{LocalCapabilities, PeerCapabilities, SupportedApplication};
+pub use config::{PeerConfig, PeerTimers};
+pub use error::PeerError;
+pub use machine::Peer;
+pub use state::PeerState;
+pub use watchdog::WatchdogState;
+
+/// A transport connection, named by the driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+/// Bytes to write on a connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// The connection.
+    pub conn: ConnId,
+    /// One encoded message.
+    pub bytes: Bytes,
+}
+
+/// What the driver must do to the transport (§5.6.3 actions).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Snd-Conn-Req: open a connection to the peer, then report
+    /// [`Peer::handle_connected`] or [`Peer::handle_connect_failed`].
+    Connect,
+    /// Disc / Reject / Error / Cleanup: write what is queued for `conn`, then close it.
+    Close {
+        /// The connection.
+        conn: ConnId,
+        /// Why.
+        reason: CloseReason,
+    },
+}
+
+/// Why a connection or the peer closed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The connection attempt failed (Rcv-Conn-Nack).
+    ConnectFailed,
+    /// A timer of §5.6 ran out (connect, CEA or DPA).
+    Timeout(timer::Timer),
+    /// The peer answered our CER with this Result-Code, or its CEA was unusable.
+    CapabilitiesRejected(u32),
+    /// We answered the peer's CER with this Result-Code.
+    CerRejected(u32),
+    /// The peer sent something other than a CEA in Wait-I-CEA.
+    UnexpectedMessage,
+    /// The other connection won the election (§5.6.4), or one was already open (Reject).
+    Election,
+    /// The transport went away (Peer-Disc).
+    PeerDisconnected,
+    /// The watchdog declared the connection down (RFC 3539).
+    WatchdogDown,
+    /// DPR/DPA completed (§5.4), with the cause of the DPR.
+    Disconnected(DisconnectCause),
+    /// The application stopped the peer before it was open (Cleanup).
+    Stopped,
+}
+
+/// What the application should know (polled with [`Peer::poll_event`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// CER/CEA done: the peer is in R-Open or I-Open on `conn`.
+    Opened {
+        /// The open connection.
+        conn: ConnId,
+        /// What the peer advertised and what is common.
+        capabilities: Arc<PeerCapabilities>,
+    },
+    /// Whether requests may be sent now (open and watchdog OKAY) changed.
+    Available(bool),
+    /// The watchdog changed state.
+    Watchdog(WatchdogState),
+    /// An application message (the §5.6 Process action): a request to answer or an
+    /// answer to match with a pending request.
+    Message {
+        /// The connection it came on.
+        conn: ConnId,
+        /// The message.
+        msg: Message,
+    },
+    /// The peer sent DPR with this cause (§5.4.3).
+    DisconnectRequested(DisconnectCause),
+    /// Back to Closed: requests still pending on the connection will not be answered.
+    Closed {
+        /// Why.
+        reason: CloseReason,
+    },
+}
