@@ -4,7 +4,7 @@
 //! message, and [`RawAvp`] is the owned form (a `Bytes` slice of the same buffer) kept in the
 //! `extra` lists of typed messages.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use crate::error::{DecodeError, ErrorKind};
 
@@ -297,7 +297,7 @@ impl RawAvp {
     /// Writes the AVP with padding.
     pub fn encode(&self, buf: &mut BytesMut) {
         put_header(buf, self.code, self.flags, self.vendor, self.data.len());
-        buf.put_slice(&self.data);
+        buf.extend_from_slice(&self.data);
         put_padding(buf, self.data.len());
     }
 }
@@ -313,6 +313,9 @@ pub const fn header_len(vendor: u32) -> usize {
 }
 
 /// Writes an AVP header for `data_len` bytes of data. The V bit follows `vendor`.
+///
+/// The header is assembled on the stack and appended with one `extend_from_slice` (inlined),
+/// rather than with `BufMut::put_u32`, whose `put_slice` is an out-of-line call per field.
 #[inline]
 pub fn put_header(buf: &mut BytesMut, code: u32, flags: AvpFlags, vendor: u32, data_len: usize) {
     let hl = header_len(vendor);
@@ -321,18 +324,20 @@ pub fn put_header(buf: &mut BytesMut, code: u32, flags: AvpFlags, vendor: u32, d
     } else {
         flags.0 | AvpFlags::VENDOR
     };
-    buf.put_u32(code);
-    buf.put_u32((u32::from(flags) << 24) | ((hl + data_len) as u32 & 0x00ff_ffff));
-    if vendor != 0 {
-        buf.put_u32(vendor);
-    }
+    let mut h = [0u8; AVP_HEADER_LEN_VENDOR];
+    h[..4].copy_from_slice(&code.to_be_bytes());
+    h[4..8].copy_from_slice(
+        &((u32::from(flags) << 24) | ((hl + data_len) as u32 & 0x00ff_ffff)).to_be_bytes(),
+    );
+    h[8..].copy_from_slice(&vendor.to_be_bytes());
+    buf.extend_from_slice(&h[..hl]);
 }
 
 /// Writes the zero padding that follows `data_len` bytes of data.
 #[inline]
 pub fn put_padding(buf: &mut BytesMut, data_len: usize) {
     const ZERO: [u8; 3] = [0; 3];
-    buf.put_slice(&ZERO[..padded(data_len) - data_len]);
+    buf.extend_from_slice(&ZERO[..padded(data_len) - data_len]);
 }
 
 /// Writes a whole AVP whose data is produced by `write`, patching the length afterwards.
@@ -414,7 +419,7 @@ mod tests {
     fn put_avp_with_patches_length() {
         let mut buf = BytesMut::new();
         put_avp_with(&mut buf, 1, AvpFlags(AvpFlags::MANDATORY), 10415, |b| {
-            b.put_slice(b"abcde")
+            b.extend_from_slice(b"abcde")
         });
         assert_eq!(buf.len(), 20);
         assert_eq!(&buf[5..8], &[0, 0, 17]);

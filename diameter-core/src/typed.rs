@@ -158,9 +158,27 @@ pub fn set_once<T: AvpData>(
     Ok(())
 }
 
-/// Decodes one more occurrence of a repeated AVP; more than `max` is 5009.
+/// Decodes a required single AVP into its field; a second occurrence is 5009. `seen`
+/// records presence, for the missing-AVP check after the loop.
 #[inline]
-pub fn push<T: AvpData>(
+pub fn set_required<T: AvpData>(
+    slot: &mut T,
+    seen: &mut bool,
+    avp: &AvpRef<'_>,
+    cx: DecodeCx,
+) -> Result<(), DecodeError> {
+    if *seen {
+        return Err(avp.error(ErrorKind::TooManyAvps(avp.key())));
+    }
+    slot.decode_in_place(avp, cx)?;
+    *seen = true;
+    Ok(())
+}
+
+/// Decodes one more occurrence of a repeated AVP, in place at the end of the list; more than
+/// `max` is 5009.
+#[inline]
+pub fn push<T: AvpData + Default>(
     list: &mut Vec<T>,
     avp: &AvpRef<'_>,
     cx: DecodeCx,
@@ -173,7 +191,12 @@ pub fn push<T: AvpData>(
         // One allocation covers the usual short lists.
         list.reserve(4);
     }
-    list.push(T::decode(avp, cx)?);
+    list.push(T::default());
+    let last = list.len() - 1;
+    if let Err(e) = list[last].decode_in_place(avp, cx) {
+        list.pop();
+        return Err(e);
+    }
     Ok(())
 }
 
@@ -188,41 +211,18 @@ pub fn missing(key: AvpKey, ty: AvpType, flags: AvpFlags, offset: usize) -> Deco
     ErrorKind::MissingAvp(key).at(offset).with_avp(buf.freeze())
 }
 
-/// Unwraps a required single AVP or reports it missing.
-#[inline]
-pub fn required<T: AvpData>(
-    slot: Option<T>,
-    key: AvpKey,
-    flags: AvpFlags,
-    offset: usize,
-) -> Result<T, DecodeError> {
-    match slot {
-        Some(v) => Ok(v),
-        None => Err(missing(key, T::TYPE, flags, offset)),
-    }
-}
-
-/// Checks the minimum count of a repeated AVP.
-#[inline]
-pub fn at_least<T: AvpData>(
-    list: Vec<T>,
-    min: u32,
-    key: AvpKey,
-    flags: AvpFlags,
-    offset: usize,
-) -> Result<Vec<T>, DecodeError> {
-    if (list.len() as u64) < u64::from(min) {
-        return Err(missing(key, T::TYPE, flags, offset));
-    }
-    Ok(list)
-}
-
-/// Boxed values (recursive Grouped AVPs) decode and encode as their contents.
-impl<T: AvpData> AvpData for Box<T> {
+/// Boxed values (large or recursive Grouped AVPs) decode and encode as their contents; the
+/// decode fills the heap allocation in place.
+impl<T: AvpData + Default> AvpData for Box<T> {
     const TYPE: AvpType = T::TYPE;
 
     fn decode(avp: &AvpRef<'_>, cx: DecodeCx) -> Result<Self, DecodeError> {
-        T::decode(avp, cx).map(Box::new)
+        let mut b = Box::<T>::default();
+        b.decode_in_place(avp, cx)?;
+        Ok(b)
+    }
+    fn decode_in_place(&mut self, avp: &AvpRef<'_>, cx: DecodeCx) -> Result<(), DecodeError> {
+        (**self).decode_in_place(avp, cx)
     }
     fn data_len(&self) -> usize {
         (**self).data_len()

@@ -145,21 +145,21 @@ impl Ctx<'_> {
     }
 
     /// The body that decodes members from `iter` into `Self`.
+    /// Statements that decode the members from `iter` into `self` in place (the struct
+    /// starts as `Default`), so large structs are never moved while decoding; then the
+    /// checks for missing required members, reported at `end`.
     fn decode_body(
         &self,
         fields: &[Field<'_>],
         iter: TokenStream,
         end: TokenStream,
-        head: TokenStream,
     ) -> TokenStream {
         let rt = &self.rt;
-        let decls = fields.iter().map(|f| {
-            let ident = &f.ident;
-            let ty = &f.ty;
-            match f.card {
-                Card::Many => quote!(let mut #ident: Vec<#ty> = Vec::new();),
-                _ => quote!(let mut #ident: Option<#ty> = None;),
-            }
+        let seen =
+            |f: &Field<'_>| format_ident!("seen_{}", f.ident.to_string().trim_start_matches("r#"));
+        let decls = fields.iter().filter(|f| f.card == Card::One).map(|f| {
+            let s = seen(f);
+            quote!(let mut #s = false;)
         });
         let arms = fields.iter().map(|f| {
             let ident = &f.ident;
@@ -174,51 +174,66 @@ impl Ctx<'_> {
                     });
                     quote! {
                         (#code, #vendor) => {
-                            avp_flags.note(&avp, #ident.len(), #rt::AvpFlags(#df));
-                            #rt::typed::push(&mut #ident, &avp, cx, #max)?;
+                            self.avp_flags.note(&avp, self.#ident.len(), #rt::AvpFlags(#df));
+                            #rt::typed::push(&mut self.#ident, &avp, cx, #max)?;
                         }
                     }
                 }
-                _ => quote! {
+                Card::One => {
+                    let s = seen(f);
+                    quote! {
+                        (#code, #vendor) => {
+                            self.avp_flags.note(&avp, 0, #rt::AvpFlags(#df));
+                            #rt::typed::set_required(&mut self.#ident, &mut #s, &avp, cx)?;
+                        }
+                    }
+                }
+                Card::Optional => quote! {
                     (#code, #vendor) => {
-                        avp_flags.note(&avp, 0, #rt::AvpFlags(#df));
-                        #rt::typed::set_once(&mut #ident, &avp, cx)?;
+                        self.avp_flags.note(&avp, 0, #rt::AvpFlags(#df));
+                        #rt::typed::set_once(&mut self.#ident, &avp, cx)?;
                     }
                 },
             }
         });
-        let inits = fields.iter().map(|f| {
+        let checks = fields.iter().filter_map(|f| {
             let ident = &f.ident;
             let code = u32_lit(f.avp.code);
             let vendor = u32_lit(f.avp.vendor);
             let df = Literal::u8_unsuffixed(default_flags(f.avp));
             let key = quote!(#rt::AvpKey::new(#code, #vendor));
+            let ty = &f.ty;
             match f.card {
-                Card::One => quote!(#ident: #rt::typed::required(#ident, #key, #rt::AvpFlags(#df), #end)?,),
-                Card::Many if f.rule.min > 0 => {
-                    let min = u32_lit(f.rule.min);
-                    quote!(#ident: #rt::typed::at_least(#ident, #min, #key, #rt::AvpFlags(#df), #end)?,)
+                Card::One => {
+                    let s = seen(f);
+                    Some(quote! {
+                        if !#s {
+                            return Err(#rt::typed::missing(#key, <#ty as #rt::AvpData>::TYPE, #rt::AvpFlags(#df), #end));
+                        }
+                    })
                 }
-                _ => quote!(#ident,),
+                Card::Many if f.rule.min > 0 => {
+                    let min = Literal::usize_unsuffixed(f.rule.min as usize);
+                    Some(quote! {
+                        if self.#ident.len() < #min {
+                            return Err(#rt::typed::missing(#key, <#ty as #rt::AvpData>::TYPE, #rt::AvpFlags(#df), #end));
+                        }
+                    })
+                }
+                _ => None,
             }
         });
         quote! {
             #(#decls)*
-            let mut extra: Vec<#rt::RawAvp> = Vec::new();
-            let mut avp_flags = #rt::typed::FlagOverrides::default();
             for avp in #iter {
                 let avp = avp?;
                 match (avp.code, avp.vendor) {
                     #(#arms)*
-                    _ => extra.push(avp.to_raw()),
+                    _ => self.extra.push(avp.to_raw()),
                 }
             }
-            Ok(Self {
-                #head
-                #(#inits)*
-                extra,
-                avp_flags,
-            })
+            #(#checks)*
+            Ok(())
         }
     }
 
@@ -420,12 +435,7 @@ impl Ctx<'_> {
         ));
         let derives = self.derives(&fields);
         let body = self.struct_fields(&fields);
-        let decode = self.decode_body(
-            &fields,
-            quote!(parent.children()),
-            quote!(parent.offset),
-            quote!(),
-        );
+        let decode = self.decode_body(&fields, quote!(parent.children()), quote!(parent.offset));
         let (enc, len) = self.encode_body(rules, &fields);
         let code = u32_lit(a.code);
         let vendor = u32_lit(a.vendor);
@@ -454,7 +464,7 @@ impl Ctx<'_> {
                 /// The AVP's code and vendor.
                 pub const KEY: #rt::AvpKey = #rt::AvpKey::new(#code, #vendor);
 
-                fn decode_members(parent: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<Self, #rt::DecodeError> {
+                fn decode_members(&mut self, parent: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
                     #decode
                 }
             }
@@ -463,8 +473,13 @@ impl Ctx<'_> {
                 const TYPE: #rt::dictionary::AvpType = #rt::dictionary::AvpType::Grouped;
 
                 fn decode(avp: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<Self, #rt::DecodeError> {
+                    let mut out = Self::default();
+                    #rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+                    Ok(out)
+                }
+                fn decode_in_place(&mut self, avp: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
                     let cx = cx.enter(avp)?;
-                    Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+                    self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
                 }
                 fn data_len(&self) -> usize {
                     #len
@@ -522,7 +537,6 @@ impl Ctx<'_> {
             &fields,
             quote!(msg.avps()),
             quote!(msg.header().length as usize),
-            quote!(header: #rt::typed::header_of(msg),),
         );
         let (enc, len) = self.encode_body(rules, &fields);
         let code = u32_lit(c.code);
@@ -553,6 +567,12 @@ impl Ctx<'_> {
                 }
             }
 
+            impl #name {
+                fn decode_members(&mut self, msg: &#rt::Message, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
+                    #decode
+                }
+            }
+
             impl #rt::typed::Command for #name {
                 const CODE: u32 = #code;
                 const APPLICATION_ID: u32 = #app;
@@ -567,7 +587,10 @@ impl Ctx<'_> {
                     &mut self.header
                 }
                 fn decode_avps(msg: &#rt::Message, cx: #rt::data::DecodeCx) -> Result<Self, #rt::DecodeError> {
-                    #decode
+                    let mut out = Self::default();
+                    out.header = #rt::typed::header_of(msg);
+                    out.decode_members(msg, cx)?;
+                    Ok(out)
                 }
                 fn avps_len(&self) -> usize {
                     #len

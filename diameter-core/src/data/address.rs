@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use super::{AvpData, DecodeCx};
 use crate::avp::AvpRef;
@@ -131,11 +131,11 @@ impl AvpData for Address {
     }
 
     fn encode_data(&self, buf: &mut BytesMut) {
-        buf.put_u16(self.family());
+        buf.extend_from_slice(&self.family().to_be_bytes());
         match self {
-            Self::V4(a) => buf.put_slice(&a.octets()),
-            Self::V6(a) => buf.put_slice(&a.octets()),
-            Self::Other { data, .. } => buf.put_slice(data),
+            Self::V4(a) => buf.extend_from_slice(&a.octets()),
+            Self::V6(a) => buf.extend_from_slice(&a.octets()),
+            Self::Other { data, .. } => buf.extend_from_slice(data),
         }
     }
 }

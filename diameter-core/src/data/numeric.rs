@@ -1,6 +1,6 @@
 //! Integer32/64, Unsigned32/64, Float32/64 (§4.2): big-endian, fixed size.
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 
 use super::{AvpData, DecodeCx};
 use crate::avp::AvpRef;
@@ -8,7 +8,7 @@ use crate::dictionary::AvpType;
 use crate::error::{DecodeError, ErrorKind};
 
 macro_rules! fixed_size {
-    ($t:ty, $ty:ident, $n:expr, $put:ident) => {
+    ($t:ty, $ty:ident, $n:expr) => {
         #[doc = concat!(stringify!($ty), " (RFC 6733 §4.2).")]
         impl AvpData for $t {
             const TYPE: AvpType = AvpType::$ty;
@@ -29,15 +29,15 @@ macro_rules! fixed_size {
             }
             #[inline]
             fn encode_data(&self, buf: &mut BytesMut) {
-                buf.$put(*self);
+                buf.extend_from_slice(&self.to_be_bytes());
             }
         }
     };
 }
 
-fixed_size!(i32, Integer32, 4, put_i32);
-fixed_size!(i64, Integer64, 8, put_i64);
-fixed_size!(u32, Unsigned32, 4, put_u32);
-fixed_size!(u64, Unsigned64, 8, put_u64);
-fixed_size!(f32, Float32, 4, put_f32);
-fixed_size!(f64, Float64, 8, put_f64);
+fixed_size!(i32, Integer32, 4);
+fixed_size!(i64, Integer64, 8);
+fixed_size!(u32, Unsigned32, 4);
+fixed_size!(u64, Unsigned64, 8);
+fixed_size!(f32, Float32, 4);
+fixed_size!(f64, Float64, 8);

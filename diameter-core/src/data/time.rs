@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 
 use super::{AvpData, DecodeCx};
 use crate::avp::AvpRef;
@@ -162,7 +162,7 @@ impl AvpData for Time {
         4
     }
     fn encode_data(&self, buf: &mut BytesMut) {
-        buf.put_u32(self.0);
+        buf.extend_from_slice(&self.0.to_be_bytes());
     }
 }
 

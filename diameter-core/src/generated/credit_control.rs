@@ -974,49 +974,61 @@ impl CostInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(423, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut unit_value: Option<UnitValue> = None;
-        let mut currency_code: Option<u32> = None;
-        let mut cost_unit: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_unit_value = false;
+        let mut seen_currency_code = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (445, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut unit_value, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.unit_value,
+                        &mut seen_unit_value,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (425, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut currency_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.currency_code,
+                        &mut seen_currency_code,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (424, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cost_unit, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cost_unit, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            unit_value: rt::typed::required(
-                unit_value,
-                rt::AvpKey::new(445, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            currency_code: rt::typed::required(
-                currency_code,
-                rt::AvpKey::new(425, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            cost_unit,
-            extra,
-            avp_flags,
-        })
+        if !seen_unit_value {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(445, 0),
+                    <UnitValue as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_currency_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(425, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for CostInformation {
@@ -1025,8 +1037,17 @@ impl rt::AvpData for CostInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1102,38 +1123,41 @@ impl UnitValue {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(445, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut value_digits: Option<i64> = None;
-        let mut exponent: Option<i32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_value_digits = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (447, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut value_digits, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.value_digits,
+                        &mut seen_value_digits,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (429, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut exponent, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.exponent, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            value_digits: rt::typed::required(
-                value_digits,
-                rt::AvpKey::new(447, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            exponent,
-            extra,
-            avp_flags,
-        })
+        if !seen_value_digits {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(447, 0),
+                    <i64 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for UnitValue {
@@ -1142,8 +1166,17 @@ impl rt::AvpData for UnitValue {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1248,87 +1281,64 @@ impl MultipleServicesCreditControl {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(456, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut granted_service_unit: Option<GrantedServiceUnit> = None;
-        let mut requested_service_unit: Option<RequestedServiceUnit> = None;
-        let mut used_service_unit: Vec<UsedServiceUnit> = Vec::new();
-        let mut tariff_change_usage: Option<TariffChangeUsage> = None;
-        let mut service_identifier: Vec<u32> = Vec::new();
-        let mut rating_group: Option<u32> = None;
-        let mut g_s_u_pool_reference: Vec<GSUPoolReference> = Vec::new();
-        let mut validity_time: Option<u32> = None;
-        let mut result_code: Option<u32> = None;
-        let mut final_unit_indication: Option<FinalUnitIndication> = None;
-        let mut qos_final_unit_indication: Option<QosFinalUnitIndication> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (431, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut granted_service_unit, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.granted_service_unit, &avp, cx)?;
                 }
                 (437, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut requested_service_unit, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.requested_service_unit, &avp, cx)?;
                 }
                 (446, 0) => {
-                    avp_flags.note(&avp, used_service_unit.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut used_service_unit, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.used_service_unit.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.used_service_unit, &avp, cx, u32::MAX)?;
                 }
                 (452, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut tariff_change_usage, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.tariff_change_usage, &avp, cx)?;
                 }
                 (439, 0) => {
-                    avp_flags.note(&avp, service_identifier.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut service_identifier, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.service_identifier.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.service_identifier, &avp, cx, u32::MAX)?;
                 }
                 (432, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut rating_group, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.rating_group, &avp, cx)?;
                 }
                 (457, 0) => {
-                    avp_flags.note(&avp, g_s_u_pool_reference.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut g_s_u_pool_reference, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.g_s_u_pool_reference.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.g_s_u_pool_reference, &avp, cx, u32::MAX)?;
                 }
                 (448, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut validity_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.validity_time, &avp, cx)?;
                 }
                 (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
                 }
                 (430, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut final_unit_indication, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.final_unit_indication, &avp, cx)?;
                 }
                 (669, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut qos_final_unit_indication, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.qos_final_unit_indication, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            granted_service_unit,
-            requested_service_unit,
-            used_service_unit,
-            tariff_change_usage,
-            service_identifier,
-            rating_group,
-            g_s_u_pool_reference,
-            validity_time,
-            result_code,
-            final_unit_indication,
-            qos_final_unit_indication,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for MultipleServicesCreditControl {
@@ -1337,8 +1347,17 @@ impl rt::AvpData for MultipleServicesCreditControl {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1539,63 +1558,45 @@ impl GrantedServiceUnit {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(431, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut tariff_time_change: Option<rt::data::Time> = None;
-        let mut cc_time: Option<u32> = None;
-        let mut cc_money: Option<CcMoney> = None;
-        let mut cc_total_octets: Option<u64> = None;
-        let mut cc_input_octets: Option<u64> = None;
-        let mut cc_output_octets: Option<u64> = None;
-        let mut cc_service_specific_units: Option<u64> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (451, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut tariff_time_change, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.tariff_time_change, &avp, cx)?;
                 }
                 (420, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_time, &avp, cx)?;
                 }
                 (413, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_money, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_money, &avp, cx)?;
                 }
                 (421, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_total_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_total_octets, &avp, cx)?;
                 }
                 (412, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_input_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_input_octets, &avp, cx)?;
                 }
                 (414, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_output_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_output_octets, &avp, cx)?;
                 }
                 (417, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_service_specific_units, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_service_specific_units, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            tariff_time_change,
-            cc_time,
-            cc_money,
-            cc_total_octets,
-            cc_input_octets,
-            cc_output_octets,
-            cc_service_specific_units,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for GrantedServiceUnit {
@@ -1604,8 +1605,17 @@ impl rt::AvpData for GrantedServiceUnit {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1754,57 +1764,41 @@ impl RequestedServiceUnit {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(437, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut cc_time: Option<u32> = None;
-        let mut cc_money: Option<CcMoney> = None;
-        let mut cc_total_octets: Option<u64> = None;
-        let mut cc_input_octets: Option<u64> = None;
-        let mut cc_output_octets: Option<u64> = None;
-        let mut cc_service_specific_units: Option<u64> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (420, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_time, &avp, cx)?;
                 }
                 (413, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_money, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_money, &avp, cx)?;
                 }
                 (421, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_total_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_total_octets, &avp, cx)?;
                 }
                 (412, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_input_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_input_octets, &avp, cx)?;
                 }
                 (414, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_output_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_output_octets, &avp, cx)?;
                 }
                 (417, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_service_specific_units, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_service_specific_units, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            cc_time,
-            cc_money,
-            cc_total_octets,
-            cc_input_octets,
-            cc_output_octets,
-            cc_service_specific_units,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for RequestedServiceUnit {
@@ -1813,8 +1807,17 @@ impl rt::AvpData for RequestedServiceUnit {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1955,63 +1958,45 @@ impl UsedServiceUnit {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(446, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut tariff_change_usage: Option<TariffChangeUsage> = None;
-        let mut cc_time: Option<u32> = None;
-        let mut cc_money: Option<CcMoney> = None;
-        let mut cc_total_octets: Option<u64> = None;
-        let mut cc_input_octets: Option<u64> = None;
-        let mut cc_output_octets: Option<u64> = None;
-        let mut cc_service_specific_units: Option<u64> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (452, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut tariff_change_usage, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.tariff_change_usage, &avp, cx)?;
                 }
                 (420, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_time, &avp, cx)?;
                 }
                 (413, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_money, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_money, &avp, cx)?;
                 }
                 (421, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_total_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_total_octets, &avp, cx)?;
                 }
                 (412, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_input_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_input_octets, &avp, cx)?;
                 }
                 (414, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_output_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_output_octets, &avp, cx)?;
                 }
                 (417, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_service_specific_units, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_service_specific_units, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            tariff_change_usage,
-            cc_time,
-            cc_money,
-            cc_total_octets,
-            cc_input_octets,
-            cc_output_octets,
-            cc_service_specific_units,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for UsedServiceUnit {
@@ -2020,8 +2005,17 @@ impl rt::AvpData for UsedServiceUnit {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2153,38 +2147,41 @@ impl CcMoney {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(413, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut unit_value: Option<UnitValue> = None;
-        let mut currency_code: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_unit_value = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (445, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut unit_value, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.unit_value,
+                        &mut seen_unit_value,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (425, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut currency_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.currency_code, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            unit_value: rt::typed::required(
-                unit_value,
-                rt::AvpKey::new(445, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            currency_code,
-            extra,
-            avp_flags,
-        })
+        if !seen_unit_value {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(445, 0),
+                    <UnitValue as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for CcMoney {
@@ -2193,8 +2190,17 @@ impl rt::AvpData for CcMoney {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2266,54 +2272,77 @@ impl GSUPoolReference {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(457, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut g_s_u_pool_identifier: Option<u32> = None;
-        let mut cc_unit_type: Option<CcUnitType> = None;
-        let mut unit_value: Option<UnitValue> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_g_s_u_pool_identifier = false;
+        let mut seen_cc_unit_type = false;
+        let mut seen_unit_value = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (453, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut g_s_u_pool_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.g_s_u_pool_identifier,
+                        &mut seen_g_s_u_pool_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (454, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_unit_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_unit_type,
+                        &mut seen_cc_unit_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (445, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut unit_value, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.unit_value,
+                        &mut seen_unit_value,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            g_s_u_pool_identifier: rt::typed::required(
-                g_s_u_pool_identifier,
-                rt::AvpKey::new(453, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            cc_unit_type: rt::typed::required(
-                cc_unit_type,
-                rt::AvpKey::new(454, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            unit_value: rt::typed::required(
-                unit_value,
-                rt::AvpKey::new(445, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_g_s_u_pool_identifier {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(453, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_cc_unit_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(454, 0),
+                    <CcUnitType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_unit_value {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(445, 0),
+                    <UnitValue as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for GSUPoolReference {
@@ -2322,8 +2351,17 @@ impl rt::AvpData for GSUPoolReference {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2403,51 +2441,59 @@ impl FinalUnitIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(430, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut final_unit_action: Option<FinalUnitAction> = None;
-        let mut restriction_filter_rule: Vec<rt::data::IpFilterRule> = Vec::new();
-        let mut filter_id: Vec<rt::data::Utf8String> = Vec::new();
-        let mut redirect_server: Option<RedirectServer> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_final_unit_action = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (449, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut final_unit_action, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.final_unit_action,
+                        &mut seen_final_unit_action,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (438, 0) => {
-                    avp_flags
-                        .note(&avp, restriction_filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut restriction_filter_rule, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.restriction_filter_rule.len(),
+                            rt::AvpFlags(64),
+                        );
+                    rt::typed::push(
+                        &mut self.restriction_filter_rule,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (11, 0) => {
-                    avp_flags.note(&avp, filter_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut filter_id, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.filter_id.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.filter_id, &avp, cx, u32::MAX)?;
                 }
                 (434, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_server, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_server, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            final_unit_action: rt::typed::required(
-                final_unit_action,
-                rt::AvpKey::new(449, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            restriction_filter_rule,
-            filter_id,
-            redirect_server,
-            extra,
-            avp_flags,
-        })
+        if !seen_final_unit_action {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(449, 0),
+                    <FinalUnitAction as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for FinalUnitIndication {
@@ -2456,8 +2502,17 @@ impl rt::AvpData for FinalUnitIndication {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2549,43 +2604,57 @@ impl RedirectServer {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(434, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut redirect_address_type: Option<RedirectAddressType> = None;
-        let mut redirect_server_address: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_redirect_address_type = false;
+        let mut seen_redirect_server_address = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (433, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_address_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.redirect_address_type,
+                        &mut seen_redirect_address_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (435, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_server_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.redirect_server_address,
+                        &mut seen_redirect_server_address,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            redirect_address_type: rt::typed::required(
-                redirect_address_type,
-                rt::AvpKey::new(433, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            redirect_server_address: rt::typed::required(
-                redirect_server_address,
-                rt::AvpKey::new(435, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_redirect_address_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(433, 0),
+                    <RedirectAddressType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_redirect_server_address {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(435, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for RedirectServer {
@@ -2594,8 +2663,17 @@ impl rt::AvpData for RedirectServer {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2659,43 +2737,57 @@ impl ServiceParameterInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(440, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut service_parameter_type: Option<u32> = None;
-        let mut service_parameter_value: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_service_parameter_type = false;
+        let mut seen_service_parameter_value = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (441, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut service_parameter_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_required(
+                        &mut self.service_parameter_type,
+                        &mut seen_service_parameter_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (442, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut service_parameter_value, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_required(
+                        &mut self.service_parameter_value,
+                        &mut seen_service_parameter_value,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            service_parameter_type: rt::typed::required(
-                service_parameter_type,
-                rt::AvpKey::new(441, 0),
-                rt::AvpFlags(0),
-                parent.offset,
-            )?,
-            service_parameter_value: rt::typed::required(
-                service_parameter_value,
-                rt::AvpKey::new(442, 0),
-                rt::AvpFlags(0),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_service_parameter_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(441, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(0),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_service_parameter_value {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(442, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(0),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for ServiceParameterInfo {
@@ -2704,8 +2796,17 @@ impl rt::AvpData for ServiceParameterInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2769,43 +2870,57 @@ impl SubscriptionId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(443, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut subscription_id_type: Option<SubscriptionIdType> = None;
-        let mut subscription_id_data: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_subscription_id_type = false;
+        let mut seen_subscription_id_data = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (450, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut subscription_id_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.subscription_id_type,
+                        &mut seen_subscription_id_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (444, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut subscription_id_data, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.subscription_id_data,
+                        &mut seen_subscription_id_data,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            subscription_id_type: rt::typed::required(
-                subscription_id_type,
-                rt::AvpKey::new(450, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            subscription_id_data: rt::typed::required(
-                subscription_id_data,
-                rt::AvpKey::new(444, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_subscription_id_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(450, 0),
+                    <SubscriptionIdType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_subscription_id_data {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(444, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for SubscriptionId {
@@ -2814,8 +2929,17 @@ impl rt::AvpData for SubscriptionId {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2879,43 +3003,57 @@ impl UserEquipmentInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(458, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut user_equipment_info_type: Option<UserEquipmentInfoType> = None;
-        let mut user_equipment_info_value: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_user_equipment_info_type = false;
+        let mut seen_user_equipment_info_value = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (459, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut user_equipment_info_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_required(
+                        &mut self.user_equipment_info_type,
+                        &mut seen_user_equipment_info_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (460, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut user_equipment_info_value, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_required(
+                        &mut self.user_equipment_info_value,
+                        &mut seen_user_equipment_info_value,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            user_equipment_info_type: rt::typed::required(
-                user_equipment_info_type,
-                rt::AvpKey::new(459, 0),
-                rt::AvpFlags(0),
-                parent.offset,
-            )?,
-            user_equipment_info_value: rt::typed::required(
-                user_equipment_info_value,
-                rt::AvpKey::new(460, 0),
-                rt::AvpFlags(0),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_user_equipment_info_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(459, 0),
+                    <UserEquipmentInfoType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(0),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_user_equipment_info_value {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(460, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(0),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for UserEquipmentInfo {
@@ -2924,8 +3062,17 @@ impl rt::AvpData for UserEquipmentInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3002,55 +3149,41 @@ impl UserEquipmentInfoExtension {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(653, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut user_equipment_info_imeisv: Option<rt::bytes::Bytes> = None;
-        let mut user_equipment_info_mac: Option<rt::bytes::Bytes> = None;
-        let mut user_equipment_info_eui64: Option<rt::bytes::Bytes> = None;
-        let mut user_equipment_info_modifiedeui64: Option<rt::bytes::Bytes> = None;
-        let mut user_equipment_info_imei: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (654, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut user_equipment_info_imeisv, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.user_equipment_info_imeisv, &avp, cx)?;
                 }
                 (655, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut user_equipment_info_mac, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.user_equipment_info_mac, &avp, cx)?;
                 }
                 (656, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut user_equipment_info_eui64, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.user_equipment_info_eui64, &avp, cx)?;
                 }
                 (657, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
                     rt::typed::set_once(
-                        &mut user_equipment_info_modifiedeui64,
+                        &mut self.user_equipment_info_modifiedeui64,
                         &avp,
                         cx,
                     )?;
                 }
                 (658, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut user_equipment_info_imei, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.user_equipment_info_imei, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            user_equipment_info_imeisv,
-            user_equipment_info_mac,
-            user_equipment_info_eui64,
-            user_equipment_info_modifiedeui64,
-            user_equipment_info_imei,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for UserEquipmentInfoExtension {
@@ -3059,8 +3192,17 @@ impl rt::AvpData for UserEquipmentInfoExtension {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3181,51 +3323,37 @@ impl SubscriptionIdExtension {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(659, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut subscription_id_e164: Option<rt::data::Utf8String> = None;
-        let mut subscription_id_imsi: Option<rt::data::Utf8String> = None;
-        let mut subscription_id_sip_uri: Option<rt::data::Utf8String> = None;
-        let mut subscription_id_nai: Option<rt::data::Utf8String> = None;
-        let mut subscription_id_private: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (660, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut subscription_id_e164, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.subscription_id_e164, &avp, cx)?;
                 }
                 (661, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut subscription_id_imsi, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.subscription_id_imsi, &avp, cx)?;
                 }
                 (662, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut subscription_id_sip_uri, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.subscription_id_sip_uri, &avp, cx)?;
                 }
                 (663, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut subscription_id_nai, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.subscription_id_nai, &avp, cx)?;
                 }
                 (664, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut subscription_id_private, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.subscription_id_private, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            subscription_id_e164,
-            subscription_id_imsi,
-            subscription_id_sip_uri,
-            subscription_id_nai,
-            subscription_id_private,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for SubscriptionIdExtension {
@@ -3234,8 +3362,17 @@ impl rt::AvpData for SubscriptionIdExtension {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3348,39 +3485,29 @@ impl RedirectServerExtension {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(665, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut redirect_address_ipaddress: Option<rt::data::Address> = None;
-        let mut redirect_address_url: Option<rt::data::Utf8String> = None;
-        let mut redirect_address_sip_uri: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (666, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut redirect_address_ipaddress, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.redirect_address_ipaddress, &avp, cx)?;
                 }
                 (667, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut redirect_address_url, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.redirect_address_url, &avp, cx)?;
                 }
                 (668, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut redirect_address_sip_uri, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.redirect_address_sip_uri, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            redirect_address_ipaddress,
-            redirect_address_url,
-            redirect_address_sip_uri,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for RedirectServerExtension {
@@ -3389,8 +3516,17 @@ impl rt::AvpData for RedirectServerExtension {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3483,50 +3619,49 @@ impl QosFinalUnitIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(669, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut final_unit_action: Option<FinalUnitAction> = None;
-        let mut filter_rule: Vec<super::qos::FilterRule> = Vec::new();
-        let mut filter_id: Vec<rt::data::Utf8String> = Vec::new();
-        let mut redirect_server_extension: Option<RedirectServerExtension> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_final_unit_action = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (449, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut final_unit_action, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.final_unit_action,
+                        &mut seen_final_unit_action,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (509, 0) => {
-                    avp_flags.note(&avp, filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut filter_rule, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.filter_rule.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.filter_rule, &avp, cx, u32::MAX)?;
                 }
                 (11, 0) => {
-                    avp_flags.note(&avp, filter_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut filter_id, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.filter_id.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.filter_id, &avp, cx, u32::MAX)?;
                 }
                 (665, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut redirect_server_extension, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.redirect_server_extension, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            final_unit_action: rt::typed::required(
-                final_unit_action,
-                rt::AvpKey::new(449, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            filter_rule,
-            filter_id,
-            redirect_server_extension,
-            extra,
-            avp_flags,
-        })
+        if !seen_final_unit_action {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(449, 0),
+                    <FinalUnitAction as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for QosFinalUnitIndication {
@@ -3535,8 +3670,17 @@ impl rt::AvpData for QosFinalUnitIndication {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3743,6 +3887,301 @@ impl Default for CreditControlRequest {
         }
     }
 }
+impl CreditControlRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_service_context_id = false;
+        let mut seen_cc_request_type = false;
+        let mut seen_cc_request_number = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (461, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.service_context_id,
+                        &mut seen_service_context_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (416, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_type,
+                        &mut seen_cc_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (415, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_number,
+                        &mut seen_cc_request_number,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (419, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_sub_session_id, &avp, cx)?;
+                }
+                (50, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (55, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.event_timestamp, &avp, cx)?;
+                }
+                (443, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.subscription_id, &avp, cx, u32::MAX)?;
+                }
+                (659, 0) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.subscription_id_extension.len(),
+                            rt::AvpFlags(0),
+                        );
+                    rt::typed::push(
+                        &mut self.subscription_id_extension,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (439, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.service_identifier, &avp, cx)?;
+                }
+                (295, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.termination_cause, &avp, cx)?;
+                }
+                (437, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.requested_service_unit, &avp, cx)?;
+                }
+                (436, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.requested_action, &avp, cx)?;
+                }
+                (446, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.used_service_unit.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.used_service_unit, &avp, cx, u32::MAX)?;
+                }
+                (455, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.multiple_services_indicator,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (456, 0) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.multiple_services_credit_control.len(),
+                            rt::AvpFlags(64),
+                        );
+                    rt::typed::push(
+                        &mut self.multiple_services_credit_control,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (440, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.service_parameter_info.len(), rt::AvpFlags(0));
+                    rt::typed::push(
+                        &mut self.service_parameter_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (411, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.cc_correlation_id, &avp, cx)?;
+                }
+                (458, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.user_equipment_info, &avp, cx)?;
+                }
+                (653, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(
+                        &mut self.user_equipment_info_extension,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_service_context_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(461, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(416, 0),
+                    <CcRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_number {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(415, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for CreditControlRequest {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 4;
@@ -3759,244 +4198,10 @@ impl rt::typed::Command for CreditControlRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut service_context_id: Option<rt::data::Utf8String> = None;
-        let mut cc_request_type: Option<CcRequestType> = None;
-        let mut cc_request_number: Option<u32> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut cc_sub_session_id: Option<u64> = None;
-        let mut acct_multi_session_id: Option<rt::data::Utf8String> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut event_timestamp: Option<rt::data::Time> = None;
-        let mut subscription_id: Vec<SubscriptionId> = Vec::new();
-        let mut subscription_id_extension: Vec<SubscriptionIdExtension> = Vec::new();
-        let mut service_identifier: Option<u32> = None;
-        let mut termination_cause: Option<super::base::TerminationCause> = None;
-        let mut requested_service_unit: Option<RequestedServiceUnit> = None;
-        let mut requested_action: Option<RequestedAction> = None;
-        let mut used_service_unit: Vec<UsedServiceUnit> = Vec::new();
-        let mut multiple_services_indicator: Option<MultipleServicesIndicator> = None;
-        let mut multiple_services_credit_control: Vec<MultipleServicesCreditControl> = Vec::new();
-        let mut service_parameter_info: Vec<ServiceParameterInfo> = Vec::new();
-        let mut cc_correlation_id: Option<rt::bytes::Bytes> = None;
-        let mut user_equipment_info: Option<UserEquipmentInfo> = None;
-        let mut user_equipment_info_extension: Option<UserEquipmentInfoExtension> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (461, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_context_id, &avp, cx)?;
-                }
-                (416, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_type, &avp, cx)?;
-                }
-                (415, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_number, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (419, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_sub_session_id, &avp, cx)?;
-                }
-                (50, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_multi_session_id, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (55, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut event_timestamp, &avp, cx)?;
-                }
-                (443, 0) => {
-                    avp_flags.note(&avp, subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut subscription_id, &avp, cx, u32::MAX)?;
-                }
-                (659, 0) => {
-                    avp_flags
-                        .note(&avp, subscription_id_extension.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut subscription_id_extension, &avp, cx, u32::MAX)?;
-                }
-                (439, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_identifier, &avp, cx)?;
-                }
-                (295, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut termination_cause, &avp, cx)?;
-                }
-                (437, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut requested_service_unit, &avp, cx)?;
-                }
-                (436, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut requested_action, &avp, cx)?;
-                }
-                (446, 0) => {
-                    avp_flags.note(&avp, used_service_unit.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut used_service_unit, &avp, cx, u32::MAX)?;
-                }
-                (455, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut multiple_services_indicator, &avp, cx)?;
-                }
-                (456, 0) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            multiple_services_credit_control.len(),
-                            rt::AvpFlags(64),
-                        );
-                    rt::typed::push(
-                        &mut multiple_services_credit_control,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (440, 0) => {
-                    avp_flags.note(&avp, service_parameter_info.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut service_parameter_info, &avp, cx, u32::MAX)?;
-                }
-                (411, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut cc_correlation_id, &avp, cx)?;
-                }
-                (458, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut user_equipment_info, &avp, cx)?;
-                }
-                (653, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut user_equipment_info_extension, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            service_context_id: rt::typed::required(
-                service_context_id,
-                rt::AvpKey::new(461, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            cc_request_type: rt::typed::required(
-                cc_request_type,
-                rt::AvpKey::new(416, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            cc_request_number: rt::typed::required(
-                cc_request_number,
-                rt::AvpKey::new(415, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            user_name,
-            cc_sub_session_id,
-            acct_multi_session_id,
-            origin_state_id,
-            event_timestamp,
-            subscription_id,
-            subscription_id_extension,
-            service_identifier,
-            termination_cause,
-            requested_service_unit,
-            requested_action,
-            used_service_unit,
-            multiple_services_indicator,
-            multiple_services_credit_control,
-            service_parameter_info,
-            cc_correlation_id,
-            user_equipment_info,
-            user_equipment_info_extension,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -4471,6 +4676,264 @@ impl Default for CreditControlAnswer {
         }
     }
 }
+impl CreditControlAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_result_code = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_cc_request_type = false;
+        let mut seen_cc_request_number = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.result_code,
+                        &mut seen_result_code,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (416, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_type,
+                        &mut seen_cc_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (415, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_number,
+                        &mut seen_cc_request_number,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (418, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_session_failover, &avp, cx)?;
+                }
+                (419, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_sub_session_id, &avp, cx)?;
+                }
+                (50, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (55, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.event_timestamp, &avp, cx)?;
+                }
+                (431, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.granted_service_unit, &avp, cx)?;
+                }
+                (456, 0) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.multiple_services_credit_control.len(),
+                            rt::AvpFlags(64),
+                        );
+                    rt::typed::push(
+                        &mut self.multiple_services_credit_control,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (423, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cost_information, &avp, cx)?;
+                }
+                (430, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.final_unit_indication, &avp, cx)?;
+                }
+                (669, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.qos_final_unit_indication, &avp, cx)?;
+                }
+                (422, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.check_balance_result, &avp, cx)?;
+                }
+                (427, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.credit_control_failure_handling,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (428, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.direct_debiting_failure_handling,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (448, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.validity_time, &avp, cx)?;
+                }
+                (292, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                }
+                (261, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.failed_avp, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_result_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(268, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(416, 0),
+                    <CcRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_number {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(415, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for CreditControlAnswer {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 4;
@@ -4487,238 +4950,10 @@ impl rt::typed::Command for CreditControlAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut result_code: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut cc_request_type: Option<CcRequestType> = None;
-        let mut cc_request_number: Option<u32> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut cc_session_failover: Option<CcSessionFailover> = None;
-        let mut cc_sub_session_id: Option<u64> = None;
-        let mut acct_multi_session_id: Option<rt::data::Utf8String> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut event_timestamp: Option<rt::data::Time> = None;
-        let mut granted_service_unit: Option<GrantedServiceUnit> = None;
-        let mut multiple_services_credit_control: Vec<MultipleServicesCreditControl> = Vec::new();
-        let mut cost_information: Option<CostInformation> = None;
-        let mut final_unit_indication: Option<FinalUnitIndication> = None;
-        let mut qos_final_unit_indication: Option<QosFinalUnitIndication> = None;
-        let mut check_balance_result: Option<CheckBalanceResult> = None;
-        let mut credit_control_failure_handling: Option<CreditControlFailureHandling> = None;
-        let mut direct_debiting_failure_handling: Option<
-            DirectDebitingFailureHandling,
-        > = None;
-        let mut validity_time: Option<u32> = None;
-        let mut redirect_host: Vec<rt::data::DiameterUri> = Vec::new();
-        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
-        let mut redirect_max_cache_time: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut failed_avp: Vec<super::base::FailedAvp> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (416, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_type, &avp, cx)?;
-                }
-                (415, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_number, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (418, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_session_failover, &avp, cx)?;
-                }
-                (419, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_sub_session_id, &avp, cx)?;
-                }
-                (50, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_multi_session_id, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (55, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut event_timestamp, &avp, cx)?;
-                }
-                (431, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut granted_service_unit, &avp, cx)?;
-                }
-                (456, 0) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            multiple_services_credit_control.len(),
-                            rt::AvpFlags(64),
-                        );
-                    rt::typed::push(
-                        &mut multiple_services_credit_control,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (423, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cost_information, &avp, cx)?;
-                }
-                (430, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut final_unit_indication, &avp, cx)?;
-                }
-                (669, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut qos_final_unit_indication, &avp, cx)?;
-                }
-                (422, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut check_balance_result, &avp, cx)?;
-                }
-                (427, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut credit_control_failure_handling, &avp, cx)?;
-                }
-                (428, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut direct_debiting_failure_handling,
-                        &avp,
-                        cx,
-                    )?;
-                }
-                (448, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut validity_time, &avp, cx)?;
-                }
-                (292, 0) => {
-                    avp_flags.note(&avp, redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut redirect_host, &avp, cx, u32::MAX)?;
-                }
-                (261, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
-                }
-                (262, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut failed_avp, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code: rt::typed::required(
-                result_code,
-                rt::AvpKey::new(268, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            cc_request_type: rt::typed::required(
-                cc_request_type,
-                rt::AvpKey::new(416, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            cc_request_number: rt::typed::required(
-                cc_request_number,
-                rt::AvpKey::new(415, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name,
-            cc_session_failover,
-            cc_sub_session_id,
-            acct_multi_session_id,
-            origin_state_id,
-            event_timestamp,
-            granted_service_unit,
-            multiple_services_credit_control,
-            cost_information,
-            final_unit_indication,
-            qos_final_unit_indication,
-            check_balance_result,
-            credit_control_failure_handling,
-            direct_debiting_failure_handling,
-            validity_time,
-            redirect_host,
-            redirect_host_usage,
-            redirect_max_cache_time,
-            proxy_info,
-            route_record,
-            failed_avp,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;

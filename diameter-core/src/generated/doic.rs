@@ -111,27 +111,21 @@ impl OcSupportedFeatures {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(621, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut oc_feature_vector: Option<u64> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (622, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_feature_vector, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_feature_vector, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            oc_feature_vector,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for OcSupportedFeatures {
@@ -140,8 +134,17 @@ impl rt::AvpData for OcSupportedFeatures {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -210,55 +213,65 @@ impl OcOlr {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(623, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut oc_sequence_number: Option<u64> = None;
-        let mut oc_report_type: Option<OcReportType> = None;
-        let mut oc_reduction_percentage: Option<u32> = None;
-        let mut oc_validity_duration: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_oc_sequence_number = false;
+        let mut seen_oc_report_type = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (624, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_sequence_number, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_required(
+                        &mut self.oc_sequence_number,
+                        &mut seen_oc_sequence_number,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (626, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_report_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_required(
+                        &mut self.oc_report_type,
+                        &mut seen_oc_report_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (627, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_reduction_percentage, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_reduction_percentage, &avp, cx)?;
                 }
                 (625, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_validity_duration, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_validity_duration, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            oc_sequence_number: rt::typed::required(
-                oc_sequence_number,
-                rt::AvpKey::new(624, 0),
-                rt::AvpFlags(0),
-                parent.offset,
-            )?,
-            oc_report_type: rt::typed::required(
-                oc_report_type,
-                rt::AvpKey::new(626, 0),
-                rt::AvpFlags(0),
-                parent.offset,
-            )?,
-            oc_reduction_percentage,
-            oc_validity_duration,
-            extra,
-            avp_flags,
-        })
+        if !seen_oc_sequence_number {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(624, 0),
+                    <u64 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(0),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_oc_report_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(626, 0),
+                    <OcReportType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(0),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for OcOlr {
@@ -267,8 +280,17 @@ impl rt::AvpData for OcOlr {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;

@@ -200,6 +200,287 @@ impl Default for DiameterEapRequest {
         }
     }
 }
+impl DiameterEapRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_auth_request_type = false;
+        let mut seen_eap_payload = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (274, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_request_type,
+                        &mut seen_auth_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (32, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_identifier, &avp, cx)?;
+                }
+                (4, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_ip_address, &avp, cx)?;
+                }
+                (95, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_ipv6_address, &avp, cx)?;
+                }
+                (5, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_port, &avp, cx)?;
+                }
+                (87, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_port_id, &avp, cx)?;
+                }
+                (61, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_port_type, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (62, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.port_limit, &avp, cx)?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (462, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_required(
+                        &mut self.eap_payload,
+                        &mut seen_eap_payload,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (102, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.eap_key_name, &avp, cx)?;
+                }
+                (6, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.service_type, &avp, cx)?;
+                }
+                (24, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.state, &avp, cx)?;
+                }
+                (291, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                }
+                (276, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.auth_grace_period, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.auth_session_state, &avp, cx)?;
+                }
+                (19, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.callback_number, &avp, cx)?;
+                }
+                (30, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                }
+                (31, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.calling_station_id, &avp, cx)?;
+                }
+                (94, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.originating_line_info, &avp, cx)?;
+                }
+                (77, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.connect_info, &avp, cx)?;
+                }
+                (13, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.framed_compression.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.framed_compression, &avp, cx, u32::MAX)?;
+                }
+                (96, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_interface_id, &avp, cx)?;
+                }
+                (8, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                }
+                (97, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.framed_ipv6_prefix.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.framed_ipv6_prefix, &avp, cx, u32::MAX)?;
+                }
+                (9, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_netmask, &avp, cx)?;
+                }
+                (12, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_mtu, &avp, cx)?;
+                }
+                (7, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_protocol, &avp, cx)?;
+                }
+                (401, 0) => {
+                    self.avp_flags.note(&avp, self.tunneling.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.tunneling, &avp, cx, u32::MAX)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(274, 0),
+                    <super::base::AuthRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_eap_payload {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(462, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(0),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for DiameterEapRequest {
     const CODE: u32 = 268;
     const APPLICATION_ID: u32 = 5;
@@ -216,282 +497,10 @@ impl rt::typed::Command for DiameterEapRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut auth_request_type: Option<super::base::AuthRequestType> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut nas_identifier: Option<rt::data::Utf8String> = None;
-        let mut nas_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut nas_ipv6_address: Option<rt::bytes::Bytes> = None;
-        let mut nas_port: Option<u32> = None;
-        let mut nas_port_id: Option<rt::data::Utf8String> = None;
-        let mut nas_port_type: Option<super::nasreq::NasPortType> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut port_limit: Option<u32> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut eap_payload: Option<rt::bytes::Bytes> = None;
-        let mut eap_key_name: Option<rt::bytes::Bytes> = None;
-        let mut service_type: Option<super::nasreq::ServiceType> = None;
-        let mut state: Option<rt::bytes::Bytes> = None;
-        let mut authorization_lifetime: Option<u32> = None;
-        let mut auth_grace_period: Option<u32> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut callback_number: Option<rt::data::Utf8String> = None;
-        let mut called_station_id: Option<rt::data::Utf8String> = None;
-        let mut calling_station_id: Option<rt::data::Utf8String> = None;
-        let mut originating_line_info: Option<rt::bytes::Bytes> = None;
-        let mut connect_info: Option<rt::data::Utf8String> = None;
-        let mut framed_compression: Vec<super::nasreq::FramedCompression> = Vec::new();
-        let mut framed_interface_id: Option<u64> = None;
-        let mut framed_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipv6_prefix: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut framed_ip_netmask: Option<rt::bytes::Bytes> = None;
-        let mut framed_mtu: Option<u32> = None;
-        let mut framed_protocol: Option<super::nasreq::FramedProtocol> = None;
-        let mut tunneling: Vec<super::nasreq::Tunneling> = Vec::new();
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (274, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_request_type, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (32, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_identifier, &avp, cx)?;
-                }
-                (4, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_ip_address, &avp, cx)?;
-                }
-                (95, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_ipv6_address, &avp, cx)?;
-                }
-                (5, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_port, &avp, cx)?;
-                }
-                (87, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_port_id, &avp, cx)?;
-                }
-                (61, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_port_type, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (62, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut port_limit, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (462, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut eap_payload, &avp, cx)?;
-                }
-                (102, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut eap_key_name, &avp, cx)?;
-                }
-                (6, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_type, &avp, cx)?;
-                }
-                (24, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut state, &avp, cx)?;
-                }
-                (291, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut authorization_lifetime, &avp, cx)?;
-                }
-                (276, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_grace_period, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (19, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut callback_number, &avp, cx)?;
-                }
-                (30, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut called_station_id, &avp, cx)?;
-                }
-                (31, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut calling_station_id, &avp, cx)?;
-                }
-                (94, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut originating_line_info, &avp, cx)?;
-                }
-                (77, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut connect_info, &avp, cx)?;
-                }
-                (13, 0) => {
-                    avp_flags.note(&avp, framed_compression.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut framed_compression, &avp, cx, u32::MAX)?;
-                }
-                (96, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_interface_id, &avp, cx)?;
-                }
-                (8, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_address, &avp, cx)?;
-                }
-                (97, 0) => {
-                    avp_flags.note(&avp, framed_ipv6_prefix.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut framed_ipv6_prefix, &avp, cx, u32::MAX)?;
-                }
-                (9, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_netmask, &avp, cx)?;
-                }
-                (12, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_mtu, &avp, cx)?;
-                }
-                (7, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_protocol, &avp, cx)?;
-                }
-                (401, 0) => {
-                    avp_flags.note(&avp, tunneling.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut tunneling, &avp, cx, u32::MAX)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_request_type: rt::typed::required(
-                auth_request_type,
-                rt::AvpKey::new(274, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            nas_identifier,
-            nas_ip_address,
-            nas_ipv6_address,
-            nas_port,
-            nas_port_id,
-            nas_port_type,
-            origin_state_id,
-            port_limit,
-            user_name,
-            eap_payload: rt::typed::required(
-                eap_payload,
-                rt::AvpKey::new(462, 0),
-                rt::AvpFlags(0),
-                msg.header().length as usize,
-            )?,
-            eap_key_name,
-            service_type,
-            state,
-            authorization_lifetime,
-            auth_grace_period,
-            auth_session_state,
-            callback_number,
-            called_station_id,
-            calling_station_id,
-            originating_line_info,
-            connect_info,
-            framed_compression,
-            framed_interface_id,
-            framed_ip_address,
-            framed_ipv6_prefix,
-            framed_ip_netmask,
-            framed_mtu,
-            framed_protocol,
-            tunneling,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -1183,6 +1192,359 @@ impl Default for DiameterEapAnswer {
         }
     }
 }
+impl DiameterEapAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_auth_request_type = false;
+        let mut seen_result_code = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (274, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_request_type,
+                        &mut seen_auth_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.result_code,
+                        &mut seen_result_code,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (462, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.eap_payload, &avp, cx)?;
+                }
+                (463, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.eap_reissued_payload, &avp, cx)?;
+                }
+                (464, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.eap_master_session_key, &avp, cx)?;
+                }
+                (102, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.eap_key_name, &avp, cx)?;
+                }
+                (272, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.multi_round_time_out, &avp, cx)?;
+                }
+                (465, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.accounting_eap_auth_method, &avp, cx)?;
+                }
+                (6, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.service_type, &avp, cx)?;
+                }
+                (25, 0) => {
+                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                }
+                (78, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.configuration_token.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.configuration_token, &avp, cx, u32::MAX)?;
+                }
+                (85, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_interim_interval, &avp, cx)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.failed_avp, &avp, cx, u32::MAX)?;
+                }
+                (28, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.idle_timeout, &avp, cx)?;
+                }
+                (291, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                }
+                (276, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.auth_grace_period, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.auth_session_state, &avp, cx)?;
+                }
+                (285, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.re_auth_request_type, &avp, cx)?;
+                }
+                (27, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.session_timeout, &avp, cx)?;
+                }
+                (24, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.state, &avp, cx)?;
+                }
+                (18, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.reply_message.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.reply_message, &avp, cx, u32::MAX)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (11, 0) => {
+                    self.avp_flags.note(&avp, self.filter_id.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.filter_id, &avp, cx, u32::MAX)?;
+                }
+                (62, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.port_limit, &avp, cx)?;
+                }
+                (20, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.callback_id, &avp, cx)?;
+                }
+                (19, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.callback_number, &avp, cx)?;
+                }
+                (37, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_appletalk_link, &avp, cx)?;
+                }
+                (38, 0) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.framed_appletalk_network.len(),
+                            rt::AvpFlags(64),
+                        );
+                    rt::typed::push(
+                        &mut self.framed_appletalk_network,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (39, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_appletalk_zone, &avp, cx)?;
+                }
+                (13, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.framed_compression.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.framed_compression, &avp, cx, u32::MAX)?;
+                }
+                (96, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_interface_id, &avp, cx)?;
+                }
+                (8, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                }
+                (97, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.framed_ipv6_prefix.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.framed_ipv6_prefix, &avp, cx, u32::MAX)?;
+                }
+                (100, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ipv6_pool, &avp, cx)?;
+                }
+                (99, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.framed_ipv6_route.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.framed_ipv6_route, &avp, cx, u32::MAX)?;
+                }
+                (9, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_netmask, &avp, cx)?;
+                }
+                (22, 0) => {
+                    self.avp_flags.note(&avp, self.framed_route.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.framed_route, &avp, cx, u32::MAX)?;
+                }
+                (88, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_pool, &avp, cx)?;
+                }
+                (23, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ipx_network, &avp, cx)?;
+                }
+                (12, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_mtu, &avp, cx)?;
+                }
+                (7, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_protocol, &avp, cx)?;
+                }
+                (10, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_routing, &avp, cx)?;
+                }
+                (400, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.nas_filter_rule.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.nas_filter_rule, &avp, cx, u32::MAX)?;
+                }
+                (407, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.qos_filter_rule.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.qos_filter_rule, &avp, cx, u32::MAX)?;
+                }
+                (401, 0) => {
+                    self.avp_flags.note(&avp, self.tunneling.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.tunneling, &avp, cx, u32::MAX)?;
+                }
+                (292, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                }
+                (261, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(274, 0),
+                    <super::base::AuthRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_result_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(268, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for DiameterEapAnswer {
     const CODE: u32 = 268;
     const APPLICATION_ID: u32 = 5;
@@ -1199,386 +1561,10 @@ impl rt::typed::Command for DiameterEapAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut auth_request_type: Option<super::base::AuthRequestType> = None;
-        let mut result_code: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut eap_payload: Option<rt::bytes::Bytes> = None;
-        let mut eap_reissued_payload: Option<rt::bytes::Bytes> = None;
-        let mut eap_master_session_key: Option<rt::bytes::Bytes> = None;
-        let mut eap_key_name: Option<rt::bytes::Bytes> = None;
-        let mut multi_round_time_out: Option<u32> = None;
-        let mut accounting_eap_auth_method: Option<u64> = None;
-        let mut service_type: Option<super::nasreq::ServiceType> = None;
-        let mut class: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut configuration_token: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut acct_interim_interval: Option<u32> = None;
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Vec<super::base::FailedAvp> = Vec::new();
-        let mut idle_timeout: Option<u32> = None;
-        let mut authorization_lifetime: Option<u32> = None;
-        let mut auth_grace_period: Option<u32> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut re_auth_request_type: Option<super::base::ReAuthRequestType> = None;
-        let mut session_timeout: Option<u32> = None;
-        let mut state: Option<rt::bytes::Bytes> = None;
-        let mut reply_message: Vec<rt::data::Utf8String> = Vec::new();
-        let mut origin_state_id: Option<u32> = None;
-        let mut filter_id: Vec<rt::data::Utf8String> = Vec::new();
-        let mut port_limit: Option<u32> = None;
-        let mut callback_id: Option<rt::data::Utf8String> = None;
-        let mut callback_number: Option<rt::data::Utf8String> = None;
-        let mut framed_appletalk_link: Option<u32> = None;
-        let mut framed_appletalk_network: Vec<u32> = Vec::new();
-        let mut framed_appletalk_zone: Option<rt::bytes::Bytes> = None;
-        let mut framed_compression: Vec<super::nasreq::FramedCompression> = Vec::new();
-        let mut framed_interface_id: Option<u64> = None;
-        let mut framed_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipv6_prefix: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut framed_ipv6_pool: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipv6_route: Vec<rt::data::Utf8String> = Vec::new();
-        let mut framed_ip_netmask: Option<rt::bytes::Bytes> = None;
-        let mut framed_route: Vec<rt::data::Utf8String> = Vec::new();
-        let mut framed_pool: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipx_network: Option<u32> = None;
-        let mut framed_mtu: Option<u32> = None;
-        let mut framed_protocol: Option<super::nasreq::FramedProtocol> = None;
-        let mut framed_routing: Option<super::nasreq::FramedRouting> = None;
-        let mut nas_filter_rule: Vec<rt::data::IpFilterRule> = Vec::new();
-        let mut qos_filter_rule: Vec<rt::data::QosFilterRule> = Vec::new();
-        let mut tunneling: Vec<super::nasreq::Tunneling> = Vec::new();
-        let mut redirect_host: Vec<rt::data::DiameterUri> = Vec::new();
-        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
-        let mut redirect_max_cache_time: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (274, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_request_type, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (462, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut eap_payload, &avp, cx)?;
-                }
-                (463, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut eap_reissued_payload, &avp, cx)?;
-                }
-                (464, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut eap_master_session_key, &avp, cx)?;
-                }
-                (102, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut eap_key_name, &avp, cx)?;
-                }
-                (272, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut multi_round_time_out, &avp, cx)?;
-                }
-                (465, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut accounting_eap_auth_method, &avp, cx)?;
-                }
-                (6, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_type, &avp, cx)?;
-                }
-                (25, 0) => {
-                    avp_flags.note(&avp, class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut class, &avp, cx, u32::MAX)?;
-                }
-                (78, 0) => {
-                    avp_flags.note(&avp, configuration_token.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut configuration_token, &avp, cx, u32::MAX)?;
-                }
-                (85, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_interim_interval, &avp, cx)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut failed_avp, &avp, cx, u32::MAX)?;
-                }
-                (28, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut idle_timeout, &avp, cx)?;
-                }
-                (291, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut authorization_lifetime, &avp, cx)?;
-                }
-                (276, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_grace_period, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (285, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut re_auth_request_type, &avp, cx)?;
-                }
-                (27, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_timeout, &avp, cx)?;
-                }
-                (24, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut state, &avp, cx)?;
-                }
-                (18, 0) => {
-                    avp_flags.note(&avp, reply_message.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut reply_message, &avp, cx, u32::MAX)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (11, 0) => {
-                    avp_flags.note(&avp, filter_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut filter_id, &avp, cx, u32::MAX)?;
-                }
-                (62, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut port_limit, &avp, cx)?;
-                }
-                (20, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut callback_id, &avp, cx)?;
-                }
-                (19, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut callback_number, &avp, cx)?;
-                }
-                (37, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_appletalk_link, &avp, cx)?;
-                }
-                (38, 0) => {
-                    avp_flags
-                        .note(&avp, framed_appletalk_network.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut framed_appletalk_network, &avp, cx, u32::MAX)?;
-                }
-                (39, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_appletalk_zone, &avp, cx)?;
-                }
-                (13, 0) => {
-                    avp_flags.note(&avp, framed_compression.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut framed_compression, &avp, cx, u32::MAX)?;
-                }
-                (96, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_interface_id, &avp, cx)?;
-                }
-                (8, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_address, &avp, cx)?;
-                }
-                (97, 0) => {
-                    avp_flags.note(&avp, framed_ipv6_prefix.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut framed_ipv6_prefix, &avp, cx, u32::MAX)?;
-                }
-                (100, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipv6_pool, &avp, cx)?;
-                }
-                (99, 0) => {
-                    avp_flags.note(&avp, framed_ipv6_route.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut framed_ipv6_route, &avp, cx, u32::MAX)?;
-                }
-                (9, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_netmask, &avp, cx)?;
-                }
-                (22, 0) => {
-                    avp_flags.note(&avp, framed_route.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut framed_route, &avp, cx, u32::MAX)?;
-                }
-                (88, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_pool, &avp, cx)?;
-                }
-                (23, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipx_network, &avp, cx)?;
-                }
-                (12, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_mtu, &avp, cx)?;
-                }
-                (7, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_protocol, &avp, cx)?;
-                }
-                (10, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_routing, &avp, cx)?;
-                }
-                (400, 0) => {
-                    avp_flags.note(&avp, nas_filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut nas_filter_rule, &avp, cx, u32::MAX)?;
-                }
-                (407, 0) => {
-                    avp_flags.note(&avp, qos_filter_rule.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut qos_filter_rule, &avp, cx, u32::MAX)?;
-                }
-                (401, 0) => {
-                    avp_flags.note(&avp, tunneling.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut tunneling, &avp, cx, u32::MAX)?;
-                }
-                (292, 0) => {
-                    avp_flags.note(&avp, redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut redirect_host, &avp, cx, u32::MAX)?;
-                }
-                (261, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
-                }
-                (262, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_request_type: rt::typed::required(
-                auth_request_type,
-                rt::AvpKey::new(274, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code: rt::typed::required(
-                result_code,
-                rt::AvpKey::new(268, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name,
-            eap_payload,
-            eap_reissued_payload,
-            eap_master_session_key,
-            eap_key_name,
-            multi_round_time_out,
-            accounting_eap_auth_method,
-            service_type,
-            class,
-            configuration_token,
-            acct_interim_interval,
-            error_message,
-            error_reporting_host,
-            failed_avp,
-            idle_timeout,
-            authorization_lifetime,
-            auth_grace_period,
-            auth_session_state,
-            re_auth_request_type,
-            session_timeout,
-            state,
-            reply_message,
-            origin_state_id,
-            filter_id,
-            port_limit,
-            callback_id,
-            callback_number,
-            framed_appletalk_link,
-            framed_appletalk_network,
-            framed_appletalk_zone,
-            framed_compression,
-            framed_interface_id,
-            framed_ip_address,
-            framed_ipv6_prefix,
-            framed_ipv6_pool,
-            framed_ipv6_route,
-            framed_ip_netmask,
-            framed_route,
-            framed_pool,
-            framed_ipx_network,
-            framed_mtu,
-            framed_protocol,
-            framed_routing,
-            nas_filter_rule,
-            qos_filter_rule,
-            tunneling,
-            redirect_host,
-            redirect_host_usage,
-            redirect_max_cache_time,
-            proxy_info,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;

@@ -699,39 +699,29 @@ impl GloballyUniqueAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(300, 13019);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut framed_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipv6_prefix: Option<rt::bytes::Bytes> = None;
-        let mut address_realm: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (8, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
                 }
                 (97, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipv6_prefix, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
                 }
                 (301, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut address_realm, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.address_realm, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            framed_ip_address,
-            framed_ipv6_prefix,
-            address_realm,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for GloballyUniqueAddress {
@@ -740,8 +730,17 @@ impl rt::AvpData for GloballyUniqueAddress {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -830,39 +829,38 @@ impl InitialGateSetting {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(303, 13019);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut nas_filter_rule: Vec<rt::data::IpFilterRule> = Vec::new();
-        let mut maximum_allowed_bandwidth_ul: Option<u32> = None;
-        let mut maximum_allowed_bandwidth_dl: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (400, 0) => {
-                    avp_flags.note(&avp, nas_filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut nas_filter_rule, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.nas_filter_rule.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.nas_filter_rule, &avp, cx, u32::MAX)?;
                 }
                 (308, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut maximum_allowed_bandwidth_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.maximum_allowed_bandwidth_ul,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (309, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut maximum_allowed_bandwidth_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.maximum_allowed_bandwidth_dl,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            nas_filter_rule,
-            maximum_allowed_bandwidth_ul,
-            maximum_allowed_bandwidth_dl,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for InitialGateSetting {
@@ -871,8 +869,17 @@ impl rt::AvpData for InitialGateSetting {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -973,57 +980,49 @@ impl QosProfile {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(304, 13019);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut application_class_id: Option<rt::data::Utf8String> = None;
-        let mut media_type: Vec<super::ts29214::MediaType> = Vec::new();
-        let mut reservation_priority: Option<ReservationPriority> = None;
-        let mut maximum_allowed_bandwidth_ul: Option<u32> = None;
-        let mut maximum_allowed_bandwidth_dl: Option<u32> = None;
-        let mut transport_class: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (312, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut application_class_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.application_class_id, &avp, cx)?;
                 }
                 (520, 10415) => {
-                    avp_flags.note(&avp, media_type.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut media_type, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.media_type.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.media_type, &avp, cx, u32::MAX)?;
                 }
                 (458, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut reservation_priority, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.reservation_priority, &avp, cx)?;
                 }
                 (308, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut maximum_allowed_bandwidth_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.maximum_allowed_bandwidth_ul,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (309, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut maximum_allowed_bandwidth_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.maximum_allowed_bandwidth_dl,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (311, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut transport_class, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.transport_class, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            application_class_id,
-            media_type,
-            reservation_priority,
-            maximum_allowed_bandwidth_ul,
-            maximum_allowed_bandwidth_dl,
-            transport_class,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for QosProfile {
@@ -1032,8 +1031,17 @@ impl rt::AvpData for QosProfile {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1154,38 +1162,41 @@ impl AccessNetworkType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(306, 13019);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut nas_port_type: Option<super::nasreq::NasPortType> = None;
-        let mut aggregation_network_type: Option<AggregationNetworkType> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_nas_port_type = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (61, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_port_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.nas_port_type,
+                        &mut seen_nas_port_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (307, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut aggregation_network_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.aggregation_network_type, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            nas_port_type: rt::typed::required(
-                nas_port_type,
-                rt::AvpKey::new(61, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            aggregation_network_type,
-            extra,
-            avp_flags,
-        })
+        if !seen_nas_port_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(61, 0),
+                    <super::nasreq::NasPortType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for AccessNetworkType {
@@ -1194,8 +1205,17 @@ impl rt::AvpData for AccessNetworkType {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1270,39 +1290,29 @@ impl EtsiLocationInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(350, 13019);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut line_identifier: Option<rt::bytes::Bytes> = None;
-        let mut civic_location: Option<rt::bytes::Bytes> = None;
-        let mut geospatial_location: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (500, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut line_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.line_identifier, &avp, cx)?;
                 }
                 (355, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut civic_location, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.civic_location, &avp, cx)?;
                 }
                 (356, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut geospatial_location, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.geospatial_location, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            line_identifier,
-            civic_location,
-            geospatial_location,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for EtsiLocationInformation {
@@ -1311,8 +1321,17 @@ impl rt::AvpData for EtsiLocationInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1397,38 +1416,41 @@ impl BindingInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(450, 13019);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut binding_input_list: Option<BindingInputList> = None;
-        let mut binding_output_list: Option<BindingOutputList> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_binding_input_list = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (451, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut binding_input_list, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.binding_input_list,
+                        &mut seen_binding_input_list,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (452, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut binding_output_list, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.binding_output_list, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            binding_input_list: rt::typed::required(
-                binding_input_list,
-                rt::AvpKey::new(451, 13019),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            binding_output_list,
-            extra,
-            avp_flags,
-        })
+        if !seen_binding_input_list {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(451, 13019),
+                    <BindingInputList as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for BindingInformation {
@@ -1437,8 +1459,17 @@ impl rt::AvpData for BindingInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1507,33 +1538,27 @@ impl BindingInputList {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(451, 13019);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut v6_transport_address: Vec<V6TransportAddress> = Vec::new();
-        let mut v4_transport_address: Vec<V4TransportAddress> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (453, 13019) => {
-                    avp_flags.note(&avp, v6_transport_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut v6_transport_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.v6_transport_address.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.v6_transport_address, &avp, cx, u32::MAX)?;
                 }
                 (454, 13019) => {
-                    avp_flags.note(&avp, v4_transport_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut v4_transport_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.v4_transport_address.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.v4_transport_address, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            v6_transport_address,
-            v4_transport_address,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for BindingInputList {
@@ -1542,8 +1567,17 @@ impl rt::AvpData for BindingInputList {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1616,33 +1650,27 @@ impl BindingOutputList {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(452, 13019);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut v6_transport_address: Vec<V6TransportAddress> = Vec::new();
-        let mut v4_transport_address: Vec<V4TransportAddress> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (453, 13019) => {
-                    avp_flags.note(&avp, v6_transport_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut v6_transport_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.v6_transport_address.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.v6_transport_address, &avp, cx, u32::MAX)?;
                 }
                 (454, 13019) => {
-                    avp_flags.note(&avp, v4_transport_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut v4_transport_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.v4_transport_address.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.v4_transport_address, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            v6_transport_address,
-            v4_transport_address,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for BindingOutputList {
@@ -1651,8 +1679,17 @@ impl rt::AvpData for BindingOutputList {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1725,43 +1762,57 @@ impl V6TransportAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(453, 13019);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut framed_ipv6_prefix: Option<rt::bytes::Bytes> = None;
-        let mut port_number: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_framed_ipv6_prefix = false;
+        let mut seen_port_number = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (97, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipv6_prefix, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.framed_ipv6_prefix,
+                        &mut seen_framed_ipv6_prefix,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (455, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut port_number, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.port_number,
+                        &mut seen_port_number,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            framed_ipv6_prefix: rt::typed::required(
-                framed_ipv6_prefix,
-                rt::AvpKey::new(97, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            port_number: rt::typed::required(
-                port_number,
-                rt::AvpKey::new(455, 13019),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_framed_ipv6_prefix {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(97, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_port_number {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(455, 13019),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for V6TransportAddress {
@@ -1770,8 +1821,17 @@ impl rt::AvpData for V6TransportAddress {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1836,43 +1896,57 @@ impl V4TransportAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(454, 13019);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut framed_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut port_number: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_framed_ip_address = false;
+        let mut seen_port_number = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (8, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.framed_ip_address,
+                        &mut seen_framed_ip_address,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (455, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut port_number, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.port_number,
+                        &mut seen_port_number,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            framed_ip_address: rt::typed::required(
-                framed_ip_address,
-                rt::AvpKey::new(8, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            port_number: rt::typed::required(
-                port_number,
-                rt::AvpKey::new(455, 13019),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_framed_ip_address {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(8, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_port_number {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(455, 13019),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for V4TransportAddress {
@@ -1881,8 +1955,17 @@ impl rt::AvpData for V4TransportAddress {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1975,86 +2058,95 @@ impl EtsiSipAuthenticate {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(501, 13019);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut etsi_digest_realm: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_nonce: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_domain: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_opaque: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_stale: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_algorithm: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_qop: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_ha1: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_auth_param: Vec<rt::data::Utf8String> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_etsi_digest_realm = false;
+        let mut seen_etsi_digest_nonce = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (504, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_realm, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.etsi_digest_realm,
+                        &mut seen_etsi_digest_realm,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (505, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_nonce, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.etsi_digest_nonce,
+                        &mut seen_etsi_digest_nonce,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (506, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_domain, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.etsi_digest_domain, &avp, cx)?;
                 }
                 (507, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_opaque, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.etsi_digest_opaque, &avp, cx)?;
                 }
                 (508, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_stale, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.etsi_digest_stale, &avp, cx)?;
                 }
                 (509, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_algorithm, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.etsi_digest_algorithm, &avp, cx)?;
                 }
                 (510, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_qop, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.etsi_digest_qop, &avp, cx)?;
                 }
                 (511, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_ha1, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.etsi_digest_ha1, &avp, cx)?;
                 }
                 (512, 13019) => {
-                    avp_flags
-                        .note(&avp, etsi_digest_auth_param.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut etsi_digest_auth_param, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.etsi_digest_auth_param.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.etsi_digest_auth_param,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            etsi_digest_realm: rt::typed::required(
-                etsi_digest_realm,
-                rt::AvpKey::new(504, 13019),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            etsi_digest_nonce: rt::typed::required(
-                etsi_digest_nonce,
-                rt::AvpKey::new(505, 13019),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            etsi_digest_domain,
-            etsi_digest_opaque,
-            etsi_digest_stale,
-            etsi_digest_algorithm,
-            etsi_digest_qop,
-            etsi_digest_ha1,
-            etsi_digest_auth_param,
-            extra,
-            avp_flags,
-        })
+        if !seen_etsi_digest_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(504, 13019),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_etsi_digest_nonce {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(505, 13019),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for EtsiSipAuthenticate {
@@ -2063,8 +2155,17 @@ impl rt::AvpData for EtsiSipAuthenticate {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2257,125 +2358,163 @@ impl EtsiSipAuthorization {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(502, 13019);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut etsi_digest_username: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_realm: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_nonce: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_uri: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_response: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_algorithm: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_cnonce: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_opaque: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_qop: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_nonce_count: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_method: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_entity_body_hash: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_auth_param: Vec<rt::data::Utf8String> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_etsi_digest_username = false;
+        let mut seen_etsi_digest_realm = false;
+        let mut seen_etsi_digest_nonce = false;
+        let mut seen_etsi_digest_uri = false;
+        let mut seen_etsi_digest_response = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (513, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_username, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.etsi_digest_username,
+                        &mut seen_etsi_digest_username,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (504, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_realm, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.etsi_digest_realm,
+                        &mut seen_etsi_digest_realm,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (505, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_nonce, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.etsi_digest_nonce,
+                        &mut seen_etsi_digest_nonce,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (514, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_uri, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.etsi_digest_uri,
+                        &mut seen_etsi_digest_uri,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (515, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_response, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.etsi_digest_response,
+                        &mut seen_etsi_digest_response,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (509, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_algorithm, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.etsi_digest_algorithm, &avp, cx)?;
                 }
                 (516, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_cnonce, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.etsi_digest_cnonce, &avp, cx)?;
                 }
                 (507, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_opaque, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.etsi_digest_opaque, &avp, cx)?;
                 }
                 (510, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_qop, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.etsi_digest_qop, &avp, cx)?;
                 }
                 (517, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_nonce_count, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.etsi_digest_nonce_count, &avp, cx)?;
                 }
                 (518, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_method, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.etsi_digest_method, &avp, cx)?;
                 }
                 (519, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_entity_body_hash, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.etsi_digest_entity_body_hash,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (512, 13019) => {
-                    avp_flags
-                        .note(&avp, etsi_digest_auth_param.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut etsi_digest_auth_param, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.etsi_digest_auth_param.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.etsi_digest_auth_param,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            etsi_digest_username: rt::typed::required(
-                etsi_digest_username,
-                rt::AvpKey::new(513, 13019),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            etsi_digest_realm: rt::typed::required(
-                etsi_digest_realm,
-                rt::AvpKey::new(504, 13019),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            etsi_digest_nonce: rt::typed::required(
-                etsi_digest_nonce,
-                rt::AvpKey::new(505, 13019),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            etsi_digest_uri: rt::typed::required(
-                etsi_digest_uri,
-                rt::AvpKey::new(514, 13019),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            etsi_digest_response: rt::typed::required(
-                etsi_digest_response,
-                rt::AvpKey::new(515, 13019),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            etsi_digest_algorithm,
-            etsi_digest_cnonce,
-            etsi_digest_opaque,
-            etsi_digest_qop,
-            etsi_digest_nonce_count,
-            etsi_digest_method,
-            etsi_digest_entity_body_hash,
-            etsi_digest_auth_param,
-            extra,
-            avp_flags,
-        })
+        if !seen_etsi_digest_username {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(513, 13019),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_etsi_digest_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(504, 13019),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_etsi_digest_nonce {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(505, 13019),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_etsi_digest_uri {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(514, 13019),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_etsi_digest_response {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(515, 13019),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for EtsiSipAuthorization {
@@ -2384,8 +2523,17 @@ impl rt::AvpData for EtsiSipAuthorization {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2582,51 +2730,37 @@ impl EtsiSipAuthenticationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(503, 13019);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut etsi_digest_nextnonce: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_qop: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_response_auth: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_cnonce: Option<rt::data::Utf8String> = None;
-        let mut etsi_digest_nonce_count: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (520, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_nextnonce, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.etsi_digest_nextnonce, &avp, cx)?;
                 }
                 (510, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_qop, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.etsi_digest_qop, &avp, cx)?;
                 }
                 (521, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_response_auth, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.etsi_digest_response_auth, &avp, cx)?;
                 }
                 (516, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_cnonce, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.etsi_digest_cnonce, &avp, cx)?;
                 }
                 (517, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut etsi_digest_nonce_count, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.etsi_digest_nonce_count, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            etsi_digest_nextnonce,
-            etsi_digest_qop,
-            etsi_digest_response_auth,
-            etsi_digest_cnonce,
-            etsi_digest_nonce_count,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for EtsiSipAuthenticationInfo {
@@ -2635,8 +2769,17 @@ impl rt::AvpData for EtsiSipAuthenticationInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;

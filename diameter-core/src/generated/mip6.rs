@@ -126,39 +126,30 @@ impl Mip6AgentInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(486, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut mip_home_agent_address: Vec<rt::data::Address> = Vec::new();
-        let mut mip_home_agent_host: Option<super::mipv4::MipHomeAgentHost> = None;
-        let mut mip6_home_link_prefix: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (334, 0) => {
-                    avp_flags.note(&avp, mip_home_agent_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut mip_home_agent_address, &avp, cx, 2)?;
+                    self.avp_flags
+                        .note(&avp, self.mip_home_agent_address.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.mip_home_agent_address, &avp, cx, 2)?;
                 }
                 (348, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_home_agent_host, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_home_agent_host, &avp, cx)?;
                 }
                 (125, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip6_home_link_prefix, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip6_home_link_prefix, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            mip_home_agent_address,
-            mip_home_agent_host,
-            mip6_home_link_prefix,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for Mip6AgentInfo {
@@ -167,8 +158,17 @@ impl rt::AvpData for Mip6AgentInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -265,61 +265,69 @@ impl MipMnHaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(492, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut mip_session_key: Option<rt::bytes::Bytes> = None;
-        let mut mip_msa_lifetime: Option<u32> = None;
-        let mut mip_mn_ha_spi: Option<u32> = None;
-        let mut mip_algorithm_type: Option<super::mipv4::MipAlgorithmType> = None;
-        let mut mip_replay_mode: Option<super::mipv4::MipReplayMode> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_mip_session_key = false;
+        let mut seen_mip_msa_lifetime = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (343, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_session_key, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_session_key,
+                        &mut seen_mip_session_key,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (367, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_msa_lifetime, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_msa_lifetime,
+                        &mut seen_mip_msa_lifetime,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (491, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_mn_ha_spi, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_mn_ha_spi, &avp, cx)?;
                 }
                 (345, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_algorithm_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_algorithm_type, &avp, cx)?;
                 }
                 (346, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_replay_mode, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_replay_mode, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            mip_session_key: rt::typed::required(
-                mip_session_key,
-                rt::AvpKey::new(343, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            mip_msa_lifetime: rt::typed::required(
-                mip_msa_lifetime,
-                rt::AvpKey::new(367, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            mip_mn_ha_spi,
-            mip_algorithm_type,
-            mip_replay_mode,
-            extra,
-            avp_flags,
-        })
+        if !seen_mip_session_key {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(343, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mip_msa_lifetime {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(367, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for MipMnHaMsa {
@@ -328,8 +336,17 @@ impl rt::AvpData for MipMnHaMsa {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -555,6 +572,329 @@ impl Default for Mip6Request {
         }
     }
 }
+impl Mip6Request {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_user_name = false;
+        let mut seen_destination_realm = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_auth_request_type = false;
+        let mut seen_mip6_auth_mode = false;
+        let mut seen_mip6_agent_info = false;
+        let mut seen_mip_careof_address = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.user_name,
+                        &mut seen_user_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (274, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_request_type,
+                        &mut seen_auth_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (32, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_identifier, &avp, cx)?;
+                }
+                (4, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_ip_address, &avp, cx)?;
+                }
+                (95, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_ipv6_address, &avp, cx)?;
+                }
+                (61, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_port_type, &avp, cx)?;
+                }
+                (30, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                }
+                (31, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.calling_station_id, &avp, cx)?;
+                }
+                (124, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip6_feature_vector, &avp, cx)?;
+                }
+                (494, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip6_auth_mode,
+                        &mut seen_mip6_auth_mode,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (341, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_mn_aaa_spi, &avp, cx)?;
+                }
+                (491, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_mn_ha_spi, &avp, cx)?;
+                }
+                (333, 0) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.mip_mobile_node_address.len(),
+                            rt::AvpFlags(64),
+                        );
+                    rt::typed::push(&mut self.mip_mobile_node_address, &avp, cx, 2)?;
+                }
+                (486, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip6_agent_info,
+                        &mut seen_mip6_agent_info,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (487, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_careof_address,
+                        &mut seen_mip_careof_address,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (488, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_authenticator, &avp, cx)?;
+                }
+                (489, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_mac_mobility_data, &avp, cx)?;
+                }
+                (490, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_timestamp, &avp, cx)?;
+                }
+                (578, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.qos_capability, &avp, cx)?;
+                }
+                (508, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.qos_resources.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.qos_resources, &avp, cx, u32::MAX)?;
+                }
+                (89, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.chargeable_user_identity, &avp, cx)?;
+                }
+                (493, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.service_selection, &avp, cx)?;
+                }
+                (291, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.auth_session_state, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_user_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(274, 0),
+                    <super::base::AuthRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_mip6_auth_mode {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(494, 0),
+                    <Mip6AuthMode as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if self.mip_mobile_node_address.len() < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(333, 0),
+                    <rt::data::Address as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_mip6_agent_info {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(486, 0),
+                    <Mip6AgentInfo as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_mip_careof_address {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(487, 0),
+                    <rt::data::Address as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for Mip6Request {
     const CODE: u32 = 325;
     const APPLICATION_ID: u32 = 8;
@@ -571,274 +911,10 @@ impl rt::typed::Command for Mip6Request {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut auth_request_type: Option<super::base::AuthRequestType> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut nas_identifier: Option<rt::data::Utf8String> = None;
-        let mut nas_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut nas_ipv6_address: Option<rt::bytes::Bytes> = None;
-        let mut nas_port_type: Option<super::nasreq::NasPortType> = None;
-        let mut called_station_id: Option<rt::data::Utf8String> = None;
-        let mut calling_station_id: Option<rt::data::Utf8String> = None;
-        let mut mip6_feature_vector: Option<u64> = None;
-        let mut mip6_auth_mode: Option<Mip6AuthMode> = None;
-        let mut mip_mn_aaa_spi: Option<u32> = None;
-        let mut mip_mn_ha_spi: Option<u32> = None;
-        let mut mip_mobile_node_address: Vec<rt::data::Address> = Vec::new();
-        let mut mip6_agent_info: Option<Mip6AgentInfo> = None;
-        let mut mip_careof_address: Option<rt::data::Address> = None;
-        let mut mip_authenticator: Option<rt::bytes::Bytes> = None;
-        let mut mip_mac_mobility_data: Option<rt::bytes::Bytes> = None;
-        let mut mip_timestamp: Option<rt::bytes::Bytes> = None;
-        let mut qos_capability: Option<super::qos::QosCapability> = None;
-        let mut qos_resources: Vec<super::qos::QosResources> = Vec::new();
-        let mut chargeable_user_identity: Option<rt::bytes::Bytes> = None;
-        let mut service_selection: Option<rt::data::Utf8String> = None;
-        let mut authorization_lifetime: Option<u32> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (274, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_request_type, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (32, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_identifier, &avp, cx)?;
-                }
-                (4, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_ip_address, &avp, cx)?;
-                }
-                (95, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_ipv6_address, &avp, cx)?;
-                }
-                (61, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_port_type, &avp, cx)?;
-                }
-                (30, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut called_station_id, &avp, cx)?;
-                }
-                (31, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut calling_station_id, &avp, cx)?;
-                }
-                (124, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip6_feature_vector, &avp, cx)?;
-                }
-                (494, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip6_auth_mode, &avp, cx)?;
-                }
-                (341, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_mn_aaa_spi, &avp, cx)?;
-                }
-                (491, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_mn_ha_spi, &avp, cx)?;
-                }
-                (333, 0) => {
-                    avp_flags
-                        .note(&avp, mip_mobile_node_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut mip_mobile_node_address, &avp, cx, 2)?;
-                }
-                (486, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip6_agent_info, &avp, cx)?;
-                }
-                (487, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_careof_address, &avp, cx)?;
-                }
-                (488, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_authenticator, &avp, cx)?;
-                }
-                (489, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_mac_mobility_data, &avp, cx)?;
-                }
-                (490, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_timestamp, &avp, cx)?;
-                }
-                (578, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut qos_capability, &avp, cx)?;
-                }
-                (508, 0) => {
-                    avp_flags.note(&avp, qos_resources.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut qos_resources, &avp, cx, u32::MAX)?;
-                }
-                (89, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut chargeable_user_identity, &avp, cx)?;
-                }
-                (493, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_selection, &avp, cx)?;
-                }
-                (291, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut authorization_lifetime, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name: rt::typed::required(
-                user_name,
-                rt::AvpKey::new(1, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_request_type: rt::typed::required(
-                auth_request_type,
-                rt::AvpKey::new(274, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            origin_state_id,
-            nas_identifier,
-            nas_ip_address,
-            nas_ipv6_address,
-            nas_port_type,
-            called_station_id,
-            calling_station_id,
-            mip6_feature_vector,
-            mip6_auth_mode: rt::typed::required(
-                mip6_auth_mode,
-                rt::AvpKey::new(494, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            mip_mn_aaa_spi,
-            mip_mn_ha_spi,
-            mip_mobile_node_address: rt::typed::at_least(
-                mip_mobile_node_address,
-                1,
-                rt::AvpKey::new(333, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            mip6_agent_info: rt::typed::required(
-                mip6_agent_info,
-                rt::AvpKey::new(486, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            mip_careof_address: rt::typed::required(
-                mip_careof_address,
-                rt::AvpKey::new(487, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            mip_authenticator,
-            mip_mac_mobility_data,
-            mip_timestamp,
-            qos_capability,
-            qos_resources,
-            chargeable_user_identity,
-            service_selection,
-            authorization_lifetime,
-            auth_session_state,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -1336,6 +1412,224 @@ impl Default for Mip6Answer {
         }
     }
 }
+impl Mip6Answer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_result_code = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_auth_request_type = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.result_code,
+                        &mut seen_result_code,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (274, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_request_type,
+                        &mut seen_auth_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (291, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.auth_session_state, &avp, cx)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (285, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.re_auth_request_type, &avp, cx)?;
+                }
+                (124, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip6_feature_vector, &avp, cx)?;
+                }
+                (486, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip6_agent_info, &avp, cx)?;
+                }
+                (333, 0) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.mip_mobile_node_address.len(),
+                            rt::AvpFlags(64),
+                        );
+                    rt::typed::push(&mut self.mip_mobile_node_address, &avp, cx, 2)?;
+                }
+                (492, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_mn_ha_msa, &avp, cx)?;
+                }
+                (508, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.qos_resources.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.qos_resources, &avp, cx, u32::MAX)?;
+                }
+                (89, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.chargeable_user_identity, &avp, cx)?;
+                }
+                (493, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.service_selection, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (292, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                }
+                (261, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.failed_avp, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_result_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(268, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(274, 0),
+                    <super::base::AuthRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for Mip6Answer {
     const CODE: u32 = 325;
     const APPLICATION_ID: u32 = 8;
@@ -1352,200 +1646,10 @@ impl rt::typed::Command for Mip6Answer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut result_code: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut auth_request_type: Option<super::base::AuthRequestType> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut authorization_lifetime: Option<u32> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut re_auth_request_type: Option<super::base::ReAuthRequestType> = None;
-        let mut mip6_feature_vector: Option<u64> = None;
-        let mut mip6_agent_info: Option<Mip6AgentInfo> = None;
-        let mut mip_mobile_node_address: Vec<rt::data::Address> = Vec::new();
-        let mut mip_mn_ha_msa: Option<MipMnHaMsa> = None;
-        let mut qos_resources: Vec<super::qos::QosResources> = Vec::new();
-        let mut chargeable_user_identity: Option<rt::bytes::Bytes> = None;
-        let mut service_selection: Option<rt::data::Utf8String> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut redirect_host: Vec<rt::data::DiameterUri> = Vec::new();
-        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
-        let mut redirect_max_cache_time: Option<u32> = None;
-        let mut failed_avp: Vec<super::base::FailedAvp> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (274, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_request_type, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (291, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut authorization_lifetime, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (285, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut re_auth_request_type, &avp, cx)?;
-                }
-                (124, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip6_feature_vector, &avp, cx)?;
-                }
-                (486, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip6_agent_info, &avp, cx)?;
-                }
-                (333, 0) => {
-                    avp_flags
-                        .note(&avp, mip_mobile_node_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut mip_mobile_node_address, &avp, cx, 2)?;
-                }
-                (492, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_mn_ha_msa, &avp, cx)?;
-                }
-                (508, 0) => {
-                    avp_flags.note(&avp, qos_resources.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut qos_resources, &avp, cx, u32::MAX)?;
-                }
-                (89, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut chargeable_user_identity, &avp, cx)?;
-                }
-                (493, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_selection, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (292, 0) => {
-                    avp_flags.note(&avp, redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut redirect_host, &avp, cx, u32::MAX)?;
-                }
-                (261, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
-                }
-                (262, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut failed_avp, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code: rt::typed::required(
-                result_code,
-                rt::AvpKey::new(268, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_request_type: rt::typed::required(
-                auth_request_type,
-                rt::AvpKey::new(274, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name,
-            authorization_lifetime,
-            auth_session_state,
-            error_message,
-            error_reporting_host,
-            re_auth_request_type,
-            mip6_feature_vector,
-            mip6_agent_info,
-            mip_mobile_node_address,
-            mip_mn_ha_msa,
-            qos_resources,
-            chargeable_user_identity,
-            service_selection,
-            origin_state_id,
-            proxy_info,
-            redirect_host,
-            redirect_host_usage,
-            redirect_max_cache_time,
-            failed_avp,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;

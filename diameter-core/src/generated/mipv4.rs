@@ -223,65 +223,97 @@ impl MipMnAaaAuth {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(322, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut mip_mn_aaa_spi: Option<u32> = None;
-        let mut mip_auth_input_data_length: Option<u32> = None;
-        let mut mip_authenticator_length: Option<u32> = None;
-        let mut mip_authenticator_offset: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_mip_mn_aaa_spi = false;
+        let mut seen_mip_auth_input_data_length = false;
+        let mut seen_mip_authenticator_length = false;
+        let mut seen_mip_authenticator_offset = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (341, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_mn_aaa_spi, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_mn_aaa_spi,
+                        &mut seen_mip_mn_aaa_spi,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (338, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_auth_input_data_length, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_auth_input_data_length,
+                        &mut seen_mip_auth_input_data_length,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (339, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_authenticator_length, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_authenticator_length,
+                        &mut seen_mip_authenticator_length,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (340, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_authenticator_offset, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_authenticator_offset,
+                        &mut seen_mip_authenticator_offset,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            mip_mn_aaa_spi: rt::typed::required(
-                mip_mn_aaa_spi,
-                rt::AvpKey::new(341, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            mip_auth_input_data_length: rt::typed::required(
-                mip_auth_input_data_length,
-                rt::AvpKey::new(338, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            mip_authenticator_length: rt::typed::required(
-                mip_authenticator_length,
-                rt::AvpKey::new(339, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            mip_authenticator_offset: rt::typed::required(
-                mip_authenticator_offset,
-                rt::AvpKey::new(340, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_mip_mn_aaa_spi {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(341, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mip_auth_input_data_length {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(338, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mip_authenticator_length {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(339, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mip_authenticator_offset {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(340, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for MipMnAaaAuth {
@@ -290,8 +322,17 @@ impl rt::AvpData for MipMnAaaAuth {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -372,43 +413,57 @@ impl MipOriginatingForeignAaa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(347, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_origin_realm = false;
+        let mut seen_origin_host = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for MipOriginatingForeignAaa {
@@ -417,8 +472,17 @@ impl rt::AvpData for MipOriginatingForeignAaa {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -485,43 +549,57 @@ impl MipHomeAgentHost {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(348, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_destination_realm = false;
+        let mut seen_destination_host = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for MipHomeAgentHost {
@@ -530,8 +608,17 @@ impl rt::AvpData for MipHomeAgentHost {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -600,54 +687,77 @@ impl MipFaToMnMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(326, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut mip_fa_to_mn_spi: Option<u32> = None;
-        let mut mip_algorithm_type: Option<MipAlgorithmType> = None;
-        let mut mip_session_key: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_mip_fa_to_mn_spi = false;
+        let mut seen_mip_algorithm_type = false;
+        let mut seen_mip_session_key = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (319, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_fa_to_mn_spi, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_fa_to_mn_spi,
+                        &mut seen_mip_fa_to_mn_spi,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (345, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_algorithm_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_algorithm_type,
+                        &mut seen_mip_algorithm_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (343, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_session_key, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_session_key,
+                        &mut seen_mip_session_key,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            mip_fa_to_mn_spi: rt::typed::required(
-                mip_fa_to_mn_spi,
-                rt::AvpKey::new(319, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            mip_algorithm_type: rt::typed::required(
-                mip_algorithm_type,
-                rt::AvpKey::new(345, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            mip_session_key: rt::typed::required(
-                mip_session_key,
-                rt::AvpKey::new(343, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_mip_fa_to_mn_spi {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(319, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mip_algorithm_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(345, 0),
+                    <MipAlgorithmType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mip_session_key {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(343, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for MipFaToMnMsa {
@@ -656,8 +766,17 @@ impl rt::AvpData for MipFaToMnMsa {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -734,54 +853,77 @@ impl MipFaToHaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(328, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut mip_fa_to_ha_spi: Option<u32> = None;
-        let mut mip_algorithm_type: Option<MipAlgorithmType> = None;
-        let mut mip_session_key: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_mip_fa_to_ha_spi = false;
+        let mut seen_mip_algorithm_type = false;
+        let mut seen_mip_session_key = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (318, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_fa_to_ha_spi, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_fa_to_ha_spi,
+                        &mut seen_mip_fa_to_ha_spi,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (345, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_algorithm_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_algorithm_type,
+                        &mut seen_mip_algorithm_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (343, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_session_key, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_session_key,
+                        &mut seen_mip_session_key,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            mip_fa_to_ha_spi: rt::typed::required(
-                mip_fa_to_ha_spi,
-                rt::AvpKey::new(318, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            mip_algorithm_type: rt::typed::required(
-                mip_algorithm_type,
-                rt::AvpKey::new(345, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            mip_session_key: rt::typed::required(
-                mip_session_key,
-                rt::AvpKey::new(343, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_mip_fa_to_ha_spi {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(318, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mip_algorithm_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(345, 0),
+                    <MipAlgorithmType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mip_session_key {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(343, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for MipFaToHaMsa {
@@ -790,8 +932,17 @@ impl rt::AvpData for MipFaToHaMsa {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -868,54 +1019,77 @@ impl MipHaToFaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(329, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut mip_ha_to_fa_spi: Option<u32> = None;
-        let mut mip_algorithm_type: Option<MipAlgorithmType> = None;
-        let mut mip_session_key: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_mip_ha_to_fa_spi = false;
+        let mut seen_mip_algorithm_type = false;
+        let mut seen_mip_session_key = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (323, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_ha_to_fa_spi, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_ha_to_fa_spi,
+                        &mut seen_mip_ha_to_fa_spi,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (345, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_algorithm_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_algorithm_type,
+                        &mut seen_mip_algorithm_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (343, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_session_key, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_session_key,
+                        &mut seen_mip_session_key,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            mip_ha_to_fa_spi: rt::typed::required(
-                mip_ha_to_fa_spi,
-                rt::AvpKey::new(323, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            mip_algorithm_type: rt::typed::required(
-                mip_algorithm_type,
-                rt::AvpKey::new(345, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            mip_session_key: rt::typed::required(
-                mip_session_key,
-                rt::AvpKey::new(343, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_mip_ha_to_fa_spi {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(323, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mip_algorithm_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(345, 0),
+                    <MipAlgorithmType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mip_session_key {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(343, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for MipHaToFaMsa {
@@ -924,8 +1098,17 @@ impl rt::AvpData for MipHaToFaMsa {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1009,65 +1192,97 @@ impl MipHaToMnMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(332, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut mip_mn_ha_spi: Option<u32> = None;
-        let mut mip_algorithm_type: Option<MipAlgorithmType> = None;
-        let mut mip_replay_mode: Option<MipReplayMode> = None;
-        let mut mip_session_key: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_mip_mn_ha_spi = false;
+        let mut seen_mip_algorithm_type = false;
+        let mut seen_mip_replay_mode = false;
+        let mut seen_mip_session_key = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (491, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_mn_ha_spi, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_mn_ha_spi,
+                        &mut seen_mip_mn_ha_spi,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (345, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_algorithm_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_algorithm_type,
+                        &mut seen_mip_algorithm_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (346, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_replay_mode, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_replay_mode,
+                        &mut seen_mip_replay_mode,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (343, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_session_key, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_session_key,
+                        &mut seen_mip_session_key,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            mip_mn_ha_spi: rt::typed::required(
-                mip_mn_ha_spi,
-                rt::AvpKey::new(491, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            mip_algorithm_type: rt::typed::required(
-                mip_algorithm_type,
-                rt::AvpKey::new(345, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            mip_replay_mode: rt::typed::required(
-                mip_replay_mode,
-                rt::AvpKey::new(346, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            mip_session_key: rt::typed::required(
-                mip_session_key,
-                rt::AvpKey::new(343, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_mip_mn_ha_spi {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(491, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mip_algorithm_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(345, 0),
+                    <MipAlgorithmType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mip_replay_mode {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(346, 0),
+                    <MipReplayMode as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mip_session_key {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(343, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for MipHaToMnMsa {
@@ -1076,8 +1291,17 @@ impl rt::AvpData for MipHaToMnMsa {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1164,54 +1388,77 @@ impl MipMnToFaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(325, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut mip_mn_to_fa_spi: Option<u32> = None;
-        let mut mip_algorithm_type: Option<MipAlgorithmType> = None;
-        let mut mip_nonce: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_mip_mn_to_fa_spi = false;
+        let mut seen_mip_algorithm_type = false;
+        let mut seen_mip_nonce = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (324, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_mn_to_fa_spi, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_mn_to_fa_spi,
+                        &mut seen_mip_mn_to_fa_spi,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (345, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_algorithm_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_algorithm_type,
+                        &mut seen_mip_algorithm_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (335, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_nonce, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_nonce,
+                        &mut seen_mip_nonce,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            mip_mn_to_fa_spi: rt::typed::required(
-                mip_mn_to_fa_spi,
-                rt::AvpKey::new(324, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            mip_algorithm_type: rt::typed::required(
-                mip_algorithm_type,
-                rt::AvpKey::new(345, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            mip_nonce: rt::typed::required(
-                mip_nonce,
-                rt::AvpKey::new(335, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_mip_mn_to_fa_spi {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(324, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mip_algorithm_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(345, 0),
+                    <MipAlgorithmType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mip_nonce {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(335, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for MipMnToFaMsa {
@@ -1220,8 +1467,17 @@ impl rt::AvpData for MipMnToFaMsa {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1304,65 +1560,97 @@ impl MipMnToHaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(331, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut mip_mn_ha_spi: Option<u32> = None;
-        let mut mip_algorithm_type: Option<MipAlgorithmType> = None;
-        let mut mip_replay_mode: Option<MipReplayMode> = None;
-        let mut mip_nonce: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_mip_mn_ha_spi = false;
+        let mut seen_mip_algorithm_type = false;
+        let mut seen_mip_replay_mode = false;
+        let mut seen_mip_nonce = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (491, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_mn_ha_spi, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_mn_ha_spi,
+                        &mut seen_mip_mn_ha_spi,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (345, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_algorithm_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_algorithm_type,
+                        &mut seen_mip_algorithm_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (346, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_replay_mode, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_replay_mode,
+                        &mut seen_mip_replay_mode,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (335, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_nonce, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_nonce,
+                        &mut seen_mip_nonce,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            mip_mn_ha_spi: rt::typed::required(
-                mip_mn_ha_spi,
-                rt::AvpKey::new(491, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            mip_algorithm_type: rt::typed::required(
-                mip_algorithm_type,
-                rt::AvpKey::new(345, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            mip_replay_mode: rt::typed::required(
-                mip_replay_mode,
-                rt::AvpKey::new(346, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            mip_nonce: rt::typed::required(
-                mip_nonce,
-                rt::AvpKey::new(335, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_mip_mn_ha_spi {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(491, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mip_algorithm_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(345, 0),
+                    <MipAlgorithmType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mip_replay_mode {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(346, 0),
+                    <MipReplayMode as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mip_nonce {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(335, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for MipMnToHaMsa {
@@ -1371,8 +1659,17 @@ impl rt::AvpData for MipMnToHaMsa {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1544,6 +1841,249 @@ impl Default for AaMobileNodeRequest {
         }
     }
 }
+impl AaMobileNodeRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_user_name = false;
+        let mut seen_destination_realm = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_mip_reg_request = false;
+        let mut seen_mip_mn_aaa_auth = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.user_name,
+                        &mut seen_user_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (320, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_reg_request,
+                        &mut seen_mip_reg_request,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (322, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_mn_aaa_auth,
+                        &mut seen_mip_mn_aaa_auth,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (50, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (333, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_mobile_node_address, &avp, cx)?;
+                }
+                (334, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_home_agent_address, &avp, cx)?;
+                }
+                (337, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_feature_vector, &avp, cx)?;
+                }
+                (347, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.mip_originating_foreign_aaa,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (291, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.auth_session_state, &avp, cx)?;
+                }
+                (344, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_fa_challenge, &avp, cx)?;
+                }
+                (336, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.mip_candidate_home_agent_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (348, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_home_agent_host, &avp, cx)?;
+                }
+                (323, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_ha_to_fa_spi, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_user_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_mip_reg_request {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(320, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_mip_mn_aaa_auth {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(322, 0),
+                    <MipMnAaaAuth as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for AaMobileNodeRequest {
     const CODE: u32 = 260;
     const APPLICATION_ID: u32 = 2;
@@ -1560,197 +2100,10 @@ impl rt::typed::Command for AaMobileNodeRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut mip_reg_request: Option<rt::bytes::Bytes> = None;
-        let mut mip_mn_aaa_auth: Option<MipMnAaaAuth> = None;
-        let mut acct_multi_session_id: Option<rt::data::Utf8String> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut mip_mobile_node_address: Option<rt::data::Address> = None;
-        let mut mip_home_agent_address: Option<rt::data::Address> = None;
-        let mut mip_feature_vector: Option<u32> = None;
-        let mut mip_originating_foreign_aaa: Option<MipOriginatingForeignAaa> = None;
-        let mut authorization_lifetime: Option<u32> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut mip_fa_challenge: Option<rt::bytes::Bytes> = None;
-        let mut mip_candidate_home_agent_host: Option<rt::data::DiameterIdentity> = None;
-        let mut mip_home_agent_host: Option<MipHomeAgentHost> = None;
-        let mut mip_ha_to_fa_spi: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (320, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_reg_request, &avp, cx)?;
-                }
-                (322, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_mn_aaa_auth, &avp, cx)?;
-                }
-                (50, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_multi_session_id, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (333, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_mobile_node_address, &avp, cx)?;
-                }
-                (334, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_home_agent_address, &avp, cx)?;
-                }
-                (337, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_feature_vector, &avp, cx)?;
-                }
-                (347, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_originating_foreign_aaa, &avp, cx)?;
-                }
-                (291, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut authorization_lifetime, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (344, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_fa_challenge, &avp, cx)?;
-                }
-                (336, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_candidate_home_agent_host, &avp, cx)?;
-                }
-                (348, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_home_agent_host, &avp, cx)?;
-                }
-                (323, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_ha_to_fa_spi, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name: rt::typed::required(
-                user_name,
-                rt::AvpKey::new(1, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            mip_reg_request: rt::typed::required(
-                mip_reg_request,
-                rt::AvpKey::new(320, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            mip_mn_aaa_auth: rt::typed::required(
-                mip_mn_aaa_auth,
-                rt::AvpKey::new(322, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            acct_multi_session_id,
-            destination_host,
-            origin_state_id,
-            mip_mobile_node_address,
-            mip_home_agent_address,
-            mip_feature_vector,
-            mip_originating_foreign_aaa,
-            authorization_lifetime,
-            auth_session_state,
-            mip_fa_challenge,
-            mip_candidate_home_agent_host,
-            mip_home_agent_host,
-            mip_ha_to_fa_spi,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -2142,6 +2495,202 @@ impl Default for AaMobileNodeAnswer {
         }
     }
 }
+impl AaMobileNodeAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_result_code = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.result_code,
+                        &mut seen_result_code,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (50, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (291, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.auth_session_state, &avp, cx)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (285, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.re_auth_request_type, &avp, cx)?;
+                }
+                (337, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_feature_vector, &avp, cx)?;
+                }
+                (321, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_reg_reply, &avp, cx)?;
+                }
+                (325, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_mn_to_fa_msa, &avp, cx)?;
+                }
+                (331, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_mn_to_ha_msa, &avp, cx)?;
+                }
+                (326, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_fa_to_mn_msa, &avp, cx)?;
+                }
+                (328, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_fa_to_ha_msa, &avp, cx)?;
+                }
+                (332, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_ha_to_mn_msa, &avp, cx)?;
+                }
+                (367, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_msa_lifetime, &avp, cx)?;
+                }
+                (334, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_home_agent_address, &avp, cx)?;
+                }
+                (333, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_mobile_node_address, &avp, cx)?;
+                }
+                (342, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.mip_filter_rule.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.mip_filter_rule, &avp, cx, u32::MAX)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_result_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(268, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for AaMobileNodeAnswer {
     const CODE: u32 = 260;
     const APPLICATION_ID: u32 = 2;
@@ -2158,194 +2707,10 @@ impl rt::typed::Command for AaMobileNodeAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut result_code: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut acct_multi_session_id: Option<rt::data::Utf8String> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut authorization_lifetime: Option<u32> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut re_auth_request_type: Option<super::base::ReAuthRequestType> = None;
-        let mut mip_feature_vector: Option<u32> = None;
-        let mut mip_reg_reply: Option<rt::bytes::Bytes> = None;
-        let mut mip_mn_to_fa_msa: Option<MipMnToFaMsa> = None;
-        let mut mip_mn_to_ha_msa: Option<MipMnToHaMsa> = None;
-        let mut mip_fa_to_mn_msa: Option<MipFaToMnMsa> = None;
-        let mut mip_fa_to_ha_msa: Option<MipFaToHaMsa> = None;
-        let mut mip_ha_to_mn_msa: Option<MipHaToMnMsa> = None;
-        let mut mip_msa_lifetime: Option<u32> = None;
-        let mut mip_home_agent_address: Option<rt::data::Address> = None;
-        let mut mip_mobile_node_address: Option<rt::data::Address> = None;
-        let mut mip_filter_rule: Vec<rt::data::IpFilterRule> = Vec::new();
-        let mut origin_state_id: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (50, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_multi_session_id, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (291, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut authorization_lifetime, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (285, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut re_auth_request_type, &avp, cx)?;
-                }
-                (337, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_feature_vector, &avp, cx)?;
-                }
-                (321, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_reg_reply, &avp, cx)?;
-                }
-                (325, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_mn_to_fa_msa, &avp, cx)?;
-                }
-                (331, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_mn_to_ha_msa, &avp, cx)?;
-                }
-                (326, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_fa_to_mn_msa, &avp, cx)?;
-                }
-                (328, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_fa_to_ha_msa, &avp, cx)?;
-                }
-                (332, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_ha_to_mn_msa, &avp, cx)?;
-                }
-                (367, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_msa_lifetime, &avp, cx)?;
-                }
-                (334, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_home_agent_address, &avp, cx)?;
-                }
-                (333, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_mobile_node_address, &avp, cx)?;
-                }
-                (342, 0) => {
-                    avp_flags.note(&avp, mip_filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut mip_filter_rule, &avp, cx, u32::MAX)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code: rt::typed::required(
-                result_code,
-                rt::AvpKey::new(268, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            acct_multi_session_id,
-            user_name,
-            authorization_lifetime,
-            auth_session_state,
-            error_message,
-            error_reporting_host,
-            re_auth_request_type,
-            mip_feature_vector,
-            mip_reg_reply,
-            mip_mn_to_fa_msa,
-            mip_mn_to_ha_msa,
-            mip_fa_to_mn_msa,
-            mip_fa_to_ha_msa,
-            mip_ha_to_mn_msa,
-            mip_msa_lifetime,
-            mip_home_agent_address,
-            mip_mobile_node_address,
-            mip_filter_rule,
-            origin_state_id,
-            proxy_info,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -2757,6 +3122,278 @@ impl Default for HomeAgentMipRequest {
         }
     }
 }
+impl HomeAgentMipRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_authorization_lifetime = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_mip_reg_request = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_user_name = false;
+        let mut seen_destination_realm = false;
+        let mut seen_mip_feature_vector = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (291, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.authorization_lifetime,
+                        &mut seen_authorization_lifetime,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (320, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_reg_request,
+                        &mut seen_mip_reg_request,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.user_name,
+                        &mut seen_user_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (337, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip_feature_vector,
+                        &mut seen_mip_feature_vector,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (331, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_mn_to_ha_msa, &avp, cx)?;
+                }
+                (325, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_mn_to_fa_msa, &avp, cx)?;
+                }
+                (332, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_ha_to_mn_msa, &avp, cx)?;
+                }
+                (329, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_ha_to_fa_msa, &avp, cx)?;
+                }
+                (367, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_msa_lifetime, &avp, cx)?;
+                }
+                (347, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.mip_originating_foreign_aaa,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (333, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_mobile_node_address, &avp, cx)?;
+                }
+                (334, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_home_agent_address, &avp, cx)?;
+                }
+                (342, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.mip_filter_rule.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.mip_filter_rule, &avp, cx, u32::MAX)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_authorization_lifetime {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(291, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_mip_reg_request {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(320, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_user_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_mip_feature_vector {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(337, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for HomeAgentMipRequest {
     const CODE: u32 = 262;
     const APPLICATION_ID: u32 = 2;
@@ -2773,207 +3410,10 @@ impl rt::typed::Command for HomeAgentMipRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut authorization_lifetime: Option<u32> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut mip_reg_request: Option<rt::bytes::Bytes> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut mip_feature_vector: Option<u32> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut mip_mn_to_ha_msa: Option<MipMnToHaMsa> = None;
-        let mut mip_mn_to_fa_msa: Option<MipMnToFaMsa> = None;
-        let mut mip_ha_to_mn_msa: Option<MipHaToMnMsa> = None;
-        let mut mip_ha_to_fa_msa: Option<MipHaToFaMsa> = None;
-        let mut mip_msa_lifetime: Option<u32> = None;
-        let mut mip_originating_foreign_aaa: Option<MipOriginatingForeignAaa> = None;
-        let mut mip_mobile_node_address: Option<rt::data::Address> = None;
-        let mut mip_home_agent_address: Option<rt::data::Address> = None;
-        let mut mip_filter_rule: Vec<rt::data::IpFilterRule> = Vec::new();
-        let mut origin_state_id: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (291, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut authorization_lifetime, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (320, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_reg_request, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (337, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_feature_vector, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (331, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_mn_to_ha_msa, &avp, cx)?;
-                }
-                (325, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_mn_to_fa_msa, &avp, cx)?;
-                }
-                (332, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_ha_to_mn_msa, &avp, cx)?;
-                }
-                (329, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_ha_to_fa_msa, &avp, cx)?;
-                }
-                (367, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_msa_lifetime, &avp, cx)?;
-                }
-                (347, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_originating_foreign_aaa, &avp, cx)?;
-                }
-                (333, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_mobile_node_address, &avp, cx)?;
-                }
-                (334, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_home_agent_address, &avp, cx)?;
-                }
-                (342, 0) => {
-                    avp_flags.note(&avp, mip_filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut mip_filter_rule, &avp, cx, u32::MAX)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            authorization_lifetime: rt::typed::required(
-                authorization_lifetime,
-                rt::AvpKey::new(291, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            mip_reg_request: rt::typed::required(
-                mip_reg_request,
-                rt::AvpKey::new(320, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name: rt::typed::required(
-                user_name,
-                rt::AvpKey::new(1, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            mip_feature_vector: rt::typed::required(
-                mip_feature_vector,
-                rt::AvpKey::new(337, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            mip_mn_to_ha_msa,
-            mip_mn_to_fa_msa,
-            mip_ha_to_mn_msa,
-            mip_ha_to_fa_msa,
-            mip_msa_lifetime,
-            mip_originating_foreign_aaa,
-            mip_mobile_node_address,
-            mip_home_agent_address,
-            mip_filter_rule,
-            origin_state_id,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -3313,6 +3753,165 @@ impl Default for HomeAgentMipAnswer {
         }
     }
 }
+impl HomeAgentMipAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_result_code = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.result_code,
+                        &mut seen_result_code,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (50, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (321, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_reg_reply, &avp, cx)?;
+                }
+                (334, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_home_agent_address, &avp, cx)?;
+                }
+                (333, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_mobile_node_address, &avp, cx)?;
+                }
+                (318, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_fa_to_ha_spi, &avp, cx)?;
+                }
+                (319, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip_fa_to_mn_spi, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_result_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(268, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for HomeAgentMipAnswer {
     const CODE: u32 = 262;
     const APPLICATION_ID: u32 = 2;
@@ -3329,140 +3928,10 @@ impl rt::typed::Command for HomeAgentMipAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut result_code: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut acct_multi_session_id: Option<rt::data::Utf8String> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut mip_reg_reply: Option<rt::bytes::Bytes> = None;
-        let mut mip_home_agent_address: Option<rt::data::Address> = None;
-        let mut mip_mobile_node_address: Option<rt::data::Address> = None;
-        let mut mip_fa_to_ha_spi: Option<u32> = None;
-        let mut mip_fa_to_mn_spi: Option<u32> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (50, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_multi_session_id, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (321, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_reg_reply, &avp, cx)?;
-                }
-                (334, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_home_agent_address, &avp, cx)?;
-                }
-                (333, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_mobile_node_address, &avp, cx)?;
-                }
-                (318, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_fa_to_ha_spi, &avp, cx)?;
-                }
-                (319, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip_fa_to_mn_spi, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code: rt::typed::required(
-                result_code,
-                rt::AvpKey::new(268, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            acct_multi_session_id,
-            user_name,
-            error_reporting_host,
-            error_message,
-            mip_reg_reply,
-            mip_home_agent_address,
-            mip_mobile_node_address,
-            mip_fa_to_ha_spi,
-            mip_fa_to_mn_spi,
-            origin_state_id,
-            proxy_info,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;

@@ -1192,49 +1192,61 @@ impl ChapAuth {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(402, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut chap_algorithm: Option<ChapAlgorithm> = None;
-        let mut chap_ident: Option<rt::bytes::Bytes> = None;
-        let mut chap_response: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_chap_algorithm = false;
+        let mut seen_chap_ident = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (403, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut chap_algorithm, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.chap_algorithm,
+                        &mut seen_chap_algorithm,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (404, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut chap_ident, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.chap_ident,
+                        &mut seen_chap_ident,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (405, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut chap_response, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.chap_response, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            chap_algorithm: rt::typed::required(
-                chap_algorithm,
-                rt::AvpKey::new(403, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            chap_ident: rt::typed::required(
-                chap_ident,
-                rt::AvpKey::new(404, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            chap_response,
-            extra,
-            avp_flags,
-        })
+        if !seen_chap_algorithm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(403, 0),
+                    <ChapAlgorithm as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_chap_ident {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(404, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for ChapAuth {
@@ -1243,8 +1255,17 @@ impl rt::AvpData for ChapAuth {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1352,101 +1373,121 @@ impl Tunneling {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(401, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut tunnel_type: Option<TunnelType> = None;
-        let mut tunnel_medium_type: Option<TunnelMediumType> = None;
-        let mut tunnel_client_endpoint: Option<rt::data::Utf8String> = None;
-        let mut tunnel_server_endpoint: Option<rt::data::Utf8String> = None;
-        let mut tunnel_preference: Option<u32> = None;
-        let mut tunnel_client_auth_id: Option<rt::data::Utf8String> = None;
-        let mut tunnel_server_auth_id: Option<rt::data::Utf8String> = None;
-        let mut tunnel_assignment_id: Option<rt::bytes::Bytes> = None;
-        let mut tunnel_password: Option<rt::bytes::Bytes> = None;
-        let mut tunnel_private_group_id: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_tunnel_type = false;
+        let mut seen_tunnel_medium_type = false;
+        let mut seen_tunnel_client_endpoint = false;
+        let mut seen_tunnel_server_endpoint = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (64, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut tunnel_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.tunnel_type,
+                        &mut seen_tunnel_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (65, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut tunnel_medium_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.tunnel_medium_type,
+                        &mut seen_tunnel_medium_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (66, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut tunnel_client_endpoint, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.tunnel_client_endpoint,
+                        &mut seen_tunnel_client_endpoint,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (67, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut tunnel_server_endpoint, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.tunnel_server_endpoint,
+                        &mut seen_tunnel_server_endpoint,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (83, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut tunnel_preference, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.tunnel_preference, &avp, cx)?;
                 }
                 (90, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut tunnel_client_auth_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.tunnel_client_auth_id, &avp, cx)?;
                 }
                 (91, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut tunnel_server_auth_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.tunnel_server_auth_id, &avp, cx)?;
                 }
                 (82, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut tunnel_assignment_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.tunnel_assignment_id, &avp, cx)?;
                 }
                 (69, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut tunnel_password, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.tunnel_password, &avp, cx)?;
                 }
                 (81, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut tunnel_private_group_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.tunnel_private_group_id, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            tunnel_type: rt::typed::required(
-                tunnel_type,
-                rt::AvpKey::new(64, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            tunnel_medium_type: rt::typed::required(
-                tunnel_medium_type,
-                rt::AvpKey::new(65, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            tunnel_client_endpoint: rt::typed::required(
-                tunnel_client_endpoint,
-                rt::AvpKey::new(66, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            tunnel_server_endpoint: rt::typed::required(
-                tunnel_server_endpoint,
-                rt::AvpKey::new(67, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            tunnel_preference,
-            tunnel_client_auth_id,
-            tunnel_server_auth_id,
-            tunnel_assignment_id,
-            tunnel_password,
-            tunnel_private_group_id,
-            extra,
-            avp_flags,
-        })
+        if !seen_tunnel_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(64, 0),
+                    <TunnelType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_tunnel_medium_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(65, 0),
+                    <TunnelMediumType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_tunnel_client_endpoint {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(66, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_tunnel_server_endpoint {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(67, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for Tunneling {
@@ -1455,8 +1496,17 @@ impl rt::AvpData for Tunneling {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1796,6 +1846,318 @@ impl Default for AaRequest {
         }
     }
 }
+impl AaRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_auth_request_type = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (274, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_request_type,
+                        &mut seen_auth_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (32, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_identifier, &avp, cx)?;
+                }
+                (4, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_ip_address, &avp, cx)?;
+                }
+                (95, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_ipv6_address, &avp, cx)?;
+                }
+                (5, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_port, &avp, cx)?;
+                }
+                (87, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_port_id, &avp, cx)?;
+                }
+                (61, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_port_type, &avp, cx)?;
+                }
+                (408, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_aaa_protocol, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (62, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.port_limit, &avp, cx)?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (2, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_password, &avp, cx)?;
+                }
+                (6, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.service_type, &avp, cx)?;
+                }
+                (24, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.state, &avp, cx)?;
+                }
+                (291, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                }
+                (276, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.auth_grace_period, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.auth_session_state, &avp, cx)?;
+                }
+                (19, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.callback_number, &avp, cx)?;
+                }
+                (30, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                }
+                (31, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.calling_station_id, &avp, cx)?;
+                }
+                (94, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.originating_line_info, &avp, cx)?;
+                }
+                (77, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.connect_info, &avp, cx)?;
+                }
+                (402, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.chap_auth, &avp, cx)?;
+                }
+                (60, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.chap_challenge, &avp, cx)?;
+                }
+                (13, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.framed_compression.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.framed_compression, &avp, cx, u32::MAX)?;
+                }
+                (96, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_interface_id, &avp, cx)?;
+                }
+                (8, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                }
+                (97, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.framed_ipv6_prefix.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.framed_ipv6_prefix, &avp, cx, u32::MAX)?;
+                }
+                (9, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_netmask, &avp, cx)?;
+                }
+                (12, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_mtu, &avp, cx)?;
+                }
+                (7, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_protocol, &avp, cx)?;
+                }
+                (70, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.arap_password, &avp, cx)?;
+                }
+                (73, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.arap_security, &avp, cx)?;
+                }
+                (74, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.arap_security_data.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.arap_security_data, &avp, cx, u32::MAX)?;
+                }
+                (14, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.login_ip_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.login_ip_host, &avp, cx, u32::MAX)?;
+                }
+                (98, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.login_ipv6_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.login_ipv6_host, &avp, cx, u32::MAX)?;
+                }
+                (36, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.login_lat_group, &avp, cx)?;
+                }
+                (35, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.login_lat_node, &avp, cx)?;
+                }
+                (63, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.login_lat_port, &avp, cx)?;
+                }
+                (34, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.login_lat_service, &avp, cx)?;
+                }
+                (401, 0) => {
+                    self.avp_flags.note(&avp, self.tunneling.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.tunneling, &avp, cx, u32::MAX)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(274, 0),
+                    <super::base::AuthRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for AaRequest {
     const CODE: u32 = 265;
     const APPLICATION_ID: u32 = 1;
@@ -1812,343 +2174,10 @@ impl rt::typed::Command for AaRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut auth_request_type: Option<super::base::AuthRequestType> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut nas_identifier: Option<rt::data::Utf8String> = None;
-        let mut nas_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut nas_ipv6_address: Option<rt::bytes::Bytes> = None;
-        let mut nas_port: Option<u32> = None;
-        let mut nas_port_id: Option<rt::data::Utf8String> = None;
-        let mut nas_port_type: Option<NasPortType> = None;
-        let mut origin_aaa_protocol: Option<super::rfc4005::OriginAaaProtocol> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut port_limit: Option<u32> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut user_password: Option<rt::bytes::Bytes> = None;
-        let mut service_type: Option<ServiceType> = None;
-        let mut state: Option<rt::bytes::Bytes> = None;
-        let mut authorization_lifetime: Option<u32> = None;
-        let mut auth_grace_period: Option<u32> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut callback_number: Option<rt::data::Utf8String> = None;
-        let mut called_station_id: Option<rt::data::Utf8String> = None;
-        let mut calling_station_id: Option<rt::data::Utf8String> = None;
-        let mut originating_line_info: Option<rt::bytes::Bytes> = None;
-        let mut connect_info: Option<rt::data::Utf8String> = None;
-        let mut chap_auth: Option<ChapAuth> = None;
-        let mut chap_challenge: Option<rt::bytes::Bytes> = None;
-        let mut framed_compression: Vec<FramedCompression> = Vec::new();
-        let mut framed_interface_id: Option<u64> = None;
-        let mut framed_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipv6_prefix: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut framed_ip_netmask: Option<rt::bytes::Bytes> = None;
-        let mut framed_mtu: Option<u32> = None;
-        let mut framed_protocol: Option<FramedProtocol> = None;
-        let mut arap_password: Option<rt::bytes::Bytes> = None;
-        let mut arap_security: Option<u32> = None;
-        let mut arap_security_data: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut login_ip_host: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut login_ipv6_host: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut login_lat_group: Option<rt::bytes::Bytes> = None;
-        let mut login_lat_node: Option<rt::bytes::Bytes> = None;
-        let mut login_lat_port: Option<rt::bytes::Bytes> = None;
-        let mut login_lat_service: Option<rt::bytes::Bytes> = None;
-        let mut tunneling: Vec<Tunneling> = Vec::new();
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (274, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_request_type, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (32, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_identifier, &avp, cx)?;
-                }
-                (4, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_ip_address, &avp, cx)?;
-                }
-                (95, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_ipv6_address, &avp, cx)?;
-                }
-                (5, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_port, &avp, cx)?;
-                }
-                (87, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_port_id, &avp, cx)?;
-                }
-                (61, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_port_type, &avp, cx)?;
-                }
-                (408, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_aaa_protocol, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (62, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut port_limit, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (2, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_password, &avp, cx)?;
-                }
-                (6, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_type, &avp, cx)?;
-                }
-                (24, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut state, &avp, cx)?;
-                }
-                (291, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut authorization_lifetime, &avp, cx)?;
-                }
-                (276, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_grace_period, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (19, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut callback_number, &avp, cx)?;
-                }
-                (30, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut called_station_id, &avp, cx)?;
-                }
-                (31, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut calling_station_id, &avp, cx)?;
-                }
-                (94, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut originating_line_info, &avp, cx)?;
-                }
-                (77, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut connect_info, &avp, cx)?;
-                }
-                (402, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut chap_auth, &avp, cx)?;
-                }
-                (60, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut chap_challenge, &avp, cx)?;
-                }
-                (13, 0) => {
-                    avp_flags.note(&avp, framed_compression.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut framed_compression, &avp, cx, u32::MAX)?;
-                }
-                (96, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_interface_id, &avp, cx)?;
-                }
-                (8, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_address, &avp, cx)?;
-                }
-                (97, 0) => {
-                    avp_flags.note(&avp, framed_ipv6_prefix.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut framed_ipv6_prefix, &avp, cx, u32::MAX)?;
-                }
-                (9, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_netmask, &avp, cx)?;
-                }
-                (12, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_mtu, &avp, cx)?;
-                }
-                (7, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_protocol, &avp, cx)?;
-                }
-                (70, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut arap_password, &avp, cx)?;
-                }
-                (73, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut arap_security, &avp, cx)?;
-                }
-                (74, 0) => {
-                    avp_flags.note(&avp, arap_security_data.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut arap_security_data, &avp, cx, u32::MAX)?;
-                }
-                (14, 0) => {
-                    avp_flags.note(&avp, login_ip_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut login_ip_host, &avp, cx, u32::MAX)?;
-                }
-                (98, 0) => {
-                    avp_flags.note(&avp, login_ipv6_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut login_ipv6_host, &avp, cx, u32::MAX)?;
-                }
-                (36, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut login_lat_group, &avp, cx)?;
-                }
-                (35, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut login_lat_node, &avp, cx)?;
-                }
-                (63, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut login_lat_port, &avp, cx)?;
-                }
-                (34, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut login_lat_service, &avp, cx)?;
-                }
-                (401, 0) => {
-                    avp_flags.note(&avp, tunneling.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut tunneling, &avp, cx, u32::MAX)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_request_type: rt::typed::required(
-                auth_request_type,
-                rt::AvpKey::new(274, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            nas_identifier,
-            nas_ip_address,
-            nas_ipv6_address,
-            nas_port,
-            nas_port_id,
-            nas_port_type,
-            origin_aaa_protocol,
-            origin_state_id,
-            port_limit,
-            user_name,
-            user_password,
-            service_type,
-            state,
-            authorization_lifetime,
-            auth_grace_period,
-            auth_session_state,
-            callback_number,
-            called_station_id,
-            calling_station_id,
-            originating_line_info,
-            connect_info,
-            chap_auth,
-            chap_challenge,
-            framed_compression,
-            framed_interface_id,
-            framed_ip_address,
-            framed_ipv6_prefix,
-            framed_ip_netmask,
-            framed_mtu,
-            framed_protocol,
-            arap_password,
-            arap_security,
-            arap_security_data,
-            login_ip_host,
-            login_ipv6_host,
-            login_lat_group,
-            login_lat_node,
-            login_lat_port,
-            login_lat_service,
-            tunneling,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -3020,6 +3049,406 @@ impl Default for AaAnswer {
         }
     }
 }
+impl AaAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_auth_request_type = false;
+        let mut seen_result_code = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (274, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_request_type,
+                        &mut seen_auth_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.result_code,
+                        &mut seen_result_code,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (6, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.service_type, &avp, cx)?;
+                }
+                (25, 0) => {
+                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                }
+                (78, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.configuration_token.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.configuration_token, &avp, cx, u32::MAX)?;
+                }
+                (85, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_interim_interval, &avp, cx)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.failed_avp, &avp, cx, u32::MAX)?;
+                }
+                (28, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.idle_timeout, &avp, cx)?;
+                }
+                (291, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                }
+                (276, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.auth_grace_period, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.auth_session_state, &avp, cx)?;
+                }
+                (285, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.re_auth_request_type, &avp, cx)?;
+                }
+                (272, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.multi_round_time_out, &avp, cx)?;
+                }
+                (27, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.session_timeout, &avp, cx)?;
+                }
+                (24, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.state, &avp, cx)?;
+                }
+                (18, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.reply_message.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.reply_message, &avp, cx, u32::MAX)?;
+                }
+                (408, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_aaa_protocol, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (11, 0) => {
+                    self.avp_flags.note(&avp, self.filter_id.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.filter_id, &avp, cx, u32::MAX)?;
+                }
+                (75, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.password_retry, &avp, cx)?;
+                }
+                (62, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.port_limit, &avp, cx)?;
+                }
+                (76, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.prompt, &avp, cx)?;
+                }
+                (84, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.arap_challenge_response, &avp, cx)?;
+                }
+                (71, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.arap_features, &avp, cx)?;
+                }
+                (73, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.arap_security, &avp, cx)?;
+                }
+                (74, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.arap_security_data.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.arap_security_data, &avp, cx, u32::MAX)?;
+                }
+                (72, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.arap_zone_access, &avp, cx)?;
+                }
+                (20, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.callback_id, &avp, cx)?;
+                }
+                (19, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.callback_number, &avp, cx)?;
+                }
+                (37, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_appletalk_link, &avp, cx)?;
+                }
+                (38, 0) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.framed_appletalk_network.len(),
+                            rt::AvpFlags(64),
+                        );
+                    rt::typed::push(
+                        &mut self.framed_appletalk_network,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (39, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_appletalk_zone, &avp, cx)?;
+                }
+                (13, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.framed_compression.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.framed_compression, &avp, cx, u32::MAX)?;
+                }
+                (96, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_interface_id, &avp, cx)?;
+                }
+                (8, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                }
+                (97, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.framed_ipv6_prefix.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.framed_ipv6_prefix, &avp, cx, u32::MAX)?;
+                }
+                (100, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ipv6_pool, &avp, cx)?;
+                }
+                (99, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.framed_ipv6_route.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.framed_ipv6_route, &avp, cx, u32::MAX)?;
+                }
+                (9, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_netmask, &avp, cx)?;
+                }
+                (22, 0) => {
+                    self.avp_flags.note(&avp, self.framed_route.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.framed_route, &avp, cx, u32::MAX)?;
+                }
+                (88, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_pool, &avp, cx)?;
+                }
+                (23, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ipx_network, &avp, cx)?;
+                }
+                (12, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_mtu, &avp, cx)?;
+                }
+                (7, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_protocol, &avp, cx)?;
+                }
+                (10, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_routing, &avp, cx)?;
+                }
+                (14, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.login_ip_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.login_ip_host, &avp, cx, u32::MAX)?;
+                }
+                (98, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.login_ipv6_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.login_ipv6_host, &avp, cx, u32::MAX)?;
+                }
+                (36, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.login_lat_group, &avp, cx)?;
+                }
+                (35, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.login_lat_node, &avp, cx)?;
+                }
+                (63, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.login_lat_port, &avp, cx)?;
+                }
+                (34, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.login_lat_service, &avp, cx)?;
+                }
+                (15, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.login_service, &avp, cx)?;
+                }
+                (16, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.login_tcp_port, &avp, cx)?;
+                }
+                (400, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.nas_filter_rule.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.nas_filter_rule, &avp, cx, u32::MAX)?;
+                }
+                (407, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.qos_filter_rule.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.qos_filter_rule, &avp, cx, u32::MAX)?;
+                }
+                (401, 0) => {
+                    self.avp_flags.note(&avp, self.tunneling.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.tunneling, &avp, cx, u32::MAX)?;
+                }
+                (292, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                }
+                (261, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(274, 0),
+                    <super::base::AuthRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_result_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(268, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for AaAnswer {
     const CODE: u32 = 265;
     const APPLICATION_ID: u32 = 1;
@@ -3036,452 +3465,10 @@ impl rt::typed::Command for AaAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut auth_request_type: Option<super::base::AuthRequestType> = None;
-        let mut result_code: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut service_type: Option<ServiceType> = None;
-        let mut class: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut configuration_token: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut acct_interim_interval: Option<u32> = None;
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Vec<super::base::FailedAvp> = Vec::new();
-        let mut idle_timeout: Option<u32> = None;
-        let mut authorization_lifetime: Option<u32> = None;
-        let mut auth_grace_period: Option<u32> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut re_auth_request_type: Option<super::base::ReAuthRequestType> = None;
-        let mut multi_round_time_out: Option<u32> = None;
-        let mut session_timeout: Option<u32> = None;
-        let mut state: Option<rt::bytes::Bytes> = None;
-        let mut reply_message: Vec<rt::data::Utf8String> = Vec::new();
-        let mut origin_aaa_protocol: Option<super::rfc4005::OriginAaaProtocol> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut filter_id: Vec<rt::data::Utf8String> = Vec::new();
-        let mut password_retry: Option<u32> = None;
-        let mut port_limit: Option<u32> = None;
-        let mut prompt: Option<Prompt> = None;
-        let mut arap_challenge_response: Option<rt::bytes::Bytes> = None;
-        let mut arap_features: Option<rt::bytes::Bytes> = None;
-        let mut arap_security: Option<u32> = None;
-        let mut arap_security_data: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut arap_zone_access: Option<ArapZoneAccess> = None;
-        let mut callback_id: Option<rt::data::Utf8String> = None;
-        let mut callback_number: Option<rt::data::Utf8String> = None;
-        let mut framed_appletalk_link: Option<u32> = None;
-        let mut framed_appletalk_network: Vec<u32> = Vec::new();
-        let mut framed_appletalk_zone: Option<rt::bytes::Bytes> = None;
-        let mut framed_compression: Vec<FramedCompression> = Vec::new();
-        let mut framed_interface_id: Option<u64> = None;
-        let mut framed_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipv6_prefix: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut framed_ipv6_pool: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipv6_route: Vec<rt::data::Utf8String> = Vec::new();
-        let mut framed_ip_netmask: Option<rt::bytes::Bytes> = None;
-        let mut framed_route: Vec<rt::data::Utf8String> = Vec::new();
-        let mut framed_pool: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipx_network: Option<u32> = None;
-        let mut framed_mtu: Option<u32> = None;
-        let mut framed_protocol: Option<FramedProtocol> = None;
-        let mut framed_routing: Option<FramedRouting> = None;
-        let mut login_ip_host: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut login_ipv6_host: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut login_lat_group: Option<rt::bytes::Bytes> = None;
-        let mut login_lat_node: Option<rt::bytes::Bytes> = None;
-        let mut login_lat_port: Option<rt::bytes::Bytes> = None;
-        let mut login_lat_service: Option<rt::bytes::Bytes> = None;
-        let mut login_service: Option<LoginService> = None;
-        let mut login_tcp_port: Option<u32> = None;
-        let mut nas_filter_rule: Vec<rt::data::IpFilterRule> = Vec::new();
-        let mut qos_filter_rule: Vec<rt::data::QosFilterRule> = Vec::new();
-        let mut tunneling: Vec<Tunneling> = Vec::new();
-        let mut redirect_host: Vec<rt::data::DiameterUri> = Vec::new();
-        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
-        let mut redirect_max_cache_time: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (274, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_request_type, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (6, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_type, &avp, cx)?;
-                }
-                (25, 0) => {
-                    avp_flags.note(&avp, class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut class, &avp, cx, u32::MAX)?;
-                }
-                (78, 0) => {
-                    avp_flags.note(&avp, configuration_token.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut configuration_token, &avp, cx, u32::MAX)?;
-                }
-                (85, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_interim_interval, &avp, cx)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut failed_avp, &avp, cx, u32::MAX)?;
-                }
-                (28, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut idle_timeout, &avp, cx)?;
-                }
-                (291, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut authorization_lifetime, &avp, cx)?;
-                }
-                (276, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_grace_period, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (285, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut re_auth_request_type, &avp, cx)?;
-                }
-                (272, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut multi_round_time_out, &avp, cx)?;
-                }
-                (27, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_timeout, &avp, cx)?;
-                }
-                (24, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut state, &avp, cx)?;
-                }
-                (18, 0) => {
-                    avp_flags.note(&avp, reply_message.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut reply_message, &avp, cx, u32::MAX)?;
-                }
-                (408, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_aaa_protocol, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (11, 0) => {
-                    avp_flags.note(&avp, filter_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut filter_id, &avp, cx, u32::MAX)?;
-                }
-                (75, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut password_retry, &avp, cx)?;
-                }
-                (62, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut port_limit, &avp, cx)?;
-                }
-                (76, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut prompt, &avp, cx)?;
-                }
-                (84, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut arap_challenge_response, &avp, cx)?;
-                }
-                (71, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut arap_features, &avp, cx)?;
-                }
-                (73, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut arap_security, &avp, cx)?;
-                }
-                (74, 0) => {
-                    avp_flags.note(&avp, arap_security_data.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut arap_security_data, &avp, cx, u32::MAX)?;
-                }
-                (72, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut arap_zone_access, &avp, cx)?;
-                }
-                (20, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut callback_id, &avp, cx)?;
-                }
-                (19, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut callback_number, &avp, cx)?;
-                }
-                (37, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_appletalk_link, &avp, cx)?;
-                }
-                (38, 0) => {
-                    avp_flags
-                        .note(&avp, framed_appletalk_network.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut framed_appletalk_network, &avp, cx, u32::MAX)?;
-                }
-                (39, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_appletalk_zone, &avp, cx)?;
-                }
-                (13, 0) => {
-                    avp_flags.note(&avp, framed_compression.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut framed_compression, &avp, cx, u32::MAX)?;
-                }
-                (96, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_interface_id, &avp, cx)?;
-                }
-                (8, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_address, &avp, cx)?;
-                }
-                (97, 0) => {
-                    avp_flags.note(&avp, framed_ipv6_prefix.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut framed_ipv6_prefix, &avp, cx, u32::MAX)?;
-                }
-                (100, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipv6_pool, &avp, cx)?;
-                }
-                (99, 0) => {
-                    avp_flags.note(&avp, framed_ipv6_route.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut framed_ipv6_route, &avp, cx, u32::MAX)?;
-                }
-                (9, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_netmask, &avp, cx)?;
-                }
-                (22, 0) => {
-                    avp_flags.note(&avp, framed_route.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut framed_route, &avp, cx, u32::MAX)?;
-                }
-                (88, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_pool, &avp, cx)?;
-                }
-                (23, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipx_network, &avp, cx)?;
-                }
-                (12, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_mtu, &avp, cx)?;
-                }
-                (7, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_protocol, &avp, cx)?;
-                }
-                (10, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_routing, &avp, cx)?;
-                }
-                (14, 0) => {
-                    avp_flags.note(&avp, login_ip_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut login_ip_host, &avp, cx, u32::MAX)?;
-                }
-                (98, 0) => {
-                    avp_flags.note(&avp, login_ipv6_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut login_ipv6_host, &avp, cx, u32::MAX)?;
-                }
-                (36, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut login_lat_group, &avp, cx)?;
-                }
-                (35, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut login_lat_node, &avp, cx)?;
-                }
-                (63, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut login_lat_port, &avp, cx)?;
-                }
-                (34, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut login_lat_service, &avp, cx)?;
-                }
-                (15, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut login_service, &avp, cx)?;
-                }
-                (16, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut login_tcp_port, &avp, cx)?;
-                }
-                (400, 0) => {
-                    avp_flags.note(&avp, nas_filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut nas_filter_rule, &avp, cx, u32::MAX)?;
-                }
-                (407, 0) => {
-                    avp_flags.note(&avp, qos_filter_rule.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut qos_filter_rule, &avp, cx, u32::MAX)?;
-                }
-                (401, 0) => {
-                    avp_flags.note(&avp, tunneling.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut tunneling, &avp, cx, u32::MAX)?;
-                }
-                (292, 0) => {
-                    avp_flags.note(&avp, redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut redirect_host, &avp, cx, u32::MAX)?;
-                }
-                (261, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
-                }
-                (262, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_request_type: rt::typed::required(
-                auth_request_type,
-                rt::AvpKey::new(274, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code: rt::typed::required(
-                result_code,
-                rt::AvpKey::new(268, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name,
-            service_type,
-            class,
-            configuration_token,
-            acct_interim_interval,
-            error_message,
-            error_reporting_host,
-            failed_avp,
-            idle_timeout,
-            authorization_lifetime,
-            auth_grace_period,
-            auth_session_state,
-            re_auth_request_type,
-            multi_round_time_out,
-            session_timeout,
-            state,
-            reply_message,
-            origin_aaa_protocol,
-            origin_state_id,
-            filter_id,
-            password_retry,
-            port_limit,
-            prompt,
-            arap_challenge_response,
-            arap_features,
-            arap_security,
-            arap_security_data,
-            arap_zone_access,
-            callback_id,
-            callback_number,
-            framed_appletalk_link,
-            framed_appletalk_network,
-            framed_appletalk_zone,
-            framed_compression,
-            framed_interface_id,
-            framed_ip_address,
-            framed_ipv6_prefix,
-            framed_ipv6_pool,
-            framed_ipv6_route,
-            framed_ip_netmask,
-            framed_route,
-            framed_pool,
-            framed_ipx_network,
-            framed_mtu,
-            framed_protocol,
-            framed_routing,
-            login_ip_host,
-            login_ipv6_host,
-            login_lat_group,
-            login_lat_node,
-            login_lat_port,
-            login_lat_service,
-            login_service,
-            login_tcp_port,
-            nas_filter_rule,
-            qos_filter_rule,
-            tunneling,
-            redirect_host,
-            redirect_host_usage,
-            redirect_max_cache_time,
-            proxy_info,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -4424,6 +4411,253 @@ impl Default for ReAuthRequest {
         }
     }
 }
+impl ReAuthRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_destination_host = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_re_auth_request_type = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (285, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.re_auth_request_type,
+                        &mut seen_re_auth_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (408, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_aaa_protocol, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (32, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_identifier, &avp, cx)?;
+                }
+                (4, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_ip_address, &avp, cx)?;
+                }
+                (95, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_ipv6_address, &avp, cx)?;
+                }
+                (5, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_port, &avp, cx)?;
+                }
+                (87, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_port_id, &avp, cx)?;
+                }
+                (61, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_port_type, &avp, cx)?;
+                }
+                (6, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.service_type, &avp, cx)?;
+                }
+                (8, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                }
+                (97, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                }
+                (96, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_interface_id, &avp, cx)?;
+                }
+                (30, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                }
+                (31, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.calling_station_id, &avp, cx)?;
+                }
+                (94, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.originating_line_info, &avp, cx)?;
+                }
+                (44, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_session_id, &avp, cx)?;
+                }
+                (50, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                }
+                (24, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.state, &avp, cx)?;
+                }
+                (25, 0) => {
+                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                }
+                (18, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.reply_message, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_re_auth_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(285, 0),
+                    <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for ReAuthRequest {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 1;
@@ -4440,234 +4674,10 @@ impl rt::typed::Command for ReAuthRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut re_auth_request_type: Option<super::base::ReAuthRequestType> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut origin_aaa_protocol: Option<super::rfc4005::OriginAaaProtocol> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut nas_identifier: Option<rt::data::Utf8String> = None;
-        let mut nas_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut nas_ipv6_address: Option<rt::bytes::Bytes> = None;
-        let mut nas_port: Option<u32> = None;
-        let mut nas_port_id: Option<rt::data::Utf8String> = None;
-        let mut nas_port_type: Option<NasPortType> = None;
-        let mut service_type: Option<ServiceType> = None;
-        let mut framed_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipv6_prefix: Option<rt::bytes::Bytes> = None;
-        let mut framed_interface_id: Option<u64> = None;
-        let mut called_station_id: Option<rt::data::Utf8String> = None;
-        let mut calling_station_id: Option<rt::data::Utf8String> = None;
-        let mut originating_line_info: Option<rt::bytes::Bytes> = None;
-        let mut acct_session_id: Option<rt::bytes::Bytes> = None;
-        let mut acct_multi_session_id: Option<rt::data::Utf8String> = None;
-        let mut state: Option<rt::bytes::Bytes> = None;
-        let mut class: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut reply_message: Option<rt::data::Utf8String> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (285, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut re_auth_request_type, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (408, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_aaa_protocol, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (32, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_identifier, &avp, cx)?;
-                }
-                (4, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_ip_address, &avp, cx)?;
-                }
-                (95, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_ipv6_address, &avp, cx)?;
-                }
-                (5, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_port, &avp, cx)?;
-                }
-                (87, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_port_id, &avp, cx)?;
-                }
-                (61, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_port_type, &avp, cx)?;
-                }
-                (6, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_type, &avp, cx)?;
-                }
-                (8, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_address, &avp, cx)?;
-                }
-                (97, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipv6_prefix, &avp, cx)?;
-                }
-                (96, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_interface_id, &avp, cx)?;
-                }
-                (30, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut called_station_id, &avp, cx)?;
-                }
-                (31, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut calling_station_id, &avp, cx)?;
-                }
-                (94, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut originating_line_info, &avp, cx)?;
-                }
-                (44, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_session_id, &avp, cx)?;
-                }
-                (50, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_multi_session_id, &avp, cx)?;
-                }
-                (24, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut state, &avp, cx)?;
-                }
-                (25, 0) => {
-                    avp_flags.note(&avp, class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut class, &avp, cx, u32::MAX)?;
-                }
-                (18, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut reply_message, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            re_auth_request_type: rt::typed::required(
-                re_auth_request_type,
-                rt::AvpKey::new(285, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name,
-            origin_aaa_protocol,
-            origin_state_id,
-            nas_identifier,
-            nas_ip_address,
-            nas_ipv6_address,
-            nas_port,
-            nas_port_id,
-            nas_port_type,
-            service_type,
-            framed_ip_address,
-            framed_ipv6_prefix,
-            framed_interface_id,
-            called_station_id,
-            calling_station_id,
-            originating_line_info,
-            acct_session_id,
-            acct_multi_session_id,
-            state,
-            class,
-            reply_message,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -5138,6 +5148,184 @@ impl Default for ReAuthAnswer {
         }
     }
 }
+impl ReAuthAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_result_code = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.result_code,
+                        &mut seen_result_code,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (408, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_aaa_protocol, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.failed_avp, &avp, cx, u32::MAX)?;
+                }
+                (292, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                }
+                (261, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                }
+                (6, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.service_type, &avp, cx)?;
+                }
+                (78, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.configuration_token.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.configuration_token, &avp, cx, u32::MAX)?;
+                }
+                (28, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.idle_timeout, &avp, cx)?;
+                }
+                (291, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                }
+                (276, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.auth_grace_period, &avp, cx)?;
+                }
+                (285, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.re_auth_request_type, &avp, cx)?;
+                }
+                (24, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.state, &avp, cx)?;
+                }
+                (25, 0) => {
+                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                }
+                (18, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.reply_message.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.reply_message, &avp, cx, u32::MAX)?;
+                }
+                (76, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.prompt, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_result_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(268, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for ReAuthAnswer {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 1;
@@ -5154,183 +5342,10 @@ impl rt::typed::Command for ReAuthAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut result_code: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut origin_aaa_protocol: Option<super::rfc4005::OriginAaaProtocol> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Vec<super::base::FailedAvp> = Vec::new();
-        let mut redirect_host: Vec<rt::data::DiameterUri> = Vec::new();
-        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
-        let mut redirect_max_cache_time: Option<u32> = None;
-        let mut service_type: Option<ServiceType> = None;
-        let mut configuration_token: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut idle_timeout: Option<u32> = None;
-        let mut authorization_lifetime: Option<u32> = None;
-        let mut auth_grace_period: Option<u32> = None;
-        let mut re_auth_request_type: Option<super::base::ReAuthRequestType> = None;
-        let mut state: Option<rt::bytes::Bytes> = None;
-        let mut class: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut reply_message: Vec<rt::data::Utf8String> = Vec::new();
-        let mut prompt: Option<Prompt> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (408, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_aaa_protocol, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut failed_avp, &avp, cx, u32::MAX)?;
-                }
-                (292, 0) => {
-                    avp_flags.note(&avp, redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut redirect_host, &avp, cx, u32::MAX)?;
-                }
-                (261, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
-                }
-                (262, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
-                }
-                (6, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_type, &avp, cx)?;
-                }
-                (78, 0) => {
-                    avp_flags.note(&avp, configuration_token.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut configuration_token, &avp, cx, u32::MAX)?;
-                }
-                (28, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut idle_timeout, &avp, cx)?;
-                }
-                (291, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut authorization_lifetime, &avp, cx)?;
-                }
-                (276, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_grace_period, &avp, cx)?;
-                }
-                (285, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut re_auth_request_type, &avp, cx)?;
-                }
-                (24, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut state, &avp, cx)?;
-                }
-                (25, 0) => {
-                    avp_flags.note(&avp, class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut class, &avp, cx, u32::MAX)?;
-                }
-                (18, 0) => {
-                    avp_flags.note(&avp, reply_message.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut reply_message, &avp, cx, u32::MAX)?;
-                }
-                (76, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut prompt, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code: rt::typed::required(
-                result_code,
-                rt::AvpKey::new(268, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name,
-            origin_aaa_protocol,
-            origin_state_id,
-            error_message,
-            error_reporting_host,
-            failed_avp,
-            redirect_host,
-            redirect_host_usage,
-            redirect_max_cache_time,
-            service_type,
-            configuration_token,
-            idle_timeout,
-            authorization_lifetime,
-            auth_grace_period,
-            re_auth_request_type,
-            state,
-            class,
-            reply_message,
-            prompt,
-            proxy_info,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -5694,6 +5709,169 @@ impl Default for SessionTerminationRequest {
         }
     }
 }
+impl SessionTerminationRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_termination_cause = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (295, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.termination_cause,
+                        &mut seen_termination_cause,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (25, 0) => {
+                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                }
+                (408, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_aaa_protocol, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_termination_cause {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(295, 0),
+                    <super::base::TerminationCause as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for SessionTerminationRequest {
     const CODE: u32 = 275;
     const APPLICATION_ID: u32 = 1;
@@ -5710,127 +5888,10 @@ impl rt::typed::Command for SessionTerminationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut termination_cause: Option<super::base::TerminationCause> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut class: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut origin_aaa_protocol: Option<super::rfc4005::OriginAaaProtocol> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (295, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut termination_cause, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (25, 0) => {
-                    avp_flags.note(&avp, class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut class, &avp, cx, u32::MAX)?;
-                }
-                (408, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_aaa_protocol, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            termination_cause: rt::typed::required(
-                termination_cause,
-                rt::AvpKey::new(295, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name,
-            destination_host,
-            class,
-            origin_aaa_protocol,
-            origin_state_id,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -6062,6 +6123,146 @@ impl Default for SessionTerminationAnswer {
         }
     }
 }
+impl SessionTerminationAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_result_code = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.result_code,
+                        &mut seen_result_code,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (25, 0) => {
+                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.failed_avp, &avp, cx, u32::MAX)?;
+                }
+                (408, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_aaa_protocol, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (292, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                }
+                (261, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_result_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(268, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for SessionTerminationAnswer {
     const CODE: u32 = 275;
     const APPLICATION_ID: u32 = 1;
@@ -6078,129 +6279,10 @@ impl rt::typed::Command for SessionTerminationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut result_code: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut class: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Vec<super::base::FailedAvp> = Vec::new();
-        let mut origin_aaa_protocol: Option<super::rfc4005::OriginAaaProtocol> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut redirect_host: Vec<rt::data::DiameterUri> = Vec::new();
-        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
-        let mut redirect_max_cache_time: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (25, 0) => {
-                    avp_flags.note(&avp, class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut class, &avp, cx, u32::MAX)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut failed_avp, &avp, cx, u32::MAX)?;
-                }
-                (408, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_aaa_protocol, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (292, 0) => {
-                    avp_flags.note(&avp, redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut redirect_host, &avp, cx, u32::MAX)?;
-                }
-                (261, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
-                }
-                (262, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code: rt::typed::required(
-                result_code,
-                rt::AvpKey::new(268, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name,
-            class,
-            error_message,
-            error_reporting_host,
-            failed_avp,
-            origin_aaa_protocol,
-            origin_state_id,
-            redirect_host,
-            redirect_host_usage,
-            redirect_max_cache_time,
-            proxy_info,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -6523,6 +6605,234 @@ impl Default for AbortSessionRequest {
         }
     }
 }
+impl AbortSessionRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_destination_host = false;
+        let mut seen_auth_application_id = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (408, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_aaa_protocol, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (32, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_identifier, &avp, cx)?;
+                }
+                (4, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_ip_address, &avp, cx)?;
+                }
+                (95, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_ipv6_address, &avp, cx)?;
+                }
+                (5, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_port, &avp, cx)?;
+                }
+                (87, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_port_id, &avp, cx)?;
+                }
+                (61, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_port_type, &avp, cx)?;
+                }
+                (6, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.service_type, &avp, cx)?;
+                }
+                (8, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                }
+                (97, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                }
+                (96, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_interface_id, &avp, cx)?;
+                }
+                (30, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                }
+                (31, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.calling_station_id, &avp, cx)?;
+                }
+                (94, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.originating_line_info, &avp, cx)?;
+                }
+                (44, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_session_id, &avp, cx)?;
+                }
+                (50, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                }
+                (24, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.state, &avp, cx)?;
+                }
+                (25, 0) => {
+                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                }
+                (18, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.reply_message.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.reply_message, &avp, cx, u32::MAX)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for AbortSessionRequest {
     const CODE: u32 = 274;
     const APPLICATION_ID: u32 = 1;
@@ -6539,223 +6849,10 @@ impl rt::typed::Command for AbortSessionRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut origin_aaa_protocol: Option<super::rfc4005::OriginAaaProtocol> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut nas_identifier: Option<rt::data::Utf8String> = None;
-        let mut nas_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut nas_ipv6_address: Option<rt::bytes::Bytes> = None;
-        let mut nas_port: Option<u32> = None;
-        let mut nas_port_id: Option<rt::data::Utf8String> = None;
-        let mut nas_port_type: Option<NasPortType> = None;
-        let mut service_type: Option<ServiceType> = None;
-        let mut framed_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipv6_prefix: Option<rt::bytes::Bytes> = None;
-        let mut framed_interface_id: Option<u64> = None;
-        let mut called_station_id: Option<rt::data::Utf8String> = None;
-        let mut calling_station_id: Option<rt::data::Utf8String> = None;
-        let mut originating_line_info: Option<rt::bytes::Bytes> = None;
-        let mut acct_session_id: Option<rt::bytes::Bytes> = None;
-        let mut acct_multi_session_id: Option<rt::data::Utf8String> = None;
-        let mut state: Option<rt::bytes::Bytes> = None;
-        let mut class: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut reply_message: Vec<rt::data::Utf8String> = Vec::new();
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (408, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_aaa_protocol, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (32, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_identifier, &avp, cx)?;
-                }
-                (4, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_ip_address, &avp, cx)?;
-                }
-                (95, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_ipv6_address, &avp, cx)?;
-                }
-                (5, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_port, &avp, cx)?;
-                }
-                (87, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_port_id, &avp, cx)?;
-                }
-                (61, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_port_type, &avp, cx)?;
-                }
-                (6, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_type, &avp, cx)?;
-                }
-                (8, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_address, &avp, cx)?;
-                }
-                (97, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipv6_prefix, &avp, cx)?;
-                }
-                (96, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_interface_id, &avp, cx)?;
-                }
-                (30, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut called_station_id, &avp, cx)?;
-                }
-                (31, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut calling_station_id, &avp, cx)?;
-                }
-                (94, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut originating_line_info, &avp, cx)?;
-                }
-                (44, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_session_id, &avp, cx)?;
-                }
-                (50, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_multi_session_id, &avp, cx)?;
-                }
-                (24, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut state, &avp, cx)?;
-                }
-                (25, 0) => {
-                    avp_flags.note(&avp, class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut class, &avp, cx, u32::MAX)?;
-                }
-                (18, 0) => {
-                    avp_flags.note(&avp, reply_message.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut reply_message, &avp, cx, u32::MAX)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name,
-            origin_aaa_protocol,
-            origin_state_id,
-            nas_identifier,
-            nas_ip_address,
-            nas_ipv6_address,
-            nas_port,
-            nas_port_id,
-            nas_port_type,
-            service_type,
-            framed_ip_address,
-            framed_ipv6_prefix,
-            framed_interface_id,
-            called_station_id,
-            calling_station_id,
-            originating_line_info,
-            acct_session_id,
-            acct_multi_session_id,
-            state,
-            class,
-            reply_message,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -7182,6 +7279,146 @@ impl Default for AbortSessionAnswer {
         }
     }
 }
+impl AbortSessionAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_result_code = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.result_code,
+                        &mut seen_result_code,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (408, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_aaa_protocol, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (24, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.state, &avp, cx)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.failed_avp, &avp, cx, u32::MAX)?;
+                }
+                (292, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                }
+                (261, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_result_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(268, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for AbortSessionAnswer {
     const CODE: u32 = 274;
     const APPLICATION_ID: u32 = 1;
@@ -7198,129 +7435,10 @@ impl rt::typed::Command for AbortSessionAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut result_code: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut origin_aaa_protocol: Option<super::rfc4005::OriginAaaProtocol> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut state: Option<rt::bytes::Bytes> = None;
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Vec<super::base::FailedAvp> = Vec::new();
-        let mut redirect_host: Vec<rt::data::DiameterUri> = Vec::new();
-        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
-        let mut redirect_max_cache_time: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (408, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_aaa_protocol, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (24, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut state, &avp, cx)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut failed_avp, &avp, cx, u32::MAX)?;
-                }
-                (292, 0) => {
-                    avp_flags.note(&avp, redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut redirect_host, &avp, cx, u32::MAX)?;
-                }
-                (261, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
-                }
-                (262, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code: rt::typed::required(
-                result_code,
-                rt::AvpKey::new(268, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name,
-            origin_aaa_protocol,
-            origin_state_id,
-            state,
-            error_message,
-            error_reporting_host,
-            failed_avp,
-            redirect_host,
-            redirect_host_usage,
-            redirect_max_cache_time,
-            proxy_info,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -7834,6 +7952,451 @@ impl Default for AccountingRequest {
         }
     }
 }
+impl AccountingRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_accounting_record_type = false;
+        let mut seen_accounting_record_number = false;
+        let mut seen_acct_application_id = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (480, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.accounting_record_type,
+                        &mut seen_accounting_record_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (485, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.accounting_record_number,
+                        &mut seen_accounting_record_number,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (259, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.acct_application_id,
+                        &mut seen_acct_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (287, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.accounting_sub_session_id, &avp, cx)?;
+                }
+                (44, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_session_id, &avp, cx)?;
+                }
+                (50, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                }
+                (408, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_aaa_protocol, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (55, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.event_timestamp, &avp, cx)?;
+                }
+                (41, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_delay_time, &avp, cx)?;
+                }
+                (32, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_identifier, &avp, cx)?;
+                }
+                (4, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_ip_address, &avp, cx)?;
+                }
+                (95, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_ipv6_address, &avp, cx)?;
+                }
+                (5, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_port, &avp, cx)?;
+                }
+                (87, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_port_id, &avp, cx)?;
+                }
+                (61, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_port_type, &avp, cx)?;
+                }
+                (25, 0) => {
+                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                }
+                (6, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.service_type, &avp, cx)?;
+                }
+                (295, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.termination_cause, &avp, cx)?;
+                }
+                (363, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.accounting_input_octets, &avp, cx)?;
+                }
+                (365, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.accounting_input_packets, &avp, cx)?;
+                }
+                (364, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.accounting_output_octets, &avp, cx)?;
+                }
+                (366, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.accounting_output_packets, &avp, cx)?;
+                }
+                (45, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_authentic, &avp, cx)?;
+                }
+                (406, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.accounting_auth_method, &avp, cx)?;
+                }
+                (51, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_link_count, &avp, cx)?;
+                }
+                (46, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_session_time, &avp, cx)?;
+                }
+                (68, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_tunnel_connection, &avp, cx)?;
+                }
+                (86, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_tunnel_packets_lost, &avp, cx)?;
+                }
+                (20, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.callback_id, &avp, cx)?;
+                }
+                (19, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.callback_number, &avp, cx)?;
+                }
+                (30, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                }
+                (31, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.calling_station_id, &avp, cx)?;
+                }
+                (77, 0) => {
+                    self.avp_flags.note(&avp, self.connect_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.connect_info, &avp, cx, u32::MAX)?;
+                }
+                (94, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.originating_line_info, &avp, cx)?;
+                }
+                (291, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                }
+                (27, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.session_timeout, &avp, cx)?;
+                }
+                (28, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.idle_timeout, &avp, cx)?;
+                }
+                (62, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.port_limit, &avp, cx)?;
+                }
+                (483, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.accounting_realtime_required,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (85, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_interim_interval, &avp, cx)?;
+                }
+                (11, 0) => {
+                    self.avp_flags.note(&avp, self.filter_id.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.filter_id, &avp, cx, u32::MAX)?;
+                }
+                (400, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.nas_filter_rule.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.nas_filter_rule, &avp, cx, u32::MAX)?;
+                }
+                (407, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.qos_filter_rule.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.qos_filter_rule, &avp, cx, u32::MAX)?;
+                }
+                (37, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_appletalk_link, &avp, cx)?;
+                }
+                (38, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_appletalk_network, &avp, cx)?;
+                }
+                (39, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_appletalk_zone, &avp, cx)?;
+                }
+                (13, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_compression, &avp, cx)?;
+                }
+                (96, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_interface_id, &avp, cx)?;
+                }
+                (8, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                }
+                (9, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_netmask, &avp, cx)?;
+                }
+                (97, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.framed_ipv6_prefix.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.framed_ipv6_prefix, &avp, cx, u32::MAX)?;
+                }
+                (100, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ipv6_pool, &avp, cx)?;
+                }
+                (99, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.framed_ipv6_route.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.framed_ipv6_route, &avp, cx, u32::MAX)?;
+                }
+                (23, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ipx_network, &avp, cx)?;
+                }
+                (12, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_mtu, &avp, cx)?;
+                }
+                (88, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_pool, &avp, cx)?;
+                }
+                (7, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_protocol, &avp, cx)?;
+                }
+                (22, 0) => {
+                    self.avp_flags.note(&avp, self.framed_route.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.framed_route, &avp, cx, u32::MAX)?;
+                }
+                (10, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_routing, &avp, cx)?;
+                }
+                (14, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.login_ip_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.login_ip_host, &avp, cx, u32::MAX)?;
+                }
+                (98, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.login_ipv6_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.login_ipv6_host, &avp, cx, u32::MAX)?;
+                }
+                (36, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.login_lat_group, &avp, cx)?;
+                }
+                (35, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.login_lat_node, &avp, cx)?;
+                }
+                (63, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.login_lat_port, &avp, cx)?;
+                }
+                (34, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.login_lat_service, &avp, cx)?;
+                }
+                (15, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.login_service, &avp, cx)?;
+                }
+                (16, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.login_tcp_port, &avp, cx)?;
+                }
+                (401, 0) => {
+                    self.avp_flags.note(&avp, self.tunneling.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.tunneling, &avp, cx, u32::MAX)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_accounting_record_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(480, 0),
+                    <super::base::AccountingRecordType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_accounting_record_number {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(485, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_acct_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(259, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for AccountingRequest {
     const CODE: u32 = 271;
     const APPLICATION_ID: u32 = 1;
@@ -7850,518 +8413,10 @@ impl rt::typed::Command for AccountingRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut accounting_record_type: Option<super::base::AccountingRecordType> = None;
-        let mut accounting_record_number: Option<u32> = None;
-        let mut acct_application_id: Option<u32> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut accounting_sub_session_id: Option<u64> = None;
-        let mut acct_session_id: Option<rt::bytes::Bytes> = None;
-        let mut acct_multi_session_id: Option<rt::data::Utf8String> = None;
-        let mut origin_aaa_protocol: Option<super::rfc4005::OriginAaaProtocol> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut event_timestamp: Option<rt::data::Time> = None;
-        let mut acct_delay_time: Option<u32> = None;
-        let mut nas_identifier: Option<rt::data::Utf8String> = None;
-        let mut nas_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut nas_ipv6_address: Option<rt::bytes::Bytes> = None;
-        let mut nas_port: Option<u32> = None;
-        let mut nas_port_id: Option<rt::data::Utf8String> = None;
-        let mut nas_port_type: Option<NasPortType> = None;
-        let mut class: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut service_type: Option<ServiceType> = None;
-        let mut termination_cause: Option<super::base::TerminationCause> = None;
-        let mut accounting_input_octets: Option<u64> = None;
-        let mut accounting_input_packets: Option<u64> = None;
-        let mut accounting_output_octets: Option<u64> = None;
-        let mut accounting_output_packets: Option<u64> = None;
-        let mut acct_authentic: Option<AcctAuthentic> = None;
-        let mut accounting_auth_method: Option<AccountingAuthMethod> = None;
-        let mut acct_link_count: Option<u32> = None;
-        let mut acct_session_time: Option<u32> = None;
-        let mut acct_tunnel_connection: Option<rt::bytes::Bytes> = None;
-        let mut acct_tunnel_packets_lost: Option<u32> = None;
-        let mut callback_id: Option<rt::data::Utf8String> = None;
-        let mut callback_number: Option<rt::data::Utf8String> = None;
-        let mut called_station_id: Option<rt::data::Utf8String> = None;
-        let mut calling_station_id: Option<rt::data::Utf8String> = None;
-        let mut connect_info: Vec<rt::data::Utf8String> = Vec::new();
-        let mut originating_line_info: Option<rt::bytes::Bytes> = None;
-        let mut authorization_lifetime: Option<u32> = None;
-        let mut session_timeout: Option<u32> = None;
-        let mut idle_timeout: Option<u32> = None;
-        let mut port_limit: Option<u32> = None;
-        let mut accounting_realtime_required: Option<
-            super::base::AccountingRealtimeRequired,
-        > = None;
-        let mut acct_interim_interval: Option<u32> = None;
-        let mut filter_id: Vec<rt::data::Utf8String> = Vec::new();
-        let mut nas_filter_rule: Vec<rt::data::IpFilterRule> = Vec::new();
-        let mut qos_filter_rule: Vec<rt::data::QosFilterRule> = Vec::new();
-        let mut framed_appletalk_link: Option<u32> = None;
-        let mut framed_appletalk_network: Option<u32> = None;
-        let mut framed_appletalk_zone: Option<rt::bytes::Bytes> = None;
-        let mut framed_compression: Option<FramedCompression> = None;
-        let mut framed_interface_id: Option<u64> = None;
-        let mut framed_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut framed_ip_netmask: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipv6_prefix: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut framed_ipv6_pool: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipv6_route: Vec<rt::data::Utf8String> = Vec::new();
-        let mut framed_ipx_network: Option<u32> = None;
-        let mut framed_mtu: Option<u32> = None;
-        let mut framed_pool: Option<rt::bytes::Bytes> = None;
-        let mut framed_protocol: Option<FramedProtocol> = None;
-        let mut framed_route: Vec<rt::data::Utf8String> = Vec::new();
-        let mut framed_routing: Option<FramedRouting> = None;
-        let mut login_ip_host: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut login_ipv6_host: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut login_lat_group: Option<rt::bytes::Bytes> = None;
-        let mut login_lat_node: Option<rt::bytes::Bytes> = None;
-        let mut login_lat_port: Option<rt::bytes::Bytes> = None;
-        let mut login_lat_service: Option<rt::bytes::Bytes> = None;
-        let mut login_service: Option<LoginService> = None;
-        let mut login_tcp_port: Option<u32> = None;
-        let mut tunneling: Vec<Tunneling> = Vec::new();
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (480, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_record_type, &avp, cx)?;
-                }
-                (485, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_record_number, &avp, cx)?;
-                }
-                (259, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_application_id, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (287, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_sub_session_id, &avp, cx)?;
-                }
-                (44, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_session_id, &avp, cx)?;
-                }
-                (50, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_multi_session_id, &avp, cx)?;
-                }
-                (408, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_aaa_protocol, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (55, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut event_timestamp, &avp, cx)?;
-                }
-                (41, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_delay_time, &avp, cx)?;
-                }
-                (32, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_identifier, &avp, cx)?;
-                }
-                (4, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_ip_address, &avp, cx)?;
-                }
-                (95, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_ipv6_address, &avp, cx)?;
-                }
-                (5, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_port, &avp, cx)?;
-                }
-                (87, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_port_id, &avp, cx)?;
-                }
-                (61, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_port_type, &avp, cx)?;
-                }
-                (25, 0) => {
-                    avp_flags.note(&avp, class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut class, &avp, cx, u32::MAX)?;
-                }
-                (6, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_type, &avp, cx)?;
-                }
-                (295, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut termination_cause, &avp, cx)?;
-                }
-                (363, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_input_octets, &avp, cx)?;
-                }
-                (365, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_input_packets, &avp, cx)?;
-                }
-                (364, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_output_octets, &avp, cx)?;
-                }
-                (366, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_output_packets, &avp, cx)?;
-                }
-                (45, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_authentic, &avp, cx)?;
-                }
-                (406, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_auth_method, &avp, cx)?;
-                }
-                (51, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_link_count, &avp, cx)?;
-                }
-                (46, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_session_time, &avp, cx)?;
-                }
-                (68, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_tunnel_connection, &avp, cx)?;
-                }
-                (86, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_tunnel_packets_lost, &avp, cx)?;
-                }
-                (20, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut callback_id, &avp, cx)?;
-                }
-                (19, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut callback_number, &avp, cx)?;
-                }
-                (30, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut called_station_id, &avp, cx)?;
-                }
-                (31, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut calling_station_id, &avp, cx)?;
-                }
-                (77, 0) => {
-                    avp_flags.note(&avp, connect_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut connect_info, &avp, cx, u32::MAX)?;
-                }
-                (94, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut originating_line_info, &avp, cx)?;
-                }
-                (291, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut authorization_lifetime, &avp, cx)?;
-                }
-                (27, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_timeout, &avp, cx)?;
-                }
-                (28, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut idle_timeout, &avp, cx)?;
-                }
-                (62, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut port_limit, &avp, cx)?;
-                }
-                (483, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_realtime_required, &avp, cx)?;
-                }
-                (85, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_interim_interval, &avp, cx)?;
-                }
-                (11, 0) => {
-                    avp_flags.note(&avp, filter_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut filter_id, &avp, cx, u32::MAX)?;
-                }
-                (400, 0) => {
-                    avp_flags.note(&avp, nas_filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut nas_filter_rule, &avp, cx, u32::MAX)?;
-                }
-                (407, 0) => {
-                    avp_flags.note(&avp, qos_filter_rule.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut qos_filter_rule, &avp, cx, u32::MAX)?;
-                }
-                (37, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_appletalk_link, &avp, cx)?;
-                }
-                (38, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_appletalk_network, &avp, cx)?;
-                }
-                (39, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_appletalk_zone, &avp, cx)?;
-                }
-                (13, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_compression, &avp, cx)?;
-                }
-                (96, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_interface_id, &avp, cx)?;
-                }
-                (8, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_address, &avp, cx)?;
-                }
-                (9, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_netmask, &avp, cx)?;
-                }
-                (97, 0) => {
-                    avp_flags.note(&avp, framed_ipv6_prefix.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut framed_ipv6_prefix, &avp, cx, u32::MAX)?;
-                }
-                (100, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipv6_pool, &avp, cx)?;
-                }
-                (99, 0) => {
-                    avp_flags.note(&avp, framed_ipv6_route.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut framed_ipv6_route, &avp, cx, u32::MAX)?;
-                }
-                (23, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipx_network, &avp, cx)?;
-                }
-                (12, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_mtu, &avp, cx)?;
-                }
-                (88, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_pool, &avp, cx)?;
-                }
-                (7, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_protocol, &avp, cx)?;
-                }
-                (22, 0) => {
-                    avp_flags.note(&avp, framed_route.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut framed_route, &avp, cx, u32::MAX)?;
-                }
-                (10, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_routing, &avp, cx)?;
-                }
-                (14, 0) => {
-                    avp_flags.note(&avp, login_ip_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut login_ip_host, &avp, cx, u32::MAX)?;
-                }
-                (98, 0) => {
-                    avp_flags.note(&avp, login_ipv6_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut login_ipv6_host, &avp, cx, u32::MAX)?;
-                }
-                (36, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut login_lat_group, &avp, cx)?;
-                }
-                (35, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut login_lat_node, &avp, cx)?;
-                }
-                (63, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut login_lat_port, &avp, cx)?;
-                }
-                (34, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut login_lat_service, &avp, cx)?;
-                }
-                (15, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut login_service, &avp, cx)?;
-                }
-                (16, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut login_tcp_port, &avp, cx)?;
-                }
-                (401, 0) => {
-                    avp_flags.note(&avp, tunneling.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut tunneling, &avp, cx, u32::MAX)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            accounting_record_type: rt::typed::required(
-                accounting_record_type,
-                rt::AvpKey::new(480, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            accounting_record_number: rt::typed::required(
-                accounting_record_number,
-                rt::AvpKey::new(485, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            acct_application_id: rt::typed::required(
-                acct_application_id,
-                rt::AvpKey::new(259, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name,
-            accounting_sub_session_id,
-            acct_session_id,
-            acct_multi_session_id,
-            origin_aaa_protocol,
-            origin_state_id,
-            destination_host,
-            event_timestamp,
-            acct_delay_time,
-            nas_identifier,
-            nas_ip_address,
-            nas_ipv6_address,
-            nas_port,
-            nas_port_id,
-            nas_port_type,
-            class,
-            service_type,
-            termination_cause,
-            accounting_input_octets,
-            accounting_input_packets,
-            accounting_output_octets,
-            accounting_output_packets,
-            acct_authentic,
-            accounting_auth_method,
-            acct_link_count,
-            acct_session_time,
-            acct_tunnel_connection,
-            acct_tunnel_packets_lost,
-            callback_id,
-            callback_number,
-            called_station_id,
-            calling_station_id,
-            connect_info,
-            originating_line_info,
-            authorization_lifetime,
-            session_timeout,
-            idle_timeout,
-            port_limit,
-            accounting_realtime_required,
-            acct_interim_interval,
-            filter_id,
-            nas_filter_rule,
-            qos_filter_rule,
-            framed_appletalk_link,
-            framed_appletalk_network,
-            framed_appletalk_zone,
-            framed_compression,
-            framed_interface_id,
-            framed_ip_address,
-            framed_ip_netmask,
-            framed_ipv6_prefix,
-            framed_ipv6_pool,
-            framed_ipv6_route,
-            framed_ipx_network,
-            framed_mtu,
-            framed_pool,
-            framed_protocol,
-            framed_route,
-            framed_routing,
-            login_ip_host,
-            login_ipv6_host,
-            login_lat_group,
-            login_lat_node,
-            login_lat_port,
-            login_lat_service,
-            login_service,
-            login_tcp_port,
-            tunneling,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -9415,6 +9470,253 @@ impl Default for AccountingAnswer {
         }
     }
 }
+impl AccountingAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_result_code = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_accounting_record_type = false;
+        let mut seen_accounting_record_number = false;
+        let mut seen_acct_application_id = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.result_code,
+                        &mut seen_result_code,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (480, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.accounting_record_type,
+                        &mut seen_accounting_record_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (485, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.accounting_record_number,
+                        &mut seen_accounting_record_number,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (259, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.acct_application_id,
+                        &mut seen_acct_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (287, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.accounting_sub_session_id, &avp, cx)?;
+                }
+                (44, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_session_id, &avp, cx)?;
+                }
+                (50, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                }
+                (55, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.event_timestamp, &avp, cx)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.failed_avp, &avp, cx, u32::MAX)?;
+                }
+                (408, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_aaa_protocol, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (32, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_identifier, &avp, cx)?;
+                }
+                (4, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_ip_address, &avp, cx)?;
+                }
+                (95, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_ipv6_address, &avp, cx)?;
+                }
+                (5, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_port, &avp, cx)?;
+                }
+                (87, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_port_id, &avp, cx)?;
+                }
+                (61, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.nas_port_type, &avp, cx)?;
+                }
+                (6, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.service_type, &avp, cx)?;
+                }
+                (295, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.termination_cause, &avp, cx)?;
+                }
+                (483, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.accounting_realtime_required,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (85, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_interim_interval, &avp, cx)?;
+                }
+                (25, 0) => {
+                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_result_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(268, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_accounting_record_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(480, 0),
+                    <super::base::AccountingRecordType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_accounting_record_number {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(485, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_acct_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(259, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for AccountingAnswer {
     const CODE: u32 = 271;
     const APPLICATION_ID: u32 = 1;
@@ -9431,230 +9733,10 @@ impl rt::typed::Command for AccountingAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut result_code: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut accounting_record_type: Option<super::base::AccountingRecordType> = None;
-        let mut accounting_record_number: Option<u32> = None;
-        let mut acct_application_id: Option<u32> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut accounting_sub_session_id: Option<u64> = None;
-        let mut acct_session_id: Option<rt::bytes::Bytes> = None;
-        let mut acct_multi_session_id: Option<rt::data::Utf8String> = None;
-        let mut event_timestamp: Option<rt::data::Time> = None;
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Vec<super::base::FailedAvp> = Vec::new();
-        let mut origin_aaa_protocol: Option<super::rfc4005::OriginAaaProtocol> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut nas_identifier: Option<rt::data::Utf8String> = None;
-        let mut nas_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut nas_ipv6_address: Option<rt::bytes::Bytes> = None;
-        let mut nas_port: Option<u32> = None;
-        let mut nas_port_id: Option<rt::data::Utf8String> = None;
-        let mut nas_port_type: Option<NasPortType> = None;
-        let mut service_type: Option<ServiceType> = None;
-        let mut termination_cause: Option<super::base::TerminationCause> = None;
-        let mut accounting_realtime_required: Option<
-            super::base::AccountingRealtimeRequired,
-        > = None;
-        let mut acct_interim_interval: Option<u32> = None;
-        let mut class: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (480, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_record_type, &avp, cx)?;
-                }
-                (485, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_record_number, &avp, cx)?;
-                }
-                (259, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_application_id, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (287, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_sub_session_id, &avp, cx)?;
-                }
-                (44, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_session_id, &avp, cx)?;
-                }
-                (50, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_multi_session_id, &avp, cx)?;
-                }
-                (55, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut event_timestamp, &avp, cx)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut failed_avp, &avp, cx, u32::MAX)?;
-                }
-                (408, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_aaa_protocol, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (32, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_identifier, &avp, cx)?;
-                }
-                (4, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_ip_address, &avp, cx)?;
-                }
-                (95, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_ipv6_address, &avp, cx)?;
-                }
-                (5, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_port, &avp, cx)?;
-                }
-                (87, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_port_id, &avp, cx)?;
-                }
-                (61, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut nas_port_type, &avp, cx)?;
-                }
-                (6, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_type, &avp, cx)?;
-                }
-                (295, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut termination_cause, &avp, cx)?;
-                }
-                (483, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_realtime_required, &avp, cx)?;
-                }
-                (85, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_interim_interval, &avp, cx)?;
-                }
-                (25, 0) => {
-                    avp_flags.note(&avp, class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut class, &avp, cx, u32::MAX)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code: rt::typed::required(
-                result_code,
-                rt::AvpKey::new(268, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            accounting_record_type: rt::typed::required(
-                accounting_record_type,
-                rt::AvpKey::new(480, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            accounting_record_number: rt::typed::required(
-                accounting_record_number,
-                rt::AvpKey::new(485, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            acct_application_id: rt::typed::required(
-                acct_application_id,
-                rt::AvpKey::new(259, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name,
-            accounting_sub_session_id,
-            acct_session_id,
-            acct_multi_session_id,
-            event_timestamp,
-            error_message,
-            error_reporting_host,
-            failed_avp,
-            origin_aaa_protocol,
-            origin_state_id,
-            nas_identifier,
-            nas_ip_address,
-            nas_ipv6_address,
-            nas_port,
-            nas_port_id,
-            nas_port_type,
-            service_type,
-            termination_cause,
-            accounting_realtime_required,
-            acct_interim_interval,
-            class,
-            proxy_info,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;

@@ -178,165 +178,113 @@ impl M2mInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1011, 45687);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut application_entity_id: Option<rt::data::Utf8String> = None;
-        let mut external_id: Option<rt::data::Utf8String> = None;
-        let mut receiver: Option<rt::data::Utf8String> = None;
-        let mut onem2m_originator: Option<rt::data::Utf8String> = None;
-        let mut hosting_cse_id: Option<rt::data::Utf8String> = None;
-        let mut target_id: Option<rt::data::Utf8String> = None;
-        let mut protocol_type: Option<i32> = None;
-        let mut request_operation: Option<i32> = None;
-        let mut request_headers_size: Option<u32> = None;
-        let mut request_body_size: Option<u32> = None;
-        let mut response_headers_size: Option<u32> = None;
-        let mut response_body_size: Option<u32> = None;
-        let mut response_status_code: Option<i32> = None;
-        let mut rating_group: Option<u32> = None;
-        let mut m2m_event_record_timestamp: Option<rt::data::Time> = None;
-        let mut control_memory_size: Option<u32> = None;
-        let mut data_memory_size: Option<u32> = None;
-        let mut access_network_identifier: Option<u32> = None;
-        let mut occupancy: Option<u32> = None;
-        let mut group_name: Option<rt::data::Utf8String> = None;
-        let mut maximum_number_members: Option<u32> = None;
-        let mut current_number_members: Option<u32> = None;
-        let mut subgroup_name: Option<rt::data::Utf8String> = None;
-        let mut node_id: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1001, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut application_entity_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.application_entity_id, &avp, cx)?;
                 }
                 (1005, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut external_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.external_id, &avp, cx)?;
                 }
                 (1014, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut receiver, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.receiver, &avp, cx)?;
                 }
                 (1008, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut onem2m_originator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.onem2m_originator, &avp, cx)?;
                 }
                 (1007, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut hosting_cse_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.hosting_cse_id, &avp, cx)?;
                 }
                 (1022, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut target_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.target_id, &avp, cx)?;
                 }
                 (1013, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut protocol_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.protocol_type, &avp, cx)?;
                 }
                 (1017, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut request_operation, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.request_operation, &avp, cx)?;
                 }
                 (1016, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut request_headers_size, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.request_headers_size, &avp, cx)?;
                 }
                 (1015, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut request_body_size, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.request_body_size, &avp, cx)?;
                 }
                 (1019, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut response_headers_size, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.response_headers_size, &avp, cx)?;
                 }
                 (1018, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut response_body_size, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.response_body_size, &avp, cx)?;
                 }
                 (1020, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut response_status_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.response_status_code, &avp, cx)?;
                 }
                 (432, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut rating_group, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.rating_group, &avp, cx)?;
                 }
                 (1010, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut m2m_event_record_timestamp, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.m2m_event_record_timestamp, &avp, cx)?;
                 }
                 (1002, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut control_memory_size, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.control_memory_size, &avp, cx)?;
                 }
                 (1004, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut data_memory_size, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.data_memory_size, &avp, cx)?;
                 }
                 (1000, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut access_network_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.access_network_identifier, &avp, cx)?;
                 }
                 (1012, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut occupancy, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.occupancy, &avp, cx)?;
                 }
                 (1006, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut group_name, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.group_name, &avp, cx)?;
                 }
                 (1009, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut maximum_number_members, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.maximum_number_members, &avp, cx)?;
                 }
                 (1003, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut current_number_members, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.current_number_members, &avp, cx)?;
                 }
                 (1021, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut subgroup_name, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.subgroup_name, &avp, cx)?;
                 }
                 (2064, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut node_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.node_id, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            application_entity_id,
-            external_id,
-            receiver,
-            onem2m_originator,
-            hosting_cse_id,
-            target_id,
-            protocol_type,
-            request_operation,
-            request_headers_size,
-            request_body_size,
-            response_headers_size,
-            response_body_size,
-            response_status_code,
-            rating_group,
-            m2m_event_record_timestamp,
-            control_memory_size,
-            data_memory_size,
-            access_network_identifier,
-            occupancy,
-            group_name,
-            maximum_number_members,
-            current_number_members,
-            subgroup_name,
-            node_id,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for M2mInformation {
@@ -345,8 +293,17 @@ impl rt::AvpData for M2mInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;

@@ -865,33 +865,31 @@ impl QosResources {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(508, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut filter_rule: Vec<FilterRule> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (509, 0) => {
-                    avp_flags.note(&avp, filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut filter_rule, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.filter_rule.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.filter_rule, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            filter_rule: rt::typed::at_least(
-                filter_rule,
-                1,
-                rt::AvpKey::new(509, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if self.filter_rule.len() < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(509, 0),
+                    <FilterRule as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for QosResources {
@@ -900,8 +898,17 @@ impl rt::AvpData for QosResources {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -986,69 +993,55 @@ impl FilterRule {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(509, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut filter_rule_precedence: Option<u32> = None;
-        let mut classifier: Option<Classifier> = None;
-        let mut time_of_day_condition: Vec<TimeOfDayCondition> = Vec::new();
-        let mut treatment_action: Option<TreatmentAction> = None;
-        let mut qos_semantics: Option<QosSemantics> = None;
-        let mut qos_profile_template: Option<QosProfileTemplate> = None;
-        let mut qos_parameters: Option<QosParameters> = None;
-        let mut excess_treatment: Option<ExcessTreatment> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (510, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut filter_rule_precedence, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.filter_rule_precedence, &avp, cx)?;
                 }
                 (511, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut classifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.classifier, &avp, cx)?;
                 }
                 (560, 0) => {
-                    avp_flags.note(&avp, time_of_day_condition.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut time_of_day_condition, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.time_of_day_condition.len(), rt::AvpFlags(64));
+                    rt::typed::push(
+                        &mut self.time_of_day_condition,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (572, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut treatment_action, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.treatment_action, &avp, cx)?;
                 }
                 (575, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut qos_semantics, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.qos_semantics, &avp, cx)?;
                 }
                 (574, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut qos_profile_template, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.qos_profile_template, &avp, cx)?;
                 }
                 (576, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut qos_parameters, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.qos_parameters, &avp, cx)?;
                 }
                 (577, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut excess_treatment, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.excess_treatment, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            filter_rule_precedence,
-            classifier,
-            time_of_day_condition,
-            treatment_action,
-            qos_semantics,
-            qos_profile_template,
-            qos_parameters,
-            excess_treatment,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for FilterRule {
@@ -1057,8 +1050,17 @@ impl rt::AvpData for FilterRule {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1243,98 +1245,82 @@ impl Classifier {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(511, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut classifier_id: Option<rt::bytes::Bytes> = None;
-        let mut protocol: Option<Protocol> = None;
-        let mut direction: Option<Direction> = None;
-        let mut from_spec: Vec<FromSpec> = Vec::new();
-        let mut to_spec: Vec<ToSpec> = Vec::new();
-        let mut diffserv_code_point: Vec<DiffservCodePoint> = Vec::new();
-        let mut fragmentation_flag: Option<FragmentationFlag> = None;
-        let mut ip_option: Vec<IpOption> = Vec::new();
-        let mut tcp_option: Vec<TcpOption> = Vec::new();
-        let mut tcp_flags: Option<TcpFlags> = None;
-        let mut icmp_type: Vec<IcmpType> = Vec::new();
-        let mut eth_option: Vec<EthOption> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_classifier_id = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (512, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut classifier_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.classifier_id,
+                        &mut seen_classifier_id,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (513, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut protocol, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.protocol, &avp, cx)?;
                 }
                 (514, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut direction, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.direction, &avp, cx)?;
                 }
                 (515, 0) => {
-                    avp_flags.note(&avp, from_spec.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut from_spec, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.from_spec.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.from_spec, &avp, cx, u32::MAX)?;
                 }
                 (516, 0) => {
-                    avp_flags.note(&avp, to_spec.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut to_spec, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.to_spec.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.to_spec, &avp, cx, u32::MAX)?;
                 }
                 (535, 0) => {
-                    avp_flags.note(&avp, diffserv_code_point.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut diffserv_code_point, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.diffserv_code_point.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.diffserv_code_point, &avp, cx, u32::MAX)?;
                 }
                 (536, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut fragmentation_flag, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.fragmentation_flag, &avp, cx)?;
                 }
                 (537, 0) => {
-                    avp_flags.note(&avp, ip_option.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut ip_option, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.ip_option.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.ip_option, &avp, cx, u32::MAX)?;
                 }
                 (540, 0) => {
-                    avp_flags.note(&avp, tcp_option.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut tcp_option, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.tcp_option.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.tcp_option, &avp, cx, u32::MAX)?;
                 }
                 (543, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut tcp_flags, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.tcp_flags, &avp, cx)?;
                 }
                 (545, 0) => {
-                    avp_flags.note(&avp, icmp_type.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut icmp_type, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.icmp_type.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.icmp_type, &avp, cx, u32::MAX)?;
                 }
                 (548, 0) => {
-                    avp_flags.note(&avp, eth_option.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut eth_option, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.eth_option.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.eth_option, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            classifier_id: rt::typed::required(
-                classifier_id,
-                rt::AvpKey::new(512, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            protocol,
-            direction,
-            from_spec,
-            to_spec,
-            diffserv_code_point,
-            fragmentation_flag,
-            ip_option,
-            tcp_option,
-            tcp_flags,
-            icmp_type,
-            eth_option,
-            extra,
-            avp_flags,
-        })
+        if !seen_classifier_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(512, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for Classifier {
@@ -1343,8 +1329,17 @@ impl rt::AvpData for Classifier {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1569,87 +1564,66 @@ impl FromSpec {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(515, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut ip_address: Vec<rt::data::Address> = Vec::new();
-        let mut ip_address_range: Vec<IpAddressRange> = Vec::new();
-        let mut ip_address_mask: Vec<IpAddressMask> = Vec::new();
-        let mut mac_address: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut mac_address_mask: Vec<MacAddressMask> = Vec::new();
-        let mut eui64_address: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut eui64_address_mask: Vec<Eui64AddressMask> = Vec::new();
-        let mut port: Vec<i32> = Vec::new();
-        let mut port_range: Vec<PortRange> = Vec::new();
-        let mut negated: Option<Negated> = None;
-        let mut use_assigned_address: Option<UseAssignedAddress> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (518, 0) => {
-                    avp_flags.note(&avp, ip_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut ip_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.ip_address.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.ip_address, &avp, cx, u32::MAX)?;
                 }
                 (519, 0) => {
-                    avp_flags.note(&avp, ip_address_range.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut ip_address_range, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.ip_address_range.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.ip_address_range, &avp, cx, u32::MAX)?;
                 }
                 (522, 0) => {
-                    avp_flags.note(&avp, ip_address_mask.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut ip_address_mask, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.ip_address_mask.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.ip_address_mask, &avp, cx, u32::MAX)?;
                 }
                 (524, 0) => {
-                    avp_flags.note(&avp, mac_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut mac_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.mac_address.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.mac_address, &avp, cx, u32::MAX)?;
                 }
                 (525, 0) => {
-                    avp_flags.note(&avp, mac_address_mask.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut mac_address_mask, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.mac_address_mask.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.mac_address_mask, &avp, cx, u32::MAX)?;
                 }
                 (527, 0) => {
-                    avp_flags.note(&avp, eui64_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut eui64_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.eui64_address.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.eui64_address, &avp, cx, u32::MAX)?;
                 }
                 (528, 0) => {
-                    avp_flags.note(&avp, eui64_address_mask.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut eui64_address_mask, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.eui64_address_mask.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.eui64_address_mask, &avp, cx, u32::MAX)?;
                 }
                 (530, 0) => {
-                    avp_flags.note(&avp, port.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut port, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.port.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.port, &avp, cx, u32::MAX)?;
                 }
                 (531, 0) => {
-                    avp_flags.note(&avp, port_range.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut port_range, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.port_range.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.port_range, &avp, cx, u32::MAX)?;
                 }
                 (517, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut negated, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.negated, &avp, cx)?;
                 }
                 (534, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut use_assigned_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.use_assigned_address, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            ip_address,
-            ip_address_range,
-            ip_address_mask,
-            mac_address,
-            mac_address_mask,
-            eui64_address,
-            eui64_address_mask,
-            port,
-            port_range,
-            negated,
-            use_assigned_address,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for FromSpec {
@@ -1658,8 +1632,17 @@ impl rt::AvpData for FromSpec {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1876,87 +1859,66 @@ impl ToSpec {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(516, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut ip_address: Vec<rt::data::Address> = Vec::new();
-        let mut ip_address_range: Vec<IpAddressRange> = Vec::new();
-        let mut ip_address_mask: Vec<IpAddressMask> = Vec::new();
-        let mut mac_address: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut mac_address_mask: Vec<MacAddressMask> = Vec::new();
-        let mut eui64_address: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut eui64_address_mask: Vec<Eui64AddressMask> = Vec::new();
-        let mut port: Vec<i32> = Vec::new();
-        let mut port_range: Vec<PortRange> = Vec::new();
-        let mut negated: Option<Negated> = None;
-        let mut use_assigned_address: Option<UseAssignedAddress> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (518, 0) => {
-                    avp_flags.note(&avp, ip_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut ip_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.ip_address.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.ip_address, &avp, cx, u32::MAX)?;
                 }
                 (519, 0) => {
-                    avp_flags.note(&avp, ip_address_range.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut ip_address_range, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.ip_address_range.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.ip_address_range, &avp, cx, u32::MAX)?;
                 }
                 (522, 0) => {
-                    avp_flags.note(&avp, ip_address_mask.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut ip_address_mask, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.ip_address_mask.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.ip_address_mask, &avp, cx, u32::MAX)?;
                 }
                 (524, 0) => {
-                    avp_flags.note(&avp, mac_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut mac_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.mac_address.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.mac_address, &avp, cx, u32::MAX)?;
                 }
                 (525, 0) => {
-                    avp_flags.note(&avp, mac_address_mask.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut mac_address_mask, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.mac_address_mask.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.mac_address_mask, &avp, cx, u32::MAX)?;
                 }
                 (527, 0) => {
-                    avp_flags.note(&avp, eui64_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut eui64_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.eui64_address.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.eui64_address, &avp, cx, u32::MAX)?;
                 }
                 (528, 0) => {
-                    avp_flags.note(&avp, eui64_address_mask.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut eui64_address_mask, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.eui64_address_mask.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.eui64_address_mask, &avp, cx, u32::MAX)?;
                 }
                 (530, 0) => {
-                    avp_flags.note(&avp, port.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut port, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.port.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.port, &avp, cx, u32::MAX)?;
                 }
                 (531, 0) => {
-                    avp_flags.note(&avp, port_range.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut port_range, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.port_range.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.port_range, &avp, cx, u32::MAX)?;
                 }
                 (517, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut negated, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.negated, &avp, cx)?;
                 }
                 (534, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut use_assigned_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.use_assigned_address, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            ip_address,
-            ip_address_range,
-            ip_address_mask,
-            mac_address,
-            mac_address_mask,
-            eui64_address,
-            eui64_address_mask,
-            port,
-            port_range,
-            negated,
-            use_assigned_address,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ToSpec {
@@ -1965,8 +1927,17 @@ impl rt::AvpData for ToSpec {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2147,33 +2118,25 @@ impl IpAddressRange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(519, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut ip_address_start: Option<rt::data::Address> = None;
-        let mut ip_address_end: Option<rt::data::Address> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (520, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut ip_address_start, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.ip_address_start, &avp, cx)?;
                 }
                 (521, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut ip_address_end, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.ip_address_end, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            ip_address_start,
-            ip_address_end,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for IpAddressRange {
@@ -2182,8 +2145,17 @@ impl rt::AvpData for IpAddressRange {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2256,43 +2228,57 @@ impl IpAddressMask {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(522, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut ip_address: Option<rt::data::Address> = None;
-        let mut ip_bit_mask_width: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_ip_address = false;
+        let mut seen_ip_bit_mask_width = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (518, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut ip_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.ip_address,
+                        &mut seen_ip_address,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (523, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut ip_bit_mask_width, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.ip_bit_mask_width,
+                        &mut seen_ip_bit_mask_width,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            ip_address: rt::typed::required(
-                ip_address,
-                rt::AvpKey::new(518, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            ip_bit_mask_width: rt::typed::required(
-                ip_bit_mask_width,
-                rt::AvpKey::new(523, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_ip_address {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(518, 0),
+                    <rt::data::Address as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_ip_bit_mask_width {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(523, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for IpAddressMask {
@@ -2301,8 +2287,17 @@ impl rt::AvpData for IpAddressMask {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2367,43 +2362,57 @@ impl MacAddressMask {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(525, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut mac_address: Option<rt::bytes::Bytes> = None;
-        let mut mac_address_mask_pattern: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_mac_address = false;
+        let mut seen_mac_address_mask_pattern = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (524, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mac_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mac_address,
+                        &mut seen_mac_address,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (526, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mac_address_mask_pattern, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mac_address_mask_pattern,
+                        &mut seen_mac_address_mask_pattern,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            mac_address: rt::typed::required(
-                mac_address,
-                rt::AvpKey::new(524, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            mac_address_mask_pattern: rt::typed::required(
-                mac_address_mask_pattern,
-                rt::AvpKey::new(526, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_mac_address {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(524, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mac_address_mask_pattern {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(526, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for MacAddressMask {
@@ -2412,8 +2421,17 @@ impl rt::AvpData for MacAddressMask {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2478,43 +2496,57 @@ impl Eui64AddressMask {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(528, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut eui64_address: Option<rt::bytes::Bytes> = None;
-        let mut eui64_address_mask_pattern: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_eui64_address = false;
+        let mut seen_eui64_address_mask_pattern = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (527, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut eui64_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.eui64_address,
+                        &mut seen_eui64_address,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (529, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut eui64_address_mask_pattern, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.eui64_address_mask_pattern,
+                        &mut seen_eui64_address_mask_pattern,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            eui64_address: rt::typed::required(
-                eui64_address,
-                rt::AvpKey::new(527, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            eui64_address_mask_pattern: rt::typed::required(
-                eui64_address_mask_pattern,
-                rt::AvpKey::new(529, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_eui64_address {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(527, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_eui64_address_mask_pattern {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(529, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for Eui64AddressMask {
@@ -2523,8 +2555,17 @@ impl rt::AvpData for Eui64AddressMask {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2589,33 +2630,25 @@ impl PortRange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(531, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut port_start: Option<i32> = None;
-        let mut port_end: Option<i32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (532, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut port_start, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.port_start, &avp, cx)?;
                 }
                 (533, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut port_end, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.port_end, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            port_start,
-            port_end,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for PortRange {
@@ -2624,8 +2657,17 @@ impl rt::AvpData for PortRange {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2702,44 +2744,46 @@ impl IpOption {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(537, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut ip_option_type: Option<IpOptionType> = None;
-        let mut ip_option_value: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut negated: Option<Negated> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_ip_option_type = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (538, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut ip_option_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.ip_option_type,
+                        &mut seen_ip_option_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (539, 0) => {
-                    avp_flags.note(&avp, ip_option_value.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut ip_option_value, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.ip_option_value.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.ip_option_value, &avp, cx, u32::MAX)?;
                 }
                 (517, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut negated, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.negated, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            ip_option_type: rt::typed::required(
-                ip_option_type,
-                rt::AvpKey::new(538, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            ip_option_value,
-            negated,
-            extra,
-            avp_flags,
-        })
+        if !seen_ip_option_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(538, 0),
+                    <IpOptionType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for IpOption {
@@ -2748,8 +2792,17 @@ impl rt::AvpData for IpOption {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2834,44 +2887,46 @@ impl TcpOption {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(540, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut tcp_option_type: Option<TcpOptionType> = None;
-        let mut tcp_option_value: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut negated: Option<Negated> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_tcp_option_type = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (541, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut tcp_option_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.tcp_option_type,
+                        &mut seen_tcp_option_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (542, 0) => {
-                    avp_flags.note(&avp, tcp_option_value.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut tcp_option_value, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.tcp_option_value.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.tcp_option_value, &avp, cx, u32::MAX)?;
                 }
                 (517, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut negated, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.negated, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            tcp_option_type: rt::typed::required(
-                tcp_option_type,
-                rt::AvpKey::new(541, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            tcp_option_value,
-            negated,
-            extra,
-            avp_flags,
-        })
+        if !seen_tcp_option_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(541, 0),
+                    <TcpOptionType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for TcpOption {
@@ -2880,8 +2935,17 @@ impl rt::AvpData for TcpOption {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2962,38 +3026,41 @@ impl TcpFlags {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(543, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut tcp_flag_type: Option<u32> = None;
-        let mut negated: Option<Negated> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_tcp_flag_type = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (544, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut tcp_flag_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.tcp_flag_type,
+                        &mut seen_tcp_flag_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (517, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut negated, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.negated, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            tcp_flag_type: rt::typed::required(
-                tcp_flag_type,
-                rt::AvpKey::new(544, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            negated,
-            extra,
-            avp_flags,
-        })
+        if !seen_tcp_flag_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(544, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for TcpFlags {
@@ -3002,8 +3069,17 @@ impl rt::AvpData for TcpFlags {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3076,44 +3152,45 @@ impl IcmpType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(545, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut icmp_type_number: Option<IcmpTypeNumber> = None;
-        let mut icmp_code: Vec<IcmpCode> = Vec::new();
-        let mut negated: Option<Negated> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_icmp_type_number = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (546, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut icmp_type_number, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.icmp_type_number,
+                        &mut seen_icmp_type_number,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (547, 0) => {
-                    avp_flags.note(&avp, icmp_code.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut icmp_code, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.icmp_code.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.icmp_code, &avp, cx, u32::MAX)?;
                 }
                 (517, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut negated, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.negated, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            icmp_type_number: rt::typed::required(
-                icmp_type_number,
-                rt::AvpKey::new(546, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            icmp_code,
-            negated,
-            extra,
-            avp_flags,
-        })
+        if !seen_icmp_type_number {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(546, 0),
+                    <IcmpTypeNumber as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for IcmpType {
@@ -3122,8 +3199,17 @@ impl rt::AvpData for IcmpType {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3208,44 +3294,47 @@ impl EthOption {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(548, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut eth_proto_type: Option<EthProtoType> = None;
-        let mut vlan_id_range: Vec<VlanIdRange> = Vec::new();
-        let mut user_priority_range: Vec<UserPriorityRange> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_eth_proto_type = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (549, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut eth_proto_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.eth_proto_type,
+                        &mut seen_eth_proto_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (552, 0) => {
-                    avp_flags.note(&avp, vlan_id_range.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut vlan_id_range, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.vlan_id_range.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.vlan_id_range, &avp, cx, u32::MAX)?;
                 }
                 (557, 0) => {
-                    avp_flags.note(&avp, user_priority_range.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut user_priority_range, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.user_priority_range.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.user_priority_range, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            eth_proto_type: rt::typed::required(
-                eth_proto_type,
-                rt::AvpKey::new(549, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            vlan_id_range,
-            user_priority_range,
-            extra,
-            avp_flags,
-        })
+        if !seen_eth_proto_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(549, 0),
+                    <EthProtoType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for EthOption {
@@ -3254,8 +3343,17 @@ impl rt::AvpData for EthOption {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3336,33 +3434,26 @@ impl EthProtoType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(549, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut eth_ether_type: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut eth_sap: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (550, 0) => {
-                    avp_flags.note(&avp, eth_ether_type.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut eth_ether_type, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.eth_ether_type.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.eth_ether_type, &avp, cx, u32::MAX)?;
                 }
                 (551, 0) => {
-                    avp_flags.note(&avp, eth_sap.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut eth_sap, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.eth_sap.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.eth_sap, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            eth_ether_type,
-            eth_sap,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for EthProtoType {
@@ -3371,8 +3462,17 @@ impl rt::AvpData for EthProtoType {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3453,45 +3553,33 @@ impl VlanIdRange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(552, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut s_vid_start: Option<u32> = None;
-        let mut s_vid_end: Option<u32> = None;
-        let mut c_vid_start: Option<u32> = None;
-        let mut c_vid_end: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (553, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut s_vid_start, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.s_vid_start, &avp, cx)?;
                 }
                 (554, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut s_vid_end, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.s_vid_end, &avp, cx)?;
                 }
                 (555, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut c_vid_start, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.c_vid_start, &avp, cx)?;
                 }
                 (556, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut c_vid_end, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.c_vid_end, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            s_vid_start,
-            s_vid_end,
-            c_vid_start,
-            c_vid_end,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for VlanIdRange {
@@ -3500,8 +3588,17 @@ impl rt::AvpData for VlanIdRange {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3598,33 +3695,27 @@ impl UserPriorityRange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(557, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut low_user_priority: Vec<u32> = Vec::new();
-        let mut high_user_priority: Vec<u32> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (558, 0) => {
-                    avp_flags.note(&avp, low_user_priority.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut low_user_priority, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.low_user_priority.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.low_user_priority, &avp, cx, u32::MAX)?;
                 }
                 (559, 0) => {
-                    avp_flags.note(&avp, high_user_priority.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut high_user_priority, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.high_user_priority.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.high_user_priority, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            low_user_priority,
-            high_user_priority,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for UserPriorityRange {
@@ -3633,8 +3724,17 @@ impl rt::AvpData for UserPriorityRange {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3731,69 +3831,49 @@ impl TimeOfDayCondition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(560, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut time_of_day_start: Option<u32> = None;
-        let mut time_of_day_end: Option<u32> = None;
-        let mut day_of_week_mask: Option<u32> = None;
-        let mut day_of_month_mask: Option<u32> = None;
-        let mut month_of_year_mask: Option<u32> = None;
-        let mut absolute_start_time: Option<rt::data::Time> = None;
-        let mut absolute_end_time: Option<rt::data::Time> = None;
-        let mut timezone_flag: Option<TimezoneFlag> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (561, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut time_of_day_start, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.time_of_day_start, &avp, cx)?;
                 }
                 (562, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut time_of_day_end, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.time_of_day_end, &avp, cx)?;
                 }
                 (563, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut day_of_week_mask, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.day_of_week_mask, &avp, cx)?;
                 }
                 (564, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut day_of_month_mask, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.day_of_month_mask, &avp, cx)?;
                 }
                 (565, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut month_of_year_mask, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.month_of_year_mask, &avp, cx)?;
                 }
                 (566, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut absolute_start_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.absolute_start_time, &avp, cx)?;
                 }
                 (568, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut absolute_end_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.absolute_end_time, &avp, cx)?;
                 }
                 (570, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut timezone_flag, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.timezone_flag, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            time_of_day_start,
-            time_of_day_end,
-            day_of_week_mask,
-            day_of_month_mask,
-            month_of_year_mask,
-            absolute_start_time,
-            absolute_end_time,
-            timezone_flag,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for TimeOfDayCondition {
@@ -3802,8 +3882,17 @@ impl rt::AvpData for TimeOfDayCondition {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3948,43 +4037,57 @@ impl QosProfileTemplate {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(574, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut vendor_id: Option<u32> = None;
-        let mut qos_profile_id: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_vendor_id = false;
+        let mut seen_qos_profile_id = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (266, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_id,
+                        &mut seen_vendor_id,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (573, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut qos_profile_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.qos_profile_id,
+                        &mut seen_qos_profile_id,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            vendor_id: rt::typed::required(
-                vendor_id,
-                rt::AvpKey::new(266, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            qos_profile_id: rt::typed::required(
-                qos_profile_id,
-                rt::AvpKey::new(573, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_vendor_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(266, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_qos_profile_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(573, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for QosProfileTemplate {
@@ -3993,8 +4096,17 @@ impl rt::AvpData for QosProfileTemplate {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -4051,18 +4163,17 @@ impl QosParameters {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(576, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self { extra, avp_flags })
+        Ok(())
     }
 }
 impl rt::AvpData for QosParameters {
@@ -4071,8 +4182,17 @@ impl rt::AvpData for QosParameters {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -4125,44 +4245,45 @@ impl ExcessTreatment {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(577, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut treatment_action: Option<TreatmentAction> = None;
-        let mut qos_profile_template: Option<QosProfileTemplate> = None;
-        let mut qos_parameters: Option<QosParameters> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_treatment_action = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (572, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut treatment_action, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.treatment_action,
+                        &mut seen_treatment_action,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (574, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut qos_profile_template, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.qos_profile_template, &avp, cx)?;
                 }
                 (576, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut qos_parameters, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.qos_parameters, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            treatment_action: rt::typed::required(
-                treatment_action,
-                rt::AvpKey::new(572, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            qos_profile_template,
-            qos_parameters,
-            extra,
-            avp_flags,
-        })
+        if !seen_treatment_action {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(572, 0),
+                    <TreatmentAction as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for ExcessTreatment {
@@ -4171,8 +4292,17 @@ impl rt::AvpData for ExcessTreatment {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -4249,33 +4379,32 @@ impl QosCapability {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(578, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut qos_profile_template: Vec<QosProfileTemplate> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (574, 0) => {
-                    avp_flags.note(&avp, qos_profile_template.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut qos_profile_template, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.qos_profile_template.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.qos_profile_template, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            qos_profile_template: rt::typed::at_least(
-                qos_profile_template,
-                1,
-                rt::AvpKey::new(574, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if self.qos_profile_template.len() < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(574, 0),
+                    <QosProfileTemplate as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for QosCapability {
@@ -4284,8 +4413,17 @@ impl rt::AvpData for QosCapability {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;

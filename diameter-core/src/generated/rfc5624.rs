@@ -73,76 +73,117 @@ impl Tmod1 {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(495, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut token_rate: Option<f32> = None;
-        let mut bucket_depth: Option<f32> = None;
-        let mut peak_traffic_rate: Option<f32> = None;
-        let mut minimum_policed_unit: Option<u32> = None;
-        let mut maximum_packet_size: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_token_rate = false;
+        let mut seen_bucket_depth = false;
+        let mut seen_peak_traffic_rate = false;
+        let mut seen_minimum_policed_unit = false;
+        let mut seen_maximum_packet_size = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (496, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut token_rate, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.token_rate,
+                        &mut seen_token_rate,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (497, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut bucket_depth, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.bucket_depth,
+                        &mut seen_bucket_depth,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (498, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut peak_traffic_rate, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.peak_traffic_rate,
+                        &mut seen_peak_traffic_rate,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (499, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut minimum_policed_unit, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.minimum_policed_unit,
+                        &mut seen_minimum_policed_unit,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (500, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut maximum_packet_size, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.maximum_packet_size,
+                        &mut seen_maximum_packet_size,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            token_rate: rt::typed::required(
-                token_rate,
-                rt::AvpKey::new(496, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            bucket_depth: rt::typed::required(
-                bucket_depth,
-                rt::AvpKey::new(497, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            peak_traffic_rate: rt::typed::required(
-                peak_traffic_rate,
-                rt::AvpKey::new(498, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            minimum_policed_unit: rt::typed::required(
-                minimum_policed_unit,
-                rt::AvpKey::new(499, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            maximum_packet_size: rt::typed::required(
-                maximum_packet_size,
-                rt::AvpKey::new(500, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_token_rate {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(496, 0),
+                    <f32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_bucket_depth {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(497, 0),
+                    <f32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_peak_traffic_rate {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(498, 0),
+                    <f32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_minimum_policed_unit {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(499, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_maximum_packet_size {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(500, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for Tmod1 {
@@ -151,8 +192,17 @@ impl rt::AvpData for Tmod1 {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -252,76 +302,117 @@ impl Tmod2 {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(501, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut token_rate: Option<f32> = None;
-        let mut bucket_depth: Option<f32> = None;
-        let mut peak_traffic_rate: Option<f32> = None;
-        let mut minimum_policed_unit: Option<u32> = None;
-        let mut maximum_packet_size: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_token_rate = false;
+        let mut seen_bucket_depth = false;
+        let mut seen_peak_traffic_rate = false;
+        let mut seen_minimum_policed_unit = false;
+        let mut seen_maximum_packet_size = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (496, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut token_rate, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.token_rate,
+                        &mut seen_token_rate,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (497, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut bucket_depth, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.bucket_depth,
+                        &mut seen_bucket_depth,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (498, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut peak_traffic_rate, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.peak_traffic_rate,
+                        &mut seen_peak_traffic_rate,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (499, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut minimum_policed_unit, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.minimum_policed_unit,
+                        &mut seen_minimum_policed_unit,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (500, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut maximum_packet_size, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.maximum_packet_size,
+                        &mut seen_maximum_packet_size,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            token_rate: rt::typed::required(
-                token_rate,
-                rt::AvpKey::new(496, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            bucket_depth: rt::typed::required(
-                bucket_depth,
-                rt::AvpKey::new(497, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            peak_traffic_rate: rt::typed::required(
-                peak_traffic_rate,
-                rt::AvpKey::new(498, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            minimum_policed_unit: rt::typed::required(
-                minimum_policed_unit,
-                rt::AvpKey::new(499, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            maximum_packet_size: rt::typed::required(
-                maximum_packet_size,
-                rt::AvpKey::new(500, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_token_rate {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(496, 0),
+                    <f32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_bucket_depth {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(497, 0),
+                    <f32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_peak_traffic_rate {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(498, 0),
+                    <f32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_minimum_policed_unit {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(499, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_maximum_packet_size {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(500, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for Tmod2 {
@@ -330,8 +421,17 @@ impl rt::AvpData for Tmod2 {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;

@@ -125,61 +125,69 @@ impl Key {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(581, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut key_type: Option<KeyType> = None;
-        let mut keying_material: Option<rt::bytes::Bytes> = None;
-        let mut key_lifetime: Option<u32> = None;
-        let mut key_name: Option<rt::bytes::Bytes> = None;
-        let mut key_spi: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_key_type = false;
+        let mut seen_keying_material = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (582, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut key_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_required(
+                        &mut self.key_type,
+                        &mut seen_key_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (583, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut keying_material, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_required(
+                        &mut self.keying_material,
+                        &mut seen_keying_material,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (584, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut key_lifetime, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.key_lifetime, &avp, cx)?;
                 }
                 (586, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut key_name, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.key_name, &avp, cx)?;
                 }
                 (585, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut key_spi, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.key_spi, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            key_type: rt::typed::required(
-                key_type,
-                rt::AvpKey::new(582, 0),
-                rt::AvpFlags(0),
-                parent.offset,
-            )?,
-            keying_material: rt::typed::required(
-                keying_material,
-                rt::AvpKey::new(583, 0),
-                rt::AvpFlags(0),
-                parent.offset,
-            )?,
-            key_lifetime,
-            key_name,
-            key_spi,
-            extra,
-            avp_flags,
-        })
+        if !seen_key_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(582, 0),
+                    <KeyType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(0),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_keying_material {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(583, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(0),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for Key {
@@ -188,8 +196,17 @@ impl rt::AvpData for Key {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;

@@ -106,39 +106,29 @@ impl Load {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(650, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut load_type: Option<LoadType> = None;
-        let mut load_value: Option<u64> = None;
-        let mut sourceid: Option<rt::data::DiameterIdentity> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (651, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut load_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.load_type, &avp, cx)?;
                 }
                 (652, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut load_value, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.load_value, &avp, cx)?;
                 }
                 (649, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut sourceid, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.sourceid, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            load_type,
-            load_value,
-            sourceid,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for Load {
@@ -147,8 +137,17 @@ impl rt::AvpData for Load {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;

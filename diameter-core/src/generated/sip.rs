@@ -435,44 +435,45 @@ impl SipAccountingInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(368, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut sip_accounting_server_uri: Vec<rt::data::DiameterUri> = Vec::new();
-        let mut sip_credit_control_server_uri: Vec<rt::data::DiameterUri> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (369, 0) => {
-                    avp_flags
-                        .note(&avp, sip_accounting_server_uri.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut sip_accounting_server_uri, &avp, cx, u32::MAX)?;
-                }
-                (370, 0) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            sip_credit_control_server_uri.len(),
+                            self.sip_accounting_server_uri.len(),
                             rt::AvpFlags(64),
                         );
                     rt::typed::push(
-                        &mut sip_credit_control_server_uri,
+                        &mut self.sip_accounting_server_uri,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                (370, 0) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.sip_credit_control_server_uri.len(),
+                            rt::AvpFlags(64),
+                        );
+                    rt::typed::push(
+                        &mut self.sip_credit_control_server_uri,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            sip_accounting_server_uri,
-            sip_credit_control_server_uri,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for SipAccountingInformation {
@@ -481,8 +482,17 @@ impl rt::AvpData for SipAccountingInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -559,41 +569,50 @@ impl SipServerCapabilities {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(372, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut sip_mandatory_capability: Vec<u32> = Vec::new();
-        let mut sip_optional_capability: Vec<u32> = Vec::new();
-        let mut sip_server_uri: Vec<rt::data::Utf8String> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (373, 0) => {
-                    avp_flags
-                        .note(&avp, sip_mandatory_capability.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut sip_mandatory_capability, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.sip_mandatory_capability.len(),
+                            rt::AvpFlags(64),
+                        );
+                    rt::typed::push(
+                        &mut self.sip_mandatory_capability,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (374, 0) => {
-                    avp_flags
-                        .note(&avp, sip_optional_capability.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut sip_optional_capability, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.sip_optional_capability.len(),
+                            rt::AvpFlags(64),
+                        );
+                    rt::typed::push(
+                        &mut self.sip_optional_capability,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (371, 0) => {
-                    avp_flags.note(&avp, sip_server_uri.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut sip_server_uri, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.sip_server_uri.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.sip_server_uri, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            sip_mandatory_capability,
-            sip_optional_capability,
-            sip_server_uri,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for SipServerCapabilities {
@@ -602,8 +621,17 @@ impl rt::AvpData for SipServerCapabilities {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -700,56 +728,53 @@ impl SipAuthDataItem {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(376, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut sip_authentication_scheme: Option<SipAuthenticationScheme> = None;
-        let mut sip_item_number: Option<u32> = None;
-        let mut sip_authenticate: Option<SipAuthenticate> = None;
-        let mut sip_authorization: Option<SipAuthorization> = None;
-        let mut sip_authentication_info: Option<SipAuthenticationInfo> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_sip_authentication_scheme = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (377, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_authentication_scheme, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.sip_authentication_scheme,
+                        &mut seen_sip_authentication_scheme,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (378, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_item_number, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.sip_item_number, &avp, cx)?;
                 }
                 (379, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_authenticate, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.sip_authenticate, &avp, cx)?;
                 }
                 (380, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_authorization, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.sip_authorization, &avp, cx)?;
                 }
                 (381, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_authentication_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.sip_authentication_info, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            sip_authentication_scheme: rt::typed::required(
-                sip_authentication_scheme,
-                rt::AvpKey::new(377, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            sip_item_number,
-            sip_authenticate,
-            sip_authorization,
-            sip_authentication_info,
-            extra,
-            avp_flags,
-        })
+        if !seen_sip_authentication_scheme {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(377, 0),
+                    <SipAuthenticationScheme as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for SipAuthDataItem {
@@ -758,8 +783,17 @@ impl rt::AvpData for SipAuthDataItem {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -894,85 +928,86 @@ impl SipAuthenticate {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(379, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut digest_realm: Option<rt::data::Utf8String> = None;
-        let mut digest_nonce: Option<rt::data::Utf8String> = None;
-        let mut digest_domain: Option<rt::data::Utf8String> = None;
-        let mut digest_opaque: Option<rt::data::Utf8String> = None;
-        let mut digest_stale: Option<rt::data::Utf8String> = None;
-        let mut digest_algorithm: Option<rt::data::Utf8String> = None;
-        let mut digest_qop: Option<rt::data::Utf8String> = None;
-        let mut digest_ha1: Option<rt::data::Utf8String> = None;
-        let mut digest_auth_param: Vec<rt::data::Utf8String> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_digest_realm = false;
+        let mut seen_digest_nonce = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (104, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_realm, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.digest_realm,
+                        &mut seen_digest_realm,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (105, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_nonce, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.digest_nonce,
+                        &mut seen_digest_nonce,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (119, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_domain, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.digest_domain, &avp, cx)?;
                 }
                 (116, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_opaque, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.digest_opaque, &avp, cx)?;
                 }
                 (120, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_stale, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.digest_stale, &avp, cx)?;
                 }
                 (111, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_algorithm, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.digest_algorithm, &avp, cx)?;
                 }
                 (110, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_qop, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.digest_qop, &avp, cx)?;
                 }
                 (121, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_ha1, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.digest_ha1, &avp, cx)?;
                 }
                 (117, 0) => {
-                    avp_flags.note(&avp, digest_auth_param.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut digest_auth_param, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.digest_auth_param.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.digest_auth_param, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            digest_realm: rt::typed::required(
-                digest_realm,
-                rt::AvpKey::new(104, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            digest_nonce: rt::typed::required(
-                digest_nonce,
-                rt::AvpKey::new(105, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            digest_domain,
-            digest_opaque,
-            digest_stale,
-            digest_algorithm,
-            digest_qop,
-            digest_ha1,
-            digest_auth_param,
-            extra,
-            avp_flags,
-        })
+        if !seen_digest_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(104, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_digest_nonce {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(105, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for SipAuthenticate {
@@ -981,8 +1016,17 @@ impl rt::AvpData for SipAuthenticate {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1177,124 +1221,150 @@ impl SipAuthorization {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(380, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut digest_username: Option<rt::data::Utf8String> = None;
-        let mut digest_realm: Option<rt::data::Utf8String> = None;
-        let mut digest_nonce: Option<rt::data::Utf8String> = None;
-        let mut digest_uri: Option<rt::data::Utf8String> = None;
-        let mut digest_response: Option<rt::data::Utf8String> = None;
-        let mut digest_algorithm: Option<rt::data::Utf8String> = None;
-        let mut digest_cnonce: Option<rt::data::Utf8String> = None;
-        let mut digest_opaque: Option<rt::data::Utf8String> = None;
-        let mut digest_qop: Option<rt::data::Utf8String> = None;
-        let mut digest_nonce_count: Option<rt::data::Utf8String> = None;
-        let mut digest_method: Option<rt::data::Utf8String> = None;
-        let mut digest_entity_body_hash: Option<rt::data::Utf8String> = None;
-        let mut digest_auth_param: Vec<rt::data::Utf8String> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_digest_username = false;
+        let mut seen_digest_realm = false;
+        let mut seen_digest_nonce = false;
+        let mut seen_digest_uri = false;
+        let mut seen_digest_response = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (115, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_username, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.digest_username,
+                        &mut seen_digest_username,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (104, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_realm, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.digest_realm,
+                        &mut seen_digest_realm,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (105, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_nonce, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.digest_nonce,
+                        &mut seen_digest_nonce,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (109, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_uri, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.digest_uri,
+                        &mut seen_digest_uri,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (103, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_response, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.digest_response,
+                        &mut seen_digest_response,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (111, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_algorithm, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.digest_algorithm, &avp, cx)?;
                 }
                 (113, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_cnonce, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.digest_cnonce, &avp, cx)?;
                 }
                 (116, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_opaque, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.digest_opaque, &avp, cx)?;
                 }
                 (110, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_qop, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.digest_qop, &avp, cx)?;
                 }
                 (114, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_nonce_count, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.digest_nonce_count, &avp, cx)?;
                 }
                 (108, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_method, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.digest_method, &avp, cx)?;
                 }
                 (112, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_entity_body_hash, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.digest_entity_body_hash, &avp, cx)?;
                 }
                 (117, 0) => {
-                    avp_flags.note(&avp, digest_auth_param.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut digest_auth_param, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.digest_auth_param.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.digest_auth_param, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            digest_username: rt::typed::required(
-                digest_username,
-                rt::AvpKey::new(115, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            digest_realm: rt::typed::required(
-                digest_realm,
-                rt::AvpKey::new(104, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            digest_nonce: rt::typed::required(
-                digest_nonce,
-                rt::AvpKey::new(105, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            digest_uri: rt::typed::required(
-                digest_uri,
-                rt::AvpKey::new(109, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            digest_response: rt::typed::required(
-                digest_response,
-                rt::AvpKey::new(103, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            digest_algorithm,
-            digest_cnonce,
-            digest_opaque,
-            digest_qop,
-            digest_nonce_count,
-            digest_method,
-            digest_entity_body_hash,
-            digest_auth_param,
-            extra,
-            avp_flags,
-        })
+        if !seen_digest_username {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(115, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_digest_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(104, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_digest_nonce {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(105, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_digest_uri {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(109, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_digest_response {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(103, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for SipAuthorization {
@@ -1303,8 +1373,17 @@ impl rt::AvpData for SipAuthorization {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1503,51 +1582,37 @@ impl SipAuthenticationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(381, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut digest_nextnonce: Option<rt::data::Utf8String> = None;
-        let mut digest_qop: Option<rt::data::Utf8String> = None;
-        let mut digest_response_auth: Option<rt::data::Utf8String> = None;
-        let mut digest_cnonce: Option<rt::data::Utf8String> = None;
-        let mut digest_nonce_count: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (107, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_nextnonce, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.digest_nextnonce, &avp, cx)?;
                 }
                 (110, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_qop, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.digest_qop, &avp, cx)?;
                 }
                 (106, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_response_auth, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.digest_response_auth, &avp, cx)?;
                 }
                 (113, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_cnonce, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.digest_cnonce, &avp, cx)?;
                 }
                 (114, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_nonce_count, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.digest_nonce_count, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            digest_nextnonce,
-            digest_qop,
-            digest_response_auth,
-            digest_cnonce,
-            digest_nonce_count,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for SipAuthenticationInfo {
@@ -1556,8 +1621,17 @@ impl rt::AvpData for SipAuthenticationInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1666,38 +1740,41 @@ impl SipDeregistrationReason {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(383, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut sip_reason_code: Option<SipReasonCode> = None;
-        let mut sip_reason_info: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_sip_reason_code = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (384, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_reason_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.sip_reason_code,
+                        &mut seen_sip_reason_code,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (385, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_reason_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.sip_reason_info, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            sip_reason_code: rt::typed::required(
-                sip_reason_code,
-                rt::AvpKey::new(384, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            sip_reason_info,
-            extra,
-            avp_flags,
-        })
+        if !seen_sip_reason_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(384, 0),
+                    <SipReasonCode as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for SipDeregistrationReason {
@@ -1706,8 +1783,17 @@ impl rt::AvpData for SipDeregistrationReason {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1776,43 +1862,57 @@ impl SipUserData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(389, 0);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut sip_user_data_type: Option<rt::data::Utf8String> = None;
-        let mut sip_user_data_contents: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_sip_user_data_type = false;
+        let mut seen_sip_user_data_contents = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (390, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_user_data_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.sip_user_data_type,
+                        &mut seen_sip_user_data_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (391, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_user_data_contents, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.sip_user_data_contents,
+                        &mut seen_sip_user_data_contents,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            sip_user_data_type: rt::typed::required(
-                sip_user_data_type,
-                rt::AvpKey::new(390, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            sip_user_data_contents: rt::typed::required(
-                sip_user_data_contents,
-                rt::AvpKey::new(391, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_sip_user_data_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(390, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_sip_user_data_contents {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(391, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for SipUserData {
@@ -1821,8 +1921,17 @@ impl rt::AvpData for SipUserData {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1948,6 +2057,189 @@ impl Default for UserAuthorizationRequest {
         }
     }
 }
+impl UserAuthorizationRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_sip_aor = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (122, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.sip_aor,
+                        &mut seen_sip_aor,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (386, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.sip_visited_network_id, &avp, cx)?;
+                }
+                (387, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.sip_user_authorization_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_sip_aor {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(122, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for UserAuthorizationRequest {
     const CODE: u32 = 283;
     const APPLICATION_ID: u32 = 6;
@@ -1964,132 +2256,10 @@ impl rt::typed::Command for UserAuthorizationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut sip_aor: Option<rt::data::Utf8String> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut sip_visited_network_id: Option<rt::data::Utf8String> = None;
-        let mut sip_user_authorization_type: Option<SipUserAuthorizationType> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (122, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_aor, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (386, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_visited_network_id, &avp, cx)?;
-                }
-                (387, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_user_authorization_type, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            sip_aor: rt::typed::required(
-                sip_aor,
-                rt::AvpKey::new(122, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            user_name,
-            sip_visited_network_id,
-            sip_user_authorization_type,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -2335,6 +2505,177 @@ impl Default for UserAuthorizationAnswer {
         }
     }
 }
+impl UserAuthorizationAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_result_code = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.result_code,
+                        &mut seen_result_code,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (371, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.sip_server_uri, &avp, cx)?;
+                }
+                (372, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.sip_server_capabilities, &avp, cx)?;
+                }
+                (291, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                }
+                (276, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.auth_grace_period, &avp, cx)?;
+                }
+                (292, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host, &avp, cx)?;
+                }
+                (261, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_result_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(268, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for UserAuthorizationAnswer {
     const CODE: u32 = 283;
     const APPLICATION_ID: u32 = 6;
@@ -2351,139 +2692,10 @@ impl rt::typed::Command for UserAuthorizationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut result_code: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut sip_server_uri: Option<rt::data::Utf8String> = None;
-        let mut sip_server_capabilities: Option<SipServerCapabilities> = None;
-        let mut authorization_lifetime: Option<u32> = None;
-        let mut auth_grace_period: Option<u32> = None;
-        let mut redirect_host: Option<rt::data::DiameterUri> = None;
-        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
-        let mut redirect_max_cache_time: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (371, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_server_uri, &avp, cx)?;
-                }
-                (372, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_server_capabilities, &avp, cx)?;
-                }
-                (291, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut authorization_lifetime, &avp, cx)?;
-                }
-                (276, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_grace_period, &avp, cx)?;
-                }
-                (292, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host, &avp, cx)?;
-                }
-                (261, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
-                }
-                (262, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code: rt::typed::required(
-                result_code,
-                rt::AvpKey::new(268, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            sip_server_uri,
-            sip_server_capabilities,
-            authorization_lifetime,
-            auth_grace_period,
-            redirect_host,
-            redirect_host_usage,
-            redirect_max_cache_time,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -2739,6 +2951,219 @@ impl Default for ServerAssignmentRequest {
         }
     }
 }
+impl ServerAssignmentRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_sip_server_assignment_type = false;
+        let mut seen_sip_user_data_already_available = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (375, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.sip_server_assignment_type,
+                        &mut seen_sip_server_assignment_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (392, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.sip_user_data_already_available,
+                        &mut seen_sip_user_data_already_available,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (371, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.sip_server_uri, &avp, cx)?;
+                }
+                (388, 0) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.sip_supported_user_data_type.len(),
+                            rt::AvpFlags(64),
+                        );
+                    rt::typed::push(
+                        &mut self.sip_supported_user_data_type,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (122, 0) => {
+                    self.avp_flags.note(&avp, self.sip_aor.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.sip_aor, &avp, cx, u32::MAX)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_sip_server_assignment_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(375, 0),
+                    <SipServerAssignmentType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_sip_user_data_already_available {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(392, 0),
+                    <SipUserDataAlreadyAvailable as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for ServerAssignmentRequest {
     const CODE: u32 = 284;
     const APPLICATION_ID: u32 = 6;
@@ -2755,159 +3180,10 @@ impl rt::typed::Command for ServerAssignmentRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut sip_server_assignment_type: Option<SipServerAssignmentType> = None;
-        let mut sip_user_data_already_available: Option<SipUserDataAlreadyAvailable> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut sip_server_uri: Option<rt::data::Utf8String> = None;
-        let mut sip_supported_user_data_type: Vec<rt::data::Utf8String> = Vec::new();
-        let mut sip_aor: Vec<rt::data::Utf8String> = Vec::new();
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (375, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_server_assignment_type, &avp, cx)?;
-                }
-                (392, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_user_data_already_available, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (371, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_server_uri, &avp, cx)?;
-                }
-                (388, 0) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            sip_supported_user_data_type.len(),
-                            rt::AvpFlags(64),
-                        );
-                    rt::typed::push(
-                        &mut sip_supported_user_data_type,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (122, 0) => {
-                    avp_flags.note(&avp, sip_aor.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut sip_aor, &avp, cx, u32::MAX)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            sip_server_assignment_type: rt::typed::required(
-                sip_server_assignment_type,
-                rt::AvpKey::new(375, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            sip_user_data_already_available: rt::typed::required(
-                sip_user_data_already_available,
-                rt::AvpKey::new(392, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            user_name,
-            sip_server_uri,
-            sip_supported_user_data_type,
-            sip_aor,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -3163,6 +3439,196 @@ impl Default for ServerAssignmentAnswer {
         }
     }
 }
+impl ServerAssignmentAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_result_code = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.result_code,
+                        &mut seen_result_code,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (389, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.sip_user_data.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.sip_user_data, &avp, cx, u32::MAX)?;
+                }
+                (368, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.sip_accounting_information, &avp, cx)?;
+                }
+                (388, 0) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.sip_supported_user_data_type.len(),
+                            rt::AvpFlags(64),
+                        );
+                    rt::typed::push(
+                        &mut self.sip_supported_user_data_type,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (276, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.auth_grace_period, &avp, cx)?;
+                }
+                (291, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                }
+                (292, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host, &avp, cx)?;
+                }
+                (261, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_result_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(268, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for ServerAssignmentAnswer {
     const CODE: u32 = 284;
     const APPLICATION_ID: u32 = 6;
@@ -3179,161 +3645,10 @@ impl rt::typed::Command for ServerAssignmentAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut result_code: Option<u32> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut sip_user_data: Vec<SipUserData> = Vec::new();
-        let mut sip_accounting_information: Option<SipAccountingInformation> = None;
-        let mut sip_supported_user_data_type: Vec<rt::data::Utf8String> = Vec::new();
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut auth_grace_period: Option<u32> = None;
-        let mut authorization_lifetime: Option<u32> = None;
-        let mut redirect_host: Option<rt::data::DiameterUri> = None;
-        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
-        let mut redirect_max_cache_time: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (389, 0) => {
-                    avp_flags.note(&avp, sip_user_data.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut sip_user_data, &avp, cx, u32::MAX)?;
-                }
-                (368, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_accounting_information, &avp, cx)?;
-                }
-                (388, 0) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            sip_supported_user_data_type.len(),
-                            rt::AvpFlags(64),
-                        );
-                    rt::typed::push(
-                        &mut sip_supported_user_data_type,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (276, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_grace_period, &avp, cx)?;
-                }
-                (291, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut authorization_lifetime, &avp, cx)?;
-                }
-                (292, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host, &avp, cx)?;
-                }
-                (261, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
-                }
-                (262, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code: rt::typed::required(
-                result_code,
-                rt::AvpKey::new(268, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            sip_user_data,
-            sip_accounting_information,
-            sip_supported_user_data_type,
-            user_name,
-            auth_grace_period,
-            authorization_lifetime,
-            redirect_host,
-            redirect_host_usage,
-            redirect_max_cache_time,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -3593,6 +3908,173 @@ impl Default for LocationInfoRequest {
         }
     }
 }
+impl LocationInfoRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_sip_aor = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (122, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.sip_aor,
+                        &mut seen_sip_aor,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_sip_aor {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(122, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for LocationInfoRequest {
     const CODE: u32 = 285;
     const APPLICATION_ID: u32 = 6;
@@ -3609,114 +4091,10 @@ impl rt::typed::Command for LocationInfoRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut sip_aor: Option<rt::data::Utf8String> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (122, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_aor, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            sip_aor: rt::typed::required(
-                sip_aor,
-                rt::AvpKey::new(122, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -3908,6 +4286,177 @@ impl Default for LocationInfoAnswer {
         }
     }
 }
+impl LocationInfoAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_result_code = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.result_code,
+                        &mut seen_result_code,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (371, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.sip_server_uri, &avp, cx)?;
+                }
+                (372, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.sip_server_capabilities, &avp, cx)?;
+                }
+                (276, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.auth_grace_period, &avp, cx)?;
+                }
+                (291, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                }
+                (292, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host, &avp, cx)?;
+                }
+                (261, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_result_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(268, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for LocationInfoAnswer {
     const CODE: u32 = 285;
     const APPLICATION_ID: u32 = 6;
@@ -3924,139 +4473,10 @@ impl rt::typed::Command for LocationInfoAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut result_code: Option<u32> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut sip_server_uri: Option<rt::data::Utf8String> = None;
-        let mut sip_server_capabilities: Option<SipServerCapabilities> = None;
-        let mut auth_grace_period: Option<u32> = None;
-        let mut authorization_lifetime: Option<u32> = None;
-        let mut redirect_host: Option<rt::data::DiameterUri> = None;
-        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
-        let mut redirect_max_cache_time: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (371, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_server_uri, &avp, cx)?;
-                }
-                (372, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_server_capabilities, &avp, cx)?;
-                }
-                (276, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_grace_period, &avp, cx)?;
-                }
-                (291, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut authorization_lifetime, &avp, cx)?;
-                }
-                (292, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host, &avp, cx)?;
-                }
-                (261, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
-                }
-                (262, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code: rt::typed::required(
-                result_code,
-                rt::AvpKey::new(268, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            sip_server_uri,
-            sip_server_capabilities,
-            auth_grace_period,
-            authorization_lifetime,
-            redirect_host,
-            redirect_host_usage,
-            redirect_max_cache_time,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -4312,6 +4732,209 @@ impl Default for MultimediaAuthRequest {
         }
     }
 }
+impl MultimediaAuthRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_sip_aor = false;
+        let mut seen_sip_method = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (122, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.sip_aor,
+                        &mut seen_sip_aor,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (393, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.sip_method,
+                        &mut seen_sip_method,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (371, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.sip_server_uri, &avp, cx)?;
+                }
+                (382, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.sip_number_auth_items, &avp, cx)?;
+                }
+                (376, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.sip_auth_data_item, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_sip_aor {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(122, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_sip_method {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(393, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for MultimediaAuthRequest {
     const CODE: u32 = 286;
     const APPLICATION_ID: u32 = 6;
@@ -4328,149 +4951,10 @@ impl rt::typed::Command for MultimediaAuthRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut sip_aor: Option<rt::data::Utf8String> = None;
-        let mut sip_method: Option<rt::data::Utf8String> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut sip_server_uri: Option<rt::data::Utf8String> = None;
-        let mut sip_number_auth_items: Option<u32> = None;
-        let mut sip_auth_data_item: Option<Box<SipAuthDataItem>> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (122, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_aor, &avp, cx)?;
-                }
-                (393, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_method, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (371, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_server_uri, &avp, cx)?;
-                }
-                (382, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_number_auth_items, &avp, cx)?;
-                }
-                (376, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_auth_data_item, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            sip_aor: rt::typed::required(
-                sip_aor,
-                rt::AvpKey::new(122, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            sip_method: rt::typed::required(
-                sip_method,
-                rt::AvpKey::new(393, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            user_name,
-            sip_server_uri,
-            sip_number_auth_items,
-            sip_auth_data_item,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -4726,6 +5210,186 @@ impl Default for MultimediaAuthAnswer {
         }
     }
 }
+impl MultimediaAuthAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_result_code = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.result_code,
+                        &mut seen_result_code,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (122, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.sip_aor, &avp, cx)?;
+                }
+                (382, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.sip_number_auth_items, &avp, cx)?;
+                }
+                (376, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.sip_auth_data_item.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.sip_auth_data_item, &avp, cx, u32::MAX)?;
+                }
+                (291, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                }
+                (276, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.auth_grace_period, &avp, cx)?;
+                }
+                (292, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host, &avp, cx)?;
+                }
+                (261, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_result_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(268, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for MultimediaAuthAnswer {
     const CODE: u32 = 286;
     const APPLICATION_ID: u32 = 6;
@@ -4742,151 +5406,10 @@ impl rt::typed::Command for MultimediaAuthAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut result_code: Option<u32> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut sip_aor: Option<rt::data::Utf8String> = None;
-        let mut sip_number_auth_items: Option<u32> = None;
-        let mut sip_auth_data_item: Vec<SipAuthDataItem> = Vec::new();
-        let mut authorization_lifetime: Option<u32> = None;
-        let mut auth_grace_period: Option<u32> = None;
-        let mut redirect_host: Option<rt::data::DiameterUri> = None;
-        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
-        let mut redirect_max_cache_time: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (122, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_aor, &avp, cx)?;
-                }
-                (382, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_number_auth_items, &avp, cx)?;
-                }
-                (376, 0) => {
-                    avp_flags.note(&avp, sip_auth_data_item.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut sip_auth_data_item, &avp, cx, u32::MAX)?;
-                }
-                (291, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut authorization_lifetime, &avp, cx)?;
-                }
-                (276, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_grace_period, &avp, cx)?;
-                }
-                (292, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host, &avp, cx)?;
-                }
-                (261, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
-                }
-                (262, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code: rt::typed::required(
-                result_code,
-                rt::AvpKey::new(268, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name,
-            sip_aor,
-            sip_number_auth_items,
-            sip_auth_data_item,
-            authorization_lifetime,
-            auth_grace_period,
-            redirect_host,
-            redirect_host_usage,
-            redirect_max_cache_time,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -5154,6 +5677,181 @@ impl Default for RegistrationTerminationRequest {
         }
     }
 }
+impl RegistrationTerminationRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_host = false;
+        let mut seen_sip_deregistration_reason = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (383, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.sip_deregistration_reason,
+                        &mut seen_sip_deregistration_reason,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_realm, &avp, cx)?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (122, 0) => {
+                    self.avp_flags.note(&avp, self.sip_aor.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.sip_aor, &avp, cx, u32::MAX)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_sip_deregistration_reason {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(383, 0),
+                    <SipDeregistrationReason as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for RegistrationTerminationRequest {
     const CODE: u32 = 287;
     const APPLICATION_ID: u32 = 6;
@@ -5170,126 +5868,10 @@ impl rt::typed::Command for RegistrationTerminationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut sip_deregistration_reason: Option<SipDeregistrationReason> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut sip_aor: Vec<rt::data::Utf8String> = Vec::new();
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (383, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_deregistration_reason, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (122, 0) => {
-                    avp_flags.note(&avp, sip_aor.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut sip_aor, &avp, cx, u32::MAX)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            sip_deregistration_reason: rt::typed::required(
-                sip_deregistration_reason,
-                rt::AvpKey::new(383, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm,
-            user_name,
-            sip_aor,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -5497,6 +6079,169 @@ impl Default for RegistrationTerminationAnswer {
         }
     }
 }
+impl RegistrationTerminationAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_result_code = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.result_code,
+                        &mut seen_result_code,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (291, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                }
+                (276, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.auth_grace_period, &avp, cx)?;
+                }
+                (292, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host, &avp, cx)?;
+                }
+                (261, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_result_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(268, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for RegistrationTerminationAnswer {
     const CODE: u32 = 287;
     const APPLICATION_ID: u32 = 6;
@@ -5513,127 +6258,10 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut result_code: Option<u32> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut authorization_lifetime: Option<u32> = None;
-        let mut auth_grace_period: Option<u32> = None;
-        let mut redirect_host: Option<rt::data::DiameterUri> = None;
-        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
-        let mut redirect_max_cache_time: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (291, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut authorization_lifetime, &avp, cx)?;
-                }
-                (276, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_grace_period, &avp, cx)?;
-                }
-                (292, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host, &avp, cx)?;
-                }
-                (261, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
-                }
-                (262, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code: rt::typed::required(
-                result_code,
-                rt::AvpKey::new(268, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            authorization_lifetime,
-            auth_grace_period,
-            redirect_host,
-            redirect_host_usage,
-            redirect_max_cache_time,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -5861,6 +6489,190 @@ impl Default for PushProfileRequest {
         }
     }
 }
+impl PushProfileRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_user_name = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.user_name,
+                        &mut seen_user_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (389, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.sip_user_data.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.sip_user_data, &avp, cx, u32::MAX)?;
+                }
+                (368, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.sip_accounting_information, &avp, cx)?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (291, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.authorization_lifetime, &avp, cx)?;
+                }
+                (276, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.auth_grace_period, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_user_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for PushProfileRequest {
     const CODE: u32 = 288;
     const APPLICATION_ID: u32 = 6;
@@ -5877,138 +6689,10 @@ impl rt::typed::Command for PushProfileRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut sip_user_data: Vec<SipUserData> = Vec::new();
-        let mut sip_accounting_information: Option<SipAccountingInformation> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut authorization_lifetime: Option<u32> = None;
-        let mut auth_grace_period: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (389, 0) => {
-                    avp_flags.note(&avp, sip_user_data.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut sip_user_data, &avp, cx, u32::MAX)?;
-                }
-                (368, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut sip_accounting_information, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (291, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut authorization_lifetime, &avp, cx)?;
-                }
-                (276, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_grace_period, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name: rt::typed::required(
-                user_name,
-                rt::AvpKey::new(1, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            sip_user_data,
-            sip_accounting_information,
-            destination_host,
-            authorization_lifetime,
-            auth_grace_period,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -6232,6 +6916,161 @@ impl Default for PushProfileAnswer {
         }
     }
 }
+impl PushProfileAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_result_code = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.result_code,
+                        &mut seen_result_code,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (292, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host, &avp, cx)?;
+                }
+                (261, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_result_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(268, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for PushProfileAnswer {
     const CODE: u32 = 288;
     const APPLICATION_ID: u32 = 6;
@@ -6248,115 +7087,10 @@ impl rt::typed::Command for PushProfileAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut result_code: Option<u32> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut redirect_host: Option<rt::data::DiameterUri> = None;
-        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
-        let mut redirect_max_cache_time: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (292, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host, &avp, cx)?;
-                }
-                (261, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
-                }
-                (262, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code: rt::typed::required(
-                result_code,
-                rt::AvpKey::new(268, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            redirect_host,
-            redirect_host_usage,
-            redirect_max_cache_time,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;

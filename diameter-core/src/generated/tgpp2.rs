@@ -331,50 +331,50 @@ impl Tgpp2ChargingRuleInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(801, 5535);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut tgpp2_charging_rule_definition: Vec<Tgpp2ChargingRuleDefinition> = Vec::new();
-        let mut charging_rule_name: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut charging_rule_base_name: Vec<rt::data::Utf8String> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (802, 5535) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            tgpp2_charging_rule_definition.len(),
+                            self.tgpp2_charging_rule_definition.len(),
                             rt::AvpFlags(128),
                         );
                     rt::typed::push(
-                        &mut tgpp2_charging_rule_definition,
+                        &mut self.tgpp2_charging_rule_definition,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (1005, 10415) => {
-                    avp_flags.note(&avp, charging_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.charging_rule_name.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.charging_rule_name, &avp, cx, u32::MAX)?;
                 }
                 (1004, 10415) => {
-                    avp_flags
-                        .note(&avp, charging_rule_base_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_base_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.charging_rule_base_name.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.charging_rule_base_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            tgpp2_charging_rule_definition,
-            charging_rule_name,
-            charging_rule_base_name,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for Tgpp2ChargingRuleInstall {
@@ -383,8 +383,17 @@ impl rt::AvpData for Tgpp2ChargingRuleInstall {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -517,110 +526,90 @@ impl Tgpp2ChargingRuleDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(802, 5535);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut charging_rule_name: Option<rt::bytes::Bytes> = None;
-        let mut service_identifier: Option<u32> = None;
-        let mut rating_group: Option<u32> = None;
-        let mut flow_identifier: Option<rt::data::Utf8String> = None;
-        let mut flow_description: Vec<rt::data::IpFilterRule> = Vec::new();
-        let mut flow_status: Option<super::ts29214::FlowStatus> = None;
-        let mut tgpp2_qos_information: Option<Tgpp2QosInformation> = None;
-        let mut reporting_level: Option<super::ts29212::ReportingLevel> = None;
-        let mut online: Option<super::ts29212::Online> = None;
-        let mut offline: Option<super::ts29212::Offline> = None;
-        let mut metering_method: Option<super::ts29212::MeteringMethod> = None;
-        let mut precedence: Option<u32> = None;
-        let mut af_charging_identifier: Option<rt::bytes::Bytes> = None;
-        let mut flows: Vec<super::ts29214::Flows> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_charging_rule_name = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1005, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut charging_rule_name, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.charging_rule_name,
+                        &mut seen_charging_rule_name,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (439, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.service_identifier, &avp, cx)?;
                 }
                 (432, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut rating_group, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.rating_group, &avp, cx)?;
                 }
                 (810, 5535) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut flow_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.flow_identifier, &avp, cx)?;
                 }
                 (507, 10415) => {
-                    avp_flags.note(&avp, flow_description.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut flow_description, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.flow_description.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.flow_description, &avp, cx, u32::MAX)?;
                 }
                 (511, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut flow_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.flow_status, &avp, cx)?;
                 }
                 (804, 5535) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut tgpp2_qos_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.tgpp2_qos_information, &avp, cx)?;
                 }
                 (1011, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut reporting_level, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.reporting_level, &avp, cx)?;
                 }
                 (1009, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut online, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.online, &avp, cx)?;
                 }
                 (1008, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut offline, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.offline, &avp, cx)?;
                 }
                 (1007, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut metering_method, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.metering_method, &avp, cx)?;
                 }
                 (1010, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut precedence, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.precedence, &avp, cx)?;
                 }
                 (505, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut af_charging_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.af_charging_identifier, &avp, cx)?;
                 }
                 (510, 10415) => {
-                    avp_flags.note(&avp, flows.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut flows, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.flows.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.flows, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            charging_rule_name: rt::typed::required(
-                charging_rule_name,
-                rt::AvpKey::new(1005, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            service_identifier,
-            rating_group,
-            flow_identifier,
-            flow_description,
-            flow_status,
-            tgpp2_qos_information,
-            reporting_level,
-            online,
-            offline,
-            metering_method,
-            precedence,
-            af_charging_identifier,
-            flows,
-            extra,
-            avp_flags,
-        })
+        if !seen_charging_rule_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1005, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for Tgpp2ChargingRuleDefinition {
@@ -629,8 +618,17 @@ impl rt::AvpData for Tgpp2ChargingRuleDefinition {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -855,51 +853,37 @@ impl Tgpp2QosInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(804, 5535);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut qos_class_identifier: Option<super::ts29212::QosClassIdentifier> = None;
-        let mut max_requested_bandwidth_ul: Option<u32> = None;
-        let mut max_requested_bandwidth_dl: Option<u32> = None;
-        let mut guaranteed_bitrate_ul: Option<u32> = None;
-        let mut guaranteed_bitrate_dl: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1028, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_class_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_class_identifier, &avp, cx)?;
                 }
                 (516, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut max_requested_bandwidth_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.max_requested_bandwidth_ul, &avp, cx)?;
                 }
                 (515, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut max_requested_bandwidth_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.max_requested_bandwidth_dl, &avp, cx)?;
                 }
                 (1026, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut guaranteed_bitrate_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.guaranteed_bitrate_ul, &avp, cx)?;
                 }
                 (1025, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut guaranteed_bitrate_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.guaranteed_bitrate_dl, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            qos_class_identifier,
-            max_requested_bandwidth_ul,
-            max_requested_bandwidth_dl,
-            guaranteed_bitrate_ul,
-            guaranteed_bitrate_dl,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for Tgpp2QosInformation {
@@ -908,8 +892,17 @@ impl rt::AvpData for Tgpp2QosInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1026,46 +1019,44 @@ impl Tgpp2ChargingRuleReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(805, 5535);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut charging_rule_name: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut charging_rule_base_name: Vec<rt::data::Utf8String> = Vec::new();
-        let mut pcc_rule_status: Option<super::ts29212::PccRuleStatus> = None;
-        let mut rule_reason_code: Option<RuleReasonCode> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1005, 10415) => {
-                    avp_flags.note(&avp, charging_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.charging_rule_name.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.charging_rule_name, &avp, cx, u32::MAX)?;
                 }
                 (1004, 10415) => {
-                    avp_flags
-                        .note(&avp, charging_rule_base_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_base_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.charging_rule_base_name.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.charging_rule_base_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (1019, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut pcc_rule_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.pcc_rule_status, &avp, cx)?;
                 }
                 (814, 5535) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut rule_reason_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.rule_reason_code, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            charging_rule_name,
-            charging_rule_base_name,
-            pcc_rule_status,
-            rule_reason_code,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for Tgpp2ChargingRuleReport {
@@ -1074,8 +1065,17 @@ impl rt::AvpData for Tgpp2ChargingRuleReport {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1184,51 +1184,43 @@ impl FlowInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(809, 5535);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut flow_identifier: Option<rt::data::Utf8String> = None;
-        let mut flow_description_info: Vec<FlowDescriptionInfo> = Vec::new();
-        let mut requested_qos: Option<RequestedQos> = None;
-        let mut granted_qos: Option<GrantedQos> = None;
-        let mut flow_status: Option<super::ts29214::FlowStatus> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (810, 5535) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut flow_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.flow_identifier, &avp, cx)?;
                 }
                 (813, 5535) => {
-                    avp_flags.note(&avp, flow_description_info.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut flow_description_info, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.flow_description_info.len(), rt::AvpFlags(128));
+                    rt::typed::push(
+                        &mut self.flow_description_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (812, 5535) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut requested_qos, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.requested_qos, &avp, cx)?;
                 }
                 (811, 5535) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut granted_qos, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.granted_qos, &avp, cx)?;
                 }
                 (511, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut flow_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.flow_status, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            flow_identifier,
-            flow_description_info,
-            requested_qos,
-            granted_qos,
-            flow_status,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for FlowInfo {
@@ -1237,8 +1229,17 @@ impl rt::AvpData for FlowInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1351,39 +1352,29 @@ impl GrantedQos {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(811, 5535);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut qos_class_identifier: Option<super::ts29212::QosClassIdentifier> = None;
-        let mut guaranteed_bitrate_ul: Option<u32> = None;
-        let mut guaranteed_bitrate_dl: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1028, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_class_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_class_identifier, &avp, cx)?;
                 }
                 (1026, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut guaranteed_bitrate_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.guaranteed_bitrate_ul, &avp, cx)?;
                 }
                 (1025, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut guaranteed_bitrate_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.guaranteed_bitrate_dl, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            qos_class_identifier,
-            guaranteed_bitrate_ul,
-            guaranteed_bitrate_dl,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for GrantedQos {
@@ -1392,8 +1383,17 @@ impl rt::AvpData for GrantedQos {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1482,39 +1482,29 @@ impl RequestedQos {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(812, 5535);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut qos_class_identifier: Option<super::ts29212::QosClassIdentifier> = None;
-        let mut guaranteed_bitrate_ul: Option<u32> = None;
-        let mut guaranteed_bitrate_dl: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1028, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_class_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_class_identifier, &avp, cx)?;
                 }
                 (1026, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut guaranteed_bitrate_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.guaranteed_bitrate_ul, &avp, cx)?;
                 }
                 (1025, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut guaranteed_bitrate_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.guaranteed_bitrate_dl, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            qos_class_identifier,
-            guaranteed_bitrate_ul,
-            guaranteed_bitrate_dl,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for RequestedQos {
@@ -1523,8 +1513,17 @@ impl rt::AvpData for RequestedQos {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1609,33 +1608,25 @@ impl FlowDescriptionInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(813, 5535);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut flow_description: Option<rt::data::IpFilterRule> = None;
-        let mut precedence: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (507, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut flow_description, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.flow_description, &avp, cx)?;
                 }
                 (1010, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut precedence, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.precedence, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            flow_description,
-            precedence,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for FlowDescriptionInfo {
@@ -1644,8 +1635,17 @@ impl rt::AvpData for FlowDescriptionInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1718,41 +1718,33 @@ impl AccessNetworkPhysicalAccessId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(900, 5535);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut access_network_physical_access_id_value: Option<rt::bytes::Bytes> = None;
-        let mut access_network_physical_access_id_realm: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (899, 5535) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut access_network_physical_access_id_value,
+                        &mut self.access_network_physical_access_id_value,
                         &avp,
                         cx,
                     )?;
                 }
                 (898, 5535) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut access_network_physical_access_id_realm,
+                        &mut self.access_network_physical_access_id_realm,
                         &avp,
                         cx,
                     )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            access_network_physical_access_id_value,
-            access_network_physical_access_id_realm,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for AccessNetworkPhysicalAccessId {
@@ -1761,8 +1753,17 @@ impl rt::AvpData for AccessNetworkPhysicalAccessId {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;

@@ -847,33 +847,25 @@ impl LcsEpsClientName {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2501, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut lcs_name_string: Option<rt::data::Utf8String> = None;
-        let mut lcs_format_indicator: Option<super::ts32299::LcsFormatIndicator> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1238, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut lcs_name_string, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.lcs_name_string, &avp, cx)?;
                 }
                 (1237, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut lcs_format_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.lcs_format_indicator, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            lcs_name_string,
-            lcs_format_indicator,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for LcsEpsClientName {
@@ -882,8 +874,17 @@ impl rt::AvpData for LcsEpsClientName {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -956,33 +957,25 @@ impl LcsRequestorName {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2502, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut lcs_requestor_id_string: Option<rt::data::Utf8String> = None;
-        let mut lcs_format_indicator: Option<super::ts32299::LcsFormatIndicator> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1240, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut lcs_requestor_id_string, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.lcs_requestor_id_string, &avp, cx)?;
                 }
                 (1237, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut lcs_format_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.lcs_format_indicator, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            lcs_requestor_id_string,
-            lcs_format_indicator,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for LcsRequestorName {
@@ -991,8 +984,17 @@ impl rt::AvpData for LcsRequestorName {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1077,51 +1079,37 @@ impl LcsQos {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2504, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut lcs_qos_class: Option<LcsQosClass> = None;
-        let mut horizontal_accuracy: Option<u32> = None;
-        let mut vertical_accuracy: Option<u32> = None;
-        let mut vertical_requested: Option<VerticalRequested> = None;
-        let mut response_time: Option<ResponseTime> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2523, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut lcs_qos_class, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.lcs_qos_class, &avp, cx)?;
                 }
                 (2505, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut horizontal_accuracy, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.horizontal_accuracy, &avp, cx)?;
                 }
                 (2506, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut vertical_accuracy, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.vertical_accuracy, &avp, cx)?;
                 }
                 (2507, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut vertical_requested, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.vertical_requested, &avp, cx)?;
                 }
                 (2509, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut response_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.response_time, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            lcs_qos_class,
-            horizontal_accuracy,
-            vertical_accuracy,
-            vertical_requested,
-            response_time,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for LcsQos {
@@ -1130,8 +1118,17 @@ impl rt::AvpData for LcsQos {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1236,32 +1233,37 @@ impl LcsPrivacyCheckNonSession {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2521, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut lcs_privacy_check: Option<LcsPrivacyCheck> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_lcs_privacy_check = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2512, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut lcs_privacy_check, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.lcs_privacy_check,
+                        &mut seen_lcs_privacy_check,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            lcs_privacy_check: rt::typed::required(
-                lcs_privacy_check,
-                rt::AvpKey::new(2512, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_lcs_privacy_check {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2512, 10415),
+                    <LcsPrivacyCheck as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for LcsPrivacyCheckNonSession {
@@ -1270,8 +1272,17 @@ impl rt::AvpData for LcsPrivacyCheckNonSession {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1324,32 +1335,37 @@ impl LcsPrivacyCheckSession {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2522, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut lcs_privacy_check: Option<LcsPrivacyCheck> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_lcs_privacy_check = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2512, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut lcs_privacy_check, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.lcs_privacy_check,
+                        &mut seen_lcs_privacy_check,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            lcs_privacy_check: rt::typed::required(
-                lcs_privacy_check,
-                rt::AvpKey::new(2512, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_lcs_privacy_check {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2512, 10415),
+                    <LcsPrivacyCheck as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for LcsPrivacyCheckSession {
@@ -1358,8 +1374,17 @@ impl rt::AvpData for LcsPrivacyCheckSession {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1416,33 +1441,29 @@ impl GeranPositioningInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2524, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut geran_positioning_data: Option<rt::bytes::Bytes> = None;
-        let mut geran_ganss_positioning_data: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2525, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut geran_positioning_data, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.geran_positioning_data, &avp, cx)?;
                 }
                 (2526, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut geran_ganss_positioning_data, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.geran_ganss_positioning_data,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            geran_positioning_data,
-            geran_ganss_positioning_data,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for GeranPositioningInfo {
@@ -1451,8 +1472,17 @@ impl rt::AvpData for GeranPositioningInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1529,43 +1559,37 @@ impl UtranPositioningInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2527, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut utran_positioning_data: Option<rt::bytes::Bytes> = None;
-        let mut utran_ganss_positioning_data: Option<rt::bytes::Bytes> = None;
-        let mut utran_additional_positioning_data: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2528, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut utran_positioning_data, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.utran_positioning_data, &avp, cx)?;
                 }
                 (2529, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut utran_ganss_positioning_data, &avp, cx)?;
-                }
-                (2558, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut utran_additional_positioning_data,
+                        &mut self.utran_ganss_positioning_data,
                         &avp,
                         cx,
                     )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                (2558, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.utran_additional_positioning_data,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            utran_positioning_data,
-            utran_ganss_positioning_data,
-            utran_additional_positioning_data,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for UtranPositioningInfo {
@@ -1574,8 +1598,17 @@ impl rt::AvpData for UtranPositioningInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1680,68 +1713,65 @@ impl AreaEventInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2533, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut area_definition: Option<AreaDefinition> = None;
-        let mut occurrence_info: Option<OccurrenceInfo> = None;
-        let mut interval_time: Option<u32> = None;
-        let mut maximum_interval: Option<u32> = None;
-        let mut sampling_interval: Option<u32> = None;
-        let mut reporting_duration: Option<u32> = None;
-        let mut reporting_location_requirements: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_area_definition = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2534, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut area_definition, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.area_definition,
+                        &mut seen_area_definition,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2538, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut occurrence_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.occurrence_info, &avp, cx)?;
                 }
                 (2539, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut interval_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.interval_time, &avp, cx)?;
                 }
                 (2561, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut maximum_interval, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.maximum_interval, &avp, cx)?;
                 }
                 (2562, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sampling_interval, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sampling_interval, &avp, cx)?;
                 }
                 (2563, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut reporting_duration, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.reporting_duration, &avp, cx)?;
                 }
                 (2564, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut reporting_location_requirements, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.reporting_location_requirements,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            area_definition: rt::typed::required(
-                area_definition,
-                rt::AvpKey::new(2534, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            occurrence_info,
-            interval_time,
-            maximum_interval,
-            sampling_interval,
-            reporting_duration,
-            reporting_location_requirements,
-            extra,
-            avp_flags,
-        })
+        if !seen_area_definition {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2534, 10415),
+                    <AreaDefinition as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for AreaEventInfo {
@@ -1750,8 +1780,17 @@ impl rt::AvpData for AreaEventInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1880,39 +1919,36 @@ impl AreaDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2534, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut area: Vec<Area> = Vec::new();
-        let mut additional_area: Vec<AdditionalArea> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2535, 10415) => {
-                    avp_flags.note(&avp, area.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut area, &avp, cx, 10)?;
+                    self.avp_flags.note(&avp, self.area.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.area, &avp, cx, 10)?;
                 }
                 (2565, 10415) => {
-                    avp_flags.note(&avp, additional_area.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut additional_area, &avp, cx, 240)?;
+                    self.avp_flags
+                        .note(&avp, self.additional_area.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.additional_area, &avp, cx, 240)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            area: rt::typed::at_least(
-                area,
-                1,
-                rt::AvpKey::new(2535, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            additional_area,
-            extra,
-            avp_flags,
-        })
+        if self.area.len() < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2535, 10415),
+                    <Area as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for AreaDefinition {
@@ -1921,8 +1957,17 @@ impl rt::AvpData for AreaDefinition {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1995,43 +2040,57 @@ impl Area {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2535, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut area_type: Option<i32> = None;
-        let mut area_identification: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_area_type = false;
+        let mut seen_area_identification = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2536, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut area_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.area_type,
+                        &mut seen_area_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2537, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut area_identification, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.area_identification,
+                        &mut seen_area_identification,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            area_type: rt::typed::required(
-                area_type,
-                rt::AvpKey::new(2536, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            area_identification: rt::typed::required(
-                area_identification,
-                rt::AvpKey::new(2537, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_area_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2536, 10415),
+                    <i32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_area_identification {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2537, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for Area {
@@ -2040,8 +2099,17 @@ impl rt::AvpData for Area {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2106,43 +2174,57 @@ impl PeriodicLdrInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2540, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut reporting_amount: Option<u32> = None;
-        let mut reporting_interval: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_reporting_amount = false;
+        let mut seen_reporting_interval = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2541, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut reporting_amount, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.reporting_amount,
+                        &mut seen_reporting_amount,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2542, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut reporting_interval, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.reporting_interval,
+                        &mut seen_reporting_interval,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            reporting_amount: rt::typed::required(
-                reporting_amount,
-                rt::AvpKey::new(2541, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            reporting_interval: rt::typed::required(
-                reporting_interval,
-                rt::AvpKey::new(2542, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_reporting_amount {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2541, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_reporting_interval {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2542, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for PeriodicLdrInformation {
@@ -2151,8 +2233,17 @@ impl rt::AvpData for PeriodicLdrInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2217,39 +2308,36 @@ impl ReportingPlmnList {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2543, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut plmn_id_list: Vec<PlmnIdList> = Vec::new();
-        let mut prioritized_list_indicator: Option<PrioritizedListIndicator> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2544, 10415) => {
-                    avp_flags.note(&avp, plmn_id_list.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut plmn_id_list, &avp, cx, 20)?;
+                    self.avp_flags
+                        .note(&avp, self.plmn_id_list.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.plmn_id_list, &avp, cx, 20)?;
                 }
                 (2551, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut prioritized_list_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.prioritized_list_indicator, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            plmn_id_list: rt::typed::at_least(
-                plmn_id_list,
-                1,
-                rt::AvpKey::new(2544, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            prioritized_list_indicator,
-            extra,
-            avp_flags,
-        })
+        if self.plmn_id_list.len() < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2544, 10415),
+                    <PlmnIdList as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for ReportingPlmnList {
@@ -2258,8 +2346,17 @@ impl rt::AvpData for ReportingPlmnList {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2332,44 +2429,45 @@ impl PlmnIdList {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2544, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut visited_plmn_id: Option<rt::bytes::Bytes> = None;
-        let mut periodic_location_support_indicator: Option<
-            PeriodicLocationSupportIndicator,
-        > = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_visited_plmn_id = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1407, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut visited_plmn_id, &avp, cx)?;
-                }
-                (2550, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut periodic_location_support_indicator,
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.visited_plmn_id,
+                        &mut seen_visited_plmn_id,
                         &avp,
                         cx,
                     )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                (2550, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.periodic_location_support_indicator,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            visited_plmn_id: rt::typed::required(
-                visited_plmn_id,
-                rt::AvpKey::new(1407, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            periodic_location_support_indicator,
-            extra,
-            avp_flags,
-        })
+        if !seen_visited_plmn_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1407, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for PlmnIdList {
@@ -2378,8 +2476,17 @@ impl rt::AvpData for PlmnIdList {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2452,44 +2559,45 @@ impl DeferredMtLrData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2547, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut deferred_location_type: Option<u32> = None;
-        let mut termination_cause_3gpp: Option<i32> = None;
-        let mut serving_node: Option<super::ts29173::ServingNode> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_deferred_location_type = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2532, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut deferred_location_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.deferred_location_type,
+                        &mut seen_deferred_location_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2548, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut termination_cause_3gpp, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.termination_cause_3gpp, &avp, cx)?;
                 }
                 (2401, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut serving_node, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.serving_node, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            deferred_location_type: rt::typed::required(
-                deferred_location_type,
-                rt::AvpKey::new(2532, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            termination_cause_3gpp,
-            serving_node,
-            extra,
-            avp_flags,
-        })
+        if !seen_deferred_location_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2532, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for DeferredMtLrData {
@@ -2498,8 +2606,17 @@ impl rt::AvpData for DeferredMtLrData {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2580,33 +2697,25 @@ impl EsmlcCellInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2552, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut ecgi: Option<rt::bytes::Bytes> = None;
-        let mut cell_portion_id: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2517, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut ecgi, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.ecgi, &avp, cx)?;
                 }
                 (2553, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut cell_portion_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.cell_portion_id, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            ecgi,
-            cell_portion_id,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for EsmlcCellInfo {
@@ -2615,8 +2724,17 @@ impl rt::AvpData for EsmlcCellInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2689,33 +2807,25 @@ impl DelayedLocationReportingData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2555, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut termination_cause_3gpp: Option<i32> = None;
-        let mut serving_node: Option<super::ts29173::ServingNode> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2548, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut termination_cause_3gpp, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.termination_cause_3gpp, &avp, cx)?;
                 }
                 (2401, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut serving_node, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.serving_node, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            termination_cause_3gpp,
-            serving_node,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for DelayedLocationReportingData {
@@ -2724,8 +2834,17 @@ impl rt::AvpData for DelayedLocationReportingData {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2818,68 +2937,65 @@ impl MotionEventInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2559, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut linear_distance: Option<u32> = None;
-        let mut occurrence_info: Option<OccurrenceInfo> = None;
-        let mut interval_time: Option<u32> = None;
-        let mut maximum_interval: Option<u32> = None;
-        let mut sampling_interval: Option<u32> = None;
-        let mut reporting_duration: Option<u32> = None;
-        let mut reporting_location_requirements: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_linear_distance = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2560, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut linear_distance, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.linear_distance,
+                        &mut seen_linear_distance,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2538, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut occurrence_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.occurrence_info, &avp, cx)?;
                 }
                 (2539, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut interval_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.interval_time, &avp, cx)?;
                 }
                 (2561, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut maximum_interval, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.maximum_interval, &avp, cx)?;
                 }
                 (2562, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sampling_interval, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sampling_interval, &avp, cx)?;
                 }
                 (2563, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut reporting_duration, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.reporting_duration, &avp, cx)?;
                 }
                 (2564, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut reporting_location_requirements, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.reporting_location_requirements,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            linear_distance: rt::typed::required(
-                linear_distance,
-                rt::AvpKey::new(2560, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            occurrence_info,
-            interval_time,
-            maximum_interval,
-            sampling_interval,
-            reporting_duration,
-            reporting_location_requirements,
-            extra,
-            avp_flags,
-        })
+        if !seen_linear_distance {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2560, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for MotionEventInfo {
@@ -2888,8 +3004,17 @@ impl rt::AvpData for MotionEventInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3018,43 +3143,57 @@ impl AdditionalArea {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2565, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut area_type: Option<i32> = None;
-        let mut area_identification: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_area_type = false;
+        let mut seen_area_identification = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2536, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut area_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.area_type,
+                        &mut seen_area_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2537, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut area_identification, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.area_identification,
+                        &mut seen_area_identification,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            area_type: rt::typed::required(
-                area_type,
-                rt::AvpKey::new(2536, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            area_identification: rt::typed::required(
-                area_identification,
-                rt::AvpKey::new(2537, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_area_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2536, 10415),
+                    <i32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_area_identification {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2537, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for AdditionalArea {
@@ -3063,8 +3202,17 @@ impl rt::AvpData for AdditionalArea {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3260,6 +3408,314 @@ impl Default for ProvideLocationRequest {
         }
     }
 }
+impl ProvideLocationRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_host = false;
+        let mut seen_destination_realm = false;
+        let mut seen_slg_location_type = false;
+        let mut seen_lcs_eps_client_name = false;
+        let mut seen_lcs_client_type = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (2500, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.slg_location_type,
+                        &mut seen_slg_location_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (701, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.msisdn, &avp, cx)?;
+                }
+                (1402, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.imei, &avp, cx)?;
+                }
+                (2501, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.lcs_eps_client_name,
+                        &mut seen_lcs_eps_client_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1241, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.lcs_client_type,
+                        &mut seen_lcs_client_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (2502, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.lcs_requestor_name, &avp, cx)?;
+                }
+                (2503, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.lcs_priority, &avp, cx)?;
+                }
+                (2504, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.lcs_qos, &avp, cx)?;
+                }
+                (2508, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.velocity_requested, &avp, cx)?;
+                }
+                (2510, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.supported_gad_shapes, &avp, cx)?;
+                }
+                (2520, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.lcs_service_type_id, &avp, cx)?;
+                }
+                (2511, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.lcs_codeword, &avp, cx)?;
+                }
+                (2521, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.lcs_privacy_check_non_session,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (2522, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.lcs_privacy_check_session, &avp, cx)?;
+                }
+                (493, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.service_selection, &avp, cx)?;
+                }
+                (2532, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.deferred_location_type, &avp, cx)?;
+                }
+                (2531, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.lcs_reference_number, &avp, cx)?;
+                }
+                (2533, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.area_event_info, &avp, cx)?;
+                }
+                (2405, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.gmlc_address, &avp, cx)?;
+                }
+                (2545, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.plr_flags, &avp, cx)?;
+                }
+                (2540, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.periodic_ldr_information, &avp, cx)?;
+                }
+                (2543, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.reporting_plmn_list, &avp, cx)?;
+                }
+                (2559, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.motion_event_info, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_slg_location_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2500, 10415),
+                    <SlgLocationType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_lcs_eps_client_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2501, 10415),
+                    <LcsEpsClientName as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_lcs_client_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1241, 10415),
+                    <super::ts32299::LcsClientType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for ProvideLocationRequest {
     const CODE: u32 = 8388620;
     const APPLICATION_ID: u32 = 16777255;
@@ -3276,276 +3732,10 @@ impl rt::typed::Command for ProvideLocationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut slg_location_type: Option<SlgLocationType> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut msisdn: Option<rt::bytes::Bytes> = None;
-        let mut imei: Option<rt::data::Utf8String> = None;
-        let mut lcs_eps_client_name: Option<LcsEpsClientName> = None;
-        let mut lcs_client_type: Option<super::ts32299::LcsClientType> = None;
-        let mut lcs_requestor_name: Option<LcsRequestorName> = None;
-        let mut lcs_priority: Option<u32> = None;
-        let mut lcs_qos: Option<LcsQos> = None;
-        let mut velocity_requested: Option<VelocityRequested> = None;
-        let mut supported_gad_shapes: Option<u32> = None;
-        let mut lcs_service_type_id: Option<u32> = None;
-        let mut lcs_codeword: Option<rt::data::Utf8String> = None;
-        let mut lcs_privacy_check_non_session: Option<LcsPrivacyCheckNonSession> = None;
-        let mut lcs_privacy_check_session: Option<LcsPrivacyCheckSession> = None;
-        let mut service_selection: Option<rt::data::Utf8String> = None;
-        let mut deferred_location_type: Option<u32> = None;
-        let mut lcs_reference_number: Option<rt::bytes::Bytes> = None;
-        let mut area_event_info: Option<AreaEventInfo> = None;
-        let mut gmlc_address: Option<rt::data::Address> = None;
-        let mut plr_flags: Option<u32> = None;
-        let mut periodic_ldr_information: Option<PeriodicLdrInformation> = None;
-        let mut reporting_plmn_list: Option<ReportingPlmnList> = None;
-        let mut motion_event_info: Option<MotionEventInfo> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (2500, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut slg_location_type, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (701, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut msisdn, &avp, cx)?;
-                }
-                (1402, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut imei, &avp, cx)?;
-                }
-                (2501, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut lcs_eps_client_name, &avp, cx)?;
-                }
-                (1241, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut lcs_client_type, &avp, cx)?;
-                }
-                (2502, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut lcs_requestor_name, &avp, cx)?;
-                }
-                (2503, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut lcs_priority, &avp, cx)?;
-                }
-                (2504, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut lcs_qos, &avp, cx)?;
-                }
-                (2508, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut velocity_requested, &avp, cx)?;
-                }
-                (2510, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut supported_gad_shapes, &avp, cx)?;
-                }
-                (2520, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut lcs_service_type_id, &avp, cx)?;
-                }
-                (2511, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut lcs_codeword, &avp, cx)?;
-                }
-                (2521, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut lcs_privacy_check_non_session, &avp, cx)?;
-                }
-                (2522, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut lcs_privacy_check_session, &avp, cx)?;
-                }
-                (493, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_selection, &avp, cx)?;
-                }
-                (2532, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut deferred_location_type, &avp, cx)?;
-                }
-                (2531, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut lcs_reference_number, &avp, cx)?;
-                }
-                (2533, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut area_event_info, &avp, cx)?;
-                }
-                (2405, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut gmlc_address, &avp, cx)?;
-                }
-                (2545, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut plr_flags, &avp, cx)?;
-                }
-                (2540, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut periodic_ldr_information, &avp, cx)?;
-                }
-                (2543, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut reporting_plmn_list, &avp, cx)?;
-                }
-                (2559, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut motion_event_info, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            slg_location_type: rt::typed::required(
-                slg_location_type,
-                rt::AvpKey::new(2500, 10415),
-                rt::AvpFlags(128),
-                msg.header().length as usize,
-            )?,
-            user_name,
-            msisdn,
-            imei,
-            lcs_eps_client_name: rt::typed::required(
-                lcs_eps_client_name,
-                rt::AvpKey::new(2501, 10415),
-                rt::AvpFlags(128),
-                msg.header().length as usize,
-            )?,
-            lcs_client_type: rt::typed::required(
-                lcs_client_type,
-                rt::AvpKey::new(1241, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            lcs_requestor_name,
-            lcs_priority,
-            lcs_qos,
-            velocity_requested,
-            supported_gad_shapes,
-            lcs_service_type_id,
-            lcs_codeword,
-            lcs_privacy_check_non_session,
-            lcs_privacy_check_session,
-            service_selection,
-            deferred_location_type,
-            lcs_reference_number,
-            area_event_info,
-            gmlc_address,
-            plr_flags,
-            periodic_ldr_information,
-            reporting_plmn_list,
-            motion_event_info,
-            supported_features,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -4077,6 +4267,202 @@ impl Default for ProvideLocationAnswer {
         }
     }
 }
+impl ProvideLocationAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1242, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.location_estimate, &avp, cx)?;
+                }
+                (2513, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.accuracy_fulfilment_indicator,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (2514, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.age_of_location_estimate, &avp, cx)?;
+                }
+                (2515, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.velocity_estimate, &avp, cx)?;
+                }
+                (2516, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.eutran_positioning_data, &avp, cx)?;
+                }
+                (2517, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.ecgi, &avp, cx)?;
+                }
+                (2524, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.geran_positioning_info, &avp, cx)?;
+                }
+                (2527, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.utran_positioning_info, &avp, cx)?;
+                }
+                (1604, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.cell_global_identity, &avp, cx)?;
+                }
+                (1607, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.service_area_identity, &avp, cx)?;
+                }
+                (2401, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.serving_node, &avp, cx)?;
+                }
+                (2546, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.pla_flags, &avp, cx)?;
+                }
+                (2552, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.esmlc_cell_info, &avp, cx)?;
+                }
+                (2556, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.civic_address, &avp, cx)?;
+                }
+                (2557, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.barometric_pressure, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for ProvideLocationAnswer {
     const CODE: u32 = 8388620;
     const APPLICATION_ID: u32 = 16777255;
@@ -4093,203 +4479,10 @@ impl rt::typed::Command for ProvideLocationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut location_estimate: Option<rt::bytes::Bytes> = None;
-        let mut accuracy_fulfilment_indicator: Option<AccuracyFulfilmentIndicator> = None;
-        let mut age_of_location_estimate: Option<u32> = None;
-        let mut velocity_estimate: Option<rt::bytes::Bytes> = None;
-        let mut eutran_positioning_data: Option<rt::bytes::Bytes> = None;
-        let mut ecgi: Option<rt::bytes::Bytes> = None;
-        let mut geran_positioning_info: Option<GeranPositioningInfo> = None;
-        let mut utran_positioning_info: Option<UtranPositioningInfo> = None;
-        let mut cell_global_identity: Option<rt::bytes::Bytes> = None;
-        let mut service_area_identity: Option<rt::bytes::Bytes> = None;
-        let mut serving_node: Option<super::ts29173::ServingNode> = None;
-        let mut pla_flags: Option<u32> = None;
-        let mut esmlc_cell_info: Option<EsmlcCellInfo> = None;
-        let mut civic_address: Option<rt::data::Utf8String> = None;
-        let mut barometric_pressure: Option<u32> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (1242, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut location_estimate, &avp, cx)?;
-                }
-                (2513, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut accuracy_fulfilment_indicator, &avp, cx)?;
-                }
-                (2514, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut age_of_location_estimate, &avp, cx)?;
-                }
-                (2515, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut velocity_estimate, &avp, cx)?;
-                }
-                (2516, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut eutran_positioning_data, &avp, cx)?;
-                }
-                (2517, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut ecgi, &avp, cx)?;
-                }
-                (2524, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut geran_positioning_info, &avp, cx)?;
-                }
-                (2527, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut utran_positioning_info, &avp, cx)?;
-                }
-                (1604, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut cell_global_identity, &avp, cx)?;
-                }
-                (1607, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut service_area_identity, &avp, cx)?;
-                }
-                (2401, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut serving_node, &avp, cx)?;
-                }
-                (2546, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut pla_flags, &avp, cx)?;
-                }
-                (2552, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut esmlc_cell_info, &avp, cx)?;
-                }
-                (2556, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut civic_address, &avp, cx)?;
-                }
-                (2557, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut barometric_pressure, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            result_code,
-            experimental_result,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            location_estimate,
-            accuracy_fulfilment_indicator,
-            age_of_location_estimate,
-            velocity_estimate,
-            eutran_positioning_data,
-            ecgi,
-            geran_positioning_info,
-            utran_positioning_info,
-            cell_global_identity,
-            service_area_identity,
-            serving_node,
-            pla_flags,
-            esmlc_cell_info,
-            civic_address,
-            barometric_pressure,
-            supported_features,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -4785,6 +4978,294 @@ impl Default for LocationReportRequest {
         }
     }
 }
+impl LocationReportRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_host = false;
+        let mut seen_destination_realm = false;
+        let mut seen_location_event = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (2518, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.location_event,
+                        &mut seen_location_event,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (2501, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.lcs_eps_client_name, &avp, cx)?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (701, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.msisdn, &avp, cx)?;
+                }
+                (1402, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.imei, &avp, cx)?;
+                }
+                (1242, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.location_estimate, &avp, cx)?;
+                }
+                (2513, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.accuracy_fulfilment_indicator,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (2514, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.age_of_location_estimate, &avp, cx)?;
+                }
+                (2515, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.velocity_estimate, &avp, cx)?;
+                }
+                (2516, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.eutran_positioning_data, &avp, cx)?;
+                }
+                (2517, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.ecgi, &avp, cx)?;
+                }
+                (2524, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.geran_positioning_info, &avp, cx)?;
+                }
+                (2527, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.utran_positioning_info, &avp, cx)?;
+                }
+                (2520, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.lcs_service_type_id, &avp, cx)?;
+                }
+                (2519, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.pseudonym_indicator, &avp, cx)?;
+                }
+                (2530, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.lrr_flags, &avp, cx)?;
+                }
+                (2531, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.lcs_reference_number, &avp, cx)?;
+                }
+                (2547, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.deferred_mt_lr_data, &avp, cx)?;
+                }
+                (2405, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.gmlc_address, &avp, cx)?;
+                }
+                (2541, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.reporting_amount, &avp, cx)?;
+                }
+                (2540, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.periodic_ldr_information, &avp, cx)?;
+                }
+                (2552, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.esmlc_cell_info, &avp, cx)?;
+                }
+                (2554, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.n1xrtt_rcid, &avp, cx)?;
+                }
+                (2555, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.delayed_location_reporting_data,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (2556, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.civic_address, &avp, cx)?;
+                }
+                (2557, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.barometric_pressure, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_location_event {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2518, 10415),
+                    <LocationEvent as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for LocationReportRequest {
     const CODE: u32 = 8388621;
     const APPLICATION_ID: u32 = 16777255;
@@ -4801,278 +5282,10 @@ impl rt::typed::Command for LocationReportRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut location_event: Option<LocationEvent> = None;
-        let mut lcs_eps_client_name: Option<LcsEpsClientName> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut msisdn: Option<rt::bytes::Bytes> = None;
-        let mut imei: Option<rt::data::Utf8String> = None;
-        let mut location_estimate: Option<rt::bytes::Bytes> = None;
-        let mut accuracy_fulfilment_indicator: Option<AccuracyFulfilmentIndicator> = None;
-        let mut age_of_location_estimate: Option<u32> = None;
-        let mut velocity_estimate: Option<rt::bytes::Bytes> = None;
-        let mut eutran_positioning_data: Option<rt::bytes::Bytes> = None;
-        let mut ecgi: Option<rt::bytes::Bytes> = None;
-        let mut geran_positioning_info: Option<GeranPositioningInfo> = None;
-        let mut utran_positioning_info: Option<UtranPositioningInfo> = None;
-        let mut lcs_service_type_id: Option<u32> = None;
-        let mut pseudonym_indicator: Option<PseudonymIndicator> = None;
-        let mut lrr_flags: Option<u32> = None;
-        let mut lcs_reference_number: Option<rt::bytes::Bytes> = None;
-        let mut deferred_mt_lr_data: Option<DeferredMtLrData> = None;
-        let mut gmlc_address: Option<rt::data::Address> = None;
-        let mut reporting_amount: Option<u32> = None;
-        let mut periodic_ldr_information: Option<PeriodicLdrInformation> = None;
-        let mut esmlc_cell_info: Option<EsmlcCellInfo> = None;
-        let mut n1xrtt_rcid: Option<rt::bytes::Bytes> = None;
-        let mut delayed_location_reporting_data: Option<DelayedLocationReportingData> = None;
-        let mut civic_address: Option<rt::data::Utf8String> = None;
-        let mut barometric_pressure: Option<u32> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (2518, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut location_event, &avp, cx)?;
-                }
-                (2501, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut lcs_eps_client_name, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (701, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut msisdn, &avp, cx)?;
-                }
-                (1402, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut imei, &avp, cx)?;
-                }
-                (1242, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut location_estimate, &avp, cx)?;
-                }
-                (2513, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut accuracy_fulfilment_indicator, &avp, cx)?;
-                }
-                (2514, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut age_of_location_estimate, &avp, cx)?;
-                }
-                (2515, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut velocity_estimate, &avp, cx)?;
-                }
-                (2516, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut eutran_positioning_data, &avp, cx)?;
-                }
-                (2517, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut ecgi, &avp, cx)?;
-                }
-                (2524, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut geran_positioning_info, &avp, cx)?;
-                }
-                (2527, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut utran_positioning_info, &avp, cx)?;
-                }
-                (2520, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut lcs_service_type_id, &avp, cx)?;
-                }
-                (2519, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut pseudonym_indicator, &avp, cx)?;
-                }
-                (2530, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut lrr_flags, &avp, cx)?;
-                }
-                (2531, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut lcs_reference_number, &avp, cx)?;
-                }
-                (2547, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut deferred_mt_lr_data, &avp, cx)?;
-                }
-                (2405, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut gmlc_address, &avp, cx)?;
-                }
-                (2541, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut reporting_amount, &avp, cx)?;
-                }
-                (2540, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut periodic_ldr_information, &avp, cx)?;
-                }
-                (2552, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut esmlc_cell_info, &avp, cx)?;
-                }
-                (2554, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut n1xrtt_rcid, &avp, cx)?;
-                }
-                (2555, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut delayed_location_reporting_data, &avp, cx)?;
-                }
-                (2556, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut civic_address, &avp, cx)?;
-                }
-                (2557, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut barometric_pressure, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            location_event: rt::typed::required(
-                location_event,
-                rt::AvpKey::new(2518, 10415),
-                rt::AvpFlags(128),
-                msg.header().length as usize,
-            )?,
-            lcs_eps_client_name,
-            user_name,
-            msisdn,
-            imei,
-            location_estimate,
-            accuracy_fulfilment_indicator,
-            age_of_location_estimate,
-            velocity_estimate,
-            eutran_positioning_data,
-            ecgi,
-            geran_positioning_info,
-            utran_positioning_info,
-            lcs_service_type_id,
-            pseudonym_indicator,
-            lrr_flags,
-            lcs_reference_number,
-            deferred_mt_lr_data,
-            gmlc_address,
-            reporting_amount,
-            periodic_ldr_information,
-            esmlc_cell_info,
-            n1xrtt_rcid,
-            delayed_location_reporting_data,
-            civic_address,
-            barometric_pressure,
-            supported_features,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -5592,6 +5805,154 @@ impl Default for LocationReportAnswer {
         }
     }
 }
+impl LocationReportAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (2405, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.gmlc_address, &avp, cx)?;
+                }
+                (2549, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.lra_flags, &avp, cx)?;
+                }
+                (2543, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.reporting_plmn_list, &avp, cx)?;
+                }
+                (2531, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.lcs_reference_number, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for LocationReportAnswer {
     const CODE: u32 = 8388621;
     const APPLICATION_ID: u32 = 16777255;
@@ -5608,137 +5969,10 @@ impl rt::typed::Command for LocationReportAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut gmlc_address: Option<rt::data::Address> = None;
-        let mut lra_flags: Option<u32> = None;
-        let mut reporting_plmn_list: Option<ReportingPlmnList> = None;
-        let mut lcs_reference_number: Option<rt::bytes::Bytes> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (2405, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut gmlc_address, &avp, cx)?;
-                }
-                (2549, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut lra_flags, &avp, cx)?;
-                }
-                (2543, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut reporting_plmn_list, &avp, cx)?;
-                }
-                (2531, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut lcs_reference_number, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            result_code,
-            experimental_result,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            gmlc_address,
-            lra_flags,
-            reporting_plmn_list,
-            lcs_reference_number,
-            supported_features,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;

@@ -3227,89 +3227,86 @@ impl ChargingRuleInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1001, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut charging_rule_definition: Vec<ChargingRuleDefinition> = Vec::new();
-        let mut charging_rule_name: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut charging_rule_base_name: Vec<rt::data::Utf8String> = Vec::new();
-        let mut bearer_identifier: Option<rt::bytes::Bytes> = None;
-        let mut monitoring_flags: Option<u32> = None;
-        let mut rule_activation_time: Option<rt::data::Time> = None;
-        let mut rule_deactivation_time: Option<rt::data::Time> = None;
-        let mut resource_allocation_notification: Option<
-            ResourceAllocationNotification,
-        > = None;
-        let mut charging_correlation_indicator: Option<ChargingCorrelationIndicator> = None;
-        let mut ip_can_type: Option<IpCanType> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1003, 10415) => {
-                    avp_flags
-                        .note(&avp, charging_rule_definition.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_definition, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.charging_rule_definition.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.charging_rule_definition,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (1005, 10415) => {
-                    avp_flags.note(&avp, charging_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.charging_rule_name.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.charging_rule_name, &avp, cx, u32::MAX)?;
                 }
                 (1004, 10415) => {
-                    avp_flags
-                        .note(&avp, charging_rule_base_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_base_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.charging_rule_base_name.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.charging_rule_base_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (1020, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut bearer_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.bearer_identifier, &avp, cx)?;
                 }
                 (2828, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut monitoring_flags, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.monitoring_flags, &avp, cx)?;
                 }
                 (1043, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rule_activation_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rule_activation_time, &avp, cx)?;
                 }
                 (1044, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rule_deactivation_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rule_deactivation_time, &avp, cx)?;
                 }
                 (1063, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut resource_allocation_notification,
+                        &mut self.resource_allocation_notification,
                         &avp,
                         cx,
                     )?;
                 }
                 (1073, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut charging_correlation_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.charging_correlation_indicator,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1027, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ip_can_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            charging_rule_definition,
-            charging_rule_name,
-            charging_rule_base_name,
-            bearer_identifier,
-            monitoring_flags,
-            rule_activation_time,
-            rule_deactivation_time,
-            resource_allocation_notification,
-            charging_correlation_indicator,
-            ip_can_type,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ChargingRuleInstall {
@@ -3318,8 +3315,17 @@ impl rt::AvpData for ChargingRuleInstall {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3496,46 +3502,49 @@ impl ChargingRuleRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1002, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut charging_rule_name: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut charging_rule_base_name: Vec<rt::data::Utf8String> = Vec::new();
-        let mut required_access_info: Vec<super::ts29214::RequiredAccessInfo> = Vec::new();
-        let mut resource_release_notification: Option<ResourceReleaseNotification> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1005, 10415) => {
-                    avp_flags.note(&avp, charging_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.charging_rule_name.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.charging_rule_name, &avp, cx, u32::MAX)?;
                 }
                 (1004, 10415) => {
-                    avp_flags
-                        .note(&avp, charging_rule_base_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_base_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.charging_rule_base_name.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.charging_rule_base_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (536, 10415) => {
-                    avp_flags.note(&avp, required_access_info.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut required_access_info, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.required_access_info.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.required_access_info, &avp, cx, u32::MAX)?;
                 }
                 (2841, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut resource_release_notification, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.resource_release_notification,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            charging_rule_name,
-            charging_rule_base_name,
-            required_access_info,
-            resource_release_notification,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ChargingRuleRemove {
@@ -3544,8 +3553,17 @@ impl rt::AvpData for ChargingRuleRemove {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3762,230 +3780,186 @@ impl ChargingRuleDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1003, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut charging_rule_name: Option<rt::bytes::Bytes> = None;
-        let mut service_identifier: Option<u32> = None;
-        let mut rating_group: Option<u32> = None;
-        let mut flow_information: Vec<FlowInformation> = Vec::new();
-        let mut default_bearer_indication: Option<DefaultBearerIndication> = None;
-        let mut tdf_application_identifier: Option<rt::bytes::Bytes> = None;
-        let mut flow_status: Option<super::ts29214::FlowStatus> = None;
-        let mut qos_information: Option<QosInformation> = None;
-        let mut ps_to_cs_session_continuity: Option<PsToCsSessionContinuity> = None;
-        let mut reporting_level: Option<ReportingLevel> = None;
-        let mut online: Option<Online> = None;
-        let mut offline: Option<Offline> = None;
-        let mut max_plr_dl: Option<f32> = None;
-        let mut max_plr_ul: Option<f32> = None;
-        let mut metering_method: Option<MeteringMethod> = None;
-        let mut precedence: Option<u32> = None;
-        let mut af_charging_identifier: Option<rt::bytes::Bytes> = None;
-        let mut flows: Vec<super::ts29214::Flows> = Vec::new();
-        let mut monitoring_key: Option<rt::bytes::Bytes> = None;
-        let mut redirect_information: Vec<RedirectInformation> = Vec::new();
-        let mut mute_notification: Option<MuteNotification> = None;
-        let mut af_signalling_protocol: Option<super::ts29214::AfSignallingProtocol> = None;
-        let mut sponsor_identity: Option<rt::data::Utf8String> = None;
-        let mut application_service_provider_identity: Option<rt::data::Utf8String> = None;
-        let mut required_access_info: Vec<super::ts29214::RequiredAccessInfo> = Vec::new();
-        let mut sharing_key_dl: Option<u32> = None;
-        let mut sharing_key_ul: Option<u32> = None;
-        let mut traffic_steering_policy_identifier_dl: Option<rt::bytes::Bytes> = None;
-        let mut traffic_steering_policy_identifier_ul: Option<rt::bytes::Bytes> = None;
-        let mut content_version: Option<u64> = None;
-        let mut calling_party_address: Vec<rt::data::Utf8String> = Vec::new();
-        let mut callee_information: Option<super::ts29214::CalleeInformation> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_charging_rule_name = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1005, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut charging_rule_name, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.charging_rule_name,
+                        &mut seen_charging_rule_name,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (439, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.service_identifier, &avp, cx)?;
                 }
                 (432, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut rating_group, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.rating_group, &avp, cx)?;
                 }
                 (1058, 10415) => {
-                    avp_flags.note(&avp, flow_information.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut flow_information, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.flow_information.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.flow_information, &avp, cx, u32::MAX)?;
                 }
                 (2844, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut default_bearer_indication, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.default_bearer_indication, &avp, cx)?;
                 }
                 (1088, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut tdf_application_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.tdf_application_identifier, &avp, cx)?;
                 }
                 (511, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut flow_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.flow_status, &avp, cx)?;
                 }
                 (1016, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
                 }
                 (1099, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut ps_to_cs_session_continuity, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.ps_to_cs_session_continuity,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1011, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut reporting_level, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.reporting_level, &avp, cx)?;
                 }
                 (1009, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut online, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.online, &avp, cx)?;
                 }
                 (1008, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut offline, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.offline, &avp, cx)?;
                 }
                 (2852, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut max_plr_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.max_plr_dl, &avp, cx)?;
                 }
                 (2853, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut max_plr_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.max_plr_ul, &avp, cx)?;
                 }
                 (1007, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut metering_method, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.metering_method, &avp, cx)?;
                 }
                 (1010, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut precedence, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.precedence, &avp, cx)?;
                 }
                 (505, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut af_charging_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.af_charging_identifier, &avp, cx)?;
                 }
                 (510, 10415) => {
-                    avp_flags.note(&avp, flows.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut flows, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.flows.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.flows, &avp, cx, u32::MAX)?;
                 }
                 (1066, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut monitoring_key, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.monitoring_key, &avp, cx)?;
                 }
                 (1085, 10415) => {
-                    avp_flags.note(&avp, redirect_information.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut redirect_information, &avp, cx, 2)?;
+                    self.avp_flags
+                        .note(&avp, self.redirect_information.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.redirect_information, &avp, cx, 2)?;
                 }
                 (2809, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut mute_notification, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.mute_notification, &avp, cx)?;
                 }
                 (529, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut af_signalling_protocol, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.af_signalling_protocol, &avp, cx)?;
                 }
                 (531, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sponsor_identity, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sponsor_identity, &avp, cx)?;
                 }
                 (532, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut application_service_provider_identity,
+                        &mut self.application_service_provider_identity,
                         &avp,
                         cx,
                     )?;
                 }
                 (536, 10415) => {
-                    avp_flags.note(&avp, required_access_info.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut required_access_info, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.required_access_info.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.required_access_info, &avp, cx, u32::MAX)?;
                 }
                 (539, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sharing_key_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sharing_key_dl, &avp, cx)?;
                 }
                 (540, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sharing_key_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sharing_key_ul, &avp, cx)?;
                 }
                 (2836, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut traffic_steering_policy_identifier_dl,
+                        &mut self.traffic_steering_policy_identifier_dl,
                         &avp,
                         cx,
                     )?;
                 }
                 (2837, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut traffic_steering_policy_identifier_ul,
+                        &mut self.traffic_steering_policy_identifier_ul,
                         &avp,
                         cx,
                     )?;
                 }
                 (552, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut content_version, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.content_version, &avp, cx)?;
                 }
                 (831, 10415) => {
-                    avp_flags.note(&avp, calling_party_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut calling_party_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.calling_party_address.len(), rt::AvpFlags(192));
+                    rt::typed::push(
+                        &mut self.calling_party_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (565, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut callee_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.callee_information, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            charging_rule_name: rt::typed::required(
-                charging_rule_name,
-                rt::AvpKey::new(1005, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            service_identifier,
-            rating_group,
-            flow_information,
-            default_bearer_indication,
-            tdf_application_identifier,
-            flow_status,
-            qos_information,
-            ps_to_cs_session_continuity,
-            reporting_level,
-            online,
-            offline,
-            max_plr_dl,
-            max_plr_ul,
-            metering_method,
-            precedence,
-            af_charging_identifier,
-            flows,
-            monitoring_key,
-            redirect_information,
-            mute_notification,
-            af_signalling_protocol,
-            sponsor_identity,
-            application_service_provider_identity,
-            required_access_info,
-            sharing_key_dl,
-            sharing_key_ul,
-            traffic_steering_policy_identifier_dl,
-            traffic_steering_policy_identifier_ul,
-            content_version,
-            calling_party_address,
-            callee_information,
-            extra,
-            avp_flags,
-        })
+        if !seen_charging_rule_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1005, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for ChargingRuleDefinition {
@@ -3994,8 +3968,17 @@ impl rt::AvpData for ChargingRuleDefinition {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -4440,57 +4423,41 @@ impl TftPacketFilterInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1013, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut precedence: Option<u32> = None;
-        let mut tft_filter: Option<rt::data::IpFilterRule> = None;
-        let mut tos_traffic_class: Option<rt::bytes::Bytes> = None;
-        let mut security_parameter_index: Option<rt::bytes::Bytes> = None;
-        let mut flow_label: Option<rt::bytes::Bytes> = None;
-        let mut flow_direction: Option<FlowDirection> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1010, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut precedence, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.precedence, &avp, cx)?;
                 }
                 (1012, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tft_filter, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tft_filter, &avp, cx)?;
                 }
                 (1014, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tos_traffic_class, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tos_traffic_class, &avp, cx)?;
                 }
                 (1056, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut security_parameter_index, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.security_parameter_index, &avp, cx)?;
                 }
                 (1057, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut flow_label, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.flow_label, &avp, cx)?;
                 }
                 (1080, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut flow_direction, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.flow_direction, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            precedence,
-            tft_filter,
-            tos_traffic_class,
-            security_parameter_index,
-            flow_label,
-            flow_direction,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for TftPacketFilterInformation {
@@ -4499,8 +4466,17 @@ impl rt::AvpData for TftPacketFilterInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -4677,129 +4653,111 @@ impl QosInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1016, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut qos_class_identifier: Option<QosClassIdentifier> = None;
-        let mut max_requested_bandwidth_ul: Option<u32> = None;
-        let mut max_requested_bandwidth_dl: Option<u32> = None;
-        let mut extended_max_requested_bw_ul: Option<u32> = None;
-        let mut extended_max_requested_bw_dl: Option<u32> = None;
-        let mut guaranteed_bitrate_ul: Option<u32> = None;
-        let mut guaranteed_bitrate_dl: Option<u32> = None;
-        let mut extended_gbr_ul: Option<u32> = None;
-        let mut extended_gbr_dl: Option<u32> = None;
-        let mut bearer_identifier: Option<rt::bytes::Bytes> = None;
-        let mut allocation_retention_priority: Option<AllocationRetentionPriority> = None;
-        let mut apn_aggregate_max_bitrate_ul: Option<u32> = None;
-        let mut apn_aggregate_max_bitrate_dl: Option<u32> = None;
-        let mut extended_apn_ambr_ul: Option<u32> = None;
-        let mut extended_apn_ambr_dl: Option<u32> = None;
-        let mut conditional_apn_aggregate_max_bitrate: Vec<
-            ConditionalApnAggregateMaxBitrate,
-        > = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1028, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_class_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_class_identifier, &avp, cx)?;
                 }
                 (516, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut max_requested_bandwidth_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.max_requested_bandwidth_ul, &avp, cx)?;
                 }
                 (515, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut max_requested_bandwidth_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.max_requested_bandwidth_dl, &avp, cx)?;
                 }
                 (555, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut extended_max_requested_bw_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.extended_max_requested_bw_ul,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (554, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut extended_max_requested_bw_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.extended_max_requested_bw_dl,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1026, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut guaranteed_bitrate_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.guaranteed_bitrate_ul, &avp, cx)?;
                 }
                 (1025, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut guaranteed_bitrate_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.guaranteed_bitrate_dl, &avp, cx)?;
                 }
                 (2851, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut extended_gbr_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.extended_gbr_ul, &avp, cx)?;
                 }
                 (2850, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut extended_gbr_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.extended_gbr_dl, &avp, cx)?;
                 }
                 (1020, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut bearer_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.bearer_identifier, &avp, cx)?;
                 }
                 (1034, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut allocation_retention_priority, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.allocation_retention_priority,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1041, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut apn_aggregate_max_bitrate_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.apn_aggregate_max_bitrate_ul,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1040, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut apn_aggregate_max_bitrate_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.apn_aggregate_max_bitrate_dl,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2849, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut extended_apn_ambr_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.extended_apn_ambr_ul, &avp, cx)?;
                 }
                 (2848, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut extended_apn_ambr_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.extended_apn_ambr_dl, &avp, cx)?;
                 }
                 (2818, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            conditional_apn_aggregate_max_bitrate.len(),
+                            self.conditional_apn_aggregate_max_bitrate.len(),
                             rt::AvpFlags(128),
                         );
                     rt::typed::push(
-                        &mut conditional_apn_aggregate_max_bitrate,
+                        &mut self.conditional_apn_aggregate_max_bitrate,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            qos_class_identifier,
-            max_requested_bandwidth_ul,
-            max_requested_bandwidth_dl,
-            extended_max_requested_bw_ul,
-            extended_max_requested_bw_dl,
-            guaranteed_bitrate_ul,
-            guaranteed_bitrate_dl,
-            extended_gbr_ul,
-            extended_gbr_dl,
-            bearer_identifier,
-            allocation_retention_priority,
-            apn_aggregate_max_bitrate_ul,
-            apn_aggregate_max_bitrate_dl,
-            extended_apn_ambr_ul,
-            extended_apn_ambr_dl,
-            conditional_apn_aggregate_max_bitrate,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for QosInformation {
@@ -4808,8 +4766,17 @@ impl rt::AvpData for QosInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -5074,72 +5041,67 @@ impl ChargingRuleReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1018, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut charging_rule_name: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut charging_rule_base_name: Vec<rt::data::Utf8String> = Vec::new();
-        let mut bearer_identifier: Option<rt::bytes::Bytes> = None;
-        let mut pcc_rule_status: Option<PccRuleStatus> = None;
-        let mut rule_failure_code: Option<RuleFailureCode> = None;
-        let mut final_unit_indication: Option<
-            super::credit_control::FinalUnitIndication,
-        > = None;
-        let mut ran_nas_release_cause: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut content_version: Vec<u64> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1005, 10415) => {
-                    avp_flags.note(&avp, charging_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.charging_rule_name.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.charging_rule_name, &avp, cx, u32::MAX)?;
                 }
                 (1004, 10415) => {
-                    avp_flags
-                        .note(&avp, charging_rule_base_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_base_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.charging_rule_base_name.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.charging_rule_base_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (1020, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut bearer_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.bearer_identifier, &avp, cx)?;
                 }
                 (1019, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut pcc_rule_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.pcc_rule_status, &avp, cx)?;
                 }
                 (1031, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rule_failure_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rule_failure_code, &avp, cx)?;
                 }
                 (430, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut final_unit_indication, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.final_unit_indication, &avp, cx)?;
                 }
                 (2819, 10415) => {
-                    avp_flags.note(&avp, ran_nas_release_cause.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut ran_nas_release_cause, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.ran_nas_release_cause.len(), rt::AvpFlags(128));
+                    rt::typed::push(
+                        &mut self.ran_nas_release_cause,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (552, 10415) => {
-                    avp_flags.note(&avp, content_version.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut content_version, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.content_version.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.content_version, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            charging_rule_name,
-            charging_rule_base_name,
-            bearer_identifier,
-            pcc_rule_status,
-            rule_failure_code,
-            final_unit_indication,
-            ran_nas_release_cause,
-            content_version,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ChargingRuleReport {
@@ -5148,8 +5110,17 @@ impl rt::AvpData for ChargingRuleReport {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -5302,55 +5273,64 @@ impl AccessNetworkChargingIdentifierGx {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1022, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut access_network_charging_identifier_value: Option<rt::bytes::Bytes> = None;
-        let mut charging_rule_base_name: Vec<rt::data::Utf8String> = Vec::new();
-        let mut charging_rule_name: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut ip_can_session_charging_scope: Option<IpCanSessionChargingScope> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_access_network_charging_identifier_value = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (503, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut access_network_charging_identifier_value,
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.access_network_charging_identifier_value,
+                        &mut seen_access_network_charging_identifier_value,
                         &avp,
                         cx,
                     )?;
                 }
                 (1004, 10415) => {
-                    avp_flags
-                        .note(&avp, charging_rule_base_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_base_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.charging_rule_base_name.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.charging_rule_base_name,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (1005, 10415) => {
-                    avp_flags.note(&avp, charging_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.charging_rule_name.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.charging_rule_name, &avp, cx, u32::MAX)?;
                 }
                 (2827, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut ip_can_session_charging_scope, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.ip_can_session_charging_scope,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            access_network_charging_identifier_value: rt::typed::required(
-                access_network_charging_identifier_value,
-                rt::AvpKey::new(503, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            charging_rule_base_name,
-            charging_rule_name,
-            ip_can_session_charging_scope,
-            extra,
-            avp_flags,
-        })
+        if !seen_access_network_charging_identifier_value {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(503, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for AccessNetworkChargingIdentifierGx {
@@ -5359,8 +5339,17 @@ impl rt::AvpData for AccessNetworkChargingIdentifierGx {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -5529,153 +5518,107 @@ impl EventReportIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1033, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut an_trusted: Option<super::ts29273::AnTrusted> = None;
-        let mut event_trigger: Vec<EventTrigger> = Vec::new();
-        let mut user_csg_information: Option<super::ts32299::UserCsgInformation> = None;
-        let mut ip_can_type: Option<IpCanType> = None;
-        let mut an_gw_address: Vec<rt::data::Address> = Vec::new();
-        let mut tgpp_sgsn_address: Option<rt::bytes::Bytes> = None;
-        let mut tgpp_sgsn_ipv6_address: Option<rt::bytes::Bytes> = None;
-        let mut tgpp_sgsn_mcc_mnc: Option<rt::data::Utf8String> = None;
-        let mut framed_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut rat_type: Option<RatType> = None;
-        let mut rai: Option<rt::data::Utf8String> = None;
-        let mut tgpp_user_location_info: Option<rt::bytes::Bytes> = None;
-        let mut trace_data: Option<Box<super::ts29272::TraceData>> = None;
-        let mut trace_reference: Option<rt::bytes::Bytes> = None;
-        let mut tgpp2_bsid: Option<rt::data::Utf8String> = None;
-        let mut tgpp_ms_timezone: Option<rt::bytes::Bytes> = None;
-        let mut routing_ip_address: Option<rt::data::Address> = None;
-        let mut ue_local_ip_address: Option<rt::data::Address> = None;
-        let mut henb_local_ip_address: Option<rt::data::Address> = None;
-        let mut udp_source_port: Option<u32> = None;
-        let mut presence_reporting_area_information: Option<
-            PresenceReportingAreaInformation,
-        > = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1503, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut an_trusted, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.an_trusted, &avp, cx)?;
                 }
                 (1006, 10415) => {
-                    avp_flags.note(&avp, event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut event_trigger, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
                 }
                 (2319, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_csg_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
                 }
                 (1027, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ip_can_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
                 }
                 (1050, 10415) => {
-                    avp_flags.note(&avp, an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut an_gw_address, &avp, cx, 2)?;
+                    self.avp_flags
+                        .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
                 }
                 (6, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_address, &avp, cx)?;
                 }
                 (15, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_ipv6_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_ipv6_address, &avp, cx)?;
                 }
                 (18, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
                 }
                 (8, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
                 }
                 (1032, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut rat_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
                 }
                 (909, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rai, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rai, &avp, cx)?;
                 }
                 (22, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_user_location_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
                 }
                 (1458, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut trace_data, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.trace_data, &avp, cx)?;
                 }
                 (1459, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut trace_reference, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.trace_reference, &avp, cx)?;
                 }
                 (9010, 5535) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp2_bsid, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp2_bsid, &avp, cx)?;
                 }
                 (23, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_ms_timezone, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_ms_timezone, &avp, cx)?;
                 }
                 (1079, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut routing_ip_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.routing_ip_address, &avp, cx)?;
                 }
                 (2805, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut ue_local_ip_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.ue_local_ip_address, &avp, cx)?;
                 }
                 (2804, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut henb_local_ip_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.henb_local_ip_address, &avp, cx)?;
                 }
                 (2806, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut udp_source_port, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.udp_source_port, &avp, cx)?;
                 }
                 (2822, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut presence_reporting_area_information,
+                        &mut self.presence_reporting_area_information,
                         &avp,
                         cx,
                     )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            an_trusted,
-            event_trigger,
-            user_csg_information,
-            ip_can_type,
-            an_gw_address,
-            tgpp_sgsn_address,
-            tgpp_sgsn_ipv6_address,
-            tgpp_sgsn_mcc_mnc,
-            framed_ip_address,
-            rat_type,
-            rai,
-            tgpp_user_location_info,
-            trace_data,
-            trace_reference,
-            tgpp2_bsid,
-            tgpp_ms_timezone,
-            routing_ip_address,
-            ue_local_ip_address,
-            henb_local_ip_address,
-            udp_source_port,
-            presence_reporting_area_information,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for EventReportIndication {
@@ -5684,8 +5627,17 @@ impl rt::AvpData for EventReportIndication {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -5989,44 +5941,45 @@ impl AllocationRetentionPriority {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1034, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut priority_level: Option<u32> = None;
-        let mut pre_emption_capability: Option<PreEmptionCapability> = None;
-        let mut pre_emption_vulnerability: Option<PreEmptionVulnerability> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_priority_level = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1046, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut priority_level, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.priority_level,
+                        &mut seen_priority_level,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1047, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut pre_emption_capability, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.pre_emption_capability, &avp, cx)?;
                 }
                 (1048, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut pre_emption_vulnerability, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.pre_emption_vulnerability, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            priority_level: rt::typed::required(
-                priority_level,
-                rt::AvpKey::new(1046, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            pre_emption_capability,
-            pre_emption_vulnerability,
-            extra,
-            avp_flags,
-        })
+        if !seen_priority_level {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1046, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for AllocationRetentionPriority {
@@ -6035,8 +5988,17 @@ impl rt::AvpData for AllocationRetentionPriority {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -6117,39 +6079,36 @@ impl TunnelInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1038, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut tunnel_header_length: Option<u32> = None;
-        let mut tunnel_header_filter: Vec<rt::data::IpFilterRule> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1037, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut tunnel_header_length, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.tunnel_header_length, &avp, cx)?;
                 }
                 (1036, 10415) => {
-                    avp_flags.note(&avp, tunnel_header_filter.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut tunnel_header_filter, &avp, cx, 2)?;
+                    self.avp_flags
+                        .note(&avp, self.tunnel_header_filter.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.tunnel_header_filter, &avp, cx, 2)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            tunnel_header_length,
-            tunnel_header_filter: rt::typed::at_least(
-                tunnel_header_filter,
-                2,
-                rt::AvpKey::new(1036, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if self.tunnel_header_filter.len() < 2 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1036, 10415),
+                    <rt::data::IpFilterRule as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for TunnelInformation {
@@ -6158,8 +6117,17 @@ impl rt::AvpData for TunnelInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -6232,43 +6200,57 @@ impl CoaInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1039, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut tunnel_information: Option<TunnelInformation> = None;
-        let mut coa_ip_address: Option<rt::data::Address> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_tunnel_information = false;
+        let mut seen_coa_ip_address = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1038, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut tunnel_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.tunnel_information,
+                        &mut seen_tunnel_information,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1035, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut coa_ip_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.coa_ip_address,
+                        &mut seen_coa_ip_address,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            tunnel_information: rt::typed::required(
-                tunnel_information,
-                rt::AvpKey::new(1038, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            coa_ip_address: rt::typed::required(
-                coa_ip_address,
-                rt::AvpKey::new(1035, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_tunnel_information {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1038, 10415),
+                    <TunnelInformation as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_coa_ip_address {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1035, 10415),
+                    <rt::data::Address as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for CoaInformation {
@@ -6277,8 +6259,17 @@ impl rt::AvpData for CoaInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -6343,33 +6334,29 @@ impl DefaultEpsBearerQos {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1049, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut qos_class_identifier: Option<QosClassIdentifier> = None;
-        let mut allocation_retention_priority: Option<AllocationRetentionPriority> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1028, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_class_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_class_identifier, &avp, cx)?;
                 }
                 (1034, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut allocation_retention_priority, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.allocation_retention_priority,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            qos_class_identifier,
-            allocation_retention_priority,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for DefaultEpsBearerQos {
@@ -6378,8 +6365,17 @@ impl rt::AvpData for DefaultEpsBearerQos {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -6476,69 +6472,49 @@ impl FlowInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1058, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut flow_description: Option<rt::data::IpFilterRule> = None;
-        let mut packet_filter_identifier: Option<rt::bytes::Bytes> = None;
-        let mut packet_filter_usage: Option<PacketFilterUsage> = None;
-        let mut tos_traffic_class: Option<rt::bytes::Bytes> = None;
-        let mut security_parameter_index: Option<rt::bytes::Bytes> = None;
-        let mut flow_label: Option<rt::bytes::Bytes> = None;
-        let mut flow_direction: Option<FlowDirection> = None;
-        let mut routing_rule_identifier: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (507, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut flow_description, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.flow_description, &avp, cx)?;
                 }
                 (1060, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut packet_filter_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.packet_filter_identifier, &avp, cx)?;
                 }
                 (1072, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut packet_filter_usage, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.packet_filter_usage, &avp, cx)?;
                 }
                 (1014, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tos_traffic_class, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tos_traffic_class, &avp, cx)?;
                 }
                 (1056, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut security_parameter_index, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.security_parameter_index, &avp, cx)?;
                 }
                 (1057, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut flow_label, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.flow_label, &avp, cx)?;
                 }
                 (1080, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut flow_direction, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.flow_direction, &avp, cx)?;
                 }
                 (1077, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut routing_rule_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.routing_rule_identifier, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            flow_description,
-            packet_filter_identifier,
-            packet_filter_usage,
-            tos_traffic_class,
-            security_parameter_index,
-            flow_label,
-            flow_direction,
-            routing_rule_identifier,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for FlowInformation {
@@ -6547,8 +6523,17 @@ impl rt::AvpData for FlowInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -6713,63 +6698,45 @@ impl PacketFilterInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1061, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut packet_filter_identifier: Option<rt::bytes::Bytes> = None;
-        let mut precedence: Option<u32> = None;
-        let mut packet_filter_content: Option<rt::data::IpFilterRule> = None;
-        let mut tos_traffic_class: Option<rt::bytes::Bytes> = None;
-        let mut security_parameter_index: Option<rt::bytes::Bytes> = None;
-        let mut flow_label: Option<rt::bytes::Bytes> = None;
-        let mut flow_direction: Option<FlowDirection> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1060, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut packet_filter_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.packet_filter_identifier, &avp, cx)?;
                 }
                 (1010, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut precedence, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.precedence, &avp, cx)?;
                 }
                 (1059, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut packet_filter_content, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.packet_filter_content, &avp, cx)?;
                 }
                 (1014, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tos_traffic_class, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tos_traffic_class, &avp, cx)?;
                 }
                 (1056, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut security_parameter_index, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.security_parameter_index, &avp, cx)?;
                 }
                 (1057, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut flow_label, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.flow_label, &avp, cx)?;
                 }
                 (1080, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut flow_direction, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.flow_direction, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            packet_filter_identifier,
-            precedence,
-            packet_filter_content,
-            tos_traffic_class,
-            security_parameter_index,
-            flow_label,
-            flow_direction,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for PacketFilterInformation {
@@ -6778,8 +6745,17 @@ impl rt::AvpData for PacketFilterInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -6932,63 +6908,47 @@ impl UsageMonitoringInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1067, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut monitoring_key: Option<rt::bytes::Bytes> = None;
-        let mut granted_service_unit: Vec<super::credit_control::GrantedServiceUnit> = Vec::new();
-        let mut used_service_unit: Vec<super::credit_control::UsedServiceUnit> = Vec::new();
-        let mut quota_consumption_time: Option<u32> = None;
-        let mut usage_monitoring_level: Option<UsageMonitoringLevel> = None;
-        let mut usage_monitoring_report: Option<UsageMonitoringReport> = None;
-        let mut usage_monitoring_support: Option<UsageMonitoringSupport> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1066, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut monitoring_key, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.monitoring_key, &avp, cx)?;
                 }
                 (431, 0) => {
-                    avp_flags.note(&avp, granted_service_unit.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut granted_service_unit, &avp, cx, 2)?;
+                    self.avp_flags
+                        .note(&avp, self.granted_service_unit.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.granted_service_unit, &avp, cx, 2)?;
                 }
                 (446, 0) => {
-                    avp_flags.note(&avp, used_service_unit.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut used_service_unit, &avp, cx, 2)?;
+                    self.avp_flags
+                        .note(&avp, self.used_service_unit.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.used_service_unit, &avp, cx, 2)?;
                 }
                 (881, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut quota_consumption_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.quota_consumption_time, &avp, cx)?;
                 }
                 (1068, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut usage_monitoring_level, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.usage_monitoring_level, &avp, cx)?;
                 }
                 (1069, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut usage_monitoring_report, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.usage_monitoring_report, &avp, cx)?;
                 }
                 (1070, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut usage_monitoring_support, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.usage_monitoring_support, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            monitoring_key,
-            granted_service_unit,
-            used_service_unit,
-            quota_consumption_time,
-            usage_monitoring_level,
-            usage_monitoring_report,
-            usage_monitoring_support,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for UsageMonitoringInformation {
@@ -6997,8 +6957,17 @@ impl rt::AvpData for UsageMonitoringInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7127,28 +7096,31 @@ impl RoutingRuleInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1081, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut routing_rule_definition: Vec<RoutingRuleDefinition> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1076, 10415) => {
-                    avp_flags
-                        .note(&avp, routing_rule_definition.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut routing_rule_definition, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.routing_rule_definition.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.routing_rule_definition,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            routing_rule_definition,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for RoutingRuleInstall {
@@ -7157,8 +7129,17 @@ impl rt::AvpData for RoutingRuleInstall {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7215,28 +7196,31 @@ impl RoutingRuleRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1075, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut routing_rule_identifier: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1077, 10415) => {
-                    avp_flags
-                        .note(&avp, routing_rule_identifier.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut routing_rule_identifier, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.routing_rule_identifier.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.routing_rule_identifier,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            routing_rule_identifier,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for RoutingRuleRemove {
@@ -7245,8 +7229,17 @@ impl rt::AvpData for RoutingRuleRemove {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7319,56 +7312,54 @@ impl RoutingRuleDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1076, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut routing_rule_identifier: Option<rt::bytes::Bytes> = None;
-        let mut routing_filter: Vec<RoutingFilter> = Vec::new();
-        let mut precedence: Option<u32> = None;
-        let mut routing_ip_address: Option<rt::data::Address> = None;
-        let mut ip_can_type: Option<IpCanType> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_routing_rule_identifier = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1077, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut routing_rule_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.routing_rule_identifier,
+                        &mut seen_routing_rule_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1078, 10415) => {
-                    avp_flags.note(&avp, routing_filter.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut routing_filter, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.routing_filter.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.routing_filter, &avp, cx, u32::MAX)?;
                 }
                 (1010, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut precedence, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.precedence, &avp, cx)?;
                 }
                 (1079, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut routing_ip_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.routing_ip_address, &avp, cx)?;
                 }
                 (1027, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ip_can_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            routing_rule_identifier: rt::typed::required(
-                routing_rule_identifier,
-                rt::AvpKey::new(1077, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            routing_filter,
-            precedence,
-            routing_ip_address,
-            ip_can_type,
-            extra,
-            avp_flags,
-        })
+        if !seen_routing_rule_identifier {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1077, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for RoutingRuleDefinition {
@@ -7377,8 +7368,17 @@ impl rt::AvpData for RoutingRuleDefinition {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7495,61 +7495,69 @@ impl RoutingFilter {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1078, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut flow_description: Option<rt::data::IpFilterRule> = None;
-        let mut flow_direction: Option<FlowDirection> = None;
-        let mut tos_traffic_class: Option<rt::bytes::Bytes> = None;
-        let mut security_parameter_index: Option<rt::bytes::Bytes> = None;
-        let mut flow_label: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_flow_description = false;
+        let mut seen_flow_direction = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (507, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut flow_description, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.flow_description,
+                        &mut seen_flow_description,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1080, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut flow_direction, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.flow_direction,
+                        &mut seen_flow_direction,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1014, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tos_traffic_class, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tos_traffic_class, &avp, cx)?;
                 }
                 (1056, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut security_parameter_index, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.security_parameter_index, &avp, cx)?;
                 }
                 (1057, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut flow_label, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.flow_label, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            flow_description: rt::typed::required(
-                flow_description,
-                rt::AvpKey::new(507, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            flow_direction: rt::typed::required(
-                flow_direction,
-                rt::AvpKey::new(1080, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            tos_traffic_class,
-            security_parameter_index,
-            flow_label,
-            extra,
-            avp_flags,
-        })
+        if !seen_flow_description {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(507, 10415),
+                    <rt::data::IpFilterRule as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_flow_direction {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1080, 10415),
+                    <FlowDirection as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for RoutingFilter {
@@ -7558,8 +7566,17 @@ impl rt::AvpData for RoutingFilter {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7663,39 +7680,29 @@ impl TdfInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1087, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut tdf_destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut tdf_destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut tdf_ip_address: Option<rt::data::Address> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1090, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut tdf_destination_realm, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.tdf_destination_realm, &avp, cx)?;
                 }
                 (1089, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut tdf_destination_host, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.tdf_destination_host, &avp, cx)?;
                 }
                 (1091, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut tdf_ip_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.tdf_ip_address, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            tdf_destination_realm,
-            tdf_destination_host,
-            tdf_ip_address,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for TdfInformation {
@@ -7704,8 +7711,17 @@ impl rt::AvpData for TdfInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7794,41 +7810,29 @@ impl RedirectInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1085, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut redirect_support: Option<RedirectSupport> = None;
-        let mut redirect_address_type: Option<
-            super::credit_control::RedirectAddressType,
-        > = None;
-        let mut redirect_server_address: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1086, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut redirect_support, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.redirect_support, &avp, cx)?;
                 }
                 (433, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_address_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_address_type, &avp, cx)?;
                 }
                 (435, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_server_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_server_address, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            redirect_support,
-            redirect_address_type,
-            redirect_server_address,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for RedirectInformation {
@@ -7837,8 +7841,17 @@ impl rt::AvpData for RedirectInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7927,48 +7940,50 @@ impl ApplicationDetectionInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1098, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut tdf_application_identifier: Option<rt::bytes::Bytes> = None;
-        let mut tdf_application_instance_identifier: Option<rt::bytes::Bytes> = None;
-        let mut flow_information: Vec<FlowInformation> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_tdf_application_identifier = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1088, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut tdf_application_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.tdf_application_identifier,
+                        &mut seen_tdf_application_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2802, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut tdf_application_instance_identifier,
+                        &mut self.tdf_application_instance_identifier,
                         &avp,
                         cx,
                     )?;
                 }
                 (1058, 10415) => {
-                    avp_flags.note(&avp, flow_information.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut flow_information, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.flow_information.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.flow_information, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            tdf_application_identifier: rt::typed::required(
-                tdf_application_identifier,
-                rt::AvpKey::new(1088, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            tdf_application_instance_identifier,
-            flow_information,
-            extra,
-            avp_flags,
-        })
+        if !seen_tdf_application_identifier {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1088, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for ApplicationDetectionInformation {
@@ -7977,8 +7992,17 @@ impl rt::AvpData for ApplicationDetectionInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8067,45 +8091,33 @@ impl DefaultQosInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2816, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut qos_class_identifier: Option<QosClassIdentifier> = None;
-        let mut max_requested_bandwidth_ul: Option<u32> = None;
-        let mut max_requested_bandwidth_dl: Option<u32> = None;
-        let mut default_qos_name: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1028, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_class_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_class_identifier, &avp, cx)?;
                 }
                 (516, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut max_requested_bandwidth_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.max_requested_bandwidth_ul, &avp, cx)?;
                 }
                 (515, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut max_requested_bandwidth_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.max_requested_bandwidth_dl, &avp, cx)?;
                 }
                 (2817, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut default_qos_name, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.default_qos_name, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            qos_class_identifier,
-            max_requested_bandwidth_ul,
-            max_requested_bandwidth_dl,
-            default_qos_name,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for DefaultQosInformation {
@@ -8114,8 +8126,17 @@ impl rt::AvpData for DefaultQosInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8228,57 +8249,49 @@ impl ConditionalApnAggregateMaxBitrate {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2818, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut apn_aggregate_max_bitrate_ul: Option<u32> = None;
-        let mut apn_aggregate_max_bitrate_dl: Option<u32> = None;
-        let mut extended_apn_ambr_ul: Option<u32> = None;
-        let mut extended_apn_ambr_dl: Option<u32> = None;
-        let mut ip_can_type: Vec<IpCanType> = Vec::new();
-        let mut rat_type: Vec<RatType> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1041, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut apn_aggregate_max_bitrate_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.apn_aggregate_max_bitrate_ul,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1040, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut apn_aggregate_max_bitrate_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.apn_aggregate_max_bitrate_dl,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2849, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut extended_apn_ambr_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.extended_apn_ambr_ul, &avp, cx)?;
                 }
                 (2848, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut extended_apn_ambr_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.extended_apn_ambr_dl, &avp, cx)?;
                 }
                 (1027, 10415) => {
-                    avp_flags.note(&avp, ip_can_type.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut ip_can_type, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.ip_can_type.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.ip_can_type, &avp, cx, u32::MAX)?;
                 }
                 (1032, 10415) => {
-                    avp_flags.note(&avp, rat_type.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut rat_type, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.rat_type.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.rat_type, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            apn_aggregate_max_bitrate_ul,
-            apn_aggregate_max_bitrate_dl,
-            extended_apn_ambr_ul,
-            extended_apn_ambr_dl,
-            ip_can_type,
-            rat_type,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ConditionalApnAggregateMaxBitrate {
@@ -8287,8 +8300,17 @@ impl rt::AvpData for ConditionalApnAggregateMaxBitrate {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8417,53 +8439,49 @@ impl PresenceReportingAreaInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2822, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut presence_reporting_area_identifier: Option<rt::bytes::Bytes> = None;
-        let mut presence_reporting_area_status: Option<u32> = None;
-        let mut presence_reporting_area_elements_list: Option<rt::bytes::Bytes> = None;
-        let mut presence_reporting_area_node: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2821, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut presence_reporting_area_identifier,
+                        &mut self.presence_reporting_area_identifier,
                         &avp,
                         cx,
                     )?;
                 }
                 (2823, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut presence_reporting_area_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.presence_reporting_area_status,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2820, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut presence_reporting_area_elements_list,
+                        &mut self.presence_reporting_area_elements_list,
                         &avp,
                         cx,
                     )?;
                 }
                 (2855, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut presence_reporting_area_node, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.presence_reporting_area_node,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            presence_reporting_area_identifier,
-            presence_reporting_area_status,
-            presence_reporting_area_elements_list,
-            presence_reporting_area_node,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for PresenceReportingAreaInformation {
@@ -8472,8 +8490,17 @@ impl rt::AvpData for PresenceReportingAreaInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8578,45 +8605,33 @@ impl FixedUserLocationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2825, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut ssid: Option<rt::data::Utf8String> = None;
-        let mut bssid: Option<rt::data::Utf8String> = None;
-        let mut logical_access_id: Option<rt::bytes::Bytes> = None;
-        let mut physical_access_id: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1524, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ssid, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ssid, &avp, cx)?;
                 }
                 (2716, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut bssid, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.bssid, &avp, cx)?;
                 }
                 (302, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut logical_access_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.logical_access_id, &avp, cx)?;
                 }
                 (313, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut physical_access_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.physical_access_id, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            ssid,
-            bssid,
-            logical_access_id,
-            physical_access_id,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for FixedUserLocationInfo {
@@ -8625,8 +8640,17 @@ impl rt::AvpData for FixedUserLocationInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8727,40 +8751,39 @@ impl RoutingRuleReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2835, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut routing_rule_identifier: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut pcc_rule_status: Option<PccRuleStatus> = None;
-        let mut routing_rule_failure_code: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1077, 10415) => {
-                    avp_flags
-                        .note(&avp, routing_rule_identifier.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut routing_rule_identifier, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.routing_rule_identifier.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.routing_rule_identifier,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (1019, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut pcc_rule_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.pcc_rule_status, &avp, cx)?;
                 }
                 (2834, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut routing_rule_failure_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.routing_rule_failure_code, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            routing_rule_identifier,
-            pcc_rule_status,
-            routing_rule_failure_code,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for RoutingRuleReport {
@@ -8769,8 +8792,17 @@ impl rt::AvpData for RoutingRuleReport {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8875,75 +8907,63 @@ impl ConditionalPolicyInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2840, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut execution_time: Option<rt::data::Time> = None;
-        let mut default_eps_bearer_qos: Option<DefaultEpsBearerQos> = None;
-        let mut apn_aggregate_max_bitrate_ul: Option<u32> = None;
-        let mut apn_aggregate_max_bitrate_dl: Option<u32> = None;
-        let mut extended_apn_ambr_ul: Option<u32> = None;
-        let mut extended_apn_ambr_dl: Option<u32> = None;
-        let mut conditional_apn_aggregate_max_bitrate: Vec<
-            ConditionalApnAggregateMaxBitrate,
-        > = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2839, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut execution_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.execution_time, &avp, cx)?;
                 }
                 (1049, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut default_eps_bearer_qos, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.default_eps_bearer_qos, &avp, cx)?;
                 }
                 (1041, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut apn_aggregate_max_bitrate_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.apn_aggregate_max_bitrate_ul,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1040, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut apn_aggregate_max_bitrate_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.apn_aggregate_max_bitrate_dl,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2849, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut extended_apn_ambr_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.extended_apn_ambr_ul, &avp, cx)?;
                 }
                 (2848, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut extended_apn_ambr_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.extended_apn_ambr_dl, &avp, cx)?;
                 }
                 (2818, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            conditional_apn_aggregate_max_bitrate.len(),
+                            self.conditional_apn_aggregate_max_bitrate.len(),
                             rt::AvpFlags(128),
                         );
                     rt::typed::push(
-                        &mut conditional_apn_aggregate_max_bitrate,
+                        &mut self.conditional_apn_aggregate_max_bitrate,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            execution_time,
-            default_eps_bearer_qos,
-            apn_aggregate_max_bitrate_ul,
-            apn_aggregate_max_bitrate_dl,
-            extended_apn_ambr_ul,
-            extended_apn_ambr_dl,
-            conditional_apn_aggregate_max_bitrate,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ConditionalPolicyInformation {
@@ -8952,8 +8972,17 @@ impl rt::AvpData for ConditionalPolicyInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9082,39 +9111,31 @@ impl PraInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2845, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut presence_reporting_area_information: Vec<
-            PresenceReportingAreaInformation,
-        > = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2822, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            presence_reporting_area_information.len(),
+                            self.presence_reporting_area_information.len(),
                             rt::AvpFlags(128),
                         );
                     rt::typed::push(
-                        &mut presence_reporting_area_information,
+                        &mut self.presence_reporting_area_information,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            presence_reporting_area_information,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for PraInstall {
@@ -9123,8 +9144,17 @@ impl rt::AvpData for PraInstall {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9181,37 +9211,31 @@ impl PraRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2846, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut presence_reporting_area_identifier: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2821, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            presence_reporting_area_identifier.len(),
+                            self.presence_reporting_area_identifier.len(),
                             rt::AvpFlags(128),
                         );
                     rt::typed::push(
-                        &mut presence_reporting_area_identifier,
+                        &mut self.presence_reporting_area_identifier,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            presence_reporting_area_identifier,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for PraRemove {
@@ -9220,8 +9244,17 @@ impl rt::AvpData for PraRemove {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9298,57 +9331,44 @@ impl QosRuleInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1051, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut qos_rule_definition: Vec<QosRuleDefinition> = Vec::new();
-        let mut qos_rule_name: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut qos_rule_base_name: Vec<rt::data::Utf8String> = Vec::new();
-        let mut tunnel_information: Option<TunnelInformation> = None;
-        let mut rule_activation_time: Option<rt::data::Time> = None;
-        let mut rule_deactivation_time: Option<rt::data::Time> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1053, 10415) => {
-                    avp_flags.note(&avp, qos_rule_definition.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_rule_definition, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_definition.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_rule_definition, &avp, cx, u32::MAX)?;
                 }
                 (1054, 10415) => {
-                    avp_flags.note(&avp, qos_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_rule_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_name.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_rule_name, &avp, cx, u32::MAX)?;
                 }
                 (1074, 10415) => {
-                    avp_flags.note(&avp, qos_rule_base_name.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut qos_rule_base_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_base_name.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.qos_rule_base_name, &avp, cx, u32::MAX)?;
                 }
                 (1038, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut tunnel_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.tunnel_information, &avp, cx)?;
                 }
                 (1043, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rule_activation_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rule_activation_time, &avp, cx)?;
                 }
                 (1044, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rule_deactivation_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rule_deactivation_time, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            qos_rule_definition,
-            qos_rule_name,
-            qos_rule_base_name,
-            tunnel_information,
-            rule_activation_time,
-            rule_deactivation_time,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for QosRuleInstall {
@@ -9357,8 +9377,17 @@ impl rt::AvpData for QosRuleInstall {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9479,33 +9508,27 @@ impl QosRuleRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1052, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut qos_rule_name: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut qos_rule_base_name: Vec<rt::data::Utf8String> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1054, 10415) => {
-                    avp_flags.note(&avp, qos_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_rule_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_name.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_rule_name, &avp, cx, u32::MAX)?;
                 }
                 (1074, 10415) => {
-                    avp_flags.note(&avp, qos_rule_base_name.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut qos_rule_base_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_base_name.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.qos_rule_base_name, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            qos_rule_name,
-            qos_rule_base_name,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for QosRuleRemove {
@@ -9514,8 +9537,17 @@ impl rt::AvpData for QosRuleRemove {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9612,74 +9644,67 @@ impl QosRuleDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1053, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut qos_rule_name: Option<rt::bytes::Bytes> = None;
-        let mut flow_information: Vec<FlowInformation> = Vec::new();
-        let mut qos_information: Option<QosInformation> = None;
-        let mut precedence: Option<u32> = None;
-        let mut required_access_info: Vec<super::ts29214::RequiredAccessInfo> = Vec::new();
-        let mut sharing_key_dl: Option<u32> = None;
-        let mut sharing_key_ul: Option<u32> = None;
-        let mut content_version: Option<u64> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_qos_rule_name = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1054, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_rule_name, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.qos_rule_name,
+                        &mut seen_qos_rule_name,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1058, 10415) => {
-                    avp_flags.note(&avp, flow_information.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut flow_information, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.flow_information.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.flow_information, &avp, cx, u32::MAX)?;
                 }
                 (1016, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
                 }
                 (1010, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut precedence, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.precedence, &avp, cx)?;
                 }
                 (536, 10415) => {
-                    avp_flags.note(&avp, required_access_info.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut required_access_info, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.required_access_info.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.required_access_info, &avp, cx, u32::MAX)?;
                 }
                 (539, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sharing_key_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sharing_key_dl, &avp, cx)?;
                 }
                 (540, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sharing_key_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sharing_key_ul, &avp, cx)?;
                 }
                 (552, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut content_version, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.content_version, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            qos_rule_name: rt::typed::required(
-                qos_rule_name,
-                rt::AvpKey::new(1054, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            flow_information,
-            qos_information,
-            precedence,
-            required_access_info,
-            sharing_key_dl,
-            sharing_key_ul,
-            content_version,
-            extra,
-            avp_flags,
-        })
+        if !seen_qos_rule_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1054, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for QosRuleDefinition {
@@ -9688,8 +9713,17 @@ impl rt::AvpData for QosRuleDefinition {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9842,51 +9876,40 @@ impl QosRuleReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1055, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut qos_rule_name: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut qos_rule_base_name: Vec<rt::data::Utf8String> = Vec::new();
-        let mut pcc_rule_status: Option<PccRuleStatus> = None;
-        let mut rule_failure_code: Option<RuleFailureCode> = None;
-        let mut content_version: Vec<u64> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1054, 10415) => {
-                    avp_flags.note(&avp, qos_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_rule_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_name.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_rule_name, &avp, cx, u32::MAX)?;
                 }
                 (1074, 10415) => {
-                    avp_flags.note(&avp, qos_rule_base_name.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut qos_rule_base_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_base_name.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.qos_rule_base_name, &avp, cx, u32::MAX)?;
                 }
                 (1019, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut pcc_rule_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.pcc_rule_status, &avp, cx)?;
                 }
                 (1031, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rule_failure_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rule_failure_code, &avp, cx)?;
                 }
                 (552, 10415) => {
-                    avp_flags.note(&avp, content_version.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut content_version, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.content_version.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.content_version, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            qos_rule_name,
-            qos_rule_base_name,
-            pcc_rule_status,
-            rule_failure_code,
-            content_version,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for QosRuleReport {
@@ -9895,8 +9918,17 @@ impl rt::AvpData for QosRuleReport {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -10021,57 +10053,44 @@ impl AdcRuleInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1092, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut adc_rule_definition: Vec<AdcRuleDefinition> = Vec::new();
-        let mut adc_rule_name: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut adc_rule_base_name: Vec<rt::data::Utf8String> = Vec::new();
-        let mut monitoring_flags: Option<u32> = None;
-        let mut rule_activation_time: Option<rt::data::Time> = None;
-        let mut rule_deactivation_time: Option<rt::data::Time> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1094, 10415) => {
-                    avp_flags.note(&avp, adc_rule_definition.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut adc_rule_definition, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.adc_rule_definition.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.adc_rule_definition, &avp, cx, u32::MAX)?;
                 }
                 (1096, 10415) => {
-                    avp_flags.note(&avp, adc_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut adc_rule_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.adc_rule_name.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.adc_rule_name, &avp, cx, u32::MAX)?;
                 }
                 (1095, 10415) => {
-                    avp_flags.note(&avp, adc_rule_base_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut adc_rule_base_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.adc_rule_base_name.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.adc_rule_base_name, &avp, cx, u32::MAX)?;
                 }
                 (2828, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut monitoring_flags, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.monitoring_flags, &avp, cx)?;
                 }
                 (1043, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rule_activation_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rule_activation_time, &avp, cx)?;
                 }
                 (1044, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rule_deactivation_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rule_deactivation_time, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            adc_rule_definition,
-            adc_rule_name,
-            adc_rule_base_name,
-            monitoring_flags,
-            rule_activation_time,
-            rule_deactivation_time,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for AdcRuleInstall {
@@ -10080,8 +10099,17 @@ impl rt::AvpData for AdcRuleInstall {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -10202,33 +10230,27 @@ impl AdcRuleRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1093, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut adc_rule_name: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut adc_rule_base_name: Vec<rt::data::Utf8String> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1096, 10415) => {
-                    avp_flags.note(&avp, adc_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut adc_rule_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.adc_rule_name.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.adc_rule_name, &avp, cx, u32::MAX)?;
                 }
                 (1095, 10415) => {
-                    avp_flags.note(&avp, adc_rule_base_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut adc_rule_base_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.adc_rule_base_name.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.adc_rule_base_name, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            adc_rule_name,
-            adc_rule_base_name,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for AdcRuleRemove {
@@ -10237,8 +10259,17 @@ impl rt::AvpData for AdcRuleRemove {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -10383,158 +10414,127 @@ impl AdcRuleDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1094, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut adc_rule_name: Option<rt::bytes::Bytes> = None;
-        let mut tdf_application_identifier: Option<rt::bytes::Bytes> = None;
-        let mut flow_information: Vec<FlowInformation> = Vec::new();
-        let mut service_identifier: Option<u32> = None;
-        let mut rating_group: Option<u32> = None;
-        let mut reporting_level: Option<ReportingLevel> = None;
-        let mut online: Option<Online> = None;
-        let mut offline: Option<Offline> = None;
-        let mut metering_method: Option<MeteringMethod> = None;
-        let mut precedence: Option<u32> = None;
-        let mut flow_status: Option<super::ts29214::FlowStatus> = None;
-        let mut qos_information: Option<QosInformation> = None;
-        let mut monitoring_key: Option<rt::bytes::Bytes> = None;
-        let mut sponsor_identity: Option<rt::data::Utf8String> = None;
-        let mut application_service_provider_identity: Option<rt::data::Utf8String> = None;
-        let mut redirect_information: Vec<RedirectInformation> = Vec::new();
-        let mut mute_notification: Option<MuteNotification> = None;
-        let mut traffic_steering_policy_identifier_dl: Option<rt::bytes::Bytes> = None;
-        let mut traffic_steering_policy_identifier_ul: Option<rt::bytes::Bytes> = None;
-        let mut tos_traffic_class: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_adc_rule_name = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1096, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut adc_rule_name, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.adc_rule_name,
+                        &mut seen_adc_rule_name,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1088, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut tdf_application_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.tdf_application_identifier, &avp, cx)?;
                 }
                 (1058, 10415) => {
-                    avp_flags.note(&avp, flow_information.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut flow_information, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.flow_information.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.flow_information, &avp, cx, u32::MAX)?;
                 }
                 (439, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.service_identifier, &avp, cx)?;
                 }
                 (432, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut rating_group, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.rating_group, &avp, cx)?;
                 }
                 (1011, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut reporting_level, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.reporting_level, &avp, cx)?;
                 }
                 (1009, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut online, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.online, &avp, cx)?;
                 }
                 (1008, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut offline, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.offline, &avp, cx)?;
                 }
                 (1007, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut metering_method, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.metering_method, &avp, cx)?;
                 }
                 (1010, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut precedence, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.precedence, &avp, cx)?;
                 }
                 (511, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut flow_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.flow_status, &avp, cx)?;
                 }
                 (1016, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
                 }
                 (1066, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut monitoring_key, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.monitoring_key, &avp, cx)?;
                 }
                 (531, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sponsor_identity, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sponsor_identity, &avp, cx)?;
                 }
                 (532, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut application_service_provider_identity,
+                        &mut self.application_service_provider_identity,
                         &avp,
                         cx,
                     )?;
                 }
                 (1085, 10415) => {
-                    avp_flags.note(&avp, redirect_information.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut redirect_information, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.redirect_information.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.redirect_information, &avp, cx, u32::MAX)?;
                 }
                 (2809, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut mute_notification, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.mute_notification, &avp, cx)?;
                 }
                 (2836, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut traffic_steering_policy_identifier_dl,
+                        &mut self.traffic_steering_policy_identifier_dl,
                         &avp,
                         cx,
                     )?;
                 }
                 (2837, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut traffic_steering_policy_identifier_ul,
+                        &mut self.traffic_steering_policy_identifier_ul,
                         &avp,
                         cx,
                     )?;
                 }
                 (1014, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tos_traffic_class, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tos_traffic_class, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            adc_rule_name: rt::typed::required(
-                adc_rule_name,
-                rt::AvpKey::new(1096, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            tdf_application_identifier,
-            flow_information,
-            service_identifier,
-            rating_group,
-            reporting_level,
-            online,
-            offline,
-            metering_method,
-            precedence,
-            flow_status,
-            qos_information,
-            monitoring_key,
-            sponsor_identity,
-            application_service_provider_identity,
-            redirect_information,
-            mute_notification,
-            traffic_steering_policy_identifier_dl,
-            traffic_steering_policy_identifier_ul,
-            tos_traffic_class,
-            extra,
-            avp_flags,
-        })
+        if !seen_adc_rule_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1096, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for AdcRuleDefinition {
@@ -10543,8 +10543,17 @@ impl rt::AvpData for AdcRuleDefinition {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -10841,53 +10850,39 @@ impl AdcRuleReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1097, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut adc_rule_name: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut adc_rule_base_name: Vec<rt::data::Utf8String> = Vec::new();
-        let mut pcc_rule_status: Option<PccRuleStatus> = None;
-        let mut rule_failure_code: Option<RuleFailureCode> = None;
-        let mut final_unit_indication: Option<
-            super::credit_control::FinalUnitIndication,
-        > = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1096, 10415) => {
-                    avp_flags.note(&avp, adc_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut adc_rule_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.adc_rule_name.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.adc_rule_name, &avp, cx, u32::MAX)?;
                 }
                 (1095, 10415) => {
-                    avp_flags.note(&avp, adc_rule_base_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut adc_rule_base_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.adc_rule_base_name.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.adc_rule_base_name, &avp, cx, u32::MAX)?;
                 }
                 (1019, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut pcc_rule_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.pcc_rule_status, &avp, cx)?;
                 }
                 (1031, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rule_failure_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rule_failure_code, &avp, cx)?;
                 }
                 (430, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut final_unit_indication, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.final_unit_indication, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            adc_rule_name,
-            adc_rule_base_name,
-            pcc_rule_status,
-            rule_failure_code,
-            final_unit_indication,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for AdcRuleReport {
@@ -10896,8 +10891,17 @@ impl rt::AvpData for AdcRuleReport {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -11010,60 +11014,53 @@ impl CsServiceResourceReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2813, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut cs_service_qos_request_identifier: Option<rt::bytes::Bytes> = None;
-        let mut cs_service_resource_result_operation: Option<
-            CsServiceResourceResultOperation,
-        > = None;
-        let mut cs_service_resource_failure_cause: Option<
-            CsServiceResourceFailureCause,
-        > = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_cs_service_qos_request_identifier = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2807, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut cs_service_qos_request_identifier,
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.cs_service_qos_request_identifier,
+                        &mut seen_cs_service_qos_request_identifier,
                         &avp,
                         cx,
                     )?;
                 }
                 (2815, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut cs_service_resource_result_operation,
+                        &mut self.cs_service_resource_result_operation,
                         &avp,
                         cx,
                     )?;
                 }
                 (2814, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut cs_service_resource_failure_cause,
+                        &mut self.cs_service_resource_failure_cause,
                         &avp,
                         cx,
                     )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            cs_service_qos_request_identifier: rt::typed::required(
-                cs_service_qos_request_identifier,
-                rt::AvpKey::new(2807, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            cs_service_resource_result_operation,
-            cs_service_resource_failure_cause,
-            extra,
-            avp_flags,
-        })
+        if !seen_cs_service_qos_request_identifier {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2807, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for CsServiceResourceReport {
@@ -11072,8 +11069,17 @@ impl rt::AvpData for CsServiceResourceReport {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -11493,6 +11499,569 @@ impl Default for TgppGxCreditControlRequest {
         }
     }
 }
+impl TgppGxCreditControlRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_cc_request_type = false;
+        let mut seen_cc_request_number = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (416, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_type,
+                        &mut seen_cc_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (415, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_number,
+                        &mut seen_cc_request_number,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1082, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.credit_management_status, &avp, cx)?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (443, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.subscription_id, &avp, cx, u32::MAX)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (1087, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.tdf_information, &avp, cx)?;
+                }
+                (1024, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.network_request_support, &avp, cx)?;
+                }
+                (1061, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.packet_filter_information.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.packet_filter_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (1062, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.packet_filter_operation, &avp, cx)?;
+                }
+                (1020, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.bearer_identifier, &avp, cx)?;
+                }
+                (1021, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.bearer_operation, &avp, cx)?;
+                }
+                (2051, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.dynamic_address_flag, &avp, cx)?;
+                }
+                (2068, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.dynamic_address_flag_extension,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (2050, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.pdn_connection_charging_id, &avp, cx)?;
+                }
+                (8, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                }
+                (97, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                }
+                (1027, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                }
+                (21, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_rat_type, &avp, cx)?;
+                }
+                (1503, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.an_trusted, &avp, cx)?;
+                }
+                (1032, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
+                }
+                (295, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.termination_cause, &avp, cx)?;
+                }
+                (458, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.user_equipment_info, &avp, cx)?;
+                }
+                (653, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(
+                        &mut self.user_equipment_info_extension,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1016, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                }
+                (1029, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_negotiation, &avp, cx)?;
+                }
+                (1030, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_upgrade, &avp, cx)?;
+                }
+                (1049, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.default_eps_bearer_qos, &avp, cx)?;
+                }
+                (2816, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.default_qos_information, &avp, cx)?;
+                }
+                (1050, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
+                }
+                (2811, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.an_gw_status, &avp, cx)?;
+                }
+                (18, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                }
+                (6, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_address, &avp, cx)?;
+                }
+                (15, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_ipv6_address, &avp, cx)?;
+                }
+                (7, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_ggsn_address, &avp, cx)?;
+                }
+                (16, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_ggsn_ipv6_address, &avp, cx)?;
+                }
+                (12, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_selection_mode, &avp, cx)?;
+                }
+                (909, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rai, &avp, cx)?;
+                }
+                (22, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                }
+                (2825, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.fixed_user_location_info, &avp, cx)?;
+                }
+                (2812, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_location_info_time, &avp, cx)?;
+                }
+                (2319, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                }
+                (29, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_twan_identifier, &avp, cx)?;
+                }
+                (23, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_ms_timezone, &avp, cx)?;
+                }
+                (2819, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.ran_nas_release_cause.len(), rt::AvpFlags(128));
+                    rt::typed::push(
+                        &mut self.ran_nas_release_cause,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (13, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.tgpp_charging_characteristics,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (30, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                }
+                (1065, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.pdn_connection_id, &avp, cx)?;
+                }
+                (1000, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.bearer_usage, &avp, cx)?;
+                }
+                (1009, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.online, &avp, cx)?;
+                }
+                (1008, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.offline, &avp, cx)?;
+                }
+                (1013, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.tft_packet_filter_information.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.tft_packet_filter_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (1018, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.charging_rule_report.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.charging_rule_report, &avp, cx, u32::MAX)?;
+                }
+                (1098, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.application_detection_information.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.application_detection_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (1006, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                }
+                (1033, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.event_report_indication, &avp, cx)?;
+                }
+                (501, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.access_network_charging_address,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1022, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.access_network_charging_identifier_gx.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.access_network_charging_identifier_gx,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (1039, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.coa_information.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.coa_information, &avp, cx, u32::MAX)?;
+                }
+                (1067, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.usage_monitoring_information.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.usage_monitoring_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (2831, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.nbifom_support, &avp, cx)?;
+                }
+                (2830, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.nbifom_mode, &avp, cx)?;
+                }
+                (2829, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.default_access, &avp, cx)?;
+                }
+                (1536, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.origination_time_stamp, &avp, cx)?;
+                }
+                (1537, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.maximum_wait_time, &avp, cx)?;
+                }
+                (2833, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.access_availability_change_reason,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1081, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.routing_rule_install, &avp, cx)?;
+                }
+                (1075, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.routing_rule_remove, &avp, cx)?;
+                }
+                (2804, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.henb_local_ip_address, &avp, cx)?;
+                }
+                (2805, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.ue_local_ip_address, &avp, cx)?;
+                }
+                (2806, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.udp_source_port, &avp, cx)?;
+                }
+                (2843, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.tcp_source_port, &avp, cx)?;
+                }
+                (2822, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.presence_reporting_area_information.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.presence_reporting_area_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (302, 13019) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.logical_access_id, &avp, cx)?;
+                }
+                (313, 13019) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.physical_access_id, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                (2847, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.tgpp_ps_data_off_status_gx, &avp, cx)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(416, 0),
+                    <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_number {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(415, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppGxCreditControlRequest {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 16777238;
@@ -11509,635 +12078,10 @@ impl rt::typed::Command for TgppGxCreditControlRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut cc_request_type: Option<super::credit_control::CcRequestType> = None;
-        let mut cc_request_number: Option<u32> = None;
-        let mut credit_management_status: Option<u32> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut subscription_id: Vec<super::credit_control::SubscriptionId> = Vec::new();
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut tdf_information: Option<TdfInformation> = None;
-        let mut network_request_support: Option<NetworkRequestSupport> = None;
-        let mut packet_filter_information: Vec<PacketFilterInformation> = Vec::new();
-        let mut packet_filter_operation: Option<PacketFilterOperation> = None;
-        let mut bearer_identifier: Option<rt::bytes::Bytes> = None;
-        let mut bearer_operation: Option<BearerOperation> = None;
-        let mut dynamic_address_flag: Option<super::ts32299::DynamicAddressFlag> = None;
-        let mut dynamic_address_flag_extension: Option<
-            super::ts32299::DynamicAddressFlagExtension,
-        > = None;
-        let mut pdn_connection_charging_id: Option<u32> = None;
-        let mut framed_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipv6_prefix: Option<rt::bytes::Bytes> = None;
-        let mut ip_can_type: Option<IpCanType> = None;
-        let mut tgpp_rat_type: Option<rt::bytes::Bytes> = None;
-        let mut an_trusted: Option<super::ts29273::AnTrusted> = None;
-        let mut rat_type: Option<RatType> = None;
-        let mut termination_cause: Option<super::base::TerminationCause> = None;
-        let mut user_equipment_info: Option<super::credit_control::UserEquipmentInfo> = None;
-        let mut user_equipment_info_extension: Option<
-            super::credit_control::UserEquipmentInfoExtension,
-        > = None;
-        let mut qos_information: Option<QosInformation> = None;
-        let mut qos_negotiation: Option<QosNegotiation> = None;
-        let mut qos_upgrade: Option<QosUpgrade> = None;
-        let mut default_eps_bearer_qos: Option<DefaultEpsBearerQos> = None;
-        let mut default_qos_information: Option<DefaultQosInformation> = None;
-        let mut an_gw_address: Vec<rt::data::Address> = Vec::new();
-        let mut an_gw_status: Option<AnGwStatus> = None;
-        let mut tgpp_sgsn_mcc_mnc: Option<rt::data::Utf8String> = None;
-        let mut tgpp_sgsn_address: Option<rt::bytes::Bytes> = None;
-        let mut tgpp_sgsn_ipv6_address: Option<rt::bytes::Bytes> = None;
-        let mut tgpp_ggsn_address: Option<rt::bytes::Bytes> = None;
-        let mut tgpp_ggsn_ipv6_address: Option<rt::bytes::Bytes> = None;
-        let mut tgpp_selection_mode: Option<rt::data::Utf8String> = None;
-        let mut rai: Option<rt::data::Utf8String> = None;
-        let mut tgpp_user_location_info: Option<rt::bytes::Bytes> = None;
-        let mut fixed_user_location_info: Option<FixedUserLocationInfo> = None;
-        let mut user_location_info_time: Option<rt::data::Time> = None;
-        let mut user_csg_information: Option<super::ts32299::UserCsgInformation> = None;
-        let mut tgpp_twan_identifier: Option<rt::bytes::Bytes> = None;
-        let mut tgpp_ms_timezone: Option<rt::bytes::Bytes> = None;
-        let mut ran_nas_release_cause: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut tgpp_charging_characteristics: Option<rt::data::Utf8String> = None;
-        let mut called_station_id: Option<rt::data::Utf8String> = None;
-        let mut pdn_connection_id: Option<rt::bytes::Bytes> = None;
-        let mut bearer_usage: Option<BearerUsage> = None;
-        let mut online: Option<Online> = None;
-        let mut offline: Option<Offline> = None;
-        let mut tft_packet_filter_information: Vec<TftPacketFilterInformation> = Vec::new();
-        let mut charging_rule_report: Vec<ChargingRuleReport> = Vec::new();
-        let mut application_detection_information: Vec<
-            ApplicationDetectionInformation,
-        > = Vec::new();
-        let mut event_trigger: Vec<EventTrigger> = Vec::new();
-        let mut event_report_indication: Option<EventReportIndication> = None;
-        let mut access_network_charging_address: Option<rt::data::Address> = None;
-        let mut access_network_charging_identifier_gx: Vec<
-            AccessNetworkChargingIdentifierGx,
-        > = Vec::new();
-        let mut coa_information: Vec<CoaInformation> = Vec::new();
-        let mut usage_monitoring_information: Vec<UsageMonitoringInformation> = Vec::new();
-        let mut nbifom_support: Option<NbifomSupport> = None;
-        let mut nbifom_mode: Option<NbifomMode> = None;
-        let mut default_access: Option<DefaultAccess> = None;
-        let mut origination_time_stamp: Option<u64> = None;
-        let mut maximum_wait_time: Option<u32> = None;
-        let mut access_availability_change_reason: Option<u32> = None;
-        let mut routing_rule_install: Option<RoutingRuleInstall> = None;
-        let mut routing_rule_remove: Option<RoutingRuleRemove> = None;
-        let mut henb_local_ip_address: Option<rt::data::Address> = None;
-        let mut ue_local_ip_address: Option<rt::data::Address> = None;
-        let mut udp_source_port: Option<u32> = None;
-        let mut tcp_source_port: Option<u32> = None;
-        let mut presence_reporting_area_information: Vec<
-            PresenceReportingAreaInformation,
-        > = Vec::new();
-        let mut logical_access_id: Option<rt::bytes::Bytes> = None;
-        let mut physical_access_id: Option<rt::data::Utf8String> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut tgpp_ps_data_off_status_gx: Option<TgppPsDataOffStatusGx> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (416, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_type, &avp, cx)?;
-                }
-                (415, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_number, &avp, cx)?;
-                }
-                (1082, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut credit_management_status, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (443, 0) => {
-                    avp_flags.note(&avp, subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut subscription_id, &avp, cx, u32::MAX)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (1087, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut tdf_information, &avp, cx)?;
-                }
-                (1024, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut network_request_support, &avp, cx)?;
-                }
-                (1061, 10415) => {
-                    avp_flags
-                        .note(&avp, packet_filter_information.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut packet_filter_information, &avp, cx, u32::MAX)?;
-                }
-                (1062, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut packet_filter_operation, &avp, cx)?;
-                }
-                (1020, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut bearer_identifier, &avp, cx)?;
-                }
-                (1021, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut bearer_operation, &avp, cx)?;
-                }
-                (2051, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut dynamic_address_flag, &avp, cx)?;
-                }
-                (2068, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut dynamic_address_flag_extension, &avp, cx)?;
-                }
-                (2050, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut pdn_connection_charging_id, &avp, cx)?;
-                }
-                (8, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_address, &avp, cx)?;
-                }
-                (97, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipv6_prefix, &avp, cx)?;
-                }
-                (1027, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ip_can_type, &avp, cx)?;
-                }
-                (21, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_rat_type, &avp, cx)?;
-                }
-                (1503, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut an_trusted, &avp, cx)?;
-                }
-                (1032, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut rat_type, &avp, cx)?;
-                }
-                (295, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut termination_cause, &avp, cx)?;
-                }
-                (458, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut user_equipment_info, &avp, cx)?;
-                }
-                (653, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut user_equipment_info_extension, &avp, cx)?;
-                }
-                (1016, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_information, &avp, cx)?;
-                }
-                (1029, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_negotiation, &avp, cx)?;
-                }
-                (1030, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_upgrade, &avp, cx)?;
-                }
-                (1049, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut default_eps_bearer_qos, &avp, cx)?;
-                }
-                (2816, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut default_qos_information, &avp, cx)?;
-                }
-                (1050, 10415) => {
-                    avp_flags.note(&avp, an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut an_gw_address, &avp, cx, 2)?;
-                }
-                (2811, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut an_gw_status, &avp, cx)?;
-                }
-                (18, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_mcc_mnc, &avp, cx)?;
-                }
-                (6, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_address, &avp, cx)?;
-                }
-                (15, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_ipv6_address, &avp, cx)?;
-                }
-                (7, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_ggsn_address, &avp, cx)?;
-                }
-                (16, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_ggsn_ipv6_address, &avp, cx)?;
-                }
-                (12, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_selection_mode, &avp, cx)?;
-                }
-                (909, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rai, &avp, cx)?;
-                }
-                (22, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_user_location_info, &avp, cx)?;
-                }
-                (2825, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut fixed_user_location_info, &avp, cx)?;
-                }
-                (2812, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_location_info_time, &avp, cx)?;
-                }
-                (2319, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_csg_information, &avp, cx)?;
-                }
-                (29, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_twan_identifier, &avp, cx)?;
-                }
-                (23, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_ms_timezone, &avp, cx)?;
-                }
-                (2819, 10415) => {
-                    avp_flags.note(&avp, ran_nas_release_cause.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut ran_nas_release_cause, &avp, cx, u32::MAX)?;
-                }
-                (13, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_charging_characteristics, &avp, cx)?;
-                }
-                (30, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut called_station_id, &avp, cx)?;
-                }
-                (1065, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut pdn_connection_id, &avp, cx)?;
-                }
-                (1000, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut bearer_usage, &avp, cx)?;
-                }
-                (1009, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut online, &avp, cx)?;
-                }
-                (1008, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut offline, &avp, cx)?;
-                }
-                (1013, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            tft_packet_filter_information.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
-                        &mut tft_packet_filter_information,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (1018, 10415) => {
-                    avp_flags.note(&avp, charging_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_report, &avp, cx, u32::MAX)?;
-                }
-                (1098, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            application_detection_information.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
-                        &mut application_detection_information,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (1006, 10415) => {
-                    avp_flags.note(&avp, event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut event_trigger, &avp, cx, u32::MAX)?;
-                }
-                (1033, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut event_report_indication, &avp, cx)?;
-                }
-                (501, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut access_network_charging_address, &avp, cx)?;
-                }
-                (1022, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            access_network_charging_identifier_gx.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
-                        &mut access_network_charging_identifier_gx,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (1039, 10415) => {
-                    avp_flags.note(&avp, coa_information.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut coa_information, &avp, cx, u32::MAX)?;
-                }
-                (1067, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            usage_monitoring_information.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
-                        &mut usage_monitoring_information,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (2831, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut nbifom_support, &avp, cx)?;
-                }
-                (2830, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut nbifom_mode, &avp, cx)?;
-                }
-                (2829, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut default_access, &avp, cx)?;
-                }
-                (1536, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut origination_time_stamp, &avp, cx)?;
-                }
-                (1537, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut maximum_wait_time, &avp, cx)?;
-                }
-                (2833, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut access_availability_change_reason,
-                        &avp,
-                        cx,
-                    )?;
-                }
-                (1081, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut routing_rule_install, &avp, cx)?;
-                }
-                (1075, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut routing_rule_remove, &avp, cx)?;
-                }
-                (2804, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut henb_local_ip_address, &avp, cx)?;
-                }
-                (2805, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut ue_local_ip_address, &avp, cx)?;
-                }
-                (2806, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut udp_source_port, &avp, cx)?;
-                }
-                (2843, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut tcp_source_port, &avp, cx)?;
-                }
-                (2822, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            presence_reporting_area_information.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
-                        &mut presence_reporting_area_information,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (302, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut logical_access_id, &avp, cx)?;
-                }
-                (313, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut physical_access_id, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                (2847, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut tgpp_ps_data_off_status_gx, &avp, cx)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            cc_request_type: rt::typed::required(
-                cc_request_type,
-                rt::AvpKey::new(416, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            cc_request_number: rt::typed::required(
-                cc_request_number,
-                rt::AvpKey::new(415, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            credit_management_status,
-            destination_host,
-            origin_state_id,
-            subscription_id,
-            oc_supported_features,
-            supported_features,
-            tdf_information,
-            network_request_support,
-            packet_filter_information,
-            packet_filter_operation,
-            bearer_identifier,
-            bearer_operation,
-            dynamic_address_flag,
-            dynamic_address_flag_extension,
-            pdn_connection_charging_id,
-            framed_ip_address,
-            framed_ipv6_prefix,
-            ip_can_type,
-            tgpp_rat_type,
-            an_trusted,
-            rat_type,
-            termination_cause,
-            user_equipment_info,
-            user_equipment_info_extension,
-            qos_information,
-            qos_negotiation,
-            qos_upgrade,
-            default_eps_bearer_qos,
-            default_qos_information,
-            an_gw_address,
-            an_gw_status,
-            tgpp_sgsn_mcc_mnc,
-            tgpp_sgsn_address,
-            tgpp_sgsn_ipv6_address,
-            tgpp_ggsn_address,
-            tgpp_ggsn_ipv6_address,
-            tgpp_selection_mode,
-            rai,
-            tgpp_user_location_info,
-            fixed_user_location_info,
-            user_location_info_time,
-            user_csg_information,
-            tgpp_twan_identifier,
-            tgpp_ms_timezone,
-            ran_nas_release_cause,
-            tgpp_charging_characteristics,
-            called_station_id,
-            pdn_connection_id,
-            bearer_usage,
-            online,
-            offline,
-            tft_packet_filter_information,
-            charging_rule_report,
-            application_detection_information,
-            event_trigger,
-            event_report_indication,
-            access_network_charging_address,
-            access_network_charging_identifier_gx,
-            coa_information,
-            usage_monitoring_information,
-            nbifom_support,
-            nbifom_mode,
-            default_access,
-            origination_time_stamp,
-            maximum_wait_time,
-            access_availability_change_reason,
-            routing_rule_install,
-            routing_rule_remove,
-            henb_local_ip_address,
-            ue_local_ip_address,
-            udp_source_port,
-            tcp_source_port,
-            presence_reporting_area_information,
-            logical_access_id,
-            physical_access_id,
-            proxy_info,
-            route_record,
-            tgpp_ps_data_off_status_gx,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -13381,6 +13325,363 @@ impl Default for TgppGxCreditControlAnswer {
         }
     }
 }
+impl TgppGxCreditControlAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_cc_request_type = false;
+        let mut seen_cc_request_number = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (416, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_type,
+                        &mut seen_cc_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (415, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_number,
+                        &mut seen_cc_request_number,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (1023, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.bearer_control_mode, &avp, cx)?;
+                }
+                (1006, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                }
+                (1033, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.event_report_indication, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (292, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                }
+                (261, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                }
+                (1002, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.charging_rule_remove.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.charging_rule_remove, &avp, cx, u32::MAX)?;
+                }
+                (1001, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.charging_rule_install.len(), rt::AvpFlags(192));
+                    rt::typed::push(
+                        &mut self.charging_rule_install,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (618, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.charging_information, &avp, cx)?;
+                }
+                (1009, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.online, &avp, cx)?;
+                }
+                (1008, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.offline, &avp, cx)?;
+                }
+                (1016, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.qos_information.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_information, &avp, cx, u32::MAX)?;
+                }
+                (1042, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.revalidation_time, &avp, cx)?;
+                }
+                (1049, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.default_eps_bearer_qos, &avp, cx)?;
+                }
+                (2816, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.default_qos_information, &avp, cx)?;
+                }
+                (1000, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.bearer_usage, &avp, cx)?;
+                }
+                (1067, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.usage_monitoring_information.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.usage_monitoring_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (1071, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.csg_information_reporting.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.csg_information_reporting,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (2319, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                }
+                (2845, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.pra_install, &avp, cx)?;
+                }
+                (2846, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.pra_remove, &avp, cx)?;
+                }
+                (2822, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.presence_reporting_area_information,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1045, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.session_release_cause, &avp, cx)?;
+                }
+                (2831, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.nbifom_support, &avp, cx)?;
+                }
+                (2830, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.nbifom_mode, &avp, cx)?;
+                }
+                (2829, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.default_access, &avp, cx)?;
+                }
+                (2832, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.ran_rule_support, &avp, cx)?;
+                }
+                (2835, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.routing_rule_report.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.routing_rule_report, &avp, cx, u32::MAX)?;
+                }
+                (2840, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.conditional_policy_information.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.conditional_policy_information,
+                        &avp,
+                        cx,
+                        4,
+                    )?;
+                }
+                (2842, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.removal_of_access, &avp, cx)?;
+                }
+                (1027, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                (650, 0) => {
+                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(416, 0),
+                    <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_number {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(415, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppGxCreditControlAnswer {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 16777238;
@@ -13397,371 +13698,10 @@ impl rt::typed::Command for TgppGxCreditControlAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut cc_request_type: Option<super::credit_control::CcRequestType> = None;
-        let mut cc_request_number: Option<u32> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut bearer_control_mode: Option<BearerControlMode> = None;
-        let mut event_trigger: Vec<EventTrigger> = Vec::new();
-        let mut event_report_indication: Option<EventReportIndication> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut redirect_host: Vec<rt::data::DiameterUri> = Vec::new();
-        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
-        let mut redirect_max_cache_time: Option<u32> = None;
-        let mut charging_rule_remove: Vec<ChargingRuleRemove> = Vec::new();
-        let mut charging_rule_install: Vec<ChargingRuleInstall> = Vec::new();
-        let mut charging_information: Option<super::ts29229::ChargingInformation> = None;
-        let mut online: Option<Online> = None;
-        let mut offline: Option<Offline> = None;
-        let mut qos_information: Vec<QosInformation> = Vec::new();
-        let mut revalidation_time: Option<rt::data::Time> = None;
-        let mut default_eps_bearer_qos: Option<DefaultEpsBearerQos> = None;
-        let mut default_qos_information: Option<DefaultQosInformation> = None;
-        let mut bearer_usage: Option<BearerUsage> = None;
-        let mut usage_monitoring_information: Vec<UsageMonitoringInformation> = Vec::new();
-        let mut csg_information_reporting: Vec<CsgInformationReporting> = Vec::new();
-        let mut user_csg_information: Option<super::ts32299::UserCsgInformation> = None;
-        let mut pra_install: Option<PraInstall> = None;
-        let mut pra_remove: Option<PraRemove> = None;
-        let mut presence_reporting_area_information: Option<
-            PresenceReportingAreaInformation,
-        > = None;
-        let mut session_release_cause: Option<SessionReleaseCause> = None;
-        let mut nbifom_support: Option<NbifomSupport> = None;
-        let mut nbifom_mode: Option<NbifomMode> = None;
-        let mut default_access: Option<DefaultAccess> = None;
-        let mut ran_rule_support: Option<u32> = None;
-        let mut routing_rule_report: Vec<RoutingRuleReport> = Vec::new();
-        let mut conditional_policy_information: Vec<ConditionalPolicyInformation> = Vec::new();
-        let mut removal_of_access: Option<RemovalOfAccess> = None;
-        let mut ip_can_type: Option<IpCanType> = None;
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut load: Vec<super::rfc8583::Load> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (416, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_type, &avp, cx)?;
-                }
-                (415, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_number, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (1023, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut bearer_control_mode, &avp, cx)?;
-                }
-                (1006, 10415) => {
-                    avp_flags.note(&avp, event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut event_trigger, &avp, cx, u32::MAX)?;
-                }
-                (1033, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut event_report_indication, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (292, 0) => {
-                    avp_flags.note(&avp, redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut redirect_host, &avp, cx, u32::MAX)?;
-                }
-                (261, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
-                }
-                (262, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
-                }
-                (1002, 10415) => {
-                    avp_flags.note(&avp, charging_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_remove, &avp, cx, u32::MAX)?;
-                }
-                (1001, 10415) => {
-                    avp_flags.note(&avp, charging_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_install, &avp, cx, u32::MAX)?;
-                }
-                (618, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut charging_information, &avp, cx)?;
-                }
-                (1009, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut online, &avp, cx)?;
-                }
-                (1008, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut offline, &avp, cx)?;
-                }
-                (1016, 10415) => {
-                    avp_flags.note(&avp, qos_information.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_information, &avp, cx, u32::MAX)?;
-                }
-                (1042, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut revalidation_time, &avp, cx)?;
-                }
-                (1049, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut default_eps_bearer_qos, &avp, cx)?;
-                }
-                (2816, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut default_qos_information, &avp, cx)?;
-                }
-                (1000, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut bearer_usage, &avp, cx)?;
-                }
-                (1067, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            usage_monitoring_information.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
-                        &mut usage_monitoring_information,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (1071, 10415) => {
-                    avp_flags
-                        .note(&avp, csg_information_reporting.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut csg_information_reporting, &avp, cx, u32::MAX)?;
-                }
-                (2319, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_csg_information, &avp, cx)?;
-                }
-                (2845, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut pra_install, &avp, cx)?;
-                }
-                (2846, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut pra_remove, &avp, cx)?;
-                }
-                (2822, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut presence_reporting_area_information,
-                        &avp,
-                        cx,
-                    )?;
-                }
-                (1045, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut session_release_cause, &avp, cx)?;
-                }
-                (2831, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut nbifom_support, &avp, cx)?;
-                }
-                (2830, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut nbifom_mode, &avp, cx)?;
-                }
-                (2829, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut default_access, &avp, cx)?;
-                }
-                (2832, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut ran_rule_support, &avp, cx)?;
-                }
-                (2835, 10415) => {
-                    avp_flags.note(&avp, routing_rule_report.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut routing_rule_report, &avp, cx, u32::MAX)?;
-                }
-                (2840, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            conditional_policy_information.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(&mut conditional_policy_information, &avp, cx, 4)?;
-                }
-                (2842, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut removal_of_access, &avp, cx)?;
-                }
-                (1027, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ip_can_type, &avp, cx)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                (650, 0) => {
-                    avp_flags.note(&avp, load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut load, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            experimental_result,
-            cc_request_type: rt::typed::required(
-                cc_request_type,
-                rt::AvpKey::new(416, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            cc_request_number: rt::typed::required(
-                cc_request_number,
-                rt::AvpKey::new(415, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            oc_supported_features,
-            oc_olr,
-            supported_features,
-            bearer_control_mode,
-            event_trigger,
-            event_report_indication,
-            origin_state_id,
-            redirect_host,
-            redirect_host_usage,
-            redirect_max_cache_time,
-            charging_rule_remove,
-            charging_rule_install,
-            charging_information,
-            online,
-            offline,
-            qos_information,
-            revalidation_time,
-            default_eps_bearer_qos,
-            default_qos_information,
-            bearer_usage,
-            usage_monitoring_information,
-            csg_information_reporting,
-            user_csg_information,
-            pra_install,
-            pra_remove,
-            presence_reporting_area_information,
-            session_release_cause,
-            nbifom_support,
-            nbifom_mode,
-            default_access,
-            ran_rule_support,
-            routing_rule_report,
-            conditional_policy_information,
-            removal_of_access,
-            ip_can_type,
-            error_message,
-            error_reporting_host,
-            failed_avp,
-            proxy_info,
-            route_record,
-            load,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -14493,6 +14433,292 @@ impl Default for TgppGxReAuthRequest {
         }
     }
 }
+impl TgppGxReAuthRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_destination_host = false;
+        let mut seen_re_auth_request_type = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (285, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.re_auth_request_type,
+                        &mut seen_re_auth_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1045, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.session_release_cause, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (1006, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                }
+                (1033, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.event_report_indication, &avp, cx)?;
+                }
+                (1002, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.charging_rule_remove.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.charging_rule_remove, &avp, cx, u32::MAX)?;
+                }
+                (1001, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.charging_rule_install.len(), rt::AvpFlags(192));
+                    rt::typed::push(
+                        &mut self.charging_rule_install,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (1049, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.default_eps_bearer_qos, &avp, cx)?;
+                }
+                (1016, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.qos_information.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_information, &avp, cx, u32::MAX)?;
+                }
+                (2816, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.default_qos_information, &avp, cx)?;
+                }
+                (1042, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.revalidation_time, &avp, cx)?;
+                }
+                (1067, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.usage_monitoring_information.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.usage_monitoring_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (2826, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.pcscf_restoration_indication,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (2840, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.conditional_policy_information.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.conditional_policy_information,
+                        &avp,
+                        cx,
+                        4,
+                    )?;
+                }
+                (2842, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.removal_of_access, &avp, cx)?;
+                }
+                (1027, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                }
+                (2845, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.pra_install, &avp, cx)?;
+                }
+                (2846, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.pra_remove, &avp, cx)?;
+                }
+                (1071, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.csg_information_reporting.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.csg_information_reporting,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_re_auth_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(285, 0),
+                    <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppGxReAuthRequest {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777238;
@@ -14509,244 +14735,10 @@ impl rt::typed::Command for TgppGxReAuthRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut re_auth_request_type: Option<super::base::ReAuthRequestType> = None;
-        let mut session_release_cause: Option<SessionReleaseCause> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut event_trigger: Vec<EventTrigger> = Vec::new();
-        let mut event_report_indication: Option<EventReportIndication> = None;
-        let mut charging_rule_remove: Vec<ChargingRuleRemove> = Vec::new();
-        let mut charging_rule_install: Vec<ChargingRuleInstall> = Vec::new();
-        let mut default_eps_bearer_qos: Option<DefaultEpsBearerQos> = None;
-        let mut qos_information: Vec<QosInformation> = Vec::new();
-        let mut default_qos_information: Option<DefaultQosInformation> = None;
-        let mut revalidation_time: Option<rt::data::Time> = None;
-        let mut usage_monitoring_information: Vec<UsageMonitoringInformation> = Vec::new();
-        let mut pcscf_restoration_indication: Option<u32> = None;
-        let mut conditional_policy_information: Vec<ConditionalPolicyInformation> = Vec::new();
-        let mut removal_of_access: Option<RemovalOfAccess> = None;
-        let mut ip_can_type: Option<IpCanType> = None;
-        let mut pra_install: Option<PraInstall> = None;
-        let mut pra_remove: Option<PraRemove> = None;
-        let mut csg_information_reporting: Vec<CsgInformationReporting> = Vec::new();
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (285, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut re_auth_request_type, &avp, cx)?;
-                }
-                (1045, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut session_release_cause, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (1006, 10415) => {
-                    avp_flags.note(&avp, event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut event_trigger, &avp, cx, u32::MAX)?;
-                }
-                (1033, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut event_report_indication, &avp, cx)?;
-                }
-                (1002, 10415) => {
-                    avp_flags.note(&avp, charging_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_remove, &avp, cx, u32::MAX)?;
-                }
-                (1001, 10415) => {
-                    avp_flags.note(&avp, charging_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_install, &avp, cx, u32::MAX)?;
-                }
-                (1049, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut default_eps_bearer_qos, &avp, cx)?;
-                }
-                (1016, 10415) => {
-                    avp_flags.note(&avp, qos_information.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_information, &avp, cx, u32::MAX)?;
-                }
-                (2816, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut default_qos_information, &avp, cx)?;
-                }
-                (1042, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut revalidation_time, &avp, cx)?;
-                }
-                (1067, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            usage_monitoring_information.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
-                        &mut usage_monitoring_information,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (2826, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut pcscf_restoration_indication, &avp, cx)?;
-                }
-                (2840, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            conditional_policy_information.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(&mut conditional_policy_information, &avp, cx, 4)?;
-                }
-                (2842, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut removal_of_access, &avp, cx)?;
-                }
-                (1027, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ip_can_type, &avp, cx)?;
-                }
-                (2845, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut pra_install, &avp, cx)?;
-                }
-                (2846, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut pra_remove, &avp, cx)?;
-                }
-                (1071, 10415) => {
-                    avp_flags
-                        .note(&avp, csg_information_reporting.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut csg_information_reporting, &avp, cx, u32::MAX)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            re_auth_request_type: rt::typed::required(
-                re_auth_request_type,
-                rt::AvpKey::new(285, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            session_release_cause,
-            origin_state_id,
-            oc_supported_features,
-            event_trigger,
-            event_report_indication,
-            charging_rule_remove,
-            charging_rule_install,
-            default_eps_bearer_qos,
-            qos_information,
-            default_qos_information,
-            revalidation_time,
-            usage_monitoring_information,
-            pcscf_restoration_indication,
-            conditional_policy_information,
-            removal_of_access,
-            ip_can_type,
-            pra_install,
-            pra_remove,
-            csg_information_reporting,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -15218,6 +15210,183 @@ impl Default for TgppGxReAuthAnswer {
         }
     }
 }
+impl TgppGxReAuthAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (1027, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                }
+                (1032, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
+                }
+                (1503, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.an_trusted, &avp, cx)?;
+                }
+                (1050, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
+                }
+                (18, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                }
+                (6, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_address, &avp, cx)?;
+                }
+                (15, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_ipv6_address, &avp, cx)?;
+                }
+                (909, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rai, &avp, cx)?;
+                }
+                (22, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                }
+                (2812, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_location_info_time, &avp, cx)?;
+                }
+                (2824, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.netloc_access_support, &avp, cx)?;
+                }
+                (2319, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                }
+                (23, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_ms_timezone, &avp, cx)?;
+                }
+                (2816, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.default_qos_information, &avp, cx)?;
+                }
+                (1018, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.charging_rule_report.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.charging_rule_report, &avp, cx, u32::MAX)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppGxReAuthAnswer {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777238;
@@ -15234,202 +15403,10 @@ impl rt::typed::Command for TgppGxReAuthAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut ip_can_type: Option<IpCanType> = None;
-        let mut rat_type: Option<RatType> = None;
-        let mut an_trusted: Option<super::ts29273::AnTrusted> = None;
-        let mut an_gw_address: Vec<rt::data::Address> = Vec::new();
-        let mut tgpp_sgsn_mcc_mnc: Option<rt::data::Utf8String> = None;
-        let mut tgpp_sgsn_address: Option<rt::bytes::Bytes> = None;
-        let mut tgpp_sgsn_ipv6_address: Option<rt::bytes::Bytes> = None;
-        let mut rai: Option<rt::data::Utf8String> = None;
-        let mut tgpp_user_location_info: Option<rt::bytes::Bytes> = None;
-        let mut user_location_info_time: Option<rt::data::Time> = None;
-        let mut netloc_access_support: Option<u32> = None;
-        let mut user_csg_information: Option<super::ts32299::UserCsgInformation> = None;
-        let mut tgpp_ms_timezone: Option<rt::bytes::Bytes> = None;
-        let mut default_qos_information: Option<DefaultQosInformation> = None;
-        let mut charging_rule_report: Vec<ChargingRuleReport> = Vec::new();
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (1027, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ip_can_type, &avp, cx)?;
-                }
-                (1032, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut rat_type, &avp, cx)?;
-                }
-                (1503, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut an_trusted, &avp, cx)?;
-                }
-                (1050, 10415) => {
-                    avp_flags.note(&avp, an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut an_gw_address, &avp, cx, 2)?;
-                }
-                (18, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_mcc_mnc, &avp, cx)?;
-                }
-                (6, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_address, &avp, cx)?;
-                }
-                (15, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_ipv6_address, &avp, cx)?;
-                }
-                (909, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rai, &avp, cx)?;
-                }
-                (22, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_user_location_info, &avp, cx)?;
-                }
-                (2812, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_location_info_time, &avp, cx)?;
-                }
-                (2824, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut netloc_access_support, &avp, cx)?;
-                }
-                (2319, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_csg_information, &avp, cx)?;
-                }
-                (23, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_ms_timezone, &avp, cx)?;
-                }
-                (2816, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut default_qos_information, &avp, cx)?;
-                }
-                (1018, 10415) => {
-                    avp_flags.note(&avp, charging_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_report, &avp, cx, u32::MAX)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            experimental_result,
-            origin_state_id,
-            oc_supported_features,
-            oc_olr,
-            ip_can_type,
-            rat_type,
-            an_trusted,
-            an_gw_address,
-            tgpp_sgsn_mcc_mnc,
-            tgpp_sgsn_address,
-            tgpp_sgsn_ipv6_address,
-            rai,
-            tgpp_user_location_info,
-            user_location_info_time,
-            netloc_access_support,
-            user_csg_information,
-            tgpp_ms_timezone,
-            default_qos_information,
-            charging_rule_report,
-            error_message,
-            error_reporting_host,
-            failed_avp,
-            proxy_info,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -15975,6 +15952,332 @@ impl Default for TgppGxxCreditControlRequest {
         }
     }
 }
+impl TgppGxxCreditControlRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_cc_request_type = false;
+        let mut seen_cc_request_number = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (416, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_type,
+                        &mut seen_cc_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (415, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_number,
+                        &mut seen_cc_request_number,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (443, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.subscription_id, &avp, cx, u32::MAX)?;
+                }
+                (1024, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.network_request_support, &avp, cx)?;
+                }
+                (1061, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.packet_filter_information.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.packet_filter_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (1062, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.packet_filter_operation, &avp, cx)?;
+                }
+                (8, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                }
+                (97, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                }
+                (1027, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                }
+                (1032, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
+                }
+                (295, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.termination_cause, &avp, cx)?;
+                }
+                (458, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.user_equipment_info, &avp, cx)?;
+                }
+                (653, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(
+                        &mut self.user_equipment_info_extension,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1016, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                }
+                (1049, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.default_eps_bearer_qos, &avp, cx)?;
+                }
+                (1050, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
+                }
+                (18, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                }
+                (909, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rai, &avp, cx)?;
+                }
+                (22, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                }
+                (2812, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_location_info_time, &avp, cx)?;
+                }
+                (23, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_ms_timezone, &avp, cx)?;
+                }
+                (9010, 5535) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp2_bsid, &avp, cx)?;
+                }
+                (2319, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                }
+                (2804, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.henb_local_ip_address, &avp, cx)?;
+                }
+                (2805, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.ue_local_ip_address, &avp, cx)?;
+                }
+                (2806, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.udp_source_port, &avp, cx)?;
+                }
+                (30, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                }
+                (1065, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.pdn_connection_id, &avp, cx)?;
+                }
+                (1055, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_report.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_rule_report, &avp, cx, u32::MAX)?;
+                }
+                (1006, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                }
+                (1064, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.session_linking_indicator, &avp, cx)?;
+                }
+                (1458, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.trace_data, &avp, cx)?;
+                }
+                (1459, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.trace_reference, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(416, 0),
+                    <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_number {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(415, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppGxxCreditControlRequest {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 16777266;
@@ -15991,327 +16294,10 @@ impl rt::typed::Command for TgppGxxCreditControlRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut cc_request_type: Option<super::credit_control::CcRequestType> = None;
-        let mut cc_request_number: Option<u32> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut subscription_id: Vec<super::credit_control::SubscriptionId> = Vec::new();
-        let mut network_request_support: Option<NetworkRequestSupport> = None;
-        let mut packet_filter_information: Vec<PacketFilterInformation> = Vec::new();
-        let mut packet_filter_operation: Option<PacketFilterOperation> = None;
-        let mut framed_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipv6_prefix: Option<rt::bytes::Bytes> = None;
-        let mut ip_can_type: Option<IpCanType> = None;
-        let mut rat_type: Option<RatType> = None;
-        let mut termination_cause: Option<super::base::TerminationCause> = None;
-        let mut user_equipment_info: Option<super::credit_control::UserEquipmentInfo> = None;
-        let mut user_equipment_info_extension: Option<
-            super::credit_control::UserEquipmentInfoExtension,
-        > = None;
-        let mut qos_information: Option<QosInformation> = None;
-        let mut default_eps_bearer_qos: Option<DefaultEpsBearerQos> = None;
-        let mut an_gw_address: Vec<rt::data::Address> = Vec::new();
-        let mut tgpp_sgsn_mcc_mnc: Option<rt::data::Utf8String> = None;
-        let mut rai: Option<rt::data::Utf8String> = None;
-        let mut tgpp_user_location_info: Option<rt::bytes::Bytes> = None;
-        let mut user_location_info_time: Option<rt::data::Time> = None;
-        let mut tgpp_ms_timezone: Option<rt::bytes::Bytes> = None;
-        let mut tgpp2_bsid: Option<rt::data::Utf8String> = None;
-        let mut user_csg_information: Option<super::ts32299::UserCsgInformation> = None;
-        let mut henb_local_ip_address: Option<rt::data::Address> = None;
-        let mut ue_local_ip_address: Option<rt::data::Address> = None;
-        let mut udp_source_port: Option<u32> = None;
-        let mut called_station_id: Option<rt::data::Utf8String> = None;
-        let mut pdn_connection_id: Option<rt::bytes::Bytes> = None;
-        let mut qos_rule_report: Vec<QosRuleReport> = Vec::new();
-        let mut event_trigger: Vec<EventTrigger> = Vec::new();
-        let mut session_linking_indicator: Option<SessionLinkingIndicator> = None;
-        let mut trace_data: Option<Box<super::ts29272::TraceData>> = None;
-        let mut trace_reference: Option<rt::bytes::Bytes> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (416, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_type, &avp, cx)?;
-                }
-                (415, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_number, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (443, 0) => {
-                    avp_flags.note(&avp, subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut subscription_id, &avp, cx, u32::MAX)?;
-                }
-                (1024, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut network_request_support, &avp, cx)?;
-                }
-                (1061, 10415) => {
-                    avp_flags
-                        .note(&avp, packet_filter_information.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut packet_filter_information, &avp, cx, u32::MAX)?;
-                }
-                (1062, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut packet_filter_operation, &avp, cx)?;
-                }
-                (8, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_address, &avp, cx)?;
-                }
-                (97, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipv6_prefix, &avp, cx)?;
-                }
-                (1027, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ip_can_type, &avp, cx)?;
-                }
-                (1032, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut rat_type, &avp, cx)?;
-                }
-                (295, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut termination_cause, &avp, cx)?;
-                }
-                (458, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut user_equipment_info, &avp, cx)?;
-                }
-                (653, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut user_equipment_info_extension, &avp, cx)?;
-                }
-                (1016, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_information, &avp, cx)?;
-                }
-                (1049, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut default_eps_bearer_qos, &avp, cx)?;
-                }
-                (1050, 10415) => {
-                    avp_flags.note(&avp, an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut an_gw_address, &avp, cx, 2)?;
-                }
-                (18, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_mcc_mnc, &avp, cx)?;
-                }
-                (909, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rai, &avp, cx)?;
-                }
-                (22, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_user_location_info, &avp, cx)?;
-                }
-                (2812, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_location_info_time, &avp, cx)?;
-                }
-                (23, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_ms_timezone, &avp, cx)?;
-                }
-                (9010, 5535) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp2_bsid, &avp, cx)?;
-                }
-                (2319, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_csg_information, &avp, cx)?;
-                }
-                (2804, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut henb_local_ip_address, &avp, cx)?;
-                }
-                (2805, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut ue_local_ip_address, &avp, cx)?;
-                }
-                (2806, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut udp_source_port, &avp, cx)?;
-                }
-                (30, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut called_station_id, &avp, cx)?;
-                }
-                (1065, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut pdn_connection_id, &avp, cx)?;
-                }
-                (1055, 10415) => {
-                    avp_flags.note(&avp, qos_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_rule_report, &avp, cx, u32::MAX)?;
-                }
-                (1006, 10415) => {
-                    avp_flags.note(&avp, event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut event_trigger, &avp, cx, u32::MAX)?;
-                }
-                (1064, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut session_linking_indicator, &avp, cx)?;
-                }
-                (1458, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut trace_data, &avp, cx)?;
-                }
-                (1459, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut trace_reference, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            cc_request_type: rt::typed::required(
-                cc_request_type,
-                rt::AvpKey::new(416, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            cc_request_number: rt::typed::required(
-                cc_request_number,
-                rt::AvpKey::new(415, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            origin_state_id,
-            oc_supported_features,
-            supported_features,
-            subscription_id,
-            network_request_support,
-            packet_filter_information,
-            packet_filter_operation,
-            framed_ip_address,
-            framed_ipv6_prefix,
-            ip_can_type,
-            rat_type,
-            termination_cause,
-            user_equipment_info,
-            user_equipment_info_extension,
-            qos_information,
-            default_eps_bearer_qos,
-            an_gw_address,
-            tgpp_sgsn_mcc_mnc,
-            rai,
-            tgpp_user_location_info,
-            user_location_info_time,
-            tgpp_ms_timezone,
-            tgpp2_bsid,
-            user_csg_information,
-            henb_local_ip_address,
-            ue_local_ip_address,
-            udp_source_port,
-            called_station_id,
-            pdn_connection_id,
-            qos_rule_report,
-            event_trigger,
-            session_linking_indicator,
-            trace_data,
-            trace_reference,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -16979,6 +16965,238 @@ impl Default for TgppGxxCreditControlAnswer {
         }
     }
 }
+impl TgppGxxCreditControlAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_cc_request_type = false;
+        let mut seen_cc_request_number = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (416, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_type,
+                        &mut seen_cc_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (415, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_number,
+                        &mut seen_cc_request_number,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (1023, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.bearer_control_mode, &avp, cx)?;
+                }
+                (1006, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                }
+                (97, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (292, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                }
+                (261, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                }
+                (1052, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_remove.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_rule_remove, &avp, cx, u32::MAX)?;
+                }
+                (1051, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_install.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_rule_install, &avp, cx, u32::MAX)?;
+                }
+                (1016, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                }
+                (1049, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.default_eps_bearer_qos, &avp, cx)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                (650, 0) => {
+                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(416, 0),
+                    <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_number {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(415, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppGxxCreditControlAnswer {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 16777266;
@@ -16995,223 +17213,10 @@ impl rt::typed::Command for TgppGxxCreditControlAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut cc_request_type: Option<super::credit_control::CcRequestType> = None;
-        let mut cc_request_number: Option<u32> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut bearer_control_mode: Option<BearerControlMode> = None;
-        let mut event_trigger: Vec<EventTrigger> = Vec::new();
-        let mut framed_ipv6_prefix: Option<rt::bytes::Bytes> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut redirect_host: Vec<rt::data::DiameterUri> = Vec::new();
-        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
-        let mut redirect_max_cache_time: Option<u32> = None;
-        let mut qos_rule_remove: Vec<QosRuleRemove> = Vec::new();
-        let mut qos_rule_install: Vec<QosRuleInstall> = Vec::new();
-        let mut qos_information: Option<QosInformation> = None;
-        let mut default_eps_bearer_qos: Option<DefaultEpsBearerQos> = None;
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut load: Vec<super::rfc8583::Load> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (416, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_type, &avp, cx)?;
-                }
-                (415, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_number, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (1023, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut bearer_control_mode, &avp, cx)?;
-                }
-                (1006, 10415) => {
-                    avp_flags.note(&avp, event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut event_trigger, &avp, cx, u32::MAX)?;
-                }
-                (97, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipv6_prefix, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (292, 0) => {
-                    avp_flags.note(&avp, redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut redirect_host, &avp, cx, u32::MAX)?;
-                }
-                (261, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
-                }
-                (262, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
-                }
-                (1052, 10415) => {
-                    avp_flags.note(&avp, qos_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_rule_remove, &avp, cx, u32::MAX)?;
-                }
-                (1051, 10415) => {
-                    avp_flags.note(&avp, qos_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_rule_install, &avp, cx, u32::MAX)?;
-                }
-                (1016, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_information, &avp, cx)?;
-                }
-                (1049, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut default_eps_bearer_qos, &avp, cx)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                (650, 0) => {
-                    avp_flags.note(&avp, load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut load, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            experimental_result,
-            cc_request_type: rt::typed::required(
-                cc_request_type,
-                rt::AvpKey::new(416, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            cc_request_number: rt::typed::required(
-                cc_request_number,
-                rt::AvpKey::new(415, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            oc_supported_features,
-            oc_olr,
-            supported_features,
-            bearer_control_mode,
-            event_trigger,
-            framed_ipv6_prefix,
-            origin_state_id,
-            redirect_host,
-            redirect_host_usage,
-            redirect_max_cache_time,
-            qos_rule_remove,
-            qos_rule_install,
-            qos_information,
-            default_eps_bearer_qos,
-            error_message,
-            error_reporting_host,
-            failed_avp,
-            proxy_info,
-            route_record,
-            load,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -17647,6 +17652,208 @@ impl Default for TgppGxxReAuthRequest {
         }
     }
 }
+impl TgppGxxReAuthRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_destination_host = false;
+        let mut seen_re_auth_request_type = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (285, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.re_auth_request_type,
+                        &mut seen_re_auth_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1045, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.session_release_cause, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (1006, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                }
+                (1052, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_remove.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_rule_remove, &avp, cx, u32::MAX)?;
+                }
+                (1051, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_install.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_rule_install, &avp, cx, u32::MAX)?;
+                }
+                (1016, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                }
+                (1049, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.default_eps_bearer_qos, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_re_auth_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(285, 0),
+                    <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppGxxReAuthRequest {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777266;
@@ -17663,162 +17870,10 @@ impl rt::typed::Command for TgppGxxReAuthRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut re_auth_request_type: Option<super::base::ReAuthRequestType> = None;
-        let mut session_release_cause: Option<SessionReleaseCause> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut event_trigger: Vec<EventTrigger> = Vec::new();
-        let mut qos_rule_remove: Vec<QosRuleRemove> = Vec::new();
-        let mut qos_rule_install: Vec<QosRuleInstall> = Vec::new();
-        let mut qos_information: Option<QosInformation> = None;
-        let mut default_eps_bearer_qos: Option<DefaultEpsBearerQos> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (285, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut re_auth_request_type, &avp, cx)?;
-                }
-                (1045, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut session_release_cause, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (1006, 10415) => {
-                    avp_flags.note(&avp, event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut event_trigger, &avp, cx, u32::MAX)?;
-                }
-                (1052, 10415) => {
-                    avp_flags.note(&avp, qos_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_rule_remove, &avp, cx, u32::MAX)?;
-                }
-                (1051, 10415) => {
-                    avp_flags.note(&avp, qos_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_rule_install, &avp, cx, u32::MAX)?;
-                }
-                (1016, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_information, &avp, cx)?;
-                }
-                (1049, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut default_eps_bearer_qos, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            re_auth_request_type: rt::typed::required(
-                re_auth_request_type,
-                rt::AvpKey::new(285, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            session_release_cause,
-            origin_state_id,
-            oc_supported_features,
-            event_trigger,
-            qos_rule_remove,
-            qos_rule_install,
-            qos_information,
-            default_eps_bearer_qos,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -18138,6 +18193,162 @@ impl Default for TgppGxxReAuthAnswer {
         }
     }
 }
+impl TgppGxxReAuthAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (1032, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
+                }
+                (18, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                }
+                (909, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rai, &avp, cx)?;
+                }
+                (22, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                }
+                (2812, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_location_info_time, &avp, cx)?;
+                }
+                (2824, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.netloc_access_support, &avp, cx)?;
+                }
+                (2319, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                }
+                (23, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_ms_timezone, &avp, cx)?;
+                }
+                (9010, 5535) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp2_bsid, &avp, cx)?;
+                }
+                (1055, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_report.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_rule_report, &avp, cx, u32::MAX)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppGxxReAuthAnswer {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777266;
@@ -18154,172 +18365,10 @@ impl rt::typed::Command for TgppGxxReAuthAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut rat_type: Option<RatType> = None;
-        let mut tgpp_sgsn_mcc_mnc: Option<rt::data::Utf8String> = None;
-        let mut rai: Option<rt::data::Utf8String> = None;
-        let mut tgpp_user_location_info: Option<rt::bytes::Bytes> = None;
-        let mut user_location_info_time: Option<rt::data::Time> = None;
-        let mut netloc_access_support: Option<u32> = None;
-        let mut user_csg_information: Option<super::ts32299::UserCsgInformation> = None;
-        let mut tgpp_ms_timezone: Option<rt::bytes::Bytes> = None;
-        let mut tgpp2_bsid: Option<rt::data::Utf8String> = None;
-        let mut qos_rule_report: Vec<QosRuleReport> = Vec::new();
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (1032, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut rat_type, &avp, cx)?;
-                }
-                (18, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_mcc_mnc, &avp, cx)?;
-                }
-                (909, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rai, &avp, cx)?;
-                }
-                (22, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_user_location_info, &avp, cx)?;
-                }
-                (2812, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_location_info_time, &avp, cx)?;
-                }
-                (2824, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut netloc_access_support, &avp, cx)?;
-                }
-                (2319, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_csg_information, &avp, cx)?;
-                }
-                (23, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_ms_timezone, &avp, cx)?;
-                }
-                (9010, 5535) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp2_bsid, &avp, cx)?;
-                }
-                (1055, 10415) => {
-                    avp_flags.note(&avp, qos_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_rule_report, &avp, cx, u32::MAX)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            experimental_result,
-            origin_state_id,
-            oc_supported_features,
-            oc_olr,
-            rat_type,
-            tgpp_sgsn_mcc_mnc,
-            rai,
-            tgpp_user_location_info,
-            user_location_info_time,
-            netloc_access_support,
-            user_csg_information,
-            tgpp_ms_timezone,
-            tgpp2_bsid,
-            qos_rule_report,
-            error_message,
-            error_reporting_host,
-            failed_avp,
-            proxy_info,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -18831,6 +18880,346 @@ impl Default for TgppSdTdfSessionRequest {
         }
     }
 }
+impl TgppSdTdfSessionRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (443, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.subscription_id, &avp, cx, u32::MAX)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (8, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                }
+                (97, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                }
+                (1027, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                }
+                (1032, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
+                }
+                (1503, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.an_trusted, &avp, cx)?;
+                }
+                (458, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.user_equipment_info, &avp, cx)?;
+                }
+                (653, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(
+                        &mut self.user_equipment_info_extension,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1016, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                }
+                (1050, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
+                }
+                (6, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_address, &avp, cx)?;
+                }
+                (15, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_ipv6_address, &avp, cx)?;
+                }
+                (7, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_ggsn_address, &avp, cx)?;
+                }
+                (16, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_ggsn_ipv6_address, &avp, cx)?;
+                }
+                (12, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_selection_mode, &avp, cx)?;
+                }
+                (2051, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.dynamic_address_flag, &avp, cx)?;
+                }
+                (2068, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.dynamic_address_flag_extension,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (2050, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.pdn_connection_charging_id, &avp, cx)?;
+                }
+                (18, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                }
+                (909, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rai, &avp, cx)?;
+                }
+                (22, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                }
+                (2825, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.fixed_user_location_info, &avp, cx)?;
+                }
+                (2319, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                }
+                (29, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_twan_identifier, &avp, cx)?;
+                }
+                (23, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_ms_timezone, &avp, cx)?;
+                }
+                (13, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.tgpp_charging_characteristics,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (30, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                }
+                (618, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.charging_information, &avp, cx)?;
+                }
+                (1009, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.online, &avp, cx)?;
+                }
+                (1008, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.offline, &avp, cx)?;
+                }
+                (1092, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.adc_rule_install.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.adc_rule_install, &avp, cx, u32::MAX)?;
+                }
+                (1042, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.revalidation_time, &avp, cx)?;
+                }
+                (1067, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.usage_monitoring_information.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.usage_monitoring_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (1071, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.csg_information_reporting.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.csg_information_reporting,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (1006, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                }
+                (2822, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.presence_reporting_area_information,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (302, 13019) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.logical_access_id, &avp, cx)?;
+                }
+                (313, 13019) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.physical_access_id, &avp, cx)?;
+                }
+                (9010, 5535) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp2_bsid, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppSdTdfSessionRequest {
     const CODE: u32 = 8388637;
     const APPLICATION_ID: u32 = 16777303;
@@ -18847,373 +19236,10 @@ impl rt::typed::Command for TgppSdTdfSessionRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut subscription_id: Vec<super::credit_control::SubscriptionId> = Vec::new();
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut framed_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipv6_prefix: Option<rt::bytes::Bytes> = None;
-        let mut ip_can_type: Option<IpCanType> = None;
-        let mut rat_type: Option<RatType> = None;
-        let mut an_trusted: Option<super::ts29273::AnTrusted> = None;
-        let mut user_equipment_info: Option<super::credit_control::UserEquipmentInfo> = None;
-        let mut user_equipment_info_extension: Option<
-            super::credit_control::UserEquipmentInfoExtension,
-        > = None;
-        let mut qos_information: Option<QosInformation> = None;
-        let mut an_gw_address: Vec<rt::data::Address> = Vec::new();
-        let mut tgpp_sgsn_address: Option<rt::bytes::Bytes> = None;
-        let mut tgpp_sgsn_ipv6_address: Option<rt::bytes::Bytes> = None;
-        let mut tgpp_ggsn_address: Option<rt::bytes::Bytes> = None;
-        let mut tgpp_ggsn_ipv6_address: Option<rt::bytes::Bytes> = None;
-        let mut tgpp_selection_mode: Option<rt::data::Utf8String> = None;
-        let mut dynamic_address_flag: Option<super::ts32299::DynamicAddressFlag> = None;
-        let mut dynamic_address_flag_extension: Option<
-            super::ts32299::DynamicAddressFlagExtension,
-        > = None;
-        let mut pdn_connection_charging_id: Option<u32> = None;
-        let mut tgpp_sgsn_mcc_mnc: Option<rt::data::Utf8String> = None;
-        let mut rai: Option<rt::data::Utf8String> = None;
-        let mut tgpp_user_location_info: Option<rt::bytes::Bytes> = None;
-        let mut fixed_user_location_info: Option<FixedUserLocationInfo> = None;
-        let mut user_csg_information: Option<super::ts32299::UserCsgInformation> = None;
-        let mut tgpp_twan_identifier: Option<rt::bytes::Bytes> = None;
-        let mut tgpp_ms_timezone: Option<rt::bytes::Bytes> = None;
-        let mut tgpp_charging_characteristics: Option<rt::data::Utf8String> = None;
-        let mut called_station_id: Option<rt::data::Utf8String> = None;
-        let mut charging_information: Option<super::ts29229::ChargingInformation> = None;
-        let mut online: Option<Online> = None;
-        let mut offline: Option<Offline> = None;
-        let mut adc_rule_install: Vec<AdcRuleInstall> = Vec::new();
-        let mut revalidation_time: Option<rt::data::Time> = None;
-        let mut usage_monitoring_information: Vec<UsageMonitoringInformation> = Vec::new();
-        let mut csg_information_reporting: Vec<CsgInformationReporting> = Vec::new();
-        let mut event_trigger: Vec<EventTrigger> = Vec::new();
-        let mut presence_reporting_area_information: Option<
-            PresenceReportingAreaInformation,
-        > = None;
-        let mut logical_access_id: Option<rt::bytes::Bytes> = None;
-        let mut physical_access_id: Option<rt::data::Utf8String> = None;
-        let mut tgpp2_bsid: Option<rt::data::Utf8String> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (443, 0) => {
-                    avp_flags.note(&avp, subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut subscription_id, &avp, cx, u32::MAX)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (8, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_address, &avp, cx)?;
-                }
-                (97, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipv6_prefix, &avp, cx)?;
-                }
-                (1027, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ip_can_type, &avp, cx)?;
-                }
-                (1032, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut rat_type, &avp, cx)?;
-                }
-                (1503, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut an_trusted, &avp, cx)?;
-                }
-                (458, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut user_equipment_info, &avp, cx)?;
-                }
-                (653, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut user_equipment_info_extension, &avp, cx)?;
-                }
-                (1016, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_information, &avp, cx)?;
-                }
-                (1050, 10415) => {
-                    avp_flags.note(&avp, an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut an_gw_address, &avp, cx, 2)?;
-                }
-                (6, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_address, &avp, cx)?;
-                }
-                (15, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_ipv6_address, &avp, cx)?;
-                }
-                (7, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_ggsn_address, &avp, cx)?;
-                }
-                (16, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_ggsn_ipv6_address, &avp, cx)?;
-                }
-                (12, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_selection_mode, &avp, cx)?;
-                }
-                (2051, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut dynamic_address_flag, &avp, cx)?;
-                }
-                (2068, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut dynamic_address_flag_extension, &avp, cx)?;
-                }
-                (2050, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut pdn_connection_charging_id, &avp, cx)?;
-                }
-                (18, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_mcc_mnc, &avp, cx)?;
-                }
-                (909, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rai, &avp, cx)?;
-                }
-                (22, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_user_location_info, &avp, cx)?;
-                }
-                (2825, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut fixed_user_location_info, &avp, cx)?;
-                }
-                (2319, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_csg_information, &avp, cx)?;
-                }
-                (29, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_twan_identifier, &avp, cx)?;
-                }
-                (23, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_ms_timezone, &avp, cx)?;
-                }
-                (13, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_charging_characteristics, &avp, cx)?;
-                }
-                (30, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut called_station_id, &avp, cx)?;
-                }
-                (618, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut charging_information, &avp, cx)?;
-                }
-                (1009, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut online, &avp, cx)?;
-                }
-                (1008, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut offline, &avp, cx)?;
-                }
-                (1092, 10415) => {
-                    avp_flags.note(&avp, adc_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut adc_rule_install, &avp, cx, u32::MAX)?;
-                }
-                (1042, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut revalidation_time, &avp, cx)?;
-                }
-                (1067, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            usage_monitoring_information.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
-                        &mut usage_monitoring_information,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (1071, 10415) => {
-                    avp_flags
-                        .note(&avp, csg_information_reporting.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut csg_information_reporting, &avp, cx, u32::MAX)?;
-                }
-                (1006, 10415) => {
-                    avp_flags.note(&avp, event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut event_trigger, &avp, cx, u32::MAX)?;
-                }
-                (2822, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut presence_reporting_area_information,
-                        &avp,
-                        cx,
-                    )?;
-                }
-                (302, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut logical_access_id, &avp, cx)?;
-                }
-                (313, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut physical_access_id, &avp, cx)?;
-                }
-                (9010, 5535) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp2_bsid, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            origin_state_id,
-            oc_supported_features,
-            subscription_id,
-            supported_features,
-            framed_ip_address,
-            framed_ipv6_prefix,
-            ip_can_type,
-            rat_type,
-            an_trusted,
-            user_equipment_info,
-            user_equipment_info_extension,
-            qos_information,
-            an_gw_address,
-            tgpp_sgsn_address,
-            tgpp_sgsn_ipv6_address,
-            tgpp_ggsn_address,
-            tgpp_ggsn_ipv6_address,
-            tgpp_selection_mode,
-            dynamic_address_flag,
-            dynamic_address_flag_extension,
-            pdn_connection_charging_id,
-            tgpp_sgsn_mcc_mnc,
-            rai,
-            tgpp_user_location_info,
-            fixed_user_location_info,
-            user_csg_information,
-            tgpp_twan_identifier,
-            tgpp_ms_timezone,
-            tgpp_charging_characteristics,
-            called_station_id,
-            charging_information,
-            online,
-            offline,
-            adc_rule_install,
-            revalidation_time,
-            usage_monitoring_information,
-            csg_information_reporting,
-            event_trigger,
-            presence_reporting_area_information,
-            logical_access_id,
-            physical_access_id,
-            tgpp2_bsid,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -19921,6 +19947,163 @@ impl Default for TgppSdTdfSessionAnswer {
         }
     }
 }
+impl TgppSdTdfSessionAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (1097, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.adc_rule_report.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.adc_rule_report, &avp, cx, u32::MAX)?;
+                }
+                (1033, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.event_report_indication, &avp, cx)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                (650, 0) => {
+                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppSdTdfSessionAnswer {
     const CODE: u32 = 8388637;
     const APPLICATION_ID: u32 = 16777303;
@@ -19937,155 +20120,10 @@ impl rt::typed::Command for TgppSdTdfSessionAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut adc_rule_report: Vec<AdcRuleReport> = Vec::new();
-        let mut event_report_indication: Option<EventReportIndication> = None;
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut load: Vec<super::rfc8583::Load> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (1097, 10415) => {
-                    avp_flags.note(&avp, adc_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut adc_rule_report, &avp, cx, u32::MAX)?;
-                }
-                (1033, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut event_report_indication, &avp, cx)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                (650, 0) => {
-                    avp_flags.note(&avp, load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut load, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            experimental_result,
-            origin_state_id,
-            oc_supported_features,
-            oc_olr,
-            supported_features,
-            adc_rule_report,
-            event_report_indication,
-            error_message,
-            error_reporting_host,
-            failed_avp,
-            proxy_info,
-            route_record,
-            load,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -20425,6 +20463,244 @@ impl Default for TgppSdCreditControlRequest {
         }
     }
 }
+impl TgppSdCreditControlRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_cc_request_type = false;
+        let mut seen_cc_request_number = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (416, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_type,
+                        &mut seen_cc_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (415, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_number,
+                        &mut seen_cc_request_number,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1082, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.credit_management_status, &avp, cx)?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (8, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                }
+                (97, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                }
+                (1097, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.adc_rule_report.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.adc_rule_report, &avp, cx, u32::MAX)?;
+                }
+                (1098, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.application_detection_information.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.application_detection_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (1006, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                }
+                (1033, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.event_report_indication, &avp, cx)?;
+                }
+                (1067, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.usage_monitoring_information.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.usage_monitoring_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(416, 0),
+                    <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_number {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(415, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppSdCreditControlRequest {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 16777303;
@@ -20441,208 +20717,10 @@ impl rt::typed::Command for TgppSdCreditControlRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut cc_request_type: Option<super::credit_control::CcRequestType> = None;
-        let mut cc_request_number: Option<u32> = None;
-        let mut credit_management_status: Option<u32> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut framed_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipv6_prefix: Option<rt::bytes::Bytes> = None;
-        let mut adc_rule_report: Vec<AdcRuleReport> = Vec::new();
-        let mut application_detection_information: Vec<
-            ApplicationDetectionInformation,
-        > = Vec::new();
-        let mut event_trigger: Vec<EventTrigger> = Vec::new();
-        let mut event_report_indication: Option<EventReportIndication> = None;
-        let mut usage_monitoring_information: Vec<UsageMonitoringInformation> = Vec::new();
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (416, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_type, &avp, cx)?;
-                }
-                (415, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_number, &avp, cx)?;
-                }
-                (1082, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut credit_management_status, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (8, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_address, &avp, cx)?;
-                }
-                (97, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipv6_prefix, &avp, cx)?;
-                }
-                (1097, 10415) => {
-                    avp_flags.note(&avp, adc_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut adc_rule_report, &avp, cx, u32::MAX)?;
-                }
-                (1098, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            application_detection_information.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
-                        &mut application_detection_information,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (1006, 10415) => {
-                    avp_flags.note(&avp, event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut event_trigger, &avp, cx, u32::MAX)?;
-                }
-                (1033, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut event_report_indication, &avp, cx)?;
-                }
-                (1067, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            usage_monitoring_information.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
-                        &mut usage_monitoring_information,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            oc_supported_features,
-            cc_request_type: rt::typed::required(
-                cc_request_type,
-                rt::AvpKey::new(416, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            cc_request_number: rt::typed::required(
-                cc_request_number,
-                rt::AvpKey::new(415, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            credit_management_status,
-            destination_host,
-            origin_state_id,
-            framed_ip_address,
-            framed_ipv6_prefix,
-            adc_rule_report,
-            application_detection_information,
-            event_trigger,
-            event_report_indication,
-            usage_monitoring_information,
-            proxy_info,
-            route_record,
-            supported_features,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -21042,6 +21120,266 @@ impl Default for TgppSdCreditControlAnswer {
         }
     }
 }
+impl TgppSdCreditControlAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_cc_request_type = false;
+        let mut seen_cc_request_number = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (416, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_type,
+                        &mut seen_cc_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (415, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_number,
+                        &mut seen_cc_request_number,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (97, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                }
+                (1016, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                }
+                (1006, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                }
+                (1071, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.csg_information_reporting.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.csg_information_reporting,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (1033, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.event_report_indication, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (292, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                }
+                (261, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                }
+                (1093, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.adc_rule_remove.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.adc_rule_remove, &avp, cx, u32::MAX)?;
+                }
+                (1092, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.adc_rule_install.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.adc_rule_install, &avp, cx, u32::MAX)?;
+                }
+                (1042, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.revalidation_time, &avp, cx)?;
+                }
+                (1067, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.usage_monitoring_information.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.usage_monitoring_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (650, 0) => {
+                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(416, 0),
+                    <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_number {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(415, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppSdCreditControlAnswer {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 16777303;
@@ -21058,246 +21396,10 @@ impl rt::typed::Command for TgppSdCreditControlAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut cc_request_type: Option<super::credit_control::CcRequestType> = None;
-        let mut cc_request_number: Option<u32> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut framed_ipv6_prefix: Option<rt::bytes::Bytes> = None;
-        let mut qos_information: Option<QosInformation> = None;
-        let mut event_trigger: Vec<EventTrigger> = Vec::new();
-        let mut csg_information_reporting: Vec<CsgInformationReporting> = Vec::new();
-        let mut event_report_indication: Option<EventReportIndication> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut redirect_host: Vec<rt::data::DiameterUri> = Vec::new();
-        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
-        let mut redirect_max_cache_time: Option<u32> = None;
-        let mut adc_rule_remove: Vec<AdcRuleRemove> = Vec::new();
-        let mut adc_rule_install: Vec<AdcRuleInstall> = Vec::new();
-        let mut revalidation_time: Option<rt::data::Time> = None;
-        let mut usage_monitoring_information: Vec<UsageMonitoringInformation> = Vec::new();
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut load: Vec<super::rfc8583::Load> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (416, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_type, &avp, cx)?;
-                }
-                (415, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_number, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (97, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipv6_prefix, &avp, cx)?;
-                }
-                (1016, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_information, &avp, cx)?;
-                }
-                (1006, 10415) => {
-                    avp_flags.note(&avp, event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut event_trigger, &avp, cx, u32::MAX)?;
-                }
-                (1071, 10415) => {
-                    avp_flags
-                        .note(&avp, csg_information_reporting.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut csg_information_reporting, &avp, cx, u32::MAX)?;
-                }
-                (1033, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut event_report_indication, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (292, 0) => {
-                    avp_flags.note(&avp, redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut redirect_host, &avp, cx, u32::MAX)?;
-                }
-                (261, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
-                }
-                (262, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
-                }
-                (1093, 10415) => {
-                    avp_flags.note(&avp, adc_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut adc_rule_remove, &avp, cx, u32::MAX)?;
-                }
-                (1092, 10415) => {
-                    avp_flags.note(&avp, adc_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut adc_rule_install, &avp, cx, u32::MAX)?;
-                }
-                (1042, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut revalidation_time, &avp, cx)?;
-                }
-                (1067, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            usage_monitoring_information.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
-                        &mut usage_monitoring_information,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (650, 0) => {
-                    avp_flags.note(&avp, load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut load, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            experimental_result,
-            cc_request_type: rt::typed::required(
-                cc_request_type,
-                rt::AvpKey::new(416, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            cc_request_number: rt::typed::required(
-                cc_request_number,
-                rt::AvpKey::new(415, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            oc_supported_features,
-            oc_olr,
-            framed_ipv6_prefix,
-            qos_information,
-            event_trigger,
-            csg_information_reporting,
-            event_report_indication,
-            origin_state_id,
-            redirect_host,
-            redirect_host_usage,
-            redirect_max_cache_time,
-            adc_rule_remove,
-            adc_rule_install,
-            revalidation_time,
-            usage_monitoring_information,
-            error_message,
-            error_reporting_host,
-            failed_avp,
-            proxy_info,
-            route_record,
-            supported_features,
-            load,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -21769,6 +21871,240 @@ impl Default for TgppSdReAuthRequest {
         }
     }
 }
+impl TgppSdReAuthRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_destination_host = false;
+        let mut seen_re_auth_request_type = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (285, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.re_auth_request_type,
+                        &mut seen_re_auth_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1045, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.session_release_cause, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (1016, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                }
+                (1006, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                }
+                (1071, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.csg_information_reporting.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.csg_information_reporting,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (1033, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.event_report_indication, &avp, cx)?;
+                }
+                (1093, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.adc_rule_remove.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.adc_rule_remove, &avp, cx, u32::MAX)?;
+                }
+                (1092, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.adc_rule_install.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.adc_rule_install, &avp, cx, u32::MAX)?;
+                }
+                (1042, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.revalidation_time, &avp, cx)?;
+                }
+                (1067, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.usage_monitoring_information.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.usage_monitoring_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_re_auth_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(285, 0),
+                    <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppSdReAuthRequest {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777303;
@@ -21785,191 +22121,10 @@ impl rt::typed::Command for TgppSdReAuthRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut re_auth_request_type: Option<super::base::ReAuthRequestType> = None;
-        let mut session_release_cause: Option<SessionReleaseCause> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut qos_information: Option<QosInformation> = None;
-        let mut event_trigger: Vec<EventTrigger> = Vec::new();
-        let mut csg_information_reporting: Vec<CsgInformationReporting> = Vec::new();
-        let mut event_report_indication: Option<EventReportIndication> = None;
-        let mut adc_rule_remove: Vec<AdcRuleRemove> = Vec::new();
-        let mut adc_rule_install: Vec<AdcRuleInstall> = Vec::new();
-        let mut revalidation_time: Option<rt::data::Time> = None;
-        let mut usage_monitoring_information: Vec<UsageMonitoringInformation> = Vec::new();
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (285, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut re_auth_request_type, &avp, cx)?;
-                }
-                (1045, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut session_release_cause, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (1016, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_information, &avp, cx)?;
-                }
-                (1006, 10415) => {
-                    avp_flags.note(&avp, event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut event_trigger, &avp, cx, u32::MAX)?;
-                }
-                (1071, 10415) => {
-                    avp_flags
-                        .note(&avp, csg_information_reporting.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut csg_information_reporting, &avp, cx, u32::MAX)?;
-                }
-                (1033, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut event_report_indication, &avp, cx)?;
-                }
-                (1093, 10415) => {
-                    avp_flags.note(&avp, adc_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut adc_rule_remove, &avp, cx, u32::MAX)?;
-                }
-                (1092, 10415) => {
-                    avp_flags.note(&avp, adc_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut adc_rule_install, &avp, cx, u32::MAX)?;
-                }
-                (1042, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut revalidation_time, &avp, cx)?;
-                }
-                (1067, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            usage_monitoring_information.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
-                        &mut usage_monitoring_information,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            re_auth_request_type: rt::typed::required(
-                re_auth_request_type,
-                rt::AvpKey::new(285, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            session_release_cause,
-            origin_state_id,
-            oc_supported_features,
-            qos_information,
-            event_trigger,
-            csg_information_reporting,
-            event_report_indication,
-            adc_rule_remove,
-            adc_rule_install,
-            revalidation_time,
-            usage_monitoring_information,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -22297,6 +22452,134 @@ impl Default for TgppSdReAuthAnswer {
         }
     }
 }
+impl TgppSdReAuthAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (1097, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.adc_rule_report.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.adc_rule_report, &avp, cx, u32::MAX)?;
+                }
+                (1033, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.event_report_indication, &avp, cx)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (650, 0) => {
+                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppSdReAuthAnswer {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777303;
@@ -22313,130 +22596,10 @@ impl rt::typed::Command for TgppSdReAuthAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut adc_rule_report: Vec<AdcRuleReport> = Vec::new();
-        let mut event_report_indication: Option<EventReportIndication> = None;
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut load: Vec<super::rfc8583::Load> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (1097, 10415) => {
-                    avp_flags.note(&avp, adc_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut adc_rule_report, &avp, cx, u32::MAX)?;
-                }
-                (1033, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut event_report_indication, &avp, cx)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (650, 0) => {
-                    avp_flags.note(&avp, load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut load, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            experimental_result,
-            origin_state_id,
-            oc_supported_features,
-            oc_olr,
-            adc_rule_report,
-            event_report_indication,
-            error_message,
-            error_reporting_host,
-            failed_avp,
-            proxy_info,
-            load,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -22732,6 +22895,196 @@ impl Default for TgppStTdfSessionRequest {
         }
     }
 }
+impl TgppStTdfSessionRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_request_type = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (2838, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.request_type,
+                        &mut seen_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (1033, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.event_report_indication, &avp, cx)?;
+                }
+                (8, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                }
+                (97, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                }
+                (30, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                }
+                (1092, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.adc_rule_install.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.adc_rule_install, &avp, cx, u32::MAX)?;
+                }
+                (1093, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.adc_rule_remove.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.adc_rule_remove, &avp, cx, u32::MAX)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2838, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppStTdfSessionRequest {
     const CODE: u32 = 8388637;
     const APPLICATION_ID: u32 = 16777349;
@@ -22748,165 +23101,10 @@ impl rt::typed::Command for TgppStTdfSessionRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut request_type: Option<u32> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut event_report_indication: Option<EventReportIndication> = None;
-        let mut framed_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipv6_prefix: Option<rt::bytes::Bytes> = None;
-        let mut called_station_id: Option<rt::data::Utf8String> = None;
-        let mut adc_rule_install: Vec<AdcRuleInstall> = Vec::new();
-        let mut adc_rule_remove: Vec<AdcRuleRemove> = Vec::new();
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (2838, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut request_type, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (1033, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut event_report_indication, &avp, cx)?;
-                }
-                (8, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_address, &avp, cx)?;
-                }
-                (97, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipv6_prefix, &avp, cx)?;
-                }
-                (30, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut called_station_id, &avp, cx)?;
-                }
-                (1092, 10415) => {
-                    avp_flags.note(&avp, adc_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut adc_rule_install, &avp, cx, u32::MAX)?;
-                }
-                (1093, 10415) => {
-                    avp_flags.note(&avp, adc_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut adc_rule_remove, &avp, cx, u32::MAX)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            request_type: rt::typed::required(
-                request_type,
-                rt::AvpKey::new(2838, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            origin_state_id,
-            oc_supported_features,
-            event_report_indication,
-            framed_ip_address,
-            framed_ipv6_prefix,
-            called_station_id,
-            adc_rule_install,
-            adc_rule_remove,
-            supported_features,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -23222,6 +23420,159 @@ impl Default for TgppStTdfSessionAnswer {
         }
     }
 }
+impl TgppStTdfSessionAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (1097, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.adc_rule_report.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.adc_rule_report, &avp, cx, u32::MAX)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                (650, 0) => {
+                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppStTdfSessionAnswer {
     const CODE: u32 = 8388637;
     const APPLICATION_ID: u32 = 16777349;
@@ -23238,149 +23589,10 @@ impl rt::typed::Command for TgppStTdfSessionAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut adc_rule_report: Vec<AdcRuleReport> = Vec::new();
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut load: Vec<super::rfc8583::Load> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (1097, 10415) => {
-                    avp_flags.note(&avp, adc_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut adc_rule_report, &avp, cx, u32::MAX)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                (650, 0) => {
-                    avp_flags.note(&avp, load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut load, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            experimental_result,
-            origin_state_id,
-            oc_supported_features,
-            oc_olr,
-            adc_rule_report,
-            supported_features,
-            error_message,
-            error_reporting_host,
-            failed_avp,
-            proxy_info,
-            route_record,
-            load,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -23672,6 +23884,169 @@ impl Default for SessionTerminationRequest {
         }
     }
 }
+impl SessionTerminationRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_termination_cause = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (295, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.termination_cause,
+                        &mut seen_termination_cause,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (25, 0) => {
+                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_termination_cause {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(295, 0),
+                    <super::base::TerminationCause as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for SessionTerminationRequest {
     const CODE: u32 = 275;
     const APPLICATION_ID: u32 = 16777349;
@@ -23688,127 +24063,10 @@ impl rt::typed::Command for SessionTerminationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut termination_cause: Option<super::base::TerminationCause> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut class: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut origin_state_id: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (295, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut termination_cause, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (25, 0) => {
-                    avp_flags.note(&avp, class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut class, &avp, cx, u32::MAX)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            termination_cause: rt::typed::required(
-                termination_cause,
-                rt::AvpKey::new(295, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            oc_supported_features,
-            class,
-            origin_state_id,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -24048,6 +24306,138 @@ impl Default for SessionTerminationAnswer {
         }
     }
 }
+impl SessionTerminationAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (25, 0) => {
+                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.class, &avp, cx, u32::MAX)?;
+                }
+                (292, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                }
+                (261, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (650, 0) => {
+                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for SessionTerminationAnswer {
     const CODE: u32 = 275;
     const APPLICATION_ID: u32 = 16777349;
@@ -24064,136 +24454,10 @@ impl rt::typed::Command for SessionTerminationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut result_code: Option<u32> = None;
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut class: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut redirect_host: Vec<rt::data::DiameterUri> = Vec::new();
-        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
-        let mut redirect_max_cache_time: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut load: Vec<super::rfc8583::Load> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (25, 0) => {
-                    avp_flags.note(&avp, class.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut class, &avp, cx, u32::MAX)?;
-                }
-                (292, 0) => {
-                    avp_flags.note(&avp, redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut redirect_host, &avp, cx, u32::MAX)?;
-                }
-                (261, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
-                }
-                (262, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (650, 0) => {
-                    avp_flags.note(&avp, load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut load, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            error_message,
-            error_reporting_host,
-            oc_supported_features,
-            oc_olr,
-            failed_avp,
-            origin_state_id,
-            class,
-            redirect_host,
-            redirect_host_usage,
-            redirect_max_cache_time,
-            proxy_info,
-            load,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -24473,6 +24737,166 @@ impl Default for TssfNotificationRequest {
         }
     }
 }
+impl TssfNotificationRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_destination_host = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (1097, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.adc_rule_report.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.adc_rule_report, &avp, cx, u32::MAX)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TssfNotificationRequest {
     const CODE: u32 = 8388731;
     const APPLICATION_ID: u32 = 16777349;
@@ -24489,123 +24913,10 @@ impl rt::typed::Command for TssfNotificationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut adc_rule_report: Vec<AdcRuleReport> = Vec::new();
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (1097, 10415) => {
-                    avp_flags.note(&avp, adc_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut adc_rule_report, &avp, cx, u32::MAX)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_state_id,
-            adc_rule_report,
-            oc_supported_features,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -24825,6 +25136,145 @@ impl Default for TssfNotificationAnswer {
         }
     }
 }
+impl TssfNotificationAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TssfNotificationAnswer {
     const CODE: u32 = 8388731;
     const APPLICATION_ID: u32 = 16777349;
@@ -24841,131 +25291,10 @@ impl rt::typed::Command for TssfNotificationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            experimental_result,
-            oc_supported_features,
-            oc_olr,
-            origin_state_id,
-            error_message,
-            error_reporting_host,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;

@@ -370,194 +370,160 @@ impl SubsessionDecisionInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2200, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut subsession_id: Option<u32> = None;
-        let mut an_gw_address: Vec<rt::data::Address> = Vec::new();
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result_code: Option<u32> = None;
-        let mut charging_rule_remove: Vec<super::ts29212::ChargingRuleRemove> = Vec::new();
-        let mut charging_rule_install: Vec<super::ts29212::ChargingRuleInstall> = Vec::new();
-        let mut event_report_indication: Option<super::ts29212::EventReportIndication> = None;
-        let mut qos_rule_install: Vec<super::ts29212::QosRuleInstall> = Vec::new();
-        let mut qos_rule_remove: Vec<super::ts29212::QosRuleRemove> = Vec::new();
-        let mut default_eps_bearer_qos: Option<super::ts29212::DefaultEpsBearerQos> = None;
-        let mut framed_ipv6_prefix: Option<rt::bytes::Bytes> = None;
-        let mut usage_monitoring_information: Vec<
-            super::ts29212::UsageMonitoringInformation,
-        > = Vec::new();
-        let mut session_release_cause: Option<super::ts29212::SessionReleaseCause> = None;
-        let mut bearer_control_mode: Option<super::ts29212::BearerControlMode> = None;
-        let mut event_trigger: Vec<super::ts29212::EventTrigger> = Vec::new();
-        let mut revalidation_time: Option<rt::data::Time> = None;
-        let mut default_access: Option<super::ts29212::DefaultAccess> = None;
-        let mut nbifom_support: Option<super::ts29212::NbifomSupport> = None;
-        let mut nbifom_mode: Option<super::ts29212::NbifomMode> = None;
-        let mut ran_rule_support: Option<u32> = None;
-        let mut routing_rule_report: Vec<super::ts29212::RoutingRuleReport> = Vec::new();
-        let mut removal_of_access: Option<super::ts29212::RemovalOfAccess> = None;
-        let mut ip_can_type: Option<super::ts29212::IpCanType> = None;
-        let mut online: Option<super::ts29212::Online> = None;
-        let mut offline: Option<super::ts29212::Offline> = None;
-        let mut qos_information: Vec<super::ts29212::QosInformation> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_subsession_id = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2202, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut subsession_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.subsession_id,
+                        &mut seen_subsession_id,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1050, 10415) => {
-                    avp_flags.note(&avp, an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut an_gw_address, &avp, cx, 2)?;
+                    self.avp_flags
+                        .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
                 }
                 (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
                 }
                 (298, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result_code, &avp, cx)?;
                 }
                 (1002, 10415) => {
-                    avp_flags.note(&avp, charging_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_remove, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.charging_rule_remove.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.charging_rule_remove, &avp, cx, u32::MAX)?;
                 }
                 (1001, 10415) => {
-                    avp_flags.note(&avp, charging_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_install, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.charging_rule_install.len(), rt::AvpFlags(192));
+                    rt::typed::push(
+                        &mut self.charging_rule_install,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (1033, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut event_report_indication, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.event_report_indication, &avp, cx)?;
                 }
                 (1051, 10415) => {
-                    avp_flags.note(&avp, qos_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_rule_install, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_install.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_rule_install, &avp, cx, u32::MAX)?;
                 }
                 (1052, 10415) => {
-                    avp_flags.note(&avp, qos_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_rule_remove, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_remove.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_rule_remove, &avp, cx, u32::MAX)?;
                 }
                 (1049, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut default_eps_bearer_qos, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.default_eps_bearer_qos, &avp, cx)?;
                 }
                 (97, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipv6_prefix, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
                 }
                 (1067, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            usage_monitoring_information.len(),
+                            self.usage_monitoring_information.len(),
                             rt::AvpFlags(128),
                         );
                     rt::typed::push(
-                        &mut usage_monitoring_information,
+                        &mut self.usage_monitoring_information,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (1045, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut session_release_cause, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.session_release_cause, &avp, cx)?;
                 }
                 (1023, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut bearer_control_mode, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.bearer_control_mode, &avp, cx)?;
                 }
                 (1006, 10415) => {
-                    avp_flags.note(&avp, event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut event_trigger, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
                 }
                 (1042, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut revalidation_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.revalidation_time, &avp, cx)?;
                 }
                 (2829, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut default_access, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.default_access, &avp, cx)?;
                 }
                 (2831, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut nbifom_support, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.nbifom_support, &avp, cx)?;
                 }
                 (2830, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut nbifom_mode, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.nbifom_mode, &avp, cx)?;
                 }
                 (2832, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut ran_rule_support, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.ran_rule_support, &avp, cx)?;
                 }
                 (2835, 10415) => {
-                    avp_flags.note(&avp, routing_rule_report.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut routing_rule_report, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.routing_rule_report.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.routing_rule_report, &avp, cx, u32::MAX)?;
                 }
                 (2842, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut removal_of_access, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.removal_of_access, &avp, cx)?;
                 }
                 (1027, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ip_can_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
                 }
                 (1009, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut online, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.online, &avp, cx)?;
                 }
                 (1008, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut offline, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.offline, &avp, cx)?;
                 }
                 (1016, 10415) => {
-                    avp_flags.note(&avp, qos_information.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_information, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.qos_information.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_information, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            subsession_id: rt::typed::required(
-                subsession_id,
-                rt::AvpKey::new(2202, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            an_gw_address,
-            result_code,
-            experimental_result_code,
-            charging_rule_remove,
-            charging_rule_install,
-            event_report_indication,
-            qos_rule_install,
-            qos_rule_remove,
-            default_eps_bearer_qos,
-            framed_ipv6_prefix,
-            usage_monitoring_information,
-            session_release_cause,
-            bearer_control_mode,
-            event_trigger,
-            revalidation_time,
-            default_access,
-            nbifom_support,
-            nbifom_mode,
-            ran_rule_support,
-            routing_rule_report,
-            removal_of_access,
-            ip_can_type,
-            online,
-            offline,
-            qos_information,
-            extra,
-            avp_flags,
-        })
+        if !seen_subsession_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2202, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for SubsessionDecisionInfo {
@@ -566,8 +532,17 @@ impl rt::AvpData for SubsessionDecisionInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1136,407 +1111,312 @@ impl SubsessionEnforcementInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2201, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut subsession_id: Option<u32> = None;
-        let mut subsession_operation: Option<SubsessionOperation> = None;
-        let mut an_gw_address: Vec<rt::data::Address> = Vec::new();
-        let mut bearer_identifier: Option<rt::bytes::Bytes> = None;
-        let mut bearer_operation: Option<super::ts29212::BearerOperation> = None;
-        let mut packet_filter_information: Vec<
-            super::ts29212::PacketFilterInformation,
-        > = Vec::new();
-        let mut packet_filter_operation: Option<super::ts29212::PacketFilterOperation> = None;
-        let mut qos_information: Option<super::ts29212::QosInformation> = None;
-        let mut framed_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipv6_prefix: Option<rt::bytes::Bytes> = None;
-        let mut coa_information: Vec<super::ts29212::CoaInformation> = Vec::new();
-        let mut called_station_id: Option<rt::data::Utf8String> = None;
-        let mut pdn_connection_id: Option<rt::bytes::Bytes> = None;
-        let mut bearer_usage: Option<super::ts29212::BearerUsage> = None;
-        let mut tft_packet_filter_information: Vec<
-            super::ts29212::TftPacketFilterInformation,
-        > = Vec::new();
-        let mut online: Option<super::ts29212::Online> = None;
-        let mut offline: Option<super::ts29212::Offline> = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result_code: Option<u32> = None;
-        let mut charging_rule_report: Vec<super::ts29212::ChargingRuleReport> = Vec::new();
-        let mut credit_management_status: Option<u32> = None;
-        let mut qos_rule_report: Vec<super::ts29212::QosRuleReport> = Vec::new();
-        let mut application_detection_information: Vec<
-            super::ts29212::ApplicationDetectionInformation,
-        > = Vec::new();
-        let mut ip_can_type: Option<super::ts29212::IpCanType> = None;
-        let mut rat_type: Option<super::ts29212::RatType> = None;
-        let mut tgpp_sgsn_mcc_mnc: Option<rt::data::Utf8String> = None;
-        let mut tgpp_sgsn_address: Option<rt::bytes::Bytes> = None;
-        let mut tgpp_sgsn_ipv6_address: Option<rt::bytes::Bytes> = None;
-        let mut rai: Option<rt::data::Utf8String> = None;
-        let mut tgpp_user_location_info: Option<rt::bytes::Bytes> = None;
-        let mut tgpp2_bsid: Option<rt::data::Utf8String> = None;
-        let mut user_csg_information: Option<super::ts32299::UserCsgInformation> = None;
-        let mut default_eps_bearer_qos: Option<super::ts29212::DefaultEpsBearerQos> = None;
-        let mut default_access: Option<super::ts29212::DefaultAccess> = None;
-        let mut nbifom_support: Option<super::ts29212::NbifomSupport> = None;
-        let mut nbifom_mode: Option<super::ts29212::NbifomMode> = None;
-        let mut access_availability_change_reason: Option<u32> = None;
-        let mut network_request_support: Option<super::ts29212::NetworkRequestSupport> = None;
-        let mut routing_rule_install: Option<super::ts29212::RoutingRuleInstall> = None;
-        let mut routing_rule_remove: Option<super::ts29212::RoutingRuleRemove> = None;
-        let mut user_location_info_time: Option<rt::data::Time> = None;
-        let mut logical_access_id: Option<rt::bytes::Bytes> = None;
-        let mut physical_access_id: Option<rt::data::Utf8String> = None;
-        let mut usage_monitoring_information: Vec<
-            super::ts29212::UsageMonitoringInformation,
-        > = Vec::new();
-        let mut multiple_bberf_action: Option<MultipleBberfAction> = None;
-        let mut event_trigger: Vec<super::ts29212::EventTrigger> = Vec::new();
-        let mut access_network_charging_address: Option<rt::data::Address> = None;
-        let mut access_network_charging_identifier_gx: Vec<
-            super::ts29212::AccessNetworkChargingIdentifierGx,
-        > = Vec::new();
-        let mut session_linking_indicator: Option<
-            super::ts29212::SessionLinkingIndicator,
-        > = None;
-        let mut henb_local_ip_address: Option<rt::data::Address> = None;
-        let mut ue_local_ip_address: Option<rt::data::Address> = None;
-        let mut ue_local_ipv6_prefix: Option<rt::bytes::Bytes> = None;
-        let mut udp_source_port: Option<u32> = None;
-        let mut an_gw_status: Option<super::ts29212::AnGwStatus> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_subsession_id = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2202, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut subsession_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.subsession_id,
+                        &mut seen_subsession_id,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2203, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut subsession_operation, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.subsession_operation, &avp, cx)?;
                 }
                 (1050, 10415) => {
-                    avp_flags.note(&avp, an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut an_gw_address, &avp, cx, 2)?;
+                    self.avp_flags
+                        .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
                 }
                 (1020, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut bearer_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.bearer_identifier, &avp, cx)?;
                 }
                 (1021, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut bearer_operation, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.bearer_operation, &avp, cx)?;
                 }
                 (1061, 10415) => {
-                    avp_flags
-                        .note(&avp, packet_filter_information.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut packet_filter_information, &avp, cx, u32::MAX)?;
-                }
-                (1062, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut packet_filter_operation, &avp, cx)?;
-                }
-                (1016, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_information, &avp, cx)?;
-                }
-                (8, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_address, &avp, cx)?;
-                }
-                (97, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipv6_prefix, &avp, cx)?;
-                }
-                (1039, 10415) => {
-                    avp_flags.note(&avp, coa_information.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut coa_information, &avp, cx, u32::MAX)?;
-                }
-                (30, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut called_station_id, &avp, cx)?;
-                }
-                (1065, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut pdn_connection_id, &avp, cx)?;
-                }
-                (1000, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut bearer_usage, &avp, cx)?;
-                }
-                (1013, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            tft_packet_filter_information.len(),
+                            self.packet_filter_information.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.packet_filter_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (1062, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.packet_filter_operation, &avp, cx)?;
+                }
+                (1016, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                }
+                (8, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                }
+                (97, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                }
+                (1039, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.coa_information.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.coa_information, &avp, cx, u32::MAX)?;
+                }
+                (30, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                }
+                (1065, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.pdn_connection_id, &avp, cx)?;
+                }
+                (1000, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.bearer_usage, &avp, cx)?;
+                }
+                (1013, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.tft_packet_filter_information.len(),
                             rt::AvpFlags(192),
                         );
                     rt::typed::push(
-                        &mut tft_packet_filter_information,
+                        &mut self.tft_packet_filter_information,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (1009, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut online, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.online, &avp, cx)?;
                 }
                 (1008, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut offline, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.offline, &avp, cx)?;
                 }
                 (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
                 }
                 (298, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result_code, &avp, cx)?;
                 }
                 (1018, 10415) => {
-                    avp_flags.note(&avp, charging_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_report, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.charging_rule_report.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.charging_rule_report, &avp, cx, u32::MAX)?;
                 }
                 (1082, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut credit_management_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.credit_management_status, &avp, cx)?;
                 }
                 (1055, 10415) => {
-                    avp_flags.note(&avp, qos_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_rule_report, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_report.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_rule_report, &avp, cx, u32::MAX)?;
                 }
                 (1098, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            application_detection_information.len(),
+                            self.application_detection_information.len(),
                             rt::AvpFlags(128),
                         );
                     rt::typed::push(
-                        &mut application_detection_information,
+                        &mut self.application_detection_information,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (1027, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ip_can_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
                 }
                 (1032, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut rat_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
                 }
                 (18, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
                 }
                 (6, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_address, &avp, cx)?;
                 }
                 (15, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_ipv6_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_ipv6_address, &avp, cx)?;
                 }
                 (909, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rai, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rai, &avp, cx)?;
                 }
                 (22, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_user_location_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
                 }
                 (9010, 5535) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp2_bsid, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp2_bsid, &avp, cx)?;
                 }
                 (2319, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_csg_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
                 }
                 (1049, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut default_eps_bearer_qos, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.default_eps_bearer_qos, &avp, cx)?;
                 }
                 (2829, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut default_access, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.default_access, &avp, cx)?;
                 }
                 (2831, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut nbifom_support, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.nbifom_support, &avp, cx)?;
                 }
                 (2830, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut nbifom_mode, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.nbifom_mode, &avp, cx)?;
                 }
                 (2833, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut access_availability_change_reason,
+                        &mut self.access_availability_change_reason,
                         &avp,
                         cx,
                     )?;
                 }
                 (1024, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut network_request_support, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.network_request_support, &avp, cx)?;
                 }
                 (1081, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut routing_rule_install, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.routing_rule_install, &avp, cx)?;
                 }
                 (1075, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut routing_rule_remove, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.routing_rule_remove, &avp, cx)?;
                 }
                 (2812, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_location_info_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_location_info_time, &avp, cx)?;
                 }
                 (302, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut logical_access_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.logical_access_id, &avp, cx)?;
                 }
                 (313, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut physical_access_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.physical_access_id, &avp, cx)?;
                 }
                 (1067, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            usage_monitoring_information.len(),
+                            self.usage_monitoring_information.len(),
                             rt::AvpFlags(128),
                         );
                     rt::typed::push(
-                        &mut usage_monitoring_information,
+                        &mut self.usage_monitoring_information,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (2204, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut multiple_bberf_action, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.multiple_bberf_action, &avp, cx)?;
                 }
                 (1006, 10415) => {
-                    avp_flags.note(&avp, event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut event_trigger, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
                 }
                 (501, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut access_network_charging_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.access_network_charging_address,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1022, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            access_network_charging_identifier_gx.len(),
+                            self.access_network_charging_identifier_gx.len(),
                             rt::AvpFlags(192),
                         );
                     rt::typed::push(
-                        &mut access_network_charging_identifier_gx,
+                        &mut self.access_network_charging_identifier_gx,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (1064, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut session_linking_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.session_linking_indicator, &avp, cx)?;
                 }
                 (2804, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut henb_local_ip_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.henb_local_ip_address, &avp, cx)?;
                 }
                 (2805, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut ue_local_ip_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.ue_local_ip_address, &avp, cx)?;
                 }
                 (2205, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ue_local_ipv6_prefix, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ue_local_ipv6_prefix, &avp, cx)?;
                 }
                 (2806, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut udp_source_port, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.udp_source_port, &avp, cx)?;
                 }
                 (2811, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut an_gw_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.an_gw_status, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            subsession_id: rt::typed::required(
-                subsession_id,
-                rt::AvpKey::new(2202, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            subsession_operation,
-            an_gw_address,
-            bearer_identifier,
-            bearer_operation,
-            packet_filter_information,
-            packet_filter_operation,
-            qos_information,
-            framed_ip_address,
-            framed_ipv6_prefix,
-            coa_information,
-            called_station_id,
-            pdn_connection_id,
-            bearer_usage,
-            tft_packet_filter_information,
-            online,
-            offline,
-            result_code,
-            experimental_result_code,
-            charging_rule_report,
-            credit_management_status,
-            qos_rule_report,
-            application_detection_information,
-            ip_can_type,
-            rat_type,
-            tgpp_sgsn_mcc_mnc,
-            tgpp_sgsn_address,
-            tgpp_sgsn_ipv6_address,
-            rai,
-            tgpp_user_location_info,
-            tgpp2_bsid,
-            user_csg_information,
-            default_eps_bearer_qos,
-            default_access,
-            nbifom_support,
-            nbifom_mode,
-            access_availability_change_reason,
-            network_request_support,
-            routing_rule_install,
-            routing_rule_remove,
-            user_location_info_time,
-            logical_access_id,
-            physical_access_id,
-            usage_monitoring_information,
-            multiple_bberf_action,
-            event_trigger,
-            access_network_charging_address,
-            access_network_charging_identifier_gx,
-            session_linking_indicator,
-            henb_local_ip_address,
-            ue_local_ip_address,
-            ue_local_ipv6_prefix,
-            udp_source_port,
-            an_gw_status,
-            extra,
-            avp_flags,
-        })
+        if !seen_subsession_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2202, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for SubsessionEnforcementInfo {
@@ -1545,8 +1425,17 @@ impl rt::AvpData for SubsessionEnforcementInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2390,6 +2279,318 @@ impl Default for CreditControlRequest {
         }
     }
 }
+impl CreditControlRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_cc_request_type = false;
+        let mut seen_cc_request_number = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (416, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_type,
+                        &mut seen_cc_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (415, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_number,
+                        &mut seen_cc_request_number,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (443, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.subscription_id, &avp, cx, u32::MAX)?;
+                }
+                (8, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                }
+                (97, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (1016, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                }
+                (1055, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_report.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_rule_report, &avp, cx, u32::MAX)?;
+                }
+                (1050, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
+                }
+                (1024, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.network_request_support, &avp, cx)?;
+                }
+                (1061, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.packet_filter_information.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.packet_filter_information,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (1062, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.packet_filter_operation, &avp, cx)?;
+                }
+                (2201, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.subsession_enforcement_info.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.subsession_enforcement_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (1027, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                }
+                (1032, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
+                }
+                (295, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.termination_cause, &avp, cx)?;
+                }
+                (458, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.user_equipment_info, &avp, cx)?;
+                }
+                (1029, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_negotiation, &avp, cx)?;
+                }
+                (1030, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_upgrade, &avp, cx)?;
+                }
+                (18, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                }
+                (6, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_address, &avp, cx)?;
+                }
+                (15, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_ipv6_address, &avp, cx)?;
+                }
+                (909, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rai, &avp, cx)?;
+                }
+                (22, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                }
+                (23, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_ms_timezone, &avp, cx)?;
+                }
+                (9010, 5535) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp2_bsid, &avp, cx)?;
+                }
+                (1006, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                }
+                (2204, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.multiple_bberf_action, &avp, cx)?;
+                }
+                (2319, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(416, 0),
+                    <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_number {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(415, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for CreditControlRequest {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 16777267;
@@ -2406,307 +2607,10 @@ impl rt::typed::Command for CreditControlRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut cc_request_type: Option<super::credit_control::CcRequestType> = None;
-        let mut cc_request_number: Option<u32> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut subscription_id: Vec<super::credit_control::SubscriptionId> = Vec::new();
-        let mut framed_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipv6_prefix: Option<rt::bytes::Bytes> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut qos_information: Option<super::ts29212::QosInformation> = None;
-        let mut qos_rule_report: Vec<super::ts29212::QosRuleReport> = Vec::new();
-        let mut an_gw_address: Vec<rt::data::Address> = Vec::new();
-        let mut network_request_support: Option<super::ts29212::NetworkRequestSupport> = None;
-        let mut packet_filter_information: Vec<
-            super::ts29212::PacketFilterInformation,
-        > = Vec::new();
-        let mut packet_filter_operation: Option<super::ts29212::PacketFilterOperation> = None;
-        let mut subsession_enforcement_info: Vec<SubsessionEnforcementInfo> = Vec::new();
-        let mut ip_can_type: Option<super::ts29212::IpCanType> = None;
-        let mut rat_type: Option<super::ts29212::RatType> = None;
-        let mut termination_cause: Option<super::base::TerminationCause> = None;
-        let mut user_equipment_info: Option<super::credit_control::UserEquipmentInfo> = None;
-        let mut qos_negotiation: Option<super::ts29212::QosNegotiation> = None;
-        let mut qos_upgrade: Option<super::ts29212::QosUpgrade> = None;
-        let mut tgpp_sgsn_mcc_mnc: Option<rt::data::Utf8String> = None;
-        let mut tgpp_sgsn_address: Option<rt::bytes::Bytes> = None;
-        let mut tgpp_sgsn_ipv6_address: Option<rt::bytes::Bytes> = None;
-        let mut rai: Option<rt::data::Utf8String> = None;
-        let mut tgpp_user_location_info: Option<rt::bytes::Bytes> = None;
-        let mut tgpp_ms_timezone: Option<rt::bytes::Bytes> = None;
-        let mut tgpp2_bsid: Option<rt::data::Utf8String> = None;
-        let mut event_trigger: Vec<super::ts29212::EventTrigger> = Vec::new();
-        let mut multiple_bberf_action: Option<MultipleBberfAction> = None;
-        let mut user_csg_information: Option<super::ts32299::UserCsgInformation> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (416, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_type, &avp, cx)?;
-                }
-                (415, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_number, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (443, 0) => {
-                    avp_flags.note(&avp, subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut subscription_id, &avp, cx, u32::MAX)?;
-                }
-                (8, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_address, &avp, cx)?;
-                }
-                (97, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipv6_prefix, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (1016, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_information, &avp, cx)?;
-                }
-                (1055, 10415) => {
-                    avp_flags.note(&avp, qos_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_rule_report, &avp, cx, u32::MAX)?;
-                }
-                (1050, 10415) => {
-                    avp_flags.note(&avp, an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut an_gw_address, &avp, cx, 2)?;
-                }
-                (1024, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut network_request_support, &avp, cx)?;
-                }
-                (1061, 10415) => {
-                    avp_flags
-                        .note(&avp, packet_filter_information.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut packet_filter_information, &avp, cx, u32::MAX)?;
-                }
-                (1062, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut packet_filter_operation, &avp, cx)?;
-                }
-                (2201, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            subsession_enforcement_info.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
-                        &mut subsession_enforcement_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (1027, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ip_can_type, &avp, cx)?;
-                }
-                (1032, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut rat_type, &avp, cx)?;
-                }
-                (295, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut termination_cause, &avp, cx)?;
-                }
-                (458, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut user_equipment_info, &avp, cx)?;
-                }
-                (1029, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_negotiation, &avp, cx)?;
-                }
-                (1030, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_upgrade, &avp, cx)?;
-                }
-                (18, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_mcc_mnc, &avp, cx)?;
-                }
-                (6, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_address, &avp, cx)?;
-                }
-                (15, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_ipv6_address, &avp, cx)?;
-                }
-                (909, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rai, &avp, cx)?;
-                }
-                (22, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_user_location_info, &avp, cx)?;
-                }
-                (23, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_ms_timezone, &avp, cx)?;
-                }
-                (9010, 5535) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp2_bsid, &avp, cx)?;
-                }
-                (1006, 10415) => {
-                    avp_flags.note(&avp, event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut event_trigger, &avp, cx, u32::MAX)?;
-                }
-                (2204, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut multiple_bberf_action, &avp, cx)?;
-                }
-                (2319, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_csg_information, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            cc_request_type: rt::typed::required(
-                cc_request_type,
-                rt::AvpKey::new(416, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            cc_request_number: rt::typed::required(
-                cc_request_number,
-                rt::AvpKey::new(415, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            origin_state_id,
-            subscription_id,
-            framed_ip_address,
-            framed_ipv6_prefix,
-            supported_features,
-            oc_supported_features,
-            qos_information,
-            qos_rule_report,
-            an_gw_address,
-            network_request_support,
-            packet_filter_information,
-            packet_filter_operation,
-            subsession_enforcement_info,
-            ip_can_type,
-            rat_type,
-            termination_cause,
-            user_equipment_info,
-            qos_negotiation,
-            qos_upgrade,
-            tgpp_sgsn_mcc_mnc,
-            tgpp_sgsn_address,
-            tgpp_sgsn_ipv6_address,
-            rai,
-            tgpp_user_location_info,
-            tgpp_ms_timezone,
-            tgpp2_bsid,
-            event_trigger,
-            multiple_bberf_action,
-            user_csg_information,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -3310,6 +3214,255 @@ impl Default for CreditControlAnswer {
         }
     }
 }
+impl CreditControlAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_cc_request_type = false;
+        let mut seen_cc_request_number = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (416, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_type,
+                        &mut seen_cc_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (415, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_number,
+                        &mut seen_cc_request_number,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (1051, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_install.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_rule_install, &avp, cx, u32::MAX)?;
+                }
+                (1052, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_remove.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_rule_remove, &avp, cx, u32::MAX)?;
+                }
+                (1016, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.qos_information.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_information, &avp, cx, u32::MAX)?;
+                }
+                (1023, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.bearer_control_mode, &avp, cx)?;
+                }
+                (1006, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                }
+                (618, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.charging_information, &avp, cx)?;
+                }
+                (2200, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.subsession_decision_info.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.subsession_decision_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (1071, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.csg_information_reporting.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.csg_information_reporting,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (1050, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                (650, 0) => {
+                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(416, 0),
+                    <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_number {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(415, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for CreditControlAnswer {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 16777267;
@@ -3326,221 +3479,10 @@ impl rt::typed::Command for CreditControlAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut cc_request_type: Option<super::credit_control::CcRequestType> = None;
-        let mut cc_request_number: Option<u32> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut qos_rule_install: Vec<super::ts29212::QosRuleInstall> = Vec::new();
-        let mut qos_rule_remove: Vec<super::ts29212::QosRuleRemove> = Vec::new();
-        let mut qos_information: Vec<super::ts29212::QosInformation> = Vec::new();
-        let mut bearer_control_mode: Option<super::ts29212::BearerControlMode> = None;
-        let mut event_trigger: Vec<super::ts29212::EventTrigger> = Vec::new();
-        let mut charging_information: Option<super::ts29229::ChargingInformation> = None;
-        let mut subsession_decision_info: Vec<SubsessionDecisionInfo> = Vec::new();
-        let mut csg_information_reporting: Vec<
-            super::ts29212::CsgInformationReporting,
-        > = Vec::new();
-        let mut an_gw_address: Vec<rt::data::Address> = Vec::new();
-        let mut origin_state_id: Option<u32> = None;
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut load: Vec<super::rfc8583::Load> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (416, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_type, &avp, cx)?;
-                }
-                (415, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_number, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (1051, 10415) => {
-                    avp_flags.note(&avp, qos_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_rule_install, &avp, cx, u32::MAX)?;
-                }
-                (1052, 10415) => {
-                    avp_flags.note(&avp, qos_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_rule_remove, &avp, cx, u32::MAX)?;
-                }
-                (1016, 10415) => {
-                    avp_flags.note(&avp, qos_information.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_information, &avp, cx, u32::MAX)?;
-                }
-                (1023, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut bearer_control_mode, &avp, cx)?;
-                }
-                (1006, 10415) => {
-                    avp_flags.note(&avp, event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut event_trigger, &avp, cx, u32::MAX)?;
-                }
-                (618, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut charging_information, &avp, cx)?;
-                }
-                (2200, 10415) => {
-                    avp_flags
-                        .note(&avp, subsession_decision_info.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut subsession_decision_info, &avp, cx, u32::MAX)?;
-                }
-                (1071, 10415) => {
-                    avp_flags
-                        .note(&avp, csg_information_reporting.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut csg_information_reporting, &avp, cx, u32::MAX)?;
-                }
-                (1050, 10415) => {
-                    avp_flags.note(&avp, an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut an_gw_address, &avp, cx, 2)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                (650, 0) => {
-                    avp_flags.note(&avp, load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut load, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            experimental_result,
-            cc_request_type: rt::typed::required(
-                cc_request_type,
-                rt::AvpKey::new(416, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            cc_request_number: rt::typed::required(
-                cc_request_number,
-                rt::AvpKey::new(415, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            supported_features,
-            oc_supported_features,
-            oc_olr,
-            qos_rule_install,
-            qos_rule_remove,
-            qos_information,
-            bearer_control_mode,
-            event_trigger,
-            charging_information,
-            subsession_decision_info,
-            csg_information_reporting,
-            an_gw_address,
-            origin_state_id,
-            error_message,
-            error_reporting_host,
-            failed_avp,
-            proxy_info,
-            route_record,
-            load,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -3984,6 +3926,240 @@ impl Default for ReAuthRequest {
         }
     }
 }
+impl ReAuthRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_destination_host = false;
+        let mut seen_re_auth_request_type = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (285, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.re_auth_request_type,
+                        &mut seen_re_auth_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (1051, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_install.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_rule_install, &avp, cx, u32::MAX)?;
+                }
+                (1052, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_remove.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_rule_remove, &avp, cx, u32::MAX)?;
+                }
+                (1016, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.qos_information.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_information, &avp, cx, u32::MAX)?;
+                }
+                (1006, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.event_trigger, &avp, cx, u32::MAX)?;
+                }
+                (2200, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.subsession_decision_info.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.subsession_decision_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (1050, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
+                }
+                (1045, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.session_release_cause, &avp, cx)?;
+                }
+                (2804, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.henb_local_ip_address, &avp, cx)?;
+                }
+                (2805, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.ue_local_ip_address, &avp, cx)?;
+                }
+                (2806, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.udp_source_port, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (30, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_re_auth_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(285, 0),
+                    <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for ReAuthRequest {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777267;
@@ -4000,193 +4176,10 @@ impl rt::typed::Command for ReAuthRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut re_auth_request_type: Option<super::base::ReAuthRequestType> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut qos_rule_install: Vec<super::ts29212::QosRuleInstall> = Vec::new();
-        let mut qos_rule_remove: Vec<super::ts29212::QosRuleRemove> = Vec::new();
-        let mut qos_information: Vec<super::ts29212::QosInformation> = Vec::new();
-        let mut event_trigger: Vec<super::ts29212::EventTrigger> = Vec::new();
-        let mut subsession_decision_info: Vec<SubsessionDecisionInfo> = Vec::new();
-        let mut an_gw_address: Vec<rt::data::Address> = Vec::new();
-        let mut session_release_cause: Option<super::ts29212::SessionReleaseCause> = None;
-        let mut henb_local_ip_address: Option<rt::data::Address> = None;
-        let mut ue_local_ip_address: Option<rt::data::Address> = None;
-        let mut udp_source_port: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut called_station_id: Option<rt::data::Utf8String> = None;
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (285, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut re_auth_request_type, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (1051, 10415) => {
-                    avp_flags.note(&avp, qos_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_rule_install, &avp, cx, u32::MAX)?;
-                }
-                (1052, 10415) => {
-                    avp_flags.note(&avp, qos_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_rule_remove, &avp, cx, u32::MAX)?;
-                }
-                (1016, 10415) => {
-                    avp_flags.note(&avp, qos_information.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_information, &avp, cx, u32::MAX)?;
-                }
-                (1006, 10415) => {
-                    avp_flags.note(&avp, event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut event_trigger, &avp, cx, u32::MAX)?;
-                }
-                (2200, 10415) => {
-                    avp_flags
-                        .note(&avp, subsession_decision_info.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut subsession_decision_info, &avp, cx, u32::MAX)?;
-                }
-                (1050, 10415) => {
-                    avp_flags.note(&avp, an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut an_gw_address, &avp, cx, 2)?;
-                }
-                (1045, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut session_release_cause, &avp, cx)?;
-                }
-                (2804, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut henb_local_ip_address, &avp, cx)?;
-                }
-                (2805, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut ue_local_ip_address, &avp, cx)?;
-                }
-                (2806, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut udp_source_port, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (30, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut called_station_id, &avp, cx)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            re_auth_request_type: rt::typed::required(
-                re_auth_request_type,
-                rt::AvpKey::new(285, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_state_id,
-            oc_supported_features,
-            qos_rule_install,
-            qos_rule_remove,
-            qos_information,
-            event_trigger,
-            subsession_decision_info,
-            an_gw_address,
-            session_release_cause,
-            henb_local_ip_address,
-            ue_local_ip_address,
-            udp_source_port,
-            proxy_info,
-            called_station_id,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -4594,6 +4587,201 @@ impl Default for ReAuthAnswer {
         }
     }
 }
+impl ReAuthAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (8, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
+                }
+                (97, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
+                }
+                (1027, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ip_can_type, &avp, cx)?;
+                }
+                (1032, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
+                }
+                (18, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                }
+                (6, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_address, &avp, cx)?;
+                }
+                (15, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_ipv6_address, &avp, cx)?;
+                }
+                (909, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rai, &avp, cx)?;
+                }
+                (22, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                }
+                (23, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_ms_timezone, &avp, cx)?;
+                }
+                (9010, 5535) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp2_bsid, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (1016, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
+                }
+                (1055, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.qos_rule_report.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.qos_rule_report, &avp, cx, u32::MAX)?;
+                }
+                (1050, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.an_gw_address, &avp, cx, 2)?;
+                }
+                (2201, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.subsession_enforcement_info.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.subsession_enforcement_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (2319, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (650, 0) => {
+                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for ReAuthAnswer {
     const CODE: u32 = 258;
     const APPLICATION_ID: u32 = 16777267;
@@ -4610,224 +4798,10 @@ impl rt::typed::Command for ReAuthAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut framed_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipv6_prefix: Option<rt::bytes::Bytes> = None;
-        let mut ip_can_type: Option<super::ts29212::IpCanType> = None;
-        let mut rat_type: Option<super::ts29212::RatType> = None;
-        let mut tgpp_sgsn_mcc_mnc: Option<rt::data::Utf8String> = None;
-        let mut tgpp_sgsn_address: Option<rt::bytes::Bytes> = None;
-        let mut tgpp_sgsn_ipv6_address: Option<rt::bytes::Bytes> = None;
-        let mut rai: Option<rt::data::Utf8String> = None;
-        let mut tgpp_user_location_info: Option<rt::bytes::Bytes> = None;
-        let mut tgpp_ms_timezone: Option<rt::bytes::Bytes> = None;
-        let mut tgpp2_bsid: Option<rt::data::Utf8String> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut qos_information: Option<super::ts29212::QosInformation> = None;
-        let mut qos_rule_report: Vec<super::ts29212::QosRuleReport> = Vec::new();
-        let mut an_gw_address: Vec<rt::data::Address> = Vec::new();
-        let mut subsession_enforcement_info: Vec<SubsessionEnforcementInfo> = Vec::new();
-        let mut user_csg_information: Option<super::ts32299::UserCsgInformation> = None;
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut load: Vec<super::rfc8583::Load> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (8, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_address, &avp, cx)?;
-                }
-                (97, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipv6_prefix, &avp, cx)?;
-                }
-                (1027, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ip_can_type, &avp, cx)?;
-                }
-                (1032, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut rat_type, &avp, cx)?;
-                }
-                (18, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_mcc_mnc, &avp, cx)?;
-                }
-                (6, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_address, &avp, cx)?;
-                }
-                (15, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_ipv6_address, &avp, cx)?;
-                }
-                (909, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rai, &avp, cx)?;
-                }
-                (22, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_user_location_info, &avp, cx)?;
-                }
-                (23, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_ms_timezone, &avp, cx)?;
-                }
-                (9010, 5535) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp2_bsid, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (1016, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_information, &avp, cx)?;
-                }
-                (1055, 10415) => {
-                    avp_flags.note(&avp, qos_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut qos_rule_report, &avp, cx, u32::MAX)?;
-                }
-                (1050, 10415) => {
-                    avp_flags.note(&avp, an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut an_gw_address, &avp, cx, 2)?;
-                }
-                (2201, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            subsession_enforcement_info.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
-                        &mut subsession_enforcement_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (2319, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_csg_information, &avp, cx)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (650, 0) => {
-                    avp_flags.note(&avp, load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut load, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            experimental_result,
-            origin_state_id,
-            framed_ip_address,
-            framed_ipv6_prefix,
-            ip_can_type,
-            rat_type,
-            tgpp_sgsn_mcc_mnc,
-            tgpp_sgsn_address,
-            tgpp_sgsn_ipv6_address,
-            rai,
-            tgpp_user_location_info,
-            tgpp_ms_timezone,
-            tgpp2_bsid,
-            oc_supported_features,
-            oc_olr,
-            qos_information,
-            qos_rule_report,
-            an_gw_address,
-            subsession_enforcement_info,
-            user_csg_information,
-            error_message,
-            error_reporting_host,
-            failed_avp,
-            proxy_info,
-            load,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -5287,6 +5261,189 @@ impl Default for TriggerEstablishmentRequest {
         }
     }
 }
+impl TriggerEstablishmentRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_destination_host = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.auth_session_state, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (443, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.subscription_id, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (30, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                }
+                (2805, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.ue_local_ip_address, &avp, cx)?;
+                }
+                (2804, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.henb_local_ip_address, &avp, cx)?;
+                }
+                (2208, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.dra_binding, &avp, cx)?;
+                }
+                (2806, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.udp_source_port, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TriggerEstablishmentRequest {
     const CODE: u32 = 8388656;
     const APPLICATION_ID: u32 = 16777267;
@@ -5303,157 +5460,10 @@ impl rt::typed::Command for TriggerEstablishmentRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut subscription_id: Option<super::credit_control::SubscriptionId> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut called_station_id: Option<rt::data::Utf8String> = None;
-        let mut ue_local_ip_address: Option<rt::data::Address> = None;
-        let mut henb_local_ip_address: Option<rt::data::Address> = None;
-        let mut dra_binding: Option<DraBinding> = None;
-        let mut udp_source_port: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (443, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut subscription_id, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (30, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut called_station_id, &avp, cx)?;
-                }
-                (2805, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut ue_local_ip_address, &avp, cx)?;
-                }
-                (2804, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut henb_local_ip_address, &avp, cx)?;
-                }
-                (2208, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut dra_binding, &avp, cx)?;
-                }
-                (2806, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut udp_source_port, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state,
-            origin_state_id,
-            subscription_id,
-            oc_supported_features,
-            called_station_id,
-            ue_local_ip_address,
-            henb_local_ip_address,
-            dra_binding,
-            udp_source_port,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -5745,6 +5755,129 @@ impl Default for TriggerEstablishmentAnswer {
         }
     }
 }
+impl TriggerEstablishmentAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (2206, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.dra_deployment, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (650, 0) => {
+                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TriggerEstablishmentAnswer {
     const CODE: u32 = 8388656;
     const APPLICATION_ID: u32 = 16777267;
@@ -5761,124 +5894,10 @@ impl rt::typed::Command for TriggerEstablishmentAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut dra_deployment: Option<DraDeployment> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut load: Vec<super::rfc8583::Load> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (2206, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut dra_deployment, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (650, 0) => {
-                    avp_flags.note(&avp, load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut load, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            experimental_result,
-            origin_state_id,
-            dra_deployment,
-            oc_supported_features,
-            oc_olr,
-            error_message,
-            error_reporting_host,
-            failed_avp,
-            proxy_info,
-            load,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;

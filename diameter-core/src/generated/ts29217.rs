@@ -75,33 +75,25 @@ impl AggregatedCongestionInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4000, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut congestion_location_id: Option<CongestionLocationId> = None;
-        let mut imsi_list: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (4006, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut congestion_location_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.congestion_location_id, &avp, cx)?;
                 }
                 (4009, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut imsi_list, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.imsi_list, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            congestion_location_id,
-            imsi_list,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for AggregatedCongestionInfo {
@@ -110,8 +102,17 @@ impl rt::AvpData for AggregatedCongestionInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -192,57 +193,53 @@ impl AggregatedRuciReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4001, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut aggregated_congestion_info: Vec<AggregatedCongestionInfo> = Vec::new();
-        let mut called_station_id: Option<rt::data::Utf8String> = None;
-        let mut congestion_level_value: Option<u32> = None;
-        let mut congestion_level_set_id: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (4000, 10415) => {
-                    avp_flags
-                        .note(&avp, aggregated_congestion_info.len(), rt::AvpFlags(192));
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.aggregated_congestion_info.len(),
+                            rt::AvpFlags(192),
+                        );
                     rt::typed::push(
-                        &mut aggregated_congestion_info,
+                        &mut self.aggregated_congestion_info,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (30, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut called_station_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
                 }
                 (4005, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut congestion_level_value, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.congestion_level_value, &avp, cx)?;
                 }
                 (4004, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut congestion_level_set_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.congestion_level_set_id, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            aggregated_congestion_info: rt::typed::at_least(
-                aggregated_congestion_info,
-                1,
-                rt::AvpKey::new(4000, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            called_station_id,
-            congestion_level_value,
-            congestion_level_set_id,
-            extra,
-            avp_flags,
-        })
+        if self.aggregated_congestion_info.len() < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(4000, 10415),
+                    <AggregatedCongestionInfo as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for AggregatedRuciReport {
@@ -251,8 +248,17 @@ impl rt::AvpData for AggregatedRuciReport {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -349,43 +355,57 @@ impl CongestionLevelDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4002, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut congestion_level_set_id: Option<u32> = None;
-        let mut congestion_level_range: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_congestion_level_set_id = false;
+        let mut seen_congestion_level_range = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (4004, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut congestion_level_set_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.congestion_level_set_id,
+                        &mut seen_congestion_level_set_id,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (4003, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut congestion_level_range, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.congestion_level_range,
+                        &mut seen_congestion_level_range,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            congestion_level_set_id: rt::typed::required(
-                congestion_level_set_id,
-                rt::AvpKey::new(4004, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            congestion_level_range: rt::typed::required(
-                congestion_level_range,
-                rt::AvpKey::new(4003, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_congestion_level_set_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(4004, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_congestion_level_range {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(4003, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for CongestionLevelDefinition {
@@ -394,8 +414,17 @@ impl rt::AvpData for CongestionLevelDefinition {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -464,39 +493,29 @@ impl CongestionLocationId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4006, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut tgpp_user_location_info: Option<rt::bytes::Bytes> = None;
-        let mut enodeb_id: Option<rt::bytes::Bytes> = None;
-        let mut extended_enodeb_id: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (22, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_user_location_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
                 }
                 (4008, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut enodeb_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.enodeb_id, &avp, cx)?;
                 }
                 (4013, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut extended_enodeb_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.extended_enodeb_id, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            tgpp_user_location_info,
-            enodeb_id,
-            extended_enodeb_id,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for CongestionLocationId {
@@ -505,8 +524,17 @@ impl rt::AvpData for CongestionLocationId {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -658,6 +686,194 @@ impl Default for NonAggregatedRuciReportRequest {
         }
     }
 }
+impl NonAggregatedRuciReportRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (443, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.subscription_id, &avp, cx)?;
+                }
+                (30, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                }
+                (4005, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.congestion_level_value, &avp, cx)?;
+                }
+                (4004, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.congestion_level_set_id, &avp, cx)?;
+                }
+                (4006, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.congestion_location_id, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (4010, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rcaf_id, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for NonAggregatedRuciReportRequest {
     const CODE: u32 = 8388720;
     const APPLICATION_ID: u32 = 16777342;
@@ -674,165 +890,10 @@ impl rt::typed::Command for NonAggregatedRuciReportRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut subscription_id: Option<super::credit_control::SubscriptionId> = None;
-        let mut called_station_id: Option<rt::data::Utf8String> = None;
-        let mut congestion_level_value: Option<u32> = None;
-        let mut congestion_level_set_id: Option<u32> = None;
-        let mut congestion_location_id: Option<CongestionLocationId> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut rcaf_id: Option<rt::data::DiameterIdentity> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (443, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut subscription_id, &avp, cx)?;
-                }
-                (30, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut called_station_id, &avp, cx)?;
-                }
-                (4005, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut congestion_level_value, &avp, cx)?;
-                }
-                (4004, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut congestion_level_set_id, &avp, cx)?;
-                }
-                (4006, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut congestion_location_id, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (4010, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rcaf_id, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            origin_state_id,
-            subscription_id,
-            called_station_id,
-            congestion_level_value,
-            congestion_level_set_id,
-            congestion_location_id,
-            oc_supported_features,
-            rcaf_id,
-            proxy_info,
-            route_record,
-            supported_features,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -1176,6 +1237,213 @@ impl Default for NonAggregatedRuciReportAnswer {
         }
     }
 }
+impl NonAggregatedRuciReportAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (4011, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.reporting_restriction, &avp, cx)?;
+                }
+                (4007, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.conditional_restriction, &avp, cx)?;
+                }
+                (4012, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.ruci_action, &avp, cx)?;
+                }
+                (4002, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.congestion_level_definition.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.congestion_level_definition,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (2207, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.pcrf_address, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (292, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                }
+                (261, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (650, 0) => {
+                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for NonAggregatedRuciReportAnswer {
     const CODE: u32 = 8388720;
     const APPLICATION_ID: u32 = 16777342;
@@ -1192,206 +1460,10 @@ impl rt::typed::Command for NonAggregatedRuciReportAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut reporting_restriction: Option<u32> = None;
-        let mut conditional_restriction: Option<u32> = None;
-        let mut ruci_action: Option<u32> = None;
-        let mut congestion_level_definition: Vec<CongestionLevelDefinition> = Vec::new();
-        let mut pcrf_address: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut redirect_host: Vec<rt::data::DiameterUri> = Vec::new();
-        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
-        let mut redirect_max_cache_time: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut load: Vec<super::rfc8583::Load> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (4011, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut reporting_restriction, &avp, cx)?;
-                }
-                (4007, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut conditional_restriction, &avp, cx)?;
-                }
-                (4012, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut ruci_action, &avp, cx)?;
-                }
-                (4002, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            congestion_level_definition.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
-                        &mut congestion_level_definition,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (2207, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut pcrf_address, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (292, 0) => {
-                    avp_flags.note(&avp, redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut redirect_host, &avp, cx, u32::MAX)?;
-                }
-                (261, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
-                }
-                (262, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (650, 0) => {
-                    avp_flags.note(&avp, load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut load, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            experimental_result,
-            error_message,
-            error_reporting_host,
-            failed_avp,
-            oc_supported_features,
-            oc_olr,
-            reporting_restriction,
-            conditional_restriction,
-            ruci_action,
-            congestion_level_definition,
-            pcrf_address,
-            origin_state_id,
-            redirect_host,
-            redirect_host_usage,
-            redirect_max_cache_time,
-            proxy_info,
-            supported_features,
-            load,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -1767,6 +1839,184 @@ impl Default for AggregatedRuciReportRequest {
         }
     }
 }
+impl AggregatedRuciReportRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (4001, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.aggregated_ruci_report.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.aggregated_ruci_report,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for AggregatedRuciReportRequest {
     const CODE: u32 = 8388721;
     const APPLICATION_ID: u32 = 16777342;
@@ -1783,136 +2033,10 @@ impl rt::typed::Command for AggregatedRuciReportRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut aggregated_ruci_report: Vec<AggregatedRuciReport> = Vec::new();
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (4001, 10415) => {
-                    avp_flags
-                        .note(&avp, aggregated_ruci_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut aggregated_ruci_report, &avp, cx, u32::MAX)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            origin_state_id,
-            aggregated_ruci_report,
-            oc_supported_features,
-            proxy_info,
-            route_record,
-            supported_features,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -2176,6 +2300,183 @@ impl Default for AggregatedRuciReportAnswer {
         }
     }
 }
+impl AggregatedRuciReportAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (281, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_message, &avp, cx)?;
+                }
+                (294, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.error_reporting_host, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (292, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                }
+                (261, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (650, 0) => {
+                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for AggregatedRuciReportAnswer {
     const CODE: u32 = 8388721;
     const APPLICATION_ID: u32 = 16777342;
@@ -2192,166 +2493,10 @@ impl rt::typed::Command for AggregatedRuciReportAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut error_message: Option<rt::data::Utf8String> = None;
-        let mut error_reporting_host: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut redirect_host: Vec<rt::data::DiameterUri> = Vec::new();
-        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
-        let mut redirect_max_cache_time: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut load: Vec<super::rfc8583::Load> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (281, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_message, &avp, cx)?;
-                }
-                (294, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut error_reporting_host, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (292, 0) => {
-                    avp_flags.note(&avp, redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut redirect_host, &avp, cx, u32::MAX)?;
-                }
-                (261, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
-                }
-                (262, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (650, 0) => {
-                    avp_flags.note(&avp, load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut load, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            experimental_result,
-            error_message,
-            error_reporting_host,
-            failed_avp,
-            origin_state_id,
-            oc_supported_features,
-            oc_olr,
-            redirect_host,
-            redirect_host_usage,
-            redirect_max_cache_time,
-            proxy_info,
-            supported_features,
-            load,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -2683,6 +2828,215 @@ impl Default for ModifyUecontextRequest {
         }
     }
 }
+impl ModifyUecontextRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_destination_host = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (443, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.subscription_id, &avp, cx)?;
+                }
+                (30, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (4011, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.reporting_restriction, &avp, cx)?;
+                }
+                (4007, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.conditional_restriction, &avp, cx)?;
+                }
+                (4012, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.ruci_action, &avp, cx)?;
+                }
+                (4002, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.congestion_level_definition.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.congestion_level_definition,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for ModifyUecontextRequest {
     const CODE: u32 = 8388722;
     const APPLICATION_ID: u32 = 16777342;
@@ -2699,174 +3053,10 @@ impl rt::typed::Command for ModifyUecontextRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut subscription_id: Option<super::credit_control::SubscriptionId> = None;
-        let mut called_station_id: Option<rt::data::Utf8String> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut reporting_restriction: Option<u32> = None;
-        let mut conditional_restriction: Option<u32> = None;
-        let mut ruci_action: Option<u32> = None;
-        let mut congestion_level_definition: Vec<CongestionLevelDefinition> = Vec::new();
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (443, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut subscription_id, &avp, cx)?;
-                }
-                (30, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut called_station_id, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (4011, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut reporting_restriction, &avp, cx)?;
-                }
-                (4007, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut conditional_restriction, &avp, cx)?;
-                }
-                (4012, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut ruci_action, &avp, cx)?;
-                }
-                (4002, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            congestion_level_definition.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
-                        &mut congestion_level_definition,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_state_id,
-            subscription_id,
-            called_station_id,
-            oc_supported_features,
-            reporting_restriction,
-            conditional_restriction,
-            ruci_action,
-            congestion_level_definition,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -3158,6 +3348,166 @@ impl Default for ModifyUecontextAnswer {
         }
     }
 }
+impl ModifyUecontextAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (292, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                }
+                (261, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for ModifyUecontextAnswer {
     const CODE: u32 = 8388722;
     const APPLICATION_ID: u32 = 16777342;
@@ -3174,142 +3524,10 @@ impl rt::typed::Command for ModifyUecontextAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut redirect_host: Vec<rt::data::DiameterUri> = Vec::new();
-        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
-        let mut redirect_max_cache_time: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (292, 0) => {
-                    avp_flags.note(&avp, redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut redirect_host, &avp, cx, u32::MAX)?;
-                }
-                (261, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
-                }
-                (262, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            experimental_result,
-            failed_avp,
-            origin_state_id,
-            oc_supported_features,
-            oc_olr,
-            redirect_host,
-            redirect_host_usage,
-            redirect_max_cache_time,
-            proxy_info,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;

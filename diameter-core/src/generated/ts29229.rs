@@ -784,39 +784,31 @@ impl ServerCapabilities {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(603, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut mandatory_capability: Vec<u32> = Vec::new();
-        let mut optional_capability: Vec<u32> = Vec::new();
-        let mut server_name: Vec<rt::data::Utf8String> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (604, 10415) => {
-                    avp_flags.note(&avp, mandatory_capability.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut mandatory_capability, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.mandatory_capability.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.mandatory_capability, &avp, cx, u32::MAX)?;
                 }
                 (605, 10415) => {
-                    avp_flags.note(&avp, optional_capability.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut optional_capability, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.optional_capability.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.optional_capability, &avp, cx, u32::MAX)?;
                 }
                 (602, 10415) => {
-                    avp_flags.note(&avp, server_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut server_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.server_name.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.server_name, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            mandatory_capability,
-            optional_capability,
-            server_name,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ServerCapabilities {
@@ -825,8 +817,17 @@ impl rt::AvpData for ServerCapabilities {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -953,93 +954,70 @@ impl TgppSipAuthDataItem {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(612, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut tgpp_sip_item_number: Option<u32> = None;
-        let mut tgpp_sip_authentication_scheme: Option<rt::data::Utf8String> = None;
-        let mut tgpp_sip_authenticate: Option<rt::bytes::Bytes> = None;
-        let mut tgpp_sip_authorization: Option<rt::bytes::Bytes> = None;
-        let mut sip_authentication_context: Option<rt::bytes::Bytes> = None;
-        let mut confidentiality_key: Option<rt::bytes::Bytes> = None;
-        let mut integrity_key: Option<rt::bytes::Bytes> = None;
-        let mut sip_digest_authenticate: Option<SipDigestAuthenticate> = None;
-        let mut framed_ip_address: Option<rt::bytes::Bytes> = None;
-        let mut framed_ipv6_prefix: Option<rt::bytes::Bytes> = None;
-        let mut framed_interface_id: Option<u64> = None;
-        let mut line_identifier: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (613, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sip_item_number, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sip_item_number, &avp, cx)?;
                 }
                 (608, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sip_authentication_scheme, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.tgpp_sip_authentication_scheme,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (609, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sip_authenticate, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sip_authenticate, &avp, cx)?;
                 }
                 (610, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sip_authorization, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sip_authorization, &avp, cx)?;
                 }
                 (611, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut sip_authentication_context, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.sip_authentication_context, &avp, cx)?;
                 }
                 (625, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut confidentiality_key, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.confidentiality_key, &avp, cx)?;
                 }
                 (626, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut integrity_key, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.integrity_key, &avp, cx)?;
                 }
                 (635, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sip_digest_authenticate, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sip_digest_authenticate, &avp, cx)?;
                 }
                 (8, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ip_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ip_address, &avp, cx)?;
                 }
                 (97, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_ipv6_prefix, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_ipv6_prefix, &avp, cx)?;
                 }
                 (96, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut framed_interface_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.framed_interface_id, &avp, cx)?;
                 }
                 (500, 13019) => {
-                    avp_flags.note(&avp, line_identifier.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut line_identifier, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.line_identifier.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.line_identifier, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            tgpp_sip_item_number,
-            tgpp_sip_authentication_scheme,
-            tgpp_sip_authenticate,
-            tgpp_sip_authorization,
-            sip_authentication_context,
-            confidentiality_key,
-            integrity_key,
-            sip_digest_authenticate,
-            framed_ip_address,
-            framed_ipv6_prefix,
-            framed_interface_id,
-            line_identifier,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for TgppSipAuthDataItem {
@@ -1048,8 +1026,17 @@ impl rt::AvpData for TgppSipAuthDataItem {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1242,38 +1229,41 @@ impl DeregistrationReason {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(615, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut reason_code: Option<ReasonCode> = None;
-        let mut reason_info: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_reason_code = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (616, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut reason_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.reason_code,
+                        &mut seen_reason_code,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (617, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut reason_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.reason_info, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            reason_code: rt::typed::required(
-                reason_code,
-                rt::AvpKey::new(616, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            reason_info,
-            extra,
-            avp_flags,
-        })
+        if !seen_reason_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(616, 10415),
+                    <ReasonCode as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for DeregistrationReason {
@@ -1282,8 +1272,17 @@ impl rt::AvpData for DeregistrationReason {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1360,65 +1359,49 @@ impl ChargingInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(618, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut primary_event_charging_function_name: Option<rt::data::DiameterUri> = None;
-        let mut secondary_event_charging_function_name: Option<rt::data::DiameterUri> = None;
-        let mut primary_charging_collection_function_name: Option<
-            rt::data::DiameterUri,
-        > = None;
-        let mut secondary_charging_collection_function_name: Option<
-            rt::data::DiameterUri,
-        > = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (619, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut primary_event_charging_function_name,
+                        &mut self.primary_event_charging_function_name,
                         &avp,
                         cx,
                     )?;
                 }
                 (620, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut secondary_event_charging_function_name,
+                        &mut self.secondary_event_charging_function_name,
                         &avp,
                         cx,
                     )?;
                 }
                 (621, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut primary_charging_collection_function_name,
+                        &mut self.primary_charging_collection_function_name,
                         &avp,
                         cx,
                     )?;
                 }
                 (622, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut secondary_charging_collection_function_name,
+                        &mut self.secondary_charging_collection_function_name,
                         &avp,
                         cx,
                     )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            primary_event_charging_function_name,
-            secondary_event_charging_function_name,
-            primary_charging_collection_function_name,
-            secondary_charging_collection_function_name,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ChargingInformation {
@@ -1427,8 +1410,17 @@ impl rt::AvpData for ChargingInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1529,54 +1521,77 @@ impl SupportedFeatures {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(628, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut vendor_id: Option<u32> = None;
-        let mut feature_list_id: Option<u32> = None;
-        let mut feature_list: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_vendor_id = false;
+        let mut seen_feature_list_id = false;
+        let mut seen_feature_list = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (266, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_id,
+                        &mut seen_vendor_id,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (629, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut feature_list_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.feature_list_id,
+                        &mut seen_feature_list_id,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (630, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut feature_list, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.feature_list,
+                        &mut seen_feature_list,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            vendor_id: rt::typed::required(
-                vendor_id,
-                rt::AvpKey::new(266, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            feature_list_id: rt::typed::required(
-                feature_list_id,
-                rt::AvpKey::new(629, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            feature_list: rt::typed::required(
-                feature_list,
-                rt::AvpKey::new(630, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_vendor_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(266, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_feature_list_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(629, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_feature_list {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(630, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for SupportedFeatures {
@@ -1585,8 +1600,17 @@ impl rt::AvpData for SupportedFeatures {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1663,51 +1687,41 @@ impl SupportedApplications {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(631, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut auth_application_id: Vec<u32> = Vec::new();
-        let mut acct_application_id: Vec<u32> = Vec::new();
-        let mut vendor_specific_application_id: Vec<
-            super::base::VendorSpecificApplicationId,
-        > = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (258, 0) => {
-                    avp_flags.note(&avp, auth_application_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut auth_application_id, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.auth_application_id.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.auth_application_id, &avp, cx, u32::MAX)?;
                 }
                 (259, 0) => {
-                    avp_flags.note(&avp, acct_application_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut acct_application_id, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.acct_application_id.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.acct_application_id, &avp, cx, u32::MAX)?;
                 }
                 (260, 0) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            vendor_specific_application_id.len(),
+                            self.vendor_specific_application_id.len(),
                             rt::AvpFlags(64),
                         );
                     rt::typed::push(
-                        &mut vendor_specific_application_id,
+                        &mut self.vendor_specific_application_id,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            auth_application_id,
-            acct_application_id,
-            vendor_specific_application_id,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for SupportedApplications {
@@ -1716,8 +1730,17 @@ impl rt::AvpData for SupportedApplications {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1798,27 +1821,21 @@ impl AssociatedIdentities {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(632, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut user_name: Vec<rt::data::Utf8String> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1, 0) => {
-                    avp_flags.note(&avp, user_name.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut user_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.user_name.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.user_name, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            user_name,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for AssociatedIdentities {
@@ -1827,8 +1844,17 @@ impl rt::AvpData for AssociatedIdentities {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -1905,72 +1931,89 @@ impl SipDigestAuthenticate {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(635, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut digest_realm: Option<rt::data::Utf8String> = None;
-        let mut digest_algorithm: Option<rt::data::Utf8String> = None;
-        let mut digest_qop: Option<rt::data::Utf8String> = None;
-        let mut digest_ha1: Option<rt::data::Utf8String> = None;
-        let mut alternate_digest_algorithm: Option<rt::data::Utf8String> = None;
-        let mut alternate_digest_ha1: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_digest_realm = false;
+        let mut seen_digest_qop = false;
+        let mut seen_digest_ha1 = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (104, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_realm, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.digest_realm,
+                        &mut seen_digest_realm,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (111, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_algorithm, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.digest_algorithm, &avp, cx)?;
                 }
                 (110, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_qop, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.digest_qop,
+                        &mut seen_digest_qop,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (121, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut digest_ha1, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.digest_ha1,
+                        &mut seen_digest_ha1,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (662, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut alternate_digest_algorithm, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.alternate_digest_algorithm, &avp, cx)?;
                 }
                 (663, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut alternate_digest_ha1, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.alternate_digest_ha1, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            digest_realm: rt::typed::required(
-                digest_realm,
-                rt::AvpKey::new(104, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            digest_algorithm,
-            digest_qop: rt::typed::required(
-                digest_qop,
-                rt::AvpKey::new(110, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            digest_ha1: rt::typed::required(
-                digest_ha1,
-                rt::AvpKey::new(121, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            alternate_digest_algorithm,
-            alternate_digest_ha1,
-            extra,
-            avp_flags,
-        })
+        if !seen_digest_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(104, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_digest_qop {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(110, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_digest_ha1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(121, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for SipDigestAuthenticate {
@@ -1979,8 +2022,17 @@ impl rt::AvpData for SipDigestAuthenticate {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2097,56 +2149,64 @@ impl ScscfRestorationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(639, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut restoration_info: Vec<RestorationInfo> = Vec::new();
-        let mut registration_time_out: Option<rt::data::Time> = None;
-        let mut tgpp_sip_authentication_scheme: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_user_name = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.user_name,
+                        &mut seen_user_name,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (649, 10415) => {
-                    avp_flags.note(&avp, restoration_info.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut restoration_info, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.restoration_info.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.restoration_info, &avp, cx, u32::MAX)?;
                 }
                 (661, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut registration_time_out, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.registration_time_out, &avp, cx)?;
                 }
                 (608, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sip_authentication_scheme, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.tgpp_sip_authentication_scheme,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            user_name: rt::typed::required(
-                user_name,
-                rt::AvpKey::new(1, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            restoration_info: rt::typed::at_least(
-                restoration_info,
-                1,
-                rt::AvpKey::new(649, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            registration_time_out,
-            tgpp_sip_authentication_scheme,
-            extra,
-            avp_flags,
-        })
+        if !seen_user_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if self.restoration_info.len() < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(649, 10415),
+                    <RestorationInfo as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for ScscfRestorationInfo {
@@ -2155,8 +2215,17 @@ impl rt::AvpData for ScscfRestorationInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2261,76 +2330,117 @@ impl SubscriptionInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(642, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut call_id_sip_header: Option<rt::bytes::Bytes> = None;
-        let mut from_sip_header: Option<rt::bytes::Bytes> = None;
-        let mut to_sip_header: Option<rt::bytes::Bytes> = None;
-        let mut record_route: Option<rt::bytes::Bytes> = None;
-        let mut contact: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_call_id_sip_header = false;
+        let mut seen_from_sip_header = false;
+        let mut seen_to_sip_header = false;
+        let mut seen_record_route = false;
+        let mut seen_contact = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (643, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut call_id_sip_header, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.call_id_sip_header,
+                        &mut seen_call_id_sip_header,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (644, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut from_sip_header, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.from_sip_header,
+                        &mut seen_from_sip_header,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (645, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut to_sip_header, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.to_sip_header,
+                        &mut seen_to_sip_header,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (646, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut record_route, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.record_route,
+                        &mut seen_record_route,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (641, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut contact, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.contact,
+                        &mut seen_contact,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            call_id_sip_header: rt::typed::required(
-                call_id_sip_header,
-                rt::AvpKey::new(643, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            from_sip_header: rt::typed::required(
-                from_sip_header,
-                rt::AvpKey::new(644, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            to_sip_header: rt::typed::required(
-                to_sip_header,
-                rt::AvpKey::new(645, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            record_route: rt::typed::required(
-                record_route,
-                rt::AvpKey::new(646, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            contact: rt::typed::required(
-                contact,
-                rt::AvpKey::new(641, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_call_id_sip_header {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(643, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_from_sip_header {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(644, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_to_sip_header {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(645, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_record_route {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(646, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_contact {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(641, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for SubscriptionInfo {
@@ -2339,8 +2449,17 @@ impl rt::AvpData for SubscriptionInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2425,27 +2544,21 @@ impl AssociatedRegisteredIdentities {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(647, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut user_name: Vec<rt::data::Utf8String> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1, 0) => {
-                    avp_flags.note(&avp, user_name.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut user_name, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.user_name.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.user_name, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            user_name,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for AssociatedRegisteredIdentities {
@@ -2454,8 +2567,17 @@ impl rt::AvpData for AssociatedRegisteredIdentities {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2532,67 +2654,72 @@ impl RestorationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(649, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut path: Option<rt::bytes::Bytes> = None;
-        let mut contact: Option<rt::bytes::Bytes> = None;
-        let mut initial_cseq_sequence_number: Option<u32> = None;
-        let mut call_id_sip_header: Option<rt::bytes::Bytes> = None;
-        let mut subscription_info: Option<SubscriptionInfo> = None;
-        let mut p_cscf_subscription_info: Option<PCscfSubscriptionInfo> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_path = false;
+        let mut seen_contact = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (640, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut path, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(&mut self.path, &mut seen_path, &avp, cx)?;
                 }
                 (641, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut contact, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.contact,
+                        &mut seen_contact,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (654, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut initial_cseq_sequence_number, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.initial_cseq_sequence_number,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (643, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut call_id_sip_header, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.call_id_sip_header, &avp, cx)?;
                 }
                 (642, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut subscription_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.subscription_info, &avp, cx)?;
                 }
                 (660, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut p_cscf_subscription_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.p_cscf_subscription_info, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            path: rt::typed::required(
-                path,
-                rt::AvpKey::new(640, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            contact: rt::typed::required(
-                contact,
-                rt::AvpKey::new(641, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            initial_cseq_sequence_number,
-            call_id_sip_header,
-            subscription_info,
-            p_cscf_subscription_info,
-            extra,
-            avp_flags,
-        })
+        if !seen_path {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(640, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_contact {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(641, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for RestorationInfo {
@@ -2601,8 +2728,17 @@ impl rt::AvpData for RestorationInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2715,43 +2851,57 @@ impl IdentityWithEmergencyRegistration {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(651, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut public_identity: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_user_name = false;
+        let mut seen_public_identity = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.user_name,
+                        &mut seen_user_name,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (601, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut public_identity, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.public_identity,
+                        &mut seen_public_identity,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            user_name: rt::typed::required(
-                user_name,
-                rt::AvpKey::new(1, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            public_identity: rt::typed::required(
-                public_identity,
-                rt::AvpKey::new(601, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_user_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_public_identity {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(601, 10415),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for IdentityWithEmergencyRegistration {
@@ -2760,8 +2910,17 @@ impl rt::AvpData for IdentityWithEmergencyRegistration {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2826,53 +2985,45 @@ impl AllowedWafWwsfIdentities {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(656, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut webrtc_authentication_function_name: Vec<rt::data::Utf8String> = Vec::new();
-        let mut webrtc_web_server_function_name: Vec<rt::data::Utf8String> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (657, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            webrtc_authentication_function_name.len(),
+                            self.webrtc_authentication_function_name.len(),
                             rt::AvpFlags(128),
                         );
                     rt::typed::push(
-                        &mut webrtc_authentication_function_name,
+                        &mut self.webrtc_authentication_function_name,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (658, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            webrtc_web_server_function_name.len(),
+                            self.webrtc_web_server_function_name.len(),
                             rt::AvpFlags(128),
                         );
                     rt::typed::push(
-                        &mut webrtc_web_server_function_name,
+                        &mut self.webrtc_web_server_function_name,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            webrtc_authentication_function_name,
-            webrtc_web_server_function_name,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for AllowedWafWwsfIdentities {
@@ -2881,8 +3032,17 @@ impl rt::AvpData for AllowedWafWwsfIdentities {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -2963,65 +3123,97 @@ impl PCscfSubscriptionInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(660, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut call_id_sip_header: Option<rt::bytes::Bytes> = None;
-        let mut from_sip_header: Option<rt::bytes::Bytes> = None;
-        let mut to_sip_header: Option<rt::bytes::Bytes> = None;
-        let mut contact: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_call_id_sip_header = false;
+        let mut seen_from_sip_header = false;
+        let mut seen_to_sip_header = false;
+        let mut seen_contact = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (643, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut call_id_sip_header, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.call_id_sip_header,
+                        &mut seen_call_id_sip_header,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (644, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut from_sip_header, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.from_sip_header,
+                        &mut seen_from_sip_header,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (645, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut to_sip_header, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.to_sip_header,
+                        &mut seen_to_sip_header,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (641, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut contact, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.contact,
+                        &mut seen_contact,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            call_id_sip_header: rt::typed::required(
-                call_id_sip_header,
-                rt::AvpKey::new(643, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            from_sip_header: rt::typed::required(
-                from_sip_header,
-                rt::AvpKey::new(644, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            to_sip_header: rt::typed::required(
-                to_sip_header,
-                rt::AvpKey::new(645, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            contact: rt::typed::required(
-                contact,
-                rt::AvpKey::new(641, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_call_id_sip_header {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(643, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_from_sip_header {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(644, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_to_sip_header {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(645, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_contact {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(641, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for PCscfSubscriptionInfo {
@@ -3030,8 +3222,17 @@ impl rt::AvpData for PCscfSubscriptionInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3112,33 +3313,26 @@ impl FailedPcscf {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(664, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut pcscf_fqdn: Option<rt::data::DiameterIdentity> = None;
-        let mut pcscf_ip_address: Vec<rt::data::Address> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (665, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut pcscf_fqdn, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.pcscf_fqdn, &avp, cx)?;
                 }
                 (666, 10415) => {
-                    avp_flags.note(&avp, pcscf_ip_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut pcscf_ip_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.pcscf_ip_address.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.pcscf_ip_address, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            pcscf_fqdn,
-            pcscf_ip_address,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for FailedPcscf {
@@ -3147,8 +3341,17 @@ impl rt::AvpData for FailedPcscf {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -3280,6 +3483,234 @@ impl Default for UserAuthorizationRequest {
         }
     }
 }
+impl UserAuthorizationRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_user_name = false;
+        let mut seen_public_identity = false;
+        let mut seen_visited_network_identifier = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.user_name,
+                        &mut seen_user_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (601, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.public_identity,
+                        &mut seen_public_identity,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (600, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.visited_network_identifier,
+                        &mut seen_visited_network_identifier,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (623, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.user_authorization_type, &avp, cx)?;
+                }
+                (637, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.uar_flags, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_user_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_public_identity {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(601, 10415),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_visited_network_identifier {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(600, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for UserAuthorizationRequest {
     const CODE: u32 = 300;
     const APPLICATION_ID: u32 = 16777216;
@@ -3296,168 +3727,10 @@ impl rt::typed::Command for UserAuthorizationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut supported_features: Vec<SupportedFeatures> = Vec::new();
-        let mut public_identity: Option<rt::data::Utf8String> = None;
-        let mut visited_network_identifier: Option<rt::bytes::Bytes> = None;
-        let mut user_authorization_type: Option<UserAuthorizationType> = None;
-        let mut uar_flags: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (601, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut public_identity, &avp, cx)?;
-                }
-                (600, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut visited_network_identifier, &avp, cx)?;
-                }
-                (623, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut user_authorization_type, &avp, cx)?;
-                }
-                (637, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut uar_flags, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name: rt::typed::required(
-                user_name,
-                rt::AvpKey::new(1, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            oc_supported_features,
-            supported_features,
-            public_identity: rt::typed::required(
-                public_identity,
-                rt::AvpKey::new(601, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            visited_network_identifier: rt::typed::required(
-                visited_network_identifier,
-                rt::AvpKey::new(600, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            user_authorization_type,
-            uar_flags,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -3733,6 +4006,170 @@ impl Default for UserAuthorizationAnswer {
         }
     }
 }
+impl UserAuthorizationAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (650, 0) => {
+                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (602, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.server_name, &avp, cx)?;
+                }
+                (603, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.server_capabilities, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for UserAuthorizationAnswer {
     const CODE: u32 = 300;
     const APPLICATION_ID: u32 = 16777216;
@@ -3749,148 +4186,10 @@ impl rt::typed::Command for UserAuthorizationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut load: Vec<super::rfc8583::Load> = Vec::new();
-        let mut supported_features: Vec<SupportedFeatures> = Vec::new();
-        let mut server_name: Option<rt::data::Utf8String> = None;
-        let mut server_capabilities: Option<ServerCapabilities> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (650, 0) => {
-                    avp_flags.note(&avp, load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut load, &avp, cx, u32::MAX)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (602, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut server_name, &avp, cx)?;
-                }
-                (603, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut server_capabilities, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            experimental_result,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            oc_supported_features,
-            oc_olr,
-            load,
-            supported_features,
-            server_name,
-            server_capabilities,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -4206,6 +4505,263 @@ impl Default for ServerAssignmentRequest {
         }
     }
 }
+impl ServerAssignmentRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_server_name = false;
+        let mut seen_server_assignment_type = false;
+        let mut seen_user_data_already_available = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (601, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.public_identity.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.public_identity, &avp, cx, u32::MAX)?;
+                }
+                (634, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.wildcarded_public_identity, &avp, cx)?;
+                }
+                (602, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.server_name,
+                        &mut seen_server_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (614, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.server_assignment_type,
+                        &mut seen_server_assignment_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (624, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.user_data_already_available,
+                        &mut seen_user_data_already_available,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (639, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.scscf_restoration_info, &avp, cx)?;
+                }
+                (648, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.multiple_registration_indication,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (650, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.session_priority, &avp, cx)?;
+                }
+                (655, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sar_flags, &avp, cx)?;
+                }
+                (664, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.failed_pcscf, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_server_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(602, 10415),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_server_assignment_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(614, 10415),
+                    <ServerAssignmentType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_user_data_already_available {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(624, 10415),
+                    <UserDataAlreadyAvailable as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for ServerAssignmentRequest {
     const CODE: u32 = 301;
     const APPLICATION_ID: u32 = 16777216;
@@ -4222,210 +4778,10 @@ impl rt::typed::Command for ServerAssignmentRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut supported_features: Vec<SupportedFeatures> = Vec::new();
-        let mut public_identity: Vec<rt::data::Utf8String> = Vec::new();
-        let mut wildcarded_public_identity: Option<rt::data::Utf8String> = None;
-        let mut server_name: Option<rt::data::Utf8String> = None;
-        let mut server_assignment_type: Option<ServerAssignmentType> = None;
-        let mut user_data_already_available: Option<UserDataAlreadyAvailable> = None;
-        let mut scscf_restoration_info: Option<ScscfRestorationInfo> = None;
-        let mut multiple_registration_indication: Option<
-            MultipleRegistrationIndication,
-        > = None;
-        let mut session_priority: Option<SessionPriority> = None;
-        let mut sar_flags: Option<u32> = None;
-        let mut failed_pcscf: Option<FailedPcscf> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (601, 10415) => {
-                    avp_flags.note(&avp, public_identity.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut public_identity, &avp, cx, u32::MAX)?;
-                }
-                (634, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut wildcarded_public_identity, &avp, cx)?;
-                }
-                (602, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut server_name, &avp, cx)?;
-                }
-                (614, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut server_assignment_type, &avp, cx)?;
-                }
-                (624, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut user_data_already_available, &avp, cx)?;
-                }
-                (639, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut scscf_restoration_info, &avp, cx)?;
-                }
-                (648, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut multiple_registration_indication,
-                        &avp,
-                        cx,
-                    )?;
-                }
-                (650, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut session_priority, &avp, cx)?;
-                }
-                (655, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sar_flags, &avp, cx)?;
-                }
-                (664, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut failed_pcscf, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name,
-            oc_supported_features,
-            supported_features,
-            public_identity,
-            wildcarded_public_identity,
-            server_name: rt::typed::required(
-                server_name,
-                rt::AvpKey::new(602, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            server_assignment_type: rt::typed::required(
-                server_assignment_type,
-                rt::AvpKey::new(614, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            user_data_already_available: rt::typed::required(
-                user_data_already_available,
-                rt::AvpKey::new(624, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            scscf_restoration_info,
-            multiple_registration_indication,
-            session_priority,
-            sar_flags,
-            failed_pcscf,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -4809,6 +5165,228 @@ impl Default for ServerAssignmentAnswer {
         }
     }
 }
+impl ServerAssignmentAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (650, 0) => {
+                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (606, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.user_data, &avp, cx)?;
+                }
+                (618, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.charging_information, &avp, cx)?;
+                }
+                (632, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.associated_identities, &avp, cx)?;
+                }
+                (638, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.loose_route_indication, &avp, cx)?;
+                }
+                (639, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.scscf_restoration_info.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.scscf_restoration_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (647, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.associated_registered_identities,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (602, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.server_name, &avp, cx)?;
+                }
+                (634, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.wildcarded_public_identity, &avp, cx)?;
+                }
+                (652, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.priviledged_sender_indication,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (656, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.allowed_waf_wwsf_identities,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for ServerAssignmentAnswer {
     const CODE: u32 = 301;
     const APPLICATION_ID: u32 = 16777216;
@@ -4825,209 +5403,10 @@ impl rt::typed::Command for ServerAssignmentAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut load: Vec<super::rfc8583::Load> = Vec::new();
-        let mut supported_features: Vec<SupportedFeatures> = Vec::new();
-        let mut user_data: Option<rt::bytes::Bytes> = None;
-        let mut charging_information: Option<ChargingInformation> = None;
-        let mut associated_identities: Option<AssociatedIdentities> = None;
-        let mut loose_route_indication: Option<LooseRouteIndication> = None;
-        let mut scscf_restoration_info: Vec<ScscfRestorationInfo> = Vec::new();
-        let mut associated_registered_identities: Option<
-            AssociatedRegisteredIdentities,
-        > = None;
-        let mut server_name: Option<rt::data::Utf8String> = None;
-        let mut wildcarded_public_identity: Option<rt::data::Utf8String> = None;
-        let mut priviledged_sender_indication: Option<PriviledgedSenderIndication> = None;
-        let mut allowed_waf_wwsf_identities: Option<AllowedWafWwsfIdentities> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (650, 0) => {
-                    avp_flags.note(&avp, load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut load, &avp, cx, u32::MAX)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (606, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut user_data, &avp, cx)?;
-                }
-                (618, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut charging_information, &avp, cx)?;
-                }
-                (632, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut associated_identities, &avp, cx)?;
-                }
-                (638, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut loose_route_indication, &avp, cx)?;
-                }
-                (639, 10415) => {
-                    avp_flags
-                        .note(&avp, scscf_restoration_info.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut scscf_restoration_info, &avp, cx, u32::MAX)?;
-                }
-                (647, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut associated_registered_identities,
-                        &avp,
-                        cx,
-                    )?;
-                }
-                (602, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut server_name, &avp, cx)?;
-                }
-                (634, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut wildcarded_public_identity, &avp, cx)?;
-                }
-                (652, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut priviledged_sender_indication, &avp, cx)?;
-                }
-                (656, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut allowed_waf_wwsf_identities, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            experimental_result,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name,
-            oc_supported_features,
-            oc_olr,
-            load,
-            supported_features,
-            user_data,
-            charging_information,
-            associated_identities,
-            loose_route_indication,
-            scscf_restoration_info,
-            associated_registered_identities,
-            server_name,
-            wildcarded_public_identity,
-            priviledged_sender_indication,
-            allowed_waf_wwsf_identities,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -5423,6 +5802,198 @@ impl Default for LocationInfoRequest {
         }
     }
 }
+impl LocationInfoRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_public_identity = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (633, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.originating_request, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (601, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.public_identity,
+                        &mut seen_public_identity,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (623, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.user_authorization_type, &avp, cx)?;
+                }
+                (650, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.session_priority, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_public_identity {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(601, 10415),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for LocationInfoRequest {
     const CODE: u32 = 302;
     const APPLICATION_ID: u32 = 16777216;
@@ -5439,152 +6010,10 @@ impl rt::typed::Command for LocationInfoRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut originating_request: Option<OriginatingRequest> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut supported_features: Vec<SupportedFeatures> = Vec::new();
-        let mut public_identity: Option<rt::data::Utf8String> = None;
-        let mut user_authorization_type: Option<UserAuthorizationType> = None;
-        let mut session_priority: Option<SessionPriority> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (633, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut originating_request, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (601, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut public_identity, &avp, cx)?;
-                }
-                (623, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut user_authorization_type, &avp, cx)?;
-                }
-                (650, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut session_priority, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            originating_request,
-            oc_supported_features,
-            supported_features,
-            public_identity: rt::typed::required(
-                public_identity,
-                rt::AvpKey::new(601, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            user_authorization_type,
-            session_priority,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -5864,6 +6293,178 @@ impl Default for LocationInfoAnswer {
         }
     }
 }
+impl LocationInfoAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (650, 0) => {
+                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (602, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.server_name, &avp, cx)?;
+                }
+                (603, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.server_capabilities, &avp, cx)?;
+                }
+                (634, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.wildcarded_public_identity, &avp, cx)?;
+                }
+                (653, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.lia_flags, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for LocationInfoAnswer {
     const CODE: u32 = 302;
     const APPLICATION_ID: u32 = 16777216;
@@ -5880,160 +6481,10 @@ impl rt::typed::Command for LocationInfoAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut load: Vec<super::rfc8583::Load> = Vec::new();
-        let mut supported_features: Vec<SupportedFeatures> = Vec::new();
-        let mut server_name: Option<rt::data::Utf8String> = None;
-        let mut server_capabilities: Option<ServerCapabilities> = None;
-        let mut wildcarded_public_identity: Option<rt::data::Utf8String> = None;
-        let mut lia_flags: Option<u32> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (650, 0) => {
-                    avp_flags.note(&avp, load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut load, &avp, cx, u32::MAX)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (602, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut server_name, &avp, cx)?;
-                }
-                (603, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut server_capabilities, &avp, cx)?;
-                }
-                (634, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut wildcarded_public_identity, &avp, cx)?;
-                }
-                (653, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut lia_flags, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            experimental_result,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            oc_supported_features,
-            oc_olr,
-            load,
-            supported_features,
-            server_name,
-            server_capabilities,
-            wildcarded_public_identity,
-            lia_flags,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -6349,6 +6800,266 @@ impl Default for MultimediaAuthRequest {
         }
     }
 }
+impl MultimediaAuthRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_user_name = false;
+        let mut seen_public_identity = false;
+        let mut seen_tgpp_sip_auth_data_item = false;
+        let mut seen_tgpp_sip_number_auth_items = false;
+        let mut seen_server_name = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.user_name,
+                        &mut seen_user_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (601, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.public_identity,
+                        &mut seen_public_identity,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (612, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.tgpp_sip_auth_data_item,
+                        &mut seen_tgpp_sip_auth_data_item,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (607, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.tgpp_sip_number_auth_items,
+                        &mut seen_tgpp_sip_number_auth_items,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (602, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.server_name,
+                        &mut seen_server_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_user_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_public_identity {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(601, 10415),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_tgpp_sip_auth_data_item {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(612, 10415),
+                    <TgppSipAuthDataItem as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_tgpp_sip_number_auth_items {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(607, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_server_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(602, 10415),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for MultimediaAuthRequest {
     const CODE: u32 = 303;
     const APPLICATION_ID: u32 = 16777216;
@@ -6365,178 +7076,10 @@ impl rt::typed::Command for MultimediaAuthRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut supported_features: Vec<SupportedFeatures> = Vec::new();
-        let mut public_identity: Option<rt::data::Utf8String> = None;
-        let mut tgpp_sip_auth_data_item: Option<TgppSipAuthDataItem> = None;
-        let mut tgpp_sip_number_auth_items: Option<u32> = None;
-        let mut server_name: Option<rt::data::Utf8String> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (601, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut public_identity, &avp, cx)?;
-                }
-                (612, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sip_auth_data_item, &avp, cx)?;
-                }
-                (607, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sip_number_auth_items, &avp, cx)?;
-                }
-                (602, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut server_name, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            user_name: rt::typed::required(
-                user_name,
-                rt::AvpKey::new(1, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            oc_supported_features,
-            supported_features,
-            public_identity: rt::typed::required(
-                public_identity,
-                rt::AvpKey::new(601, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            tgpp_sip_auth_data_item: rt::typed::required(
-                tgpp_sip_auth_data_item,
-                rt::AvpKey::new(612, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            tgpp_sip_number_auth_items: rt::typed::required(
-                tgpp_sip_number_auth_items,
-                rt::AvpKey::new(607, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            server_name: rt::typed::required(
-                server_name,
-                rt::AvpKey::new(602, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -6812,6 +7355,188 @@ impl Default for MultimediaAuthAnswer {
         }
     }
 }
+impl MultimediaAuthAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (650, 0) => {
+                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (601, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.public_identity, &avp, cx)?;
+                }
+                (607, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sip_number_auth_items, &avp, cx)?;
+                }
+                (612, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.tgpp_sip_auth_data_item.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.tgpp_sip_auth_data_item,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for MultimediaAuthAnswer {
     const CODE: u32 = 303;
     const APPLICATION_ID: u32 = 16777216;
@@ -6828,161 +7553,10 @@ impl rt::typed::Command for MultimediaAuthAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut load: Vec<super::rfc8583::Load> = Vec::new();
-        let mut supported_features: Vec<SupportedFeatures> = Vec::new();
-        let mut public_identity: Option<rt::data::Utf8String> = None;
-        let mut tgpp_sip_number_auth_items: Option<u32> = None;
-        let mut tgpp_sip_auth_data_item: Vec<TgppSipAuthDataItem> = Vec::new();
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (650, 0) => {
-                    avp_flags.note(&avp, load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut load, &avp, cx, u32::MAX)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (601, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut public_identity, &avp, cx)?;
-                }
-                (607, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sip_number_auth_items, &avp, cx)?;
-                }
-                (612, 10415) => {
-                    avp_flags
-                        .note(&avp, tgpp_sip_auth_data_item.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut tgpp_sip_auth_data_item, &avp, cx, u32::MAX)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            experimental_result,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name,
-            oc_supported_features,
-            oc_olr,
-            load,
-            supported_features,
-            public_identity,
-            tgpp_sip_number_auth_items,
-            tgpp_sip_auth_data_item,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -7294,6 +7868,231 @@ impl Default for RegistrationTerminationRequest {
         }
     }
 }
+impl RegistrationTerminationRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_host = false;
+        let mut seen_destination_realm = false;
+        let mut seen_user_name = false;
+        let mut seen_deregistration_reason = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.user_name,
+                        &mut seen_user_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (632, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.associated_identities, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (601, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.public_identity.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.public_identity, &avp, cx, u32::MAX)?;
+                }
+                (615, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.deregistration_reason,
+                        &mut seen_deregistration_reason,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (659, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.rtr_flags, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_user_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_deregistration_reason {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(615, 10415),
+                    <DeregistrationReason as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for RegistrationTerminationRequest {
     const CODE: u32 = 304;
     const APPLICATION_ID: u32 = 16777216;
@@ -7310,162 +8109,10 @@ impl rt::typed::Command for RegistrationTerminationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut associated_identities: Option<AssociatedIdentities> = None;
-        let mut supported_features: Vec<SupportedFeatures> = Vec::new();
-        let mut public_identity: Vec<rt::data::Utf8String> = Vec::new();
-        let mut deregistration_reason: Option<DeregistrationReason> = None;
-        let mut rtr_flags: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (632, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut associated_identities, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (601, 10415) => {
-                    avp_flags.note(&avp, public_identity.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut public_identity, &avp, cx, u32::MAX)?;
-                }
-                (615, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut deregistration_reason, &avp, cx)?;
-                }
-                (659, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut rtr_flags, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name: rt::typed::required(
-                user_name,
-                rt::AvpKey::new(1, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            associated_identities,
-            supported_features,
-            public_identity,
-            deregistration_reason: rt::typed::required(
-                deregistration_reason,
-                rt::AvpKey::new(615, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            rtr_flags,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -7717,6 +8364,168 @@ impl Default for RegistrationTerminationAnswer {
         }
     }
 }
+impl RegistrationTerminationAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (632, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.associated_identities, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (651, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.identity_with_emergency_registration.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.identity_with_emergency_registration,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for RegistrationTerminationAnswer {
     const CODE: u32 = 304;
     const APPLICATION_ID: u32 = 16777216;
@@ -7733,142 +8542,10 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut associated_identities: Option<AssociatedIdentities> = None;
-        let mut supported_features: Vec<SupportedFeatures> = Vec::new();
-        let mut identity_with_emergency_registration: Vec<
-            IdentityWithEmergencyRegistration,
-        > = Vec::new();
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (632, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut associated_identities, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (651, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            identity_with_emergency_registration.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
-                        &mut identity_with_emergency_registration,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            experimental_result,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            associated_identities,
-            supported_features,
-            identity_with_emergency_registration,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -8120,6 +8797,218 @@ impl Default for PushProfileRequest {
         }
     }
 }
+impl PushProfileRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_host = false;
+        let mut seen_destination_realm = false;
+        let mut seen_user_name = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.user_name,
+                        &mut seen_user_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (606, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.user_data, &avp, cx)?;
+                }
+                (618, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.charging_information, &avp, cx)?;
+                }
+                (612, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sip_auth_data_item, &avp, cx)?;
+                }
+                (656, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.allowed_waf_wwsf_identities,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_user_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for PushProfileRequest {
     const CODE: u32 = 305;
     const APPLICATION_ID: u32 = 16777216;
@@ -8136,157 +9025,10 @@ impl rt::typed::Command for PushProfileRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut supported_features: Vec<SupportedFeatures> = Vec::new();
-        let mut user_data: Option<rt::bytes::Bytes> = None;
-        let mut charging_information: Option<ChargingInformation> = None;
-        let mut tgpp_sip_auth_data_item: Option<TgppSipAuthDataItem> = None;
-        let mut allowed_waf_wwsf_identities: Option<AllowedWafWwsfIdentities> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (606, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut user_data, &avp, cx)?;
-                }
-                (618, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut charging_information, &avp, cx)?;
-                }
-                (612, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sip_auth_data_item, &avp, cx)?;
-                }
-                (656, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut allowed_waf_wwsf_identities, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name: rt::typed::required(
-                user_name,
-                rt::AvpKey::new(1, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            supported_features,
-            user_data,
-            charging_information,
-            tgpp_sip_auth_data_item,
-            allowed_waf_wwsf_identities,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -8534,6 +9276,150 @@ impl Default for PushProfileAnswer {
         }
     }
 }
+impl PushProfileAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_vendor_specific_application_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.vendor_specific_application_id,
+                        &mut seen_vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_vendor_specific_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(260, 0),
+                    <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for PushProfileAnswer {
     const CODE: u32 = 305;
     const APPLICATION_ID: u32 = 16777216;
@@ -8550,118 +9436,10 @@ impl rt::typed::Command for PushProfileAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut supported_features: Vec<SupportedFeatures> = Vec::new();
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id: rt::typed::required(
-                vendor_specific_application_id,
-                rt::AvpKey::new(260, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            result_code,
-            experimental_result,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            supported_features,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;

@@ -3589,382 +3589,299 @@ impl SubscriptionData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1400, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut subscriber_status: Option<SubscriberStatus> = None;
-        let mut msisdn: Option<rt::bytes::Bytes> = None;
-        let mut a_msisdn: Option<rt::bytes::Bytes> = None;
-        let mut stn_sr: Option<rt::bytes::Bytes> = None;
-        let mut ics_indicator: Option<IcsIndicator> = None;
-        let mut network_access_mode: Option<NetworkAccessMode> = None;
-        let mut operator_determined_barring: Option<u32> = None;
-        let mut hplmn_odb: Option<u32> = None;
-        let mut regional_subscription_zone_code: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut access_restriction_data: Option<u32> = None;
-        let mut apn_oi_replacement: Option<rt::data::Utf8String> = None;
-        let mut lcs_info: Option<LcsInfo> = None;
-        let mut teleservice_list: Option<TeleserviceList> = None;
-        let mut call_barring_info: Vec<CallBarringInfo> = Vec::new();
-        let mut tgpp_charging_characteristics: Option<rt::data::Utf8String> = None;
-        let mut ambr: Option<Ambr> = None;
-        let mut apn_configuration_profile: Option<ApnConfigurationProfile> = None;
-        let mut rat_frequency_selection_priority_id: Option<u32> = None;
-        let mut trace_data: Option<Box<TraceData>> = None;
-        let mut gprs_subscription_data: Option<GprsSubscriptionData> = None;
-        let mut csg_subscription_data: Vec<CsgSubscriptionData> = Vec::new();
-        let mut roaming_restricted_due_to_unsupported_feature: Option<
-            RoamingRestrictedDueToUnsupportedFeature,
-        > = None;
-        let mut subscribed_periodic_rau_tau_timer: Option<u32> = None;
-        let mut mps_priority: Option<u32> = None;
-        let mut vplmn_lipa_allowed: Option<VplmnLipaAllowed> = None;
-        let mut relay_node_indicator: Option<RelayNodeIndicator> = None;
-        let mut mdt_user_consent: Option<MdtUserConsent> = None;
-        let mut subscribed_vsrvcc: Option<SubscribedVsrvcc> = None;
-        let mut prose_subscription_data: Option<super::ts29344::ProseSubscriptionData> = None;
-        let mut subscription_data_flags: Option<u32> = None;
-        let mut adjacent_access_restriction_data: Vec<AdjacentAccessRestrictionData> = Vec::new();
-        let mut dl_buffering_suggested_packet_count: Option<i32> = None;
-        let mut imsi_group_id: Vec<ImsiGroupId> = Vec::new();
-        let mut ue_usage_type: Option<u32> = None;
-        let mut aese_communication_pattern: Vec<
-            super::ts29336::AeseCommunicationPattern,
-        > = Vec::new();
-        let mut monitoring_event_configuration: Vec<
-            super::ts29336::MonitoringEventConfiguration,
-        > = Vec::new();
-        let mut emergency_info: Option<EmergencyInfo> = None;
-        let mut v2x_subscription_data: Option<V2xSubscriptionData> = None;
-        let mut v2x_subscription_data_nr: Option<V2xSubscriptionDataNr> = None;
-        let mut edrx_cycle_length: Vec<EdrxCycleLength> = Vec::new();
-        let mut external_identifier: Option<rt::data::Utf8String> = None;
-        let mut active_time: Option<u32> = None;
-        let mut service_gap_time: Option<u32> = None;
-        let mut broadcast_location_assistance_data_types: Option<u64> = None;
-        let mut aerial_ue_subscription_information: Option<u32> = None;
-        let mut core_network_restrictions: Option<u32> = None;
-        let mut paging_time_window: Vec<PagingTimeWindow> = Vec::new();
-        let mut subscribed_arpi: Option<u32> = None;
-        let mut iab_operation_permission: Option<IabOperationPermission> = None;
-        let mut plmn_rat_usage_control: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1424, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut subscriber_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.subscriber_status, &avp, cx)?;
                 }
                 (701, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut msisdn, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.msisdn, &avp, cx)?;
                 }
                 (1643, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut a_msisdn, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.a_msisdn, &avp, cx)?;
                 }
                 (1433, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut stn_sr, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.stn_sr, &avp, cx)?;
                 }
                 (1491, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ics_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ics_indicator, &avp, cx)?;
                 }
                 (1417, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut network_access_mode, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.network_access_mode, &avp, cx)?;
                 }
                 (1425, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut operator_determined_barring, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.operator_determined_barring,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1418, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut hplmn_odb, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.hplmn_odb, &avp, cx)?;
                 }
                 (1446, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            regional_subscription_zone_code.len(),
+                            self.regional_subscription_zone_code.len(),
                             rt::AvpFlags(192),
                         );
-                    rt::typed::push(&mut regional_subscription_zone_code, &avp, cx, 10)?;
+                    rt::typed::push(
+                        &mut self.regional_subscription_zone_code,
+                        &avp,
+                        cx,
+                        10,
+                    )?;
                 }
                 (1426, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut access_restriction_data, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.access_restriction_data, &avp, cx)?;
                 }
                 (1427, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut apn_oi_replacement, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.apn_oi_replacement, &avp, cx)?;
                 }
                 (1473, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut lcs_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.lcs_info, &avp, cx)?;
                 }
                 (1486, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut teleservice_list, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.teleservice_list, &avp, cx)?;
                 }
                 (1488, 10415) => {
-                    avp_flags.note(&avp, call_barring_info.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut call_barring_info, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.call_barring_info.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.call_barring_info, &avp, cx, u32::MAX)?;
                 }
                 (13, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_charging_characteristics, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.tgpp_charging_characteristics,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1435, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ambr, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ambr, &avp, cx)?;
                 }
                 (1429, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut apn_configuration_profile, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.apn_configuration_profile, &avp, cx)?;
                 }
                 (1440, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut rat_frequency_selection_priority_id,
+                        &mut self.rat_frequency_selection_priority_id,
                         &avp,
                         cx,
                     )?;
                 }
                 (1458, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut trace_data, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.trace_data, &avp, cx)?;
                 }
                 (1467, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut gprs_subscription_data, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.gprs_subscription_data, &avp, cx)?;
                 }
                 (1436, 10415) => {
-                    avp_flags.note(&avp, csg_subscription_data.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut csg_subscription_data, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.csg_subscription_data.len(), rt::AvpFlags(192));
+                    rt::typed::push(
+                        &mut self.csg_subscription_data,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (1457, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut roaming_restricted_due_to_unsupported_feature,
+                        &mut self.roaming_restricted_due_to_unsupported_feature,
                         &avp,
                         cx,
                     )?;
                 }
                 (1619, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut subscribed_periodic_rau_tau_timer,
+                        &mut self.subscribed_periodic_rau_tau_timer,
                         &avp,
                         cx,
                     )?;
                 }
                 (1616, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut mps_priority, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.mps_priority, &avp, cx)?;
                 }
                 (1617, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut vplmn_lipa_allowed, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.vplmn_lipa_allowed, &avp, cx)?;
                 }
                 (1633, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut relay_node_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.relay_node_indicator, &avp, cx)?;
                 }
                 (1634, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut mdt_user_consent, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.mdt_user_consent, &avp, cx)?;
                 }
                 (1636, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut subscribed_vsrvcc, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.subscribed_vsrvcc, &avp, cx)?;
                 }
                 (3701, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut prose_subscription_data, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.prose_subscription_data, &avp, cx)?;
                 }
                 (1654, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut subscription_data_flags, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.subscription_data_flags, &avp, cx)?;
                 }
                 (1673, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            adjacent_access_restriction_data.len(),
+                            self.adjacent_access_restriction_data.len(),
                             rt::AvpFlags(128),
                         );
                     rt::typed::push(
-                        &mut adjacent_access_restriction_data,
+                        &mut self.adjacent_access_restriction_data,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (1674, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut dl_buffering_suggested_packet_count,
+                        &mut self.dl_buffering_suggested_packet_count,
                         &avp,
                         cx,
                     )?;
                 }
                 (1675, 10415) => {
-                    avp_flags.note(&avp, imsi_group_id.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut imsi_group_id, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.imsi_group_id.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.imsi_group_id, &avp, cx, u32::MAX)?;
                 }
                 (1680, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut ue_usage_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.ue_usage_type, &avp, cx)?;
                 }
                 (3113, 10415) => {
-                    avp_flags
-                        .note(&avp, aese_communication_pattern.len(), rt::AvpFlags(192));
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.aese_communication_pattern.len(),
+                            rt::AvpFlags(192),
+                        );
                     rt::typed::push(
-                        &mut aese_communication_pattern,
+                        &mut self.aese_communication_pattern,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (3122, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            monitoring_event_configuration.len(),
+                            self.monitoring_event_configuration.len(),
                             rt::AvpFlags(192),
                         );
                     rt::typed::push(
-                        &mut monitoring_event_configuration,
+                        &mut self.monitoring_event_configuration,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (1687, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut emergency_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.emergency_info, &avp, cx)?;
                 }
                 (1688, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut v2x_subscription_data, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.v2x_subscription_data, &avp, cx)?;
                 }
                 (1710, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut v2x_subscription_data_nr, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.v2x_subscription_data_nr, &avp, cx)?;
                 }
                 (1691, 10415) => {
-                    avp_flags.note(&avp, edrx_cycle_length.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut edrx_cycle_length, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.edrx_cycle_length.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.edrx_cycle_length, &avp, cx, u32::MAX)?;
                 }
                 (3111, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut external_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.external_identifier, &avp, cx)?;
                 }
                 (4324, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut active_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.active_time, &avp, cx)?;
                 }
                 (1698, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut service_gap_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.service_gap_time, &avp, cx)?;
                 }
                 (1700, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut broadcast_location_assistance_data_types,
+                        &mut self.broadcast_location_assistance_data_types,
                         &avp,
                         cx,
                     )?;
                 }
                 (1699, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut aerial_ue_subscription_information,
+                        &mut self.aerial_ue_subscription_information,
                         &avp,
                         cx,
                     )?;
                 }
                 (1704, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut core_network_restrictions, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.core_network_restrictions, &avp, cx)?;
                 }
                 (1701, 10415) => {
-                    avp_flags.note(&avp, paging_time_window.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut paging_time_window, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.paging_time_window.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.paging_time_window, &avp, cx, u32::MAX)?;
                 }
                 (1708, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut subscribed_arpi, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.subscribed_arpi, &avp, cx)?;
                 }
                 (1709, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut iab_operation_permission, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.iab_operation_permission, &avp, cx)?;
                 }
                 (1728, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut plmn_rat_usage_control, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.plmn_rat_usage_control, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            subscriber_status,
-            msisdn,
-            a_msisdn,
-            stn_sr,
-            ics_indicator,
-            network_access_mode,
-            operator_determined_barring,
-            hplmn_odb,
-            regional_subscription_zone_code,
-            access_restriction_data,
-            apn_oi_replacement,
-            lcs_info,
-            teleservice_list,
-            call_barring_info,
-            tgpp_charging_characteristics,
-            ambr,
-            apn_configuration_profile,
-            rat_frequency_selection_priority_id,
-            trace_data,
-            gprs_subscription_data,
-            csg_subscription_data,
-            roaming_restricted_due_to_unsupported_feature,
-            subscribed_periodic_rau_tau_timer,
-            mps_priority,
-            vplmn_lipa_allowed,
-            relay_node_indicator,
-            mdt_user_consent,
-            subscribed_vsrvcc,
-            prose_subscription_data,
-            subscription_data_flags,
-            adjacent_access_restriction_data,
-            dl_buffering_suggested_packet_count,
-            imsi_group_id,
-            ue_usage_type,
-            aese_communication_pattern,
-            monitoring_event_configuration,
-            emergency_info,
-            v2x_subscription_data,
-            v2x_subscription_data_nr,
-            edrx_cycle_length,
-            external_identifier,
-            active_time,
-            service_gap_time,
-            broadcast_location_assistance_data_types,
-            aerial_ue_subscription_information,
-            core_network_restrictions,
-            paging_time_window,
-            subscribed_arpi,
-            iab_operation_permission,
-            plmn_rat_usage_control,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for SubscriptionData {
@@ -3973,8 +3890,17 @@ impl rt::AvpData for SubscriptionData {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -4627,39 +4553,29 @@ impl TerminalInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1401, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut imei: Option<rt::data::Utf8String> = None;
-        let mut tgpp2_meid: Option<rt::bytes::Bytes> = None;
-        let mut software_version: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1402, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut imei, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.imei, &avp, cx)?;
                 }
                 (1471, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp2_meid, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp2_meid, &avp, cx)?;
                 }
                 (1403, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut software_version, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.software_version, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            imei,
-            tgpp2_meid,
-            software_version,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for TerminalInformation {
@@ -4668,8 +4584,17 @@ impl rt::AvpData for TerminalInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -4758,39 +4683,37 @@ impl RequestedEutranAuthenticationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1408, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut number_of_requested_vectors: Option<u32> = None;
-        let mut immediate_response_preferred: Option<u32> = None;
-        let mut re_synchronization_info: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1410, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut number_of_requested_vectors, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.number_of_requested_vectors,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1412, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut immediate_response_preferred, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.immediate_response_preferred,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1411, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut re_synchronization_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.re_synchronization_info, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            number_of_requested_vectors,
-            immediate_response_preferred,
-            re_synchronization_info,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for RequestedEutranAuthenticationInfo {
@@ -4799,8 +4722,17 @@ impl rt::AvpData for RequestedEutranAuthenticationInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -4889,39 +4821,37 @@ impl RequestedUtranGeranAuthenticationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1409, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut number_of_requested_vectors: Option<u32> = None;
-        let mut immediate_response_preferred: Option<u32> = None;
-        let mut re_synchronization_info: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1410, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut number_of_requested_vectors, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.number_of_requested_vectors,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1412, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut immediate_response_preferred, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.immediate_response_preferred,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1411, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut re_synchronization_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.re_synchronization_info, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            number_of_requested_vectors,
-            immediate_response_preferred,
-            re_synchronization_info,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for RequestedUtranGeranAuthenticationInfo {
@@ -4930,8 +4860,17 @@ impl rt::AvpData for RequestedUtranGeranAuthenticationInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -5020,39 +4959,32 @@ impl AuthenticationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1413, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut e_utran_vector: Vec<EUtranVector> = Vec::new();
-        let mut utran_vector: Vec<UtranVector> = Vec::new();
-        let mut geran_vector: Vec<GeranVector> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1414, 10415) => {
-                    avp_flags.note(&avp, e_utran_vector.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut e_utran_vector, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.e_utran_vector.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.e_utran_vector, &avp, cx, u32::MAX)?;
                 }
                 (1415, 10415) => {
-                    avp_flags.note(&avp, utran_vector.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut utran_vector, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.utran_vector.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.utran_vector, &avp, cx, u32::MAX)?;
                 }
                 (1416, 10415) => {
-                    avp_flags.note(&avp, geran_vector.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut geran_vector, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.geran_vector.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.geran_vector, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            e_utran_vector,
-            utran_vector,
-            geran_vector,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for AuthenticationInfo {
@@ -5061,8 +4993,17 @@ impl rt::AvpData for AuthenticationInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -5159,71 +5100,81 @@ impl EUtranVector {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1414, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut item_number: Option<u32> = None;
-        let mut rand: Option<rt::bytes::Bytes> = None;
-        let mut xres: Option<rt::bytes::Bytes> = None;
-        let mut autn: Option<rt::bytes::Bytes> = None;
-        let mut kasme: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_rand = false;
+        let mut seen_xres = false;
+        let mut seen_autn = false;
+        let mut seen_kasme = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1419, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut item_number, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.item_number, &avp, cx)?;
                 }
                 (1447, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rand, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(&mut self.rand, &mut seen_rand, &avp, cx)?;
                 }
                 (1448, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut xres, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(&mut self.xres, &mut seen_xres, &avp, cx)?;
                 }
                 (1449, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut autn, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(&mut self.autn, &mut seen_autn, &avp, cx)?;
                 }
                 (1450, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut kasme, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(&mut self.kasme, &mut seen_kasme, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            item_number,
-            rand: rt::typed::required(
-                rand,
-                rt::AvpKey::new(1447, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            xres: rt::typed::required(
-                xres,
-                rt::AvpKey::new(1448, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            autn: rt::typed::required(
-                autn,
-                rt::AvpKey::new(1449, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            kasme: rt::typed::required(
-                kasme,
-                rt::AvpKey::new(1450, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_rand {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1447, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_xres {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1448, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_autn {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1449, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_kasme {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1450, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for EUtranVector {
@@ -5232,8 +5183,17 @@ impl rt::AvpData for EUtranVector {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -5342,82 +5302,106 @@ impl UtranVector {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1415, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut item_number: Option<u32> = None;
-        let mut rand: Option<rt::bytes::Bytes> = None;
-        let mut xres: Option<rt::bytes::Bytes> = None;
-        let mut autn: Option<rt::bytes::Bytes> = None;
-        let mut confidentiality_key: Option<rt::bytes::Bytes> = None;
-        let mut integrity_key: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_rand = false;
+        let mut seen_xres = false;
+        let mut seen_autn = false;
+        let mut seen_confidentiality_key = false;
+        let mut seen_integrity_key = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1419, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut item_number, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.item_number, &avp, cx)?;
                 }
                 (1447, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rand, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(&mut self.rand, &mut seen_rand, &avp, cx)?;
                 }
                 (1448, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut xres, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(&mut self.xres, &mut seen_xres, &avp, cx)?;
                 }
                 (1449, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut autn, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(&mut self.autn, &mut seen_autn, &avp, cx)?;
                 }
                 (625, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut confidentiality_key, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.confidentiality_key,
+                        &mut seen_confidentiality_key,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (626, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut integrity_key, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.integrity_key,
+                        &mut seen_integrity_key,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            item_number,
-            rand: rt::typed::required(
-                rand,
-                rt::AvpKey::new(1447, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            xres: rt::typed::required(
-                xres,
-                rt::AvpKey::new(1448, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            autn: rt::typed::required(
-                autn,
-                rt::AvpKey::new(1449, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            confidentiality_key: rt::typed::required(
-                confidentiality_key,
-                rt::AvpKey::new(625, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            integrity_key: rt::typed::required(
-                integrity_key,
-                rt::AvpKey::new(626, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_rand {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1447, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_xres {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1448, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_autn {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1449, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_confidentiality_key {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(625, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_integrity_key {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(626, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for UtranVector {
@@ -5426,8 +5410,17 @@ impl rt::AvpData for UtranVector {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -5536,60 +5529,66 @@ impl GeranVector {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1416, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut item_number: Option<u32> = None;
-        let mut rand: Option<rt::bytes::Bytes> = None;
-        let mut sres: Option<rt::bytes::Bytes> = None;
-        let mut kc: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_rand = false;
+        let mut seen_sres = false;
+        let mut seen_kc = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1419, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut item_number, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.item_number, &avp, cx)?;
                 }
                 (1447, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rand, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(&mut self.rand, &mut seen_rand, &avp, cx)?;
                 }
                 (1454, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut sres, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(&mut self.sres, &mut seen_sres, &avp, cx)?;
                 }
                 (1453, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut kc, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(&mut self.kc, &mut seen_kc, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            item_number,
-            rand: rt::typed::required(
-                rand,
-                rt::AvpKey::new(1447, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            sres: rt::typed::required(
-                sres,
-                rt::AvpKey::new(1454, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            kc: rt::typed::required(
-                kc,
-                rt::AvpKey::new(1453, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_rand {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1447, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_sres {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1454, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_kc {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1453, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for GeranVector {
@@ -5598,8 +5597,17 @@ impl rt::AvpData for GeranVector {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -5696,73 +5704,84 @@ impl ApnConfigurationProfile {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1429, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut context_identifier: Option<u32> = None;
-        let mut additional_context_identifier: Option<u32> = None;
-        let mut third_context_identifier: Option<u32> = None;
-        let mut all_apn_configurations_included_indicator: Option<
-            AllApnConfigurationsIncludedIndicator,
-        > = None;
-        let mut apn_configuration: Vec<ApnConfiguration> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_context_identifier = false;
+        let mut seen_all_apn_configurations_included_indicator = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1423, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut context_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.context_identifier,
+                        &mut seen_context_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1683, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut additional_context_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.additional_context_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1719, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut third_context_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.third_context_identifier, &avp, cx)?;
                 }
                 (1428, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut all_apn_configurations_included_indicator,
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.all_apn_configurations_included_indicator,
+                        &mut seen_all_apn_configurations_included_indicator,
                         &avp,
                         cx,
                     )?;
                 }
                 (1430, 10415) => {
-                    avp_flags.note(&avp, apn_configuration.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut apn_configuration, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.apn_configuration.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.apn_configuration, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            context_identifier: rt::typed::required(
-                context_identifier,
-                rt::AvpKey::new(1423, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            additional_context_identifier,
-            third_context_identifier,
-            all_apn_configurations_included_indicator: rt::typed::required(
-                all_apn_configurations_included_indicator,
-                rt::AvpKey::new(1428, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            apn_configuration: rt::typed::at_least(
-                apn_configuration,
-                1,
-                rt::AvpKey::new(1430, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_context_identifier {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1423, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_all_apn_configurations_included_indicator {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1428, 10415),
+                    <AllApnConfigurationsIncludedIndicator as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if self.apn_configuration.len() < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1430, 10415),
+                    <ApnConfiguration as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for ApnConfigurationProfile {
@@ -5771,8 +5790,17 @@ impl rt::AvpData for ApnConfigurationProfile {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -5977,199 +6005,199 @@ impl ApnConfiguration {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1430, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut context_identifier: Option<u32> = None;
-        let mut served_party_ip_address: Vec<rt::data::Address> = Vec::new();
-        let mut pdn_type: Option<PdnType> = None;
-        let mut service_selection: Option<rt::data::Utf8String> = None;
-        let mut eps_subscribed_qos_profile: Option<EpsSubscribedQosProfile> = None;
-        let mut vplmn_dynamic_address_allowed: Option<VplmnDynamicAddressAllowed> = None;
-        let mut mip6_agent_info: Option<super::mip6::Mip6AgentInfo> = None;
-        let mut visited_network_identifier: Option<rt::bytes::Bytes> = None;
-        let mut pdn_gw_allocation_type: Option<PdnGwAllocationType> = None;
-        let mut tgpp_charging_characteristics: Option<rt::data::Utf8String> = None;
-        let mut ambr: Option<Ambr> = None;
-        let mut specific_apn_info: Vec<SpecificApnInfo> = Vec::new();
-        let mut apn_oi_replacement: Option<rt::data::Utf8String> = None;
-        let mut sipto_permission: Option<SiptoPermission> = None;
-        let mut lipa_permission: Option<LipaPermission> = None;
-        let mut restoration_priority: Option<u32> = None;
-        let mut sipto_local_network_permission: Option<u32> = None;
-        let mut wlan_offloadability: Option<WlanOffloadability> = None;
-        let mut non_ip_pdn_type_indicator: Option<NonIpPdnTypeIndicator> = None;
-        let mut non_ip_data_delivery_mechanism: Option<u32> = None;
-        let mut scef_id: Option<rt::data::DiameterIdentity> = None;
-        let mut scef_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut preferred_data_mode: Option<u32> = None;
-        let mut pdn_connection_continuity: Option<u32> = None;
-        let mut rds_indicator: Option<RdsIndicator> = None;
-        let mut interworking_5gs_indicator: Option<Interworking5gsIndicator> = None;
-        let mut ethernet_pdn_type_indicator: Option<EthernetPdnTypeIndicator> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_context_identifier = false;
+        let mut seen_pdn_type = false;
+        let mut seen_service_selection = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1423, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut context_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.context_identifier,
+                        &mut seen_context_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (848, 10415) => {
-                    avp_flags
-                        .note(&avp, served_party_ip_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut served_party_ip_address, &avp, cx, 2)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.served_party_ip_address.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(&mut self.served_party_ip_address, &avp, cx, 2)?;
                 }
                 (1456, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut pdn_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.pdn_type,
+                        &mut seen_pdn_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (493, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_selection, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.service_selection,
+                        &mut seen_service_selection,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1431, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut eps_subscribed_qos_profile, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.eps_subscribed_qos_profile, &avp, cx)?;
                 }
                 (1432, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut vplmn_dynamic_address_allowed, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.vplmn_dynamic_address_allowed,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (486, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip6_agent_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip6_agent_info, &avp, cx)?;
                 }
                 (600, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut visited_network_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.visited_network_identifier, &avp, cx)?;
                 }
                 (1438, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut pdn_gw_allocation_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.pdn_gw_allocation_type, &avp, cx)?;
                 }
                 (13, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_charging_characteristics, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.tgpp_charging_characteristics,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1435, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ambr, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ambr, &avp, cx)?;
                 }
                 (1472, 10415) => {
-                    avp_flags.note(&avp, specific_apn_info.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut specific_apn_info, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.specific_apn_info.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.specific_apn_info, &avp, cx, u32::MAX)?;
                 }
                 (1427, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut apn_oi_replacement, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.apn_oi_replacement, &avp, cx)?;
                 }
                 (1613, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut sipto_permission, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.sipto_permission, &avp, cx)?;
                 }
                 (1618, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut lipa_permission, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.lipa_permission, &avp, cx)?;
                 }
                 (1663, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut restoration_priority, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.restoration_priority, &avp, cx)?;
                 }
                 (1665, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sipto_local_network_permission, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.sipto_local_network_permission,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1667, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut wlan_offloadability, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.wlan_offloadability, &avp, cx)?;
                 }
                 (1681, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut non_ip_pdn_type_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.non_ip_pdn_type_indicator, &avp, cx)?;
                 }
                 (1682, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut non_ip_data_delivery_mechanism, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.non_ip_data_delivery_mechanism,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (3125, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut scef_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.scef_id, &avp, cx)?;
                 }
                 (1684, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut scef_realm, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.scef_realm, &avp, cx)?;
                 }
                 (1686, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut preferred_data_mode, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.preferred_data_mode, &avp, cx)?;
                 }
                 (1690, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut pdn_connection_continuity, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.pdn_connection_continuity, &avp, cx)?;
                 }
                 (1697, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rds_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rds_indicator, &avp, cx)?;
                 }
                 (1706, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut interworking_5gs_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.interworking_5gs_indicator, &avp, cx)?;
                 }
                 (1707, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ethernet_pdn_type_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.ethernet_pdn_type_indicator,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            context_identifier: rt::typed::required(
-                context_identifier,
-                rt::AvpKey::new(1423, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            served_party_ip_address,
-            pdn_type: rt::typed::required(
-                pdn_type,
-                rt::AvpKey::new(1456, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            service_selection: rt::typed::required(
-                service_selection,
-                rt::AvpKey::new(493, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            eps_subscribed_qos_profile,
-            vplmn_dynamic_address_allowed,
-            mip6_agent_info,
-            visited_network_identifier,
-            pdn_gw_allocation_type,
-            tgpp_charging_characteristics,
-            ambr,
-            specific_apn_info,
-            apn_oi_replacement,
-            sipto_permission,
-            lipa_permission,
-            restoration_priority,
-            sipto_local_network_permission,
-            wlan_offloadability,
-            non_ip_pdn_type_indicator,
-            non_ip_data_delivery_mechanism,
-            scef_id,
-            scef_realm,
-            preferred_data_mode,
-            pdn_connection_continuity,
-            rds_indicator,
-            interworking_5gs_indicator,
-            ethernet_pdn_type_indicator,
-            extra,
-            avp_flags,
-        })
+        if !seen_context_identifier {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1423, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_pdn_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1456, 10415),
+                    <PdnType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_service_selection {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(493, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for ApnConfiguration {
@@ -6178,8 +6206,17 @@ impl rt::AvpData for ApnConfiguration {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -6540,45 +6577,57 @@ impl EpsSubscribedQosProfile {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1431, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut qos_class_identifier: Option<super::ts29212::QosClassIdentifier> = None;
-        let mut allocation_retention_priority: Option<
-            super::ts29212::AllocationRetentionPriority,
-        > = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_qos_class_identifier = false;
+        let mut seen_allocation_retention_priority = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1028, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_class_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.qos_class_identifier,
+                        &mut seen_qos_class_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1034, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut allocation_retention_priority, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.allocation_retention_priority,
+                        &mut seen_allocation_retention_priority,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            qos_class_identifier: rt::typed::required(
-                qos_class_identifier,
-                rt::AvpKey::new(1028, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            allocation_retention_priority: rt::typed::required(
-                allocation_retention_priority,
-                rt::AvpKey::new(1034, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_qos_class_identifier {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1028, 10415),
+                    <super::ts29212::QosClassIdentifier as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_allocation_retention_priority {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1034, 10415),
+                    <super::ts29212::AllocationRetentionPriority as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for EpsSubscribedQosProfile {
@@ -6587,8 +6636,17 @@ impl rt::AvpData for EpsSubscribedQosProfile {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -6661,55 +6719,73 @@ impl Ambr {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1435, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut max_requested_bandwidth_ul: Option<u32> = None;
-        let mut max_requested_bandwidth_dl: Option<u32> = None;
-        let mut extended_max_requested_bw_ul: Option<u32> = None;
-        let mut extended_max_requested_bw_dl: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_max_requested_bandwidth_ul = false;
+        let mut seen_max_requested_bandwidth_dl = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (516, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut max_requested_bandwidth_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.max_requested_bandwidth_ul,
+                        &mut seen_max_requested_bandwidth_ul,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (515, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut max_requested_bandwidth_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.max_requested_bandwidth_dl,
+                        &mut seen_max_requested_bandwidth_dl,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (555, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut extended_max_requested_bw_ul, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.extended_max_requested_bw_ul,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (554, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut extended_max_requested_bw_dl, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.extended_max_requested_bw_dl,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            max_requested_bandwidth_ul: rt::typed::required(
-                max_requested_bandwidth_ul,
-                rt::AvpKey::new(516, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            max_requested_bandwidth_dl: rt::typed::required(
-                max_requested_bandwidth_dl,
-                rt::AvpKey::new(515, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            extended_max_requested_bw_ul,
-            extended_max_requested_bw_dl,
-            extra,
-            avp_flags,
-        })
+        if !seen_max_requested_bandwidth_ul {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(516, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_max_requested_bandwidth_dl {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(515, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for Ambr {
@@ -6718,8 +6794,17 @@ impl rt::AvpData for Ambr {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -6840,106 +6925,141 @@ impl TraceData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1458, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut trace_reference: Option<rt::bytes::Bytes> = None;
-        let mut trace_depth: Option<TraceDepth> = None;
-        let mut trace_ne_type_list: Option<rt::bytes::Bytes> = None;
-        let mut trace_interface_list: Option<rt::bytes::Bytes> = None;
-        let mut trace_event_list: Option<rt::bytes::Bytes> = None;
-        let mut omc_id: Option<rt::bytes::Bytes> = None;
-        let mut trace_collection_entity: Option<rt::data::Address> = None;
-        let mut mdt_configuration: Option<MdtConfiguration> = None;
-        let mut mdt_configuration_nr: Option<MdtConfigurationNr> = None;
-        let mut trace_reporting_consumer_uri: Option<rt::data::DiameterUri> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_trace_reference = false;
+        let mut seen_trace_depth = false;
+        let mut seen_trace_ne_type_list = false;
+        let mut seen_trace_event_list = false;
+        let mut seen_trace_collection_entity = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1459, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut trace_reference, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.trace_reference,
+                        &mut seen_trace_reference,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1462, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut trace_depth, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.trace_depth,
+                        &mut seen_trace_depth,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1463, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut trace_ne_type_list, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.trace_ne_type_list,
+                        &mut seen_trace_ne_type_list,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1464, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut trace_interface_list, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.trace_interface_list, &avp, cx)?;
                 }
                 (1465, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut trace_event_list, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.trace_event_list,
+                        &mut seen_trace_event_list,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1466, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut omc_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.omc_id, &avp, cx)?;
                 }
                 (1452, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut trace_collection_entity, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.trace_collection_entity,
+                        &mut seen_trace_collection_entity,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1622, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut mdt_configuration, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.mdt_configuration, &avp, cx)?;
                 }
                 (1720, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut mdt_configuration_nr, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.mdt_configuration_nr, &avp, cx)?;
                 }
                 (1727, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut trace_reporting_consumer_uri, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.trace_reporting_consumer_uri,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            trace_reference: rt::typed::required(
-                trace_reference,
-                rt::AvpKey::new(1459, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            trace_depth: rt::typed::required(
-                trace_depth,
-                rt::AvpKey::new(1462, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            trace_ne_type_list: rt::typed::required(
-                trace_ne_type_list,
-                rt::AvpKey::new(1463, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            trace_interface_list,
-            trace_event_list: rt::typed::required(
-                trace_event_list,
-                rt::AvpKey::new(1465, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            omc_id,
-            trace_collection_entity: rt::typed::required(
-                trace_collection_entity,
-                rt::AvpKey::new(1452, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            mdt_configuration,
-            mdt_configuration_nr,
-            trace_reporting_consumer_uri,
-            extra,
-            avp_flags,
-        })
+        if !seen_trace_reference {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1459, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_trace_depth {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1462, 10415),
+                    <TraceDepth as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_trace_ne_type_list {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1463, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_trace_event_list {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1465, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_trace_collection_entity {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1452, 10415),
+                    <rt::data::Address as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for TraceData {
@@ -6948,8 +7068,17 @@ impl rt::AvpData for TraceData {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7098,50 +7227,51 @@ impl GprsSubscriptionData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1467, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut complete_data_list_included_indicator: Option<
-            CompleteDataListIncludedIndicator,
-        > = None;
-        let mut pdp_context: Vec<PdpContext> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_complete_data_list_included_indicator = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1468, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut complete_data_list_included_indicator,
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.complete_data_list_included_indicator,
+                        &mut seen_complete_data_list_included_indicator,
                         &avp,
                         cx,
                     )?;
                 }
                 (1469, 10415) => {
-                    avp_flags.note(&avp, pdp_context.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut pdp_context, &avp, cx, 50)?;
+                    self.avp_flags.note(&avp, self.pdp_context.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.pdp_context, &avp, cx, 50)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            complete_data_list_included_indicator: rt::typed::required(
-                complete_data_list_included_indicator,
-                rt::AvpKey::new(1468, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            pdp_context: rt::typed::at_least(
-                pdp_context,
-                1,
-                rt::AvpKey::new(1469, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_complete_data_list_included_indicator {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1468, 10415),
+                    <CompleteDataListIncludedIndicator as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if self.pdp_context.len() < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1469, 10415),
+                    <PdpContext as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for GprsSubscriptionData {
@@ -7150,8 +7280,17 @@ impl rt::AvpData for GprsSubscriptionData {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7280,143 +7419,165 @@ impl PdpContext {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1469, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut context_identifier: Option<u32> = None;
-        let mut pdp_type: Option<rt::bytes::Bytes> = None;
-        let mut pdp_address: Option<rt::data::Address> = None;
-        let mut qos_subscribed: Option<rt::bytes::Bytes> = None;
-        let mut vplmn_dynamic_address_allowed: Option<VplmnDynamicAddressAllowed> = None;
-        let mut service_selection: Option<rt::data::Utf8String> = None;
-        let mut tgpp_charging_characteristics: Option<rt::data::Utf8String> = None;
-        let mut ext_pdp_type: Option<rt::bytes::Bytes> = None;
-        let mut ext_pdp_address: Option<rt::data::Address> = None;
-        let mut ambr: Option<Ambr> = None;
-        let mut apn_oi_replacement: Option<rt::data::Utf8String> = None;
-        let mut sipto_permission: Option<SiptoPermission> = None;
-        let mut lipa_permission: Option<LipaPermission> = None;
-        let mut restoration_priority: Option<u32> = None;
-        let mut sipto_local_network_permission: Option<u32> = None;
-        let mut non_ip_data_delivery_mechanism: Option<u32> = None;
-        let mut scef_id: Option<rt::data::DiameterIdentity> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_context_identifier = false;
+        let mut seen_pdp_type = false;
+        let mut seen_qos_subscribed = false;
+        let mut seen_service_selection = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1423, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut context_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.context_identifier,
+                        &mut seen_context_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1470, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut pdp_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.pdp_type,
+                        &mut seen_pdp_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1227, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut pdp_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.pdp_address, &avp, cx)?;
                 }
                 (1404, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_subscribed, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.qos_subscribed,
+                        &mut seen_qos_subscribed,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1432, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut vplmn_dynamic_address_allowed, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.vplmn_dynamic_address_allowed,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (493, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_selection, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.service_selection,
+                        &mut seen_service_selection,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (13, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_charging_characteristics, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.tgpp_charging_characteristics,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1620, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ext_pdp_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ext_pdp_type, &avp, cx)?;
                 }
                 (1621, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ext_pdp_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ext_pdp_address, &avp, cx)?;
                 }
                 (1435, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ambr, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ambr, &avp, cx)?;
                 }
                 (1427, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut apn_oi_replacement, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.apn_oi_replacement, &avp, cx)?;
                 }
                 (1613, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut sipto_permission, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.sipto_permission, &avp, cx)?;
                 }
                 (1618, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut lipa_permission, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.lipa_permission, &avp, cx)?;
                 }
                 (1663, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut restoration_priority, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.restoration_priority, &avp, cx)?;
                 }
                 (1665, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sipto_local_network_permission, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.sipto_local_network_permission,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1682, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut non_ip_data_delivery_mechanism, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.non_ip_data_delivery_mechanism,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (3125, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut scef_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.scef_id, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            context_identifier: rt::typed::required(
-                context_identifier,
-                rt::AvpKey::new(1423, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            pdp_type: rt::typed::required(
-                pdp_type,
-                rt::AvpKey::new(1470, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            pdp_address,
-            qos_subscribed: rt::typed::required(
-                qos_subscribed,
-                rt::AvpKey::new(1404, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            vplmn_dynamic_address_allowed,
-            service_selection: rt::typed::required(
-                service_selection,
-                rt::AvpKey::new(493, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            tgpp_charging_characteristics,
-            ext_pdp_type,
-            ext_pdp_address,
-            ambr,
-            apn_oi_replacement,
-            sipto_permission,
-            lipa_permission,
-            restoration_priority,
-            sipto_local_network_permission,
-            non_ip_data_delivery_mechanism,
-            scef_id,
-            extra,
-            avp_flags,
-        })
+        if !seen_context_identifier {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1423, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_pdp_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1470, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_qos_subscribed {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1404, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_service_selection {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(493, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for PdpContext {
@@ -7425,8 +7586,17 @@ impl rt::AvpData for PdpContext {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7671,50 +7841,50 @@ impl CsgSubscriptionData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1436, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut csg_id: Option<u32> = None;
-        let mut expiration_date: Option<rt::data::Time> = None;
-        let mut service_selection: Vec<rt::data::Utf8String> = Vec::new();
-        let mut visited_plmn_id: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_csg_id = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1437, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut csg_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.csg_id,
+                        &mut seen_csg_id,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1439, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut expiration_date, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.expiration_date, &avp, cx)?;
                 }
                 (493, 0) => {
-                    avp_flags.note(&avp, service_selection.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut service_selection, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.service_selection.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.service_selection, &avp, cx, u32::MAX)?;
                 }
                 (1407, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut visited_plmn_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.visited_plmn_id, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            csg_id: rt::typed::required(
-                csg_id,
-                rt::AvpKey::new(1437, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            expiration_date,
-            service_selection,
-            visited_plmn_id,
-            extra,
-            avp_flags,
-        })
+        if !seen_csg_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1437, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for CsgSubscriptionData {
@@ -7723,8 +7893,17 @@ impl rt::AvpData for CsgSubscriptionData {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7821,49 +8000,61 @@ impl SpecificApnInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1472, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut service_selection: Option<rt::data::Utf8String> = None;
-        let mut mip6_agent_info: Option<super::mip6::Mip6AgentInfo> = None;
-        let mut visited_network_identifier: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_service_selection = false;
+        let mut seen_mip6_agent_info = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (493, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_selection, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.service_selection,
+                        &mut seen_service_selection,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (486, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip6_agent_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.mip6_agent_info,
+                        &mut seen_mip6_agent_info,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (600, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut visited_network_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.visited_network_identifier, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            service_selection: rt::typed::required(
-                service_selection,
-                rt::AvpKey::new(493, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            mip6_agent_info: rt::typed::required(
-                mip6_agent_info,
-                rt::AvpKey::new(486, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            visited_network_identifier,
-            extra,
-            avp_flags,
-        })
+        if !seen_service_selection {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(493, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mip6_agent_info {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(486, 0),
+                    <super::mip6::Mip6AgentInfo as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for SpecificApnInfo {
@@ -7872,8 +8063,17 @@ impl rt::AvpData for SpecificApnInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7954,39 +8154,30 @@ impl LcsInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1473, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut gmlc_number: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut lcs_privacyexception: Vec<LcsPrivacyexception> = Vec::new();
-        let mut mo_lr: Vec<MoLr> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1474, 10415) => {
-                    avp_flags.note(&avp, gmlc_number.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut gmlc_number, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.gmlc_number.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.gmlc_number, &avp, cx, u32::MAX)?;
                 }
                 (1475, 10415) => {
-                    avp_flags.note(&avp, lcs_privacyexception.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut lcs_privacyexception, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.lcs_privacyexception.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.lcs_privacyexception, &avp, cx, u32::MAX)?;
                 }
                 (1485, 10415) => {
-                    avp_flags.note(&avp, mo_lr.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut mo_lr, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.mo_lr.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.mo_lr, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            gmlc_number,
-            lcs_privacyexception,
-            mo_lr,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for LcsInfo {
@@ -7995,8 +8186,17 @@ impl rt::AvpData for LcsInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8097,67 +8297,75 @@ impl LcsPrivacyexception {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1475, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut ss_code: Option<rt::bytes::Bytes> = None;
-        let mut ss_status: Option<rt::bytes::Bytes> = None;
-        let mut notification_to_ue_user: Option<NotificationToUeUser> = None;
-        let mut external_client: Vec<ExternalClient> = Vec::new();
-        let mut plmn_client: Vec<PlmnClient> = Vec::new();
-        let mut tgpp_service_type: Vec<TgppServiceType> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_ss_code = false;
+        let mut seen_ss_status = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1476, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ss_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.ss_code,
+                        &mut seen_ss_code,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1477, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ss_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.ss_status,
+                        &mut seen_ss_status,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1478, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut notification_to_ue_user, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.notification_to_ue_user, &avp, cx)?;
                 }
                 (1479, 10415) => {
-                    avp_flags.note(&avp, external_client.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut external_client, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.external_client.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.external_client, &avp, cx, u32::MAX)?;
                 }
                 (1482, 10415) => {
-                    avp_flags.note(&avp, plmn_client.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut plmn_client, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.plmn_client.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.plmn_client, &avp, cx, u32::MAX)?;
                 }
                 (1483, 10415) => {
-                    avp_flags.note(&avp, tgpp_service_type.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut tgpp_service_type, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.tgpp_service_type.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.tgpp_service_type, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            ss_code: rt::typed::required(
-                ss_code,
-                rt::AvpKey::new(1476, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            ss_status: rt::typed::required(
-                ss_status,
-                rt::AvpKey::new(1477, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            notification_to_ue_user,
-            external_client,
-            plmn_client,
-            tgpp_service_type,
-            extra,
-            avp_flags,
-        })
+        if !seen_ss_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1476, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_ss_status {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1477, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for LcsPrivacyexception {
@@ -8166,8 +8374,17 @@ impl rt::AvpData for LcsPrivacyexception {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8284,44 +8501,45 @@ impl ExternalClient {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1479, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut client_identity: Option<rt::bytes::Bytes> = None;
-        let mut gmlc_restriction: Option<GmlcRestriction> = None;
-        let mut notification_to_ue_user: Option<NotificationToUeUser> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_client_identity = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1480, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut client_identity, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.client_identity,
+                        &mut seen_client_identity,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1481, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut gmlc_restriction, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.gmlc_restriction, &avp, cx)?;
                 }
                 (1478, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut notification_to_ue_user, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.notification_to_ue_user, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            client_identity: rt::typed::required(
-                client_identity,
-                rt::AvpKey::new(1480, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            gmlc_restriction,
-            notification_to_ue_user,
-            extra,
-            avp_flags,
-        })
+        if !seen_client_identity {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1480, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for ExternalClient {
@@ -8330,8 +8548,17 @@ impl rt::AvpData for ExternalClient {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8418,44 +8645,45 @@ impl TgppServiceType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1483, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut servicetypeidentity: Option<u32> = None;
-        let mut gmlc_restriction: Option<GmlcRestriction> = None;
-        let mut notification_to_ue_user: Option<NotificationToUeUser> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_servicetypeidentity = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1484, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut servicetypeidentity, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.servicetypeidentity,
+                        &mut seen_servicetypeidentity,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1481, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut gmlc_restriction, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.gmlc_restriction, &avp, cx)?;
                 }
                 (1478, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut notification_to_ue_user, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.notification_to_ue_user, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            servicetypeidentity: rt::typed::required(
-                servicetypeidentity,
-                rt::AvpKey::new(1484, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            gmlc_restriction,
-            notification_to_ue_user,
-            extra,
-            avp_flags,
-        })
+        if !seen_servicetypeidentity {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1484, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for TgppServiceType {
@@ -8464,8 +8692,17 @@ impl rt::AvpData for TgppServiceType {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8546,43 +8783,57 @@ impl MoLr {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1485, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut ss_code: Option<rt::bytes::Bytes> = None;
-        let mut ss_status: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_ss_code = false;
+        let mut seen_ss_status = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1476, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ss_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.ss_code,
+                        &mut seen_ss_code,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1477, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ss_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.ss_status,
+                        &mut seen_ss_status,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            ss_code: rt::typed::required(
-                ss_code,
-                rt::AvpKey::new(1476, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            ss_status: rt::typed::required(
-                ss_status,
-                rt::AvpKey::new(1477, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_ss_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1476, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_ss_status {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1477, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for MoLr {
@@ -8591,8 +8842,17 @@ impl rt::AvpData for MoLr {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8653,33 +8913,31 @@ impl TeleserviceList {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1486, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut ts_code: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1487, 10415) => {
-                    avp_flags.note(&avp, ts_code.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut ts_code, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.ts_code.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.ts_code, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            ts_code: rt::typed::at_least(
-                ts_code,
-                1,
-                rt::AvpKey::new(1487, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if self.ts_code.len() < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1487, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for TeleserviceList {
@@ -8688,8 +8946,17 @@ impl rt::AvpData for TeleserviceList {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8750,43 +9017,57 @@ impl CallBarringInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1488, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut ss_code: Option<rt::bytes::Bytes> = None;
-        let mut ss_status: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_ss_code = false;
+        let mut seen_ss_status = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1476, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ss_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.ss_code,
+                        &mut seen_ss_code,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1477, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ss_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.ss_status,
+                        &mut seen_ss_status,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            ss_code: rt::typed::required(
-                ss_code,
-                rt::AvpKey::new(1476, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            ss_status: rt::typed::required(
-                ss_status,
-                rt::AvpKey::new(1477, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_ss_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1476, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_ss_status {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1477, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for CallBarringInfo {
@@ -8795,8 +9076,17 @@ impl rt::AvpData for CallBarringInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8861,33 +9151,25 @@ impl EpsUserState {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1495, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut mme_user_state: Option<MmeUserState> = None;
-        let mut sgsn_user_state: Option<SgsnUserState> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1497, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut mme_user_state, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.mme_user_state, &avp, cx)?;
                 }
                 (1498, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut sgsn_user_state, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.sgsn_user_state, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            mme_user_state,
-            sgsn_user_state,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for EpsUserState {
@@ -8896,8 +9178,17 @@ impl rt::AvpData for EpsUserState {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8970,33 +9261,25 @@ impl EpsLocationInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1496, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut mme_location_information: Option<MmeLocationInformation> = None;
-        let mut sgsn_location_information: Option<SgsnLocationInformation> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1600, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut mme_location_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.mme_location_information, &avp, cx)?;
                 }
                 (1601, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut sgsn_location_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.sgsn_location_information, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            mme_location_information,
-            sgsn_location_information,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for EpsLocationInformation {
@@ -9005,8 +9288,17 @@ impl rt::AvpData for EpsLocationInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9075,27 +9367,21 @@ impl MmeUserState {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1497, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut user_state: Option<UserState> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1499, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_state, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_state, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            user_state,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for MmeUserState {
@@ -9104,8 +9390,17 @@ impl rt::AvpData for MmeUserState {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9162,27 +9457,21 @@ impl SgsnUserState {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1498, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut user_state: Option<UserState> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1499, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_state, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_state, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            user_state,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for SgsnUserState {
@@ -9191,8 +9480,17 @@ impl rt::AvpData for SgsnUserState {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9281,75 +9579,61 @@ impl MmeLocationInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1600, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut e_utran_cell_global_identity: Option<rt::bytes::Bytes> = None;
-        let mut tracking_area_identity: Option<rt::bytes::Bytes> = None;
-        let mut geographical_information: Option<rt::bytes::Bytes> = None;
-        let mut geodetic_information: Option<rt::bytes::Bytes> = None;
-        let mut current_location_retrieved: Option<CurrentLocationRetrieved> = None;
-        let mut age_of_location_information: Option<u32> = None;
-        let mut user_csg_information: Option<super::ts32299::UserCsgInformation> = None;
-        let mut enodeb_id: Option<rt::bytes::Bytes> = None;
-        let mut extended_enodeb_id: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1602, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut e_utran_cell_global_identity, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.e_utran_cell_global_identity,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1603, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tracking_area_identity, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tracking_area_identity, &avp, cx)?;
                 }
                 (1608, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut geographical_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.geographical_information, &avp, cx)?;
                 }
                 (1609, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut geodetic_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.geodetic_information, &avp, cx)?;
                 }
                 (1610, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut current_location_retrieved, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.current_location_retrieved, &avp, cx)?;
                 }
                 (1611, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut age_of_location_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.age_of_location_information,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2319, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_csg_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
                 }
                 (4008, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut enodeb_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.enodeb_id, &avp, cx)?;
                 }
                 (4013, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut extended_enodeb_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.extended_enodeb_id, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            e_utran_cell_global_identity,
-            tracking_area_identity,
-            geographical_information,
-            geodetic_information,
-            current_location_retrieved,
-            age_of_location_information,
-            user_csg_information,
-            enodeb_id,
-            extended_enodeb_id,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for MmeLocationInformation {
@@ -9358,8 +9642,17 @@ impl rt::AvpData for MmeLocationInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9544,75 +9837,57 @@ impl SgsnLocationInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1601, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut cell_global_identity: Option<rt::bytes::Bytes> = None;
-        let mut location_area_identity: Option<rt::bytes::Bytes> = None;
-        let mut service_area_identity: Option<rt::bytes::Bytes> = None;
-        let mut routing_area_identity: Option<rt::bytes::Bytes> = None;
-        let mut geographical_information: Option<rt::bytes::Bytes> = None;
-        let mut geodetic_information: Option<rt::bytes::Bytes> = None;
-        let mut current_location_retrieved: Option<CurrentLocationRetrieved> = None;
-        let mut age_of_location_information: Option<u32> = None;
-        let mut user_csg_information: Option<super::ts32299::UserCsgInformation> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1604, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut cell_global_identity, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.cell_global_identity, &avp, cx)?;
                 }
                 (1606, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut location_area_identity, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.location_area_identity, &avp, cx)?;
                 }
                 (1607, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut service_area_identity, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.service_area_identity, &avp, cx)?;
                 }
                 (1605, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut routing_area_identity, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.routing_area_identity, &avp, cx)?;
                 }
                 (1608, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut geographical_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.geographical_information, &avp, cx)?;
                 }
                 (1609, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut geodetic_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.geodetic_information, &avp, cx)?;
                 }
                 (1610, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut current_location_retrieved, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.current_location_retrieved, &avp, cx)?;
                 }
                 (1611, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut age_of_location_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.age_of_location_information,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2319, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_csg_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            cell_global_identity,
-            location_area_identity,
-            service_area_identity,
-            routing_area_identity,
-            geographical_information,
-            geodetic_information,
-            current_location_retrieved,
-            age_of_location_information,
-            user_csg_information,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for SgsnLocationInformation {
@@ -9621,8 +9896,17 @@ impl rt::AvpData for SgsnLocationInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9791,56 +10075,54 @@ impl ActiveApn {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1612, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut context_identifier: Option<u32> = None;
-        let mut service_selection: Option<rt::data::Utf8String> = None;
-        let mut mip6_agent_info: Option<super::mip6::Mip6AgentInfo> = None;
-        let mut visited_network_identifier: Option<rt::bytes::Bytes> = None;
-        let mut specific_apn_info: Vec<SpecificApnInfo> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_context_identifier = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1423, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut context_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.context_identifier,
+                        &mut seen_context_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (493, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_selection, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.service_selection, &avp, cx)?;
                 }
                 (486, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip6_agent_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip6_agent_info, &avp, cx)?;
                 }
                 (600, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut visited_network_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.visited_network_identifier, &avp, cx)?;
                 }
                 (1472, 10415) => {
-                    avp_flags.note(&avp, specific_apn_info.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut specific_apn_info, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.specific_apn_info.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.specific_apn_info, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            context_identifier: rt::typed::required(
-                context_identifier,
-                rt::AvpKey::new(1423, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            service_selection,
-            mip6_agent_info,
-            visited_network_identifier,
-            specific_apn_info,
-            extra,
-            avp_flags,
-        })
+        if !seen_context_identifier {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1423, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for ActiveApn {
@@ -9849,8 +10131,17 @@ impl rt::AvpData for ActiveApn {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -10027,146 +10318,114 @@ impl MdtConfiguration {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1622, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut job_type: Option<JobType> = None;
-        let mut area_scope: Option<AreaScope> = None;
-        let mut list_of_measurements: Option<u32> = None;
-        let mut reporting_trigger: Option<u32> = None;
-        let mut report_interval: Option<ReportInterval> = None;
-        let mut report_amount: Option<ReportAmount> = None;
-        let mut event_threshold_rsrp: Option<u32> = None;
-        let mut event_threshold_rsrq: Option<u32> = None;
-        let mut logging_interval: Option<LoggingInterval> = None;
-        let mut logging_duration: Option<LoggingDuration> = None;
-        let mut measurement_period_lte: Option<MeasurementPeriodLte> = None;
-        let mut measurement_period_umts: Option<MeasurementPeriodUmts> = None;
-        let mut collection_period_rrm_lte: Option<CollectionPeriodRrmLte> = None;
-        let mut collection_period_rrm_umts: Option<CollectionPeriodRrmUmts> = None;
-        let mut positioning_method: Option<rt::bytes::Bytes> = None;
-        let mut measurement_quantity: Option<rt::bytes::Bytes> = None;
-        let mut event_threshold_event_1f: Option<i32> = None;
-        let mut event_threshold_event_1i: Option<i32> = None;
-        let mut mdt_allowed_plmn_id: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut mbsfn_area: Vec<MbsfnArea> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_job_type = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1623, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut job_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.job_type,
+                        &mut seen_job_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1624, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut area_scope, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.area_scope, &avp, cx)?;
                 }
                 (1625, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut list_of_measurements, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.list_of_measurements, &avp, cx)?;
                 }
                 (1626, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut reporting_trigger, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.reporting_trigger, &avp, cx)?;
                 }
                 (1627, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut report_interval, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.report_interval, &avp, cx)?;
                 }
                 (1628, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut report_amount, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.report_amount, &avp, cx)?;
                 }
                 (1629, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut event_threshold_rsrp, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.event_threshold_rsrp, &avp, cx)?;
                 }
                 (1630, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut event_threshold_rsrq, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.event_threshold_rsrq, &avp, cx)?;
                 }
                 (1631, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut logging_interval, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.logging_interval, &avp, cx)?;
                 }
                 (1632, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut logging_duration, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.logging_duration, &avp, cx)?;
                 }
                 (1655, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut measurement_period_lte, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.measurement_period_lte, &avp, cx)?;
                 }
                 (1656, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut measurement_period_umts, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.measurement_period_umts, &avp, cx)?;
                 }
                 (1657, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut collection_period_rrm_lte, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.collection_period_rrm_lte, &avp, cx)?;
                 }
                 (1658, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut collection_period_rrm_umts, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.collection_period_rrm_umts, &avp, cx)?;
                 }
                 (1659, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut positioning_method, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.positioning_method, &avp, cx)?;
                 }
                 (1660, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut measurement_quantity, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.measurement_quantity, &avp, cx)?;
                 }
                 (1661, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut event_threshold_event_1f, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.event_threshold_event_1f, &avp, cx)?;
                 }
                 (1662, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut event_threshold_event_1i, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.event_threshold_event_1i, &avp, cx)?;
                 }
                 (1671, 10415) => {
-                    avp_flags.note(&avp, mdt_allowed_plmn_id.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut mdt_allowed_plmn_id, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.mdt_allowed_plmn_id.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.mdt_allowed_plmn_id, &avp, cx, u32::MAX)?;
                 }
                 (1694, 10415) => {
-                    avp_flags.note(&avp, mbsfn_area.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut mbsfn_area, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.mbsfn_area.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.mbsfn_area, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            job_type: rt::typed::required(
-                job_type,
-                rt::AvpKey::new(1623, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            area_scope,
-            list_of_measurements,
-            reporting_trigger,
-            report_interval,
-            report_amount,
-            event_threshold_rsrp,
-            event_threshold_rsrq,
-            logging_interval,
-            logging_duration,
-            measurement_period_lte,
-            measurement_period_umts,
-            collection_period_rrm_lte,
-            collection_period_rrm_umts,
-            positioning_method,
-            measurement_quantity,
-            event_threshold_event_1f,
-            event_threshold_event_1i,
-            mdt_allowed_plmn_id,
-            mbsfn_area,
-            extra,
-            avp_flags,
-        })
+        if !seen_job_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1623, 10415),
+                    <JobType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for MdtConfiguration {
@@ -10175,8 +10434,17 @@ impl rt::AvpData for MdtConfiguration {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -10477,70 +10745,88 @@ impl AreaScope {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1624, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut cell_global_identity: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut e_utran_cell_global_identity: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut routing_area_identity: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut location_area_identity: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut tracking_area_identity: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut nr_cell_global_identity: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1604, 10415) => {
-                    avp_flags.note(&avp, cell_global_identity.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut cell_global_identity, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.cell_global_identity.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.cell_global_identity, &avp, cx, u32::MAX)?;
                 }
                 (1602, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            e_utran_cell_global_identity.len(),
+                            self.e_utran_cell_global_identity.len(),
                             rt::AvpFlags(192),
                         );
                     rt::typed::push(
-                        &mut e_utran_cell_global_identity,
+                        &mut self.e_utran_cell_global_identity,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (1605, 10415) => {
-                    avp_flags.note(&avp, routing_area_identity.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut routing_area_identity, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.routing_area_identity.len(), rt::AvpFlags(192));
+                    rt::typed::push(
+                        &mut self.routing_area_identity,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (1606, 10415) => {
-                    avp_flags
-                        .note(&avp, location_area_identity.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut location_area_identity, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.location_area_identity.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.location_area_identity,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (1603, 10415) => {
-                    avp_flags
-                        .note(&avp, tracking_area_identity.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut tracking_area_identity, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.tracking_area_identity.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.tracking_area_identity,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (1726, 10415) => {
-                    avp_flags
-                        .note(&avp, nr_cell_global_identity.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut nr_cell_global_identity, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.nr_cell_global_identity.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.nr_cell_global_identity,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            cell_global_identity,
-            e_utran_cell_global_identity,
-            routing_area_identity,
-            location_area_identity,
-            tracking_area_identity,
-            nr_cell_global_identity,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for AreaScope {
@@ -10549,8 +10835,17 @@ impl rt::AvpData for AreaScope {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -10667,33 +10962,32 @@ impl EquivalentPlmnList {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1637, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut visited_plmn_id: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1407, 10415) => {
-                    avp_flags.note(&avp, visited_plmn_id.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut visited_plmn_id, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.visited_plmn_id.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.visited_plmn_id, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            visited_plmn_id: rt::typed::at_least(
-                visited_plmn_id,
-                1,
-                rt::AvpKey::new(1407, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if self.visited_plmn_id.len() < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1407, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for EquivalentPlmnList {
@@ -10702,8 +10996,17 @@ impl rt::AvpData for EquivalentPlmnList {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -10764,38 +11067,41 @@ impl VplmnCsgSubscriptionData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1641, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut csg_id: Option<u32> = None;
-        let mut expiration_date: Option<rt::data::Time> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_csg_id = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1437, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut csg_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.csg_id,
+                        &mut seen_csg_id,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1439, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut expiration_date, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.expiration_date, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            csg_id: rt::typed::required(
-                csg_id,
-                rt::AvpKey::new(1437, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            expiration_date,
-            extra,
-            avp_flags,
-        })
+        if !seen_csg_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1437, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for VplmnCsgSubscriptionData {
@@ -10804,8 +11110,17 @@ impl rt::AvpData for VplmnCsgSubscriptionData {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -10874,43 +11189,57 @@ impl LocalTimeZone {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1649, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut time_zone: Option<rt::data::Utf8String> = None;
-        let mut daylight_saving_time: Option<DaylightSavingTime> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_time_zone = false;
+        let mut seen_daylight_saving_time = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1642, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut time_zone, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.time_zone,
+                        &mut seen_time_zone,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1650, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut daylight_saving_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.daylight_saving_time,
+                        &mut seen_daylight_saving_time,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            time_zone: rt::typed::required(
-                time_zone,
-                rt::AvpKey::new(1642, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            daylight_saving_time: rt::typed::required(
-                daylight_saving_time,
-                rt::AvpKey::new(1650, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_time_zone {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1642, 10415),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_daylight_saving_time {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1650, 10415),
+                    <DaylightSavingTime as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for LocalTimeZone {
@@ -10919,8 +11248,17 @@ impl rt::AvpData for LocalTimeZone {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -10985,33 +11323,25 @@ impl WlanOffloadability {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1667, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut wlan_offloadability_eutran: Option<u32> = None;
-        let mut wlan_offloadability_utran: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1668, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut wlan_offloadability_eutran, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.wlan_offloadability_eutran, &avp, cx)?;
                 }
                 (1669, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut wlan_offloadability_utran, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.wlan_offloadability_utran, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            wlan_offloadability_eutran,
-            wlan_offloadability_utran,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for WlanOffloadability {
@@ -11020,8 +11350,17 @@ impl rt::AvpData for WlanOffloadability {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -11090,33 +11429,32 @@ impl AdjacentPlmns {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1672, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut visited_plmn_id: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1407, 10415) => {
-                    avp_flags.note(&avp, visited_plmn_id.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut visited_plmn_id, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.visited_plmn_id.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.visited_plmn_id, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            visited_plmn_id: rt::typed::at_least(
-                visited_plmn_id,
-                1,
-                rt::AvpKey::new(1407, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if self.visited_plmn_id.len() < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1407, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for AdjacentPlmns {
@@ -11125,8 +11463,17 @@ impl rt::AvpData for AdjacentPlmns {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -11187,43 +11534,57 @@ impl AdjacentAccessRestrictionData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1673, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut visited_plmn_id: Option<rt::bytes::Bytes> = None;
-        let mut access_restriction_data: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_visited_plmn_id = false;
+        let mut seen_access_restriction_data = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1407, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut visited_plmn_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.visited_plmn_id,
+                        &mut seen_visited_plmn_id,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1426, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut access_restriction_data, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.access_restriction_data,
+                        &mut seen_access_restriction_data,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            visited_plmn_id: rt::typed::required(
-                visited_plmn_id,
-                rt::AvpKey::new(1407, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            access_restriction_data: rt::typed::required(
-                access_restriction_data,
-                rt::AvpKey::new(1426, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_visited_plmn_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1407, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_access_restriction_data {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1426, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for AdjacentAccessRestrictionData {
@@ -11232,8 +11593,17 @@ impl rt::AvpData for AdjacentAccessRestrictionData {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -11302,54 +11672,77 @@ impl ImsiGroupId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1675, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut group_service_id: Option<u32> = None;
-        let mut group_plmn_id: Option<rt::bytes::Bytes> = None;
-        let mut local_group_id: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_group_service_id = false;
+        let mut seen_group_plmn_id = false;
+        let mut seen_local_group_id = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1676, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut group_service_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.group_service_id,
+                        &mut seen_group_service_id,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1677, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut group_plmn_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.group_plmn_id,
+                        &mut seen_group_plmn_id,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1678, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut local_group_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.local_group_id,
+                        &mut seen_local_group_id,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            group_service_id: rt::typed::required(
-                group_service_id,
-                rt::AvpKey::new(1676, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            group_plmn_id: rt::typed::required(
-                group_plmn_id,
-                rt::AvpKey::new(1677, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            local_group_id: rt::typed::required(
-                local_group_id,
-                rt::AvpKey::new(1678, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_group_service_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1676, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_group_plmn_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1677, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_local_group_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1678, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for ImsiGroupId {
@@ -11358,8 +11751,17 @@ impl rt::AvpData for ImsiGroupId {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -11448,62 +11850,58 @@ impl SubscriptionDataDeletion {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1685, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut dsr_flags: Option<u32> = None;
-        let mut scef_id: Option<rt::data::DiameterIdentity> = None;
-        let mut context_identifier: Vec<u32> = Vec::new();
-        let mut trace_reference: Option<rt::bytes::Bytes> = None;
-        let mut ts_code: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut ss_code: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_dsr_flags = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1421, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut dsr_flags, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.dsr_flags,
+                        &mut seen_dsr_flags,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (3125, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut scef_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.scef_id, &avp, cx)?;
                 }
                 (1423, 10415) => {
-                    avp_flags.note(&avp, context_identifier.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut context_identifier, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.context_identifier.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.context_identifier, &avp, cx, u32::MAX)?;
                 }
                 (1459, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut trace_reference, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.trace_reference, &avp, cx)?;
                 }
                 (1487, 10415) => {
-                    avp_flags.note(&avp, ts_code.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut ts_code, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.ts_code.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.ts_code, &avp, cx, u32::MAX)?;
                 }
                 (1476, 10415) => {
-                    avp_flags.note(&avp, ss_code.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut ss_code, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.ss_code.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.ss_code, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            dsr_flags: rt::typed::required(
-                dsr_flags,
-                rt::AvpKey::new(1421, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            scef_id,
-            context_identifier,
-            trace_reference,
-            ts_code,
-            ss_code,
-            extra,
-            avp_flags,
-        })
+        if !seen_dsr_flags {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1421, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for SubscriptionDataDeletion {
@@ -11512,8 +11910,17 @@ impl rt::AvpData for SubscriptionDataDeletion {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -11626,27 +12033,21 @@ impl EmergencyInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1687, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut mip6_agent_info: Option<super::mip6::Mip6AgentInfo> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (486, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip6_agent_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip6_agent_info, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            mip6_agent_info,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for EmergencyInfo {
@@ -11655,8 +12056,17 @@ impl rt::AvpData for EmergencyInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -11717,33 +12127,25 @@ impl V2xSubscriptionData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1688, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut v2x_permission: Option<u32> = None;
-        let mut ue_pc5_ambr: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1689, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut v2x_permission, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.v2x_permission, &avp, cx)?;
                 }
                 (1693, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ue_pc5_ambr, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ue_pc5_ambr, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            v2x_permission,
-            ue_pc5_ambr,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for V2xSubscriptionData {
@@ -11752,8 +12154,17 @@ impl rt::AvpData for V2xSubscriptionData {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -11826,43 +12237,57 @@ impl EdrxCycleLength {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1691, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut rat_type: Option<super::ts29212::RatType> = None;
-        let mut edrx_cycle_length_value: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_rat_type = false;
+        let mut seen_edrx_cycle_length_value = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1032, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut rat_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.rat_type,
+                        &mut seen_rat_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1692, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut edrx_cycle_length_value, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.edrx_cycle_length_value,
+                        &mut seen_edrx_cycle_length_value,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            rat_type: rt::typed::required(
-                rat_type,
-                rt::AvpKey::new(1032, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            edrx_cycle_length_value: rt::typed::required(
-                edrx_cycle_length_value,
-                rt::AvpKey::new(1692, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_rat_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1032, 10415),
+                    <super::ts29212::RatType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_edrx_cycle_length_value {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1692, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for EdrxCycleLength {
@@ -11871,8 +12296,17 @@ impl rt::AvpData for EdrxCycleLength {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -11937,33 +12371,25 @@ impl MbsfnArea {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1694, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut mbsfn_area_id: Option<u32> = None;
-        let mut carrier_frequency: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1695, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut mbsfn_area_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.mbsfn_area_id, &avp, cx)?;
                 }
                 (1696, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut carrier_frequency, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.carrier_frequency, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            mbsfn_area_id,
-            carrier_frequency,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for MbsfnArea {
@@ -11972,8 +12398,17 @@ impl rt::AvpData for MbsfnArea {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -12046,43 +12481,57 @@ impl PagingTimeWindow {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1701, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut operation_mode: Option<u32> = None;
-        let mut paging_time_window_length: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_operation_mode = false;
+        let mut seen_paging_time_window_length = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1702, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut operation_mode, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.operation_mode,
+                        &mut seen_operation_mode,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1703, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut paging_time_window_length, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.paging_time_window_length,
+                        &mut seen_paging_time_window_length,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            operation_mode: rt::typed::required(
-                operation_mode,
-                rt::AvpKey::new(1702, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            paging_time_window_length: rt::typed::required(
-                paging_time_window_length,
-                rt::AvpKey::new(1703, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_operation_mode {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1702, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_paging_time_window_length {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1703, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for PagingTimeWindow {
@@ -12091,8 +12540,17 @@ impl rt::AvpData for PagingTimeWindow {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -12153,33 +12611,31 @@ impl EdrxRelatedRat {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1705, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut rat_type: Vec<super::ts29212::RatType> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1032, 10415) => {
-                    avp_flags.note(&avp, rat_type.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut rat_type, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.rat_type.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.rat_type, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            rat_type: rt::typed::at_least(
-                rat_type,
-                1,
-                rt::AvpKey::new(1032, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if self.rat_type.len() < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1032, 10415),
+                    <super::ts29212::RatType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for EdrxRelatedRat {
@@ -12188,8 +12644,17 @@ impl rt::AvpData for EdrxRelatedRat {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -12254,39 +12719,29 @@ impl V2xSubscriptionDataNr {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1710, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut v2x_permission: Option<u32> = None;
-        let mut ue_pc5_ambr: Option<u32> = None;
-        let mut ue_pc5_qos: Option<UePc5Qos> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1689, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut v2x_permission, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.v2x_permission, &avp, cx)?;
                 }
                 (1693, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ue_pc5_ambr, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ue_pc5_ambr, &avp, cx)?;
                 }
                 (1711, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ue_pc5_qos, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ue_pc5_qos, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            v2x_permission,
-            ue_pc5_ambr,
-            ue_pc5_qos,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for V2xSubscriptionDataNr {
@@ -12295,8 +12750,17 @@ impl rt::AvpData for V2xSubscriptionDataNr {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -12381,39 +12845,36 @@ impl UePc5Qos {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1711, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut pc5_qos_flow: Vec<Pc5QosFlow> = Vec::new();
-        let mut pc5_link_ambr: Option<i32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1712, 10415) => {
-                    avp_flags.note(&avp, pc5_qos_flow.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut pc5_qos_flow, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.pc5_qos_flow.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.pc5_qos_flow, &avp, cx, u32::MAX)?;
                 }
                 (1718, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut pc5_link_ambr, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.pc5_link_ambr, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            pc5_qos_flow: rt::typed::at_least(
-                pc5_qos_flow,
-                1,
-                rt::AvpKey::new(1712, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            pc5_link_ambr,
-            extra,
-            avp_flags,
-        })
+        if self.pc5_qos_flow.len() < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1712, 10415),
+                    <Pc5QosFlow as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for UePc5Qos {
@@ -12422,8 +12883,17 @@ impl rt::AvpData for UePc5Qos {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -12500,44 +12970,40 @@ impl Pc5QosFlow {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1712, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut n5qi: Option<i32> = None;
-        let mut pc5_flow_bitrates: Option<Pc5FlowBitrates> = None;
-        let mut pc5_range: Option<i32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_n5qi = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1713, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut n5qi, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(&mut self.n5qi, &mut seen_n5qi, &avp, cx)?;
                 }
                 (1714, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut pc5_flow_bitrates, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.pc5_flow_bitrates, &avp, cx)?;
                 }
                 (1717, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut pc5_range, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.pc5_range, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            n5qi: rt::typed::required(
-                n5qi,
-                rt::AvpKey::new(1713, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            pc5_flow_bitrates,
-            pc5_range,
-            extra,
-            avp_flags,
-        })
+        if !seen_n5qi {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1713, 10415),
+                    <i32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for Pc5QosFlow {
@@ -12546,8 +13012,17 @@ impl rt::AvpData for Pc5QosFlow {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -12628,33 +13103,25 @@ impl Pc5FlowBitrates {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1714, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut guaranteed_flow_bitrates: Option<i32> = None;
-        let mut maximum_flow_bitrates: Option<i32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1715, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut guaranteed_flow_bitrates, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.guaranteed_flow_bitrates, &avp, cx)?;
                 }
                 (1716, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut maximum_flow_bitrates, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.maximum_flow_bitrates, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            guaranteed_flow_bitrates,
-            maximum_flow_bitrates,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for Pc5FlowBitrates {
@@ -12663,8 +13130,17 @@ impl rt::AvpData for Pc5FlowBitrates {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -12789,116 +13265,94 @@ impl MdtConfigurationNr {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1720, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut job_type: Option<JobType> = None;
-        let mut area_scope: Option<AreaScope> = None;
-        let mut list_of_measurements: Option<u32> = None;
-        let mut reporting_trigger: Option<u32> = None;
-        let mut report_interval: Option<ReportInterval> = None;
-        let mut report_amount: Option<ReportAmount> = None;
-        let mut event_threshold_rsrp: Option<u32> = None;
-        let mut event_threshold_rsrq: Option<u32> = None;
-        let mut event_threshold_sinr: Option<u32> = None;
-        let mut collection_period_rrm_nr: Option<CollectionPeriodRrmNr> = None;
-        let mut collection_period_m6_nr: Option<CollectionPeriodM6Nr> = None;
-        let mut collection_period_m7_nr: Option<u32> = None;
-        let mut positioning_method: Option<rt::bytes::Bytes> = None;
-        let mut sensor_measurement: Option<SensorMeasurement> = None;
-        let mut mdt_allowed_plmn_id: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_job_type = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1623, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut job_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.job_type,
+                        &mut seen_job_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1624, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut area_scope, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.area_scope, &avp, cx)?;
                 }
                 (1625, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut list_of_measurements, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.list_of_measurements, &avp, cx)?;
                 }
                 (1626, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut reporting_trigger, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.reporting_trigger, &avp, cx)?;
                 }
                 (1627, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut report_interval, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.report_interval, &avp, cx)?;
                 }
                 (1628, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut report_amount, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.report_amount, &avp, cx)?;
                 }
                 (1629, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut event_threshold_rsrp, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.event_threshold_rsrp, &avp, cx)?;
                 }
                 (1630, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut event_threshold_rsrq, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.event_threshold_rsrq, &avp, cx)?;
                 }
                 (1721, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut event_threshold_sinr, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.event_threshold_sinr, &avp, cx)?;
                 }
                 (1722, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut collection_period_rrm_nr, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.collection_period_rrm_nr, &avp, cx)?;
                 }
                 (1723, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut collection_period_m6_nr, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.collection_period_m6_nr, &avp, cx)?;
                 }
                 (1724, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut collection_period_m7_nr, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.collection_period_m7_nr, &avp, cx)?;
                 }
                 (1659, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut positioning_method, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.positioning_method, &avp, cx)?;
                 }
                 (1725, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut sensor_measurement, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.sensor_measurement, &avp, cx)?;
                 }
                 (1671, 10415) => {
-                    avp_flags.note(&avp, mdt_allowed_plmn_id.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut mdt_allowed_plmn_id, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.mdt_allowed_plmn_id.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.mdt_allowed_plmn_id, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            job_type: rt::typed::required(
-                job_type,
-                rt::AvpKey::new(1623, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            area_scope,
-            list_of_measurements,
-            reporting_trigger,
-            report_interval,
-            report_amount,
-            event_threshold_rsrp,
-            event_threshold_rsrq,
-            event_threshold_sinr,
-            collection_period_rrm_nr,
-            collection_period_m6_nr,
-            collection_period_m7_nr,
-            positioning_method,
-            sensor_measurement,
-            mdt_allowed_plmn_id,
-            extra,
-            avp_flags,
-        })
+        if !seen_job_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1623, 10415),
+                    <JobType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for MdtConfigurationNr {
@@ -12907,8 +13361,17 @@ impl rt::AvpData for MdtConfigurationNr {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -13250,6 +13713,298 @@ impl Default for UpdateLocationRequest {
         }
     }
 }
+impl UpdateLocationRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_user_name = false;
+        let mut seen_rat_type = false;
+        let mut seen_ulr_flags = false;
+        let mut seen_visited_plmn_id = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.user_name,
+                        &mut seen_user_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (1401, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.terminal_information, &avp, cx)?;
+                }
+                (1032, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.rat_type,
+                        &mut seen_rat_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1405, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.ulr_flags,
+                        &mut seen_ulr_flags,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1615, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ue_srvcc_capability, &avp, cx)?;
+                }
+                (1407, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.visited_plmn_id,
+                        &mut seen_visited_plmn_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1489, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.sgsn_number, &avp, cx)?;
+                }
+                (1493, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.homogeneous_support_of_ims_voice_over_ps_sessions,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (2405, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.gmlc_address, &avp, cx)?;
+                }
+                (1612, 10415) => {
+                    self.avp_flags.note(&avp, self.active_apn.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.active_apn, &avp, cx, u32::MAX)?;
+                }
+                (1637, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.equivalent_plmn_list, &avp, cx)?;
+                }
+                (1645, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.mme_number_for_mt_sms, &avp, cx)?;
+                }
+                (1648, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sms_register_request, &avp, cx)?;
+                }
+                (1664, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sgs_mme_identity, &avp, cx)?;
+                }
+                (1666, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.coupled_node_diameter_id, &avp, cx)?;
+                }
+                (1672, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.adjacent_plmns, &avp, cx)?;
+                }
+                (3143, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.supported_services, &avp, cx)?;
+                }
+                (1729, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.sf_ulr_timestamp, &avp, cx)?;
+                }
+                (1730, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.sf_provisional_indication, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_user_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_rat_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1032, 10415),
+                    <super::ts29212::RatType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_ulr_flags {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1405, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_visited_plmn_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1407, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for UpdateLocationRequest {
     const CODE: u32 = 316;
     const APPLICATION_ID: u32 = 16777251;
@@ -13266,258 +14021,10 @@ impl rt::typed::Command for UpdateLocationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut terminal_information: Option<TerminalInformation> = None;
-        let mut rat_type: Option<super::ts29212::RatType> = None;
-        let mut ulr_flags: Option<u32> = None;
-        let mut ue_srvcc_capability: Option<UeSrvccCapability> = None;
-        let mut visited_plmn_id: Option<rt::bytes::Bytes> = None;
-        let mut sgsn_number: Option<rt::bytes::Bytes> = None;
-        let mut homogeneous_support_of_ims_voice_over_ps_sessions: Option<
-            HomogeneousSupportOfImsVoiceOverPsSessions,
-        > = None;
-        let mut gmlc_address: Option<rt::data::Address> = None;
-        let mut active_apn: Vec<ActiveApn> = Vec::new();
-        let mut equivalent_plmn_list: Option<EquivalentPlmnList> = None;
-        let mut mme_number_for_mt_sms: Option<rt::bytes::Bytes> = None;
-        let mut sms_register_request: Option<SmsRegisterRequest> = None;
-        let mut sgs_mme_identity: Option<rt::data::Utf8String> = None;
-        let mut coupled_node_diameter_id: Option<rt::data::DiameterIdentity> = None;
-        let mut adjacent_plmns: Option<AdjacentPlmns> = None;
-        let mut supported_services: Option<super::ts29336::SupportedServices> = None;
-        let mut sf_ulr_timestamp: Option<rt::data::Time> = None;
-        let mut sf_provisional_indication: Option<SfProvisionalIndication> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (1401, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut terminal_information, &avp, cx)?;
-                }
-                (1032, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut rat_type, &avp, cx)?;
-                }
-                (1405, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ulr_flags, &avp, cx)?;
-                }
-                (1615, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ue_srvcc_capability, &avp, cx)?;
-                }
-                (1407, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut visited_plmn_id, &avp, cx)?;
-                }
-                (1489, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut sgsn_number, &avp, cx)?;
-                }
-                (1493, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut homogeneous_support_of_ims_voice_over_ps_sessions,
-                        &avp,
-                        cx,
-                    )?;
-                }
-                (2405, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut gmlc_address, &avp, cx)?;
-                }
-                (1612, 10415) => {
-                    avp_flags.note(&avp, active_apn.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut active_apn, &avp, cx, u32::MAX)?;
-                }
-                (1637, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut equivalent_plmn_list, &avp, cx)?;
-                }
-                (1645, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut mme_number_for_mt_sms, &avp, cx)?;
-                }
-                (1648, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sms_register_request, &avp, cx)?;
-                }
-                (1664, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sgs_mme_identity, &avp, cx)?;
-                }
-                (1666, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut coupled_node_diameter_id, &avp, cx)?;
-                }
-                (1672, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut adjacent_plmns, &avp, cx)?;
-                }
-                (3143, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut supported_services, &avp, cx)?;
-                }
-                (1729, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut sf_ulr_timestamp, &avp, cx)?;
-                }
-                (1730, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut sf_provisional_indication, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name: rt::typed::required(
-                user_name,
-                rt::AvpKey::new(1, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            oc_supported_features,
-            supported_features,
-            terminal_information,
-            rat_type: rt::typed::required(
-                rat_type,
-                rt::AvpKey::new(1032, 10415),
-                rt::AvpFlags(128),
-                msg.header().length as usize,
-            )?,
-            ulr_flags: rt::typed::required(
-                ulr_flags,
-                rt::AvpKey::new(1405, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            ue_srvcc_capability,
-            visited_plmn_id: rt::typed::required(
-                visited_plmn_id,
-                rt::AvpKey::new(1407, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            sgsn_number,
-            homogeneous_support_of_ims_voice_over_ps_sessions,
-            gmlc_address,
-            active_apn,
-            equivalent_plmn_list,
-            mme_number_for_mt_sms,
-            sms_register_request,
-            sgs_mme_identity,
-            coupled_node_diameter_id,
-            adjacent_plmns,
-            supported_services,
-            sf_ulr_timestamp,
-            sf_provisional_indication,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -13969,6 +14476,166 @@ impl Default for UpdateLocationAnswer {
         }
     }
 }
+impl UpdateLocationAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (1614, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.error_diagnostic, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (650, 0) => {
+                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (1406, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ula_flags, &avp, cx)?;
+                }
+                (1400, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.subscription_data, &avp, cx)?;
+                }
+                (1670, 10415) => {
+                    self.avp_flags.note(&avp, self.reset_id.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.reset_id, &avp, cx, u32::MAX)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for UpdateLocationAnswer {
     const CODE: u32 = 316;
     const APPLICATION_ID: u32 = 16777251;
@@ -13985,155 +14652,10 @@ impl rt::typed::Command for UpdateLocationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut error_diagnostic: Option<ErrorDiagnostic> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut load: Vec<super::rfc8583::Load> = Vec::new();
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut ula_flags: Option<u32> = None;
-        let mut subscription_data: Option<Box<SubscriptionData>> = None;
-        let mut reset_id: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (1614, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut error_diagnostic, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (650, 0) => {
-                    avp_flags.note(&avp, load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut load, &avp, cx, u32::MAX)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (1406, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ula_flags, &avp, cx)?;
-                }
-                (1400, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut subscription_data, &avp, cx)?;
-                }
-                (1670, 10415) => {
-                    avp_flags.note(&avp, reset_id.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut reset_id, &avp, cx, u32::MAX)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            result_code,
-            experimental_result,
-            error_diagnostic,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            oc_supported_features,
-            oc_olr,
-            load,
-            supported_features,
-            ula_flags,
-            subscription_data,
-            reset_id,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -14455,6 +14977,214 @@ impl Default for AuthenticationInformationRequest {
         }
     }
 }
+impl AuthenticationInformationRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_user_name = false;
+        let mut seen_visited_plmn_id = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.user_name,
+                        &mut seen_user_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (1408, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.requested_eutran_authentication_info,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1409, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.requested_utran_geran_authentication_info,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1407, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.visited_plmn_id,
+                        &mut seen_visited_plmn_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1679, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.air_flags, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_user_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_visited_plmn_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1407, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for AuthenticationInformationRequest {
     const CODE: u32 = 318;
     const APPLICATION_ID: u32 = 16777251;
@@ -14471,170 +15201,10 @@ impl rt::typed::Command for AuthenticationInformationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut requested_eutran_authentication_info: Option<
-            RequestedEutranAuthenticationInfo,
-        > = None;
-        let mut requested_utran_geran_authentication_info: Option<
-            RequestedUtranGeranAuthenticationInfo,
-        > = None;
-        let mut visited_plmn_id: Option<rt::bytes::Bytes> = None;
-        let mut air_flags: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (1408, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut requested_eutran_authentication_info,
-                        &avp,
-                        cx,
-                    )?;
-                }
-                (1409, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut requested_utran_geran_authentication_info,
-                        &avp,
-                        cx,
-                    )?;
-                }
-                (1407, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut visited_plmn_id, &avp, cx)?;
-                }
-                (1679, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut air_flags, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name: rt::typed::required(
-                user_name,
-                rt::AvpKey::new(1, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            oc_supported_features,
-            supported_features,
-            requested_eutran_authentication_info,
-            requested_utran_geran_authentication_info,
-            visited_plmn_id: rt::typed::required(
-                visited_plmn_id,
-                rt::AvpKey::new(1407, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            air_flags,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -14922,6 +15492,162 @@ impl Default for AuthenticationInformationAnswer {
         }
     }
 }
+impl AuthenticationInformationAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (1614, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.error_diagnostic, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (650, 0) => {
+                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (1413, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.authentication_info, &avp, cx)?;
+                }
+                (1680, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.ue_usage_type, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for AuthenticationInformationAnswer {
     const CODE: u32 = 318;
     const APPLICATION_ID: u32 = 16777251;
@@ -14938,149 +15664,10 @@ impl rt::typed::Command for AuthenticationInformationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut error_diagnostic: Option<ErrorDiagnostic> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut load: Vec<super::rfc8583::Load> = Vec::new();
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut authentication_info: Option<AuthenticationInfo> = None;
-        let mut ue_usage_type: Option<u32> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (1614, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut error_diagnostic, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (650, 0) => {
-                    avp_flags.note(&avp, load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut load, &avp, cx, u32::MAX)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (1413, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut authentication_info, &avp, cx)?;
-                }
-                (1680, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut ue_usage_type, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            result_code,
-            experimental_result,
-            error_diagnostic,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            oc_supported_features,
-            oc_olr,
-            load,
-            supported_features,
-            authentication_info,
-            ue_usage_type,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -15376,6 +15963,210 @@ impl Default for CancelLocationRequest {
         }
     }
 }
+impl CancelLocationRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_host = false;
+        let mut seen_destination_realm = false;
+        let mut seen_user_name = false;
+        let mut seen_cancellation_type = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.user_name,
+                        &mut seen_user_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (1420, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.cancellation_type,
+                        &mut seen_cancellation_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1638, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.clr_flags, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_user_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cancellation_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1420, 10415),
+                    <CancellationType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for CancelLocationRequest {
     const CODE: u32 = 317;
     const APPLICATION_ID: u32 = 16777251;
@@ -15392,145 +16183,10 @@ impl rt::typed::Command for CancelLocationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut cancellation_type: Option<CancellationType> = None;
-        let mut clr_flags: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (1420, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut cancellation_type, &avp, cx)?;
-                }
-                (1638, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut clr_flags, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name: rt::typed::required(
-                user_name,
-                rt::AvpKey::new(1, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            supported_features,
-            cancellation_type: rt::typed::required(
-                cancellation_type,
-                rt::AvpKey::new(1420, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            clr_flags,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -15754,6 +16410,138 @@ impl Default for CancelLocationAnswer {
         }
     }
 }
+impl CancelLocationAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for CancelLocationAnswer {
     const CODE: u32 = 317;
     const APPLICATION_ID: u32 = 16777251;
@@ -15770,113 +16558,10 @@ impl rt::typed::Command for CancelLocationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            supported_features,
-            result_code,
-            experimental_result,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -16104,6 +16789,214 @@ impl Default for TgppS6aS6dInsertSubscriberDataRequest {
         }
     }
 }
+impl TgppS6aS6dInsertSubscriberDataRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_host = false;
+        let mut seen_destination_realm = false;
+        let mut seen_user_name = false;
+        let mut seen_subscription_data = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.user_name,
+                        &mut seen_user_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (1400, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.subscription_data,
+                        &mut seen_subscription_data,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1490, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.idr_flags, &avp, cx)?;
+                }
+                (1670, 10415) => {
+                    self.avp_flags.note(&avp, self.reset_id.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.reset_id, &avp, cx, u32::MAX)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_user_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_subscription_data {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1400, 10415),
+                    <Box<SubscriptionData> as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataRequest {
     const CODE: u32 = 319;
     const APPLICATION_ID: u32 = 16777251;
@@ -16120,151 +17013,10 @@ impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut subscription_data: Option<Box<SubscriptionData>> = None;
-        let mut idr_flags: Option<u32> = None;
-        let mut reset_id: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (1400, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut subscription_data, &avp, cx)?;
-                }
-                (1490, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut idr_flags, &avp, cx)?;
-                }
-                (1670, 10415) => {
-                    avp_flags.note(&avp, reset_id.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut reset_id, &avp, cx, u32::MAX)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name: rt::typed::required(
-                user_name,
-                rt::AvpKey::new(1, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            supported_features,
-            subscription_data: rt::typed::required(
-                subscription_data,
-                rt::AvpKey::new(1400, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            idr_flags,
-            reset_id,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -16540,6 +17292,202 @@ impl Default for TgppS6aS6dInsertSubscriberDataAnswer {
         }
     }
 }
+impl TgppS6aS6dInsertSubscriberDataAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1492, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.ims_voice_over_ps_sessions_supported,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1494, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.last_ue_activity_time, &avp, cx)?;
+                }
+                (1032, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
+                }
+                (1441, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ida_flags, &avp, cx)?;
+                }
+                (1495, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.eps_user_state, &avp, cx)?;
+                }
+                (1496, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.eps_location_information, &avp, cx)?;
+                }
+                (1649, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.local_time_zone, &avp, cx)?;
+                }
+                (3143, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.supported_services, &avp, cx)?;
+                }
+                (3123, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.monitoring_event_report.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.monitoring_event_report,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (3142, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.monitoring_event_config_status.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.monitoring_event_config_status,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataAnswer {
     const CODE: u32 = 319;
     const APPLICATION_ID: u32 = 16777251;
@@ -16556,192 +17504,10 @@ impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut ims_voice_over_ps_sessions_supported: Option<
-            ImsVoiceOverPsSessionsSupported,
-        > = None;
-        let mut last_ue_activity_time: Option<rt::data::Time> = None;
-        let mut rat_type: Option<super::ts29212::RatType> = None;
-        let mut ida_flags: Option<u32> = None;
-        let mut eps_user_state: Option<EpsUserState> = None;
-        let mut eps_location_information: Option<EpsLocationInformation> = None;
-        let mut local_time_zone: Option<LocalTimeZone> = None;
-        let mut supported_services: Option<super::ts29336::SupportedServices> = None;
-        let mut monitoring_event_report: Vec<super::ts29336::MonitoringEventReport> = Vec::new();
-        let mut monitoring_event_config_status: Vec<
-            super::ts29336::MonitoringEventConfigStatus,
-        > = Vec::new();
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (1492, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut ims_voice_over_ps_sessions_supported,
-                        &avp,
-                        cx,
-                    )?;
-                }
-                (1494, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut last_ue_activity_time, &avp, cx)?;
-                }
-                (1032, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut rat_type, &avp, cx)?;
-                }
-                (1441, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ida_flags, &avp, cx)?;
-                }
-                (1495, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut eps_user_state, &avp, cx)?;
-                }
-                (1496, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut eps_location_information, &avp, cx)?;
-                }
-                (1649, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut local_time_zone, &avp, cx)?;
-                }
-                (3143, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut supported_services, &avp, cx)?;
-                }
-                (3123, 10415) => {
-                    avp_flags
-                        .note(&avp, monitoring_event_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut monitoring_event_report, &avp, cx, u32::MAX)?;
-                }
-                (3142, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            monitoring_event_config_status.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
-                        &mut monitoring_event_config_status,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            supported_features,
-            result_code,
-            experimental_result,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            ims_voice_over_ps_sessions_supported,
-            last_ue_activity_time,
-            rat_type,
-            ida_flags,
-            eps_user_state,
-            eps_location_information,
-            local_time_zone,
-            supported_services,
-            monitoring_event_report,
-            monitoring_event_config_status,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -17101,6 +17867,227 @@ impl Default for TgppS6aS6dDeleteSubscriberDataRequest {
         }
     }
 }
+impl TgppS6aS6dDeleteSubscriberDataRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_host = false;
+        let mut seen_destination_realm = false;
+        let mut seen_user_name = false;
+        let mut seen_dsr_flags = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.user_name,
+                        &mut seen_user_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (1421, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.dsr_flags,
+                        &mut seen_dsr_flags,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (3125, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.scef_id, &avp, cx)?;
+                }
+                (1423, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.context_identifier.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.context_identifier, &avp, cx, u32::MAX)?;
+                }
+                (1459, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.trace_reference, &avp, cx)?;
+                }
+                (1487, 10415) => {
+                    self.avp_flags.note(&avp, self.ts_code.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.ts_code, &avp, cx, u32::MAX)?;
+                }
+                (1476, 10415) => {
+                    self.avp_flags.note(&avp, self.ss_code.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.ss_code, &avp, cx, u32::MAX)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_user_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_dsr_flags {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1421, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataRequest {
     const CODE: u32 = 320;
     const APPLICATION_ID: u32 = 16777251;
@@ -17117,169 +18104,10 @@ impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut dsr_flags: Option<u32> = None;
-        let mut scef_id: Option<rt::data::DiameterIdentity> = None;
-        let mut context_identifier: Vec<u32> = Vec::new();
-        let mut trace_reference: Option<rt::bytes::Bytes> = None;
-        let mut ts_code: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut ss_code: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (1421, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut dsr_flags, &avp, cx)?;
-                }
-                (3125, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut scef_id, &avp, cx)?;
-                }
-                (1423, 10415) => {
-                    avp_flags.note(&avp, context_identifier.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut context_identifier, &avp, cx, u32::MAX)?;
-                }
-                (1459, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut trace_reference, &avp, cx)?;
-                }
-                (1487, 10415) => {
-                    avp_flags.note(&avp, ts_code.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut ts_code, &avp, cx, u32::MAX)?;
-                }
-                (1476, 10415) => {
-                    avp_flags.note(&avp, ss_code.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut ss_code, &avp, cx, u32::MAX)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name: rt::typed::required(
-                user_name,
-                rt::AvpKey::new(1, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            supported_features,
-            dsr_flags: rt::typed::required(
-                dsr_flags,
-                rt::AvpKey::new(1421, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            scef_id,
-            context_identifier,
-            trace_reference,
-            ts_code,
-            ss_code,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -17555,6 +18383,142 @@ impl Default for TgppS6aS6dDeleteSubscriberDataAnswer {
         }
     }
 }
+impl TgppS6aS6dDeleteSubscriberDataAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1422, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.dsa_flags, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataAnswer {
     const CODE: u32 = 320;
     const APPLICATION_ID: u32 = 16777251;
@@ -17571,119 +18535,10 @@ impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut dsa_flags: Option<u32> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (1422, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut dsa_flags, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            supported_features,
-            result_code,
-            experimental_result,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            dsa_flags,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -17923,6 +18778,182 @@ impl Default for PurgeUeRequest {
         }
     }
 }
+impl PurgeUeRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_user_name = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.user_name,
+                        &mut seen_user_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (1635, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.pur_flags, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (1496, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.eps_location_information, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_user_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for PurgeUeRequest {
     const CODE: u32 = 321;
     const APPLICATION_ID: u32 = 16777251;
@@ -17939,141 +18970,10 @@ impl rt::typed::Command for PurgeUeRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut pur_flags: Option<u32> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut eps_location_information: Option<EpsLocationInformation> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (1635, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut pur_flags, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (1496, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut eps_location_information, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name: rt::typed::required(
-                user_name,
-                rt::AvpKey::new(1, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            oc_supported_features,
-            pur_flags,
-            supported_features,
-            eps_location_information,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -18333,6 +19233,154 @@ impl Default for PurgeUeAnswer {
         }
     }
 }
+impl PurgeUeAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (650, 0) => {
+                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                }
+                (1442, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.pua_flags, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for PurgeUeAnswer {
     const CODE: u32 = 321;
     const APPLICATION_ID: u32 = 16777251;
@@ -18349,137 +19397,10 @@ impl rt::typed::Command for PurgeUeAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut load: Vec<super::rfc8583::Load> = Vec::new();
-        let mut pua_flags: Option<u32> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (650, 0) => {
-                    avp_flags.note(&avp, load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut load, &avp, cx, u32::MAX)?;
-                }
-                (1442, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut pua_flags, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            supported_features,
-            result_code,
-            experimental_result,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            oc_supported_features,
-            oc_olr,
-            load,
-            pua_flags,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -18755,6 +19676,182 @@ impl Default for TgppS6aS6dResetRequest {
         }
     }
 }
+impl TgppS6aS6dResetRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_host = false;
+        let mut seen_destination_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (1444, 10415) => {
+                    self.avp_flags.note(&avp, self.user_id.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.user_id, &avp, cx, u32::MAX)?;
+                }
+                (1670, 10415) => {
+                    self.avp_flags.note(&avp, self.reset_id.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.reset_id, &avp, cx, u32::MAX)?;
+                }
+                (1400, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.subscription_data, &avp, cx)?;
+                }
+                (1685, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.subscription_data_deletion, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppS6aS6dResetRequest {
     const CODE: u32 = 322;
     const APPLICATION_ID: u32 = 16777251;
@@ -18771,141 +19868,10 @@ impl rt::typed::Command for TgppS6aS6dResetRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut user_id: Vec<rt::data::Utf8String> = Vec::new();
-        let mut reset_id: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut subscription_data: Option<Box<SubscriptionData>> = None;
-        let mut subscription_data_deletion: Option<SubscriptionDataDeletion> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (1444, 10415) => {
-                    avp_flags.note(&avp, user_id.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut user_id, &avp, cx, u32::MAX)?;
-                }
-                (1670, 10415) => {
-                    avp_flags.note(&avp, reset_id.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut reset_id, &avp, cx, u32::MAX)?;
-                }
-                (1400, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut subscription_data, &avp, cx)?;
-                }
-                (1685, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut subscription_data_deletion, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            supported_features,
-            user_id,
-            reset_id,
-            subscription_data,
-            subscription_data_deletion,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -19149,6 +20115,138 @@ impl Default for TgppS6aS6dResetAnswer {
         }
     }
 }
+impl TgppS6aS6dResetAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppS6aS6dResetAnswer {
     const CODE: u32 = 322;
     const APPLICATION_ID: u32 = 16777251;
@@ -19165,113 +20263,10 @@ impl rt::typed::Command for TgppS6aS6dResetAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            supported_features,
-            result_code,
-            experimental_result,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -19541,6 +20536,240 @@ impl Default for NotifyRequest {
         }
     }
 }
+impl NotifyRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_user_name = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.user_name,
+                        &mut seen_user_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (1401, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.terminal_information, &avp, cx)?;
+                }
+                (486, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.mip6_agent_info, &avp, cx)?;
+                }
+                (600, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.visited_network_identifier, &avp, cx)?;
+                }
+                (1423, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.context_identifier, &avp, cx)?;
+                }
+                (493, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.service_selection, &avp, cx)?;
+                }
+                (1434, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.alert_reason, &avp, cx)?;
+                }
+                (1615, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ue_srvcc_capability, &avp, cx)?;
+                }
+                (1443, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.nor_flags, &avp, cx)?;
+                }
+                (1493, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.homogeneous_support_of_ims_voice_over_ps_sessions,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (3329, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.maximum_ue_availability_time,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (3142, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.monitoring_event_config_status.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.monitoring_event_config_status,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (1538, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.emergency_services, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_user_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for NotifyRequest {
     const CODE: u32 = 323;
     const APPLICATION_ID: u32 = 16777251;
@@ -19557,219 +20786,10 @@ impl rt::typed::Command for NotifyRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut terminal_information: Option<TerminalInformation> = None;
-        let mut mip6_agent_info: Option<super::mip6::Mip6AgentInfo> = None;
-        let mut visited_network_identifier: Option<rt::bytes::Bytes> = None;
-        let mut context_identifier: Option<u32> = None;
-        let mut service_selection: Option<rt::data::Utf8String> = None;
-        let mut alert_reason: Option<AlertReason> = None;
-        let mut ue_srvcc_capability: Option<UeSrvccCapability> = None;
-        let mut nor_flags: Option<u32> = None;
-        let mut homogeneous_support_of_ims_voice_over_ps_sessions: Option<
-            HomogeneousSupportOfImsVoiceOverPsSessions,
-        > = None;
-        let mut maximum_ue_availability_time: Option<rt::data::Time> = None;
-        let mut monitoring_event_config_status: Vec<
-            super::ts29336::MonitoringEventConfigStatus,
-        > = Vec::new();
-        let mut emergency_services: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (1401, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut terminal_information, &avp, cx)?;
-                }
-                (486, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut mip6_agent_info, &avp, cx)?;
-                }
-                (600, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut visited_network_identifier, &avp, cx)?;
-                }
-                (1423, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut context_identifier, &avp, cx)?;
-                }
-                (493, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_selection, &avp, cx)?;
-                }
-                (1434, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut alert_reason, &avp, cx)?;
-                }
-                (1615, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ue_srvcc_capability, &avp, cx)?;
-                }
-                (1443, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut nor_flags, &avp, cx)?;
-                }
-                (1493, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut homogeneous_support_of_ims_voice_over_ps_sessions,
-                        &avp,
-                        cx,
-                    )?;
-                }
-                (3329, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut maximum_ue_availability_time, &avp, cx)?;
-                }
-                (3142, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            monitoring_event_config_status.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
-                        &mut monitoring_event_config_status,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (1538, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut emergency_services, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name: rt::typed::required(
-                user_name,
-                rt::AvpKey::new(1, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            oc_supported_features,
-            supported_features,
-            terminal_information,
-            mip6_agent_info,
-            visited_network_identifier,
-            context_identifier,
-            service_selection,
-            alert_reason,
-            ue_srvcc_capability,
-            nor_flags,
-            homogeneous_support_of_ims_voice_over_ps_sessions,
-            maximum_ue_availability_time,
-            monitoring_event_config_status,
-            emergency_services,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -20145,6 +21165,150 @@ impl Default for NotifyAnswer {
         }
     }
 }
+impl NotifyAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (650, 0) => {
+                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
+                    rt::typed::push(&mut self.load, &avp, cx, u32::MAX)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for NotifyAnswer {
     const CODE: u32 = 323;
     const APPLICATION_ID: u32 = 16777251;
@@ -20161,131 +21325,10 @@ impl rt::typed::Command for NotifyAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut load: Vec<super::rfc8583::Load> = Vec::new();
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (650, 0) => {
-                    avp_flags.note(&avp, load.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut load, &avp, cx, u32::MAX)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            result_code,
-            experimental_result,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            oc_supported_features,
-            oc_olr,
-            load,
-            supported_features,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -20537,6 +21580,169 @@ impl Default for MeIdentityCheckRequest {
         }
     }
 }
+impl MeIdentityCheckRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_terminal_information = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1401, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.terminal_information,
+                        &mut seen_terminal_information,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_terminal_information {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1401, 10415),
+                    <TerminalInformation as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for MeIdentityCheckRequest {
     const CODE: u32 = 324;
     const APPLICATION_ID: u32 = 16777252;
@@ -20553,123 +21759,10 @@ impl rt::typed::Command for MeIdentityCheckRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut terminal_information: Option<TerminalInformation> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (1401, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut terminal_information, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            terminal_information: rt::typed::required(
-                terminal_information,
-                rt::AvpKey::new(1401, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            user_name,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -20877,6 +21970,137 @@ impl Default for MeIdentityCheckAnswer {
         }
     }
 }
+impl MeIdentityCheckAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1445, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.equipment_status, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for MeIdentityCheckAnswer {
     const CODE: u32 = 324;
     const APPLICATION_ID: u32 = 16777252;
@@ -20893,113 +22117,10 @@ impl rt::typed::Command for MeIdentityCheckAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut equipment_status: Option<EquipmentStatus> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (1445, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut equipment_status, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            result_code,
-            experimental_result,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            equipment_status,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -21227,6 +22348,198 @@ impl Default for UpdateVcsgLocationRequest {
         }
     }
 }
+impl UpdateVcsgLocationRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_user_name = false;
+        let mut seen_uvr_flags = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.user_name,
+                        &mut seen_user_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (701, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.msisdn, &avp, cx)?;
+                }
+                (1489, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.sgsn_number, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (1639, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.uvr_flags,
+                        &mut seen_uvr_flags,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_user_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_uvr_flags {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1639, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for UpdateVcsgLocationRequest {
     const CODE: u32 = 8388638;
     const APPLICATION_ID: u32 = 16777308;
@@ -21243,146 +22556,10 @@ impl rt::typed::Command for UpdateVcsgLocationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut msisdn: Option<rt::bytes::Bytes> = None;
-        let mut sgsn_number: Option<rt::bytes::Bytes> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut uvr_flags: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (701, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut msisdn, &avp, cx)?;
-                }
-                (1489, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut sgsn_number, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (1639, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut uvr_flags, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name: rt::typed::required(
-                user_name,
-                rt::AvpKey::new(1, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            msisdn,
-            sgsn_number,
-            supported_features,
-            uvr_flags: rt::typed::required(
-                uvr_flags,
-                rt::AvpKey::new(1639, 10415),
-                rt::AvpFlags(128),
-                msg.header().length as usize,
-            )?,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -21634,6 +22811,160 @@ impl Default for UpdateVcsgLocationAnswer {
         }
     }
 }
+impl UpdateVcsgLocationAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (1614, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.error_diagnostic, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (1641, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.vplmn_csg_subscription_data.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.vplmn_csg_subscription_data,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (1640, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.uva_flags, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for UpdateVcsgLocationAnswer {
     const CODE: u32 = 8388638;
     const APPLICATION_ID: u32 = 16777308;
@@ -21650,141 +22981,10 @@ impl rt::typed::Command for UpdateVcsgLocationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut error_diagnostic: Option<ErrorDiagnostic> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut vplmn_csg_subscription_data: Vec<VplmnCsgSubscriptionData> = Vec::new();
-        let mut uva_flags: Option<u32> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (1614, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut error_diagnostic, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (1641, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            vplmn_csg_subscription_data.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
-                        &mut vplmn_csg_subscription_data,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (1640, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut uva_flags, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            result_code,
-            experimental_result,
-            error_diagnostic,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            supported_features,
-            vplmn_csg_subscription_data,
-            uva_flags,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -22040,6 +23240,206 @@ impl Default for CancelVcsgLocationRequest {
         }
     }
 }
+impl CancelVcsgLocationRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_host = false;
+        let mut seen_destination_realm = false;
+        let mut seen_user_name = false;
+        let mut seen_cancellation_type = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.user_name,
+                        &mut seen_user_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (1420, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.cancellation_type,
+                        &mut seen_cancellation_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_user_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cancellation_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1420, 10415),
+                    <CancellationType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for CancelVcsgLocationRequest {
     const CODE: u32 = 8388642;
     const APPLICATION_ID: u32 = 16777308;
@@ -22056,139 +23456,10 @@ impl rt::typed::Command for CancelVcsgLocationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut cancellation_type: Option<CancellationType> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (1420, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut cancellation_type, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name: rt::typed::required(
-                user_name,
-                rt::AvpKey::new(1, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            supported_features,
-            cancellation_type: rt::typed::required(
-                cancellation_type,
-                rt::AvpKey::new(1420, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -22400,6 +23671,138 @@ impl Default for CancelVcsgLocationAnswer {
         }
     }
 }
+impl CancelVcsgLocationAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for CancelVcsgLocationAnswer {
     const CODE: u32 = 8388642;
     const APPLICATION_ID: u32 = 16777308;
@@ -22416,113 +23819,10 @@ impl rt::typed::Command for CancelVcsgLocationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            supported_features,
-            result_code,
-            experimental_result,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -22750,6 +24050,214 @@ impl Default for TgppS7aS7dInsertSubscriberDataRequest {
         }
     }
 }
+impl TgppS7aS7dInsertSubscriberDataRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_host = false;
+        let mut seen_destination_realm = false;
+        let mut seen_user_name = false;
+        let mut seen_subscription_data = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.user_name,
+                        &mut seen_user_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (1400, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.subscription_data,
+                        &mut seen_subscription_data,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1490, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.idr_flags, &avp, cx)?;
+                }
+                (1670, 10415) => {
+                    self.avp_flags.note(&avp, self.reset_id.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.reset_id, &avp, cx, u32::MAX)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_user_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_subscription_data {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1400, 10415),
+                    <Box<SubscriptionData> as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataRequest {
     const CODE: u32 = 319;
     const APPLICATION_ID: u32 = 16777308;
@@ -22766,151 +24274,10 @@ impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut subscription_data: Option<Box<SubscriptionData>> = None;
-        let mut idr_flags: Option<u32> = None;
-        let mut reset_id: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (1400, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut subscription_data, &avp, cx)?;
-                }
-                (1490, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut idr_flags, &avp, cx)?;
-                }
-                (1670, 10415) => {
-                    avp_flags.note(&avp, reset_id.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut reset_id, &avp, cx, u32::MAX)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name: rt::typed::required(
-                user_name,
-                rt::AvpKey::new(1, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            supported_features,
-            subscription_data: rt::typed::required(
-                subscription_data,
-                rt::AvpKey::new(1400, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            idr_flags,
-            reset_id,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -23186,6 +24553,202 @@ impl Default for TgppS7aS7dInsertSubscriberDataAnswer {
         }
     }
 }
+impl TgppS7aS7dInsertSubscriberDataAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1492, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.ims_voice_over_ps_sessions_supported,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1494, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.last_ue_activity_time, &avp, cx)?;
+                }
+                (1032, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.rat_type, &avp, cx)?;
+                }
+                (1441, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ida_flags, &avp, cx)?;
+                }
+                (1495, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.eps_user_state, &avp, cx)?;
+                }
+                (1496, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.eps_location_information, &avp, cx)?;
+                }
+                (1649, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.local_time_zone, &avp, cx)?;
+                }
+                (3143, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.supported_services, &avp, cx)?;
+                }
+                (3123, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.monitoring_event_report.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.monitoring_event_report,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (3142, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.monitoring_event_config_status.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.monitoring_event_config_status,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataAnswer {
     const CODE: u32 = 319;
     const APPLICATION_ID: u32 = 16777308;
@@ -23202,192 +24765,10 @@ impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut ims_voice_over_ps_sessions_supported: Option<
-            ImsVoiceOverPsSessionsSupported,
-        > = None;
-        let mut last_ue_activity_time: Option<rt::data::Time> = None;
-        let mut rat_type: Option<super::ts29212::RatType> = None;
-        let mut ida_flags: Option<u32> = None;
-        let mut eps_user_state: Option<EpsUserState> = None;
-        let mut eps_location_information: Option<EpsLocationInformation> = None;
-        let mut local_time_zone: Option<LocalTimeZone> = None;
-        let mut supported_services: Option<super::ts29336::SupportedServices> = None;
-        let mut monitoring_event_report: Vec<super::ts29336::MonitoringEventReport> = Vec::new();
-        let mut monitoring_event_config_status: Vec<
-            super::ts29336::MonitoringEventConfigStatus,
-        > = Vec::new();
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (1492, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut ims_voice_over_ps_sessions_supported,
-                        &avp,
-                        cx,
-                    )?;
-                }
-                (1494, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut last_ue_activity_time, &avp, cx)?;
-                }
-                (1032, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut rat_type, &avp, cx)?;
-                }
-                (1441, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ida_flags, &avp, cx)?;
-                }
-                (1495, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut eps_user_state, &avp, cx)?;
-                }
-                (1496, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut eps_location_information, &avp, cx)?;
-                }
-                (1649, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut local_time_zone, &avp, cx)?;
-                }
-                (3143, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut supported_services, &avp, cx)?;
-                }
-                (3123, 10415) => {
-                    avp_flags
-                        .note(&avp, monitoring_event_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut monitoring_event_report, &avp, cx, u32::MAX)?;
-                }
-                (3142, 10415) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            monitoring_event_config_status.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
-                        &mut monitoring_event_config_status,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            supported_features,
-            result_code,
-            experimental_result,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            ims_voice_over_ps_sessions_supported,
-            last_ue_activity_time,
-            rat_type,
-            ida_flags,
-            eps_user_state,
-            eps_location_information,
-            local_time_zone,
-            supported_services,
-            monitoring_event_report,
-            monitoring_event_config_status,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -23747,6 +25128,227 @@ impl Default for TgppS7aS7dDeleteSubscriberDataRequest {
         }
     }
 }
+impl TgppS7aS7dDeleteSubscriberDataRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_host = false;
+        let mut seen_destination_realm = false;
+        let mut seen_user_name = false;
+        let mut seen_dsr_flags = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.user_name,
+                        &mut seen_user_name,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (1421, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.dsr_flags,
+                        &mut seen_dsr_flags,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (3125, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.scef_id, &avp, cx)?;
+                }
+                (1423, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.context_identifier.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.context_identifier, &avp, cx, u32::MAX)?;
+                }
+                (1459, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.trace_reference, &avp, cx)?;
+                }
+                (1487, 10415) => {
+                    self.avp_flags.note(&avp, self.ts_code.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.ts_code, &avp, cx, u32::MAX)?;
+                }
+                (1476, 10415) => {
+                    self.avp_flags.note(&avp, self.ss_code.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.ss_code, &avp, cx, u32::MAX)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_user_name {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_dsr_flags {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1421, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataRequest {
     const CODE: u32 = 320;
     const APPLICATION_ID: u32 = 16777308;
@@ -23763,169 +25365,10 @@ impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut dsr_flags: Option<u32> = None;
-        let mut scef_id: Option<rt::data::DiameterIdentity> = None;
-        let mut context_identifier: Vec<u32> = Vec::new();
-        let mut trace_reference: Option<rt::bytes::Bytes> = None;
-        let mut ts_code: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut ss_code: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (1421, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut dsr_flags, &avp, cx)?;
-                }
-                (3125, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut scef_id, &avp, cx)?;
-                }
-                (1423, 10415) => {
-                    avp_flags.note(&avp, context_identifier.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut context_identifier, &avp, cx, u32::MAX)?;
-                }
-                (1459, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut trace_reference, &avp, cx)?;
-                }
-                (1487, 10415) => {
-                    avp_flags.note(&avp, ts_code.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut ts_code, &avp, cx, u32::MAX)?;
-                }
-                (1476, 10415) => {
-                    avp_flags.note(&avp, ss_code.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut ss_code, &avp, cx, u32::MAX)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name: rt::typed::required(
-                user_name,
-                rt::AvpKey::new(1, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            supported_features,
-            dsr_flags: rt::typed::required(
-                dsr_flags,
-                rt::AvpKey::new(1421, 10415),
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-            )?,
-            scef_id,
-            context_identifier,
-            trace_reference,
-            ts_code,
-            ss_code,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -24201,6 +25644,142 @@ impl Default for TgppS7aS7dDeleteSubscriberDataAnswer {
         }
     }
 }
+impl TgppS7aS7dDeleteSubscriberDataAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1422, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.dsa_flags, &avp, cx)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataAnswer {
     const CODE: u32 = 320;
     const APPLICATION_ID: u32 = 16777308;
@@ -24217,119 +25796,10 @@ impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut dsa_flags: Option<u32> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (1422, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut dsa_flags, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            supported_features,
-            result_code,
-            experimental_result,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            dsa_flags,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -24569,6 +26039,182 @@ impl Default for TgppS7aS7dResetRequest {
         }
     }
 }
+impl TgppS7aS7dResetRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_host = false;
+        let mut seen_destination_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_host,
+                        &mut seen_destination_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (1444, 10415) => {
+                    self.avp_flags.note(&avp, self.user_id.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.user_id, &avp, cx, u32::MAX)?;
+                }
+                (1670, 10415) => {
+                    self.avp_flags.note(&avp, self.reset_id.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.reset_id, &avp, cx, u32::MAX)?;
+                }
+                (1400, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.subscription_data, &avp, cx)?;
+                }
+                (1685, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.subscription_data_deletion, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppS7aS7dResetRequest {
     const CODE: u32 = 322;
     const APPLICATION_ID: u32 = 16777308;
@@ -24585,141 +26231,10 @@ impl rt::typed::Command for TgppS7aS7dResetRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut user_id: Vec<rt::data::Utf8String> = Vec::new();
-        let mut reset_id: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut subscription_data: Option<Box<SubscriptionData>> = None;
-        let mut subscription_data_deletion: Option<SubscriptionDataDeletion> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (1444, 10415) => {
-                    avp_flags.note(&avp, user_id.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut user_id, &avp, cx, u32::MAX)?;
-                }
-                (1670, 10415) => {
-                    avp_flags.note(&avp, reset_id.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut reset_id, &avp, cx, u32::MAX)?;
-                }
-                (1400, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut subscription_data, &avp, cx)?;
-                }
-                (1685, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut subscription_data_deletion, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host: rt::typed::required(
-                destination_host,
-                rt::AvpKey::new(293, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            supported_features,
-            user_id,
-            reset_id,
-            subscription_data,
-            subscription_data_deletion,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -24963,6 +26478,138 @@ impl Default for TgppS7aS7dResetAnswer {
         }
     }
 }
+impl TgppS7aS7dResetAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_auth_session_state = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (260, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.vendor_specific_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.result_code, &avp, cx)?;
+                }
+                (297, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.experimental_result, &avp, cx)?;
+                }
+                (277, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_session_state,
+                        &mut seen_auth_session_state,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.failed_avp, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_session_state {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(277, 0),
+                    <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for TgppS7aS7dResetAnswer {
     const CODE: u32 = 322;
     const APPLICATION_ID: u32 = 16777308;
@@ -24979,113 +26626,10 @@ impl rt::typed::Command for TgppS7aS7dResetAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut vendor_specific_application_id: Option<
-            super::base::VendorSpecificApplicationId,
-        > = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut result_code: Option<u32> = None;
-        let mut experimental_result: Option<super::base::ExperimentalResult> = None;
-        let mut auth_session_state: Option<super::base::AuthSessionState> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut failed_avp: Option<super::base::FailedAvp> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (260, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut vendor_specific_application_id, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (297, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut experimental_result, &avp, cx)?;
-                }
-                (277, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_session_state, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut failed_avp, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            vendor_specific_application_id,
-            supported_features,
-            result_code,
-            experimental_result,
-            auth_session_state: rt::typed::required(
-                auth_session_state,
-                rt::AvpKey::new(277, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            failed_avp,
-            proxy_info,
-            route_record,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;

@@ -6401,45 +6401,43 @@ impl AccessNetworkInfoChange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4401, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut access_network_information: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut cellular_network_information: Option<rt::bytes::Bytes> = None;
-        let mut change_time: Option<rt::data::Time> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1263, 10415) => {
-                    avp_flags
-                        .note(&avp, access_network_information.len(), rt::AvpFlags(128));
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.access_network_information.len(),
+                            rt::AvpFlags(128),
+                        );
                     rt::typed::push(
-                        &mut access_network_information,
+                        &mut self.access_network_information,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (3924, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut cellular_network_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.cellular_network_information,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2038, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut change_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            access_network_information,
-            cellular_network_information,
-            change_time,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for AccessNetworkInfoChange {
@@ -6448,8 +6446,17 @@ impl rt::AvpData for AccessNetworkInfoChange {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -6562,85 +6569,75 @@ impl AccessTransferInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2709, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut access_transfer_type: Option<AccessTransferType> = None;
-        let mut access_network_information: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut cellular_network_information: Option<rt::bytes::Bytes> = None;
-        let mut inter_ue_transfer: Option<InterUeTransfer> = None;
-        let mut user_equipment_info: Option<super::credit_control::UserEquipmentInfo> = None;
-        let mut instance_id: Option<rt::data::Utf8String> = None;
-        let mut related_ims_charging_identifier: Option<rt::data::Utf8String> = None;
-        let mut related_ims_charging_identifier_node: Option<rt::data::Address> = None;
-        let mut change_time: Option<rt::data::Time> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2710, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut access_transfer_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.access_transfer_type, &avp, cx)?;
                 }
                 (1263, 10415) => {
-                    avp_flags
-                        .note(&avp, access_network_information.len(), rt::AvpFlags(128));
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.access_network_information.len(),
+                            rt::AvpFlags(128),
+                        );
                     rt::typed::push(
-                        &mut access_network_information,
+                        &mut self.access_network_information,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (3924, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut cellular_network_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.cellular_network_information,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (3902, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut inter_ue_transfer, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.inter_ue_transfer, &avp, cx)?;
                 }
                 (458, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut user_equipment_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.user_equipment_info, &avp, cx)?;
                 }
                 (3402, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut instance_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.instance_id, &avp, cx)?;
                 }
                 (2711, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut related_ims_charging_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.related_ims_charging_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2712, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut related_ims_charging_identifier_node,
+                        &mut self.related_ims_charging_identifier_node,
                         &avp,
                         cx,
                     )?;
                 }
                 (2038, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut change_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            access_transfer_type,
-            access_network_information,
-            cellular_network_information,
-            inter_ue_transfer,
-            user_equipment_info,
-            instance_id,
-            related_ims_charging_identifier,
-            related_ims_charging_identifier_node,
-            change_time,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for AccessTransferInformation {
@@ -6649,8 +6646,17 @@ impl rt::AvpData for AccessTransferInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -6806,38 +6812,41 @@ impl AccumulatedCost {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2052, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut value_digits: Option<i64> = None;
-        let mut exponent: Option<i32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_value_digits = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (447, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut value_digits, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.value_digits,
+                        &mut seen_value_digits,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (429, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut exponent, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.exponent, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            value_digits: rt::typed::required(
-                value_digits,
-                rt::AvpKey::new(447, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            exponent,
-            extra,
-            avp_flags,
-        })
+        if !seen_value_digits {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(447, 0),
+                    <i64 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for AccumulatedCost {
@@ -6846,8 +6855,17 @@ impl rt::AvpData for AccumulatedCost {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -6920,39 +6938,33 @@ impl AdditionalContentInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1207, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut type_number: Option<TypeNumber> = None;
-        let mut additional_type_information: Option<rt::data::Utf8String> = None;
-        let mut content_size: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1204, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut type_number, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.type_number, &avp, cx)?;
                 }
                 (1205, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut additional_type_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.additional_type_information,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1206, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut content_size, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.content_size, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            type_number,
-            additional_type_information,
-            content_size,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for AdditionalContentInformation {
@@ -6961,8 +6973,17 @@ impl rt::AvpData for AdditionalContentInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7047,33 +7068,25 @@ impl AddressDomain {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(898, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut domain_name: Option<rt::data::Utf8String> = None;
-        let mut tgpp_imsi_mcc_mnc: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1200, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut domain_name, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.domain_name, &avp, cx)?;
                 }
                 (8, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_imsi_mcc_mnc, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_imsi_mcc_mnc, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            domain_name,
-            tgpp_imsi_mcc_mnc,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for AddressDomain {
@@ -7082,8 +7095,17 @@ impl rt::AvpData for AddressDomain {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7156,38 +7178,41 @@ impl AfCorrelationInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1276, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut af_charging_identifier: Option<rt::bytes::Bytes> = None;
-        let mut flows: Vec<super::ts29214::Flows> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_af_charging_identifier = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (505, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut af_charging_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.af_charging_identifier,
+                        &mut seen_af_charging_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (510, 10415) => {
-                    avp_flags.note(&avp, flows.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut flows, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.flows.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.flows, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            af_charging_identifier: rt::typed::required(
-                af_charging_identifier,
-                rt::AvpKey::new(505, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            flows,
-            extra,
-            avp_flags,
-        })
+        if !seen_af_charging_identifier {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(505, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for AfCorrelationInformation {
@@ -7196,8 +7221,17 @@ impl rt::AvpData for AfCorrelationInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7290,74 +7324,66 @@ impl AnnouncementInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3904, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut announcement_identifier: Option<u32> = None;
-        let mut variable_part: Vec<VariablePart> = Vec::new();
-        let mut time_indicator: Option<u32> = None;
-        let mut quota_indicator: Option<QuotaIndicator> = None;
-        let mut announcement_order: Option<u32> = None;
-        let mut play_alternative: Option<PlayAlternative> = None;
-        let mut privacy_indicator: Option<PrivacyIndicator> = None;
-        let mut language: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_announcement_identifier = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (3905, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut announcement_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.announcement_identifier,
+                        &mut seen_announcement_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (3907, 10415) => {
-                    avp_flags.note(&avp, variable_part.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut variable_part, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.variable_part.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.variable_part, &avp, cx, u32::MAX)?;
                 }
                 (3911, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut time_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.time_indicator, &avp, cx)?;
                 }
                 (3912, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut quota_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.quota_indicator, &avp, cx)?;
                 }
                 (3906, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut announcement_order, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.announcement_order, &avp, cx)?;
                 }
                 (3913, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut play_alternative, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.play_alternative, &avp, cx)?;
                 }
                 (3915, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut privacy_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.privacy_indicator, &avp, cx)?;
                 }
                 (3914, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut language, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.language, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            announcement_identifier: rt::typed::required(
-                announcement_identifier,
-                rt::AvpKey::new(3905, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            variable_part,
-            time_indicator,
-            quota_indicator,
-            announcement_order,
-            play_alternative,
-            privacy_indicator,
-            language,
-            extra,
-            avp_flags,
-        })
+        if !seen_announcement_identifier {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(3905, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for AnnouncementInformation {
@@ -7366,8 +7392,17 @@ impl rt::AvpData for AnnouncementInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7512,39 +7547,30 @@ impl AocCostInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2053, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut accumulated_cost: Option<AccumulatedCost> = None;
-        let mut incremental_cost: Vec<IncrementalCost> = Vec::new();
-        let mut currency_code: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2052, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut accumulated_cost, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.accumulated_cost, &avp, cx)?;
                 }
                 (2062, 10415) => {
-                    avp_flags.note(&avp, incremental_cost.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut incremental_cost, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.incremental_cost.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.incremental_cost, &avp, cx, u32::MAX)?;
                 }
                 (425, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut currency_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.currency_code, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            accumulated_cost,
-            incremental_cost,
-            currency_code,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for AocCostInformation {
@@ -7553,8 +7579,17 @@ impl rt::AvpData for AocCostInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7643,39 +7678,33 @@ impl AocInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2054, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut aoc_cost_information: Option<AocCostInformation> = None;
-        let mut tariff_information: Option<TariffInformation> = None;
-        let mut aoc_subscription_information: Option<AocSubscriptionInformation> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2053, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut aoc_cost_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.aoc_cost_information, &avp, cx)?;
                 }
                 (2060, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut tariff_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.tariff_information, &avp, cx)?;
                 }
                 (2314, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut aoc_subscription_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.aoc_subscription_information,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            aoc_cost_information,
-            tariff_information,
-            aoc_subscription_information,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for AocInformation {
@@ -7684,8 +7713,17 @@ impl rt::AvpData for AocInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7770,33 +7808,29 @@ impl AocService {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2311, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut aoc_service_obligatory_type: Option<AocServiceObligatoryType> = None;
-        let mut aoc_service_type: Option<AocServiceType> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2312, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut aoc_service_obligatory_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.aoc_service_obligatory_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2313, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut aoc_service_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.aoc_service_type, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            aoc_service_obligatory_type,
-            aoc_service_type,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for AocService {
@@ -7805,8 +7839,17 @@ impl rt::AvpData for AocService {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -7883,39 +7926,29 @@ impl AocSubscriptionInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2314, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut aoc_service: Vec<AocService> = Vec::new();
-        let mut aoc_format: Option<AocFormat> = None;
-        let mut preferred_aoc_currency: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2311, 10415) => {
-                    avp_flags.note(&avp, aoc_service.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut aoc_service, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.aoc_service.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.aoc_service, &avp, cx, u32::MAX)?;
                 }
                 (2310, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut aoc_format, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.aoc_format, &avp, cx)?;
                 }
                 (2315, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut preferred_aoc_currency, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.preferred_aoc_currency, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            aoc_service,
-            aoc_format,
-            preferred_aoc_currency,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for AocSubscriptionInformation {
@@ -7924,8 +7957,17 @@ impl rt::AvpData for AocSubscriptionInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8010,33 +8052,25 @@ impl ApnRateControl {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3933, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut apn_rate_control_uplink: Option<ApnRateControlUplink> = None;
-        let mut apn_rate_control_downlink: Option<ApnRateControlDownlink> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (3935, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut apn_rate_control_uplink, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.apn_rate_control_uplink, &avp, cx)?;
                 }
                 (3934, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut apn_rate_control_downlink, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.apn_rate_control_downlink, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            apn_rate_control_uplink,
-            apn_rate_control_downlink,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ApnRateControl {
@@ -8045,8 +8079,17 @@ impl rt::AvpData for ApnRateControl {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8123,39 +8166,33 @@ impl ApnRateControlDownlink {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3934, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut additional_exception_reports: Option<AdditionalExceptionReports> = None;
-        let mut rate_control_time_unit: Option<u32> = None;
-        let mut rate_control_max_rate: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (3936, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut additional_exception_reports, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.additional_exception_reports,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (3939, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rate_control_time_unit, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rate_control_time_unit, &avp, cx)?;
                 }
                 (3938, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rate_control_max_rate, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rate_control_max_rate, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            additional_exception_reports,
-            rate_control_time_unit,
-            rate_control_max_rate,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ApnRateControlDownlink {
@@ -8164,8 +8201,17 @@ impl rt::AvpData for ApnRateControlDownlink {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8254,39 +8300,33 @@ impl ApnRateControlUplink {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3935, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut rate_control_time_unit: Option<u32> = None;
-        let mut rate_control_max_rate: Option<u32> = None;
-        let mut rate_control_max_message_size: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (3939, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rate_control_time_unit, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rate_control_time_unit, &avp, cx)?;
                 }
                 (3938, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rate_control_max_rate, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rate_control_max_rate, &avp, cx)?;
                 }
                 (3937, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rate_control_max_message_size, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.rate_control_max_message_size,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            rate_control_time_unit,
-            rate_control_max_rate,
-            rate_control_max_message_size,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ApnRateControlUplink {
@@ -8295,8 +8335,17 @@ impl rt::AvpData for ApnRateControlUplink {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8385,49 +8434,39 @@ impl ApplicationServerInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(850, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut application_server: Option<rt::data::Utf8String> = None;
-        let mut application_provided_called_party_address: Vec<rt::data::Utf8String> = Vec::new();
-        let mut status_as_code: Option<StatusAsCode> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (836, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut application_server, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.application_server, &avp, cx)?;
                 }
                 (837, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            application_provided_called_party_address.len(),
+                            self.application_provided_called_party_address.len(),
                             rt::AvpFlags(192),
                         );
                     rt::typed::push(
-                        &mut application_provided_called_party_address,
+                        &mut self.application_provided_called_party_address,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (2702, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut status_as_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.status_as_code, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            application_server,
-            application_provided_called_party_address,
-            status_as_code,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ApplicationServerInformation {
@@ -8436,8 +8475,17 @@ impl rt::AvpData for ApplicationServerInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8522,33 +8570,25 @@ impl BasicServiceCode {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3411, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut bearer_service: Option<rt::bytes::Bytes> = None;
-        let mut teleservice: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (854, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut bearer_service, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.bearer_service, &avp, cx)?;
                 }
                 (3413, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut teleservice, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.teleservice, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            bearer_service,
-            teleservice,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for BasicServiceCode {
@@ -8557,8 +8597,17 @@ impl rt::AvpData for BasicServiceCode {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8631,33 +8680,25 @@ impl CalledIdentityChange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3917, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut called_identity: Option<rt::data::Utf8String> = None;
-        let mut change_time: Option<rt::data::Time> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (3916, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut called_identity, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.called_identity, &avp, cx)?;
                 }
                 (2038, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut change_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            called_identity,
-            change_time,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for CalledIdentityChange {
@@ -8666,8 +8707,17 @@ impl rt::AvpData for CalledIdentityChange {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8744,39 +8794,30 @@ impl CoverageInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3459, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut coverage_status: Option<CoverageStatus> = None;
-        let mut change_time: Option<rt::data::Time> = None;
-        let mut location_info: Vec<LocationInfo> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (3428, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut coverage_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.coverage_status, &avp, cx)?;
                 }
                 (2038, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut change_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
                 }
                 (3460, 10415) => {
-                    avp_flags.note(&avp, location_info.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut location_info, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.location_info.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.location_info, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            coverage_status,
-            change_time,
-            location_info,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for CoverageInfo {
@@ -8785,8 +8826,17 @@ impl rt::AvpData for CoverageInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -8883,51 +8933,37 @@ impl CpdtInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3927, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut external_identifier: Option<rt::data::Utf8String> = None;
-        let mut scef_id: Option<rt::data::DiameterIdentity> = None;
-        let mut serving_node_identity: Option<rt::data::DiameterIdentity> = None;
-        let mut sgw_change: Option<SgwChange> = None;
-        let mut nidd_submission: Option<NiddSubmission> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (3111, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut external_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.external_identifier, &avp, cx)?;
                 }
                 (3125, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut scef_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.scef_id, &avp, cx)?;
                 }
                 (3929, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut serving_node_identity, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.serving_node_identity, &avp, cx)?;
                 }
                 (2065, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut sgw_change, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.sgw_change, &avp, cx)?;
                 }
                 (3928, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut nidd_submission, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.nidd_submission, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            external_identifier,
-            scef_id,
-            serving_node_identity,
-            sgw_change,
-            nidd_submission,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for CpdtInformation {
@@ -8936,8 +8972,17 @@ impl rt::AvpData for CpdtInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9050,39 +9095,30 @@ impl CurrentTariff {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2056, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut currency_code: Option<u32> = None;
-        let mut scale_factor: Option<ScaleFactor> = None;
-        let mut rate_element: Vec<RateElement> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (425, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut currency_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.currency_code, &avp, cx)?;
                 }
                 (2059, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut scale_factor, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.scale_factor, &avp, cx)?;
                 }
                 (2058, 10415) => {
-                    avp_flags.note(&avp, rate_element.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut rate_element, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.rate_element.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.rate_element, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            currency_code,
-            scale_factor,
-            rate_element,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for CurrentTariff {
@@ -9091,8 +9127,17 @@ impl rt::AvpData for CurrentTariff {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9177,33 +9222,25 @@ impl DcdInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2115, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut content_id: Option<rt::data::Utf8String> = None;
-        let mut content_provider_id: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2116, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut content_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.content_id, &avp, cx)?;
                 }
                 (2117, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut content_provider_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.content_provider_id, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            content_id,
-            content_provider_id,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for DcdInformation {
@@ -9212,8 +9249,17 @@ impl rt::AvpData for DcdInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9294,45 +9340,33 @@ impl DestinationInterface {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2002, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut interface_id: Option<rt::data::Utf8String> = None;
-        let mut interface_text: Option<rt::data::Utf8String> = None;
-        let mut interface_port: Option<rt::data::Utf8String> = None;
-        let mut interface_type: Option<InterfaceType> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2003, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut interface_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.interface_id, &avp, cx)?;
                 }
                 (2005, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut interface_text, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.interface_text, &avp, cx)?;
                 }
                 (2004, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut interface_port, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.interface_port, &avp, cx)?;
                 }
                 (2006, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut interface_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.interface_type, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            interface_id,
-            interface_text,
-            interface_port,
-            interface_type,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for DestinationInterface {
@@ -9341,8 +9375,17 @@ impl rt::AvpData for DestinationInterface {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9443,40 +9486,40 @@ impl EarlyMediaDescription {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1272, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut sdp_timestamps: Option<SdpTimestamps> = None;
-        let mut sdp_media_component: Vec<SdpMediaComponent> = Vec::new();
-        let mut sdp_session_description: Vec<rt::data::Utf8String> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1273, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sdp_timestamps, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sdp_timestamps, &avp, cx)?;
                 }
                 (843, 10415) => {
-                    avp_flags.note(&avp, sdp_media_component.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut sdp_media_component, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.sdp_media_component.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.sdp_media_component, &avp, cx, u32::MAX)?;
                 }
                 (842, 10415) => {
-                    avp_flags
-                        .note(&avp, sdp_session_description.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut sdp_session_description, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.sdp_session_description.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.sdp_session_description,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            sdp_timestamps,
-            sdp_media_component,
-            sdp_session_description,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for EarlyMediaDescription {
@@ -9485,8 +9528,17 @@ impl rt::AvpData for EarlyMediaDescription {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9567,27 +9619,27 @@ impl EnhancedDiagnostics {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3901, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut ran_nas_release_cause: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2819, 10415) => {
-                    avp_flags.note(&avp, ran_nas_release_cause.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut ran_nas_release_cause, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.ran_nas_release_cause.len(), rt::AvpFlags(128));
+                    rt::typed::push(
+                        &mut self.ran_nas_release_cause,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            ran_nas_release_cause,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for EnhancedDiagnostics {
@@ -9596,8 +9648,17 @@ impl rt::AvpData for EnhancedDiagnostics {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9674,63 +9735,67 @@ impl Envelope {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1266, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut envelope_start_time: Option<rt::data::Time> = None;
-        let mut envelope_end_time: Option<rt::data::Time> = None;
-        let mut cc_total_octets: Option<u64> = None;
-        let mut cc_input_octets: Option<u64> = None;
-        let mut cc_output_octets: Option<u64> = None;
-        let mut cc_service_specific_units: Vec<u64> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_envelope_start_time = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1269, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut envelope_start_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.envelope_start_time,
+                        &mut seen_envelope_start_time,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1267, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut envelope_end_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.envelope_end_time, &avp, cx)?;
                 }
                 (421, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_total_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_total_octets, &avp, cx)?;
                 }
                 (412, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_input_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_input_octets, &avp, cx)?;
                 }
                 (414, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_output_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_output_octets, &avp, cx)?;
                 }
                 (417, 0) => {
-                    avp_flags
-                        .note(&avp, cc_service_specific_units.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut cc_service_specific_units, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.cc_service_specific_units.len(),
+                            rt::AvpFlags(64),
+                        );
+                    rt::typed::push(
+                        &mut self.cc_service_specific_units,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            envelope_start_time: rt::typed::required(
-                envelope_start_time,
-                rt::AvpKey::new(1269, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            envelope_end_time,
-            cc_total_octets,
-            cc_input_octets,
-            cc_output_octets,
-            cc_service_specific_units,
-            extra,
-            avp_flags,
-        })
+        if !seen_envelope_start_time {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1269, 10415),
+                    <rt::data::Time as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for Envelope {
@@ -9739,8 +9804,17 @@ impl rt::AvpData for Envelope {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9861,39 +9935,29 @@ impl EventType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(823, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut tgpp_sip_method: Option<rt::data::Utf8String> = None;
-        let mut event: Option<rt::data::Utf8String> = None;
-        let mut expires: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (824, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sip_method, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sip_method, &avp, cx)?;
                 }
                 (825, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut event, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.event, &avp, cx)?;
                 }
                 (888, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut expires, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.expires, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            tgpp_sip_method,
-            event,
-            expires,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for EventType {
@@ -9902,8 +9966,17 @@ impl rt::AvpData for EventType {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -9996,57 +10069,49 @@ impl ImInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2110, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut total_number_of_messages_sent: Option<u32> = None;
-        let mut total_number_of_messages_exploded: Option<u32> = None;
-        let mut number_of_messages_successfully_sent: Option<u32> = None;
-        let mut number_of_messages_successfully_exploded: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2114, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut total_number_of_messages_sent, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.total_number_of_messages_sent,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2113, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut total_number_of_messages_exploded,
+                        &mut self.total_number_of_messages_exploded,
                         &avp,
                         cx,
                     )?;
                 }
                 (2112, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut number_of_messages_successfully_sent,
+                        &mut self.number_of_messages_successfully_sent,
                         &avp,
                         cx,
                     )?;
                 }
                 (2111, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut number_of_messages_successfully_exploded,
+                        &mut self.number_of_messages_successfully_exploded,
                         &avp,
                         cx,
                     )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            total_number_of_messages_sent,
-            total_number_of_messages_exploded,
-            number_of_messages_successfully_sent,
-            number_of_messages_successfully_exploded,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ImInformation {
@@ -10055,8 +10120,17 @@ impl rt::AvpData for ImInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -10357,401 +10431,397 @@ impl ImsInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(876, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut event_type: Option<EventType> = None;
-        let mut role_of_node: Option<RoleOfNode> = None;
-        let mut node_functionality: Option<NodeFunctionality> = None;
-        let mut user_session_id: Option<rt::data::Utf8String> = None;
-        let mut outgoing_session_id: Option<rt::data::Utf8String> = None;
-        let mut session_priority: Option<super::ts29229::SessionPriority> = None;
-        let mut calling_party_address: Vec<rt::data::Utf8String> = Vec::new();
-        let mut called_party_address: Option<rt::data::Utf8String> = None;
-        let mut called_asserted_identity: Vec<rt::data::Utf8String> = Vec::new();
-        let mut called_identity_change: Option<CalledIdentityChange> = None;
-        let mut number_portability_routing_information: Option<rt::data::Utf8String> = None;
-        let mut carrier_select_routing_information: Option<rt::data::Utf8String> = None;
-        let mut alternate_charged_party_address: Option<rt::data::Utf8String> = None;
-        let mut requested_party_address: Vec<rt::data::Utf8String> = Vec::new();
-        let mut associated_uri: Vec<rt::data::Utf8String> = Vec::new();
-        let mut time_stamps: Option<TimeStamps> = None;
-        let mut application_server_information: Vec<ApplicationServerInformation> = Vec::new();
-        let mut inter_operator_identifier: Vec<InterOperatorIdentifier> = Vec::new();
-        let mut transit_ioi_list: Vec<rt::data::Utf8String> = Vec::new();
-        let mut ims_charging_identifier: Option<rt::data::Utf8String> = None;
-        let mut sdp_session_description: Vec<rt::data::Utf8String> = Vec::new();
-        let mut sdp_media_component: Vec<SdpMediaComponent> = Vec::new();
-        let mut served_party_ip_address: Option<rt::data::Address> = None;
-        let mut server_capabilities: Option<super::ts29229::ServerCapabilities> = None;
-        let mut trunk_group_id: Option<TrunkGroupId> = None;
-        let mut bearer_service: Option<rt::bytes::Bytes> = None;
-        let mut service_id: Option<rt::data::Utf8String> = None;
-        let mut service_specific_info: Vec<ServiceSpecificInfo> = Vec::new();
-        let mut message_body: Vec<MessageBody> = Vec::new();
-        let mut cause_code: Option<i32> = None;
-        let mut reason_header: Vec<rt::data::Utf8String> = Vec::new();
-        let mut access_network_information: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut cellular_network_information: Option<rt::bytes::Bytes> = None;
-        let mut early_media_description: Vec<EarlyMediaDescription> = Vec::new();
-        let mut ims_communication_service_identifier: Option<rt::data::Utf8String> = None;
-        let mut ims_application_reference_identifier: Option<rt::data::Utf8String> = None;
-        let mut online_charging_flag: Option<OnlineChargingFlag> = None;
-        let mut real_time_tariff_information: Option<RealTimeTariffInformation> = None;
-        let mut account_expiration: Option<rt::data::Time> = None;
-        let mut initial_ims_charging_identifier: Option<rt::data::Utf8String> = None;
-        let mut nni_information: Vec<NniInformation> = Vec::new();
-        let mut from_address: Option<rt::data::Utf8String> = None;
-        let mut ims_emergency_indicator: Option<ImsEmergencyIndicator> = None;
-        let mut ims_visited_network_identifier: Option<rt::data::Utf8String> = None;
-        let mut access_network_info_change: Vec<AccessNetworkInfoChange> = Vec::new();
-        let mut access_transfer_information: Vec<AccessTransferInformation> = Vec::new();
-        let mut related_ims_charging_identifier: Option<rt::data::Utf8String> = None;
-        let mut related_ims_charging_identifier_node: Option<rt::data::Address> = None;
-        let mut route_header_received: Option<rt::data::Utf8String> = None;
-        let mut route_header_transmitted: Option<rt::data::Utf8String> = None;
-        let mut instance_id: Option<rt::data::Utf8String> = None;
-        let mut tad_identifier: Option<TadIdentifier> = None;
-        let mut fe_identifier_list: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_node_functionality = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (823, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut event_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.event_type, &avp, cx)?;
                 }
                 (829, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut role_of_node, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.role_of_node, &avp, cx)?;
                 }
                 (862, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut node_functionality, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.node_functionality,
+                        &mut seen_node_functionality,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (830, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut user_session_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.user_session_id, &avp, cx)?;
                 }
                 (2320, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut outgoing_session_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.outgoing_session_id, &avp, cx)?;
                 }
                 (650, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut session_priority, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.session_priority, &avp, cx)?;
                 }
                 (831, 10415) => {
-                    avp_flags.note(&avp, calling_party_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut calling_party_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.calling_party_address.len(), rt::AvpFlags(192));
+                    rt::typed::push(
+                        &mut self.calling_party_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (832, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut called_party_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.called_party_address, &avp, cx)?;
                 }
                 (1250, 10415) => {
-                    avp_flags
-                        .note(&avp, called_asserted_identity.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut called_asserted_identity, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.called_asserted_identity.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.called_asserted_identity,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (3917, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut called_identity_change, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.called_identity_change, &avp, cx)?;
                 }
                 (2024, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut number_portability_routing_information,
+                        &mut self.number_portability_routing_information,
                         &avp,
                         cx,
                     )?;
                 }
                 (2023, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut carrier_select_routing_information,
+                        &mut self.carrier_select_routing_information,
                         &avp,
                         cx,
                     )?;
                 }
                 (1280, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut alternate_charged_party_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.alternate_charged_party_address,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1251, 10415) => {
-                    avp_flags
-                        .note(&avp, requested_party_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut requested_party_address, &avp, cx, u32::MAX)?;
-                }
-                (856, 10415) => {
-                    avp_flags.note(&avp, associated_uri.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut associated_uri, &avp, cx, u32::MAX)?;
-                }
-                (833, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut time_stamps, &avp, cx)?;
-                }
-                (850, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            application_server_information.len(),
+                            self.requested_party_address.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.requested_party_address,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (856, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.associated_uri.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.associated_uri, &avp, cx, u32::MAX)?;
+                }
+                (833, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.time_stamps, &avp, cx)?;
+                }
+                (850, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.application_server_information.len(),
                             rt::AvpFlags(192),
                         );
                     rt::typed::push(
-                        &mut application_server_information,
+                        &mut self.application_server_information,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (838, 10415) => {
-                    avp_flags
-                        .note(&avp, inter_operator_identifier.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut inter_operator_identifier, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.inter_operator_identifier.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.inter_operator_identifier,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (2701, 10415) => {
-                    avp_flags.note(&avp, transit_ioi_list.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut transit_ioi_list, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.transit_ioi_list.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.transit_ioi_list, &avp, cx, u32::MAX)?;
                 }
                 (841, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ims_charging_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ims_charging_identifier, &avp, cx)?;
                 }
                 (842, 10415) => {
-                    avp_flags
-                        .note(&avp, sdp_session_description.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut sdp_session_description, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.sdp_session_description.len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.sdp_session_description,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (843, 10415) => {
-                    avp_flags.note(&avp, sdp_media_component.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut sdp_media_component, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.sdp_media_component.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.sdp_media_component, &avp, cx, u32::MAX)?;
                 }
                 (848, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut served_party_ip_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.served_party_ip_address, &avp, cx)?;
                 }
                 (603, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut server_capabilities, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.server_capabilities, &avp, cx)?;
                 }
                 (851, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut trunk_group_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.trunk_group_id, &avp, cx)?;
                 }
                 (854, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut bearer_service, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.bearer_service, &avp, cx)?;
                 }
                 (855, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut service_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.service_id, &avp, cx)?;
                 }
                 (1249, 10415) => {
-                    avp_flags.note(&avp, service_specific_info.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut service_specific_info, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.service_specific_info.len(), rt::AvpFlags(128));
+                    rt::typed::push(
+                        &mut self.service_specific_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (889, 10415) => {
-                    avp_flags.note(&avp, message_body.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut message_body, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.message_body.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.message_body, &avp, cx, u32::MAX)?;
                 }
                 (861, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut cause_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.cause_code, &avp, cx)?;
                 }
                 (3401, 10415) => {
-                    avp_flags.note(&avp, reason_header.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut reason_header, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.reason_header.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.reason_header, &avp, cx, u32::MAX)?;
                 }
                 (1263, 10415) => {
-                    avp_flags
-                        .note(&avp, access_network_information.len(), rt::AvpFlags(128));
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.access_network_information.len(),
+                            rt::AvpFlags(128),
+                        );
                     rt::typed::push(
-                        &mut access_network_information,
+                        &mut self.access_network_information,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (3924, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut cellular_network_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.cellular_network_information,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1272, 10415) => {
-                    avp_flags
-                        .note(&avp, early_media_description.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut early_media_description, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.early_media_description.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.early_media_description,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (1281, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut ims_communication_service_identifier,
+                        &mut self.ims_communication_service_identifier,
                         &avp,
                         cx,
                     )?;
                 }
                 (2601, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut ims_application_reference_identifier,
+                        &mut self.ims_application_reference_identifier,
                         &avp,
                         cx,
                     )?;
                 }
                 (2303, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut online_charging_flag, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.online_charging_flag, &avp, cx)?;
                 }
                 (2305, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut real_time_tariff_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.real_time_tariff_information,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2309, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut account_expiration, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.account_expiration, &avp, cx)?;
                 }
                 (2321, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut initial_ims_charging_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.initial_ims_charging_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2703, 10415) => {
-                    avp_flags.note(&avp, nni_information.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut nni_information, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.nni_information.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.nni_information, &avp, cx, u32::MAX)?;
                 }
                 (2708, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut from_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.from_address, &avp, cx)?;
                 }
                 (2322, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ims_emergency_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ims_emergency_indicator, &avp, cx)?;
                 }
                 (2713, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ims_visited_network_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.ims_visited_network_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (4401, 10415) => {
-                    avp_flags
-                        .note(&avp, access_network_info_change.len(), rt::AvpFlags(192));
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.access_network_info_change.len(),
+                            rt::AvpFlags(192),
+                        );
                     rt::typed::push(
-                        &mut access_network_info_change,
+                        &mut self.access_network_info_change,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (2709, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            access_transfer_information.len(),
+                            self.access_transfer_information.len(),
                             rt::AvpFlags(192),
                         );
                     rt::typed::push(
-                        &mut access_transfer_information,
+                        &mut self.access_transfer_information,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (2711, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut related_ims_charging_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.related_ims_charging_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2712, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut related_ims_charging_identifier_node,
+                        &mut self.related_ims_charging_identifier_node,
                         &avp,
                         cx,
                     )?;
                 }
                 (3403, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut route_header_received, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.route_header_received, &avp, cx)?;
                 }
                 (3404, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut route_header_transmitted, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.route_header_transmitted, &avp, cx)?;
                 }
                 (3402, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut instance_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.instance_id, &avp, cx)?;
                 }
                 (2717, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut tad_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.tad_identifier, &avp, cx)?;
                 }
                 (4413, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut fe_identifier_list, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.fe_identifier_list, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            event_type,
-            role_of_node,
-            node_functionality: rt::typed::required(
-                node_functionality,
-                rt::AvpKey::new(862, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            user_session_id,
-            outgoing_session_id,
-            session_priority,
-            calling_party_address,
-            called_party_address,
-            called_asserted_identity,
-            called_identity_change,
-            number_portability_routing_information,
-            carrier_select_routing_information,
-            alternate_charged_party_address,
-            requested_party_address,
-            associated_uri,
-            time_stamps,
-            application_server_information,
-            inter_operator_identifier,
-            transit_ioi_list,
-            ims_charging_identifier,
-            sdp_session_description,
-            sdp_media_component,
-            served_party_ip_address,
-            server_capabilities,
-            trunk_group_id,
-            bearer_service,
-            service_id,
-            service_specific_info,
-            message_body,
-            cause_code,
-            reason_header,
-            access_network_information,
-            cellular_network_information,
-            early_media_description,
-            ims_communication_service_identifier,
-            ims_application_reference_identifier,
-            online_charging_flag,
-            real_time_tariff_information,
-            account_expiration,
-            initial_ims_charging_identifier,
-            nni_information,
-            from_address,
-            ims_emergency_indicator,
-            ims_visited_network_identifier,
-            access_network_info_change,
-            access_transfer_information,
-            related_ims_charging_identifier,
-            related_ims_charging_identifier_node,
-            route_header_received,
-            route_header_transmitted,
-            instance_id,
-            tad_identifier,
-            fe_identifier_list,
-            extra,
-            avp_flags,
-        })
+        if !seen_node_functionality {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(862, 10415),
+                    <NodeFunctionality as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for ImsInformation {
@@ -10760,8 +10830,17 @@ impl rt::AvpData for ImsInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -11441,38 +11520,41 @@ impl IncrementalCost {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2062, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut value_digits: Option<i64> = None;
-        let mut exponent: Option<i32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_value_digits = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (447, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut value_digits, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.value_digits,
+                        &mut seen_value_digits,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (429, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut exponent, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.exponent, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            value_digits: rt::typed::required(
-                value_digits,
-                rt::AvpKey::new(447, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            exponent,
-            extra,
-            avp_flags,
-        })
+        if !seen_value_digits {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(447, 0),
+                    <i64 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for IncrementalCost {
@@ -11481,8 +11563,17 @@ impl rt::AvpData for IncrementalCost {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -11551,33 +11642,25 @@ impl InterOperatorIdentifier {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(838, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut originating_ioi: Option<rt::data::Utf8String> = None;
-        let mut terminating_ioi: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (839, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut originating_ioi, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.originating_ioi, &avp, cx)?;
                 }
                 (840, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut terminating_ioi, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.terminating_ioi, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            originating_ioi,
-            terminating_ioi,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for InterOperatorIdentifier {
@@ -11586,8 +11669,17 @@ impl rt::AvpData for InterOperatorIdentifier {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -11664,39 +11756,29 @@ impl IsupCause {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3416, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut isup_cause_location: Option<u32> = None;
-        let mut isup_cause_value: Option<u32> = None;
-        let mut isup_cause_diagnostics: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (3423, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut isup_cause_location, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.isup_cause_location, &avp, cx)?;
                 }
                 (3424, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut isup_cause_value, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.isup_cause_value, &avp, cx)?;
                 }
                 (3422, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut isup_cause_diagnostics, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.isup_cause_diagnostics, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            isup_cause_location,
-            isup_cause_value,
-            isup_cause_diagnostics,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for IsupCause {
@@ -11705,8 +11787,17 @@ impl rt::AvpData for IsupCause {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -11807,57 +11898,41 @@ impl LcsClientId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1232, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut lcs_client_type: Option<LcsClientType> = None;
-        let mut lcs_client_external_id: Option<rt::data::Utf8String> = None;
-        let mut lcs_client_dialed_by_ms: Option<rt::data::Utf8String> = None;
-        let mut lcs_client_name: Option<LcsClientName> = None;
-        let mut lcs_apn: Option<rt::data::Utf8String> = None;
-        let mut lcs_requestor_id: Option<LcsRequestorId> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1241, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut lcs_client_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.lcs_client_type, &avp, cx)?;
                 }
                 (1234, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut lcs_client_external_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.lcs_client_external_id, &avp, cx)?;
                 }
                 (1233, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut lcs_client_dialed_by_ms, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.lcs_client_dialed_by_ms, &avp, cx)?;
                 }
                 (1235, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut lcs_client_name, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.lcs_client_name, &avp, cx)?;
                 }
                 (1231, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut lcs_apn, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.lcs_apn, &avp, cx)?;
                 }
                 (1239, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut lcs_requestor_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.lcs_requestor_id, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            lcs_client_type,
-            lcs_client_external_id,
-            lcs_client_dialed_by_ms,
-            lcs_client_name,
-            lcs_apn,
-            lcs_requestor_id,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for LcsClientId {
@@ -11866,8 +11941,17 @@ impl rt::AvpData for LcsClientId {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -11992,39 +12076,29 @@ impl LcsClientName {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1235, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut lcs_data_coding_scheme: Option<rt::data::Utf8String> = None;
-        let mut lcs_name_string: Option<rt::data::Utf8String> = None;
-        let mut lcs_format_indicator: Option<LcsFormatIndicator> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1236, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut lcs_data_coding_scheme, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.lcs_data_coding_scheme, &avp, cx)?;
                 }
                 (1238, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut lcs_name_string, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.lcs_name_string, &avp, cx)?;
                 }
                 (1237, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut lcs_format_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.lcs_format_indicator, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            lcs_data_coding_scheme,
-            lcs_name_string,
-            lcs_format_indicator,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for LcsClientName {
@@ -12033,8 +12107,17 @@ impl rt::AvpData for LcsClientName {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -12135,57 +12218,41 @@ impl LcsInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(878, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut lcs_client_id: Option<LcsClientId> = None;
-        let mut location_type: Option<LocationType> = None;
-        let mut location_estimate: Option<rt::bytes::Bytes> = None;
-        let mut positioning_data: Option<rt::data::Utf8String> = None;
-        let mut tgpp_imsi: Option<rt::data::Utf8String> = None;
-        let mut msisdn: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1232, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut lcs_client_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.lcs_client_id, &avp, cx)?;
                 }
                 (1244, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut location_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.location_type, &avp, cx)?;
                 }
                 (1242, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut location_estimate, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.location_estimate, &avp, cx)?;
                 }
                 (1245, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut positioning_data, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.positioning_data, &avp, cx)?;
                 }
                 (1, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_imsi, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_imsi, &avp, cx)?;
                 }
                 (701, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut msisdn, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.msisdn, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            lcs_client_id,
-            location_type,
-            location_estimate,
-            positioning_data,
-            tgpp_imsi,
-            msisdn,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for LcsInformation {
@@ -12194,8 +12261,17 @@ impl rt::AvpData for LcsInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -12316,33 +12392,25 @@ impl LcsRequestorId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1239, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut lcs_data_coding_scheme: Option<rt::data::Utf8String> = None;
-        let mut lcs_requestor_id_string: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1236, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut lcs_data_coding_scheme, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.lcs_data_coding_scheme, &avp, cx)?;
                 }
                 (1240, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut lcs_requestor_id_string, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.lcs_requestor_id_string, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            lcs_data_coding_scheme,
-            lcs_requestor_id_string,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for LcsRequestorId {
@@ -12351,8 +12419,17 @@ impl rt::AvpData for LcsRequestorId {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -12425,33 +12502,25 @@ impl LocationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3460, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut tgpp_user_location_info: Option<rt::bytes::Bytes> = None;
-        let mut change_time: Option<rt::data::Time> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (22, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_user_location_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
                 }
                 (2038, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut change_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            tgpp_user_location_info,
-            change_time,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for LocationInfo {
@@ -12460,8 +12529,17 @@ impl rt::AvpData for LocationInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -12534,33 +12612,29 @@ impl LocationType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1244, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut location_estimate_type: Option<LocationEstimateType> = None;
-        let mut deferred_location_event_type: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1243, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut location_estimate_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.location_estimate_type, &avp, cx)?;
                 }
                 (1230, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut deferred_location_event_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.deferred_location_event_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            location_estimate_type,
-            deferred_location_event_type,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for LocationType {
@@ -12569,8 +12643,17 @@ impl rt::AvpData for LocationType {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -12695,132 +12778,129 @@ impl MbmsInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(880, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut tmgi: Option<rt::bytes::Bytes> = None;
-        let mut mbms_service_type: Option<super::ts29061::MbmsServiceType> = None;
-        let mut mbms_user_service_type: Option<MbmsUserServiceType> = None;
-        let mut file_repair_supported: Option<FileRepairSupported> = None;
-        let mut required_mbms_bearer_capabilities: Option<rt::data::Utf8String> = None;
-        let mut mbms_2g_3g_indicator: Option<super::ts29061::Mbms2g3gIndicator> = None;
-        let mut rai: Option<rt::data::Utf8String> = None;
-        let mut mbms_service_area: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut mbms_session_identity: Option<rt::bytes::Bytes> = None;
-        let mut cn_ip_multicast_distribution: Option<
-            super::ts29061::CnIpMulticastDistribution,
-        > = None;
-        let mut mbms_gw_address: Option<rt::data::Address> = None;
-        let mut mbms_charged_party: Option<MbmsChargedParty> = None;
-        let mut msisdn: Vec<rt::bytes::Bytes> = Vec::new();
-        let mut mbms_data_transfer_start: Option<u64> = None;
-        let mut mbms_data_transfer_stop: Option<u64> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_tmgi = false;
+        let mut seen_mbms_service_type = false;
+        let mut seen_mbms_user_service_type = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (900, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tmgi, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(&mut self.tmgi, &mut seen_tmgi, &avp, cx)?;
                 }
                 (906, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut mbms_service_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.mbms_service_type,
+                        &mut seen_mbms_service_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1225, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut mbms_user_service_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.mbms_user_service_type,
+                        &mut seen_mbms_user_service_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1224, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut file_repair_supported, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.file_repair_supported, &avp, cx)?;
                 }
                 (901, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut required_mbms_bearer_capabilities,
+                        &mut self.required_mbms_bearer_capabilities,
                         &avp,
                         cx,
                     )?;
                 }
                 (907, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut mbms_2g_3g_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.mbms_2g_3g_indicator, &avp, cx)?;
                 }
                 (909, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rai, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rai, &avp, cx)?;
                 }
                 (903, 10415) => {
-                    avp_flags.note(&avp, mbms_service_area.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut mbms_service_area, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.mbms_service_area.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.mbms_service_area, &avp, cx, u32::MAX)?;
                 }
                 (908, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut mbms_session_identity, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.mbms_session_identity, &avp, cx)?;
                 }
                 (921, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut cn_ip_multicast_distribution, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.cn_ip_multicast_distribution,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2307, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut mbms_gw_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.mbms_gw_address, &avp, cx)?;
                 }
                 (2323, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut mbms_charged_party, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.mbms_charged_party, &avp, cx)?;
                 }
                 (701, 10415) => {
-                    avp_flags.note(&avp, msisdn.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut msisdn, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.msisdn.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.msisdn, &avp, cx, u32::MAX)?;
                 }
                 (929, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut mbms_data_transfer_start, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.mbms_data_transfer_start, &avp, cx)?;
                 }
                 (930, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut mbms_data_transfer_stop, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.mbms_data_transfer_stop, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            tmgi: rt::typed::required(
-                tmgi,
-                rt::AvpKey::new(900, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            mbms_service_type: rt::typed::required(
-                mbms_service_type,
-                rt::AvpKey::new(906, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            mbms_user_service_type: rt::typed::required(
-                mbms_user_service_type,
-                rt::AvpKey::new(1225, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            file_repair_supported,
-            required_mbms_bearer_capabilities,
-            mbms_2g_3g_indicator,
-            rai,
-            mbms_service_area,
-            mbms_session_identity,
-            cn_ip_multicast_distribution,
-            mbms_gw_address,
-            mbms_charged_party,
-            msisdn,
-            mbms_data_transfer_start,
-            mbms_data_transfer_stop,
-            extra,
-            avp_flags,
-        })
+        if !seen_tmgi {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(900, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mbms_service_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(906, 10415),
+                    <super::ts29061::MbmsServiceType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_mbms_user_service_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1225, 10415),
+                    <MbmsUserServiceType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for MbmsInformation {
@@ -12829,8 +12909,17 @@ impl rt::AvpData for MbmsInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -13055,55 +13144,65 @@ impl MessageBody {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(889, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut content_type: Option<rt::data::Utf8String> = None;
-        let mut content_length: Option<u32> = None;
-        let mut content_disposition: Option<rt::data::Utf8String> = None;
-        let mut originator: Option<Originator> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_content_type = false;
+        let mut seen_content_length = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (826, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut content_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.content_type,
+                        &mut seen_content_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (827, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut content_length, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.content_length,
+                        &mut seen_content_length,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (828, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut content_disposition, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.content_disposition, &avp, cx)?;
                 }
                 (864, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut originator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.originator, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            content_type: rt::typed::required(
-                content_type,
-                rt::AvpKey::new(826, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            content_length: rt::typed::required(
-                content_length,
-                rt::AvpKey::new(827, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            content_disposition,
-            originator,
-            extra,
-            avp_flags,
-        })
+        if !seen_content_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(826, 10415),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_content_length {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(827, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for MessageBody {
@@ -13112,8 +13211,17 @@ impl rt::AvpData for MessageBody {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -13202,33 +13310,25 @@ impl MessageClass {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1213, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut class_identifier: Option<ClassIdentifier> = None;
-        let mut token_text: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1214, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut class_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.class_identifier, &avp, cx)?;
                 }
                 (1215, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut token_text, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.token_text, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            class_identifier,
-            token_text,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for MessageClass {
@@ -13237,8 +13337,17 @@ impl rt::AvpData for MessageClass {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -13319,55 +13428,47 @@ impl MmContentType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1203, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut type_number: Option<TypeNumber> = None;
-        let mut additional_type_information: Option<rt::data::Utf8String> = None;
-        let mut content_size: Option<u32> = None;
-        let mut additional_content_information: Vec<AdditionalContentInformation> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1204, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut type_number, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.type_number, &avp, cx)?;
                 }
                 (1205, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut additional_type_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.additional_type_information,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1206, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut content_size, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.content_size, &avp, cx)?;
                 }
                 (1207, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            additional_content_information.len(),
+                            self.additional_content_information.len(),
                             rt::AvpFlags(128),
                         );
                     rt::typed::push(
-                        &mut additional_content_information,
+                        &mut self.additional_content_information,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            type_number,
-            additional_type_information,
-            content_size,
-            additional_content_information,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for MmContentType {
@@ -13376,8 +13477,17 @@ impl rt::AvpData for MmContentType {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -13546,141 +13656,102 @@ impl MmsInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(877, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut originator_address: Option<OriginatorAddress> = None;
-        let mut recipient_address: Vec<RecipientAddress> = Vec::new();
-        let mut submission_time: Option<rt::data::Time> = None;
-        let mut mm_content_type: Option<MmContentType> = None;
-        let mut priority: Option<Priority> = None;
-        let mut message_id: Option<rt::data::Utf8String> = None;
-        let mut message_type: Option<MessageType> = None;
-        let mut message_size: Option<u32> = None;
-        let mut message_class: Option<MessageClass> = None;
-        let mut delivery_report_requested: Option<DeliveryReportRequested> = None;
-        let mut read_reply_report_requested: Option<ReadReplyReportRequested> = None;
-        let mut mmbox_storage_requested: Option<MmboxStorageRequested> = None;
-        let mut applic_id: Option<rt::data::Utf8String> = None;
-        let mut reply_applic_id: Option<rt::data::Utf8String> = None;
-        let mut aux_applic_info: Option<rt::data::Utf8String> = None;
-        let mut content_class: Option<ContentClass> = None;
-        let mut drm_content: Option<DrmContent> = None;
-        let mut adaptations: Option<Adaptations> = None;
-        let mut vasp_id: Option<rt::data::Utf8String> = None;
-        let mut vas_id: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (886, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut originator_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.originator_address, &avp, cx)?;
                 }
                 (1201, 10415) => {
-                    avp_flags.note(&avp, recipient_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut recipient_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.recipient_address.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.recipient_address, &avp, cx, u32::MAX)?;
                 }
                 (1202, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut submission_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.submission_time, &avp, cx)?;
                 }
                 (1203, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut mm_content_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.mm_content_type, &avp, cx)?;
                 }
                 (1209, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut priority, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.priority, &avp, cx)?;
                 }
                 (1210, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut message_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.message_id, &avp, cx)?;
                 }
                 (1211, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut message_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.message_type, &avp, cx)?;
                 }
                 (1212, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut message_size, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.message_size, &avp, cx)?;
                 }
                 (1213, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut message_class, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.message_class, &avp, cx)?;
                 }
                 (1216, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut delivery_report_requested, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.delivery_report_requested, &avp, cx)?;
                 }
                 (1222, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut read_reply_report_requested, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.read_reply_report_requested,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1248, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut mmbox_storage_requested, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.mmbox_storage_requested, &avp, cx)?;
                 }
                 (1218, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut applic_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.applic_id, &avp, cx)?;
                 }
                 (1223, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut reply_applic_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.reply_applic_id, &avp, cx)?;
                 }
                 (1219, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut aux_applic_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.aux_applic_info, &avp, cx)?;
                 }
                 (1220, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut content_class, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.content_class, &avp, cx)?;
                 }
                 (1221, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut drm_content, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.drm_content, &avp, cx)?;
                 }
                 (1217, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut adaptations, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.adaptations, &avp, cx)?;
                 }
                 (1101, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut vasp_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.vasp_id, &avp, cx)?;
                 }
                 (1102, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut vas_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.vas_id, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            originator_address,
-            recipient_address,
-            submission_time,
-            mm_content_type,
-            priority,
-            message_id,
-            message_type,
-            message_size,
-            message_class,
-            delivery_report_requested,
-            read_reply_report_requested,
-            mmbox_storage_requested,
-            applic_id,
-            reply_applic_id,
-            aux_applic_info,
-            content_class,
-            drm_content,
-            adaptations,
-            vasp_id,
-            vas_id,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for MmsInformation {
@@ -13689,8 +13760,17 @@ impl rt::AvpData for MmsInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -13975,27 +14055,27 @@ impl MmtelInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2030, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut supplementary_service: Vec<SupplementaryService> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2048, 10415) => {
-                    avp_flags.note(&avp, supplementary_service.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supplementary_service, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.supplementary_service.len(), rt::AvpFlags(128));
+                    rt::typed::push(
+                        &mut self.supplementary_service,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            supplementary_service,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for MmtelInformation {
@@ -14004,8 +14084,17 @@ impl rt::AvpData for MmtelInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -14122,133 +14211,103 @@ impl MonitoringEventInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3921, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut monitoring_event_functionality: Option<i32> = None;
-        let mut event_timestamp: Option<rt::data::Time> = None;
-        let mut monitoring_event_configuration_activity: Option<i32> = None;
-        let mut scef_reference_id: Option<u32> = None;
-        let mut scef_id: Option<rt::data::DiameterIdentity> = None;
-        let mut monitoring_type: Option<u32> = None;
-        let mut maximum_number_of_reports: Option<u32> = None;
-        let mut monitoring_duration: Option<rt::data::Time> = None;
-        let mut charged_party: Option<rt::data::Utf8String> = None;
-        let mut maximum_detection_time: Option<u32> = None;
-        let mut ue_reachability_configuration: Option<
-            super::ts29336::UeReachabilityConfiguration,
-        > = None;
-        let mut monte_location_type: Option<u32> = None;
-        let mut accuracy: Option<u32> = None;
-        let mut number_of_ue_per_location_configuration: Option<
-            Box<super::ts29128::NumberOfUePerLocationConfiguration>,
-        > = None;
-        let mut monitoring_event_report_data: Vec<MonitoringEventReportData> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (3922, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut monitoring_event_functionality, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.monitoring_event_functionality,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (55, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut event_timestamp, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.event_timestamp, &avp, cx)?;
                 }
                 (3919, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut monitoring_event_configuration_activity,
+                        &mut self.monitoring_event_configuration_activity,
                         &avp,
                         cx,
                     )?;
                 }
                 (3124, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut scef_reference_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.scef_reference_id, &avp, cx)?;
                 }
                 (3125, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut scef_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.scef_id, &avp, cx)?;
                 }
                 (3127, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut monitoring_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.monitoring_type, &avp, cx)?;
                 }
                 (3128, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut maximum_number_of_reports, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.maximum_number_of_reports, &avp, cx)?;
                 }
                 (3130, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut monitoring_duration, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.monitoring_duration, &avp, cx)?;
                 }
                 (857, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut charged_party, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.charged_party, &avp, cx)?;
                 }
                 (3131, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut maximum_detection_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.maximum_detection_time, &avp, cx)?;
                 }
                 (3129, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ue_reachability_configuration, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.ue_reachability_configuration,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (3136, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut monte_location_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.monte_location_type, &avp, cx)?;
                 }
                 (3137, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut accuracy, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.accuracy, &avp, cx)?;
                 }
                 (4306, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut number_of_ue_per_location_configuration,
+                        &mut self.number_of_ue_per_location_configuration,
                         &avp,
                         cx,
                     )?;
                 }
                 (3920, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            monitoring_event_report_data.len(),
+                            self.monitoring_event_report_data.len(),
                             rt::AvpFlags(192),
                         );
                     rt::typed::push(
-                        &mut monitoring_event_report_data,
+                        &mut self.monitoring_event_report_data,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            monitoring_event_functionality,
-            event_timestamp,
-            monitoring_event_configuration_activity,
-            scef_reference_id,
-            scef_id,
-            monitoring_type,
-            maximum_number_of_reports,
-            monitoring_duration,
-            charged_party,
-            maximum_detection_time,
-            ue_reachability_configuration,
-            monte_location_type,
-            accuracy,
-            number_of_ue_per_location_configuration,
-            monitoring_event_report_data,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for MonitoringEventInformation {
@@ -14257,8 +14316,17 @@ impl rt::AvpData for MonitoringEventInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -14527,107 +14595,79 @@ impl MonitoringEventReportData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3920, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut event_timestamp: Option<rt::data::Time> = None;
-        let mut scef_reference_id: Option<u32> = None;
-        let mut scef_id: Option<rt::data::DiameterIdentity> = None;
-        let mut monitoring_event_report_number: Option<u32> = None;
-        let mut charged_party: Option<rt::data::Utf8String> = None;
-        let mut subscription_id: Option<super::credit_control::SubscriptionId> = None;
-        let mut monitoring_type: Option<u32> = None;
-        let mut reachability_information: Option<u32> = None;
-        let mut eps_location_information: Option<
-            super::ts29272::EpsLocationInformation,
-        > = None;
-        let mut communication_failure_information: Option<
-            super::ts29128::CommunicationFailureInformation,
-        > = None;
-        let mut number_of_ue_per_location_report: Vec<
-            super::ts29128::NumberOfUePerLocationReport,
-        > = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (55, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut event_timestamp, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.event_timestamp, &avp, cx)?;
                 }
                 (3124, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut scef_reference_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.scef_reference_id, &avp, cx)?;
                 }
                 (3125, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut scef_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.scef_id, &avp, cx)?;
                 }
                 (3923, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut monitoring_event_report_number, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.monitoring_event_report_number,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (857, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut charged_party, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.charged_party, &avp, cx)?;
                 }
                 (443, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut subscription_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.subscription_id, &avp, cx)?;
                 }
                 (3127, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut monitoring_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.monitoring_type, &avp, cx)?;
                 }
                 (3140, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut reachability_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.reachability_information, &avp, cx)?;
                 }
                 (1496, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut eps_location_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.eps_location_information, &avp, cx)?;
                 }
                 (4300, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut communication_failure_information,
+                        &mut self.communication_failure_information,
                         &avp,
                         cx,
                     )?;
                 }
                 (4307, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            number_of_ue_per_location_report.len(),
+                            self.number_of_ue_per_location_report.len(),
                             rt::AvpFlags(192),
                         );
                     rt::typed::push(
-                        &mut number_of_ue_per_location_report,
+                        &mut self.number_of_ue_per_location_report,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            event_timestamp,
-            scef_reference_id,
-            scef_id,
-            monitoring_event_report_number,
-            charged_party,
-            subscription_id,
-            monitoring_type,
-            reachability_information,
-            eps_location_information,
-            communication_failure_information,
-            number_of_ue_per_location_report,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for MonitoringEventReportData {
@@ -14636,8 +14676,17 @@ impl rt::AvpData for MonitoringEventReportData {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -14822,39 +14871,30 @@ impl NextTariff {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2057, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut currency_code: Option<u32> = None;
-        let mut scale_factor: Option<ScaleFactor> = None;
-        let mut rate_element: Vec<RateElement> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (425, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut currency_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.currency_code, &avp, cx)?;
                 }
                 (2059, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut scale_factor, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.scale_factor, &avp, cx)?;
                 }
                 (2058, 10415) => {
-                    avp_flags.note(&avp, rate_element.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut rate_element, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.rate_element.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.rate_element, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            currency_code,
-            scale_factor,
-            rate_element,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for NextTariff {
@@ -14863,8 +14903,17 @@ impl rt::AvpData for NextTariff {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -14957,45 +15006,33 @@ impl NiddSubmission {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3928, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut event_timestamp: Option<rt::data::Time> = None;
-        let mut accounting_input_octets: Option<u64> = None;
-        let mut accounting_output_octets: Option<u64> = None;
-        let mut change_condition: Option<i32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (55, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut event_timestamp, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.event_timestamp, &avp, cx)?;
                 }
                 (363, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_input_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.accounting_input_octets, &avp, cx)?;
                 }
                 (364, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_output_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.accounting_output_octets, &avp, cx)?;
                 }
                 (2037, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut change_condition, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.change_condition, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            event_timestamp,
-            accounting_input_octets,
-            accounting_output_octets,
-            change_condition,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for NiddSubmission {
@@ -15004,8 +15041,17 @@ impl rt::AvpData for NiddSubmission {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -15110,45 +15156,33 @@ impl NniInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2703, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut session_direction: Option<SessionDirection> = None;
-        let mut nni_type: Option<NniType> = None;
-        let mut relationship_mode: Option<RelationshipMode> = None;
-        let mut neighbour_node_address: Option<rt::data::Address> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2707, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut session_direction, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.session_direction, &avp, cx)?;
                 }
                 (2704, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut nni_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.nni_type, &avp, cx)?;
                 }
                 (2706, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut relationship_mode, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.relationship_mode, &avp, cx)?;
                 }
                 (2705, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut neighbour_node_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.neighbour_node_address, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            session_direction,
-            nni_type,
-            relationship_mode,
-            neighbour_node_address,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for NniInformation {
@@ -15157,8 +15191,17 @@ impl rt::AvpData for NniInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -15265,57 +15308,43 @@ impl OfflineCharging {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1278, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut quota_consumption_time: Option<u32> = None;
-        let mut time_quota_mechanism: Option<TimeQuotaMechanism> = None;
-        let mut envelope_reporting: Option<EnvelopeReporting> = None;
-        let mut multiple_services_credit_control: Vec<
-            super::credit_control::MultipleServicesCreditControl,
-        > = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (881, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut quota_consumption_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.quota_consumption_time, &avp, cx)?;
                 }
                 (1270, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut time_quota_mechanism, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.time_quota_mechanism, &avp, cx)?;
                 }
                 (1268, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut envelope_reporting, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.envelope_reporting, &avp, cx)?;
                 }
                 (456, 0) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            multiple_services_credit_control.len(),
+                            self.multiple_services_credit_control.len(),
                             rt::AvpFlags(64),
                         );
                     rt::typed::push(
-                        &mut multiple_services_credit_control,
+                        &mut self.multiple_services_credit_control,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            quota_consumption_time,
-            time_quota_mechanism,
-            envelope_reporting,
-            multiple_services_credit_control,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for OfflineCharging {
@@ -15324,8 +15353,17 @@ impl rt::AvpData for OfflineCharging {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -15426,39 +15464,29 @@ impl OriginatorAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(886, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut address_type: Option<AddressType> = None;
-        let mut address_data: Option<rt::data::Utf8String> = None;
-        let mut address_domain: Option<AddressDomain> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (899, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut address_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.address_type, &avp, cx)?;
                 }
                 (897, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut address_data, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.address_data, &avp, cx)?;
                 }
                 (898, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut address_domain, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.address_domain, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            address_type,
-            address_data,
-            address_domain,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for OriginatorAddress {
@@ -15467,8 +15495,17 @@ impl rt::AvpData for OriginatorAddress {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -15561,45 +15598,33 @@ impl OriginatorInterface {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2009, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut interface_id: Option<rt::data::Utf8String> = None;
-        let mut interface_text: Option<rt::data::Utf8String> = None;
-        let mut interface_port: Option<rt::data::Utf8String> = None;
-        let mut interface_type: Option<InterfaceType> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2003, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut interface_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.interface_id, &avp, cx)?;
                 }
                 (2005, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut interface_text, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.interface_text, &avp, cx)?;
                 }
                 (2004, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut interface_port, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.interface_port, &avp, cx)?;
                 }
                 (2006, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut interface_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.interface_type, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            interface_id,
-            interface_text,
-            interface_port,
-            interface_type,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for OriginatorInterface {
@@ -15608,8 +15633,17 @@ impl rt::AvpData for OriginatorInterface {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -15710,39 +15744,29 @@ impl OriginatorReceivedAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2027, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut address_type: Option<AddressType> = None;
-        let mut address_data: Option<rt::data::Utf8String> = None;
-        let mut address_domain: Option<AddressDomain> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (899, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut address_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.address_type, &avp, cx)?;
                 }
                 (897, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut address_data, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.address_data, &avp, cx)?;
                 }
                 (898, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut address_domain, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.address_domain, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            address_type,
-            address_data,
-            address_domain,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for OriginatorReceivedAddress {
@@ -15751,8 +15775,17 @@ impl rt::AvpData for OriginatorReceivedAddress {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -15841,39 +15874,33 @@ impl ParticipantGroup {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1260, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut called_party_address: Option<rt::data::Utf8String> = None;
-        let mut participant_access_priority: Option<ParticipantAccessPriority> = None;
-        let mut user_participating_type: Option<UserParticipatingType> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (832, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut called_party_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.called_party_address, &avp, cx)?;
                 }
                 (1259, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut participant_access_priority, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.participant_access_priority,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1279, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_participating_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_participating_type, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            called_party_address,
-            participant_access_priority,
-            user_participating_type,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ParticipantGroup {
@@ -15882,8 +15909,17 @@ impl rt::AvpData for ParticipantGroup {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -16012,99 +16048,81 @@ impl PocInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(879, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut poc_server_role: Option<PocServerRole> = None;
-        let mut poc_session_type: Option<PocSessionType> = None;
-        let mut poc_user_role: Option<PocUserRole> = None;
-        let mut poc_session_initiation_type: Option<PocSessionInitiationType> = None;
-        let mut poc_event_type: Option<PocEventType> = None;
-        let mut number_of_participants: Option<i32> = None;
-        let mut participants_involved: Vec<rt::data::Utf8String> = Vec::new();
-        let mut participant_group: Vec<ParticipantGroup> = Vec::new();
-        let mut talk_burst_exchange: Vec<TalkBurstExchange> = Vec::new();
-        let mut poc_controlling_address: Option<rt::data::Utf8String> = None;
-        let mut poc_group_name: Option<rt::data::Utf8String> = None;
-        let mut poc_session_id: Option<rt::data::Utf8String> = None;
-        let mut charged_party: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (883, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut poc_server_role, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.poc_server_role, &avp, cx)?;
                 }
                 (884, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut poc_session_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.poc_session_type, &avp, cx)?;
                 }
                 (1252, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut poc_user_role, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.poc_user_role, &avp, cx)?;
                 }
                 (1277, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut poc_session_initiation_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.poc_session_initiation_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2025, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut poc_event_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.poc_event_type, &avp, cx)?;
                 }
                 (885, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut number_of_participants, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.number_of_participants, &avp, cx)?;
                 }
                 (887, 10415) => {
-                    avp_flags.note(&avp, participants_involved.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut participants_involved, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.participants_involved.len(), rt::AvpFlags(192));
+                    rt::typed::push(
+                        &mut self.participants_involved,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (1260, 10415) => {
-                    avp_flags.note(&avp, participant_group.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut participant_group, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.participant_group.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.participant_group, &avp, cx, u32::MAX)?;
                 }
                 (1255, 10415) => {
-                    avp_flags.note(&avp, talk_burst_exchange.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut talk_burst_exchange, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.talk_burst_exchange.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.talk_burst_exchange, &avp, cx, u32::MAX)?;
                 }
                 (858, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut poc_controlling_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.poc_controlling_address, &avp, cx)?;
                 }
                 (859, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut poc_group_name, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.poc_group_name, &avp, cx)?;
                 }
                 (1229, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut poc_session_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.poc_session_id, &avp, cx)?;
                 }
                 (857, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut charged_party, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.charged_party, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            poc_server_role,
-            poc_session_type,
-            poc_user_role,
-            poc_session_initiation_type,
-            poc_event_type,
-            number_of_participants,
-            participants_involved,
-            participant_group,
-            talk_burst_exchange,
-            poc_controlling_address,
-            poc_group_name,
-            poc_session_id,
-            charged_party,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for PocInformation {
@@ -16113,8 +16131,17 @@ impl rt::AvpData for PocInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -16319,33 +16346,25 @@ impl PocUserRole {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1252, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut poc_user_role_ids: Option<rt::data::Utf8String> = None;
-        let mut poc_user_role_info_units: Option<PocUserRoleInfoUnits> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1253, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut poc_user_role_ids, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.poc_user_role_ids, &avp, cx)?;
                 }
                 (1254, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut poc_user_role_info_units, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.poc_user_role_info_units, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            poc_user_role_ids,
-            poc_user_role_info_units,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for PocUserRole {
@@ -16354,8 +16373,17 @@ impl rt::AvpData for PocUserRole {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -16460,85 +16488,61 @@ impl ProseDirectCommunicationReceptionDataContainer {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3461, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut local_sequence_number: Option<u32> = None;
-        let mut coverage_status: Option<CoverageStatus> = None;
-        let mut tgpp_user_location_info: Option<rt::bytes::Bytes> = None;
-        let mut accounting_input_octets: Option<u64> = None;
-        let mut change_time: Option<rt::data::Time> = None;
-        let mut change_condition: Option<i32> = None;
-        let mut visited_plmn_id: Option<rt::bytes::Bytes> = None;
-        let mut usage_information_report_sequence_number: Option<i32> = None;
-        let mut radio_resources_indicator: Option<i32> = None;
-        let mut radio_frequency: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2063, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut local_sequence_number, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.local_sequence_number, &avp, cx)?;
                 }
                 (3428, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut coverage_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.coverage_status, &avp, cx)?;
                 }
                 (22, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_user_location_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
                 }
                 (363, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_input_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.accounting_input_octets, &avp, cx)?;
                 }
                 (2038, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut change_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
                 }
                 (2037, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut change_condition, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.change_condition, &avp, cx)?;
                 }
                 (1407, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut visited_plmn_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.visited_plmn_id, &avp, cx)?;
                 }
                 (3439, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut usage_information_report_sequence_number,
+                        &mut self.usage_information_report_sequence_number,
                         &avp,
                         cx,
                     )?;
                 }
                 (3465, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut radio_resources_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.radio_resources_indicator, &avp, cx)?;
                 }
                 (3508, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut radio_frequency, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.radio_frequency, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            local_sequence_number,
-            coverage_status,
-            tgpp_user_location_info,
-            accounting_input_octets,
-            change_time,
-            change_condition,
-            visited_plmn_id,
-            usage_information_report_sequence_number,
-            radio_resources_indicator,
-            radio_frequency,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ProseDirectCommunicationReceptionDataContainer {
@@ -16547,8 +16551,17 @@ impl rt::AvpData for ProseDirectCommunicationReceptionDataContainer {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -16749,85 +16762,61 @@ impl ProseDirectCommunicationTransmissionDataContainer {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3441, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut local_sequence_number: Option<u32> = None;
-        let mut coverage_status: Option<CoverageStatus> = None;
-        let mut tgpp_user_location_info: Option<rt::bytes::Bytes> = None;
-        let mut accounting_output_octets: Option<u64> = None;
-        let mut change_time: Option<rt::data::Time> = None;
-        let mut change_condition: Option<i32> = None;
-        let mut visited_plmn_id: Option<rt::bytes::Bytes> = None;
-        let mut usage_information_report_sequence_number: Option<i32> = None;
-        let mut radio_resources_indicator: Option<i32> = None;
-        let mut radio_frequency: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2063, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut local_sequence_number, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.local_sequence_number, &avp, cx)?;
                 }
                 (3428, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut coverage_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.coverage_status, &avp, cx)?;
                 }
                 (22, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_user_location_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
                 }
                 (364, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_output_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.accounting_output_octets, &avp, cx)?;
                 }
                 (2038, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut change_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
                 }
                 (2037, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut change_condition, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.change_condition, &avp, cx)?;
                 }
                 (1407, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut visited_plmn_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.visited_plmn_id, &avp, cx)?;
                 }
                 (3439, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut usage_information_report_sequence_number,
+                        &mut self.usage_information_report_sequence_number,
                         &avp,
                         cx,
                     )?;
                 }
                 (3465, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut radio_resources_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.radio_resources_indicator, &avp, cx)?;
                 }
                 (3508, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut radio_frequency, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.radio_frequency, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            local_sequence_number,
-            coverage_status,
-            tgpp_user_location_info,
-            accounting_output_octets,
-            change_time,
-            change_condition,
-            visited_plmn_id,
-            usage_information_report_sequence_number,
-            radio_resources_indicator,
-            radio_frequency,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ProseDirectCommunicationTransmissionDataContainer {
@@ -16836,8 +16825,17 @@ impl rt::AvpData for ProseDirectCommunicationTransmissionDataContainer {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -17218,378 +17216,333 @@ impl ProseInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3447, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut supported_features: Option<super::ts29229::SupportedFeatures> = None;
-        let mut announcing_ue_hplmn_identifier: Option<rt::data::Utf8String> = None;
-        let mut announcing_ue_vplmn_identifier: Option<rt::data::Utf8String> = None;
-        let mut monitoring_ue_hplmn_identifier: Option<rt::data::Utf8String> = None;
-        let mut monitoring_ue_vplmn_identifier: Option<rt::data::Utf8String> = None;
-        let mut discoverer_ue_hplmn_identifier: Option<rt::data::Utf8String> = None;
-        let mut discoverer_ue_vplmn_identifier: Option<rt::data::Utf8String> = None;
-        let mut discoveree_ue_hplmn_identifier: Option<rt::data::Utf8String> = None;
-        let mut discoveree_ue_vplmn_identifier: Option<rt::data::Utf8String> = None;
-        let mut monitored_plmn_identifier: Option<rt::data::Utf8String> = None;
-        let mut role_of_prose_function: Option<RoleOfProseFunction> = None;
-        let mut prose_app_id: Option<rt::data::Utf8String> = None;
-        let mut prose_3rd_party_application_id: Option<rt::data::Utf8String> = None;
-        let mut application_specific_data: Option<rt::bytes::Bytes> = None;
-        let mut prose_event_type: Option<ProseEventType> = None;
-        let mut prose_direct_discovery_model: Option<ProseDirectDiscoveryModel> = None;
-        let mut prose_function_ip_address: Option<rt::data::Address> = None;
-        let mut prose_function_id: Option<rt::bytes::Bytes> = None;
-        let mut prose_validity_timer: Option<u32> = None;
-        let mut prose_role_of_ue: Option<ProseRoleOfUe> = None;
-        let mut prose_requested_timestamp: Option<rt::data::Time> = None;
-        let mut pc3_control_protocol_cause: Option<i32> = None;
-        let mut monitoring_ue_identifier: Option<rt::data::Utf8String> = None;
-        let mut prose_function_plmn_identifier: Option<rt::data::Utf8String> = None;
-        let mut requestor_plmn_identifier: Option<rt::data::Utf8String> = None;
-        let mut origin_app_layer_user_id: Option<rt::data::Utf8String> = None;
-        let mut wlan_link_layer_id: Option<rt::bytes::Bytes> = None;
-        let mut requesting_epuid: Option<rt::data::Utf8String> = None;
-        let mut target_app_layer_user_id: Option<rt::data::Utf8String> = None;
-        let mut requested_plmn_identifier: Option<rt::data::Utf8String> = None;
-        let mut time_window: Option<u32> = None;
-        let mut prose_range_class: Option<ProseRangeClass> = None;
-        let mut proximity_alert_indication: Option<ProximityAlertIndication> = None;
-        let mut proximity_alert_timestamp: Option<rt::data::Time> = None;
-        let mut proximity_cancellation_timestamp: Option<rt::data::Time> = None;
-        let mut prose_reason_for_cancellation: Option<ProseReasonForCancellation> = None;
-        let mut pc3_epc_control_protocol_cause: Option<i32> = None;
-        let mut prose_ue_id: Option<rt::bytes::Bytes> = None;
-        let mut prose_source_ip_address: Option<rt::data::Address> = None;
-        let mut layer_2_group_id: Option<rt::bytes::Bytes> = None;
-        let mut prose_group_ip_multicast_address: Option<rt::data::Address> = None;
-        let mut coverage_info: Vec<CoverageInfo> = Vec::new();
-        let mut radio_parameter_set_info: Vec<RadioParameterSetInfo> = Vec::new();
-        let mut transmitter_info: Vec<TransmitterInfo> = Vec::new();
-        let mut time_first_transmission: Option<rt::data::Time> = None;
-        let mut time_first_reception: Option<rt::data::Time> = None;
-        let mut prose_direct_communication_transmission_data_container: Vec<
-            ProseDirectCommunicationTransmissionDataContainer,
-        > = Vec::new();
-        let mut prose_direct_communication_reception_data_container: Vec<
-            ProseDirectCommunicationReceptionDataContainer,
-        > = Vec::new();
-        let mut announcing_plmn_id: Option<rt::data::Utf8String> = None;
-        let mut prose_target_layer_2_id: Option<rt::bytes::Bytes> = None;
-        let mut relay_ip_address: Option<rt::data::Address> = None;
-        let mut prose_ue_to_network_relay_ue_id: Option<rt::bytes::Bytes> = None;
-        let mut target_ip_address: Option<rt::data::Address> = None;
-        let mut pc5_radio_technology: Option<Pc5RadioTechnology> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (628, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut supported_features, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.supported_features, &avp, cx)?;
                 }
                 (3426, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut announcing_ue_hplmn_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.announcing_ue_hplmn_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (3427, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut announcing_ue_vplmn_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.announcing_ue_vplmn_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (3431, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut monitoring_ue_hplmn_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.monitoring_ue_hplmn_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (3433, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut monitoring_ue_vplmn_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.monitoring_ue_vplmn_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (4404, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut discoverer_ue_hplmn_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.discoverer_ue_hplmn_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (4405, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut discoverer_ue_vplmn_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.discoverer_ue_vplmn_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (4402, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut discoveree_ue_hplmn_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.discoveree_ue_hplmn_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (4403, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut discoveree_ue_vplmn_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.discoveree_ue_vplmn_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (3430, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut monitored_plmn_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.monitored_plmn_identifier, &avp, cx)?;
                 }
                 (3438, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut role_of_prose_function, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.role_of_prose_function, &avp, cx)?;
                 }
                 (3811, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut prose_app_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.prose_app_id, &avp, cx)?;
                 }
                 (3440, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut prose_3rd_party_application_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.prose_3rd_party_application_id,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (3458, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut application_specific_data, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.application_specific_data, &avp, cx)?;
                 }
                 (3443, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut prose_event_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.prose_event_type, &avp, cx)?;
                 }
                 (3442, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut prose_direct_discovery_model, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.prose_direct_discovery_model,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (3444, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut prose_function_ip_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.prose_function_ip_address, &avp, cx)?;
                 }
                 (3602, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut prose_function_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.prose_function_id, &avp, cx)?;
                 }
                 (3815, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut prose_validity_timer, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.prose_validity_timer, &avp, cx)?;
                 }
                 (3451, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut prose_role_of_ue, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.prose_role_of_ue, &avp, cx)?;
                 }
                 (3450, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut prose_requested_timestamp, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.prose_requested_timestamp, &avp, cx)?;
                 }
                 (3434, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut pc3_control_protocol_cause, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.pc3_control_protocol_cause, &avp, cx)?;
                 }
                 (3432, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut monitoring_ue_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.monitoring_ue_identifier, &avp, cx)?;
                 }
                 (3457, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut prose_function_plmn_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.prose_function_plmn_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (3437, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut requestor_plmn_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.requestor_plmn_identifier, &avp, cx)?;
                 }
                 (3600, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut origin_app_layer_user_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.origin_app_layer_user_id, &avp, cx)?;
                 }
                 (3821, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut wlan_link_layer_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.wlan_link_layer_id, &avp, cx)?;
                 }
                 (3816, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut requesting_epuid, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.requesting_epuid, &avp, cx)?;
                 }
                 (3601, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut target_app_layer_user_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.target_app_layer_user_id, &avp, cx)?;
                 }
                 (3436, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut requested_plmn_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.requested_plmn_identifier, &avp, cx)?;
                 }
                 (3818, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut time_window, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.time_window, &avp, cx)?;
                 }
                 (3448, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut prose_range_class, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.prose_range_class, &avp, cx)?;
                 }
                 (3454, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut proximity_alert_indication, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.proximity_alert_indication, &avp, cx)?;
                 }
                 (3455, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut proximity_alert_timestamp, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.proximity_alert_timestamp, &avp, cx)?;
                 }
                 (3456, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut proximity_cancellation_timestamp,
+                        &mut self.proximity_cancellation_timestamp,
                         &avp,
                         cx,
                     )?;
                 }
                 (3449, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut prose_reason_for_cancellation, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.prose_reason_for_cancellation,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (3435, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut pc3_epc_control_protocol_cause, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.pc3_epc_control_protocol_cause,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (3453, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut prose_ue_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.prose_ue_id, &avp, cx)?;
                 }
                 (3452, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut prose_source_ip_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.prose_source_ip_address, &avp, cx)?;
                 }
                 (3429, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut layer_2_group_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.layer_2_group_id, &avp, cx)?;
                 }
                 (3446, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut prose_group_ip_multicast_address,
+                        &mut self.prose_group_ip_multicast_address,
                         &avp,
                         cx,
                     )?;
                 }
                 (3459, 10415) => {
-                    avp_flags.note(&avp, coverage_info.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut coverage_info, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.coverage_info.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.coverage_info, &avp, cx, u32::MAX)?;
                 }
                 (3463, 10415) => {
-                    avp_flags
-                        .note(&avp, radio_parameter_set_info.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut radio_parameter_set_info, &avp, cx, u32::MAX)?;
-                }
-                (3468, 10415) => {
-                    avp_flags.note(&avp, transmitter_info.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut transmitter_info, &avp, cx, u32::MAX)?;
-                }
-                (3467, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut time_first_transmission, &avp, cx)?;
-                }
-                (3466, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut time_first_reception, &avp, cx)?;
-                }
-                (3441, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            prose_direct_communication_transmission_data_container.len(),
+                            self.radio_parameter_set_info.len(),
                             rt::AvpFlags(192),
                         );
                     rt::typed::push(
-                        &mut prose_direct_communication_transmission_data_container,
+                        &mut self.radio_parameter_set_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (3468, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.transmitter_info.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.transmitter_info, &avp, cx, u32::MAX)?;
+                }
+                (3467, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.time_first_transmission, &avp, cx)?;
+                }
+                (3466, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.time_first_reception, &avp, cx)?;
+                }
+                (3441, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self
+                                .prose_direct_communication_transmission_data_container
+                                .len(),
+                            rt::AvpFlags(192),
+                        );
+                    rt::typed::push(
+                        &mut self.prose_direct_communication_transmission_data_container,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (3461, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            prose_direct_communication_reception_data_container.len(),
+                            self
+                                .prose_direct_communication_reception_data_container
+                                .len(),
                             rt::AvpFlags(192),
                         );
                     rt::typed::push(
-                        &mut prose_direct_communication_reception_data_container,
+                        &mut self.prose_direct_communication_reception_data_container,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (4408, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut announcing_plmn_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.announcing_plmn_id, &avp, cx)?;
                 }
                 (4410, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut prose_target_layer_2_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.prose_target_layer_2_id, &avp, cx)?;
                 }
                 (4411, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut relay_ip_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.relay_ip_address, &avp, cx)?;
                 }
                 (4409, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut prose_ue_to_network_relay_ue_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.prose_ue_to_network_relay_ue_id,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (4412, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut target_ip_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.target_ip_address, &avp, cx)?;
                 }
                 (1300, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut pc5_radio_technology, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.pc5_radio_technology, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            supported_features,
-            announcing_ue_hplmn_identifier,
-            announcing_ue_vplmn_identifier,
-            monitoring_ue_hplmn_identifier,
-            monitoring_ue_vplmn_identifier,
-            discoverer_ue_hplmn_identifier,
-            discoverer_ue_vplmn_identifier,
-            discoveree_ue_hplmn_identifier,
-            discoveree_ue_vplmn_identifier,
-            monitored_plmn_identifier,
-            role_of_prose_function,
-            prose_app_id,
-            prose_3rd_party_application_id,
-            application_specific_data,
-            prose_event_type,
-            prose_direct_discovery_model,
-            prose_function_ip_address,
-            prose_function_id,
-            prose_validity_timer,
-            prose_role_of_ue,
-            prose_requested_timestamp,
-            pc3_control_protocol_cause,
-            monitoring_ue_identifier,
-            prose_function_plmn_identifier,
-            requestor_plmn_identifier,
-            origin_app_layer_user_id,
-            wlan_link_layer_id,
-            requesting_epuid,
-            target_app_layer_user_id,
-            requested_plmn_identifier,
-            time_window,
-            prose_range_class,
-            proximity_alert_indication,
-            proximity_alert_timestamp,
-            proximity_cancellation_timestamp,
-            prose_reason_for_cancellation,
-            pc3_epc_control_protocol_cause,
-            prose_ue_id,
-            prose_source_ip_address,
-            layer_2_group_id,
-            prose_group_ip_multicast_address,
-            coverage_info,
-            radio_parameter_set_info,
-            transmitter_info,
-            time_first_transmission,
-            time_first_reception,
-            prose_direct_communication_transmission_data_container,
-            prose_direct_communication_reception_data_container,
-            announcing_plmn_id,
-            prose_target_layer_2_id,
-            relay_ip_address,
-            prose_ue_to_network_relay_ue_id,
-            target_ip_address,
-            pc5_radio_technology,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ProseInformation {
@@ -17598,8 +17551,17 @@ impl rt::AvpData for ProseInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -18308,49 +18270,61 @@ impl PsFurnishChargingInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(865, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut tgpp_charging_id: Option<rt::bytes::Bytes> = None;
-        let mut ps_free_format_data: Option<rt::bytes::Bytes> = None;
-        let mut ps_append_free_format_data: Option<PsAppendFreeFormatData> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_tgpp_charging_id = false;
+        let mut seen_ps_free_format_data = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_charging_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.tgpp_charging_id,
+                        &mut seen_tgpp_charging_id,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (866, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ps_free_format_data, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.ps_free_format_data,
+                        &mut seen_ps_free_format_data,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (867, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ps_append_free_format_data, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ps_append_free_format_data, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            tgpp_charging_id: rt::typed::required(
-                tgpp_charging_id,
-                rt::AvpKey::new(2, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            ps_free_format_data: rt::typed::required(
-                ps_free_format_data,
-                rt::AvpKey::new(866, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            ps_append_free_format_data,
-            extra,
-            avp_flags,
-        })
+        if !seen_tgpp_charging_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_ps_free_format_data {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(866, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for PsFurnishChargingInformation {
@@ -18359,8 +18333,17 @@ impl rt::AvpData for PsFurnishChargingInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -18725,499 +18708,381 @@ impl PsInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(874, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut supported_features: Option<super::ts29229::SupportedFeatures> = None;
-        let mut tgpp_charging_id: Option<rt::bytes::Bytes> = None;
-        let mut pdn_connection_charging_id: Option<u32> = None;
-        let mut node_id: Option<rt::data::Utf8String> = None;
-        let mut tgpp_pdp_type: Option<super::ts29061::TgppPdpType> = None;
-        let mut pdp_address: Vec<rt::data::Address> = Vec::new();
-        let mut pdp_address_prefix_length: Option<u32> = None;
-        let mut dynamic_address_flag: Option<DynamicAddressFlag> = None;
-        let mut dynamic_address_flag_extension: Option<DynamicAddressFlagExtension> = None;
-        let mut qos_information: Option<super::ts29212::QosInformation> = None;
-        let mut sgsn_address: Vec<rt::data::Address> = Vec::new();
-        let mut ggsn_address: Vec<rt::data::Address> = Vec::new();
-        let mut tdf_ip_address: Vec<rt::data::Address> = Vec::new();
-        let mut sgw_address: Vec<rt::data::Address> = Vec::new();
-        let mut epdg_address: Vec<rt::data::Address> = Vec::new();
-        let mut twag_address: Vec<rt::data::Address> = Vec::new();
-        let mut cg_address: Vec<rt::data::Address> = Vec::new();
-        let mut serving_node_type: Option<ServingNodeType> = None;
-        let mut sgw_change: Option<SgwChange> = None;
-        let mut tgpp_imsi_mcc_mnc: Option<rt::data::Utf8String> = None;
-        let mut imsi_unauthenticated_flag: Option<ImsiUnauthenticatedFlag> = None;
-        let mut tgpp_ggsn_mcc_mnc: Option<rt::data::Utf8String> = None;
-        let mut tgpp_nsapi: Option<rt::bytes::Bytes> = None;
-        let mut called_station_id: Option<rt::data::Utf8String> = None;
-        let mut tgpp_session_stop_indicator: Option<rt::data::Utf8String> = None;
-        let mut tgpp_selection_mode: Option<rt::data::Utf8String> = None;
-        let mut tgpp_charging_characteristics: Option<rt::data::Utf8String> = None;
-        let mut charging_characteristics_selection_mode: Option<
-            ChargingCharacteristicsSelectionMode,
-        > = None;
-        let mut tgpp_sgsn_mcc_mnc: Option<rt::data::Utf8String> = None;
-        let mut tgpp_ms_timezone: Option<rt::bytes::Bytes> = None;
-        let mut charging_rule_base_name: Vec<rt::data::Utf8String> = Vec::new();
-        let mut adc_rule_base_name: Option<rt::data::Utf8String> = None;
-        let mut tgpp_user_location_info: Option<rt::bytes::Bytes> = None;
-        let mut user_location_info_time: Option<rt::data::Time> = None;
-        let mut user_csg_information: Option<UserCsgInformation> = None;
-        let mut presence_reporting_area_information: Option<
-            super::ts29212::PresenceReportingAreaInformation,
-        > = None;
-        let mut tgpp2_bsid: Option<rt::data::Utf8String> = None;
-        let mut twan_user_location_info: Option<TwanUserLocationInfo> = None;
-        let mut uwan_user_location_info: Option<UwanUserLocationInfo> = None;
-        let mut tgpp_rat_type: Option<rt::bytes::Bytes> = None;
-        let mut ps_furnish_charging_information: Option<PsFurnishChargingInformation> = None;
-        let mut pdp_context_type: Option<PdpContextType> = None;
-        let mut offline_charging: Option<OfflineCharging> = None;
-        let mut traffic_data_volumes: Vec<TrafficDataVolumes> = Vec::new();
-        let mut service_data_container: Vec<ServiceDataContainer> = Vec::new();
-        let mut user_equipment_info: Option<super::credit_control::UserEquipmentInfo> = None;
-        let mut terminal_information: Option<super::ts29272::TerminalInformation> = None;
-        let mut start_time: Option<rt::data::Time> = None;
-        let mut stop_time: Option<rt::data::Time> = None;
-        let mut change_condition: Option<i32> = None;
-        let mut diagnostics: Option<i32> = None;
-        let mut low_priority_indicator: Option<LowPriorityIndicator> = None;
-        let mut nbifom_mode: Option<super::ts29212::NbifomMode> = None;
-        let mut nbifom_support: Option<super::ts29212::NbifomSupport> = None;
-        let mut mme_number_for_mt_sms: Option<rt::bytes::Bytes> = None;
-        let mut mme_name: Option<rt::data::DiameterIdentity> = None;
-        let mut mme_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut logical_access_id: Option<rt::bytes::Bytes> = None;
-        let mut physical_access_id: Option<rt::data::Utf8String> = None;
-        let mut fixed_user_location_info: Option<
-            super::ts29212::FixedUserLocationInfo,
-        > = None;
-        let mut cn_operator_selection_entity: Option<CnOperatorSelectionEntity> = None;
-        let mut enhanced_diagnostics: Option<EnhancedDiagnostics> = None;
-        let mut sgi_ptp_tunnelling_method: Option<SgiPtpTunnellingMethod> = None;
-        let mut cp_ciot_eps_optimisation_indicator: Option<
-            CpCiotEpsOptimisationIndicator,
-        > = None;
-        let mut uni_pdu_cp_only_flag: Option<UniPduCpOnlyFlag> = None;
-        let mut serving_plmn_rate_control: Option<
-            super::ts29128::ServingPlmnRateControl,
-        > = None;
-        let mut apn_rate_control: Option<ApnRateControl> = None;
-        let mut charging_per_ip_can_session_indicator: Option<
-            ChargingPerIpCanSessionIndicator,
-        > = None;
-        let mut rrc_cause_counter: Option<super::ts29128::RrcCauseCounter> = None;
-        let mut tgpp_ps_data_off_status: Option<TgppPsDataOffStatus> = None;
-        let mut scs_as_address: Option<ScsAsAddress> = None;
-        let mut unused_quota_timer: Option<u32> = None;
-        let mut ran_secondary_rat_usage_report: Vec<RanSecondaryRatUsageReport> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (628, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut supported_features, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.supported_features, &avp, cx)?;
                 }
                 (2, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_charging_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_charging_id, &avp, cx)?;
                 }
                 (2050, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut pdn_connection_charging_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.pdn_connection_charging_id, &avp, cx)?;
                 }
                 (2064, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut node_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.node_id, &avp, cx)?;
                 }
                 (3, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_pdp_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_pdp_type, &avp, cx)?;
                 }
                 (1227, 10415) => {
-                    avp_flags.note(&avp, pdp_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut pdp_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.pdp_address.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.pdp_address, &avp, cx, u32::MAX)?;
                 }
                 (2606, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut pdp_address_prefix_length, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.pdp_address_prefix_length, &avp, cx)?;
                 }
                 (2051, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut dynamic_address_flag, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.dynamic_address_flag, &avp, cx)?;
                 }
                 (2068, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut dynamic_address_flag_extension, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.dynamic_address_flag_extension,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1016, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
                 }
                 (1228, 10415) => {
-                    avp_flags.note(&avp, sgsn_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut sgsn_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.sgsn_address.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.sgsn_address, &avp, cx, u32::MAX)?;
                 }
                 (847, 10415) => {
-                    avp_flags.note(&avp, ggsn_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut ggsn_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.ggsn_address.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.ggsn_address, &avp, cx, u32::MAX)?;
                 }
                 (1091, 10415) => {
-                    avp_flags.note(&avp, tdf_ip_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut tdf_ip_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.tdf_ip_address.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.tdf_ip_address, &avp, cx, u32::MAX)?;
                 }
                 (2067, 10415) => {
-                    avp_flags.note(&avp, sgw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut sgw_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.sgw_address.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.sgw_address, &avp, cx, u32::MAX)?;
                 }
                 (3425, 10415) => {
-                    avp_flags.note(&avp, epdg_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut epdg_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.epdg_address.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.epdg_address, &avp, cx, u32::MAX)?;
                 }
                 (3903, 10415) => {
-                    avp_flags.note(&avp, twag_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut twag_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.twag_address.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.twag_address, &avp, cx, u32::MAX)?;
                 }
                 (846, 10415) => {
-                    avp_flags.note(&avp, cg_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut cg_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags.note(&avp, self.cg_address.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.cg_address, &avp, cx, u32::MAX)?;
                 }
                 (2047, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut serving_node_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.serving_node_type, &avp, cx)?;
                 }
                 (2065, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut sgw_change, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.sgw_change, &avp, cx)?;
                 }
                 (8, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_imsi_mcc_mnc, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_imsi_mcc_mnc, &avp, cx)?;
                 }
                 (2308, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut imsi_unauthenticated_flag, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.imsi_unauthenticated_flag, &avp, cx)?;
                 }
                 (9, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_ggsn_mcc_mnc, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_ggsn_mcc_mnc, &avp, cx)?;
                 }
                 (10, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_nsapi, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_nsapi, &avp, cx)?;
                 }
                 (30, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut called_station_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.called_station_id, &avp, cx)?;
                 }
                 (11, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_session_stop_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.tgpp_session_stop_indicator,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (12, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_selection_mode, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_selection_mode, &avp, cx)?;
                 }
                 (13, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_charging_characteristics, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.tgpp_charging_characteristics,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2066, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut charging_characteristics_selection_mode,
+                        &mut self.charging_characteristics_selection_mode,
                         &avp,
                         cx,
                     )?;
                 }
                 (18, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_sgsn_mcc_mnc, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_sgsn_mcc_mnc, &avp, cx)?;
                 }
                 (23, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_ms_timezone, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_ms_timezone, &avp, cx)?;
                 }
                 (1004, 10415) => {
-                    avp_flags
-                        .note(&avp, charging_rule_base_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut charging_rule_base_name, &avp, cx, u32::MAX)?;
-                }
-                (1095, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut adc_rule_base_name, &avp, cx)?;
-                }
-                (22, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_user_location_info, &avp, cx)?;
-                }
-                (2812, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_location_info_time, &avp, cx)?;
-                }
-                (2319, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_csg_information, &avp, cx)?;
-                }
-                (2822, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut presence_reporting_area_information,
-                        &avp,
-                        cx,
-                    )?;
-                }
-                (9010, 5535) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp2_bsid, &avp, cx)?;
-                }
-                (2714, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut twan_user_location_info, &avp, cx)?;
-                }
-                (3918, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut uwan_user_location_info, &avp, cx)?;
-                }
-                (21, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_rat_type, &avp, cx)?;
-                }
-                (865, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ps_furnish_charging_information, &avp, cx)?;
-                }
-                (1247, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut pdp_context_type, &avp, cx)?;
-                }
-                (1278, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut offline_charging, &avp, cx)?;
-                }
-                (2046, 10415) => {
-                    avp_flags.note(&avp, traffic_data_volumes.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut traffic_data_volumes, &avp, cx, u32::MAX)?;
-                }
-                (2040, 10415) => {
-                    avp_flags
-                        .note(&avp, service_data_container.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut service_data_container, &avp, cx, u32::MAX)?;
-                }
-                (458, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut user_equipment_info, &avp, cx)?;
-                }
-                (1401, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut terminal_information, &avp, cx)?;
-                }
-                (2041, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut start_time, &avp, cx)?;
-                }
-                (2042, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut stop_time, &avp, cx)?;
-                }
-                (2037, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut change_condition, &avp, cx)?;
-                }
-                (2039, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut diagnostics, &avp, cx)?;
-                }
-                (2602, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut low_priority_indicator, &avp, cx)?;
-                }
-                (2830, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut nbifom_mode, &avp, cx)?;
-                }
-                (2831, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut nbifom_support, &avp, cx)?;
-                }
-                (1645, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut mme_number_for_mt_sms, &avp, cx)?;
-                }
-                (2402, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut mme_name, &avp, cx)?;
-                }
-                (2408, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut mme_realm, &avp, cx)?;
-                }
-                (302, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut logical_access_id, &avp, cx)?;
-                }
-                (313, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut physical_access_id, &avp, cx)?;
-                }
-                (2825, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut fixed_user_location_info, &avp, cx)?;
-                }
-                (3421, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut cn_operator_selection_entity, &avp, cx)?;
-                }
-                (3901, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut enhanced_diagnostics, &avp, cx)?;
-                }
-                (3931, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut sgi_ptp_tunnelling_method, &avp, cx)?;
-                }
-                (3930, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut cp_ciot_eps_optimisation_indicator,
-                        &avp,
-                        cx,
-                    )?;
-                }
-                (3932, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut uni_pdu_cp_only_flag, &avp, cx)?;
-                }
-                (4310, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut serving_plmn_rate_control, &avp, cx)?;
-                }
-                (3933, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut apn_rate_control, &avp, cx)?;
-                }
-                (4400, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut charging_per_ip_can_session_indicator,
-                        &avp,
-                        cx,
-                    )?;
-                }
-                (4318, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut rrc_cause_counter, &avp, cx)?;
-                }
-                (4406, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_ps_data_off_status, &avp, cx)?;
-                }
-                (3940, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut scs_as_address, &avp, cx)?;
-                }
-                (4407, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut unused_quota_timer, &avp, cx)?;
-                }
-                (1302, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            ran_secondary_rat_usage_report.len(),
-                            rt::AvpFlags(128),
+                            self.charging_rule_base_name.len(),
+                            rt::AvpFlags(192),
                         );
                     rt::typed::push(
-                        &mut ran_secondary_rat_usage_report,
+                        &mut self.charging_rule_base_name,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                (1095, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.adc_rule_base_name, &avp, cx)?;
+                }
+                (22, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
+                }
+                (2812, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_location_info_time, &avp, cx)?;
+                }
+                (2319, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
+                }
+                (2822, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.presence_reporting_area_information,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (9010, 5535) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp2_bsid, &avp, cx)?;
+                }
+                (2714, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.twan_user_location_info, &avp, cx)?;
+                }
+                (3918, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.uwan_user_location_info, &avp, cx)?;
+                }
+                (21, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_rat_type, &avp, cx)?;
+                }
+                (865, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.ps_furnish_charging_information,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1247, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.pdp_context_type, &avp, cx)?;
+                }
+                (1278, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.offline_charging, &avp, cx)?;
+                }
+                (2046, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.traffic_data_volumes.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.traffic_data_volumes, &avp, cx, u32::MAX)?;
+                }
+                (2040, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.service_data_container.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.service_data_container,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (458, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.user_equipment_info, &avp, cx)?;
+                }
+                (1401, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.terminal_information, &avp, cx)?;
+                }
+                (2041, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.start_time, &avp, cx)?;
+                }
+                (2042, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.stop_time, &avp, cx)?;
+                }
+                (2037, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.change_condition, &avp, cx)?;
+                }
+                (2039, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.diagnostics, &avp, cx)?;
+                }
+                (2602, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.low_priority_indicator, &avp, cx)?;
+                }
+                (2830, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.nbifom_mode, &avp, cx)?;
+                }
+                (2831, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.nbifom_support, &avp, cx)?;
+                }
+                (1645, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.mme_number_for_mt_sms, &avp, cx)?;
+                }
+                (2402, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.mme_name, &avp, cx)?;
+                }
+                (2408, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.mme_realm, &avp, cx)?;
+                }
+                (302, 13019) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.logical_access_id, &avp, cx)?;
+                }
+                (313, 13019) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.physical_access_id, &avp, cx)?;
+                }
+                (2825, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.fixed_user_location_info, &avp, cx)?;
+                }
+                (3421, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.cn_operator_selection_entity,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (3901, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.enhanced_diagnostics, &avp, cx)?;
+                }
+                (3931, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.sgi_ptp_tunnelling_method, &avp, cx)?;
+                }
+                (3930, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.cp_ciot_eps_optimisation_indicator,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (3932, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.uni_pdu_cp_only_flag, &avp, cx)?;
+                }
+                (4310, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.serving_plmn_rate_control, &avp, cx)?;
+                }
+                (3933, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.apn_rate_control, &avp, cx)?;
+                }
+                (4400, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.charging_per_ip_can_session_indicator,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (4318, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.rrc_cause_counter, &avp, cx)?;
+                }
+                (4406, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_ps_data_off_status, &avp, cx)?;
+                }
+                (3940, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.scs_as_address, &avp, cx)?;
+                }
+                (4407, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.unused_quota_timer, &avp, cx)?;
+                }
+                (1302, 10415) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.ran_secondary_rat_usage_report.len(),
+                            rt::AvpFlags(128),
+                        );
+                    rt::typed::push(
+                        &mut self.ran_secondary_rat_usage_report,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            supported_features,
-            tgpp_charging_id,
-            pdn_connection_charging_id,
-            node_id,
-            tgpp_pdp_type,
-            pdp_address,
-            pdp_address_prefix_length,
-            dynamic_address_flag,
-            dynamic_address_flag_extension,
-            qos_information,
-            sgsn_address,
-            ggsn_address,
-            tdf_ip_address,
-            sgw_address,
-            epdg_address,
-            twag_address,
-            cg_address,
-            serving_node_type,
-            sgw_change,
-            tgpp_imsi_mcc_mnc,
-            imsi_unauthenticated_flag,
-            tgpp_ggsn_mcc_mnc,
-            tgpp_nsapi,
-            called_station_id,
-            tgpp_session_stop_indicator,
-            tgpp_selection_mode,
-            tgpp_charging_characteristics,
-            charging_characteristics_selection_mode,
-            tgpp_sgsn_mcc_mnc,
-            tgpp_ms_timezone,
-            charging_rule_base_name,
-            adc_rule_base_name,
-            tgpp_user_location_info,
-            user_location_info_time,
-            user_csg_information,
-            presence_reporting_area_information,
-            tgpp2_bsid,
-            twan_user_location_info,
-            uwan_user_location_info,
-            tgpp_rat_type,
-            ps_furnish_charging_information,
-            pdp_context_type,
-            offline_charging,
-            traffic_data_volumes,
-            service_data_container,
-            user_equipment_info,
-            terminal_information,
-            start_time,
-            stop_time,
-            change_condition,
-            diagnostics,
-            low_priority_indicator,
-            nbifom_mode,
-            nbifom_support,
-            mme_number_for_mt_sms,
-            mme_name,
-            mme_realm,
-            logical_access_id,
-            physical_access_id,
-            fixed_user_location_info,
-            cn_operator_selection_entity,
-            enhanced_diagnostics,
-            sgi_ptp_tunnelling_method,
-            cp_ciot_eps_optimisation_indicator,
-            uni_pdu_cp_only_flag,
-            serving_plmn_rate_control,
-            apn_rate_control,
-            charging_per_ip_can_session_indicator,
-            rrc_cause_counter,
-            tgpp_ps_data_off_status,
-            scs_as_address,
-            unused_quota_timer,
-            ran_secondary_rat_usage_report,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for PsInformation {
@@ -19226,8 +19091,17 @@ impl rt::AvpData for PsInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -20152,33 +20026,25 @@ impl RadioParameterSetInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3463, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut radio_parameter_set_values: Option<rt::bytes::Bytes> = None;
-        let mut change_time: Option<rt::data::Time> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (3464, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut radio_parameter_set_values, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.radio_parameter_set_values, &avp, cx)?;
                 }
                 (2038, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut change_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            radio_parameter_set_values,
-            change_time,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for RadioParameterSetInfo {
@@ -20187,8 +20053,17 @@ impl rt::AvpData for RadioParameterSetInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -20277,57 +20152,41 @@ impl RanSecondaryRatUsageReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1302, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut secondary_rat_type: Option<rt::bytes::Bytes> = None;
-        let mut ran_start_timestamp: Option<rt::data::Time> = None;
-        let mut ran_end_timestamp: Option<rt::data::Time> = None;
-        let mut accounting_input_octets: Option<u64> = None;
-        let mut accounting_output_octets: Option<u64> = None;
-        let mut tgpp_charging_id: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1304, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut secondary_rat_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.secondary_rat_type, &avp, cx)?;
                 }
                 (1303, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut ran_start_timestamp, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.ran_start_timestamp, &avp, cx)?;
                 }
                 (1301, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut ran_end_timestamp, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.ran_end_timestamp, &avp, cx)?;
                 }
                 (363, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_input_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.accounting_input_octets, &avp, cx)?;
                 }
                 (364, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_output_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.accounting_output_octets, &avp, cx)?;
                 }
                 (2, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_charging_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_charging_id, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            secondary_rat_type,
-            ran_start_timestamp,
-            ran_end_timestamp,
-            accounting_input_octets,
-            accounting_output_octets,
-            tgpp_charging_id,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for RanSecondaryRatUsageReport {
@@ -20336,8 +20195,17 @@ impl rt::AvpData for RanSecondaryRatUsageReport {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -20470,56 +20338,53 @@ impl RateElement {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2058, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut cc_unit_type: Option<super::credit_control::CcUnitType> = None;
-        let mut charge_reason_code: Option<ChargeReasonCode> = None;
-        let mut unit_value: Option<super::credit_control::UnitValue> = None;
-        let mut unit_cost: Option<UnitCost> = None;
-        let mut unit_quota_threshold: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_cc_unit_type = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (454, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_unit_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_unit_type,
+                        &mut seen_cc_unit_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2118, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut charge_reason_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.charge_reason_code, &avp, cx)?;
                 }
                 (445, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut unit_value, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.unit_value, &avp, cx)?;
                 }
                 (2061, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut unit_cost, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.unit_cost, &avp, cx)?;
                 }
                 (1226, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut unit_quota_threshold, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.unit_quota_threshold, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            cc_unit_type: rt::typed::required(
-                cc_unit_type,
-                rt::AvpKey::new(454, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            charge_reason_code,
-            unit_value,
-            unit_cost,
-            unit_quota_threshold,
-            extra,
-            avp_flags,
-        })
+        if !seen_cc_unit_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(454, 0),
+                    <super::credit_control::CcUnitType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for RateElement {
@@ -20528,8 +20393,17 @@ impl rt::AvpData for RateElement {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -20634,33 +20508,25 @@ impl RealTimeTariffInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2305, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut tariff_information: Option<TariffInformation> = None;
-        let mut tariff_xml: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2060, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut tariff_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.tariff_information, &avp, cx)?;
                 }
                 (2306, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut tariff_xml, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.tariff_xml, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            tariff_information,
-            tariff_xml,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for RealTimeTariffInformation {
@@ -20669,8 +20535,17 @@ impl rt::AvpData for RealTimeTariffInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -20751,45 +20626,33 @@ impl RecipientAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1201, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut address_type: Option<AddressType> = None;
-        let mut address_data: Option<rt::data::Utf8String> = None;
-        let mut address_domain: Option<AddressDomain> = None;
-        let mut addressee_type: Option<AddresseeType> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (899, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut address_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.address_type, &avp, cx)?;
                 }
                 (897, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut address_data, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.address_data, &avp, cx)?;
                 }
                 (898, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut address_domain, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.address_domain, &avp, cx)?;
                 }
                 (1208, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut addressee_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.addressee_type, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            address_type,
-            address_data,
-            address_domain,
-            addressee_type,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for RecipientAddress {
@@ -20798,8 +20661,17 @@ impl rt::AvpData for RecipientAddress {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -20908,57 +20780,48 @@ impl RecipientInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2026, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut destination_interface: Option<DestinationInterface> = None;
-        let mut recipient_address: Vec<RecipientAddress> = Vec::new();
-        let mut recipient_received_address: Vec<RecipientReceivedAddress> = Vec::new();
-        let mut recipient_sccp_address: Option<rt::data::Address> = None;
-        let mut sm_protocol_id: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2002, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut destination_interface, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.destination_interface, &avp, cx)?;
                 }
                 (1201, 10415) => {
-                    avp_flags.note(&avp, recipient_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut recipient_address, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.recipient_address.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.recipient_address, &avp, cx, u32::MAX)?;
                 }
                 (2028, 10415) => {
-                    avp_flags
-                        .note(&avp, recipient_received_address.len(), rt::AvpFlags(128));
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.recipient_received_address.len(),
+                            rt::AvpFlags(128),
+                        );
                     rt::typed::push(
-                        &mut recipient_received_address,
+                        &mut self.recipient_received_address,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (2010, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut recipient_sccp_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.recipient_sccp_address, &avp, cx)?;
                 }
                 (2013, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sm_protocol_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sm_protocol_id, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            destination_interface,
-            recipient_address,
-            recipient_received_address,
-            recipient_sccp_address,
-            sm_protocol_id,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for RecipientInfo {
@@ -20967,8 +20830,17 @@ impl rt::AvpData for RecipientInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -21081,39 +20953,29 @@ impl RecipientReceivedAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2028, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut address_type: Option<AddressType> = None;
-        let mut address_data: Option<rt::data::Utf8String> = None;
-        let mut address_domain: Option<AddressDomain> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (899, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut address_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.address_type, &avp, cx)?;
                 }
                 (897, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut address_data, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.address_data, &avp, cx)?;
                 }
                 (898, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut address_domain, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.address_domain, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            address_type,
-            address_data,
-            address_domain,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for RecipientReceivedAddress {
@@ -21122,8 +20984,17 @@ impl rt::AvpData for RecipientReceivedAddress {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -21232,69 +21103,54 @@ impl RelatedChangeConditionInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3925, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut sgsn_address: Option<rt::data::Address> = None;
-        let mut change_condition: Vec<i32> = Vec::new();
-        let mut tgpp_user_location_info: Option<rt::bytes::Bytes> = None;
-        let mut tgpp2_bsid: Option<rt::data::Utf8String> = None;
-        let mut uwan_user_location_info: Option<UwanUserLocationInfo> = None;
-        let mut presence_reporting_area_status: Option<u32> = None;
-        let mut user_csg_information: Option<UserCsgInformation> = None;
-        let mut tgpp_rat_type: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1228, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sgsn_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sgsn_address, &avp, cx)?;
                 }
                 (2037, 10415) => {
-                    avp_flags.note(&avp, change_condition.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut change_condition, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.change_condition.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.change_condition, &avp, cx, u32::MAX)?;
                 }
                 (22, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_user_location_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
                 }
                 (9010, 5535) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp2_bsid, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp2_bsid, &avp, cx)?;
                 }
                 (3918, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut uwan_user_location_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.uwan_user_location_info, &avp, cx)?;
                 }
                 (2823, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut presence_reporting_area_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.presence_reporting_area_status,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2319, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_csg_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
                 }
                 (21, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_rat_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_rat_type, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            sgsn_address,
-            change_condition,
-            tgpp_user_location_info,
-            tgpp2_bsid,
-            uwan_user_location_info,
-            presence_reporting_area_status,
-            user_csg_information,
-            tgpp_rat_type,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for RelatedChangeConditionInformation {
@@ -21303,8 +21159,17 @@ impl rt::AvpData for RelatedChangeConditionInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -21445,27 +21310,22 @@ impl RelatedTrigger {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3926, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut trigger_type: Vec<TriggerType> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (870, 10415) => {
-                    avp_flags.note(&avp, trigger_type.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut trigger_type, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.trigger_type.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.trigger_type, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            trigger_type,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for RelatedTrigger {
@@ -21474,8 +21334,17 @@ impl rt::AvpData for RelatedTrigger {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -21536,43 +21405,57 @@ impl RemainingBalance {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2021, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut unit_value: Option<super::credit_control::UnitValue> = None;
-        let mut currency_code: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_unit_value = false;
+        let mut seen_currency_code = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (445, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut unit_value, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.unit_value,
+                        &mut seen_unit_value,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (425, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut currency_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.currency_code,
+                        &mut seen_currency_code,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            unit_value: rt::typed::required(
-                unit_value,
-                rt::AvpKey::new(445, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            currency_code: rt::typed::required(
-                currency_code,
-                rt::AvpKey::new(425, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_unit_value {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(445, 0),
+                    <super::credit_control::UnitValue as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_currency_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(425, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for RemainingBalance {
@@ -21581,8 +21464,17 @@ impl rt::AvpData for RemainingBalance {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -21646,38 +21538,41 @@ impl ScaleFactor {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2059, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut value_digits: Option<i64> = None;
-        let mut exponent: Option<i32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_value_digits = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (447, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut value_digits, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.value_digits,
+                        &mut seen_value_digits,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (429, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut exponent, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.exponent, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            value_digits: rt::typed::required(
-                value_digits,
-                rt::AvpKey::new(447, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            exponent,
-            extra,
-            avp_flags,
-        })
+        if !seen_value_digits {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(447, 0),
+                    <i64 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for ScaleFactor {
@@ -21686,8 +21581,17 @@ impl rt::AvpData for ScaleFactor {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -21756,33 +21660,25 @@ impl ScsAsAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3940, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut scs_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut scs_address: Option<rt::data::Address> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (3942, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut scs_realm, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.scs_realm, &avp, cx)?;
                 }
                 (3941, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut scs_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.scs_address, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            scs_realm,
-            scs_address,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ScsAsAddress {
@@ -21791,8 +21687,17 @@ impl rt::AvpData for ScsAsAddress {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -21897,85 +21802,75 @@ impl SdpMediaComponent {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(843, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut sdp_media_name: Option<rt::data::Utf8String> = None;
-        let mut sdp_media_description: Vec<rt::data::Utf8String> = Vec::new();
-        let mut local_gw_inserted_indicator: Option<LocalGwInsertedIndicator> = None;
-        let mut ip_realm_default_indicator: Option<IpRealmDefaultIndicator> = None;
-        let mut transcoder_inserted_indicator: Option<TranscoderInsertedIndicator> = None;
-        let mut media_initiator_flag: Option<MediaInitiatorFlag> = None;
-        let mut media_initiator_party: Option<rt::data::Utf8String> = None;
-        let mut tgpp_charging_id: Option<rt::bytes::Bytes> = None;
-        let mut access_network_charging_identifier_value: Option<rt::bytes::Bytes> = None;
-        let mut sdp_type: Option<SdpType> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (844, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut sdp_media_name, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.sdp_media_name, &avp, cx)?;
                 }
                 (845, 10415) => {
-                    avp_flags.note(&avp, sdp_media_description.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut sdp_media_description, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.sdp_media_description.len(), rt::AvpFlags(192));
+                    rt::typed::push(
+                        &mut self.sdp_media_description,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (2604, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut local_gw_inserted_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.local_gw_inserted_indicator,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2603, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut ip_realm_default_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.ip_realm_default_indicator, &avp, cx)?;
                 }
                 (2605, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut transcoder_inserted_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.transcoder_inserted_indicator,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (882, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut media_initiator_flag, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.media_initiator_flag, &avp, cx)?;
                 }
                 (1288, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut media_initiator_party, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.media_initiator_party, &avp, cx)?;
                 }
                 (2, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_charging_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_charging_id, &avp, cx)?;
                 }
                 (503, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut access_network_charging_identifier_value,
+                        &mut self.access_network_charging_identifier_value,
                         &avp,
                         cx,
                     )?;
                 }
                 (2036, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sdp_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sdp_type, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            sdp_media_name,
-            sdp_media_description,
-            local_gw_inserted_indicator,
-            ip_realm_default_indicator,
-            transcoder_inserted_indicator,
-            media_initiator_flag,
-            media_initiator_party,
-            tgpp_charging_id,
-            access_network_charging_identifier_value,
-            sdp_type,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for SdpMediaComponent {
@@ -21984,8 +21879,17 @@ impl rt::AvpData for SdpMediaComponent {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -22154,33 +22058,25 @@ impl SdpTimestamps {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1273, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut sdp_offer_timestamp: Option<rt::data::Time> = None;
-        let mut sdp_answer_timestamp: Option<rt::data::Time> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1274, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sdp_offer_timestamp, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sdp_offer_timestamp, &avp, cx)?;
                 }
                 (1275, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sdp_answer_timestamp, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sdp_answer_timestamp, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            sdp_offer_timestamp,
-            sdp_answer_timestamp,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for SdpTimestamps {
@@ -22189,8 +22085,17 @@ impl rt::AvpData for SdpTimestamps {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -22389,251 +22294,186 @@ impl ServiceDataContainer {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2040, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut af_correlation_information: Option<AfCorrelationInformation> = None;
-        let mut charging_rule_base_name: Option<rt::data::Utf8String> = None;
-        let mut accounting_input_octets: Option<u64> = None;
-        let mut accounting_output_octets: Option<u64> = None;
-        let mut local_sequence_number: Option<u32> = None;
-        let mut qos_information: Option<super::ts29212::QosInformation> = None;
-        let mut rating_group: Option<u32> = None;
-        let mut change_time: Option<rt::data::Time> = None;
-        let mut service_identifier: Option<u32> = None;
-        let mut service_specific_info: Vec<ServiceSpecificInfo> = Vec::new();
-        let mut adc_rule_base_name: Option<rt::data::Utf8String> = None;
-        let mut sgsn_address: Option<rt::data::Address> = None;
-        let mut time_first_usage: Option<rt::data::Time> = None;
-        let mut time_last_usage: Option<rt::data::Time> = None;
-        let mut time_usage: Option<u32> = None;
-        let mut change_condition: Vec<i32> = Vec::new();
-        let mut tgpp_user_location_info: Option<rt::bytes::Bytes> = None;
-        let mut tgpp2_bsid: Option<rt::data::Utf8String> = None;
-        let mut uwan_user_location_info: Option<UwanUserLocationInfo> = None;
-        let mut twan_user_location_info: Option<TwanUserLocationInfo> = None;
-        let mut sponsor_identity: Option<rt::data::Utf8String> = None;
-        let mut application_service_provider_identity: Option<rt::data::Utf8String> = None;
-        let mut presence_reporting_area_information: Vec<
-            super::ts29212::PresenceReportingAreaInformation,
-        > = Vec::new();
-        let mut presence_reporting_area_status: Option<u32> = None;
-        let mut user_csg_information: Option<UserCsgInformation> = None;
-        let mut tgpp_rat_type: Option<rt::bytes::Bytes> = None;
-        let mut related_change_condition_information: Option<
-            RelatedChangeConditionInformation,
-        > = None;
-        let mut serving_plmn_rate_control: Option<
-            super::ts29128::ServingPlmnRateControl,
-        > = None;
-        let mut apn_rate_control: Option<ApnRateControl> = None;
-        let mut tgpp_ps_data_off_status: Option<TgppPsDataOffStatus> = None;
-        let mut traffic_steering_policy_identifier_dl: Option<rt::bytes::Bytes> = None;
-        let mut traffic_steering_policy_identifier_ul: Option<rt::bytes::Bytes> = None;
-        let mut volte_information: Option<VolteInformation> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1276, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut af_correlation_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.af_correlation_information, &avp, cx)?;
                 }
                 (1004, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut charging_rule_base_name, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.charging_rule_base_name, &avp, cx)?;
                 }
                 (363, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_input_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.accounting_input_octets, &avp, cx)?;
                 }
                 (364, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_output_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.accounting_output_octets, &avp, cx)?;
                 }
                 (2063, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut local_sequence_number, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.local_sequence_number, &avp, cx)?;
                 }
                 (1016, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
                 }
                 (432, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut rating_group, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.rating_group, &avp, cx)?;
                 }
                 (2038, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut change_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
                 }
                 (439, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.service_identifier, &avp, cx)?;
                 }
                 (1249, 10415) => {
-                    avp_flags.note(&avp, service_specific_info.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut service_specific_info, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.service_specific_info.len(), rt::AvpFlags(128));
+                    rt::typed::push(
+                        &mut self.service_specific_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
                 }
                 (1095, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut adc_rule_base_name, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.adc_rule_base_name, &avp, cx)?;
                 }
                 (1228, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sgsn_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sgsn_address, &avp, cx)?;
                 }
                 (2043, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut time_first_usage, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.time_first_usage, &avp, cx)?;
                 }
                 (2044, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut time_last_usage, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.time_last_usage, &avp, cx)?;
                 }
                 (2045, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut time_usage, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.time_usage, &avp, cx)?;
                 }
                 (2037, 10415) => {
-                    avp_flags.note(&avp, change_condition.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut change_condition, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.change_condition.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.change_condition, &avp, cx, u32::MAX)?;
                 }
                 (22, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_user_location_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
                 }
                 (9010, 5535) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp2_bsid, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp2_bsid, &avp, cx)?;
                 }
                 (3918, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut uwan_user_location_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.uwan_user_location_info, &avp, cx)?;
                 }
                 (2714, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut twan_user_location_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.twan_user_location_info, &avp, cx)?;
                 }
                 (531, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sponsor_identity, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sponsor_identity, &avp, cx)?;
                 }
                 (532, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut application_service_provider_identity,
+                        &mut self.application_service_provider_identity,
                         &avp,
                         cx,
                     )?;
                 }
                 (2822, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            presence_reporting_area_information.len(),
+                            self.presence_reporting_area_information.len(),
                             rt::AvpFlags(128),
                         );
                     rt::typed::push(
-                        &mut presence_reporting_area_information,
+                        &mut self.presence_reporting_area_information,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (2823, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut presence_reporting_area_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.presence_reporting_area_status,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2319, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_csg_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
                 }
                 (21, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_rat_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_rat_type, &avp, cx)?;
                 }
                 (3925, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut related_change_condition_information,
+                        &mut self.related_change_condition_information,
                         &avp,
                         cx,
                     )?;
                 }
                 (4310, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut serving_plmn_rate_control, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.serving_plmn_rate_control, &avp, cx)?;
                 }
                 (3933, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut apn_rate_control, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.apn_rate_control, &avp, cx)?;
                 }
                 (4406, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_ps_data_off_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_ps_data_off_status, &avp, cx)?;
                 }
                 (2836, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut traffic_steering_policy_identifier_dl,
+                        &mut self.traffic_steering_policy_identifier_dl,
                         &avp,
                         cx,
                     )?;
                 }
                 (2837, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut traffic_steering_policy_identifier_ul,
+                        &mut self.traffic_steering_policy_identifier_ul,
                         &avp,
                         cx,
                     )?;
                 }
                 (1323, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut volte_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.volte_information, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            af_correlation_information,
-            charging_rule_base_name,
-            accounting_input_octets,
-            accounting_output_octets,
-            local_sequence_number,
-            qos_information,
-            rating_group,
-            change_time,
-            service_identifier,
-            service_specific_info,
-            adc_rule_base_name,
-            sgsn_address,
-            time_first_usage,
-            time_last_usage,
-            time_usage,
-            change_condition,
-            tgpp_user_location_info,
-            tgpp2_bsid,
-            uwan_user_location_info,
-            twan_user_location_info,
-            sponsor_identity,
-            application_service_provider_identity,
-            presence_reporting_area_information,
-            presence_reporting_area_status,
-            user_csg_information,
-            tgpp_rat_type,
-            related_change_condition_information,
-            serving_plmn_rate_control,
-            apn_rate_control,
-            tgpp_ps_data_off_status,
-            traffic_steering_policy_identifier_dl,
-            traffic_steering_policy_identifier_ul,
-            volte_information,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ServiceDataContainer {
@@ -22642,8 +22482,17 @@ impl rt::AvpData for ServiceDataContainer {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -23096,45 +22945,33 @@ impl ServiceGenericInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1256, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut application_server_id: Option<u32> = None;
-        let mut application_service_type: Option<ApplicationServiceType> = None;
-        let mut application_session_id: Option<u32> = None;
-        let mut delivery_status: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2101, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut application_server_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.application_server_id, &avp, cx)?;
                 }
                 (2102, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut application_service_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.application_service_type, &avp, cx)?;
                 }
                 (2103, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut application_session_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.application_session_id, &avp, cx)?;
                 }
                 (2104, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut delivery_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.delivery_status, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            application_server_id,
-            application_service_type,
-            application_session_id,
-            delivery_status,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ServiceGenericInformation {
@@ -23143,8 +22980,17 @@ impl rt::AvpData for ServiceGenericInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -23301,123 +23147,90 @@ impl ServiceInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(873, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut subscription_id: Vec<super::credit_control::SubscriptionId> = Vec::new();
-        let mut aoc_information: Option<AocInformation> = None;
-        let mut ps_information: Option<Box<PsInformation>> = None;
-        let mut ims_information: Option<Box<ImsInformation>> = None;
-        let mut mms_information: Option<MmsInformation> = None;
-        let mut lcs_information: Option<LcsInformation> = None;
-        let mut poc_information: Option<PocInformation> = None;
-        let mut mbms_information: Option<MbmsInformation> = None;
-        let mut sms_information: Option<Box<SmsInformation>> = None;
-        let mut vcs_information: Option<VcsInformation> = None;
-        let mut mmtel_information: Option<MmtelInformation> = None;
-        let mut prose_information: Option<Box<ProseInformation>> = None;
-        let mut service_generic_information: Option<ServiceGenericInformation> = None;
-        let mut im_information: Option<ImInformation> = None;
-        let mut dcd_information: Option<DcdInformation> = None;
-        let mut m2m_information: Option<super::onem2m::M2mInformation> = None;
-        let mut cpdt_information: Option<CpdtInformation> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (443, 0) => {
-                    avp_flags.note(&avp, subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut subscription_id, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.subscription_id, &avp, cx, u32::MAX)?;
                 }
                 (2054, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut aoc_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.aoc_information, &avp, cx)?;
                 }
                 (874, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ps_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ps_information, &avp, cx)?;
                 }
                 (876, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ims_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ims_information, &avp, cx)?;
                 }
                 (877, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut mms_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.mms_information, &avp, cx)?;
                 }
                 (878, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut lcs_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.lcs_information, &avp, cx)?;
                 }
                 (879, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut poc_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.poc_information, &avp, cx)?;
                 }
                 (880, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut mbms_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.mbms_information, &avp, cx)?;
                 }
                 (2000, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sms_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sms_information, &avp, cx)?;
                 }
                 (3410, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut vcs_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.vcs_information, &avp, cx)?;
                 }
                 (2030, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut mmtel_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.mmtel_information, &avp, cx)?;
                 }
                 (3447, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut prose_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.prose_information, &avp, cx)?;
                 }
                 (1256, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut service_generic_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.service_generic_information,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2110, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut im_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.im_information, &avp, cx)?;
                 }
                 (2115, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut dcd_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.dcd_information, &avp, cx)?;
                 }
                 (1011, 45687) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut m2m_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.m2m_information, &avp, cx)?;
                 }
                 (3927, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut cpdt_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.cpdt_information, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            subscription_id,
-            aoc_information,
-            ps_information,
-            ims_information,
-            mms_information,
-            lcs_information,
-            poc_information,
-            mbms_information,
-            sms_information,
-            vcs_information,
-            mmtel_information,
-            prose_information,
-            service_generic_information,
-            im_information,
-            dcd_information,
-            m2m_information,
-            cpdt_information,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ServiceInformation {
@@ -23426,8 +23239,17 @@ impl rt::AvpData for ServiceInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -23680,33 +23502,25 @@ impl ServiceSpecificInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1249, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut service_specific_data: Option<rt::data::Utf8String> = None;
-        let mut service_specific_type: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (863, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut service_specific_data, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.service_specific_data, &avp, cx)?;
                 }
                 (1257, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut service_specific_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.service_specific_type, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            service_specific_data,
-            service_specific_type,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for ServiceSpecificInfo {
@@ -23715,8 +23529,17 @@ impl rt::AvpData for ServiceSpecificInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -23805,57 +23628,45 @@ impl SmDeviceTriggerInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3405, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut mtc_iwf_address: Option<rt::data::Address> = None;
-        let mut reference_number: Option<u32> = None;
-        let mut serving_node: Option<super::ts29173::ServingNode> = None;
-        let mut validity_time: Option<u32> = None;
-        let mut priority_indication: Option<super::ts29368::PriorityIndication> = None;
-        let mut application_port_identifier: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (3406, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut mtc_iwf_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.mtc_iwf_address, &avp, cx)?;
                 }
                 (3007, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut reference_number, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.reference_number, &avp, cx)?;
                 }
                 (2401, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut serving_node, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.serving_node, &avp, cx)?;
                 }
                 (448, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut validity_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.validity_time, &avp, cx)?;
                 }
                 (3006, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut priority_indication, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.priority_indication, &avp, cx)?;
                 }
                 (3010, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut application_port_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.application_port_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            mtc_iwf_address,
-            reference_number,
-            serving_node,
-            validity_time,
-            priority_indication,
-            application_port_identifier,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for SmDeviceTriggerInformation {
@@ -23864,8 +23675,17 @@ impl rt::AvpData for SmDeviceTriggerInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -24070,159 +23890,126 @@ impl SmsInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2000, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut sms_node: Option<SmsNode> = None;
-        let mut client_address: Option<rt::data::Address> = None;
-        let mut originator_sccp_address: Option<rt::data::Address> = None;
-        let mut smsc_address: Option<rt::data::Address> = None;
-        let mut data_coding_scheme: Option<i32> = None;
-        let mut sm_discharge_time: Option<rt::data::Time> = None;
-        let mut sm_message_type: Option<SmMessageType> = None;
-        let mut originator_interface: Option<OriginatorInterface> = None;
-        let mut sm_protocol_id: Option<rt::bytes::Bytes> = None;
-        let mut reply_path_requested: Option<ReplyPathRequested> = None;
-        let mut sm_status: Option<rt::bytes::Bytes> = None;
-        let mut sm_user_data_header: Option<rt::bytes::Bytes> = None;
-        let mut number_of_messages_sent: Option<u32> = None;
-        let mut sm_sequence_number: Option<u32> = None;
-        let mut recipient_info: Vec<RecipientInfo> = Vec::new();
-        let mut originator_received_address: Option<OriginatorReceivedAddress> = None;
-        let mut sm_service_type: Option<SmServiceType> = None;
-        let mut sms_result: Option<u32> = None;
-        let mut sm_device_trigger_indicator: Option<SmDeviceTriggerIndicator> = None;
-        let mut sm_device_trigger_information: Option<SmDeviceTriggerInformation> = None;
-        let mut mtc_iwf_address: Option<rt::data::Address> = None;
-        let mut application_port_identifier: Option<u32> = None;
-        let mut external_identifier: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2016, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sms_node, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sms_node, &avp, cx)?;
                 }
                 (2018, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut client_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.client_address, &avp, cx)?;
                 }
                 (2008, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut originator_sccp_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.originator_sccp_address, &avp, cx)?;
                 }
                 (2017, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut smsc_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.smsc_address, &avp, cx)?;
                 }
                 (2001, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut data_coding_scheme, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.data_coding_scheme, &avp, cx)?;
                 }
                 (2012, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sm_discharge_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sm_discharge_time, &avp, cx)?;
                 }
                 (2007, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sm_message_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sm_message_type, &avp, cx)?;
                 }
                 (2009, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut originator_interface, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.originator_interface, &avp, cx)?;
                 }
                 (2013, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sm_protocol_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sm_protocol_id, &avp, cx)?;
                 }
                 (2011, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut reply_path_requested, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.reply_path_requested, &avp, cx)?;
                 }
                 (2014, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sm_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sm_status, &avp, cx)?;
                 }
                 (2015, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sm_user_data_header, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sm_user_data_header, &avp, cx)?;
                 }
                 (2019, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut number_of_messages_sent, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.number_of_messages_sent, &avp, cx)?;
                 }
                 (3408, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut sm_sequence_number, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.sm_sequence_number, &avp, cx)?;
                 }
                 (2026, 10415) => {
-                    avp_flags.note(&avp, recipient_info.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut recipient_info, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.recipient_info.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.recipient_info, &avp, cx, u32::MAX)?;
                 }
                 (2027, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut originator_received_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.originator_received_address,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2029, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sm_service_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.sm_service_type, &avp, cx)?;
                 }
                 (3409, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut sms_result, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.sms_result, &avp, cx)?;
                 }
                 (3407, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut sm_device_trigger_indicator, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.sm_device_trigger_indicator,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (3405, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut sm_device_trigger_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.sm_device_trigger_information,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (3406, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut mtc_iwf_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.mtc_iwf_address, &avp, cx)?;
                 }
                 (3010, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut application_port_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.application_port_identifier,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (3111, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut external_identifier, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.external_identifier, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            sms_node,
-            client_address,
-            originator_sccp_address,
-            smsc_address,
-            data_coding_scheme,
-            sm_discharge_time,
-            sm_message_type,
-            originator_interface,
-            sm_protocol_id,
-            reply_path_requested,
-            sm_status,
-            sm_user_data_header,
-            number_of_messages_sent,
-            sm_sequence_number,
-            recipient_info,
-            originator_received_address,
-            sm_service_type,
-            sms_result,
-            sm_device_trigger_indicator,
-            sm_device_trigger_information,
-            mtc_iwf_address,
-            application_port_identifier,
-            external_identifier,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for SmsInformation {
@@ -24231,8 +24018,17 @@ impl rt::AvpData for SmsInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -24589,81 +24385,61 @@ impl SupplementaryService {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2048, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut mmtel_sservice_type: Option<u32> = None;
-        let mut service_mode: Option<u32> = None;
-        let mut number_of_diversions: Option<u32> = None;
-        let mut associated_party_address: Option<rt::data::Utf8String> = None;
-        let mut service_id: Option<rt::data::Utf8String> = None;
-        let mut change_time: Option<rt::data::Time> = None;
-        let mut number_of_participants: Option<i32> = None;
-        let mut participant_action_type: Option<ParticipantActionType> = None;
-        let mut cug_information: Option<rt::bytes::Bytes> = None;
-        let mut aoc_subscription_information: Option<AocSubscriptionInformation> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2031, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut mmtel_sservice_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.mmtel_sservice_type, &avp, cx)?;
                 }
                 (2032, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut service_mode, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.service_mode, &avp, cx)?;
                 }
                 (2034, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut number_of_diversions, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.number_of_diversions, &avp, cx)?;
                 }
                 (2035, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut associated_party_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.associated_party_address, &avp, cx)?;
                 }
                 (855, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut service_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.service_id, &avp, cx)?;
                 }
                 (2038, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut change_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
                 }
                 (885, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut number_of_participants, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.number_of_participants, &avp, cx)?;
                 }
                 (2049, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut participant_action_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.participant_action_type, &avp, cx)?;
                 }
                 (2304, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut cug_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.cug_information, &avp, cx)?;
                 }
                 (2314, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut aoc_subscription_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.aoc_subscription_information,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            mmtel_sservice_type,
-            service_mode,
-            number_of_diversions,
-            associated_party_address,
-            service_id,
-            change_time,
-            number_of_participants,
-            participant_action_type,
-            cug_information,
-            aoc_subscription_information,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for SupplementaryService {
@@ -24672,8 +24448,17 @@ impl rt::AvpData for SupplementaryService {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -24870,80 +24655,73 @@ impl TalkBurstExchange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1255, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut poc_change_time: Option<rt::data::Time> = None;
-        let mut number_of_talk_bursts: Option<u32> = None;
-        let mut talk_burst_volume: Option<u32> = None;
-        let mut talk_burst_time: Option<u32> = None;
-        let mut number_of_received_talk_bursts: Option<u32> = None;
-        let mut received_talk_burst_volume: Option<u32> = None;
-        let mut received_talk_burst_time: Option<u32> = None;
-        let mut number_of_participants: Option<i32> = None;
-        let mut poc_change_condition: Option<PocChangeCondition> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_poc_change_time = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1262, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut poc_change_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.poc_change_time,
+                        &mut seen_poc_change_time,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1283, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut number_of_talk_bursts, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.number_of_talk_bursts, &avp, cx)?;
                 }
                 (1287, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut talk_burst_volume, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.talk_burst_volume, &avp, cx)?;
                 }
                 (1286, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut talk_burst_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.talk_burst_time, &avp, cx)?;
                 }
                 (1282, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut number_of_received_talk_bursts, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.number_of_received_talk_bursts,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1285, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut received_talk_burst_volume, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.received_talk_burst_volume, &avp, cx)?;
                 }
                 (1284, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut received_talk_burst_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.received_talk_burst_time, &avp, cx)?;
                 }
                 (885, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut number_of_participants, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.number_of_participants, &avp, cx)?;
                 }
                 (1261, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut poc_change_condition, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.poc_change_condition, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            poc_change_time: rt::typed::required(
-                poc_change_time,
-                rt::AvpKey::new(1262, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            number_of_talk_bursts,
-            talk_burst_volume,
-            talk_burst_time,
-            number_of_received_talk_bursts,
-            received_talk_burst_volume,
-            received_talk_burst_time,
-            number_of_participants,
-            poc_change_condition,
-            extra,
-            avp_flags,
-        })
+        if !seen_poc_change_time {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1262, 10415),
+                    <rt::data::Time as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for TalkBurstExchange {
@@ -24952,8 +24730,17 @@ impl rt::AvpData for TalkBurstExchange {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -25110,44 +24897,45 @@ impl TariffInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2060, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut current_tariff: Option<CurrentTariff> = None;
-        let mut tariff_time_change: Option<rt::data::Time> = None;
-        let mut next_tariff: Option<NextTariff> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_current_tariff = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2056, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut current_tariff, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.current_tariff,
+                        &mut seen_current_tariff,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (451, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut tariff_time_change, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.tariff_time_change, &avp, cx)?;
                 }
                 (2057, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut next_tariff, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.next_tariff, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            current_tariff: rt::typed::required(
-                current_tariff,
-                rt::AvpKey::new(2056, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            tariff_time_change,
-            next_tariff,
-            extra,
-            avp_flags,
-        })
+        if !seen_current_tariff {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2056, 10415),
+                    <CurrentTariff as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for TariffInformation {
@@ -25156,8 +24944,17 @@ impl rt::AvpData for TariffInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -25237,43 +25034,57 @@ impl TimeQuotaMechanism {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1270, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut time_quota_type: Option<TimeQuotaType> = None;
-        let mut base_time_interval: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_time_quota_type = false;
+        let mut seen_base_time_interval = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1271, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut time_quota_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.time_quota_type,
+                        &mut seen_time_quota_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (1265, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut base_time_interval, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.base_time_interval,
+                        &mut seen_base_time_interval,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            time_quota_type: rt::typed::required(
-                time_quota_type,
-                rt::AvpKey::new(1271, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            base_time_interval: rt::typed::required(
-                base_time_interval,
-                rt::AvpKey::new(1265, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_time_quota_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1271, 10415),
+                    <TimeQuotaType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_base_time_interval {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1265, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for TimeQuotaMechanism {
@@ -25282,8 +25093,17 @@ impl rt::AvpData for TimeQuotaMechanism {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -25356,45 +25176,41 @@ impl TimeStamps {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(833, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut sip_request_timestamp: Option<rt::data::Time> = None;
-        let mut sip_response_timestamp: Option<rt::data::Time> = None;
-        let mut sip_request_timestamp_fraction: Option<u32> = None;
-        let mut sip_response_timestamp_fraction: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (834, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut sip_request_timestamp, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.sip_request_timestamp, &avp, cx)?;
                 }
                 (835, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut sip_response_timestamp, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.sip_response_timestamp, &avp, cx)?;
                 }
                 (2301, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sip_request_timestamp_fraction, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.sip_request_timestamp_fraction,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2302, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut sip_response_timestamp_fraction, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.sip_response_timestamp_fraction,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            sip_request_timestamp,
-            sip_response_timestamp,
-            sip_request_timestamp_fraction,
-            sip_response_timestamp_fraction,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for TimeStamps {
@@ -25403,8 +25219,17 @@ impl rt::AvpData for TimeStamps {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -25571,165 +25396,119 @@ impl TrafficDataVolumes {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2046, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut qos_information: Option<super::ts29212::QosInformation> = None;
-        let mut accounting_input_octets: Option<u64> = None;
-        let mut accounting_output_octets: Option<u64> = None;
-        let mut change_condition: Option<i32> = None;
-        let mut change_time: Option<rt::data::Time> = None;
-        let mut tgpp_user_location_info: Option<rt::bytes::Bytes> = None;
-        let mut uwan_user_location_info: Option<UwanUserLocationInfo> = None;
-        let mut tgpp_charging_id: Option<rt::bytes::Bytes> = None;
-        let mut presence_reporting_area_status: Option<u32> = None;
-        let mut presence_reporting_area_information: Vec<
-            super::ts29212::PresenceReportingAreaInformation,
-        > = Vec::new();
-        let mut user_csg_information: Option<UserCsgInformation> = None;
-        let mut tgpp_rat_type: Option<rt::bytes::Bytes> = None;
-        let mut access_availability_change_reason: Option<u32> = None;
-        let mut related_change_condition_information: Option<
-            RelatedChangeConditionInformation,
-        > = None;
-        let mut diagnostics: Option<i32> = None;
-        let mut enhanced_diagnostics: Option<EnhancedDiagnostics> = None;
-        let mut cp_ciot_eps_optimisation_indicator: Option<
-            CpCiotEpsOptimisationIndicator,
-        > = None;
-        let mut serving_plmn_rate_control: Option<
-            super::ts29128::ServingPlmnRateControl,
-        > = None;
-        let mut apn_rate_control: Option<ApnRateControl> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1016, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut qos_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.qos_information, &avp, cx)?;
                 }
                 (363, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_input_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.accounting_input_octets, &avp, cx)?;
                 }
                 (364, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut accounting_output_octets, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.accounting_output_octets, &avp, cx)?;
                 }
                 (2037, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut change_condition, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.change_condition, &avp, cx)?;
                 }
                 (2038, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut change_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.change_time, &avp, cx)?;
                 }
                 (22, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_user_location_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_user_location_info, &avp, cx)?;
                 }
                 (3918, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut uwan_user_location_info, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.uwan_user_location_info, &avp, cx)?;
                 }
                 (2, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_charging_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_charging_id, &avp, cx)?;
                 }
                 (2823, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut presence_reporting_area_status, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(
+                        &mut self.presence_reporting_area_status,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2822, 10415) => {
-                    avp_flags
+                    self.avp_flags
                         .note(
                             &avp,
-                            presence_reporting_area_information.len(),
+                            self.presence_reporting_area_information.len(),
                             rt::AvpFlags(128),
                         );
                     rt::typed::push(
-                        &mut presence_reporting_area_information,
+                        &mut self.presence_reporting_area_information,
                         &avp,
                         cx,
                         u32::MAX,
                     )?;
                 }
                 (2319, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut user_csg_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.user_csg_information, &avp, cx)?;
                 }
                 (21, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut tgpp_rat_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.tgpp_rat_type, &avp, cx)?;
                 }
                 (2833, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
                     rt::typed::set_once(
-                        &mut access_availability_change_reason,
+                        &mut self.access_availability_change_reason,
                         &avp,
                         cx,
                     )?;
                 }
                 (3925, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut related_change_condition_information,
+                        &mut self.related_change_condition_information,
                         &avp,
                         cx,
                     )?;
                 }
                 (2039, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut diagnostics, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.diagnostics, &avp, cx)?;
                 }
                 (3901, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut enhanced_diagnostics, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.enhanced_diagnostics, &avp, cx)?;
                 }
                 (3930, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
                     rt::typed::set_once(
-                        &mut cp_ciot_eps_optimisation_indicator,
+                        &mut self.cp_ciot_eps_optimisation_indicator,
                         &avp,
                         cx,
                     )?;
                 }
                 (4310, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut serving_plmn_rate_control, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.serving_plmn_rate_control, &avp, cx)?;
                 }
                 (3933, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut apn_rate_control, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.apn_rate_control, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            qos_information,
-            accounting_input_octets,
-            accounting_output_octets,
-            change_condition,
-            change_time,
-            tgpp_user_location_info,
-            uwan_user_location_info,
-            tgpp_charging_id,
-            presence_reporting_area_status,
-            presence_reporting_area_information,
-            user_csg_information,
-            tgpp_rat_type,
-            access_availability_change_reason,
-            related_change_condition_information,
-            diagnostics,
-            enhanced_diagnostics,
-            cp_ciot_eps_optimisation_indicator,
-            serving_plmn_rate_control,
-            apn_rate_control,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for TrafficDataVolumes {
@@ -25738,8 +25517,17 @@ impl rt::AvpData for TrafficDataVolumes {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -26016,33 +25804,25 @@ impl TransmitterInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3468, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut prose_source_ip_address: Option<rt::data::Address> = None;
-        let mut prose_ue_id: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (3452, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut prose_source_ip_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.prose_source_ip_address, &avp, cx)?;
                 }
                 (3453, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut prose_ue_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.prose_ue_id, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            prose_source_ip_address,
-            prose_ue_id,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for TransmitterInfo {
@@ -26051,8 +25831,17 @@ impl rt::AvpData for TransmitterInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -26121,27 +25910,22 @@ impl Trigger {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1264, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut trigger_type: Vec<TriggerType> = Vec::new();
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (870, 10415) => {
-                    avp_flags.note(&avp, trigger_type.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut trigger_type, &avp, cx, u32::MAX)?;
+                    self.avp_flags
+                        .note(&avp, self.trigger_type.len(), rt::AvpFlags(192));
+                    rt::typed::push(&mut self.trigger_type, &avp, cx, u32::MAX)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            trigger_type,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for Trigger {
@@ -26150,8 +25934,17 @@ impl rt::AvpData for Trigger {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -26212,33 +26005,25 @@ impl TrunkGroupId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(851, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut incoming_trunk_group_id: Option<rt::data::Utf8String> = None;
-        let mut outgoing_trunk_group_id: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (852, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut incoming_trunk_group_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.incoming_trunk_group_id, &avp, cx)?;
                 }
                 (853, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut outgoing_trunk_group_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.outgoing_trunk_group_id, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            incoming_trunk_group_id,
-            outgoing_trunk_group_id,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for TrunkGroupId {
@@ -26247,8 +26032,17 @@ impl rt::AvpData for TrunkGroupId {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -26333,56 +26127,48 @@ impl TwanUserLocationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2714, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut ssid: Option<rt::data::Utf8String> = None;
-        let mut bssid: Option<rt::data::Utf8String> = None;
-        let mut civic_address_information: Option<rt::data::Utf8String> = None;
-        let mut wlan_operator_id: Option<WlanOperatorId> = None;
-        let mut logical_access_id: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_ssid = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1524, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ssid, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(&mut self.ssid, &mut seen_ssid, &avp, cx)?;
                 }
                 (2716, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut bssid, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.bssid, &avp, cx)?;
                 }
                 (1305, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut civic_address_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.civic_address_information, &avp, cx)?;
                 }
                 (1306, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut wlan_operator_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.wlan_operator_id, &avp, cx)?;
                 }
                 (302, 13019) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut logical_access_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.logical_access_id, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            ssid: rt::typed::required(
-                ssid,
-                rt::AvpKey::new(1524, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            bssid,
-            civic_address_information,
-            wlan_operator_id,
-            logical_access_id,
-            extra,
-            avp_flags,
-        })
+        if !seen_ssid {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1524, 10415),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for TwanUserLocationInfo {
@@ -26391,8 +26177,17 @@ impl rt::AvpData for TwanUserLocationInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -26496,38 +26291,41 @@ impl UnitCost {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2061, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut value_digits: Option<i64> = None;
-        let mut exponent: Option<i32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_value_digits = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (447, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut value_digits, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.value_digits,
+                        &mut seen_value_digits,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (429, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut exponent, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.exponent, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            value_digits: rt::typed::required(
-                value_digits,
-                rt::AvpKey::new(447, 0),
-                rt::AvpFlags(64),
-                parent.offset,
-            )?,
-            exponent,
-            extra,
-            avp_flags,
-        })
+        if !seen_value_digits {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(447, 0),
+                    <i64 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for UnitCost {
@@ -26536,8 +26334,17 @@ impl rt::AvpData for UnitCost {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -26610,49 +26417,61 @@ impl UserCsgInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2319, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut csg_id: Option<u32> = None;
-        let mut csg_access_mode: Option<CsgAccessMode> = None;
-        let mut csg_membership_indication: Option<CsgMembershipIndication> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_csg_id = false;
+        let mut seen_csg_access_mode = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1437, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut csg_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.csg_id,
+                        &mut seen_csg_id,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2317, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut csg_access_mode, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.csg_access_mode,
+                        &mut seen_csg_access_mode,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2318, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut csg_membership_indication, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.csg_membership_indication, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            csg_id: rt::typed::required(
-                csg_id,
-                rt::AvpKey::new(1437, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            csg_access_mode: rt::typed::required(
-                csg_access_mode,
-                rt::AvpKey::new(2317, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            csg_membership_indication,
-            extra,
-            avp_flags,
-        })
+        if !seen_csg_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1437, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_csg_access_mode {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2317, 10415),
+                    <CsgAccessMode as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for UserCsgInformation {
@@ -26661,8 +26480,17 @@ impl rt::AvpData for UserCsgInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -26759,68 +26587,61 @@ impl UwanUserLocationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3918, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut ue_local_ip_address: Option<rt::data::Address> = None;
-        let mut udp_source_port: Option<u32> = None;
-        let mut ssid: Option<rt::data::Utf8String> = None;
-        let mut bssid: Option<rt::data::Utf8String> = None;
-        let mut tcp_source_port: Option<u32> = None;
-        let mut civic_address_information: Option<rt::data::Utf8String> = None;
-        let mut wlan_operator_id: Option<WlanOperatorId> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_ue_local_ip_address = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (2805, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut ue_local_ip_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_required(
+                        &mut self.ue_local_ip_address,
+                        &mut seen_ue_local_ip_address,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (2806, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut udp_source_port, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.udp_source_port, &avp, cx)?;
                 }
                 (1524, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ssid, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ssid, &avp, cx)?;
                 }
                 (2716, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut bssid, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.bssid, &avp, cx)?;
                 }
                 (2843, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut tcp_source_port, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.tcp_source_port, &avp, cx)?;
                 }
                 (1305, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut civic_address_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.civic_address_information, &avp, cx)?;
                 }
                 (1306, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut wlan_operator_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.wlan_operator_id, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            ue_local_ip_address: rt::typed::required(
-                ue_local_ip_address,
-                rt::AvpKey::new(2805, 10415),
-                rt::AvpFlags(128),
-                parent.offset,
-            )?,
-            udp_source_port,
-            ssid,
-            bssid,
-            tcp_source_port,
-            civic_address_information,
-            wlan_operator_id,
-            extra,
-            avp_flags,
-        })
+        if !seen_ue_local_ip_address {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2805, 10415),
+                    <rt::data::Address as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for UwanUserLocationInfo {
@@ -26829,8 +26650,17 @@ impl rt::AvpData for UwanUserLocationInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -26963,49 +26793,61 @@ impl VariablePart {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3907, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut variable_part_order: Option<u32> = None;
-        let mut variable_part_type: Option<u32> = None;
-        let mut variable_part_value: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_variable_part_type = false;
+        let mut seen_variable_part_value = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (3908, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut variable_part_order, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.variable_part_order, &avp, cx)?;
                 }
                 (3909, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut variable_part_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.variable_part_type,
+                        &mut seen_variable_part_type,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (3910, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut variable_part_value, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.variable_part_value,
+                        &mut seen_variable_part_value,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            variable_part_order,
-            variable_part_type: rt::typed::required(
-                variable_part_type,
-                rt::AvpKey::new(3909, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            variable_part_value: rt::typed::required(
-                variable_part_value,
-                rt::AvpKey::new(3910, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_variable_part_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(3909, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_variable_part_value {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(3910, 10415),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for VariablePart {
@@ -27014,8 +26856,17 @@ impl rt::AvpData for VariablePart {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -27132,93 +26983,69 @@ impl VcsInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3410, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut bearer_capability: Option<rt::bytes::Bytes> = None;
-        let mut network_call_reference_number: Option<rt::bytes::Bytes> = None;
-        let mut msc_address: Option<rt::bytes::Bytes> = None;
-        let mut basic_service_code: Option<BasicServiceCode> = None;
-        let mut isup_location_number: Option<rt::bytes::Bytes> = None;
-        let mut vlr_number: Option<rt::bytes::Bytes> = None;
-        let mut forwarding_pending: Option<ForwardingPending> = None;
-        let mut isup_cause: Option<IsupCause> = None;
-        let mut start_time: Option<rt::data::Time> = None;
-        let mut start_of_charging: Option<rt::data::Time> = None;
-        let mut stop_time: Option<rt::data::Time> = None;
-        let mut ps_free_format_data: Option<rt::bytes::Bytes> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (3412, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut bearer_capability, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.bearer_capability, &avp, cx)?;
                 }
                 (3418, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut network_call_reference_number, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(
+                        &mut self.network_call_reference_number,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (3417, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut msc_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.msc_address, &avp, cx)?;
                 }
                 (3411, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut basic_service_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.basic_service_code, &avp, cx)?;
                 }
                 (3414, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut isup_location_number, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.isup_location_number, &avp, cx)?;
                 }
                 (3420, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut vlr_number, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.vlr_number, &avp, cx)?;
                 }
                 (3415, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut forwarding_pending, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.forwarding_pending, &avp, cx)?;
                 }
                 (3416, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut isup_cause, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.isup_cause, &avp, cx)?;
                 }
                 (2041, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut start_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.start_time, &avp, cx)?;
                 }
                 (3419, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut start_of_charging, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.start_of_charging, &avp, cx)?;
                 }
                 (2042, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut stop_time, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.stop_time, &avp, cx)?;
                 }
                 (866, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut ps_free_format_data, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.ps_free_format_data, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            bearer_capability,
-            network_call_reference_number,
-            msc_address,
-            basic_service_code,
-            isup_location_number,
-            vlr_number,
-            forwarding_pending,
-            isup_cause,
-            start_time,
-            start_of_charging,
-            stop_time,
-            ps_free_format_data,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for VcsInformation {
@@ -27227,8 +27054,17 @@ impl rt::AvpData for VcsInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -27421,33 +27257,25 @@ impl VolteInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1323, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut calling_party_address: Option<rt::data::Utf8String> = None;
-        let mut callee_information: Option<super::ts29214::CalleeInformation> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (831, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut calling_party_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.calling_party_address, &avp, cx)?;
                 }
                 (565, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut callee_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.callee_information, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            calling_party_address,
-            callee_information,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for VolteInformation {
@@ -27456,8 +27284,17 @@ impl rt::AvpData for VolteInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -27530,33 +27367,25 @@ impl WlanOperatorId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1306, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut wlan_plmn_id: Option<rt::data::Utf8String> = None;
-        let mut wlan_operator_name: Option<rt::data::Utf8String> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1308, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut wlan_plmn_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.wlan_plmn_id, &avp, cx)?;
                 }
                 (1307, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut wlan_operator_name, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.wlan_operator_name, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            wlan_plmn_id,
-            wlan_operator_name,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for WlanOperatorId {
@@ -27565,8 +27394,17 @@ impl rt::AvpData for WlanOperatorId {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -27639,43 +27477,57 @@ impl Cause {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(860, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut cause_code: Option<i32> = None;
-        let mut node_functionality: Option<NodeFunctionality> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_cause_code = false;
+        let mut seen_node_functionality = false;
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (861, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut cause_code, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.cause_code,
+                        &mut seen_cause_code,
+                        &avp,
+                        cx,
+                    )?;
                 }
                 (862, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut node_functionality, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_required(
+                        &mut self.node_functionality,
+                        &mut seen_node_functionality,
+                        &avp,
+                        cx,
+                    )?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            cause_code: rt::typed::required(
-                cause_code,
-                rt::AvpKey::new(861, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            node_functionality: rt::typed::required(
-                node_functionality,
-                rt::AvpKey::new(862, 10415),
-                rt::AvpFlags(192),
-                parent.offset,
-            )?,
-            extra,
-            avp_flags,
-        })
+        if !seen_cause_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(861, 10415),
+                    <i32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        if !seen_node_functionality {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(862, 10415),
+                    <NodeFunctionality as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    parent.offset,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 impl rt::AvpData for Cause {
@@ -27684,8 +27536,17 @@ impl rt::AvpData for Cause {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -27770,63 +27631,45 @@ impl WlanInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(875, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut wlan_session_id: Option<rt::data::Utf8String> = None;
-        let mut pdg_address: Option<rt::data::Address> = None;
-        let mut pdg_charging_id: Option<u32> = None;
-        let mut wag_address: Option<rt::data::Address> = None;
-        let mut wag_plmn_id: Option<rt::bytes::Bytes> = None;
-        let mut wlan_radio_container: Option<WlanRadioContainer> = None;
-        let mut wlan_ue_local_ipaddress: Option<rt::data::Address> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (1246, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut wlan_session_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.wlan_session_id, &avp, cx)?;
                 }
                 (895, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut pdg_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.pdg_address, &avp, cx)?;
                 }
                 (896, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut pdg_charging_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.pdg_charging_id, &avp, cx)?;
                 }
                 (890, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut wag_address, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.wag_address, &avp, cx)?;
                 }
                 (891, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut wag_plmn_id, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.wag_plmn_id, &avp, cx)?;
                 }
                 (892, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut wlan_radio_container, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.wlan_radio_container, &avp, cx)?;
                 }
                 (894, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut wlan_ue_local_ipaddress, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.wlan_ue_local_ipaddress, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            wlan_session_id,
-            pdg_address,
-            pdg_charging_id,
-            wag_address,
-            wag_plmn_id,
-            wlan_radio_container,
-            wlan_ue_local_ipaddress,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for WlanInformation {
@@ -27835,8 +27678,17 @@ impl rt::AvpData for WlanInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -27977,45 +27829,33 @@ impl WlanRadioContainer {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(892, 10415);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut operator_name: Option<rt::bytes::Bytes> = None;
-        let mut location_type: Option<LocationType> = None;
-        let mut location_information: Option<rt::bytes::Bytes> = None;
-        let mut wlan_technology: Option<u32> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
                 (126, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut operator_name, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.operator_name, &avp, cx)?;
                 }
                 (1244, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut location_type, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.location_type, &avp, cx)?;
                 }
                 (127, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut location_information, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.location_information, &avp, cx)?;
                 }
                 (893, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut wlan_technology, &avp, cx)?;
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.wlan_technology, &avp, cx)?;
                 }
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self {
-            operator_name,
-            location_type,
-            location_information,
-            wlan_technology,
-            extra,
-            avp_flags,
-        })
+        Ok(())
     }
 }
 impl rt::AvpData for WlanRadioContainer {
@@ -28024,8 +27864,17 @@ impl rt::AvpData for WlanRadioContainer {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -28255,6 +28104,322 @@ impl Default for CreditControlRequest {
         }
     }
 }
+impl CreditControlRequest {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_destination_realm = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_service_context_id = false;
+        let mut seen_cc_request_type = false;
+        let mut seen_cc_request_number = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (283, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.destination_realm,
+                        &mut seen_destination_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (461, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.service_context_id,
+                        &mut seen_service_context_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (416, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_type,
+                        &mut seen_cc_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (415, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_number,
+                        &mut seen_cc_request_number,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (293, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.destination_host, &avp, cx)?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (419, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_sub_session_id, &avp, cx)?;
+                }
+                (50, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (55, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.event_timestamp, &avp, cx)?;
+                }
+                (443, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.subscription_id, &avp, cx, u32::MAX)?;
+                }
+                (659, 0) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.subscription_id_extension.len(),
+                            rt::AvpFlags(0),
+                        );
+                    rt::typed::push(
+                        &mut self.subscription_id_extension,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (439, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.service_identifier, &avp, cx)?;
+                }
+                (295, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.termination_cause, &avp, cx)?;
+                }
+                (437, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.requested_service_unit, &avp, cx)?;
+                }
+                (436, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.requested_action, &avp, cx)?;
+                }
+                (446, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.used_service_unit.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.used_service_unit, &avp, cx, u32::MAX)?;
+                }
+                (2055, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.aoc_request_type, &avp, cx)?;
+                }
+                (455, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.multiple_services_indicator,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (456, 0) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.multiple_services_credit_control.len(),
+                            rt::AvpFlags(64),
+                        );
+                    rt::typed::push(
+                        &mut self.multiple_services_credit_control,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (440, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.service_parameter_info.len(), rt::AvpFlags(0));
+                    rt::typed::push(
+                        &mut self.service_parameter_info,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (411, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.cc_correlation_id, &avp, cx)?;
+                }
+                (458, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.user_equipment_info, &avp, cx)?;
+                }
+                (653, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(
+                        &mut self.user_equipment_info_extension,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                (873, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.service_information, &avp, cx)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_destination_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_service_context_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(461, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(416, 0),
+                    <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_number {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(415, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for CreditControlRequest {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 4;
@@ -28271,286 +28436,10 @@ impl rt::typed::Command for CreditControlRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut destination_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut service_context_id: Option<rt::data::Utf8String> = None;
-        let mut cc_request_type: Option<super::credit_control::CcRequestType> = None;
-        let mut cc_request_number: Option<u32> = None;
-        let mut destination_host: Option<rt::data::DiameterIdentity> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut cc_sub_session_id: Option<u64> = None;
-        let mut acct_multi_session_id: Option<rt::data::Utf8String> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut event_timestamp: Option<rt::data::Time> = None;
-        let mut subscription_id: Vec<super::credit_control::SubscriptionId> = Vec::new();
-        let mut subscription_id_extension: Vec<
-            super::credit_control::SubscriptionIdExtension,
-        > = Vec::new();
-        let mut service_identifier: Option<u32> = None;
-        let mut termination_cause: Option<super::base::TerminationCause> = None;
-        let mut requested_service_unit: Option<
-            super::credit_control::RequestedServiceUnit,
-        > = None;
-        let mut requested_action: Option<super::credit_control::RequestedAction> = None;
-        let mut used_service_unit: Vec<super::credit_control::UsedServiceUnit> = Vec::new();
-        let mut aoc_request_type: Option<AocRequestType> = None;
-        let mut multiple_services_indicator: Option<
-            super::credit_control::MultipleServicesIndicator,
-        > = None;
-        let mut multiple_services_credit_control: Vec<
-            super::credit_control::MultipleServicesCreditControl,
-        > = Vec::new();
-        let mut service_parameter_info: Vec<
-            super::credit_control::ServiceParameterInfo,
-        > = Vec::new();
-        let mut cc_correlation_id: Option<rt::bytes::Bytes> = None;
-        let mut user_equipment_info: Option<super::credit_control::UserEquipmentInfo> = None;
-        let mut user_equipment_info_extension: Option<
-            super::credit_control::UserEquipmentInfoExtension,
-        > = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut service_information: Option<Box<ServiceInformation>> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (283, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_realm, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (461, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_context_id, &avp, cx)?;
-                }
-                (416, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_type, &avp, cx)?;
-                }
-                (415, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_number, &avp, cx)?;
-                }
-                (293, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut destination_host, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (419, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_sub_session_id, &avp, cx)?;
-                }
-                (50, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_multi_session_id, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (55, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut event_timestamp, &avp, cx)?;
-                }
-                (443, 0) => {
-                    avp_flags.note(&avp, subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut subscription_id, &avp, cx, u32::MAX)?;
-                }
-                (659, 0) => {
-                    avp_flags
-                        .note(&avp, subscription_id_extension.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut subscription_id_extension, &avp, cx, u32::MAX)?;
-                }
-                (439, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut service_identifier, &avp, cx)?;
-                }
-                (295, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut termination_cause, &avp, cx)?;
-                }
-                (437, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut requested_service_unit, &avp, cx)?;
-                }
-                (436, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut requested_action, &avp, cx)?;
-                }
-                (446, 0) => {
-                    avp_flags.note(&avp, used_service_unit.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut used_service_unit, &avp, cx, u32::MAX)?;
-                }
-                (2055, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut aoc_request_type, &avp, cx)?;
-                }
-                (455, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut multiple_services_indicator, &avp, cx)?;
-                }
-                (456, 0) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            multiple_services_credit_control.len(),
-                            rt::AvpFlags(64),
-                        );
-                    rt::typed::push(
-                        &mut multiple_services_credit_control,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (440, 0) => {
-                    avp_flags.note(&avp, service_parameter_info.len(), rt::AvpFlags(0));
-                    rt::typed::push(&mut service_parameter_info, &avp, cx, u32::MAX)?;
-                }
-                (411, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut cc_correlation_id, &avp, cx)?;
-                }
-                (458, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut user_equipment_info, &avp, cx)?;
-                }
-                (653, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut user_equipment_info_extension, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                (873, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut service_information, &avp, cx)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_realm: rt::typed::required(
-                destination_realm,
-                rt::AvpKey::new(283, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            service_context_id: rt::typed::required(
-                service_context_id,
-                rt::AvpKey::new(461, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            cc_request_type: rt::typed::required(
-                cc_request_type,
-                rt::AvpKey::new(416, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            cc_request_number: rt::typed::required(
-                cc_request_number,
-                rt::AvpKey::new(415, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            destination_host,
-            user_name,
-            cc_sub_session_id,
-            acct_multi_session_id,
-            origin_state_id,
-            event_timestamp,
-            subscription_id,
-            subscription_id_extension,
-            service_identifier,
-            termination_cause,
-            requested_service_unit,
-            requested_action,
-            used_service_unit,
-            aoc_request_type,
-            multiple_services_indicator,
-            multiple_services_credit_control,
-            service_parameter_info,
-            cc_correlation_id,
-            user_equipment_info,
-            user_equipment_info_extension,
-            oc_supported_features,
-            supported_features,
-            proxy_info,
-            route_record,
-            service_information,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;
@@ -29112,6 +29001,293 @@ impl Default for CreditControlAnswer {
         }
     }
 }
+impl CreditControlAnswer {
+    fn decode_members(
+        &mut self,
+        msg: &rt::Message,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen_session_id = false;
+        let mut seen_result_code = false;
+        let mut seen_origin_host = false;
+        let mut seen_origin_realm = false;
+        let mut seen_auth_application_id = false;
+        let mut seen_cc_request_type = false;
+        let mut seen_cc_request_number = false;
+        for avp in msg.avps() {
+            let avp = avp?;
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.session_id,
+                        &mut seen_session_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (301, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.drmp, &avp, cx)?;
+                }
+                (268, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.result_code,
+                        &mut seen_result_code,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (264, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_host,
+                        &mut seen_origin_host,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (296, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.origin_realm,
+                        &mut seen_origin_realm,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (258, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.auth_application_id,
+                        &mut seen_auth_application_id,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (416, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_type,
+                        &mut seen_cc_request_type,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (415, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_required(
+                        &mut self.cc_request_number,
+                        &mut seen_cc_request_number,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.user_name, &avp, cx)?;
+                }
+                (418, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_session_failover, &avp, cx)?;
+                }
+                (419, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cc_sub_session_id, &avp, cx)?;
+                }
+                (50, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.acct_multi_session_id, &avp, cx)?;
+                }
+                (278, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.origin_state_id, &avp, cx)?;
+                }
+                (55, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.event_timestamp, &avp, cx)?;
+                }
+                (431, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.granted_service_unit, &avp, cx)?;
+                }
+                (456, 0) => {
+                    self.avp_flags
+                        .note(
+                            &avp,
+                            self.multiple_services_credit_control.len(),
+                            rt::AvpFlags(64),
+                        );
+                    rt::typed::push(
+                        &mut self.multiple_services_credit_control,
+                        &avp,
+                        cx,
+                        u32::MAX,
+                    )?;
+                }
+                (423, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.cost_information, &avp, cx)?;
+                }
+                (430, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.final_unit_indication, &avp, cx)?;
+                }
+                (669, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.qos_final_unit_indication, &avp, cx)?;
+                }
+                (422, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.check_balance_result, &avp, cx)?;
+                }
+                (2020, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.low_balance_indication, &avp, cx)?;
+                }
+                (2021, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
+                    rt::typed::set_once(&mut self.remaining_balance, &avp, cx)?;
+                }
+                (621, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_supported_features, &avp, cx)?;
+                }
+                (623, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
+                    rt::typed::set_once(&mut self.oc_olr, &avp, cx)?;
+                }
+                (628, 10415) => {
+                    self.avp_flags
+                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
+                    rt::typed::push(&mut self.supported_features, &avp, cx, u32::MAX)?;
+                }
+                (427, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.credit_control_failure_handling,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (428, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(
+                        &mut self.direct_debiting_failure_handling,
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (448, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.validity_time, &avp, cx)?;
+                }
+                (292, 0) => {
+                    self.avp_flags
+                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.redirect_host, &avp, cx, u32::MAX)?;
+                }
+                (261, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_host_usage, &avp, cx)?;
+                }
+                (262, 0) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
+                    rt::typed::set_once(&mut self.redirect_max_cache_time, &avp, cx)?;
+                }
+                (284, 0) => {
+                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.proxy_info, &avp, cx, u32::MAX)?;
+                }
+                (282, 0) => {
+                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.route_record, &avp, cx, u32::MAX)?;
+                }
+                (279, 0) => {
+                    self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
+                    rt::typed::push(&mut self.failed_avp, &avp, cx, u32::MAX)?;
+                }
+                (873, 10415) => {
+                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
+                    rt::typed::set_once(&mut self.service_information, &avp, cx)?;
+                }
+                _ => self.extra.push(avp.to_raw()),
+            }
+        }
+        if !seen_session_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(263, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_result_code {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(268, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_host {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_origin_realm {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_auth_application_id {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(258, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_type {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(416, 0),
+                    <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        if !seen_cc_request_number {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(415, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    msg.header().length as usize,
+                ),
+            );
+        }
+        Ok(())
+    }
+}
 impl rt::typed::Command for CreditControlAnswer {
     const CODE: u32 = 272;
     const APPLICATION_ID: u32 = 4;
@@ -29128,292 +29304,10 @@ impl rt::typed::Command for CreditControlAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut session_id: Option<rt::data::Utf8String> = None;
-        let mut drmp: Option<super::drmp::Drmp> = None;
-        let mut result_code: Option<u32> = None;
-        let mut origin_host: Option<rt::data::DiameterIdentity> = None;
-        let mut origin_realm: Option<rt::data::DiameterIdentity> = None;
-        let mut auth_application_id: Option<u32> = None;
-        let mut cc_request_type: Option<super::credit_control::CcRequestType> = None;
-        let mut cc_request_number: Option<u32> = None;
-        let mut user_name: Option<rt::data::Utf8String> = None;
-        let mut cc_session_failover: Option<super::credit_control::CcSessionFailover> = None;
-        let mut cc_sub_session_id: Option<u64> = None;
-        let mut acct_multi_session_id: Option<rt::data::Utf8String> = None;
-        let mut origin_state_id: Option<u32> = None;
-        let mut event_timestamp: Option<rt::data::Time> = None;
-        let mut granted_service_unit: Option<
-            super::credit_control::GrantedServiceUnit,
-        > = None;
-        let mut multiple_services_credit_control: Vec<
-            super::credit_control::MultipleServicesCreditControl,
-        > = Vec::new();
-        let mut cost_information: Option<super::credit_control::CostInformation> = None;
-        let mut final_unit_indication: Option<
-            super::credit_control::FinalUnitIndication,
-        > = None;
-        let mut qos_final_unit_indication: Option<
-            super::credit_control::QosFinalUnitIndication,
-        > = None;
-        let mut check_balance_result: Option<
-            super::credit_control::CheckBalanceResult,
-        > = None;
-        let mut low_balance_indication: Option<LowBalanceIndication> = None;
-        let mut remaining_balance: Option<RemainingBalance> = None;
-        let mut oc_supported_features: Option<super::doic::OcSupportedFeatures> = None;
-        let mut oc_olr: Option<super::doic::OcOlr> = None;
-        let mut supported_features: Vec<super::ts29229::SupportedFeatures> = Vec::new();
-        let mut credit_control_failure_handling: Option<
-            super::credit_control::CreditControlFailureHandling,
-        > = None;
-        let mut direct_debiting_failure_handling: Option<
-            super::credit_control::DirectDebitingFailureHandling,
-        > = None;
-        let mut validity_time: Option<u32> = None;
-        let mut redirect_host: Vec<rt::data::DiameterUri> = Vec::new();
-        let mut redirect_host_usage: Option<super::base::RedirectHostUsage> = None;
-        let mut redirect_max_cache_time: Option<u32> = None;
-        let mut proxy_info: Vec<super::base::ProxyInfo> = Vec::new();
-        let mut route_record: Vec<rt::data::DiameterIdentity> = Vec::new();
-        let mut failed_avp: Vec<super::base::FailedAvp> = Vec::new();
-        let mut service_information: Option<Box<ServiceInformation>> = None;
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
-        for avp in msg.avps() {
-            let avp = avp?;
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut session_id, &avp, cx)?;
-                }
-                (301, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut drmp, &avp, cx)?;
-                }
-                (268, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut result_code, &avp, cx)?;
-                }
-                (264, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_host, &avp, cx)?;
-                }
-                (296, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_realm, &avp, cx)?;
-                }
-                (258, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut auth_application_id, &avp, cx)?;
-                }
-                (416, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_type, &avp, cx)?;
-                }
-                (415, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_request_number, &avp, cx)?;
-                }
-                (1, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut user_name, &avp, cx)?;
-                }
-                (418, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_session_failover, &avp, cx)?;
-                }
-                (419, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cc_sub_session_id, &avp, cx)?;
-                }
-                (50, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut acct_multi_session_id, &avp, cx)?;
-                }
-                (278, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut origin_state_id, &avp, cx)?;
-                }
-                (55, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut event_timestamp, &avp, cx)?;
-                }
-                (431, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut granted_service_unit, &avp, cx)?;
-                }
-                (456, 0) => {
-                    avp_flags
-                        .note(
-                            &avp,
-                            multiple_services_credit_control.len(),
-                            rt::AvpFlags(64),
-                        );
-                    rt::typed::push(
-                        &mut multiple_services_credit_control,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                    )?;
-                }
-                (423, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut cost_information, &avp, cx)?;
-                }
-                (430, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut final_unit_indication, &avp, cx)?;
-                }
-                (669, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut qos_final_unit_indication, &avp, cx)?;
-                }
-                (422, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut check_balance_result, &avp, cx)?;
-                }
-                (2020, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut low_balance_indication, &avp, cx)?;
-                }
-                (2021, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut remaining_balance, &avp, cx)?;
-                }
-                (621, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_supported_features, &avp, cx)?;
-                }
-                (623, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut oc_olr, &avp, cx)?;
-                }
-                (628, 10415) => {
-                    avp_flags.note(&avp, supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut supported_features, &avp, cx, u32::MAX)?;
-                }
-                (427, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut credit_control_failure_handling, &avp, cx)?;
-                }
-                (428, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut direct_debiting_failure_handling,
-                        &avp,
-                        cx,
-                    )?;
-                }
-                (448, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut validity_time, &avp, cx)?;
-                }
-                (292, 0) => {
-                    avp_flags.note(&avp, redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut redirect_host, &avp, cx, u32::MAX)?;
-                }
-                (261, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_host_usage, &avp, cx)?;
-                }
-                (262, 0) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut redirect_max_cache_time, &avp, cx)?;
-                }
-                (284, 0) => {
-                    avp_flags.note(&avp, proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut proxy_info, &avp, cx, u32::MAX)?;
-                }
-                (282, 0) => {
-                    avp_flags.note(&avp, route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut route_record, &avp, cx, u32::MAX)?;
-                }
-                (279, 0) => {
-                    avp_flags.note(&avp, failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(&mut failed_avp, &avp, cx, u32::MAX)?;
-                }
-                (873, 10415) => {
-                    avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut service_information, &avp, cx)?;
-                }
-                _ => extra.push(avp.to_raw()),
-            }
-        }
-        Ok(Self {
-            header: rt::typed::header_of(msg),
-            session_id: rt::typed::required(
-                session_id,
-                rt::AvpKey::new(263, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            drmp,
-            result_code: rt::typed::required(
-                result_code,
-                rt::AvpKey::new(268, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_host: rt::typed::required(
-                origin_host,
-                rt::AvpKey::new(264, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            origin_realm: rt::typed::required(
-                origin_realm,
-                rt::AvpKey::new(296, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            auth_application_id: rt::typed::required(
-                auth_application_id,
-                rt::AvpKey::new(258, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            cc_request_type: rt::typed::required(
-                cc_request_type,
-                rt::AvpKey::new(416, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            cc_request_number: rt::typed::required(
-                cc_request_number,
-                rt::AvpKey::new(415, 0),
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-            )?,
-            user_name,
-            cc_session_failover,
-            cc_sub_session_id,
-            acct_multi_session_id,
-            origin_state_id,
-            event_timestamp,
-            granted_service_unit,
-            multiple_services_credit_control,
-            cost_information,
-            final_unit_indication,
-            qos_final_unit_indication,
-            check_balance_result,
-            low_balance_indication,
-            remaining_balance,
-            oc_supported_features,
-            oc_olr,
-            supported_features,
-            credit_control_failure_handling,
-            direct_debiting_failure_handling,
-            validity_time,
-            redirect_host,
-            redirect_host_usage,
-            redirect_max_cache_time,
-            proxy_info,
-            route_record,
-            failed_avp,
-            service_information,
-            extra,
-            avp_flags,
-        })
+        let mut out = Self::default();
+        out.header = rt::typed::header_of(msg);
+        out.decode_members(msg, cx)?;
+        Ok(out)
     }
     fn avps_len(&self) -> usize {
         let mut n = 0usize;

@@ -82,18 +82,17 @@ impl DefaultQuota {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(5111, 94);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self { extra, avp_flags })
+        Ok(())
     }
 }
 impl rt::AvpData for DefaultQuota {
@@ -102,8 +101,17 @@ impl rt::AvpData for DefaultQuota {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -144,18 +152,17 @@ impl NsnInInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(100, 28458);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self { extra, avp_flags })
+        Ok(())
     }
 }
 impl rt::AvpData for NsnInInformation {
@@ -164,8 +171,17 @@ impl rt::AvpData for NsnInInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -206,18 +222,17 @@ impl SubscriberSpecificInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(60530, 28458);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self { extra, avp_flags })
+        Ok(())
     }
 }
 impl rt::AvpData for SubscriberSpecificInfo {
@@ -226,8 +241,17 @@ impl rt::AvpData for SubscriberSpecificInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -268,18 +292,17 @@ impl ActiveProductOffer {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(60553, 28458);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self { extra, avp_flags })
+        Ok(())
     }
 }
 impl rt::AvpData for ActiveProductOffer {
@@ -288,8 +311,17 @@ impl rt::AvpData for ActiveProductOffer {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -330,18 +362,17 @@ impl BillingAccount {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(60557, 28458);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self { extra, avp_flags })
+        Ok(())
     }
 }
 impl rt::AvpData for BillingAccount {
@@ -350,8 +381,17 @@ impl rt::AvpData for BillingAccount {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;

@@ -73,18 +73,17 @@ impl LiIndicatorGx {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(6092, 12951);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self { extra, avp_flags })
+        Ok(())
     }
 }
 impl rt::AvpData for LiIndicatorGx {
@@ -93,8 +92,17 @@ impl rt::AvpData for LiIndicatorGx {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
@@ -135,18 +143,17 @@ impl LiTargetmfaddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(6096, 12951);
     fn decode_members(
+        &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        let mut extra: Vec<rt::RawAvp> = Vec::new();
-        let mut avp_flags = rt::typed::FlagOverrides::default();
+    ) -> Result<(), rt::DecodeError> {
         for avp in parent.children() {
             let avp = avp?;
             match (avp.code, avp.vendor) {
-                _ => extra.push(avp.to_raw()),
+                _ => self.extra.push(avp.to_raw()),
             }
         }
-        Ok(Self { extra, avp_flags })
+        Ok(())
     }
 }
 impl rt::AvpData for LiTargetmfaddress {
@@ -155,8 +162,17 @@ impl rt::AvpData for LiTargetmfaddress {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
+        let mut out = Self::default();
+        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
+        Ok(out)
+    }
+    fn decode_in_place(
+        &mut self,
+        avp: &rt::AvpRef<'_>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        Self::decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
     }
     fn data_len(&self) -> usize {
         let mut n = 0usize;
