@@ -31,7 +31,12 @@ pub mod data;
 pub mod dictionary;
 pub mod dump;
 pub mod error;
-#[allow(missing_docs, clippy::all, unreachable_pub)]
+/// Code generated from `dictionaries/*.xml` by `cargo xtask regen`: one module per
+/// dictionary (AVP keys, application ids, Enumerated newtypes, Grouped structs, typed
+/// requests and answers, tables), and in `mod.rs` the lookups over all of them and
+/// [`generated::decode_typed`]. Never edited by hand; every item carries rustdoc naming its
+/// specification and section.
+#[allow(clippy::all, unreachable_pub)]
 #[rustfmt::skip]
 pub mod generated;
 pub mod header;

@@ -66,7 +66,7 @@ pub(super) fn emit_top(
             Layout::Core => quote! {
                 #doc
                 #c
-                #[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+                #[allow(unused_mut, unused_variables, clippy::all)]
                 pub mod #m;
             },
             Layout::User => quote!(),

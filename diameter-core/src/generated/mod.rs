@@ -2,299 +2,299 @@
 // Do not edit by hand: edit the dictionary and regenerate.
 
 /// IETF RFC 6733: Diameter Base Protocol (October 2012), generated from `base.xml`.
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod base;
 /// IETF RFC 8506: Diameter Credit-Control Application (obsoletes RFC 4006) (March 2019), generated from `credit_control.xml`.
 #[cfg(feature = "credit_control")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod credit_control;
 /// IETF RFC 7683: Diameter Overload Indication Conveyance (DOIC) (October 2015), generated from `doic.xml`.
 #[cfg(feature = "doic")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod doic;
 /// IETF RFC 7944: Diameter Routing Message Priority (August 2016), generated from `drmp.xml`.
 #[cfg(feature = "drmp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod drmp;
 /// IETF RFC 4072: Diameter Extensible Authentication Protocol (EAP) Application (August 2005), generated from `eap.xml`.
 #[cfg(feature = "eap")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod eap;
 /// ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest): ETSI TISPAN vendor-specific AVPs (vendor 13019) (NGN Release 2 (ES 283 034 V2.2.0, ES 283 035 V2.5.1, ES 283 026 V1.6.0, TS 183 017 V1.4.0, TS 183 066 V2.1.1, TS 183 033 V1.2.0)), generated from `etsi.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod etsi;
 /// IETF RFC 5447, RFC 5778: Diameter Mobile IPv6: NAS to Diameter server (RFC 5447) and HA to Diameter server (RFC 5778) (February 2009 / February 2010), generated from `mip6.xml`.
 #[cfg(feature = "mip6")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod mip6;
 /// IETF RFC 4004: Diameter Mobile IPv4 Application (August 2005), generated from `mipv4.xml`.
 #[cfg(feature = "mip6")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod mipv4;
 /// IETF RFC 7155: Diameter Network Access Server Application (April 2014), generated from `nasreq.xml`.
 #[cfg(feature = "nasreq")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod nasreq;
 /// oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv): oneM2M vendor-specific AVPs (vendor 45687) (oneM2M Release 2), generated from `onem2m.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod onem2m;
 /// IETF RFC 5777: Traffic Classification and Quality of Service (QoS) Attributes for Diameter (February 2010), generated from `qos.xml`.
 #[cfg(feature = "qos")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod qos;
 /// IETF RFC 2865: Remote Authentication Dial In User Service (RADIUS) (June 2000), generated from `rfc2865.xml`.
 #[cfg(feature = "rfc2865")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod rfc2865;
 /// IETF RFC 2866: RADIUS Accounting (June 2000), generated from `rfc2866.xml`.
 #[cfg(feature = "rfc2866")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod rfc2866;
 /// IETF RFC 2869: RADIUS Extensions (June 2000), generated from `rfc2869.xml`.
 #[cfg(feature = "rfc2869")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod rfc2869;
 /// IETF RFC 4005: Diameter NASREQ: AVPs used only for RADIUS compatibility (RFC 4005 §9.3; removed from RFC 7155) (August 2005), generated from `rfc4005.xml`.
 #[cfg(feature = "rfc4005")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod rfc4005;
 /// IETF RFC 4675: RADIUS Attributes for Virtual LAN and Priority Support (September 2006), generated from `rfc4675.xml`.
 #[cfg(feature = "rfc4675")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod rfc4675;
 /// IETF RFC 4818: RADIUS Delegated-IPv6-Prefix Attribute (April 2007), generated from `rfc4818.xml`.
 #[cfg(feature = "rfc4818")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod rfc4818;
 /// IETF RFC 4849: RADIUS Filter Rule Attribute (April 2007), generated from `rfc4849.xml`.
 #[cfg(feature = "rfc4849")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod rfc4849;
 /// IETF RFC 5176: Dynamic Authorization Extensions to RADIUS (January 2008), generated from `rfc5176.xml`.
 #[cfg(feature = "rfc5176")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod rfc5176;
 /// IETF RFC 5580: Carrying Location Objects in RADIUS and Diameter (August 2009), generated from `rfc5580.xml`.
 #[cfg(feature = "rfc5580")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod rfc5580;
 /// IETF RFC 5607: RADIUS Authorization for Network Access Server (NAS) Management (July 2009), generated from `rfc5607.xml`.
 #[cfg(feature = "rfc5607")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod rfc5607;
 /// IETF RFC 5624: Quality of Service Parameters for Usage with Diameter (August 2009), generated from `rfc5624.xml`.
 #[cfg(feature = "rfc5624")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod rfc5624;
 /// IETF RFC 5779: Diameter Proxy Mobile IPv6: Mobile Access Gateway and Local Mobility Anchor Interaction with Diameter Server (February 2010), generated from `rfc5779.xml`.
 #[cfg(feature = "rfc5779")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod rfc5779;
 /// IETF RFC 5904: RADIUS Attributes for IEEE 802.16 Privacy Key Management Version 1 (PKMv1) Protocol Support (June 2010), generated from `rfc5904.xml`.
 #[cfg(feature = "rfc5904")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod rfc5904;
 /// IETF RFC 6734: Diameter Attribute-Value Pairs for Cryptographic Key Transport (October 2012), generated from `rfc6734.xml`.
 #[cfg(feature = "rfc6734")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod rfc6734;
 /// IETF RFC 6942: Diameter Support for the EAP Re-authentication Protocol (ERP) (May 2013), generated from `rfc6942.xml`.
 #[cfg(feature = "rfc6942")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod rfc6942;
 /// IETF RFC 7075: Realm-Based Redirection in Diameter (November 2013), generated from `rfc7075.xml`.
 #[cfg(feature = "rfc7075")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod rfc7075;
 /// IETF RFC 8581: Diameter Agent Overload and the Peer Overload Report (August 2019), generated from `rfc8581.xml`.
 #[cfg(feature = "rfc8581")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod rfc8581;
 /// IETF RFC 8583: Diameter Load Information Conveyance (August 2019), generated from `rfc8583.xml`.
 #[cfg(feature = "rfc8583")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod rfc8583;
 /// IETF RFC 4740: Diameter Session Initiation Protocol (SIP) Application (November 2006), generated from `sip.xml`.
 #[cfg(feature = "sip")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod sip;
 /// 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0: 3GPP2 vendor-specific AVPs (vendor 5535) (v1.0 (X.S0013-014-0 and X.S0013-013-0, 2008-02)), generated from `tgpp2.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod tgpp2;
 /// 3GPP TS 29.061: Interworking between the Public Land Mobile Network (PLMN) supporting packet based services and Packet Data Networks (PDN) (V17.x (Release 17)), generated from `ts29061.xml`.
 #[cfg(feature = "ts29061")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29061;
 /// 3GPP TS 29.109: Generic Authentication Architecture (GAA); Zh and Zn interfaces based on the Diameter protocol (V17.x (Release 17)), generated from `ts29109.xml`.
 #[cfg(feature = "ts29109")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29109;
 /// 3GPP TS 29.128: MME and SGSN interfaces for interworking with packet data networks and applications (T6a/T6b) (V17.x (Release 17)), generated from `ts29128.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29128;
 /// 3GPP TS 29.140: MM10 interface based on Diameter protocol (V6.x (Release 6)), generated from `ts29140.xml`.
 #[cfg(feature = "ts29140")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29140;
 /// 3GPP TS 29.154: Service capability exposure functionality over Nt reference point (V17.x (Release 17)), generated from `ts29154.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29154;
 /// 3GPP TS 29.172: Location Services (LCS); EPC LCS Protocol (ELP) between the GMLC and the MME; SLg interface (V17.x (Release 17)), generated from `ts29172.xml`.
 #[cfg(feature = "ts29172")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29172;
 /// 3GPP TS 29.173: Location Services (LCS); Diameter-based SLh interface for Control Plane LCS (V17.x (Release 17)), generated from `ts29173.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29173;
 /// 3GPP TS 29.212: Policy and Charging Control (PCC); Reference points (Gx, Gxx, Sd, St, S15) (V17.x (Release 17)), generated from `ts29212.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29212;
 /// 3GPP TS 29.214: Policy and Charging Control over Rx reference point (V17.x (Release 17)), generated from `ts29214.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29214;
 /// 3GPP TS 29.215: Policy and Charging Control (PCC) over S9 reference point (V17.x (Release 17)), generated from `ts29215.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29215;
 /// 3GPP TS 29.217: Policy and Charging Control (PCC); Congestion reporting over Np reference point (V17.x (Release 17)), generated from `ts29217.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29217;
 /// 3GPP TS 29.219: Policy and Charging Control: Spending Limit Reporting over Sy reference point (V17.x (Release 17)), generated from `ts29219.xml`.
 #[cfg(feature = "ts29219")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29219;
 /// 3GPP TS 29.229: Cx and Dx interfaces based on the Diameter protocol; Protocol details (V17.x (Release 17)), generated from `ts29229.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29229;
 /// 3GPP TS 29.234: 3GPP system to Wireless Local Area Network (WLAN) interworking; Stage 3 (V11.x (Release 11)), generated from `ts29234.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29234;
 /// 3GPP TS 29.272: Evolved Packet System (EPS); MME and SGSN related interfaces based on Diameter protocol (V17.x (Release 17)), generated from `ts29272.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29272;
 /// 3GPP TS 29.273: Evolved Packet System (EPS); 3GPP EPS AAA interfaces (V17.x (Release 17)), generated from `ts29273.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29273;
 /// 3GPP TS 29.329: Sh interface based on the Diameter protocol; Protocol details (V17.x (Release 17)), generated from `ts29329.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29329;
 /// 3GPP TS 29.336: Home Subscriber Server (HSS) diameter interfaces for interworking with packet data networks and applications (V17.x (Release 17)), generated from `ts29336.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29336;
 /// 3GPP TS 29.337: Diameter-based T4 interface for communications with packet data networks and applications (V17.x (Release 17)), generated from `ts29337.xml`.
 #[cfg(feature = "ts29337")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29337;
 /// 3GPP TS 29.338: Diameter based protocols to support Short Message Service (SMS) capable Mobile Management Entities (MMEs) (V17.x (Release 17)), generated from `ts29338.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29338;
 /// 3GPP TS 29.343: Proximity-services (ProSe) function to ProSe application server aspects (PC2) (V17.x (Release 17)), generated from `ts29343.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29343;
 /// 3GPP TS 29.344: Proximity-services (ProSe) function to Home Subscriber Server (HSS) aspects (PC4a) (V17.x (Release 17)), generated from `ts29344.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29344;
 /// 3GPP TS 29.345: Inter-Proximity-services (ProSe) Function signalling aspects (PC6/PC7) (V17.x (Release 17)), generated from `ts29345.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29345;
 /// 3GPP TS 29.368: Tsp interface protocol between the MTC Interworking Function (MTC-IWF) and Service Capability Server (SCS) (V17.x (Release 17)), generated from `ts29368.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29368;
 /// 3GPP TS 29.468: Group Communication System Enablers for LTE (GCSE_LTE); MB2 reference point (V17.x (Release 17)), generated from `ts29468.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts29468;
 /// 3GPP TS 32.299: Telecommunication management; Charging management; Diameter charging applications (V17.x (Release 17)), generated from `ts32299.xml`.
 #[cfg(feature = "tgpp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod ts32299;
 /// Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv): Alcatel-Lucent vendor-specific AVPs (vendor 637) (Alcatel-Lucent Diameter AVP reference), generated from `vendor_alcatel.xml`.
 #[cfg(feature = "vendor_alcatel")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod vendor_alcatel;
 /// Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv): Cisco vendor-specific AVPs (vendors 9 and 5771) (SCE and ASR Diameter Gx/Gy extensions), generated from `vendor_cisco.xml`.
 #[cfg(feature = "vendor_cisco")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod vendor_cisco;
 /// Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv): Ericsson vendor-specific AVPs (vendor 193) (Ericsson Diameter AVP reference), generated from `vendor_ericsson.xml`.
 #[cfg(feature = "vendor_ericsson")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod vendor_ericsson;
 /// Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv): Hewlett-Packard vendor-specific AVPs (vendor 11) (HP Diameter AVP reference), generated from `vendor_hp.xml`.
 #[cfg(feature = "vendor_hp")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod vendor_hp;
 /// Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv): Huawei vendor-specific AVPs (vendor 2011) (Huawei Diameter AVP reference), generated from `vendor_huawei.xml`.
 #[cfg(feature = "vendor_huawei")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod vendor_huawei;
 /// Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv): Inovar vendor-specific AVPs (vendor 41897) (Inovar Diameter AVP reference), generated from `vendor_inovar.xml`.
 #[cfg(feature = "vendor_inovar")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod vendor_inovar;
 /// Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv): Juniper Networks vendor-specific AVPs (vendor 2636) (Juniper Diameter AVP reference (Gx/Sd extensions)), generated from `vendor_juniper.xml`.
 #[cfg(feature = "vendor_juniper")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod vendor_juniper;
 /// Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv): Metaswitch Networks vendor-specific AVPs (vendor 19444) (Metaswitch Diameter AVP reference), generated from `vendor_metaswitch.xml`.
 #[cfg(feature = "vendor_metaswitch")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod vendor_metaswitch;
 /// IETF RFC 2548: Microsoft vendor-specific RADIUS attributes carried as Diameter AVPs (vendor 311) (March 1999), generated from `vendor_microsoft.xml`.
 #[cfg(feature = "vendor_microsoft")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod vendor_microsoft;
 /// Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv): Nokia and NSN vendor-specific AVPs (vendors 94 and 28458) (Nokia and NSN Diameter AVP reference), generated from `vendor_nokia.xml`.
 #[cfg(feature = "vendor_nokia")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod vendor_nokia;
 /// Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv): Siemens vendor-specific AVPs (vendor 4329) (Siemens Diameter AVP reference), generated from `vendor_siemens.xml`.
 #[cfg(feature = "vendor_siemens")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod vendor_siemens;
 /// Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv): Starent Networks (Cisco ASR 5x00 StarOS) vendor-specific AVPs (vendor 8164) (StarOS AAA Interface Administration and Reference), generated from `vendor_starent.xml`.
 #[cfg(feature = "vendor_starent")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod vendor_starent;
 /// Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv): Sun Microsystems vendor-specific AVPs (vendor 42) (Sun Diameter AVP reference), generated from `vendor_sun.xml`.
 #[cfg(feature = "vendor_sun")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod vendor_sun;
 /// Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv): Tekelec (Oracle DSR) vendor-specific AVPs (vendor 323) (Oracle Communications DSR Diameter AVP reference), generated from `vendor_tekelec.xml`.
 #[cfg(feature = "vendor_tekelec")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod vendor_tekelec;
 /// Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv): Telefonica Moviles Espana vendor-specific AVPs (vendor 27640) (Telefonica Diameter AVP reference), generated from `vendor_telefonica.xml`.
 #[cfg(feature = "vendor_telefonica")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod vendor_telefonica;
 /// Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv): Verizon Wireless vendor-specific AVPs (vendor 12951) (Verizon Wireless Diameter AVP reference), generated from `vendor_verizon.xml`.
 #[cfg(feature = "vendor_verizon")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod vendor_verizon;
 /// Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv): Vodafone vendor-specific AVPs (vendor 12645) (Vodafone Diameter AVP reference), generated from `vendor_vodafone.xml`.
 #[cfg(feature = "vendor_vodafone")]
-#[allow(unused_mut, unused_variables, clippy::all, missing_docs)]
+#[allow(unused_mut, unused_variables, clippy::all)]
 pub mod vendor_vodafone;
 #[allow(unused_imports)]
 use crate as rt;
