@@ -263,7 +263,7 @@ impl<'a> Iterator for AvpIter<'a> {
 pub struct RawAvp {
     /// AVP Code.
     pub code: u32,
-    /// AVP Flags; the V bit is recomputed from `vendor` when encoding.
+    /// AVP Flags as received; a V bit with Vendor-ID 0 is kept.
     pub flags: AvpFlags,
     /// Vendor-ID, 0 for none.
     pub vendor: u32,
@@ -291,7 +291,12 @@ impl RawAvp {
 
     /// Encoded length including header and padding.
     pub fn encoded_len(&self) -> usize {
-        padded(header_len(self.vendor) + self.data.len())
+        let hl = if has_vendor_field(self.flags, self.vendor) {
+            AVP_HEADER_LEN_VENDOR
+        } else {
+            AVP_HEADER_LEN
+        };
+        padded(hl + self.data.len())
     }
 
     /// Writes the AVP with padding.
@@ -312,17 +317,25 @@ pub const fn header_len(vendor: u32) -> usize {
     }
 }
 
-/// Writes an AVP header for `data_len` bytes of data. The V bit follows `vendor`.
+/// Whether an AVP carries the Vendor-ID field: a vendor is set, or the V bit was received
+/// set with Vendor-ID 0 (kept so that such an AVP re-encodes byte for byte).
+#[inline]
+pub const fn has_vendor_field(flags: AvpFlags, vendor: u32) -> bool {
+    vendor != 0 || flags.is_vendor()
+}
+
+/// Writes an AVP header for `data_len` bytes of data. The V bit and the Vendor-ID field are
+/// present when [`has_vendor_field`].
 ///
 /// The header is assembled on the stack and appended with one `extend_from_slice` (inlined),
 /// rather than with `BufMut::put_u32`, whose `put_slice` is an out-of-line call per field.
 #[inline]
 pub fn put_header(buf: &mut BytesMut, code: u32, flags: AvpFlags, vendor: u32, data_len: usize) {
-    let hl = header_len(vendor);
-    let flags = if vendor == 0 {
-        flags.0 & !AvpFlags::VENDOR
+    let with_vendor = has_vendor_field(flags, vendor);
+    let (hl, flags) = if with_vendor {
+        (AVP_HEADER_LEN_VENDOR, flags.0 | AvpFlags::VENDOR)
     } else {
-        flags.0 | AvpFlags::VENDOR
+        (AVP_HEADER_LEN, flags.0 & !AvpFlags::VENDOR)
     };
     let mut h = [0u8; AVP_HEADER_LEN_VENDOR];
     h[..4].copy_from_slice(&code.to_be_bytes());

@@ -64,15 +64,18 @@ pub trait Command: Sized {
         HEADER_LEN + self.avps_len()
     }
 
-    /// Appends the encoded message to `buf`, reserving its size once.
+    /// Appends the encoded message to `buf`, reserving its computed size once; the Message
+    /// Length written is the length actually produced.
     fn encode(&self, buf: &mut BytesMut) {
-        let len = self.encoded_len();
-        buf.reserve(len);
+        buf.reserve(self.encoded_len());
+        let start = buf.len();
         let mut h = *self.header();
         h.code = Self::CODE;
         h.flags = h.flags.with(CommandFlags::REQUEST, Self::REQUEST);
-        h.encode(len as u32, buf);
+        h.encode(HEADER_LEN as u32, buf);
         self.encode_avps(buf);
+        let len = ((buf.len() - start) as u32).to_be_bytes();
+        buf[start + 1..start + 4].copy_from_slice(&len[1..]);
     }
 
     /// The encoded message, in one allocation.

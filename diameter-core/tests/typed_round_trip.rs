@@ -43,3 +43,13 @@ fn every_command_round_trips_typed() {
     }
     assert!(n >= 14, "only {n} commands");
 }
+
+/// Found by fuzzing: an AVP received with the V bit and Vendor-ID 0 (here inside
+/// Service-Information) must re-encode with its Vendor-ID field, byte for byte.
+#[test]
+fn v_bit_with_vendor_zero_round_trips() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/regress-v-bit-vendor-0.bin");
+    let data = std::fs::read(path).unwrap();
+    diameter_core::fuzzing::decode_typed(&data);
+    diameter_core::fuzzing::decode_message(&data);
+}
