@@ -118,7 +118,17 @@ impl FlagOverrides {
     #[inline]
     pub fn note(&mut self, avp: &AvpRef<'_>, index: usize, default: AvpFlags) {
         if avp.flags != default {
-            self.0.push((avp.key(), index as u32, avp.flags));
+            self.insert(avp.key(), index, avp.flags);
+        }
+    }
+
+    /// Keeps the records sorted by (key, index), so that two messages with the same flags
+    /// compare equal whatever order their AVPs came in.
+    fn insert(&mut self, key: AvpKey, index: usize, flags: AvpFlags) {
+        let k = (key, index as u32);
+        match self.0.binary_search_by(|(rk, ri, _)| (*rk, *ri).cmp(&k)) {
+            Ok(i) => self.0[i].2 = flags,
+            Err(i) => self.0.insert(i, (key, index as u32, flags)),
         }
     }
 
@@ -136,9 +146,7 @@ impl FlagOverrides {
 
     /// Sets the flags of one occurrence explicitly.
     pub fn set(&mut self, key: AvpKey, index: usize, flags: AvpFlags) {
-        self.0
-            .retain(|(k, i, _)| !(*k == key && *i as usize == index));
-        self.0.push((key, index as u32, flags));
+        self.insert(key, index, flags);
     }
 
     /// Whether nothing differs from the defaults.

@@ -1,27 +1,40 @@
 //! TCP transport (RFC 6733 §2.1): listening on several IPv4/IPv6 addresses, connecting,
 //! TCP_NODELAY, framed reads and coalesced writes.
 //!
-//! Reads go into one `BytesMut` per connection and are cut into messages by
-//! [`crate::framing::next_frame`] (many messages per read). Writes go through a small
-//! writer task per connection: it takes every frame queued since its last write and sends
-//! them with one `write_all`, so a burst of answers costs one syscall.
+//! A connection is owned by its peer's task ([`crate::driver`]), which does all of its I/O
+//! itself, with no task or channel in between:
+//!
+//! - reads go into one `BytesMut` and are cut into messages by
+//!   [`crate::framing::next_frame`]; one wake-up reads until the socket is drained (up to
+//!   [`MAX_READ_BATCH`]), so many messages cost one or two `read` calls;
+//! - every message to send is appended to one output `BytesMut`, and the task writes it
+//!   with one `write` once it has handled everything that arrived together, so a burst of
+//!   requests or answers costs one syscall. What the socket does not take at once is
+//!   written when it becomes writable; above [`WRITE_HIGH_WATER`] unsent bytes the
+//!   connection stops reading until the peer catches up, so memory stays bounded.
 
 use std::io;
 use std::net::SocketAddr;
+use std::pin::{Pin, pin};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use socket2::{Domain, Protocol, Socket, Type};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use bytes::{Buf, BytesMut};
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
-/// Largest batch the writer assembles before writing.
-const MAX_BATCH: usize = 256 * 1024;
+/// Most bytes read in one wake-up before the messages are handled.
+pub(crate) const MAX_READ_BATCH: usize = 256 * 1024;
 /// Room kept free in the read buffer before each read.
 const READ_RESERVE: usize = 16 * 1024;
+/// Unsent bytes above which a connection stops reading (back-pressure on a peer that
+/// sends requests but does not read their answers).
+pub(crate) const WRITE_HIGH_WATER: usize = 4 * 1024 * 1024;
+/// An output buffer grown above this is given back once it is empty.
+const KEEP_CAPACITY: usize = 1024 * 1024;
+/// How long a closed connection may take to write what is still queued.
+const CLOSE_LINGER: Duration = Duration::from_secs(5);
 
 /// Binds a listener. IPv6 sockets are v6-only, so `0.0.0.0:3868` and `[::]:3868` can both
 /// be listened on.
@@ -50,99 +63,151 @@ pub async fn connect(addrs: Vec<SocketAddr>, timeout: Duration) -> io::Result<Tc
     Err(last)
 }
 
-/// What the writer task is told.
+/// What a connection's [`Transport::poll_io`] reports.
 #[derive(Debug)]
-pub(crate) enum WriterMsg {
-    /// Write one message.
-    Frame(Bytes),
-    /// Write what is queued, then shut the connection down.
-    Close,
+pub(crate) enum IoEvent {
+    /// Bytes were appended to the read buffer.
+    Read,
+    /// The peer closed its side (end of stream).
+    Closed,
+    /// Reading or writing failed.
+    Failed(io::Error),
 }
 
-/// Sends frames to a connection's writer task. Cheap to clone (handler tasks hold one).
-pub(crate) type Writer = mpsc::UnboundedSender<WriterMsg>;
-
-/// Aborts the writer task when dropped without [`WriterGuard::detach`]: a connection
-/// dropped abruptly (task aborted) closes its socket at once.
+/// One TCP connection: the socket, the bytes read but not yet framed, the bytes queued
+/// but not yet written.
 #[derive(Debug)]
-pub(crate) struct WriterGuard(Option<JoinHandle<()>>);
-
-impl WriterGuard {
-    /// Lets the writer finish on its own (after a [`WriterMsg::Close`]).
-    pub(crate) fn detach(&mut self) {
-        self.0 = None;
-    }
+pub(crate) struct Transport {
+    stream: TcpStream,
+    /// Received bytes, cut into messages by [`crate::framing::next_frame`].
+    pub(crate) rbuf: BytesMut,
+    /// Encoded messages waiting to be written, in order.
+    wbuf: BytesMut,
 }
 
-impl Drop for WriterGuard {
-    fn drop(&mut self) {
-        if let Some(h) = self.0.take() {
-            h.abort();
+impl Transport {
+    /// Takes over a connected stream (TCP_NODELAY on) and what was already read from it.
+    pub(crate) fn new(stream: TcpStream, rbuf: BytesMut) -> Self {
+        let _ = stream.set_nodelay(true);
+        Self {
+            stream,
+            rbuf,
+            wbuf: BytesMut::new(),
         }
     }
-}
 
-/// Splits a stream: TCP_NODELAY on, the write half to a new writer task.
-pub(crate) fn split(stream: TcpStream) -> (OwnedReadHalf, Writer, WriterGuard) {
-    let _ = stream.set_nodelay(true);
-    let (rd, wr) = stream.into_split();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(writer_task(wr, rx));
-    (rd, tx, WriterGuard(Some(task)))
-}
+    /// Queues an encoded message; it is written by the next [`Self::flush`] or
+    /// [`Self::poll_io`].
+    #[inline]
+    pub(crate) fn queue(&mut self, message: &[u8]) {
+        self.wbuf.extend_from_slice(message);
+    }
 
-async fn writer_task(mut wr: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<WriterMsg>) {
-    let mut batch = BytesMut::new();
-    while let Some(first) = rx.recv().await {
-        let mut close = false;
-        let single = match first {
-            WriterMsg::Frame(b) => b,
-            WriterMsg::Close => break,
-        };
-        // Coalesce whatever else is already queued.
-        match rx.try_recv() {
-            Err(_) => {
-                if wr.write_all(&single).await.is_err() {
-                    return;
-                }
-                continue;
+    /// The output buffer, for appending encoded messages.
+    #[inline]
+    pub(crate) fn out(&mut self) -> &mut BytesMut {
+        &mut self.wbuf
+    }
+
+    /// Whether anything is waiting to be written.
+    #[inline]
+    pub(crate) fn has_output(&self) -> bool {
+        !self.wbuf.is_empty()
+    }
+
+    /// Writes what is queued, as far as the socket takes it now (one `write` in the common
+    /// case), without waiting; the rest goes when the socket is writable again.
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
+        while !self.wbuf.is_empty() {
+            match self.stream.try_write(&self.wbuf) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.wbuf.advance(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(e),
             }
-            Ok(next) => {
-                batch.extend_from_slice(&single);
-                let mut next = Some(next);
-                while let Some(m) = next.take() {
-                    match m {
-                        WriterMsg::Frame(b) => batch.extend_from_slice(&b),
-                        WriterMsg::Close => {
-                            close = true;
-                            break;
-                        }
+        }
+        self.written();
+        Ok(())
+    }
+
+    fn written(&mut self) {
+        if self.wbuf.capacity() > KEEP_CAPACITY {
+            self.wbuf = BytesMut::new();
+        }
+    }
+
+    /// Writes queued output when the socket is writable, then reads what has arrived:
+    /// until the socket is drained or [`MAX_READ_BATCH`] bytes. Ready with the outcome of
+    /// the read; writing alone never makes it ready (except on failure). Cancel-safe.
+    pub(crate) fn poll_io(&mut self, cx: &mut Context<'_>) -> Poll<IoEvent> {
+        while !self.wbuf.is_empty() {
+            match Pin::new(&mut self.stream).poll_write(cx, &self.wbuf) {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(IoEvent::Failed(io::ErrorKind::WriteZero.into()));
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.wbuf.advance(n);
+                    if self.wbuf.is_empty() {
+                        self.written();
                     }
-                    if batch.len() >= MAX_BATCH {
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(IoEvent::Failed(e)),
+                Poll::Pending => break,
+            }
+        }
+        if self.wbuf.len() > WRITE_HIGH_WATER {
+            // Woken when the socket is writable again.
+            return Poll::Pending;
+        }
+        let mut total = 0;
+        while total < MAX_READ_BATCH {
+            if self.rbuf.capacity() - self.rbuf.len() < READ_RESERVE {
+                self.rbuf.reserve(READ_RESERVE);
+            }
+            let room = self.rbuf.capacity() - self.rbuf.len();
+            // A short read tells tokio the socket is drained: no extra `read` to learn it.
+            match pin!(self.stream.read_buf(&mut self.rbuf)).poll(cx) {
+                Poll::Ready(Ok(0)) if total == 0 => return Poll::Ready(IoEvent::Closed),
+                Poll::Ready(Ok(0)) => break,
+                Poll::Ready(Ok(n)) => {
+                    total += n;
+                    if n < room {
                         break;
                     }
-                    next = rx.try_recv().ok();
                 }
+                Poll::Ready(Err(e)) if total == 0 => return Poll::Ready(IoEvent::Failed(e)),
+                Poll::Ready(Err(_)) => break,
+                Poll::Pending => break,
             }
         }
-        if wr.write_all(&batch).await.is_err() {
-            return;
-        }
-        batch.clear();
-        if batch.capacity() > 4 * MAX_BATCH {
-            batch = BytesMut::new();
-        }
-        if close {
-            break;
+        if total > 0 {
+            Poll::Ready(IoEvent::Read)
+        } else {
+            Poll::Pending
         }
     }
-    let _ = wr.shutdown().await;
-}
 
-/// Reads more bytes into `buf` (cancel-safe: usable in `select!`).
-pub(crate) async fn read_more(rd: &mut OwnedReadHalf, buf: &mut BytesMut) -> io::Result<usize> {
-    if buf.capacity() - buf.len() < READ_RESERVE {
-        buf.reserve(READ_RESERVE);
+    /// Closes the connection after writing what is queued: at once when the socket takes
+    /// it, otherwise from a small task that gives up after [`CLOSE_LINGER`].
+    pub(crate) fn close(mut self) {
+        match self.flush() {
+            Ok(()) if self.wbuf.is_empty() => {
+                let _ = SockRef::from(&self.stream).shutdown(std::net::Shutdown::Write);
+                return;
+            }
+            Ok(()) if tokio::runtime::Handle::try_current().is_ok() => {}
+            // Broken, or no runtime to finish in: dropped (closed) at once.
+            _ => return,
+        }
+        let Self {
+            mut stream, wbuf, ..
+        } = self;
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(CLOSE_LINGER, async {
+                stream.write_all(&wbuf).await?;
+                stream.shutdown().await
+            })
+            .await;
+        });
     }
-    rd.read_buf(buf).await
 }

@@ -7,37 +7,64 @@
 //!    5008, 5009, 5014, 3009 with Failed-AVP (§7.5);
 //! 4. the connection's concurrency bound: 3004 DIAMETER_TOO_BUSY;
 //!
-//! then the handler runs in its own task; an error or a panic becomes 5012
-//! DIAMETER_UNABLE_TO_COMPLY. (Header-level errors such as 3008 are answered before, when
-//! the message fails to decode.) Every answer carries the request's identifiers, whatever
-//! the handler wrote.
+//! then the handler runs. It is polled once right away: a handler that is done then (one
+//! that waits for nothing) has its answer appended to the connection's output buffer, with
+//! no task and no channel. Otherwise it goes on in its own task, which sends the answer
+//! back to the peer's task, and it counts towards the bound of step 4 until then. An
+//! error or a panic becomes 5012 DIAMETER_UNABLE_TO_COMPLY. (Header-level errors such as
+//! 3008 are answered before, when the message fails to decode.) Every answer carries the
+//! request's identifiers, whatever the handler wrote.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use bytes::{Bytes, BytesMut};
-use diameter_core::{Message, ResultCode};
-use tokio::sync::Semaphore;
+use diameter_core::{Header, Message, ResultCode};
+use tokio::sync::mpsc;
 use tracing::debug;
 
 use crate::answer::{error_answer, generate_answer};
-use crate::app::{CatchUnwind, HandlerError, Request};
-use crate::connection::{Writer, WriterMsg};
+use crate::app::{Answer, CatchUnwind, HandlerError, Request};
 use crate::node::{NodeShared, PeerSlot};
+use crate::observe::Direction;
+use crate::peer::{ConnId, LocalCapabilities};
 use crate::stats::Counters;
+
+/// Where handlers that finish in their own task send their answers: the peer's task.
+pub(crate) type Answers = mpsc::UnboundedSender<(ConnId, Bytes)>;
+
+/// Where the answers to one connection's requests go.
+pub(crate) struct ConnReplies<'a> {
+    /// The connection.
+    pub(crate) conn: ConnId,
+    /// Its output buffer (answers available at once).
+    pub(crate) out: &'a mut BytesMut,
+    /// Its handlers running in their own task.
+    pub(crate) handlers: &'a mut usize,
+    /// The way back for answers of handlers that run in their own task.
+    pub(crate) later: &'a Answers,
+}
 
 /// Handles one received request (never a base-protocol one: the peer core answers those).
 pub(crate) fn handle_request(
     node: &Arc<NodeShared>,
     slot: &Arc<PeerSlot>,
-    writer: &Writer,
-    permits: &Arc<Semaphore>,
+    replies: ConnReplies<'_>,
     msg: Message,
 ) {
     let counters = &slot.counters;
     Counters::bump(&counters.requests_received);
-    let reply = |answer: Message| {
+    let ConnReplies {
+        conn,
+        out,
+        handlers,
+        later,
+    } = replies;
+    let mut reply = |answer: Message| {
         Counters::bump(&counters.answers_sent);
-        let _ = writer.send(WriterMsg::Frame(answer.into_bytes()));
+        node.observer.message(&slot.name, Direction::Sent, &answer);
+        out.extend_from_slice(answer.as_bytes());
     };
     let Some(app) = node.apps.get(&msg.application_id()) else {
         Counters::bump(&counters.protocol_errors);
@@ -51,7 +78,7 @@ pub(crate) fn handle_request(
         );
         return;
     };
-    let Some(handler) = app.handler.clone().filter(|_| app.serves(msg.code())) else {
+    let Some(handler) = app.handler.as_ref().filter(|_| app.serves(msg.code())) else {
         Counters::bump(&counters.protocol_errors);
         reply(
             generate_answer(
@@ -68,47 +95,70 @@ pub(crate) fn handle_request(
         reply(error_answer(&msg, &node.local, &e));
         return;
     }
-    let Ok(permit) = permits.clone().try_acquire_owned() else {
+    if *handlers >= node.config.limits.max_concurrent_handlers {
         Counters::bump(&counters.too_busy);
         reply(generate_answer(&msg, &node.local, ResultCode::DIAMETER_TOO_BUSY.0).build());
         return;
-    };
-    let request = Request::new(msg, slot.name.clone(), node.local.clone());
-    let writer = writer.clone();
+    }
+    let header = *msg.header();
+    let request = Request::new(msg.clone(), slot.name.clone(), node.local.clone());
+    let mut fut = CatchUnwind(handler.call(request));
+    // Polled once here: a handler that waits for nothing is answered without a task. (A
+    // pending one is polled again by its task, with that task's waker, before it waits.)
+    if let Poll::Ready(outcome) =
+        Pin::new(&mut fut).poll(&mut Context::from_waker(Waker::noop()))
+    {
+        let bytes = finish(outcome, &msg, &node.local, &header, counters);
+        Counters::bump(&counters.answers_sent);
+        node.observer.sent_bytes(&slot.name, &bytes);
+        out.extend_from_slice(&bytes);
+        return;
+    }
+    *handlers += 1;
+    let later = later.clone();
     let slot = slot.clone();
+    let local = node.local.clone();
+    let observer = node.observer.clone();
     tokio::spawn(async move {
-        let header = *request.message().header();
-        let outcome = CatchUnwind(handler.call(request.clone())).await;
-        drop(permit);
-        let bytes = match outcome {
-            Ok(answer) => fix_identifiers(answer.0, &header),
-            Err(e) => {
-                debug!(error = %e, "handler failed");
-                let msg = request.message();
-                let local = request.local();
-                match e {
-                    HandlerError::UnsupportedCommand => {
-                        generate_answer(msg, local, ResultCode::DIAMETER_COMMAND_UNSUPPORTED.0)
-                            .build()
-                    }
-                    HandlerError::ResultCode(code) => generate_answer(msg, local, code).build(),
-                    HandlerError::Decode(err) => error_answer(msg, local, &err),
-                    HandlerError::Failed(_) => {
-                        Counters::bump(&slot.counters.handler_failures);
-                        generate_answer(msg, local, ResultCode::DIAMETER_UNABLE_TO_COMPLY.0).build()
-                    }
-                }
-                .into_bytes()
-            }
-        };
+        let outcome = fut.await;
+        let bytes = finish(outcome, &msg, &local, &header, &slot.counters);
         Counters::bump(&slot.counters.answers_sent);
-        let _ = writer.send(WriterMsg::Frame(bytes));
+        observer.sent_bytes(&slot.name, &bytes);
+        let _ = later.send((conn, bytes));
     });
+}
+
+/// The bytes to send for a handler's outcome.
+fn finish(
+    outcome: Result<Answer, HandlerError>,
+    msg: &Message,
+    local: &LocalCapabilities,
+    header: &Header,
+    counters: &Counters,
+) -> Bytes {
+    match outcome {
+        Ok(answer) => fix_identifiers(answer.0, header),
+        Err(e) => {
+            debug!(error = %e, "handler failed");
+            match e {
+                HandlerError::UnsupportedCommand => {
+                    generate_answer(msg, local, ResultCode::DIAMETER_COMMAND_UNSUPPORTED.0).build()
+                }
+                HandlerError::ResultCode(code) => generate_answer(msg, local, code).build(),
+                HandlerError::Decode(err) => error_answer(msg, local, &err),
+                HandlerError::Failed(_) => {
+                    Counters::bump(&counters.handler_failures);
+                    generate_answer(msg, local, ResultCode::DIAMETER_UNABLE_TO_COMPLY.0).build()
+                }
+            }
+            .into_bytes()
+        }
+    }
 }
 
 /// Makes sure an answer carries the request's Hop-by-Hop and End-to-End Identifiers and
 /// no R bit (§6.2); copies only when the handler got them wrong.
-fn fix_identifiers(answer: Bytes, request: &diameter_core::Header) -> Bytes {
+fn fix_identifiers(answer: Bytes, request: &Header) -> Bytes {
     let hbh = request.hop_by_hop.to_be_bytes();
     let e2e = request.end_to_end.to_be_bytes();
     if answer.len() < 20

@@ -3,16 +3,25 @@
 //! connection attempt and one timer, feeds the sans-IO [`Peer`] and carries out what it
 //! asks for.
 //!
-//! After every input the task drains the peer's transmits (to the connection writers),
-//! actions (connect, close) and events (open, availability, messages, closed), then sleeps
-//! until the earliest of: the peer's next timeout, the next request deadline, the
-//! slow-sender deadline of a half-received message.
+//! After every input the task drains the peer's transmits (into the connections' output
+//! buffers), actions (connect, close) and events (open, availability, messages, closed),
+//! writes each connection's output with one syscall, then sleeps until the next input or
+//! the earliest of: the peer's next timeout, the next request deadline, the slow-sender
+//! deadline of a half-received message.
+//!
+//! The hot path is batched end to end: one wake-up of a connection reads until the socket
+//! is drained and handles every message in it; a burst of [`PeerCommand`]s is taken from
+//! the channel at once; received requests whose handler completes on its first poll (the
+//! common case) are answered inline, without a task or a channel; the answers and
+//! requests produced by one batch go out in one `write`. The task owns its sockets, so
+//! nothing is shared between requests but the node's atomics.
 //!
 //! Requests are stamped with a Hop-by-Hop Identifier of the connection and kept in the
 //! [`PendingTable`] until their answer, their deadline or the connection's end, so every
 //! request gets exactly one outcome.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -21,16 +30,17 @@ use bytes::{Bytes, BytesMut};
 use diameter_core::generated::base::DisconnectCause;
 use diameter_core::{Limits, Message};
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedReadHalf;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tracing::{Instrument, debug, info, warn};
 
 use crate::answer::raw_error_answer;
 use crate::app::BoxFuture;
-use crate::connection::{self, Writer, WriterGuard, WriterMsg};
+use crate::connection::{self, IoEvent, Transport};
+use crate::dispatch::{Answers, ConnReplies};
 use crate::error::RequestError;
 use crate::framing::next_frame;
 use crate::node::{NodeShared, PeerSlot, stamp_ids};
+use crate::observe::Direction;
 use crate::peer::{Action, ConnId, Event, Peer, PeerConfig, PeerState, WatchdogState};
 use crate::pending::PendingTable;
 use crate::stats::Counters;
@@ -70,43 +80,40 @@ pub(crate) enum PeerTarget {
 
 type Waiter = oneshot::Sender<Result<Message, RequestError>>;
 
+/// Commands taken from the channel in one go before their output is written.
+const COMMAND_BATCH: usize = 256;
+
 /// One live transport connection.
 struct Conn {
     id: ConnId,
-    reader: OwnedReadHalf,
-    buf: BytesMut,
-    writer: Writer,
-    guard: WriterGuard,
+    io: Transport,
     /// When the first byte of a not yet complete message arrived.
     partial_since: Option<Instant>,
-    /// Handler concurrency bound of this connection (3004 beyond).
-    permits: Arc<Semaphore>,
+    /// Handlers of this connection's requests running in their own tasks (3004 beyond the
+    /// configured bound).
+    handlers: usize,
 }
 
 impl Conn {
-    fn new(id: ConnId, stream: TcpStream, buf: BytesMut, max_handlers: usize) -> Self {
-        let (reader, writer, guard) = connection::split(stream);
+    fn new(id: ConnId, stream: TcpStream, buf: BytesMut) -> Self {
         Self {
             id,
-            reader,
-            buf,
-            writer,
-            guard,
+            io: Transport::new(stream, buf),
             partial_since: None,
-            permits: Arc::new(Semaphore::new(max_handlers)),
+            handlers: 0,
         }
     }
 
     /// Closes after writing what is queued.
-    fn close(mut self) {
-        let _ = self.writer.send(WriterMsg::Close);
-        self.guard.detach();
+    fn close(self) {
+        self.io.close();
     }
 }
 
 enum Input {
     Command(Option<PeerCommand>),
-    Read(usize, std::io::Result<usize>),
+    Io(usize, IoEvent),
+    Answer(Option<(ConnId, Bytes)>),
     Connected(std::io::Result<TcpStream>),
     Timer,
 }
@@ -121,6 +128,13 @@ pub(crate) struct PeerDriver {
     conns: [Option<Conn>; 2],
     connecting: Option<BoxFuture<std::io::Result<TcpStream>>>,
     pending: PendingTable<Waiter>,
+    /// Answers of handlers that ran in their own task, back to be written.
+    answers: Answers,
+    answers_rx: mpsc::UnboundedReceiver<(ConnId, Bytes)>,
+    /// The one timer of the task and the deadline it is set to (`None`: disarmed).
+    /// It is moved only to an earlier deadline; firing early costs one loop.
+    timer: Pin<Box<tokio::time::Sleep>>,
+    timer_at: Option<Instant>,
     limits: Limits,
     /// Graceful stop in progress: (cause, drain deadline, DPR sent).
     stopping: Option<(DisconnectCause, Instant, bool)>,
@@ -145,10 +159,15 @@ impl PeerDriver {
             max_message_size: node.config.limits.max_message_size,
             ..Limits::default()
         };
+        let (answers, answers_rx) = mpsc::unbounded_channel();
         Self {
             peer: Peer::new(config),
             slot,
             pending: PendingTable::new(node.config.limits.max_pending_requests),
+            answers,
+            answers_rx,
+            timer: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
+            timer_at: None,
             node,
             rx,
             target,
@@ -175,36 +194,90 @@ impl PeerDriver {
         }
         loop {
             self.flush();
+            self.write_out();
             if self.finished() {
                 break;
             }
-            let deadline = self.next_deadline();
+            self.arm_timer();
             let input = {
                 let Self {
                     rx,
                     conns,
                     connecting,
+                    answers_rx,
+                    timer,
+                    timer_at,
                     ..
                 } = &mut self;
                 let [c0, c1] = conns;
                 tokio::select! {
                     cmd = rx.recv() => Input::Command(cmd),
-                    r = read(c0) => Input::Read(0, r),
-                    r = read(c1) => Input::Read(1, r),
+                    e = io(c0) => Input::Io(0, e),
+                    e = io(c1) => Input::Io(1, e),
+                    a = answers_rx.recv() => Input::Answer(a),
                     r = wait_connect(connecting) => Input::Connected(r),
-                    _ = sleep_until(deadline) => Input::Timer,
+                    _ = timer.as_mut(), if timer_at.is_some() => Input::Timer,
                 }
             };
             let now = Instant::now();
             match input {
-                Input::Command(Some(cmd)) => self.command(now, cmd),
+                Input::Command(Some(cmd)) => {
+                    self.command(now, cmd);
+                    // Take the rest of a burst now: its requests go out in one write.
+                    for _ in 1..COMMAND_BATCH {
+                        match self.rx.try_recv() {
+                            Ok(cmd) => self.command(now, cmd),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 Input::Command(None) => break,
-                Input::Read(i, r) => self.on_read(now, i, r),
+                Input::Io(i, e) => self.on_io(now, i, e),
+                Input::Answer(a) => {
+                    let mut next = a;
+                    while let Some((conn, bytes)) = next {
+                        self.on_handler_answer(conn, &bytes);
+                        next = self.answers_rx.try_recv().ok();
+                    }
+                }
                 Input::Connected(r) => self.on_connected(now, r),
-                Input::Timer => self.on_timer(now),
+                Input::Timer => {
+                    self.timer_at = None;
+                    self.on_timer(now);
+                }
             }
         }
         self.finish();
+    }
+
+    /// Sets the timer to the next deadline if that is earlier than what it is set to. A
+    /// later deadline leaves it alone: it fires early once and is set again then.
+    fn arm_timer(&mut self) {
+        let Some(deadline) = self.next_deadline() else {
+            return;
+        };
+        if self.timer_at.is_none_or(|at| deadline < at) {
+            self.timer.as_mut().reset(deadline.into());
+            self.timer_at = Some(deadline);
+        }
+    }
+
+    /// Writes each connection's queued output (one syscall each).
+    fn write_out(&mut self) {
+        let mut lost = false;
+        for i in 0..self.conns.len() {
+            let failed = match self.conns[i].as_mut() {
+                Some(c) if c.io.has_output() => c.io.flush().is_err(),
+                _ => false,
+            };
+            if failed {
+                self.lost(Instant::now(), i);
+                lost = true;
+            }
+        }
+        if lost {
+            self.flush();
+        }
     }
 
     fn finished(&self) -> bool {
@@ -287,13 +360,11 @@ impl PeerDriver {
                     return;
                 };
                 let id = self.node.next_conn_id();
-                self.conns[i] = Some(Conn::new(
-                    id,
-                    stream,
-                    buf,
-                    self.node.config.limits.max_concurrent_handlers,
-                ));
+                self.conns[i] = Some(Conn::new(id, stream, buf));
                 self.had_connection = true;
+                self.node
+                    .observer
+                    .message(&self.slot.name, Direction::Received, &cer);
                 if let Err(e) = self.peer.handle_incoming_cer(now, id, &cer) {
                     debug!(error = %e, "incoming CER");
                 }
@@ -319,7 +390,7 @@ impl PeerDriver {
         }
         let _ = now;
         let hbh = self.peer.next_hop_by_hop();
-        let bytes = stamp_ids(&bytes, hbh, &self.node.end_to_end);
+        let bytes = stamp_ids(bytes, hbh, &self.node.end_to_end);
         if let Err((_, reply)) = self.pending.insert(hbh, deadline, reply) {
             let _ = reply.send(Err(RequestError::TooManyPending));
             return;
@@ -334,10 +405,22 @@ impl PeerDriver {
         }
     }
 
-    fn on_read(&mut self, now: Instant, i: usize, r: std::io::Result<usize>) {
-        match r {
-            Ok(0) | Err(_) => self.lost(now, i),
-            Ok(_) => self.process_buffer(now, i),
+    fn on_io(&mut self, now: Instant, i: usize, e: IoEvent) {
+        match e {
+            IoEvent::Read => self.process_buffer(now, i),
+            IoEvent::Closed => self.lost(now, i),
+            IoEvent::Failed(error) => {
+                debug!(%error, "connection failed");
+                self.lost(now, i);
+            }
+        }
+    }
+
+    /// The answer of a handler that ran in its own task.
+    fn on_handler_answer(&mut self, conn: ConnId, bytes: &[u8]) {
+        if let Some(c) = self.conn_mut(conn) {
+            c.handlers = c.handlers.saturating_sub(1);
+            c.io.queue(bytes);
         }
     }
 
@@ -359,13 +442,13 @@ impl PeerDriver {
             let Some(conn) = self.conns[i].as_mut() else {
                 return;
             };
-            match next_frame(&mut conn.buf, max) {
+            match next_frame(&mut conn.io.rbuf, max) {
                 Ok(Some(frame)) => {
                     let id = conn.id;
                     self.on_frame(now, i, id, frame);
                 }
                 Ok(None) => {
-                    if conn.buf.is_empty() {
+                    if conn.io.rbuf.is_empty() {
                         conn.partial_since = None;
                     } else if conn.partial_since.is_none() {
                         conn.partial_since = Some(now);
@@ -376,10 +459,10 @@ impl PeerDriver {
                     // The stream cannot be framed any more (§2.1): answer the header if
                     // it is a request, then close.
                     warn!(error = %e, "unframeable input, closing the connection");
-                    let raw = conn.buf.split().freeze();
+                    let raw = conn.io.rbuf.split().freeze();
                     if let Some(a) = raw_error_answer(&raw, &self.node.local, e.result_code(), None)
                     {
-                        let _ = conn.writer.send(WriterMsg::Frame(a.into_bytes()));
+                        conn.io.queue(a.as_bytes());
                         Counters::bump(&self.slot.counters.answers_sent);
                     }
                     Counters::bump(&self.slot.counters.bad_connections);
@@ -394,6 +477,9 @@ impl PeerDriver {
     fn on_frame(&mut self, now: Instant, i: usize, id: ConnId, frame: Bytes) {
         match Message::decode_with(frame.clone(), &self.limits) {
             Ok(msg) => {
+                self.node
+                    .observer
+                    .message(&self.slot.name, Direction::Received, &msg);
                 if let Err(e) = self.peer.handle_message(now, id, msg) {
                     debug!(error = %e, "message refused by the state machine");
                 }
@@ -410,8 +496,8 @@ impl PeerDriver {
                 if let Some(a) =
                     raw_error_answer(&frame, &self.node.local, e.result_code(), e.failed_avp())
                 {
-                    if let Some(c) = self.conns[i].as_ref() {
-                        let _ = c.writer.send(WriterMsg::Frame(a.into_bytes()));
+                    if let Some(c) = self.conns[i].as_mut() {
+                        c.io.queue(a.as_bytes());
                         Counters::bump(&self.slot.counters.answers_sent);
                     }
                 }
@@ -427,12 +513,7 @@ impl PeerDriver {
                     return;
                 };
                 let id = self.node.next_conn_id();
-                self.conns[i] = Some(Conn::new(
-                    id,
-                    stream,
-                    BytesMut::new(),
-                    self.node.config.limits.max_concurrent_handlers,
-                ));
+                self.conns[i] = Some(Conn::new(id, stream, BytesMut::new()));
                 self.had_connection = true;
                 if let Err(e) = self.peer.handle_connected(now, id) {
                     debug!(error = %e, "connected");
@@ -487,8 +568,9 @@ impl PeerDriver {
             let mut progress = false;
             while let Some(t) = self.peer.poll_transmit() {
                 progress = true;
+                self.node.observer.sent_bytes(&self.slot.name, &t.bytes);
                 if let Some(c) = self.conn_mut(t.conn) {
-                    let _ = c.writer.send(WriterMsg::Frame(t.bytes));
+                    c.io.queue(&t.bytes);
                 }
             }
             while let Some(a) = self.peer.poll_action() {
@@ -527,6 +609,8 @@ impl PeerDriver {
             let mut st = self.slot.status();
             st.state = now.0;
             st.watchdog = now.1;
+            drop(st);
+            self.node.observer.peer_state(&self.slot.name, now.0, now.1);
         }
     }
 
@@ -534,14 +618,21 @@ impl PeerDriver {
         match e {
             Event::Message { conn, msg } => {
                 if msg.is_request() {
-                    let i = self
-                        .conns
-                        .iter()
-                        .position(|c| c.as_ref().is_some_and(|c| c.id == conn));
-                    if let Some(c) = i.and_then(|i| self.conns[i].as_ref()) {
-                        crate::dispatch::handle_request(
-                            &self.node, &self.slot, &c.writer, &c.permits, msg,
-                        );
+                    let Self {
+                        conns,
+                        node,
+                        slot,
+                        answers,
+                        ..
+                    } = self;
+                    if let Some(c) = conns.iter_mut().flatten().find(|c| c.id == conn) {
+                        let replies = ConnReplies {
+                            conn,
+                            out: c.io.out(),
+                            handlers: &mut c.handlers,
+                            later: answers,
+                        };
+                        crate::dispatch::handle_request(node, slot, replies, msg);
                     }
                 } else if let Some(reply) = self.pending.answer(msg.header().hop_by_hop) {
                     Counters::bump(&self.slot.counters.answers_received);
@@ -616,9 +707,10 @@ impl PeerDriver {
     }
 }
 
-async fn read(conn: &mut Option<Conn>) -> std::io::Result<usize> {
+/// The next I/O event of a connection slot (never, for an empty slot).
+async fn io(conn: &mut Option<Conn>) -> IoEvent {
     match conn {
-        Some(c) => connection::read_more(&mut c.reader, &mut c.buf).await,
+        Some(c) => std::future::poll_fn(|cx| c.io.poll_io(cx)).await,
         None => std::future::pending().await,
     }
 }
@@ -632,9 +724,3 @@ async fn wait_connect(
     }
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d.into()).await,
-        None => std::future::pending().await,
-    }
-}

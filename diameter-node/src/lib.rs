@@ -13,6 +13,8 @@
 //!   received request goes through (§7: 3001, 3004, 3007, 5xxx with Failed-AVP).
 //! - [`node`], [`config`]: [`Node::builder`], the cloneable [`NodeHandle`] and
 //!   [`NodeConfig`] (builder or TOML).
+//! - [`observe`]: an optional [`observe::Observer`] told about every message and peer
+//!   state change.
 #![forbid(unsafe_code)]
 
 mod acceptor;
@@ -26,6 +28,7 @@ pub mod error;
 pub mod framing;
 pub mod ids;
 pub mod node;
+pub mod observe;
 pub mod peer;
 pub mod pending;
 pub mod stats;

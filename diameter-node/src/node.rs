@@ -43,6 +43,7 @@ use crate::config::{NodeConfig, PeerSpec};
 use crate::driver::{PeerCommand, PeerDriver, PeerTarget};
 use crate::error::{NodeError, RequestError};
 use crate::ids::{EndToEndIds, SessionIds};
+use crate::observe::{Observer, ObserverSlot};
 use crate::peer::admission::RealmPattern;
 use crate::peer::{LocalCapabilities, PeerCapabilities, PeerConfig, PeerState, WatchdogState};
 use crate::stats::{Counters, PeerStats};
@@ -144,6 +145,8 @@ pub(crate) struct NodeShared {
     local_addrs: Vec<SocketAddr>,
     /// Counters of dynamic peers that are gone.
     retired: Mutex<PeerStats>,
+    /// Told about messages and peer states ([`NodeBuilder::observer`]).
+    pub(crate) observer: ObserverSlot,
 }
 
 impl std::fmt::Debug for NodeShared {
@@ -244,6 +247,7 @@ impl NodeShared {
 pub struct NodeBuilder {
     config: NodeConfig,
     apps: Vec<Application>,
+    observer: ObserverSlot,
 }
 
 /// Entry point: [`Node::builder`].
@@ -256,6 +260,7 @@ impl Node {
         NodeBuilder {
             config,
             apps: Vec::new(),
+            observer: ObserverSlot::default(),
         }
     }
 }
@@ -264,6 +269,13 @@ impl NodeBuilder {
     /// Adds an application (advertised in CER/CEA; served if it has a handler).
     pub fn application(mut self, app: Application) -> Self {
         self.apps.push(app);
+        self
+    }
+
+    /// Tells `observer` about every message the peers send and receive and about their
+    /// state changes (see [`crate::observe`]); replaces an earlier observer.
+    pub fn observer(mut self, observer: impl Observer) -> Self {
+        self.observer = ObserverSlot(Some(Arc::new(observer)));
         self
     }
 
@@ -346,6 +358,7 @@ impl NodeBuilder {
             listeners: Mutex::new(Vec::new()),
             local_addrs,
             retired: Mutex::new(PeerStats::default()),
+            observer: self.observer,
         });
         for (slot, rx, spec) in receivers {
             let target = target_of(&spec);
@@ -652,9 +665,12 @@ impl NodeHandle {
     }
 }
 
-/// Writes End-to-End (if 0) and Hop-by-Hop into an encoded request: one copy.
-pub(crate) fn stamp_ids(bytes: &Bytes, hop_by_hop: u32, end_to_end: &EndToEndIds) -> Bytes {
-    let mut b = BytesMut::from(&bytes[..]);
+/// Writes End-to-End (if 0) and Hop-by-Hop into an encoded request: in place when the
+/// caller's buffer is not shared (a request built for this send), else in a copy.
+pub(crate) fn stamp_ids(bytes: Bytes, hop_by_hop: u32, end_to_end: &EndToEndIds) -> Bytes {
+    let mut b = bytes
+        .try_into_mut()
+        .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
     if b.len() >= 20 {
         b[12..16].copy_from_slice(&hop_by_hop.to_be_bytes());
         if b[16..20] == [0, 0, 0, 0] {

@@ -113,3 +113,152 @@ pub(crate) fn summary(values: &[Value]) -> Vec<(u64, String)> {
         })
         .collect()
 }
+
+/// A process running in the background: its stdout and stderr collected line by line by
+/// two threads, killed when dropped.
+pub(crate) struct Background {
+    pub(crate) child: std::process::Child,
+    stdout: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Background {
+    /// Starts `program` with `args`, stdin piped (see [`Self::close_stdin`]).
+    pub(crate) fn spawn(program: &std::path::Path, args: &[&str]) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{} runs: {e}", program.display()));
+        let collect = |r: Box<dyn std::io::Read + Send>| {
+            let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let sink = lines.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(r).lines() {
+                    let Ok(line) = line else { break };
+                    sink.lock().unwrap().push(line);
+                }
+            });
+            lines
+        };
+        let stdout = collect(Box::new(child.stdout.take().expect("stdout")));
+        let stderr = collect(Box::new(child.stderr.take().expect("stderr")));
+        Self {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Starts the built `diameter` binary.
+    pub(crate) fn diameter(args: &[&str]) -> Self {
+        Self::spawn(std::path::Path::new(env!("CARGO_BIN_EXE_diameter")), args)
+    }
+
+    /// Everything printed on stdout so far.
+    pub(crate) fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().join("\n")
+    }
+
+    /// Everything printed on stderr so far.
+    pub(crate) fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().join("\n")
+    }
+
+    /// The first line of stdout or stderr containing `needle`, waiting up to `timeout`.
+    pub(crate) fn wait_for(&self, needle: &str, timeout: std::time::Duration) -> Option<String> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            for lines in [&self.stdout, &self.stderr] {
+                if let Some(l) = lines.lock().unwrap().iter().find(|l| l.contains(needle)) {
+                    return Some(l.clone());
+                }
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Closes its stdin (end of input).
+    pub(crate) fn close_stdin(&mut self) {
+        drop(self.child.stdin.take());
+    }
+
+    /// Sends SIGTERM.
+    pub(crate) fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits up to `timeout` for the exit status (`None`: still running, or killed by a
+    /// signal).
+    pub(crate) fn wait_exit(&mut self, timeout: std::time::Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                // Let the reader threads take the last lines.
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                return status.code();
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `diameter serve` on 127.0.0.1 (an ephemeral port) with `extra` arguments, and its port.
+pub(crate) fn start_serve(extra: &[&str]) -> (Background, u16) {
+    let mut args = vec![
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--origin-host",
+        "server.example.org",
+        "--origin-realm",
+        "example.org",
+    ];
+    args.extend_from_slice(extra);
+    let serve = Background::diameter(&args);
+    let line = serve
+        .wait_for(
+            "listening on 127.0.0.1:",
+            std::time::Duration::from_secs(10),
+        )
+        .unwrap_or_else(|| panic!("serve did not start: {}", serve.stderr()));
+    let port = line
+        .split("listening on 127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| {
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    (serve, port)
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}

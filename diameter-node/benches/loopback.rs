@@ -1,0 +1,699 @@
+#![allow(missing_docs, unreachable_pub)]
+//! Loopback CCR/CCA round trips between two nodes over one TCP connection, with 1, 16 and
+//! 128 requests in flight, and in the same run the same with the crates.io `diameter` 0.7.1
+//! client and server. Results are recorded in BENCHMARKS.md ("Node: loopback CCR/CCA round
+//! trips").
+//!
+//! Run: `cargo bench -p diameter-node --bench loopback`. Environment: `LOOPBACK_SECS`
+//! (measured seconds per run, default 3), `LOOPBACK_WARMUP` (seconds, default 1),
+//! `LOOPBACK_INFLIGHT` (comma separated, default `1,16,128`), `LOOPBACK_ROUNDS` (default 1;
+//! with more, the median round of each cell is reported), `LOOPBACK_ONLY` (`ours` or
+//! `diameter`).
+//!
+//! Set-up, the same for both stacks: the server and the client each run on their own
+//! single-threaded tokio runtime on their own OS thread (one core each on a 2-core
+//! machine). The request is the Gy CCR-I of shared/bench (528 bytes, 25 AVPs), encoded for
+//! every request with a unique Session-Id and CC-Request-Number; the server's handler
+//! answers CCA 2001 with Session-Id, Result-Code, Origin-Host/Realm, Auth-Application-Id,
+//! CC-Request-Type and CC-Request-Number; the client checks the Result-Code of each answer.
+//! Ours goes through the whole node: CER/CEA first, `NodeHandle::send` from N client
+//! tasks, the server's decode, §7 validation and the application handler path.
+//!
+//! Measured over the window after the warm-up: round trips per second (wall clock), CPU
+//! time of the process (utime + stime from /proc/self/stat; the client and server threads
+//! separately from /proc/thread-self/schedstat) per round trip, and the latency of each
+//! request (from just before it is handed to the client API to its answer) in an HDR
+//! histogram.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use bytestring::ByteString;
+use diameter_core::generated::credit_control::{
+    CcRequestType, MultipleServicesCreditControl, RequestedServiceUnit, SubscriptionId,
+    SubscriptionIdType,
+};
+use diameter_core::generated::ts29061::TgppPdpType;
+use diameter_core::generated::ts32299::{CreditControlRequest, PsInformation, ServiceInformation};
+use diameter_core::typed::Command;
+use diameter_core::{Address, AvpKey, DiameterIdentity, Utf8String};
+use diameter_node::peer::capabilities::SupportedApplication;
+use diameter_node::{Application, HandlerError, Node, NodeConfig, PeerSpec, Request};
+use hdrhistogram::Histogram;
+
+const GY: u32 = 4;
+const CCR: u32 = 272;
+
+// ----- measurement -----
+
+/// What one run measured.
+#[derive(Clone, Debug, Default)]
+struct Outcome {
+    round_trips: u64,
+    secs: f64,
+    /// Process CPU seconds (utime + stime) over the window.
+    cpu: f64,
+    /// CPU seconds of the client's and the server's runtime threads.
+    cpu_client: f64,
+    cpu_server: f64,
+    p50_us: f64,
+    p99_us: f64,
+    p999_us: f64,
+    /// Voluntary context switches (the thread went to sleep) of the client's and the
+    /// server's threads over the window.
+    client_sleeps: u64,
+    server_sleeps: u64,
+    /// Round trips from the start to the end of the run (for external counters such as
+    /// `perf stat`).
+    total: u64,
+}
+
+/// How often a thread went to sleep so far (/proc/<tid>/status).
+fn sleeps(task: &str) -> u64 {
+    std::fs::read_to_string(format!("{task}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+impl Outcome {
+    fn rate(&self) -> f64 {
+        self.round_trips as f64 / self.secs
+    }
+    fn cpu_us(&self) -> f64 {
+        self.cpu * 1e6 / self.round_trips as f64
+    }
+    fn client_us(&self) -> f64 {
+        self.cpu_client * 1e6 / self.round_trips as f64
+    }
+    fn server_us(&self) -> f64 {
+        self.cpu_server * 1e6 / self.round_trips as f64
+    }
+}
+
+/// Counters shared by the client tasks and the coordinator.
+#[derive(Default)]
+struct Shared {
+    done: AtomicU64,
+    measuring: AtomicBool,
+    stop: AtomicBool,
+}
+
+fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("histogram bounds")
+}
+
+/// utime + stime of the whole process, in seconds.
+fn process_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at field 3.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    // utime and stime are fields 14 and 15, i.e. 11 and 12 after the state (field 3).
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    ticks as f64 / 100.0
+}
+
+/// The /proc directory of the calling thread.
+fn thread_dir() -> String {
+    let link = std::fs::read_link("/proc/thread-self").unwrap_or_default();
+    format!("/proc/{}", link.display())
+}
+
+/// CPU time of a thread (schedstat, first field, in ns).
+fn thread_cpu(task: &str) -> f64 {
+    std::fs::read_to_string(format!("{task}/schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap_or(0) as f64
+        / 1e9
+}
+
+/// Runs the coordinator's part of one measurement: warm up, measure, stop. Returns the
+/// outcome without the latencies (filled by the caller).
+fn measure(
+    shared: &Shared,
+    client: &str,
+    server: &str,
+    warmup: Duration,
+    secs: Duration,
+) -> Outcome {
+    std::thread::sleep(warmup);
+    let (cs0, ss0) = (sleeps(client), sleeps(server));
+    let (n0, p0, c0, s0, t0) = (
+        shared.done.load(Ordering::Relaxed),
+        process_cpu(),
+        thread_cpu(client),
+        thread_cpu(server),
+        Instant::now(),
+    );
+    shared.measuring.store(true, Ordering::Relaxed);
+    std::thread::sleep(secs);
+    shared.measuring.store(false, Ordering::Relaxed);
+    let (n1, p1, c1, s1, t1) = (
+        shared.done.load(Ordering::Relaxed),
+        process_cpu(),
+        thread_cpu(client),
+        thread_cpu(server),
+        Instant::now(),
+    );
+    let (cs1, ss1) = (sleeps(client), sleeps(server));
+    shared.stop.store(true, Ordering::Relaxed);
+    Outcome {
+        round_trips: n1 - n0,
+        secs: (t1 - t0).as_secs_f64(),
+        cpu: p1 - p0,
+        cpu_client: c1 - c0,
+        cpu_server: s1 - s0,
+        client_sleeps: cs1 - cs0,
+        server_sleeps: ss1 - ss0,
+        ..Outcome::default()
+    }
+}
+
+fn fill_latency(o: &mut Outcome, h: &Histogram<u64>) {
+    o.p50_us = h.value_at_quantile(0.50) as f64 / 1e3;
+    o.p99_us = h.value_at_quantile(0.99) as f64 / 1e3;
+    o.p999_us = h.value_at_quantile(0.999) as f64 / 1e3;
+}
+
+/// Starts a thread with a single-threaded runtime running `f`; returns its /proc directory
+/// once it runs, and its join handle.
+fn runtime_thread<T, F, Fut>(name: &str, f: F) -> (String, std::thread::JoinHandle<T>)
+where
+    T: Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T>,
+{
+    let (tx, rx) = mpsc::channel();
+    let h = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let _ = tx.send(thread_dir());
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(f())
+        })
+        .expect("thread");
+    (rx.recv().expect("thread starts"), h)
+}
+
+// ----- ours -----
+
+fn s(v: &'static str) -> Utf8String {
+    Utf8String(ByteString::from_static(v))
+}
+
+fn id(v: &'static str) -> DiameterIdentity {
+    DiameterIdentity(ByteString::from_static(v))
+}
+
+/// The CCR-I of shared/bench as a typed message (Session-Id and number set per request).
+fn ccr_template() -> CreditControlRequest {
+    CreditControlRequest {
+        session_id: s("pgw01.epc.mnc001.mcc262.3gppnetwork.org;1700000000;42;gy-0000000001"),
+        origin_host: id("pgw01.epc.mnc001.mcc262.3gppnetwork.org"),
+        origin_realm: id("epc.mnc001.mcc262.3gppnetwork.org"),
+        destination_realm: id("ocs.mnc001.mcc262.3gppnetwork.org"),
+        auth_application_id: GY,
+        service_context_id: s("32251@3gpp.org"),
+        cc_request_type: CcRequestType::INITIAL_REQUEST,
+        cc_request_number: 0,
+        subscription_id: vec![
+            SubscriptionId {
+                subscription_id_type: SubscriptionIdType::END_USER_E164,
+                subscription_id_data: s("491701234567"),
+                ..Default::default()
+            },
+            SubscriptionId {
+                subscription_id_type: SubscriptionIdType::END_USER_IMSI,
+                subscription_id_data: s("262011234567890"),
+                ..Default::default()
+            },
+        ],
+        multiple_services_credit_control: vec![MultipleServicesCreditControl {
+            requested_service_unit: Some(RequestedServiceUnit {
+                cc_total_octets: Some(10_485_760),
+                ..Default::default()
+            }),
+            rating_group: Some(100),
+            service_identifier: vec![1],
+            ..Default::default()
+        }],
+        service_information: Some(Box::new(ServiceInformation {
+            ps_information: Some(Box::new(PsInformation {
+                tgpp_charging_id: Some(Bytes::from_static(&[0x0a, 0x1b, 0x2c, 0x3d])),
+                tgpp_pdp_type: Some(TgppPdpType(0)),
+                sgsn_address: vec![Address::V4([192, 0, 2, 10].into())],
+                tgpp_imsi_mcc_mnc: Some(s("26201")),
+                ..Default::default()
+            })),
+            ..Default::default()
+        })),
+        ..Default::default()
+    }
+}
+
+/// The server's Gy application: CCA 2001 through the ordinary handler path.
+fn gy_app() -> Application {
+    Application::auth(GY)
+        .commands(&[CCR])
+        .handler(|req: Request| async move {
+            let msg = req.message();
+            let mut a = req.answer(2001);
+            for code in [416, 415] {
+                if let Some(x) = msg.find(AvpKey::new(code, 0)) {
+                    a.raw_ref(&x);
+                }
+            }
+            Ok::<_, HandlerError>(a)
+        })
+}
+
+fn run_ours(in_flight: usize, warmup: Duration, secs: Duration) -> Outcome {
+    let (addr_tx, addr_rx) = mpsc::channel::<SocketAddr>();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (server_stat, server) = runtime_thread("server", move || async move {
+        let mut config = NodeConfig::new("ocs.example.org", "example.org");
+        config.listen = vec!["127.0.0.1:0".parse().unwrap()];
+        config.accept_unknown_peers.push("*.example.org".into());
+        let node = Node::builder(config)
+            .application(gy_app())
+            .start()
+            .await
+            .expect("server starts");
+        addr_tx.send(node.local_addrs()[0]).unwrap();
+        let _ = stop_rx.await;
+        node.shutdown().await;
+    });
+    let addr = addr_rx.recv().expect("server address");
+    let shared = Arc::new(Shared::default());
+    let sh = shared.clone();
+    let (client_stat, client) = runtime_thread("client", move || async move {
+        let config = NodeConfig::new("pgw01.example.org", "example.org")
+            .application(SupportedApplication::auth(GY))
+            .peer(PeerSpec::new("aaa://ocs.example.org:3868;transport=tcp").address(addr));
+        let node = Node::builder(config).start().await.expect("client starts");
+        node.wait_for_ready(Duration::from_secs(5))
+            .await
+            .expect("CER/CEA");
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..in_flight {
+            let node = node.clone();
+            let sh = sh.clone();
+            tasks.spawn(async move {
+                let mut hist = new_histogram();
+                let mut ccr = ccr_template();
+                let mut n = 0u32;
+                while !sh.stop.load(Ordering::Relaxed) {
+                    ccr.session_id = Utf8String::from(node.new_session_id());
+                    ccr.cc_request_number = n;
+                    n = n.wrapping_add(1);
+                    let t0 = Instant::now();
+                    let answer = node.send(ccr.to_message()).await.expect("answer");
+                    let dt = t0.elapsed();
+                    assert_eq!(answer.result_code(), Some(2001));
+                    sh.done.fetch_add(1, Ordering::Relaxed);
+                    if sh.measuring.load(Ordering::Relaxed) {
+                        let _ = hist.record(dt.as_nanos() as u64);
+                    }
+                }
+                hist
+            });
+        }
+        let mut all = new_histogram();
+        while let Some(h) = tasks.join_next().await {
+            all.add(h.expect("client task")).expect("same bounds");
+        }
+        node.shutdown().await;
+        all
+    });
+    let mut o = measure(&shared, &client_stat, &server_stat, warmup, secs);
+    let hist = client.join().expect("client thread");
+    let _ = stop_tx.send(());
+    server.join().expect("server thread");
+    fill_latency(&mut o, &hist);
+    o.total = shared.done.load(Ordering::Relaxed);
+    o
+}
+
+// ----- diameter 0.7.1 -----
+
+mod baseline {
+    //! The same with the crates.io `diameter` 0.7.1: `DiameterServer::listen` with a handler,
+    //! `DiameterClient::send_message` and its response futures.
+    use super::*;
+    use diameter::avp::{
+        AvpValue, address::Address as A, enumerated::Enumerated, group::Grouped,
+        identity::Identity, octetstring::OctetString, unsigned32::Unsigned32,
+        unsigned64::Unsigned64, utf8string::UTF8String,
+    };
+    use diameter::dictionary::{self, Dictionary};
+    use diameter::transport::{
+        DiameterClient, DiameterClientConfig, DiameterServer, DiameterServerConfig,
+    };
+    use diameter::{ApplicationId, CommandCode, DiameterMessage};
+
+    /// Its default dictionary plus the four PS-Information members it lacks (it refuses a
+    /// message with AVPs it does not know).
+    pub(super) fn dict() -> Arc<Dictionary> {
+        const EXTRA: &str = r#"<diameter><application id="4" type="auth" name="Gy bench">
+            <avp name="3GPP-Charging-Id" code="2" must="V" vendor-id="10415"><data type="OctetString"/></avp>
+            <avp name="3GPP-PDP-Type" code="3" must="V" vendor-id="10415"><data type="Enumerated"/></avp>
+            <avp name="SGSN-Address" code="1228" must="V,M" vendor-id="10415"><data type="Address"/></avp>
+            <avp name="3GPP-IMSI-MCC-MNC" code="8" must="V" vendor-id="10415"><data type="UTF8String"/></avp>
+        </application></diameter>"#;
+        Arc::new(Dictionary::new(&[&dictionary::DEFAULT_DICT_XML, EXTRA]))
+    }
+
+    /// The same CCR-I as ours, with this Session-Id and number.
+    fn ccr(d: &Arc<Dictionary>, hbh: u32, session_id: &str, number: u32) -> DiameterMessage {
+        let mut m = DiameterMessage::new(
+            CommandCode::CreditControl,
+            ApplicationId::CreditControl,
+            0xc0,
+            hbh,
+            hbh,
+            Arc::clone(d),
+        );
+        let u = |v: &str| AvpValue::UTF8String(UTF8String::new(v));
+        let i = |v: &str| AvpValue::Identity(Identity::new(v));
+        m.add_avp(263, None, 0x40, u(session_id));
+        m.add_avp(
+            264,
+            None,
+            0x40,
+            i("pgw01.epc.mnc001.mcc262.3gppnetwork.org"),
+        );
+        m.add_avp(296, None, 0x40, i("epc.mnc001.mcc262.3gppnetwork.org"));
+        m.add_avp(283, None, 0x40, i("ocs.mnc001.mcc262.3gppnetwork.org"));
+        m.add_avp(258, None, 0x40, AvpValue::Unsigned32(Unsigned32::new(4)));
+        m.add_avp(461, None, 0x40, u("32251@3gpp.org"));
+        m.add_avp(416, None, 0x40, AvpValue::Enumerated(Enumerated::new(1)));
+        m.add_avp(
+            415,
+            None,
+            0x40,
+            AvpValue::Unsigned32(Unsigned32::new(number)),
+        );
+        for (t, v) in [(0, "491701234567"), (1, "262011234567890")] {
+            let mut g = Grouped::new(vec![], Arc::clone(d));
+            g.add_avp(450, None, 0x40, AvpValue::Enumerated(Enumerated::new(t)));
+            g.add_avp(444, None, 0x40, u(v));
+            m.add_avp(443, None, 0x40, AvpValue::Grouped(g));
+        }
+        let mut rsu = Grouped::new(vec![], Arc::clone(d));
+        rsu.add_avp(
+            421,
+            None,
+            0x40,
+            AvpValue::Unsigned64(Unsigned64::new(10_485_760)),
+        );
+        let mut mscc = Grouped::new(vec![], Arc::clone(d));
+        mscc.add_avp(437, None, 0x40, AvpValue::Grouped(rsu));
+        mscc.add_avp(432, None, 0x40, AvpValue::Unsigned32(Unsigned32::new(100)));
+        mscc.add_avp(439, None, 0x40, AvpValue::Unsigned32(Unsigned32::new(1)));
+        m.add_avp(456, None, 0x40, AvpValue::Grouped(mscc));
+        let mut ps = Grouped::new(vec![], Arc::clone(d));
+        ps.add_avp(
+            2,
+            Some(10415),
+            0x80,
+            AvpValue::OctetString(OctetString::new(vec![0x0a, 0x1b, 0x2c, 0x3d])),
+        );
+        ps.add_avp(
+            3,
+            Some(10415),
+            0x80,
+            AvpValue::Enumerated(Enumerated::new(0)),
+        );
+        ps.add_avp(
+            1228,
+            Some(10415),
+            0xc0,
+            AvpValue::Address(A::from_ipv4([192, 0, 2, 10].into())),
+        );
+        ps.add_avp(8, Some(10415), 0x80, u("26201"));
+        let mut si = Grouped::new(vec![], Arc::clone(d));
+        si.add_avp(874, Some(10415), 0xc0, AvpValue::Grouped(ps));
+        m.add_avp(873, Some(10415), 0xc0, AvpValue::Grouped(si));
+        m
+    }
+
+    /// The CCA 2001 the server's handler builds.
+    fn cca(req: &DiameterMessage, d: &Arc<Dictionary>) -> DiameterMessage {
+        let mut res = DiameterMessage::new(
+            req.get_command_code(),
+            req.get_application_id(),
+            req.get_flags() & !0x80,
+            req.get_hop_by_hop_id(),
+            req.get_end_to_end_id(),
+            Arc::clone(d),
+        );
+        if let Some(a) = req.get_avp(263) {
+            res.add(a.clone());
+        }
+        res.add_avp(268, None, 0x40, AvpValue::Unsigned32(Unsigned32::new(2001)));
+        res.add_avp(
+            264,
+            None,
+            0x40,
+            AvpValue::Identity(Identity::new("ocs.example.org")),
+        );
+        res.add_avp(
+            296,
+            None,
+            0x40,
+            AvpValue::Identity(Identity::new("example.org")),
+        );
+        res.add_avp(258, None, 0x40, AvpValue::Unsigned32(Unsigned32::new(4)));
+        for code in [416, 415] {
+            if let Some(a) = req.get_avp(code) {
+                res.add(a.clone());
+            }
+        }
+        res
+    }
+
+    /// Builds and sends one CCR; returns when it is written, with its response future.
+    async fn send(
+        client: &mut DiameterClient,
+        d: &Arc<Dictionary>,
+        n: u32,
+    ) -> (Instant, diameter::transport::client::ResponseFuture) {
+        let hbh = client.get_next_seq_num();
+        let sid = format!("pgw01.example.org;1700000000;{n}");
+        let t0 = Instant::now();
+        let f = client
+            .send_message(ccr(d, hbh, &sid, n))
+            .await
+            .expect("sent");
+        (t0, f)
+    }
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port()
+    }
+
+    pub(super) fn run(in_flight: usize, warmup: Duration, secs: Duration) -> Outcome {
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let (up_tx, up_rx) = mpsc::channel::<()>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server_addr = addr.clone();
+        let (server_stat, server) = runtime_thread("server-071", move || async move {
+            let d = dict();
+            let mut server =
+                DiameterServer::new(&server_addr, DiameterServerConfig { native_tls: None })
+                    .await
+                    .expect("diameter 0.7.1 server binds");
+            up_tx.send(()).unwrap();
+            let hd = Arc::clone(&d);
+            let handler = move |req: DiameterMessage| {
+                let d = Arc::clone(&hd);
+                async move { Ok(cca(&req, &d)) }
+            };
+            tokio::select! {
+                _ = server.listen(handler, d) => {}
+                _ = stop_rx => {}
+            }
+        });
+        up_rx.recv().expect("server up");
+        let shared = Arc::new(Shared::default());
+        let sh = shared.clone();
+        let (client_stat, client) = runtime_thread("client-071", move || async move {
+            let d = dict();
+            let mut client = DiameterClient::new(
+                &addr,
+                DiameterClientConfig {
+                    use_tls: false,
+                    verify_cert: false,
+                },
+            );
+            let mut handler = client.connect().await.expect("diameter 0.7.1 connects");
+            let hd = Arc::clone(&d);
+            let reader = tokio::spawn(async move {
+                DiameterClient::handle(&mut handler, hd).await;
+            });
+            let mut hist = new_histogram();
+            let mut queue = VecDeque::with_capacity(in_flight);
+            let mut n = 0u32;
+            for _ in 0..in_flight {
+                queue.push_back(send(&mut client, &d, n).await);
+                n = n.wrapping_add(1);
+            }
+            // Its server answers the requests of a connection one after the other, so the
+            // answers come back in order: wait for the oldest, then send the next.
+            while let Some((t0, f)) = queue.pop_front() {
+                let answer = f.await.expect("answer");
+                let dt = t0.elapsed();
+                assert_eq!(
+                    answer.get_avp(268).and_then(|a| a.get_unsigned32()),
+                    Some(2001)
+                );
+                sh.done.fetch_add(1, Ordering::Relaxed);
+                if sh.measuring.load(Ordering::Relaxed) {
+                    let _ = hist.record(dt.as_nanos() as u64);
+                }
+                if !sh.stop.load(Ordering::Relaxed) {
+                    queue.push_back(send(&mut client, &d, n).await);
+                    n = n.wrapping_add(1);
+                }
+            }
+            reader.abort();
+            hist
+        });
+        let mut o = measure(&shared, &client_stat, &server_stat, warmup, secs);
+        let hist = client.join().expect("client thread");
+        let _ = stop_tx.send(());
+        server.join().expect("server thread");
+        fill_latency(&mut o, &hist);
+        o.total = shared.done.load(Ordering::Relaxed);
+        o
+    }
+}
+
+// ----- report -----
+
+fn env_secs(name: &str, default: f64) -> Duration {
+    Duration::from_secs_f64(
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default),
+    )
+}
+
+fn median(mut v: Vec<Outcome>) -> Outcome {
+    v.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
+    v[v.len() / 2].clone()
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument is not supported.
+    let secs = env_secs("LOOPBACK_SECS", 3.0);
+    let warmup = env_secs("LOOPBACK_WARMUP", 1.0);
+    let rounds: usize = std::env::var("LOOPBACK_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let in_flight: Vec<usize> = std::env::var("LOOPBACK_INFLIGHT")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 16, 128]);
+    let only = std::env::var("LOOPBACK_ONLY").unwrap_or_default();
+    let (do_ours, do_071) = (only != "diameter", only != "ours");
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "loopback CCR/CCA: {} s warm-up, {} s measured, {} round(s), load average before: {}",
+        warmup.as_secs_f64(),
+        secs.as_secs_f64(),
+        rounds,
+        load.trim()
+    );
+    let mut rows = Vec::new();
+    for &n in &in_flight {
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            if do_ours {
+                let o = run_ours(n, warmup, secs);
+                print_one("ours", n, &o);
+                ours.push(o);
+            }
+            if do_071 {
+                let o = baseline::run(n, warmup, secs);
+                print_one("diameter 0.7.1", n, &o);
+                theirs.push(o);
+            }
+        }
+        rows.push((
+            n,
+            (!ours.is_empty()).then(|| median(ours)),
+            (!theirs.is_empty()).then(|| median(theirs)),
+        ));
+    }
+    println!();
+    println!(
+        "| in flight | stack          | round trips/s | CPU-µs/rt (client + server) | p50 µs | p99 µs | p99.9 µs |"
+    );
+    println!(
+        "|----------:|----------------|--------------:|-----------------------------|-------:|-------:|---------:|"
+    );
+    for (n, ours, theirs) in &rows {
+        for (name, o) in [("ours", ours), ("diameter 0.7.1", theirs)] {
+            if let Some(o) = o {
+                println!(
+                    "| {n:>9} | {name:<14} | {:>13.0} | {:>5.2} ({:.2} + {:.2}) | {:>6.1} | {:>6.1} | {:>8.1} |",
+                    o.rate(),
+                    o.cpu_us(),
+                    o.client_us(),
+                    o.server_us(),
+                    o.p50_us,
+                    o.p99_us,
+                    o.p999_us
+                );
+            }
+        }
+    }
+    println!();
+    for (n, ours, theirs) in &rows {
+        if let (Some(a), Some(b)) = (ours, theirs) {
+            println!(
+                "{n:>4} in flight: ours/diameter 0.7.1 = {:.2}x round trips/s, {:.2}x less CPU per round trip",
+                a.rate() / b.rate(),
+                b.cpu_us() / a.cpu_us()
+            );
+        }
+    }
+}
+
+fn print_one(name: &str, n: usize, o: &Outcome) {
+    println!(
+        "{name:>15} {n:>4} in flight: {:>9.0} rt/s  {:.2} CPU-µs/rt ({:.2} client + {:.2} server)  p50 {:.1} µs  p99 {:.1} µs  p99.9 {:.1} µs  sleeps/rt {:.3} + {:.3}  ({} round trips in all)",
+        o.rate(),
+        o.cpu_us(),
+        o.client_us(),
+        o.server_us(),
+        o.p50_us,
+        o.p99_us,
+        o.p999_us,
+        o.client_sleeps as f64 / o.round_trips.max(1) as f64,
+        o.server_sleeps as f64 / o.round_trips.max(1) as f64,
+        o.total,
+    );
+}

@@ -1,0 +1,99 @@
+//! Watching a node from outside: every message its peer tasks send and receive, and the
+//! state changes of its peers. For tools that print a conversation (`diameter demo`,
+//! `diameter serve --verbose`), for logs and for tests.
+//!
+//! ```no_run
+//! use diameter_core::Message;
+//! use diameter_node::observe::{Direction, Observer};
+//! use diameter_node::peer::{PeerState, WatchdogState};
+//!
+//! struct Print;
+//! impl Observer for Print {
+//!     fn message(&self, peer: &str, direction: Direction, message: &Message) {
+//!         eprintln!("{peer} {direction:?}: {}", diameter_core::dump::text(message));
+//!     }
+//!     fn peer_state(&self, peer: &str, state: PeerState, _watchdog: WatchdogState) {
+//!         eprintln!("{peer} is {state}");
+//!     }
+//! }
+//! # async fn demo(config: diameter_node::NodeConfig) {
+//! let node = diameter_node::Node::builder(config).observer(Print).start().await;
+//! # }
+//! ```
+//!
+//! What is seen: every message that goes through a peer's task — CER/CEA, DWR/DWA,
+//! DPR/DPA, requests sent with [`crate::NodeHandle::send`] and their answers, received
+//! requests and the answers the node sends to them (handler answers and the §7 error
+//! answers of validation). Not seen: what the acceptor handles before any peer is known (a
+//! CER answered 3010 or 5005, anything sent before a CER) and answers to messages that do
+//! not decode. The observer runs synchronously on the peer's task: keep it short. Without
+//! an observer the node pays one branch per message.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use diameter_core::Message;
+
+use crate::peer::{PeerState, WatchdogState};
+
+/// Which way a message went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Received from the peer.
+    Received,
+    /// Sent to the peer.
+    Sent,
+}
+
+/// Told about messages and peer state changes (see the module documentation). Both
+/// methods do nothing by default.
+pub trait Observer: Send + Sync + 'static {
+    /// A message was received from, or is being sent to, `peer` (its DiameterIdentity,
+    /// lower case).
+    fn message(&self, peer: &str, direction: Direction, message: &Message) {
+        let _ = (peer, direction, message);
+    }
+
+    /// The §5.6 state or the RFC 3539 watchdog state of `peer` changed.
+    fn peer_state(&self, peer: &str, state: PeerState, watchdog: WatchdogState) {
+        let _ = (peer, state, watchdog);
+    }
+}
+
+/// The node's optional observer.
+#[derive(Clone, Default)]
+pub(crate) struct ObserverSlot(pub(crate) Option<Arc<dyn Observer>>);
+
+impl std::fmt::Debug for ObserverSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Some(..)" } else { "None" })
+    }
+}
+
+impl ObserverSlot {
+    /// Reports a decoded message.
+    #[inline]
+    pub(crate) fn message(&self, peer: &str, direction: Direction, message: &Message) {
+        if let Some(o) = &self.0 {
+            o.message(peer, direction, message);
+        }
+    }
+
+    /// Reports an encoded message about to be sent (decoded only when observed).
+    #[inline]
+    pub(crate) fn sent_bytes(&self, peer: &str, bytes: &Bytes) {
+        if let Some(o) = &self.0 {
+            if let Ok(m) = Message::decode(bytes.clone()) {
+                o.message(peer, Direction::Sent, &m);
+            }
+        }
+    }
+
+    /// Reports a state change.
+    #[inline]
+    pub(crate) fn peer_state(&self, peer: &str, state: PeerState, watchdog: WatchdogState) {
+        if let Some(o) = &self.0 {
+            o.peer_state(peer, state, watchdog);
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! The message and peer-state observer ([`diameter_node::observe`]) over real loopback TCP.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use diameter_core::Message;
+use diameter_node::observe::{Direction, Observer};
+use diameter_node::peer::{PeerState, WatchdogState};
+use diameter_node::{Node, NodeConfig, PeerSpec};
+
+/// A message as logged: peer, direction, command code, request.
+type Logged = (String, Direction, u32, bool);
+
+/// Every message and every state change.
+#[derive(Clone, Default)]
+struct Log {
+    messages: Arc<Mutex<Vec<Logged>>>,
+    states: Arc<Mutex<Vec<(String, PeerState)>>>,
+}
+
+impl Observer for Log {
+    fn message(&self, peer: &str, direction: Direction, m: &Message) {
+        self.messages
+            .lock()
+            .unwrap()
+            .push((peer.to_owned(), direction, m.code(), m.is_request()));
+    }
+
+    fn peer_state(&self, peer: &str, state: PeerState, _watchdog: WatchdogState) {
+        self.states.lock().unwrap().push((peer.to_owned(), state));
+    }
+}
+
+impl Log {
+    fn has(&self, peer: &str, direction: Direction, code: u32, request: bool) -> bool {
+        self.messages
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| *m == (peer.to_owned(), direction, code, request))
+    }
+}
+
+#[tokio::test]
+async fn observers_see_every_message_and_state_of_both_nodes() {
+    let server_log = Log::default();
+    let server = Node::builder(server_config("server.example.org", &[loopback()]))
+        .application(gy_server_app(Seen::default()))
+        .observer(server_log.clone())
+        .start()
+        .await
+        .unwrap();
+    let client_log = Log::default();
+    let config = NodeConfig::new("client.example.org", "example.org")
+        .timers(timers())
+        .application(diameter_node::peer::SupportedApplication::auth(GY))
+        .peer(
+            PeerSpec::new("aaa://server.example.org:3868;transport=tcp")
+                .address(server.local_addrs()[0]),
+        );
+    let client = Node::builder(config)
+        .observer(client_log.clone())
+        .start()
+        .await
+        .unwrap();
+    client.wait_for_ready(Duration::from_secs(3)).await.unwrap();
+    let cca = client.send(ccr(&client, 0, None)).await.unwrap();
+    assert_eq!(cca.result_code(), Some(2001));
+    // A watchdog exchange (Tw 300 ms), then DPR/DPA.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    client.shutdown().await;
+    server.shutdown().await;
+
+    let (s, c) = ("server.example.org", "client.example.org");
+    use Direction::{Received, Sent};
+    for (code, request) in [(257, true), (272, true), (282, true)] {
+        assert!(client_log.has(s, Sent, code, request), "client sent {code}");
+        assert!(
+            server_log.has(c, Received, code, request),
+            "server got {code}"
+        );
+    }
+    for (code, request) in [(257, false), (272, false), (282, false)] {
+        assert!(server_log.has(c, Sent, code, request), "server sent {code}");
+        assert!(
+            client_log.has(s, Received, code, request),
+            "client got {code}"
+        );
+    }
+    assert!(client_log.has(s, Sent, 280, true) || server_log.has(c, Sent, 280, true));
+    let client_states = client_log.states.lock().unwrap().clone();
+    for st in [PeerState::WaitConnAck, PeerState::IOpen, PeerState::Closed] {
+        assert!(
+            client_states.contains(&(s.to_owned(), st)),
+            "{st:?} in {client_states:?}"
+        );
+    }
+    let server_states = server_log.states.lock().unwrap().clone();
+    assert!(server_states.contains(&(c.to_owned(), PeerState::ROpen)));
+}

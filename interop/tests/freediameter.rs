@@ -1,0 +1,818 @@
+//! Our node against freeDiameter 1.2.1 (Debian's freeDiameterd with freeDiameter's own
+//! test_app.fdx), both ways, every message captured on loopback and dissected by tshark.
+//!
+//! - `ours_to_freediameter`: our node connects: CER/CEA, Test-Requests of application
+//!   16777215 answered 2001 by test_app (and its 5005 and E-bit error answers), DWR/DWA,
+//!   DPR/DPA.
+//! - `freediameter_to_ours`: freeDiameter connects (`ConnectPeer`): CER/CEA, test_app's
+//!   Test-Requests (one per SIGUSR1) answered 2001 by our handler, its DWR/DWA, its DPR/DPA
+//!   when it shuts down.
+//! - `unknown_peers_and_relay`: freeDiameter's CER to a node that does not know it gets our
+//!   3010 CEA (E bit); our CER with an identity freeDiameter does not know gets its 3010; a
+//!   whitelisted node sees freeDiameter as a relay (Relay application in its CEA).
+//!
+//! Besides tshark, freeDiameter's own parser (its log, with every message dumped by
+//! `dbg_msg_dumps.fdx`) must have nothing to say about our messages.
+//!
+//! Without freeDiameter or tshark (`scripts/freediameter-setup` not run) each test prints a
+//! skipped line and passes. Run them with `scripts/interop`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use diameter_core::generated::base::{DisconnectCause, avp};
+use diameter_core::{AvpFlags, AvpKey, DiameterIdentity, Message};
+use diameter_interop::freediameter::{
+    ConnectPeer, FdConfig, FreeDiameter, TestAppConfig, TestAppMode, dump_line, test_app,
+};
+use diameter_interop::tshark::{self, Capture, Dissection};
+use diameter_interop::util::{TempDir, free_port, wait_until};
+use diameter_interop::{Tools, scenario_ok, scenario_skipped};
+use diameter_node::peer::capabilities::SupportedApplication;
+use diameter_node::peer::{PeerState, WatchdogState};
+use diameter_node::{
+    Application, HandlerError, Node, NodeConfig, NodeHandle, PeerSpec, Request, Timers,
+};
+
+const FD_HOST: &str = "fd.interop.test";
+const OUR_HOST: &str = "ours.interop.test";
+const REALM: &str = "interop.test";
+
+const TEST_AVP: AvpKey = AvpKey::new(test_app::TEST_AVP, test_app::VENDOR_ID);
+
+/// The tools, or a skipped line.
+fn tools_or_skip(scenario: &str) -> Option<Tools> {
+    match Tools::detect() {
+        Ok(t) => Some(t),
+        Err(why) => {
+            scenario_skipped(scenario, &why);
+            None
+        }
+    }
+}
+
+fn timers(watchdog: Duration) -> Timers {
+    Timers {
+        watchdog,
+        watchdog_jitter: Duration::from_millis(300),
+        connect_timeout: Duration::from_secs(3),
+        cea_timeout: Duration::from_secs(5),
+        dpa_timeout: Duration::from_secs(5),
+        reconnect_min: Duration::from_millis(500),
+        reconnect_max: Duration::from_secs(5),
+        quiet_after_dpr: Duration::from_secs(60),
+        request_timeout: Duration::from_secs(5),
+        frame_timeout: Duration::from_secs(5),
+        drain_timeout: Duration::from_secs(1),
+    }
+}
+
+/// A Test-Request of freeDiameter's test_app: Session-Id first, Origin-Host/Realm,
+/// Destination-Realm, and Test-AVP (Integer32, vendor 999999, V bit) when `value` is given.
+fn test_request(node: &NodeHandle, value: Option<i32>, dest_realm: &str) -> Message {
+    let mut b = node.new_request(test_app::COMMAND_CODE, test_app::APPLICATION_ID, true);
+    b.add(avp::DESTINATION_REALM, &DiameterIdentity::from(dest_realm));
+    if let Some(v) = value {
+        b.avp(TEST_AVP.code, TEST_AVP.vendor, AvpFlags::default(), &v);
+    }
+    b.build()
+}
+
+/// The Test-AVP value of a message.
+fn test_avp(m: &Message) -> Option<i32> {
+    m.get::<i32>(TEST_AVP).and_then(Result::ok)
+}
+
+fn origin_host(m: &Message) -> String {
+    m.find(avp::ORIGIN_HOST)
+        .map(|a| String::from_utf8_lossy(a.data).into_owned())
+        .unwrap_or_default()
+}
+
+fn dump(m: &Message) -> String {
+    diameter_core::dump::text(m)
+}
+
+/// Waits (1 s at most) until the first peer is in `state`.
+async fn wait_state(node: &NodeHandle, state: PeerState) {
+    let ok = wait_until(Duration::from_secs(1), || {
+        node.peers().first().is_some_and(|p| p.state == state)
+    })
+    .await;
+    assert!(ok, "peer not {state:?}: {:#?}", node.peers());
+}
+
+/// Panics with freeDiameter's log tail.
+fn fail(fd: &FreeDiameter, what: &str) -> ! {
+    panic!(
+        "{what}\n---- freeDiameterd log ({}):\n{}",
+        fd.conf().display(),
+        fd.log_tail(80)
+    )
+}
+
+/// Checks the dissection: every message of ours free of malformed marks and expert
+/// warnings/errors, and the expected number of each command. `ours` tells our messages by
+/// their ports. Prints the scenario line.
+fn check_dissection(
+    scenario: &str,
+    d: &Dissection,
+    ours: impl Fn(u16, u16) -> bool,
+    expected: &[(&str, Expect)],
+) {
+    let ours_msg = |m: &tshark::DissectedMessage| ours(m.src_port, m.dst_port);
+    let mine = d.histogram(ours_msg);
+    let theirs = d.histogram(|m| !ours_msg(m));
+    let mut errors = Vec::new();
+    for (name, expect) in expected {
+        let (side, n) = match expect {
+            Expect::Ours(_) | Expect::OursAtLeast(_) => ("ours", mine.get(*name)),
+            Expect::Theirs(_) | Expect::TheirsAtLeast(_) => ("theirs", theirs.get(*name)),
+        };
+        let n = n.copied().unwrap_or(0);
+        let ok = match expect {
+            Expect::Ours(e) | Expect::Theirs(e) => n == *e,
+            Expect::OursAtLeast(e) | Expect::TheirsAtLeast(e) => n >= *e,
+        };
+        if !ok {
+            errors.push(format!("{name} from {side}: {n}, expected {expect:?}"));
+        }
+    }
+    // Every request answered once: as many DWA as DWR, whoever sent them.
+    for (req, ans) in [
+        ("DWR", "DWA"),
+        ("CER", "CEA"),
+        ("DPR", "DPA"),
+        ("Test-Request", "Test-Answer"),
+    ] {
+        let count =
+            |h: &std::collections::BTreeMap<String, usize>, k: &str| h.get(k).copied().unwrap_or(0);
+        if count(&mine, req) != count(&theirs, ans) || count(&theirs, req) != count(&mine, ans) {
+            errors.push(format!(
+                "{req}/{ans} do not pair up: ours {mine:?}, theirs {theirs:?}"
+            ));
+        }
+    }
+    // Nothing else on the wire.
+    for name in mine.keys().chain(theirs.keys()) {
+        if !expected.iter().any(|(n, _)| n == name) {
+            errors.push(format!("unexpected {name}"));
+        }
+    }
+    let our_problems = d.problems_where(&ours);
+    if !our_problems.is_empty() {
+        errors.push(format!("problems in our messages: {our_problems:#?}"));
+    }
+    if !d.transport.is_empty() {
+        println!("interop: note: TCP-level warnings: {:?}", d.transport);
+    }
+    let their_problems = d.problems_where(|s, t| !ours(s, t));
+    if !their_problems.is_empty() {
+        // Not ours to fix, but worth seeing.
+        println!("interop: note: tshark problems in the peer's messages: {their_problems:?}");
+    }
+    assert!(
+        errors.is_empty(),
+        "{scenario}: {}\n{}",
+        errors.join("\n"),
+        d.listing()
+    );
+    // One line per exchange, then the total.
+    let count =
+        |h: &std::collections::BTreeMap<String, usize>, k: &str| h.get(k).copied().unwrap_or(0);
+    for (req, ans) in [
+        ("CER", "CEA"),
+        ("Test-Request", "Test-Answer"),
+        ("DWR", "DWA"),
+        ("DPR", "DPA"),
+    ] {
+        let n = count(&mine, req) + count(&theirs, req) + count(&mine, ans) + count(&theirs, ans);
+        if n == 0 {
+            continue;
+        }
+        let side = |h: &std::collections::BTreeMap<String, usize>| {
+            [req, ans]
+                .iter()
+                .filter(|k| count(h, k) > 0)
+                .map(|k| format!("{} {k}", count(h, k)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        scenario_ok(
+            &format!("{scenario} {req}/{ans} dissected"),
+            &format!(
+                "ours: {}; theirs: {}; ours clean",
+                side(&mine),
+                side(&theirs)
+            ),
+        );
+    }
+    scenario_ok(
+        scenario,
+        &format!(
+            "{} Diameter messages dissected ({} ours), none malformed, no expert warning or error on ours",
+            d.messages.len(),
+            mine.values().sum::<usize>()
+        ),
+    );
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Expect {
+    Ours(usize),
+    OursAtLeast(usize),
+    Theirs(usize),
+    TheirsAtLeast(usize),
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ours_to_freediameter() {
+    const S: &str = "ours -> freeDiameter";
+    let Some(tools) = tools_or_skip(S) else {
+        return;
+    };
+    let dir = TempDir::new("ours-to-fd").expect("temp dir");
+    let fd_port = free_port().expect("free port");
+    let capture = Capture::start(&tools, dir.path(), "ours-to-fd", &[fd_port])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let mut config = FdConfig::new(FD_HOST, REALM, fd_port);
+    config.whitelist.push(OUR_HOST.into());
+    config.test_app = Some(TestAppConfig {
+        mode: TestAppMode::Server,
+        dest_realm: REALM.into(),
+        dest_host: None,
+    });
+    let mut fd = FreeDiameter::start(&tools, dir.path(), &config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // Our node: Tw 3 s, so that our DWR comes before freeDiameter's (Tw 6 s).
+    let fd_addr: SocketAddr = ([127, 0, 0, 1], fd_port).into();
+    let node_config = NodeConfig::new(OUR_HOST, REALM)
+        .timers(timers(Duration::from_secs(3)))
+        .application(SupportedApplication::vendor_auth(
+            test_app::VENDOR_ID,
+            test_app::APPLICATION_ID,
+        ))
+        .peer(PeerSpec::new(format!("aaa://{FD_HOST}:{fd_port};transport=tcp")).address(fd_addr));
+    let node = Node::builder(node_config)
+        .start()
+        .await
+        .expect("node starts");
+
+    // CER/CEA: the test application is found in freeDiameter's
+    // Vendor-Specific-Application-Id (it is no relay), whatever its Host-IP-Addresses.
+    if let Err(e) = node
+        .wait_for_application(test_app::APPLICATION_ID, Duration::from_secs(10))
+        .await
+    {
+        fail(
+            &fd,
+            &format!(
+                "{S} CER/CEA: no open peer with application 16777215: {e}; peers {:#?}",
+                node.peers()
+            ),
+        );
+    }
+    // The state shown by peers() follows `ready` by a moment (set at the end of the
+    // driver's flush).
+    wait_state(&node, PeerState::IOpen).await;
+    let peer = node.peers().remove(0);
+    let caps = peer.capabilities.clone().expect("capabilities");
+    assert_eq!(caps.origin_host, FD_HOST);
+    assert_eq!(caps.origin_realm, REALM);
+    assert_eq!(caps.applications.common, vec![test_app::APPLICATION_ID]);
+    assert!(!caps.applications.relay);
+    assert!(!caps.host_ip_addresses.is_empty());
+    let ips: Vec<String> = caps
+        .host_ip_addresses
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    scenario_ok(
+        &format!("{S} CER/CEA"),
+        &format!(
+            "{} {:?}, Host-IP-Address {}, Vendor-Specific-Application-Id {}/{}",
+            caps.origin_host,
+            caps.product_name,
+            ips.join(" "),
+            test_app::VENDOR_ID,
+            test_app::APPLICATION_ID
+        ),
+    );
+
+    // Test-Requests answered 2001 by test_app, Test-AVP echoed.
+    const N: usize = 5;
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0x5eed, |d| d.subsec_nanos() as i32);
+    for i in 0..N {
+        // Positive and negative values.
+        let value = seed.wrapping_mul(i as i32 + 1) ^ if i % 2 == 1 { i32::MIN } else { 0 };
+        let answer = match node.send(test_request(&node, Some(value), REALM)).await {
+            Ok(a) => a,
+            Err(e) => fail(&fd, &format!("Test-Request {i}: {e}")),
+        };
+        assert!(!answer.is_request());
+        assert!(!answer.header().flags.is_error(), "{}", dump(&answer));
+        assert_eq!(answer.result_code(), Some(2001), "{}", dump(&answer));
+        assert_eq!(test_avp(&answer), Some(value), "{}", dump(&answer));
+        assert_eq!(origin_host(&answer), FD_HOST);
+        assert_eq!(answer.code(), test_app::COMMAND_CODE);
+        assert_eq!(answer.application_id(), test_app::APPLICATION_ID);
+    }
+    let echoed =
+        fd.count_lines(|l| l.contains(&format!("ECHO Test-Request received from '{OUR_HOST}'")));
+    assert_eq!(echoed, N, "test_app's echo lines");
+    scenario_ok(
+        &format!("{S} Test-Request (application 16777215) answered 2001 by test_app"),
+        &format!("{N} requests, Test-AVP echoed"),
+    );
+
+    // test_app requires Test-AVP: freeDiameter answers 5005 with it in Failed-AVP.
+    let answer = node
+        .send(test_request(&node, None, REALM))
+        .await
+        .unwrap_or_else(|e| fail(&fd, &format!("Test-Request without Test-AVP: {e}")));
+    assert_eq!(answer.result_code(), Some(5005), "{}", dump(&answer));
+    assert!(
+        answer.find_path(&[avp::FAILED_AVP, TEST_AVP]).is_some(),
+        "Failed-AVP with Test-AVP expected:\n{}",
+        dump(&answer)
+    );
+    scenario_ok(
+        &format!("{S} Test-Request without Test-AVP answered 5005 DIAMETER_MISSING_AVP"),
+        "Failed-AVP names Test-AVP",
+    );
+
+    // A realm nobody serves: freeDiameter answers a protocol error, E bit set.
+    let answer = node
+        .send(test_request(&node, Some(1), "elsewhere.test"))
+        .await
+        .unwrap_or_else(|e| fail(&fd, &format!("Test-Request to elsewhere.test: {e}")));
+    let rc = answer.result_code().unwrap_or(0);
+    assert!(
+        answer.header().flags.is_error() && (3000..4000).contains(&rc),
+        "E bit and 3xxx expected:\n{}",
+        dump(&answer)
+    );
+    scenario_ok(
+        &format!("{S} request for an unserved realm answered with the E bit"),
+        &format!("Result-Code {rc}"),
+    );
+
+    // DWR/DWA: our watchdog (Tw 3 s) sends DWR, freeDiameter answers.
+    fd.wait_for_lines("our DWR", 1, Duration::from_secs(15), |l| {
+        dump_line(l, true, OUR_HOST, "Device-Watchdog-Request")
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    fd.wait_for_lines("its DWA", 1, Duration::from_secs(5), |l| {
+        dump_line(l, false, OUR_HOST, "Device-Watchdog-Answer")
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    // One more Tw: still open and OKAY (a lost DWA would make it SUSPECT).
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let peer = node.peers().remove(0);
+    assert_eq!(
+        (peer.state, peer.watchdog, peer.ready),
+        (PeerState::IOpen, WatchdogState::Okay, true),
+        "{peer:?}"
+    );
+    let dwr = fd.count_lines(|l| dump_line(l, true, OUR_HOST, "Device-Watchdog-Request"));
+    scenario_ok(
+        &format!("{S} DWR/DWA"),
+        &format!("{dwr} watchdog exchanges, peer OKAY"),
+    );
+
+    // DPR/DPA: our graceful shutdown.
+    let started = Instant::now();
+    node.shutdown_with(DisconnectCause::DO_NOT_WANT_TO_TALK_TO_YOU)
+        .await;
+    let took = started.elapsed();
+    fd.wait_for_lines("our DPR and its DPA", 1, Duration::from_secs(5), |l| {
+        dump_line(l, false, OUR_HOST, "Disconnect-Peer-Answer")
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        fd.count_lines(|l| dump_line(l, true, OUR_HOST, "Disconnect-Peer-Request")),
+        1
+    );
+    assert!(
+        took < Duration::from_secs(4),
+        "shutdown took {took:?}: no DPA?"
+    );
+    assert_eq!(node.peers()[0].state, PeerState::Closed);
+    scenario_ok(
+        &format!("{S} DPR/DPA"),
+        &format!("shutdown in {} ms", took.as_millis()),
+    );
+
+    if let Err(e) = fd.stop(Duration::from_secs(10)).await {
+        panic!("{e}");
+    }
+    // freeDiameter's own parser found nothing wrong with our messages but the request
+    // without Test-AVP.
+    let parse_errors: Vec<String> = fd
+        .log()
+        .lines()
+        .filter(|l| l.contains("PARSING ERROR") && l.contains(OUR_HOST))
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        parse_errors.len() == 1 && parse_errors[0].contains("DIAMETER_MISSING_AVP"),
+        "freeDiameter's parsing errors on our messages: {parse_errors:#?}"
+    );
+    let pcap = capture.stop().await.unwrap_or_else(|e| panic!("{e}"));
+    let d =
+        tshark::dissect(&tools, dir.path(), &pcap, &[fd_port]).unwrap_or_else(|e| panic!("{e}"));
+    check_dissection(
+        &format!("tshark {S}"),
+        &d,
+        |_, dst| dst == fd_port,
+        &[
+            ("CER", Expect::Ours(1)),
+            ("CEA", Expect::Theirs(1)),
+            ("Test-Request", Expect::Ours(N + 2)),
+            ("Test-Answer", Expect::Theirs(N + 2)),
+            ("DWR", Expect::OursAtLeast(1)),
+            ("DWA", Expect::TheirsAtLeast(1)),
+            ("DPR", Expect::Ours(1)),
+            ("DPA", Expect::Theirs(1)),
+        ],
+    );
+}
+
+/// Our handler of test_app's Test-Request: 2001 with Test-AVP echoed.
+fn test_app_server(seen: Arc<AtomicUsize>) -> Application {
+    Application::vendor_auth(test_app::VENDOR_ID, test_app::APPLICATION_ID)
+        .commands(&[test_app::COMMAND_CODE])
+        .handler(move |req: Request| {
+            let seen = seen.clone();
+            async move {
+                let msg = req.message();
+                let Some(test) = msg.find(TEST_AVP) else {
+                    return Err(HandlerError::ResultCode(5005));
+                };
+                seen.fetch_add(1, Ordering::SeqCst);
+                let mut a = req.answer(2001);
+                a.raw_ref(&test);
+                Ok::<_, HandlerError>(a)
+            }
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn freediameter_to_ours() {
+    const S: &str = "freeDiameter -> ours";
+    let Some(tools) = tools_or_skip(S) else {
+        return;
+    };
+    let dir = TempDir::new("fd-to-ours").expect("temp dir");
+
+    // Our node listens; freeDiameter is a configured peer we never connect to. Our Tw is long
+    // so that the watchdog exchange is freeDiameter's.
+    let seen = Arc::new(AtomicUsize::new(0));
+    let mut node_config = NodeConfig::new(OUR_HOST, REALM)
+        .timers(timers(Duration::from_secs(60)))
+        .listen(([127, 0, 0, 1], 0).into())
+        .peer(PeerSpec::new(format!("aaa://{FD_HOST};transport=tcp")).persistent(false));
+    node_config.host_ip_addresses = vec![[127, 0, 0, 1].into()];
+    let node = Node::builder(node_config)
+        .application(test_app_server(seen.clone()))
+        .start()
+        .await
+        .expect("node starts");
+    let our_port = node.local_addrs()[0].port();
+    let fd_port = free_port().expect("free port");
+    let capture = Capture::start(&tools, dir.path(), "fd-to-ours", &[fd_port, our_port])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let mut config = FdConfig::new(FD_HOST, REALM, fd_port);
+    config.connect_peers.push(ConnectPeer {
+        identity: OUR_HOST.into(),
+        address: [127, 0, 0, 1].into(),
+        port: our_port,
+    });
+    config.test_app = Some(TestAppConfig {
+        mode: TestAppMode::Both,
+        dest_realm: REALM.into(),
+        dest_host: Some(OUR_HOST.into()),
+    });
+    let mut fd = FreeDiameter::start(&tools, dir.path(), &config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // CER/CEA on freeDiameter's connection.
+    if let Err(e) = node
+        .wait_for_application(test_app::APPLICATION_ID, Duration::from_secs(10))
+        .await
+    {
+        fail(
+            &fd,
+            &format!(
+                "{S} CER/CEA: freeDiameter not admitted: {e}; peers {:#?}",
+                node.peers()
+            ),
+        );
+    }
+    wait_state(&node, PeerState::ROpen).await;
+    let peer = node.peers().remove(0);
+    let caps = peer.capabilities.clone().expect("capabilities");
+    assert_eq!(caps.origin_host, FD_HOST);
+    assert_eq!(caps.applications.common, vec![test_app::APPLICATION_ID]);
+    let ips: Vec<String> = caps
+        .host_ip_addresses
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    fd.wait_for_log("the connection to be open", Duration::from_secs(5), |l| {
+        l.lines().any(|l| {
+            l.contains(OUR_HOST) && (l.contains("STATE_OPEN") || l.contains("CONNECTED TO"))
+        })
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    scenario_ok(
+        &format!("{S} CER/CEA"),
+        &format!(
+            "{} Host-IP-Address {} admitted",
+            caps.origin_host,
+            ips.join(" ")
+        ),
+    );
+
+    // test_app sends one Test-Request per SIGUSR1; our handler answers 2001 and test_app
+    // checks Test-AVP, Result-Code, Origin-Host and Origin-Realm of each answer.
+    const M: usize = 3;
+    // One signal at a time (signals do not queue): each waits for test_app's SEND line.
+    for i in 1..=M {
+        fd.trigger_test_request().unwrap_or_else(|e| panic!("{e}"));
+        fd.wait_for_lines("test_app's request", i, Duration::from_secs(5), |l| {
+            l.starts_with("SEND ")
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let ok_line =
+        |l: &str| l.starts_with("RECV ") && l.contains("(Ok) Status: 2001") && l.contains(OUR_HOST);
+    fd.wait_for_lines("test_app's answers", M, Duration::from_secs(10), ok_line)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let bad = fd.count_lines(|l| l.starts_with("RECV ") && !ok_line(l));
+    assert_eq!(
+        bad,
+        0,
+        "test_app found problems in our answers:\n{}",
+        fd.log_tail(40)
+    );
+    assert_eq!(seen.load(Ordering::SeqCst), M);
+    scenario_ok(
+        &format!("{S} Test-Requests of test_app answered 2001"),
+        &format!("{M} requests, test_app checked every answer: Ok"),
+    );
+
+    // And ours on freeDiameter's connection.
+    let answer = node
+        .send(test_request(&node, Some(42), REALM))
+        .await
+        .unwrap_or_else(|e| {
+            fail(
+                &fd,
+                &format!("Test-Request on freeDiameter's connection: {e}"),
+            )
+        });
+    assert_eq!(answer.result_code(), Some(2001), "{}", dump(&answer));
+    assert_eq!(test_avp(&answer), Some(42));
+    scenario_ok(
+        &format!("{S} connection: our Test-Request answered 2001"),
+        "requests flow both ways on the responder connection",
+    );
+
+    // freeDiameter's watchdog (Tw 6 ± 2 s): DWR to us, our DWA.
+    fd.wait_for_lines("its DWR", 1, Duration::from_secs(15), |l| {
+        dump_line(l, false, OUR_HOST, "Device-Watchdog-Request")
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    fd.wait_for_lines("our DWA", 1, Duration::from_secs(5), |l| {
+        dump_line(l, true, OUR_HOST, "Device-Watchdog-Answer")
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let peer = node.peers().remove(0);
+    assert_eq!(
+        (peer.state, peer.ready),
+        (PeerState::ROpen, true),
+        "{peer:?}"
+    );
+    scenario_ok(&format!("{S} DWR/DWA"), "freeDiameter's DWR answered");
+
+    // freeDiameter shuts down: DPR to us, our DPA, and the connection goes.
+    let stopped = fd.stop(Duration::from_secs(15)).await;
+    if let Err(e) = stopped {
+        panic!("{e}");
+    }
+    assert_eq!(
+        fd.count_lines(|l| dump_line(l, false, OUR_HOST, "Disconnect-Peer-Request")),
+        1,
+        "{}",
+        fd.log_tail(40)
+    );
+    assert_eq!(
+        fd.count_lines(|l| dump_line(l, true, OUR_HOST, "Disconnect-Peer-Answer")),
+        1,
+        "{}",
+        fd.log_tail(40)
+    );
+    let closed = wait_until(Duration::from_secs(5), || {
+        node.peers()
+            .iter()
+            .all(|p| p.state == PeerState::Closed && !p.ready)
+    })
+    .await;
+    assert!(closed, "peer not closed after DPR: {:?}", node.peers());
+    scenario_ok(
+        &format!("{S} DPR/DPA"),
+        "freeDiameter's DPR answered, connection closed",
+    );
+
+    node.shutdown().await;
+    let pcap = capture.stop().await.unwrap_or_else(|e| panic!("{e}"));
+    let d = tshark::dissect(&tools, dir.path(), &pcap, &[fd_port, our_port])
+        .unwrap_or_else(|e| panic!("{e}"));
+    check_dissection(
+        &format!("tshark {S}"),
+        &d,
+        |src, _| src == our_port,
+        &[
+            ("CER", Expect::Theirs(1)),
+            ("CEA", Expect::Ours(1)),
+            ("Test-Request", Expect::Theirs(M)),
+            ("Test-Answer", Expect::Ours(M)),
+            ("DWR", Expect::TheirsAtLeast(1)),
+            ("DWA", Expect::OursAtLeast(1)),
+            ("DPR", Expect::Theirs(1)),
+            ("DPA", Expect::Ours(1)),
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_peers_and_relay() {
+    const S: &str = "unknown peers";
+    let Some(tools) = tools_or_skip(S) else {
+        return;
+    };
+    let dir = TempDir::new("unknown-peers").expect("temp dir");
+
+    // Our node listens and knows nobody: freeDiameter's CER gets 3010.
+    let mut node_config = NodeConfig::new(OUR_HOST, REALM)
+        .timers(timers(Duration::from_secs(60)))
+        .listen(([127, 0, 0, 1], 0).into());
+    node_config.host_ip_addresses = vec![[127, 0, 0, 1].into()];
+    let node = Node::builder(node_config)
+        .application(test_app_server(Arc::new(AtomicUsize::new(0))))
+        .start()
+        .await
+        .expect("node starts");
+    let our_port = node.local_addrs()[0].port();
+    let fd_port = free_port().expect("free port");
+    let capture = Capture::start(&tools, dir.path(), "unknown-peers", &[fd_port, our_port])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // freeDiameter whitelists only known.interop.test, and is a relay (its default).
+    let mut config = FdConfig::new(FD_HOST, REALM, fd_port);
+    config.no_relay = false;
+    config.whitelist.push("known.interop.test".into());
+    config.connect_peers.push(ConnectPeer {
+        identity: OUR_HOST.into(),
+        address: [127, 0, 0, 1].into(),
+        port: our_port,
+    });
+    config.test_app = Some(TestAppConfig {
+        mode: TestAppMode::Server,
+        dest_realm: REALM.into(),
+        dest_host: None,
+    });
+    let mut fd = FreeDiameter::start(&tools, dir.path(), &config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    fd.wait_for_log("our 3010 CEA", Duration::from_secs(10), |log| {
+        log.lines().any(|l| {
+            dump_line(l, true, OUR_HOST, "Capabilities-Exchange-Answer") && l.contains("3010")
+        })
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(node.peers().iter().all(|p| !p.ready), "{:?}", node.peers());
+    scenario_ok(
+        &format!("{S}: freeDiameter -> ours CER refused 3010 DIAMETER_UNKNOWN_PEER"),
+        "freeDiameter read our CEA",
+    );
+
+    // A node freeDiameter does not know: refused, never open, retried with backoff.
+    let fd_addr: SocketAddr = ([127, 0, 0, 1], fd_port).into();
+    let client = |host: &str| {
+        NodeConfig::new(host, REALM)
+            .timers(timers(Duration::from_secs(60)))
+            .application(SupportedApplication::vendor_auth(
+                test_app::VENDOR_ID,
+                test_app::APPLICATION_ID,
+            ))
+            .peer(
+                PeerSpec::new(format!("aaa://{FD_HOST}:{fd_port};transport=tcp")).address(fd_addr),
+            )
+    };
+    let stranger = Node::builder(client("stranger.interop.test"))
+        .start()
+        .await
+        .expect("node starts");
+    assert!(
+        stranger
+            .wait_for_ready(Duration::from_secs(3))
+            .await
+            .is_err(),
+        "freeDiameter admitted an unknown peer: {:?}",
+        stranger.peers()
+    );
+    stranger.shutdown().await;
+    let refused = fd.count_lines(|l| l.contains("stranger.interop.test"));
+    assert!(refused > 0, "freeDiameter saw no CER of the stranger");
+    scenario_ok(
+        &format!("{S}: ours -> freeDiameter CER of an unknown peer refused"),
+        "never open",
+    );
+
+    // A whitelisted node: freeDiameter advertises the Relay application.
+    let known = Node::builder(client("known.interop.test"))
+        .start()
+        .await
+        .expect("node starts");
+    if let Err(e) = known
+        .wait_for_application(test_app::APPLICATION_ID, Duration::from_secs(10))
+        .await
+    {
+        fail(
+            &fd,
+            &format!("known node not admitted: {e}; {:?}", known.peers()),
+        );
+    }
+    wait_state(&known, PeerState::IOpen).await;
+    let caps = known.peers()[0].capabilities.clone().expect("capabilities");
+    assert!(caps.applications.relay, "{caps:?}");
+    let answer = known
+        .send(test_request(&known, Some(7), REALM))
+        .await
+        .unwrap_or_else(|e| fail(&fd, &format!("Test-Request via relay: {e}")));
+    assert_eq!(answer.result_code(), Some(2001), "{}", dump(&answer));
+    known.shutdown().await;
+    scenario_ok(
+        "freeDiameter as a relay: CER/CEA with Relay application, Test-Request answered 2001",
+        &format!("advertised {:?}", caps.applications.advertised),
+    );
+
+    fd.stop(Duration::from_secs(10))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    node.shutdown().await;
+    let pcap = capture.stop().await.unwrap_or_else(|e| panic!("{e}"));
+    let d = tshark::dissect(&tools, dir.path(), &pcap, &[fd_port, our_port])
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Ours: whatever goes to freeDiameter's port or leaves ours.
+    let ours = |src: u16, dst: u16| dst == fd_port || src == our_port;
+    let our_problems = d.problems_where(ours);
+    assert!(
+        our_problems.is_empty(),
+        "{our_problems:#?}\n{}",
+        d.listing()
+    );
+    let our_ceas: Vec<_> = d
+        .messages
+        .iter()
+        .filter(|m| m.src_port == our_port && m.code == 257 && !m.request)
+        .collect();
+    assert_eq!(our_ceas.len(), 1, "{}", d.listing());
+    assert!(
+        our_ceas[0].error,
+        "our 3010 CEA without the E bit: {}",
+        d.listing()
+    );
+    let stranger_cers = d.count(|m| m.dst_port == fd_port && m.code == 257 && m.request);
+    scenario_ok(
+        &format!("tshark {S}"),
+        &format!(
+            "{} Diameter messages dissected, our 3010 CEA (E bit) and our {stranger_cers} CERs clean",
+            d.messages.len()
+        ),
+    );
+}
