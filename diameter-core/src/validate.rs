@@ -21,10 +21,43 @@ pub fn validate(msg: &Message) -> Result<(), DecodeError> {
 
 /// Validates with an explicit nesting limit.
 pub fn validate_with(msg: &Message, cx: DecodeCx) -> Result<(), DecodeError> {
-    let rules =
-        dictionary::command(msg.code(), msg.application_id()).map(|c| c.rules(msg.is_request()));
+    let rules = if !msg.is_request() && msg.header().flags.is_error() {
+        // §7.2: an answer with the E bit follows the answer-message ABNF.
+        Some(ANSWER_MESSAGE)
+    } else {
+        dictionary::command(msg.code(), msg.application_id()).map(|c| c.rules(msg.is_request()))
+    };
     check_list(msg.avps(), rules, cx, msg.header().length as usize)
 }
+
+const fn rule(kind: RuleKind, code: u32, min: u32, max: u32) -> Rule {
+    Rule {
+        kind,
+        avp: Some(AvpKey::new(code, 0)),
+        min,
+        max,
+    }
+}
+
+/// RFC 6733 §7.2 `<answer-message>`: what every answer with the E bit carries.
+const ANSWER_MESSAGE: &[Rule] = &[
+    rule(RuleKind::Optional, 263, 0, 1), // 0*1< Session-Id > (position not enforced)
+    rule(RuleKind::Required, 264, 1, 1), // { Origin-Host }
+    rule(RuleKind::Required, 296, 1, 1), // { Origin-Realm }
+    rule(RuleKind::Required, 268, 1, 1), // { Result-Code }
+    rule(RuleKind::Optional, 278, 0, 1), // [ Origin-State-Id ]
+    rule(RuleKind::Optional, 281, 0, 1), // [ Error-Message ]
+    rule(RuleKind::Optional, 294, 0, 1), // [ Error-Reporting-Host ]
+    rule(RuleKind::Optional, 279, 0, 1), // [ Failed-AVP ]
+    rule(RuleKind::Optional, 297, 0, 1), // [ Experimental-Result ]
+    rule(RuleKind::Optional, 284, 0, UNBOUNDED), // * [ Proxy-Info ]
+    Rule {
+        kind: RuleKind::Optional,
+        avp: None,
+        min: 0,
+        max: UNBOUNDED,
+    }, // * [ AVP ]
+];
 
 /// Checks a list of AVPs (a message body or Grouped data) against `rules`, or only the
 /// AVPs themselves when the rules are unknown.
@@ -34,8 +67,9 @@ fn check_list(
     cx: DecodeCx,
     end_offset: usize,
 ) -> Result<(), DecodeError> {
-    // Occurrence counts per rule; ABNF lists are short, so a stack array covers them.
-    let mut counts_small = [0u32; 64];
+    // Occurrence counts per rule; ABNF lists are short, so a stack array covers them
+    // (PS-Information, the longest of the 3GPP lists, has 74 rules).
+    let mut counts_small = [0u32; 96];
     let mut counts_big = Vec::new();
     let counts: &mut [u32] = match rules {
         Some(r) if r.len() > counts_small.len() => {
@@ -45,7 +79,12 @@ fn check_list(
         Some(r) => &mut counts_small[..r.len()],
         None => &mut counts_small[..0],
     };
-    let any_slot = rules.is_some_and(|r| r.iter().any(|r| r.avp.is_none()));
+    // Whether the rules have a `*[ AVP ]` slot: looked up only for an AVP no rule names.
+    let mut any_slot = None;
+    // AVPs mostly come in the order of their rules, so the search for the next one starts
+    // after the last match and wraps around. (The codegen refuses an AVP listed twice in
+    // one rule list, so the rule found is the only one naming the AVP.)
+    let mut next_rule = 0;
     for (position, avp) in avps.enumerate() {
         let avp = avp?;
         if avp.flags.0 & AvpFlags::RESERVED != 0 {
@@ -57,8 +96,9 @@ fn check_list(
             return Err(avp.error(ErrorKind::UnsupportedMandatoryAvp(key)));
         }
         if let Some(rules) = rules {
-            match rules.iter().position(|r| r.avp == Some(key)) {
+            match find_rule(rules, key, next_rule) {
                 Some(i) => {
+                    next_rule = i + 1;
                     counts[i] += 1;
                     if rules[i].max != UNBOUNDED && counts[i] > rules[i].max {
                         return Err(avp.error(ErrorKind::TooManyAvps(key)));
@@ -67,7 +107,8 @@ fn check_list(
                         return Err(avp.error(ErrorKind::FixedAvpOutOfPlace(key)));
                     }
                 }
-                None if any_slot || def.is_none() => {}
+                None if def.is_none()
+                    || *any_slot.get_or_insert_with(|| rules.iter().any(|r| r.avp.is_none())) => {}
                 None => return Err(avp.error(ErrorKind::AvpNotAllowed(key))),
             }
         }
@@ -87,6 +128,18 @@ fn check_list(
         }
     }
     Ok(())
+}
+
+/// The index of the rule naming `key`, searched from `start` on, then from the beginning.
+#[inline]
+fn find_rule(rules: &[Rule], key: AvpKey, start: usize) -> Option<usize> {
+    let start = start.min(rules.len());
+    let (before, after) = rules.split_at(start);
+    after
+        .iter()
+        .position(|r| r.avp == Some(key))
+        .map(|i| start + i)
+        .or_else(|| before.iter().position(|r| r.avp == Some(key)))
 }
 
 impl DecodeError {

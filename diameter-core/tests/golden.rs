@@ -26,12 +26,22 @@ fn avp_multiset(avps: AvpIter<'_>, depth: usize, out: &mut Vec<(usize, u32, u32,
 #[test]
 fn golden_vectors_round_trip() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let (mut total, mut typed) = (0, 0);
-    for f in files.iter().filter(|f| f.extension().is_some_and(|e| e == "hex")) {
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "hex"))
+    {
         let text = std::fs::read_to_string(f).unwrap();
-        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             let name = format!("{}:{}", f.display(), i + 1);
             let bytes = bytes::Bytes::from(diameter_core::dump::parse_hex(line.trim()).unwrap());
             let msg = Message::decode(bytes.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));

@@ -214,3 +214,30 @@ fn error_answer_carries_e_bit_and_failed_avp() {
     assert!(a.build().header().flags.is_error());
     let _ = AvpFlags::default();
 }
+
+#[test]
+fn error_answers_follow_the_answer_message_abnf() {
+    // A 3010 CEA with the E bit and no Host-IP-Address (RFC 6733 §7.2) validates, and typed
+    // decode falls back to generic instead of failing.
+    let mut b = MessageBuilder::new(diameter_core::Header::new(
+        257,
+        0,
+        diameter_core::CommandFlags(0),
+    ));
+    b.result_code(3010);
+    b.add(
+        avp::ORIGIN_HOST,
+        &diameter_core::DiameterIdentity::from("h"),
+    );
+    b.add(
+        avp::ORIGIN_REALM,
+        &diameter_core::DiameterIdentity::from("r"),
+    );
+    let m = b.build();
+    assert!(m.header().flags.is_error());
+    validate(&m).unwrap();
+    assert!(matches!(
+        diameter_core::generated::decode_typed(&m).unwrap(),
+        diameter_core::generated::TypedMessage::Generic(_)
+    ));
+}

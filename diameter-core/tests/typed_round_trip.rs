@@ -48,7 +48,10 @@ fn every_command_round_trips_typed() {
 /// Service-Information) must re-encode with its Vendor-ID field, byte for byte.
 #[test]
 fn v_bit_with_vendor_zero_round_trips() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/regress-v-bit-vendor-0.bin");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/regress-v-bit-vendor-0.bin"
+    );
     let data = std::fs::read(path).unwrap();
     diameter_core::fuzzing::decode_typed(&data);
     diameter_core::fuzzing::decode_message(&data);
@@ -58,7 +61,10 @@ fn v_bit_with_vendor_zero_round_trips() {
 /// equal after a typed re-encode (which writes in ABNF order).
 #[test]
 fn flag_records_ignore_avp_order() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/regress-flag-order.bin");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/regress-flag-order.bin"
+    );
     let data = std::fs::read(path).unwrap();
     diameter_core::fuzzing::decode_typed(&data);
 }

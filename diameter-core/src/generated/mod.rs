@@ -9805,8 +9805,17 @@ impl TypedMessage {
 }
 /// Decodes a message into its typed command, chosen by command code, application id
 /// and R bit; base commands also serve applications that do not redefine them;
-/// anything else stays generic.
+/// anything else stays generic. An answer with the E bit follows the answer-message
+/// ABNF of RFC 6733 §7.2, not its command's, so when it does not fit the command's
+/// struct it is returned generic rather than as an error.
 pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> {
+    let typed = decode_command(msg);
+    if typed.is_err() && !msg.is_request() && msg.header().flags.is_error() {
+        return Ok(TypedMessage::Generic(msg.clone()));
+    }
+    typed
+}
+fn decode_command(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> {
     Ok(
         match (msg.code(), msg.application_id(), msg.is_request()) {
             (257, 0, true) => {
