@@ -20,6 +20,7 @@ use diameter_core::generated::ts29061::TgppPdpType;
 use diameter_core::generated::ts32299::{
     CreditControlAnswer, CreditControlRequest, PsInformation, ServiceInformation,
 };
+use diameter_core::lazy::Lazy;
 use diameter_core::typed::Command;
 use diameter_core::{Address, AvpKey, DiameterIdentity, Message, Utf8String};
 
@@ -92,8 +93,8 @@ fn build_ccr() -> CreditControlRequest {
             service_identifier: vec![1],
             ..Default::default()
         }],
-        service_information: Some(Box::new(ServiceInformation {
-            ps_information: Some(Box::new(PsInformation {
+        service_information: Some(Lazy::new(ServiceInformation {
+            ps_information: Some(Lazy::new(PsInformation {
                 tgpp_charging_id: Some(Bytes::from_static(&[0x0a, 0x1b, 0x2c, 0x3d])),
                 tgpp_pdp_type: Some(TgppPdpType(0)),
                 sgsn_address: vec![Address::V4([192, 0, 2, 10].into())],
@@ -269,6 +270,24 @@ fn codec(c: &mut Criterion) {
         AvpKey::new(437, 0),
         AvpKey::new(421, 0),
     ];
+    g.bench_function(
+        "typed decode + read PS-Information/3GPP-IMSI-MCC-MNC",
+        |b| {
+            b.iter(|| {
+                let r =
+                    CreditControlRequest::decode(&Message::decode(black_box(ccr.clone())).unwrap())
+                        .unwrap();
+                let si = r.service_information.as_ref().map(|s| {
+                    s.get()
+                        .unwrap()
+                        .ps_information
+                        .as_ref()
+                        .map(|p| p.get().unwrap().tgpp_imsi_mcc_mnc.as_ref().map(|m| m.len()))
+                });
+                black_box(si).is_some()
+            })
+        },
+    );
     g.bench_function("generic decode + read 3", |b| {
         b.iter(|| {
             let m = Message::decode(black_box(ccr.clone())).unwrap();

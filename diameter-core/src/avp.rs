@@ -107,6 +107,20 @@ pub struct AvpRef<'a> {
 }
 
 impl<'a> AvpRef<'a> {
+    /// An AVP whose data is the whole of `data` (for values decoded later from a kept
+    /// copy of their data, see [`crate::lazy::Lazy`]); offsets are relative to `data`.
+    pub fn detached(code: u32, flags: AvpFlags, vendor: u32, data: &'a Bytes) -> Self {
+        Self {
+            code,
+            flags,
+            vendor,
+            data,
+            offset: 0,
+            data_offset: 0,
+            root: data,
+        }
+    }
+
     /// The AVP's key.
     #[inline]
     pub fn key(&self) -> AvpKey {
@@ -185,6 +199,8 @@ impl<'a> AvpIter<'a> {
         Self::within(root, 0, root.len())
     }
 
+    #[cold]
+    #[inline(never)]
     fn fail(&mut self, kind: ErrorKind, avp_end: usize) -> Option<Result<AvpRef<'a>, DecodeError>> {
         let at = self.pos;
         self.pos = self.end;
@@ -198,6 +214,16 @@ impl<'a> Iterator for AvpIter<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
+        self.next_avp()
+    }
+}
+
+impl<'a> AvpIter<'a> {
+    /// [`Iterator::next`], always inlined: for the loops where the copies of a returned
+    /// `Result` (and the stalls of reading them back) cost more than the work
+    /// ([`crate::validate()`]).
+    #[inline(always)]
+    pub(crate) fn next_avp(&mut self) -> Option<Result<AvpRef<'a>, DecodeError>> {
         if self.pos >= self.end {
             return None;
         }

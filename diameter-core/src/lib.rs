@@ -40,6 +40,7 @@ pub mod error;
 #[rustfmt::skip]
 pub mod generated;
 pub mod header;
+pub mod lazy;
 pub mod message;
 pub mod result_code;
 pub mod typed;

@@ -85,8 +85,12 @@ fn check_list(
     // after the last match and wraps around. (The codegen refuses an AVP listed twice in
     // one rule list, so the rule found is the only one naming the AVP.)
     let mut next_rule = 0;
-    for (position, avp) in avps.enumerate() {
+    let mut avps = avps;
+    let mut position = 0;
+    while let Some(avp) = avps.next_avp() {
         let avp = avp?;
+        let this = position;
+        position += 1;
         if avp.flags.0 & AvpFlags::RESERVED != 0 {
             return Err(avp.error(ErrorKind::InvalidAvpBits(avp.flags.0)));
         }
@@ -103,7 +107,7 @@ fn check_list(
                     if rules[i].max != UNBOUNDED && counts[i] > rules[i].max {
                         return Err(avp.error(ErrorKind::TooManyAvps(key)));
                     }
-                    if rules[i].kind == RuleKind::Fixed && i != position {
+                    if rules[i].kind == RuleKind::Fixed && i != this {
                         return Err(avp.error(ErrorKind::FixedAvpOutOfPlace(key)));
                     }
                 }

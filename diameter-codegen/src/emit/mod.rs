@@ -166,9 +166,10 @@ fn reachability(dicts: &[Dictionary], resolved: &Resolved) -> HashMap<String, Ha
     out
 }
 
-/// Grouped structs larger than this are held in a `Box` when they are a single member, so
-/// that decoding a message with a deep 3GPP tree (Service-Information holds dozens of
-/// optional Grouped AVPs) moves pointers rather than kilobytes of mostly-`None` fields.
+/// Grouped structs larger than this are held as `Lazy` (boxed, decoded on first access)
+/// when they are a single member, so that decoding a message with a deep 3GPP tree
+/// (Service-Information holds dozens of optional Grouped AVPs) neither moves nor fills
+/// kilobytes of mostly-`None` fields until they are read.
 pub(crate) const BOX_ABOVE_BYTES: usize = 1024;
 
 /// Approximate inline size of each Grouped struct, members boxed by the same rule.

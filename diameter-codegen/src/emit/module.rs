@@ -89,8 +89,11 @@ impl Ctx<'_> {
                     .sizes
                     .get(&avp.name)
                     .is_some_and(|s| *s > super::BOX_ABOVE_BYTES);
-            if card != Card::Many && (big || container.is_some_and(|c| self.reaches(&avp.name, c)))
-            {
+            if card != Card::Many && big {
+                // Wide Grouped members are decoded on first access.
+                let rt = &self.rt;
+                ty = quote!(#rt::lazy::Lazy<#ty>);
+            } else if card != Card::Many && container.is_some_and(|c| self.reaches(&avp.name, c)) {
                 ty = quote!(Box<#ty>);
             }
             out.push(Field {

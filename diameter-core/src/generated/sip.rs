@@ -4697,7 +4697,7 @@ pub struct MultimediaAuthRequest {
     /// `[ SIP-Number-Auth-Items ]`: SIP-Number-Auth-Items (code 382), IETF RFC 4740 §9.6.
     pub sip_number_auth_items: Option<u32>,
     /// `[ SIP-Auth-Data-Item ]`: SIP-Auth-Data-Item (code 376), IETF RFC 4740 §9.5.
-    pub sip_auth_data_item: Option<Box<SipAuthDataItem>>,
+    pub sip_auth_data_item: Option<rt::lazy::Lazy<SipAuthDataItem>>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     pub proxy_info: Vec<super::base::ProxyInfo>,
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.

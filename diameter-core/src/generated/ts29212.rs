@@ -5462,7 +5462,7 @@ pub struct EventReportIndication {
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_user_location_info: Option<rt::bytes::Bytes>,
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
-    pub trace_data: Option<Box<super::ts29272::TraceData>>,
+    pub trace_data: Option<rt::lazy::Lazy<super::ts29272::TraceData>>,
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     pub trace_reference: Option<rt::bytes::Bytes>,
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
@@ -15885,7 +15885,7 @@ pub struct TgppGxxCreditControlRequest {
     /// `[ Session-Linking-Indicator ]`: Session-Linking-Indicator (code 1064, vendor 10415), 3GPP TS 29.212 §5a.3.6.
     pub session_linking_indicator: Option<SessionLinkingIndicator>,
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
-    pub trace_data: Option<Box<super::ts29272::TraceData>>,
+    pub trace_data: Option<rt::lazy::Lazy<super::ts29272::TraceData>>,
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     pub trace_reference: Option<rt::bytes::Bytes>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.

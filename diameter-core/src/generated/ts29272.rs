@@ -3454,7 +3454,7 @@ pub struct SubscriptionData {
     /// `[ RAT-Frequency-Selection-Priority-ID ]`: RAT-Frequency-Selection-Priority-ID (code 1440, vendor 10415), 3GPP TS 29.272 §7.3.46.
     pub rat_frequency_selection_priority_id: Option<u32>,
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
-    pub trace_data: Option<Box<TraceData>>,
+    pub trace_data: Option<rt::lazy::Lazy<TraceData>>,
     /// `[ GPRS-Subscription-Data ]`: GPRS-Subscription-Data (code 1467, vendor 10415), 3GPP TS 29.272 §7.3.72.
     pub gprs_subscription_data: Option<GprsSubscriptionData>,
     /// `*[ CSG-Subscription-Data ]`: CSG-Subscription-Data (code 1436, vendor 10415), 3GPP TS 29.272 §7.3.78.
@@ -14433,7 +14433,7 @@ pub struct UpdateLocationAnswer {
     /// `[ ULA-Flags ]`: ULA-Flags (code 1406, vendor 10415), 3GPP TS 29.272 §7.3.8.
     pub ula_flags: Option<u32>,
     /// `[ Subscription-Data ]`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
-    pub subscription_data: Option<Box<SubscriptionData>>,
+    pub subscription_data: Option<rt::lazy::Lazy<SubscriptionData>>,
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184.
     pub reset_id: Vec<rt::bytes::Bytes>,
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -16750,7 +16750,7 @@ pub struct TgppS6aS6dInsertSubscriberDataRequest {
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `{ Subscription-Data }`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
-    pub subscription_data: Box<SubscriptionData>,
+    pub subscription_data: rt::lazy::Lazy<SubscriptionData>,
     /// `[ IDR-Flags ]`: IDR-Flags (code 1490, vendor 10415), 3GPP TS 29.272 §7.3.103.
     pub idr_flags: Option<u32>,
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184.
@@ -16988,7 +16988,7 @@ impl TgppS6aS6dInsertSubscriberDataRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(1400, 10415),
-                    <Box<SubscriptionData> as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<SubscriptionData> as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),
@@ -19639,7 +19639,7 @@ pub struct TgppS6aS6dResetRequest {
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184.
     pub reset_id: Vec<rt::bytes::Bytes>,
     /// `[ Subscription-Data ]`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
-    pub subscription_data: Option<Box<SubscriptionData>>,
+    pub subscription_data: Option<rt::lazy::Lazy<SubscriptionData>>,
     /// `[ Subscription-Data-Deletion ]`: Subscription-Data-Deletion (code 1685, vendor 10415), 3GPP TS 29.272 §7.3.208.
     pub subscription_data_deletion: Option<SubscriptionDataDeletion>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -24011,7 +24011,7 @@ pub struct TgppS7aS7dInsertSubscriberDataRequest {
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `{ Subscription-Data }`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
-    pub subscription_data: Box<SubscriptionData>,
+    pub subscription_data: rt::lazy::Lazy<SubscriptionData>,
     /// `[ IDR-Flags ]`: IDR-Flags (code 1490, vendor 10415), 3GPP TS 29.272 §7.3.103.
     pub idr_flags: Option<u32>,
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184.
@@ -24249,7 +24249,7 @@ impl TgppS7aS7dInsertSubscriberDataRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(1400, 10415),
-                    <Box<SubscriptionData> as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<SubscriptionData> as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),
@@ -26002,7 +26002,7 @@ pub struct TgppS7aS7dResetRequest {
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184.
     pub reset_id: Vec<rt::bytes::Bytes>,
     /// `[ Subscription-Data ]`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
-    pub subscription_data: Option<Box<SubscriptionData>>,
+    pub subscription_data: Option<rt::lazy::Lazy<SubscriptionData>>,
     /// `[ Subscription-Data-Deletion ]`: Subscription-Data-Deletion (code 1685, vendor 10415), 3GPP TS 29.272 §7.3.208.
     pub subscription_data_deletion: Option<SubscriptionDataDeletion>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.

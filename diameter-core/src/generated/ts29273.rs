@@ -803,7 +803,7 @@ impl rt::AvpData for Non3gppUserData {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TraceInfo {
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
-    pub trace_data: Option<Box<super::ts29272::TraceData>>,
+    pub trace_data: Option<rt::lazy::Lazy<super::ts29272::TraceData>>,
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     pub trace_reference: Option<rt::bytes::Bytes>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with

@@ -14174,7 +14174,7 @@ pub struct MonitoringEventInformation {
     pub accuracy: Option<u32>,
     /// `[ Number-Of-UE-Per-Location-Configuration ]`: Number-Of-UE-Per-Location-Configuration (code 4306, vendor 10415), 3GPP TS 29.128 §6.4.
     pub number_of_ue_per_location_configuration: Option<
-        Box<super::ts29128::NumberOfUePerLocationConfiguration>,
+        rt::lazy::Lazy<super::ts29128::NumberOfUePerLocationConfiguration>,
     >,
     /// `*[ Monitoring-Event-Report-Data ]`: Monitoring-Event-Report-Data (code 3920, vendor 10415), 3GPP TS 32.299 §7.2.
     pub monitoring_event_report_data: Vec<MonitoringEventReportData>,
@@ -23083,9 +23083,9 @@ pub struct ServiceInformation {
     /// `[ AoC-Information ]`: AoC-Information (code 2054, vendor 10415), 3GPP TS 32.299 §7.2.
     pub aoc_information: Option<AocInformation>,
     /// `[ PS-Information ]`: PS-Information (code 874, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub ps_information: Option<Box<PsInformation>>,
+    pub ps_information: Option<rt::lazy::Lazy<PsInformation>>,
     /// `[ IMS-Information ]`: IMS-Information (code 876, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub ims_information: Option<Box<ImsInformation>>,
+    pub ims_information: Option<rt::lazy::Lazy<ImsInformation>>,
     /// `[ MMS-Information ]`: MMS-Information (code 877, vendor 10415), 3GPP TS 32.299 §7.2.
     pub mms_information: Option<MmsInformation>,
     /// `[ LCS-Information ]`: LCS-Information (code 878, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -23095,13 +23095,13 @@ pub struct ServiceInformation {
     /// `[ MBMS-Information ]`: MBMS-Information (code 880, vendor 10415), 3GPP TS 32.299 §7.2.
     pub mbms_information: Option<MbmsInformation>,
     /// `[ SMS-Information ]`: SMS-Information (code 2000, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub sms_information: Option<Box<SmsInformation>>,
+    pub sms_information: Option<rt::lazy::Lazy<SmsInformation>>,
     /// `[ VCS-Information ]`: VCS-Information (code 3410, vendor 10415), 3GPP TS 32.299 §7.2.
     pub vcs_information: Option<VcsInformation>,
     /// `[ MMTel-Information ]`: MMTel-Information (code 2030, vendor 10415), 3GPP TS 32.299 §7.2.
     pub mmtel_information: Option<MmtelInformation>,
     /// `[ ProSe-Information ]`: ProSe-Information (code 3447, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub prose_information: Option<Box<ProseInformation>>,
+    pub prose_information: Option<rt::lazy::Lazy<ProseInformation>>,
     /// `[ Service-Generic-Information ]`: Service-Generic-Information (code 1256, vendor 10415), 3GPP TS 32.299 §7.2.
     pub service_generic_information: Option<ServiceGenericInformation>,
     /// `[ IM-Information ]`: IM-Information (code 2110, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -28054,7 +28054,7 @@ pub struct CreditControlRequest {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     pub route_record: Vec<rt::data::DiameterIdentity>,
     /// `[ Service-Information ]`: Service-Information (code 873, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub service_information: Option<Box<ServiceInformation>>,
+    pub service_information: Option<rt::lazy::Lazy<ServiceInformation>>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
@@ -28950,7 +28950,7 @@ pub struct CreditControlAnswer {
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     pub failed_avp: Vec<super::base::FailedAvp>,
     /// `[ Service-Information ]`: Service-Information (code 873, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub service_information: Option<Box<ServiceInformation>>,
+    pub service_information: Option<rt::lazy::Lazy<ServiceInformation>>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
