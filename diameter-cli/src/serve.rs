@@ -1,6 +1,10 @@
 //! `diameter serve`: a node that answers every request of its applications with 2001 and
 //! the AVPs the answer's ABNF requires ([`crate::responder`]), logs its peers' comings and
 //! goings to stderr, and on SIGINT/SIGTERM sends DPR to every peer and exits 0.
+//!
+//! An application the dictionaries have no command of (freeDiameter's test_app, 16777215)
+//! has no ABNF to follow: its requests are answered 2001 with the request's own AVPs
+//! echoed ([`echo_application`]).
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -9,10 +13,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use diameter_core::generated::base::avp as base;
-use diameter_core::{Message, dictionary, dump};
+use diameter_core::{AvpKey, Message, dictionary, dump};
 use diameter_node::observe::{Direction, Observer};
 use diameter_node::peer::{PeerState, SupportedApplication, WatchdogState};
-use diameter_node::{Node, NodeBuilder, NodeConfig};
+use diameter_node::{Application, HandlerError, Node, NodeBuilder, NodeConfig, Request};
 
 use crate::{net, responder};
 
@@ -33,7 +37,9 @@ pub(crate) struct Args {
     #[arg(long, value_name = "R")]
     origin_realm: Option<String>,
     /// Application to serve (repeatable) [default: every application with commands in the
-    /// dictionaries, advertised as Auth or Acct per the dictionary].
+    /// dictionaries, advertised as Auth or Acct per the dictionary]. One the dictionaries
+    /// have no command of gets its requests echoed with 2001; its Vendor-Id, if any, comes
+    /// from the configuration's [[applications]].
     #[arg(long = "app", value_name = "ID")]
     apps: Vec<u32>,
     /// Admit peers that are not configured when their Origin-Realm matches PATTERN
@@ -152,7 +158,8 @@ fn applications(flags: &[u32], config: &mut NodeConfig) -> Vec<SupportedApplicat
     }
 }
 
-/// A node builder serving `apps` with [`responder::answer`]; 3GPP vendor ids are added to
+/// A node builder serving `apps` with [`responder::answer`] (or [`echo_application`] for
+/// an application the dictionaries have no command of); vendor ids are added to
 /// Supported-Vendor-Id.
 pub(crate) fn server(mut config: NodeConfig, apps: &[SupportedApplication]) -> NodeBuilder {
     for v in apps.iter().filter_map(|a| a.vendor_id) {
@@ -160,11 +167,53 @@ pub(crate) fn server(mut config: NodeConfig, apps: &[SupportedApplication]) -> N
             config.supported_vendor_ids.push(v);
         }
     }
+    let described = net::applications_with_commands();
     let mut builder = Node::builder(config);
     for app in apps {
-        builder = builder.application(responder::application(*app));
+        builder = builder.application(if described.contains(&app.id) {
+            responder::application(*app)
+        } else {
+            echo_application(*app)
+        });
     }
     builder
+}
+
+/// AVPs [`echo_application`] does not copy: those `generate_answer` writes itself, and
+/// those describing the sender, the route or an error rather than the request's content.
+const NOT_ECHOED: [AvpKey; 17] = [
+    base::SESSION_ID,
+    base::PROXY_INFO,
+    base::RESULT_CODE,
+    base::ORIGIN_HOST,
+    base::ORIGIN_REALM,
+    base::AUTH_APPLICATION_ID,
+    base::ACCT_APPLICATION_ID,
+    base::ORIGIN_STATE_ID,
+    base::DESTINATION_HOST,
+    base::DESTINATION_REALM,
+    base::ROUTE_RECORD,
+    base::FAILED_AVP,
+    base::ERROR_MESSAGE,
+    base::ERROR_REPORTING_HOST,
+    base::EXPERIMENTAL_RESULT,
+    base::REDIRECT_HOST,
+    base::REDIRECT_HOST_USAGE,
+];
+
+/// An application the dictionaries know no command of: every request answered 2001 with
+/// the request's own AVPs echoed (e.g. freeDiameter's test_app, whose client checks that
+/// its Test-AVP comes back).
+fn echo_application(support: SupportedApplication) -> Application {
+    Application::new(support).handler(|req: Request| async move {
+        let mut answer = req.answer(2001);
+        for avp in req.message().avps().flatten() {
+            if !NOT_ECHOED.contains(&avp.key()) {
+                answer.raw_ref(&avp);
+            }
+        }
+        Ok::<_, HandlerError>(answer)
+    })
 }
 
 /// The node's own log: warnings, and the acceptor's refusals (3010 and the like); with

@@ -6,6 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{diameter, free_port, scratch, start_serve};
+use diameter_core::generated::base::avp;
 use diameter_node::app::{Application, HandlerError, Request};
 use diameter_node::peer::PeerState;
 use diameter_node::{Node, NodeConfig, PeerSpec};
@@ -217,6 +218,45 @@ async fn serve_sends_dpr_to_connected_peers_on_sigterm() {
     // The client saw the DPR: its peer left I-Open.
     assert_ne!(client.peers()[0].state, PeerState::IOpen);
     client.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_echoes_requests_of_an_application_the_dictionaries_lack() {
+    // freeDiameter's test_app: application 16777215, Test-Request 16777214 with Test-AVP
+    // (16777215, vendor 999999), which its client expects back.
+    let (serve, port) = start_serve(&["--app", "16777215"]);
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let config = NodeConfig::new("client.example.org", "example.org").peer(
+        PeerSpec::new(format!("aaa://server.example.org:{port};transport=tcp")).address(addr),
+    );
+    let client = Node::builder(config)
+        .application(Application::auth(16_777_215))
+        .start()
+        .await
+        .unwrap();
+    client.wait_for_ready(SECS).await.unwrap();
+    let mut b = client.new_request(16_777_214, 16_777_215, true);
+    b.add(
+        avp::DESTINATION_REALM,
+        &diameter_core::DiameterIdentity::from("example.org"),
+    );
+    b.avp(
+        16_777_215,
+        999_999,
+        diameter_core::AvpFlags::default(),
+        &42i32,
+    );
+    let answer = client.send(b.build()).await.unwrap();
+    assert_eq!(answer.result_code(), Some(2001), "{}", serve.stderr());
+    assert_eq!(
+        answer
+            .get::<i32>(diameter_core::AvpKey::new(16_777_215, 999_999))
+            .and_then(Result::ok),
+        Some(42)
+    );
+    // The route is not echoed.
+    assert!(answer.find(avp::DESTINATION_REALM).is_none());
+    client.shutdown().await;
 }
 
 #[test]

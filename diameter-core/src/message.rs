@@ -91,8 +91,11 @@ impl Message {
             return Err(ErrorKind::InvalidMessageLength(header.length).at(1));
         }
         let msg = Self { header, bytes };
-        for avp in msg.avps() {
-            avp?;
+        let mut avps = msg.avps();
+        while avps.next_framed().is_some() {}
+        // The end, or the AVP that does not frame.
+        if let Some(Err(e)) = avps.next() {
+            return Err(e);
         }
         Ok(msg)
     }
@@ -139,12 +142,27 @@ impl Message {
 
     /// The first top-level AVP with this key.
     pub fn find(&self, key: AvpKey) -> Option<AvpRef<'_>> {
-        self.avps().flatten().find(|a| a.key() == key)
+        // As `avps().flatten().find(..)`, without a `Result` per AVP.
+        let mut avps = self.avps();
+        while let Some(a) = avps.next_framed() {
+            if a.key() == key {
+                return Some(a);
+            }
+        }
+        None
     }
 
     /// Every top-level AVP with this key.
     pub fn find_all(&self, key: AvpKey) -> impl Iterator<Item = AvpRef<'_>> {
-        self.avps().flatten().filter(move |a| a.key() == key)
+        let mut avps = self.avps();
+        std::iter::from_fn(move || {
+            loop {
+                let a = avps.next_framed()?;
+                if a.key() == key {
+                    return Some(a);
+                }
+            }
+        })
     }
 
     /// The first AVP reached by following `path` through Grouped AVPs, e.g.

@@ -87,8 +87,15 @@ fn check_list(
     let mut next_rule = 0;
     let mut avps = avps;
     let mut position = 0;
-    while let Some(avp) = avps.next_avp() {
-        let avp = avp?;
+    loop {
+        let avp = match avps.next_framed() {
+            Some(avp) => avp,
+            // The end, or an AVP that does not frame: the iterator tells which.
+            None => match avps.next() {
+                None => break,
+                Some(r) => r?,
+            },
+        };
         let this = position;
         position += 1;
         if avp.flags.0 & AvpFlags::RESERVED != 0 {

@@ -31,16 +31,20 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
 use diameter_core::generated::credit_control::{
     CcRequestType, MultipleServicesCreditControl, RequestedServiceUnit, SubscriptionId,
     SubscriptionIdType,
 };
 use diameter_core::generated::ts29061::TgppPdpType;
+use diameter_core::lazy::Lazy;
 use diameter_core::generated::ts32299::{CreditControlRequest, PsInformation, ServiceInformation};
+use diameter_core::generated::base;
 use diameter_core::typed::Command;
-use diameter_core::{Address, AvpKey, DiameterIdentity, Utf8String};
+use diameter_core::{
+    Address, AvpKey, DiameterIdentity, Header, Message, MessageBuilder, Utf8String,
+};
 use diameter_node::peer::capabilities::SupportedApplication;
 use diameter_node::{Application, HandlerError, Node, NodeConfig, PeerSpec, Request};
 use hdrhistogram::Histogram;
@@ -251,8 +255,8 @@ fn ccr_template() -> CreditControlRequest {
             service_identifier: vec![1],
             ..Default::default()
         }],
-        service_information: Some(Box::new(ServiceInformation {
-            ps_information: Some(Box::new(PsInformation {
+        service_information: Some(Lazy::new(ServiceInformation {
+            ps_information: Some(Lazy::new(PsInformation {
                 tgpp_charging_id: Some(Bytes::from_static(&[0x0a, 0x1b, 0x2c, 0x3d])),
                 tgpp_pdp_type: Some(TgppPdpType(0)),
                 sgsn_address: vec![Address::V4([192, 0, 2, 10].into())],
@@ -281,7 +285,46 @@ fn gy_app() -> Application {
         })
 }
 
-fn run_ours(in_flight: usize, warmup: Duration, secs: Duration) -> Outcome {
+/// The request cut around its Session-Id, to stamp out copies with new Session-Ids (as
+/// `diameter bench` does): a builder, the Session-Id, the rest of the AVPs as bytes.
+struct Template {
+    header: Header,
+    /// Every AVP after the Session-Id, encoded.
+    rest: Bytes,
+}
+
+impl Template {
+    fn new(request: &Message) -> Self {
+        let mut rest = BytesMut::new();
+        for avp in request.avps().flatten() {
+            if avp.key() != base::avp::SESSION_ID {
+                avp.to_raw().encode(&mut rest);
+            }
+        }
+        Self {
+            header: *request.header(),
+            rest: rest.freeze(),
+        }
+    }
+
+    fn with_session_id(&self, session_id: &str) -> Message {
+        // The Session-Id AVP (code 263, M bit) written in place.
+        let len = 8 + session_id.len();
+        let mut b = MessageBuilder::with_capacity(self.header, 20 + len + 3 + self.rest.len());
+        let mut h = [0u8; 8];
+        h[..4].copy_from_slice(&263u32.to_be_bytes());
+        h[4] = 0x40;
+        h[5..].copy_from_slice(&(len as u32).to_be_bytes()[1..]);
+        b.extend_raw(&h).extend_raw(session_id.as_bytes());
+        b.extend_raw(&[0u8; 3][..(4 - len % 4) % 4]);
+        b.extend_raw(&self.rest);
+        b.build()
+    }
+}
+
+/// `typed`: the client encodes the typed CCR for every request instead of stamping the
+/// template.
+fn run_ours(in_flight: usize, typed: bool, warmup: Duration, secs: Duration) -> Outcome {
     let (addr_tx, addr_rx) = mpsc::channel::<SocketAddr>();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (server_stat, server) = runtime_thread("server", move || async move {
@@ -315,13 +358,16 @@ fn run_ours(in_flight: usize, warmup: Duration, secs: Duration) -> Outcome {
             tasks.spawn(async move {
                 let mut hist = new_histogram();
                 let mut ccr = ccr_template();
-                let mut n = 0u32;
+                let template = Template::new(&ccr.to_message());
                 while !sh.stop.load(Ordering::Relaxed) {
-                    ccr.session_id = Utf8String::from(node.new_session_id());
-                    ccr.cc_request_number = n;
-                    n = n.wrapping_add(1);
+                    let request = if typed {
+                        ccr.session_id = Utf8String::from(node.new_session_id());
+                        ccr.to_message()
+                    } else {
+                        template.with_session_id(&node.new_session_id())
+                    };
                     let t0 = Instant::now();
-                    let answer = node.send(ccr.to_message()).await.expect("answer");
+                    let answer = node.send(request).await.expect("answer");
                     let dt = t0.elapsed();
                     assert_eq!(answer.result_code(), Some(2001));
                     sh.done.fetch_add(1, Ordering::Relaxed);
@@ -377,8 +423,8 @@ mod baseline {
         Arc::new(Dictionary::new(&[&dictionary::DEFAULT_DICT_XML, EXTRA]))
     }
 
-    /// The same CCR-I as ours, with this Session-Id and number.
-    fn ccr(d: &Arc<Dictionary>, hbh: u32, session_id: &str, number: u32) -> DiameterMessage {
+    /// The same CCR-I as ours, with this Session-Id.
+    fn ccr(d: &Arc<Dictionary>, hbh: u32, session_id: &str) -> DiameterMessage {
         let mut m = DiameterMessage::new(
             CommandCode::CreditControl,
             ApplicationId::CreditControl,
@@ -401,12 +447,7 @@ mod baseline {
         m.add_avp(258, None, 0x40, AvpValue::Unsigned32(Unsigned32::new(4)));
         m.add_avp(461, None, 0x40, u("32251@3gpp.org"));
         m.add_avp(416, None, 0x40, AvpValue::Enumerated(Enumerated::new(1)));
-        m.add_avp(
-            415,
-            None,
-            0x40,
-            AvpValue::Unsigned32(Unsigned32::new(number)),
-        );
+        m.add_avp(415, None, 0x40, AvpValue::Unsigned32(Unsigned32::new(0)));
         for (t, v) in [(0, "491701234567"), (1, "262011234567890")] {
             let mut g = Grouped::new(vec![], Arc::clone(d));
             g.add_avp(450, None, 0x40, AvpValue::Enumerated(Enumerated::new(t)));
@@ -494,11 +535,9 @@ mod baseline {
     ) -> (Instant, diameter::transport::client::ResponseFuture) {
         let hbh = client.get_next_seq_num();
         let sid = format!("pgw01.example.org;1700000000;{n}");
+        let request = ccr(d, hbh, &sid);
         let t0 = Instant::now();
-        let f = client
-            .send_message(ccr(d, hbh, &sid, n))
-            .await
-            .expect("sent");
+        let f = client.send_message(request).await.expect("sent");
         (t0, f)
     }
 
@@ -616,8 +655,21 @@ fn main() {
         .ok()
         .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![1, 16, 128]);
+    // Which stacks: ours (template requests), ours with a typed CCR encoded per request
+    // (LOOPBACK_TYPED=1), diameter 0.7.1; LOOPBACK_ONLY=ours or diameter narrows it.
     let only = std::env::var("LOOPBACK_ONLY").unwrap_or_default();
-    let (do_ours, do_071) = (only != "diameter", only != "ours");
+    let typed = std::env::var("LOOPBACK_TYPED").is_ok_and(|v| v == "1");
+    type Run = fn(usize, Duration, Duration) -> Outcome;
+    let mut stacks: Vec<(&str, Run)> = Vec::new();
+    if only != "diameter" {
+        stacks.push(("ours", |n, w, s| run_ours(n, false, w, s)));
+        if typed {
+            stacks.push(("ours, typed CCR", |n, w, s| run_ours(n, true, w, s)));
+        }
+    }
+    if only != "ours" {
+        stacks.push(("diameter 0.7.1", baseline::run));
+    }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "loopback CCR/CCA: {} s warm-up, {} s measured, {} round(s), load average before: {}",
@@ -626,65 +678,63 @@ fn main() {
         rounds,
         load.trim()
     );
-    let mut rows = Vec::new();
+    // rows[n][stack]: the median round.
+    let mut rows: Vec<(usize, Vec<Outcome>)> = Vec::new();
     for &n in &in_flight {
-        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        let mut runs: Vec<Vec<Outcome>> = vec![Vec::new(); stacks.len()];
         for _ in 0..rounds {
-            if do_ours {
-                let o = run_ours(n, warmup, secs);
-                print_one("ours", n, &o);
-                ours.push(o);
-            }
-            if do_071 {
-                let o = baseline::run(n, warmup, secs);
-                print_one("diameter 0.7.1", n, &o);
-                theirs.push(o);
+            // The stacks take turns within each round, so that a change in the machine's
+            // load hits them alike.
+            for (k, (name, run)) in stacks.iter().enumerate() {
+                let o = run(n, warmup, secs);
+                print_one(name, n, &o);
+                runs[k].push(o);
             }
         }
-        rows.push((
-            n,
-            (!ours.is_empty()).then(|| median(ours)),
-            (!theirs.is_empty()).then(|| median(theirs)),
-        ));
+        rows.push((n, runs.into_iter().map(median).collect()));
     }
     println!();
     println!(
-        "| in flight | stack          | round trips/s | CPU-µs/rt (client + server) | p50 µs | p99 µs | p99.9 µs |"
+        "| in flight | stack           | round trips/s | CPU-µs/rt (client + server) | p50 µs | p99 µs | p99.9 µs |"
     );
     println!(
-        "|----------:|----------------|--------------:|-----------------------------|-------:|-------:|---------:|"
+        "|----------:|-----------------|--------------:|-----------------------------|-------:|-------:|---------:|"
     );
-    for (n, ours, theirs) in &rows {
-        for (name, o) in [("ours", ours), ("diameter 0.7.1", theirs)] {
-            if let Some(o) = o {
+    for (n, outcomes) in &rows {
+        for ((name, _), o) in stacks.iter().zip(outcomes) {
+            println!(
+                "| {n:>9} | {name:<15} | {:>13.0} | {:>5.2} ({:.2} + {:.2}) | {:>6.1} | {:>6.1} | {:>8.1} |",
+                o.rate(),
+                o.cpu_us(),
+                o.client_us(),
+                o.server_us(),
+                o.p50_us,
+                o.p99_us,
+                o.p999_us
+            );
+        }
+    }
+    println!();
+    let base = stacks.iter().position(|(name, _)| *name == "diameter 0.7.1");
+    for (n, outcomes) in &rows {
+        let Some(b) = base.map(|i| &outcomes[i]) else {
+            continue;
+        };
+        for ((name, _), a) in stacks.iter().zip(outcomes) {
+            if *name != "diameter 0.7.1" {
                 println!(
-                    "| {n:>9} | {name:<14} | {:>13.0} | {:>5.2} ({:.2} + {:.2}) | {:>6.1} | {:>6.1} | {:>8.1} |",
-                    o.rate(),
-                    o.cpu_us(),
-                    o.client_us(),
-                    o.server_us(),
-                    o.p50_us,
-                    o.p99_us,
-                    o.p999_us
+                    "{n:>4} in flight: {name} / diameter 0.7.1 = {:.2}x round trips/s, {:.2}x less CPU per round trip",
+                    a.rate() / b.rate(),
+                    b.cpu_us() / a.cpu_us()
                 );
             }
-        }
-    }
-    println!();
-    for (n, ours, theirs) in &rows {
-        if let (Some(a), Some(b)) = (ours, theirs) {
-            println!(
-                "{n:>4} in flight: ours/diameter 0.7.1 = {:.2}x round trips/s, {:.2}x less CPU per round trip",
-                a.rate() / b.rate(),
-                b.cpu_us() / a.cpu_us()
-            );
         }
     }
 }
 
 fn print_one(name: &str, n: usize, o: &Outcome) {
     println!(
-        "{name:>15} {n:>4} in flight: {:>9.0} rt/s  {:.2} CPU-µs/rt ({:.2} client + {:.2} server)  p50 {:.1} µs  p99 {:.1} µs  p99.9 {:.1} µs  sleeps/rt {:.3} + {:.3}  ({} round trips in all)",
+        "{name:>16} {n:>4} in flight: {:>9.0} rt/s  {:.2} CPU-µs/rt ({:.2} client + {:.2} server)  p50 {:.1} µs  p99 {:.1} µs  p99.9 {:.1} µs  sleeps/rt {:.3} + {:.3}  ({} round trips in all)",
         o.rate(),
         o.cpu_us(),
         o.client_us(),

@@ -88,10 +88,44 @@ impl SessionIds {
         let n = self.low.fetch_add(1, Ordering::Relaxed);
         let high = self.high.wrapping_add((n >> 32) as u32);
         let low = n as u32;
-        match optional {
-            Some(o) => format!("{};{high};{low};{o}", self.identity),
-            None => format!("{};{high};{low}", self.identity),
+        // Written by hand: this runs once per request, and `format!` costs several times
+        // more. The exact capacity lets `Utf8String::from(id)` keep the allocation as it is.
+        let extra = optional.map_or(0, |o| 1 + o.len());
+        let mut s = String::with_capacity(
+            self.identity.len() + 2 + decimal_len(high) + decimal_len(low) + extra,
+        );
+        s.push_str(&self.identity);
+        s.push(';');
+        push_decimal(&mut s, high);
+        s.push(';');
+        push_decimal(&mut s, low);
+        if let Some(o) = optional {
+            s.push(';');
+            s.push_str(o);
         }
+        s
+    }
+}
+
+/// The number of decimal digits of `n`.
+fn decimal_len(n: u32) -> usize {
+    n.checked_ilog10().map_or(1, |l| l as usize + 1)
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(s: &mut String, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        s.push(char::from(d));
     }
 }
 
@@ -118,5 +152,17 @@ mod tests {
         let s = SessionIds::new("client.example.org", 1_700_000_000);
         assert_eq!(s.next_id(), "client.example.org;1700000000;0");
         assert_eq!(s.next_with(Some("x")), "client.example.org;1700000000;1;x");
+        for n in [0, 7, 9, 10, 99, 100, 1234, 999_999_999, 1_000_000_000, 4_294_967_295] {
+            let mut t = String::new();
+            push_decimal(&mut t, n);
+            assert_eq!(t, n.to_string());
+            assert_eq!(decimal_len(n), t.len());
+        }
+        let id = s.next_with(Some("suffix"));
+        assert_eq!(id.len(), id.capacity());
+        let wrap = SessionIds::new("h", u32::MAX);
+        wrap.low.store(u64::from(u32::MAX), Ordering::Relaxed);
+        assert_eq!(wrap.next_id(), "h;4294967295;4294967295");
+        assert_eq!(wrap.next_id(), "h;0;0");
     }
 }

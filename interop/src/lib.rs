@@ -1,6 +1,6 @@
 //! Interoperability harness: real, independent Diameter implementations started on loopback
-//! next to our node (`diameter-node`, in-process), with every scenario captured and dissected
-//! by tshark.
+//! next to ours (`diameter-node` in-process, or the `diameter` command), with every scenario
+//! captured and dissected by tshark.
 //!
 //! - [`tools`]: finds `freeDiameterd`, its extensions, freeDiameter's `test_app.fdx` (built by
 //!   `scripts/freediameter-setup`) and `tshark`; when they are missing the tests print
@@ -8,7 +8,12 @@
 //! - [`freediameter`]: writes a freeDiameter configuration into a temporary folder, runs
 //!   `freeDiameterd -c conf` as a child process (killed on drop) and reads its log.
 //! - [`tshark`]: captures loopback traffic of chosen ports into a pcapng file, then dissects it
-//!   (message counts, malformed packets, expert infos).
+//!   (message counts, malformed packets, expert infos) and judges every message.
+//! - [`cli`]: our `diameter` binary (built by cargo when needed) and `diameter serve` in the
+//!   background.
+//! - [`python`]: python-diameter 0.9.0 in the venv of `scripts/python-venv` and the scripts
+//!   of `interop/python/`; without the venv or tshark those tests print a skipped line.
+//! - [`check`]: the check a scenario ends with, on every message of its capture.
 //! - [`process`], [`util`]: child processes that cannot outlive a test, temporary folders,
 //!   free ports, bounded waits.
 //!
@@ -16,8 +21,11 @@
 //! up.
 #![forbid(unsafe_code)]
 
+pub mod check;
+pub mod cli;
 pub mod freediameter;
 pub mod process;
+pub mod python;
 pub mod tools;
 pub mod tshark;
 pub mod util;

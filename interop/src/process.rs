@@ -6,7 +6,7 @@
 use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{ChildStdin, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 /// A command for `program` that dies with the calling thread: `setpriv --pdeathsig KILL --
@@ -29,11 +29,24 @@ pub struct Child {
     child: std::process::Child,
     log: PathBuf,
     exited: Option<ExitStatus>,
+    stdin: Option<ChildStdin>,
 }
 
 impl Child {
-    /// Spawns `cmd` in a new process group, stdout and stderr appended to `log`.
-    pub fn spawn(name: &str, mut cmd: Command, log: &Path) -> Result<Self, String> {
+    /// Spawns `cmd` in a new process group, stdout and stderr appended to `log`, stdin
+    /// empty.
+    pub fn spawn(name: &str, cmd: Command, log: &Path) -> Result<Self, String> {
+        Self::spawn_with_stdin(name, cmd, log, false)
+    }
+
+    /// [`Self::spawn`], with stdin a pipe that stays open until [`Self::close_stdin`] (for
+    /// programs that stop at the end of their input) when `pipe` is set.
+    pub fn spawn_with_stdin(
+        name: &str,
+        mut cmd: Command,
+        log: &Path,
+        pipe: bool,
+    ) -> Result<Self, String> {
         let out = File::options()
             .create(true)
             .append(true)
@@ -42,19 +55,26 @@ impl Child {
         let err = out
             .try_clone()
             .map_err(|e| format!("{name}: cannot open {}: {e}", log.display()))?;
-        cmd.stdin(Stdio::null())
+        cmd.stdin(if pipe { Stdio::piped() } else { Stdio::null() })
             .stdout(out)
             .stderr(err)
             .process_group(0);
-        let child = cmd
+        let mut child = cmd
             .spawn()
             .map_err(|e| format!("{name}: cannot start {cmd:?}: {e}"))?;
+        let stdin = child.stdin.take();
         Ok(Self {
             name: name.into(),
             child,
             log: log.to_owned(),
             exited: None,
+            stdin,
         })
+    }
+
+    /// Closes its stdin (end of input), when it is a pipe.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
     }
 
     /// The process id (and process group id).
@@ -176,6 +196,77 @@ impl Drop for Child {
                 self.log_tail(60)
             );
         }
+    }
+}
+
+/// How a command run to its end went: [`run`].
+#[derive(Clone, Debug)]
+pub struct Output {
+    /// Its exit status.
+    pub status: ExitStatus,
+    /// Its standard output.
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
+}
+
+/// Runs `cmd` to its end in its own process group, at most `timeout` (the group is killed
+/// then, and that is an error); stdout and stderr kept in `dir/<name>.stdout` and
+/// `dir/<name>.stderr`.
+pub async fn run(
+    name: &str,
+    cmd: Command,
+    dir: &Path,
+    timeout: Duration,
+) -> Result<Output, String> {
+    let (name, dir) = (name.to_owned(), dir.to_owned());
+    tokio::task::spawn_blocking(move || run_blocking(&name, cmd, &dir, timeout))
+        .await
+        .map_err(|e| format!("running a command: {e}"))?
+}
+
+/// [`run`], blocking the calling thread.
+pub fn run_blocking(
+    name: &str,
+    mut cmd: Command,
+    dir: &Path,
+    timeout: Duration,
+) -> Result<Output, String> {
+    let io = |e: std::io::Error| format!("{name}: {e}");
+    let out_path = dir.join(format!("{name}.stdout"));
+    let err_path = dir.join(format!("{name}.stderr"));
+    cmd.stdin(Stdio::null())
+        .stdout(File::create(&out_path).map_err(io)?)
+        .stderr(File::create(&err_path).map_err(io)?)
+        .process_group(0);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("{name}: cannot start {cmd:?}: {e}"))?;
+    let read = |p: &Path| {
+        std::fs::read(p)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    };
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Ok(Output {
+                status,
+                stdout: read(&out_path),
+                stderr: read(&err_path),
+            });
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = kill("KILL", &format!("-{}", child.id()));
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "{name} did not finish within {timeout:?}, killed; stdout:\n{}\nstderr:\n{}",
+                read(&out_path),
+                read(&err_path)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -53,16 +53,25 @@ impl Tools {
     }
 }
 
+/// tshark alone, for the scenarios without freeDiameter (python-diameter's).
+pub fn tshark() -> Result<PathBuf, String> {
+    which("tshark").ok_or_else(|| "tshark not installed (run scripts/freediameter-setup)".into())
+}
+
+/// The workspace's root folder.
+pub fn workspace_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new("."))
+        .to_path_buf()
+}
+
 /// Where `scripts/freediameter-setup` leaves `test_app.fdx`: `$FD_INTEROP_DIR`, else
 /// `<workspace>/target/interop`.
 pub fn interop_dir() -> PathBuf {
     match std::env::var_os(DIR_ENV) {
         Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("target")
-            .join("interop"),
+        _ => workspace_dir().join("target").join("interop"),
     }
 }
 

@@ -9,6 +9,8 @@
 //!
 //! Wireshark ignores `WIRESHARK_DATA_DIR` (where the extra dictionary goes) for root, so as
 //! root the dissection runs as `nobody` through `setpriv`; the capture itself needs root.
+//!
+//! [`Dissection::verdict`] judges every message of a capture, ours and the peer's.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -18,7 +20,7 @@ use std::time::Duration;
 
 use crate::freediameter::test_app;
 use crate::process::Child;
-use crate::tools::{Tools, is_root};
+use crate::tools::is_root;
 
 /// A running capture.
 #[derive(Debug)]
@@ -29,10 +31,10 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// Starts capturing TCP traffic of `ports` on `lo` into `dir/<name>.pcapng`, and waits
-    /// (10 s at most) until tshark says it is capturing.
+    /// Starts capturing TCP traffic of `ports` on `lo` into `dir/<name>.pcapng` with
+    /// `tshark`, and waits (10 s at most) until tshark says it is capturing.
     pub async fn start(
-        tools: &Tools,
+        tshark: &Path,
         dir: &Path,
         name: &str,
         ports: &[u16],
@@ -45,7 +47,7 @@ impl Capture {
             .join(" or ");
         // Stops by itself after 5 minutes should nobody stop it (its dumpcap would outlive a
         // killed test otherwise).
-        let mut cmd = crate::process::command(&tools.tshark);
+        let mut cmd = crate::process::command(tshark);
         cmd.args(["-n", "-i", "lo", "-a", "duration:300", "-f", &filter, "-w"])
             .arg(&file)
             .current_dir(dir);
@@ -206,10 +208,15 @@ impl DissectedMessage {
     }
 }
 
-/// The short name of a command: `CER`, `DWA`, `Test-Request`, `code 272 request`.
+/// The short name of a command: `CER`, `DWA`, `CCR`, `Test-Request`, `code 999 request`.
 pub fn short_name(code: u32, request: bool) -> String {
     let base = match code {
         257 => "CE",
+        258 => "RA",
+        271 => "AC",
+        272 => "CC",
+        274 => "AS",
+        275 => "ST",
         280 => "DW",
         282 => "DP",
         test_app::COMMAND_CODE => {
@@ -299,6 +306,77 @@ impl Dissection {
     }
 }
 
+/// How every message of a capture fared: [`Dissection::verdict`].
+#[derive(Clone, Debug, Default)]
+pub struct Verdict {
+    /// What fails the scenario: a malformed frame or an expert error on either side, an
+    /// expert warning on ours.
+    pub failures: Vec<String>,
+    /// What is only worth seeing: expert warnings on the peer's messages (its own quirks).
+    pub notes: Vec<String>,
+    /// TCP sequence-analysis warnings (resets, segments the capture missed): about the
+    /// connections, not the messages.
+    pub transport: Vec<String>,
+}
+
+impl Verdict {
+    /// Whether nothing failed.
+    pub fn is_clean(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+impl Dissection {
+    /// Judges every frame of the capture, ours (told by `ours(src_port, dst_port)`) and the
+    /// peer's: malformed or with an expert error, whoever sent it, it fails; with an expert
+    /// warning it fails when ours and is a note when the peer's.
+    pub fn verdict(&self, ours: impl Fn(u16, u16) -> bool) -> Verdict {
+        let mut v = Verdict::default();
+        for p in &self.problems {
+            let side = if ours(p.src_port, p.dst_port) {
+                "ours"
+            } else {
+                "theirs"
+            };
+            let errors: Vec<&ExpertInfo> = p
+                .experts
+                .iter()
+                .filter(|e| e.severity >= Severity::Error)
+                .collect();
+            let line = format!(
+                "frame {} ({side}, {} -> {}, {}){}: {}",
+                p.frame,
+                p.src_port,
+                p.dst_port,
+                if p.commands.is_empty() {
+                    "no Diameter message".to_string()
+                } else {
+                    p.commands.join(" ")
+                },
+                if p.malformed { " MALFORMED" } else { "" },
+                p.experts
+                    .iter()
+                    .map(|e| format!("{:?}: {}", e.severity, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+            if p.malformed || !errors.is_empty() || side == "ours" {
+                v.failures.push(line);
+            } else {
+                v.notes.push(line);
+            }
+        }
+        for (frame, src, dst, e) in &self.transport {
+            let side = if ours(*src, *dst) { "ours" } else { "theirs" };
+            v.transport.push(format!(
+                "frame {frame} ({side}, {src} -> {dst}) TCP: {:?}: {}",
+                e.severity, e.message
+            ));
+        }
+        v
+    }
+}
+
 /// Wireshark's data folder with one more dictionary file: freeDiameter's test application.
 fn wireshark_data_dir(work: &Path) -> Result<PathBuf, String> {
     let system = Path::new("/usr/share/wireshark");
@@ -342,9 +420,9 @@ fn wireshark_data_dir(work: &Path) -> Result<PathBuf, String> {
     Ok(data)
 }
 
-/// Runs tshark on `pcap` with `ports` decoded as Diameter; its standard output.
+/// Runs `tshark` on `pcap` with `ports` decoded as Diameter; its standard output.
 fn run_tshark(
-    tools: &Tools,
+    tshark: &Path,
     work: &Path,
     pcap: &Path,
     ports: &[u16],
@@ -360,10 +438,10 @@ fn run_tshark(
         }
         let mut c = Command::new("setpriv");
         c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
-            .arg(&tools.tshark);
+            .arg(tshark);
         c
     } else {
-        Command::new(&tools.tshark)
+        Command::new(tshark)
     };
     cmd.env("WIRESHARK_DATA_DIR", &data)
         .env("HOME", &home)
@@ -388,10 +466,11 @@ fn run_tshark(
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Dissects `pcap`: every Diameter message, and every frame that is malformed or has expert
-/// infos of warning severity or worse. `work` is a folder for tshark's data and home.
+/// Dissects `pcap` with `tshark`: every Diameter message, and every frame that is malformed
+/// or has expert infos of warning severity or worse. `work` is a folder for tshark's data
+/// and home.
 pub fn dissect(
-    tools: &Tools,
+    tshark: &Path,
     work: &Path,
     pcap: &Path,
     ports: &[u16],
@@ -428,7 +507,7 @@ pub fn dissect(
         args.push("-e");
         args.push(f);
     }
-    let out = run_tshark(tools, work, pcap, ports, &args)?;
+    let out = run_tshark(tshark, work, pcap, ports, &args)?;
     let mut d = Dissection::default();
     for line in out.lines() {
         let cols: Vec<&str> = line.split('\t').collect();

@@ -22,7 +22,7 @@ async fn tshark_flags_a_broken_message() {
     let dir = TempDir::new("tshark-check").expect("temp dir");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let capture = Capture::start(&tools, dir.path(), "tshark-check", &[port])
+    let capture = Capture::start(&tools.tshark, dir.path(), "tshark-check", &[port])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
 
@@ -58,7 +58,8 @@ async fn tshark_flags_a_broken_message() {
     drop(server);
 
     let pcap = capture.stop().await.unwrap_or_else(|e| panic!("{e}"));
-    let d = tshark::dissect(&tools, dir.path(), &pcap, &[port]).unwrap_or_else(|e| panic!("{e}"));
+    let d = tshark::dissect(&tools.tshark, dir.path(), &pcap, &[port])
+        .unwrap_or_else(|e| panic!("{e}"));
     let from_client = |_: u16, dst: u16| dst == port;
     assert_eq!(
         d.count(|m| m.code == 280 && m.request),
