@@ -12,15 +12,13 @@
 //! AVPs such as Session-Id) generates its types like this:
 //!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     diameter_codegen::Builder::new()
-//!         .dictionary("dict/acme.xml")
-//!         .out_dir(std::env::var("OUT_DIR").unwrap())
-//!         .generate()
-//!         .unwrap();
-//!     println!("cargo:rerun-if-changed=dict/acme.xml");
-//! }
+//! // build.rs: fn main() { ... }
+//! diameter_codegen::Builder::new()
+//!     .dictionary("dict/acme.xml")
+//!     .out_dir(std::env::var("OUT_DIR").unwrap())
+//!     .generate()
+//!     .unwrap();
+//! println!("cargo:rerun-if-changed=dict/acme.xml");
 //! ```
 //!
 //! and includes them with

@@ -7,23 +7,28 @@
 //! Run: `cargo bench -p diameter-node --bench loopback`. Environment: `LOOPBACK_SECS`
 //! (measured seconds per run, default 3), `LOOPBACK_WARMUP` (seconds, default 1),
 //! `LOOPBACK_INFLIGHT` (comma separated, default `1,16,128`), `LOOPBACK_ROUNDS` (default 1;
-//! with more, the median round of each cell is reported), `LOOPBACK_ONLY` (`ours` or
-//! `diameter`).
+//! with more, the stacks take turns in each round and the median round of each cell is
+//! reported), `LOOPBACK_ONLY` (`ours` or `diameter`), `LOOPBACK_TYPED=1` (adds a row for
+//! ours with the client encoding the typed CCR for every request).
 //!
 //! Set-up, the same for both stacks: the server and the client each run on their own
 //! single-threaded tokio runtime on their own OS thread (one core each on a 2-core
-//! machine). The request is the Gy CCR-I of shared/bench (528 bytes, 25 AVPs), encoded for
-//! every request with a unique Session-Id and CC-Request-Number; the server's handler
-//! answers CCA 2001 with Session-Id, Result-Code, Origin-Host/Realm, Auth-Application-Id,
-//! CC-Request-Type and CC-Request-Number; the client checks the Result-Code of each answer.
-//! Ours goes through the whole node: CER/CEA first, `NodeHandle::send` from N client
-//! tasks, the server's decode, §7 validation and the application handler path.
+//! machine). The request is the Gy CCR-I of shared/bench (528 bytes, 25 AVPs) with a
+//! unique Session-Id per request. Our client stamps it from a template (the encoded AVPs
+//! after the Session-Id, as `diameter bench` does); `diameter` 0.7.1 has no way to reuse
+//! an encoded message, so its client builds its `DiameterMessage` for every request. The
+//! server's handler answers CCA 2001 with Session-Id, Result-Code, Origin-Host/Realm,
+//! Auth-Application-Id, CC-Request-Type and CC-Request-Number; the client checks the
+//! Result-Code of each answer. Ours goes through the whole node: CER/CEA first,
+//! `NodeHandle::send` from N client tasks (one request in flight each), the server's
+//! decode, §7 validation and the application handler path. The 0.7.1 client keeps N
+//! response futures and waits for the oldest (its server answers in order).
 //!
 //! Measured over the window after the warm-up: round trips per second (wall clock), CPU
 //! time of the process (utime + stime from /proc/self/stat; the client and server threads
-//! separately from /proc/thread-self/schedstat) per round trip, and the latency of each
-//! request (from just before it is handed to the client API to its answer) in an HDR
-//! histogram.
+//! separately from their schedstat) per round trip, how often each thread went to sleep
+//! per round trip, and the latency of each request (from just before it is handed to the
+//! client API to its answer) in an HDR histogram.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -33,14 +38,14 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
+use diameter_core::generated::base;
 use diameter_core::generated::credit_control::{
     CcRequestType, MultipleServicesCreditControl, RequestedServiceUnit, SubscriptionId,
     SubscriptionIdType,
 };
 use diameter_core::generated::ts29061::TgppPdpType;
-use diameter_core::lazy::Lazy;
 use diameter_core::generated::ts32299::{CreditControlRequest, PsInformation, ServiceInformation};
-use diameter_core::generated::base;
+use diameter_core::lazy::Lazy;
 use diameter_core::typed::Command;
 use diameter_core::{
     Address, AvpKey, DiameterIdentity, Header, Message, MessageBuilder, Utf8String,
@@ -715,7 +720,9 @@ fn main() {
         }
     }
     println!();
-    let base = stacks.iter().position(|(name, _)| *name == "diameter 0.7.1");
+    let base = stacks
+        .iter()
+        .position(|(name, _)| *name == "diameter 0.7.1");
     for (n, outcomes) in &rows {
         let Some(b) = base.map(|i| &outcomes[i]) else {
             continue;

@@ -7,8 +7,8 @@ use diameter_core::avp::{AvpIter, padded};
 use diameter_core::generated::base::avp;
 use diameter_core::header::HEADER_LEN;
 use diameter_core::{
-    AvpFlags, AvpKey, CommandFlags, DecodeError, DiameterIdentity, Header, Message,
-    MessageBuilder, Utf8String,
+    AvpFlags, AvpKey, CommandFlags, DecodeError, DiameterIdentity, Header, Message, MessageBuilder,
+    Utf8String,
 };
 
 use crate::framing::RawHeader;

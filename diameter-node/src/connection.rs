@@ -136,10 +136,11 @@ impl Transport {
         }
     }
 
-    /// Writes queued output when the socket is writable, then reads what has arrived:
-    /// until the socket is drained or [`MAX_READ_BATCH`] bytes. Ready with the outcome of
-    /// the read; writing alone never makes it ready (except on failure). Cancel-safe.
-    pub(crate) fn poll_io(&mut self, cx: &mut Context<'_>) -> Poll<IoEvent> {
+    /// Writes queued output when the socket is writable, then, if `read`, reads what has
+    /// arrived: until the socket is drained or [`MAX_READ_BATCH`] bytes. Ready with the
+    /// outcome of the read; writing alone never makes it ready (except on failure).
+    /// Cancel-safe.
+    pub(crate) fn poll_io(&mut self, cx: &mut Context<'_>, read: bool) -> Poll<IoEvent> {
         while !self.wbuf.is_empty() {
             match Pin::new(&mut self.stream).poll_write(cx, &self.wbuf) {
                 Poll::Ready(Ok(0)) => {
@@ -155,8 +156,9 @@ impl Transport {
                 Poll::Pending => break,
             }
         }
-        if self.wbuf.len() > WRITE_HIGH_WATER {
-            // Woken when the socket is writable again.
+        if !read || self.wbuf.len() > WRITE_HIGH_WATER {
+            // Woken when the socket is writable again (or not at all, when not reading:
+            // the caller comes back by itself).
             return Poll::Pending;
         }
         let mut total = 0;

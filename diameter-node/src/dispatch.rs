@@ -105,9 +105,7 @@ pub(crate) fn handle_request(
     let mut fut = CatchUnwind(handler.call(request));
     // Polled once here: a handler that waits for nothing is answered without a task. (A
     // pending one is polled again by its task, with that task's waker, before it waits.)
-    if let Poll::Ready(outcome) =
-        Pin::new(&mut fut).poll(&mut Context::from_waker(Waker::noop()))
-    {
+    if let Poll::Ready(outcome) = Pin::new(&mut fut).poll(&mut Context::from_waker(Waker::noop())) {
         let bytes = finish(outcome, &msg, &node.local, &header, counters);
         Counters::bump(&counters.answers_sent);
         node.observer.sent_bytes(&slot.name, &bytes);

@@ -82,6 +82,11 @@ type Waiter = oneshot::Sender<Result<Message, RequestError>>;
 
 /// Commands taken from the channel in one go before their output is written.
 const COMMAND_BATCH: usize = 256;
+/// Received messages handled in one go before their output is written and the task lets
+/// the others run (those waiting for the answers just delivered, which then send their
+/// next requests): the peer gets the first answers while the rest are being handled,
+/// so both ends work at the same time instead of taking turns on whole batches.
+const FRAME_BATCH: usize = 32;
 
 /// One live transport connection.
 struct Conn {
@@ -92,6 +97,8 @@ struct Conn {
     /// Handlers of this connection's requests running in their own tasks (3004 beyond the
     /// configured bound).
     handlers: usize,
+    /// Complete messages are still in the read buffer ([`FRAME_BATCH`]).
+    backlog: bool,
 }
 
 impl Conn {
@@ -101,6 +108,7 @@ impl Conn {
             io: Transport::new(stream, buf),
             partial_since: None,
             handlers: 0,
+            backlog: false,
         }
     }
 
@@ -116,6 +124,8 @@ enum Input {
     Answer(Option<(ConnId, Bytes)>),
     Connected(std::io::Result<TcpStream>),
     Timer,
+    /// The task let the others run; handle more of the messages already read.
+    Backlog,
 }
 
 /// The task of one peer.
@@ -199,6 +209,7 @@ impl PeerDriver {
                 break;
             }
             self.arm_timer();
+            let backlog = self.conns.iter().flatten().any(|c| c.backlog);
             let input = {
                 let Self {
                     rx,
@@ -217,6 +228,7 @@ impl PeerDriver {
                     a = answers_rx.recv() => Input::Answer(a),
                     r = wait_connect(connecting) => Input::Connected(r),
                     _ = timer.as_mut(), if timer_at.is_some() => Input::Timer,
+                    _ = tokio::task::yield_now(), if backlog => Input::Backlog,
                 }
             };
             let now = Instant::now();
@@ -244,6 +256,13 @@ impl PeerDriver {
                 Input::Timer => {
                     self.timer_at = None;
                     self.on_timer(now);
+                }
+                Input::Backlog => {
+                    for i in 0..self.conns.len() {
+                        if self.conns[i].as_ref().is_some_and(|c| c.backlog) {
+                            self.process_buffer(now, i);
+                        }
+                    }
                 }
             }
         }
@@ -436,18 +455,28 @@ impl PeerDriver {
     }
 
     /// Cuts complete messages out of connection `i`'s buffer and handles them.
+    ///
+    /// At most [`FRAME_BATCH`] of them: the rest wait for the next turn of the loop
+    /// (`backlog`), after the output of these is written.
     fn process_buffer(&mut self, now: Instant, i: usize) {
         let max = self.limits.max_message_size;
+        let mut handled = 0;
         loop {
             let Some(conn) = self.conns[i].as_mut() else {
                 return;
             };
+            if handled == FRAME_BATCH {
+                conn.backlog = true;
+                return;
+            }
             match next_frame(&mut conn.io.rbuf, max) {
                 Ok(Some(frame)) => {
                     let id = conn.id;
+                    handled += 1;
                     self.on_frame(now, i, id, frame);
                 }
                 Ok(None) => {
+                    conn.backlog = false;
                     if conn.io.rbuf.is_empty() {
                         conn.partial_since = None;
                     } else if conn.partial_since.is_none() {
@@ -707,10 +736,15 @@ impl PeerDriver {
     }
 }
 
-/// The next I/O event of a connection slot (never, for an empty slot).
+/// The next I/O event of a connection slot (never, for an empty slot). A connection with
+/// a backlog of messages already read reads no more until it is handled, so the read
+/// buffer stays within [`connection::MAX_READ_BATCH`] and a message.
 async fn io(conn: &mut Option<Conn>) -> IoEvent {
     match conn {
-        Some(c) => std::future::poll_fn(|cx| c.io.poll_io(cx)).await,
+        Some(c) => {
+            let read = !c.backlog;
+            std::future::poll_fn(|cx| c.io.poll_io(cx, read)).await
+        }
         None => std::future::pending().await,
     }
 }
@@ -723,4 +757,3 @@ async fn wait_connect(
         None => std::future::pending().await,
     }
 }
-

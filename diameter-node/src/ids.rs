@@ -152,7 +152,18 @@ mod tests {
         let s = SessionIds::new("client.example.org", 1_700_000_000);
         assert_eq!(s.next_id(), "client.example.org;1700000000;0");
         assert_eq!(s.next_with(Some("x")), "client.example.org;1700000000;1;x");
-        for n in [0, 7, 9, 10, 99, 100, 1234, 999_999_999, 1_000_000_000, 4_294_967_295] {
+        for n in [
+            0,
+            7,
+            9,
+            10,
+            99,
+            100,
+            1234,
+            999_999_999,
+            1_000_000_000,
+            4_294_967_295,
+        ] {
             let mut t = String::new();
             push_decimal(&mut t, n);
             assert_eq!(t, n.to_string());

@@ -220,3 +220,64 @@ async fn typed_handler_and_typed_send() {
     client.shutdown().await;
     server.shutdown().await;
 }
+
+/// Handlers that finish on their first poll are answered inline; the others run in their
+/// own task and count towards the concurrency bound only until their answer is back: with
+/// a bound of 2 and pairs of requests, half of them waiting once, none is refused 3004, and
+/// every request gets its own answer.
+#[tokio::test]
+async fn inline_and_task_handlers_mix_and_release_the_bound() {
+    use diameter_node::{Application, HandlerError, Request};
+
+    let app = Application::auth(GY)
+        .commands(&[CC])
+        .handler(|req: Request| async move {
+            let number = req
+                .message()
+                .get::<u32>(diameter_core::AvpKey::new(CC_REQUEST_NUMBER, 0))
+                .and_then(Result::ok)
+                .unwrap_or(0);
+            if number % 2 == 1 {
+                // Pending once: goes on in its own task.
+                tokio::task::yield_now().await;
+            }
+            let mut a = req.answer(2001);
+            if let Some(x) = req
+                .message()
+                .find(diameter_core::AvpKey::new(CC_REQUEST_NUMBER, 0))
+            {
+                a.raw_ref(&x);
+            }
+            Ok::<_, HandlerError>(a)
+        });
+    let limits = Limits {
+        max_concurrent_handlers: 2,
+        ..Limits::default()
+    };
+    let server = Node::builder(server_config("server.example.org", &[loopback()]).limits(limits))
+        .application(app)
+        .start()
+        .await
+        .unwrap();
+    let client = start_client(server.local_addrs()[0]).await;
+    client.wait_for_ready(Duration::from_secs(3)).await.unwrap();
+    for pair in 0..200u32 {
+        let (a, b) = tokio::join!(
+            client.send(ccr(&client, 2 * pair, None)),
+            client.send(ccr(&client, 2 * pair + 1, None)),
+        );
+        for (answer, number) in [(a.unwrap(), 2 * pair), (b.unwrap(), 2 * pair + 1)] {
+            assert_eq!(answer.result_code(), Some(2001), "request {number}");
+            assert_eq!(
+                answer
+                    .get::<u32>(diameter_core::AvpKey::new(CC_REQUEST_NUMBER, 0))
+                    .and_then(Result::ok),
+                Some(number)
+            );
+        }
+    }
+    let stats = server.stats();
+    assert_eq!((stats.too_busy, stats.answers_sent), (0, 400));
+    client.shutdown().await;
+    server.shutdown().await;
+}

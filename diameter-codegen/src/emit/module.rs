@@ -58,7 +58,7 @@ fn rule_abnf(r: &Rule) -> String {
     let default_min = u32::from(r.kind != RuleKind::Optional);
     let rep = match (r.min, r.max) {
         (m, Some(1)) if m == default_min => String::new(),
-        (m, None) if m == 0 => "*".to_owned(),
+        (0, None) => "*".to_owned(),
         (m, None) => format!("{m}*"),
         (m, Some(x)) if m == default_min || m == 0 => format!("*{x}"),
         (m, Some(x)) => format!("{m}*{x}"),
@@ -646,7 +646,7 @@ impl Ctx<'_> {
             let id = u32_lit(a.id);
             let n = lit_str(&a.name);
             let kind = if a.acct { quote!(Acct) } else { quote!(Auth) };
-            let s = lit_str(&format!("{} {}", d.spec, section(a.section.as_deref().unwrap_or(""))).trim().to_owned());
+            let s = lit_str(format!("{} {}", d.spec, section(a.section.as_deref().unwrap_or(""))).trim());
             quote!(#rt::dictionary::ApplicationDef { id: #id, name: #n, kind: #rt::dictionary::ApplicationKind::#kind, spec: #s },)
         });
         let avps = self.sorted_avps().into_iter().map(|a| {

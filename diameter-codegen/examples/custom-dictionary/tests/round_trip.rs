@@ -1,5 +1,7 @@
 //! The user-generated types work with diameter-core like the built-in ones.
 
+#![allow(clippy::field_reassign_with_default)] // typed messages built field by field, as users write them
+
 use custom_dictionary_example::acme::{WidgetInfo, WidgetRequest, WidgetState};
 use custom_dictionary_example::{TypedMessage, decode_typed};
 use diameter_core::Message;
