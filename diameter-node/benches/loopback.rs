@@ -7,9 +7,10 @@
 //! Run: `cargo bench -p diameter-node --bench loopback`. Environment: `LOOPBACK_SECS`
 //! (measured seconds per run, default 3), `LOOPBACK_WARMUP` (seconds, default 1),
 //! `LOOPBACK_INFLIGHT` (comma separated, default `1,16,128`), `LOOPBACK_ROUNDS` (default 1;
-//! with more, the stacks take turns in each round and the median round of each cell is
-//! reported), `LOOPBACK_ONLY` (`ours` or `diameter`), `LOOPBACK_TYPED=1` (adds a row for
-//! ours with the client encoding the typed CCR for every request).
+//! with more, the stacks take turns in each round and, per number in flight, every stack's
+//! figures come from the round where ours had its median rate), `LOOPBACK_ONLY` (`ours` or
+//! `diameter`), `LOOPBACK_TYPED=1` (adds a row for ours with the client encoding the typed
+//! CCR for every request).
 //!
 //! Set-up, the same for both stacks: the server and the client each run on their own
 //! single-threaded tokio runtime on their own OS thread (one core each on a 2-core
@@ -642,9 +643,13 @@ fn env_secs(name: &str, default: f64) -> Duration {
     )
 }
 
-fn median(mut v: Vec<Outcome>) -> Outcome {
-    v.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
-    v[v.len() / 2].clone()
+/// The round whose first stack (ours) had the median rate: every stack's figures are
+/// reported from that same round, so that each comparison stays within one round even
+/// when the machine's load changes between rounds.
+fn median_round(rounds: &[Vec<Outcome>]) -> usize {
+    let mut order: Vec<usize> = (0..rounds.len()).collect();
+    order.sort_by(|&a, &b| rounds[a][0].rate().total_cmp(&rounds[b][0].rate()));
+    order[order.len() / 2]
 }
 
 fn main() {
@@ -683,20 +688,23 @@ fn main() {
         rounds,
         load.trim()
     );
-    // rows[n][stack]: the median round.
+    // rows[n][stack]: the median round (see `median_round`).
     let mut rows: Vec<(usize, Vec<Outcome>)> = Vec::new();
     for &n in &in_flight {
-        let mut runs: Vec<Vec<Outcome>> = vec![Vec::new(); stacks.len()];
+        let mut runs: Vec<Vec<Outcome>> = Vec::new();
         for _ in 0..rounds {
             // The stacks take turns within each round, so that a change in the machine's
             // load hits them alike.
-            for (k, (name, run)) in stacks.iter().enumerate() {
+            let mut round = Vec::new();
+            for (name, run) in &stacks {
                 let o = run(n, warmup, secs);
                 print_one(name, n, &o);
-                runs[k].push(o);
+                round.push(o);
             }
+            runs.push(round);
         }
-        rows.push((n, runs.into_iter().map(median).collect()));
+        let m = median_round(&runs);
+        rows.push((n, runs.swap_remove(m)));
     }
     println!();
     println!(

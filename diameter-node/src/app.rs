@@ -137,6 +137,12 @@ impl Request {
 }
 
 /// An async request handler.
+///
+/// The node polls a handler's future first on the peer's own task: one that completes
+/// without waiting (the common case) is answered right there, with no task spawned; one
+/// that waits goes on in its own task. So a handler that computes for long without an
+/// `.await` holds up the other messages of its peer meanwhile: give such work to
+/// `tokio::task::spawn_blocking` (or another task) and await it.
 pub trait Handler: Send + Sync + 'static {
     /// Handles one request.
     fn call(&self, request: Request) -> BoxFuture<Result<Answer, HandlerError>>;

@@ -1,16 +1,16 @@
 //! TCP transport (RFC 6733 §2.1): listening on several IPv4/IPv6 addresses, connecting,
 //! TCP_NODELAY, framed reads and coalesced writes.
 //!
-//! A connection is owned by its peer's task ([`crate::driver`]), which does all of its I/O
+//! A connection is owned by its peer's task (`driver.rs`), which does all of its I/O
 //! itself, with no task or channel in between:
 //!
 //! - reads go into one `BytesMut` and are cut into messages by
 //!   [`crate::framing::next_frame`]; one wake-up reads until the socket is drained (up to
-//!   [`MAX_READ_BATCH`]), so many messages cost one or two `read` calls;
+//!   256 KiB), so many messages cost one or two `read` calls;
 //! - every message to send is appended to one output `BytesMut`, and the task writes it
-//!   with one `write` once it has handled everything that arrived together, so a burst of
-//!   requests or answers costs one syscall. What the socket does not take at once is
-//!   written when it becomes writable; above [`WRITE_HIGH_WATER`] unsent bytes the
+//!   with one `write` once it has handled a batch, so a burst of requests or answers costs
+//!   one syscall. What the socket does not take at once is
+//!   written when it becomes writable; above `WRITE_HIGH_WATER` (4 MiB) unsent bytes the
 //!   connection stops reading until the peer catches up, so memory stays bounded.
 
 use std::io;
