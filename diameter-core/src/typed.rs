@@ -222,8 +222,9 @@ pub fn missing(key: AvpKey, ty: AvpType, flags: AvpFlags, offset: usize) -> Deco
     ErrorKind::MissingAvp(key).at(offset).with_avp(buf.freeze())
 }
 
-/// Boxed values (large or recursive Grouped AVPs) decode and encode as their contents; the
-/// decode fills the heap allocation in place.
+/// Boxed values (Grouped AVPs that can contain themselves) decode and encode as their
+/// contents; the decode fills the heap allocation in place. Wide Grouped members use
+/// [`crate::lazy::Lazy`] instead.
 impl<T: AvpData + Default> AvpData for Box<T> {
     const TYPE: AvpType = T::TYPE;
 

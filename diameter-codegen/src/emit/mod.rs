@@ -170,9 +170,10 @@ fn reachability(dicts: &[Dictionary], resolved: &Resolved) -> HashMap<String, Ha
 /// when they are a single member, so that decoding a message with a deep 3GPP tree
 /// (Service-Information holds dozens of optional Grouped AVPs) neither moves nor fills
 /// kilobytes of mostly-`None` fields until they are read.
-pub(crate) const BOX_ABOVE_BYTES: usize = 1024;
+pub(crate) const LAZY_ABOVE_BYTES: usize = 1024;
 
-/// Approximate inline size of each Grouped struct, members boxed by the same rule.
+/// Approximate inline size of each Grouped struct, wide members counted as `Lazy` (a
+/// pointer-sized handle) and recursive ones as `Box`, by the same rule as the emitter.
 fn inline_sizes(dicts: &[Dictionary], resolved: &Resolved) -> HashMap<String, usize> {
     fn scalar(t: AvpType) -> usize {
         match t {
@@ -197,7 +198,7 @@ fn inline_sizes(dicts: &[Dictionary], resolved: &Resolved) -> HashMap<String, us
             return *s;
         }
         if !open.insert(name.to_owned()) {
-            return 8; // recursive: boxed
+            return 8; // recursive: held in a Box
         }
         let (d, a) = resolved.by_name[name];
         let mut total = 48; // extra + avp_flags
@@ -209,7 +210,7 @@ fn inline_sizes(dicts: &[Dictionary], resolved: &Resolved) -> HashMap<String, us
                 24
             } else if m.ty == AvpType::Grouped {
                 let inner = size(n, dicts, resolved, memo, open);
-                if inner > BOX_ABOVE_BYTES {
+                if inner > LAZY_ABOVE_BYTES {
                     8
                 } else {
                     inner + 8

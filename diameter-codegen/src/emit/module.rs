@@ -88,7 +88,7 @@ impl Ctx<'_> {
                 && self
                     .sizes
                     .get(&avp.name)
-                    .is_some_and(|s| *s > super::BOX_ABOVE_BYTES);
+                    .is_some_and(|s| *s > super::LAZY_ABOVE_BYTES);
             if card != Card::Many && big {
                 // Wide Grouped members are decoded on first access.
                 let rt = &self.rt;
