@@ -197,6 +197,28 @@ impl FdConfig {
     }
 }
 
+/// The log's lines, with test_app's `SEND `/`RECV ` reports split off when they share a
+/// line: test_app writes a report and its newline in separate calls from several threads,
+/// so two answers arriving together print as `RECV a ... secRECV b ... sec` followed by two
+/// empty lines.
+pub fn records(log: &str) -> impl Iterator<Item = &str> {
+    log.lines().flat_map(|line| {
+        let mut starts: Vec<usize> = ["SEND ", "RECV "]
+            .iter()
+            .flat_map(|m| line.match_indices(m).map(|(i, _)| i))
+            .filter(|&i| i > 0)
+            .collect();
+        starts.sort_unstable();
+        starts.push(line.len());
+        let mut from = 0;
+        starts.into_iter().map(move |to| {
+            let piece = &line[from..to];
+            from = to;
+            piece
+        })
+    })
+}
+
 /// A running `freeDiameterd`.
 #[derive(Debug)]
 pub struct FreeDiameter {
@@ -244,9 +266,9 @@ impl FreeDiameter {
         self.child.log_tail(n)
     }
 
-    /// How many log lines satisfy `pred`.
+    /// How many log lines satisfy `pred` (see [`records`] for what a line is).
     pub fn count_lines(&self, pred: impl Fn(&str) -> bool) -> usize {
-        self.log().lines().filter(|l| pred(l)).count()
+        records(&self.log()).filter(|l| pred(l)).count()
     }
 
     /// Waits at most `timeout` until `cond` holds for the log.
@@ -269,7 +291,7 @@ impl FreeDiameter {
     ) -> Result<(), String> {
         self.child
             .wait_for_log(what, timeout, |log| {
-                log.lines().filter(|l| pred(l)).count() >= n
+                records(log).filter(|l| pred(l)).count() >= n
             })
             .await
     }
@@ -313,4 +335,25 @@ pub fn dump_line(line: &str, received: bool, peer: &str, name: &str) -> bool {
         format!("SND to '{peer}'")
     };
     line.contains(&head) && line.contains(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::records;
+
+    #[test]
+    fn interleaved_test_app_reports_are_split() {
+        let log = "NOTI x\nRECV 1 (Ok) Status: 2001 in 0.1 secRECV 2 (Ok) Status: 2001 in 0.2 sec\n\nSEND 3 to 'r'\n";
+        let got: Vec<&str> = records(log).collect();
+        assert_eq!(
+            got,
+            [
+                "NOTI x",
+                "RECV 1 (Ok) Status: 2001 in 0.1 sec",
+                "RECV 2 (Ok) Status: 2001 in 0.2 sec",
+                "",
+                "SEND 3 to 'r'"
+            ]
+        );
+    }
 }
