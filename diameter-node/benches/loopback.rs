@@ -10,7 +10,9 @@
 //! with more, the stacks take turns in each round and, per number in flight, every stack's
 //! figures come from the round where ours had its median rate), `LOOPBACK_ONLY` (`ours` or
 //! `diameter`), `LOOPBACK_TYPED=1` (adds a row for ours with the client encoding the typed
-//! CCR for every request).
+//! CCR for every request), `LOOPBACK_RELAY=1` (adds a row for ours with a relay agent on
+//! a third thread between client and server: the relay path against the direct one, in
+//! the same run; its CPU figure is the whole process's, the relay included).
 //!
 //! Set-up, the same for both stacks: the server and the client each run on their own
 //! single-threaded tokio runtime on their own OS thread (one core each on a 2-core
@@ -52,6 +54,7 @@ use diameter_core::{
     Address, AvpKey, DiameterIdentity, Header, Message, MessageBuilder, Utf8String,
 };
 use diameter_node::peer::capabilities::SupportedApplication;
+use diameter_node::routing::{RouteAction, RouteSpec};
 use diameter_node::{Application, HandlerError, Node, NodeConfig, PeerSpec, Request};
 use hdrhistogram::Histogram;
 
@@ -329,8 +332,15 @@ impl Template {
 }
 
 /// `typed`: the client encodes the typed CCR for every request instead of stamping the
-/// template.
-fn run_ours(in_flight: usize, typed: bool, warmup: Duration, secs: Duration) -> Outcome {
+/// template. `relay`: the client's peer is a relay agent (a node on a third thread with
+/// one relay route to the server, RFC 6733 §2.8.1) instead of the server.
+fn run_ours(
+    in_flight: usize,
+    typed: bool,
+    relay: bool,
+    warmup: Duration,
+    secs: Duration,
+) -> Outcome {
     let (addr_tx, addr_rx) = mpsc::channel::<SocketAddr>();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (server_stat, server) = runtime_thread("server", move || async move {
@@ -346,13 +356,42 @@ fn run_ours(in_flight: usize, typed: bool, warmup: Duration, secs: Duration) -> 
         let _ = stop_rx.await;
         node.shutdown().await;
     });
-    let addr = addr_rx.recv().expect("server address");
+    let mut addr = addr_rx.recv().expect("server address");
+    let (relay_stop_tx, relay_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let relay_thread = relay.then(|| {
+        let (relay_tx, relay_rx) = mpsc::channel::<SocketAddr>();
+        let (_, t) = runtime_thread("relay", move || async move {
+            let mut config = NodeConfig::new("dra.example.org", "example.org")
+                .relay(true)
+                .peer(PeerSpec::new("aaa://ocs.example.org").address(addr))
+                .route(
+                    RouteSpec::new("ocs.mnc001.mcc262.3gppnetwork.org", RouteAction::Relay)
+                        .peer("ocs.example.org"),
+                );
+            config.listen = vec!["127.0.0.1:0".parse().unwrap()];
+            config.accept_unknown_peers.push("*.example.org".into());
+            let node = Node::builder(config).start().await.expect("relay starts");
+            node.wait_for_ready(Duration::from_secs(5))
+                .await
+                .expect("relay to server");
+            relay_tx.send(node.local_addrs()[0]).unwrap();
+            let _ = relay_stop_rx.await;
+            node.shutdown().await;
+        });
+        addr = relay_rx.recv().expect("relay address");
+        t
+    });
+    let peer_uri = if relay {
+        "aaa://dra.example.org:3868;transport=tcp"
+    } else {
+        "aaa://ocs.example.org:3868;transport=tcp"
+    };
     let shared = Arc::new(Shared::default());
     let sh = shared.clone();
     let (client_stat, client) = runtime_thread("client", move || async move {
         let config = NodeConfig::new("pgw01.example.org", "example.org")
             .application(SupportedApplication::auth(GY))
-            .peer(PeerSpec::new("aaa://ocs.example.org:3868;transport=tcp").address(addr));
+            .peer(PeerSpec::new(peer_uri).address(addr));
         let node = Node::builder(config).start().await.expect("client starts");
         node.wait_for_ready(Duration::from_secs(5))
             .await
@@ -393,6 +432,10 @@ fn run_ours(in_flight: usize, typed: bool, warmup: Duration, secs: Duration) -> 
     });
     let mut o = measure(&shared, &client_stat, &server_stat, warmup, secs);
     let hist = client.join().expect("client thread");
+    let _ = relay_stop_tx.send(());
+    if let Some(t) = relay_thread {
+        t.join().expect("relay thread");
+    }
     let _ = stop_tx.send(());
     server.join().expect("server thread");
     fill_latency(&mut o, &hist);
@@ -669,12 +712,16 @@ fn main() {
     // (LOOPBACK_TYPED=1), diameter 0.7.1; LOOPBACK_ONLY=ours or diameter narrows it.
     let only = std::env::var("LOOPBACK_ONLY").unwrap_or_default();
     let typed = std::env::var("LOOPBACK_TYPED").is_ok_and(|v| v == "1");
+    let relay = std::env::var("LOOPBACK_RELAY").is_ok_and(|v| v == "1");
     type Run = fn(usize, Duration, Duration) -> Outcome;
     let mut stacks: Vec<(&str, Run)> = Vec::new();
     if only != "diameter" {
-        stacks.push(("ours", |n, w, s| run_ours(n, false, w, s)));
+        stacks.push(("ours", |n, w, s| run_ours(n, false, false, w, s)));
         if typed {
-            stacks.push(("ours, typed CCR", |n, w, s| run_ours(n, true, w, s)));
+            stacks.push(("ours, typed CCR", |n, w, s| run_ours(n, true, false, w, s)));
+        }
+        if relay {
+            stacks.push(("ours via relay", |n, w, s| run_ours(n, false, true, w, s)));
         }
     }
     if only != "ours" {

@@ -3,6 +3,14 @@
 //! Origin-Host picks the peer; anything other than a CER first closes the connection, as
 //! does silence beyond the CEA timeout; an unknown host gets 3010 DIAMETER_UNKNOWN_PEER
 //! unless a realm pattern admits it (§5.3).
+//!
+//! On a TLS listener the handshake comes first, within the same CEA timeout. The CER's
+//! Origin-Host must then be one of the client certificate's DNS names (§13.1: the
+//! handshake authenticated that name, not the one the CER claims); otherwise, and for a
+//! peer configured `aaas://` that connects without TLS, the CER is answered 3010
+//! DIAMETER_UNKNOWN_PEER and the connection closed: §7.1.3's "a CER was received from an
+//! unknown peer" fits a sender we cannot tie to the host it names, and the answer is the
+//! one a host we do not know gets, so it tells a prober nothing more.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,19 +23,22 @@ use tokio::net::{TcpListener, TcpStream};
 use tracing::{debug, info, warn};
 
 use crate::answer::raw_error_answer;
+use crate::connection::Stream;
 use crate::driver::PeerCommand;
 use crate::framing::next_frame;
 use crate::node::NodeShared;
 use crate::peer::admission::{Admission, admit};
 use crate::peer::base::{BaseKind, classify};
+use crate::stats::Counters;
+use crate::tls::{Tls, certificate_names};
 
-/// Accepts connections until the task is aborted.
-pub(crate) async fn accept_loop(listener: TcpListener, node: Arc<NodeShared>) {
+/// Accepts connections until the task is aborted; with `tls`, TLS ones.
+pub(crate) async fn accept_loop(listener: TcpListener, node: Arc<NodeShared>, tls: Option<Tls>) {
     loop {
         match listener.accept().await {
             Ok((stream, addr)) => {
-                debug!(%addr, "incoming connection");
-                tokio::spawn(incoming(stream, node.clone()));
+                debug!(%addr, tls = tls.is_some(), "incoming connection");
+                tokio::spawn(incoming(stream, node.clone(), tls.clone()));
             }
             Err(e) => {
                 warn!(error = %e, "accept failed");
@@ -37,12 +48,27 @@ pub(crate) async fn accept_loop(listener: TcpListener, node: Arc<NodeShared>) {
     }
 }
 
-async fn incoming(mut stream: TcpStream, node: Arc<NodeShared>) {
-    let _ = stream.set_nodelay(true);
-    let timeout = node.config.timers.cea_timeout;
+async fn incoming(tcp: TcpStream, node: Arc<NodeShared>, tls: Option<Tls>) {
+    let _ = tcp.set_nodelay(true);
+    let deadline = tokio::time::Instant::now() + node.config.timers.cea_timeout;
+    let mut stream = match tls {
+        None => Stream::Tcp(tcp),
+        Some(tls) => match tokio::time::timeout_at(deadline, tls.accept(tcp)).await {
+            Ok(Ok(s)) => s,
+            // A bad handshake ends this connection only.
+            Ok(Err(e)) => {
+                warn!(error = %e, "incoming TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                info!("incoming TLS handshake not completed within the CEA timeout");
+                return;
+            }
+        },
+    };
     let max = node.config.limits.max_message_size;
     let mut buf = BytesMut::with_capacity(4096);
-    let first = tokio::time::timeout(timeout, async {
+    let first = tokio::time::timeout_at(deadline, async {
         loop {
             match next_frame(&mut buf, max) {
                 Ok(Some(frame)) => return Ok(frame),
@@ -103,6 +129,20 @@ async fn incoming(mut stream: TcpStream, node: Arc<NodeShared>) {
         return;
     };
     let known = node.find_peer(&host);
+    if let Err(why) = authenticated(&stream, &node, &host) {
+        warn!(%host, why, "CER refused: Origin-Host not authenticated by TLS, 3010");
+        if let Some(slot) = &known {
+            Counters::bump(&slot.counters.tls_failures);
+        }
+        reject(
+            &mut stream,
+            &node,
+            &msg,
+            ResultCode::DIAMETER_UNKNOWN_PEER.0,
+        )
+        .await;
+        return;
+    }
     let slot = match (admit(known.is_some(), &realm, &node.patterns), known) {
         (Admission::Known, Some(slot)) => slot,
         (Admission::Dynamic, _) => node.spawn_dynamic_peer(&host),
@@ -125,7 +165,38 @@ async fn incoming(mut stream: TcpStream, node: Arc<NodeShared>) {
     });
 }
 
-async fn reject(stream: &mut TcpStream, node: &NodeShared, cer: &Message, code: u32) {
+/// Whether the connection may speak for `host`: on TLS, a client certificate naming it
+/// (or none, when client certificates are optional); on plain TCP, any host but one
+/// configured with an `aaas://` URI.
+fn authenticated(stream: &Stream, node: &NodeShared, host: &str) -> Result<(), &'static str> {
+    if !stream.is_tls() {
+        let secure = node.config.peers.iter().any(|p| {
+            p.is_secure()
+                && p.identity()
+                    .is_ok_and(|(h, _)| h.eq_ignore_ascii_case(host))
+        });
+        return if secure {
+            Err("configured aaas:// but connected without TLS")
+        } else {
+            Ok(())
+        };
+    }
+    match stream.peer_certificates() {
+        Some(certs) if certificate_names(certs, host) => Ok(()),
+        Some(_) => Err("not a DNS name of the client certificate"),
+        None if node
+            .config
+            .tls
+            .as_ref()
+            .is_some_and(|t| !t.require_client_auth) =>
+        {
+            Ok(())
+        }
+        None => Err("no client certificate"),
+    }
+}
+
+async fn reject(stream: &mut Stream, node: &NodeShared, cer: &Message, code: u32) {
     let cea = node.local.cea(cer.header(), code, None);
     let _ = stream
         .write_all(&diameter_core::typed::Command::to_bytes(&cea))

@@ -4,11 +4,21 @@
 //! origin_host = "client.example.org"
 //! origin_realm = "example.org"
 //! listen = ["127.0.0.1:3868", "[::1]:3868"]
+//! tls_listen = ["127.0.0.1"]                 # TLS at connection start; port 5658 if none
 //! accept_unknown_peers = ["*.example.org"]   # realm patterns (§5.3: else 3010)
 //!
 //! [[peers]]
 //! uri = "aaa://server.example.org:3868;transport=tcp"   # RFC 6733 §4.3.1 DiameterURI
 //! addresses = ["127.0.0.1:3868"]                         # optional; else DNS
+//!
+//! [[peers]]
+//! uri = "aaas://secure.example.org"   # aaas: TLS; port 5658; its certificate must name it
+//!
+//! [tls]                     # needed by tls_listen and aaas:// peers (see crate::tls)
+//! certificate = "client.pem"          # chain, leaf first, DNS name = origin_host
+//! private_key = "client.key"
+//! ca = ["ca.pem"]
+//! require_client_auth = true          # default: TLS clients must send a certificate
 //!
 //! [[applications]]          # advertised in CER/CEA (handlers add theirs)
 //! id = 4
@@ -30,9 +40,12 @@ use std::time::Duration;
 use diameter_core::data::{UriTransport, parse_uri};
 use serde::{Deserialize, Deserializer};
 
+use crate::duplicate::DuplicateDetection;
 use crate::peer::PeerTimers;
 use crate::peer::admission::RealmPattern;
 use crate::peer::capabilities::{ApplicationKind, SupportedApplication};
+use crate::routing::RouteSpec;
+use crate::tls::{DEFAULT_TLS_PORT, TlsConfig, TlsError};
 
 /// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -52,13 +65,20 @@ pub enum ConfigError {
     /// A required value is empty.
     #[error("{0} must not be empty")]
     Empty(&'static str),
+    /// `tls_listen` or an `aaas://` peer without a `[tls]` section.
+    #[error("{0} needs TLS credentials (the [tls] section)")]
+    TlsMissing(String),
+    /// The TLS credentials cannot be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// One configured peer.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PeerSpec {
-    /// `aaa://host[:port][;transport=tcp]`: the host is the peer's DiameterIdentity.
+    /// `aaa://host[:port][;transport=tcp]`: the host is the peer's DiameterIdentity;
+    /// `aaas://` connects with TLS (default port 5658).
     pub uri: String,
     /// Addresses to connect to; when empty, the URI's host and port are resolved.
     #[serde(default)]
@@ -102,13 +122,16 @@ impl PeerSpec {
             reason,
         };
         let uri = parse_uri(&self.uri).map_err(|e| bad(e.to_string()))?;
-        if uri.secure {
-            return Err(bad("aaas:// (TLS) is not supported yet".into()));
-        }
         if matches!(uri.transport, Some(UriTransport::Sctp | UriTransport::Udp)) {
             return Err(bad("only transport=tcp is supported".into()));
         }
         Ok((uri.host, uri.port))
+    }
+
+    /// Whether the URI is `aaas://`: connections to the peer use TLS from the start, and
+    /// its own connections are accepted on TLS only.
+    pub fn is_secure(&self) -> bool {
+        parse_uri(&self.uri).is_ok_and(|u| u.secure)
     }
 }
 
@@ -247,6 +270,59 @@ impl Default for Limits {
     }
 }
 
+/// OC-Report-Type of the overload reports this node sends (RFC 7683 §7.6).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DoicReportType {
+    /// HOST_REPORT: the node itself is overloaded (the default).
+    #[default]
+    Host,
+    /// REALM_REPORT: the whole realm is (a node that speaks for its realm).
+    Realm,
+}
+
+/// DOIC, RFC 7683 (`[doic]`): the loss algorithm as reacting and as reporting node.
+///
+/// ```toml
+/// [doic]
+/// enabled = true              # OC-Supported-Features in requests and answers, OC-OLR obeyed
+/// report_type = "host"        # or "realm"
+/// overload_handlers = 800     # report overload while a connection runs this many handlers
+/// overload_reduction = 50     # OC-Reduction-Percentage of those reports
+/// overload_validity = "30s"   # OC-Validity-Duration of those reports
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DoicConfig {
+    /// Requests sent carry OC-Supported-Features and OC-OLRs in their answers throttle
+    /// later requests; answers to requests with OC-Supported-Features carry it and the
+    /// node's overload reports. On by default.
+    pub enabled: bool,
+    /// OC-Report-Type of this node's reports.
+    pub report_type: DoicReportType,
+    /// Report overload automatically while a connection has this many handlers running
+    /// in their own tasks (0, the default: only [`crate::NodeHandle::set_overload`]).
+    /// Below `limits.max_concurrent_handlers`, so that peers slow down before 3004.
+    pub overload_handlers: usize,
+    /// OC-Reduction-Percentage of automatic reports (50).
+    pub overload_reduction: u32,
+    /// OC-Validity-Duration of automatic reports (30 s).
+    #[serde(deserialize_with = "duration")]
+    pub overload_validity: Duration,
+}
+
+impl Default for DoicConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            report_type: DoicReportType::Host,
+            overload_handlers: 0,
+            overload_reduction: 50,
+            overload_validity: Duration::from_secs(30),
+        }
+    }
+}
+
 /// Everything a node needs besides its application handlers.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -258,6 +334,13 @@ pub struct NodeConfig {
     /// Addresses to listen on (IPv4 and IPv6; none for a client-only node).
     #[serde(default)]
     pub listen: Vec<SocketAddr>,
+    /// Addresses to listen on with TLS at connection start (RFC 6733 §2.1; in TOML an
+    /// address without a port gets 5658). Needs [`Self::tls`].
+    #[serde(default, deserialize_with = "tls_addresses")]
+    pub tls_listen: Vec<SocketAddr>,
+    /// TLS credentials and trust, for `tls_listen` and `aaas://` peers.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
     /// Host-IP-Address values for CER/CEA; by default the listen addresses that are not
     /// wildcards, else 127.0.0.1.
     #[serde(default)]
@@ -294,6 +377,26 @@ pub struct NodeConfig {
     /// Limits.
     #[serde(default)]
     pub limits: Limits,
+    /// The routing table (RFC 6733 §2.7; see [`crate::routing`]). A node with routes, or
+    /// with `relay`, routes the requests it receives instead of processing them all.
+    #[serde(default)]
+    pub routes: Vec<RouteSpec>,
+    /// Requests answered 3006 are sent again to a Redirect-Host that is an open peer, and
+    /// the redirect is cached as its Redirect-Host-Usage says (§6.13); on by default.
+    #[serde(default = "yes")]
+    pub follow_redirects: bool,
+    /// Duplicate detection of retransmitted requests (§6.1.2 recommendation); off unless
+    /// configured (`[duplicate_detection]`, with `window` and `max_entries`).
+    #[serde(default)]
+    pub duplicate_detection: Option<DuplicateDetection>,
+    /// Address of the HTTP listener serving Prometheus metrics on `GET /metrics` (see
+    /// [`crate::metrics`]); none by default. Setting it also enables the message and
+    /// latency metrics.
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
+    /// DOIC overload control (RFC 7683, see [`crate::doic`]): `[doic]`.
+    #[serde(default)]
+    pub doic: DoicConfig,
 }
 
 fn product_name() -> String {
@@ -307,6 +410,8 @@ impl NodeConfig {
             origin_host: origin_host.into(),
             origin_realm: origin_realm.into(),
             listen: Vec::new(),
+            tls_listen: Vec::new(),
+            tls: None,
             host_ip_addresses: Vec::new(),
             vendor_id: 0,
             product_name: product_name(),
@@ -318,6 +423,11 @@ impl NodeConfig {
             peers: Vec::new(),
             timers: Timers::default(),
             limits: Limits::default(),
+            routes: Vec::new(),
+            follow_redirects: true,
+            duplicate_detection: None,
+            metrics_listen: None,
+            doic: DoicConfig::default(),
         }
     }
 
@@ -338,6 +448,12 @@ impl NodeConfig {
         }
         for p in &self.peers {
             p.identity()?;
+            if p.is_secure() && self.tls.is_none() {
+                return Err(ConfigError::TlsMissing(format!("peer {}", p.uri)));
+            }
+        }
+        if !self.tls_listen.is_empty() && self.tls.is_none() {
+            return Err(ConfigError::TlsMissing("tls_listen".into()));
         }
         Ok(())
     }
@@ -345,6 +461,18 @@ impl NodeConfig {
     /// Adds a listen address.
     pub fn listen(mut self, addr: SocketAddr) -> Self {
         self.listen.push(addr);
+        self
+    }
+
+    /// Adds a TLS listen address.
+    pub fn tls_listen(mut self, addr: SocketAddr) -> Self {
+        self.tls_listen.push(addr);
+        self
+    }
+
+    /// Sets the TLS credentials and trust.
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -379,6 +507,24 @@ impl NodeConfig {
         self
     }
 
+    /// Adds a route (§2.7).
+    pub fn route(mut self, route: RouteSpec) -> Self {
+        self.routes.push(route);
+        self
+    }
+
+    /// Advertises the Relay application, so that peers send any request (§2.4).
+    pub fn relay(mut self, relay: bool) -> Self {
+        self.relay = relay;
+        self
+    }
+
+    /// Turns duplicate detection on.
+    pub fn duplicate_detection(mut self, settings: DuplicateDetection) -> Self {
+        self.duplicate_detection = Some(settings);
+        self
+    }
+
     /// Replaces the limits.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
@@ -394,8 +540,24 @@ impl NodeConfig {
     }
 }
 
+/// Reads socket addresses, or IP addresses that get [`DEFAULT_TLS_PORT`].
+fn tls_addresses<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SocketAddr>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|a| {
+            a.parse::<SocketAddr>()
+                .or_else(|_| {
+                    let ip = a.trim_start_matches('[').trim_end_matches(']');
+                    ip.parse::<IpAddr>()
+                        .map(|ip| SocketAddr::new(ip, DEFAULT_TLS_PORT))
+                })
+                .map_err(|_| serde::de::Error::custom(format!("invalid address {a:?}")))
+        })
+        .collect()
+}
+
 /// Reads `"30s"`, `"250ms"`, `"2m"`, `"1h"` or a number of seconds.
-fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Raw {

@@ -1,5 +1,5 @@
-//! TCP transport (RFC 6733 §2.1): listening on several IPv4/IPv6 addresses, connecting,
-//! TCP_NODELAY, framed reads and coalesced writes.
+//! TCP and TLS/TCP transport (RFC 6733 §2.1): listening on several IPv4/IPv6 addresses,
+//! connecting, TCP_NODELAY, framed reads and coalesced writes.
 //!
 //! A connection is owned by its peer's task (`driver.rs`), which does all of its I/O
 //! itself, with no task or channel in between:
@@ -12,17 +12,24 @@
 //!   one syscall. What the socket does not take at once is
 //!   written when it becomes writable; above `WRITE_HIGH_WATER` (4 MiB) unsent bytes the
 //!   connection stops reading until the peer catches up, so memory stays bounded.
+//!
+//! A TLS connection ([`crate::tls`]) goes through the same code: its `Stream` variant
+//! encrypts into rustls's buffer and writes that to the socket; only the places where
+//! plain TCP takes a shortcut (`try_write`, the short-read hint) look at the variant.
 
 use std::io;
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
+use rustls::pki_types::CertificateDer;
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+
+use crate::tls::Tls;
 
 /// Most bytes read in one wake-up before the messages are handled.
 pub(crate) const MAX_READ_BATCH: usize = 256 * 1024;
@@ -63,6 +70,149 @@ pub async fn connect(addrs: Vec<SocketAddr>, timeout: Duration) -> io::Result<Tc
     Err(last)
 }
 
+/// Connects like [`connect`], then, with `tls`, runs the TLS handshake (within `timeout`
+/// too); the server's certificate must name `identity`.
+pub(crate) async fn connect_stream(
+    addrs: Vec<SocketAddr>,
+    timeout: Duration,
+    tls: Option<(Tls, std::sync::Arc<str>)>,
+) -> io::Result<Stream> {
+    let tcp = connect(addrs, timeout).await?;
+    let Some((tls, identity)) = tls else {
+        return Ok(Stream::Tcp(tcp));
+    };
+    match tokio::time::timeout(timeout, tls.connect(tcp, &identity)).await {
+        Ok(r) => r,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "TLS handshake timed out",
+        )),
+    }
+}
+
+/// A connection's byte stream, whatever the transport: the rest of the node sees only
+/// `AsyncRead`/`AsyncWrite` and the few methods below, so another transport is one more
+/// variant here (and its arms).
+#[derive(Debug)]
+pub(crate) enum Stream {
+    /// Plain TCP.
+    Tcp(TcpStream),
+    /// TLS over TCP, started with the connection (RFC 6733 §13.1). Boxed: rustls's state
+    /// is large, and plain TCP connections should not pay for it.
+    Tls(Box<tokio_rustls::TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    fn set_nodelay(&self) {
+        let tcp = match self {
+            Self::Tcp(s) => s,
+            Self::Tls(s) => s.get_ref().0,
+        };
+        let _ = tcp.set_nodelay(true);
+    }
+
+    /// The peer's certificate chain, leaf first, on a TLS connection where it sent one.
+    pub(crate) fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
+        match self {
+            Self::Tcp(_) => None,
+            Self::Tls(s) => s.get_ref().1.peer_certificates(),
+        }
+    }
+
+    /// Whether the connection is TLS.
+    pub(crate) fn is_tls(&self) -> bool {
+        matches!(self, Self::Tls(_))
+    }
+
+    /// Writes without waiting: `WouldBlock` when nothing can be taken now.
+    #[inline]
+    fn write_now(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Self::Tcp(s) => s.try_write(buf),
+            // rustls has no `try_write`: one poll with a waker that wakes nobody. What it
+            // encrypted but the socket did not take waits in rustls's buffer, and
+            // `Transport::poll_io` (with the real waker) writes it.
+            Self::Tls(_) => {
+                match Pin::new(self).poll_write(&mut Context::from_waker(Waker::noop()), buf) {
+                    Poll::Ready(r) => r,
+                    Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+                }
+            }
+        }
+    }
+
+    /// Whether bytes the caller counts as written still wait inside the stream (TLS
+    /// records rustls has not handed to the socket yet).
+    #[inline]
+    fn has_buffered_output(&self) -> bool {
+        match self {
+            Self::Tcp(_) => false,
+            Self::Tls(s) => s.get_ref().1.wants_write(),
+        }
+    }
+
+    /// Whether a read shorter than the room given means the socket is drained. True for
+    /// TCP; rustls hands out one record per read, so for TLS a short read means nothing.
+    #[inline]
+    fn short_read_drains(&self) -> bool {
+        matches!(self, Self::Tcp(_))
+    }
+
+    /// Closes the sending side at once when that needs no I/O of its own (TCP's FIN);
+    /// false when it does (TLS's close_notify).
+    fn shutdown_now(&self) -> bool {
+        match self {
+            Self::Tcp(s) => {
+                let _ = SockRef::from(s).shutdown(std::net::Shutdown::Write);
+                true
+            }
+            Self::Tls(_) => false,
+        }
+    }
+}
+
+impl AsyncRead for Stream {
+    #[inline]
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    #[inline]
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
 /// What a connection's [`Transport::poll_io`] reports.
 #[derive(Debug)]
 pub(crate) enum IoEvent {
@@ -74,11 +224,11 @@ pub(crate) enum IoEvent {
     Failed(io::Error),
 }
 
-/// One TCP connection: the socket, the bytes read but not yet framed, the bytes queued
-/// but not yet written.
+/// One connection: the stream, the bytes read but not yet framed, the bytes queued but
+/// not yet written.
 #[derive(Debug)]
 pub(crate) struct Transport {
-    stream: TcpStream,
+    stream: Stream,
     /// Received bytes, cut into messages by [`crate::framing::next_frame`].
     pub(crate) rbuf: BytesMut,
     /// Encoded messages waiting to be written, in order.
@@ -87,8 +237,8 @@ pub(crate) struct Transport {
 
 impl Transport {
     /// Takes over a connected stream (TCP_NODELAY on) and what was already read from it.
-    pub(crate) fn new(stream: TcpStream, rbuf: BytesMut) -> Self {
-        let _ = stream.set_nodelay(true);
+    pub(crate) fn new(stream: Stream, rbuf: BytesMut) -> Self {
+        stream.set_nodelay();
         Self {
             stream,
             rbuf,
@@ -119,7 +269,7 @@ impl Transport {
     /// case), without waiting; the rest goes when the socket is writable again.
     pub(crate) fn flush(&mut self) -> io::Result<()> {
         while !self.wbuf.is_empty() {
-            match self.stream.try_write(&self.wbuf) {
+            match self.stream.write_now(&self.wbuf) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => self.wbuf.advance(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
@@ -156,6 +306,12 @@ impl Transport {
                 Poll::Pending => break,
             }
         }
+        if self.stream.has_buffered_output() {
+            // Pending registers for writability, like a plain write that blocked.
+            if let Poll::Ready(Err(e)) = Pin::new(&mut self.stream).poll_flush(cx) {
+                return Poll::Ready(IoEvent::Failed(e));
+            }
+        }
         if !read || self.wbuf.len() > WRITE_HIGH_WATER {
             // Woken when the socket is writable again (or not at all, when not reading:
             // the caller comes back by itself).
@@ -173,7 +329,7 @@ impl Transport {
                 Poll::Ready(Ok(0)) => break,
                 Poll::Ready(Ok(n)) => {
                     total += n;
-                    if n < room {
+                    if n < room && self.stream.short_read_drains() {
                         break;
                     }
                 }
@@ -190,13 +346,11 @@ impl Transport {
     }
 
     /// Closes the connection after writing what is queued: at once when the socket takes
-    /// it, otherwise from a small task that gives up after [`CLOSE_LINGER`].
+    /// it, otherwise (and for TLS's close_notify) from a small task that gives up after
+    /// [`CLOSE_LINGER`].
     pub(crate) fn close(mut self) {
         match self.flush() {
-            Ok(()) if self.wbuf.is_empty() => {
-                let _ = SockRef::from(&self.stream).shutdown(std::net::Shutdown::Write);
-                return;
-            }
+            Ok(()) if self.wbuf.is_empty() && self.stream.shutdown_now() => return,
             Ok(()) if tokio::runtime::Handle::try_current().is_ok() => {}
             // Broken, or no runtime to finish in: dropped (closed) at once.
             _ => return,
@@ -207,7 +361,15 @@ impl Transport {
         tokio::spawn(async move {
             let _ = tokio::time::timeout(CLOSE_LINGER, async {
                 stream.write_all(&wbuf).await?;
-                stream.shutdown().await
+                stream.shutdown().await?;
+                if stream.is_tls() {
+                    // Wait for the peer's close_notify (or its FIN) before the socket goes:
+                    // its own close_notify would hit a closed socket, and freeDiameter
+                    // (GnuTLS's bye) treats that failed write as fatal.
+                    let mut scratch = [0u8; 1024];
+                    while stream.read(&mut scratch).await? > 0 {}
+                }
+                Ok::<_, io::Error>(())
             })
             .await;
         });

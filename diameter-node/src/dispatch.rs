@@ -1,6 +1,11 @@
 //! What happens to a received request before and while a handler runs (RFC 6733 §6.1,
 //! §7): the checks that need no handler, in this order —
 //!
+//! 0. on a node with routes or the Relay application, routing (§6.1.4–§6.1.6, see
+//!    `forward.rs`): forwarded to a peer (its answer comes back through the same channel
+//!    as a handler's that runs in its own task), redirected (3006), refused (3002, 3003,
+//!    3005), or processed here; then, with duplicate detection on, a T-flagged request
+//!    already answered gets the same answer again (§6.1.2);
 //! 1. an Application-Id the node does not serve: 3007 DIAMETER_APPLICATION_UNSUPPORTED;
 //! 2. a command the application does not serve: 3001 DIAMETER_COMMAND_UNSUPPORTED;
 //! 3. validation against the dictionary ([`diameter_core::validate()`]): 5001, 5004, 5005,
@@ -18,17 +23,22 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
+use diameter_core::generated::base::avp;
 use diameter_core::{Header, Message, ResultCode};
 use tokio::sync::mpsc;
 use tracing::debug;
 
 use crate::answer::{error_answer, generate_answer};
 use crate::app::{Answer, CatchUnwind, HandlerError, Request};
+use crate::driver::PeerCommand;
+use crate::forward::{Decision, Ingress, Outstanding, Reply, with_route_record};
 use crate::node::{NodeShared, PeerSlot};
 use crate::observe::Direction;
 use crate::peer::{ConnId, LocalCapabilities};
+use crate::redirect::redirect_answer;
 use crate::stats::Counters;
 
 /// Where handlers that finish in their own task send their answers: the peer's task.
@@ -66,6 +76,57 @@ pub(crate) fn handle_request(
         node.observer.message(&slot.name, Direction::Sent, &answer);
         out.extend_from_slice(answer.as_bytes());
     };
+    if node.routes_requests() {
+        match node.decide(&msg, slot, &[]) {
+            Decision::Local => {}
+            Decision::Forward(target, proxy) => {
+                let limit = node.config.limits.max_concurrent_handlers;
+                if *handlers >= limit {
+                    Counters::bump(&counters.too_busy);
+                    reply(
+                        generate_answer(&msg, &node.local, ResultCode::DIAMETER_TOO_BUSY.0).build(),
+                    );
+                } else if let Err(answer) = forward(node, slot, &target, proxy, conn, later, msg) {
+                    Counters::bump(&counters.protocol_errors);
+                    reply(answer);
+                } else {
+                    *handlers += 1;
+                }
+                return;
+            }
+            Decision::Redirect(route) => {
+                reply(redirect_answer(&msg, &node.local, route));
+                return;
+            }
+            Decision::Refuse(code) => {
+                if code == ResultCode::DIAMETER_LOOP_DETECTED.0 {
+                    Counters::bump(&counters.loops_detected);
+                }
+                Counters::bump(&counters.protocol_errors);
+                reply(generate_answer(&msg, &node.local, code).build());
+                return;
+            }
+        }
+    }
+    // §6.1.2: a retransmission of a request answered before gets the same answer.
+    let origin = match &node.duplicates {
+        Some(cache) => {
+            let origin = msg.find(avp::ORIGIN_HOST).map(|a| a.data_bytes());
+            let header = msg.header();
+            if let (true, Some(o)) = (header.flags.is_retransmit(), &origin) {
+                if let Some(answer) = cache.get(o, header.end_to_end, Instant::now()) {
+                    Counters::bump(&counters.duplicates);
+                    Counters::bump(&counters.answers_sent);
+                    let answer = fix_identifiers(answer, header);
+                    node.observer.sent_bytes(&slot.name, &answer);
+                    out.extend_from_slice(&answer);
+                    return;
+                }
+            }
+            origin
+        }
+        None => None,
+    };
     let Some(app) = node.apps.get(&msg.application_id()) else {
         Counters::bump(&counters.protocol_errors);
         reply(
@@ -95,6 +156,7 @@ pub(crate) fn handle_request(
         reply(error_answer(&msg, &node.local, &e));
         return;
     }
+    node.doic.note_handlers(*handlers);
     if *handlers >= node.config.limits.max_concurrent_handlers {
         Counters::bump(&counters.too_busy);
         reply(generate_answer(&msg, &node.local, ResultCode::DIAMETER_TOO_BUSY.0).build());
@@ -107,6 +169,8 @@ pub(crate) fn handle_request(
     // pending one is polled again by its task, with that task's waker, before it waits.)
     if let Poll::Ready(outcome) = Pin::new(&mut fut).poll(&mut Context::from_waker(Waker::noop())) {
         let bytes = finish(outcome, &msg, &node.local, &header, counters);
+        let bytes = node.doic.outgoing_answer(&msg, bytes);
+        remember(node, origin.as_deref(), &header, &bytes);
         Counters::bump(&counters.answers_sent);
         node.observer.sent_bytes(&slot.name, &bytes);
         out.extend_from_slice(&bytes);
@@ -117,13 +181,71 @@ pub(crate) fn handle_request(
     let slot = slot.clone();
     let local = node.local.clone();
     let observer = node.observer.clone();
+    let node = (origin.is_some() || node.doic.enabled()).then(|| node.clone());
     tokio::spawn(async move {
         let outcome = fut.await;
-        let bytes = finish(outcome, &msg, &local, &header, &slot.counters);
+        let mut bytes = finish(outcome, &msg, &local, &header, &slot.counters);
+        if let Some(node) = node {
+            bytes = node.doic.outgoing_answer(&msg, bytes);
+            remember(&node, origin.as_deref(), &header, &bytes);
+        }
         Counters::bump(&slot.counters.answers_sent);
         observer.sent_bytes(&slot.name, &bytes);
         let _ = later.send((conn, bytes));
     });
+}
+
+/// Keeps an answer for retransmissions of its request (duplicate detection on).
+fn remember(node: &NodeShared, origin: Option<&[u8]>, header: &Header, answer: &Bytes) {
+    if let (Some(cache), Some(origin)) = (&node.duplicates, origin) {
+        cache.insert(origin, header.end_to_end, answer.clone(), Instant::now());
+    }
+}
+
+/// Sends a received request on to `target` (relay or proxy, §6.1.8): Route-Record
+/// naming the peer it came from, the proxy hook if any; its answer comes back through
+/// `later`. `Err`: the answer to give instead.
+fn forward(
+    node: &Arc<NodeShared>,
+    ingress: &Arc<PeerSlot>,
+    target: &PeerSlot,
+    proxy: bool,
+    conn: ConnId,
+    later: &Answers,
+    msg: Message,
+) -> Result<(), Message> {
+    let hop_by_hop = msg.header().hop_by_hop;
+    let msg = match (&node.proxy, proxy) {
+        (Some(hook), true) => match hook.request(msg.clone()) {
+            Ok(m) => m,
+            Err(code) => return Err(generate_answer(&msg, &node.local, code).build()),
+        },
+        _ => msg,
+    };
+    let Some(request) = with_route_record(msg.as_bytes(), &ingress.name) else {
+        let code = ResultCode::DIAMETER_UNABLE_TO_DELIVER.0;
+        return Err(generate_answer(&msg, &node.local, code).build());
+    };
+    Counters::bump(&ingress.counters.forwarded);
+    let o = Outstanding {
+        request,
+        deadline: Instant::now() + node.config.timers.request_timeout,
+        reply: Reply::Forward(Ingress {
+            slot: ingress.clone(),
+            back: later.clone(),
+            conn,
+            hop_by_hop,
+            proxy,
+        }),
+        hops: 0,
+    };
+    if let Err(e) = target.tx.send(PeerCommand::Request(o)) {
+        // The peer's task is gone: 3002 through the usual way back.
+        if let PeerCommand::Request(o) = e.0 {
+            o.fail(node, crate::error::RequestError::PeerGone);
+        }
+    }
+    Ok(())
 }
 
 /// The bytes to send for a handler's outcome.

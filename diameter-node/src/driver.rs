@@ -23,40 +23,38 @@
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use diameter_core::generated::base::DisconnectCause;
 use diameter_core::{Limits, Message};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{Instrument, debug, info, warn};
 
 use crate::answer::raw_error_answer;
 use crate::app::BoxFuture;
-use crate::connection::{self, IoEvent, Transport};
+use crate::connection::{self, IoEvent, Stream, Transport};
 use crate::dispatch::{Answers, ConnReplies};
 use crate::error::RequestError;
+use crate::forward::{Decision, MAX_HOPS, Outstanding, Reply, with_t_flag};
 use crate::framing::next_frame;
 use crate::node::{NodeShared, PeerSlot, stamp_ids};
 use crate::observe::Direction;
 use crate::peer::{Action, ConnId, Event, Peer, PeerConfig, PeerState, WatchdogState};
 use crate::pending::PendingTable;
+use crate::redirect::RedirectIndication;
 use crate::stats::Counters;
+use crate::tls::{Tls, is_handshake_error};
 
 /// What the rest of the node asks a peer task to do.
 #[derive(Debug)]
 pub(crate) enum PeerCommand {
-    /// Send a request; the outcome goes to `reply`.
-    Request {
-        bytes: Bytes,
-        deadline: Instant,
-        reply: oneshot::Sender<Result<Message, RequestError>>,
-    },
+    /// Send a request (originated here or forwarded); its outcome goes to its `reply`.
+    Request(Outstanding),
     /// A new incoming connection whose CER names this peer (R-Conn-CER).
     Incoming {
-        stream: TcpStream,
+        stream: Stream,
         buf: BytesMut,
         cer: Message,
     },
@@ -77,8 +75,6 @@ pub(crate) enum PeerTarget {
     /// Never connect (peers that only connect to us).
     None,
 }
-
-type Waiter = oneshot::Sender<Result<Message, RequestError>>;
 
 /// Commands taken from the channel in one go before their output is written.
 const COMMAND_BATCH: usize = 256;
@@ -102,7 +98,7 @@ struct Conn {
 }
 
 impl Conn {
-    fn new(id: ConnId, stream: TcpStream, buf: BytesMut) -> Self {
+    fn new(id: ConnId, stream: Stream, buf: BytesMut) -> Self {
         Self {
             id,
             io: Transport::new(stream, buf),
@@ -122,7 +118,7 @@ enum Input {
     Command(Option<PeerCommand>),
     Io(usize, IoEvent),
     Answer(Option<(ConnId, Bytes)>),
-    Connected(std::io::Result<TcpStream>),
+    Connected(std::io::Result<Stream>),
     Timer,
     /// The task let the others run; handle more of the messages already read.
     Backlog,
@@ -135,9 +131,13 @@ pub(crate) struct PeerDriver {
     node: Arc<NodeShared>,
     rx: mpsc::UnboundedReceiver<PeerCommand>,
     target: PeerTarget,
+    /// The node's TLS, for a peer whose URI is `aaas://`.
+    tls: Option<Tls>,
     conns: [Option<Conn>; 2],
-    connecting: Option<BoxFuture<std::io::Result<TcpStream>>>,
-    pending: PendingTable<Waiter>,
+    connecting: Option<BoxFuture<std::io::Result<Stream>>>,
+    pending: PendingTable<Outstanding>,
+    /// Round-robin position for requests this task moves to other peers.
+    rr: AtomicUsize,
     /// Answers of handlers that ran in their own task, back to be written.
     answers: Answers,
     answers_rx: mpsc::UnboundedReceiver<(ConnId, Bytes)>,
@@ -174,6 +174,7 @@ impl PeerDriver {
             peer: Peer::new(config),
             slot,
             pending: PendingTable::new(node.config.limits.max_pending_requests),
+            rr: AtomicUsize::new(0),
             answers,
             answers_rx,
             timer: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
@@ -181,6 +182,7 @@ impl PeerDriver {
             node,
             rx,
             target,
+            tls: None,
             conns: [None, None],
             connecting: None,
             limits,
@@ -190,6 +192,12 @@ impl PeerDriver {
             had_connection: false,
             reported: (PeerState::Closed, WatchdogState::Initial),
         }
+    }
+
+    /// Connects with TLS (`aaas://` peers).
+    pub(crate) fn with_tls(mut self, tls: Option<Tls>) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// Runs until stopped (or, for a dynamic peer, until its connection ends).
@@ -205,6 +213,9 @@ impl PeerDriver {
         loop {
             self.flush();
             self.write_out();
+            self.slot
+                .pending
+                .store(self.pending.len(), Ordering::Relaxed);
             if self.finished() {
                 break;
             }
@@ -328,10 +339,7 @@ impl PeerDriver {
                         let next = self.node.spawn_dynamic_peer(&self.slot.name);
                         let _ = next.tx.send(cmd);
                     }
-                    PeerCommand::Request { reply, .. } => {
-                        Counters::bump(&self.slot.counters.peer_gone);
-                        let _ = reply.send(Err(RequestError::PeerGone));
-                    }
+                    PeerCommand::Request(o) => self.reroute(o, false),
                     PeerCommand::Stop { done, .. } => {
                         let _ = done.send(());
                     }
@@ -367,11 +375,7 @@ impl PeerDriver {
 
     fn command(&mut self, now: Instant, cmd: PeerCommand) {
         match cmd {
-            PeerCommand::Request {
-                bytes,
-                deadline,
-                reply,
-            } => self.send_request(now, bytes, deadline, reply),
+            PeerCommand::Request(o) => self.send_request(o),
             PeerCommand::Incoming { stream, buf, cer } => {
                 let Some(i) = self.free_slot() else {
                     // Two connections already (mid-election): refuse a third.
@@ -402,26 +406,150 @@ impl PeerDriver {
         }
     }
 
-    fn send_request(&mut self, now: Instant, bytes: Bytes, deadline: Instant, reply: Waiter) {
+    fn send_request(&mut self, o: Outstanding) {
         if !self.peer.is_available() || self.stopping.is_some() {
-            let _ = reply.send(Err(RequestError::PeerGone));
+            // Not sent: another peer may take it, without the T flag.
+            self.reroute(o, false);
             return;
         }
-        let _ = now;
         let hbh = self.peer.next_hop_by_hop();
-        let bytes = stamp_ids(bytes, hbh, &self.node.end_to_end);
-        if let Err((_, reply)) = self.pending.insert(hbh, deadline, reply) {
-            let _ = reply.send(Err(RequestError::TooManyPending));
+        let bytes = stamp_ids(o.request, hbh, &self.node.end_to_end);
+        let o = Outstanding {
+            request: bytes.clone(),
+            ..o
+        };
+        if let Err((_, o)) = self.pending.insert(hbh, o.deadline, o) {
+            o.fail(&self.node, RequestError::TooManyPending);
             return;
         }
         match self.peer.send_request(bytes) {
             Ok(_) => Counters::bump(&self.slot.counters.requests_sent),
             Err(_) => {
-                if let Some(reply) = self.pending.answer(hbh) {
-                    let _ = reply.send(Err(RequestError::PeerGone));
+                if let Some(o) = self.pending.answer(hbh) {
+                    self.reroute(o, false);
                 }
             }
         }
+    }
+
+    /// Moves a request of this peer to another one (§5.5.4): the same End-to-End
+    /// Identifier, the T flag if it was sent here (`retransmit`). Without another peer, or
+    /// after [`MAX_HOPS`], or while the node stops, it fails: the caller gets
+    /// [`RequestError::PeerGone`], a forwarded request's peer a 3002 answer.
+    fn reroute(&mut self, o: Outstanding, retransmit: bool) {
+        let counters = &self.slot.counters;
+        let target = if o.hops < MAX_HOPS && self.stopping.is_none() {
+            Message::decode(o.request.clone())
+                .ok()
+                .and_then(|msg| match &o.reply {
+                    Reply::Caller(_) => self.node.select_for_send(
+                        &msg,
+                        msg.application_id(),
+                        Some(&self.slot),
+                        &self.rr,
+                    ),
+                    Reply::Forward(ingress) => {
+                        match self.node.decide(&msg, &ingress.slot, &[&self.slot]) {
+                            Decision::Forward(slot, _) => Some(slot),
+                            _ => None,
+                        }
+                    }
+                })
+        } else {
+            None
+        };
+        let Some(target) = target else {
+            Counters::bump(&counters.peer_gone);
+            o.fail(&self.node, RequestError::PeerGone);
+            return;
+        };
+        Counters::bump(&counters.failovers);
+        let request = if retransmit {
+            Counters::bump(&counters.retransmissions);
+            with_t_flag(o.request)
+        } else {
+            o.request
+        };
+        let o = Outstanding {
+            request,
+            hops: o.hops + 1,
+            ..o
+        };
+        if let Err(o) = send_to(&target, o) {
+            o.fail(&self.node, RequestError::PeerGone);
+        }
+    }
+
+    /// Every request waiting for this peer's answer goes to another peer, with the T
+    /// flag (connection lost, watchdog SUSPECT).
+    fn fail_over_pending(&mut self) {
+        let moved: Vec<Outstanding> = self.pending.drain().map(|(_, o)| o).collect();
+        if !moved.is_empty() {
+            warn!(requests = moved.len(), "failover of pending requests");
+        }
+        for o in moved {
+            self.reroute(o, true);
+        }
+    }
+
+    /// An answer to a request of this peer.
+    fn on_answer(&mut self, o: Outstanding, msg: Message) {
+        Counters::bump(&self.slot.counters.answers_received);
+        match o.reply {
+            Reply::Forward(ingress) => ingress.send_back(&self.node, msg.into_bytes()),
+            Reply::Caller(reply) => {
+                let o = Outstanding {
+                    reply: Reply::Caller(reply),
+                    ..o
+                };
+                let o = match self.follow_redirect(o, &msg) {
+                    Ok(()) => return,
+                    Err(o) => o,
+                };
+                if let Reply::Caller(reply) = o.reply {
+                    let _ = reply.send(Ok(msg));
+                }
+            }
+        }
+    }
+
+    /// §6.13: a 3006 answer naming an open peer sends the request there (and caches the
+    /// redirect as its Redirect-Host-Usage says). `Err`: not followed.
+    fn follow_redirect(&mut self, o: Outstanding, answer: &Message) -> Result<(), Outstanding> {
+        if !answer.header().flags.is_error()
+            || !self.node.config.follow_redirects
+            || o.hops >= MAX_HOPS
+        {
+            return Err(o);
+        }
+        let Some(ind) = RedirectIndication::from_answer(answer) else {
+            return Err(o);
+        };
+        let Ok(request) = Message::decode(o.request.clone()) else {
+            return Err(o);
+        };
+        let app = request.application_id();
+        let target = ind.hosts.iter().find_map(|h| {
+            self.node
+                .find_peer(h)
+                .filter(|s| s.usable_for(app) && !Arc::ptr_eq(s, &self.slot))
+                .map(|s| (h, s))
+        });
+        let Some((host, target)) = target else {
+            debug!(hosts = ?ind.hosts, "redirect to no open peer: the caller gets the 3006");
+            return Err(o);
+        };
+        self.node
+            .redirects
+            .insert(&request, &ind, host, Instant::now());
+        Counters::bump(&self.slot.counters.redirects_followed);
+        send_to(
+            &target,
+            Outstanding {
+                hops: o.hops + 1,
+                ..o
+            },
+        )
     }
 
     fn on_io(&mut self, now: Instant, i: usize, e: IoEvent) {
@@ -534,7 +662,7 @@ impl PeerDriver {
         }
     }
 
-    fn on_connected(&mut self, now: Instant, r: std::io::Result<TcpStream>) {
+    fn on_connected(&mut self, now: Instant, r: std::io::Result<Stream>) {
         self.connecting = None;
         match r {
             Ok(stream) => {
@@ -550,6 +678,9 @@ impl PeerDriver {
             }
             Err(e) => {
                 debug!(error = %e, "connection attempt failed");
+                if is_handshake_error(&e) {
+                    Counters::bump(&self.slot.counters.tls_failures);
+                }
                 if let Err(e) = self.peer.handle_connect_failed(now) {
                     debug!(error = %e, "connect failed");
                 }
@@ -561,9 +692,9 @@ impl PeerDriver {
         if self.peer.poll_timeout().is_some_and(|t| t <= now) {
             self.peer.handle_timeout(now);
         }
-        while let Some((_, reply)) = self.pending.expire(now) {
+        while let Some((_, o)) = self.pending.expire(now) {
             Counters::bump(&self.slot.counters.timeouts);
-            let _ = reply.send(Err(RequestError::Timeout));
+            o.fail(&self.node, RequestError::Timeout);
         }
         let frame_timeout = self.node.config.timers.frame_timeout;
         for i in 0..2 {
@@ -632,6 +763,12 @@ impl PeerDriver {
         ) {
             self.connecting = None;
         }
+        self.report_state();
+    }
+
+    /// Writes the peer's state and watchdog state to its slot (for `peers()`) if they
+    /// changed, and tells the observer.
+    fn report_state(&mut self) {
         let now = (self.peer.state(), self.peer.watchdog_state());
         if now != self.reported {
             self.reported = now;
@@ -663,9 +800,8 @@ impl PeerDriver {
                         };
                         crate::dispatch::handle_request(node, slot, replies, msg);
                     }
-                } else if let Some(reply) = self.pending.answer(msg.header().hop_by_hop) {
-                    Counters::bump(&self.slot.counters.answers_received);
-                    let _ = reply.send(Ok(msg));
+                } else if let Some(o) = self.pending.answer(msg.header().hop_by_hop) {
+                    self.on_answer(o, msg);
                     if self.stopping.is_some() {
                         self.maybe_send_dpr(Instant::now());
                     }
@@ -685,38 +821,49 @@ impl PeerDriver {
                 debug!(up, "availability");
                 self.set_ready(up);
             }
-            Event::Watchdog(w) => debug!(?w, "watchdog"),
+            Event::Watchdog(w) => {
+                debug!(?w, "watchdog");
+                if w == WatchdogState::Suspect {
+                    // RFC 3539 §3.4.1: failover; an answer that still comes is dropped.
+                    self.fail_over_pending();
+                }
+            }
             Event::DisconnectRequested(cause) => info!(?cause, "peer sent DPR"),
             Event::Closed { reason } => {
                 info!(?reason, "peer closed");
                 self.set_ready(false);
-                self.fail_pending();
+                self.fail_over_pending();
             }
         }
     }
 
-    fn set_ready(&self, up: bool) {
+    fn set_ready(&mut self, up: bool) {
+        // What `peers()` shows is up to date before anyone waiting for readiness runs.
+        self.report_state();
         if self.slot.ready.swap(up, Ordering::AcqRel) != up {
             self.node.ready.notify_waiters();
         }
     }
 
     fn fail_pending(&mut self) {
-        for (_, reply) in self.pending.drain() {
+        let failed: Vec<Outstanding> = self.pending.drain().map(|(_, o)| o).collect();
+        for o in failed {
             Counters::bump(&self.slot.counters.peer_gone);
-            let _ = reply.send(Err(RequestError::PeerGone));
+            o.fail(&self.node, RequestError::PeerGone);
         }
     }
 
     fn start_connect(&mut self) {
         let timeout = self.node.config.timers.connect_timeout;
+        // The server's certificate must name the peer's DiameterIdentity.
+        let tls = self.tls.clone().map(|t| (t, self.slot.name.clone()));
         self.connecting = match self.target.clone() {
-            PeerTarget::Addresses(a) => Some(Box::pin(connection::connect(a, timeout))),
+            PeerTarget::Addresses(a) => Some(Box::pin(connection::connect_stream(a, timeout, tls))),
             PeerTarget::Resolve(host, port) => Some(Box::pin(async move {
                 let addrs = tokio::net::lookup_host((host.as_str(), port))
                     .await?
                     .collect();
-                connection::connect(addrs, timeout).await
+                connection::connect_stream(addrs, timeout, tls).await
             })),
             PeerTarget::None => Some(Box::pin(async {
                 Err(std::io::Error::new(
@@ -749,9 +896,19 @@ async fn io(conn: &mut Option<Conn>) -> IoEvent {
     }
 }
 
+/// Hands a request to a peer's task; `Err` gives it back when that task is gone.
+fn send_to(target: &PeerSlot, o: Outstanding) -> Result<(), Outstanding> {
+    match target.tx.send(PeerCommand::Request(o)) {
+        Ok(()) => Ok(()),
+        Err(mpsc::error::SendError(PeerCommand::Request(o))) => Err(o),
+        // Only a request was sent, so only a request comes back.
+        Err(_) => Ok(()),
+    }
+}
+
 async fn wait_connect(
-    connecting: &mut Option<BoxFuture<std::io::Result<TcpStream>>>,
-) -> std::io::Result<TcpStream> {
+    connecting: &mut Option<BoxFuture<std::io::Result<Stream>>>,
+) -> std::io::Result<Stream> {
     match connecting {
         Some(f) => f.await,
         None => std::future::pending().await,

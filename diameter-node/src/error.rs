@@ -27,6 +27,10 @@ pub enum RequestError {
     /// Only requests (R bit) can be sent.
     #[error("not a request")]
     NotARequest,
+    /// Throttled by DOIC's loss algorithm (RFC 7683 §6.3): the destination host or realm
+    /// reported overload and this request fell in the share to shed. It was not sent.
+    #[error("throttled: the destination reported overload (RFC 7683)")]
+    Throttled,
     /// The typed answer does not decode.
     #[error("answer does not decode: {0}")]
     Decode(DecodeError),

@@ -9,13 +9,26 @@
 //!   Hop-by-Hop Identifiers (§3) and Session-Ids (§8.8).
 //! - [`connection`], `driver`, `acceptor`: the tokio side: listening and connecting (§2.1),
 //!   one task per peer feeding the peer core, incoming connections up to their CER (§5.6.1).
+//! - [`tls`]: TLS at connection start (§2.1, §13): `aaas://` peers, `tls_listen`, mutual
+//!   authentication and the client certificate's names against the CER's Origin-Host.
 //! - [`app`], `dispatch`, [`answer`]: applications with async handlers; the checks every
 //!   received request goes through (§7: 3001, 3004, 3007, 5xxx with Failed-AVP).
 //! - [`node`], [`config`]: [`Node::builder`], the cloneable [`NodeHandle`] and
 //!   [`NodeConfig`] (builder or TOML).
+//! - [`routing`], `forward`, [`redirect`], [`duplicate`]: where requests go (§2.7, §6.1):
+//!   the routing table and peer selectors, relay / proxy / redirect agents (§2.8) with
+//!   Route-Record and loop detection, failover with the T flag (§5.5.4), following and
+//!   caching redirects (§6.13), duplicate detection (§6.1.2).
 //! - [`observe`]: an optional [`observe::Observer`] told about every message and peer
 //!   state change.
-#![forbid(unsafe_code)]
+//! - [`metrics`]: the Prometheus exposition (peer states, counters, messages, latencies)
+//!   and its optional HTTP listener.
+//! - [`doic`]: DOIC overload control (RFC 7683), the loss algorithm as reacting and
+//!   reporting node.
+//! - `sctp` (cargo feature `sctp`, Linux): SCTP transport (§2.1), multi-homed listeners
+//!   and associations over kernel sockets.
+// No `unsafe` except in `sctp::sys`, which must call the OS (`setsockopt` with C structs).
+#![deny(unsafe_code)]
 
 mod acceptor;
 pub mod answer;
@@ -23,18 +36,29 @@ pub mod app;
 pub mod config;
 pub mod connection;
 mod dispatch;
+pub mod doic;
 mod driver;
+pub mod duplicate;
 pub mod error;
+mod forward;
 pub mod framing;
 pub mod ids;
+pub mod metrics;
 pub mod node;
 pub mod observe;
 pub mod peer;
 pub mod pending;
+pub mod redirect;
+pub mod routing;
+#[cfg(all(feature = "sctp", target_os = "linux"))]
+pub mod sctp;
 pub mod stats;
+pub mod tls;
 
 pub use app::{Answer, Application, HandlerError, Request};
 pub use config::{Limits, NodeConfig, PeerSpec, Timers};
 pub use error::{NodeError, RequestError};
+pub use forward::ProxyHook;
 pub use node::{Node, NodeBuilder, NodeHandle, PeerInfo};
 pub use stats::PeerStats;
+pub use tls::TlsConfig;

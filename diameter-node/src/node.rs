@@ -41,11 +41,15 @@ use tokio::task::JoinHandle;
 use crate::app::Application;
 use crate::config::{NodeConfig, PeerSpec};
 use crate::driver::{PeerCommand, PeerDriver, PeerTarget};
+use crate::duplicate::DuplicateCache;
 use crate::error::{NodeError, RequestError};
+use crate::forward::{Outstanding, ProxyHook, Reply};
 use crate::ids::{EndToEndIds, SessionIds};
 use crate::observe::{Observer, ObserverSlot};
 use crate::peer::admission::RealmPattern;
 use crate::peer::{LocalCapabilities, PeerCapabilities, PeerConfig, PeerState, WatchdogState};
+use crate::redirect::RedirectCache;
+use crate::routing::{PeerSelector, RoutingTable};
 use crate::stats::{Counters, PeerStats};
 
 /// Common applications remembered per peer for lock-free routing; a peer with more is
@@ -59,6 +63,8 @@ pub(crate) struct PeerSlot {
     pub(crate) name: Arc<str>,
     pub(crate) tx: mpsc::UnboundedSender<PeerCommand>,
     pub(crate) ready: AtomicBool,
+    /// Requests sent to the peer and not answered yet (for the least-pending selector).
+    pub(crate) pending: AtomicUsize,
     all_apps: AtomicBool,
     napps: AtomicUsize,
     apps: [AtomicU32; MAX_APPS],
@@ -80,6 +86,7 @@ impl PeerSlot {
             name: name.to_ascii_lowercase().into(),
             tx,
             ready: AtomicBool::new(false),
+            pending: AtomicUsize::new(0),
             all_apps: AtomicBool::new(false),
             napps: AtomicUsize::new(0),
             apps: std::array::from_fn(|_| AtomicU32::new(0)),
@@ -110,7 +117,7 @@ impl PeerSlot {
     }
 
     #[inline]
-    fn usable_for(&self, application_id: u32) -> bool {
+    pub(crate) fn usable_for(&self, application_id: u32) -> bool {
         if !self.ready.load(Ordering::Acquire) {
             return false;
         }
@@ -133,7 +140,7 @@ pub(crate) struct NodeShared {
     pub(crate) session_ids: SessionIds,
     pub(crate) patterns: Vec<RealmPattern>,
     /// Configured peers: fixed at start, read without a lock.
-    static_peers: Vec<Arc<PeerSlot>>,
+    pub(crate) static_peers: Vec<Arc<PeerSlot>>,
     by_name: HashMap<Arc<str>, Arc<PeerSlot>>,
     /// Peers admitted by realm pattern, for the lifetime of their connection.
     dynamic: Mutex<HashMap<Arc<str>, Arc<PeerSlot>>>,
@@ -147,6 +154,20 @@ pub(crate) struct NodeShared {
     retired: Mutex<PeerStats>,
     /// Told about messages and peer states ([`NodeBuilder::observer`]).
     pub(crate) observer: ObserverSlot,
+    /// Traffic metrics, when enabled ([`NodeBuilder::metrics`]); also fed by `observer`.
+    pub(crate) metrics: Option<Arc<crate::metrics::Metrics>>,
+    /// DOIC overload control (RFC 7683).
+    pub(crate) doic: crate::doic::Doic,
+    /// The §2.7 routing table.
+    pub(crate) routes: RoutingTable,
+    /// Received requests are routed ([`NodeShared::routes_requests`]).
+    pub(crate) routing_enabled: bool,
+    /// Redirects that apply to later requests (§6.13).
+    pub(crate) redirects: RedirectCache,
+    /// Answers kept for retransmitted requests, when duplicate detection is on.
+    pub(crate) duplicates: Option<DuplicateCache>,
+    /// The proxy routes' hook.
+    pub(crate) proxy: Option<Arc<dyn ProxyHook>>,
 }
 
 impl std::fmt::Debug for NodeShared {
@@ -229,6 +250,16 @@ impl NodeShared {
         }
     }
 
+    /// Peers admitted by realm pattern, now.
+    pub(crate) fn dynamic_peers(&self) -> Vec<Arc<PeerSlot>> {
+        self.dynamic
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+
     fn all_peers(&self) -> Vec<Arc<PeerSlot>> {
         let mut v = self.static_peers.clone();
         v.extend(
@@ -243,11 +274,25 @@ impl NodeShared {
 }
 
 /// Builds and starts a node.
-#[derive(Debug)]
 pub struct NodeBuilder {
     config: NodeConfig,
     apps: Vec<Application>,
     observer: ObserverSlot,
+    metrics: bool,
+    selector: Option<Arc<dyn PeerSelector>>,
+    proxy: Option<Arc<dyn ProxyHook>>,
+}
+
+impl std::fmt::Debug for NodeBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeBuilder")
+            .field("config", &self.config)
+            .field("apps", &self.apps)
+            .field("observer", &self.observer)
+            .field("selector", &self.selector.is_some())
+            .field("proxy", &self.proxy.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Entry point: [`Node::builder`].
@@ -261,6 +306,9 @@ impl Node {
             config,
             apps: Vec::new(),
             observer: ObserverSlot::default(),
+            metrics: false,
+            selector: None,
+            proxy: None,
         }
     }
 }
@@ -275,7 +323,29 @@ impl NodeBuilder {
     /// Tells `observer` about every message the peers send and receive and about their
     /// state changes (see [`crate::observe`]); replaces an earlier observer.
     pub fn observer(mut self, observer: impl Observer) -> Self {
-        self.observer = ObserverSlot(Some(Arc::new(observer)));
+        self.observer = ObserverSlot::of(observer);
+        self
+    }
+
+    /// Enables the traffic metrics (messages, pending requests, latencies: see
+    /// [`crate::metrics`]) without an HTTP listener, for [`NodeHandle::metrics_text`];
+    /// `metrics_listen` in the configuration enables them too.
+    pub fn metrics(mut self) -> Self {
+        self.metrics = true;
+        self
+    }
+
+    /// The selector of routes configured with `selector = "custom"`
+    /// ([`crate::routing::SelectorKind::Custom`]).
+    pub fn selector(mut self, selector: impl PeerSelector) -> Self {
+        self.selector = Some(Arc::new(selector));
+        self
+    }
+
+    /// The hook of proxy routes ([`crate::routing::RouteAction::Proxy`]): it sees, and may
+    /// change or refuse, every request they forward and every answer coming back.
+    pub fn proxy(mut self, hook: impl ProxyHook) -> Self {
+        self.proxy = Some(Arc::new(hook));
         self
     }
 
@@ -283,15 +353,20 @@ impl NodeBuilder {
     pub async fn start(self) -> Result<NodeHandle, NodeError> {
         let config = self.config;
         config.check()?;
+        let tls = match &config.tls {
+            Some(t) => Some(crate::tls::Tls::new(t).map_err(crate::config::ConfigError::from)?),
+            None => None,
+        };
         let mut listeners = Vec::new();
         let mut local_addrs = Vec::new();
-        for addr in &config.listen {
+        let plain = config.listen.iter().map(|a| (a, None));
+        for (addr, tls) in plain.chain(config.tls_listen.iter().map(|a| (a, tls.clone()))) {
             let l = crate::connection::bind(*addr).map_err(|source| NodeError::Bind {
                 addr: *addr,
                 source,
             })?;
             local_addrs.push(l.local_addr().unwrap_or(*addr));
-            listeners.push(l);
+            listeners.push((l, tls));
         }
         let mut local = LocalCapabilities::new(&config.origin_host, &config.origin_realm);
         local.vendor_id = config.vendor_id;
@@ -341,7 +416,29 @@ impl NodeBuilder {
             static_peers.push(slot.clone());
             receivers.push((slot, rx, spec.clone()));
         }
+        let routes = RoutingTable::new(&config.routes, self.selector.as_ref());
+        let metrics = (self.metrics || config.metrics_listen.is_some())
+            .then(|| Arc::new(crate::metrics::Metrics::new(config.timers.request_timeout)));
+        let metrics_listener = match config.metrics_listen {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| NodeError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
+        if let (Some(m), Some(Ok(addr))) =
+            (&metrics, metrics_listener.as_ref().map(|l| l.local_addr()))
+        {
+            m.set_listen_addr(addr);
+        }
+        let doic = crate::doic::Doic::new(&config.doic, os_rng.random());
         let shared = Arc::new(NodeShared {
+            routing_enabled: config.relay || !routes.is_empty(),
+            routes,
+            redirects: RedirectCache::default(),
+            duplicates: config.duplicate_detection.map(DuplicateCache::new),
+            proxy: self.proxy,
             patterns: config.realm_patterns(),
             config,
             local: Arc::new(local),
@@ -358,7 +455,12 @@ impl NodeBuilder {
             listeners: Mutex::new(Vec::new()),
             local_addrs,
             retired: Mutex::new(PeerStats::default()),
-            observer: self.observer,
+            observer: match &metrics {
+                Some(m) => self.observer.with_metrics(m.clone()),
+                None => self.observer,
+            },
+            metrics,
+            doic,
         });
         for (slot, rx, spec) in receivers {
             let target = target_of(&spec);
@@ -369,7 +471,8 @@ impl NodeBuilder {
                 shared.peer_config(spec.persistent),
                 target,
                 false,
-            );
+            )
+            .with_tls(tls.clone().filter(|_| spec.is_secure()));
             let task = tokio::spawn(driver.run());
             shared
                 .tasks
@@ -377,18 +480,27 @@ impl NodeBuilder {
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(task);
         }
-        for l in listeners {
-            let task = tokio::spawn(crate::acceptor::accept_loop(l, shared.clone()));
+        for (l, tls) in listeners {
+            let task = tokio::spawn(crate::acceptor::accept_loop(l, shared.clone(), tls));
             shared
                 .listeners
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(task);
         }
-        Ok(NodeHandle {
+        let node = NodeHandle {
             shared,
             rr: AtomicUsize::new(0),
-        })
+        };
+        if let Some(l) = metrics_listener {
+            let task = tokio::spawn(crate::metrics::serve(l, node.clone()));
+            node.shared
+                .listeners
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(task);
+        }
+        Ok(node)
     }
 }
 
@@ -437,7 +549,8 @@ impl Clone for NodeHandle {
 }
 
 impl NodeHandle {
-    /// The addresses actually listened on (useful with port 0).
+    /// The addresses actually listened on (useful with port 0): those of `listen`, then
+    /// those of `tls_listen`.
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.shared.local_addrs
     }
@@ -487,16 +600,27 @@ impl NodeHandle {
         let slot = self
             .select_peer(&request, app)
             .ok_or(RequestError::NoPeer(app))?;
+        // DOIC (RFC 7683): throttled under an overload report, else OC-Supported-Features.
+        let request = self
+            .shared
+            .doic
+            .outgoing(request, &slot.name)
+            .inspect_err(|_| Counters::bump(&slot.counters.throttled))?;
         let (reply, rx) = oneshot::channel();
         let deadline = std::time::Instant::now() + timeout;
         slot.tx
-            .send(PeerCommand::Request {
-                bytes: request.into_bytes(),
+            .send(PeerCommand::Request(Outstanding {
+                request,
                 deadline,
-                reply,
-            })
+                reply: Reply::Caller(reply),
+                hops: 0,
+            }))
             .map_err(|_| RequestError::PeerGone)?;
-        rx.await.unwrap_or(Err(RequestError::PeerGone))
+        let outcome = rx.await.unwrap_or(Err(RequestError::PeerGone));
+        if let Ok(answer) = &outcome {
+            self.shared.doic.incoming_answer(answer);
+        }
+        outcome
     }
 
     /// Sends a typed request and decodes the typed answer.
@@ -506,36 +630,7 @@ impl NodeHandle {
     }
 
     fn select_peer(&self, request: &Message, app: u32) -> Option<Arc<PeerSlot>> {
-        let shared = &self.shared;
-        // Destination-Host picks the peer when there is a choice (§6.1).
-        if shared.static_peers.len() != 1 {
-            if let Some(host) = request
-                .find(avp::DESTINATION_HOST)
-                .and_then(|a| std::str::from_utf8(a.data).ok())
-            {
-                if let Some(slot) = shared.find_peer(host) {
-                    if slot.usable_for(app) {
-                        return Some(slot);
-                    }
-                }
-            }
-        }
-        let peers = &shared.static_peers;
-        let n = peers.len();
-        if n > 0 {
-            let start = self.rr.fetch_add(1, Ordering::Relaxed);
-            for i in 0..n {
-                let slot = &peers[(start + i) % n];
-                if slot.usable_for(app) {
-                    return Some(slot.clone());
-                }
-            }
-        }
-        let dynamic = shared
-            .dynamic
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        dynamic.values().find(|s| s.usable_for(app)).cloned()
+        self.shared.select_for_send(request, app, None, &self.rr)
     }
 
     /// Waits until at least one peer is open and available (python-diameter's
@@ -591,6 +686,36 @@ impl NodeHandle {
                 }
             })
             .collect()
+    }
+
+    /// The Prometheus (OpenMetrics) text exposition of the node: peer states and counters,
+    /// and with metrics enabled its traffic (see [`crate::metrics`]).
+    pub fn metrics_text(&self) -> String {
+        crate::metrics::render(self.peers(), self.shared.metrics.as_deref())
+    }
+
+    /// Where the metrics HTTP listener listens (`metrics_listen`, useful with port 0).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.shared.metrics.as_ref().and_then(|m| m.listen_addr())
+    }
+
+    /// Reports overload (DOIC, RFC 7683) in answers to requests that announce DOIC:
+    /// `Some((reduction_percent, validity))` asks peers to shed that share of their
+    /// requests to this node (OC-Reduction-Percentage, capped at 100; OC-Validity-Duration
+    /// within 1 s..=86,400 s), `None` or a reduction of 0 ends the overload (answers then
+    /// carry a report with validity 0 for as long as the last one could be in force). A
+    /// condition that lasts is re-reported with a new sequence number before its validity
+    /// runs out.
+    pub fn set_overload(&self, overload: Option<(u32, Duration)>) {
+        self.shared
+            .doic
+            .set_overload(overload.and_then(|(r, v)| crate::doic::Overload::new(r, v)));
+    }
+
+    /// The overload reports (DOIC) in force at this node as a reacting node: one per
+    /// application and overloaded host or realm.
+    pub fn overload_states(&self) -> Vec<crate::doic::OverloadState> {
+        self.shared.doic.states()
     }
 
     /// The counters of every peer added up (including dynamic peers that are gone).

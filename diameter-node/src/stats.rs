@@ -4,23 +4,35 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 macro_rules! counters {
-    ($($(#[$doc:meta])* $name:ident,)*) => {
+    ($($(#[doc = $doc:literal])* $name:ident,)*) => {
         /// Live counters of one peer.
         #[derive(Debug, Default)]
         pub struct Counters {
-            $($(#[$doc])* pub(crate) $name: AtomicU64,)*
+            $($(#[doc = $doc])* pub(crate) $name: AtomicU64,)*
         }
 
         /// A snapshot of [`Counters`].
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
         pub struct PeerStats {
-            $($(#[$doc])* pub $name: u64,)*
+            $($(#[doc = $doc])* pub $name: u64,)*
         }
 
         impl Counters {
             /// Reads every counter.
             pub fn snapshot(&self) -> PeerStats {
                 PeerStats { $($name: self.$name.load(Ordering::Relaxed),)* }
+            }
+        }
+
+        impl PeerStats {
+            /// How many counters there are.
+            pub const LEN: usize = [$(stringify!($name)),*].len();
+
+            /// Every counter as (field name, its documentation, value), in declaration
+            /// order: exporters such as [`crate::metrics`] list the counters from this, so
+            /// a counter added to the list above is exported without touching them.
+            pub fn fields(&self) -> [(&'static str, &'static str, u64); Self::LEN] {
+                [$((stringify!($name), concat!($($doc),*), self.$name),)*]
             }
         }
 
@@ -55,6 +67,25 @@ counters! {
     handler_failures,
     /// Connections closed for framing errors or slow senders.
     bad_connections,
+    /// Requests not sent: throttled by an overload report of the peer or its realm
+    /// (RFC 7683 loss algorithm).
+    throttled,
+    /// TLS connections to the peer that failed their handshake (its certificate not
+    /// trusted or not naming it), and its CERs refused because TLS did not authenticate
+    /// their Origin-Host (RFC 6733 §13.1).
+    tls_failures,
+    /// Received requests forwarded to another peer (relay and proxy routes, §2.8).
+    forwarded,
+    /// Requests to this peer moved to another peer after it failed (§5.5.4).
+    failovers,
+    /// Of those, requests that had been sent and went again with the T flag.
+    retransmissions,
+    /// Requests sent again to the host a 3006 answer of this peer named (§6.13).
+    redirects_followed,
+    /// Received requests refused with 3005 DIAMETER_LOOP_DETECTED (§6.1.3).
+    loops_detected,
+    /// Received retransmissions answered from the duplicate cache (§6.1.2).
+    duplicates,
 }
 
 impl Counters {

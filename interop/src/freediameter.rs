@@ -6,6 +6,11 @@
 //! unlisted peers get 3010; `ListenOn` does not stop it from binding every interface, so each
 //! daemon gets a port nobody else uses; it advertises its non-loopback Host-IP-Addresses;
 //! `Prefer_TCP` and `No_SCTP` are needed (no SCTP here); `TwTimer = 6` is its minimum.
+//!
+//! TLS ([`FdTls`]): `TLS_Cred` and `TLS_CA` name PEM files, `SecPort` is where it accepts
+//! RFC 6733 TLS at connection start, and a `ConnectPeer` without `No_TLS` (nor the global
+//! `TLS_old_method`) connects to its `Port` with TLS at connection start, checking that the
+//! peer's certificate names the peer's identity (GnuTLS's hostname check).
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -63,6 +68,19 @@ pub struct ConnectPeer {
     pub port: u16,
 }
 
+/// freeDiameter's TLS credentials and secure port (PEM files, e.g. written by the test).
+#[derive(Clone, Debug)]
+pub struct FdTls {
+    /// `TLS_Cred`: its certificate (DNS name = its identity).
+    pub certificate: PathBuf,
+    /// `TLS_Cred`: the certificate's private key.
+    pub private_key: PathBuf,
+    /// `TLS_CA`: the CA its peers' certificates must chain to.
+    pub ca: PathBuf,
+    /// `SecPort`: TLS at connection start (bound on every interface, like `Port`).
+    pub sec_port: u16,
+}
+
 /// What goes into `freeDiameter.conf`.
 #[derive(Clone, Debug)]
 pub struct FdConfig {
@@ -83,6 +101,10 @@ pub struct FdConfig {
     pub whitelist: Vec<String>,
     /// Peers it connects to.
     pub connect_peers: Vec<ConnectPeer>,
+    /// TLS credentials and `SecPort`; without them `SecPort = 0` (no TLS).
+    pub tls: Option<FdTls>,
+    /// Peers it connects to with TLS at connection start (needs [`Self::tls`]).
+    pub tls_connect_peers: Vec<ConnectPeer>,
     /// Extra extensions of Debian's package (`dict_nasreq.fdx`, ...).
     pub extensions: Vec<String>,
     /// The test application, when loaded.
@@ -103,6 +125,8 @@ impl FdConfig {
             no_relay: true,
             whitelist: Vec::new(),
             connect_peers: Vec::new(),
+            tls: None,
+            tls_connect_peers: Vec::new(),
             extensions: Vec::new(),
             test_app: None,
             dump_messages: true,
@@ -119,7 +143,18 @@ impl FdConfig {
         line(format!("Identity = \"{}\";", self.identity));
         line(format!("Realm = \"{}\";", self.realm));
         line(format!("Port = {};", self.port));
-        line("SecPort = 0;".into());
+        match &self.tls {
+            Some(t) => {
+                line(format!("SecPort = {};", t.sec_port));
+                line(format!(
+                    "TLS_Cred = \"{}\", \"{}\";",
+                    t.certificate.display(),
+                    t.private_key.display()
+                ));
+                line(format!("TLS_CA = \"{}\";", t.ca.display()));
+            }
+            None => line("SecPort = 0;".into()),
+        }
         line("No_SCTP;".into());
         line("Prefer_TCP;".into());
         if self.listen_on.is_ipv4() {
@@ -158,6 +193,12 @@ impl FdConfig {
         for p in &self.connect_peers {
             line(format!(
                 "ConnectPeer = \"{}\" {{ ConnectTo = \"{}\"; Port = {}; No_TLS; Prefer_TCP; No_SCTP; }};",
+                p.identity, p.address, p.port
+            ));
+        }
+        for p in &self.tls_connect_peers {
+            line(format!(
+                "ConnectPeer = \"{}\" {{ ConnectTo = \"{}\"; Port = {}; Prefer_TCP; No_SCTP; }};",
                 p.identity, p.address, p.port
             ));
         }

@@ -1,0 +1,369 @@
+//! Where a request goes (RFC 6733 §6.1) and how it survives a peer's failure (§5.5.4).
+//!
+//! - A request this node originates ([`crate::NodeHandle::send`]) goes to a cached
+//!   redirect's host (§6.13), else to its Destination-Host if that is a peer, else to a
+//!   peer of the route of its Destination-Realm and application, else to any open peer
+//!   that shares its application.
+//! - A request received from a peer, on a node with routes or the Relay application
+//!   ([`NodeShared::decide`]), is processed locally, forwarded by a relay or proxy route
+//!   (§2.8.1, §2.8.2: Route-Record added, §6.1.8), redirected (§2.8.3: 3006), or refused:
+//!   3005 DIAMETER_LOOP_DETECTED when a Route-Record names this node (§6.1.3), 3003
+//!   DIAMETER_REALM_NOT_SERVED for a realm without route, 3002 DIAMETER_UNABLE_TO_DELIVER
+//!   when the route has no usable peer.
+//! - A forwarded request is sent by the egress peer's task with its own Hop-by-Hop
+//!   Identifier; the answer gets the ingress Hop-by-Hop back and is written on the
+//!   connection the request came from (§6.2.2). Until then it counts as a running handler
+//!   of that connection, so the 3004 bound holds for relayed traffic too.
+//! - Requests in flight on a peer that fails (connection lost, watchdog SUSPECT) are sent
+//!   again to another peer with the T flag and the same End-to-End Identifier (§5.5.4);
+//!   each is still answered once: a late answer from the failed peer matches nothing.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use diameter_core::avp::{padded, put_header, put_padding};
+use diameter_core::generated::base::avp;
+use diameter_core::{AvpFlags, CommandFlags, Message, ResultCode, Utf8String};
+use tokio::sync::oneshot;
+
+use crate::answer::{generate_answer, raw_error_answer};
+use crate::dispatch::Answers;
+use crate::error::RequestError;
+use crate::node::{NodeShared, PeerSlot};
+use crate::peer::ConnId;
+use crate::routing::{Candidate, Route, RouteAction};
+use crate::stats::Counters;
+
+/// Failovers and redirects one request may go through at this node.
+pub(crate) const MAX_HOPS: u8 = 4;
+
+/// Where the caller of [`crate::NodeHandle::send`] waits.
+pub(crate) type CallerReply = oneshot::Sender<Result<Message, RequestError>>;
+
+/// Looks at and may change what a proxy route forwards (§2.8.2): policy enforcement,
+/// AVP rewriting, topology hiding. Both methods keep the message as it is by default.
+pub trait ProxyHook: Send + Sync + 'static {
+    /// A request about to be forwarded: the request to forward instead, or the
+    /// Result-Code to answer it with (e.g. 5003 DIAMETER_AUTHORIZATION_REJECTED).
+    fn request(&self, request: Message) -> Result<Message, u32> {
+        Ok(request)
+    }
+
+    /// An answer about to go back to the peer the request came from.
+    fn answer(&self, answer: Message) -> Message {
+        answer
+    }
+}
+
+/// The peer connection a forwarded request came from.
+pub(crate) struct Ingress {
+    pub(crate) slot: Arc<PeerSlot>,
+    pub(crate) back: Answers,
+    pub(crate) conn: ConnId,
+    /// The Hop-by-Hop Identifier it had there.
+    pub(crate) hop_by_hop: u32,
+    /// Forwarded by a proxy route: the answer goes through the proxy hook.
+    pub(crate) proxy: bool,
+}
+
+/// Who gets the outcome of a request.
+pub(crate) enum Reply {
+    /// The caller of `send`.
+    Caller(CallerReply),
+    /// The peer the request was forwarded for.
+    Forward(Ingress),
+}
+
+/// A request on its way, with what its failover needs.
+pub(crate) struct Outstanding {
+    /// The request as last sent (identifiers stamped).
+    pub(crate) request: Bytes,
+    pub(crate) deadline: Instant,
+    pub(crate) reply: Reply,
+    /// Failovers and redirects so far.
+    pub(crate) hops: u8,
+}
+
+impl std::fmt::Debug for Outstanding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outstanding")
+            .field("len", &self.request.len())
+            .field("hops", &self.hops)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Outstanding {
+    /// Ends without an answer from upstream: the caller gets `err`; the peer a forwarded
+    /// request came from gets 3002 DIAMETER_UNABLE_TO_DELIVER saying why (§6.1.9).
+    pub(crate) fn fail(self, node: &NodeShared, err: RequestError) {
+        match self.reply {
+            Reply::Caller(tx) => {
+                let _ = tx.send(Err(err));
+            }
+            Reply::Forward(ingress) => {
+                let code = ResultCode::DIAMETER_UNABLE_TO_DELIVER.0;
+                let answer = match Message::decode(self.request.clone()) {
+                    Ok(req) => {
+                        let mut b = generate_answer(&req, &node.local, code);
+                        b.add(avp::ERROR_MESSAGE, &Utf8String::from(err.to_string()));
+                        b.build().into_bytes()
+                    }
+                    Err(_) => raw_error_answer(&self.request, &node.local, code, None)
+                        .map(Message::into_bytes)
+                        .unwrap_or_default(),
+                };
+                ingress.send_back(node, answer);
+            }
+        }
+    }
+}
+
+impl Ingress {
+    /// Writes an answer on the ingress connection, with the ingress Hop-by-Hop.
+    pub(crate) fn send_back(self, node: &NodeShared, answer: Bytes) {
+        let mut answer = with_u32_at(answer, 12, self.hop_by_hop);
+        if self.proxy {
+            if let (Some(hook), Ok(msg)) = (&node.proxy, Message::decode(answer.clone())) {
+                answer = with_u32_at(hook.answer(msg).into_bytes(), 12, self.hop_by_hop);
+            }
+        }
+        Counters::bump(&self.slot.counters.answers_sent);
+        node.observer.sent_bytes(&self.slot.name, &answer);
+        let _ = self.back.send((self.conn, answer));
+    }
+}
+
+/// What to do with a received request.
+pub(crate) enum Decision<'a> {
+    /// This node's applications process it.
+    Local,
+    /// Forward it to this peer (`true`: by a proxy route).
+    Forward(Arc<PeerSlot>, bool),
+    /// Answer 3006 naming the route's peers.
+    Redirect(&'a Route),
+    /// Answer with this Result-Code.
+    Refuse(u32),
+}
+
+impl NodeShared {
+    /// Whether received requests are routed at all: a node without routes and without the
+    /// Relay application processes every request itself (and answers 3007 for
+    /// applications it lacks), with no lookup on its hot path.
+    #[inline]
+    pub(crate) fn routes_requests(&self) -> bool {
+        self.routing_enabled
+    }
+
+    /// §6.1.4–§6.1.6 for a request received from `ingress` (which it never goes back to),
+    /// also avoiding the peers in `exclude` (those it already failed on).
+    pub(crate) fn decide(
+        &self,
+        msg: &Message,
+        ingress: &PeerSlot,
+        exclude: &[&PeerSlot],
+    ) -> Decision<'_> {
+        let local = &self.local;
+        let dest_host = msg.find(avp::DESTINATION_HOST).map(|a| a.data);
+        if dest_host.is_some_and(|h| h.eq_ignore_ascii_case(local.origin_host.as_bytes())) {
+            return Decision::Local;
+        }
+        // §6.1.3: a Route-Record naming this node means the request came round.
+        if msg
+            .find_all(avp::ROUTE_RECORD)
+            .any(|r| r.data.eq_ignore_ascii_case(local.origin_host.as_bytes()))
+        {
+            return Decision::Refuse(ResultCode::DIAMETER_LOOP_DETECTED.0);
+        }
+        let app = msg.application_id();
+        let avoid =
+            |s: &PeerSlot| std::ptr::eq(s, ingress) || exclude.iter().any(|e| std::ptr::eq(*e, s));
+        if let Some(host) = dest_host.and_then(|h| std::str::from_utf8(h).ok()) {
+            if let Some(slot) = self.find_peer(host) {
+                if slot.usable_for(app) && !avoid(&slot) {
+                    return Decision::Forward(slot, false);
+                }
+            }
+        }
+        let realm = msg.find(avp::DESTINATION_REALM).map(|a| a.data);
+        let ours = realm.is_none_or(|r| r.eq_ignore_ascii_case(local.origin_realm.as_bytes()));
+        match self.routes.lookup(realm, app) {
+            Some(route) => match route.spec.action {
+                RouteAction::Local => Decision::Local,
+                RouteAction::Relay | RouteAction::Proxy => match self.pick(route, app, &avoid) {
+                    Some(slot) => Decision::Forward(slot, route.spec.action == RouteAction::Proxy),
+                    None => Decision::Refuse(ResultCode::DIAMETER_UNABLE_TO_DELIVER.0),
+                },
+                RouteAction::Redirect => Decision::Redirect(route),
+            },
+            // A Destination-Host in our realm that is neither us nor a peer: §6.1.4's
+            // "unable to deliver".
+            None if ours && dest_host.is_some() && exclude.is_empty() => {
+                Decision::Refuse(ResultCode::DIAMETER_UNABLE_TO_DELIVER.0)
+            }
+            None if ours => Decision::Local,
+            None => Decision::Refuse(ResultCode::DIAMETER_REALM_NOT_SERVED.0),
+        }
+    }
+
+    /// The peer a request this node originates goes to, avoiding `exclude` (the peer it
+    /// failed on).
+    pub(crate) fn select_for_send(
+        &self,
+        request: &Message,
+        app: u32,
+        exclude: Option<&PeerSlot>,
+        rr: &AtomicUsize,
+    ) -> Option<Arc<PeerSlot>> {
+        let avoid = |s: &PeerSlot| exclude.is_some_and(|e| std::ptr::eq(e, s));
+        let usable = |s: &Arc<PeerSlot>| s.usable_for(app) && !avoid(s);
+        if !self.redirects.is_empty() {
+            if let Some(host) = self.redirects.lookup(request, Instant::now()) {
+                if let Some(slot) = self.find_peer(&host).filter(usable) {
+                    return Some(slot);
+                }
+            }
+        }
+        // Destination-Host picks the peer when there is a choice (§6.1).
+        if self.static_peers.len() != 1 || !self.routes.is_empty() || exclude.is_some() {
+            if let Some(host) = request
+                .find(avp::DESTINATION_HOST)
+                .and_then(|a| std::str::from_utf8(a.data).ok())
+            {
+                if let Some(slot) = self.find_peer(host).filter(usable) {
+                    return Some(slot);
+                }
+            }
+        }
+        if !self.routes.is_empty() {
+            let realm = request.find(avp::DESTINATION_REALM).map(|a| a.data);
+            if let Some(route) = self.routes.lookup(realm, app) {
+                if matches!(route.spec.action, RouteAction::Relay | RouteAction::Proxy) {
+                    return self.pick(route, app, &avoid);
+                }
+            }
+        }
+        let peers = &self.static_peers;
+        let n = peers.len();
+        if n > 0 {
+            let start = rr.fetch_add(1, Ordering::Relaxed);
+            for i in 0..n {
+                let slot = &peers[(start + i) % n];
+                if usable(slot) {
+                    return Some(slot.clone());
+                }
+            }
+        }
+        self.dynamic_peers().into_iter().find(usable)
+    }
+
+    /// One of the route's peers that is usable for `app` and not avoided, by the route's
+    /// selector.
+    fn pick(
+        &self,
+        route: &Route,
+        app: u32,
+        avoid: &dyn Fn(&PeerSlot) -> bool,
+    ) -> Option<Arc<PeerSlot>> {
+        let slots: Vec<(Arc<PeerSlot>, u32)> = route
+            .hosts()
+            .filter_map(|(host, weight)| Some((self.find_peer(host)?, weight)))
+            .filter(|(s, _)| s.usable_for(app) && !avoid(s))
+            .collect();
+        if slots.is_empty() {
+            return None;
+        }
+        let candidates: Vec<Candidate<'_>> = slots
+            .iter()
+            .map(|(s, weight)| Candidate {
+                host: &s.name,
+                pending: s.pending.load(Ordering::Relaxed),
+                weight: *weight,
+            })
+            .collect();
+        let i = route.selector.select(&candidates)?;
+        slots.get(i).map(|(s, _)| s.clone())
+    }
+}
+
+/// The request with a Route-Record naming the peer it came from appended (§6.1.8);
+/// `None` if it would exceed the 24-bit Message Length.
+pub(crate) fn with_route_record(request: &[u8], identity: &str) -> Option<Bytes> {
+    let len = request.len() + padded(8 + identity.len());
+    if len > 0x00ff_ffff || request.len() < 20 {
+        return None;
+    }
+    let mut b = BytesMut::with_capacity(len);
+    b.extend_from_slice(request);
+    put_header(
+        &mut b,
+        avp::ROUTE_RECORD.code,
+        AvpFlags(AvpFlags::MANDATORY),
+        0,
+        identity.len(),
+    );
+    b.extend_from_slice(identity.as_bytes());
+    put_padding(&mut b, identity.len());
+    b[1..4].copy_from_slice(&(len as u32).to_be_bytes()[1..]);
+    Some(b.freeze())
+}
+
+/// The message with the T flag set (§5.5.4: "potentially retransmitted").
+pub(crate) fn with_t_flag(message: Bytes) -> Bytes {
+    edit(message, |b| b[4] |= CommandFlags::RETRANSMIT)
+}
+
+/// The message with the 32-bit header field at `at` (12: Hop-by-Hop) set to `value`.
+pub(crate) fn with_u32_at(message: Bytes, at: usize, value: u32) -> Bytes {
+    if message.len() < at + 4 || message[at..at + 4] == value.to_be_bytes() {
+        return message;
+    }
+    edit(message, |b| {
+        b[at..at + 4].copy_from_slice(&value.to_be_bytes())
+    })
+}
+
+/// Changes header bytes, in place when the buffer is not shared.
+fn edit(message: Bytes, f: impl FnOnce(&mut BytesMut)) -> Bytes {
+    if message.len() < 20 {
+        return message;
+    }
+    let mut b = message
+        .try_into_mut()
+        .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
+    f(&mut b);
+    b.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diameter_core::{DiameterIdentity, MessageBuilder};
+
+    #[test]
+    fn route_record_is_appended_and_length_fixed() {
+        let mut b = MessageBuilder::request(272, 4, true);
+        b.add(avp::ORIGIN_HOST, &DiameterIdentity::from("c.example.net"));
+        let req = b.build();
+        let out = with_route_record(req.as_bytes(), "peer.example.net").unwrap();
+        let msg = Message::decode(out).unwrap();
+        let rr: Vec<_> = msg
+            .find_all(avp::ROUTE_RECORD)
+            .map(|a| a.data.to_vec())
+            .collect();
+        assert_eq!(rr, [b"peer.example.net".to_vec()]);
+        assert!(msg.find(avp::ROUTE_RECORD).unwrap().flags.is_mandatory());
+        assert!(with_route_record(&[0; 8], "x").is_none());
+    }
+
+    #[test]
+    fn header_edits() {
+        let req = MessageBuilder::request(272, 4, true).build().into_bytes();
+        let t = with_t_flag(req.clone());
+        assert!(Message::decode(t).unwrap().header().flags.is_retransmit());
+        let h = with_u32_at(req, 12, 0xdead_beef);
+        assert_eq!(Message::decode(h).unwrap().header().hop_by_hop, 0xdead_beef);
+    }
+}

@@ -1,0 +1,198 @@
+//! SCTP transport (feature `sctp`, Linux). The tests that need the kernel's SCTP probe for
+//! it first and, without it, print `skipped: kernel has no SCTP` and pass; the one that
+//! checks the typed error runs only without it.
+#![cfg(all(feature = "sctp", target_os = "linux"))]
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use diameter_core::{AvpFlags, MessageBuilder};
+use diameter_node::framing::next_frame;
+use diameter_node::sctp::{self, SctpListener, SctpStream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const STEP: Duration = Duration::from_secs(5);
+
+/// Whether SCTP tests can run; says so on stderr when they cannot.
+fn sctp_available() -> bool {
+    if sctp::kernel_supports_sctp() {
+        true
+    } else {
+        eprintln!("skipped: kernel has no SCTP");
+        false
+    }
+}
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+/// A Device-Watchdog-Request-like message with `n` in its Hop-by-Hop Identifier.
+fn message(n: u32) -> Vec<u8> {
+    request(n, 0)
+}
+
+/// Same, with an AVP of `padding` bytes.
+fn request(n: u32, padding: usize) -> Vec<u8> {
+    let mut b = MessageBuilder::request(280, 0, false);
+    b.header_mut().hop_by_hop = n;
+    b.header_mut().end_to_end = n;
+    if padding > 0 {
+        b.avp(1, 0, AvpFlags::default(), &Bytes::from(vec![7u8; padding]));
+    }
+    b.build().as_bytes().to_vec()
+}
+
+/// Reads until `count` whole messages have arrived; returns their Hop-by-Hop Identifiers.
+async fn read_messages(stream: &mut SctpStream, count: usize) -> Vec<u32> {
+    let mut buf = BytesMut::with_capacity(4096);
+    let mut ids = Vec::new();
+    while ids.len() < count {
+        while let Some(frame) = next_frame(&mut buf, 1 << 20).unwrap() {
+            ids.push(u32::from_be_bytes(frame[12..16].try_into().unwrap()));
+        }
+        if ids.len() == count {
+            break;
+        }
+        let n = tokio::time::timeout(STEP, stream.read_buf(&mut buf))
+            .await
+            .expect("data in time")
+            .unwrap();
+        assert_ne!(n, 0, "association closed early");
+    }
+    ids
+}
+
+#[tokio::test]
+async fn without_kernel_sctp_the_error_is_typed() {
+    if sctp::kernel_supports_sctp() {
+        eprintln!("skipped: kernel has SCTP (this test checks the error without it)");
+        return;
+    }
+    let e = SctpListener::bind(&[addr("127.0.0.1:0")]).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::Unsupported);
+    assert!(sctp::is_unsupported(&e), "{e}");
+    assert!(e.to_string().contains("SCTP"), "{e}");
+    let e = SctpStream::connect(&[addr("127.0.0.1:3868")])
+        .await
+        .unwrap_err();
+    assert!(sctp::is_unsupported(&e), "{e}");
+}
+
+#[tokio::test]
+async fn association_carries_diameter_messages_both_ways() {
+    if !sctp_available() {
+        return;
+    }
+    let listener = SctpListener::bind(&[addr("127.0.0.1:0")]).unwrap();
+    let at = listener.local_addr().unwrap();
+    assert_ne!(at.port(), 0);
+    let (client, accepted) = tokio::join!(
+        tokio::time::timeout(STEP, SctpStream::connect(&[at])),
+        tokio::time::timeout(STEP, listener.accept()),
+    );
+    let mut client = client.unwrap().unwrap();
+    let (mut server, from) = accepted.unwrap().unwrap();
+    assert_eq!(from, client.local_addr().unwrap());
+    assert_eq!(client.peer_addr().unwrap(), at);
+
+    let status = client.status().unwrap();
+    assert!(status.established);
+    // Both ends asked for 16 outbound and accept 16 inbound streams.
+    assert_eq!((status.outbound_streams, status.inbound_streams), (16, 16));
+
+    // Several messages in one buffer: each goes as its own SCTP message, and the reader
+    // gets them in order.
+    let mut burst = Vec::new();
+    for n in 1..=5 {
+        burst.extend(message(n));
+    }
+    client.write_all(&burst).await.unwrap();
+    assert_eq!(read_messages(&mut server, 5).await, [1, 2, 3, 4, 5]);
+
+    // A message larger than SCTP's default 16 KiB send buffer.
+    server.write_all(&request(99, 100_000)).await.unwrap();
+    assert_eq!(read_messages(&mut client, 1).await, [99]);
+
+    // Another stream for what follows, then back; stream 16 does not exist.
+    server.set_send_stream(3).unwrap();
+    server.write_all(&message(7)).await.unwrap();
+    assert_eq!(read_messages(&mut client, 1).await, [7]);
+    assert!(server.set_send_stream(16).is_err());
+
+    // SHUTDOWN: the other end reads end of stream.
+    client.shutdown().await.unwrap();
+    let mut rest = Vec::new();
+    let n = tokio::time::timeout(STEP, server.read_to_end(&mut rest))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[tokio::test]
+async fn multi_homed_listener_on_two_loopback_addresses() {
+    if !sctp_available() {
+        return;
+    }
+    let listener = SctpListener::bind(&[addr("127.0.0.1:0"), addr("127.0.0.2:0")]).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut local = listener.local_addrs().unwrap();
+    local.sort();
+    assert_eq!(
+        local,
+        [
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            SocketAddr::from(([127, 0, 0, 2], port)),
+        ]
+    );
+
+    // One association over both addresses of the peer.
+    let both = local.clone();
+    let (client, accepted) = tokio::join!(
+        tokio::time::timeout(STEP, SctpStream::connect(&both)),
+        tokio::time::timeout(STEP, listener.accept()),
+    );
+    let mut client = client.unwrap().unwrap();
+    let (mut server, _) = accepted.unwrap().unwrap();
+    let mut peer = client.peer_addrs().unwrap();
+    peer.sort();
+    assert_eq!(peer, both);
+    client.write_all(&message(1)).await.unwrap();
+    assert_eq!(read_messages(&mut server, 1).await, [1]);
+    server.write_all(&message(2)).await.unwrap();
+    assert_eq!(read_messages(&mut client, 1).await, [2]);
+
+    // The second address alone reaches the same endpoint.
+    let (client2, accepted2) = tokio::join!(
+        tokio::time::timeout(STEP, SctpStream::connect(&both[1..])),
+        tokio::time::timeout(STEP, listener.accept()),
+    );
+    let mut client2 = client2.unwrap().unwrap();
+    let (mut server2, _) = accepted2.unwrap().unwrap();
+    assert_eq!(client2.peer_addr().unwrap(), both[1]);
+    client2.write_all(&message(3)).await.unwrap();
+    assert_eq!(read_messages(&mut server2, 1).await, [3]);
+}
+
+#[tokio::test]
+async fn connecting_to_a_port_nobody_listens_on_fails() {
+    if !sctp_available() {
+        return;
+    }
+    // Take a free port, then close it: the peer answers INIT with ABORT.
+    let port = SctpListener::bind(&[addr("127.0.0.1:0")])
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let r = tokio::time::timeout(
+        STEP,
+        SctpStream::connect(&[SocketAddr::from(([127, 0, 0, 1], port))]),
+    )
+    .await
+    .expect("refused in time, not hanging");
+    assert!(r.is_err());
+}
