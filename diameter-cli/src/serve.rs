@@ -47,6 +47,11 @@ pub(crate) struct Args {
     /// peer is admitted.
     #[arg(long, value_name = "PATTERN", num_args = 0..=1, default_missing_value = "*")]
     accept_unknown_peers: Vec<String>,
+    /// Serve Prometheus metrics (peer states, counters, messages by command and
+    /// Result-Code, latencies) on http://ADDR/metrics, e.g. 127.0.0.1:9464 (port 0 picks a
+    /// free port); overrides the configuration's metrics_listen.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<SocketAddr>,
     /// Print every message sent and received, decoded, and the node's debug log.
     #[arg(long, short)]
     verbose: bool,
@@ -63,8 +68,11 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     if !args.listen.is_empty() {
         config.listen = args.listen.clone();
     }
-    if config.listen.is_empty() {
+    if config.listen.is_empty() && config.tls_listen.is_empty() {
         config.listen = vec![SocketAddr::from(([0, 0, 0, 0], 3868))];
+    }
+    if args.metrics.is_some() {
+        config.metrics_listen = args.metrics;
     }
     config
         .accept_unknown_peers
@@ -95,6 +103,12 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             ids.join(" "),
             admission,
         );
+        if let Some(addr) = node.metrics_addr() {
+            eprintln!(
+                "{} diameter serve: metrics on http://{addr}/metrics",
+                net::clock()
+            );
+        }
         wait_for_signal().await?;
         let peers = node.peers().iter().filter(|p| p.state.is_open()).count();
         eprintln!(

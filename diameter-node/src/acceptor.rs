@@ -55,9 +55,9 @@ async fn incoming(tcp: TcpStream, node: Arc<NodeShared>, tls: Option<Tls>) {
         None => Stream::Tcp(tcp),
         Some(tls) => match tokio::time::timeout_at(deadline, tls.accept(tcp)).await {
             Ok(Ok(s)) => s,
-            // A bad handshake ends this connection only.
+            // A bad handshake ends this connection only (info: scanners make many).
             Ok(Err(e)) => {
-                warn!(error = %e, "incoming TLS handshake failed");
+                info!(error = %e, "incoming TLS handshake failed");
                 return;
             }
             Err(_) => {

@@ -6,6 +6,7 @@
 //! listen = ["127.0.0.1:3868", "[::1]:3868"]
 //! tls_listen = ["127.0.0.1"]                 # TLS at connection start; port 5658 if none
 //! accept_unknown_peers = ["*.example.org"]   # realm patterns (§5.3: else 3010)
+//! metrics_listen = "127.0.0.1:9464"          # Prometheus GET /metrics (crate::metrics)
 //!
 //! [[peers]]
 //! uri = "aaa://server.example.org:3868;transport=tcp"   # RFC 6733 §4.3.1 DiameterURI
@@ -23,6 +24,9 @@
 //! [[applications]]          # advertised in CER/CEA (handlers add theirs)
 //! id = 4
 //! kind = "auth"
+//!
+//! [doic]                    # RFC 7683 overload control (crate::doic); on by default
+//! overload_handlers = 800   # report overload while a connection runs this many handlers
 //!
 //! [timers]                  # "30s", "500ms", "2m" or a number of seconds
 //! watchdog = "30s"
@@ -43,7 +47,7 @@ use serde::{Deserialize, Deserializer};
 use crate::duplicate::DuplicateDetection;
 use crate::peer::PeerTimers;
 use crate::peer::admission::RealmPattern;
-use crate::peer::capabilities::{ApplicationKind, SupportedApplication};
+use crate::peer::capabilities::{ApplicationKind, InbandSecurity, SupportedApplication};
 use crate::routing::RouteSpec;
 use crate::tls::{DEFAULT_TLS_PORT, TlsConfig, TlsError};
 
@@ -364,6 +368,10 @@ pub struct NodeConfig {
     /// Advertise the Relay application (0xffffffff).
     #[serde(default)]
     pub relay: bool,
+    /// Inband-Security-Id: `"none"` (default), `"offer"` or `"require"` TLS started after
+    /// CER/CEA, for peers that still do RFC 3588's in-band TLS; uses `[tls]`.
+    #[serde(default)]
+    pub inband_security: InbandSecurity,
     /// Realm patterns (`*`, `*.example.org`, `example.org`) of peers accepted without
     /// being configured; others get 3010.
     #[serde(default)]
@@ -419,6 +427,7 @@ impl NodeConfig {
             supported_vendor_ids: Vec::new(),
             applications: Vec::new(),
             relay: false,
+            inband_security: InbandSecurity::None,
             accept_unknown_peers: Vec::new(),
             peers: Vec::new(),
             timers: Timers::default(),
@@ -454,6 +463,9 @@ impl NodeConfig {
         }
         if !self.tls_listen.is_empty() && self.tls.is_none() {
             return Err(ConfigError::TlsMissing("tls_listen".into()));
+        }
+        if self.inband_security != InbandSecurity::None && self.tls.is_none() {
+            return Err(ConfigError::TlsMissing("inband_security".into()));
         }
         Ok(())
     }
@@ -636,6 +648,79 @@ mod tests {
         assert_eq!(c.timers.dpa_timeout, Duration::from_secs(5));
         assert_eq!(c.limits.max_concurrent_handlers, 8);
         assert_eq!(c.limits.max_pending_requests, 65_536);
+    }
+
+    #[test]
+    fn reads_tls_toml() {
+        let c = NodeConfig::from_toml(
+            r#"
+            origin_host = "a.example.org"
+            origin_realm = "example.org"
+            tls_listen = ["127.0.0.1", "[::1]", "[::1]:5659", "0.0.0.0:15658"]
+
+            [[peers]]
+            uri = "aaas://b.example.org"
+
+            [[peers]]
+            uri = "aaa://c.example.org"
+
+            [tls]
+            certificate = "certs/a.pem"
+            private_key = "certs/a.key"
+            ca = ["certs/ca.pem", "certs/ca2.pem"]
+            "#,
+        )
+        .unwrap();
+        let addrs: Vec<SocketAddr> = [
+            "127.0.0.1:5658",
+            "[::1]:5658",
+            "[::1]:5659",
+            "0.0.0.0:15658",
+        ]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+        assert_eq!(c.tls_listen, addrs);
+        assert!(c.peers[0].is_secure());
+        assert_eq!(
+            c.peers[0].identity().unwrap(),
+            ("b.example.org".into(), 5658)
+        );
+        assert!(!c.peers[1].is_secure());
+        let tls = c.tls.unwrap();
+        assert_eq!(
+            tls.certificate,
+            crate::tls::TlsSource::File("certs/a.pem".into())
+        );
+        assert_eq!(tls.ca.len(), 2);
+        assert!(tls.require_client_auth, "mutual authentication by default");
+
+        let optional = NodeConfig::from_toml(
+            "origin_host = \"a\"\norigin_realm = \"r\"\n[tls]\ncertificate = \"c\"\n\
+             private_key = \"k\"\nca = [\"ca\"]\nrequire_client_auth = false",
+        )
+        .unwrap();
+        assert!(!optional.tls.unwrap().require_client_auth);
+    }
+
+    #[test]
+    fn rejects_tls_without_credentials() {
+        let base = "origin_host = \"a\"\norigin_realm = \"r\"\n";
+        for bad in [
+            // aaas:// or tls_listen without [tls]
+            "[[peers]]\nuri = \"aaas://b.example.org\"",
+            "tls_listen = [\"127.0.0.1\"]",
+            // not an address
+            "tls_listen = [\"localhost\"]",
+            // [tls] incomplete, or with an unknown key
+            "[tls]\ncertificate = \"c\"\nca = [\"ca\"]",
+            "[tls]\ncertificate = \"c\"\nprivate_key = \"k\"\nca = []\nverify = false",
+        ] {
+            let r = NodeConfig::from_toml(&format!("{base}{bad}"));
+            assert!(r.is_err(), "{bad}: {r:?}");
+        }
+        let e = NodeConfig::from_toml(&format!("{base}tls_listen = [\"127.0.0.1\"]")).unwrap_err();
+        assert!(matches!(e, ConfigError::TlsMissing(_)), "{e}");
     }
 
     #[test]

@@ -100,6 +100,20 @@ pub(crate) enum Stream {
     /// TLS over TCP, started with the connection (RFC 6733 §13.1). Boxed: rustls's state
     /// is large, and plain TCP connections should not pay for it.
     Tls(Box<tokio_rustls::TlsStream<TcpStream>>),
+    /// A TCP connection becoming TLS after CER/CEA (Inband-Security-Id, RFC 3588 §2.1):
+    /// reads and writes wait until the handshake is done, then go to the stream it
+    /// yields ([`Transport::start_tls`]).
+    Upgrading(Upgrade),
+}
+
+/// The handshake of a [`Stream::Upgrading`]; `None` once it has failed (the error was
+/// reported; later polls report the connection as unusable instead of polling it again).
+pub(crate) struct Upgrade(Option<Pin<Box<dyn Future<Output = io::Result<Stream>> + Send>>>);
+
+impl std::fmt::Debug for Upgrade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Upgrade")
+    }
 }
 
 impl Stream {
@@ -107,14 +121,33 @@ impl Stream {
         let tcp = match self {
             Self::Tcp(s) => s,
             Self::Tls(s) => s.get_ref().0,
+            Self::Upgrading(_) => return,
         };
         let _ = tcp.set_nodelay(true);
+    }
+
+    /// Drives an upgrade in progress: ready once the stream is usable (or failed).
+    fn poll_upgraded(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Self::Upgrading(u) = self {
+            let Some(handshake) = u.0.as_mut() else {
+                return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
+            };
+            match handshake.as_mut().poll(cx) {
+                Poll::Ready(Ok(s)) => *self = s,
+                Poll::Ready(Err(e)) => {
+                    u.0 = None;
+                    return Poll::Ready(Err(e));
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
     }
 
     /// The peer's certificate chain, leaf first, on a TLS connection where it sent one.
     pub(crate) fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
         match self {
-            Self::Tcp(_) => None,
+            Self::Tcp(_) | Self::Upgrading(_) => None,
             Self::Tls(s) => s.get_ref().1.peer_certificates(),
         }
     }
@@ -138,6 +171,8 @@ impl Stream {
                     Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
                 }
             }
+            // Written by `Transport::poll_io` once the handshake is done.
+            Self::Upgrading(_) => Err(io::ErrorKind::WouldBlock.into()),
         }
     }
 
@@ -146,7 +181,7 @@ impl Stream {
     #[inline]
     fn has_buffered_output(&self) -> bool {
         match self {
-            Self::Tcp(_) => false,
+            Self::Tcp(_) | Self::Upgrading(_) => false,
             Self::Tls(s) => s.get_ref().1.wants_write(),
         }
     }
@@ -166,7 +201,7 @@ impl Stream {
                 let _ = SockRef::from(s).shutdown(std::net::Shutdown::Write);
                 true
             }
-            Self::Tls(_) => false,
+            Self::Tls(_) | Self::Upgrading(_) => false,
         }
     }
 }
@@ -178,9 +213,14 @@ impl AsyncRead for Stream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
+        let this = self.get_mut();
+        if let Err(e) = std::task::ready!(this.poll_upgraded(cx)) {
+            return Poll::Ready(Err(e));
+        }
+        match this {
             Self::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             Self::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Self::Upgrading(_) => Poll::Pending,
         }
     }
 }
@@ -192,16 +232,26 @@ impl AsyncWrite for Stream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
+        let this = self.get_mut();
+        if let Err(e) = std::task::ready!(this.poll_upgraded(cx)) {
+            return Poll::Ready(Err(e));
+        }
+        match this {
             Self::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             Self::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Self::Upgrading(_) => Poll::Pending,
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
+        let this = self.get_mut();
+        if let Err(e) = std::task::ready!(this.poll_upgraded(cx)) {
+            return Poll::Ready(Err(e));
+        }
+        match this {
             Self::Tcp(s) => Pin::new(s).poll_flush(cx),
             Self::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Self::Upgrading(_) => Poll::Pending,
         }
     }
 
@@ -209,6 +259,8 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Self::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             Self::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            // Nothing was sent through TLS yet: just close.
+            Self::Upgrading(_) => Poll::Ready(Ok(())),
         }
     }
 }
@@ -244,6 +296,41 @@ impl Transport {
             rbuf,
             wbuf: BytesMut::new(),
         }
+    }
+
+    /// Puts a TCP connection under TLS after CER/CEA (Inband-Security-Id, RFC 3588 §2.1):
+    /// what is queued (the CEA) is written in the clear first, then `handshake` runs on
+    /// the socket; meanwhile and after, the connection is used as before and what is
+    /// queued goes through TLS once the handshake is done. Refused when bytes past the
+    /// CER/CEA were already read (a TLS peer sends nothing before the handshake) or when
+    /// the connection is not plain TCP.
+    pub(crate) fn start_tls<F, Fut>(&mut self, handshake: F) -> io::Result<()>
+    where
+        F: FnOnce(TcpStream) -> Fut + Send + 'static,
+        Fut: Future<Output = io::Result<Stream>> + Send + 'static,
+    {
+        if !self.rbuf.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "bytes received between the CEA and the TLS handshake",
+            ));
+        }
+        if !matches!(self.stream, Stream::Tcp(_)) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "inband TLS on a connection that is not plain TCP",
+            ));
+        }
+        let placeholder = Stream::Upgrading(Upgrade(None));
+        let Stream::Tcp(mut tcp) = std::mem::replace(&mut self.stream, placeholder) else {
+            return Err(io::ErrorKind::InvalidInput.into());
+        };
+        let clear = self.wbuf.split().freeze();
+        self.stream = Stream::Upgrading(Upgrade(Some(Box::pin(async move {
+            tcp.write_all(&clear).await?;
+            handshake(tcp).await
+        }))));
+        Ok(())
     }
 
     /// Queues an encoded message; it is written by the next [`Self::flush`] or
@@ -364,8 +451,8 @@ impl Transport {
                 stream.shutdown().await?;
                 if stream.is_tls() {
                     // Wait for the peer's close_notify (or its FIN) before the socket goes:
-                    // its own close_notify would hit a closed socket, and freeDiameter
-                    // (GnuTLS's bye) treats that failed write as fatal.
+                    // peers answer ours with theirs (GnuTLS's bye does), which would
+                    // otherwise hit a closed socket and end as a reset.
                     let mut scratch = [0u8; 1024];
                     while stream.read(&mut scratch).await? > 0 {}
                 }

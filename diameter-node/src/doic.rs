@@ -19,7 +19,7 @@
 //!
 //! The pieces below are sans-IO — [`ReactingState`], [`Reporter`], AVP parsing and
 //! building — with the clock and the random source passed in, so that every rule is unit
-//! tested. [`Doic`] is the node's glue (clock, random numbers, locks).
+//! tested. The crate-private `Doic` is the node's glue (clock, random numbers, locks).
 //!
 //! Hostile input never panics: an OC-OLR that does not frame, lacks a fixed member, has a
 //! member of the wrong size, an unknown OC-Report-Type or an OC-Reduction-Percentage above
@@ -33,7 +33,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::{Bytes, BytesMut};
 use diameter_core::generated::base::avp as base;
 use diameter_core::generated::doic::{OcReportType, avp};
-use diameter_core::{AvpIter, AvpRef, Message};
+use diameter_core::{AvpRef, Message};
 
 use crate::config::DoicConfig;
 use crate::error::RequestError;
@@ -190,6 +190,25 @@ pub fn append_avps(message: Bytes, avps: &[u8]) -> Bytes {
     let len = u32::try_from(b.len()).unwrap_or(u32::MAX).to_be_bytes();
     b[1..4].copy_from_slice(&len[1..]);
     b.freeze()
+}
+
+/// Whether an encoded message has a top-level AVP `code` without vendor: a walk over the
+/// AVP headers alone (the answers the node writes, once per answer).
+fn has_top_level(message: &[u8], code: u32) -> bool {
+    let be32 = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    let mut at = HEADER_LEN;
+    while at + 8 <= message.len() {
+        let flags = message[at + 4];
+        let len = (be32(&message[at + 4..]) & 0x00ff_ffff) as usize;
+        if len < 8 {
+            return false;
+        }
+        if flags & 0x80 == 0 && be32(&message[at..]) == code {
+            return true;
+        }
+        at += (len + 3) & !3;
+    }
+    false
 }
 
 /// The DOIC AVPs of an answer, found in one walk over its top-level AVPs.
@@ -653,6 +672,10 @@ impl Doic {
         if !self.enabled {
             return;
         }
+        // Most answers carry no report: one fast walk for them.
+        if answer.find(avp::OC_OLR).is_none() {
+            return;
+        }
         let found = AnswerAvps::of(answer);
         let Some(report) = found.report() else {
             return;
@@ -706,6 +729,13 @@ impl Doic {
         }
     }
 
+    /// The overload condition reported now (manual, else automatic), if any.
+    pub(crate) fn reported(&self) -> Option<Overload> {
+        let auto_active = self.busy_until_ms.load(Ordering::SeqCst) > self.ms(Instant::now());
+        let st = self.reporter.lock().unwrap_or_else(PoisonError::into_inner);
+        st.manual.or(self.auto.filter(|_| auto_active))
+    }
+
     /// The OC-OLR to put in answers now, if any.
     fn current_report(&self) -> Option<OverloadReport> {
         if !self.reporting.load(Ordering::SeqCst) {
@@ -734,10 +764,7 @@ impl Doic {
         if !self.enabled || !requests_loss(request) {
             return answer;
         }
-        let has_own = AvpIter::within(&answer, HEADER_LEN, answer.len())
-            .map_while(Result::ok)
-            .any(|a| a.code == avp::OC_SUPPORTED_FEATURES.code && a.vendor == 0);
-        if has_own {
+        if has_top_level(&answer, avp::OC_SUPPORTED_FEATURES.code) {
             return answer;
         }
         match self.current_report() {
@@ -979,6 +1006,25 @@ mod tests {
         let mut b = MessageBuilder::request(272, 4, true);
         b.extend_raw(&grouped(621, &[avp(622, &16u64.to_be_bytes())]));
         assert!(!requests_loss(&b.build()));
+    }
+
+    #[test]
+    fn top_level_search() {
+        let m = answer_with(&SUPPORTED_FEATURES_LOSS);
+        assert!(has_top_level(m.as_bytes(), 621));
+        assert!(has_top_level(m.as_bytes(), 264));
+        assert!(
+            !has_top_level(m.as_bytes(), 622),
+            "members are not top level"
+        );
+        assert!(!has_top_level(answer_with(&[]).as_bytes(), 621));
+        // Lengths that lie stop the walk without reading past the end.
+        let mut bad = m.as_bytes().to_vec();
+        bad[20 + 7] = 3;
+        assert!(!has_top_level(&bad, 621));
+        for cut in 0..m.as_bytes().len() {
+            let _ = has_top_level(&m.as_bytes()[..cut], 621);
+        }
     }
 
     #[test]

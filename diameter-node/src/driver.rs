@@ -45,7 +45,7 @@ use crate::peer::{Action, ConnId, Event, Peer, PeerConfig, PeerState, WatchdogSt
 use crate::pending::PendingTable;
 use crate::redirect::RedirectIndication;
 use crate::stats::Counters;
-use crate::tls::{Tls, is_handshake_error};
+use crate::tls::{Tls, certificate_names, is_handshake_error};
 
 /// What the rest of the node asks a peer task to do.
 #[derive(Debug)]
@@ -558,6 +558,11 @@ impl PeerDriver {
             IoEvent::Closed => self.lost(now, i),
             IoEvent::Failed(error) => {
                 debug!(%error, "connection failed");
+                if is_handshake_error(&error) {
+                    // An inband TLS handshake (the one at connection start is counted
+                    // where the connection attempt fails).
+                    Counters::bump(&self.slot.counters.tls_failures);
+                }
                 self.lost(now, i);
             }
         }
@@ -817,6 +822,7 @@ impl PeerDriver {
                 info!(?conn, peer = %capabilities.origin_host, state = %self.peer.state(), "peer open");
                 self.slot.set_capabilities(&capabilities);
             }
+            Event::StartTls { conn, client } => self.start_inband_tls(conn, client),
             Event::Available(up) => {
                 debug!(up, "availability");
                 self.set_ready(up);
@@ -833,6 +839,53 @@ impl PeerDriver {
                 info!(?reason, "peer closed");
                 self.set_ready(false);
                 self.fail_over_pending();
+            }
+        }
+    }
+
+    /// Inband-Security-Id TLS (RFC 3588 §2.1): the connection goes under TLS right after
+    /// the CEA; the server's certificate must name the peer's DiameterIdentity, the
+    /// client's must name its CER's Origin-Host (when it sent one). A failure is a
+    /// disconnection.
+    fn start_inband_tls(&mut self, conn: ConnId, client: bool) {
+        let identity = self.slot.name.clone();
+        let tls = self.node.inband_tls.clone();
+        let Some(i) = self
+            .conns
+            .iter()
+            .position(|c| c.as_ref().is_some_and(|c| c.id == conn))
+        else {
+            return;
+        };
+        let started = match (tls, self.conns[i].as_mut()) {
+            (Some(tls), Some(c)) => c.io.start_tls(move |tcp| async move {
+                if client {
+                    return tls.connect(tcp, &identity).await;
+                }
+                let stream = tls.accept(tcp).await?;
+                match stream.peer_certificates() {
+                    Some(certs) if !certificate_names(certs, &identity) => {
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::PermissionDenied,
+                            format!("client certificate does not name {identity}"),
+                        ))
+                    }
+                    _ => Ok(stream),
+                }
+            }),
+            _ => Err(std::io::Error::other(
+                "inband TLS negotiated without TLS credentials",
+            )),
+        };
+        match started {
+            Ok(()) => {
+                info!(client, "inband TLS handshake started");
+                self.peer.tls_started(conn);
+            }
+            Err(e) => {
+                warn!(error = %e, "inband TLS cannot start, closing");
+                Counters::bump(&self.slot.counters.tls_failures);
+                self.lost(Instant::now(), i);
             }
         }
     }

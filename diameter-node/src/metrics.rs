@@ -11,15 +11,17 @@
 //! | `diameter_messages_total` | counter | `peer`, `direction`, `type`, `application`, `command`, `code`, `result_code` |
 //! | `diameter_pending_requests` | gauge | `peer`: requests sent and not answered yet |
 //! | `diameter_request_duration_seconds` | histogram | `peer`, `application`, `command`, `code`: request written → answer read |
+//! | `diameter_doic_reported_reduction_percent` | gauge | the OC-Reduction-Percentage this node reports (DOIC, [`crate::doic`]) |
+//! | `diameter_doic_reduction_percent` | gauge | `application`, `scope` (`host`/`realm`), `name`: reports in force at this node |
 //!
 //! `command` is the dictionary's name of the command (`Credit-Control`), or its code when
 //! the dictionaries do not know it; `result_code` is the answer's Result-Code, else its
 //! Experimental-Result-Code, else `none`; it is empty for requests.
 //!
-//! The peer states and counters come from the node at each scrape and cost nothing in
+//! The peer states, counters and DOIC figures come from the node at each scrape and cost nothing in
 //! between. The message, pending and latency metrics need the node to watch its traffic:
 //! they exist when metrics are enabled ([`crate::NodeBuilder::metrics`] or
-//! `metrics_listen`). The node then tells [`Metrics`] about every message at the points
+//! `metrics_listen`). The node then tells its metrics about every message at the points
 //! that feed its [`crate::observe::Observer`] (requests as sent, with their final
 //! Hop-by-Hop Identifier, so that answers are matched to them). Each peer's figures sit
 //! behind their own lock, taken once per message by the peer's task (uncontended but for
@@ -48,6 +50,7 @@ use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
+use crate::doic::{Doic, OverloadState, Scope};
 use crate::node::{NodeHandle, PeerInfo};
 use crate::observe::Direction;
 use crate::peer::{PeerState, WatchdogState};
@@ -97,7 +100,7 @@ thread_local! {
 
 /// What the node's traffic adds to the exposition (see the module documentation).
 #[derive(Debug)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     id: u64,
     peers: RwLock<HashMap<Arc<str>, Arc<PeerMetrics>>>,
     /// Sent requests still unanswered after this are no longer pending.
@@ -274,7 +277,7 @@ impl PeerData {
 
 impl Metrics {
     /// Metrics whose unanswered requests stop counting as pending after `request_timeout`.
-    pub fn new(request_timeout: Duration) -> Self {
+    pub(crate) fn new(request_timeout: Duration) -> Self {
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             peers: RwLock::new(HashMap::new()),
@@ -284,7 +287,7 @@ impl Metrics {
     }
 
     /// The HTTP listener's address, once bound.
-    pub fn listen_addr(&self) -> Option<SocketAddr> {
+    pub(crate) fn listen_addr(&self) -> Option<SocketAddr> {
         self.addr.get().copied()
     }
 
@@ -331,7 +334,7 @@ impl Metrics {
     }
 
     /// A message received from or sent to `peer` (its encoded bytes).
-    pub fn message(&self, peer: &str, direction: Direction, bytes: &[u8]) {
+    pub(crate) fn message(&self, peer: &str, direction: Direction, bytes: &[u8]) {
         let Some(s) = summarize(bytes) else { return };
         // The clock only for what is timed: requests sent, answers received.
         let timed = s.request == (direction == Direction::Sent);
@@ -344,7 +347,7 @@ impl Metrics {
     }
 
     /// A peer's state changed: once closed, its unanswered requests have failed.
-    pub fn peer_state(&self, peer: &str, state: PeerState) {
+    pub(crate) fn peer_state(&self, peer: &str, state: PeerState) {
         if state == PeerState::Closed {
             let p = self.peer(peer);
             p.data
@@ -403,6 +406,9 @@ struct TrafficSnapshot {
 struct Exposition {
     peers: Vec<PeerInfo>,
     traffic: Option<Vec<TrafficSnapshot>>,
+    /// DOIC: the states in force as reacting node, the reduction reported.
+    overload: Vec<OverloadState>,
+    reported: u32,
 }
 
 /// The dictionary's name of a command, else its code.
@@ -500,6 +506,42 @@ impl Collector for Exposition {
                 counter(&mut m, &peer(p), p.stats.fields()[i].2)?;
             }
         }
+        {
+            let mut m = family(
+                &mut enc,
+                "diameter_doic_reported_reduction_percent",
+                "OC-Reduction-Percentage this node reports as DOIC reporting node (0: not \
+                 overloaded).",
+                None,
+                MetricType::Gauge,
+            )?;
+            m.encode_gauge(&i64::from(self.reported))?;
+        }
+        {
+            let mut m = family(
+                &mut enc,
+                "diameter_doic_reduction_percent",
+                "OC-Reduction-Percentage in force at this node as DOIC reacting node, per \
+                 application and overloaded host or realm.",
+                None,
+                MetricType::Gauge,
+            )?;
+            for s in &self.overload {
+                let l: Labels<'_> = vec![
+                    ("application", s.application.to_string().into()),
+                    (
+                        "scope",
+                        match s.scope {
+                            Scope::Host => "host",
+                            Scope::Realm => "realm",
+                        }
+                        .into(),
+                    ),
+                    ("name", (*s.name).into()),
+                ];
+                gauge(&mut m, &l, i64::from(s.reduction))?;
+            }
+        }
         let Some(traffic) = &self.traffic else {
             return Ok(());
         };
@@ -581,15 +623,17 @@ impl Collector for Exposition {
     }
 }
 
-/// The exposition of `peers` (from [`NodeHandle::peers`]) and of `metrics`' traffic
-/// figures, if metrics are enabled.
-pub(crate) fn render(peers: Vec<PeerInfo>, metrics: Option<&Metrics>) -> String {
+/// The exposition of `peers` (from [`NodeHandle::peers`]), of `metrics`' traffic
+/// figures if metrics are enabled, and of the node's DOIC state.
+pub(crate) fn render(peers: Vec<PeerInfo>, metrics: Option<&Metrics>, doic: &Doic) -> String {
     let mut peers = peers;
     peers.sort_by(|a, b| a.name.cmp(&b.name));
     let mut registry = Registry::default();
     registry.register_collector(Box::new(Exposition {
         peers,
         traffic: metrics.map(Metrics::snapshot),
+        overload: doic.states(),
+        reported: doic.reported().map_or(0, |o| o.reduction),
     }));
     let mut out = String::new();
     if prometheus_client::encoding::text::encode(&mut out, &registry).is_err() {
@@ -672,6 +716,10 @@ mod tests {
         b.build().as_bytes().to_vec()
     }
 
+    fn doic() -> Doic {
+        Doic::new(&crate::config::DoicConfig::default(), 1)
+    }
+
     fn peer_info(name: &str) -> PeerInfo {
         PeerInfo {
             name: name.into(),
@@ -723,7 +771,7 @@ mod tests {
 
     #[test]
     fn exposition_without_traffic_has_states_and_counters() {
-        let text = render(vec![peer_info("b.example.org")], None);
+        let text = render(vec![peer_info("b.example.org")], None, &doic());
         for line in [
             "# HELP diameter_peer_up Whether requests can be sent to the peer (open, watchdog OKAY).",
             "# TYPE diameter_peer_up gauge",
@@ -753,6 +801,12 @@ mod tests {
         }
         // Traffic metrics need metrics enabled.
         assert!(!text.contains("diameter_messages_total"));
+        // DOIC: nothing reported, nothing in force.
+        assert!(
+            text.lines()
+                .any(|l| l == "diameter_doic_reported_reduction_percent 0")
+        );
+        assert!(!text.contains("diameter_doic_reduction_percent{"));
     }
 
     #[test]
@@ -771,7 +825,7 @@ mod tests {
         m.message(peer, Direction::Sent, &answer(280, 0, 7, Some(2001)));
         // A command the dictionaries do not know.
         m.message(peer, Direction::Sent, &request(9_999, 77, 4));
-        let text = render(vec![peer_info(peer)], Some(&m));
+        let text = render(vec![peer_info(peer)], Some(&m), &doic());
         let l = "peer=\"server.example.org\"";
         for line in [
             "# TYPE diameter_messages counter".to_owned(),
@@ -819,7 +873,7 @@ mod tests {
         assert!(text.contains("le=\"0.0005\"") && text.contains("le=\"10.0\""));
         // A closed connection: nothing pending any more.
         m.peer_state(peer, PeerState::Closed);
-        let text = render(vec![peer_info(peer)], Some(&m));
+        let text = render(vec![peer_info(peer)], Some(&m), &doic());
         assert!(
             text.lines()
                 .any(|x| x == format!("diameter_pending_requests{{{l}}} 0"))
@@ -830,7 +884,7 @@ mod tests {
     fn unanswered_requests_go_stale() {
         let m = Metrics::new(Duration::ZERO);
         m.message("p", Direction::Sent, &request(272, 4, 1));
-        let text = render(Vec::new(), Some(&m));
+        let text = render(Vec::new(), Some(&m), &doic());
         assert!(
             text.lines()
                 .any(|x| x == "diameter_pending_requests{peer=\"p\"} 0")
@@ -860,10 +914,10 @@ mod tests {
             a.message("x", Direction::Sent, &request(272, 4, i));
             b.message(&format!("peer{i}"), Direction::Sent, &request(272, 4, i));
         }
-        let ta = render(Vec::new(), Some(&a));
+        let ta = render(Vec::new(), Some(&a), &doic());
         assert!(ta.contains("diameter_pending_requests{peer=\"x\"} 20"));
         assert!(!ta.contains("peer0"));
-        let tb = render(Vec::new(), Some(&b));
+        let tb = render(Vec::new(), Some(&b), &doic());
         assert!(tb.contains("diameter_pending_requests{peer=\"peer19\"} 1"));
         assert!(!tb.contains("peer=\"x\""));
     }

@@ -47,6 +47,7 @@ use crate::forward::{Outstanding, ProxyHook, Reply};
 use crate::ids::{EndToEndIds, SessionIds};
 use crate::observe::{Observer, ObserverSlot};
 use crate::peer::admission::RealmPattern;
+use crate::peer::capabilities::InbandSecurity;
 use crate::peer::{LocalCapabilities, PeerCapabilities, PeerConfig, PeerState, WatchdogState};
 use crate::redirect::RedirectCache;
 use crate::routing::{PeerSelector, RoutingTable};
@@ -168,6 +169,8 @@ pub(crate) struct NodeShared {
     pub(crate) duplicates: Option<DuplicateCache>,
     /// The proxy routes' hook.
     pub(crate) proxy: Option<Arc<dyn ProxyHook>>,
+    /// TLS for connections that negotiate Inband-Security-Id TLS after CER/CEA.
+    pub(crate) inband_tls: Option<crate::tls::Tls>,
 }
 
 impl std::fmt::Debug for NodeShared {
@@ -374,6 +377,7 @@ impl NodeBuilder {
         local.firmware_revision = config.firmware_revision;
         local.supported_vendor_ids = config.supported_vendor_ids.clone();
         local.relay = config.relay;
+        local.inband_security = config.inband_security;
         local.host_ip_addresses = if config.host_ip_addresses.is_empty() {
             let mut ips: Vec<IpAddr> = local_addrs
                 .iter()
@@ -439,6 +443,9 @@ impl NodeBuilder {
             redirects: RedirectCache::default(),
             duplicates: config.duplicate_detection.map(DuplicateCache::new),
             proxy: self.proxy,
+            inband_tls: tls
+                .clone()
+                .filter(|_| config.inband_security != InbandSecurity::None),
             patterns: config.realm_patterns(),
             config,
             local: Arc::new(local),
@@ -691,7 +698,11 @@ impl NodeHandle {
     /// The Prometheus (OpenMetrics) text exposition of the node: peer states and counters,
     /// and with metrics enabled its traffic (see [`crate::metrics`]).
     pub fn metrics_text(&self) -> String {
-        crate::metrics::render(self.peers(), self.shared.metrics.as_deref())
+        crate::metrics::render(
+            self.peers(),
+            self.shared.metrics.as_deref(),
+            &self.shared.doic,
+        )
     }
 
     /// Where the metrics HTTP listener listens (`metrics_listen`, useful with port 0).

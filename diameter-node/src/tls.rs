@@ -10,8 +10,13 @@
 //!   else the CER is answered 3010 DIAMETER_UNKNOWN_PEER and the connection closed.
 //! - TLS 1.2 and 1.3 with rustls's safe defaults; §13.1's RC4 and 3DES suites are
 //!   obsolete (RFC 8996, RFC 7465) and not offered.
-//! - Inband-Security-Id TLS (RFC 3588's TLS after CER/CEA) is not offered: CER/CEA keep
-//!   advertising NO_INBAND_SECURITY only.
+//! - Inband-Security-Id TLS (RFC 3588 §2.1's TLS after CER/CEA, for old peers) when the
+//!   configuration offers or requires it (`inband_security`, see
+//!   [`crate::peer::capabilities::InbandSecurity`]): the CER/CEA go in the clear on a
+//!   plain connection, then the side that sent the CER starts the handshake as the
+//!   client (`Transport::start_tls`); the certificates are checked as above, the
+//!   server's against the peer's DiameterIdentity and the client's against its CER's
+//!   Origin-Host.
 
 use std::fmt;
 use std::io;
@@ -317,4 +322,167 @@ pub(crate) fn certificate_names(certs: &[CertificateDer<'_>], host: &str) -> boo
     webpki::EndEntityCert::try_from(leaf)
         .and_then(|cert| cert.verify_is_valid_for_subject_name(&name))
         .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A folder of PEM files made by rcgen: a CA, and a node certificate for
+    /// `node.example.org` with its key; removed on drop.
+    struct Files(PathBuf);
+
+    impl Files {
+        fn new(label: &str) -> Self {
+            let dir = std::env::temp_dir()
+                .join(format!("diameter-node-tls-{label}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+            ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            let ca = rcgen::CertifiedIssuer::self_signed(ca, rcgen::KeyPair::generate().unwrap())
+                .unwrap();
+            let key = rcgen::KeyPair::generate().unwrap();
+            let cert = rcgen::CertificateParams::new(vec!["node.example.org".to_owned()])
+                .unwrap()
+                .signed_by(&key, &ca)
+                .unwrap();
+            std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+            std::fs::write(dir.join("node.pem"), cert.pem()).unwrap();
+            std::fs::write(dir.join("node.key"), key.serialize_pem()).unwrap();
+            Self(dir)
+        }
+
+        fn path(&self, name: &str) -> PathBuf {
+            self.0.join(name)
+        }
+
+        fn config(&self) -> TlsConfig {
+            TlsConfig::from_pem_files(
+                self.path("node.pem"),
+                self.path("node.key"),
+                [self.path("ca.pem")],
+            )
+        }
+    }
+
+    impl Drop for Files {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn loads_pem_files() {
+        let f = Files::new("load");
+        assert!(f.config().load().is_ok());
+        assert!(f.config().require_client_auth(false).load().is_ok());
+        assert!(Tls::new(&f.config()).is_ok());
+    }
+
+    #[test]
+    fn refuses_unusable_files() {
+        let f = Files::new("refuse");
+        std::fs::write(f.path("empty.pem"), "").unwrap();
+        let cases = [
+            // a missing file, named in the error
+            (
+                TlsConfig {
+                    certificate: f.path("nope.pem").into(),
+                    ..f.config()
+                },
+                "nope.pem",
+            ),
+            // a certificate where the key should be
+            (
+                TlsConfig {
+                    private_key: f.path("node.pem").into(),
+                    ..f.config()
+                },
+                "private_key",
+            ),
+            // no certificate in the file
+            (
+                TlsConfig {
+                    certificate: f.path("empty.pem").into(),
+                    ..f.config()
+                },
+                "certificate",
+            ),
+            (
+                TlsConfig {
+                    ca: vec![f.path("empty.pem").into()],
+                    ..f.config()
+                },
+                "ca",
+            ),
+            (
+                TlsConfig {
+                    ca: Vec::new(),
+                    ..f.config()
+                },
+                "no CA",
+            ),
+            // a key that is not the certificate's
+            (
+                TlsConfig {
+                    private_key: TlsSource::Der(vec![
+                        rcgen::KeyPair::generate().unwrap().serialize_der(),
+                    ]),
+                    ..f.config()
+                },
+                "TLS",
+            ),
+            (
+                TlsConfig {
+                    private_key: TlsSource::Der(vec![vec![1, 2, 3]]),
+                    ..f.config()
+                },
+                "private_key",
+            ),
+        ];
+        for (config, says) in cases {
+            let e = config.load().expect_err("an error");
+            assert!(e.to_string().contains(says), "{e} (expected {says:?})");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_key_bytes() {
+        let s = format!("{:?}", TlsSource::Der(vec![vec![0xAB; 32]]));
+        assert_eq!(s, "Der(1 item(s))");
+    }
+
+    #[test]
+    fn client_certificate_names() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec![
+            "node.example.org".to_owned(),
+            "*.wild.example.org".to_owned(),
+        ])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+        let certs = [cert.der().clone()];
+        assert!(certificate_names(&certs, "node.example.org"));
+        assert!(
+            certificate_names(&certs, "NODE.Example.org"),
+            "DNS names ignore case"
+        );
+        assert!(certificate_names(&certs, "a.wild.example.org"));
+        for other in [
+            "other.example.org",
+            "example.org",
+            "",
+            "node.example.org\0",
+            "1.2.3.4",
+            "\u{e9}",
+        ] {
+            assert!(!certificate_names(&certs, other), "{other:?}");
+        }
+        assert!(!certificate_names(&[], "node.example.org"));
+        assert!(!certificate_names(
+            &[CertificateDer::from(vec![0x30, 0x03, 1, 2])],
+            "node.example.org"
+        ));
+    }
 }

@@ -52,6 +52,15 @@ async fn overload_reports_throttle_the_client() {
     assert_eq!(&*states[0].name, "server.example.org");
     assert_eq!(states[0].application, GY);
     assert_eq!(states[0].reduction, 50);
+    assert!(
+        server
+            .metrics_text()
+            .lines()
+            .any(|l| l == "diameter_doic_reported_reduction_percent 50")
+    );
+    let in_force = "diameter_doic_reduction_percent{application=\"4\",scope=\"host\",\
+                    name=\"server.example.org\"} 50";
+    assert!(client.metrics_text().lines().any(|l| l == in_force));
 
     // About half of the next 1000 are throttled, and never reach the server.
     let before = seen.get();

@@ -18,15 +18,18 @@ use diameter_node::{
     Application, HandlerError, Node, NodeConfig, NodeHandle, PeerSpec, ProxyHook, Request,
 };
 
-/// What a test server saw of each request: its T flag and its Route-Records.
+/// What a test server saw of one request: its T flag and its Route-Records.
+type Seen = (bool, Vec<String>);
+
+/// What a test server saw of each request.
 #[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<(bool, Vec<String>)>>>);
+struct Log(Arc<Mutex<Vec<Seen>>>);
 
 impl Log {
     fn len(&self) -> usize {
         self.0.lock().unwrap().len()
     }
-    fn all(&self) -> Vec<(bool, Vec<String>)> {
+    fn all(&self) -> Vec<Seen> {
         self.0.lock().unwrap().clone()
     }
 }

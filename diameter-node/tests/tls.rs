@@ -13,6 +13,7 @@ use bytes::BytesMut;
 use common::*;
 use diameter_core::typed::Command;
 use diameter_core::{Header, Message};
+use diameter_node::peer::capabilities::InbandSecurity;
 use diameter_node::peer::capabilities::SupportedApplication;
 use diameter_node::peer::{LocalCapabilities, PeerState};
 use diameter_node::{Limits, Node, NodeConfig, NodeHandle, PeerSpec, TlsConfig};
@@ -352,4 +353,135 @@ async fn tls_configuration_errors() {
     // Still usable with plain TCP alone.
     let (server, _) = start_server(&[loopback()], Limits::default()).await;
     server.abort();
+}
+
+// ----- Inband-Security-Id TLS: TLS started after CER/CEA (RFC 3588 §2.1) -----
+
+/// A plain TCP server offering or requiring inband TLS.
+async fn inband_server(tls: TlsConfig, security: InbandSecurity) -> (NodeHandle, Seen, SocketAddr) {
+    let seen = Seen::default();
+    let mut config = server_config(SERVER, &[loopback()]).tls(tls);
+    config.inband_security = security;
+    let node = Node::builder(config)
+        .application(gy_server_app(seen.clone()))
+        .start()
+        .await
+        .expect("server starts");
+    let addr = node.local_addrs()[0];
+    (node, seen, addr)
+}
+
+async fn inband_client(tls: TlsConfig, security: InbandSecurity, server: SocketAddr) -> NodeHandle {
+    let mut config = NodeConfig::new(CLIENT, "example.org")
+        .timers(timers())
+        .tls(tls)
+        .application(SupportedApplication::auth(GY))
+        .peer(PeerSpec::new(format!("aaa://{SERVER}")).address(server));
+    config.inband_security = security;
+    Node::builder(config).start().await.expect("client starts")
+}
+
+#[tokio::test]
+async fn inband_tls_after_cer_cea_between_two_nodes() {
+    let pki = Pki::new();
+    let (server, seen, addr) = inband_server(pki.tls(&[SERVER]), InbandSecurity::Offer).await;
+    let client = inband_client(pki.tls(&[CLIENT]), InbandSecurity::Require, addr).await;
+    client.wait_for_ready(Duration::from_secs(3)).await.unwrap();
+    assert!(
+        client.peers()[0]
+            .capabilities
+            .as_ref()
+            .unwrap()
+            .applications
+            .tls
+    );
+    let sends: Vec<_> = (0..200u32)
+        .map(|n| {
+            let client = client.clone();
+            tokio::spawn(async move { client.send(ccr(&client, n, None)).await })
+        })
+        .collect();
+    for send in sends {
+        assert_eq!(send.await.unwrap().unwrap().result_code(), Some(2001));
+    }
+    assert_eq!(seen.get(), 200);
+    client.shutdown().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn inband_tls_is_really_tls_on_the_wire() {
+    // A raw client: CER listing TLS over plain TCP, the CEA names TLS, then a TLS
+    // handshake on the same socket, then a DWR answered through TLS.
+    let pki = Pki::new();
+    let (server, _, addr) = inband_server(pki.tls(&[SERVER]), InbandSecurity::Offer).await;
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    let mut local = LocalCapabilities::new(CLIENT, "example.org");
+    local.applications = vec![SupportedApplication::auth(GY)];
+    local.inband_security = InbandSecurity::Require;
+    let mut cer = local.cer();
+    cer.header.hop_by_hop = 1;
+    tcp.write_all(&cer.to_bytes()).await.unwrap();
+    let cea = read_message(&mut tcp).await.expect("CEA in the clear");
+    assert_eq!(cea.result_code(), Some(2001));
+    let ids: Vec<_> = cea
+        .find_all(diameter_core::generated::base::avp::INBAND_SECURITY_ID)
+        .map(|a| a.data.to_vec())
+        .collect();
+    assert_eq!(ids, [vec![0, 0, 0, 1]], "the CEA names TLS");
+    let connector = pki.raw_client(Some(pki.issue(&[CLIENT])));
+    let mut tls = connector
+        .connect(ServerName::try_from(SERVER).unwrap(), tcp)
+        .await
+        .expect("TLS handshake after the CEA");
+    let mut dwr = diameter_core::MessageBuilder::request(280, 0, false);
+    dwr.header_mut().hop_by_hop = 2;
+    dwr.add(
+        diameter_core::generated::base::avp::ORIGIN_HOST,
+        &diameter_core::DiameterIdentity::from(CLIENT),
+    );
+    dwr.add(
+        diameter_core::generated::base::avp::ORIGIN_REALM,
+        &diameter_core::DiameterIdentity::from("example.org"),
+    );
+    tls.write_all(dwr.build().as_bytes()).await.unwrap();
+    let dwa = read_message(&mut tls).await.expect("DWA through TLS");
+    assert_eq!((dwa.code(), dwa.result_code()), (280, Some(2001)));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn inband_tls_refusals() {
+    let pki = Pki::new();
+    // Required by the client, not offered by the server: 5017, no peer.
+    let (server, _, addr) = inband_server(pki.tls(&[SERVER]), InbandSecurity::None).await;
+    let client = inband_client(pki.tls(&[CLIENT]), InbandSecurity::Require, addr).await;
+    assert!(
+        client
+            .wait_for_ready(Duration::from_millis(800))
+            .await
+            .is_err()
+    );
+    client.abort();
+    server.abort();
+    // Negotiated, but the server's certificate names another host: the handshake fails.
+    let (server, seen, addr) =
+        inband_server(pki.tls(&["other.example.org"]), InbandSecurity::Offer).await;
+    let client = inband_client(pki.tls(&[CLIENT]), InbandSecurity::Offer, addr).await;
+    let failed = async {
+        while client.peers()[0].stats.tls_failures == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(3), failed)
+        .await
+        .expect("the handshake fails");
+    assert!(client.send(ccr(&client, 1, None)).await.is_err());
+    assert_eq!(seen.get(), 0);
+    client.abort();
+    server.abort();
+    // Inband TLS without [tls] is a configuration error.
+    let mut c = NodeConfig::new(CLIENT, "example.org");
+    c.inband_security = InbandSecurity::Offer;
+    assert!(Node::builder(c).start().await.is_err());
 }

@@ -99,6 +99,9 @@ pub struct FdConfig {
     pub no_relay: bool,
     /// Identities (wildcards allowed) whitelisted by `acl_wl.fdx` with `ALLOW_IPSEC` (no TLS).
     pub whitelist: Vec<String>,
+    /// Identities whitelisted with `ALLOW_OLD_TLS`: TLS after CER/CEA on the plain `Port`
+    /// (Inband-Security-Id, RFC 3588; needs [`Self::tls`]).
+    pub old_tls_whitelist: Vec<String>,
     /// Peers it connects to.
     pub connect_peers: Vec<ConnectPeer>,
     /// TLS credentials and `SecPort`; without them `SecPort = 0` (no TLS).
@@ -124,6 +127,7 @@ impl FdConfig {
             tw_timer: 6,
             no_relay: true,
             whitelist: Vec::new(),
+            old_tls_whitelist: Vec::new(),
             connect_peers: Vec::new(),
             tls: None,
             tls_connect_peers: Vec::new(),
@@ -207,10 +211,12 @@ impl FdConfig {
 
     /// `acl_wl.conf`.
     pub fn render_acl(&self) -> String {
-        self.whitelist
+        let ipsec = self.whitelist.iter().map(|p| format!("ALLOW_IPSEC {p}\n"));
+        let old_tls = self
+            .old_tls_whitelist
             .iter()
-            .map(|p| format!("ALLOW_IPSEC {p}\n"))
-            .collect()
+            .map(|p| format!("ALLOW_OLD_TLS {p}\n"));
+        ipsec.chain(old_tls).collect()
     }
 
     /// `test_app.conf` (empty without the test application).

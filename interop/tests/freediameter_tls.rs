@@ -11,6 +11,11 @@
 //!   Test-AVP echoed, DPR/DPA. Then a freeDiameter whose certificate names another host:
 //!   our node refuses the handshake and no peer opens.
 //!
+//! - `ours_to_freediameter_inband_tls`: RFC 3588's TLS after CER/CEA: our node
+//!   (Inband-Security-Id required) connects to freeDiameter's plain `Port`, where
+//!   `acl_wl.fdx` admits it with `ALLOW_OLD_TLS`; the CEA names TLS, both start the
+//!   handshake, and Test-Requests go through TLS.
+//!
 //! The certificates (a test CA, one certificate per node whose DNS name is its identity)
 //! are made by rcgen and written as PEM files into the test's folder, which our node
 //! reads through its `[tls]` configuration. There is no tshark check here: the traffic
@@ -417,6 +422,87 @@ async fn ours_to_freediameter_tls() {
         &format!("{} TLS failure(s), no CER sent", peer.stats.tls_failures),
     );
     node.abort();
+    fd.stop(Duration::from_secs(10))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ours_to_freediameter_inband_tls() {
+    const S: &str = "ours -> freeDiameter (TLS after CER/CEA)";
+    let Some(tools) = tools_or_skip(S) else {
+        return;
+    };
+    let dir = TempDir::new("ours-to-fd-inband-tls").expect("temp dir");
+    let pki = Pki::new(dir.path());
+    let port = free_port().expect("free port");
+    let mut config = FdConfig::new(FD_HOST, REALM, port);
+    config.tls = Some(pki.fd_tls(dir.path(), FD_HOST, free_port().expect("free port")));
+    config.old_tls_whitelist.push(OUR_HOST.into());
+    config.test_app = Some(TestAppConfig {
+        mode: TestAppMode::Server,
+        dest_realm: REALM.into(),
+        dest_host: None,
+    });
+    let mut fd = FreeDiameter::start(&tools, dir.path(), &config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let fd_addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut node_config = NodeConfig::new(OUR_HOST, REALM)
+        .timers(timers(Duration::from_secs(30)))
+        .tls(pki.our_tls(dir.path()))
+        .application(SupportedApplication::vendor_auth(
+            test_app::VENDOR_ID,
+            test_app::APPLICATION_ID,
+        ))
+        .peer(PeerSpec::new(format!("aaa://{FD_HOST}:{port}")).address(fd_addr));
+    node_config.inband_security = diameter_node::peer::capabilities::InbandSecurity::Require;
+    let node = Node::builder(node_config)
+        .start()
+        .await
+        .expect("node starts");
+    if let Err(e) = node
+        .wait_for_application(test_app::APPLICATION_ID, Duration::from_secs(10))
+        .await
+    {
+        fail(
+            &fd,
+            &format!("{S}: no open peer: {e}; peers {:#?}", node.peers()),
+        );
+    }
+    let caps = node.peers()[0].capabilities.clone().expect("capabilities");
+    assert!(caps.applications.tls, "the CEA chose TLS: {caps:?}");
+    scenario_ok(
+        &format!("{S} CER/CEA with Inband-Security-Id TLS"),
+        "freeDiameter's CEA names TLS (1)",
+    );
+    const N: i32 = 5;
+    for i in 0..N {
+        let value = 2000 + i;
+        let answer = node
+            .send(test_request(&node, value))
+            .await
+            .unwrap_or_else(|e| fail(&fd, &format!("Test-Request {i}: {e}")));
+        assert_eq!(answer.result_code(), Some(2001), "{answer:?}");
+        assert_eq!(test_avp(&answer), Some(value));
+    }
+    // freeDiameter's CEA names TLS, and it never says the connection went without it
+    // (it logs "No TLS protection negotiated" for a plain one); on our side the requests
+    // above could only pass once our handshake (checking its certificate) succeeded.
+    let cea_tls = fd.count_lines(|l| {
+        dump_line(l, false, OUR_HOST, "Capabilities-Exchange-Answer")
+            && l.contains("Inband-Security-Id(299)[-M]='TLS'")
+    });
+    let plain = fd.count_lines(|l| l.contains("No TLS protection negotiated"));
+    assert_eq!((cea_tls, plain), (1, 0), "{}", fd.log_tail(30));
+    scenario_ok(
+        &format!("{S} Test-Requests answered 2001 through TLS"),
+        &format!(
+            "{N} requests, Test-AVP echoed; freeDiameter's CEA names TLS, no plain-text notice"
+        ),
+    );
+    node.shutdown().await;
     fd.stop(Duration::from_secs(10))
         .await
         .unwrap_or_else(|e| panic!("{e}"));

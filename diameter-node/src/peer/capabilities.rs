@@ -6,8 +6,13 @@
 //!   Vendor-Id inside Vendor-Specific-Application-Id is not used (§5.3). A side advertising
 //!   Relay (0xffffffff, §2.4) has every application in common with the other.
 //! - Nothing in common: 5010 DIAMETER_NO_COMMON_APPLICATION (§5.3, §7.1.5).
-//! - In-band security (Inband-Security-Id, §6.10): only NO_INBAND_SECURITY (0) is offered,
-//!   so a peer that lists only TLS (1) gets 5017 DIAMETER_NO_COMMON_SECURITY.
+//! - In-band security (Inband-Security-Id, §6.10; RFC 3588 §2.1's TLS started after
+//!   CER/CEA, still used by old peers): by default nothing is advertised
+//!   (NO_INBAND_SECURITY), and a peer that lists only TLS (1) gets 5017
+//!   DIAMETER_NO_COMMON_SECURITY. With [`InbandSecurity::Offer`] the CER lists both and TLS
+//!   is chosen when the peer lists it; with [`InbandSecurity::Require`] only TLS is
+//!   listed. The responder's CEA names the one chosen; when it is TLS, both sides start
+//!   the handshake right after the CEA ([`crate::peer::Event::StartTls`]).
 //! - Host-IP-Address is recorded, never compared with the socket's address: nodes such
 //!   as freeDiameter advertise all their interfaces (§5.3.5 does not ask for a check).
 //! - Whether an unknown peer may connect at all (3010 DIAMETER_UNKNOWN_PEER) is decided
@@ -25,6 +30,41 @@ use diameter_core::{Address, CommandFlags, Header, ResultCode};
 pub const RELAY_APPLICATION_ID: u32 = 0xffff_ffff;
 /// Inband-Security-Id NO_INBAND_SECURITY (§6.10).
 pub const NO_INBAND_SECURITY: u32 = 0;
+/// Inband-Security-Id TLS (§6.10): TLS started after CER/CEA (RFC 3588).
+pub const INBAND_TLS: u32 = 1;
+
+/// What the node says in Inband-Security-Id.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InbandSecurity {
+    /// Nothing advertised: NO_INBAND_SECURITY (RFC 6733's choice: TLS, if any, at
+    /// connection start).
+    #[default]
+    None,
+    /// NO_INBAND_SECURITY and TLS: TLS after CER/CEA with peers that list it.
+    Offer,
+    /// TLS only: peers that do not list it get 5017 DIAMETER_NO_COMMON_SECURITY.
+    Require,
+}
+
+impl InbandSecurity {
+    /// The Inband-Security-Id values of a CER.
+    pub fn advertised(self) -> Vec<u32> {
+        match self {
+            Self::None => Vec::new(),
+            Self::Offer => vec![NO_INBAND_SECURITY, INBAND_TLS],
+            Self::Require => vec![INBAND_TLS],
+        }
+    }
+
+    fn supports(self, id: u32) -> bool {
+        match self {
+            Self::None => id == NO_INBAND_SECURITY,
+            Self::Offer => id == NO_INBAND_SECURITY || id == INBAND_TLS,
+            Self::Require => id == INBAND_TLS,
+        }
+    }
+}
 
 /// Whether an application is an authentication/authorization or an accounting one; it
 /// decides the AVP that advertises it (§6.8, §6.9).
@@ -98,6 +138,8 @@ pub struct LocalCapabilities {
     pub applications: Vec<SupportedApplication>,
     /// Whether the node is a relay (advertises 0xffffffff).
     pub relay: bool,
+    /// Inband-Security-Id (TLS after CER/CEA for old peers).
+    pub inband_security: InbandSecurity,
 }
 
 impl LocalCapabilities {
@@ -114,6 +156,7 @@ impl LocalCapabilities {
             supported_vendor_ids: Vec::new(),
             applications: Vec::new(),
             relay: false,
+            inband_security: InbandSecurity::None,
         }
     }
 
@@ -169,7 +212,7 @@ impl LocalCapabilities {
             product_name: self.product_name.as_str().into(),
             origin_state_id: self.origin_state_id,
             supported_vendor_id: self.supported_vendor_ids.clone(),
-            inband_security_id: Vec::new(),
+            inband_security_id: self.inband_security.advertised(),
             firmware_revision: self.firmware_revision,
             ..Default::default()
         };
@@ -206,6 +249,7 @@ impl LocalCapabilities {
             origin_state_id: self.origin_state_id,
             error_message: error_message.map(Into::into),
             supported_vendor_id: self.supported_vendor_ids.clone(),
+            inband_security_id: self.inband_security.advertised(),
             firmware_revision: self.firmware_revision,
             ..Default::default()
         };
@@ -219,12 +263,21 @@ impl LocalCapabilities {
 
     /// Computes what the local node and a peer advertising `remote` have in common.
     pub fn negotiate(&self, remote: &RemoteAdvert<'_>) -> Result<Negotiated, Rejection> {
-        if !remote.inband_security_ids.is_empty()
-            && !remote.inband_security_ids.contains(&NO_INBAND_SECURITY)
-        {
+        // No Inband-Security-Id means NO_INBAND_SECURITY (§6.10).
+        let remote_ids: &[u32] = match remote.inband_security_ids {
+            [] => &[NO_INBAND_SECURITY],
+            ids => ids,
+        };
+        let sec = self.inband_security;
+        let tls = sec.supports(INBAND_TLS) && remote_ids.contains(&INBAND_TLS);
+        let plain = sec.supports(NO_INBAND_SECURITY) && remote_ids.contains(&NO_INBAND_SECURITY);
+        if !(tls || plain) {
             return Err(Rejection {
                 result_code: ResultCode::DIAMETER_NO_COMMON_SECURITY.0,
-                message: "only NO_INBAND_SECURITY is supported",
+                message: match sec {
+                    InbandSecurity::Require => "TLS (Inband-Security-Id 1) is required",
+                    _ => "only NO_INBAND_SECURITY is supported",
+                },
             });
         }
         let advertised = remote.application_ids();
@@ -252,6 +305,7 @@ impl LocalCapabilities {
             advertised,
             common,
             relay: self.relay || remote_relay,
+            tls,
         })
     }
 }
@@ -298,6 +352,8 @@ pub struct Negotiated {
     pub common: Vec<u32>,
     /// Whether either side is a relay (then every application is common).
     pub relay: bool,
+    /// Inband-Security-Id TLS was chosen: the TLS handshake follows the CEA.
+    pub tls: bool,
 }
 
 /// Why a CER is refused: the Result-Code for the CEA, and an Error-Message.
@@ -486,7 +542,30 @@ mod tests {
             5017
         );
         cer.inband_security_id = vec![1, 0];
-        assert!(PeerCapabilities::from_cer(&l, &cer).is_ok());
+        let caps = PeerCapabilities::from_cer(&l, &cer).unwrap();
+        assert!(!caps.applications.tls);
+    }
+
+    #[test]
+    fn inband_tls_is_chosen_when_both_list_it() {
+        let mut l = local(&[SupportedApplication::auth(4)]);
+        let mut cer = cer_with(&[4], &[]);
+        let tls = |l: &LocalCapabilities, ids: &[u32], cer: &mut CapabilitiesExchangeRequest| {
+            cer.inband_security_id = ids.to_vec();
+            PeerCapabilities::from_cer(l, cer).map(|c| c.applications.tls)
+        };
+        l.inband_security = InbandSecurity::Offer;
+        assert_eq!(l.cer().inband_security_id, [0, 1]);
+        assert_eq!(tls(&l, &[0, 1], &mut cer), Ok(true));
+        assert_eq!(tls(&l, &[1], &mut cer), Ok(true));
+        assert_eq!(tls(&l, &[0], &mut cer), Ok(false));
+        assert_eq!(tls(&l, &[], &mut cer), Ok(false));
+        l.inband_security = InbandSecurity::Require;
+        assert_eq!(l.cer().inband_security_id, [1]);
+        assert_eq!(tls(&l, &[0, 1], &mut cer), Ok(true));
+        assert_eq!(tls(&l, &[], &mut cer).unwrap_err().result_code, 5017);
+        // Unknown values are ignored.
+        assert_eq!(tls(&l, &[7, 1], &mut cer), Ok(true));
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub struct Peer {
     stopped: bool,
     /// The Disconnect-Cause of the DPR sent or received in Closing.
     closing_cause: Option<DisconnectCause>,
+    /// Inband TLS negotiated on this connection and not started yet: what is sent on it
+    /// meanwhile waits here, so that nothing but the CEA goes out in the clear.
+    tls_hold: Option<(ConnId, Vec<Bytes>)>,
     available: bool,
     transmits: VecDeque<Transmit>,
     actions: VecDeque<Action>,
@@ -83,6 +86,7 @@ impl Peer {
             quiet_until: None,
             stopped: false,
             closing_cause: None,
+            tls_hold: None,
             available: false,
             transmits: VecDeque::new(),
             actions: VecDeque::new(),
@@ -583,7 +587,25 @@ impl Peer {
     // ----- internals -----
 
     fn send_on(&mut self, conn: ConnId, bytes: Bytes) {
+        if let Some((held_conn, held)) = &mut self.tls_hold {
+            if *held_conn == conn {
+                held.push(bytes);
+                return;
+            }
+        }
         self.transmits.push_back(Transmit { conn, bytes });
+    }
+
+    /// The driver has put `conn` under TLS ([`Event::StartTls`]): what was sent on it
+    /// since the CEA goes out now, through TLS.
+    pub fn tls_started(&mut self, conn: ConnId) {
+        if self.tls_hold.as_ref().is_some_and(|(c, _)| *c == conn) {
+            if let Some((_, held)) = self.tls_hold.take() {
+                for bytes in held {
+                    self.transmits.push_back(Transmit { conn, bytes });
+                }
+            }
+        }
     }
 
     fn send_cer(&mut self, conn: ConnId) {
@@ -621,10 +643,16 @@ impl Peer {
             self.enter_closed(now, CloseReason::PeerDisconnected, false);
             return;
         };
-        let cea = self
+        let mut cea = self
             .config
             .local
             .cea(&held.header, ResultCode::DIAMETER_SUCCESS.0, None);
+        // The CEA names the security chosen (TLS, or nothing for NO_INBAND_SECURITY).
+        cea.inband_security_id = if held.capabilities.applications.tls {
+            vec![super::capabilities::INBAND_TLS]
+        } else {
+            Vec::new()
+        };
         self.send_on(conn, cea.to_bytes());
         self.enter_open(now, PeerState::ROpen, conn, held.capabilities);
     }
@@ -696,10 +724,20 @@ impl Peer {
         self.closing_cause = None;
         self.reconnect_attempts = 0;
         self.remote = Some(caps.clone());
+        let tls = caps.applications.tls;
         self.events.push_back(Event::Opened {
             conn,
             capabilities: caps,
         });
+        if tls {
+            // RFC 3588 §2.1: the TLS handshake begins once CER/CEA are done; until the
+            // driver says it has started (`tls_started`), sending waits.
+            self.tls_hold = Some((conn, Vec::new()));
+            self.events.push_back(Event::StartTls {
+                conn,
+                client: state == PeerState::IOpen,
+            });
+        }
         let action = self.watchdog.connection_up(now, &mut self.rng);
         self.events
             .push_back(Event::Watchdog(self.watchdog.state()));
@@ -731,6 +769,7 @@ impl Peer {
         }
         self.open = None;
         self.held_cer = None;
+        self.tls_hold = None;
         self.timers.stop_all();
         if was_open {
             let before = self.watchdog.state();
@@ -777,6 +816,9 @@ impl Peer {
     }
 
     fn forget(&mut self, conn: ConnId) {
+        if self.tls_hold.as_ref().is_some_and(|(c, _)| *c == conn) {
+            self.tls_hold = None;
+        }
         if self.initiator == Some(conn) {
             self.initiator = None;
         }

@@ -110,6 +110,15 @@ pub enum Event {
         /// What the peer advertised and what is common.
         capabilities: Arc<PeerCapabilities>,
     },
+    /// Inband-Security-Id TLS was negotiated (RFC 3588 §2.1): the driver starts the TLS
+    /// handshake on `conn` (as the client when `client`, i.e. in I-Open) right after the
+    /// CEA, then calls [`Peer::tls_started`]; a failed handshake is a disconnection.
+    StartTls {
+        /// The open connection.
+        conn: ConnId,
+        /// This side sent the CER: it is the TLS client.
+        client: bool,
+    },
     /// Whether requests may be sent now (open and watchdog OKAY) changed.
     Available(bool),
     /// The watchdog changed state.
