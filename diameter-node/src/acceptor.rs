@@ -51,7 +51,7 @@ pub(crate) async fn accept_loop(listener: TcpListener, node: Arc<NodeShared>, tl
 async fn incoming(tcp: TcpStream, node: Arc<NodeShared>, tls: Option<Tls>) {
     let _ = tcp.set_nodelay(true);
     let deadline = tokio::time::Instant::now() + node.config.timers.cea_timeout;
-    let mut stream = match tls {
+    let stream = match tls {
         None => Stream::Tcp(tcp),
         Some(tls) => match tokio::time::timeout_at(deadline, tls.accept(tcp)).await {
             Ok(Ok(s)) => s,
@@ -66,6 +66,31 @@ async fn incoming(tcp: TcpStream, node: Arc<NodeShared>, tls: Option<Tls>) {
             }
         },
     };
+    until_cer(stream, node, deadline).await;
+}
+
+/// Accepts SCTP associations until the task is aborted (feature `sctp`); each then goes
+/// the way of a TCP connection.
+#[cfg(all(feature = "sctp", target_os = "linux"))]
+pub(crate) async fn sctp_accept_loop(listener: crate::sctp::SctpListener, node: Arc<NodeShared>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, addr)) => {
+                debug!(%addr, "incoming SCTP association");
+                let deadline = tokio::time::Instant::now() + node.config.timers.cea_timeout;
+                tokio::spawn(until_cer(Stream::Sctp(stream), node.clone(), deadline));
+            }
+            Err(e) => {
+                warn!(error = %e, "SCTP accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Waits for the first message of a connection (after the TLS handshake, on TLS) until
+/// `deadline`, then hands the connection to the peer its CER names.
+async fn until_cer(mut stream: Stream, node: Arc<NodeShared>, deadline: tokio::time::Instant) {
     let max = node.config.limits.max_message_size;
     let mut buf = BytesMut::with_capacity(4096);
     let first = tokio::time::timeout_at(deadline, async {

@@ -90,6 +90,19 @@ pub(crate) async fn connect_stream(
     }
 }
 
+/// Connects over SCTP to all of `addrs` at once, one multi-homed association (they
+/// share the peer's port), within `timeout`.
+#[cfg(all(feature = "sctp", target_os = "linux"))]
+pub(crate) async fn connect_sctp(addrs: Vec<SocketAddr>, timeout: Duration) -> io::Result<Stream> {
+    match tokio::time::timeout(timeout, crate::sctp::SctpStream::connect(&addrs)).await {
+        Ok(r) => r.map(Stream::Sctp),
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "SCTP connect timed out",
+        )),
+    }
+}
+
 /// A connection's byte stream, whatever the transport: the rest of the node sees only
 /// `AsyncRead`/`AsyncWrite` and the few methods below, so another transport is one more
 /// variant here (and its arms).
@@ -104,6 +117,10 @@ pub(crate) enum Stream {
     /// reads and writes wait until the handshake is done, then go to the stream it
     /// yields ([`Transport::start_tls`]).
     Upgrading(Upgrade),
+    /// SCTP (feature `sctp`): one association, every message its own SCTP message on
+    /// stream 0 ([`crate::sctp`]).
+    #[cfg(all(feature = "sctp", target_os = "linux"))]
+    Sctp(crate::sctp::SctpStream),
 }
 
 /// The handshake of a [`Stream::Upgrading`]; `None` once it has failed (the error was
@@ -122,6 +139,9 @@ impl Stream {
             Self::Tcp(s) => s,
             Self::Tls(s) => s.get_ref().0,
             Self::Upgrading(_) => return,
+            // SCTP_NODELAY is set when the socket is made.
+            #[cfg(all(feature = "sctp", target_os = "linux"))]
+            Self::Sctp(_) => return,
         };
         let _ = tcp.set_nodelay(true);
     }
@@ -149,6 +169,8 @@ impl Stream {
         match self {
             Self::Tcp(_) | Self::Upgrading(_) => None,
             Self::Tls(s) => s.get_ref().1.peer_certificates(),
+            #[cfg(all(feature = "sctp", target_os = "linux"))]
+            Self::Sctp(_) => None,
         }
     }
 
@@ -173,6 +195,9 @@ impl Stream {
             }
             // Written by `Transport::poll_io` once the handshake is done.
             Self::Upgrading(_) => Err(io::ErrorKind::WouldBlock.into()),
+            // The first message of `buf` (one SCTP message per Diameter message).
+            #[cfg(all(feature = "sctp", target_os = "linux"))]
+            Self::Sctp(s) => s.try_write(buf),
         }
     }
 
@@ -183,11 +208,14 @@ impl Stream {
         match self {
             Self::Tcp(_) | Self::Upgrading(_) => false,
             Self::Tls(s) => s.get_ref().1.wants_write(),
+            #[cfg(all(feature = "sctp", target_os = "linux"))]
+            Self::Sctp(_) => false,
         }
     }
 
     /// Whether a read shorter than the room given means the socket is drained. True for
-    /// TCP; rustls hands out one record per read, so for TLS a short read means nothing.
+    /// TCP; rustls hands out one record per read, so for TLS a short read means nothing,
+    /// and an SCTP read ends at the end of a message, so for SCTP neither.
     #[inline]
     fn short_read_drains(&self) -> bool {
         matches!(self, Self::Tcp(_))
@@ -202,6 +230,12 @@ impl Stream {
                 true
             }
             Self::Tls(_) | Self::Upgrading(_) => false,
+            // SHUTDOWN of the association (SCTP has no half-close).
+            #[cfg(all(feature = "sctp", target_os = "linux"))]
+            Self::Sctp(s) => {
+                let _ = s.shutdown_write();
+                true
+            }
         }
     }
 }
@@ -221,6 +255,8 @@ impl AsyncRead for Stream {
             Self::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             Self::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
             Self::Upgrading(_) => Poll::Pending,
+            #[cfg(all(feature = "sctp", target_os = "linux"))]
+            Self::Sctp(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -240,6 +276,8 @@ impl AsyncWrite for Stream {
             Self::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             Self::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
             Self::Upgrading(_) => Poll::Pending,
+            #[cfg(all(feature = "sctp", target_os = "linux"))]
+            Self::Sctp(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -252,6 +290,8 @@ impl AsyncWrite for Stream {
             Self::Tcp(s) => Pin::new(s).poll_flush(cx),
             Self::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
             Self::Upgrading(_) => Poll::Pending,
+            #[cfg(all(feature = "sctp", target_os = "linux"))]
+            Self::Sctp(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -261,6 +301,8 @@ impl AsyncWrite for Stream {
             Self::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
             // Nothing was sent through TLS yet: just close.
             Self::Upgrading(_) => Poll::Ready(Ok(())),
+            #[cfg(all(feature = "sctp", target_os = "linux"))]
+            Self::Sctp(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
 }

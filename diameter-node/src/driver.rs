@@ -133,6 +133,9 @@ pub(crate) struct PeerDriver {
     target: PeerTarget,
     /// The node's TLS, for a peer whose URI is `aaas://`.
     tls: Option<Tls>,
+    /// Connect over SCTP (a peer whose URI says `;transport=sctp`).
+    #[cfg(all(feature = "sctp", target_os = "linux"))]
+    sctp: bool,
     conns: [Option<Conn>; 2],
     connecting: Option<BoxFuture<std::io::Result<Stream>>>,
     pending: PendingTable<Outstanding>,
@@ -183,6 +186,8 @@ impl PeerDriver {
             rx,
             target,
             tls: None,
+            #[cfg(all(feature = "sctp", target_os = "linux"))]
+            sctp: false,
             conns: [None, None],
             connecting: None,
             limits,
@@ -197,6 +202,13 @@ impl PeerDriver {
     /// Connects with TLS (`aaas://` peers).
     pub(crate) fn with_tls(mut self, tls: Option<Tls>) -> Self {
         self.tls = tls;
+        self
+    }
+
+    /// Connects over SCTP (`;transport=sctp` peers).
+    #[cfg(all(feature = "sctp", target_os = "linux"))]
+    pub(crate) fn with_sctp(mut self, sctp: bool) -> Self {
+        self.sctp = sctp;
         self
     }
 
@@ -908,6 +920,11 @@ impl PeerDriver {
 
     fn start_connect(&mut self) {
         let timeout = self.node.config.timers.connect_timeout;
+        #[cfg(all(feature = "sctp", target_os = "linux"))]
+        if self.sctp {
+            self.connecting = Some(Box::pin(connect_sctp(self.target.clone(), timeout)));
+            return;
+        }
         // The server's certificate must name the peer's DiameterIdentity.
         let tls = self.tls.clone().map(|t| (t, self.slot.name.clone()));
         self.connecting = match self.target.clone() {
@@ -957,6 +974,25 @@ fn send_to(target: &PeerSlot, o: Outstanding) -> Result<(), Outstanding> {
         // Only a request was sent, so only a request comes back.
         Err(_) => Ok(()),
     }
+}
+
+/// Connects over SCTP to all of the peer's addresses at once: one multi-homed
+/// association, which fails over between them by itself (RFC 4960 §6.4).
+#[cfg(all(feature = "sctp", target_os = "linux"))]
+async fn connect_sctp(target: PeerTarget, timeout: std::time::Duration) -> std::io::Result<Stream> {
+    let addrs = match target {
+        PeerTarget::Addresses(a) => a,
+        PeerTarget::Resolve(host, port) => tokio::net::lookup_host((host.as_str(), port))
+            .await?
+            .collect(),
+        PeerTarget::None => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AddrNotAvailable,
+                "peer has no address",
+            ));
+        }
+    };
+    connection::connect_sctp(addrs, timeout).await
 }
 
 async fn wait_connect(

@@ -51,6 +51,16 @@ pub enum NodeError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A configured peer's transport cannot be used on this system: `;transport=sctp`
+    /// on a kernel without SCTP (the source then carries
+    /// `diameter_node::sctp::SctpUnsupported`).
+    #[error("cannot connect to peer {peer}: {source}")]
+    Transport {
+        /// The peer's URI.
+        peer: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
     /// No peer became ready in time (python-diameter's `wait_for_ready` error).
     #[error("no peer ready within the timeout")]
     NotReady,

@@ -371,6 +371,32 @@ impl NodeBuilder {
             local_addrs.push(l.local_addr().unwrap_or(*addr));
             listeners.push((l, tls));
         }
+        // SCTP (feature `sctp`): the listen addresses that share a port are one multi-homed
+        // endpoint, listed in `local_addrs` with the port it got. A kernel without SCTP is
+        // reported here, for the endpoints and for the SCTP peers (which could never be
+        // connected), with `SctpUnsupported` in the error.
+        #[cfg(all(feature = "sctp", target_os = "linux"))]
+        let sctp_listeners = {
+            if let Some(p) = config.peers.iter().find(|p| p.is_sctp()) {
+                crate::sctp::probe().map_err(|source| NodeError::Transport {
+                    peer: p.uri.clone(),
+                    source,
+                })?;
+            }
+            let mut bound = Vec::new();
+            for endpoint in crate::sctp::endpoints(&config.sctp_listen) {
+                let l = crate::sctp::SctpListener::bind(&endpoint).map_err(|source| {
+                    NodeError::Bind {
+                        addr: endpoint[0],
+                        source,
+                    }
+                })?;
+                let port = l.local_addr().map_or(endpoint[0].port(), |a| a.port());
+                local_addrs.extend(endpoint.iter().map(|a| SocketAddr::new(a.ip(), port)));
+                bound.push(l);
+            }
+            bound
+        };
         let mut local = LocalCapabilities::new(&config.origin_host, &config.origin_realm);
         local.vendor_id = config.vendor_id;
         local.product_name = config.product_name.clone();
@@ -480,6 +506,8 @@ impl NodeBuilder {
                 false,
             )
             .with_tls(tls.clone().filter(|_| spec.is_secure()));
+            #[cfg(all(feature = "sctp", target_os = "linux"))]
+            let driver = driver.with_sctp(spec.is_sctp());
             let task = tokio::spawn(driver.run());
             shared
                 .tasks
@@ -489,6 +517,15 @@ impl NodeBuilder {
         }
         for (l, tls) in listeners {
             let task = tokio::spawn(crate::acceptor::accept_loop(l, shared.clone(), tls));
+            shared
+                .listeners
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(task);
+        }
+        #[cfg(all(feature = "sctp", target_os = "linux"))]
+        for l in sctp_listeners {
+            let task = tokio::spawn(crate::acceptor::sctp_accept_loop(l, shared.clone()));
             shared
                 .listeners
                 .lock()
@@ -557,7 +594,7 @@ impl Clone for NodeHandle {
 
 impl NodeHandle {
     /// The addresses actually listened on (useful with port 0): those of `listen`, then
-    /// those of `tls_listen`.
+    /// those of `tls_listen`, then every address of the `sctp_listen` endpoints.
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.shared.local_addrs
     }

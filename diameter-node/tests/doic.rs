@@ -12,6 +12,31 @@ use diameter_core::generated::doic::avp as oc;
 use diameter_node::RequestError;
 use diameter_node::doic::{AnswerAvps, Scope};
 
+/// A server and a client of `common` with DOIC turned on (it is off by default).
+async fn doic_pair() -> (diameter_node::NodeHandle, Seen, diameter_node::NodeHandle) {
+    let seen = Seen::default();
+    let mut config = server_config("server.example.org", &[loopback()]);
+    config.doic.enabled = true;
+    let server = diameter_node::Node::builder(config)
+        .application(gy_server_app(seen.clone()))
+        .start()
+        .await
+        .expect("server starts");
+    let mut config = diameter_node::NodeConfig::new("client.example.org", "example.org")
+        .timers(timers())
+        .application(diameter_node::peer::SupportedApplication::auth(GY))
+        .peer(
+            diameter_node::PeerSpec::new("aaa://server.example.org:3868;transport=tcp")
+                .address(server.local_addrs()[0]),
+        );
+    config.doic.enabled = true;
+    let client = diameter_node::Node::builder(config)
+        .start()
+        .await
+        .expect("client starts");
+    (server, seen, client)
+}
+
 /// Sends `n` requests one after the other; (answered, throttled).
 async fn burst(client: &diameter_node::NodeHandle, n: u32) -> (u32, u32) {
     let (mut ok, mut throttled) = (0, 0);
@@ -30,8 +55,7 @@ async fn burst(client: &diameter_node::NodeHandle, n: u32) -> (u32, u32) {
 
 #[tokio::test]
 async fn overload_reports_throttle_the_client() {
-    let (server, seen) = start_server(&[loopback()], Default::default()).await;
-    let client = start_client(server.local_addrs()[0]).await;
+    let (server, seen, client) = doic_pair().await;
     client.wait_for_ready(Duration::from_secs(3)).await.unwrap();
 
     // Not overloaded: the answer selects the loss algorithm, with no report.
@@ -104,8 +128,7 @@ async fn overload_reports_throttle_the_client() {
 
 #[tokio::test]
 async fn reports_expire_with_their_validity() {
-    let (server, _) = start_server(&[loopback()], Default::default()).await;
-    let client = start_client(server.local_addrs()[0]).await;
+    let (server, _, client) = doic_pair().await;
     client.wait_for_ready(Duration::from_secs(3)).await.unwrap();
 
     // Everything shed, for one second.
@@ -163,6 +186,7 @@ async fn the_configuration_reads_doic() {
         origin_realm = "example.org"
 
         [doic]
+        enabled = true
         report_type = "realm"
         overload_handlers = 800
         overload_reduction = 30

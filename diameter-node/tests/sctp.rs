@@ -204,3 +204,138 @@ async fn connecting_to_a_port_nobody_listens_on_fails() {
         .expect("refused in time, not hanging");
     assert!(r.is_err());
 }
+
+// ----- the node over SCTP -----
+
+/// A server node with SCTP endpoints `listen` and the Gy test application.
+async fn sctp_server(listen: &[SocketAddr]) -> (NodeHandle, Seen) {
+    let seen = Seen::default();
+    let mut config = server_config("server.example.org", &[]);
+    for a in listen {
+        config = config.sctp_listen(*a);
+    }
+    let node = Node::builder(config)
+        .application(gy_server_app(seen.clone()))
+        .start()
+        .await
+        .expect("server starts");
+    (node, seen)
+}
+
+/// A client node with the server as a `;transport=sctp` peer at `addrs`.
+async fn sctp_client(addrs: &[SocketAddr]) -> NodeHandle {
+    let mut peer = PeerSpec::new("aaa://server.example.org;transport=sctp");
+    for a in addrs {
+        peer = peer.address(*a);
+    }
+    let config = NodeConfig::new("client.example.org", "example.org")
+        .timers(timers())
+        .application(SupportedApplication::auth(GY))
+        .peer(peer);
+    Node::builder(config).start().await.expect("client starts")
+}
+
+#[test]
+fn toml_takes_sctp_listen_addresses_and_sctp_peers() {
+    let c = NodeConfig::from_toml(
+        r#"
+        origin_host = "a.example.org"
+        origin_realm = "example.org"
+        listen = ["127.0.0.1:3868"]
+        sctp_listen = ["127.0.0.1:3868", "127.0.0.2:3868", "[::1]:3869"]
+
+        [[peers]]
+        uri = "aaa://b.example.org:3868;transport=sctp"
+        addresses = ["127.0.0.1:3868", "127.0.0.2:3868"]
+
+        [[peers]]
+        uri = "aaa://c.example.org"
+        "#,
+    )
+    .unwrap();
+    assert_eq!(c.sctp_listen.len(), 3);
+    // Two endpoints: one multi-homed on 3868, one on 3869.
+    assert_eq!(sctp::endpoints(&c.sctp_listen).len(), 2);
+    assert!(c.peers[0].is_sctp());
+    assert!(!c.peers[1].is_sctp());
+    assert_eq!(
+        c.peers[0].identity().unwrap(),
+        ("b.example.org".to_owned(), 3868)
+    );
+    // DTLS over SCTP (aaas:// with transport=sctp) is not offered.
+    let e = NodeConfig::from_toml(
+        "origin_host = \"a\"\norigin_realm = \"r\"\n[[peers]]\nuri = \"aaas://x;transport=sctp\"",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("DTLS"), "{e}");
+}
+
+#[tokio::test]
+async fn node_without_kernel_sctp_reports_the_typed_error() {
+    if sctp::kernel_supports_sctp() {
+        skipped(
+            "node_without_kernel_sctp_reports_the_typed_error",
+            "kernel has SCTP (the test checks the error without it)",
+        );
+        return;
+    }
+    let listen = addr("127.0.0.1:0");
+    let config = server_config("server.example.org", &[]).sctp_listen(listen);
+    match Node::builder(config).start().await {
+        Err(NodeError::Bind { addr, source }) => {
+            assert_eq!(addr, listen);
+            assert_eq!(source.kind(), io::ErrorKind::Unsupported);
+            assert!(sctp::is_unsupported(&source), "{source}");
+        }
+        other => panic!("expected the SCTP bind error, got {other:?}"),
+    }
+    // A peer over SCTP cannot be connected either: the node says so at start.
+    let config = NodeConfig::new("client.example.org", "example.org").peer(
+        PeerSpec::new("aaa://server.example.org;transport=sctp").address(addr("127.0.0.1:3868")),
+    );
+    match Node::builder(config).start().await {
+        Err(NodeError::Transport { peer, source }) => {
+            assert_eq!(peer, "aaa://server.example.org;transport=sctp");
+            assert!(sctp::is_unsupported(&source), "{source}");
+        }
+        other => panic!("expected the SCTP transport error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn two_nodes_over_a_multi_homed_sctp_association() {
+    if !sctp_available("two_nodes_over_a_multi_homed_sctp_association") {
+        return;
+    }
+    let (server, seen) = sctp_server(&[addr("127.0.0.1:0"), addr("127.0.0.2:0")]).await;
+    // Both addresses of the one endpoint, with the port the kernel chose.
+    let at = server.local_addrs().to_vec();
+    assert_eq!(at.len(), 2);
+    assert_eq!(at[0].port(), at[1].port());
+    assert_ne!(at[0].port(), 0);
+
+    let client = sctp_client(&at).await;
+    client.wait_for_ready(STEP).await.unwrap();
+
+    // CER/CEA: the server advertised both addresses of its endpoint (§5.3 Host-IP-Address).
+    let peers = client.peers();
+    assert_eq!(peers[0].state, PeerState::IOpen);
+    let caps = peers[0].capabilities.clone().unwrap();
+    assert_eq!(caps.origin_host, "server.example.org");
+    assert_eq!(caps.host_ip_addresses.len(), 2);
+    assert_eq!(caps.applications.common, vec![GY]);
+
+    // A request and its answer.
+    for n in 0..10 {
+        let cca = client.send(ccr(&client, n, None)).await.unwrap();
+        assert_eq!(cca.result_code(), Some(2001));
+    }
+    assert_eq!(seen.get(), 10);
+
+    // DWR/DWA keep the association up over several Tw.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(client.peers()[0].watchdog, WatchdogState::Okay);
+
+    client.shutdown().await;
+    server.shutdown().await;
+}

@@ -21,76 +21,30 @@
 //! Without freeDiameter or tshark (`scripts/freediameter-setup` not run) each test prints a
 //! skipped line and passes. Run them with `scripts/interop`.
 
+mod common;
+
+use common::*;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use diameter_core::Message;
 use diameter_core::generated::base::{DisconnectCause, avp};
-use diameter_core::{AvpFlags, AvpKey, DiameterIdentity, Message};
 use diameter_interop::check::{Expect, check_dissection};
 use diameter_interop::cli::{Serve, diameter_binary};
 use diameter_interop::freediameter::{
     ConnectPeer, FdConfig, FreeDiameter, TestAppConfig, TestAppMode, dump_line, test_app,
 };
+use diameter_interop::scenario_ok;
 use diameter_interop::tshark::{self, Capture};
 use diameter_interop::util::{TempDir, free_port, wait_until};
-use diameter_interop::{Tools, scenario_ok, scenario_skipped};
 use diameter_node::peer::capabilities::SupportedApplication;
 use diameter_node::peer::{PeerState, WatchdogState};
-use diameter_node::{
-    Application, HandlerError, Node, NodeConfig, NodeHandle, PeerSpec, Request, Timers,
-};
+use diameter_node::{Node, NodeConfig, NodeHandle, PeerSpec};
 
-const FD_HOST: &str = "fd.interop.test";
-const OUR_HOST: &str = "ours.interop.test";
 const SERVE_HOST: &str = "serve.interop.test";
-const REALM: &str = "interop.test";
-
-const TEST_AVP: AvpKey = AvpKey::new(test_app::TEST_AVP, test_app::VENDOR_ID);
-
-/// The tools, or a skipped line.
-fn tools_or_skip(scenario: &str) -> Option<Tools> {
-    match Tools::detect() {
-        Ok(t) => Some(t),
-        Err(why) => {
-            scenario_skipped(scenario, &why);
-            None
-        }
-    }
-}
-
-fn timers(watchdog: Duration) -> Timers {
-    Timers {
-        watchdog,
-        watchdog_jitter: Duration::from_millis(300),
-        connect_timeout: Duration::from_secs(3),
-        cea_timeout: Duration::from_secs(5),
-        dpa_timeout: Duration::from_secs(5),
-        reconnect_min: Duration::from_millis(500),
-        reconnect_max: Duration::from_secs(5),
-        quiet_after_dpr: Duration::from_secs(60),
-        request_timeout: Duration::from_secs(5),
-        frame_timeout: Duration::from_secs(5),
-        drain_timeout: Duration::from_secs(1),
-    }
-}
-
-/// A Test-Request of freeDiameter's test_app: Session-Id first, Origin-Host/Realm,
-/// Destination-Realm, and Test-AVP (Integer32, vendor 999999, V bit) when `value` is given.
-fn test_request(node: &NodeHandle, value: Option<i32>, dest_realm: &str) -> Message {
-    let mut b = node.new_request(test_app::COMMAND_CODE, test_app::APPLICATION_ID, true);
-    b.add(avp::DESTINATION_REALM, &DiameterIdentity::from(dest_realm));
-    if let Some(v) = value {
-        b.avp(TEST_AVP.code, TEST_AVP.vendor, AvpFlags::default(), &v);
-    }
-    b.build()
-}
-
-/// The Test-AVP value of a message.
-fn test_avp(m: &Message) -> Option<i32> {
-    m.get::<i32>(TEST_AVP).and_then(Result::ok)
-}
 
 fn origin_host(m: &Message) -> String {
     m.find(avp::ORIGIN_HOST)
@@ -109,15 +63,6 @@ async fn wait_state(node: &NodeHandle, state: PeerState) {
     })
     .await;
     assert!(ok, "peer not {state:?}: {:#?}", node.peers());
-}
-
-/// Panics with freeDiameter's log tail.
-fn fail(fd: &FreeDiameter, what: &str) -> ! {
-    panic!(
-        "{what}\n---- freeDiameterd log ({}):\n{}",
-        fd.conf().display(),
-        fd.log_tail(80)
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -340,25 +285,6 @@ async fn ours_to_freediameter() {
             ("DPA", Expect::Theirs(1)),
         ],
     );
-}
-
-/// Our handler of test_app's Test-Request: 2001 with Test-AVP echoed.
-fn test_app_server(seen: Arc<AtomicUsize>) -> Application {
-    Application::vendor_auth(test_app::VENDOR_ID, test_app::APPLICATION_ID)
-        .commands(&[test_app::COMMAND_CODE])
-        .handler(move |req: Request| {
-            let seen = seen.clone();
-            async move {
-                let msg = req.message();
-                let Some(test) = msg.find(TEST_AVP) else {
-                    return Err(HandlerError::ResultCode(5005));
-                };
-                seen.fetch_add(1, Ordering::SeqCst);
-                let mut a = req.answer(2001);
-                a.raw_ref(&test);
-                Ok::<_, HandlerError>(a)
-            }
-        })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,60 +21,29 @@
 //! reads through its `[tls]` configuration. There is no tshark check here: the traffic
 //! is encrypted. Without freeDiameter each test prints a skipped line and passes.
 
+mod common;
+
+use common::*;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use diameter_core::generated::base::avp;
-use diameter_core::{AvpFlags, AvpKey, DiameterIdentity, Message};
 use diameter_interop::freediameter::{
     ConnectPeer, FdConfig, FdTls, FreeDiameter, TestAppConfig, TestAppMode, dump_line, test_app,
 };
+use diameter_interop::scenario_ok;
 use diameter_interop::util::{TempDir, free_port, wait_until};
-use diameter_interop::{Tools, scenario_ok, scenario_skipped};
 use diameter_node::peer::PeerState;
 use diameter_node::peer::capabilities::SupportedApplication;
-use diameter_node::{
-    Application, HandlerError, Node, NodeConfig, NodeHandle, PeerSpec, Request, Timers, TlsConfig,
-};
+use diameter_node::{Node, NodeConfig, PeerSpec, TlsConfig};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
 };
 
-const FD_HOST: &str = "fd.interop.test";
-const OUR_HOST: &str = "ours.interop.test";
 const IMPOSTOR: &str = "impostor.interop.test";
-const REALM: &str = "interop.test";
-
-const TEST_AVP: AvpKey = AvpKey::new(test_app::TEST_AVP, test_app::VENDOR_ID);
-
-fn tools_or_skip(scenario: &str) -> Option<Tools> {
-    match Tools::detect() {
-        Ok(t) => Some(t),
-        Err(why) => {
-            scenario_skipped(scenario, &why);
-            None
-        }
-    }
-}
-
-fn timers(watchdog: Duration) -> Timers {
-    Timers {
-        watchdog,
-        watchdog_jitter: Duration::from_millis(300),
-        connect_timeout: Duration::from_secs(3),
-        cea_timeout: Duration::from_secs(5),
-        dpa_timeout: Duration::from_secs(5),
-        reconnect_min: Duration::from_millis(500),
-        reconnect_max: Duration::from_secs(5),
-        quiet_after_dpr: Duration::from_secs(60),
-        request_timeout: Duration::from_secs(5),
-        frame_timeout: Duration::from_secs(5),
-        drain_timeout: Duration::from_secs(1),
-    }
-}
 
 /// The test CA; it writes `ca.pem` and `<name>.pem` / `<name>.key` into a folder.
 struct Pki {
@@ -136,44 +105,6 @@ impl Pki {
         let (cert, key) = self.issue(dir, "ours", OUR_HOST);
         TlsConfig::from_pem_files(cert, key, [dir.join("ca.pem")])
     }
-}
-
-fn test_request(node: &NodeHandle, value: i32) -> Message {
-    let mut b = node.new_request(test_app::COMMAND_CODE, test_app::APPLICATION_ID, true);
-    b.add(avp::DESTINATION_REALM, &DiameterIdentity::from(REALM));
-    b.avp(TEST_AVP.code, TEST_AVP.vendor, AvpFlags::default(), &value);
-    b.build()
-}
-
-fn test_avp(m: &Message) -> Option<i32> {
-    m.get::<i32>(TEST_AVP).and_then(Result::ok)
-}
-
-/// Our handler of test_app's Test-Request: 2001 with Test-AVP echoed.
-fn test_app_server(seen: Arc<AtomicUsize>) -> Application {
-    Application::vendor_auth(test_app::VENDOR_ID, test_app::APPLICATION_ID)
-        .commands(&[test_app::COMMAND_CODE])
-        .handler(move |req: Request| {
-            let seen = seen.clone();
-            async move {
-                let msg = req.message();
-                let Some(test) = msg.find(TEST_AVP) else {
-                    return Err(HandlerError::ResultCode(5005));
-                };
-                seen.fetch_add(1, Ordering::SeqCst);
-                let mut a = req.answer(2001);
-                a.raw_ref(&test);
-                Ok::<_, HandlerError>(a)
-            }
-        })
-}
-
-fn fail(fd: &FreeDiameter, what: &str) -> ! {
-    panic!(
-        "{what}\n---- freeDiameterd log ({}):\n{}",
-        fd.conf().display(),
-        fd.log_tail(80)
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -275,7 +206,7 @@ async fn freediameter_to_ours_tls() {
 
     // Ours on freeDiameter's connection.
     let answer = node
-        .send(test_request(&node, 42))
+        .send(test_request(&node, Some(42), REALM))
         .await
         .unwrap_or_else(|e| fail(&fd, &format!("our Test-Request: {e}")));
     assert_eq!(answer.result_code(), Some(2001));
@@ -362,7 +293,7 @@ async fn ours_to_freediameter_tls() {
     for i in 0..N {
         let value = 1000 + i;
         let answer = node
-            .send(test_request(&node, value))
+            .send(test_request(&node, Some(value), REALM))
             .await
             .unwrap_or_else(|e| fail(&fd, &format!("Test-Request {i}: {e}")));
         assert_eq!(answer.result_code(), Some(2001), "{answer:?}");
@@ -481,7 +412,7 @@ async fn ours_to_freediameter_inband_tls() {
     for i in 0..N {
         let value = 2000 + i;
         let answer = node
-            .send(test_request(&node, value))
+            .send(test_request(&node, Some(value), REALM))
             .await
             .unwrap_or_else(|e| fail(&fd, &format!("Test-Request {i}: {e}")));
         assert_eq!(answer.result_code(), Some(2001), "{answer:?}");

@@ -121,10 +121,17 @@ fn new_socket(domain: Domain) -> io::Result<Socket> {
     .map_err(map_socket_error)
 }
 
-/// Whether this kernel can make SCTP sockets (tries one and closes it). The tests use it
-/// to skip what needs SCTP; the node needs no probe, it reports [`SctpUnsupported`].
+/// Whether this kernel can make SCTP sockets (tries one and closes it); the tests use it
+/// to skip what needs SCTP.
 pub fn kernel_supports_sctp() -> bool {
-    new_socket(Domain::IPV4).is_ok()
+    probe().is_ok()
+}
+
+/// Makes an SCTP socket and closes it: the error, [`SctpUnsupported`] without kernel
+/// SCTP, is what every later attempt would get. The node checks this at start for its
+/// SCTP peers, which could otherwise never be connected.
+pub fn probe() -> io::Result<()> {
+    new_socket(Domain::IPV4).map(drop)
 }
 
 /// What new associations ask for and what every message is sent with.
