@@ -86,7 +86,8 @@ pub enum ConfigError {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PeerSpec {
-    /// `aaa://host[:port][;transport=tcp]`: the host is the peer's DiameterIdentity;
+    /// `aaa://host[:port][;transport=tcp|sctp]`: the host is the peer's DiameterIdentity
+    /// (`sctp` needs the `sctp` feature);
     /// `aaas://` connects with TLS (default port 5658).
     pub uri: String,
     /// Addresses to connect to; when empty, the URI's host and port are resolved.
@@ -361,7 +362,7 @@ pub struct NodeConfig {
     #[serde(default)]
     pub listen: Vec<SocketAddr>,
     /// Addresses to listen on with SCTP (feature `sctp`, Linux; RFC 6733 §2.1): those
-    /// that share a port form one multi-homed endpoint ([`crate::sctp`]).
+    /// that share a port form one multi-homed endpoint (`crate::sctp`).
     #[serde(default)]
     pub sctp_listen: Vec<SocketAddr>,
     /// Addresses to listen on with TLS at connection start (RFC 6733 §2.1; in TOML an
@@ -772,6 +773,12 @@ mod tests {
         // SCTP with the `sctp` feature only (tests/sctp.rs has the rest).
         assert_eq!(
             peer("aaa://x;transport=sctp").is_ok(),
+            cfg!(all(feature = "sctp", target_os = "linux"))
+        );
+        let sctp_listen =
+            "origin_host = \"a\"\norigin_realm = \"r\"\nsctp_listen = [\"127.0.0.1:0\"]";
+        assert_eq!(
+            NodeConfig::from_toml(sctp_listen).is_ok(),
             cfg!(all(feature = "sctp", target_os = "linux"))
         );
         assert!(

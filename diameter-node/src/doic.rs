@@ -1316,6 +1316,14 @@ mod tests {
         Doic::new(&config, 7)
     }
 
+    /// The default configuration, turned on (DOIC is off by default).
+    fn on() -> DoicConfig {
+        DoicConfig {
+            enabled: true,
+            ..DoicConfig::default()
+        }
+    }
+
     fn request_with_doic() -> Message {
         let mut b = MessageBuilder::request(272, 4, true);
         b.add(
@@ -1332,7 +1340,7 @@ mod tests {
 
     #[test]
     fn node_glue_reporting() {
-        let d = doic(DoicConfig::default());
+        let d = doic(on());
         let req = request_with_doic();
         // Not overloaded: OC-Supported-Features only.
         let a = Message::decode(d.outgoing_answer(&req, plain_answer())).unwrap();
@@ -1372,7 +1380,7 @@ mod tests {
             overload_handlers: 3,
             overload_reduction: 25,
             report_type: crate::config::DoicReportType::Realm,
-            ..DoicConfig::default()
+            ..on()
         });
         let req = request_with_doic();
         d.note_handlers(2);
@@ -1389,7 +1397,7 @@ mod tests {
 
     #[test]
     fn node_glue_reacting() {
-        let d = doic(DoicConfig::default());
+        let d = doic(on());
         // Requests get OC-Supported-Features once.
         let req = MessageBuilder::request(272, 4, true).build();
         let bytes = d.outgoing(req, "server.example.org").unwrap();

@@ -27,7 +27,8 @@
 //!   reporting node.
 //! - `sctp` (cargo feature `sctp`, Linux): SCTP transport (§2.1), multi-homed listeners
 //!   and associations over kernel sockets.
-// No `unsafe` except in `sctp::sys`, which must call the OS (`setsockopt` with C structs).
+// No `unsafe` except in `sctp::sys`, which must call the OS: SCTP socket options, tokio's
+// `AsyncFd` registration, `recv` into an uninitialised buffer.
 #![deny(unsafe_code)]
 
 mod acceptor;

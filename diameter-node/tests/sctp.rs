@@ -1,16 +1,23 @@
-//! SCTP transport (feature `sctp`, Linux). The tests that need the kernel's SCTP probe for
-//! it first and, without it, print `skipped: kernel has no SCTP` and pass; the one that
-//! checks the typed error runs only without it.
+//! SCTP transport (feature `sctp`, Linux): the sockets alone, then two nodes. The tests
+//! that need the kernel's SCTP probe for it first and, without it, print
+//! `sctp: <test> ... skipped: kernel has no SCTP` and pass; those that check the typed
+//! error run only without it.
 #![cfg(all(feature = "sctp", target_os = "linux"))]
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
+mod common;
+
 use bytes::{Bytes, BytesMut};
+use common::{GY, Seen, ccr, gy_server_app, server_config, timers};
 use diameter_core::{AvpFlags, MessageBuilder};
 use diameter_node::framing::next_frame;
+use diameter_node::peer::capabilities::SupportedApplication;
+use diameter_node::peer::{PeerState, WatchdogState};
 use diameter_node::sctp::{self, SctpListener, SctpStream};
+use diameter_node::{Node, NodeConfig, NodeError, NodeHandle, PeerSpec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const STEP: Duration = Duration::from_secs(5);
@@ -18,7 +25,9 @@ const STEP: Duration = Duration::from_secs(5);
 /// Prints `sctp: <test> ... skipped: <why>` on the process's stderr itself, not through
 /// `eprintln!`, which the test harness captures: the line shows in CI's log.
 fn skipped(test: &str, why: &str) {
-    let _ = writeln!(io::stderr(), "sctp: {test} ... skipped: {why}");
+    // One `write`, so that the line is not cut by the harness's output of other tests.
+    let line = format!("sctp: {test} ... skipped: {why}\n");
+    let _ = io::stderr().write_all(line.as_bytes());
 }
 
 /// Whether the SCTP test `test` can run; says it is skipped when it cannot.

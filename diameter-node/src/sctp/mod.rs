@@ -34,11 +34,14 @@
 //! - **No SCTP in the kernel.** Creating the socket then fails with `EPROTONOSUPPORT`
 //!   (or `ESOCKTNOSUPPORT`); that becomes an [`io::Error`] of kind
 //!   [`io::ErrorKind::Unsupported`] carrying [`SctpUnsupported`] ([`is_unsupported`]),
-//!   which the node reports like any bind or connect failure.
+//!   which the node's start reports (`NodeError::Bind` for `sctp_listen`,
+//!   `NodeError::Transport` for a `;transport=sctp` peer).
 //!
 //! The C structs of the socket options are built and read as bytes (`opts`, `addr`,
 //! tested without a kernel); `sys` is the one place allowed `unsafe`, to pass those bytes
-//! to `setsockopt`/`getsockopt` and to `recv` into tokio's uninitialised buffer.
+//! to `setsockopt`/`getsockopt`, to register sockets with tokio (`AsyncFd::register`,
+//! `unsafe` in current tokio) and to `recv` into tokio's uninitialised buffer. The half of
+//! the module that does not depend on the protocol is also tested over TCP.
 
 mod addr;
 mod opts;

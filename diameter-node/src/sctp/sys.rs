@@ -1,7 +1,8 @@
-//! The only calls into the OS that socket2 and tokio do not wrap: SCTP socket options,
-//! whose values are C structs (written and read as bytes by `opts` and `addr`), and `recv`
-//! into tokio's not yet initialised read buffer. This is the one place of the crate
-//! allowed `unsafe` (the crate denies it elsewhere); each block says why it is sound.
+//! The only calls into the OS that socket2 and tokio do not wrap safely: SCTP socket
+//! options, whose values are C structs (written and read as bytes by `opts` and `addr`),
+//! the registration of a descriptor with tokio's reactor, and `recv` into tokio's not yet
+//! initialised read buffer. This is the one place of the crate allowed `unsafe` (the
+//! crate denies it elsewhere); each block says why it is sound.
 #![allow(unsafe_code)]
 
 use std::io;
