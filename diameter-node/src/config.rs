@@ -644,6 +644,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_readme_agent_configuration_reads() {
+        // The README's example of an agent's configuration stays valid.
+        let readme = include_str!("../../README.md");
+        let start = readme.find("```toml\n").expect("a TOML block") + 8;
+        let end = start + readme[start..].find("```").expect("its end");
+        let c = NodeConfig::from_toml(&readme[start..end]).unwrap();
+        assert!(c.relay && c.doic.enabled);
+        assert_eq!(c.routes.len(), 1);
+        assert_eq!(c.tls_listen[0].port(), 5658);
+        assert!(c.peers[1].is_secure());
+    }
+
+    #[test]
     fn reads_toml() {
         let c = NodeConfig::from_toml(
             r#"

@@ -651,6 +651,9 @@ impl PeerDriver {
     fn on_frame(&mut self, now: Instant, i: usize, id: ConnId, frame: Bytes) {
         match Message::decode_with(frame.clone(), &self.limits) {
             Ok(msg) => {
+                // One span per received message (TRACE: without a subscriber at that level
+                // it costs a check of the callsite's interest, nothing is recorded).
+                let _span = message_span(&msg).entered();
                 self.node
                     .observer
                     .message(&self.slot.name, Direction::Received, &msg);
@@ -800,6 +803,7 @@ impl PeerDriver {
     fn event(&mut self, e: Event) {
         match e {
             Event::Message { conn, msg } => {
+                let _span = message_span(&msg).entered();
                 if msg.is_request() {
                     let Self {
                         conns,
@@ -964,6 +968,20 @@ async fn io(conn: &mut Option<Conn>) -> IoEvent {
         }
         None => std::future::pending().await,
     }
+}
+
+/// The span of one message: its command, Hop-by-Hop and End-to-End Identifiers, R bit
+/// (inside the span of its peer).
+#[inline]
+fn message_span(msg: &Message) -> tracing::Span {
+    let h = msg.header();
+    tracing::trace_span!(
+        "message",
+        command = h.code,
+        request = h.flags.is_request(),
+        hop_by_hop = h.hop_by_hop,
+        end_to_end = h.end_to_end
+    )
 }
 
 /// Hands a request to a peer's task; `Err` gives it back when that task is gone.
