@@ -343,6 +343,33 @@ impl FreeDiameter {
             .await
     }
 
+    /// A round of test_app (client mode): `m` Test-Requests, one SIGUSR1 at a time
+    /// (signals do not queue: each waits for test_app's SEND line), then `m` answers that
+    /// test_app found right (Test-AVP, Result-Code 2001, Origin-Host/Realm) from
+    /// `answered_by`, and no other.
+    pub async fn test_app_round(&mut self, m: usize, answered_by: &str) -> Result<(), String> {
+        for i in 1..=m {
+            self.trigger_test_request()?;
+            self.wait_for_lines("test_app's request", i, Duration::from_secs(5), |l| {
+                l.starts_with("SEND ")
+            })
+            .await?;
+        }
+        let from = format!("From '{answered_by}'");
+        let ok_line = |l: &str| {
+            l.starts_with("RECV ") && l.contains("(Ok) Status: 2001") && l.contains(&from)
+        };
+        self.wait_for_lines("test_app's answers", m, Duration::from_secs(10), ok_line)
+            .await?;
+        match self.count_lines(|l| l.starts_with("RECV ") && !ok_line(l)) {
+            0 => Ok(()),
+            bad => Err(format!(
+                "test_app found problems in {bad} answer(s):\n{}",
+                self.log_tail(40)
+            )),
+        }
+    }
+
     /// Makes test_app (client mode) send one Test-Request: its signal, SIGUSR1.
     pub fn trigger_test_request(&self) -> Result<(), String> {
         self.child.signal("USR1")

@@ -104,18 +104,12 @@ async fn ours_to_freediameter() {
 
     // CER/CEA: the test application is found in freeDiameter's
     // Vendor-Specific-Application-Id (it is no relay), whatever its Host-IP-Addresses.
-    if let Err(e) = node
-        .wait_for_application(test_app::APPLICATION_ID, Duration::from_secs(10))
-        .await
-    {
-        fail(
-            &fd,
-            &format!(
-                "{S} CER/CEA: no open peer with application 16777215: {e}; peers {:#?}",
-                node.peers()
-            ),
-        );
-    }
+    wait_admitted(
+        &node,
+        &fd,
+        &format!("{S} CER/CEA: no open peer with application 16777215"),
+    )
+    .await;
     // The state shown by peers() follows `ready` by a moment (set at the end of the
     // driver's flush).
     wait_state(&node, PeerState::IOpen).await;
@@ -335,18 +329,12 @@ async fn freediameter_to_ours() {
         .unwrap_or_else(|e| panic!("{e}"));
 
     // CER/CEA on freeDiameter's connection.
-    if let Err(e) = node
-        .wait_for_application(test_app::APPLICATION_ID, Duration::from_secs(10))
-        .await
-    {
-        fail(
-            &fd,
-            &format!(
-                "{S} CER/CEA: freeDiameter not admitted: {e}; peers {:#?}",
-                node.peers()
-            ),
-        );
-    }
+    wait_admitted(
+        &node,
+        &fd,
+        &format!("{S} CER/CEA: freeDiameter not admitted"),
+    )
+    .await;
     wait_state(&node, PeerState::ROpen).await;
     let peer = node.peers().remove(0);
     let caps = peer.capabilities.clone().expect("capabilities");
@@ -376,27 +364,9 @@ async fn freediameter_to_ours() {
     // test_app sends one Test-Request per SIGUSR1; our handler answers 2001 and test_app
     // checks Test-AVP, Result-Code, Origin-Host and Origin-Realm of each answer.
     const M: usize = 3;
-    // One signal at a time (signals do not queue): each waits for test_app's SEND line.
-    for i in 1..=M {
-        fd.trigger_test_request().unwrap_or_else(|e| panic!("{e}"));
-        fd.wait_for_lines("test_app's request", i, Duration::from_secs(5), |l| {
-            l.starts_with("SEND ")
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    if let Err(e) = fd.test_app_round(M, OUR_HOST).await {
+        fail(&fd, &e);
     }
-    let ok_line =
-        |l: &str| l.starts_with("RECV ") && l.contains("(Ok) Status: 2001") && l.contains(OUR_HOST);
-    fd.wait_for_lines("test_app's answers", M, Duration::from_secs(10), ok_line)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let bad = fd.count_lines(|l| l.starts_with("RECV ") && !ok_line(l));
-    assert_eq!(
-        bad,
-        0,
-        "test_app found problems in our answers:\n{}",
-        fd.log_tail(40)
-    );
     assert_eq!(seen.load(Ordering::SeqCst), M);
     scenario_ok(
         &format!("{S} Test-Requests of test_app answered 2001"),
@@ -618,31 +588,8 @@ async fn freediameter_to_diameter_serve() {
     // Test-AVP echoed, and test_app checks Test-AVP, Result-Code, Origin-Host and
     // Origin-Realm of each answer.
     const M: usize = 3;
-    for i in 1..=M {
-        fd.trigger_test_request().unwrap_or_else(|e| panic!("{e}"));
-        if let Err(e) = fd
-            .wait_for_lines("test_app's request", i, Duration::from_secs(5), |l| {
-                l.starts_with("SEND ")
-            })
-            .await
-        {
-            fail_both(&fd, &serve, &e);
-        }
-    }
-    let ok_line = |l: &str| {
-        l.starts_with("RECV ")
-            && l.contains("(Ok) Status: 2001")
-            && l.contains(&format!("From '{SERVE_HOST}'"))
-    };
-    if let Err(e) = fd
-        .wait_for_lines("test_app's answers", M, Duration::from_secs(10), ok_line)
-        .await
-    {
+    if let Err(e) = fd.test_app_round(M, SERVE_HOST).await {
         fail_both(&fd, &serve, &e);
-    }
-    let bad = fd.count_lines(|l| l.starts_with("RECV ") && !ok_line(l));
-    if bad != 0 {
-        fail_both(&fd, &serve, "test_app found problems in our answers");
     }
     scenario_ok(
         &format!("{S} Test-Requests of test_app answered 2001"),
@@ -844,15 +791,7 @@ async fn unknown_peers_and_relay() {
         .start()
         .await
         .expect("node starts");
-    if let Err(e) = known
-        .wait_for_application(test_app::APPLICATION_ID, Duration::from_secs(10))
-        .await
-    {
-        fail(
-            &fd,
-            &format!("known node not admitted: {e}; {:?}", known.peers()),
-        );
-    }
+    wait_admitted(&known, &fd, "known node not admitted").await;
     wait_state(&known, PeerState::IOpen).await;
     let caps = known.peers()[0].capabilities.clone().expect("capabilities");
     assert!(caps.applications.relay, "{caps:?}");

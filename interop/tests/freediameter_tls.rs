@@ -150,18 +150,7 @@ async fn freediameter_to_ours_tls() {
         .unwrap_or_else(|e| panic!("{e}"));
 
     // TLS handshake (both certificates checked), then CER/CEA.
-    if let Err(e) = node
-        .wait_for_application(test_app::APPLICATION_ID, Duration::from_secs(10))
-        .await
-    {
-        fail(
-            &fd,
-            &format!(
-                "{S}: freeDiameter not admitted: {e}; peers {:#?}",
-                node.peers()
-            ),
-        );
-    }
+    wait_admitted(&node, &fd, &format!("{S}: freeDiameter not admitted")).await;
     let open = wait_until(Duration::from_secs(1), || {
         node.peers()
             .first()
@@ -184,20 +173,9 @@ async fn freediameter_to_ours_tls() {
     // test_app's Test-Requests (one per SIGUSR1), answered 2001 by our handler; test_app
     // checks every answer.
     const M: usize = 3;
-    for i in 1..=M {
-        fd.trigger_test_request().unwrap_or_else(|e| panic!("{e}"));
-        fd.wait_for_lines("test_app's request", i, Duration::from_secs(5), |l| {
-            l.starts_with("SEND ")
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    if let Err(e) = fd.test_app_round(M, OUR_HOST).await {
+        fail(&fd, &e);
     }
-    let ok_line =
-        |l: &str| l.starts_with("RECV ") && l.contains("(Ok) Status: 2001") && l.contains(OUR_HOST);
-    fd.wait_for_lines("test_app's answers", M, Duration::from_secs(10), ok_line)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(fd.count_lines(|l| l.starts_with("RECV ") && !ok_line(l)), 0);
     assert_eq!(seen.load(Ordering::SeqCst), M);
     scenario_ok(
         &format!("{S} Test-Requests of test_app answered 2001"),
@@ -205,12 +183,7 @@ async fn freediameter_to_ours_tls() {
     );
 
     // Ours on freeDiameter's connection.
-    let answer = node
-        .send(test_request(&node, Some(42), REALM))
-        .await
-        .unwrap_or_else(|e| fail(&fd, &format!("our Test-Request: {e}")));
-    assert_eq!(answer.result_code(), Some(2001));
-    assert_eq!(test_avp(&answer), Some(42));
+    echo_test_request(&node, &fd, 42).await;
     scenario_ok(
         &format!("{S} our Test-Request answered 2001 by test_app"),
         "Test-AVP echoed",
@@ -273,15 +246,7 @@ async fn ours_to_freediameter_tls() {
         .start()
         .await
         .expect("node starts");
-    if let Err(e) = node
-        .wait_for_application(test_app::APPLICATION_ID, Duration::from_secs(10))
-        .await
-    {
-        fail(
-            &fd,
-            &format!("{S}: no open peer: {e}; peers {:#?}", node.peers()),
-        );
-    }
+    wait_admitted(&node, &fd, &format!("{S}: no open peer")).await;
     let caps = node.peers()[0].capabilities.clone().expect("capabilities");
     assert_eq!(caps.origin_host, FD_HOST);
     scenario_ok(
@@ -291,13 +256,7 @@ async fn ours_to_freediameter_tls() {
 
     const N: i32 = 5;
     for i in 0..N {
-        let value = 1000 + i;
-        let answer = node
-            .send(test_request(&node, Some(value), REALM))
-            .await
-            .unwrap_or_else(|e| fail(&fd, &format!("Test-Request {i}: {e}")));
-        assert_eq!(answer.result_code(), Some(2001), "{answer:?}");
-        assert_eq!(test_avp(&answer), Some(value));
+        echo_test_request(&node, &fd, 1000 + i).await;
     }
     scenario_ok(
         &format!("{S} Test-Requests answered 2001 by test_app"),
@@ -393,15 +352,7 @@ async fn ours_to_freediameter_inband_tls() {
         .start()
         .await
         .expect("node starts");
-    if let Err(e) = node
-        .wait_for_application(test_app::APPLICATION_ID, Duration::from_secs(10))
-        .await
-    {
-        fail(
-            &fd,
-            &format!("{S}: no open peer: {e}; peers {:#?}", node.peers()),
-        );
-    }
+    wait_admitted(&node, &fd, &format!("{S}: no open peer")).await;
     let caps = node.peers()[0].capabilities.clone().expect("capabilities");
     assert!(caps.applications.tls, "the CEA chose TLS: {caps:?}");
     scenario_ok(
@@ -410,13 +361,7 @@ async fn ours_to_freediameter_inband_tls() {
     );
     const N: i32 = 5;
     for i in 0..N {
-        let value = 2000 + i;
-        let answer = node
-            .send(test_request(&node, Some(value), REALM))
-            .await
-            .unwrap_or_else(|e| fail(&fd, &format!("Test-Request {i}: {e}")));
-        assert_eq!(answer.result_code(), Some(2001), "{answer:?}");
-        assert_eq!(test_avp(&answer), Some(value));
+        echo_test_request(&node, &fd, 2000 + i).await;
     }
     // freeDiameter's CEA names TLS, and it never says the connection went without it
     // (it logs "No TLS protection negotiated" for a plain one); on our side the requests

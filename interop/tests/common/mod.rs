@@ -88,3 +88,28 @@ pub fn test_app_server(seen: Arc<AtomicUsize>) -> Application {
             }
         })
 }
+
+/// Waits (10 s at most) until `node` has an open peer with test_app's application, else
+/// fails with `what`, the peers and freeDiameter's log.
+pub async fn wait_admitted(node: &NodeHandle, fd: &FreeDiameter, what: &str) {
+    if let Err(e) = node
+        .wait_for_application(test_app::APPLICATION_ID, Duration::from_secs(10))
+        .await
+    {
+        fail(fd, &format!("{what}: {e}; peers {:#?}", node.peers()));
+    }
+}
+
+/// Sends a Test-Request with Test-AVP `value` to freeDiameter's test_app (realm
+/// [`REALM`]) and checks its answer: 2001 with the Test-AVP echoed. Fails with
+/// freeDiameter's log otherwise.
+pub async fn echo_test_request(node: &NodeHandle, fd: &FreeDiameter, value: i32) -> Message {
+    let answer = node
+        .send(test_request(node, Some(value), REALM))
+        .await
+        .unwrap_or_else(|e| fail(fd, &format!("Test-Request {value}: {e}")));
+    let dump = diameter_core::dump::text(&answer);
+    assert_eq!(answer.result_code(), Some(2001), "{dump}");
+    assert_eq!(test_avp(&answer), Some(value), "{dump}");
+    answer
+}
