@@ -43,6 +43,8 @@ pub mod duplicate;
 pub mod error;
 mod forward;
 pub mod framing;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ids;
 pub mod metrics;
 pub mod node;
