@@ -49,6 +49,8 @@ pub const MAX_VALIDITY: Duration = Duration::from_secs(86_400);
 
 /// Header of a Diameter message (§3), where the AVPs start.
 const HEADER_LEN: usize = 20;
+/// Overload control states kept at most by a reacting node.
+pub const MAX_STATES: usize = 1024;
 
 /// OC-Supported-Features { OC-Feature-Vector = OLR_DEFAULT_ALGO }, encoded: what a
 /// reacting node announces and a reporting node selects. No M bit: RFC 7683 §7.8 does not
@@ -375,6 +377,15 @@ impl ReactingState {
             }
             None if report.ends_overload() => ReportOutcome::Ended,
             None => {
+                // Peers choose Origin-Host and Origin-Realm: a bound on the states keeps
+                // a peer that invents names from growing them without end; the state
+                // that would end first makes room.
+                if self.states.len() >= MAX_STATES {
+                    if let Some(i) = (0..self.states.len()).min_by_key(|&i| self.states[i].expires)
+                    {
+                        self.states.swap_remove(i);
+                    }
+                }
                 self.states.push(OverloadState {
                     application,
                     scope,
@@ -1432,5 +1443,19 @@ mod tests {
         });
         let bytes = off.outgoing(req.clone(), "server.example.org").unwrap();
         assert_eq!(&bytes, req.as_bytes());
+    }
+
+    #[test]
+    fn states_are_bounded() {
+        let mut st = ReactingState::default();
+        let now = t0();
+        for n in 0..(MAX_STATES + 50) {
+            let host = format!("h{n}.example.org");
+            st.on_report(now, 4, Some(&host), None, &report(1, 50, 60 + n as u64));
+        }
+        assert_eq!(st.states().len(), MAX_STATES);
+        // The newest is kept, the first (ending soonest) went.
+        assert!(st.states().iter().any(|s| &*s.name == "h1073.example.org"));
+        assert!(!st.states().iter().any(|s| &*s.name == "h0.example.org"));
     }
 }

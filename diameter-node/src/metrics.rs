@@ -90,6 +90,12 @@ const WATCHDOG_STATES: [(WatchdogState, &str); 5] = [
 /// Identifies a [`Metrics`] in the per-thread caches (never reused, unlike addresses).
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Message series (direction, type, application, command, Result-Code) kept per peer.
+const MAX_MESSAGE_SERIES: usize = 512;
+/// Application and command of the series that counts the others beyond
+/// [`MAX_MESSAGE_SERIES`] (labelled `other`).
+const OTHER: u32 = u32::MAX;
+
 /// Entries of the per-thread cache of peers' figures.
 const RECENT_MAX: usize = 8;
 
@@ -239,16 +245,24 @@ fn result_code(avps: &[u8]) -> Option<u32> {
 impl PeerData {
     fn record(&mut self, direction: Direction, s: &Summary, now: Option<Instant>, stale: Duration) {
         let sent = direction == Direction::Sent;
-        *self
-            .messages
-            .entry(MessageKey {
-                sent,
-                request: s.request,
-                application: s.application,
-                code: s.code,
-                result: s.result,
-            })
-            .or_default() += 1;
+        let mut key = MessageKey {
+            sent,
+            request: s.request,
+            application: s.application,
+            code: s.code,
+            result: s.result,
+        };
+        // A peer chooses the application, command and Result-Code it sends: beyond
+        // MAX_MESSAGE_SERIES series, new combinations are counted together.
+        if self.messages.len() >= MAX_MESSAGE_SERIES && !self.messages.contains_key(&key) {
+            key = MessageKey {
+                application: OTHER,
+                code: OTHER,
+                result: None,
+                ..key
+            };
+        }
+        *self.messages.entry(key).or_default() += 1;
         let Some(now) = now else { return };
         if sent && s.request {
             self.in_flight.insert(
@@ -560,13 +574,23 @@ impl Collector for Exposition {
                         (false, Some(r)) => r.to_string(),
                         (false, None) => "none".to_owned(),
                     };
+                    let other = k.application == OTHER && k.code == OTHER;
+                    let (application, command, code) = if other {
+                        ("other".to_owned(), "other".to_owned(), "other".to_owned())
+                    } else {
+                        (
+                            k.application.to_string(),
+                            command_name(k.code, k.application),
+                            k.code.to_string(),
+                        )
+                    };
                     let l: Labels<'_> = vec![
                         ("peer", (*t.peer).into()),
                         ("direction", if k.sent { "sent" } else { "received" }.into()),
                         ("type", if k.request { "request" } else { "answer" }.into()),
-                        ("application", k.application.to_string().into()),
-                        ("command", command_name(k.code, k.application).into()),
-                        ("code", k.code.to_string().into()),
+                        ("application", application.into()),
+                        ("command", command.into()),
+                        ("code", code.into()),
                         ("result_code", result.into()),
                     ];
                     counter(&mut m, &l, *v)?;
@@ -877,6 +901,25 @@ mod tests {
         assert!(
             text.lines()
                 .any(|x| x == format!("diameter_pending_requests{{{l}}} 0"))
+        );
+    }
+
+    #[test]
+    fn message_series_are_bounded() {
+        // A peer sending requests of ever new commands: the series stop growing.
+        let m = Metrics::new(Duration::from_secs(30));
+        for code in 0..(MAX_MESSAGE_SERIES as u32 + 100) {
+            m.message("p", Direction::Received, &request(1000 + code, 7, code));
+        }
+        let text = render(Vec::new(), Some(&m), &doic());
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("diameter_messages_total{"))
+            .count();
+        assert_eq!(series, MAX_MESSAGE_SERIES + 1);
+        assert!(
+            text.lines()
+                .any(|l| l.contains("command=\"other\"") && l.ends_with(" 100"))
         );
     }
 
