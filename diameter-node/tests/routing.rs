@@ -534,3 +534,48 @@ async fn pending_requests_fail_over_with_the_t_flag() {
         n.shutdown().await;
     }
 }
+
+/// A user's selector: always the candidate whose name sorts last.
+struct Last;
+
+impl diameter_node::routing::PeerSelector for Last {
+    fn select(&self, candidates: &[diameter_node::routing::Candidate<'_>]) -> Option<usize> {
+        (0..candidates.len()).max_by_key(|&i| candidates[i].host)
+    }
+}
+
+#[tokio::test]
+async fn a_custom_selector_picks_the_peer() {
+    let (s1, log1) = server("s1.servers.test", Duration::ZERO).await;
+    let (s2, log2) = server("s2.servers.test", Duration::ZERO).await;
+    let relay = agent_with(
+        "relay.agents.test",
+        vec![
+            peer("s1.servers.test", s1.local_addrs()[0]),
+            peer("s2.servers.test", s2.local_addrs()[0]),
+        ],
+        vec![
+            RouteSpec::new("servers.test", RouteAction::Relay)
+                .peer("s1.servers.test")
+                .peer("s2.servers.test")
+                .selector(diameter_node::routing::SelectorKind::Custom),
+        ],
+        Some(Box::new(|b: diameter_node::NodeBuilder| b.selector(Last))),
+    )
+    .await;
+    ready(&relay, 2).await;
+    let c = client(
+        vec![peer("relay.agents.test", relay.local_addrs()[0])],
+        vec![],
+    )
+    .await;
+    ready(&c, 1).await;
+    for _ in 0..10 {
+        let a = c.send(ccr(&c, "servers.test")).await.unwrap();
+        assert_eq!(origin(&a), "s2.servers.test");
+    }
+    assert_eq!((log1.len(), log2.len()), (0, 10));
+    for n in [&c, &relay, &s1, &s2] {
+        n.shutdown().await;
+    }
+}
