@@ -67,24 +67,38 @@ fn check_list(
     cx: DecodeCx,
     end_offset: usize,
 ) -> Result<(), DecodeError> {
-    // Occurrence counts per rule; ABNF lists are short, so a stack array covers them
-    // (PS-Information, the longest of the 3GPP lists, has 74 rules).
-    let mut counts_small = [0u32; 96];
-    let mut counts_big = Vec::new();
-    let counts: &mut [u32] = match rules {
-        Some(r) if r.len() > counts_small.len() => {
-            counts_big.resize(r.len(), 0);
-            &mut counts_big
+    // Occurrence counts per rule, on the stack and only as many zeroed as the list is
+    // long, within reason: most lists are short (PS-Information, the longest of the 3GPP
+    // lists, has 74 rules).
+    match rules {
+        None => check_counted(avps, None, &mut [], cx, end_offset),
+        Some(r) if r.len() <= 24 => {
+            check_counted(avps, rules, &mut [0u32; 24][..r.len()], cx, end_offset)
         }
-        Some(r) => &mut counts_small[..r.len()],
-        None => &mut counts_small[..0],
-    };
+        Some(r) if r.len() <= 96 => {
+            check_counted(avps, rules, &mut [0u32; 96][..r.len()], cx, end_offset)
+        }
+        Some(r) => check_counted(avps, rules, &mut vec![0; r.len()], cx, end_offset),
+    }
+}
+
+/// [`check_list`] with zeroed `counts`, one per rule.
+fn check_counted(
+    avps: AvpIter<'_>,
+    rules: Option<&[Rule]>,
+    counts: &mut [u32],
+    cx: DecodeCx,
+    end_offset: usize,
+) -> Result<(), DecodeError> {
     // Whether the rules have a `*[ AVP ]` slot: looked up only for an AVP no rule names.
     let mut any_slot = None;
     // AVPs mostly come in the order of their rules, so the search for the next one starts
     // after the last match and wraps around. (The codegen refuses an AVP listed twice in
     // one rule list, so the rule found is the only one naming the AVP.)
     let mut next_rule = 0;
+    // Rules with a minimum whose count reached it: when that is all of them (the common
+    // case), no pass over the rules is needed at the end.
+    let mut met = 0u32;
     let mut avps = avps;
     let mut position = 0;
     loop {
@@ -111,10 +125,14 @@ fn check_list(
                 Some(i) => {
                     next_rule = i + 1;
                     counts[i] += 1;
-                    if rules[i].max != UNBOUNDED && counts[i] > rules[i].max {
+                    let rule = &rules[i];
+                    if counts[i] == rule.min {
+                        met += 1;
+                    }
+                    if rule.max != UNBOUNDED && counts[i] > rule.max {
                         return Err(avp.error(ErrorKind::TooManyAvps(key)));
                     }
-                    if rules[i].kind == RuleKind::Fixed && i != this {
+                    if rule.kind == RuleKind::Fixed && i != this {
                         return Err(avp.error(ErrorKind::FixedAvpOutOfPlace(key)));
                     }
                 }
@@ -127,18 +145,52 @@ fn check_list(
             check_value(&avp, def, cx).map_err(|e| e.within_if_nested(def.ty, key))?;
         }
     }
-    if let Some(rules) = rules {
-        for (rule, count) in rules.iter().zip(counts.iter()) {
-            if let (Some(key), true) = (rule.avp, *count < rule.min) {
-                let (ty, flags) = dictionary::avp(key)
-                    .map_or((AvpType::OctetString, AvpFlags::default()), |d| {
-                        (d.ty, d.default_flags())
-                    });
-                return Err(missing(key, ty, flags, end_offset));
-            }
+    match rules {
+        Some(rules) if met != required_rules(rules) => missing_required(rules, counts, end_offset),
+        _ => Ok(()),
+    }
+}
+
+/// The first rule whose minimum was not reached: 5005 with the missing AVP (§7.5).
+#[cold]
+fn missing_required(rules: &[Rule], counts: &[u32], end_offset: usize) -> Result<(), DecodeError> {
+    for (rule, count) in rules.iter().zip(counts.iter()) {
+        if let (Some(key), true) = (rule.avp, *count < rule.min) {
+            let (ty, flags) = dictionary::avp(key)
+                .map_or((AvpType::OctetString, AvpFlags::default()), |d| {
+                    (d.ty, d.default_flags())
+                });
+            return Err(missing(key, ty, flags, end_offset));
         }
     }
     Ok(())
+}
+
+/// How many of `rules` have a minimum (required and fixed AVPs), remembered per rule list
+/// in a small per-thread table: rule lists are the dictionary's statics, the same few
+/// every message, and counting costs a pass over lists of up to 74 rules.
+fn required_rules(rules: &[Rule]) -> u32 {
+    use std::cell::Cell;
+    const SLOTS: usize = 64;
+    thread_local! {
+        static REQUIRED: [Cell<(usize, usize, u32)>; SLOTS] =
+            const { [const { Cell::new((0, 0, 0)) }; SLOTS] };
+    }
+    let (ptr, len) = (rules.as_ptr() as usize, rules.len());
+    let count = || rules.iter().filter(|r| r.min > 0).count() as u32;
+    REQUIRED
+        .try_with(|table| {
+            let slot = &table[(ptr / std::mem::size_of::<Rule>()) % SLOTS];
+            match slot.get() {
+                (p, l, n) if p == ptr && l == len => n,
+                _ => {
+                    let n = count();
+                    slot.set((ptr, len, n));
+                    n
+                }
+            }
+        })
+        .unwrap_or_else(|_| count())
 }
 
 /// The index of the rule naming `key`, searched from `start` on, then from the beginning.
