@@ -193,14 +193,23 @@ impl NodeShared {
 
     /// The peer with this DiameterIdentity, configured or dynamic.
     pub(crate) fn find_peer(&self, name: &str) -> Option<Arc<PeerSlot>> {
-        let key = name.to_ascii_lowercase();
-        if let Some(s) = self.by_name.get(key.as_str()) {
+        // Names are mostly written in lower case already: no copy for those.
+        if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.find_peer_lower(&name.to_ascii_lowercase())
+        } else {
+            self.find_peer_lower(name)
+        }
+    }
+
+    /// [`Self::find_peer`] for a name already in lower case.
+    fn find_peer_lower(&self, key: &str) -> Option<Arc<PeerSlot>> {
+        if let Some(s) = self.by_name.get(key) {
             return Some(s.clone());
         }
         self.dynamic
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(key.as_str())
+            .get(key)
             .cloned()
     }
 
