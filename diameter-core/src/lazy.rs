@@ -14,66 +14,80 @@ use crate::data::{AvpData, DecodeCx};
 use crate::dictionary::AvpType;
 use crate::error::DecodeError;
 
-/// The received form of a lazily decoded AVP.
-#[derive(Clone, Debug)]
-struct Received {
-    code: u32,
-    flags: AvpFlags,
-    vendor: u32,
-    data: Bytes,
-    cx: DecodeCx,
-}
-
 /// A value decoded on first access (see the module docs). Build one with [`Lazy::new`];
 /// read it with [`Lazy::get`], change it with [`Lazy::get_mut`].
+///
+/// Kept small (80 bytes), since a typed message holds one per wide member whether present
+/// or not: the received AVP's header fields and data inline, the decoded value (or the
+/// error) boxed.
 pub struct Lazy<T> {
-    /// Present while the value is as received: encoding copies these bytes.
-    received: Option<Received>,
-    value: OnceLock<Result<Box<T>, DecodeError>>,
+    /// The received data (empty for a value built by hand).
+    data: Bytes,
+    code: u32,
+    vendor: u32,
+    /// The decoding context of the received AVP, narrowed.
+    depth: u32,
+    max_depth: u32,
+    flags: AvpFlags,
+    /// Whether the value is as received: encoding then copies `data`.
+    received: bool,
+    value: OnceLock<Result<Box<T>, Box<DecodeError>>>,
 }
 
 impl<T: AvpData + Default> Lazy<T> {
     /// A value built by hand.
     pub fn new(value: T) -> Self {
+        Self::from_box(Box::new(value))
+    }
+
+    fn from_box(value: Box<T>) -> Self {
         let cell = OnceLock::new();
-        let _ = cell.set(Ok(Box::new(value)));
+        let _ = cell.set(Ok(value));
         Self {
-            received: None,
+            data: Bytes::new(),
+            code: 0,
+            vendor: 0,
+            depth: 0,
+            max_depth: 0,
+            flags: AvpFlags(0),
+            received: false,
             value: cell,
         }
     }
 
-    fn decode_received(received: Option<&Received>) -> Result<Box<T>, DecodeError> {
-        let Some(r) = received else {
+    fn decode_received(&self) -> Result<Box<T>, Box<DecodeError>> {
+        if !self.received {
             return Ok(Box::default());
+        }
+        let avp = AvpRef::detached(self.code, self.flags, self.vendor, &self.data);
+        let cx = DecodeCx {
+            depth: self.depth as usize,
+            max_depth: self.max_depth as usize,
         };
-        let avp = AvpRef::detached(r.code, r.flags, r.vendor, &r.data);
         let mut b = Box::<T>::default();
-        b.decode_in_place(&avp, r.cx)?;
+        b.decode_in_place(&avp, cx)?;
         Ok(b)
     }
 
     /// The value, decoding it on first access. Errors name offsets within this AVP's data.
     pub fn get(&self) -> Result<&T, DecodeError> {
-        match self
-            .value
-            .get_or_init(|| Self::decode_received(self.received.as_ref()))
-        {
+        match self.value.get_or_init(|| self.decode_received()) {
             Ok(b) => Ok(b),
-            Err(e) => Err(e.clone()),
+            Err(e) => Err((**e).clone()),
         }
     }
 
     /// The value for changing; it is then encoded from the value, not the received bytes.
     pub fn get_mut(&mut self) -> Result<&mut T, DecodeError> {
         if self.value.get().is_none() {
-            let v = Self::decode_received(self.received.as_ref());
+            let v = self.decode_received();
             let _ = self.value.set(v);
         }
-        self.received = None;
+        self.received = false;
+        self.data = Bytes::new();
         match self.value.get_mut() {
             Some(Ok(b)) => Ok(b),
-            Some(Err(e)) => Err(e.clone()),
+            Some(Err(e)) => Err((**e).clone()),
             None => Err(crate::ErrorKind::InvalidAvpValue("lazy value lost").at(0)),
         }
     }
@@ -84,12 +98,12 @@ impl<T: AvpData + Default> Lazy<T> {
     }
 
     /// The value, by move.
-    pub fn into_inner(self) -> Result<T, DecodeError> {
-        let received = self.received;
-        match self.value.into_inner() {
-            Some(v) => v.map(|b| *b),
-            None => Self::decode_received(received.as_ref()).map(|b| *b),
-        }
+    pub fn into_inner(mut self) -> Result<T, DecodeError> {
+        let v = match self.value.take() {
+            Some(v) => v,
+            None => self.decode_received(),
+        };
+        v.map(|b| *b).map_err(|e| *e)
     }
 }
 
@@ -112,7 +126,13 @@ impl<T: Clone> Clone for Lazy<T> {
             let _ = value.set(v.clone());
         }
         Self {
-            received: self.received.clone(),
+            data: self.data.clone(),
+            code: self.code,
+            vendor: self.vendor,
+            depth: self.depth,
+            max_depth: self.max_depth,
+            flags: self.flags,
+            received: self.received,
             value,
         }
     }
@@ -124,7 +144,7 @@ impl<T: AvpData + Default + PartialEq> PartialEq for Lazy<T> {
             (Ok(a), Ok(b)) => a == b,
             // Undecodable on both sides: equal when the bytes are.
             (Err(_), Err(_)) => {
-                self.received.as_ref().map(|r| &r.data) == other.received.as_ref().map(|r| &r.data)
+                self.received == other.received && (!self.received || self.data == other.data)
             }
             _ => false,
         }
@@ -148,30 +168,30 @@ impl<T: AvpData + Default> AvpData for Lazy<T> {
     #[inline]
     fn decode(avp: &AvpRef<'_>, cx: DecodeCx) -> Result<Self, DecodeError> {
         Ok(Self {
-            received: Some(Received {
-                code: avp.code,
-                flags: avp.flags,
-                vendor: avp.vendor,
-                data: avp.data_bytes(),
-                cx,
-            }),
+            data: avp.data_bytes(),
+            code: avp.code,
+            vendor: avp.vendor,
+            depth: u32::try_from(cx.depth).unwrap_or(u32::MAX),
+            max_depth: u32::try_from(cx.max_depth).unwrap_or(u32::MAX),
+            flags: avp.flags,
+            received: true,
             value: OnceLock::new(),
         })
     }
 
     fn data_len(&self) -> usize {
-        match (&self.received, self.value.get()) {
-            (Some(r), _) => r.data.len(),
-            (None, Some(Ok(v))) => v.data_len(),
-            (None, _) => 0,
+        match (self.received, self.value.get()) {
+            (true, _) => self.data.len(),
+            (false, Some(Ok(v))) => v.data_len(),
+            (false, _) => 0,
         }
     }
 
     fn encode_data(&self, buf: &mut BytesMut) {
-        match (&self.received, self.value.get()) {
-            (Some(r), _) => buf.extend_from_slice(&r.data),
-            (None, Some(Ok(v))) => v.encode_data(buf),
-            (None, _) => {}
+        match (self.received, self.value.get()) {
+            (true, _) => buf.extend_from_slice(&self.data),
+            (false, Some(Ok(v))) => v.encode_data(buf),
+            (false, _) => {}
         }
     }
 }

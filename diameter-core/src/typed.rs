@@ -199,8 +199,10 @@ pub fn push<T: AvpData + Default>(
         return Err(avp.error(ErrorKind::TooManyAvps(avp.key())));
     }
     if list.capacity() == 0 {
-        // One allocation covers the usual short lists.
-        list.reserve(4);
+        // One allocation covers the usual short lists: room for four, or for as many as
+        // fit in 1 KiB when the elements are large (small allocations are the allocator's
+        // fast path).
+        list.reserve((1024 / std::mem::size_of::<T>().max(1)).clamp(1, 4));
     }
     list.push(T::default());
     let last = list.len() - 1;
