@@ -85,10 +85,10 @@ fn build_ccr() -> CreditControlRequest {
             },
         ],
         multiple_services_credit_control: vec![MultipleServicesCreditControl {
-            requested_service_unit: Some(RequestedServiceUnit {
+            requested_service_unit: Some(Lazy::new(RequestedServiceUnit {
                 cc_total_octets: Some(10_485_760),
                 ..Default::default()
-            }),
+            })),
             rating_group: Some(100),
             service_identifier: vec![1],
             ..Default::default()
@@ -261,7 +261,7 @@ fn codec(c: &mut Criterion) {
                 .multiple_services_credit_control
                 .first()
                 .and_then(|m| m.requested_service_unit.as_ref())
-                .and_then(|u| u.cc_total_octets);
+                .and_then(|u| u.get().ok()?.cc_total_octets);
             (r.session_id.len(), r.cc_request_number, octets)
         })
     });

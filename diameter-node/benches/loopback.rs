@@ -264,10 +264,10 @@ fn ccr_template() -> CreditControlRequest {
             },
         ],
         multiple_services_credit_control: vec![MultipleServicesCreditControl {
-            requested_service_unit: Some(RequestedServiceUnit {
+            requested_service_unit: Some(Lazy::new(RequestedServiceUnit {
                 cc_total_octets: Some(10_485_760),
                 ..Default::default()
-            }),
+            })),
             rating_group: Some(100),
             service_identifier: vec![1],
             ..Default::default()

@@ -166,11 +166,15 @@ fn reachability(dicts: &[Dictionary], resolved: &Resolved) -> HashMap<String, Ha
     out
 }
 
-/// Grouped structs larger than this are held as `Lazy` (boxed, decoded on first access)
-/// when they are a single member, so that decoding a message with a deep 3GPP tree
-/// (Service-Information holds dozens of optional Grouped AVPs) neither moves nor fills
-/// kilobytes of mostly-`None` fields until they are read.
-pub(crate) const LAZY_ABOVE_BYTES: usize = 1024;
+/// Grouped structs larger than this are held as `Lazy` (kept as received bytes, decoded and
+/// boxed on first access) when they are a single member, so that decoding a message neither
+/// fills, moves nor drops the hundreds of bytes of mostly-`None` fields of optional members
+/// such as Requested-Service-Unit or the 3GPP Service-Information tree until they are read.
+/// A `Lazy` is 80 bytes: smaller structs stay inline.
+pub(crate) const LAZY_ABOVE_BYTES: usize = 160;
+
+/// The inline size of a `Lazy` member (diameter-core's `lazy::Lazy`).
+const LAZY_BYTES: usize = 80;
 
 /// Approximate inline size of each Grouped struct, wide members counted as `Lazy` (a
 /// pointer-sized handle) and recursive ones as `Box`, by the same rule as the emitter.
@@ -211,7 +215,7 @@ fn inline_sizes(dicts: &[Dictionary], resolved: &Resolved) -> HashMap<String, us
             } else if m.ty == AvpType::Grouped {
                 let inner = size(n, dicts, resolved, memo, open);
                 if inner > LAZY_ABOVE_BYTES {
-                    8
+                    LAZY_BYTES
                 } else {
                     inner + 8
                 }

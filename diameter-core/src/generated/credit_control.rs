@@ -1231,9 +1231,9 @@ impl rt::AvpData for UnitValue {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MultipleServicesCreditControl {
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
-    pub granted_service_unit: Option<GrantedServiceUnit>,
+    pub granted_service_unit: Option<rt::lazy::Lazy<GrantedServiceUnit>>,
     /// `[ Requested-Service-Unit ]`: Requested-Service-Unit (code 437), IETF RFC 8506 §8.18.
-    pub requested_service_unit: Option<RequestedServiceUnit>,
+    pub requested_service_unit: Option<rt::lazy::Lazy<RequestedServiceUnit>>,
     /// `*[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19.
     pub used_service_unit: Vec<UsedServiceUnit>,
     /// `[ Tariff-Change-Usage ]`: Tariff-Change-Usage (code 452), IETF RFC 8506 §8.27.
@@ -1249,9 +1249,9 @@ pub struct MultipleServicesCreditControl {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     pub result_code: Option<u32>,
     /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
-    pub final_unit_indication: Option<FinalUnitIndication>,
+    pub final_unit_indication: Option<rt::lazy::Lazy<FinalUnitIndication>>,
     /// `[ QoS-Final-Unit-Indication ]`: QoS-Final-Unit-Indication (code 669), IETF RFC 8506 §8.68.
-    pub qos_final_unit_indication: Option<QosFinalUnitIndication>,
+    pub qos_final_unit_indication: Option<rt::lazy::Lazy<QosFinalUnitIndication>>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
@@ -3596,7 +3596,7 @@ pub struct QosFinalUnitIndication {
     /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7.
     pub filter_id: Vec<rt::data::Utf8String>,
     /// `[ Redirect-Server-Extension ]`: Redirect-Server-Extension (code 665), IETF RFC 8506 §8.64.
-    pub redirect_server_extension: Option<RedirectServerExtension>,
+    pub redirect_server_extension: Option<rt::lazy::Lazy<RedirectServerExtension>>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
@@ -3822,7 +3822,7 @@ pub struct CreditControlRequest {
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     pub termination_cause: Option<super::base::TerminationCause>,
     /// `[ Requested-Service-Unit ]`: Requested-Service-Unit (code 437), IETF RFC 8506 §8.18.
-    pub requested_service_unit: Option<RequestedServiceUnit>,
+    pub requested_service_unit: Option<rt::lazy::Lazy<RequestedServiceUnit>>,
     /// `[ Requested-Action ]`: Requested-Action (code 436), IETF RFC 8506 §8.41.
     pub requested_action: Option<RequestedAction>,
     /// `*[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19.
@@ -3838,7 +3838,9 @@ pub struct CreditControlRequest {
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
     pub user_equipment_info: Option<UserEquipmentInfo>,
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
-    pub user_equipment_info_extension: Option<UserEquipmentInfoExtension>,
+    pub user_equipment_info_extension: Option<
+        rt::lazy::Lazy<UserEquipmentInfoExtension>,
+    >,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     pub proxy_info: Vec<super::base::ProxyInfo>,
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -4604,15 +4606,15 @@ pub struct CreditControlAnswer {
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     pub event_timestamp: Option<rt::data::Time>,
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
-    pub granted_service_unit: Option<GrantedServiceUnit>,
+    pub granted_service_unit: Option<rt::lazy::Lazy<GrantedServiceUnit>>,
     /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16.
     pub multiple_services_credit_control: Vec<MultipleServicesCreditControl>,
     /// `[ Cost-Information ]`: Cost-Information (code 423), IETF RFC 8506 §8.7.
-    pub cost_information: Option<CostInformation>,
+    pub cost_information: Option<rt::lazy::Lazy<CostInformation>>,
     /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
-    pub final_unit_indication: Option<FinalUnitIndication>,
+    pub final_unit_indication: Option<rt::lazy::Lazy<FinalUnitIndication>>,
     /// `[ QoS-Final-Unit-Indication ]`: QoS-Final-Unit-Indication (code 669), IETF RFC 8506 §8.68.
-    pub qos_final_unit_indication: Option<QosFinalUnitIndication>,
+    pub qos_final_unit_indication: Option<rt::lazy::Lazy<QosFinalUnitIndication>>,
     /// `[ Check-Balance-Result ]`: Check-Balance-Result (code 422), IETF RFC 8506 §8.6.
     pub check_balance_result: Option<CheckBalanceResult>,
     /// `[ Credit-Control-Failure-Handling ]`: Credit-Control-Failure-Handling (code 427), IETF RFC 8506 §8.14.

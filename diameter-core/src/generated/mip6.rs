@@ -499,7 +499,7 @@ pub struct Mip6Request {
     /// `*2{ MIP-Mobile-Node-Address }`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     pub mip_mobile_node_address: Vec<rt::data::Address>,
     /// `{ MIP6-Agent-Info }`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
-    pub mip6_agent_info: Mip6AgentInfo,
+    pub mip6_agent_info: rt::lazy::Lazy<Mip6AgentInfo>,
     /// `{ MIP-Careof-Address }`: MIP-Careof-Address (code 487), IETF RFC 5447, RFC 5778 RFC 5778 6.7.
     pub mip_careof_address: rt::data::Address,
     /// `[ MIP-Authenticator ]`: MIP-Authenticator (code 488), IETF RFC 5447, RFC 5778 RFC 5778 6.8.
@@ -876,7 +876,7 @@ impl Mip6Request {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(486, 0),
-                    <Mip6AgentInfo as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<Mip6AgentInfo> as rt::AvpData>::TYPE,
                     rt::AvpFlags(64),
                     msg.header().length as usize,
                 ),
@@ -1349,7 +1349,7 @@ pub struct Mip6Answer {
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
     pub mip6_feature_vector: Option<u64>,
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
-    pub mip6_agent_info: Option<Mip6AgentInfo>,
+    pub mip6_agent_info: Option<rt::lazy::Lazy<Mip6AgentInfo>>,
     /// `*2[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     pub mip_mobile_node_address: Vec<rt::data::Address>,
     /// `[ MIP-MN-HA-MSA ]`: MIP-MN-HA-MSA (code 492), IETF RFC 5447, RFC 5778 RFC 5778 6.12.

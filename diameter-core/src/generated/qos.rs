@@ -954,7 +954,7 @@ pub struct FilterRule {
     /// `[ Filter-Rule-Precedence ]`: Filter-Rule-Precedence (code 510), IETF RFC 5777 §3.3.
     pub filter_rule_precedence: Option<u32>,
     /// `[ Classifier ]`: Classifier (code 511), IETF RFC 5777 §4.1.1.
-    pub classifier: Option<Classifier>,
+    pub classifier: Option<rt::lazy::Lazy<Classifier>>,
     /// `*[ Time-Of-Day-Condition ]`: Time-Of-Day-Condition (code 560), IETF RFC 5777 §4.2.1.
     pub time_of_day_condition: Vec<TimeOfDayCondition>,
     /// `[ Treatment-Action ]`: Treatment-Action (code 572), IETF RFC 5777 §5.1.
@@ -966,7 +966,7 @@ pub struct FilterRule {
     /// `[ QoS-Parameters ]`: QoS-Parameters (code 576), IETF RFC 5777 §5.5.
     pub qos_parameters: Option<QosParameters>,
     /// `[ Excess-Treatment ]`: Excess-Treatment (code 577), IETF RFC 5777 §5.6.
-    pub excess_treatment: Option<ExcessTreatment>,
+    pub excess_treatment: Option<rt::lazy::Lazy<ExcessTreatment>>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,

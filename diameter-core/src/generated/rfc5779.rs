@@ -29,7 +29,7 @@ pub mod application {}
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceConfiguration {
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
-    pub mip6_agent_info: Option<super::mip6::Mip6AgentInfo>,
+    pub mip6_agent_info: Option<rt::lazy::Lazy<super::mip6::Mip6AgentInfo>>,
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     pub service_selection: Option<rt::data::Utf8String>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with

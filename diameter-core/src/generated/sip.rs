@@ -700,11 +700,11 @@ pub struct SipAuthDataItem {
     /// `[ SIP-Item-Number ]`: SIP-Item-Number (code 378), IETF RFC 4740 §9.5.2.
     pub sip_item_number: Option<u32>,
     /// `[ SIP-Authenticate ]`: SIP-Authenticate (code 379), IETF RFC 4740 §9.5.3.
-    pub sip_authenticate: Option<SipAuthenticate>,
+    pub sip_authenticate: Option<rt::lazy::Lazy<SipAuthenticate>>,
     /// `[ SIP-Authorization ]`: SIP-Authorization (code 380), IETF RFC 4740 §9.5.4.
-    pub sip_authorization: Option<SipAuthorization>,
+    pub sip_authorization: Option<rt::lazy::Lazy<SipAuthorization>>,
     /// `[ SIP-Authentication-Info ]`: SIP-Authentication-Info (code 381), IETF RFC 4740 §9.5.5.
-    pub sip_authentication_info: Option<SipAuthenticationInfo>,
+    pub sip_authentication_info: Option<rt::lazy::Lazy<SipAuthenticationInfo>>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,

@@ -343,7 +343,9 @@ pub struct MultimediaAuthRequest {
     /// `[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     pub public_identity: Option<rt::data::Utf8String>,
     /// `[ 3GPP-SIP-Auth-Data-Item ]`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13.
-    pub tgpp_sip_auth_data_item: Option<super::ts29229::TgppSipAuthDataItem>,
+    pub tgpp_sip_auth_data_item: Option<
+        rt::lazy::Lazy<super::ts29229::TgppSipAuthDataItem>,
+    >,
     /// `[ 3GPP-SIP-Number-Auth-Items ]`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
     pub tgpp_sip_number_auth_items: Option<u32>,
     /// `[ Server-Name ]`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
@@ -791,7 +793,9 @@ pub struct MultimediaAuthAnswer {
     /// `[ 3GPP-SIP-Number-Auth-Items ]`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
     pub tgpp_sip_number_auth_items: Option<u32>,
     /// `[ 3GPP-SIP-Auth-Data-Item ]`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13.
-    pub tgpp_sip_auth_data_item: Option<super::ts29229::TgppSipAuthDataItem>,
+    pub tgpp_sip_auth_data_item: Option<
+        rt::lazy::Lazy<super::ts29229::TgppSipAuthDataItem>,
+    >,
     /// `[ GBA-UserSecSettings ]`: GBA-UserSecSettings (code 400, vendor 10415), 3GPP TS 29.109 §6.3.
     pub gba_usersecsettings: Option<rt::bytes::Bytes>,
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.

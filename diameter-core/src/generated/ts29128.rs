@@ -275,7 +275,7 @@ impl rt::AvpData for CommunicationFailureInformation {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NumberOfUePerLocationConfiguration {
     /// `{ EPS-Location-Information }`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
-    pub eps_location_information: super::ts29272::EpsLocationInformation,
+    pub eps_location_information: rt::lazy::Lazy<super::ts29272::EpsLocationInformation>,
     /// `[ IMSI-Group-Id ]`: IMSI-Group-Id (code 1675, vendor 10415), 3GPP TS 29.272 §7.3.189.
     pub imsi_group_id: Option<super::ts29272::ImsiGroupId>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
@@ -326,7 +326,9 @@ impl NumberOfUePerLocationConfiguration {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(1496, 10415),
-                    <super::ts29272::EpsLocationInformation as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<
+                        super::ts29272::EpsLocationInformation,
+                    > as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     parent.offset,
                 ),
@@ -398,7 +400,7 @@ impl rt::AvpData for NumberOfUePerLocationConfiguration {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NumberOfUePerLocationReport {
     /// `{ EPS-Location-Information }`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
-    pub eps_location_information: super::ts29272::EpsLocationInformation,
+    pub eps_location_information: rt::lazy::Lazy<super::ts29272::EpsLocationInformation>,
     /// `{ UE-Count }`: UE-Count (code 4308, vendor 10415), 3GPP TS 29.128 §6.4.
     pub ue_count: u32,
     /// `[ IMSI-Group-Id ]`: IMSI-Group-Id (code 1675, vendor 10415), 3GPP TS 29.272 §7.3.189.
@@ -462,7 +464,9 @@ impl NumberOfUePerLocationReport {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(1496, 10415),
-                    <super::ts29272::EpsLocationInformation as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<
+                        super::ts29272::EpsLocationInformation,
+                    > as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     parent.offset,
                 ),
@@ -976,7 +980,7 @@ pub struct ConfigurationInformationRequest {
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     pub destination_realm: rt::data::DiameterIdentity,
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
-    pub user_identifier: Option<super::ts29336::UserIdentifier>,
+    pub user_identifier: Option<rt::lazy::Lazy<super::ts29336::UserIdentifier>>,
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     pub oc_supported_features: Option<super::doic::OcSupportedFeatures>,
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -2644,7 +2648,7 @@ pub struct ConnectionManagementRequest {
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     pub destination_realm: rt::data::DiameterIdentity,
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
-    pub user_identifier: super::ts29336::UserIdentifier,
+    pub user_identifier: rt::lazy::Lazy<super::ts29336::UserIdentifier>,
     /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     pub bearer_identifier: Option<rt::bytes::Bytes>,
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -2668,7 +2672,9 @@ pub struct ConnectionManagementRequest {
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     pub rat_type: Option<super::ts29212::RatType>,
     /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
-    pub terminal_information: Option<super::ts29272::TerminalInformation>,
+    pub terminal_information: Option<
+        rt::lazy::Lazy<super::ts29272::TerminalInformation>,
+    >,
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Option<rt::bytes::Bytes>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -2938,7 +2944,9 @@ impl ConnectionManagementRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(3102, 10415),
-                    <super::ts29336::UserIdentifier as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<
+                        super::ts29336::UserIdentifier,
+                    > as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),
@@ -3718,7 +3726,7 @@ pub struct MoDataRequest {
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     pub destination_realm: rt::data::DiameterIdentity,
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
-    pub user_identifier: super::ts29336::UserIdentifier,
+    pub user_identifier: rt::lazy::Lazy<super::ts29336::UserIdentifier>,
     /// `{ Bearer-Identifier }`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     pub bearer_identifier: rt::bytes::Bytes,
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -3932,7 +3940,9 @@ impl MoDataRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(3102, 10415),
-                    <super::ts29336::UserIdentifier as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<
+                        super::ts29336::UserIdentifier,
+                    > as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),
@@ -4581,7 +4591,7 @@ pub struct MtDataRequest {
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     pub destination_realm: rt::data::DiameterIdentity,
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
-    pub user_identifier: super::ts29336::UserIdentifier,
+    pub user_identifier: rt::lazy::Lazy<super::ts29336::UserIdentifier>,
     /// `{ Bearer-Identifier }`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     pub bearer_identifier: rt::bytes::Bytes,
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -4822,7 +4832,9 @@ impl MtDataRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(3102, 10415),
-                    <super::ts29336::UserIdentifier as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<
+                        super::ts29336::UserIdentifier,
+                    > as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),

@@ -2367,7 +2367,7 @@ pub struct EventConfigurationRequest {
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     pub oc_supported_features: Option<super::doic::OcSupportedFeatures>,
     /// `[ Event-Configuration ]`: Event-Configuration (code 4211, vendor 10415), 3GPP TS 29.154 §A.6.3.3.
-    pub event_configuration: Option<EventConfiguration>,
+    pub event_configuration: Option<rt::lazy::Lazy<EventConfiguration>>,
     /// `[ Group-Reporting-Guard-Timer ]`: Group-Reporting-Guard-Timer (code 3163, vendor 10415), 3GPP TS 29.336 §8.4.
     pub group_reporting_guard_timer: Option<u32>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.

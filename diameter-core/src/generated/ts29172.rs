@@ -2537,7 +2537,7 @@ pub struct DeferredMtLrData {
     /// `[ Termination-Cause-3GPP ]`: Termination-Cause-3GPP (code 2548, vendor 10415), 3GPP TS 29.172 §7.4.55.
     pub termination_cause_3gpp: Option<i32>,
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
-    pub serving_node: Option<super::ts29173::ServingNode>,
+    pub serving_node: Option<rt::lazy::Lazy<super::ts29173::ServingNode>>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
@@ -2786,7 +2786,7 @@ pub struct DelayedLocationReportingData {
     /// `[ Termination-Cause-3GPP ]`: Termination-Cause-3GPP (code 2548, vendor 10415), 3GPP TS 29.172 §7.4.55.
     pub termination_cause_3gpp: Option<i32>,
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
-    pub serving_node: Option<super::ts29173::ServingNode>,
+    pub serving_node: Option<rt::lazy::Lazy<super::ts29173::ServingNode>>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
@@ -3341,7 +3341,7 @@ pub struct ProvideLocationRequest {
     /// `[ LCS-Reference-Number ]`: LCS-Reference-Number (code 2531, vendor 10415), 3GPP TS 29.172 §7.4.37.
     pub lcs_reference_number: Option<rt::bytes::Bytes>,
     /// `[ Area-Event-Info ]`: Area-Event-Info (code 2533, vendor 10415), 3GPP TS 29.172 §7.4.38.
-    pub area_event_info: Option<AreaEventInfo>,
+    pub area_event_info: Option<rt::lazy::Lazy<AreaEventInfo>>,
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     pub gmlc_address: Option<rt::data::Address>,
     /// `[ PLR-Flags ]`: PLR-Flags (code 2545, vendor 10415), 3GPP TS 29.172 §7.4.52.
@@ -4202,13 +4202,13 @@ pub struct ProvideLocationAnswer {
     /// `[ GERAN-Positioning-Info ]`: GERAN-Positioning-Info (code 2524, vendor 10415), 3GPP TS 29.172 §7.4.29.
     pub geran_positioning_info: Option<GeranPositioningInfo>,
     /// `[ UTRAN-Positioning-Info ]`: UTRAN-Positioning-Info (code 2527, vendor 10415), 3GPP TS 29.172 §7.4.32.
-    pub utran_positioning_info: Option<UtranPositioningInfo>,
+    pub utran_positioning_info: Option<rt::lazy::Lazy<UtranPositioningInfo>>,
     /// `[ Cell-Global-Identity ]`: Cell-Global-Identity (code 1604, vendor 10415), 3GPP TS 29.272 §7.3.119.
     pub cell_global_identity: Option<rt::bytes::Bytes>,
     /// `[ Service-Area-Identity ]`: Service-Area-Identity (code 1607, vendor 10415), 3GPP TS 29.272 §7.3.122.
     pub service_area_identity: Option<rt::bytes::Bytes>,
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
-    pub serving_node: Option<super::ts29173::ServingNode>,
+    pub serving_node: Option<rt::lazy::Lazy<super::ts29173::ServingNode>>,
     /// `[ PLA-Flags ]`: PLA-Flags (code 2546, vendor 10415), 3GPP TS 29.172 §7.4.53.
     pub pla_flags: Option<u32>,
     /// `[ ESMLC-Cell-Info ]`: ESMLC-Cell-Info (code 2552, vendor 10415), 3GPP TS 29.172 §7.4.57.
@@ -4893,7 +4893,7 @@ pub struct LocationReportRequest {
     /// `[ GERAN-Positioning-Info ]`: GERAN-Positioning-Info (code 2524, vendor 10415), 3GPP TS 29.172 §7.4.29.
     pub geran_positioning_info: Option<GeranPositioningInfo>,
     /// `[ UTRAN-Positioning-Info ]`: UTRAN-Positioning-Info (code 2527, vendor 10415), 3GPP TS 29.172 §7.4.32.
-    pub utran_positioning_info: Option<UtranPositioningInfo>,
+    pub utran_positioning_info: Option<rt::lazy::Lazy<UtranPositioningInfo>>,
     /// `[ LCS-Service-Type-ID ]`: LCS-Service-Type-ID (code 2520, vendor 10415), 3GPP TS 29.172 §7.4.22.
     pub lcs_service_type_id: Option<u32>,
     /// `[ Pseudonym-Indicator ]`: Pseudonym-Indicator (code 2519, vendor 10415), 3GPP TS 29.172 §7.4.21.

@@ -1011,7 +1011,7 @@ pub struct LcsRoutingInfoAnswer {
     /// `[ LMSI ]`: LMSI (code 2400, vendor 10415), 3GPP TS 29.173 §6.4.2.
     pub lmsi: Option<rt::bytes::Bytes>,
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
-    pub serving_node: Option<ServingNode>,
+    pub serving_node: Option<rt::lazy::Lazy<ServingNode>>,
     /// `*[ Additional-Serving-Node ]`: Additional-Serving-Node (code 2406, vendor 10415), 3GPP TS 29.173 §6.4.8.
     pub additional_serving_node: Vec<AdditionalServingNode>,
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.

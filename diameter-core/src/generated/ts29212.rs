@@ -3681,7 +3681,7 @@ pub struct ChargingRuleDefinition {
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     pub flow_status: Option<super::ts29214::FlowStatus>,
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
-    pub qos_information: Option<QosInformation>,
+    pub qos_information: Option<rt::lazy::Lazy<QosInformation>>,
     /// `[ PS-to-CS-Session-Continuity ]`: PS-to-CS-Session-Continuity (code 1099, vendor 10415), 3GPP TS 29.212 §5.3.84.
     pub ps_to_cs_session_continuity: Option<PsToCsSessionContinuity>,
     /// `[ Reporting-Level ]`: Reporting-Level (code 1011, vendor 10415), 3GPP TS 29.212 §5.3.12.
@@ -5010,7 +5010,9 @@ pub struct ChargingRuleReport {
     /// `[ Rule-Failure-Code ]`: Rule-Failure-Code (code 1031, vendor 10415), 3GPP TS 29.212 §5.3.38.
     pub rule_failure_code: Option<RuleFailureCode>,
     /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
-    pub final_unit_indication: Option<super::credit_control::FinalUnitIndication>,
+    pub final_unit_indication: Option<
+        rt::lazy::Lazy<super::credit_control::FinalUnitIndication>,
+    >,
     /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106.
     pub ran_nas_release_cause: Vec<rt::bytes::Bytes>,
     /// `*[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49.
@@ -9607,7 +9609,7 @@ pub struct QosRuleDefinition {
     /// `*[ Flow-Information ]`: Flow-Information (code 1058, vendor 10415), 3GPP TS 29.212 §5.3.53.
     pub flow_information: Vec<FlowInformation>,
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
-    pub qos_information: Option<QosInformation>,
+    pub qos_information: Option<rt::lazy::Lazy<QosInformation>>,
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     pub precedence: Option<u32>,
     /// `*[ Required-Access-Info ]`: Required-Access-Info (code 536, vendor 10415), 3GPP TS 29.214 §5.3.34.
@@ -10359,7 +10361,7 @@ pub struct AdcRuleDefinition {
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     pub flow_status: Option<super::ts29214::FlowStatus>,
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
-    pub qos_information: Option<QosInformation>,
+    pub qos_information: Option<rt::lazy::Lazy<QosInformation>>,
     /// `[ Monitoring-Key ]`: Monitoring-Key (code 1066, vendor 10415), 3GPP TS 29.212 §5.3.59.
     pub monitoring_key: Option<rt::bytes::Bytes>,
     /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
@@ -10826,7 +10828,9 @@ pub struct AdcRuleReport {
     /// `[ Rule-Failure-Code ]`: Rule-Failure-Code (code 1031, vendor 10415), 3GPP TS 29.212 §5.3.38.
     pub rule_failure_code: Option<RuleFailureCode>,
     /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
-    pub final_unit_indication: Option<super::credit_control::FinalUnitIndication>,
+    pub final_unit_indication: Option<
+        rt::lazy::Lazy<super::credit_control::FinalUnitIndication>,
+    >,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
@@ -11251,7 +11255,7 @@ pub struct TgppGxCreditControlRequest {
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `[ TDF-Information ]`: TDF-Information (code 1087, vendor 10415), 3GPP TS 29.212 §5.3.78.
-    pub tdf_information: Option<TdfInformation>,
+    pub tdf_information: Option<rt::lazy::Lazy<TdfInformation>>,
     /// `[ Network-Request-Support ]`: Network-Request-Support (code 1024, vendor 10415), 3GPP TS 29.212 §5.3.24.
     pub network_request_support: Option<NetworkRequestSupport>,
     /// `*[ Packet-Filter-Information ]`: Packet-Filter-Information (code 1061, vendor 10415), 3GPP TS 29.212 §5.3.56.
@@ -11288,10 +11292,10 @@ pub struct TgppGxCreditControlRequest {
     pub user_equipment_info: Option<super::credit_control::UserEquipmentInfo>,
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
     pub user_equipment_info_extension: Option<
-        super::credit_control::UserEquipmentInfoExtension,
+        rt::lazy::Lazy<super::credit_control::UserEquipmentInfoExtension>,
     >,
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
-    pub qos_information: Option<QosInformation>,
+    pub qos_information: Option<rt::lazy::Lazy<QosInformation>>,
     /// `[ QoS-Negotiation ]`: QoS-Negotiation (code 1029, vendor 10415), 3GPP TS 29.212 §5.3.28.
     pub qos_negotiation: Option<QosNegotiation>,
     /// `[ QoS-Upgrade ]`: QoS-Upgrade (code 1030, vendor 10415), 3GPP TS 29.212 §5.3.29.
@@ -11321,7 +11325,7 @@ pub struct TgppGxCreditControlRequest {
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_user_location_info: Option<rt::bytes::Bytes>,
     /// `[ Fixed-User-Location-Info ]`: Fixed-User-Location-Info (code 2825, vendor 10415), 3GPP TS 29.212 §5.3.112.
-    pub fixed_user_location_info: Option<FixedUserLocationInfo>,
+    pub fixed_user_location_info: Option<rt::lazy::Lazy<FixedUserLocationInfo>>,
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     pub user_location_info_time: Option<rt::data::Time>,
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -11353,7 +11357,7 @@ pub struct TgppGxCreditControlRequest {
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     pub event_trigger: Vec<EventTrigger>,
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
-    pub event_report_indication: Option<EventReportIndication>,
+    pub event_report_indication: Option<rt::lazy::Lazy<EventReportIndication>>,
     /// `[ Access-Network-Charging-Address ]`: Access-Network-Charging-Address (code 501, vendor 10415), 3GPP TS 29.214 §5.3.2.
     pub access_network_charging_address: Option<rt::data::Address>,
     /// `*[ Access-Network-Charging-Identifier-Gx ]`: Access-Network-Charging-Identifier-Gx (code 1022, vendor 10415), 3GPP TS 29.212 §5.3.22.
@@ -13189,7 +13193,7 @@ pub struct TgppGxCreditControlAnswer {
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     pub event_trigger: Vec<EventTrigger>,
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
-    pub event_report_indication: Option<EventReportIndication>,
+    pub event_report_indication: Option<rt::lazy::Lazy<EventReportIndication>>,
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     pub origin_state_id: Option<u32>,
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
@@ -13203,7 +13207,9 @@ pub struct TgppGxCreditControlAnswer {
     /// `*[ Charging-Rule-Install ]`: Charging-Rule-Install (code 1001, vendor 10415), 3GPP TS 29.212 §5.3.2.
     pub charging_rule_install: Vec<ChargingRuleInstall>,
     /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
-    pub charging_information: Option<super::ts29229::ChargingInformation>,
+    pub charging_information: Option<
+        rt::lazy::Lazy<super::ts29229::ChargingInformation>,
+    >,
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     pub online: Option<Online>,
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
@@ -14356,7 +14362,7 @@ pub struct TgppGxReAuthRequest {
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     pub event_trigger: Vec<EventTrigger>,
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
-    pub event_report_indication: Option<EventReportIndication>,
+    pub event_report_indication: Option<rt::lazy::Lazy<EventReportIndication>>,
     /// `*[ Charging-Rule-Remove ]`: Charging-Rule-Remove (code 1002, vendor 10415), 3GPP TS 29.212 §5.3.3.
     pub charging_rule_remove: Vec<ChargingRuleRemove>,
     /// `*[ Charging-Rule-Install ]`: Charging-Rule-Install (code 1001, vendor 10415), 3GPP TS 29.212 §5.3.2.
@@ -15846,10 +15852,10 @@ pub struct TgppGxxCreditControlRequest {
     pub user_equipment_info: Option<super::credit_control::UserEquipmentInfo>,
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
     pub user_equipment_info_extension: Option<
-        super::credit_control::UserEquipmentInfoExtension,
+        rt::lazy::Lazy<super::credit_control::UserEquipmentInfoExtension>,
     >,
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
-    pub qos_information: Option<QosInformation>,
+    pub qos_information: Option<rt::lazy::Lazy<QosInformation>>,
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     pub default_eps_bearer_qos: Option<DefaultEpsBearerQos>,
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
@@ -16906,7 +16912,7 @@ pub struct TgppGxxCreditControlAnswer {
     /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1.
     pub qos_rule_install: Vec<QosRuleInstall>,
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
-    pub qos_information: Option<QosInformation>,
+    pub qos_information: Option<rt::lazy::Lazy<QosInformation>>,
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     pub default_eps_bearer_qos: Option<DefaultEpsBearerQos>,
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
@@ -17612,7 +17618,7 @@ pub struct TgppGxxReAuthRequest {
     /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1.
     pub qos_rule_install: Vec<QosRuleInstall>,
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
-    pub qos_information: Option<QosInformation>,
+    pub qos_information: Option<rt::lazy::Lazy<QosInformation>>,
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     pub default_eps_bearer_qos: Option<DefaultEpsBearerQos>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -18744,10 +18750,10 @@ pub struct TgppSdTdfSessionRequest {
     pub user_equipment_info: Option<super::credit_control::UserEquipmentInfo>,
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
     pub user_equipment_info_extension: Option<
-        super::credit_control::UserEquipmentInfoExtension,
+        rt::lazy::Lazy<super::credit_control::UserEquipmentInfoExtension>,
     >,
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
-    pub qos_information: Option<QosInformation>,
+    pub qos_information: Option<rt::lazy::Lazy<QosInformation>>,
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     pub an_gw_address: Vec<rt::data::Address>,
     /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
@@ -18775,7 +18781,7 @@ pub struct TgppSdTdfSessionRequest {
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_user_location_info: Option<rt::bytes::Bytes>,
     /// `[ Fixed-User-Location-Info ]`: Fixed-User-Location-Info (code 2825, vendor 10415), 3GPP TS 29.212 §5.3.112.
-    pub fixed_user_location_info: Option<FixedUserLocationInfo>,
+    pub fixed_user_location_info: Option<rt::lazy::Lazy<FixedUserLocationInfo>>,
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     pub user_csg_information: Option<super::ts32299::UserCsgInformation>,
     /// `[ 3GPP-TWAN-Identifier ]`: 3GPP-TWAN-Identifier (code 29, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
@@ -18787,7 +18793,9 @@ pub struct TgppSdTdfSessionRequest {
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     pub called_station_id: Option<rt::data::Utf8String>,
     /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
-    pub charging_information: Option<super::ts29229::ChargingInformation>,
+    pub charging_information: Option<
+        rt::lazy::Lazy<super::ts29229::ChargingInformation>,
+    >,
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     pub online: Option<Online>,
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
@@ -19900,7 +19908,7 @@ pub struct TgppSdTdfSessionAnswer {
     /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6.
     pub adc_rule_report: Vec<AdcRuleReport>,
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
-    pub event_report_indication: Option<EventReportIndication>,
+    pub event_report_indication: Option<rt::lazy::Lazy<EventReportIndication>>,
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     pub error_message: Option<rt::data::Utf8String>,
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
@@ -20417,7 +20425,7 @@ pub struct TgppSdCreditControlRequest {
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     pub event_trigger: Vec<EventTrigger>,
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
-    pub event_report_indication: Option<EventReportIndication>,
+    pub event_report_indication: Option<rt::lazy::Lazy<EventReportIndication>>,
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60.
     pub usage_monitoring_information: Vec<UsageMonitoringInformation>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -21037,13 +21045,13 @@ pub struct TgppSdCreditControlAnswer {
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     pub framed_ipv6_prefix: Option<rt::bytes::Bytes>,
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
-    pub qos_information: Option<QosInformation>,
+    pub qos_information: Option<rt::lazy::Lazy<QosInformation>>,
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     pub event_trigger: Vec<EventTrigger>,
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64.
     pub csg_information_reporting: Vec<CsgInformationReporting>,
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
-    pub event_report_indication: Option<EventReportIndication>,
+    pub event_report_indication: Option<rt::lazy::Lazy<EventReportIndication>>,
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     pub origin_state_id: Option<u32>,
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
@@ -21816,13 +21824,13 @@ pub struct TgppSdReAuthRequest {
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     pub oc_supported_features: Option<super::doic::OcSupportedFeatures>,
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
-    pub qos_information: Option<QosInformation>,
+    pub qos_information: Option<rt::lazy::Lazy<QosInformation>>,
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     pub event_trigger: Vec<EventTrigger>,
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64.
     pub csg_information_reporting: Vec<CsgInformationReporting>,
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
-    pub event_report_indication: Option<EventReportIndication>,
+    pub event_report_indication: Option<rt::lazy::Lazy<EventReportIndication>>,
     /// `*[ ADC-Rule-Remove ]`: ADC-Rule-Remove (code 1093, vendor 10415), 3GPP TS 29.212 §5b.3.2.
     pub adc_rule_remove: Vec<AdcRuleRemove>,
     /// `*[ ADC-Rule-Install ]`: ADC-Rule-Install (code 1092, vendor 10415), 3GPP TS 29.212 §5b.3.1.
@@ -22410,7 +22418,7 @@ pub struct TgppSdReAuthAnswer {
     /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6.
     pub adc_rule_report: Vec<AdcRuleReport>,
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
-    pub event_report_indication: Option<EventReportIndication>,
+    pub event_report_indication: Option<rt::lazy::Lazy<EventReportIndication>>,
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     pub error_message: Option<rt::data::Utf8String>,
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
@@ -22844,7 +22852,7 @@ pub struct TgppStTdfSessionRequest {
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     pub oc_supported_features: Option<super::doic::OcSupportedFeatures>,
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
-    pub event_report_indication: Option<EventReportIndication>,
+    pub event_report_indication: Option<rt::lazy::Lazy<EventReportIndication>>,
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     pub framed_ip_address: Option<rt::bytes::Bytes>,
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.

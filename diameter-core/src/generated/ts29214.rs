@@ -2648,9 +2648,13 @@ pub struct SponsoredConnectivityData {
     /// `[ Application-Service-Provider-Identity ]`: Application-Service-Provider-Identity (code 532, vendor 10415), 3GPP TS 29.214 §5.3.29.
     pub application_service_provider_identity: Option<rt::data::Utf8String>,
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
-    pub granted_service_unit: Option<super::credit_control::GrantedServiceUnit>,
+    pub granted_service_unit: Option<
+        rt::lazy::Lazy<super::credit_control::GrantedServiceUnit>,
+    >,
     /// `[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19.
-    pub used_service_unit: Option<super::credit_control::UsedServiceUnit>,
+    pub used_service_unit: Option<
+        rt::lazy::Lazy<super::credit_control::UsedServiceUnit>,
+    >,
     /// `[ Sponsoring-Action ]`: Sponsoring-Action (code 542, vendor 10415), 3GPP TS 29.214 §5.3.40.
     pub sponsoring_action: Option<SponsoringAction>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
@@ -3667,7 +3671,7 @@ pub struct AaRequest {
     /// `[ Service-URN ]`: Service-URN (code 525, vendor 10415), 3GPP TS 29.214 §5.3.23.
     pub service_urn: Option<rt::bytes::Bytes>,
     /// `[ Sponsored-Connectivity-Data ]`: Sponsored-Connectivity-Data (code 530, vendor 10415), 3GPP TS 29.214 §5.3.27.
-    pub sponsored_connectivity_data: Option<SponsoredConnectivityData>,
+    pub sponsored_connectivity_data: Option<rt::lazy::Lazy<SponsoredConnectivityData>>,
     /// `[ MPS-Identifier ]`: MPS-Identifier (code 528, vendor 10415), 3GPP TS 29.214 §5.3.30.
     pub mps_identifier: Option<rt::bytes::Bytes>,
     /// `[ GCS-Identifier ]`: GCS-Identifier (code 538, vendor 10415), 3GPP TS 29.214 §5.3.36.
@@ -4645,7 +4649,7 @@ pub struct AaAnswer {
     pub user_equipment_info: Option<super::credit_control::UserEquipmentInfo>,
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
     pub user_equipment_info_extension: Option<
-        super::credit_control::UserEquipmentInfoExtension,
+        rt::lazy::Lazy<super::credit_control::UserEquipmentInfoExtension>,
     >,
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_sgsn_mcc_mnc: Option<rt::data::Utf8String>,
@@ -5541,7 +5545,7 @@ pub struct ReAuthRequest {
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     pub rat_type: Option<super::ts29212::RatType>,
     /// `[ Sponsored-Connectivity-Data ]`: Sponsored-Connectivity-Data (code 530, vendor 10415), 3GPP TS 29.214 §5.3.27.
-    pub sponsored_connectivity_data: Option<SponsoredConnectivityData>,
+    pub sponsored_connectivity_data: Option<rt::lazy::Lazy<SponsoredConnectivityData>>,
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_user_location_info: Option<rt::bytes::Bytes>,
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
@@ -7380,7 +7384,7 @@ pub struct SessionTerminationAnswer {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     pub failed_avp: Option<super::base::FailedAvp>,
     /// `[ Sponsored-Connectivity-Data ]`: Sponsored-Connectivity-Data (code 530, vendor 10415), 3GPP TS 29.214 §5.3.27.
-    pub sponsored_connectivity_data: Option<SponsoredConnectivityData>,
+    pub sponsored_connectivity_data: Option<rt::lazy::Lazy<SponsoredConnectivityData>>,
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     pub origin_state_id: Option<u32>,
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.

@@ -287,7 +287,9 @@ pub struct SubsessionDecisionInfo {
     /// `*[ Charging-Rule-Install ]`: Charging-Rule-Install (code 1001, vendor 10415), 3GPP TS 29.212 §5.3.2.
     pub charging_rule_install: Vec<super::ts29212::ChargingRuleInstall>,
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
-    pub event_report_indication: Option<super::ts29212::EventReportIndication>,
+    pub event_report_indication: Option<
+        rt::lazy::Lazy<super::ts29212::EventReportIndication>,
+    >,
     /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1.
     pub qos_rule_install: Vec<super::ts29212::QosRuleInstall>,
     /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2.
@@ -942,7 +944,7 @@ pub struct SubsessionEnforcementInfo {
     /// `[ Packet-Filter-Operation ]`: Packet-Filter-Operation (code 1062, vendor 10415), 3GPP TS 29.212 §5.3.57.
     pub packet_filter_operation: Option<super::ts29212::PacketFilterOperation>,
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
-    pub qos_information: Option<super::ts29212::QosInformation>,
+    pub qos_information: Option<rt::lazy::Lazy<super::ts29212::QosInformation>>,
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     pub framed_ip_address: Option<rt::bytes::Bytes>,
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
@@ -2175,7 +2177,7 @@ pub struct CreditControlRequest {
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     pub oc_supported_features: Option<super::doic::OcSupportedFeatures>,
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
-    pub qos_information: Option<super::ts29212::QosInformation>,
+    pub qos_information: Option<rt::lazy::Lazy<super::ts29212::QosInformation>>,
     /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5.
     pub qos_rule_report: Vec<super::ts29212::QosRuleReport>,
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
@@ -3150,7 +3152,9 @@ pub struct CreditControlAnswer {
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     pub event_trigger: Vec<super::ts29212::EventTrigger>,
     /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
-    pub charging_information: Option<super::ts29229::ChargingInformation>,
+    pub charging_information: Option<
+        rt::lazy::Lazy<super::ts29229::ChargingInformation>,
+    >,
     /// `*[ Subsession-Decision-Info ]`: Subsession-Decision-Info (code 2200, vendor 10415), 3GPP TS 29.215 §5.3.1.
     pub subsession_decision_info: Vec<SubsessionDecisionInfo>,
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64.
@@ -4523,7 +4527,7 @@ pub struct ReAuthAnswer {
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     pub oc_olr: Option<super::doic::OcOlr>,
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
-    pub qos_information: Option<super::ts29212::QosInformation>,
+    pub qos_information: Option<rt::lazy::Lazy<super::ts29212::QosInformation>>,
     /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5.
     pub qos_rule_report: Vec<super::ts29212::QosRuleReport>,
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.

@@ -52,7 +52,7 @@ pub mod application {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AggregatedCongestionInfo {
     /// `[ Congestion-Location-Id ]`: Congestion-Location-Id (code 4006, vendor 10415), 3GPP TS 29.217 §5.3.8.
-    pub congestion_location_id: Option<CongestionLocationId>,
+    pub congestion_location_id: Option<rt::lazy::Lazy<CongestionLocationId>>,
     /// `[ IMSI-List ]`: IMSI-List (code 4009, vendor 10415), 3GPP TS 29.217 §5.3.11.
     pub imsi_list: Option<rt::bytes::Bytes>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
@@ -641,7 +641,7 @@ pub struct NonAggregatedRuciReportRequest {
     /// `[ Congestion-Level-Set-Id ]`: Congestion-Level-Set-Id (code 4004, vendor 10415), 3GPP TS 29.217 §5.3.6.
     pub congestion_level_set_id: Option<u32>,
     /// `[ Congestion-Location-Id ]`: Congestion-Location-Id (code 4006, vendor 10415), 3GPP TS 29.217 §5.3.8.
-    pub congestion_location_id: Option<CongestionLocationId>,
+    pub congestion_location_id: Option<rt::lazy::Lazy<CongestionLocationId>>,
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     pub oc_supported_features: Option<super::doic::OcSupportedFeatures>,
     /// `[ RCAF-Id ]`: RCAF-Id (code 4010, vendor 10415), 3GPP TS 29.217 §5.3.12.

@@ -915,7 +915,7 @@ pub struct TgppSipAuthDataItem {
     /// `[ Integrity-Key ]`: Integrity-Key (code 626, vendor 10415), 3GPP TS 29.229 §6.3.28.
     pub integrity_key: Option<rt::bytes::Bytes>,
     /// `[ SIP-Digest-Authenticate ]`: SIP-Digest-Authenticate (code 635, vendor 10415), 3GPP TS 29.229 §6.3.36.
-    pub sip_digest_authenticate: Option<SipDigestAuthenticate>,
+    pub sip_digest_authenticate: Option<rt::lazy::Lazy<SipDigestAuthenticate>>,
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     pub framed_ip_address: Option<rt::bytes::Bytes>,
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
@@ -2627,9 +2627,9 @@ pub struct RestorationInfo {
     /// `[ Call-ID-SIP-Header ]`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
     pub call_id_sip_header: Option<rt::bytes::Bytes>,
     /// `[ Subscription-Info ]`: Subscription-Info (code 642, vendor 10415), 3GPP TS 29.229 §6.3.49.
-    pub subscription_info: Option<SubscriptionInfo>,
+    pub subscription_info: Option<rt::lazy::Lazy<SubscriptionInfo>>,
     /// `[ P-CSCF-Subscription-Info ]`: P-CSCF-Subscription-Info (code 660, vendor 10415), 3GPP TS 29.229 §6.3.70.
-    pub p_cscf_subscription_info: Option<PCscfSubscriptionInfo>,
+    pub p_cscf_subscription_info: Option<rt::lazy::Lazy<PCscfSubscriptionInfo>>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
@@ -5101,7 +5101,7 @@ pub struct ServerAssignmentAnswer {
     /// `[ User-Data ]`: User-Data (code 606, vendor 10415), 3GPP TS 29.229 §6.3.7.
     pub user_data: Option<rt::bytes::Bytes>,
     /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
-    pub charging_information: Option<ChargingInformation>,
+    pub charging_information: Option<rt::lazy::Lazy<ChargingInformation>>,
     /// `[ Associated-Identities ]`: Associated-Identities (code 632, vendor 10415), 3GPP TS 29.229 §6.3.33.
     pub associated_identities: Option<AssociatedIdentities>,
     /// `[ Loose-Route-Indication ]`: Loose-Route-Indication (code 638, vendor 10415), 3GPP TS 29.229 §6.3.45.
@@ -6759,7 +6759,7 @@ pub struct MultimediaAuthRequest {
     /// `{ Public-Identity }`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     pub public_identity: rt::data::Utf8String,
     /// `{ 3GPP-SIP-Auth-Data-Item }`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13.
-    pub tgpp_sip_auth_data_item: TgppSipAuthDataItem,
+    pub tgpp_sip_auth_data_item: rt::lazy::Lazy<TgppSipAuthDataItem>,
     /// `{ 3GPP-SIP-Number-Auth-Items }`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
     pub tgpp_sip_number_auth_items: u32,
     /// `{ Server-Name }`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
@@ -7031,7 +7031,7 @@ impl MultimediaAuthRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(612, 10415),
-                    <TgppSipAuthDataItem as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<TgppSipAuthDataItem> as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),
@@ -8757,9 +8757,9 @@ pub struct PushProfileRequest {
     /// `[ User-Data ]`: User-Data (code 606, vendor 10415), 3GPP TS 29.229 §6.3.7.
     pub user_data: Option<rt::bytes::Bytes>,
     /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
-    pub charging_information: Option<ChargingInformation>,
+    pub charging_information: Option<rt::lazy::Lazy<ChargingInformation>>,
     /// `[ 3GPP-SIP-Auth-Data-Item ]`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13.
-    pub tgpp_sip_auth_data_item: Option<TgppSipAuthDataItem>,
+    pub tgpp_sip_auth_data_item: Option<rt::lazy::Lazy<TgppSipAuthDataItem>>,
     /// `[ Allowed-WAF-WWSF-Identities ]`: Allowed-WAF-WWSF-Identities (code 656, vendor 10415), 3GPP TS 29.229 §6.3.64.
     pub allowed_waf_wwsf_identities: Option<AllowedWafWwsfIdentities>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.

@@ -379,7 +379,7 @@ impl rt::AvpData for SessionRequestType {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WlanUserData {
     /// `[ Charging-Data ]`: Charging-Data (code 304, vendor 10415), 3GPP TS 29.234 §10.1.
-    pub charging_data: Option<ChargingData>,
+    pub charging_data: Option<rt::lazy::Lazy<ChargingData>>,
     /// `[ WLAN-Access ]`: WLAN-Access (code 305, vendor 10415), 3GPP TS 29.234 §10.1.
     pub wlan_access: Option<WlanAccess>,
     /// `[ WLAN-3GPP-IP-Access ]`: WLAN-3GPP-IP-Access (code 306, vendor 10415), 3GPP TS 29.234 §10.1.
@@ -549,7 +549,7 @@ pub struct ChargingData {
     /// `[ Charging-Characteristics ]`: Charging-Characteristics (code 314, vendor 10415), 3GPP TS 29.234 §10.1.
     pub charging_characteristics: Option<rt::bytes::Bytes>,
     /// `[ Charging-Nodes ]`: Charging-Nodes (code 315, vendor 10415), 3GPP TS 29.234 §10.1.
-    pub charging_nodes: Option<ChargingNodes>,
+    pub charging_nodes: Option<rt::lazy::Lazy<ChargingNodes>>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,

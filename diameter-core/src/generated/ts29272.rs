@@ -5919,7 +5919,7 @@ pub struct ApnConfiguration {
     /// `[ VPLMN-Dynamic-Address-Allowed ]`: VPLMN-Dynamic-Address-Allowed (code 1432, vendor 10415), 3GPP TS 29.272 §7.3.38.
     pub vplmn_dynamic_address_allowed: Option<VplmnDynamicAddressAllowed>,
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
-    pub mip6_agent_info: Option<super::mip6::Mip6AgentInfo>,
+    pub mip6_agent_info: Option<rt::lazy::Lazy<super::mip6::Mip6AgentInfo>>,
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     pub visited_network_identifier: Option<rt::bytes::Bytes>,
     /// `[ PDN-GW-Allocation-Type ]`: PDN-GW-Allocation-Type (code 1438, vendor 10415), 3GPP TS 29.272 §7.3.44.
@@ -6892,9 +6892,9 @@ pub struct TraceData {
     /// `{ Trace-Collection-Entity }`: Trace-Collection-Entity (code 1452, vendor 10415), 3GPP TS 29.272 §7.3.98.
     pub trace_collection_entity: rt::data::Address,
     /// `[ MDT-Configuration ]`: MDT-Configuration (code 1622, vendor 10415), 3GPP TS 29.272 §7.3.136.
-    pub mdt_configuration: Option<MdtConfiguration>,
+    pub mdt_configuration: Option<rt::lazy::Lazy<MdtConfiguration>>,
     /// `[ MDT-Configuration-NR ]`: MDT-Configuration-NR (code 1720, vendor 10415), 3GPP TS 29.272 §7.3.245.
-    pub mdt_configuration_nr: Option<MdtConfigurationNr>,
+    pub mdt_configuration_nr: Option<rt::lazy::Lazy<MdtConfigurationNr>>,
     /// `[ Trace-Reporting-Consumer-Uri ]`: Trace-Reporting-Consumer-Uri (code 1727, vendor 10415), 3GPP TS 29.272 §7.3.252.
     pub trace_reporting_consumer_uri: Option<rt::data::DiameterUri>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
@@ -7976,7 +7976,7 @@ pub struct SpecificApnInfo {
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     pub service_selection: rt::data::Utf8String,
     /// `{ MIP6-Agent-Info }`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
-    pub mip6_agent_info: super::mip6::Mip6AgentInfo,
+    pub mip6_agent_info: rt::lazy::Lazy<super::mip6::Mip6AgentInfo>,
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     pub visited_network_identifier: Option<rt::bytes::Bytes>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
@@ -8048,7 +8048,7 @@ impl SpecificApnInfo {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(486, 0),
-                    <super::mip6::Mip6AgentInfo as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<super::mip6::Mip6AgentInfo> as rt::AvpData>::TYPE,
                     rt::AvpFlags(64),
                     parent.offset,
                 ),
@@ -9238,9 +9238,9 @@ impl rt::AvpData for EpsUserState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EpsLocationInformation {
     /// `[ MME-Location-Information ]`: MME-Location-Information (code 1600, vendor 10415), 3GPP TS 29.272 §7.3.115.
-    pub mme_location_information: Option<MmeLocationInformation>,
+    pub mme_location_information: Option<rt::lazy::Lazy<MmeLocationInformation>>,
     /// `[ SGSN-Location-Information ]`: SGSN-Location-Information (code 1601, vendor 10415), 3GPP TS 29.272 §7.3.116.
-    pub sgsn_location_information: Option<SgsnLocationInformation>,
+    pub sgsn_location_information: Option<rt::lazy::Lazy<SgsnLocationInformation>>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
@@ -10047,7 +10047,7 @@ pub struct ActiveApn {
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     pub service_selection: Option<rt::data::Utf8String>,
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
-    pub mip6_agent_info: Option<super::mip6::Mip6AgentInfo>,
+    pub mip6_agent_info: Option<rt::lazy::Lazy<super::mip6::Mip6AgentInfo>>,
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     pub visited_network_identifier: Option<rt::bytes::Bytes>,
     /// `*[ Specific-APN-Info ]`: Specific-APN-Info (code 1472, vendor 10415), 3GPP TS 29.272 §7.3.82.
@@ -10243,7 +10243,7 @@ pub struct MdtConfiguration {
     /// `{ Job-Type }`: Job-Type (code 1623, vendor 10415), 3GPP TS 29.272 §7.3.137.
     pub job_type: JobType,
     /// `[ Area-Scope ]`: Area-Scope (code 1624, vendor 10415), 3GPP TS 29.272 §7.3.138.
-    pub area_scope: Option<AreaScope>,
+    pub area_scope: Option<rt::lazy::Lazy<AreaScope>>,
     /// `[ List-Of-Measurements ]`: List-Of-Measurements (code 1625, vendor 10415), 3GPP TS 29.272 §7.3.139.
     pub list_of_measurements: Option<u32>,
     /// `[ Reporting-Trigger ]`: Reporting-Trigger (code 1626, vendor 10415), 3GPP TS 29.272 §7.3.140.
@@ -12013,7 +12013,7 @@ impl rt::AvpData for SubscriptionDataDeletion {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EmergencyInfo {
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
-    pub mip6_agent_info: Option<super::mip6::Mip6AgentInfo>,
+    pub mip6_agent_info: Option<rt::lazy::Lazy<super::mip6::Mip6AgentInfo>>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
@@ -13205,7 +13205,7 @@ pub struct MdtConfigurationNr {
     /// `{ Job-Type }`: Job-Type (code 1623, vendor 10415), 3GPP TS 29.272 §7.3.137.
     pub job_type: JobType,
     /// `[ Area-Scope ]`: Area-Scope (code 1624, vendor 10415), 3GPP TS 29.272 §7.3.138.
-    pub area_scope: Option<AreaScope>,
+    pub area_scope: Option<rt::lazy::Lazy<AreaScope>>,
     /// `[ List-Of-Measurements ]`: List-Of-Measurements (code 1625, vendor 10415), 3GPP TS 29.272 §7.3.139.
     pub list_of_measurements: Option<u32>,
     /// `[ Reporting-Trigger ]`: Reporting-Trigger (code 1626, vendor 10415), 3GPP TS 29.272 §7.3.140.
@@ -13626,7 +13626,7 @@ pub struct UpdateLocationRequest {
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
-    pub terminal_information: Option<TerminalInformation>,
+    pub terminal_information: Option<rt::lazy::Lazy<TerminalInformation>>,
     /// `{ RAT-Type }`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     pub rat_type: super::ts29212::RatType,
     /// `{ ULR-Flags }`: ULR-Flags (code 1405, vendor 10415), 3GPP TS 29.272 §7.3.7.
@@ -17238,9 +17238,9 @@ pub struct TgppS6aS6dInsertSubscriberDataAnswer {
     /// `[ IDA-Flags ]`: IDA-Flags (code 1441, vendor 10415), 3GPP TS 29.272 §7.3.47.
     pub ida_flags: Option<u32>,
     /// `[ EPS-User-State ]`: EPS-User-State (code 1495, vendor 10415), 3GPP TS 29.272 §7.3.110.
-    pub eps_user_state: Option<EpsUserState>,
+    pub eps_user_state: Option<rt::lazy::Lazy<EpsUserState>>,
     /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
-    pub eps_location_information: Option<EpsLocationInformation>,
+    pub eps_location_information: Option<rt::lazy::Lazy<EpsLocationInformation>>,
     /// `[ Local-Time-Zone ]`: Local-Time-Zone (code 1649, vendor 10415), 3GPP TS 29.272 §7.3.156.
     pub local_time_zone: Option<LocalTimeZone>,
     /// `[ Supported-Services ]`: Supported-Services (code 3143, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -18743,7 +18743,7 @@ pub struct PurgeUeRequest {
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
-    pub eps_location_information: Option<EpsLocationInformation>,
+    pub eps_location_information: Option<rt::lazy::Lazy<EpsLocationInformation>>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     pub proxy_info: Vec<super::base::ProxyInfo>,
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -19641,7 +19641,7 @@ pub struct TgppS6aS6dResetRequest {
     /// `[ Subscription-Data ]`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
     pub subscription_data: Option<rt::lazy::Lazy<SubscriptionData>>,
     /// `[ Subscription-Data-Deletion ]`: Subscription-Data-Deletion (code 1685, vendor 10415), 3GPP TS 29.272 §7.3.208.
-    pub subscription_data_deletion: Option<SubscriptionDataDeletion>,
+    pub subscription_data_deletion: Option<rt::lazy::Lazy<SubscriptionDataDeletion>>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     pub proxy_info: Vec<super::base::ProxyInfo>,
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -20467,9 +20467,9 @@ pub struct NotifyRequest {
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
-    pub terminal_information: Option<TerminalInformation>,
+    pub terminal_information: Option<rt::lazy::Lazy<TerminalInformation>>,
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
-    pub mip6_agent_info: Option<super::mip6::Mip6AgentInfo>,
+    pub mip6_agent_info: Option<rt::lazy::Lazy<super::mip6::Mip6AgentInfo>>,
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     pub visited_network_identifier: Option<rt::bytes::Bytes>,
     /// `[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
@@ -21546,7 +21546,7 @@ pub struct MeIdentityCheckRequest {
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     pub destination_realm: rt::data::DiameterIdentity,
     /// `{ Terminal-Information }`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
-    pub terminal_information: TerminalInformation,
+    pub terminal_information: rt::lazy::Lazy<TerminalInformation>,
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: Option<rt::data::Utf8String>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -21734,7 +21734,7 @@ impl MeIdentityCheckRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(1401, 10415),
-                    <TerminalInformation as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<TerminalInformation> as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),
@@ -24499,9 +24499,9 @@ pub struct TgppS7aS7dInsertSubscriberDataAnswer {
     /// `[ IDA-Flags ]`: IDA-Flags (code 1441, vendor 10415), 3GPP TS 29.272 §7.3.47.
     pub ida_flags: Option<u32>,
     /// `[ EPS-User-State ]`: EPS-User-State (code 1495, vendor 10415), 3GPP TS 29.272 §7.3.110.
-    pub eps_user_state: Option<EpsUserState>,
+    pub eps_user_state: Option<rt::lazy::Lazy<EpsUserState>>,
     /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
-    pub eps_location_information: Option<EpsLocationInformation>,
+    pub eps_location_information: Option<rt::lazy::Lazy<EpsLocationInformation>>,
     /// `[ Local-Time-Zone ]`: Local-Time-Zone (code 1649, vendor 10415), 3GPP TS 29.272 §7.3.156.
     pub local_time_zone: Option<LocalTimeZone>,
     /// `[ Supported-Services ]`: Supported-Services (code 3143, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -26004,7 +26004,7 @@ pub struct TgppS7aS7dResetRequest {
     /// `[ Subscription-Data ]`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
     pub subscription_data: Option<rt::lazy::Lazy<SubscriptionData>>,
     /// `[ Subscription-Data-Deletion ]`: Subscription-Data-Deletion (code 1685, vendor 10415), 3GPP TS 29.272 §7.3.208.
-    pub subscription_data_deletion: Option<SubscriptionDataDeletion>,
+    pub subscription_data_deletion: Option<rt::lazy::Lazy<SubscriptionDataDeletion>>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     pub proxy_info: Vec<super::base::ProxyInfo>,
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.

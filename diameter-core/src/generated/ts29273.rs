@@ -401,7 +401,7 @@ pub struct Non3gppUserData {
     /// `*[ APN-Configuration ]`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35.
     pub apn_configuration: Vec<super::ts29272::ApnConfiguration>,
     /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
-    pub trace_info: Option<TraceInfo>,
+    pub trace_info: Option<rt::lazy::Lazy<TraceInfo>>,
     /// `[ TWAN-Default-APN-Context-Id ]`: TWAN-Default-APN-Context-Id (code 1512, vendor 10415), 3GPP TS 29.273 §8.2.3.18.
     pub twan_default_apn_context_id: Option<u32>,
     /// `*[ TWAN-Access-Info ]`: TWAN-Access-Info (code 1510, vendor 10415), 3GPP TS 29.273 §8.2.3.19.
@@ -1625,7 +1625,9 @@ pub struct TgppStaDiameterEapRequest {
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     pub service_selection: Option<rt::data::Utf8String>,
     /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
-    pub terminal_information: Option<super::ts29272::TerminalInformation>,
+    pub terminal_information: Option<
+        rt::lazy::Lazy<super::ts29272::TerminalInformation>,
+    >,
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     pub oc_supported_features: Option<super::doic::OcSupportedFeatures>,
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -1639,7 +1641,7 @@ pub struct TgppStaDiameterEapRequest {
     /// `[ TWAN-Connection-Mode ]`: TWAN-Connection-Mode (code 1527, vendor 10415), 3GPP TS 29.273 §5.2.3.25.
     pub twan_connection_mode: Option<u32>,
     /// `[ TWAN-Connectivity-Parameters ]`: TWAN-Connectivity-Parameters (code 1528, vendor 10415), 3GPP TS 29.273 §5.2.3.26.
-    pub twan_connectivity_parameters: Option<TwanConnectivityParameters>,
+    pub twan_connectivity_parameters: Option<rt::lazy::Lazy<TwanConnectivityParameters>>,
     /// `*2[ TWAG-CP-Address ]`: TWAG-CP-Address (code 1531, vendor 10415), 3GPP TS 29.273 §5.2.3.29.
     pub twag_cp_address: Vec<rt::data::Address>,
     /// `[ ERP-RK-Request ]`: ERP-RK-Request (code 618), IETF RFC 6942 §8.1.
@@ -2377,7 +2379,7 @@ pub struct TgppStaDiameterEapAnswer {
     /// `*[ APN-Configuration ]`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35.
     pub apn_configuration: Vec<super::ts29272::ApnConfiguration>,
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
-    pub mip6_agent_info: Option<super::mip6::Mip6AgentInfo>,
+    pub mip6_agent_info: Option<rt::lazy::Lazy<super::mip6::Mip6AgentInfo>>,
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
     pub mip6_feature_vector: Option<u64>,
     /// `[ Mobile-Node-Identifier ]`: Mobile-Node-Identifier (code 506), IETF RFC 5779 §5.6.
@@ -2391,7 +2393,7 @@ pub struct TgppStaDiameterEapAnswer {
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     pub an_trusted: Option<AnTrusted>,
     /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
-    pub trace_info: Option<TraceInfo>,
+    pub trace_info: Option<rt::lazy::Lazy<TraceInfo>>,
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     pub subscription_id: Option<super::credit_control::SubscriptionId>,
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -2411,11 +2413,13 @@ pub struct TgppStaDiameterEapAnswer {
     /// `[ TWAN-Connection-Mode ]`: TWAN-Connection-Mode (code 1527, vendor 10415), 3GPP TS 29.273 §5.2.3.25.
     pub twan_connection_mode: Option<u32>,
     /// `[ TWAN-Connectivity-Parameters ]`: TWAN-Connectivity-Parameters (code 1528, vendor 10415), 3GPP TS 29.273 §5.2.3.26.
-    pub twan_connectivity_parameters: Option<TwanConnectivityParameters>,
+    pub twan_connectivity_parameters: Option<rt::lazy::Lazy<TwanConnectivityParameters>>,
     /// `[ WLCP-Key ]`: WLCP-Key (code 1535, vendor 10415), 3GPP TS 29.273 §5.2.3.33.
     pub wlcp_key: Option<rt::bytes::Bytes>,
     /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
-    pub terminal_information: Option<super::ts29272::TerminalInformation>,
+    pub terminal_information: Option<
+        rt::lazy::Lazy<super::ts29272::TerminalInformation>,
+    >,
     /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
     pub ue_usage_type: Option<u32>,
     /// `[ Emergency-Services ]`: Emergency-Services (code 1538, vendor 10415), 3GPP TS 29.273 §7.2.3.
@@ -3363,7 +3367,7 @@ pub struct TgppStaAaRequest {
     /// `[ TWAN-Connection-Mode ]`: TWAN-Connection-Mode (code 1527, vendor 10415), 3GPP TS 29.273 §5.2.3.25.
     pub twan_connection_mode: Option<u32>,
     /// `[ TWAN-Connectivity-Parameters ]`: TWAN-Connectivity-Parameters (code 1528, vendor 10415), 3GPP TS 29.273 §5.2.3.26.
-    pub twan_connectivity_parameters: Option<TwanConnectivityParameters>,
+    pub twan_connectivity_parameters: Option<rt::lazy::Lazy<TwanConnectivityParameters>>,
     /// `*2[ TWAG-CP-Address ]`: TWAG-CP-Address (code 1531, vendor 10415), 3GPP TS 29.273 §5.2.3.29.
     pub twag_cp_address: Vec<rt::data::Address>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
@@ -3844,7 +3848,7 @@ pub struct TgppStaAaAnswer {
     /// `[ AMBR ]`: AMBR (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41.
     pub ambr: Option<super::ts29272::Ambr>,
     /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
-    pub trace_info: Option<TraceInfo>,
+    pub trace_info: Option<rt::lazy::Lazy<TraceInfo>>,
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     pub oc_supported_features: Option<super::doic::OcSupportedFeatures>,
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
@@ -3856,7 +3860,7 @@ pub struct TgppStaAaAnswer {
     /// `[ TWAN-Connection-Mode ]`: TWAN-Connection-Mode (code 1527, vendor 10415), 3GPP TS 29.273 §5.2.3.25.
     pub twan_connection_mode: Option<u32>,
     /// `[ TWAN-Connectivity-Parameters ]`: TWAN-Connectivity-Parameters (code 1528, vendor 10415), 3GPP TS 29.273 §5.2.3.26.
-    pub twan_connectivity_parameters: Option<TwanConnectivityParameters>,
+    pub twan_connectivity_parameters: Option<rt::lazy::Lazy<TwanConnectivityParameters>>,
     /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
     pub ue_usage_type: Option<u32>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
@@ -6746,7 +6750,7 @@ pub struct TgppSwmDiameterEapAnswer {
     /// `[ Mobile-Node-Identifier ]`: Mobile-Node-Identifier (code 506), IETF RFC 5779 §5.6.
     pub mobile_node_identifier: Option<rt::data::Utf8String>,
     /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
-    pub trace_info: Option<TraceInfo>,
+    pub trace_info: Option<rt::lazy::Lazy<TraceInfo>>,
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     pub subscription_id: Option<super::credit_control::SubscriptionId>,
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
@@ -7875,7 +7879,7 @@ pub struct TgppSwmAaAnswer {
     /// `*[ APN-Configuration ]`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35.
     pub apn_configuration: Vec<super::ts29272::ApnConfiguration>,
     /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
-    pub trace_info: Option<TraceInfo>,
+    pub trace_info: Option<rt::lazy::Lazy<TraceInfo>>,
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     pub subscription_id: Option<super::credit_control::SubscriptionId>,
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -10161,9 +10165,11 @@ pub struct MultimediaAuthRequest {
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     pub visited_network_identifier: Option<rt::bytes::Bytes>,
     /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
-    pub terminal_information: Option<super::ts29272::TerminalInformation>,
+    pub terminal_information: Option<
+        rt::lazy::Lazy<super::ts29272::TerminalInformation>,
+    >,
     /// `{ 3GPP-SIP-Auth-Data-Item }`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13.
-    pub tgpp_sip_auth_data_item: super::ts29229::TgppSipAuthDataItem,
+    pub tgpp_sip_auth_data_item: rt::lazy::Lazy<super::ts29229::TgppSipAuthDataItem>,
     /// `{ 3GPP-SIP-Number-Auth-Items }`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
     pub tgpp_sip_number_auth_items: u32,
     /// `[ AAA-Failure-Indication ]`: AAA-Failure-Indication (code 1518, vendor 10415), 3GPP TS 29.273 §8.2.3.21.
@@ -10437,7 +10443,9 @@ impl MultimediaAuthRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(612, 10415),
-                    <super::ts29229::TgppSipAuthDataItem as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<
+                        super::ts29229::TgppSipAuthDataItem,
+                    > as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),
@@ -11295,7 +11303,7 @@ pub struct ServerAssignmentRequest {
     /// `[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     pub context_identifier: Option<u32>,
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
-    pub mip6_agent_info: Option<super::mip6::Mip6AgentInfo>,
+    pub mip6_agent_info: Option<rt::lazy::Lazy<super::mip6::Mip6AgentInfo>>,
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     pub visited_network_identifier: Option<rt::bytes::Bytes>,
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
@@ -11309,7 +11317,9 @@ pub struct ServerAssignmentRequest {
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
-    pub terminal_information: Option<super::ts29272::TerminalInformation>,
+    pub terminal_information: Option<
+        rt::lazy::Lazy<super::ts29272::TerminalInformation>,
+    >,
     /// `[ Emergency-Services ]`: Emergency-Services (code 1538, vendor 10415), 3GPP TS 29.273 §7.2.3.
     pub emergency_services: Option<u32>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -11881,7 +11891,7 @@ pub struct ServerAssignmentAnswer {
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: rt::data::Utf8String,
     /// `[ Non-3GPP-User-Data ]`: Non-3GPP-User-Data (code 1500, vendor 10415), 3GPP TS 29.273 §8.2.3.1.
-    pub non_3gpp_user_data: Option<Non3gppUserData>,
+    pub non_3gpp_user_data: Option<rt::lazy::Lazy<Non3gppUserData>>,
     /// `[ 3GPP-AAA-Server-Name ]`: 3GPP-AAA-Server-Name (code 318, vendor 10415), 3GPP TS 29.234 §10.1.
     pub tgpp_aaa_server_name: Option<rt::data::DiameterIdentity>,
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -13202,7 +13212,7 @@ pub struct PushProfileRequest {
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: rt::data::Utf8String,
     /// `[ Non-3GPP-User-Data ]`: Non-3GPP-User-Data (code 1500, vendor 10415), 3GPP TS 29.273 §8.2.3.1.
-    pub non_3gpp_user_data: Option<Non3gppUserData>,
+    pub non_3gpp_user_data: Option<rt::lazy::Lazy<Non3gppUserData>>,
     /// `[ PPR-Flags ]`: PPR-Flags (code 1508, vendor 10415), 3GPP TS 29.273 §8.2.3.17.
     pub ppr_flags: Option<u32>,
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -13651,7 +13661,7 @@ pub struct PushProfileAnswer {
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     pub origin_realm: rt::data::DiameterIdentity,
     /// `[ Access-Network-Info ]`: Access-Network-Info (code 1526, vendor 10415), 3GPP TS 29.273 §5.2.3.24.
-    pub access_network_info: Option<AccessNetworkInfo>,
+    pub access_network_info: Option<rt::lazy::Lazy<AccessNetworkInfo>>,
     /// `[ Local-Time-Zone ]`: Local-Time-Zone (code 1649, vendor 10415), 3GPP TS 29.272 §7.3.156.
     pub local_time_zone: Option<super::ts29272::LocalTimeZone>,
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -14604,17 +14614,17 @@ pub struct TgppS6bDiameterEapAnswer {
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
     pub mip6_feature_vector: Option<u64>,
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
-    pub mip6_agent_info: Option<super::mip6::Mip6AgentInfo>,
+    pub mip6_agent_info: Option<rt::lazy::Lazy<super::mip6::Mip6AgentInfo>>,
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
     pub session_timeout: Option<u32>,
     /// `[ APN-Configuration ]`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35.
-    pub apn_configuration: Option<super::ts29272::ApnConfiguration>,
+    pub apn_configuration: Option<rt::lazy::Lazy<super::ts29272::ApnConfiguration>>,
     /// `[ QoS-Resources ]`: QoS-Resources (code 508), IETF RFC 5777 §3.1.
     pub qos_resources: Option<super::qos::QosResources>,
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     pub redirect_host: Vec<rt::data::DiameterUri>,
     /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
-    pub trace_info: Option<TraceInfo>,
+    pub trace_info: Option<rt::lazy::Lazy<TraceInfo>>,
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     pub oc_supported_features: Option<super::doic::OcSupportedFeatures>,
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
@@ -15200,7 +15210,7 @@ pub struct TgppS6bAaRequest {
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: Option<rt::data::Utf8String>,
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
-    pub mip6_agent_info: Option<super::mip6::Mip6AgentInfo>,
+    pub mip6_agent_info: Option<rt::lazy::Lazy<super::mip6::Mip6AgentInfo>>,
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
     pub mip6_feature_vector: Option<u64>,
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
@@ -15732,13 +15742,13 @@ pub struct TgppS6bAaAnswer {
     /// `[ Mobile-Node-Identifier ]`: Mobile-Node-Identifier (code 506), IETF RFC 5779 §5.6.
     pub mobile_node_identifier: Option<rt::data::Utf8String>,
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
-    pub mip6_agent_info: Option<super::mip6::Mip6AgentInfo>,
+    pub mip6_agent_info: Option<rt::lazy::Lazy<super::mip6::Mip6AgentInfo>>,
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
     pub mip6_feature_vector: Option<u64>,
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
     pub session_timeout: Option<u32>,
     /// `[ APN-Configuration ]`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35.
-    pub apn_configuration: Option<super::ts29272::ApnConfiguration>,
+    pub apn_configuration: Option<rt::lazy::Lazy<super::ts29272::ApnConfiguration>>,
     /// `[ QoS-Resources ]`: QoS-Resources (code 508), IETF RFC 5777 §3.1.
     pub qos_resources: Option<super::qos::QosResources>,
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
@@ -15746,7 +15756,7 @@ pub struct TgppS6bAaAnswer {
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     pub redirect_host: Vec<rt::data::DiameterUri>,
     /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
-    pub trace_info: Option<TraceInfo>,
+    pub trace_info: Option<rt::lazy::Lazy<TraceInfo>>,
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     pub oc_supported_features: Option<super::doic::OcSupportedFeatures>,
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.

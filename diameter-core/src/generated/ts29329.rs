@@ -1108,7 +1108,7 @@ pub struct UserDataRequest {
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `{ User-Identity }`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
-    pub user_identity: UserIdentity,
+    pub user_identity: rt::lazy::Lazy<UserIdentity>,
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
     pub wildcarded_public_identity: Option<rt::data::Utf8String>,
     /// `[ Wildcarded-IMPU ]`: Wildcarded-IMPU (code 636, vendor 10415), 3GPP TS 29.229 §6.3.43.
@@ -1436,7 +1436,7 @@ impl UserDataRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(700, 10415),
-                    <UserIdentity as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<UserIdentity> as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),
@@ -2363,7 +2363,7 @@ pub struct ProfileUpdateRequest {
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `{ User-Identity }`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
-    pub user_identity: UserIdentity,
+    pub user_identity: rt::lazy::Lazy<UserIdentity>,
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
     pub wildcarded_public_identity: Option<rt::data::Utf8String>,
     /// `[ Wildcarded-IMPU ]`: Wildcarded-IMPU (code 636, vendor 10415), 3GPP TS 29.229 §6.3.43.
@@ -2611,7 +2611,7 @@ impl ProfileUpdateRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(700, 10415),
-                    <UserIdentity as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<UserIdentity> as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),
@@ -3427,7 +3427,7 @@ pub struct SubscribeNotificationsRequest {
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `{ User-Identity }`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
-    pub user_identity: UserIdentity,
+    pub user_identity: rt::lazy::Lazy<UserIdentity>,
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
     pub wildcarded_public_identity: Option<rt::data::Utf8String>,
     /// `[ Wildcarded-IMPU ]`: Wildcarded-IMPU (code 636, vendor 10415), 3GPP TS 29.229 §6.3.43.
@@ -3726,7 +3726,7 @@ impl SubscribeNotificationsRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(700, 10415),
-                    <UserIdentity as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<UserIdentity> as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),
@@ -4617,7 +4617,7 @@ pub struct PushNotificationRequest {
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `{ User-Identity }`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
-    pub user_identity: UserIdentity,
+    pub user_identity: rt::lazy::Lazy<UserIdentity>,
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
     pub wildcarded_public_identity: Option<rt::data::Utf8String>,
     /// `[ Wildcarded-IMPU ]`: Wildcarded-IMPU (code 636, vendor 10415), 3GPP TS 29.229 §6.3.43.
@@ -4866,7 +4866,7 @@ impl PushNotificationRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(700, 10415),
-                    <UserIdentity as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<UserIdentity> as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),

@@ -798,7 +798,7 @@ pub struct T4Data {
     /// `[ HSS-Cause ]`: HSS-Cause (code 3109, vendor 10415), 3GPP TS 29.336 §6.4.
     pub hss_cause: Option<u32>,
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
-    pub serving_node: Option<super::ts29173::ServingNode>,
+    pub serving_node: Option<rt::lazy::Lazy<super::ts29173::ServingNode>>,
     /// `*[ Additional-Serving-Node ]`: Additional-Serving-Node (code 2406, vendor 10415), 3GPP TS 29.173 §6.4.8.
     pub additional_serving_node: Vec<super::ts29173::AdditionalServingNode>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
@@ -2343,13 +2343,17 @@ pub struct MonitoringEventReport {
     /// `[ Reachability-Cause ]`: Reachability-Cause (code 4325, vendor 10415), 3GPP TS 29.128 §6.4.
     pub reachability_cause: Option<u32>,
     /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
-    pub eps_location_information: Option<super::ts29272::EpsLocationInformation>,
+    pub eps_location_information: Option<
+        rt::lazy::Lazy<super::ts29272::EpsLocationInformation>,
+    >,
     /// `[ Monitoring-Type ]`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
     pub monitoring_type: Option<u32>,
     /// `[ Loss-Of-Connectivity-Reason ]`: Loss-Of-Connectivity-Reason (code 3162, vendor 10415), 3GPP TS 29.336 §8.4.
     pub loss_of_connectivity_reason: Option<u32>,
     /// `[ Idle-Status-Indication ]`: Idle-Status-Indication (code 4322, vendor 10415), 3GPP TS 29.128 §6.4.
-    pub idle_status_indication: Option<super::ts29128::IdleStatusIndication>,
+    pub idle_status_indication: Option<
+        rt::lazy::Lazy<super::ts29128::IdleStatusIndication>,
+    >,
     /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub maximum_ue_availability_time: Option<rt::data::Time>,
     /// `[ Communication-Failure-Information ]`: Communication-Failure-Information (code 4300, vendor 10415), 3GPP TS 29.128 §6.4.
@@ -3821,7 +3825,7 @@ impl rt::AvpData for EnhancedCoverageRestriction {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EnhancedCoverageRestrictionData {
     /// `{ Enhanced-Coverage-Restriction }`: Enhanced-Coverage-Restriction (code 3155, vendor 10415), 3GPP TS 29.336 §8.4.
-    pub enhanced_coverage_restriction: EnhancedCoverageRestriction,
+    pub enhanced_coverage_restriction: rt::lazy::Lazy<EnhancedCoverageRestriction>,
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Option<rt::bytes::Bytes>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
@@ -3872,7 +3876,7 @@ impl EnhancedCoverageRestrictionData {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(3155, 10415),
-                    <EnhancedCoverageRestriction as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<EnhancedCoverageRestriction> as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     parent.offset,
                 ),
@@ -4396,7 +4400,7 @@ impl rt::AvpData for GroupMonitoringEventReport {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupMonitoringEventReportItem {
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
-    pub user_identifier: Option<UserIdentifier>,
+    pub user_identifier: Option<rt::lazy::Lazy<UserIdentifier>>,
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Option<rt::bytes::Bytes>,
     /// `[ Roaming-Information ]`: Roaming-Information (code 3139, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -4408,7 +4412,9 @@ pub struct GroupMonitoringEventReportItem {
     /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub maximum_ue_availability_time: Option<rt::data::Time>,
     /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
-    pub eps_location_information: Option<super::ts29272::EpsLocationInformation>,
+    pub eps_location_information: Option<
+        rt::lazy::Lazy<super::ts29272::EpsLocationInformation>,
+    >,
     /// `[ Monitoring-Type ]`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
     pub monitoring_type: Option<u32>,
     /// `[ Service-Report ]`: Service-Report (code 3152, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -5825,7 +5831,7 @@ pub struct SubscriberInformationRequest {
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     pub destination_realm: rt::data::DiameterIdentity,
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
-    pub user_identifier: UserIdentifier,
+    pub user_identifier: rt::lazy::Lazy<UserIdentifier>,
     /// `[ S6-Service-ID ]`: S6-Service-ID (code 3103, vendor 10415), 3GPP TS 29.336 §6.4.
     pub s6_service_id: Option<S6ServiceId>,
     /// `[ SCS-Identity ]`: SCS-Identity (code 3104, vendor 10415), 3GPP TS 29.336 §6.4.
@@ -6055,7 +6061,7 @@ impl SubscriberInformationRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(3102, 10415),
-                    <UserIdentifier as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<UserIdentifier> as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),
@@ -6328,9 +6334,9 @@ pub struct SubscriberInformationAnswer {
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     pub origin_realm: rt::data::DiameterIdentity,
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
-    pub user_identifier: Option<UserIdentifier>,
+    pub user_identifier: Option<rt::lazy::Lazy<UserIdentifier>>,
     /// `[ Service-Data ]`: Service-Data (code 3107, vendor 10415), 3GPP TS 29.336 §6.4.
-    pub service_data: Option<ServiceData>,
+    pub service_data: Option<rt::lazy::Lazy<ServiceData>>,
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     pub oc_supported_features: Option<super::doic::OcSupportedFeatures>,
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
@@ -6794,7 +6800,7 @@ pub struct ConfigurationInformationRequest {
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     pub destination_realm: rt::data::DiameterIdentity,
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
-    pub user_identifier: UserIdentifier,
+    pub user_identifier: rt::lazy::Lazy<UserIdentifier>,
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     pub oc_supported_features: Option<super::doic::OcSupportedFeatures>,
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -6806,7 +6812,9 @@ pub struct ConfigurationInformationRequest {
     /// `*[ AESE-Communication-Pattern ]`: AESE-Communication-Pattern (code 3113, vendor 10415), 3GPP TS 29.336 §8.4.
     pub aese_communication_pattern: Vec<AeseCommunicationPattern>,
     /// `[ Enhanced-Coverage-Restriction ]`: Enhanced-Coverage-Restriction (code 3155, vendor 10415), 3GPP TS 29.336 §8.4.
-    pub enhanced_coverage_restriction: Option<EnhancedCoverageRestriction>,
+    pub enhanced_coverage_restriction: Option<
+        rt::lazy::Lazy<EnhancedCoverageRestriction>,
+    >,
     /// `[ Group-Reporting-Guard-Timer ]`: Group-Reporting-Guard-Timer (code 3163, vendor 10415), 3GPP TS 29.336 §8.4.
     pub group_reporting_guard_timer: Option<u32>,
     /// `*[ Suggested-Network-Configuration ]`: Suggested-Network-Configuration (code 3170, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -7061,7 +7069,7 @@ impl ConfigurationInformationRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(3102, 10415),
-                    <UserIdentifier as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<UserIdentifier> as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),
@@ -7350,7 +7358,7 @@ pub struct ConfigurationInformationAnswer {
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
-    pub user_identifier: Option<UserIdentifier>,
+    pub user_identifier: Option<rt::lazy::Lazy<UserIdentifier>>,
     /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4.
     pub monitoring_event_report: Vec<MonitoringEventReport>,
     /// `*[ Monitoring-Event-Config-Status ]`: Monitoring-Event-Config-Status (code 3142, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -8793,7 +8801,7 @@ pub struct NiddInformationRequest {
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     pub destination_realm: rt::data::DiameterIdentity,
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
-    pub user_identifier: Option<UserIdentifier>,
+    pub user_identifier: Option<rt::lazy::Lazy<UserIdentifier>>,
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     pub oc_supported_features: Option<super::doic::OcSupportedFeatures>,
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -9263,7 +9271,7 @@ pub struct NiddInformationAnswer {
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `[ NIDD-Authorization-Response ]`: NIDD-Authorization-Response (code 3151, vendor 10415), 3GPP TS 29.336 §8.4.
-    pub nidd_authorization_response: Option<NiddAuthorizationResponse>,
+    pub nidd_authorization_response: Option<rt::lazy::Lazy<NiddAuthorizationResponse>>,
     /// `[ NIA-Flags ]`: NIA-Flags (code 3176, vendor 10415), 3GPP TS 29.336 §8.4.
     pub nia_flags: Option<u32>,
     /// `*[ Group-User-Identifier ]`: Group-User-Identifier (code 3177, vendor 10415), 3GPP TS 29.336 §8.4.

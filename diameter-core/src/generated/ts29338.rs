@@ -1771,7 +1771,7 @@ pub struct SendRoutingInfoForSmRequest {
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: Option<rt::data::Utf8String>,
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
-    pub smsmi_correlation_id: Option<SmsmiCorrelationId>,
+    pub smsmi_correlation_id: Option<rt::lazy::Lazy<SmsmiCorrelationId>>,
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `[ SC-Address ]`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
@@ -2296,17 +2296,19 @@ pub struct SendRoutingInfoForSmAnswer {
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
-    pub serving_node: Option<super::ts29173::ServingNode>,
+    pub serving_node: Option<rt::lazy::Lazy<super::ts29173::ServingNode>>,
     /// `[ Additional-Serving-Node ]`: Additional-Serving-Node (code 2406, vendor 10415), 3GPP TS 29.173 §6.4.8.
-    pub additional_serving_node: Option<super::ts29173::AdditionalServingNode>,
+    pub additional_serving_node: Option<
+        rt::lazy::Lazy<super::ts29173::AdditionalServingNode>,
+    >,
     /// `[ SMSF-3GPP-Address ]`: SMSF-3GPP-Address (code 3344, vendor 10415), 3GPP TS 29.338 §5.3.3.
-    pub smsf_3gpp_address: Option<Smsf3gppAddress>,
+    pub smsf_3gpp_address: Option<rt::lazy::Lazy<Smsf3gppAddress>>,
     /// `[ SMSF-Non-3GPP-Address ]`: SMSF-Non-3GPP-Address (code 3345, vendor 10415), 3GPP TS 29.338 §5.3.3.
-    pub smsf_non_3gpp_address: Option<SmsfNon3gppAddress>,
+    pub smsf_non_3gpp_address: Option<rt::lazy::Lazy<SmsfNon3gppAddress>>,
     /// `[ LMSI ]`: LMSI (code 2400, vendor 10415), 3GPP TS 29.173 §6.4.2.
     pub lmsi: Option<rt::bytes::Bytes>,
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
-    pub user_identifier: Option<super::ts29336::UserIdentifier>,
+    pub user_identifier: Option<rt::lazy::Lazy<super::ts29336::UserIdentifier>>,
     /// `[ MWD-Status ]`: MWD-Status (code 3312, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub mwd_status: Option<u32>,
     /// `[ MME-Absent-User-Diagnostic-SM ]`: MME-Absent-User-Diagnostic-SM (code 3313, vendor 10415), 3GPP TS 29.338 §5.3.3.
@@ -2933,15 +2935,15 @@ pub struct AlertServiceCentreRequest {
     /// `{ SC-Address }`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sc_address: rt::bytes::Bytes,
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
-    pub user_identifier: super::ts29336::UserIdentifier,
+    pub user_identifier: rt::lazy::Lazy<super::ts29336::UserIdentifier>,
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
-    pub smsmi_correlation_id: Option<SmsmiCorrelationId>,
+    pub smsmi_correlation_id: Option<rt::lazy::Lazy<SmsmiCorrelationId>>,
     /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub maximum_ue_availability_time: Option<rt::data::Time>,
     /// `[ SMS-GMSC-Alert-Event ]`: SMS-GMSC-Alert-Event (code 3333, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sms_gmsc_alert_event: Option<u32>,
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
-    pub serving_node: Option<super::ts29173::ServingNode>,
+    pub serving_node: Option<rt::lazy::Lazy<super::ts29173::ServingNode>>,
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -3191,7 +3193,9 @@ impl AlertServiceCentreRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(3102, 10415),
-                    <super::ts29336::UserIdentifier as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<
+                        super::ts29336::UserIdentifier,
+                    > as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),
@@ -3818,13 +3822,13 @@ pub struct ReportSmDeliveryStatusRequest {
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
-    pub user_identifier: super::ts29336::UserIdentifier,
+    pub user_identifier: rt::lazy::Lazy<super::ts29336::UserIdentifier>,
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
-    pub smsmi_correlation_id: Option<SmsmiCorrelationId>,
+    pub smsmi_correlation_id: Option<rt::lazy::Lazy<SmsmiCorrelationId>>,
     /// `{ SC-Address }`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sc_address: rt::bytes::Bytes,
     /// `{ SM-Delivery-Outcome }`: SM-Delivery-Outcome (code 3316, vendor 10415), 3GPP TS 29.338 §5.3.3.
-    pub sm_delivery_outcome: SmDeliveryOutcome,
+    pub sm_delivery_outcome: rt::lazy::Lazy<SmDeliveryOutcome>,
     /// `[ RDR-Flags ]`: RDR-Flags (code 3323, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub rdr_flags: Option<u32>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -4045,7 +4049,9 @@ impl ReportSmDeliveryStatusRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(3102, 10415),
-                    <super::ts29336::UserIdentifier as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<
+                        super::ts29336::UserIdentifier,
+                    > as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),
@@ -4065,7 +4071,7 @@ impl ReportSmDeliveryStatusRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(3316, 10415),
-                    <SmDeliveryOutcome as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<SmDeliveryOutcome> as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),
@@ -4310,7 +4316,7 @@ pub struct ReportSmDeliveryStatusAnswer {
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
-    pub user_identifier: Option<super::ts29336::UserIdentifier>,
+    pub user_identifier: Option<rt::lazy::Lazy<super::ts29336::UserIdentifier>>,
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     pub failed_avp: Option<super::base::FailedAvp>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -4705,13 +4711,13 @@ pub struct MoForwardShortMessageRequest {
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
-    pub user_identifier: super::ts29336::UserIdentifier,
+    pub user_identifier: rt::lazy::Lazy<super::ts29336::UserIdentifier>,
     /// `{ SM-RP-UI }`: SM-RP-UI (code 3301, vendor 10415), 3GPP TS 29.338 §6.3.3.
     pub sm_rp_ui: rt::bytes::Bytes,
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
-    pub smsmi_correlation_id: Option<SmsmiCorrelationId>,
+    pub smsmi_correlation_id: Option<rt::lazy::Lazy<SmsmiCorrelationId>>,
     /// `[ SM-Delivery-Outcome ]`: SM-Delivery-Outcome (code 3316, vendor 10415), 3GPP TS 29.338 §5.3.3.
-    pub sm_delivery_outcome: Option<SmDeliveryOutcome>,
+    pub sm_delivery_outcome: Option<rt::lazy::Lazy<SmDeliveryOutcome>>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     pub proxy_info: Vec<super::base::ProxyInfo>,
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -4945,7 +4951,9 @@ impl MoForwardShortMessageRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(3102, 10415),
-                    <super::ts29336::UserIdentifier as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<
+                        super::ts29336::UserIdentifier,
+                    > as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),
@@ -5630,7 +5638,7 @@ pub struct MtForwardShortMessageRequest {
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
-    pub smsmi_correlation_id: Option<SmsmiCorrelationId>,
+    pub smsmi_correlation_id: Option<rt::lazy::Lazy<SmsmiCorrelationId>>,
     /// `{ SC-Address }`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sc_address: rt::bytes::Bytes,
     /// `{ SM-RP-UI }`: SM-RP-UI (code 3301, vendor 10415), 3GPP TS 29.338 §6.3.3.
@@ -6262,7 +6270,7 @@ pub struct MtForwardShortMessageAnswer {
     /// `[ Requested-Retransmission-Time ]`: Requested-Retransmission-Time (code 3331, vendor 10415), 3GPP TS 29.338 §6.3.3.
     pub requested_retransmission_time: Option<rt::data::Time>,
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
-    pub user_identifier: Option<super::ts29336::UserIdentifier>,
+    pub user_identifier: Option<rt::lazy::Lazy<super::ts29336::UserIdentifier>>,
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     pub failed_avp: Option<super::base::FailedAvp>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.

@@ -4311,7 +4311,9 @@ pub struct ProseInitialLocationInformationAnswer {
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     pub origin_realm: rt::data::DiameterIdentity,
     /// `[ ProSe-Initial-Location-Information ]`: ProSe-Initial-Location-Information (code 3707, vendor 10415), 3GPP TS 29.344 §6.3.9.
-    pub prose_initial_location_information: Option<ProseInitialLocationInformation>,
+    pub prose_initial_location_information: Option<
+        rt::lazy::Lazy<ProseInitialLocationInformation>,
+    >,
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Option<rt::bytes::Bytes>,
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.

@@ -984,7 +984,7 @@ impl rt::AvpData for WifiP2pAssistanceInfo {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WlanAssistanceInfo {
     /// `[ WiFi-P2P-Assistance-Info ]`: WiFi-P2P-Assistance-Info (code 3819, vendor 10415), 3GPP TS 29.345 §6.3.30.
-    pub wifi_p2p_assistance_info: Option<WifiP2pAssistanceInfo>,
+    pub wifi_p2p_assistance_info: Option<rt::lazy::Lazy<WifiP2pAssistanceInfo>>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
@@ -1775,7 +1775,7 @@ pub struct DiscoveryAuthRequest {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     pub discovery_type: u32,
     /// `[ User-Identity ]`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
-    pub user_identity: Option<super::ts29329::UserIdentity>,
+    pub user_identity: Option<rt::lazy::Lazy<super::ts29329::UserIdentity>>,
     /// `[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
     pub prose_app_id: Option<rt::data::Utf8String>,
     /// `[ ProSe-App-Code ]`: ProSe-App-Code (code 3810, vendor 10415), 3GPP TS 29.345 §6.3.16.
@@ -2194,9 +2194,13 @@ pub struct DiscoveryAuthResponse {
     /// `[ ProSe-Validity-Timer ]`: ProSe-Validity-Timer (code 3815, vendor 10415), 3GPP TS 29.345 §6.3.22.
     pub prose_validity_timer: Option<u32>,
     /// `[ Code-Sending-Security-Material ]`: Code-Sending-Security-Material (code 3861, vendor 10415), 3GPP TS 29.345 §6.3.76.
-    pub code_sending_security_material: Option<CodeSendingSecurityMaterial>,
+    pub code_sending_security_material: Option<
+        rt::lazy::Lazy<CodeSendingSecurityMaterial>,
+    >,
     /// `[ Code-Receiving-Security-Material ]`: Code-Receiving-Security-Material (code 3860, vendor 10415), 3GPP TS 29.345 §6.3.75.
-    pub code_receiving_security_material: Option<CodeReceivingSecurityMaterial>,
+    pub code_receiving_security_material: Option<
+        rt::lazy::Lazy<CodeReceivingSecurityMaterial>,
+    >,
     /// `[ DUIK ]`: DUIK (code 3863, vendor 10415), 3GPP TS 29.345 §6.3.78.
     pub duik: Option<rt::bytes::Bytes>,
     /// `[ PC5-tech ]`: PC5-tech (code 3868, vendor 10415), 3GPP TS 29.345 §6.3.84.
@@ -2462,7 +2466,7 @@ pub struct MatchRequest {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     pub discovery_type: u32,
     /// `[ User-Identity ]`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
-    pub user_identity: Option<super::ts29329::UserIdentity>,
+    pub user_identity: Option<rt::lazy::Lazy<super::ts29329::UserIdentity>>,
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Option<rt::bytes::Bytes>,
     /// `*[ ProSe-App-Code-Info ]`: ProSe-App-Code-Info (code 3835, vendor 10415), 3GPP TS 29.345 §6.3.39.
@@ -2643,7 +2647,7 @@ pub struct MatchReportInfo {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     pub discovery_type: u32,
     /// `[ User-Identity ]`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
-    pub user_identity: Option<super::ts29329::UserIdentity>,
+    pub user_identity: Option<rt::lazy::Lazy<super::ts29329::UserIdentity>>,
     /// `*[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
     pub prose_app_id: Vec<rt::data::Utf8String>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
@@ -3266,7 +3270,7 @@ pub struct ProseAuthorizationRequest {
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     pub oc_supported_features: Option<super::doic::OcSupportedFeatures>,
     /// `{ User-Identity }`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
-    pub user_identity: super::ts29329::UserIdentity,
+    pub user_identity: rt::lazy::Lazy<super::ts29329::UserIdentity>,
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: rt::bytes::Bytes,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -3471,7 +3475,7 @@ impl ProseAuthorizationRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(700, 10415),
-                    <super::ts29329::UserIdentity as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<super::ts29329::UserIdentity> as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),
@@ -4240,7 +4244,7 @@ pub struct ProseDiscoveryRequest {
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     pub oc_supported_features: Option<super::doic::OcSupportedFeatures>,
     /// `{ Discovery-Auth-Request }`: Discovery-Auth-Request (code 3854, vendor 10415), 3GPP TS 29.345 §6.3.53.
-    pub discovery_auth_request: DiscoveryAuthRequest,
+    pub discovery_auth_request: rt::lazy::Lazy<DiscoveryAuthRequest>,
     /// `[ Discovery-Entry-ID ]`: Discovery-Entry-ID (code 3850, vendor 10415), 3GPP TS 29.345 §6.3.59.
     pub discovery_entry_id: Option<u32>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -4439,7 +4443,7 @@ impl ProseDiscoveryRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(3854, 10415),
-                    <DiscoveryAuthRequest as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<DiscoveryAuthRequest> as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),
@@ -4678,7 +4682,7 @@ pub struct ProseDiscoveryAnswer {
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     pub load: Vec<super::rfc8583::Load>,
     /// `[ Discovery-Auth-Response ]`: Discovery-Auth-Response (code 3855, vendor 10415), 3GPP TS 29.345 §6.3.54.
-    pub discovery_auth_response: Option<DiscoveryAuthResponse>,
+    pub discovery_auth_response: Option<rt::lazy::Lazy<DiscoveryAuthResponse>>,
     /// `[ Discovery-Entry-ID ]`: Discovery-Entry-ID (code 3850, vendor 10415), 3GPP TS 29.345 §6.3.59.
     pub discovery_entry_id: Option<u32>,
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -5138,7 +5142,7 @@ pub struct ProseMatchRequest {
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     pub oc_supported_features: Option<super::doic::OcSupportedFeatures>,
     /// `{ Match-Request }`: Match-Request (code 3856, vendor 10415), 3GPP TS 29.345 §6.3.55.
-    pub match_request: MatchRequest,
+    pub match_request: rt::lazy::Lazy<MatchRequest>,
     /// `[ PMR-Flags ]`: PMR-Flags (code 3852, vendor 10415), 3GPP TS 29.345 §6.3.57.
     pub pmr_flags: Option<u32>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -5337,7 +5341,7 @@ impl ProseMatchRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(3856, 10415),
-                    <MatchRequest as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<MatchRequest> as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),
@@ -6869,7 +6873,7 @@ pub struct ProseProximityRequest {
     /// `{ Location-Estimate }`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
     pub location_estimate: rt::bytes::Bytes,
     /// `[ Location-Update-Trigger ]`: Location-Update-Trigger (code 3823, vendor 10415), 3GPP TS 29.345 §6.3.42.
-    pub location_update_trigger: Option<LocationUpdateTrigger>,
+    pub location_update_trigger: Option<rt::lazy::Lazy<LocationUpdateTrigger>>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     pub proxy_info: Vec<super::base::ProxyInfo>,
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -8756,7 +8760,7 @@ pub struct ProseAlertRequest {
     /// `{ Targeted-EPUID }`: Targeted-EPUID (code 3817, vendor 10415), 3GPP TS 29.345 §6.3.26.
     pub targeted_epuid: rt::data::Utf8String,
     /// `[ Assistance-Info ]`: Assistance-Info (code 3802, vendor 10415), 3GPP TS 29.345 §6.3.3.
-    pub assistance_info: Option<AssistanceInfo>,
+    pub assistance_info: Option<rt::lazy::Lazy<AssistanceInfo>>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     pub proxy_info: Vec<super::base::ProxyInfo>,
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.

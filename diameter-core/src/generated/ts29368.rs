@@ -900,7 +900,7 @@ pub struct DeviceActionRequest {
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     pub oc_supported_features: Option<super::doic::OcSupportedFeatures>,
     /// `{ Device-Action }`: Device-Action (code 3001, vendor 10415), 3GPP TS 29.368 §6.4.
-    pub device_action: DeviceAction,
+    pub device_action: rt::lazy::Lazy<DeviceAction>,
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -1085,7 +1085,7 @@ impl DeviceActionRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(3001, 10415),
-                    <DeviceAction as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<DeviceAction> as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),
@@ -1293,7 +1293,7 @@ pub struct DeviceActionAnswer {
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     pub load: Vec<super::rfc8583::Load>,
     /// `[ Device-Notification ]`: Device-Notification (code 3002, vendor 10415), 3GPP TS 29.368 §6.4.
-    pub device_notification: Option<DeviceNotification>,
+    pub device_notification: Option<rt::lazy::Lazy<DeviceNotification>>,
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -1690,7 +1690,7 @@ pub struct DeviceNotificationRequest {
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     pub oc_supported_features: Option<super::doic::OcSupportedFeatures>,
     /// `{ Device-Notification }`: Device-Notification (code 3002, vendor 10415), 3GPP TS 29.368 §6.4.
-    pub device_notification: DeviceNotification,
+    pub device_notification: rt::lazy::Lazy<DeviceNotification>,
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Vec<super::ts29229::SupportedFeatures>,
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -1891,7 +1891,7 @@ impl DeviceNotificationRequest {
             return Err(
                 rt::typed::missing(
                     rt::AvpKey::new(3002, 10415),
-                    <DeviceNotification as rt::AvpData>::TYPE,
+                    <rt::lazy::Lazy<DeviceNotification> as rt::AvpData>::TYPE,
                     rt::AvpFlags(192),
                     msg.header().length as usize,
                 ),

@@ -399,7 +399,7 @@ pub struct MbmsBearerRequest {
     /// `[ MBMS-Flow-Identifier ]`: MBMS-Flow-Identifier (code 920, vendor 10415), 3GPP TS 29.061 §17.7.
     pub mbms_flow_identifier: Option<rt::bytes::Bytes>,
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
-    pub qos_information: Option<super::ts29212::QosInformation>,
+    pub qos_information: Option<rt::lazy::Lazy<super::ts29212::QosInformation>>,
     /// `[ MBMS-Service-Area ]`: MBMS-Service-Area (code 903, vendor 10415), 3GPP TS 29.061 §17.7.
     pub mbms_service_area: Option<rt::bytes::Bytes>,
     /// `[ MBMS-Start-Time ]`: MBMS-Start-Time (code 3507, vendor 10415), 3GPP TS 29.468 §6.4.9.
@@ -409,7 +409,7 @@ pub struct MbmsBearerRequest {
     /// `[ MBMS-Cell-List ]`: MBMS-Cell-List (code 934, vendor 10415), 3GPP TS 29.061 §20.
     pub mbms_cell_list: Option<rt::bytes::Bytes>,
     /// `[ Local-M1-Information ]`: Local-M1-Information (code 3518, vendor 10415), 3GPP TS 29.468 §6.4.20.
-    pub local_m1_information: Option<LocalM1Information>,
+    pub local_m1_information: Option<rt::lazy::Lazy<LocalM1Information>>,
     /// `[ Local-MB2-U-Information ]`: Local-MB2-U-Information (code 3519, vendor 10415), 3GPP TS 29.468 §6.4.21.
     pub local_mb2_u_information: Option<LocalMb2UInformation>,
     /// `[ FEC-Request ]`: FEC-Request (code 3525, vendor 10415), 3GPP TS 29.468 §6.4.27.

@@ -7654,7 +7654,7 @@ pub struct AocInformation {
     /// `[ AoC-Cost-Information ]`: AoC-Cost-Information (code 2053, vendor 10415), 3GPP TS 32.299 §7.2.
     pub aoc_cost_information: Option<AocCostInformation>,
     /// `[ Tariff-Information ]`: Tariff-Information (code 2060, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub tariff_information: Option<TariffInformation>,
+    pub tariff_information: Option<rt::lazy::Lazy<TariffInformation>>,
     /// `[ AoC-Subscription-Information ]`: AoC-Subscription-Information (code 2314, vendor 10415), 3GPP TS 32.299 §7.2.
     pub aoc_subscription_information: Option<AocSubscriptionInformation>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
@@ -10329,7 +10329,7 @@ pub struct ImsInformation {
     /// `[ Online-Charging-Flag ]`: Online-Charging-Flag (code 2303, vendor 10415), 3GPP TS 32.299 §7.2.
     pub online_charging_flag: Option<OnlineChargingFlag>,
     /// `[ Real-Time-Tariff-Information ]`: Real-Time-Tariff-Information (code 2305, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub real_time_tariff_information: Option<RealTimeTariffInformation>,
+    pub real_time_tariff_information: Option<rt::lazy::Lazy<RealTimeTariffInformation>>,
     /// `[ Account-Expiration ]`: Account-Expiration (code 2309, vendor 10415), 3GPP TS 32.299 §7.2.
     pub account_expiration: Option<rt::data::Time>,
     /// `[ Initial-IMS-Charging-Identifier ]`: Initial-IMS-Charging-Identifier (code 2321, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -12183,7 +12183,7 @@ impl rt::AvpData for LcsClientName {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LcsInformation {
     /// `[ LCS-Client-ID ]`: LCS-Client-ID (code 1232, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub lcs_client_id: Option<LcsClientId>,
+    pub lcs_client_id: Option<rt::lazy::Lazy<LcsClientId>>,
     /// `[ Location-Type ]`: Location-Type (code 1244, vendor 10415), 3GPP TS 32.299 §7.2.
     pub location_type: Option<LocationType>,
     /// `[ Location-Estimate ]`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -13579,7 +13579,7 @@ impl rt::AvpData for MmContentType {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MmsInformation {
     /// `[ Originator-Address ]`: Originator-Address (code 886, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub originator_address: Option<OriginatorAddress>,
+    pub originator_address: Option<rt::lazy::Lazy<OriginatorAddress>>,
     /// `*[ Recipient-Address ]`: Recipient-Address (code 1201, vendor 10415), 3GPP TS 32.299 §7.2.
     pub recipient_address: Vec<RecipientAddress>,
     /// `[ Submission-Time ]`: Submission-Time (code 1202, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -14557,7 +14557,9 @@ pub struct MonitoringEventReportData {
     /// `[ Reachability-Information ]`: Reachability-Information (code 3140, vendor 10415), 3GPP TS 29.336 §8.4.
     pub reachability_information: Option<u32>,
     /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
-    pub eps_location_information: Option<super::ts29272::EpsLocationInformation>,
+    pub eps_location_information: Option<
+        rt::lazy::Lazy<super::ts29272::EpsLocationInformation>,
+    >,
     /// `[ Communication-Failure-Information ]`: Communication-Failure-Information (code 4300, vendor 10415), 3GPP TS 29.128 §6.4.
     pub communication_failure_information: Option<
         super::ts29128::CommunicationFailureInformation,
@@ -18486,7 +18488,7 @@ pub struct PsInformation {
     /// `[ Dynamic-Address-Flag-Extension ]`: Dynamic-Address-Flag-Extension (code 2068, vendor 10415), 3GPP TS 32.299 §7.2.
     pub dynamic_address_flag_extension: Option<DynamicAddressFlagExtension>,
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
-    pub qos_information: Option<super::ts29212::QosInformation>,
+    pub qos_information: Option<rt::lazy::Lazy<super::ts29212::QosInformation>>,
     /// `*[ SGSN-Address ]`: SGSN-Address (code 1228, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sgsn_address: Vec<rt::data::Address>,
     /// `*[ GGSN-Address ]`: GGSN-Address (code 847, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -18546,9 +18548,9 @@ pub struct PsInformation {
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     pub tgpp2_bsid: Option<rt::data::Utf8String>,
     /// `[ TWAN-User-Location-Info ]`: TWAN-User-Location-Info (code 2714, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub twan_user_location_info: Option<TwanUserLocationInfo>,
+    pub twan_user_location_info: Option<rt::lazy::Lazy<TwanUserLocationInfo>>,
     /// `[ UWAN-User-Location-Info ]`: UWAN-User-Location-Info (code 3918, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub uwan_user_location_info: Option<UwanUserLocationInfo>,
+    pub uwan_user_location_info: Option<rt::lazy::Lazy<UwanUserLocationInfo>>,
     /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_rat_type: Option<rt::bytes::Bytes>,
     /// `[ PS-Furnish-Charging-Information ]`: PS-Furnish-Charging-Information (code 865, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -18564,7 +18566,9 @@ pub struct PsInformation {
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
     pub user_equipment_info: Option<super::credit_control::UserEquipmentInfo>,
     /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
-    pub terminal_information: Option<super::ts29272::TerminalInformation>,
+    pub terminal_information: Option<
+        rt::lazy::Lazy<super::ts29272::TerminalInformation>,
+    >,
     /// `[ Start-Time ]`: Start-Time (code 2041, vendor 10415), 3GPP TS 32.299 §7.2.
     pub start_time: Option<rt::data::Time>,
     /// `[ Stop-Time ]`: Stop-Time (code 2042, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -18590,7 +18594,9 @@ pub struct PsInformation {
     /// `[ Physical-Access-ID ]`: Physical-Access-ID (code 313, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     pub physical_access_id: Option<rt::data::Utf8String>,
     /// `[ Fixed-User-Location-Info ]`: Fixed-User-Location-Info (code 2825, vendor 10415), 3GPP TS 29.212 §5.3.112.
-    pub fixed_user_location_info: Option<super::ts29212::FixedUserLocationInfo>,
+    pub fixed_user_location_info: Option<
+        rt::lazy::Lazy<super::ts29212::FixedUserLocationInfo>,
+    >,
     /// `[ CN-Operator-Selection-Entity ]`: CN-Operator-Selection-Entity (code 3421, vendor 10415), 3GPP TS 32.299 §7.2.
     pub cn_operator_selection_entity: Option<CnOperatorSelectionEntity>,
     /// `[ Enhanced-Diagnostics ]`: Enhanced-Diagnostics (code 3901, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -18604,7 +18610,7 @@ pub struct PsInformation {
     /// `[ Serving-PLMN-Rate-Control ]`: Serving-PLMN-Rate-Control (code 4310, vendor 10415), 3GPP TS 29.128 §6.4.
     pub serving_plmn_rate_control: Option<super::ts29128::ServingPlmnRateControl>,
     /// `[ APN-Rate-Control ]`: APN-Rate-Control (code 3933, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub apn_rate_control: Option<ApnRateControl>,
+    pub apn_rate_control: Option<rt::lazy::Lazy<ApnRateControl>>,
     /// `[ Charging-Per-IP-CAN-Session-Indicator ]`: Charging-Per-IP-CAN-Session-Indicator (code 4400, vendor 10415), 3GPP TS 32.299 §7.2.
     pub charging_per_ip_can_session_indicator: Option<ChargingPerIpCanSessionIndicator>,
     /// `[ RRC-Cause-Counter ]`: RRC-Cause-Counter (code 4318, vendor 10415), 3GPP TS 29.128 §6.4.
@@ -20485,7 +20491,7 @@ impl rt::AvpData for RateElement {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RealTimeTariffInformation {
     /// `[ Tariff-Information ]`: Tariff-Information (code 2060, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub tariff_information: Option<TariffInformation>,
+    pub tariff_information: Option<rt::lazy::Lazy<TariffInformation>>,
     /// `[ Tariff-XML ]`: Tariff-XML (code 2306, vendor 10415), 3GPP TS 32.299 §7.2.
     pub tariff_xml: Option<rt::data::Utf8String>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
@@ -20748,7 +20754,7 @@ impl rt::AvpData for RecipientAddress {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecipientInfo {
     /// `[ Destination-Interface ]`: Destination-Interface (code 2002, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub destination_interface: Option<DestinationInterface>,
+    pub destination_interface: Option<rt::lazy::Lazy<DestinationInterface>>,
     /// `*[ Recipient-Address ]`: Recipient-Address (code 1201, vendor 10415), 3GPP TS 32.299 §7.2.
     pub recipient_address: Vec<RecipientAddress>,
     /// `*[ Recipient-Received-Address ]`: Recipient-Received-Address (code 2028, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -21070,7 +21076,7 @@ pub struct RelatedChangeConditionInformation {
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     pub tgpp2_bsid: Option<rt::data::Utf8String>,
     /// `[ UWAN-User-Location-Info ]`: UWAN-User-Location-Info (code 3918, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub uwan_user_location_info: Option<UwanUserLocationInfo>,
+    pub uwan_user_location_info: Option<rt::lazy::Lazy<UwanUserLocationInfo>>,
     /// `[ Presence-Reporting-Area-Status ]`: Presence-Reporting-Area-Status (code 2823, vendor 10415), 3GPP TS 29.212 §5.3.110.
     pub presence_reporting_area_status: Option<u32>,
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -22186,7 +22192,7 @@ pub struct ServiceDataContainer {
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
     pub local_sequence_number: Option<u32>,
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
-    pub qos_information: Option<super::ts29212::QosInformation>,
+    pub qos_information: Option<rt::lazy::Lazy<super::ts29212::QosInformation>>,
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     pub rating_group: Option<u32>,
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -22212,9 +22218,9 @@ pub struct ServiceDataContainer {
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     pub tgpp2_bsid: Option<rt::data::Utf8String>,
     /// `[ UWAN-User-Location-Info ]`: UWAN-User-Location-Info (code 3918, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub uwan_user_location_info: Option<UwanUserLocationInfo>,
+    pub uwan_user_location_info: Option<rt::lazy::Lazy<UwanUserLocationInfo>>,
     /// `[ TWAN-User-Location-Info ]`: TWAN-User-Location-Info (code 2714, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub twan_user_location_info: Option<TwanUserLocationInfo>,
+    pub twan_user_location_info: Option<rt::lazy::Lazy<TwanUserLocationInfo>>,
     /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
     pub sponsor_identity: Option<rt::data::Utf8String>,
     /// `[ Application-Service-Provider-Identity ]`: Application-Service-Provider-Identity (code 532, vendor 10415), 3GPP TS 29.214 §5.3.29.
@@ -22230,11 +22236,13 @@ pub struct ServiceDataContainer {
     /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_rat_type: Option<rt::bytes::Bytes>,
     /// `[ Related-Change-Condition-Information ]`: Related-Change-Condition-Information (code 3925, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub related_change_condition_information: Option<RelatedChangeConditionInformation>,
+    pub related_change_condition_information: Option<
+        rt::lazy::Lazy<RelatedChangeConditionInformation>,
+    >,
     /// `[ Serving-PLMN-Rate-Control ]`: Serving-PLMN-Rate-Control (code 4310, vendor 10415), 3GPP TS 29.128 §6.4.
     pub serving_plmn_rate_control: Option<super::ts29128::ServingPlmnRateControl>,
     /// `[ APN-Rate-Control ]`: APN-Rate-Control (code 3933, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub apn_rate_control: Option<ApnRateControl>,
+    pub apn_rate_control: Option<rt::lazy::Lazy<ApnRateControl>>,
     /// `[ 3GPP-PS-Data-Off-Status ]`: 3GPP-PS-Data-Off-Status (code 4406, vendor 10415), 3GPP TS 32.299 §7.2.
     pub tgpp_ps_data_off_status: Option<TgppPsDataOffStatus>,
     /// `[ Traffic-Steering-Policy-Identifier-DL ]`: Traffic-Steering-Policy-Identifier-DL (code 2836, vendor 10415), 3GPP TS 29.212 §5.3.123.
@@ -22242,7 +22250,7 @@ pub struct ServiceDataContainer {
     /// `[ Traffic-Steering-Policy-Identifier-UL ]`: Traffic-Steering-Policy-Identifier-UL (code 2837, vendor 10415), 3GPP TS 29.212 §5.3.124.
     pub traffic_steering_policy_identifier_ul: Option<rt::bytes::Bytes>,
     /// `[ VoLTE-Information ]`: VoLTE-Information (code 1323, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub volte_information: Option<VolteInformation>,
+    pub volte_information: Option<rt::lazy::Lazy<VolteInformation>>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
@@ -23081,23 +23089,23 @@ pub struct ServiceInformation {
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     pub subscription_id: Vec<super::credit_control::SubscriptionId>,
     /// `[ AoC-Information ]`: AoC-Information (code 2054, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub aoc_information: Option<AocInformation>,
+    pub aoc_information: Option<rt::lazy::Lazy<AocInformation>>,
     /// `[ PS-Information ]`: PS-Information (code 874, vendor 10415), 3GPP TS 32.299 §7.2.
     pub ps_information: Option<rt::lazy::Lazy<PsInformation>>,
     /// `[ IMS-Information ]`: IMS-Information (code 876, vendor 10415), 3GPP TS 32.299 §7.2.
     pub ims_information: Option<rt::lazy::Lazy<ImsInformation>>,
     /// `[ MMS-Information ]`: MMS-Information (code 877, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub mms_information: Option<MmsInformation>,
+    pub mms_information: Option<rt::lazy::Lazy<MmsInformation>>,
     /// `[ LCS-Information ]`: LCS-Information (code 878, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub lcs_information: Option<LcsInformation>,
+    pub lcs_information: Option<rt::lazy::Lazy<LcsInformation>>,
     /// `[ PoC-Information ]`: PoC-Information (code 879, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub poc_information: Option<PocInformation>,
+    pub poc_information: Option<rt::lazy::Lazy<PocInformation>>,
     /// `[ MBMS-Information ]`: MBMS-Information (code 880, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub mbms_information: Option<MbmsInformation>,
+    pub mbms_information: Option<rt::lazy::Lazy<MbmsInformation>>,
     /// `[ SMS-Information ]`: SMS-Information (code 2000, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sms_information: Option<rt::lazy::Lazy<SmsInformation>>,
     /// `[ VCS-Information ]`: VCS-Information (code 3410, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub vcs_information: Option<VcsInformation>,
+    pub vcs_information: Option<rt::lazy::Lazy<VcsInformation>>,
     /// `[ MMTel-Information ]`: MMTel-Information (code 2030, vendor 10415), 3GPP TS 32.299 §7.2.
     pub mmtel_information: Option<MmtelInformation>,
     /// `[ ProSe-Information ]`: ProSe-Information (code 3447, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -23109,9 +23117,9 @@ pub struct ServiceInformation {
     /// `[ DCD-Information ]`: DCD-Information (code 2115, vendor 10415), 3GPP TS 32.299 §7.2.
     pub dcd_information: Option<DcdInformation>,
     /// `[ M2M-Information ]`: M2M-Information (code 1011, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
-    pub m2m_information: Option<super::onem2m::M2mInformation>,
+    pub m2m_information: Option<rt::lazy::Lazy<super::onem2m::M2mInformation>>,
     /// `[ CPDT-Information ]`: CPDT-Information (code 3927, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub cpdt_information: Option<CpdtInformation>,
+    pub cpdt_information: Option<rt::lazy::Lazy<CpdtInformation>>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
@@ -23597,7 +23605,7 @@ pub struct SmDeviceTriggerInformation {
     /// `[ Reference-Number ]`: Reference-Number (code 3007, vendor 10415), 3GPP TS 29.368 §6.4.
     pub reference_number: Option<u32>,
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
-    pub serving_node: Option<super::ts29173::ServingNode>,
+    pub serving_node: Option<rt::lazy::Lazy<super::ts29173::ServingNode>>,
     /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
     pub validity_time: Option<u32>,
     /// `[ Priority-Indication ]`: Priority-Indication (code 3006, vendor 10415), 3GPP TS 29.368 §6.4.
@@ -23818,7 +23826,7 @@ pub struct SmsInformation {
     /// `[ SM-Message-Type ]`: SM-Message-Type (code 2007, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sm_message_type: Option<SmMessageType>,
     /// `[ Originator-Interface ]`: Originator-Interface (code 2009, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub originator_interface: Option<OriginatorInterface>,
+    pub originator_interface: Option<rt::lazy::Lazy<OriginatorInterface>>,
     /// `[ SM-Protocol-ID ]`: SM-Protocol-ID (code 2013, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sm_protocol_id: Option<rt::bytes::Bytes>,
     /// `[ Reply-Path-Requested ]`: Reply-Path-Requested (code 2011, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -23834,7 +23842,7 @@ pub struct SmsInformation {
     /// `*[ Recipient-Info ]`: Recipient-Info (code 2026, vendor 10415), 3GPP TS 32.299 §7.2.
     pub recipient_info: Vec<RecipientInfo>,
     /// `[ Originator-Received-Address ]`: Originator-Received-Address (code 2027, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub originator_received_address: Option<OriginatorReceivedAddress>,
+    pub originator_received_address: Option<rt::lazy::Lazy<OriginatorReceivedAddress>>,
     /// `[ SM-Service-Type ]`: SM-Service-Type (code 2029, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sm_service_type: Option<SmServiceType>,
     /// `[ SMS-Result ]`: SMS-Result (code 3409, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -23842,7 +23850,9 @@ pub struct SmsInformation {
     /// `[ SM-Device-Trigger-Indicator ]`: SM-Device-Trigger-Indicator (code 3407, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sm_device_trigger_indicator: Option<SmDeviceTriggerIndicator>,
     /// `[ SM-Device-Trigger-Information ]`: SM-Device-Trigger-Information (code 3405, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub sm_device_trigger_information: Option<SmDeviceTriggerInformation>,
+    pub sm_device_trigger_information: Option<
+        rt::lazy::Lazy<SmDeviceTriggerInformation>,
+    >,
     /// `[ MTC-IWF-Address ]`: MTC-IWF-Address (code 3406, vendor 10415), 3GPP TS 32.299 §7.2.
     pub mtc_iwf_address: Option<rt::data::Address>,
     /// `[ Application-Port-Identifier ]`: Application-Port-Identifier (code 3010, vendor 10415), 3GPP TS 29.368 §6.4.
@@ -25320,7 +25330,7 @@ impl rt::AvpData for TimeStamps {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrafficDataVolumes {
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
-    pub qos_information: Option<super::ts29212::QosInformation>,
+    pub qos_information: Option<rt::lazy::Lazy<super::ts29212::QosInformation>>,
     /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
     pub accounting_input_octets: Option<u64>,
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
@@ -25332,7 +25342,7 @@ pub struct TrafficDataVolumes {
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_user_location_info: Option<rt::bytes::Bytes>,
     /// `[ UWAN-User-Location-Info ]`: UWAN-User-Location-Info (code 3918, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub uwan_user_location_info: Option<UwanUserLocationInfo>,
+    pub uwan_user_location_info: Option<rt::lazy::Lazy<UwanUserLocationInfo>>,
     /// `[ 3GPP-Charging-Id ]`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_charging_id: Option<rt::bytes::Bytes>,
     /// `[ Presence-Reporting-Area-Status ]`: Presence-Reporting-Area-Status (code 2823, vendor 10415), 3GPP TS 29.212 §5.3.110.
@@ -25348,7 +25358,9 @@ pub struct TrafficDataVolumes {
     /// `[ Access-Availability-Change-Reason ]`: Access-Availability-Change-Reason (code 2833, vendor 10415), 3GPP TS 29.212 §5.3.121.
     pub access_availability_change_reason: Option<u32>,
     /// `[ Related-Change-Condition-Information ]`: Related-Change-Condition-Information (code 3925, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub related_change_condition_information: Option<RelatedChangeConditionInformation>,
+    pub related_change_condition_information: Option<
+        rt::lazy::Lazy<RelatedChangeConditionInformation>,
+    >,
     /// `[ Diagnostics ]`: Diagnostics (code 2039, vendor 10415), 3GPP TS 32.299 §7.2.
     pub diagnostics: Option<i32>,
     /// `[ Enhanced-Diagnostics ]`: Enhanced-Diagnostics (code 3901, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -25358,7 +25370,7 @@ pub struct TrafficDataVolumes {
     /// `[ Serving-PLMN-Rate-Control ]`: Serving-PLMN-Rate-Control (code 4310, vendor 10415), 3GPP TS 29.128 §6.4.
     pub serving_plmn_rate_control: Option<super::ts29128::ServingPlmnRateControl>,
     /// `[ APN-Rate-Control ]`: APN-Rate-Control (code 3933, vendor 10415), 3GPP TS 32.299 §7.2.
-    pub apn_rate_control: Option<ApnRateControl>,
+    pub apn_rate_control: Option<rt::lazy::Lazy<ApnRateControl>>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
     pub extra: Vec<rt::RawAvp>,
@@ -27603,7 +27615,7 @@ pub struct WlanInformation {
     /// `[ WAG-PLMN-Id ]`: WAG-PLMN-Id (code 891, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     pub wag_plmn_id: Option<rt::bytes::Bytes>,
     /// `[ WLAN-Radio-Container ]`: WLAN-Radio-Container (code 892, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
-    pub wlan_radio_container: Option<WlanRadioContainer>,
+    pub wlan_radio_container: Option<rt::lazy::Lazy<WlanRadioContainer>>,
     /// `[ WLAN-UE-Local-IPAddress ]`: WLAN-UE-Local-IPAddress (code 894, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     pub wlan_ue_local_ipaddress: Option<rt::data::Address>,
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
@@ -28020,7 +28032,9 @@ pub struct CreditControlRequest {
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     pub termination_cause: Option<super::base::TerminationCause>,
     /// `[ Requested-Service-Unit ]`: Requested-Service-Unit (code 437), IETF RFC 8506 §8.18.
-    pub requested_service_unit: Option<super::credit_control::RequestedServiceUnit>,
+    pub requested_service_unit: Option<
+        rt::lazy::Lazy<super::credit_control::RequestedServiceUnit>,
+    >,
     /// `[ Requested-Action ]`: Requested-Action (code 436), IETF RFC 8506 §8.41.
     pub requested_action: Option<super::credit_control::RequestedAction>,
     /// `*[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19.
@@ -28043,7 +28057,7 @@ pub struct CreditControlRequest {
     pub user_equipment_info: Option<super::credit_control::UserEquipmentInfo>,
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
     pub user_equipment_info_extension: Option<
-        super::credit_control::UserEquipmentInfoExtension,
+        rt::lazy::Lazy<super::credit_control::UserEquipmentInfoExtension>,
     >,
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     pub oc_supported_features: Option<super::doic::OcSupportedFeatures>,
@@ -28904,17 +28918,23 @@ pub struct CreditControlAnswer {
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     pub event_timestamp: Option<rt::data::Time>,
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
-    pub granted_service_unit: Option<super::credit_control::GrantedServiceUnit>,
+    pub granted_service_unit: Option<
+        rt::lazy::Lazy<super::credit_control::GrantedServiceUnit>,
+    >,
     /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16.
     pub multiple_services_credit_control: Vec<
         super::credit_control::MultipleServicesCreditControl,
     >,
     /// `[ Cost-Information ]`: Cost-Information (code 423), IETF RFC 8506 §8.7.
-    pub cost_information: Option<super::credit_control::CostInformation>,
+    pub cost_information: Option<rt::lazy::Lazy<super::credit_control::CostInformation>>,
     /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
-    pub final_unit_indication: Option<super::credit_control::FinalUnitIndication>,
+    pub final_unit_indication: Option<
+        rt::lazy::Lazy<super::credit_control::FinalUnitIndication>,
+    >,
     /// `[ QoS-Final-Unit-Indication ]`: QoS-Final-Unit-Indication (code 669), IETF RFC 8506 §8.68.
-    pub qos_final_unit_indication: Option<super::credit_control::QosFinalUnitIndication>,
+    pub qos_final_unit_indication: Option<
+        rt::lazy::Lazy<super::credit_control::QosFinalUnitIndication>,
+    >,
     /// `[ Check-Balance-Result ]`: Check-Balance-Result (code 422), IETF RFC 8506 §8.6.
     pub check_balance_result: Option<super::credit_control::CheckBalanceResult>,
     /// `[ Low-Balance-Indication ]`: Low-Balance-Indication (code 2020, vendor 10415), 3GPP TS 32.299 §7.2.
