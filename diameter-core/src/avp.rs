@@ -240,13 +240,24 @@ impl<'a> AvpIter<'a> {
     /// `Result` is built: once inlined, the AVP stays in registers, where the iterator's
     /// item is written to and read back from memory (a store-forwarding stall per AVP,
     /// which dominated [`crate::validate()`]).
+    /// Generated decoders loop on this, then call [`AvpIter::finish`].
     #[inline(always)]
-    pub(crate) fn next_framed(&mut self) -> Option<AvpRef<'a>> {
+    pub fn next_framed(&mut self) -> Option<AvpRef<'a>> {
         if self.pos >= self.end {
             return None;
         }
         let f = self.frame().ok()?;
         Some(self.advance(f))
+    }
+
+    /// After [`AvpIter::next_framed`] returned `None`: `Ok` at the end, the framing error
+    /// of the AVP it stopped at otherwise.
+    #[inline]
+    pub fn finish(&mut self) -> Result<(), DecodeError> {
+        match self.next() {
+            None => Ok(()),
+            Some(r) => r.map(|_| ()),
+        }
     }
 
     /// Checks the AVP at the position (≥ 8 bytes, or 12 with V; within the parent; padding

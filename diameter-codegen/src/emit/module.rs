@@ -228,13 +228,16 @@ impl Ctx<'_> {
         });
         quote! {
             #(#decls)*
-            for avp in #iter {
-                let avp = avp?;
+            // `next_framed` keeps each AVP in registers (no `Result` item written to memory
+            // and read back); `finish` reports an AVP that does not frame.
+            let mut avps = #iter;
+            while let Some(avp) = avps.next_framed() {
                 match (avp.code, avp.vendor) {
                     #(#arms)*
                     _ => self.extra.push(avp.to_raw()),
                 }
             }
+            avps.finish()?;
             #(#checks)*
             Ok(())
         }

@@ -736,8 +736,8 @@ impl ProxyInfo {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_proxy_host = false;
         let mut seen_proxy_state = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (280, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -760,6 +760,7 @@ impl ProxyInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_proxy_host {
             return Err(
                 rt::typed::missing(
@@ -872,8 +873,8 @@ impl VendorSpecificApplicationId {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_vendor_id = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (266, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -895,6 +896,7 @@ impl VendorSpecificApplicationId {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_vendor_id {
             return Err(
                 rt::typed::missing(
@@ -1001,12 +1003,13 @@ impl FailedAvp {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1080,8 +1083,8 @@ impl ExperimentalResult {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_vendor_id = false;
         let mut seen_experimental_result_code = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (266, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1104,6 +1107,7 @@ impl ExperimentalResult {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_vendor_id {
             return Err(
                 rt::typed::missing(
@@ -1206,12 +1210,13 @@ impl E2eSequence {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1329,8 +1334,8 @@ impl CapabilitiesExchangeRequest {
         let mut seen_origin_realm = false;
         let mut seen_vendor_id = false;
         let mut seen_product_name = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (264, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1418,6 +1423,7 @@ impl CapabilitiesExchangeRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_origin_host {
             return Err(
                 rt::typed::missing(
@@ -1729,8 +1735,8 @@ impl CapabilitiesExchangeAnswer {
         let mut seen_origin_realm = false;
         let mut seen_vendor_id = false;
         let mut seen_product_name = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1835,6 +1841,7 @@ impl CapabilitiesExchangeAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_result_code {
             return Err(
                 rt::typed::missing(
@@ -2138,8 +2145,8 @@ impl DisconnectPeerRequest {
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
         let mut seen_disconnect_cause = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (264, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2171,6 +2178,7 @@ impl DisconnectPeerRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_origin_host {
             return Err(
                 rt::typed::missing(
@@ -2316,8 +2324,8 @@ impl DisconnectPeerAnswer {
         let mut seen_result_code = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2357,6 +2365,7 @@ impl DisconnectPeerAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_result_code {
             return Err(
                 rt::typed::missing(
@@ -2517,8 +2526,8 @@ impl DeviceWatchdogRequest {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (264, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2545,6 +2554,7 @@ impl DeviceWatchdogRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_origin_host {
             return Err(
                 rt::typed::missing(
@@ -2688,8 +2698,8 @@ impl DeviceWatchdogAnswer {
         let mut seen_result_code = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (268, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2733,6 +2743,7 @@ impl DeviceWatchdogAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_result_code {
             return Err(
                 rt::typed::missing(
@@ -2942,8 +2953,8 @@ impl ReAuthRequest {
         let mut seen_destination_host = false;
         let mut seen_auth_application_id = false;
         let mut seen_re_auth_request_type = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3027,6 +3038,7 @@ impl ReAuthRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -3325,8 +3337,8 @@ impl ReAuthAnswer {
         let mut seen_result_code = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3404,6 +3416,7 @@ impl ReAuthAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -3706,8 +3719,8 @@ impl SessionTerminationRequest {
         let mut seen_destination_realm = false;
         let mut seen_auth_application_id = false;
         let mut seen_termination_cause = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3790,6 +3803,7 @@ impl SessionTerminationRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -4098,8 +4112,8 @@ impl SessionTerminationAnswer {
         let mut seen_result_code = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -4181,6 +4195,7 @@ impl SessionTerminationAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -4487,8 +4502,8 @@ impl AbortSessionRequest {
         let mut seen_destination_realm = false;
         let mut seen_destination_host = false;
         let mut seen_auth_application_id = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -4563,6 +4578,7 @@ impl AbortSessionRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -4843,8 +4859,8 @@ impl AbortSessionAnswer {
         let mut seen_result_code = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -4922,6 +4938,7 @@ impl AbortSessionAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -5252,8 +5269,8 @@ impl AccountingRequest {
         let mut seen_destination_realm = false;
         let mut seen_accounting_record_type = false;
         let mut seen_accounting_record_number = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -5372,6 +5389,7 @@ impl AccountingRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -5790,8 +5808,8 @@ impl AccountingAnswer {
         let mut seen_origin_realm = false;
         let mut seen_accounting_record_type = false;
         let mut seen_accounting_record_number = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -5914,6 +5932,7 @@ impl AccountingAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(

@@ -980,8 +980,8 @@ impl CostInformation {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_unit_value = false;
         let mut seen_currency_code = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (445, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1008,6 +1008,7 @@ impl CostInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_unit_value {
             return Err(
                 rt::typed::missing(
@@ -1128,8 +1129,8 @@ impl UnitValue {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_value_digits = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (447, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1147,6 +1148,7 @@ impl UnitValue {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_value_digits {
             return Err(
                 rt::typed::missing(
@@ -1285,8 +1287,8 @@ impl MultipleServicesCreditControl {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (431, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1338,6 +1340,7 @@ impl MultipleServicesCreditControl {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1562,8 +1565,8 @@ impl GrantedServiceUnit {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (451, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1596,6 +1599,7 @@ impl GrantedServiceUnit {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1768,8 +1772,8 @@ impl RequestedServiceUnit {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (420, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1798,6 +1802,7 @@ impl RequestedServiceUnit {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1962,8 +1967,8 @@ impl UsedServiceUnit {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (452, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1996,6 +2001,7 @@ impl UsedServiceUnit {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -2152,8 +2158,8 @@ impl CcMoney {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_unit_value = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (445, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2171,6 +2177,7 @@ impl CcMoney {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_unit_value {
             return Err(
                 rt::typed::missing(
@@ -2279,8 +2286,8 @@ impl GSUPoolReference {
         let mut seen_g_s_u_pool_identifier = false;
         let mut seen_cc_unit_type = false;
         let mut seen_unit_value = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (453, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2312,6 +2319,7 @@ impl GSUPoolReference {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_g_s_u_pool_identifier {
             return Err(
                 rt::typed::missing(
@@ -2446,8 +2454,8 @@ impl FinalUnitIndication {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_final_unit_action = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (449, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2483,6 +2491,7 @@ impl FinalUnitIndication {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_final_unit_action {
             return Err(
                 rt::typed::missing(
@@ -2610,8 +2619,8 @@ impl RedirectServer {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_redirect_address_type = false;
         let mut seen_redirect_server_address = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (433, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2634,6 +2643,7 @@ impl RedirectServer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_redirect_address_type {
             return Err(
                 rt::typed::missing(
@@ -2743,8 +2753,8 @@ impl ServiceParameterInfo {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_service_parameter_type = false;
         let mut seen_service_parameter_value = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (441, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
@@ -2767,6 +2777,7 @@ impl ServiceParameterInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_service_parameter_type {
             return Err(
                 rt::typed::missing(
@@ -2876,8 +2887,8 @@ impl SubscriptionId {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_subscription_id_type = false;
         let mut seen_subscription_id_data = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (450, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2900,6 +2911,7 @@ impl SubscriptionId {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_subscription_id_type {
             return Err(
                 rt::typed::missing(
@@ -3009,8 +3021,8 @@ impl UserEquipmentInfo {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_user_equipment_info_type = false;
         let mut seen_user_equipment_info_value = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (459, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
@@ -3033,6 +3045,7 @@ impl UserEquipmentInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_user_equipment_info_type {
             return Err(
                 rt::typed::missing(
@@ -3153,8 +3166,8 @@ impl UserEquipmentInfoExtension {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (654, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
@@ -3183,6 +3196,7 @@ impl UserEquipmentInfoExtension {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -3327,8 +3341,8 @@ impl SubscriptionIdExtension {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (660, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
@@ -3353,6 +3367,7 @@ impl SubscriptionIdExtension {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -3489,8 +3504,8 @@ impl RedirectServerExtension {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (666, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
@@ -3507,6 +3522,7 @@ impl RedirectServerExtension {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -3624,8 +3640,8 @@ impl QosFinalUnitIndication {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_final_unit_action = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (449, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3651,6 +3667,7 @@ impl QosFinalUnitIndication {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_final_unit_action {
             return Err(
                 rt::typed::missing(
@@ -3903,8 +3920,8 @@ impl CreditControlRequest {
         let mut seen_service_context_id = false;
         let mut seen_cc_request_type = false;
         let mut seen_cc_request_number = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -4101,6 +4118,7 @@ impl CreditControlRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -4691,8 +4709,8 @@ impl CreditControlAnswer {
         let mut seen_auth_application_id = false;
         let mut seen_cc_request_type = false;
         let mut seen_cc_request_number = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -4863,6 +4881,7 @@ impl CreditControlAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(

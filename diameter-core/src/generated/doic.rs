@@ -115,8 +115,8 @@ impl OcSupportedFeatures {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (622, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
@@ -125,6 +125,7 @@ impl OcSupportedFeatures {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -219,8 +220,8 @@ impl OcOlr {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_oc_sequence_number = false;
         let mut seen_oc_report_type = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (624, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
@@ -251,6 +252,7 @@ impl OcOlr {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_oc_sequence_number {
             return Err(
                 rt::typed::missing(

@@ -703,8 +703,8 @@ impl GloballyUniqueAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (8, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -721,6 +721,7 @@ impl GloballyUniqueAddress {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -833,8 +834,8 @@ impl InitialGateSetting {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (400, 0) => {
                     self.avp_flags
@@ -860,6 +861,7 @@ impl InitialGateSetting {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -984,8 +986,8 @@ impl QosProfile {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (312, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -1022,6 +1024,7 @@ impl QosProfile {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1167,8 +1170,8 @@ impl AccessNetworkType {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_nas_port_type = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (61, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1186,6 +1189,7 @@ impl AccessNetworkType {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_nas_port_type {
             return Err(
                 rt::typed::missing(
@@ -1294,8 +1298,8 @@ impl EtsiLocationInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (500, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -1312,6 +1316,7 @@ impl EtsiLocationInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1421,8 +1426,8 @@ impl BindingInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_binding_input_list = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (451, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -1440,6 +1445,7 @@ impl BindingInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_binding_input_list {
             return Err(
                 rt::typed::missing(
@@ -1542,8 +1548,8 @@ impl BindingInputList {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (453, 13019) => {
                     self.avp_flags
@@ -1558,6 +1564,7 @@ impl BindingInputList {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1654,8 +1661,8 @@ impl BindingOutputList {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (453, 13019) => {
                     self.avp_flags
@@ -1670,6 +1677,7 @@ impl BindingOutputList {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1768,8 +1776,8 @@ impl V6TransportAddress {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_framed_ipv6_prefix = false;
         let mut seen_port_number = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (97, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1792,6 +1800,7 @@ impl V6TransportAddress {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_framed_ipv6_prefix {
             return Err(
                 rt::typed::missing(
@@ -1902,8 +1911,8 @@ impl V4TransportAddress {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_framed_ip_address = false;
         let mut seen_port_number = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (8, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1926,6 +1935,7 @@ impl V4TransportAddress {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_framed_ip_address {
             return Err(
                 rt::typed::missing(
@@ -2064,8 +2074,8 @@ impl EtsiSipAuthenticate {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_etsi_digest_realm = false;
         let mut seen_etsi_digest_nonce = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (504, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -2126,6 +2136,7 @@ impl EtsiSipAuthenticate {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_etsi_digest_realm {
             return Err(
                 rt::typed::missing(
@@ -2367,8 +2378,8 @@ impl EtsiSipAuthorization {
         let mut seen_etsi_digest_nonce = false;
         let mut seen_etsi_digest_uri = false;
         let mut seen_etsi_digest_response = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (513, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -2464,6 +2475,7 @@ impl EtsiSipAuthorization {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_etsi_digest_username {
             return Err(
                 rt::typed::missing(
@@ -2734,8 +2746,8 @@ impl EtsiSipAuthenticationInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (520, 13019) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -2760,6 +2772,7 @@ impl EtsiSipAuthenticationInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }

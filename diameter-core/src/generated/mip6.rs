@@ -130,8 +130,8 @@ impl Mip6AgentInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (334, 0) => {
                     self.avp_flags
@@ -149,6 +149,7 @@ impl Mip6AgentInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -271,8 +272,8 @@ impl MipMnHaMsa {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_mip_session_key = false;
         let mut seen_mip_msa_lifetime = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (343, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -307,6 +308,7 @@ impl MipMnHaMsa {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_mip_session_key {
             return Err(
                 rt::typed::missing(
@@ -588,8 +590,8 @@ impl Mip6Request {
         let mut seen_mip6_auth_mode = false;
         let mut seen_mip6_agent_info = false;
         let mut seen_mip_careof_address = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -782,6 +784,7 @@ impl Mip6Request {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -1424,8 +1427,8 @@ impl Mip6Answer {
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
         let mut seen_auth_request_type = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1567,6 +1570,7 @@ impl Mip6Answer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(

@@ -231,8 +231,8 @@ impl MipMnAaaAuth {
         let mut seen_mip_auth_input_data_length = false;
         let mut seen_mip_authenticator_length = false;
         let mut seen_mip_authenticator_offset = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (341, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -273,6 +273,7 @@ impl MipMnAaaAuth {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_mip_mn_aaa_spi {
             return Err(
                 rt::typed::missing(
@@ -419,8 +420,8 @@ impl MipOriginatingForeignAaa {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_origin_realm = false;
         let mut seen_origin_host = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (296, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -443,6 +444,7 @@ impl MipOriginatingForeignAaa {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_origin_realm {
             return Err(
                 rt::typed::missing(
@@ -555,8 +557,8 @@ impl MipHomeAgentHost {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_destination_realm = false;
         let mut seen_destination_host = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (283, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -579,6 +581,7 @@ impl MipHomeAgentHost {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_destination_realm {
             return Err(
                 rt::typed::missing(
@@ -694,8 +697,8 @@ impl MipFaToMnMsa {
         let mut seen_mip_fa_to_mn_spi = false;
         let mut seen_mip_algorithm_type = false;
         let mut seen_mip_session_key = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (319, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -727,6 +730,7 @@ impl MipFaToMnMsa {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_mip_fa_to_mn_spi {
             return Err(
                 rt::typed::missing(
@@ -860,8 +864,8 @@ impl MipFaToHaMsa {
         let mut seen_mip_fa_to_ha_spi = false;
         let mut seen_mip_algorithm_type = false;
         let mut seen_mip_session_key = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (318, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -893,6 +897,7 @@ impl MipFaToHaMsa {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_mip_fa_to_ha_spi {
             return Err(
                 rt::typed::missing(
@@ -1026,8 +1031,8 @@ impl MipHaToFaMsa {
         let mut seen_mip_ha_to_fa_spi = false;
         let mut seen_mip_algorithm_type = false;
         let mut seen_mip_session_key = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (323, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1059,6 +1064,7 @@ impl MipHaToFaMsa {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_mip_ha_to_fa_spi {
             return Err(
                 rt::typed::missing(
@@ -1200,8 +1206,8 @@ impl MipHaToMnMsa {
         let mut seen_mip_algorithm_type = false;
         let mut seen_mip_replay_mode = false;
         let mut seen_mip_session_key = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (491, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1242,6 +1248,7 @@ impl MipHaToMnMsa {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_mip_mn_ha_spi {
             return Err(
                 rt::typed::missing(
@@ -1395,8 +1402,8 @@ impl MipMnToFaMsa {
         let mut seen_mip_mn_to_fa_spi = false;
         let mut seen_mip_algorithm_type = false;
         let mut seen_mip_nonce = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (324, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1428,6 +1435,7 @@ impl MipMnToFaMsa {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_mip_mn_to_fa_spi {
             return Err(
                 rt::typed::missing(
@@ -1568,8 +1576,8 @@ impl MipMnToHaMsa {
         let mut seen_mip_algorithm_type = false;
         let mut seen_mip_replay_mode = false;
         let mut seen_mip_nonce = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (491, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1610,6 +1618,7 @@ impl MipMnToHaMsa {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_mip_mn_ha_spi {
             return Err(
                 rt::typed::missing(
@@ -1855,8 +1864,8 @@ impl AaMobileNodeRequest {
         let mut seen_origin_realm = false;
         let mut seen_mip_reg_request = false;
         let mut seen_mip_mn_aaa_auth = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2001,6 +2010,7 @@ impl AaMobileNodeRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -2506,8 +2516,8 @@ impl AaMobileNodeAnswer {
         let mut seen_result_code = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2638,6 +2648,7 @@ impl AaMobileNodeAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -3138,8 +3149,8 @@ impl HomeAgentMipRequest {
         let mut seen_user_name = false;
         let mut seen_destination_realm = false;
         let mut seen_mip_feature_vector = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3291,6 +3302,7 @@ impl HomeAgentMipRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -3764,8 +3776,8 @@ impl HomeAgentMipAnswer {
         let mut seen_result_code = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3859,6 +3871,7 @@ impl HomeAgentMipAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(

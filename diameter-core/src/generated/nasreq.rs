@@ -1198,8 +1198,8 @@ impl ChapAuth {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_chap_algorithm = false;
         let mut seen_chap_ident = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (403, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1226,6 +1226,7 @@ impl ChapAuth {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_chap_algorithm {
             return Err(
                 rt::typed::missing(
@@ -1381,8 +1382,8 @@ impl Tunneling {
         let mut seen_tunnel_medium_type = false;
         let mut seen_tunnel_client_endpoint = false;
         let mut seen_tunnel_server_endpoint = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (64, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1447,6 +1448,7 @@ impl Tunneling {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_tunnel_type {
             return Err(
                 rt::typed::missing(
@@ -1858,8 +1860,8 @@ impl AaRequest {
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
         let mut seen_auth_request_type = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2095,6 +2097,7 @@ impl AaRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -3061,8 +3064,8 @@ impl AaAnswer {
         let mut seen_result_code = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3386,6 +3389,7 @@ impl AaAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -4424,8 +4428,8 @@ impl ReAuthRequest {
         let mut seen_destination_host = false;
         let mut seen_auth_application_id = false;
         let mut seen_re_auth_request_type = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -4585,6 +4589,7 @@ impl ReAuthRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -5158,8 +5163,8 @@ impl ReAuthAnswer {
         let mut seen_result_code = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -5283,6 +5288,7 @@ impl ReAuthAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -5721,8 +5727,8 @@ impl SessionTerminationRequest {
         let mut seen_destination_realm = false;
         let mut seen_auth_application_id = false;
         let mut seen_termination_cause = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -5809,6 +5815,7 @@ impl SessionTerminationRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -6133,8 +6140,8 @@ impl SessionTerminationAnswer {
         let mut seen_result_code = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -6220,6 +6227,7 @@ impl SessionTerminationAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -6617,8 +6625,8 @@ impl AbortSessionRequest {
         let mut seen_destination_realm = false;
         let mut seen_destination_host = false;
         let mut seen_auth_application_id = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -6770,6 +6778,7 @@ impl AbortSessionRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -7289,8 +7298,8 @@ impl AbortSessionAnswer {
         let mut seen_result_code = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -7376,6 +7385,7 @@ impl AbortSessionAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -7965,8 +7975,8 @@ impl AccountingRequest {
         let mut seen_accounting_record_type = false;
         let mut seen_accounting_record_number = false;
         let mut seen_acct_application_id = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -8324,6 +8334,7 @@ impl AccountingRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -9483,8 +9494,8 @@ impl AccountingAnswer {
         let mut seen_accounting_record_type = false;
         let mut seen_accounting_record_number = false;
         let mut seen_acct_application_id = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -9644,6 +9655,7 @@ impl AccountingAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(

@@ -869,8 +869,8 @@ impl QosResources {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (509, 0) => {
                     self.avp_flags.note(&avp, self.filter_rule.len(), rt::AvpFlags(64));
@@ -879,6 +879,7 @@ impl QosResources {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if self.filter_rule.len() < 1 {
             return Err(
                 rt::typed::missing(
@@ -997,8 +998,8 @@ impl FilterRule {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (510, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1041,6 +1042,7 @@ impl FilterRule {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1250,8 +1252,8 @@ impl Classifier {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_classifier_id = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (512, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1310,6 +1312,7 @@ impl Classifier {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_classifier_id {
             return Err(
                 rt::typed::missing(
@@ -1568,8 +1571,8 @@ impl FromSpec {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (518, 0) => {
                     self.avp_flags.note(&avp, self.ip_address.len(), rt::AvpFlags(64));
@@ -1623,6 +1626,7 @@ impl FromSpec {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1863,8 +1867,8 @@ impl ToSpec {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (518, 0) => {
                     self.avp_flags.note(&avp, self.ip_address.len(), rt::AvpFlags(64));
@@ -1918,6 +1922,7 @@ impl ToSpec {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -2122,8 +2127,8 @@ impl IpAddressRange {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (520, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2136,6 +2141,7 @@ impl IpAddressRange {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -2234,8 +2240,8 @@ impl IpAddressMask {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_ip_address = false;
         let mut seen_ip_bit_mask_width = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (518, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2258,6 +2264,7 @@ impl IpAddressMask {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_ip_address {
             return Err(
                 rt::typed::missing(
@@ -2368,8 +2375,8 @@ impl MacAddressMask {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_mac_address = false;
         let mut seen_mac_address_mask_pattern = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (524, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2392,6 +2399,7 @@ impl MacAddressMask {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_mac_address {
             return Err(
                 rt::typed::missing(
@@ -2502,8 +2510,8 @@ impl Eui64AddressMask {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_eui64_address = false;
         let mut seen_eui64_address_mask_pattern = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (527, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2526,6 +2534,7 @@ impl Eui64AddressMask {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_eui64_address {
             return Err(
                 rt::typed::missing(
@@ -2634,8 +2643,8 @@ impl PortRange {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (532, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2648,6 +2657,7 @@ impl PortRange {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -2749,8 +2759,8 @@ impl IpOption {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_ip_option_type = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (538, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2773,6 +2783,7 @@ impl IpOption {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_ip_option_type {
             return Err(
                 rt::typed::missing(
@@ -2892,8 +2903,8 @@ impl TcpOption {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_tcp_option_type = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (541, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2916,6 +2927,7 @@ impl TcpOption {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_tcp_option_type {
             return Err(
                 rt::typed::missing(
@@ -3031,8 +3043,8 @@ impl TcpFlags {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_tcp_flag_type = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (544, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3050,6 +3062,7 @@ impl TcpFlags {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_tcp_flag_type {
             return Err(
                 rt::typed::missing(
@@ -3157,8 +3170,8 @@ impl IcmpType {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_icmp_type_number = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (546, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3180,6 +3193,7 @@ impl IcmpType {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_icmp_type_number {
             return Err(
                 rt::typed::missing(
@@ -3299,8 +3313,8 @@ impl EthOption {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_eth_proto_type = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (549, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3324,6 +3338,7 @@ impl EthOption {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_eth_proto_type {
             return Err(
                 rt::typed::missing(
@@ -3438,8 +3453,8 @@ impl EthProtoType {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (550, 0) => {
                     self.avp_flags
@@ -3453,6 +3468,7 @@ impl EthProtoType {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -3557,8 +3573,8 @@ impl VlanIdRange {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (553, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3579,6 +3595,7 @@ impl VlanIdRange {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -3699,8 +3716,8 @@ impl UserPriorityRange {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (558, 0) => {
                     self.avp_flags
@@ -3715,6 +3732,7 @@ impl UserPriorityRange {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -3835,8 +3853,8 @@ impl TimeOfDayCondition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (561, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3873,6 +3891,7 @@ impl TimeOfDayCondition {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -4043,8 +4062,8 @@ impl QosProfileTemplate {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_vendor_id = false;
         let mut seen_qos_profile_id = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (266, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -4067,6 +4086,7 @@ impl QosProfileTemplate {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_vendor_id {
             return Err(
                 rt::typed::missing(
@@ -4167,12 +4187,13 @@ impl QosParameters {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -4250,8 +4271,8 @@ impl ExcessTreatment {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_treatment_action = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (572, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -4273,6 +4294,7 @@ impl ExcessTreatment {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_treatment_action {
             return Err(
                 rt::typed::missing(
@@ -4383,8 +4405,8 @@ impl QosCapability {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (574, 0) => {
                     self.avp_flags
@@ -4394,6 +4416,7 @@ impl QosCapability {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if self.qos_profile_template.len() < 1 {
             return Err(
                 rt::typed::missing(

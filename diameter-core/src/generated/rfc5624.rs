@@ -82,8 +82,8 @@ impl Tmod1 {
         let mut seen_peak_traffic_rate = false;
         let mut seen_minimum_policed_unit = false;
         let mut seen_maximum_packet_size = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (496, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -133,6 +133,7 @@ impl Tmod1 {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_token_rate {
             return Err(
                 rt::typed::missing(
@@ -311,8 +312,8 @@ impl Tmod2 {
         let mut seen_peak_traffic_rate = false;
         let mut seen_minimum_policed_unit = false;
         let mut seen_maximum_packet_size = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (496, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -362,6 +363,7 @@ impl Tmod2 {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_token_rate {
             return Err(
                 rt::typed::missing(

@@ -56,8 +56,8 @@ impl ServiceConfiguration {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (486, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -70,6 +70,7 @@ impl ServiceConfiguration {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }

@@ -131,8 +131,8 @@ impl Key {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_key_type = false;
         let mut seen_keying_material = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (582, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
@@ -167,6 +167,7 @@ impl Key {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_key_type {
             return Err(
                 rt::typed::missing(

@@ -49,8 +49,8 @@ impl ErpRkRequest {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_erp_realm = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (619, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
@@ -64,6 +64,7 @@ impl ErpRkRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_erp_realm {
             return Err(
                 rt::typed::missing(

@@ -439,8 +439,8 @@ impl SipAccountingInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (369, 0) => {
                     self.avp_flags
@@ -473,6 +473,7 @@ impl SipAccountingInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -573,8 +574,8 @@ impl SipServerCapabilities {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (373, 0) => {
                     self.avp_flags
@@ -612,6 +613,7 @@ impl SipServerCapabilities {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -733,8 +735,8 @@ impl SipAuthDataItem {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_sip_authentication_scheme = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (377, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -764,6 +766,7 @@ impl SipAuthDataItem {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_sip_authentication_scheme {
             return Err(
                 rt::typed::missing(
@@ -934,8 +937,8 @@ impl SipAuthenticate {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_digest_realm = false;
         let mut seen_digest_nonce = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (104, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -987,6 +990,7 @@ impl SipAuthenticate {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_digest_realm {
             return Err(
                 rt::typed::missing(
@@ -1230,8 +1234,8 @@ impl SipAuthorization {
         let mut seen_digest_nonce = false;
         let mut seen_digest_uri = false;
         let mut seen_digest_response = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (115, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1314,6 +1318,7 @@ impl SipAuthorization {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_digest_username {
             return Err(
                 rt::typed::missing(
@@ -1586,8 +1591,8 @@ impl SipAuthenticationInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (107, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1612,6 +1617,7 @@ impl SipAuthenticationInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1745,8 +1751,8 @@ impl SipDeregistrationReason {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_sip_reason_code = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (384, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1764,6 +1770,7 @@ impl SipDeregistrationReason {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_sip_reason_code {
             return Err(
                 rt::typed::missing(
@@ -1868,8 +1875,8 @@ impl SipUserData {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_sip_user_data_type = false;
         let mut seen_sip_user_data_contents = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (390, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1892,6 +1899,7 @@ impl SipUserData {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_sip_user_data_type {
             return Err(
                 rt::typed::missing(
@@ -2070,8 +2078,8 @@ impl UserAuthorizationRequest {
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
         let mut seen_sip_aor = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2167,6 +2175,7 @@ impl UserAuthorizationRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -2517,8 +2526,8 @@ impl UserAuthorizationAnswer {
         let mut seen_result_code = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2613,6 +2622,7 @@ impl UserAuthorizationAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -2965,8 +2975,8 @@ impl ServerAssignmentRequest {
         let mut seen_destination_realm = false;
         let mut seen_sip_server_assignment_type = false;
         let mut seen_sip_user_data_already_available = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3081,6 +3091,7 @@ impl ServerAssignmentRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -3451,8 +3462,8 @@ impl ServerAssignmentAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3566,6 +3577,7 @@ impl ServerAssignmentAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -3921,8 +3933,8 @@ impl LocationInfoRequest {
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
         let mut seen_sip_aor = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -4002,6 +4014,7 @@ impl LocationInfoRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -4298,8 +4311,8 @@ impl LocationInfoAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -4394,6 +4407,7 @@ impl LocationInfoAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -4746,8 +4760,8 @@ impl MultimediaAuthRequest {
         let mut seen_destination_realm = false;
         let mut seen_sip_aor = false;
         let mut seen_sip_method = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -4852,6 +4866,7 @@ impl MultimediaAuthRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -5222,8 +5237,8 @@ impl MultimediaAuthAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -5327,6 +5342,7 @@ impl MultimediaAuthAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -5690,8 +5706,8 @@ impl RegistrationTerminationRequest {
         let mut seen_origin_realm = false;
         let mut seen_destination_host = false;
         let mut seen_sip_deregistration_reason = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -5779,6 +5795,7 @@ impl RegistrationTerminationRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -6091,8 +6108,8 @@ impl RegistrationTerminationAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -6179,6 +6196,7 @@ impl RegistrationTerminationAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -6502,8 +6520,8 @@ impl PushProfileRequest {
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
         let mut seen_user_name = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -6600,6 +6618,7 @@ impl PushProfileRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -6928,8 +6947,8 @@ impl PushProfileAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -7008,6 +7027,7 @@ impl PushProfileAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(

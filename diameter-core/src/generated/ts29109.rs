@@ -398,8 +398,8 @@ impl MultimediaAuthRequest {
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -494,6 +494,7 @@ impl MultimediaAuthRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -845,8 +846,8 @@ impl MultimediaAuthAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -936,6 +937,7 @@ impl MultimediaAuthAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -1269,8 +1271,8 @@ impl BootstrappingInfoRequest {
         let mut seen_destination_realm = false;
         let mut seen_transaction_identifier = false;
         let mut seen_naf_hostname = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1368,6 +1370,7 @@ impl BootstrappingInfoRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -1690,8 +1693,8 @@ impl BootstrappingInfoAnswer {
         let mut seen_vendor_specific_application_id = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1780,6 +1783,7 @@ impl BootstrappingInfoAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(

@@ -367,8 +367,8 @@ impl ServedUserIdentity {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (701, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -385,6 +385,7 @@ impl ServedUserIdentity {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -495,8 +496,8 @@ impl InitialRecipientAddress {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_mm10_sequence_number = false;
         let mut seen_mm10_recipient_address = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1107, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -519,6 +520,7 @@ impl InitialRecipientAddress {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_mm10_sequence_number {
             return Err(
                 rt::typed::missing(
@@ -637,8 +639,8 @@ impl ResultRecipientAddress {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_mm10_sequence_number = false;
         let mut seen_mm10_recipient_address = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1107, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -673,6 +675,7 @@ impl ResultRecipientAddress {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_mm10_sequence_number {
             return Err(
                 rt::typed::missing(
@@ -805,8 +808,8 @@ impl Status {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1117, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -819,6 +822,7 @@ impl Status {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }

@@ -89,8 +89,8 @@ impl NtTimeWindow {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_transfer_start_time = false;
         let mut seen_transfer_end_time = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (4206, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -113,6 +113,7 @@ impl NtTimeWindow {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_transfer_start_time {
             return Err(
                 rt::typed::missing(
@@ -234,8 +235,8 @@ impl TransferPolicy {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_transfer_policy_id = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (4208, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -265,6 +266,7 @@ impl TransferPolicy {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_transfer_policy_id {
             return Err(
                 rt::typed::missing(
@@ -435,8 +437,8 @@ impl AccessNetworkReports {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (701, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -481,6 +483,7 @@ impl AccessNetworkReports {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -686,8 +689,8 @@ impl EventConfiguration {
         let mut seen_extended_scef_reference_id = false;
         let mut seen_scef_id = false;
         let mut seen_monitoring_type = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (4216, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -727,6 +730,7 @@ impl EventConfiguration {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_extended_scef_reference_id {
             return Err(
                 rt::typed::missing(
@@ -867,8 +871,8 @@ impl EventConfigurationStatus {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_event_configuration_state = false;
         let mut seen_extended_scef_reference_id = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (4212, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -891,6 +895,7 @@ impl EventConfigurationStatus {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_event_configuration_state {
             return Err(
                 rt::typed::missing(
@@ -1005,8 +1010,8 @@ impl EventReports {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_event_reporting_results = false;
         let mut seen_extended_scef_reference_id = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (4214, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -1043,6 +1048,7 @@ impl EventReports {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_event_reporting_results {
             return Err(
                 rt::typed::missing(
@@ -1251,8 +1257,8 @@ impl BackgroundDataTransferRequest {
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
         let mut seen_transfer_request_type = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1385,6 +1391,7 @@ impl BackgroundDataTransferRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -1856,8 +1863,8 @@ impl BackgroundDataTransferAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1982,6 +1989,7 @@ impl BackgroundDataTransferAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -2415,8 +2423,8 @@ impl EventConfigurationRequest {
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2503,6 +2511,7 @@ impl EventConfigurationRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -2847,8 +2856,8 @@ impl EventConfigurationAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2959,6 +2968,7 @@ impl EventConfigurationAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -3353,8 +3363,8 @@ impl EventReportingRequest {
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
         let mut seen_destination_host = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3433,6 +3443,7 @@ impl EventReportingRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -3745,8 +3756,8 @@ impl EventReportingAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3844,6 +3855,7 @@ impl EventReportingAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(

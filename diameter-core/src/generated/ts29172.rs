@@ -851,8 +851,8 @@ impl LcsEpsClientName {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1238, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -865,6 +865,7 @@ impl LcsEpsClientName {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -961,8 +962,8 @@ impl LcsRequestorName {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1240, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -975,6 +976,7 @@ impl LcsRequestorName {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1083,8 +1085,8 @@ impl LcsQos {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2523, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -1109,6 +1111,7 @@ impl LcsQos {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1238,8 +1241,8 @@ impl LcsPrivacyCheckNonSession {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_lcs_privacy_check = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2512, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -1253,6 +1256,7 @@ impl LcsPrivacyCheckNonSession {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_lcs_privacy_check {
             return Err(
                 rt::typed::missing(
@@ -1340,8 +1344,8 @@ impl LcsPrivacyCheckSession {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_lcs_privacy_check = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2512, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -1355,6 +1359,7 @@ impl LcsPrivacyCheckSession {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_lcs_privacy_check {
             return Err(
                 rt::typed::missing(
@@ -1445,8 +1450,8 @@ impl GeranPositioningInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2525, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -1463,6 +1468,7 @@ impl GeranPositioningInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1563,8 +1569,8 @@ impl UtranPositioningInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2528, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -1589,6 +1595,7 @@ impl UtranPositioningInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1718,8 +1725,8 @@ impl AreaEventInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_area_definition = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2534, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -1761,6 +1768,7 @@ impl AreaEventInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_area_definition {
             return Err(
                 rt::typed::missing(
@@ -1923,8 +1931,8 @@ impl AreaDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2535, 10415) => {
                     self.avp_flags.note(&avp, self.area.len(), rt::AvpFlags(128));
@@ -1938,6 +1946,7 @@ impl AreaDefinition {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if self.area.len() < 1 {
             return Err(
                 rt::typed::missing(
@@ -2046,8 +2055,8 @@ impl Area {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_area_type = false;
         let mut seen_area_identification = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2536, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -2070,6 +2079,7 @@ impl Area {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_area_type {
             return Err(
                 rt::typed::missing(
@@ -2180,8 +2190,8 @@ impl PeriodicLdrInformation {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_reporting_amount = false;
         let mut seen_reporting_interval = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2541, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -2204,6 +2214,7 @@ impl PeriodicLdrInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_reporting_amount {
             return Err(
                 rt::typed::missing(
@@ -2312,8 +2323,8 @@ impl ReportingPlmnList {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2544, 10415) => {
                     self.avp_flags
@@ -2327,6 +2338,7 @@ impl ReportingPlmnList {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if self.plmn_id_list.len() < 1 {
             return Err(
                 rt::typed::missing(
@@ -2434,8 +2446,8 @@ impl PlmnIdList {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_visited_plmn_id = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1407, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -2457,6 +2469,7 @@ impl PlmnIdList {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_visited_plmn_id {
             return Err(
                 rt::typed::missing(
@@ -2564,8 +2577,8 @@ impl DeferredMtLrData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_deferred_location_type = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2532, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -2587,6 +2600,7 @@ impl DeferredMtLrData {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_deferred_location_type {
             return Err(
                 rt::typed::missing(
@@ -2701,8 +2715,8 @@ impl EsmlcCellInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2517, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -2715,6 +2729,7 @@ impl EsmlcCellInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -2811,8 +2826,8 @@ impl DelayedLocationReportingData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2548, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -2825,6 +2840,7 @@ impl DelayedLocationReportingData {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -2942,8 +2958,8 @@ impl MotionEventInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_linear_distance = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2560, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -2985,6 +3001,7 @@ impl MotionEventInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_linear_distance {
             return Err(
                 rt::typed::missing(
@@ -3149,8 +3166,8 @@ impl AdditionalArea {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_area_type = false;
         let mut seen_area_identification = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2536, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -3173,6 +3190,7 @@ impl AdditionalArea {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_area_type {
             return Err(
                 rt::typed::missing(
@@ -3423,8 +3441,8 @@ impl ProvideLocationRequest {
         let mut seen_slg_location_type = false;
         let mut seen_lcs_eps_client_name = false;
         let mut seen_lcs_client_type = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3623,6 +3641,7 @@ impl ProvideLocationRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -4277,8 +4296,8 @@ impl ProvideLocationAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -4420,6 +4439,7 @@ impl ProvideLocationAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -4991,8 +5011,8 @@ impl LocationReportRequest {
         let mut seen_destination_host = false;
         let mut seen_destination_realm = false;
         let mut seen_location_event = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -5193,6 +5213,7 @@ impl LocationReportRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -5815,8 +5836,8 @@ impl LocationReportAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -5910,6 +5931,7 @@ impl LocationReportAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(

@@ -103,8 +103,8 @@ impl ServingNode {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1489, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -145,6 +145,7 @@ impl ServingNode {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -353,8 +354,8 @@ impl AdditionalServingNode {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1489, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -395,6 +396,7 @@ impl AdditionalServingNode {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -629,8 +631,8 @@ impl LcsRoutingInfoRequest {
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -721,6 +723,7 @@ impl LcsRoutingInfoRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -1071,8 +1074,8 @@ impl LcsRoutingInfoAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1192,6 +1195,7 @@ impl LcsRoutingInfoAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(

@@ -79,8 +79,8 @@ impl AggregatedCongestionInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (4006, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -93,6 +93,7 @@ impl AggregatedCongestionInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -197,8 +198,8 @@ impl AggregatedRuciReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (4000, 10415) => {
                     self.avp_flags
@@ -229,6 +230,7 @@ impl AggregatedRuciReport {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if self.aggregated_congestion_info.len() < 1 {
             return Err(
                 rt::typed::missing(
@@ -361,8 +363,8 @@ impl CongestionLevelDefinition {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_congestion_level_set_id = false;
         let mut seen_congestion_level_range = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (4004, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -385,6 +387,7 @@ impl CongestionLevelDefinition {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_congestion_level_set_id {
             return Err(
                 rt::typed::missing(
@@ -497,8 +500,8 @@ impl CongestionLocationId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (22, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -515,6 +518,7 @@ impl CongestionLocationId {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -698,8 +702,8 @@ impl NonAggregatedRuciReportRequest {
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -811,6 +815,7 @@ impl NonAggregatedRuciReportRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -1248,8 +1253,8 @@ impl NonAggregatedRuciReportAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1391,6 +1396,7 @@ impl NonAggregatedRuciReportAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -1851,8 +1857,8 @@ impl AggregatedRuciReportRequest {
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1954,6 +1960,7 @@ impl AggregatedRuciReportRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -2311,8 +2318,8 @@ impl AggregatedRuciReportAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2424,6 +2431,7 @@ impl AggregatedRuciReportAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -2841,8 +2849,8 @@ impl ModifyUecontextRequest {
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
         let mut seen_destination_host = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2964,6 +2972,7 @@ impl ModifyUecontextRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -3359,8 +3368,8 @@ impl ModifyUecontextAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3455,6 +3464,7 @@ impl ModifyUecontextAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(

@@ -129,8 +129,8 @@ impl PolicyCounterStatusReport {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_policy_counter_identifier = false;
         let mut seen_policy_counter_status = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2901, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -167,6 +167,7 @@ impl PolicyCounterStatusReport {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_policy_counter_identifier {
             return Err(
                 rt::typed::missing(
@@ -289,8 +290,8 @@ impl PendingPolicyCounterInformation {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_policy_counter_status = false;
         let mut seen_pending_policy_counter_change_time = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2902, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -313,6 +314,7 @@ impl PendingPolicyCounterInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_policy_counter_status {
             return Err(
                 rt::typed::missing(
@@ -488,8 +490,8 @@ impl SpendingLimitRequest {
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
         let mut seen_sl_request_type = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -604,6 +606,7 @@ impl SpendingLimitRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -996,8 +999,8 @@ impl SpendingLimitAnswer {
         let mut seen_auth_application_id = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1114,6 +1117,7 @@ impl SpendingLimitAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -1504,8 +1508,8 @@ impl SpendingStatusNotificationRequest {
         let mut seen_destination_realm = false;
         let mut seen_destination_host = false;
         let mut seen_auth_application_id = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1602,6 +1606,7 @@ impl SpendingStatusNotificationRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -1929,8 +1934,8 @@ impl SpendingStatusNotificationAnswer {
         let mut seen_session_id = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2015,6 +2020,7 @@ impl SpendingStatusNotificationAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -2347,8 +2353,8 @@ impl SessionTerminationRequest {
         let mut seen_destination_realm = false;
         let mut seen_auth_application_id = false;
         let mut seen_termination_cause = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2431,6 +2437,7 @@ impl SessionTerminationRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -2746,8 +2753,8 @@ impl SessionTerminationAnswer {
         let mut seen_session_id = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2832,6 +2839,7 @@ impl SessionTerminationAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(

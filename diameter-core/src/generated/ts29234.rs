@@ -415,8 +415,8 @@ impl WlanUserData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (304, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -442,6 +442,7 @@ impl WlanUserData {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -574,8 +575,8 @@ impl ChargingData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (314, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -588,6 +589,7 @@ impl ChargingData {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -697,8 +699,8 @@ impl ApnAuthorized {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_service_selection = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (493, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -728,6 +730,7 @@ impl ApnAuthorized {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_service_selection {
             return Err(
                 rt::typed::missing(
@@ -874,8 +877,8 @@ impl ChargingNodes {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (316, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -912,6 +915,7 @@ impl ChargingNodes {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }

@@ -3593,8 +3593,8 @@ impl SubscriptionData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1424, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -3881,6 +3881,7 @@ impl SubscriptionData {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -4557,8 +4558,8 @@ impl TerminalInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1402, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -4575,6 +4576,7 @@ impl TerminalInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -4687,8 +4689,8 @@ impl RequestedEutranAuthenticationInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1410, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -4713,6 +4715,7 @@ impl RequestedEutranAuthenticationInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -4825,8 +4828,8 @@ impl RequestedUtranGeranAuthenticationInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1410, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -4851,6 +4854,7 @@ impl RequestedUtranGeranAuthenticationInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -4963,8 +4967,8 @@ impl AuthenticationInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1414, 10415) => {
                     self.avp_flags
@@ -4984,6 +4988,7 @@ impl AuthenticationInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -5108,8 +5113,8 @@ impl EUtranVector {
         let mut seen_xres = false;
         let mut seen_autn = false;
         let mut seen_kasme = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1419, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -5134,6 +5139,7 @@ impl EUtranVector {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_rand {
             return Err(
                 rt::typed::missing(
@@ -5311,8 +5317,8 @@ impl UtranVector {
         let mut seen_autn = false;
         let mut seen_confidentiality_key = false;
         let mut seen_integrity_key = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1419, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -5351,6 +5357,7 @@ impl UtranVector {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_rand {
             return Err(
                 rt::typed::missing(
@@ -5536,8 +5543,8 @@ impl GeranVector {
         let mut seen_rand = false;
         let mut seen_sres = false;
         let mut seen_kc = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1419, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -5558,6 +5565,7 @@ impl GeranVector {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_rand {
             return Err(
                 rt::typed::missing(
@@ -5710,8 +5718,8 @@ impl ApnConfigurationProfile {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_context_identifier = false;
         let mut seen_all_apn_configurations_included_indicator = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1423, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -5751,6 +5759,7 @@ impl ApnConfigurationProfile {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_context_identifier {
             return Err(
                 rt::typed::missing(
@@ -6012,8 +6021,8 @@ impl ApnConfiguration {
         let mut seen_context_identifier = false;
         let mut seen_pdn_type = false;
         let mut seen_service_selection = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1423, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -6167,6 +6176,7 @@ impl ApnConfiguration {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_context_identifier {
             return Err(
                 rt::typed::missing(
@@ -6583,8 +6593,8 @@ impl EpsSubscribedQosProfile {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_qos_class_identifier = false;
         let mut seen_allocation_retention_priority = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1028, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -6607,6 +6617,7 @@ impl EpsSubscribedQosProfile {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_qos_class_identifier {
             return Err(
                 rt::typed::missing(
@@ -6725,8 +6736,8 @@ impl Ambr {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_max_requested_bandwidth_ul = false;
         let mut seen_max_requested_bandwidth_dl = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (516, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -6765,6 +6776,7 @@ impl Ambr {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_max_requested_bandwidth_ul {
             return Err(
                 rt::typed::missing(
@@ -6934,8 +6946,8 @@ impl TraceData {
         let mut seen_trace_ne_type_list = false;
         let mut seen_trace_event_list = false;
         let mut seen_trace_collection_entity = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1459, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -7009,6 +7021,7 @@ impl TraceData {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_trace_reference {
             return Err(
                 rt::typed::missing(
@@ -7232,8 +7245,8 @@ impl GprsSubscriptionData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_complete_data_list_included_indicator = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1468, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -7251,6 +7264,7 @@ impl GprsSubscriptionData {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_complete_data_list_included_indicator {
             return Err(
                 rt::typed::missing(
@@ -7427,8 +7441,8 @@ impl PdpContext {
         let mut seen_pdp_type = false;
         let mut seen_qos_subscribed = false;
         let mut seen_service_selection = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1423, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -7537,6 +7551,7 @@ impl PdpContext {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_context_identifier {
             return Err(
                 rt::typed::missing(
@@ -7846,8 +7861,8 @@ impl CsgSubscriptionData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_csg_id = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1437, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -7874,6 +7889,7 @@ impl CsgSubscriptionData {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_csg_id {
             return Err(
                 rt::typed::missing(
@@ -8006,8 +8022,8 @@ impl SpecificApnInfo {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_service_selection = false;
         let mut seen_mip6_agent_info = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (493, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -8034,6 +8050,7 @@ impl SpecificApnInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_service_selection {
             return Err(
                 rt::typed::missing(
@@ -8158,8 +8175,8 @@ impl LcsInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1474, 10415) => {
                     self.avp_flags.note(&avp, self.gmlc_number.len(), rt::AvpFlags(192));
@@ -8177,6 +8194,7 @@ impl LcsInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -8303,8 +8321,8 @@ impl LcsPrivacyexception {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_ss_code = false;
         let mut seen_ss_status = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1476, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -8345,6 +8363,7 @@ impl LcsPrivacyexception {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_ss_code {
             return Err(
                 rt::typed::missing(
@@ -8506,8 +8525,8 @@ impl ExternalClient {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_client_identity = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1480, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -8529,6 +8548,7 @@ impl ExternalClient {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_client_identity {
             return Err(
                 rt::typed::missing(
@@ -8650,8 +8670,8 @@ impl TgppServiceType {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_servicetypeidentity = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1484, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -8673,6 +8693,7 @@ impl TgppServiceType {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_servicetypeidentity {
             return Err(
                 rt::typed::missing(
@@ -8789,8 +8810,8 @@ impl MoLr {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_ss_code = false;
         let mut seen_ss_status = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1476, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -8813,6 +8834,7 @@ impl MoLr {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_ss_code {
             return Err(
                 rt::typed::missing(
@@ -8917,8 +8939,8 @@ impl TeleserviceList {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1487, 10415) => {
                     self.avp_flags.note(&avp, self.ts_code.len(), rt::AvpFlags(192));
@@ -8927,6 +8949,7 @@ impl TeleserviceList {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if self.ts_code.len() < 1 {
             return Err(
                 rt::typed::missing(
@@ -9023,8 +9046,8 @@ impl CallBarringInfo {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_ss_code = false;
         let mut seen_ss_status = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1476, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -9047,6 +9070,7 @@ impl CallBarringInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_ss_code {
             return Err(
                 rt::typed::missing(
@@ -9155,8 +9179,8 @@ impl EpsUserState {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1497, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -9169,6 +9193,7 @@ impl EpsUserState {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -9265,8 +9290,8 @@ impl EpsLocationInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1600, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -9279,6 +9304,7 @@ impl EpsLocationInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -9371,8 +9397,8 @@ impl MmeUserState {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1499, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -9381,6 +9407,7 @@ impl MmeUserState {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -9461,8 +9488,8 @@ impl SgsnUserState {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1499, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -9471,6 +9498,7 @@ impl SgsnUserState {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -9583,8 +9611,8 @@ impl MmeLocationInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1602, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -9633,6 +9661,7 @@ impl MmeLocationInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -9841,8 +9870,8 @@ impl SgsnLocationInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1604, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -9887,6 +9916,7 @@ impl SgsnLocationInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -10080,8 +10110,8 @@ impl ActiveApn {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_context_identifier = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1423, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -10112,6 +10142,7 @@ impl ActiveApn {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_context_identifier {
             return Err(
                 rt::typed::missing(
@@ -10323,8 +10354,8 @@ impl MdtConfiguration {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_job_type = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1623, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -10415,6 +10446,7 @@ impl MdtConfiguration {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_job_type {
             return Err(
                 rt::typed::missing(
@@ -10749,8 +10781,8 @@ impl AreaScope {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1604, 10415) => {
                     self.avp_flags
@@ -10826,6 +10858,7 @@ impl AreaScope {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -10966,8 +10999,8 @@ impl EquivalentPlmnList {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1407, 10415) => {
                     self.avp_flags
@@ -10977,6 +11010,7 @@ impl EquivalentPlmnList {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if self.visited_plmn_id.len() < 1 {
             return Err(
                 rt::typed::missing(
@@ -11072,8 +11106,8 @@ impl VplmnCsgSubscriptionData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_csg_id = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1437, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -11091,6 +11125,7 @@ impl VplmnCsgSubscriptionData {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_csg_id {
             return Err(
                 rt::typed::missing(
@@ -11195,8 +11230,8 @@ impl LocalTimeZone {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_time_zone = false;
         let mut seen_daylight_saving_time = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1642, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -11219,6 +11254,7 @@ impl LocalTimeZone {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_time_zone {
             return Err(
                 rt::typed::missing(
@@ -11327,8 +11363,8 @@ impl WlanOffloadability {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1668, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -11341,6 +11377,7 @@ impl WlanOffloadability {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -11433,8 +11470,8 @@ impl AdjacentPlmns {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1407, 10415) => {
                     self.avp_flags
@@ -11444,6 +11481,7 @@ impl AdjacentPlmns {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if self.visited_plmn_id.len() < 1 {
             return Err(
                 rt::typed::missing(
@@ -11540,8 +11578,8 @@ impl AdjacentAccessRestrictionData {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_visited_plmn_id = false;
         let mut seen_access_restriction_data = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1407, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -11564,6 +11602,7 @@ impl AdjacentAccessRestrictionData {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_visited_plmn_id {
             return Err(
                 rt::typed::missing(
@@ -11679,8 +11718,8 @@ impl ImsiGroupId {
         let mut seen_group_service_id = false;
         let mut seen_group_plmn_id = false;
         let mut seen_local_group_id = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1676, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -11712,6 +11751,7 @@ impl ImsiGroupId {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_group_service_id {
             return Err(
                 rt::typed::missing(
@@ -11855,8 +11895,8 @@ impl SubscriptionDataDeletion {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_dsr_flags = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1421, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -11891,6 +11931,7 @@ impl SubscriptionDataDeletion {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_dsr_flags {
             return Err(
                 rt::typed::missing(
@@ -12037,8 +12078,8 @@ impl EmergencyInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (486, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -12047,6 +12088,7 @@ impl EmergencyInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -12131,8 +12173,8 @@ impl V2xSubscriptionData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1689, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -12145,6 +12187,7 @@ impl V2xSubscriptionData {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -12243,8 +12286,8 @@ impl EdrxCycleLength {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_rat_type = false;
         let mut seen_edrx_cycle_length_value = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1032, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -12267,6 +12310,7 @@ impl EdrxCycleLength {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_rat_type {
             return Err(
                 rt::typed::missing(
@@ -12375,8 +12419,8 @@ impl MbsfnArea {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1695, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -12389,6 +12433,7 @@ impl MbsfnArea {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -12487,8 +12532,8 @@ impl PagingTimeWindow {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_operation_mode = false;
         let mut seen_paging_time_window_length = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1702, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -12511,6 +12556,7 @@ impl PagingTimeWindow {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_operation_mode {
             return Err(
                 rt::typed::missing(
@@ -12615,8 +12661,8 @@ impl EdrxRelatedRat {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1032, 10415) => {
                     self.avp_flags.note(&avp, self.rat_type.len(), rt::AvpFlags(128));
@@ -12625,6 +12671,7 @@ impl EdrxRelatedRat {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if self.rat_type.len() < 1 {
             return Err(
                 rt::typed::missing(
@@ -12723,8 +12770,8 @@ impl V2xSubscriptionDataNr {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1689, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -12741,6 +12788,7 @@ impl V2xSubscriptionDataNr {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -12849,8 +12897,8 @@ impl UePc5Qos {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1712, 10415) => {
                     self.avp_flags
@@ -12864,6 +12912,7 @@ impl UePc5Qos {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if self.pc5_qos_flow.len() < 1 {
             return Err(
                 rt::typed::missing(
@@ -12975,8 +13024,8 @@ impl Pc5QosFlow {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_n5qi = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1713, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -12993,6 +13042,7 @@ impl Pc5QosFlow {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_n5qi {
             return Err(
                 rt::typed::missing(
@@ -13107,8 +13157,8 @@ impl Pc5FlowBitrates {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1715, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -13121,6 +13171,7 @@ impl Pc5FlowBitrates {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -13270,8 +13321,8 @@ impl MdtConfigurationNr {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_job_type = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1623, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -13342,6 +13393,7 @@ impl MdtConfigurationNr {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_job_type {
             return Err(
                 rt::typed::missing(
@@ -13728,8 +13780,8 @@ impl UpdateLocationRequest {
         let mut seen_rat_type = false;
         let mut seen_ulr_flags = false;
         let mut seen_visited_plmn_id = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -13912,6 +13964,7 @@ impl UpdateLocationRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -14486,8 +14539,8 @@ impl UpdateLocationAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -14593,6 +14646,7 @@ impl UpdateLocationAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -14990,8 +15044,8 @@ impl AuthenticationInformationRequest {
         let mut seen_destination_realm = false;
         let mut seen_user_name = false;
         let mut seen_visited_plmn_id = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -15112,6 +15166,7 @@ impl AuthenticationInformationRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -15502,8 +15557,8 @@ impl AuthenticationInformationAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -15605,6 +15660,7 @@ impl AuthenticationInformationAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -15977,8 +16033,8 @@ impl CancelLocationRequest {
         let mut seen_destination_realm = false;
         let mut seen_user_name = false;
         let mut seen_cancellation_type = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -16084,6 +16140,7 @@ impl CancelLocationRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -16420,8 +16477,8 @@ impl CancelLocationAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -16499,6 +16556,7 @@ impl CancelLocationAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -16803,8 +16861,8 @@ impl TgppS6aS6dInsertSubscriberDataRequest {
         let mut seen_destination_realm = false;
         let mut seen_user_name = false;
         let mut seen_subscription_data = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -16914,6 +16972,7 @@ impl TgppS6aS6dInsertSubscriberDataRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -17302,8 +17361,8 @@ impl TgppS6aS6dInsertSubscriberDataAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -17445,6 +17504,7 @@ impl TgppS6aS6dInsertSubscriberDataAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -17881,8 +17941,8 @@ impl TgppS6aS6dDeleteSubscriberDataRequest {
         let mut seen_destination_realm = false;
         let mut seen_user_name = false;
         let mut seen_dsr_flags = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -18005,6 +18065,7 @@ impl TgppS6aS6dDeleteSubscriberDataRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -18393,8 +18454,8 @@ impl TgppS6aS6dDeleteSubscriberDataAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -18476,6 +18537,7 @@ impl TgppS6aS6dDeleteSubscriberDataAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -18790,8 +18852,8 @@ impl PurgeUeRequest {
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
         let mut seen_user_name = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -18891,6 +18953,7 @@ impl PurgeUeRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -19243,8 +19306,8 @@ impl PurgeUeAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -19338,6 +19401,7 @@ impl PurgeUeAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -19688,8 +19752,8 @@ impl TgppS6aS6dResetRequest {
         let mut seen_origin_realm = false;
         let mut seen_destination_host = false;
         let mut seen_destination_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -19789,6 +19853,7 @@ impl TgppS6aS6dResetRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -20125,8 +20190,8 @@ impl TgppS6aS6dResetAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -20204,6 +20269,7 @@ impl TgppS6aS6dResetAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -20548,8 +20614,8 @@ impl NotifyRequest {
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
         let mut seen_user_name = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -20707,6 +20773,7 @@ impl NotifyRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -21175,8 +21242,8 @@ impl NotifyAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -21266,6 +21333,7 @@ impl NotifyAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -21592,8 +21660,8 @@ impl MeIdentityCheckRequest {
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
         let mut seen_terminal_information = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -21680,6 +21748,7 @@ impl MeIdentityCheckRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -21980,8 +22049,8 @@ impl MeIdentityCheckAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -22058,6 +22127,7 @@ impl MeIdentityCheckAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -22361,8 +22431,8 @@ impl UpdateVcsgLocationRequest {
         let mut seen_destination_realm = false;
         let mut seen_user_name = false;
         let mut seen_uvr_flags = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -22467,6 +22537,7 @@ impl UpdateVcsgLocationRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -22821,8 +22892,8 @@ impl UpdateVcsgLocationAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -22922,6 +22993,7 @@ impl UpdateVcsgLocationAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -23254,8 +23326,8 @@ impl CancelVcsgLocationRequest {
         let mut seen_destination_realm = false;
         let mut seen_user_name = false;
         let mut seen_cancellation_type = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -23357,6 +23429,7 @@ impl CancelVcsgLocationRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -23681,8 +23754,8 @@ impl CancelVcsgLocationAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -23760,6 +23833,7 @@ impl CancelVcsgLocationAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -24064,8 +24138,8 @@ impl TgppS7aS7dInsertSubscriberDataRequest {
         let mut seen_destination_realm = false;
         let mut seen_user_name = false;
         let mut seen_subscription_data = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -24175,6 +24249,7 @@ impl TgppS7aS7dInsertSubscriberDataRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -24563,8 +24638,8 @@ impl TgppS7aS7dInsertSubscriberDataAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -24706,6 +24781,7 @@ impl TgppS7aS7dInsertSubscriberDataAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -25142,8 +25218,8 @@ impl TgppS7aS7dDeleteSubscriberDataRequest {
         let mut seen_destination_realm = false;
         let mut seen_user_name = false;
         let mut seen_dsr_flags = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -25266,6 +25342,7 @@ impl TgppS7aS7dDeleteSubscriberDataRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -25654,8 +25731,8 @@ impl TgppS7aS7dDeleteSubscriberDataAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -25737,6 +25814,7 @@ impl TgppS7aS7dDeleteSubscriberDataAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -26051,8 +26129,8 @@ impl TgppS7aS7dResetRequest {
         let mut seen_origin_realm = false;
         let mut seen_destination_host = false;
         let mut seen_destination_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -26152,6 +26230,7 @@ impl TgppS7aS7dResetRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -26488,8 +26567,8 @@ impl TgppS7aS7dResetAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -26567,6 +26646,7 @@ impl TgppS7aS7dResetAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(

@@ -386,8 +386,8 @@ impl SmDeliveryFailureCause {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_sm_enumerated_delivery_failure_cause = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3304, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -405,6 +405,7 @@ impl SmDeliveryFailureCause {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_sm_enumerated_delivery_failure_cause {
             return Err(
                 rt::typed::missing(
@@ -523,8 +524,8 @@ impl SmDeliveryOutcome {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3317, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -565,6 +566,7 @@ impl SmDeliveryOutcome {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -709,8 +711,8 @@ impl MmeSmDeliveryOutcome {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3321, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -723,6 +725,7 @@ impl MmeSmDeliveryOutcome {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -819,8 +822,8 @@ impl MscSmDeliveryOutcome {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3321, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -833,6 +836,7 @@ impl MscSmDeliveryOutcome {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -929,8 +933,8 @@ impl SgsnSmDeliveryOutcome {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3321, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -943,6 +947,7 @@ impl SgsnSmDeliveryOutcome {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1039,8 +1044,8 @@ impl IpSmGwSmDeliveryOutcome {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3321, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -1053,6 +1058,7 @@ impl IpSmGwSmDeliveryOutcome {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1153,8 +1159,8 @@ impl SmsmiCorrelationId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3325, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -1171,6 +1177,7 @@ impl SmsmiCorrelationId {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1279,8 +1286,8 @@ impl Smsf3gppSmDeliveryOutcome {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3321, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -1293,6 +1300,7 @@ impl Smsf3gppSmDeliveryOutcome {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1389,8 +1397,8 @@ impl SmsfNon3gppSmDeliveryOutcome {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3321, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -1403,6 +1411,7 @@ impl SmsfNon3gppSmDeliveryOutcome {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1503,8 +1512,8 @@ impl Smsf3gppAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3338, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -1521,6 +1530,7 @@ impl Smsf3gppAddress {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1633,8 +1643,8 @@ impl SmsfNon3gppAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3339, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -1651,6 +1661,7 @@ impl SmsfNon3gppAddress {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1833,8 +1844,8 @@ impl SendRoutingInfoForSmRequest {
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1945,6 +1956,7 @@ impl SendRoutingInfoForSmRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -2377,8 +2389,8 @@ impl SendRoutingInfoForSmAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2528,6 +2540,7 @@ impl SendRoutingInfoForSmAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -2996,8 +3009,8 @@ impl AlertServiceCentreRequest {
         let mut seen_destination_realm = false;
         let mut seen_sc_address = false;
         let mut seen_user_identifier = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3119,6 +3132,7 @@ impl AlertServiceCentreRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -3493,8 +3507,8 @@ impl AlertServiceCentreAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3572,6 +3586,7 @@ impl AlertServiceCentreAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -3880,8 +3895,8 @@ impl ReportSmDeliveryStatusRequest {
         let mut seen_user_identifier = false;
         let mut seen_sc_address = false;
         let mut seen_sm_delivery_outcome = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3995,6 +4010,7 @@ impl ReportSmDeliveryStatusRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -4361,8 +4377,8 @@ impl ReportSmDeliveryStatusAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -4444,6 +4460,7 @@ impl ReportSmDeliveryStatusAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -4768,8 +4785,8 @@ impl MoForwardShortMessageRequest {
         let mut seen_sc_address = false;
         let mut seen_user_identifier = false;
         let mut seen_sm_rp_ui = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -4887,6 +4904,7 @@ impl MoForwardShortMessageRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -5269,8 +5287,8 @@ impl MoForwardShortMessageAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -5356,6 +5374,7 @@ impl MoForwardShortMessageAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -5713,8 +5732,8 @@ impl MtForwardShortMessageRequest {
         let mut seen_user_name = false;
         let mut seen_sc_address = false;
         let mut seen_sm_rp_ui = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -5861,6 +5880,7 @@ impl MtForwardShortMessageRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -6319,8 +6339,8 @@ impl MtForwardShortMessageAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -6422,6 +6442,7 @@ impl MtForwardShortMessageAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(

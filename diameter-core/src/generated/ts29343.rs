@@ -87,8 +87,8 @@ impl MonitorTarget {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_target_rpauid = false;
         let mut seen_pduid = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3844, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -124,6 +124,7 @@ impl MonitorTarget {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_target_rpauid {
             return Err(
                 rt::typed::missing(
@@ -257,8 +258,8 @@ impl ProseCodeSuffixMask {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_suffix_code = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3609, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -276,6 +277,7 @@ impl ProseCodeSuffixMask {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_suffix_code {
             return Err(
                 rt::typed::missing(
@@ -390,8 +392,8 @@ impl BannedUserTarget {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_target_rpauid = false;
         let mut seen_target_pduid = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3844, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -414,6 +416,7 @@ impl BannedUserTarget {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_target_rpauid {
             return Err(
                 rt::typed::missing(
@@ -608,8 +611,8 @@ impl ProximityActionRequest {
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
         let mut seen_prose_request_type = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -734,6 +737,7 @@ impl ProximityActionRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -1212,8 +1216,8 @@ impl ProximityActionAnswer {
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
         let mut seen_prose_request_type = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1389,6 +1393,7 @@ impl ProximityActionAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -1876,8 +1881,8 @@ impl ProximityApplicationRequest {
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
         let mut seen_prose_request_type = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -1970,6 +1975,7 @@ impl ProximityApplicationRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -2306,8 +2312,8 @@ impl ProximityApplicationAnswer {
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
         let mut seen_prose_request_type = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2407,6 +2413,7 @@ impl ProximityApplicationAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(

@@ -241,8 +241,8 @@ impl AssistanceInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3820, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -251,6 +251,7 @@ impl AssistanceInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -360,8 +361,8 @@ impl MatchReport {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_discovery_type = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3804, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -403,6 +404,7 @@ impl MatchReport {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_discovery_type {
             return Err(
                 rt::typed::missing(
@@ -593,8 +595,8 @@ impl ProseDiscoveryFilter {
         let mut seen_prose_app_id = false;
         let mut seen_prose_validity_timer = false;
         let mut seen_prose_app_code = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3805, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -640,6 +642,7 @@ impl ProseDiscoveryFilter {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_tgpp_filter_id {
             return Err(
                 rt::typed::missing(
@@ -818,8 +821,8 @@ impl WifiP2pAssistanceInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1524, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -856,6 +859,7 @@ impl WifiP2pAssistanceInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1008,8 +1012,8 @@ impl WlanAssistanceInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3819, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -1018,6 +1022,7 @@ impl WlanAssistanceInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1098,8 +1103,8 @@ impl WlanLinkLayerIdList {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3821, 10415) => {
                     self.avp_flags
@@ -1109,6 +1114,7 @@ impl WlanLinkLayerIdList {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1200,8 +1206,8 @@ impl ProseAppCodeInfo {
         let mut seen_prose_app_code = false;
         let mut seen_mic = false;
         let mut seen_utc_based_counter = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3810, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -1228,6 +1234,7 @@ impl ProseAppCodeInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_prose_app_code {
             return Err(
                 rt::typed::missing(
@@ -1359,8 +1366,8 @@ impl LocationUpdateTrigger {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_location_update_event_type = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3824, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -1382,6 +1389,7 @@ impl LocationUpdateTrigger {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_location_update_event_type {
             return Err(
                 rt::typed::missing(
@@ -1502,8 +1510,8 @@ impl ChangeOfAreaType {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_location_update_event_trigger = false;
         let mut seen_report_cardinality = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3826, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -1530,6 +1538,7 @@ impl ChangeOfAreaType {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_location_update_event_trigger {
             return Err(
                 rt::typed::missing(
@@ -1652,8 +1661,8 @@ impl PeriodicLocationType {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_location_report_interval_time = false;
         let mut seen_total_number_of_reports = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3830, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -1676,6 +1685,7 @@ impl PeriodicLocationType {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_location_report_interval_time {
             return Err(
                 rt::typed::missing(
@@ -1843,8 +1853,8 @@ impl DiscoveryAuthRequest {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_discovery_type = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3804, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -1932,6 +1942,7 @@ impl DiscoveryAuthRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_discovery_type {
             return Err(
                 rt::typed::missing(
@@ -2237,8 +2248,8 @@ impl DiscoveryAuthResponse {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_discovery_type = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3804, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -2302,6 +2313,7 @@ impl DiscoveryAuthResponse {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_discovery_type {
             return Err(
                 rt::typed::missing(
@@ -2501,8 +2513,8 @@ impl MatchRequest {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_discovery_type = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3804, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -2533,6 +2545,7 @@ impl MatchRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_discovery_type {
             return Err(
                 rt::typed::missing(
@@ -2676,8 +2689,8 @@ impl MatchReportInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_discovery_type = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3804, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -2700,6 +2713,7 @@ impl MatchReportInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_discovery_type {
             return Err(
                 rt::typed::missing(
@@ -2816,8 +2830,8 @@ impl AppIdentifier {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_os_id = false;
         let mut seen_os_app_id = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3841, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -2835,6 +2849,7 @@ impl AppIdentifier {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_os_id {
             return Err(
                 rt::typed::missing(
@@ -2955,8 +2970,8 @@ impl CodeReceivingSecurityMaterial {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3862, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -2981,6 +2996,7 @@ impl CodeReceivingSecurityMaterial {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -3121,8 +3137,8 @@ impl CodeSendingSecurityMaterial {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3862, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -3143,6 +3159,7 @@ impl CodeSendingSecurityMaterial {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -3319,8 +3336,8 @@ impl ProseAuthorizationRequest {
         let mut seen_destination_realm = false;
         let mut seen_user_identity = false;
         let mut seen_visited_plmn_id = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3421,6 +3438,7 @@ impl ProseAuthorizationRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -3783,8 +3801,8 @@ impl ProseAuthorizationAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3898,6 +3916,7 @@ impl ProseAuthorizationAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -4292,8 +4311,8 @@ impl ProseDiscoveryRequest {
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
         let mut seen_discovery_auth_request = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -4389,6 +4408,7 @@ impl ProseDiscoveryRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -4733,8 +4753,8 @@ impl ProseDiscoveryAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -4832,6 +4852,7 @@ impl ProseDiscoveryAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -5190,8 +5211,8 @@ impl ProseMatchRequest {
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
         let mut seen_match_request = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -5287,6 +5308,7 @@ impl ProseMatchRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -5627,8 +5649,8 @@ impl ProseMatchAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -5723,6 +5745,7 @@ impl ProseMatchAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -6065,8 +6088,8 @@ impl ProseMatchReportInfoRequest {
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
         let mut seen_match_report_info = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -6158,6 +6181,7 @@ impl ProseMatchReportInfoRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -6482,8 +6506,8 @@ impl ProseMatchReportInfoAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -6573,6 +6597,7 @@ impl ProseMatchReportInfoAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -6927,8 +6952,8 @@ impl ProseProximityRequest {
         let mut seen_targeted_epuid = false;
         let mut seen_time_window = false;
         let mut seen_location_estimate = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -7060,6 +7085,7 @@ impl ProseProximityRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -7476,8 +7502,8 @@ impl ProseProximityAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -7575,6 +7601,7 @@ impl ProseProximityAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -7934,8 +7961,8 @@ impl ProseLocationUpdateRequest {
         let mut seen_destination_realm = false;
         let mut seen_targeted_epuid = false;
         let mut seen_location_estimate = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -8036,6 +8063,7 @@ impl ProseLocationUpdateRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -8378,8 +8406,8 @@ impl ProseLocationUpdateAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -8469,6 +8497,7 @@ impl ProseLocationUpdateAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -8808,8 +8837,8 @@ impl ProseAlertRequest {
         let mut seen_destination_realm = false;
         let mut seen_app_layer_user_id = false;
         let mut seen_targeted_epuid = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -8914,6 +8943,7 @@ impl ProseAlertRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -9268,8 +9298,8 @@ impl ProseAlertAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -9359,6 +9389,7 @@ impl ProseAlertAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -9694,8 +9725,8 @@ impl ProseCancellationRequest {
         let mut seen_destination_realm = false;
         let mut seen_requesting_epuid = false;
         let mut seen_targeted_epuid = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -9796,6 +9827,7 @@ impl ProseCancellationRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -10138,8 +10170,8 @@ impl ProseCancellationAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -10229,6 +10261,7 @@ impl ProseCancellationAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(

@@ -209,8 +209,8 @@ impl MbmsBearerEventNotification {
         let mut seen_tmgi = false;
         let mut seen_mbms_flow_identifier = false;
         let mut seen_mbms_bearer_event = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (900, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -259,6 +259,7 @@ impl MbmsBearerEventNotification {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_tmgi {
             return Err(
                 rt::typed::missing(
@@ -454,8 +455,8 @@ impl MbmsBearerRequest {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_mbms_startstop_indication = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (902, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -518,6 +519,7 @@ impl MbmsBearerRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_mbms_startstop_indication {
             return Err(
                 rt::typed::missing(
@@ -780,8 +782,8 @@ impl MbmsBearerResponse {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (900, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -834,6 +836,7 @@ impl MbmsBearerResponse {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1015,8 +1018,8 @@ impl TmgiAllocationRequest {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_tmgi_number = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3516, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -1034,6 +1037,7 @@ impl TmgiAllocationRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_tmgi_number {
             return Err(
                 rt::typed::missing(
@@ -1140,8 +1144,8 @@ impl TmgiAllocationResponse {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (900, 10415) => {
                     self.avp_flags.note(&avp, self.tmgi.len(), rt::AvpFlags(192));
@@ -1158,6 +1162,7 @@ impl TmgiAllocationResponse {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1262,8 +1267,8 @@ impl TmgiDeallocationRequest {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (900, 10415) => {
                     self.avp_flags.note(&avp, self.tmgi.len(), rt::AvpFlags(192));
@@ -1272,6 +1277,7 @@ impl TmgiDeallocationRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1357,8 +1363,8 @@ impl TmgiDeallocationResponse {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_tmgi = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (900, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -1371,6 +1377,7 @@ impl TmgiDeallocationResponse {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_tmgi {
             return Err(
                 rt::typed::missing(
@@ -1469,8 +1476,8 @@ impl TmgiExpiry {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (900, 10415) => {
                     self.avp_flags.note(&avp, self.tmgi.len(), rt::AvpFlags(192));
@@ -1479,6 +1486,7 @@ impl TmgiExpiry {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if self.tmgi.len() < 1 {
             return Err(
                 rt::typed::missing(
@@ -1584,8 +1592,8 @@ impl LocalM1Information {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3520, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -1630,6 +1638,7 @@ impl LocalM1Information {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1761,8 +1770,8 @@ impl LocalMb2UInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3500, 10415) => {
                     self.avp_flags
@@ -1776,6 +1785,7 @@ impl LocalMb2UInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1877,8 +1887,8 @@ impl RohcRequest {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_rohc_profile = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (507, 10415) => {
                     self.avp_flags
@@ -1905,6 +1915,7 @@ impl RohcRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if self.flow_description.len() < 1 {
             return Err(
                 rt::typed::missing(
@@ -2033,8 +2044,8 @@ impl UserplaneProtocolResult {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (507, 10415) => {
                     self.avp_flags
@@ -2052,6 +2063,7 @@ impl UserplaneProtocolResult {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -2223,8 +2235,8 @@ impl GcsActionRequest {
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2325,6 +2337,7 @@ impl GcsActionRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -2724,8 +2737,8 @@ impl GcsActionAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -2856,6 +2869,7 @@ impl GcsActionAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -3291,8 +3305,8 @@ impl GcsNotificationRequest {
         let mut seen_origin_realm = false;
         let mut seen_destination_realm = false;
         let mut seen_destination_host = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3398,6 +3412,7 @@ impl GcsNotificationRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -3749,8 +3764,8 @@ impl GcsNotificationAnswer {
         let mut seen_auth_session_state = false;
         let mut seen_origin_host = false;
         let mut seen_origin_realm = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -3849,6 +3864,7 @@ impl GcsNotificationAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(

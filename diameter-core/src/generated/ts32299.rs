@@ -6405,8 +6405,8 @@ impl AccessNetworkInfoChange {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1263, 10415) => {
                     self.avp_flags
@@ -6437,6 +6437,7 @@ impl AccessNetworkInfoChange {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -6573,8 +6574,8 @@ impl AccessTransferInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2710, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -6637,6 +6638,7 @@ impl AccessTransferInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -6817,8 +6819,8 @@ impl AccumulatedCost {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_value_digits = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (447, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -6836,6 +6838,7 @@ impl AccumulatedCost {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_value_digits {
             return Err(
                 rt::typed::missing(
@@ -6942,8 +6945,8 @@ impl AdditionalContentInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1204, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -6964,6 +6967,7 @@ impl AdditionalContentInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -7072,8 +7076,8 @@ impl AddressDomain {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1200, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -7086,6 +7090,7 @@ impl AddressDomain {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -7183,8 +7188,8 @@ impl AfCorrelationInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_af_charging_identifier = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (505, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -7202,6 +7207,7 @@ impl AfCorrelationInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_af_charging_identifier {
             return Err(
                 rt::typed::missing(
@@ -7329,8 +7335,8 @@ impl AnnouncementInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_announcement_identifier = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3905, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -7373,6 +7379,7 @@ impl AnnouncementInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_announcement_identifier {
             return Err(
                 rt::typed::missing(
@@ -7551,8 +7558,8 @@ impl AocCostInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2052, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -7570,6 +7577,7 @@ impl AocCostInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -7682,8 +7690,8 @@ impl AocInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2053, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -7704,6 +7712,7 @@ impl AocInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -7812,8 +7821,8 @@ impl AocService {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2312, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -7830,6 +7839,7 @@ impl AocService {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -7930,8 +7940,8 @@ impl AocSubscriptionInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2311, 10415) => {
                     self.avp_flags.note(&avp, self.aoc_service.len(), rt::AvpFlags(128));
@@ -7948,6 +7958,7 @@ impl AocSubscriptionInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -8056,8 +8067,8 @@ impl ApnRateControl {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3935, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -8070,6 +8081,7 @@ impl ApnRateControl {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -8170,8 +8182,8 @@ impl ApnRateControlDownlink {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3936, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -8192,6 +8204,7 @@ impl ApnRateControlDownlink {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -8304,8 +8317,8 @@ impl ApnRateControlUplink {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3939, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -8326,6 +8339,7 @@ impl ApnRateControlUplink {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -8438,8 +8452,8 @@ impl ApplicationServerInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (836, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -8466,6 +8480,7 @@ impl ApplicationServerInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -8574,8 +8589,8 @@ impl BasicServiceCode {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (854, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -8588,6 +8603,7 @@ impl BasicServiceCode {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -8684,8 +8700,8 @@ impl CalledIdentityChange {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3916, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -8698,6 +8714,7 @@ impl CalledIdentityChange {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -8798,8 +8815,8 @@ impl CoverageInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3428, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -8817,6 +8834,7 @@ impl CoverageInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -8937,8 +8955,8 @@ impl CpdtInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3111, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -8963,6 +8981,7 @@ impl CpdtInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -9099,8 +9118,8 @@ impl CurrentTariff {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (425, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -9118,6 +9137,7 @@ impl CurrentTariff {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -9226,8 +9246,8 @@ impl DcdInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2116, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -9240,6 +9260,7 @@ impl DcdInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -9344,8 +9365,8 @@ impl DestinationInterface {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2003, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -9366,6 +9387,7 @@ impl DestinationInterface {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -9490,8 +9512,8 @@ impl EarlyMediaDescription {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1273, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -9519,6 +9541,7 @@ impl EarlyMediaDescription {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -9623,8 +9646,8 @@ impl EnhancedDiagnostics {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2819, 10415) => {
                     self.avp_flags
@@ -9639,6 +9662,7 @@ impl EnhancedDiagnostics {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -9740,8 +9764,8 @@ impl Envelope {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_envelope_start_time = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1269, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -9785,6 +9809,7 @@ impl Envelope {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_envelope_start_time {
             return Err(
                 rt::typed::missing(
@@ -9939,8 +9964,8 @@ impl EventType {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (824, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -9957,6 +9982,7 @@ impl EventType {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -10073,8 +10099,8 @@ impl ImInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2114, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -10111,6 +10137,7 @@ impl ImInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -10436,8 +10463,8 @@ impl ImsInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_node_functionality = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (823, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -10811,6 +10838,7 @@ impl ImsInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_node_functionality {
             return Err(
                 rt::typed::missing(
@@ -11525,8 +11553,8 @@ impl IncrementalCost {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_value_digits = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (447, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -11544,6 +11572,7 @@ impl IncrementalCost {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_value_digits {
             return Err(
                 rt::typed::missing(
@@ -11646,8 +11675,8 @@ impl InterOperatorIdentifier {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (839, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -11660,6 +11689,7 @@ impl InterOperatorIdentifier {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -11760,8 +11790,8 @@ impl IsupCause {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3423, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -11778,6 +11808,7 @@ impl IsupCause {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -11902,8 +11933,8 @@ impl LcsClientId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1241, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -11932,6 +11963,7 @@ impl LcsClientId {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -12080,8 +12112,8 @@ impl LcsClientName {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1236, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -12098,6 +12130,7 @@ impl LcsClientName {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -12222,8 +12255,8 @@ impl LcsInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1232, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -12252,6 +12285,7 @@ impl LcsInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -12396,8 +12430,8 @@ impl LcsRequestorId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1236, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -12410,6 +12444,7 @@ impl LcsRequestorId {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -12506,8 +12541,8 @@ impl LocationInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (22, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -12520,6 +12555,7 @@ impl LocationInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -12616,8 +12652,8 @@ impl LocationType {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1243, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -12634,6 +12670,7 @@ impl LocationType {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -12785,8 +12822,8 @@ impl MbmsInformation {
         let mut seen_tmgi = false;
         let mut seen_mbms_service_type = false;
         let mut seen_mbms_user_service_type = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (900, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -12870,6 +12907,7 @@ impl MbmsInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_tmgi {
             return Err(
                 rt::typed::missing(
@@ -13150,8 +13188,8 @@ impl MessageBody {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_content_type = false;
         let mut seen_content_length = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (826, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -13182,6 +13220,7 @@ impl MessageBody {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_content_type {
             return Err(
                 rt::typed::missing(
@@ -13314,8 +13353,8 @@ impl MessageClass {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1214, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -13328,6 +13367,7 @@ impl MessageClass {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -13432,8 +13472,8 @@ impl MmContentType {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1204, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -13468,6 +13508,7 @@ impl MmContentType {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -13660,8 +13701,8 @@ impl MmsInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (886, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -13751,6 +13792,7 @@ impl MmsInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -14059,8 +14101,8 @@ impl MmtelInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2048, 10415) => {
                     self.avp_flags
@@ -14075,6 +14117,7 @@ impl MmtelInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -14215,8 +14258,8 @@ impl MonitoringEventInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3922, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -14307,6 +14350,7 @@ impl MonitoringEventInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -14601,8 +14645,8 @@ impl MonitoringEventReportData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (55, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -14669,6 +14713,7 @@ impl MonitoringEventReportData {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -14877,8 +14922,8 @@ impl NextTariff {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (425, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -14896,6 +14941,7 @@ impl NextTariff {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -15012,8 +15058,8 @@ impl NiddSubmission {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (55, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -15034,6 +15080,7 @@ impl NiddSubmission {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -15162,8 +15209,8 @@ impl NniInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2707, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -15184,6 +15231,7 @@ impl NniInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -15314,8 +15362,8 @@ impl OfflineCharging {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (881, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -15346,6 +15394,7 @@ impl OfflineCharging {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -15470,8 +15519,8 @@ impl OriginatorAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (899, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -15488,6 +15537,7 @@ impl OriginatorAddress {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -15604,8 +15654,8 @@ impl OriginatorInterface {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2003, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -15626,6 +15676,7 @@ impl OriginatorInterface {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -15750,8 +15801,8 @@ impl OriginatorReceivedAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (899, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -15768,6 +15819,7 @@ impl OriginatorReceivedAddress {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -15880,8 +15932,8 @@ impl ParticipantGroup {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (832, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -15902,6 +15954,7 @@ impl ParticipantGroup {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -16054,8 +16107,8 @@ impl PocInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (883, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -16124,6 +16177,7 @@ impl PocInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -16352,8 +16406,8 @@ impl PocUserRole {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1253, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -16366,6 +16420,7 @@ impl PocUserRole {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -16494,8 +16549,8 @@ impl ProseDirectCommunicationReceptionDataContainer {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2063, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -16544,6 +16599,7 @@ impl ProseDirectCommunicationReceptionDataContainer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -16768,8 +16824,8 @@ impl ProseDirectCommunicationTransmissionDataContainer {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2063, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -16818,6 +16874,7 @@ impl ProseDirectCommunicationTransmissionDataContainer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -17222,8 +17279,8 @@ impl ProseInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (628, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -17544,6 +17601,7 @@ impl ProseInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -18278,8 +18336,8 @@ impl PsFurnishChargingInformation {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_tgpp_charging_id = false;
         let mut seen_ps_free_format_data = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -18306,6 +18364,7 @@ impl PsFurnishChargingInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_tgpp_charging_id {
             return Err(
                 rt::typed::missing(
@@ -18718,8 +18777,8 @@ impl PsInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (628, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -19088,6 +19147,7 @@ impl PsInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -20036,8 +20096,8 @@ impl RadioParameterSetInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3464, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -20050,6 +20110,7 @@ impl RadioParameterSetInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -20162,8 +20223,8 @@ impl RanSecondaryRatUsageReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1304, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -20192,6 +20253,7 @@ impl RanSecondaryRatUsageReport {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -20349,8 +20411,8 @@ impl RateElement {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_cc_unit_type = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (454, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -20380,6 +20442,7 @@ impl RateElement {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_cc_unit_type {
             return Err(
                 rt::typed::missing(
@@ -20518,8 +20581,8 @@ impl RealTimeTariffInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2060, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -20532,6 +20595,7 @@ impl RealTimeTariffInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -20636,8 +20700,8 @@ impl RecipientAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (899, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -20658,6 +20722,7 @@ impl RecipientAddress {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -20790,8 +20855,8 @@ impl RecipientInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2002, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -20827,6 +20892,7 @@ impl RecipientInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -20963,8 +21029,8 @@ impl RecipientReceivedAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (899, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -20981,6 +21047,7 @@ impl RecipientReceivedAddress {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -21113,8 +21180,8 @@ impl RelatedChangeConditionInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1228, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -21156,6 +21223,7 @@ impl RelatedChangeConditionInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -21320,8 +21388,8 @@ impl RelatedTrigger {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (870, 10415) => {
                     self.avp_flags
@@ -21331,6 +21399,7 @@ impl RelatedTrigger {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -21417,8 +21486,8 @@ impl RemainingBalance {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_unit_value = false;
         let mut seen_currency_code = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (445, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -21441,6 +21510,7 @@ impl RemainingBalance {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_unit_value {
             return Err(
                 rt::typed::missing(
@@ -21549,8 +21619,8 @@ impl ScaleFactor {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_value_digits = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (447, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -21568,6 +21638,7 @@ impl ScaleFactor {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_value_digits {
             return Err(
                 rt::typed::missing(
@@ -21670,8 +21741,8 @@ impl ScsAsAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3942, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -21684,6 +21755,7 @@ impl ScsAsAddress {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -21812,8 +21884,8 @@ impl SdpMediaComponent {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (844, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -21876,6 +21948,7 @@ impl SdpMediaComponent {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -22068,8 +22141,8 @@ impl SdpTimestamps {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1274, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -22082,6 +22155,7 @@ impl SdpTimestamps {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -22306,8 +22380,8 @@ impl ServiceDataContainer {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1276, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -22481,6 +22555,7 @@ impl ServiceDataContainer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -22957,8 +23032,8 @@ impl ServiceGenericInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2101, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -22979,6 +23054,7 @@ impl ServiceGenericInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -23159,8 +23235,8 @@ impl ServiceInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (443, 0) => {
                     self.avp_flags
@@ -23238,6 +23314,7 @@ impl ServiceInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -23514,8 +23591,8 @@ impl ServiceSpecificInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (863, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -23528,6 +23605,7 @@ impl ServiceSpecificInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -23640,8 +23718,8 @@ impl SmDeviceTriggerInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3406, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -23674,6 +23752,7 @@ impl SmDeviceTriggerInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -23904,8 +23983,8 @@ impl SmsInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2016, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -24019,6 +24098,7 @@ impl SmsInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -24399,8 +24479,8 @@ impl SupplementaryService {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2031, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -24449,6 +24529,7 @@ impl SupplementaryService {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -24670,8 +24751,8 @@ impl TalkBurstExchange {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_poc_change_time = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1262, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -24721,6 +24802,7 @@ impl TalkBurstExchange {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_poc_change_time {
             return Err(
                 rt::typed::missing(
@@ -24912,8 +24994,8 @@ impl TariffInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_current_tariff = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2056, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -24935,6 +25017,7 @@ impl TariffInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_current_tariff {
             return Err(
                 rt::typed::missing(
@@ -25050,8 +25133,8 @@ impl TimeQuotaMechanism {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_time_quota_type = false;
         let mut seen_base_time_interval = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1271, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -25074,6 +25157,7 @@ impl TimeQuotaMechanism {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_time_quota_type {
             return Err(
                 rt::typed::missing(
@@ -25190,8 +25274,8 @@ impl TimeStamps {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (834, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -25220,6 +25304,7 @@ impl TimeStamps {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -25412,8 +25497,8 @@ impl TrafficDataVolumes {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1016, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -25520,6 +25605,7 @@ impl TrafficDataVolumes {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -25820,8 +25906,8 @@ impl TransmitterInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3452, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -25834,6 +25920,7 @@ impl TransmitterInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -25926,8 +26013,8 @@ impl Trigger {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (870, 10415) => {
                     self.avp_flags
@@ -25937,6 +26024,7 @@ impl Trigger {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -26021,8 +26109,8 @@ impl TrunkGroupId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (852, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -26035,6 +26123,7 @@ impl TrunkGroupId {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -26144,8 +26233,8 @@ impl TwanUserLocationInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_ssid = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1524, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -26170,6 +26259,7 @@ impl TwanUserLocationInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_ssid {
             return Err(
                 rt::typed::missing(
@@ -26308,8 +26398,8 @@ impl UnitCost {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_value_digits = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (447, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -26327,6 +26417,7 @@ impl UnitCost {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_value_digits {
             return Err(
                 rt::typed::missing(
@@ -26435,8 +26526,8 @@ impl UserCsgInformation {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_csg_id = false;
         let mut seen_csg_access_mode = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1437, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -26463,6 +26554,7 @@ impl UserCsgInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_csg_id {
             return Err(
                 rt::typed::missing(
@@ -26604,8 +26696,8 @@ impl UwanUserLocationInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let mut seen_ue_local_ip_address = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (2805, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -26643,6 +26735,7 @@ impl UwanUserLocationInfo {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_ue_local_ip_address {
             return Err(
                 rt::typed::missing(
@@ -26811,8 +26904,8 @@ impl VariablePart {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_variable_part_type = false;
         let mut seen_variable_part_value = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3908, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -26839,6 +26932,7 @@ impl VariablePart {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_variable_part_type {
             return Err(
                 rt::typed::missing(
@@ -26999,8 +27093,8 @@ impl VcsInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (3412, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -27057,6 +27151,7 @@ impl VcsInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -27273,8 +27368,8 @@ impl VolteInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (831, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -27287,6 +27382,7 @@ impl VolteInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -27383,8 +27479,8 @@ impl WlanOperatorId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1308, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -27397,6 +27493,7 @@ impl WlanOperatorId {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -27495,8 +27592,8 @@ impl Cause {
     ) -> Result<(), rt::DecodeError> {
         let mut seen_cause_code = false;
         let mut seen_node_functionality = false;
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (861, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -27519,6 +27616,7 @@ impl Cause {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_cause_code {
             return Err(
                 rt::typed::missing(
@@ -27647,8 +27745,8 @@ impl WlanInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1246, 10415) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
@@ -27681,6 +27779,7 @@ impl WlanInformation {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -27845,8 +27944,8 @@ impl WlanRadioContainer {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (126, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -27867,6 +27966,7 @@ impl WlanRadioContainer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -28132,8 +28232,8 @@ impl CreditControlRequest {
         let mut seen_service_context_id = false;
         let mut seen_cc_request_type = false;
         let mut seen_cc_request_number = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -28351,6 +28451,7 @@ impl CreditControlRequest {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(
@@ -29034,8 +29135,8 @@ impl CreditControlAnswer {
         let mut seen_auth_application_id = false;
         let mut seen_cc_request_type = false;
         let mut seen_cc_request_number = false;
-        for avp in msg.avps() {
-            let avp = avp?;
+        let mut avps = msg.avps();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (263, 0) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
@@ -29235,6 +29336,7 @@ impl CreditControlAnswer {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         if !seen_session_id {
             return Err(
                 rt::typed::missing(

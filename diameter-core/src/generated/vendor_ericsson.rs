@@ -229,12 +229,13 @@ impl ActiveTimeReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -299,12 +300,13 @@ impl TimeQuotaMeasurement {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -369,12 +371,13 @@ impl ScapSubscriptionId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -439,12 +442,13 @@ impl OriginalSubscriptionId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -509,12 +513,13 @@ impl ScapGrantedServiceUnit {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -579,12 +584,13 @@ impl ScapCostInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -649,12 +655,13 @@ impl ScapRequestedServiceUnit {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -719,12 +726,13 @@ impl ScapServiceParameterInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -789,12 +797,13 @@ impl ScapUnitValue {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -859,12 +868,13 @@ impl ScapUsedServiceUnit {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -929,12 +939,13 @@ impl ChargingRuleAuthorization {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -999,12 +1010,13 @@ impl OtherPartyId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -1069,12 +1081,13 @@ impl CumulativeUsedServiceUnit {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }

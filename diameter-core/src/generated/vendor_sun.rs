@@ -54,8 +54,8 @@ impl PingTimestamp {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 (1, 42) => {
                     self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
@@ -68,6 +68,7 @@ impl PingTimestamp {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }

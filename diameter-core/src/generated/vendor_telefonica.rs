@@ -152,12 +152,13 @@ impl CsAnnouncement {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -222,12 +223,13 @@ impl CsAnnouncementData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -292,12 +294,13 @@ impl CsFurnishChargingInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -362,12 +365,13 @@ impl CsInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -432,12 +436,13 @@ impl CsLocationInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -502,12 +507,13 @@ impl CsAocInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -572,12 +578,13 @@ impl CsMultipartyCallIndication {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }

@@ -77,12 +77,13 @@ impl LiIndicatorGx {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
@@ -147,12 +148,13 @@ impl LiTargetmfaddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        for avp in parent.children() {
-            let avp = avp?;
+        let mut avps = parent.children();
+        while let Some(avp) = avps.next_framed() {
             match (avp.code, avp.vendor) {
                 _ => self.extra.push(avp.to_raw()),
             }
         }
+        avps.finish()?;
         Ok(())
     }
 }
