@@ -41,8 +41,8 @@ impl<T: AvpData + Default> Lazy<T> {
     }
 
     fn from_box(value: Box<T>) -> Self {
-        let cell = OnceLock::new();
-        let _ = cell.set(Ok(value));
+        // `From` builds the cell already set, without running `Once`.
+        let cell = OnceLock::from(Ok(value));
         Self {
             data: Bytes::new(),
             code: 0,

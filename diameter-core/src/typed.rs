@@ -64,10 +64,10 @@ pub trait Command: Sized {
         HEADER_LEN + self.avps_len()
     }
 
-    /// Appends the encoded message to `buf`, reserving its computed size once; the Message
-    /// Length written is the length actually produced.
+    /// Appends the encoded message to `buf`; the Message Length (like the length of each
+    /// Grouped AVP) is patched in once written, so no pass computes lengths beforehand.
     fn encode(&self, buf: &mut BytesMut) {
-        buf.reserve(self.encoded_len());
+        buf.reserve(ENCODE_RESERVE);
         let start = buf.len();
         let mut h = *self.header();
         h.code = Self::CODE;
@@ -78,11 +78,27 @@ pub trait Command: Sized {
         buf[start + 1..start + 4].copy_from_slice(&len[1..]);
     }
 
-    /// The encoded message, in one allocation.
+    /// The encoded message, in one allocation of its exact size: encoded into a per-thread
+    /// scratch buffer, then copied (cheaper than a pass computing the length of every
+    /// member first).
     fn to_bytes(&self) -> Bytes {
-        let mut buf = BytesMut::with_capacity(self.encoded_len());
-        self.encode(&mut buf);
-        buf.freeze()
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buf) => {
+                buf.clear();
+                self.encode(&mut buf);
+                let out = Bytes::copy_from_slice(&buf);
+                if buf.capacity() > SCRATCH_KEEP {
+                    *buf = BytesMut::new();
+                }
+                out
+            }
+            // Re-entered (an encoder calling `to_bytes`): a buffer of its own.
+            Err(_) => {
+                let mut buf = BytesMut::with_capacity(self.encoded_len());
+                self.encode(&mut buf);
+                buf.freeze()
+            }
+        })
     }
 
     /// As a generic [`Message`].
@@ -94,6 +110,17 @@ pub trait Command: Sized {
         h.flags = h.flags.with(CommandFlags::REQUEST, Self::REQUEST);
         Message::from_encoded(h, bytes)
     }
+}
+
+/// What [`Command::encode`] reserves before writing: most messages fit; larger ones grow the
+/// buffer as they are written.
+const ENCODE_RESERVE: usize = 1024;
+
+/// The largest scratch buffer [`Command::to_bytes`] keeps for the next message.
+const SCRATCH_KEEP: usize = 64 * 1024;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new());
 }
 
 /// The header of a received message as a typed message keeps it: length 0, since a typed
