@@ -18,31 +18,31 @@ use crate::error::DecodeError;
 /// read it with [`Lazy::get`], change it with [`Lazy::get_mut`].
 ///
 /// Kept small (80 bytes), since a typed message holds one per wide member whether present
-/// or not: the received AVP's header fields and data inline, the decoded value (or the
-/// error) boxed.
+/// or not: the received AVP's header fields and data inline, the value boxed.
 pub struct Lazy<T> {
     /// The received data (empty for a value built by hand).
     data: Bytes,
     code: u32,
     vendor: u32,
     /// The decoding context of the received AVP, narrowed.
-    depth: u32,
-    max_depth: u32,
+    depth: u16,
+    max_depth: u16,
     flags: AvpFlags,
-    /// Whether the value is as received: encoding then copies `data`.
-    received: bool,
-    value: OnceLock<Result<Box<T>, Box<DecodeError>>>,
+    /// A value built by hand or changed through [`Lazy::get_mut`]: encoded from the value.
+    /// `None` while the value is as received: encoded by copying `data`.
+    built: Option<Box<T>>,
+    /// The received value, decoded on first access (or the error).
+    decoded: OnceLock<Result<Box<T>, Box<DecodeError>>>,
+}
+
+fn narrow(v: usize) -> u16 {
+    u16::try_from(v).unwrap_or(u16::MAX)
 }
 
 impl<T: AvpData + Default> Lazy<T> {
     /// A value built by hand.
+    #[inline]
     pub fn new(value: T) -> Self {
-        Self::from_box(Box::new(value))
-    }
-
-    fn from_box(value: Box<T>) -> Self {
-        // `From` builds the cell already set, without running `Once`.
-        let cell = OnceLock::from(Ok(value));
         Self {
             data: Bytes::new(),
             code: 0,
@@ -50,19 +50,16 @@ impl<T: AvpData + Default> Lazy<T> {
             depth: 0,
             max_depth: 0,
             flags: AvpFlags(0),
-            received: false,
-            value: cell,
+            built: Some(Box::new(value)),
+            decoded: OnceLock::new(),
         }
     }
 
     fn decode_received(&self) -> Result<Box<T>, Box<DecodeError>> {
-        if !self.received {
-            return Ok(Box::default());
-        }
         let avp = AvpRef::detached(self.code, self.flags, self.vendor, &self.data);
         let cx = DecodeCx {
-            depth: self.depth as usize,
-            max_depth: self.max_depth as usize,
+            depth: usize::from(self.depth),
+            max_depth: usize::from(self.max_depth),
         };
         let mut b = Box::<T>::default();
         b.decode_in_place(&avp, cx)?;
@@ -71,35 +68,52 @@ impl<T: AvpData + Default> Lazy<T> {
 
     /// The value, decoding it on first access. Errors name offsets within this AVP's data.
     pub fn get(&self) -> Result<&T, DecodeError> {
-        match self.value.get_or_init(|| self.decode_received()) {
+        if let Some(b) = &self.built {
+            return Ok(b);
+        }
+        match self.decoded.get_or_init(|| self.decode_received()) {
             Ok(b) => Ok(b),
             Err(e) => Err((**e).clone()),
         }
     }
 
     /// The value for changing; it is then encoded from the value, not the received bytes.
+    /// A received value that does not decode stays as received.
     pub fn get_mut(&mut self) -> Result<&mut T, DecodeError> {
-        if self.value.get().is_none() {
-            let v = self.decode_received();
-            let _ = self.value.set(v);
+        if self.built.is_none() {
+            let v = match self.decoded.take() {
+                Some(v) => v,
+                None => self.decode_received(),
+            };
+            match v {
+                Ok(b) => {
+                    self.built = Some(b);
+                    self.data = Bytes::new();
+                }
+                Err(e) => {
+                    let err = (*e).clone();
+                    let _ = self.decoded.set(Err(e));
+                    return Err(err);
+                }
+            }
         }
-        self.received = false;
-        self.data = Bytes::new();
-        match self.value.get_mut() {
-            Some(Ok(b)) => Ok(b),
-            Some(Err(e)) => Err((**e).clone()),
+        match &mut self.built {
+            Some(b) => Ok(b),
             None => Err(crate::ErrorKind::InvalidAvpValue("lazy value lost").at(0)),
         }
     }
 
     /// Whether the value has been decoded (or was built by hand).
     pub fn is_decoded(&self) -> bool {
-        self.value.get().is_some()
+        self.built.is_some() || self.decoded.get().is_some()
     }
 
     /// The value, by move.
     pub fn into_inner(mut self) -> Result<T, DecodeError> {
-        let v = match self.value.take() {
+        if let Some(b) = self.built.take() {
+            return Ok(*b);
+        }
+        let v = match self.decoded.take() {
             Some(v) => v,
             None => self.decode_received(),
         };
@@ -121,9 +135,9 @@ impl<T: AvpData + Default> From<T> for Lazy<T> {
 
 impl<T: Clone> Clone for Lazy<T> {
     fn clone(&self) -> Self {
-        let value = OnceLock::new();
-        if let Some(v) = self.value.get() {
-            let _ = value.set(v.clone());
+        let decoded = OnceLock::new();
+        if let Some(v) = self.decoded.get() {
+            let _ = decoded.set(v.clone());
         }
         Self {
             data: self.data.clone(),
@@ -132,8 +146,8 @@ impl<T: Clone> Clone for Lazy<T> {
             depth: self.depth,
             max_depth: self.max_depth,
             flags: self.flags,
-            received: self.received,
-            value,
+            built: self.built.clone(),
+            decoded,
         }
     }
 }
@@ -142,10 +156,8 @@ impl<T: AvpData + Default + PartialEq> PartialEq for Lazy<T> {
     fn eq(&self, other: &Self) -> bool {
         match (self.get(), other.get()) {
             (Ok(a), Ok(b)) => a == b,
-            // Undecodable on both sides: equal when the bytes are.
-            (Err(_), Err(_)) => {
-                self.received == other.received && (!self.received || self.data == other.data)
-            }
+            // Undecodable on both sides (so both as received): equal when the bytes are.
+            (Err(_), Err(_)) => self.data == other.data,
             _ => false,
         }
     }
@@ -171,27 +183,27 @@ impl<T: AvpData + Default> AvpData for Lazy<T> {
             data: avp.data_bytes(),
             code: avp.code,
             vendor: avp.vendor,
-            depth: u32::try_from(cx.depth).unwrap_or(u32::MAX),
-            max_depth: u32::try_from(cx.max_depth).unwrap_or(u32::MAX),
+            depth: narrow(cx.depth),
+            max_depth: narrow(cx.max_depth),
             flags: avp.flags,
-            received: true,
-            value: OnceLock::new(),
+            built: None,
+            decoded: OnceLock::new(),
         })
     }
 
+    #[inline]
     fn data_len(&self) -> usize {
-        match (self.received, self.value.get()) {
-            (true, _) => self.data.len(),
-            (false, Some(Ok(v))) => v.data_len(),
-            (false, _) => 0,
+        match &self.built {
+            Some(v) => v.data_len(),
+            None => self.data.len(),
         }
     }
 
+    #[inline]
     fn encode_data(&self, buf: &mut BytesMut) {
-        match (self.received, self.value.get()) {
-            (true, _) => buf.extend_from_slice(&self.data),
-            (false, Some(Ok(v))) => v.encode_data(buf),
-            (false, _) => {}
+        match &self.built {
+            Some(v) => v.encode_data(buf),
+            None => buf.extend_from_slice(&self.data),
         }
     }
 }
