@@ -229,7 +229,7 @@ pub fn push<T: AvpData + Default>(
         // One allocation covers the usual short lists: room for four, or for as many as
         // fit in 1 KiB when the elements are large (small allocations are the allocator's
         // fast path).
-        list.reserve((1024 / std::mem::size_of::<T>().max(1)).clamp(1, 4));
+        *list = Vec::with_capacity((1024 / std::mem::size_of::<T>().max(1)).clamp(1, 4));
     }
     list.push(T::default());
     let last = list.len() - 1;
