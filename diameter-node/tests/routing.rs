@@ -579,3 +579,72 @@ async fn a_custom_selector_picks_the_peer() {
         n.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn a_relay_fails_forwarded_requests_over() {
+    // The relay has forwarded ten requests to s1 (slow) when s1 dies: it sends them again
+    // to s2 with the T flag; the client gets one answer for each.
+    let (s1, log1) = server("s1.servers.test", Duration::from_millis(300)).await;
+    let (s2, log2) = server("s2.servers.test", Duration::ZERO).await;
+    let relay = agent(
+        "relay.agents.test",
+        vec![
+            peer("s1.servers.test", s1.local_addrs()[0]),
+            peer("s2.servers.test", s2.local_addrs()[0]),
+        ],
+        vec![
+            RouteSpec::new("servers.test", RouteAction::Relay)
+                .peer("s1.servers.test")
+                .peer("s2.servers.test"),
+        ],
+    )
+    .await;
+    ready(&relay, 2).await;
+    let c = client(
+        vec![peer("relay.agents.test", relay.local_addrs()[0])],
+        vec![],
+    )
+    .await;
+    ready(&c, 1).await;
+    let mut sends = Vec::new();
+    for _ in 0..10 {
+        let mut b = ccr(&c, "servers.test").to_builder();
+        b.add(
+            avp::DESTINATION_HOST,
+            &DiameterIdentity::from("s1.servers.test"),
+        );
+        let (c, req) = (c.clone(), b.build());
+        sends.push(tokio::spawn(async move { c.send(req).await }));
+    }
+    let arrived = async {
+        while log1.len() < 10 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(3), arrived)
+        .await
+        .unwrap();
+    s1.abort();
+    for s in sends {
+        let a = s.await.unwrap().expect("one answer per request");
+        assert_eq!(
+            (a.result_code(), origin(&a).as_str()),
+            (Some(2001), "s2.servers.test")
+        );
+    }
+    assert_eq!(log2.len(), 10);
+    for (t, rr) in log2.all() {
+        assert!(t, "retransmitted with the T flag");
+        assert_eq!(rr, ["client.clients.test"], "one Route-Record, the relay's");
+    }
+    let s1_stats = relay
+        .peers()
+        .into_iter()
+        .find(|p| p.name == "s1.servers.test")
+        .unwrap()
+        .stats;
+    assert_eq!((s1_stats.failovers, s1_stats.retransmissions), (10, 10));
+    for n in [&c, &relay, &s2] {
+        n.shutdown().await;
+    }
+}
