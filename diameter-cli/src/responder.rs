@@ -32,7 +32,7 @@ const DEFAULT_GRANT_OCTETS: u64 = 10 * 1024 * 1024;
 
 /// Optional AVPs never copied from the request: they describe the sender, the route or an
 /// error, not the session.
-const NEVER_COPY: [AvpKey; 10] = [
+pub(crate) const NEVER_COPY: [AvpKey; 10] = [
     base::ORIGIN_STATE_ID,
     base::DESTINATION_HOST,
     base::DESTINATION_REALM,

@@ -193,9 +193,9 @@ pub(crate) fn server(mut config: NodeConfig, apps: &[SupportedApplication]) -> N
     builder
 }
 
-/// AVPs [`echo_application`] does not copy: those `generate_answer` writes itself, and
-/// those describing the sender, the route or an error rather than the request's content.
-const NOT_ECHOED: [AvpKey; 17] = [
+/// AVPs [`echo_application`] does not copy besides the responder's
+/// [`responder::NEVER_COPY`] (sender, route, error): those `generate_answer` writes itself.
+const WRITTEN_BY_GENERATE_ANSWER: [AvpKey; 7] = [
     base::SESSION_ID,
     base::PROXY_INFO,
     base::RESULT_CODE,
@@ -203,16 +203,6 @@ const NOT_ECHOED: [AvpKey; 17] = [
     base::ORIGIN_REALM,
     base::AUTH_APPLICATION_ID,
     base::ACCT_APPLICATION_ID,
-    base::ORIGIN_STATE_ID,
-    base::DESTINATION_HOST,
-    base::DESTINATION_REALM,
-    base::ROUTE_RECORD,
-    base::FAILED_AVP,
-    base::ERROR_MESSAGE,
-    base::ERROR_REPORTING_HOST,
-    base::EXPERIMENTAL_RESULT,
-    base::REDIRECT_HOST,
-    base::REDIRECT_HOST_USAGE,
 ];
 
 /// An application the dictionaries know no command of: every request answered 2001 with
@@ -222,7 +212,8 @@ fn echo_application(support: SupportedApplication) -> Application {
     Application::new(support).handler(|req: Request| async move {
         let mut answer = req.answer(2001);
         for avp in req.message().avps().flatten() {
-            if !NOT_ECHOED.contains(&avp.key()) {
+            let key = avp.key();
+            if !WRITTEN_BY_GENERATE_ANSWER.contains(&key) && !responder::NEVER_COPY.contains(&key) {
                 answer.raw_ref(&avp);
             }
         }

@@ -286,9 +286,9 @@ fn fix_identifiers(answer: Bytes, request: &Header) -> Bytes {
     {
         return answer;
     }
-    let mut b = BytesMut::from(&answer[..]);
-    b[4] &= !0x80;
-    b[12..16].copy_from_slice(&hbh);
-    b[16..20].copy_from_slice(&e2e);
-    b.freeze()
+    crate::framing::edit_header(answer, |h| {
+        h[4] &= !0x80;
+        h[12..16].copy_from_slice(&hbh);
+        h[16..20].copy_from_slice(&e2e);
+    })
 }

@@ -31,6 +31,7 @@ use tokio::sync::oneshot;
 use crate::answer::{generate_answer, raw_error_answer};
 use crate::dispatch::Answers;
 use crate::error::RequestError;
+use crate::framing::edit_header;
 use crate::node::{NodeShared, PeerSlot};
 use crate::peer::ConnId;
 use crate::routing::{Candidate, Route, RouteAction};
@@ -124,10 +125,10 @@ impl Outstanding {
 impl Ingress {
     /// Writes an answer on the ingress connection, with the ingress Hop-by-Hop.
     pub(crate) fn send_back(self, node: &NodeShared, answer: Bytes) {
-        let mut answer = with_u32_at(answer, 12, self.hop_by_hop);
+        let mut answer = with_hop_by_hop(answer, self.hop_by_hop);
         if self.proxy {
             if let (Some(hook), Ok(msg)) = (&node.proxy, Message::decode(answer.clone())) {
-                answer = with_u32_at(hook.answer(msg).into_bytes(), 12, self.hop_by_hop);
+                answer = with_hop_by_hop(hook.answer(msg).into_bytes(), self.hop_by_hop);
             }
         }
         Counters::bump(&self.slot.counters.answers_sent);
@@ -312,29 +313,17 @@ pub(crate) fn with_route_record(request: &[u8], identity: &str) -> Option<Bytes>
 
 /// The message with the T flag set (§5.5.4: "potentially retransmitted").
 pub(crate) fn with_t_flag(message: Bytes) -> Bytes {
-    edit(message, |b| b[4] |= CommandFlags::RETRANSMIT)
+    edit_header(message, |h| h[4] |= CommandFlags::RETRANSMIT)
 }
 
-/// The message with the 32-bit header field at `at` (12: Hop-by-Hop) set to `value`.
-pub(crate) fn with_u32_at(message: Bytes, at: usize, value: u32) -> Bytes {
-    if message.len() < at + 4 || message[at..at + 4] == value.to_be_bytes() {
+/// The message with its Hop-by-Hop Identifier set to `hop_by_hop` (a copy only when it
+/// differs and the buffer is shared).
+pub(crate) fn with_hop_by_hop(message: Bytes, hop_by_hop: u32) -> Bytes {
+    let id = hop_by_hop.to_be_bytes();
+    if message.get(12..16).is_none_or(|h| h == id) {
         return message;
     }
-    edit(message, |b| {
-        b[at..at + 4].copy_from_slice(&value.to_be_bytes())
-    })
-}
-
-/// Changes header bytes, in place when the buffer is not shared.
-fn edit(message: Bytes, f: impl FnOnce(&mut BytesMut)) -> Bytes {
-    if message.len() < 20 {
-        return message;
-    }
-    let mut b = message
-        .try_into_mut()
-        .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
-    f(&mut b);
-    b.freeze()
+    edit_header(message, |h| h[12..16].copy_from_slice(&id))
 }
 
 #[cfg(test)]
@@ -363,7 +352,7 @@ mod tests {
         let req = MessageBuilder::request(272, 4, true).build().into_bytes();
         let t = with_t_flag(req.clone());
         assert!(Message::decode(t).unwrap().header().flags.is_retransmit());
-        let h = with_u32_at(req, 12, 0xdead_beef);
+        let h = with_hop_by_hop(req, 0xdead_beef);
         assert_eq!(Message::decode(h).unwrap().header().hop_by_hop, 0xdead_beef);
     }
 }

@@ -42,6 +42,21 @@ impl FrameError {
     }
 }
 
+/// Changes the header of an encoded message (identifiers, flags) in place when its buffer
+/// is not shared, else in a copy; a message shorter than a header is left as it is. The
+/// one way the node rewrites headers: stamping requests, fixing handlers' answers,
+/// relaying, retransmitting.
+pub(crate) fn edit_header(message: Bytes, f: impl FnOnce(&mut [u8])) -> Bytes {
+    if message.len() < HEADER_LEN {
+        return message;
+    }
+    let mut b = message
+        .try_into_mut()
+        .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
+    f(&mut b[..HEADER_LEN]);
+    b.freeze()
+}
+
 /// Cuts the next complete message off the front of `buf`.
 ///
 /// `Ok(None)`: more bytes are needed (and `buf` has reserved room for the rest of the

@@ -9,7 +9,7 @@ use diameter_core::typed::Command;
 
 use crate::answer::{generate_answer, raw_error_answer};
 use crate::doic::AnswerAvps;
-use crate::forward::{with_route_record, with_t_flag, with_u32_at};
+use crate::forward::{with_hop_by_hop, with_route_record, with_t_flag};
 use crate::peer::LocalCapabilities;
 use crate::peer::capabilities::{InbandSecurity, PeerCapabilities, SupportedApplication};
 use crate::redirect::RedirectIndication;
@@ -46,7 +46,7 @@ pub fn peer_input(data: &[u8]) {
         let again = Message::decode(relayed).expect("a Route-Record keeps the message valid");
         assert_eq!(again.code(), msg.code());
     }
-    let moved = with_u32_at(with_t_flag(bytes), 12, 7);
+    let moved = with_hop_by_hop(with_t_flag(bytes), 7);
     assert_eq!(moved.len(), data.len());
 }
 

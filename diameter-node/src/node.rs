@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering}
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use diameter_core::generated::base::{DisconnectCause, avp};
 use diameter_core::typed::Command;
 use diameter_core::{DiameterIdentity, Message, MessageBuilder, Utf8String};
@@ -850,14 +850,10 @@ impl NodeHandle {
 /// Writes End-to-End (if 0) and Hop-by-Hop into an encoded request: in place when the
 /// caller's buffer is not shared (a request built for this send), else in a copy.
 pub(crate) fn stamp_ids(bytes: Bytes, hop_by_hop: u32, end_to_end: &EndToEndIds) -> Bytes {
-    let mut b = bytes
-        .try_into_mut()
-        .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
-    if b.len() >= 20 {
-        b[12..16].copy_from_slice(&hop_by_hop.to_be_bytes());
-        if b[16..20] == [0, 0, 0, 0] {
-            b[16..20].copy_from_slice(&end_to_end.next_id().to_be_bytes());
+    crate::framing::edit_header(bytes, |h| {
+        h[12..16].copy_from_slice(&hop_by_hop.to_be_bytes());
+        if h[16..20] == [0, 0, 0, 0] {
+            h[16..20].copy_from_slice(&end_to_end.next_id().to_be_bytes());
         }
-    }
-    b.freeze()
+    })
 }

@@ -48,12 +48,7 @@ impl RedirectIndication {
             .filter_map(|s| parse_uri(s).ok())
             .map(|u| u.host.to_ascii_lowercase())
             .collect();
-        let u32_of = |key| {
-            answer
-                .find(key)
-                .and_then(|a| <[u8; 4]>::try_from(a.data).ok())
-                .map(u32::from_be_bytes)
-        };
+        let u32_of = |key| answer.get::<u32>(key).and_then(Result::ok);
         let usage = u32_of(avp::REDIRECT_HOST_USAGE)
             .and_then(|v| RedirectUsage::from_value(v as i32))
             .unwrap_or_default();
