@@ -82,18 +82,35 @@ pub fn generate_answer(
 /// padding), in order. Stops at the first AVP that does not frame, as
 /// `Message::avps().flatten()` does; a plain walk over the headers, which is several times
 /// cheaper than the codec's iterator on this hot path (no `Result` to build and copy).
-struct TopLevel<'a> {
+pub(crate) struct TopLevel<'a> {
     buf: &'a [u8],
     pos: usize,
 }
 
 impl<'a> TopLevel<'a> {
-    fn new(message: &'a [u8]) -> Self {
+    /// The AVPs of an encoded message.
+    pub(crate) fn new(message: &'a [u8]) -> Self {
         Self {
             buf: message,
             pos: HEADER_LEN.min(message.len()),
         }
     }
+
+    /// The AVPs of an encoded AVP list (a Grouped AVP's data).
+    pub(crate) fn list(avps: &'a [u8]) -> Self {
+        Self { buf: avps, pos: 0 }
+    }
+}
+
+/// The data of an AVP as [`TopLevel`] yields it: after its header (12 bytes with the V
+/// bit, else 8; the walk has checked the length covers it).
+pub(crate) fn avp_data(encoded: &[u8]) -> &[u8] {
+    let header = if AvpFlags(encoded[4]).is_vendor() {
+        12
+    } else {
+        8
+    };
+    &encoded[header..]
 }
 
 impl<'a> Iterator for TopLevel<'a> {

@@ -33,8 +33,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::{Bytes, BytesMut};
 use diameter_core::generated::base::avp as base;
 use diameter_core::generated::doic::{OcReportType, avp};
-use diameter_core::{AvpRef, Message};
+use diameter_core::{AvpKey, AvpRef, Message};
 
+use crate::answer::TopLevel;
 use crate::config::DoicConfig;
 use crate::error::RequestError;
 
@@ -197,20 +198,7 @@ pub fn append_avps(message: Bytes, avps: &[u8]) -> Bytes {
 /// Whether an encoded message has a top-level AVP `code` without vendor: a walk over the
 /// AVP headers alone (the answers the node writes, once per answer).
 fn has_top_level(message: &[u8], code: u32) -> bool {
-    let be32 = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-    let mut at = HEADER_LEN;
-    while at + 8 <= message.len() {
-        let flags = message[at + 4];
-        let len = (be32(&message[at + 4..]) & 0x00ff_ffff) as usize;
-        if len < 8 {
-            return false;
-        }
-        if flags & 0x80 == 0 && be32(&message[at..]) == code {
-            return true;
-        }
-        at += (len + 3) & !3;
-    }
-    false
+    TopLevel::new(message).any(|(key, _)| key == AvpKey::new(code, 0))
 }
 
 /// The DOIC AVPs of an answer, found in one walk over its top-level AVPs.

@@ -43,6 +43,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use diameter_core::dictionary;
+use diameter_core::generated::base::avp as base;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Method, StatusCode};
 use prometheus_client::collector::Collector;
@@ -50,6 +51,7 @@ use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
+use crate::answer::{TopLevel, avp_data};
 use crate::doic::{Doic, OverloadState, Scope};
 use crate::node::{NodeHandle, PeerInfo};
 use crate::observe::Direction;
@@ -205,41 +207,22 @@ fn summarize(bytes: &[u8]) -> Option<Summary> {
     })
 }
 
-/// Calls `f(code, data)` for each vendor-less AVP in `avps` until it returns `Some`;
-/// stops at the first AVP that does not frame.
-fn find_avp<T>(avps: &[u8], mut f: impl FnMut(u32, &[u8]) -> Option<T>) -> Option<T> {
-    let mut at = 0;
-    while at + 8 <= avps.len() {
-        let code = be32(&avps[at..]);
-        let flags = avps[at + 4];
-        let len = (be32(&avps[at + 4..]) & 0x00ff_ffff) as usize;
-        let header = if flags & 0x80 != 0 { 12 } else { 8 };
-        if len < header || at + len > avps.len() {
-            return None;
-        }
-        if flags & 0x80 == 0 {
-            if let Some(t) = f(code, &avps[at + header..at + len]) {
-                return Some(t);
-            }
-        }
-        at += (len + 3) & !3;
-    }
-    None
-}
-
 /// Result-Code (268), else Experimental-Result (297) / Experimental-Result-Code (298).
 fn result_code(avps: &[u8]) -> Option<u32> {
-    let four = |d: &[u8]| (d.len() == 4).then(|| be32(d));
-    find_avp(avps, |code, data| {
-        (code == 268).then(|| four(data)).flatten()
-    })
-    .or_else(|| {
-        find_avp(avps, |code, data| {
-            (code == 297)
-                .then(|| find_avp(data, |c, d| (c == 298).then(|| four(d)).flatten()))
-                .flatten()
+    let four = |enc: &[u8]| {
+        <[u8; 4]>::try_from(avp_data(enc))
+            .ok()
+            .map(u32::from_be_bytes)
+    };
+    TopLevel::list(avps)
+        .find(|(k, _)| *k == base::RESULT_CODE)
+        .and_then(|(_, enc)| four(enc))
+        .or_else(|| {
+            let (_, exp) = TopLevel::list(avps).find(|(k, _)| *k == base::EXPERIMENTAL_RESULT)?;
+            let (_, code) = TopLevel::list(avp_data(exp))
+                .find(|(k, _)| *k == base::EXPERIMENTAL_RESULT_CODE)?;
+            four(code)
         })
-    })
 }
 
 impl PeerData {
