@@ -495,34 +495,7 @@ async fn pending_requests_fail_over_with_the_t_flag() {
     )
     .await;
     ready(&c, 2).await;
-    let mut to_s1 = Vec::new();
-    for _ in 0..10 {
-        let mut b = ccr(&c, "servers.test").to_builder();
-        b.add(
-            avp::DESTINATION_HOST,
-            &DiameterIdentity::from("s1.servers.test"),
-        );
-        let c = c.clone();
-        let req = b.build();
-        to_s1.push(tokio::spawn(async move { c.send(req).await }));
-    }
-    // All ten reach s1; then s1 crashes (sockets closed, no DPR).
-    let arrived = async {
-        while log1.len() < 10 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(3), arrived)
-        .await
-        .unwrap();
-    s1.abort();
-    for t in to_s1 {
-        let a = t.await.unwrap().expect("one answer per request");
-        assert_eq!(
-            (a.result_code(), origin(&a).as_str()),
-            (Some(2001), "s2.servers.test")
-        );
-    }
+    ten_to_s1_then_crash(&c, &s1, &log1).await;
     assert_eq!(log2.len(), 10);
     assert!(
         log2.all().iter().all(|(t, _)| *t),
@@ -606,9 +579,30 @@ async fn a_relay_fails_forwarded_requests_over() {
     )
     .await;
     ready(&c, 1).await;
+    ten_to_s1_then_crash(&c, &s1, &log1).await;
+    assert_eq!(log2.len(), 10);
+    for (t, rr) in log2.all() {
+        assert!(t, "retransmitted with the T flag");
+        assert_eq!(rr, ["client.clients.test"], "one Route-Record, the relay's");
+    }
+    let s1_stats = relay
+        .peers()
+        .into_iter()
+        .find(|p| p.name == "s1.servers.test")
+        .unwrap()
+        .stats;
+    assert_eq!((s1_stats.failovers, s1_stats.retransmissions), (10, 10));
+    for n in [&c, &relay, &s2] {
+        n.shutdown().await;
+    }
+}
+
+/// Sends ten requests naming s1 as Destination-Host, kills s1 once all ten have reached it
+/// (sockets closed, no DPR), and checks that each gets one answer, from s2.
+async fn ten_to_s1_then_crash(c: &NodeHandle, s1: &NodeHandle, log1: &Log) {
     let mut sends = Vec::new();
     for _ in 0..10 {
-        let mut b = ccr(&c, "servers.test").to_builder();
+        let mut b = ccr(c, "servers.test").to_builder();
         b.add(
             avp::DESTINATION_HOST,
             &DiameterIdentity::from("s1.servers.test"),
@@ -631,20 +625,5 @@ async fn a_relay_fails_forwarded_requests_over() {
             (a.result_code(), origin(&a).as_str()),
             (Some(2001), "s2.servers.test")
         );
-    }
-    assert_eq!(log2.len(), 10);
-    for (t, rr) in log2.all() {
-        assert!(t, "retransmitted with the T flag");
-        assert_eq!(rr, ["client.clients.test"], "one Route-Record, the relay's");
-    }
-    let s1_stats = relay
-        .peers()
-        .into_iter()
-        .find(|p| p.name == "s1.servers.test")
-        .unwrap()
-        .stats;
-    assert_eq!((s1_stats.failovers, s1_stats.retransmissions), (10, 10));
-    for n in [&c, &relay, &s2] {
-        n.shutdown().await;
     }
 }
