@@ -3,6 +3,8 @@
 
 mod module;
 mod tables;
+mod view;
+mod writer;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -333,6 +335,8 @@ pub(crate) fn emit(
             .iter()
             .flat_map(|c| [cx.emit_command(c, true), cx.emit_command(c, false)]);
         let tables = cx.emit_tables();
+        let views = cx.emit_views();
+        let writers = cx.emit_writers();
         let body = quote! {
             #[allow(unused_imports)]
             use #core as rt;
@@ -340,6 +344,8 @@ pub(crate) fn emit(
             #(#enums)*
             #(#grouped)*
             #(#commands)*
+            #views
+            #writers
             #tables
         };
         modules.push((d, body));

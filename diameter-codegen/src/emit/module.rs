@@ -12,7 +12,7 @@ use crate::names::{const_name, field_name};
 
 /// How a member is held in its struct.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Card {
+pub(super) enum Card {
     /// `T`: exactly one.
     One,
     /// `Option<T>`.
@@ -21,16 +21,16 @@ enum Card {
     Many,
 }
 
-struct Field<'a> {
-    ident: proc_macro2::Ident,
-    avp: &'a Avp,
-    rule: &'a Rule,
-    card: Card,
+pub(super) struct Field<'a> {
+    pub(super) ident: proc_macro2::Ident,
+    pub(super) avp: &'a Avp,
+    pub(super) rule: &'a Rule,
+    pub(super) card: Card,
     /// Element type (boxed when the member can contain its container).
-    ty: TokenStream,
+    pub(super) ty: TokenStream,
 }
 
-fn u32_lit(v: u32) -> Literal {
+pub(super) fn u32_lit(v: u32) -> Literal {
     Literal::u32_unsuffixed(v)
 }
 
@@ -48,7 +48,7 @@ pub(super) fn default_flags(a: &Avp) -> u8 {
     f
 }
 
-fn rule_abnf(r: &Rule) -> String {
+pub(super) fn rule_abnf(r: &Rule) -> String {
     let name = r.avp.as_deref().unwrap_or("AVP");
     let (open, close) = match r.kind {
         RuleKind::Fixed => ("<", ">"),
@@ -67,7 +67,11 @@ fn rule_abnf(r: &Rule) -> String {
 }
 
 impl Ctx<'_> {
-    fn fields<'a>(&'a self, rules: &'a [Rule], container: Option<&str>) -> Vec<Field<'a>> {
+    pub(super) fn fields<'a>(
+        &'a self,
+        rules: &'a [Rule],
+        container: Option<&str>,
+    ) -> Vec<Field<'a>> {
         let mut used: HashSet<String> = HashSet::new();
         let mut out = Vec::new();
         for r in rules {
@@ -108,7 +112,7 @@ impl Ctx<'_> {
     }
 
     /// Doc text for a field: the AVP, its rule and where it is defined.
-    fn field_doc(&self, f: &Field<'_>) -> String {
+    pub(super) fn field_doc(&self, f: &Field<'_>) -> String {
         format!(
             "`{}`: {} (code {}{}), {} {}.",
             rule_abnf(f.rule),
@@ -776,7 +780,7 @@ impl Ctx<'_> {
     }
 }
 
-fn section(s: &str) -> String {
+pub(super) fn section(s: &str) -> String {
     if s.is_empty() {
         String::new()
     } else if s.starts_with('§') || s.contains(' ') {
