@@ -18,7 +18,8 @@ use diameter_core::generated::credit_control::{
 };
 use diameter_core::generated::ts29061::TgppPdpType;
 use diameter_core::generated::ts32299::{
-    CreditControlAnswer, CreditControlRequest, PsInformation, ServiceInformation,
+    CreditControlAnswer, CreditControlAnswerView, CreditControlRequest, CreditControlRequestView,
+    PsInformation, ServiceInformation,
 };
 use diameter_core::lazy::Lazy;
 use diameter_core::typed::Command;
@@ -276,6 +277,44 @@ fn codec(c: &mut Criterion) {
             (r.session_id.len(), r.cc_request_number, octets)
         })
     });
+    // The generated view: the same checks (and the wide members' contents), no copies.
+    g.bench_function("typed view decode", |b| {
+        b.iter(|| {
+            let v = CreditControlRequestView::from_bytes(black_box(&ccr)).unwrap();
+            black_box(&v);
+        })
+    });
+    g.bench_function("typed view decode (after Message::decode)", |b| {
+        b.iter(|| {
+            let m = Message::decode(black_box(ccr.clone())).unwrap();
+            let v = CreditControlRequestView::decode(&m).unwrap();
+            black_box(&v);
+        })
+    });
+    g.bench_function("typed view decode + read 3", |b| {
+        b.iter(|| {
+            let v = CreditControlRequestView::from_bytes(black_box(&ccr)).unwrap();
+            let octets = v
+                .multiple_services_credit_control()
+                .next()
+                .and_then(|m| m.requested_service_unit())
+                .and_then(|u| u.cc_total_octets());
+            (v.session_id().len(), v.cc_request_number(), octets)
+        })
+    });
+    g.bench_function(
+        "typed view decode + read PS-Information/3GPP-IMSI-MCC-MNC",
+        |b| {
+            b.iter(|| {
+                let v = CreditControlRequestView::from_bytes(black_box(&ccr)).unwrap();
+                let m = v
+                    .service_information()
+                    .and_then(|s| s.ps_information())
+                    .and_then(|p| p.tgpp_imsi_mcc_mnc());
+                black_box(m).is_some()
+            })
+        },
+    );
     let path = [
         AvpKey::new(456, 0),
         AvpKey::new(437, 0),
@@ -347,6 +386,12 @@ fn codec(c: &mut Criterion) {
             let r = CreditControlAnswer::decode(&Message::decode(black_box(cca.clone())).unwrap())
                 .unwrap();
             black_box(&r);
+        })
+    });
+    g.bench_function("typed view decode", |b| {
+        b.iter(|| {
+            let v = CreditControlAnswerView::from_bytes(black_box(&cca)).unwrap();
+            black_box(&v);
         })
     });
     g.bench_function("diameter 0.7.1 decode", |b| {

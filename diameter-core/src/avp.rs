@@ -254,6 +254,10 @@ impl<'a> AvpIter<'a> {
     /// of the AVP it stopped at otherwise.
     #[inline]
     pub fn finish(&mut self) -> Result<(), DecodeError> {
+        // The usual case, without the out-of-line framing of `next`.
+        if self.pos >= self.end {
+            return Ok(());
+        }
         match self.next() {
             None => Ok(()),
             Some(r) => r.map(|_| ()),

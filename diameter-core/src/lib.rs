@@ -45,6 +45,7 @@ pub mod message;
 pub mod result_code;
 pub mod typed;
 pub mod validate;
+pub mod view;
 
 pub use avp::{AvpFlags, AvpIter, AvpKey, AvpRef, RawAvp};
 pub use bytes;
@@ -78,14 +79,54 @@ pub mod fuzzing {
     }
 
     /// Typed decode; when it succeeds, encoding and decoding again gives an equal value.
+    /// The typed view checks at least as much: when it accepts the message, so does the
+    /// struct's decoding, and every view accessor reads without panicking.
     pub fn decode_typed(data: &[u8]) {
         if let Ok(msg) = crate::Message::decode(Bytes::copy_from_slice(data)) {
-            if let Ok(t) = crate::generated::decode_typed(&msg) {
+            let typed = crate::generated::decode_typed(&msg);
+            if let Some(Ok(())) = crate::generated::check_view(&msg) {
+                assert!(typed.is_ok(), "view accepts what the struct refuses");
+            }
+            if let Ok(v) = crate::generated::ts32299::CreditControlRequestView::decode(&msg) {
+                read_ccr_view(&v);
+            }
+            if let Ok(t) = typed {
                 let again = crate::Message::decode(t.to_bytes()).expect("typed encode decodes");
                 let t2 = crate::generated::decode_typed(&again).expect("typed re-decode");
                 assert_eq!(t, t2);
             }
         }
+    }
+
+    /// Reads every member of a Ro CCR view (and of its Grouped members, one level down).
+    fn read_ccr_view(v: &crate::generated::ts32299::CreditControlRequestView<'_>) {
+        let _ = (
+            v.session_id(),
+            v.origin_host(),
+            v.cc_request_number(),
+            v.user_name(),
+        );
+        for s in v.subscription_id() {
+            let _ = (
+                s.subscription_id_type(),
+                s.subscription_id_data(),
+                s.extra().count(),
+            );
+        }
+        for m in v.multiple_services_credit_control() {
+            let _ = (m.rating_group(), m.service_identifier().count());
+            if let Some(u) = m.requested_service_unit() {
+                let _ = (u.cc_total_octets(), u.cc_time(), u.extra().count());
+            }
+        }
+        if let Some(p) = v.service_information().and_then(|s| s.ps_information()) {
+            let _ = (
+                p.tgpp_charging_id(),
+                p.sgsn_address().count(),
+                p.tgpp_imsi_mcc_mnc(),
+            );
+        }
+        let _ = v.extra().count();
     }
 
     /// Validation never panics and agrees with typed decode on the Result-Code classes.

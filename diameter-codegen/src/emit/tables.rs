@@ -103,6 +103,8 @@ pub(super) fn emit_top(
     let mut variants = Variants::default();
     let mut decode_arms = Vec::new();
     let mut fallback_arms = Vec::new();
+    let mut view_arms = Vec::new();
+    let mut view_fallback_arms = Vec::new();
     for (d, _) in modules {
         let m = format_ident!("{}", d.name);
         let c = cfg(layout, d);
@@ -152,10 +154,17 @@ pub(super) fn emit_top(
                 );
                 let variant = format_ident!("{}{}", type_name(&d.name), ty);
                 decode_arms.push(quote!(#c_disp (#code, #app, #request) => TypedMessage::#variant(<#m::#ty as rt::typed::Command>::decode(msg)?),));
+                let view = format_ident!("{}View", ty);
+                view_arms.push(
+                    quote!(#c_disp (#code, #app, #request) => #m::#view::decode(msg).map(drop),),
+                );
                 if cmd.application == 0 {
                     // Base commands (RAR, STR, ASR, ...) serve every application that does
                     // not define its own ABNF for them.
                     fallback_arms.push(quote!(#c_disp (#code, _, #request) => TypedMessage::#variant(<#m::#ty as rt::typed::Command>::decode(msg)?),));
+                    view_fallback_arms.push(
+                        quote!(#c_disp (#code, _, #request) => #m::#view::decode(msg).map(drop),),
+                    );
                 }
             }
         }
@@ -249,6 +258,22 @@ pub(super) fn emit_top(
                 return Ok(TypedMessage::Generic(msg.clone()));
             }
             typed
+        }
+
+        /// Checks a message with its command's typed view (`…View::decode`): what
+        /// [`decode_typed`] checks plus the contents of every Grouped member, which typed
+        /// structs may keep undecoded until read. `None` where [`decode_typed`] would return
+        /// the message generic.
+        pub fn check_view(msg: &rt::Message) -> Option<Result<(), rt::DecodeError>> {
+            let checked = match (msg.code(), msg.application_id(), msg.is_request()) {
+                #(#view_arms)*
+                #(#view_fallback_arms)*
+                _ => return None,
+            };
+            if checked.is_err() && !msg.is_request() && msg.header().flags.is_error() {
+                return None;
+            }
+            Some(checked)
         }
 
         fn decode_command(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> {

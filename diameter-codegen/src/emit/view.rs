@@ -1,14 +1,441 @@
 //! Emits the zero-copy typed views of one dictionary's Grouped AVPs and commands: `…View`
-//! types that check a received message once and then read members straight from its bytes.
+//! types that check a received message once and then read members straight from its bytes
+//! (runtime: diameter-core's `view` module).
+//!
+//! A view records, per ABNF member, the offset of its first occurrence and (for repeated
+//! members) how many there are; accessors read from there. Decoding checks what decoding
+//! the owned struct checks, plus the contents of Grouped members (which the struct may keep
+//! `Lazy`), so that accessors never fail.
 
-use proc_macro2::TokenStream;
-use quote::quote;
+use proc_macro2::{Ident, Literal, TokenStream};
+use quote::{format_ident, quote};
 
-use super::Ctx;
+use super::module::{Card, Field, default_flags, u32_lit};
+use super::{Ctx, doc_attr};
+use crate::model::{Avp, AvpType, Command, Rule};
+
+/// How a view reads one member's value.
+struct Access {
+    /// The accessor's item type.
+    ty: TokenStream,
+    /// Reads the value from `avp` (an `AvpRef<'a>` already checked).
+    read: TokenStream,
+    /// Checks `avp` with context `cx` (a statement), when the type has anything to check.
+    check: Option<TokenStream>,
+}
 
 impl Ctx<'_> {
     /// Every view of the current dictionary.
     pub(super) fn emit_views(&self) -> TokenStream {
-        quote!()
+        let groups = self
+            .current
+            .avps
+            .iter()
+            .filter(|a| a.ty == AvpType::Grouped)
+            .map(|a| self.emit_group_view(a));
+        let commands = self.current.commands.iter().flat_map(|c| {
+            [
+                self.emit_command_view(c, true),
+                self.emit_command_view(c, false),
+            ]
+        });
+        quote!(#(#groups)* #(#commands)*)
     }
+
+    /// The path to a Grouped AVP's view type from the current module.
+    fn view_type(&self, a: &Avp) -> TokenStream {
+        let owned = self.named_type(a);
+        // `named_type` ends in the type's identifier: the view is the same path + `View`.
+        let mut tokens: Vec<proc_macro2::TokenTree> = owned.into_iter().collect();
+        if let Some(proc_macro2::TokenTree::Ident(last)) = tokens.pop() {
+            tokens.push(proc_macro2::TokenTree::Ident(format_ident!("{}View", last)));
+        }
+        tokens.into_iter().collect()
+    }
+
+    fn access(&self, a: &Avp) -> Access {
+        let rt = &self.rt;
+        let number = |t: TokenStream| Access {
+            ty: t.clone(),
+            read: quote!(#rt::view::read::<#t>(&avp)),
+            check: Some(quote!(#rt::view::check::<#t>(&avp, cx)?;)),
+        };
+        let text = |owned: TokenStream| Access {
+            ty: quote!(&'a str),
+            read: quote!(#rt::view::read_text(&avp)),
+            check: Some(quote!(#rt::view::check_text(&avp, #owned::INVALID)?;)),
+        };
+        match a.ty {
+            AvpType::OctetString => Access {
+                ty: quote!(&'a [u8]),
+                read: quote!(avp.data),
+                check: None,
+            },
+            AvpType::Integer32 => number(quote!(i32)),
+            AvpType::Integer64 => number(quote!(i64)),
+            AvpType::Unsigned32 => number(quote!(u32)),
+            AvpType::Unsigned64 => number(quote!(u64)),
+            AvpType::Float32 => number(quote!(f32)),
+            AvpType::Float64 => number(quote!(f64)),
+            AvpType::Address => number(quote!(#rt::data::Address)),
+            AvpType::Time => number(quote!(#rt::data::Time)),
+            AvpType::DiameterUri => number(quote!(#rt::data::DiameterUri)),
+            AvpType::Utf8String => text(quote!(#rt::data::Utf8String)),
+            AvpType::DiameterIdentity => text(quote!(#rt::data::DiameterIdentity)),
+            AvpType::IpFilterRule => text(quote!(#rt::data::IpFilterRule)),
+            AvpType::QosFilterRule => text(quote!(#rt::data::QosFilterRule)),
+            AvpType::Enumerated => {
+                let t = self.named_type(a);
+                Access {
+                    ty: t.clone(),
+                    read: quote!(#t(#rt::view::read::<i32>(&avp))),
+                    check: Some(quote!(#rt::view::check::<i32>(&avp, cx)?;)),
+                }
+            }
+            AvpType::Grouped => {
+                let t = self.view_type(a);
+                Access {
+                    ty: quote!(#t<'a>),
+                    read: quote!(#t::read(avp)),
+                    check: Some(quote!(#t::check(&avp, cx)?;)),
+                }
+            }
+        }
+    }
+
+    /// The parts shared by Grouped and command views: index fields, the member-indexing
+    /// function, accessors, `is_member` and `extra`.
+    fn view_parts(&self, fields: &[Field<'_>]) -> ViewParts {
+        let rt = &self.rt;
+        let k = fields.len();
+        let mut repeated = 0usize;
+        let mut arms = Vec::new();
+        let mut checks = Vec::new();
+        let mut accessors = Vec::new();
+        let mut keys = Vec::new();
+        for (i, f) in fields.iter().enumerate() {
+            let code = u32_lit(f.avp.code);
+            let vendor = u32_lit(f.avp.vendor);
+            keys.push(quote!((#code, #vendor)));
+            let acc = self.access(f.avp);
+            let check = acc.check.clone().unwrap_or_default();
+            let (ty, read) = (&acc.ty, &acc.read);
+            let ident = &f.ident;
+            let doc = doc_attr(&self.field_doc(f));
+            let idx = Literal::usize_unsuffixed(i);
+            let df = Literal::u8_unsuffixed(default_flags(f.avp));
+            let key = quote!(#rt::AvpKey::new(#code, #vendor));
+            let owned_ty = &f.ty;
+            let missing = quote!(#rt::typed::missing(#key, <#owned_ty as #rt::AvpData>::TYPE, #rt::AvpFlags(#df), missing_at));
+            match f.card {
+                Card::One | Card::Optional => {
+                    arms.push(quote! {
+                        (#code, #vendor) => {
+                            #rt::view::once(&mut self.first[#idx], &avp)?;
+                            if deep { #check }
+                        }
+                    });
+                    if f.card == Card::One {
+                        checks.push(quote! {
+                            if self.first[#idx] == #rt::view::ABSENT {
+                                return Err(#missing);
+                            }
+                        });
+                        accessors.push(quote! {
+                            #doc
+                            #[inline]
+                            pub fn #ident(&self) -> #ty {
+                                let avp = #rt::view::get_required(self.root, self.first[#idx], self.end);
+                                #read
+                            }
+                        });
+                    } else {
+                        accessors.push(quote! {
+                            #doc
+                            #[inline]
+                            pub fn #ident(&self) -> Option<#ty> {
+                                let avp = #rt::view::get(self.root, self.first[#idx], self.end)?;
+                                Some(#read)
+                            }
+                        });
+                    }
+                }
+                Card::Many => {
+                    let j = Literal::usize_unsuffixed(repeated);
+                    repeated += 1;
+                    let max = u32_lit(f.rule.max.unwrap_or(u32::MAX));
+                    arms.push(quote! {
+                        (#code, #vendor) => {
+                            #rt::view::more(&mut self.first[#idx], &mut self.count[#j], &avp, #max)?;
+                            if deep { #check }
+                        }
+                    });
+                    if f.rule.min > 0 {
+                        let min = u32_lit(f.rule.min);
+                        checks.push(quote! {
+                            if self.count[#j] < #min {
+                                return Err(#missing);
+                            }
+                        });
+                    }
+                    accessors.push(quote! {
+                        #doc
+                        #[inline]
+                        pub fn #ident(&self) -> #rt::view::Members<'a, #ty> {
+                            #rt::view::Members::new(self.root, self.first[#idx], self.end, self.count[#j], #code, #vendor, |avp| #read)
+                        }
+                    });
+                }
+            }
+        }
+        let first_field = (k > 0).then(|| {
+            quote! {
+                /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+                first: [u32; #k],
+            }
+        });
+        let count_field = (repeated > 0).then(|| {
+            quote! {
+                /// Occurrences of each repeated member.
+                count: [u32; #repeated],
+            }
+        });
+        let first_init = (k > 0).then(|| quote!(first: [#rt::view::ABSENT; #k],));
+        let count_init = (repeated > 0).then(|| quote!(count: [0; #repeated],));
+        let is_member = if keys.is_empty() {
+            quote!(false)
+        } else {
+            quote!(matches!((code, vendor), #(#keys)|*))
+        };
+        let fill = quote! {
+            /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+            /// the owned struct does (and Grouped members' contents too). A missing member is
+            /// reported at `missing_at`.
+            #[allow(unused_variables)]
+            #[inline]
+            fn fill_members(&mut self, cx: #rt::data::DecodeCx, deep: bool, missing_at: usize) -> Result<(), #rt::DecodeError> {
+                let mut avps = #rt::AvpIter::within(self.root, self.start as usize, self.end as usize);
+                while let Some(avp) = avps.next_framed() {
+                    match (avp.code, avp.vendor) {
+                        #(#arms)*
+                        _ => self.extra += 1,
+                    }
+                }
+                avps.finish()?;
+                if deep {
+                    #(#checks)*
+                }
+                Ok(())
+            }
+
+            /// Whether the ABNF names this AVP.
+            fn is_member(code: u32, vendor: u32) -> bool {
+                #is_member
+            }
+
+            /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+            /// as received.
+            #[inline]
+            pub fn extra(&self) -> #rt::view::Extra<'a> {
+                #rt::view::Extra::new(self.root, self.start, self.end, self.extra, Self::is_member)
+            }
+
+            #(#accessors)*
+        };
+        ViewParts {
+            fields: quote!(#first_field #count_field),
+            init: quote!(#first_init #count_init),
+            methods: fill,
+        }
+    }
+
+    fn emit_group_view(&self, a: &Avp) -> TokenStream {
+        let rt = &self.rt;
+        let owned = self.type_ident(&a.name);
+        let name = format_ident!("{}View", owned);
+        let rules: &[Rule] = a.grouped.as_deref().unwrap_or_default();
+        let fields = self.fields(rules, Some(&a.name));
+        let parts = self.view_parts(&fields);
+        let (index, init, methods) = (&parts.fields, &parts.init, &parts.methods);
+        // Small groups (Subscription-Id, Requested-Service-Unit, ...) are checked inline in
+        // their parent's walk.
+        let inline_check = (fields.len() <= 8).then(|| quote!(#[inline]));
+        let doc = doc_attr(&format!(
+            "A checked, zero-copy view of a received {} (see [`{owned}`]): members are read \
+             straight from the message's bytes.",
+            a.name
+        ));
+        quote! {
+            #doc
+            #[derive(Clone, Copy)]
+            pub struct #name<'a> {
+                root: &'a #rt::bytes::Bytes,
+                /// Offset of this AVP's header.
+                at: u32,
+                /// This AVP's data: `root[start..end]`.
+                start: u32,
+                end: u32,
+                #index
+                /// AVPs outside the ABNF.
+                extra: u32,
+            }
+
+            impl<'a> #name<'a> {
+                /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+                /// contents) and indexes its members.
+                pub fn decode(avp: &#rt::AvpRef<'a>) -> Result<Self, #rt::DecodeError> {
+                    Self::scan(avp, #rt::data::DecodeCx::default(), true)
+                }
+
+                /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+                #inline_check
+                pub fn check(avp: &#rt::AvpRef<'a>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
+                    Self::scan(avp, cx, true).map(drop)
+                }
+
+                /// Indexes the members of `avp`; with `deep`, checks them too.
+                #[inline]
+                pub fn scan(avp: &#rt::AvpRef<'a>, cx: #rt::data::DecodeCx, deep: bool) -> Result<Self, #rt::DecodeError> {
+                    let cx = cx.enter(avp)?;
+                    let mut v = Self::empty(avp);
+                    match v.fill_members(cx, deep, avp.offset) {
+                        Ok(()) => Ok(v),
+                        Err(e) => Err(e.within(#owned::KEY)),
+                    }
+                }
+
+                /// The view of a member already checked (by the decoding of its parent).
+                #[inline]
+                pub fn read(avp: #rt::AvpRef<'a>) -> Self {
+                    Self::scan(&avp, #rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+                }
+
+                fn empty(avp: &#rt::AvpRef<'a>) -> Self {
+                    Self {
+                        root: avp.root(),
+                        at: avp.offset as u32,
+                        start: avp.data_offset as u32,
+                        end: (avp.data_offset + avp.data.len()) as u32,
+                        #init
+                        extra: 0,
+                    }
+                }
+
+                /// The AVP as received.
+                pub fn avp(&self) -> #rt::AvpRef<'a> {
+                    #rt::view::get_required(self.root, self.at, self.root.len() as u32)
+                }
+
+                /// The owned struct (decoding the AVP again).
+                pub fn to_struct(&self) -> Result<#owned, #rt::DecodeError> {
+                    <#owned as #rt::AvpData>::decode(&self.avp(), #rt::data::DecodeCx::default())
+                }
+
+                #methods
+            }
+
+            impl std::fmt::Debug for #name<'_> {
+                /// As the owned struct prints.
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    match self.to_struct() {
+                        Ok(s) => std::fmt::Debug::fmt(&s, f),
+                        Err(e) => write!(f, "{}(undecodable: {})", stringify!(#name), e),
+                    }
+                }
+            }
+        }
+    }
+
+    fn emit_command_view(&self, c: &Command, request: bool) -> TokenStream {
+        let rt = &self.rt;
+        let owned: Ident = self.command_ident(c, request);
+        let name = format_ident!("{}View", owned);
+        let rules = if request { &c.request } else { &c.answer };
+        let fields = self.fields(rules, None);
+        let parts = self.view_parts(&fields);
+        let (index, init, methods) = (&parts.fields, &parts.init, &parts.methods);
+        let doc = doc_attr(&format!(
+            "A checked, zero-copy view of a received {}-{} (see [`{owned}`]): decoding \
+             checks it once, then members are read straight from the message's bytes.",
+            c.name,
+            if request { "Request" } else { "Answer" }
+        ));
+        quote! {
+            #doc
+            #[derive(Clone, Copy)]
+            pub struct #name<'a> {
+                header: #rt::Header,
+                root: &'a #rt::bytes::Bytes,
+                /// The AVPs: `root[start..end]`.
+                start: u32,
+                end: u32,
+                #index
+                /// AVPs outside the ABNF.
+                extra: u32,
+            }
+
+            impl<'a> #name<'a> {
+                /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+                /// contents) and indexes its members. Like the struct's decoding, it does not
+                /// check the command code or application.
+                pub fn decode(msg: &'a #rt::Message) -> Result<Self, #rt::DecodeError> {
+                    Self::scan(msg.as_bytes(), *msg.header())
+                }
+
+                /// Checks bytes holding exactly one message (its header and framing, as
+                /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+                /// indexes its members.
+                pub fn from_bytes(bytes: &'a #rt::bytes::Bytes) -> Result<Self, #rt::DecodeError> {
+                    let header = #rt::view::header(bytes)?;
+                    Self::scan(bytes, header)
+                }
+
+                fn scan(root: &'a #rt::bytes::Bytes, header: #rt::Header) -> Result<Self, #rt::DecodeError> {
+                    let mut v = Self {
+                        header,
+                        root,
+                        start: #rt::header::HEADER_LEN as u32,
+                        end: root.len() as u32,
+                        #init
+                        extra: 0,
+                    };
+                    v.fill_members(#rt::data::DecodeCx::default(), true, header.length as usize)?;
+                    Ok(v)
+                }
+
+                /// The header as received.
+                pub fn header(&self) -> &#rt::Header {
+                    &self.header
+                }
+
+                /// The whole message as received.
+                pub fn as_bytes(&self) -> &'a #rt::bytes::Bytes {
+                    self.root
+                }
+
+                /// The owned struct (decoding the message again).
+                pub fn to_struct(&self) -> Result<#owned, #rt::DecodeError> {
+                    <#owned as #rt::typed::Command>::from_bytes(self.root.clone())
+                }
+
+                #methods
+            }
+
+            impl std::fmt::Debug for #name<'_> {
+                /// As the owned struct prints.
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    match self.to_struct() {
+                        Ok(s) => std::fmt::Debug::fmt(&s, f),
+                        Err(e) => write!(f, "{}(undecodable: {})", stringify!(#name), e),
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct ViewParts {
+    fields: TokenStream,
+    init: TokenStream,
+    methods: TokenStream,
 }

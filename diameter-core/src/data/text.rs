@@ -20,6 +20,9 @@ macro_rules! text_type {
         pub struct $name(pub ByteString);
 
         impl $name {
+            /// What a decode error says when the data is not valid text.
+            pub const INVALID: &'static str = $what;
+
             /// The text.
             pub fn as_str(&self) -> &str {
                 &self.0

@@ -2229,6 +2229,1702 @@ impl rt::typed::Command for DiameterEapAnswer {
         }
     }
 }
+/// A checked, zero-copy view of a received Diameter-EAP-Request (see [`DiameterEapRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct DiameterEapRequestView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 38usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 5usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> DiameterEapRequestView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 38usize],
+            count: [0; 5usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<DiameterEapRequest, rt::DecodeError> {
+        <DiameterEapRequest as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (274, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (32, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (4, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {}
+                }
+                (95, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {}
+                }
+                (5, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (87, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (61, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (62, 0) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (462, 0) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {}
+                }
+                (102, 0) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {}
+                }
+                (6, 0) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (24, 0) => {
+                    rt::view::once(&mut self.first[19], &avp)?;
+                    if deep {}
+                }
+                (291, 0) => {
+                    rt::view::once(&mut self.first[20], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (276, 0) => {
+                    rt::view::once(&mut self.first[21], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[22], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (19, 0) => {
+                    rt::view::once(&mut self.first[23], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (30, 0) => {
+                    rt::view::once(&mut self.first[24], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (31, 0) => {
+                    rt::view::once(&mut self.first[25], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (94, 0) => {
+                    rt::view::once(&mut self.first[26], &avp)?;
+                    if deep {}
+                }
+                (77, 0) => {
+                    rt::view::once(&mut self.first[27], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (13, 0) => {
+                    rt::view::more(
+                        &mut self.first[28],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (96, 0) => {
+                    rt::view::once(&mut self.first[29], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (8, 0) => {
+                    rt::view::once(&mut self.first[30], &avp)?;
+                    if deep {}
+                }
+                (97, 0) => {
+                    rt::view::more(
+                        &mut self.first[31],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (9, 0) => {
+                    rt::view::once(&mut self.first[32], &avp)?;
+                    if deep {}
+                }
+                (12, 0) => {
+                    rt::view::once(&mut self.first[33], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (7, 0) => {
+                    rt::view::once(&mut self.first[34], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (401, 0) => {
+                    rt::view::more(
+                        &mut self.first[35],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::nasreq::TunnelingView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[36],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[37],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(274, 0),
+                        <super::base::AuthRequestType as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[16] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(462, 0),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(0),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (264, 0) | (296, 0) | (283, 0) | (274,
+            0) | (293, 0) | (32, 0) | (4, 0) | (95, 0) | (5, 0) | (87, 0) | (61, 0) |
+            (278, 0) | (62, 0) | (1, 0) | (462, 0) | (102, 0) | (6, 0) | (24, 0) | (291,
+            0) | (276, 0) | (277, 0) | (19, 0) | (30, 0) | (31, 0) | (94, 0) | (77, 0) |
+            (13, 0) | (96, 0) | (8, 0) | (97, 0) | (9, 0) | (12, 0) | (7, 0) | (401, 0) |
+            (284, 0) | (282, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
+    #[inline]
+    pub fn auth_request_type(&self) -> super::base::AuthRequestType {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        super::base::AuthRequestType(rt::view::read::<i32>(&avp))
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
+    #[inline]
+    pub fn nas_identifier(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
+    #[inline]
+    pub fn nas_ip_address(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
+    #[inline]
+    pub fn nas_ipv6_address(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
+    #[inline]
+    pub fn nas_port(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[10], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
+    #[inline]
+    pub fn nas_port_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[11], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
+    #[inline]
+    pub fn nas_port_type(&self) -> Option<super::nasreq::NasPortType> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(super::nasreq::NasPortType(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[13], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
+    #[inline]
+    pub fn port_limit(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[14], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[15], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `{ EAP-Payload }`: EAP-Payload (code 462), IETF RFC 4072 §4.1.1.
+    #[inline]
+    pub fn eap_payload(&self) -> &'a [u8] {
+        let avp = rt::view::get_required(self.root, self.first[16], self.end);
+        avp.data
+    }
+    /// `[ EAP-Key-Name ]`: EAP-Key-Name (code 102), IETF RFC 4072 §4.1.4.
+    #[inline]
+    pub fn eap_key_name(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[17], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
+    #[inline]
+    pub fn service_type(&self) -> Option<super::nasreq::ServiceType> {
+        let avp = rt::view::get(self.root, self.first[18], self.end)?;
+        Some(super::nasreq::ServiceType(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
+    #[inline]
+    pub fn state(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[19], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
+    #[inline]
+    pub fn authorization_lifetime(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[20], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
+    #[inline]
+    pub fn auth_grace_period(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[21], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
+        let avp = rt::view::get(self.root, self.first[22], self.end)?;
+        Some(super::base::AuthSessionState(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
+    #[inline]
+    pub fn callback_number(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[23], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[24], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
+    #[inline]
+    pub fn calling_station_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[25], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
+    #[inline]
+    pub fn originating_line_info(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[26], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Connect-Info ]`: Connect-Info (code 77), IETF RFC 7155 §4.2.7.
+    #[inline]
+    pub fn connect_info(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[27], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `*[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4.
+    #[inline]
+    pub fn framed_compression(
+        &self,
+    ) -> rt::view::Members<'a, super::nasreq::FramedCompression> {
+        rt::view::Members::new(
+            self.root,
+            self.first[28],
+            self.end,
+            self.count[0],
+            13,
+            0,
+            |avp| super::nasreq::FramedCompression(rt::view::read::<i32>(&avp)),
+        )
+    }
+    /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
+    #[inline]
+    pub fn framed_interface_id(&self) -> Option<u64> {
+        let avp = rt::view::get(self.root, self.first[29], self.end)?;
+        Some(rt::view::read::<u64>(&avp))
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[30], self.end)?;
+        Some(avp.data)
+    }
+    /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[31],
+            self.end,
+            self.count[1],
+            97,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
+    #[inline]
+    pub fn framed_ip_netmask(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[32], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
+    #[inline]
+    pub fn framed_mtu(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[33], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
+    #[inline]
+    pub fn framed_protocol(&self) -> Option<super::nasreq::FramedProtocol> {
+        let avp = rt::view::get(self.root, self.first[34], self.end)?;
+        Some(super::nasreq::FramedProtocol(rt::view::read::<i32>(&avp)))
+    }
+    /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1.
+    #[inline]
+    pub fn tunneling(&self) -> rt::view::Members<'a, super::nasreq::TunnelingView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[35],
+            self.end,
+            self.count[2],
+            401,
+            0,
+            |avp| super::nasreq::TunnelingView::read(avp),
+        )
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[36],
+            self.end,
+            self.count[3],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[37],
+            self.end,
+            self.count[4],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+}
+impl std::fmt::Debug for DiameterEapRequestView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(f, "{}(undecodable: {})", stringify!(DiameterEapRequestView), e)
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Diameter-EAP-Answer (see [`DiameterEapAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct DiameterEapAnswerView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 56usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 15usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> DiameterEapAnswerView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 56usize],
+            count: [0; 15usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<DiameterEapAnswer, rt::DecodeError> {
+        <DiameterEapAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (274, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (462, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {}
+                }
+                (463, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {}
+                }
+                (464, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {}
+                }
+                (102, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {}
+                }
+                (272, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (465, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (6, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (25, 0) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (78, 0) => {
+                    rt::view::more(
+                        &mut self.first[15],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (85, 0) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (281, 0) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (294, 0) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::more(
+                        &mut self.first[19],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (28, 0) => {
+                    rt::view::once(&mut self.first[20], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (291, 0) => {
+                    rt::view::once(&mut self.first[21], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (276, 0) => {
+                    rt::view::once(&mut self.first[22], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[23], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (285, 0) => {
+                    rt::view::once(&mut self.first[24], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (27, 0) => {
+                    rt::view::once(&mut self.first[25], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (24, 0) => {
+                    rt::view::once(&mut self.first[26], &avp)?;
+                    if deep {}
+                }
+                (18, 0) => {
+                    rt::view::more(
+                        &mut self.first[27],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[28], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (11, 0) => {
+                    rt::view::more(
+                        &mut self.first[29],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (62, 0) => {
+                    rt::view::once(&mut self.first[30], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (20, 0) => {
+                    rt::view::once(&mut self.first[31], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (19, 0) => {
+                    rt::view::once(&mut self.first[32], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (37, 0) => {
+                    rt::view::once(&mut self.first[33], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (38, 0) => {
+                    rt::view::more(
+                        &mut self.first[34],
+                        &mut self.count[5],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (39, 0) => {
+                    rt::view::once(&mut self.first[35], &avp)?;
+                    if deep {}
+                }
+                (13, 0) => {
+                    rt::view::more(
+                        &mut self.first[36],
+                        &mut self.count[6],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (96, 0) => {
+                    rt::view::once(&mut self.first[37], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (8, 0) => {
+                    rt::view::once(&mut self.first[38], &avp)?;
+                    if deep {}
+                }
+                (97, 0) => {
+                    rt::view::more(
+                        &mut self.first[39],
+                        &mut self.count[7],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (100, 0) => {
+                    rt::view::once(&mut self.first[40], &avp)?;
+                    if deep {}
+                }
+                (99, 0) => {
+                    rt::view::more(
+                        &mut self.first[41],
+                        &mut self.count[8],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (9, 0) => {
+                    rt::view::once(&mut self.first[42], &avp)?;
+                    if deep {}
+                }
+                (22, 0) => {
+                    rt::view::more(
+                        &mut self.first[43],
+                        &mut self.count[9],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (88, 0) => {
+                    rt::view::once(&mut self.first[44], &avp)?;
+                    if deep {}
+                }
+                (23, 0) => {
+                    rt::view::once(&mut self.first[45], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (12, 0) => {
+                    rt::view::once(&mut self.first[46], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (7, 0) => {
+                    rt::view::once(&mut self.first[47], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (10, 0) => {
+                    rt::view::once(&mut self.first[48], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (400, 0) => {
+                    rt::view::more(
+                        &mut self.first[49],
+                        &mut self.count[10],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
+                    }
+                }
+                (407, 0) => {
+                    rt::view::more(
+                        &mut self.first[50],
+                        &mut self.count[11],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::QosFilterRule::INVALID)?;
+                    }
+                }
+                (401, 0) => {
+                    rt::view::more(
+                        &mut self.first[51],
+                        &mut self.count[12],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::nasreq::TunnelingView::check(&avp, cx)?;
+                    }
+                }
+                (292, 0) => {
+                    rt::view::more(
+                        &mut self.first[52],
+                        &mut self.count[13],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                (261, 0) => {
+                    rt::view::once(&mut self.first[53], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (262, 0) => {
+                    rt::view::once(&mut self.first[54], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[55],
+                        &mut self.count[14],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(274, 0),
+                        <super::base::AuthRequestType as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(268, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (274, 0) | (268, 0) | (264, 0) | (296,
+            0) | (1, 0) | (462, 0) | (463, 0) | (464, 0) | (102, 0) | (272, 0) | (465, 0)
+            | (6, 0) | (25, 0) | (78, 0) | (85, 0) | (281, 0) | (294, 0) | (279, 0) |
+            (28, 0) | (291, 0) | (276, 0) | (277, 0) | (285, 0) | (27, 0) | (24, 0) |
+            (18, 0) | (278, 0) | (11, 0) | (62, 0) | (20, 0) | (19, 0) | (37, 0) | (38,
+            0) | (39, 0) | (13, 0) | (96, 0) | (8, 0) | (97, 0) | (100, 0) | (99, 0) |
+            (9, 0) | (22, 0) | (88, 0) | (23, 0) | (12, 0) | (7, 0) | (10, 0) | (400, 0)
+            | (407, 0) | (401, 0) | (292, 0) | (261, 0) | (262, 0) | (284, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
+    #[inline]
+    pub fn auth_request_type(&self) -> super::base::AuthRequestType {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        super::base::AuthRequestType(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ EAP-Payload ]`: EAP-Payload (code 462), IETF RFC 4072 §4.1.1.
+    #[inline]
+    pub fn eap_payload(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ EAP-Reissued-Payload ]`: EAP-Reissued-Payload (code 463), IETF RFC 4072 §4.1.2.
+    #[inline]
+    pub fn eap_reissued_payload(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ EAP-Master-Session-Key ]`: EAP-Master-Session-Key (code 464), IETF RFC 4072 §4.1.3.
+    #[inline]
+    pub fn eap_master_session_key(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ EAP-Key-Name ]`: EAP-Key-Name (code 102), IETF RFC 4072 §4.1.4.
+    #[inline]
+    pub fn eap_key_name(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[10], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Multi-Round-Time-Out ]`: Multi-Round-Time-Out (code 272), IETF RFC 6733 §8.19.
+    #[inline]
+    pub fn multi_round_time_out(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[11], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Accounting-EAP-Auth-Method ]`: Accounting-EAP-Auth-Method (code 465), IETF RFC 4072 §4.1.5.
+    #[inline]
+    pub fn accounting_eap_auth_method(&self) -> Option<u64> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(rt::view::read::<u64>(&avp))
+    }
+    /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
+    #[inline]
+    pub fn service_type(&self) -> Option<super::nasreq::ServiceType> {
+        let avp = rt::view::get(self.root, self.first[13], self.end)?;
+        Some(super::nasreq::ServiceType(rt::view::read::<i32>(&avp)))
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
+    #[inline]
+    pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[14],
+            self.end,
+            self.count[0],
+            25,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `*[ Configuration-Token ]`: Configuration-Token (code 78), IETF RFC 7155 §4.4.8.
+    #[inline]
+    pub fn configuration_token(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[15],
+            self.end,
+            self.count[1],
+            78,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
+    #[inline]
+    pub fn acct_interim_interval(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[16], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[17], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[18], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    #[inline]
+    pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[19],
+            self.end,
+            self.count[2],
+            279,
+            0,
+            |avp| super::base::FailedAvpView::read(avp),
+        )
+    }
+    /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
+    #[inline]
+    pub fn idle_timeout(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[20], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
+    #[inline]
+    pub fn authorization_lifetime(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[21], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
+    #[inline]
+    pub fn auth_grace_period(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[22], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
+        let avp = rt::view::get(self.root, self.first[23], self.end)?;
+        Some(super::base::AuthSessionState(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
+    #[inline]
+    pub fn re_auth_request_type(&self) -> Option<super::base::ReAuthRequestType> {
+        let avp = rt::view::get(self.root, self.first[24], self.end)?;
+        Some(super::base::ReAuthRequestType(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
+    #[inline]
+    pub fn session_timeout(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[25], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
+    #[inline]
+    pub fn state(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[26], self.end)?;
+        Some(avp.data)
+    }
+    /// `*[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9.
+    #[inline]
+    pub fn reply_message(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[27],
+            self.end,
+            self.count[3],
+            18,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[28], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7.
+    #[inline]
+    pub fn filter_id(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[29],
+            self.end,
+            self.count[4],
+            11,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
+    #[inline]
+    pub fn port_limit(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[30], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Callback-Id ]`: Callback-Id (code 20), IETF RFC 7155 §4.4.3.
+    #[inline]
+    pub fn callback_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[31], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
+    #[inline]
+    pub fn callback_number(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[32], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Framed-Appletalk-Link ]`: Framed-Appletalk-Link (code 37), IETF RFC 7155 §4.4.10.7.1.
+    #[inline]
+    pub fn framed_appletalk_link(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[33], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ Framed-Appletalk-Network ]`: Framed-Appletalk-Network (code 38), IETF RFC 7155 §4.4.10.7.2.
+    #[inline]
+    pub fn framed_appletalk_network(&self) -> rt::view::Members<'a, u32> {
+        rt::view::Members::new(
+            self.root,
+            self.first[34],
+            self.end,
+            self.count[5],
+            38,
+            0,
+            |avp| rt::view::read::<u32>(&avp),
+        )
+    }
+    /// `[ Framed-Appletalk-Zone ]`: Framed-Appletalk-Zone (code 39), IETF RFC 7155 §4.4.10.7.3.
+    #[inline]
+    pub fn framed_appletalk_zone(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[35], self.end)?;
+        Some(avp.data)
+    }
+    /// `*[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4.
+    #[inline]
+    pub fn framed_compression(
+        &self,
+    ) -> rt::view::Members<'a, super::nasreq::FramedCompression> {
+        rt::view::Members::new(
+            self.root,
+            self.first[36],
+            self.end,
+            self.count[6],
+            13,
+            0,
+            |avp| super::nasreq::FramedCompression(rt::view::read::<i32>(&avp)),
+        )
+    }
+    /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
+    #[inline]
+    pub fn framed_interface_id(&self) -> Option<u64> {
+        let avp = rt::view::get(self.root, self.first[37], self.end)?;
+        Some(rt::view::read::<u64>(&avp))
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[38], self.end)?;
+        Some(avp.data)
+    }
+    /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[39],
+            self.end,
+            self.count[7],
+            97,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `[ Framed-IPv6-Pool ]`: Framed-IPv6-Pool (code 100), IETF RFC 7155 §4.4.10.5.8.
+    #[inline]
+    pub fn framed_ipv6_pool(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[40], self.end)?;
+        Some(avp.data)
+    }
+    /// `*[ Framed-IPv6-Route ]`: Framed-IPv6-Route (code 99), IETF RFC 7155 §4.4.10.5.7.
+    #[inline]
+    pub fn framed_ipv6_route(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[41],
+            self.end,
+            self.count[8],
+            99,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
+    #[inline]
+    pub fn framed_ip_netmask(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[42], self.end)?;
+        Some(avp.data)
+    }
+    /// `*[ Framed-Route ]`: Framed-Route (code 22), IETF RFC 7155 §4.4.10.5.3.
+    #[inline]
+    pub fn framed_route(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[43],
+            self.end,
+            self.count[9],
+            22,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `[ Framed-Pool ]`: Framed-Pool (code 88), IETF RFC 7155 §4.4.10.5.4.
+    #[inline]
+    pub fn framed_pool(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[44], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Framed-IPX-Network ]`: Framed-IPX-Network (code 23), IETF RFC 7155 §4.4.10.6.1.
+    #[inline]
+    pub fn framed_ipx_network(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[45], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
+    #[inline]
+    pub fn framed_mtu(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[46], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
+    #[inline]
+    pub fn framed_protocol(&self) -> Option<super::nasreq::FramedProtocol> {
+        let avp = rt::view::get(self.root, self.first[47], self.end)?;
+        Some(super::nasreq::FramedProtocol(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Framed-Routing ]`: Framed-Routing (code 10), IETF RFC 7155 §4.4.10.2.
+    #[inline]
+    pub fn framed_routing(&self) -> Option<super::nasreq::FramedRouting> {
+        let avp = rt::view::get(self.root, self.first[48], self.end)?;
+        Some(super::nasreq::FramedRouting(rt::view::read::<i32>(&avp)))
+    }
+    /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6.
+    #[inline]
+    pub fn nas_filter_rule(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[49],
+            self.end,
+            self.count[10],
+            400,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `*[ QoS-Filter-Rule ]`: QoS-Filter-Rule (code 407), IETF RFC 7155 §4.4.9.
+    #[inline]
+    pub fn qos_filter_rule(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[50],
+            self.end,
+            self.count[11],
+            407,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1.
+    #[inline]
+    pub fn tunneling(&self) -> rt::view::Members<'a, super::nasreq::TunnelingView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[51],
+            self.end,
+            self.count[12],
+            401,
+            0,
+            |avp| super::nasreq::TunnelingView::read(avp),
+        )
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
+    #[inline]
+    pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
+        rt::view::Members::new(
+            self.root,
+            self.first[52],
+            self.end,
+            self.count[13],
+            292,
+            0,
+            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+        )
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
+        let avp = rt::view::get(self.root, self.first[53], self.end)?;
+        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[54], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[55],
+            self.end,
+            self.count[14],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+}
+impl std::fmt::Debug for DiameterEapAnswerView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(f, "{}(undecodable: {})", stringify!(DiameterEapAnswerView), e)
+            }
+        }
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 5usize] = [
     rt::dictionary::AvpDef {

@@ -9815,6 +9815,869 @@ pub fn decode_typed(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> 
     }
     typed
 }
+/// Checks a message with its command's typed view (`…View::decode`): what
+/// [`decode_typed`] checks plus the contents of every Grouped member, which typed
+/// structs may keep undecoded until read. `None` where [`decode_typed`] would return
+/// the message generic.
+pub fn check_view(msg: &rt::Message) -> Option<Result<(), rt::DecodeError>> {
+    let checked = match (msg.code(), msg.application_id(), msg.is_request()) {
+        (257, 0, true) => base::CapabilitiesExchangeRequestView::decode(msg).map(drop),
+        (257, 0, false) => base::CapabilitiesExchangeAnswerView::decode(msg).map(drop),
+        (282, 0, true) => base::DisconnectPeerRequestView::decode(msg).map(drop),
+        (282, 0, false) => base::DisconnectPeerAnswerView::decode(msg).map(drop),
+        (280, 0, true) => base::DeviceWatchdogRequestView::decode(msg).map(drop),
+        (280, 0, false) => base::DeviceWatchdogAnswerView::decode(msg).map(drop),
+        (258, 0, true) => base::ReAuthRequestView::decode(msg).map(drop),
+        (258, 0, false) => base::ReAuthAnswerView::decode(msg).map(drop),
+        (275, 0, true) => base::SessionTerminationRequestView::decode(msg).map(drop),
+        (275, 0, false) => base::SessionTerminationAnswerView::decode(msg).map(drop),
+        (274, 0, true) => base::AbortSessionRequestView::decode(msg).map(drop),
+        (274, 0, false) => base::AbortSessionAnswerView::decode(msg).map(drop),
+        (271, 3, true) => base::AccountingRequestView::decode(msg).map(drop),
+        (271, 3, false) => base::AccountingAnswerView::decode(msg).map(drop),
+        #[cfg(all(feature = "credit_control", not(feature = "tgpp")))]
+        (272, 4, true) => credit_control::CreditControlRequestView::decode(msg).map(drop),
+        #[cfg(all(feature = "credit_control", not(feature = "tgpp")))]
+        (272, 4, false) => credit_control::CreditControlAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "eap")]
+        (268, 5, true) => eap::DiameterEapRequestView::decode(msg).map(drop),
+        #[cfg(feature = "eap")]
+        (268, 5, false) => eap::DiameterEapAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "mip6")]
+        (325, 8, true) => mip6::Mip6RequestView::decode(msg).map(drop),
+        #[cfg(feature = "mip6")]
+        (325, 8, false) => mip6::Mip6AnswerView::decode(msg).map(drop),
+        #[cfg(feature = "mip6")]
+        (260, 2, true) => mipv4::AaMobileNodeRequestView::decode(msg).map(drop),
+        #[cfg(feature = "mip6")]
+        (260, 2, false) => mipv4::AaMobileNodeAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "mip6")]
+        (262, 2, true) => mipv4::HomeAgentMipRequestView::decode(msg).map(drop),
+        #[cfg(feature = "mip6")]
+        (262, 2, false) => mipv4::HomeAgentMipAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "nasreq")]
+        (265, 1, true) => nasreq::AaRequestView::decode(msg).map(drop),
+        #[cfg(feature = "nasreq")]
+        (265, 1, false) => nasreq::AaAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "nasreq")]
+        (258, 1, true) => nasreq::ReAuthRequestView::decode(msg).map(drop),
+        #[cfg(feature = "nasreq")]
+        (258, 1, false) => nasreq::ReAuthAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "nasreq")]
+        (275, 1, true) => nasreq::SessionTerminationRequestView::decode(msg).map(drop),
+        #[cfg(feature = "nasreq")]
+        (275, 1, false) => nasreq::SessionTerminationAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "nasreq")]
+        (274, 1, true) => nasreq::AbortSessionRequestView::decode(msg).map(drop),
+        #[cfg(feature = "nasreq")]
+        (274, 1, false) => nasreq::AbortSessionAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "nasreq")]
+        (271, 1, true) => nasreq::AccountingRequestView::decode(msg).map(drop),
+        #[cfg(feature = "nasreq")]
+        (271, 1, false) => nasreq::AccountingAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "sip")]
+        (283, 6, true) => sip::UserAuthorizationRequestView::decode(msg).map(drop),
+        #[cfg(feature = "sip")]
+        (283, 6, false) => sip::UserAuthorizationAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "sip")]
+        (284, 6, true) => sip::ServerAssignmentRequestView::decode(msg).map(drop),
+        #[cfg(feature = "sip")]
+        (284, 6, false) => sip::ServerAssignmentAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "sip")]
+        (285, 6, true) => sip::LocationInfoRequestView::decode(msg).map(drop),
+        #[cfg(feature = "sip")]
+        (285, 6, false) => sip::LocationInfoAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "sip")]
+        (286, 6, true) => sip::MultimediaAuthRequestView::decode(msg).map(drop),
+        #[cfg(feature = "sip")]
+        (286, 6, false) => sip::MultimediaAuthAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "sip")]
+        (287, 6, true) => sip::RegistrationTerminationRequestView::decode(msg).map(drop),
+        #[cfg(feature = "sip")]
+        (287, 6, false) => sip::RegistrationTerminationAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "sip")]
+        (288, 6, true) => sip::PushProfileRequestView::decode(msg).map(drop),
+        #[cfg(feature = "sip")]
+        (288, 6, false) => sip::PushProfileAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "ts29109")]
+        (303, 16777221, true) => {
+            ts29109::MultimediaAuthRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "ts29109")]
+        (303, 16777221, false) => {
+            ts29109::MultimediaAuthAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "ts29109")]
+        (310, 16777220, true) => {
+            ts29109::BootstrappingInfoRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "ts29109")]
+        (310, 16777220, false) => {
+            ts29109::BootstrappingInfoAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388718, 16777346, true) => {
+            ts29128::ConfigurationInformationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388718, 16777346, false) => {
+            ts29128::ConfigurationInformationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388719, 16777346, true) => {
+            ts29128::ReportingInformationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388719, 16777346, false) => {
+            ts29128::ReportingInformationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388732, 16777346, true) => {
+            ts29128::ConnectionManagementRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388732, 16777346, false) => {
+            ts29128::ConnectionManagementAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388733, 16777346, true) => ts29128::MoDataRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (8388733, 16777346, false) => ts29128::MoDataAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (8388734, 16777346, true) => ts29128::MtDataRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (8388734, 16777346, false) => ts29128::MtDataAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (8388723, 16777348, true) => {
+            ts29154::BackgroundDataTransferRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388723, 16777348, false) => {
+            ts29154::BackgroundDataTransferAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388735, 16777358, true) => {
+            ts29154::EventConfigurationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388735, 16777358, false) => {
+            ts29154::EventConfigurationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388736, 16777358, true) => {
+            ts29154::EventReportingRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388736, 16777358, false) => {
+            ts29154::EventReportingAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "ts29172")]
+        (8388620, 16777255, true) => {
+            ts29172::ProvideLocationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "ts29172")]
+        (8388620, 16777255, false) => {
+            ts29172::ProvideLocationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "ts29172")]
+        (8388621, 16777255, true) => {
+            ts29172::LocationReportRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "ts29172")]
+        (8388621, 16777255, false) => {
+            ts29172::LocationReportAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388622, 16777291, true) => {
+            ts29173::LcsRoutingInfoRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388622, 16777291, false) => {
+            ts29173::LcsRoutingInfoAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (272, 16777238, true) => {
+            ts29212::TgppGxCreditControlRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (272, 16777238, false) => {
+            ts29212::TgppGxCreditControlAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (258, 16777238, true) => ts29212::TgppGxReAuthRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (258, 16777238, false) => ts29212::TgppGxReAuthAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (272, 16777266, true) => {
+            ts29212::TgppGxxCreditControlRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (272, 16777266, false) => {
+            ts29212::TgppGxxCreditControlAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (258, 16777266, true) => ts29212::TgppGxxReAuthRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (258, 16777266, false) => ts29212::TgppGxxReAuthAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (8388637, 16777303, true) => {
+            ts29212::TgppSdTdfSessionRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388637, 16777303, false) => {
+            ts29212::TgppSdTdfSessionAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (272, 16777303, true) => {
+            ts29212::TgppSdCreditControlRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (272, 16777303, false) => {
+            ts29212::TgppSdCreditControlAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (258, 16777303, true) => ts29212::TgppSdReAuthRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (258, 16777303, false) => ts29212::TgppSdReAuthAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (8388637, 16777349, true) => {
+            ts29212::TgppStTdfSessionRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388637, 16777349, false) => {
+            ts29212::TgppStTdfSessionAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (275, 16777349, true) => {
+            ts29212::SessionTerminationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (275, 16777349, false) => {
+            ts29212::SessionTerminationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388731, 16777349, true) => {
+            ts29212::TssfNotificationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388731, 16777349, false) => {
+            ts29212::TssfNotificationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (265, 16777236, true) => ts29214::AaRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (265, 16777236, false) => ts29214::AaAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (258, 16777236, true) => ts29214::ReAuthRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (258, 16777236, false) => ts29214::ReAuthAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (275, 16777236, true) => {
+            ts29214::SessionTerminationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (275, 16777236, false) => {
+            ts29214::SessionTerminationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (274, 16777236, true) => ts29214::AbortSessionRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (274, 16777236, false) => ts29214::AbortSessionAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (272, 16777267, true) => ts29215::CreditControlRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (272, 16777267, false) => ts29215::CreditControlAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (258, 16777267, true) => ts29215::ReAuthRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (258, 16777267, false) => ts29215::ReAuthAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (8388656, 16777267, true) => {
+            ts29215::TriggerEstablishmentRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388656, 16777267, false) => {
+            ts29215::TriggerEstablishmentAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388720, 16777342, true) => {
+            ts29217::NonAggregatedRuciReportRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388720, 16777342, false) => {
+            ts29217::NonAggregatedRuciReportAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388721, 16777342, true) => {
+            ts29217::AggregatedRuciReportRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388721, 16777342, false) => {
+            ts29217::AggregatedRuciReportAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388722, 16777342, true) => {
+            ts29217::ModifyUecontextRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388722, 16777342, false) => {
+            ts29217::ModifyUecontextAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "ts29219")]
+        (8388635, 16777302, true) => {
+            ts29219::SpendingLimitRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "ts29219")]
+        (8388635, 16777302, false) => {
+            ts29219::SpendingLimitAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "ts29219")]
+        (8388636, 16777302, true) => {
+            ts29219::SpendingStatusNotificationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "ts29219")]
+        (8388636, 16777302, false) => {
+            ts29219::SpendingStatusNotificationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "ts29219")]
+        (275, 16777302, true) => {
+            ts29219::SessionTerminationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "ts29219")]
+        (275, 16777302, false) => {
+            ts29219::SessionTerminationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (300, 16777216, true) => {
+            ts29229::UserAuthorizationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (300, 16777216, false) => {
+            ts29229::UserAuthorizationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (301, 16777216, true) => {
+            ts29229::ServerAssignmentRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (301, 16777216, false) => {
+            ts29229::ServerAssignmentAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (302, 16777216, true) => ts29229::LocationInfoRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (302, 16777216, false) => ts29229::LocationInfoAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (303, 16777216, true) => {
+            ts29229::MultimediaAuthRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (303, 16777216, false) => {
+            ts29229::MultimediaAuthAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (304, 16777216, true) => {
+            ts29229::RegistrationTerminationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (304, 16777216, false) => {
+            ts29229::RegistrationTerminationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (305, 16777216, true) => ts29229::PushProfileRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (305, 16777216, false) => ts29229::PushProfileAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (316, 16777251, true) => {
+            ts29272::UpdateLocationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (316, 16777251, false) => {
+            ts29272::UpdateLocationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (318, 16777251, true) => {
+            ts29272::AuthenticationInformationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (318, 16777251, false) => {
+            ts29272::AuthenticationInformationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (317, 16777251, true) => {
+            ts29272::CancelLocationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (317, 16777251, false) => {
+            ts29272::CancelLocationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (319, 16777251, true) => {
+            ts29272::TgppS6aS6dInsertSubscriberDataRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (319, 16777251, false) => {
+            ts29272::TgppS6aS6dInsertSubscriberDataAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (320, 16777251, true) => {
+            ts29272::TgppS6aS6dDeleteSubscriberDataRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (320, 16777251, false) => {
+            ts29272::TgppS6aS6dDeleteSubscriberDataAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (321, 16777251, true) => ts29272::PurgeUeRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (321, 16777251, false) => ts29272::PurgeUeAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (322, 16777251, true) => {
+            ts29272::TgppS6aS6dResetRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (322, 16777251, false) => {
+            ts29272::TgppS6aS6dResetAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (323, 16777251, true) => ts29272::NotifyRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (323, 16777251, false) => ts29272::NotifyAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (324, 16777252, true) => {
+            ts29272::MeIdentityCheckRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (324, 16777252, false) => {
+            ts29272::MeIdentityCheckAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388638, 16777308, true) => {
+            ts29272::UpdateVcsgLocationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388638, 16777308, false) => {
+            ts29272::UpdateVcsgLocationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388642, 16777308, true) => {
+            ts29272::CancelVcsgLocationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388642, 16777308, false) => {
+            ts29272::CancelVcsgLocationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (319, 16777308, true) => {
+            ts29272::TgppS7aS7dInsertSubscriberDataRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (319, 16777308, false) => {
+            ts29272::TgppS7aS7dInsertSubscriberDataAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (320, 16777308, true) => {
+            ts29272::TgppS7aS7dDeleteSubscriberDataRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (320, 16777308, false) => {
+            ts29272::TgppS7aS7dDeleteSubscriberDataAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (322, 16777308, true) => {
+            ts29272::TgppS7aS7dResetRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (322, 16777308, false) => {
+            ts29272::TgppS7aS7dResetAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (268, 16777250, true) => {
+            ts29273::TgppStaDiameterEapRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (268, 16777250, false) => {
+            ts29273::TgppStaDiameterEapAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (265, 16777250, true) => ts29273::TgppStaAaRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (265, 16777250, false) => ts29273::TgppStaAaAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (275, 16777250, true) => {
+            ts29273::TgppStaSessionTerminationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (275, 16777250, false) => {
+            ts29273::TgppStaSessionTerminationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (274, 16777250, true) => {
+            ts29273::TgppStaAbortSessionRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (274, 16777250, false) => {
+            ts29273::TgppStaAbortSessionAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (258, 16777250, true) => ts29273::TgppStaReAuthRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (258, 16777250, false) => ts29273::TgppStaReAuthAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (268, 16777264, true) => {
+            ts29273::TgppSwmDiameterEapRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (268, 16777264, false) => {
+            ts29273::TgppSwmDiameterEapAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (265, 16777264, true) => ts29273::TgppSwmAaRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (265, 16777264, false) => ts29273::TgppSwmAaAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (275, 16777264, true) => {
+            ts29273::TgppSwmSessionTerminationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (275, 16777264, false) => {
+            ts29273::TgppSwmSessionTerminationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (274, 16777264, true) => {
+            ts29273::TgppSwmAbortSessionRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (274, 16777264, false) => {
+            ts29273::TgppSwmAbortSessionAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (258, 16777264, true) => ts29273::TgppSwmReAuthRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (258, 16777264, false) => ts29273::TgppSwmReAuthAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (303, 16777265, true) => {
+            ts29273::MultimediaAuthRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (303, 16777265, false) => {
+            ts29273::MultimediaAuthAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (301, 16777265, true) => {
+            ts29273::ServerAssignmentRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (301, 16777265, false) => {
+            ts29273::ServerAssignmentAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (304, 16777265, true) => {
+            ts29273::RegistrationTerminationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (304, 16777265, false) => {
+            ts29273::RegistrationTerminationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (305, 16777265, true) => ts29273::PushProfileRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (305, 16777265, false) => ts29273::PushProfileAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (268, 16777272, true) => {
+            ts29273::TgppS6bDiameterEapRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (268, 16777272, false) => {
+            ts29273::TgppS6bDiameterEapAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (265, 16777272, true) => ts29273::TgppS6bAaRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (265, 16777272, false) => ts29273::TgppS6bAaAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (275, 16777272, true) => {
+            ts29273::TgppS6bSessionTerminationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (275, 16777272, false) => {
+            ts29273::TgppS6bSessionTerminationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (274, 16777272, true) => {
+            ts29273::TgppS6bAbortSessionRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (274, 16777272, false) => {
+            ts29273::TgppS6bAbortSessionAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (258, 16777272, true) => ts29273::TgppS6bReAuthRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (258, 16777272, false) => ts29273::TgppS6bReAuthAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (306, 16777217, true) => ts29329::UserDataRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (306, 16777217, false) => ts29329::UserDataAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (307, 16777217, true) => ts29329::ProfileUpdateRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (307, 16777217, false) => ts29329::ProfileUpdateAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (308, 16777217, true) => {
+            ts29329::SubscribeNotificationsRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (308, 16777217, false) => {
+            ts29329::SubscribeNotificationsAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (309, 16777217, true) => {
+            ts29329::PushNotificationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (309, 16777217, false) => {
+            ts29329::PushNotificationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388641, 16777310, true) => {
+            ts29336::SubscriberInformationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388641, 16777310, false) => {
+            ts29336::SubscriberInformationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388718, 16777345, true) => {
+            ts29336::ConfigurationInformationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388718, 16777345, false) => {
+            ts29336::ConfigurationInformationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388719, 16777345, true) => {
+            ts29336::ReportingInformationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388719, 16777345, false) => {
+            ts29336::ReportingInformationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388726, 16777345, true) => {
+            ts29336::NiddInformationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388726, 16777345, false) => {
+            ts29336::NiddInformationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388647, 16777312, true) => {
+            ts29338::SendRoutingInfoForSmRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388647, 16777312, false) => {
+            ts29338::SendRoutingInfoForSmAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388648, 16777312, true) => {
+            ts29338::AlertServiceCentreRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388648, 16777312, false) => {
+            ts29338::AlertServiceCentreAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388649, 16777312, true) => {
+            ts29338::ReportSmDeliveryStatusRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388649, 16777312, false) => {
+            ts29338::ReportSmDeliveryStatusAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388645, 16777313, true) => {
+            ts29338::MoForwardShortMessageRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388645, 16777313, false) => {
+            ts29338::MoForwardShortMessageAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388646, 16777313, true) => {
+            ts29338::MtForwardShortMessageRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388646, 16777313, false) => {
+            ts29338::MtForwardShortMessageAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388676, 16777350, true) => {
+            ts29343::ProximityActionRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388676, 16777350, false) => {
+            ts29343::ProximityActionAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388727, 16777350, true) => {
+            ts29343::ProximityApplicationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388727, 16777350, false) => {
+            ts29343::ProximityApplicationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388664, 16777336, true) => {
+            ts29344::ProseSubscriberInformationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388664, 16777336, false) => {
+            ts29344::ProseSubscriberInformationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388665, 16777336, true) => {
+            ts29344::UpdateProseSubscriberDataRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388665, 16777336, false) => {
+            ts29344::UpdateProseSubscriberDataAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388666, 16777336, true) => {
+            ts29344::ProseNotifyRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388666, 16777336, false) => {
+            ts29344::ProseNotifyAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (322, 16777336, true) => ts29344::ResetRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (322, 16777336, false) => ts29344::ResetAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (8388713, 16777336, true) => {
+            ts29344::ProseInitialLocationInformationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388713, 16777336, false) => {
+            ts29344::ProseInitialLocationInformationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388668, 16777340, true) => {
+            ts29345::ProseAuthorizationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388668, 16777340, false) => {
+            ts29345::ProseAuthorizationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388669, 16777340, true) => {
+            ts29345::ProseDiscoveryRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388669, 16777340, false) => {
+            ts29345::ProseDiscoveryAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388670, 16777340, true) => {
+            ts29345::ProseMatchRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388670, 16777340, false) => {
+            ts29345::ProseMatchAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388671, 16777340, true) => {
+            ts29345::ProseMatchReportInfoRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388671, 16777340, false) => {
+            ts29345::ProseMatchReportInfoAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388672, 16777340, true) => {
+            ts29345::ProseProximityRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388672, 16777340, false) => {
+            ts29345::ProseProximityAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388673, 16777340, true) => {
+            ts29345::ProseLocationUpdateRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388673, 16777340, false) => {
+            ts29345::ProseLocationUpdateAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388674, 16777340, true) => {
+            ts29345::ProseAlertRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388674, 16777340, false) => {
+            ts29345::ProseAlertAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388675, 16777340, true) => {
+            ts29345::ProseCancellationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388675, 16777340, false) => {
+            ts29345::ProseCancellationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388639, 16777309, true) => {
+            ts29368::DeviceActionRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388639, 16777309, false) => {
+            ts29368::DeviceActionAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388640, 16777309, true) => {
+            ts29368::DeviceNotificationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388640, 16777309, false) => {
+            ts29368::DeviceNotificationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388662, 16777335, true) => ts29468::GcsActionRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (8388662, 16777335, false) => ts29468::GcsActionAnswerView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (8388663, 16777335, true) => {
+            ts29468::GcsNotificationRequestView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (8388663, 16777335, false) => {
+            ts29468::GcsNotificationAnswerView::decode(msg).map(drop)
+        }
+        #[cfg(feature = "tgpp")]
+        (272, 4, true) => ts32299::CreditControlRequestView::decode(msg).map(drop),
+        #[cfg(feature = "tgpp")]
+        (272, 4, false) => ts32299::CreditControlAnswerView::decode(msg).map(drop),
+        (257, _, true) => base::CapabilitiesExchangeRequestView::decode(msg).map(drop),
+        (257, _, false) => base::CapabilitiesExchangeAnswerView::decode(msg).map(drop),
+        (282, _, true) => base::DisconnectPeerRequestView::decode(msg).map(drop),
+        (282, _, false) => base::DisconnectPeerAnswerView::decode(msg).map(drop),
+        (280, _, true) => base::DeviceWatchdogRequestView::decode(msg).map(drop),
+        (280, _, false) => base::DeviceWatchdogAnswerView::decode(msg).map(drop),
+        (258, _, true) => base::ReAuthRequestView::decode(msg).map(drop),
+        (258, _, false) => base::ReAuthAnswerView::decode(msg).map(drop),
+        (275, _, true) => base::SessionTerminationRequestView::decode(msg).map(drop),
+        (275, _, false) => base::SessionTerminationAnswerView::decode(msg).map(drop),
+        (274, _, true) => base::AbortSessionRequestView::decode(msg).map(drop),
+        (274, _, false) => base::AbortSessionAnswerView::decode(msg).map(drop),
+        _ => return None,
+    };
+    if checked.is_err() && !msg.is_request() && msg.header().flags.is_error() {
+        return None;
+    }
+    Some(checked)
+}
 fn decode_command(msg: &rt::Message) -> Result<TypedMessage, rt::DecodeError> {
     Ok(
         match (msg.code(), msg.application_id(), msg.is_request()) {

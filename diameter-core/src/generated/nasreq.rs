@@ -10083,6 +10083,6992 @@ impl rt::typed::Command for AccountingAnswer {
         }
     }
 }
+/// A checked, zero-copy view of a received CHAP-Auth (see [`ChapAuth`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct ChapAuthView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 3usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> ChapAuthView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(ChapAuth::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<ChapAuth, rt::DecodeError> {
+        <ChapAuth as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (403, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (404, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {}
+                }
+                (405, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {}
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(403, 0),
+                        <ChapAlgorithm as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(404, 0),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (403, 0) | (404, 0) | (405, 0))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ CHAP-Algorithm }`: CHAP-Algorithm (code 403), IETF RFC 7155 §4.3.5.
+    #[inline]
+    pub fn chap_algorithm(&self) -> ChapAlgorithm {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        ChapAlgorithm(rt::view::read::<i32>(&avp))
+    }
+    /// `{ CHAP-Ident }`: CHAP-Ident (code 404), IETF RFC 7155 §4.3.6.
+    #[inline]
+    pub fn chap_ident(&self) -> &'a [u8] {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        avp.data
+    }
+    /// `[ CHAP-Response ]`: CHAP-Response (code 405), IETF RFC 7155 §4.3.7.
+    #[inline]
+    pub fn chap_response(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[2], self.end)?;
+        Some(avp.data)
+    }
+}
+impl std::fmt::Debug for ChapAuthView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ChapAuthView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received Tunneling (see [`Tunneling`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct TunnelingView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 10usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> TunnelingView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(Tunneling::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 10usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<Tunneling, rt::DecodeError> {
+        <Tunneling as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (64, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (65, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (66, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (67, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (83, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (90, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (91, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (82, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {}
+                }
+                (69, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {}
+                }
+                (81, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {}
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(64, 0),
+                        <TunnelType as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(65, 0),
+                        <TunnelMediumType as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(66, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(67, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (64, 0) | (65, 0) | (66, 0) | (67, 0) | (83, 0) | (90, 0) |
+            (91, 0) | (82, 0) | (69, 0) | (81, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ Tunnel-Type }`: Tunnel-Type (code 64), IETF RFC 7155 §4.5.2.
+    #[inline]
+    pub fn tunnel_type(&self) -> TunnelType {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        TunnelType(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Tunnel-Medium-Type }`: Tunnel-Medium-Type (code 65), IETF RFC 7155 §4.5.3.
+    #[inline]
+    pub fn tunnel_medium_type(&self) -> TunnelMediumType {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        TunnelMediumType(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Tunnel-Client-Endpoint }`: Tunnel-Client-Endpoint (code 66), IETF RFC 7155 §4.5.4.
+    #[inline]
+    pub fn tunnel_client_endpoint(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Tunnel-Server-Endpoint }`: Tunnel-Server-Endpoint (code 67), IETF RFC 7155 §4.5.5.
+    #[inline]
+    pub fn tunnel_server_endpoint(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ Tunnel-Preference ]`: Tunnel-Preference (code 83), IETF RFC 7155 §4.5.9.
+    #[inline]
+    pub fn tunnel_preference(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[4], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Tunnel-Client-Auth-Id ]`: Tunnel-Client-Auth-Id (code 90), IETF RFC 7155 §4.5.10.
+    #[inline]
+    pub fn tunnel_client_auth_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[5], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Tunnel-Server-Auth-Id ]`: Tunnel-Server-Auth-Id (code 91), IETF RFC 7155 §4.5.11.
+    #[inline]
+    pub fn tunnel_server_auth_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Tunnel-Assignment-Id ]`: Tunnel-Assignment-Id (code 82), IETF RFC 7155 §4.5.8.
+    #[inline]
+    pub fn tunnel_assignment_id(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Tunnel-Password ]`: Tunnel-Password (code 69), IETF RFC 7155 §4.5.6.
+    #[inline]
+    pub fn tunnel_password(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Tunnel-Private-Group-Id ]`: Tunnel-Private-Group-Id (code 81), IETF RFC 7155 §4.5.7.
+    #[inline]
+    pub fn tunnel_private_group_id(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(avp.data)
+    }
+}
+impl std::fmt::Debug for TunnelingView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(TunnelingView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received AA-Request (see [`AaRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct AaRequestView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 49usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 8usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> AaRequestView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 49usize],
+            count: [0; 8usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<AaRequest, rt::DecodeError> {
+        <AaRequest as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (274, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (32, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (4, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {}
+                }
+                (95, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {}
+                }
+                (5, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (87, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (61, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (408, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (62, 0) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (2, 0) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {}
+                }
+                (6, 0) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (24, 0) => {
+                    rt::view::once(&mut self.first[19], &avp)?;
+                    if deep {}
+                }
+                (291, 0) => {
+                    rt::view::once(&mut self.first[20], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (276, 0) => {
+                    rt::view::once(&mut self.first[21], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[22], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (19, 0) => {
+                    rt::view::once(&mut self.first[23], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (30, 0) => {
+                    rt::view::once(&mut self.first[24], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (31, 0) => {
+                    rt::view::once(&mut self.first[25], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (94, 0) => {
+                    rt::view::once(&mut self.first[26], &avp)?;
+                    if deep {}
+                }
+                (77, 0) => {
+                    rt::view::once(&mut self.first[27], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (402, 0) => {
+                    rt::view::once(&mut self.first[28], &avp)?;
+                    if deep {
+                        ChapAuthView::check(&avp, cx)?;
+                    }
+                }
+                (60, 0) => {
+                    rt::view::once(&mut self.first[29], &avp)?;
+                    if deep {}
+                }
+                (13, 0) => {
+                    rt::view::more(
+                        &mut self.first[30],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (96, 0) => {
+                    rt::view::once(&mut self.first[31], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (8, 0) => {
+                    rt::view::once(&mut self.first[32], &avp)?;
+                    if deep {}
+                }
+                (97, 0) => {
+                    rt::view::more(
+                        &mut self.first[33],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (9, 0) => {
+                    rt::view::once(&mut self.first[34], &avp)?;
+                    if deep {}
+                }
+                (12, 0) => {
+                    rt::view::once(&mut self.first[35], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (7, 0) => {
+                    rt::view::once(&mut self.first[36], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (70, 0) => {
+                    rt::view::once(&mut self.first[37], &avp)?;
+                    if deep {}
+                }
+                (73, 0) => {
+                    rt::view::once(&mut self.first[38], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (74, 0) => {
+                    rt::view::more(
+                        &mut self.first[39],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (14, 0) => {
+                    rt::view::more(
+                        &mut self.first[40],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (98, 0) => {
+                    rt::view::more(
+                        &mut self.first[41],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (36, 0) => {
+                    rt::view::once(&mut self.first[42], &avp)?;
+                    if deep {}
+                }
+                (35, 0) => {
+                    rt::view::once(&mut self.first[43], &avp)?;
+                    if deep {}
+                }
+                (63, 0) => {
+                    rt::view::once(&mut self.first[44], &avp)?;
+                    if deep {}
+                }
+                (34, 0) => {
+                    rt::view::once(&mut self.first[45], &avp)?;
+                    if deep {}
+                }
+                (401, 0) => {
+                    rt::view::more(
+                        &mut self.first[46],
+                        &mut self.count[5],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        TunnelingView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[47],
+                        &mut self.count[6],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[48],
+                        &mut self.count[7],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(274, 0),
+                        <super::base::AuthRequestType as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (264, 0) | (296, 0) | (283, 0) | (274,
+            0) | (293, 0) | (32, 0) | (4, 0) | (95, 0) | (5, 0) | (87, 0) | (61, 0) |
+            (408, 0) | (278, 0) | (62, 0) | (1, 0) | (2, 0) | (6, 0) | (24, 0) | (291, 0)
+            | (276, 0) | (277, 0) | (19, 0) | (30, 0) | (31, 0) | (94, 0) | (77, 0) |
+            (402, 0) | (60, 0) | (13, 0) | (96, 0) | (8, 0) | (97, 0) | (9, 0) | (12, 0)
+            | (7, 0) | (70, 0) | (73, 0) | (74, 0) | (14, 0) | (98, 0) | (36, 0) | (35,
+            0) | (63, 0) | (34, 0) | (401, 0) | (284, 0) | (282, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
+    #[inline]
+    pub fn auth_request_type(&self) -> super::base::AuthRequestType {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        super::base::AuthRequestType(rt::view::read::<i32>(&avp))
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
+    #[inline]
+    pub fn nas_identifier(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
+    #[inline]
+    pub fn nas_ip_address(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
+    #[inline]
+    pub fn nas_ipv6_address(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
+    #[inline]
+    pub fn nas_port(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[10], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
+    #[inline]
+    pub fn nas_port_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[11], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
+    #[inline]
+    pub fn nas_port_type(&self) -> Option<NasPortType> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(NasPortType(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
+    #[inline]
+    pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
+        let avp = rt::view::get(self.root, self.first[13], self.end)?;
+        Some(super::rfc4005::OriginAaaProtocol(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[14], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
+    #[inline]
+    pub fn port_limit(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[15], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[16], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ User-Password ]`: User-Password (code 2), IETF RFC 7155 §4.3.1.
+    #[inline]
+    pub fn user_password(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[17], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
+    #[inline]
+    pub fn service_type(&self) -> Option<ServiceType> {
+        let avp = rt::view::get(self.root, self.first[18], self.end)?;
+        Some(ServiceType(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
+    #[inline]
+    pub fn state(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[19], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
+    #[inline]
+    pub fn authorization_lifetime(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[20], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
+    #[inline]
+    pub fn auth_grace_period(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[21], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
+        let avp = rt::view::get(self.root, self.first[22], self.end)?;
+        Some(super::base::AuthSessionState(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
+    #[inline]
+    pub fn callback_number(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[23], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[24], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
+    #[inline]
+    pub fn calling_station_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[25], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
+    #[inline]
+    pub fn originating_line_info(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[26], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Connect-Info ]`: Connect-Info (code 77), IETF RFC 7155 §4.2.7.
+    #[inline]
+    pub fn connect_info(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[27], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ CHAP-Auth ]`: CHAP-Auth (code 402), IETF RFC 7155 §4.3.4.
+    #[inline]
+    pub fn chap_auth(&self) -> Option<ChapAuthView<'a>> {
+        let avp = rt::view::get(self.root, self.first[28], self.end)?;
+        Some(ChapAuthView::read(avp))
+    }
+    /// `[ CHAP-Challenge ]`: CHAP-Challenge (code 60), IETF RFC 7155 §4.3.8.
+    #[inline]
+    pub fn chap_challenge(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[29], self.end)?;
+        Some(avp.data)
+    }
+    /// `*[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4.
+    #[inline]
+    pub fn framed_compression(&self) -> rt::view::Members<'a, FramedCompression> {
+        rt::view::Members::new(
+            self.root,
+            self.first[30],
+            self.end,
+            self.count[0],
+            13,
+            0,
+            |avp| FramedCompression(rt::view::read::<i32>(&avp)),
+        )
+    }
+    /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
+    #[inline]
+    pub fn framed_interface_id(&self) -> Option<u64> {
+        let avp = rt::view::get(self.root, self.first[31], self.end)?;
+        Some(rt::view::read::<u64>(&avp))
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[32], self.end)?;
+        Some(avp.data)
+    }
+    /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[33],
+            self.end,
+            self.count[1],
+            97,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
+    #[inline]
+    pub fn framed_ip_netmask(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[34], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
+    #[inline]
+    pub fn framed_mtu(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[35], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
+    #[inline]
+    pub fn framed_protocol(&self) -> Option<FramedProtocol> {
+        let avp = rt::view::get(self.root, self.first[36], self.end)?;
+        Some(FramedProtocol(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ ARAP-Password ]`: ARAP-Password (code 70), IETF RFC 7155 §4.3.9.
+    #[inline]
+    pub fn arap_password(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[37], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ ARAP-Security ]`: ARAP-Security (code 73), IETF RFC 7155 §4.3.11.
+    #[inline]
+    pub fn arap_security(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[38], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ ARAP-Security-Data ]`: ARAP-Security-Data (code 74), IETF RFC 7155 §4.3.12.
+    #[inline]
+    pub fn arap_security_data(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[39],
+            self.end,
+            self.count[2],
+            74,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `*[ Login-IP-Host ]`: Login-IP-Host (code 14), IETF RFC 7155 §4.4.11.1.
+    #[inline]
+    pub fn login_ip_host(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[40],
+            self.end,
+            self.count[3],
+            14,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `*[ Login-IPv6-Host ]`: Login-IPv6-Host (code 98), IETF RFC 7155 §4.4.11.2.
+    #[inline]
+    pub fn login_ipv6_host(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[41],
+            self.end,
+            self.count[4],
+            98,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `[ Login-LAT-Group ]`: Login-LAT-Group (code 36), IETF RFC 7155 §4.4.11.5.3.
+    #[inline]
+    pub fn login_lat_group(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[42], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Login-LAT-Node ]`: Login-LAT-Node (code 35), IETF RFC 7155 §4.4.11.5.2.
+    #[inline]
+    pub fn login_lat_node(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[43], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Login-LAT-Port ]`: Login-LAT-Port (code 63), IETF RFC 7155 §4.4.11.5.4.
+    #[inline]
+    pub fn login_lat_port(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[44], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Login-LAT-Service ]`: Login-LAT-Service (code 34), IETF RFC 7155 §4.4.11.5.1.
+    #[inline]
+    pub fn login_lat_service(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[45], self.end)?;
+        Some(avp.data)
+    }
+    /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1.
+    #[inline]
+    pub fn tunneling(&self) -> rt::view::Members<'a, TunnelingView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[46],
+            self.end,
+            self.count[5],
+            401,
+            0,
+            |avp| TunnelingView::read(avp),
+        )
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[47],
+            self.end,
+            self.count[6],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[48],
+            self.end,
+            self.count[7],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+}
+impl std::fmt::Debug for AaRequestView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(AaRequestView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received AA-Answer (see [`AaAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct AaAnswerView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 67usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 18usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> AaAnswerView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 67usize],
+            count: [0; 18usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<AaAnswer, rt::DecodeError> {
+        <AaAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (274, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (6, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (25, 0) => {
+                    rt::view::more(
+                        &mut self.first[8],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (78, 0) => {
+                    rt::view::more(
+                        &mut self.first[9],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (85, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (281, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (294, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::more(
+                        &mut self.first[13],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (28, 0) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (291, 0) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (276, 0) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (285, 0) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (272, 0) => {
+                    rt::view::once(&mut self.first[19], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (27, 0) => {
+                    rt::view::once(&mut self.first[20], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (24, 0) => {
+                    rt::view::once(&mut self.first[21], &avp)?;
+                    if deep {}
+                }
+                (18, 0) => {
+                    rt::view::more(
+                        &mut self.first[22],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (408, 0) => {
+                    rt::view::once(&mut self.first[23], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[24], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (11, 0) => {
+                    rt::view::more(
+                        &mut self.first[25],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (75, 0) => {
+                    rt::view::once(&mut self.first[26], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (62, 0) => {
+                    rt::view::once(&mut self.first[27], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (76, 0) => {
+                    rt::view::once(&mut self.first[28], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (84, 0) => {
+                    rt::view::once(&mut self.first[29], &avp)?;
+                    if deep {}
+                }
+                (71, 0) => {
+                    rt::view::once(&mut self.first[30], &avp)?;
+                    if deep {}
+                }
+                (73, 0) => {
+                    rt::view::once(&mut self.first[31], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (74, 0) => {
+                    rt::view::more(
+                        &mut self.first[32],
+                        &mut self.count[5],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (72, 0) => {
+                    rt::view::once(&mut self.first[33], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (20, 0) => {
+                    rt::view::once(&mut self.first[34], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (19, 0) => {
+                    rt::view::once(&mut self.first[35], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (37, 0) => {
+                    rt::view::once(&mut self.first[36], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (38, 0) => {
+                    rt::view::more(
+                        &mut self.first[37],
+                        &mut self.count[6],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (39, 0) => {
+                    rt::view::once(&mut self.first[38], &avp)?;
+                    if deep {}
+                }
+                (13, 0) => {
+                    rt::view::more(
+                        &mut self.first[39],
+                        &mut self.count[7],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (96, 0) => {
+                    rt::view::once(&mut self.first[40], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (8, 0) => {
+                    rt::view::once(&mut self.first[41], &avp)?;
+                    if deep {}
+                }
+                (97, 0) => {
+                    rt::view::more(
+                        &mut self.first[42],
+                        &mut self.count[8],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (100, 0) => {
+                    rt::view::once(&mut self.first[43], &avp)?;
+                    if deep {}
+                }
+                (99, 0) => {
+                    rt::view::more(
+                        &mut self.first[44],
+                        &mut self.count[9],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (9, 0) => {
+                    rt::view::once(&mut self.first[45], &avp)?;
+                    if deep {}
+                }
+                (22, 0) => {
+                    rt::view::more(
+                        &mut self.first[46],
+                        &mut self.count[10],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (88, 0) => {
+                    rt::view::once(&mut self.first[47], &avp)?;
+                    if deep {}
+                }
+                (23, 0) => {
+                    rt::view::once(&mut self.first[48], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (12, 0) => {
+                    rt::view::once(&mut self.first[49], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (7, 0) => {
+                    rt::view::once(&mut self.first[50], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (10, 0) => {
+                    rt::view::once(&mut self.first[51], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (14, 0) => {
+                    rt::view::more(
+                        &mut self.first[52],
+                        &mut self.count[11],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (98, 0) => {
+                    rt::view::more(
+                        &mut self.first[53],
+                        &mut self.count[12],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (36, 0) => {
+                    rt::view::once(&mut self.first[54], &avp)?;
+                    if deep {}
+                }
+                (35, 0) => {
+                    rt::view::once(&mut self.first[55], &avp)?;
+                    if deep {}
+                }
+                (63, 0) => {
+                    rt::view::once(&mut self.first[56], &avp)?;
+                    if deep {}
+                }
+                (34, 0) => {
+                    rt::view::once(&mut self.first[57], &avp)?;
+                    if deep {}
+                }
+                (15, 0) => {
+                    rt::view::once(&mut self.first[58], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (16, 0) => {
+                    rt::view::once(&mut self.first[59], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (400, 0) => {
+                    rt::view::more(
+                        &mut self.first[60],
+                        &mut self.count[13],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
+                    }
+                }
+                (407, 0) => {
+                    rt::view::more(
+                        &mut self.first[61],
+                        &mut self.count[14],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::QosFilterRule::INVALID)?;
+                    }
+                }
+                (401, 0) => {
+                    rt::view::more(
+                        &mut self.first[62],
+                        &mut self.count[15],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        TunnelingView::check(&avp, cx)?;
+                    }
+                }
+                (292, 0) => {
+                    rt::view::more(
+                        &mut self.first[63],
+                        &mut self.count[16],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                (261, 0) => {
+                    rt::view::once(&mut self.first[64], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (262, 0) => {
+                    rt::view::once(&mut self.first[65], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[66],
+                        &mut self.count[17],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(274, 0),
+                        <super::base::AuthRequestType as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(268, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (274, 0) | (268, 0) | (264, 0) | (296,
+            0) | (1, 0) | (6, 0) | (25, 0) | (78, 0) | (85, 0) | (281, 0) | (294, 0) |
+            (279, 0) | (28, 0) | (291, 0) | (276, 0) | (277, 0) | (285, 0) | (272, 0) |
+            (27, 0) | (24, 0) | (18, 0) | (408, 0) | (278, 0) | (11, 0) | (75, 0) | (62,
+            0) | (76, 0) | (84, 0) | (71, 0) | (73, 0) | (74, 0) | (72, 0) | (20, 0) |
+            (19, 0) | (37, 0) | (38, 0) | (39, 0) | (13, 0) | (96, 0) | (8, 0) | (97, 0)
+            | (100, 0) | (99, 0) | (9, 0) | (22, 0) | (88, 0) | (23, 0) | (12, 0) | (7,
+            0) | (10, 0) | (14, 0) | (98, 0) | (36, 0) | (35, 0) | (63, 0) | (34, 0) |
+            (15, 0) | (16, 0) | (400, 0) | (407, 0) | (401, 0) | (292, 0) | (261, 0) |
+            (262, 0) | (284, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
+    #[inline]
+    pub fn auth_request_type(&self) -> super::base::AuthRequestType {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        super::base::AuthRequestType(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
+    #[inline]
+    pub fn service_type(&self) -> Option<ServiceType> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(ServiceType(rt::view::read::<i32>(&avp)))
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
+    #[inline]
+    pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[8],
+            self.end,
+            self.count[0],
+            25,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `*[ Configuration-Token ]`: Configuration-Token (code 78), IETF RFC 7155 §4.4.8.
+    #[inline]
+    pub fn configuration_token(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[9],
+            self.end,
+            self.count[1],
+            78,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
+    #[inline]
+    pub fn acct_interim_interval(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[10], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[11], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    #[inline]
+    pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[13],
+            self.end,
+            self.count[2],
+            279,
+            0,
+            |avp| super::base::FailedAvpView::read(avp),
+        )
+    }
+    /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
+    #[inline]
+    pub fn idle_timeout(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[14], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
+    #[inline]
+    pub fn authorization_lifetime(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[15], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
+    #[inline]
+    pub fn auth_grace_period(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[16], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
+        let avp = rt::view::get(self.root, self.first[17], self.end)?;
+        Some(super::base::AuthSessionState(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
+    #[inline]
+    pub fn re_auth_request_type(&self) -> Option<super::base::ReAuthRequestType> {
+        let avp = rt::view::get(self.root, self.first[18], self.end)?;
+        Some(super::base::ReAuthRequestType(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Multi-Round-Time-Out ]`: Multi-Round-Time-Out (code 272), IETF RFC 6733 §8.19.
+    #[inline]
+    pub fn multi_round_time_out(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[19], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
+    #[inline]
+    pub fn session_timeout(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[20], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
+    #[inline]
+    pub fn state(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[21], self.end)?;
+        Some(avp.data)
+    }
+    /// `*[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9.
+    #[inline]
+    pub fn reply_message(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[22],
+            self.end,
+            self.count[3],
+            18,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
+    #[inline]
+    pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
+        let avp = rt::view::get(self.root, self.first[23], self.end)?;
+        Some(super::rfc4005::OriginAaaProtocol(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[24], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7.
+    #[inline]
+    pub fn filter_id(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[25],
+            self.end,
+            self.count[4],
+            11,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `[ Password-Retry ]`: Password-Retry (code 75), IETF RFC 7155 §4.3.2.
+    #[inline]
+    pub fn password_retry(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[26], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
+    #[inline]
+    pub fn port_limit(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[27], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Prompt ]`: Prompt (code 76), IETF RFC 7155 §4.3.3.
+    #[inline]
+    pub fn prompt(&self) -> Option<Prompt> {
+        let avp = rt::view::get(self.root, self.first[28], self.end)?;
+        Some(Prompt(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ ARAP-Challenge-Response ]`: ARAP-Challenge-Response (code 84), IETF RFC 7155 §4.3.10.
+    #[inline]
+    pub fn arap_challenge_response(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[29], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ ARAP-Features ]`: ARAP-Features (code 71), IETF RFC 7155 §4.4.10.8.1.
+    #[inline]
+    pub fn arap_features(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[30], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ ARAP-Security ]`: ARAP-Security (code 73), IETF RFC 7155 §4.3.11.
+    #[inline]
+    pub fn arap_security(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[31], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ ARAP-Security-Data ]`: ARAP-Security-Data (code 74), IETF RFC 7155 §4.3.12.
+    #[inline]
+    pub fn arap_security_data(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[32],
+            self.end,
+            self.count[5],
+            74,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `[ ARAP-Zone-Access ]`: ARAP-Zone-Access (code 72), IETF RFC 7155 §4.4.10.8.2.
+    #[inline]
+    pub fn arap_zone_access(&self) -> Option<ArapZoneAccess> {
+        let avp = rt::view::get(self.root, self.first[33], self.end)?;
+        Some(ArapZoneAccess(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Callback-Id ]`: Callback-Id (code 20), IETF RFC 7155 §4.4.3.
+    #[inline]
+    pub fn callback_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[34], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
+    #[inline]
+    pub fn callback_number(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[35], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Framed-Appletalk-Link ]`: Framed-Appletalk-Link (code 37), IETF RFC 7155 §4.4.10.7.1.
+    #[inline]
+    pub fn framed_appletalk_link(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[36], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ Framed-Appletalk-Network ]`: Framed-Appletalk-Network (code 38), IETF RFC 7155 §4.4.10.7.2.
+    #[inline]
+    pub fn framed_appletalk_network(&self) -> rt::view::Members<'a, u32> {
+        rt::view::Members::new(
+            self.root,
+            self.first[37],
+            self.end,
+            self.count[6],
+            38,
+            0,
+            |avp| rt::view::read::<u32>(&avp),
+        )
+    }
+    /// `[ Framed-Appletalk-Zone ]`: Framed-Appletalk-Zone (code 39), IETF RFC 7155 §4.4.10.7.3.
+    #[inline]
+    pub fn framed_appletalk_zone(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[38], self.end)?;
+        Some(avp.data)
+    }
+    /// `*[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4.
+    #[inline]
+    pub fn framed_compression(&self) -> rt::view::Members<'a, FramedCompression> {
+        rt::view::Members::new(
+            self.root,
+            self.first[39],
+            self.end,
+            self.count[7],
+            13,
+            0,
+            |avp| FramedCompression(rt::view::read::<i32>(&avp)),
+        )
+    }
+    /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
+    #[inline]
+    pub fn framed_interface_id(&self) -> Option<u64> {
+        let avp = rt::view::get(self.root, self.first[40], self.end)?;
+        Some(rt::view::read::<u64>(&avp))
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[41], self.end)?;
+        Some(avp.data)
+    }
+    /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[42],
+            self.end,
+            self.count[8],
+            97,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `[ Framed-IPv6-Pool ]`: Framed-IPv6-Pool (code 100), IETF RFC 7155 §4.4.10.5.8.
+    #[inline]
+    pub fn framed_ipv6_pool(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[43], self.end)?;
+        Some(avp.data)
+    }
+    /// `*[ Framed-IPv6-Route ]`: Framed-IPv6-Route (code 99), IETF RFC 7155 §4.4.10.5.7.
+    #[inline]
+    pub fn framed_ipv6_route(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[44],
+            self.end,
+            self.count[9],
+            99,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
+    #[inline]
+    pub fn framed_ip_netmask(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[45], self.end)?;
+        Some(avp.data)
+    }
+    /// `*[ Framed-Route ]`: Framed-Route (code 22), IETF RFC 7155 §4.4.10.5.3.
+    #[inline]
+    pub fn framed_route(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[46],
+            self.end,
+            self.count[10],
+            22,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `[ Framed-Pool ]`: Framed-Pool (code 88), IETF RFC 7155 §4.4.10.5.4.
+    #[inline]
+    pub fn framed_pool(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[47], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Framed-IPX-Network ]`: Framed-IPX-Network (code 23), IETF RFC 7155 §4.4.10.6.1.
+    #[inline]
+    pub fn framed_ipx_network(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[48], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
+    #[inline]
+    pub fn framed_mtu(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[49], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
+    #[inline]
+    pub fn framed_protocol(&self) -> Option<FramedProtocol> {
+        let avp = rt::view::get(self.root, self.first[50], self.end)?;
+        Some(FramedProtocol(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Framed-Routing ]`: Framed-Routing (code 10), IETF RFC 7155 §4.4.10.2.
+    #[inline]
+    pub fn framed_routing(&self) -> Option<FramedRouting> {
+        let avp = rt::view::get(self.root, self.first[51], self.end)?;
+        Some(FramedRouting(rt::view::read::<i32>(&avp)))
+    }
+    /// `*[ Login-IP-Host ]`: Login-IP-Host (code 14), IETF RFC 7155 §4.4.11.1.
+    #[inline]
+    pub fn login_ip_host(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[52],
+            self.end,
+            self.count[11],
+            14,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `*[ Login-IPv6-Host ]`: Login-IPv6-Host (code 98), IETF RFC 7155 §4.4.11.2.
+    #[inline]
+    pub fn login_ipv6_host(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[53],
+            self.end,
+            self.count[12],
+            98,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `[ Login-LAT-Group ]`: Login-LAT-Group (code 36), IETF RFC 7155 §4.4.11.5.3.
+    #[inline]
+    pub fn login_lat_group(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[54], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Login-LAT-Node ]`: Login-LAT-Node (code 35), IETF RFC 7155 §4.4.11.5.2.
+    #[inline]
+    pub fn login_lat_node(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[55], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Login-LAT-Port ]`: Login-LAT-Port (code 63), IETF RFC 7155 §4.4.11.5.4.
+    #[inline]
+    pub fn login_lat_port(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[56], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Login-LAT-Service ]`: Login-LAT-Service (code 34), IETF RFC 7155 §4.4.11.5.1.
+    #[inline]
+    pub fn login_lat_service(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[57], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Login-Service ]`: Login-Service (code 15), IETF RFC 7155 §4.4.11.3.
+    #[inline]
+    pub fn login_service(&self) -> Option<LoginService> {
+        let avp = rt::view::get(self.root, self.first[58], self.end)?;
+        Some(LoginService(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Login-TCP-Port ]`: Login-TCP-Port (code 16), IETF RFC 7155 §4.4.11.4.1.
+    #[inline]
+    pub fn login_tcp_port(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[59], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6.
+    #[inline]
+    pub fn nas_filter_rule(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[60],
+            self.end,
+            self.count[13],
+            400,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `*[ QoS-Filter-Rule ]`: QoS-Filter-Rule (code 407), IETF RFC 7155 §4.4.9.
+    #[inline]
+    pub fn qos_filter_rule(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[61],
+            self.end,
+            self.count[14],
+            407,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1.
+    #[inline]
+    pub fn tunneling(&self) -> rt::view::Members<'a, TunnelingView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[62],
+            self.end,
+            self.count[15],
+            401,
+            0,
+            |avp| TunnelingView::read(avp),
+        )
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
+    #[inline]
+    pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
+        rt::view::Members::new(
+            self.root,
+            self.first[63],
+            self.end,
+            self.count[16],
+            292,
+            0,
+            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+        )
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
+        let avp = rt::view::get(self.root, self.first[64], self.end)?;
+        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[65], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[66],
+            self.end,
+            self.count[17],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+}
+impl std::fmt::Debug for AaAnswerView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(AaAnswerView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received Re-Auth-Request (see [`ReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct ReAuthRequestView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 30usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 3usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> ReAuthRequestView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 30usize],
+            count: [0; 3usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<ReAuthRequest, rt::DecodeError> {
+        <ReAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (285, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (408, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (32, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (4, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {}
+                }
+                (95, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {}
+                }
+                (5, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (87, 0) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (61, 0) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (6, 0) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (8, 0) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {}
+                }
+                (97, 0) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {}
+                }
+                (96, 0) => {
+                    rt::view::once(&mut self.first[19], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (30, 0) => {
+                    rt::view::once(&mut self.first[20], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (31, 0) => {
+                    rt::view::once(&mut self.first[21], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (94, 0) => {
+                    rt::view::once(&mut self.first[22], &avp)?;
+                    if deep {}
+                }
+                (44, 0) => {
+                    rt::view::once(&mut self.first[23], &avp)?;
+                    if deep {}
+                }
+                (50, 0) => {
+                    rt::view::once(&mut self.first[24], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (24, 0) => {
+                    rt::view::once(&mut self.first[25], &avp)?;
+                    if deep {}
+                }
+                (25, 0) => {
+                    rt::view::more(
+                        &mut self.first[26],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (18, 0) => {
+                    rt::view::once(&mut self.first[27], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[28],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[29],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(293, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(285, 0),
+                        <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (264, 0) | (296, 0) | (283, 0) | (293, 0) | (258,
+            0) | (285, 0) | (1, 0) | (408, 0) | (278, 0) | (32, 0) | (4, 0) | (95, 0) |
+            (5, 0) | (87, 0) | (61, 0) | (6, 0) | (8, 0) | (97, 0) | (96, 0) | (30, 0) |
+            (31, 0) | (94, 0) | (44, 0) | (50, 0) | (24, 0) | (25, 0) | (18, 0) | (284,
+            0) | (282, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
+    #[inline]
+    pub fn re_auth_request_type(&self) -> super::base::ReAuthRequestType {
+        let avp = rt::view::get_required(self.root, self.first[6], self.end);
+        super::base::ReAuthRequestType(rt::view::read::<i32>(&avp))
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
+    #[inline]
+    pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(super::rfc4005::OriginAaaProtocol(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
+    #[inline]
+    pub fn nas_identifier(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[10], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
+    #[inline]
+    pub fn nas_ip_address(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[11], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
+    #[inline]
+    pub fn nas_ipv6_address(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
+    #[inline]
+    pub fn nas_port(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[13], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
+    #[inline]
+    pub fn nas_port_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[14], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
+    #[inline]
+    pub fn nas_port_type(&self) -> Option<NasPortType> {
+        let avp = rt::view::get(self.root, self.first[15], self.end)?;
+        Some(NasPortType(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
+    #[inline]
+    pub fn service_type(&self) -> Option<ServiceType> {
+        let avp = rt::view::get(self.root, self.first[16], self.end)?;
+        Some(ServiceType(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[17], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[18], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
+    #[inline]
+    pub fn framed_interface_id(&self) -> Option<u64> {
+        let avp = rt::view::get(self.root, self.first[19], self.end)?;
+        Some(rt::view::read::<u64>(&avp))
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[20], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
+    #[inline]
+    pub fn calling_station_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[21], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
+    #[inline]
+    pub fn originating_line_info(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[22], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
+    #[inline]
+    pub fn acct_session_id(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[23], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
+    #[inline]
+    pub fn acct_multi_session_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[24], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
+    #[inline]
+    pub fn state(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[25], self.end)?;
+        Some(avp.data)
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
+    #[inline]
+    pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[26],
+            self.end,
+            self.count[0],
+            25,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9.
+    #[inline]
+    pub fn reply_message(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[27], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[28],
+            self.end,
+            self.count[1],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[29],
+            self.end,
+            self.count[2],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+}
+impl std::fmt::Debug for ReAuthRequestView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ReAuthRequestView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received Re-Auth-Answer (see [`ReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct ReAuthAnswerView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 24usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 6usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> ReAuthAnswerView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 24usize],
+            count: [0; 6usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<ReAuthAnswer, rt::DecodeError> {
+        <ReAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (408, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (281, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (294, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::more(
+                        &mut self.first[9],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (292, 0) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                (261, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (262, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (6, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (78, 0) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (28, 0) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (291, 0) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (276, 0) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (285, 0) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (24, 0) => {
+                    rt::view::once(&mut self.first[19], &avp)?;
+                    if deep {}
+                }
+                (25, 0) => {
+                    rt::view::more(
+                        &mut self.first[20],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (18, 0) => {
+                    rt::view::more(
+                        &mut self.first[21],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (76, 0) => {
+                    rt::view::once(&mut self.first[22], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[23],
+                        &mut self.count[5],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(268, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (268, 0) | (264, 0) | (296, 0) | (1, 0) | (408, 0)
+            | (278, 0) | (281, 0) | (294, 0) | (279, 0) | (292, 0) | (261, 0) | (262, 0)
+            | (6, 0) | (78, 0) | (28, 0) | (291, 0) | (276, 0) | (285, 0) | (24, 0) |
+            (25, 0) | (18, 0) | (76, 0) | (284, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[4], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
+    #[inline]
+    pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
+        let avp = rt::view::get(self.root, self.first[5], self.end)?;
+        Some(super::rfc4005::OriginAaaProtocol(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    #[inline]
+    pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[9],
+            self.end,
+            self.count[0],
+            279,
+            0,
+            |avp| super::base::FailedAvpView::read(avp),
+        )
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
+    #[inline]
+    pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
+        rt::view::Members::new(
+            self.root,
+            self.first[10],
+            self.end,
+            self.count[1],
+            292,
+            0,
+            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+        )
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
+        let avp = rt::view::get(self.root, self.first[11], self.end)?;
+        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
+    #[inline]
+    pub fn service_type(&self) -> Option<ServiceType> {
+        let avp = rt::view::get(self.root, self.first[13], self.end)?;
+        Some(ServiceType(rt::view::read::<i32>(&avp)))
+    }
+    /// `*[ Configuration-Token ]`: Configuration-Token (code 78), IETF RFC 7155 §4.4.8.
+    #[inline]
+    pub fn configuration_token(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[14],
+            self.end,
+            self.count[2],
+            78,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
+    #[inline]
+    pub fn idle_timeout(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[15], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
+    #[inline]
+    pub fn authorization_lifetime(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[16], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
+    #[inline]
+    pub fn auth_grace_period(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[17], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
+    #[inline]
+    pub fn re_auth_request_type(&self) -> Option<super::base::ReAuthRequestType> {
+        let avp = rt::view::get(self.root, self.first[18], self.end)?;
+        Some(super::base::ReAuthRequestType(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
+    #[inline]
+    pub fn state(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[19], self.end)?;
+        Some(avp.data)
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
+    #[inline]
+    pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[20],
+            self.end,
+            self.count[3],
+            25,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `*[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9.
+    #[inline]
+    pub fn reply_message(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[21],
+            self.end,
+            self.count[4],
+            18,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `[ Prompt ]`: Prompt (code 76), IETF RFC 7155 §4.3.3.
+    #[inline]
+    pub fn prompt(&self) -> Option<Prompt> {
+        let avp = rt::view::get(self.root, self.first[22], self.end)?;
+        Some(Prompt(rt::view::read::<i32>(&avp)))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[23],
+            self.end,
+            self.count[5],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+}
+impl std::fmt::Debug for ReAuthAnswerView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ReAuthAnswerView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received Session-Termination-Request (see [`SessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct SessionTerminationRequestView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 13usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 3usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> SessionTerminationRequestView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 13usize],
+            count: [0; 3usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<SessionTerminationRequest, rt::DecodeError> {
+        <SessionTerminationRequest as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (295, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (25, 0) => {
+                    rt::view::more(
+                        &mut self.first[8],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (408, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[12],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(295, 0),
+                        <super::base::TerminationCause as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (264, 0) | (296, 0) | (283, 0) | (258, 0) | (295,
+            0) | (1, 0) | (293, 0) | (25, 0) | (408, 0) | (278, 0) | (284, 0) | (282, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
+    #[inline]
+    pub fn termination_cause(&self) -> super::base::TerminationCause {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        super::base::TerminationCause(rt::view::read::<i32>(&avp))
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
+    #[inline]
+    pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[8],
+            self.end,
+            self.count[0],
+            25,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
+    #[inline]
+    pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(super::rfc4005::OriginAaaProtocol(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[10], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[11],
+            self.end,
+            self.count[1],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[12],
+            self.end,
+            self.count[2],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+}
+impl std::fmt::Debug for SessionTerminationRequestView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})", stringify!(SessionTerminationRequestView),
+                    e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Session-Termination-Answer (see [`SessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct SessionTerminationAnswerView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 15usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 4usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> SessionTerminationAnswerView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 15usize],
+            count: [0; 4usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<SessionTerminationAnswer, rt::DecodeError> {
+        <SessionTerminationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (25, 0) => {
+                    rt::view::more(
+                        &mut self.first[5],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (281, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (294, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::more(
+                        &mut self.first[8],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (408, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (292, 0) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                (261, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (262, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(268, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (268, 0) | (264, 0) | (296, 0) | (1, 0) | (25, 0)
+            | (281, 0) | (294, 0) | (279, 0) | (408, 0) | (278, 0) | (292, 0) | (261, 0)
+            | (262, 0) | (284, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[4], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
+    #[inline]
+    pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[5],
+            self.end,
+            self.count[0],
+            25,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    #[inline]
+    pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[8],
+            self.end,
+            self.count[1],
+            279,
+            0,
+            |avp| super::base::FailedAvpView::read(avp),
+        )
+    }
+    /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
+    #[inline]
+    pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(super::rfc4005::OriginAaaProtocol(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[10], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
+    #[inline]
+    pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
+        rt::view::Members::new(
+            self.root,
+            self.first[11],
+            self.end,
+            self.count[2],
+            292,
+            0,
+            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+        )
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[13], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[14],
+            self.end,
+            self.count[3],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+}
+impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})", stringify!(SessionTerminationAnswerView), e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Abort-Session-Request (see [`AbortSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct AbortSessionRequestView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 29usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 4usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> AbortSessionRequestView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 29usize],
+            count: [0; 4usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<AbortSessionRequest, rt::DecodeError> {
+        <AbortSessionRequest as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (408, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (32, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (4, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {}
+                }
+                (95, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {}
+                }
+                (5, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (87, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (61, 0) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (6, 0) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (8, 0) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {}
+                }
+                (97, 0) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {}
+                }
+                (96, 0) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (30, 0) => {
+                    rt::view::once(&mut self.first[19], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (31, 0) => {
+                    rt::view::once(&mut self.first[20], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (94, 0) => {
+                    rt::view::once(&mut self.first[21], &avp)?;
+                    if deep {}
+                }
+                (44, 0) => {
+                    rt::view::once(&mut self.first[22], &avp)?;
+                    if deep {}
+                }
+                (50, 0) => {
+                    rt::view::once(&mut self.first[23], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (24, 0) => {
+                    rt::view::once(&mut self.first[24], &avp)?;
+                    if deep {}
+                }
+                (25, 0) => {
+                    rt::view::more(
+                        &mut self.first[25],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (18, 0) => {
+                    rt::view::more(
+                        &mut self.first[26],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[27],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[28],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(293, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (264, 0) | (296, 0) | (283, 0) | (293, 0) | (258,
+            0) | (1, 0) | (408, 0) | (278, 0) | (32, 0) | (4, 0) | (95, 0) | (5, 0) |
+            (87, 0) | (61, 0) | (6, 0) | (8, 0) | (97, 0) | (96, 0) | (30, 0) | (31, 0) |
+            (94, 0) | (44, 0) | (50, 0) | (24, 0) | (25, 0) | (18, 0) | (284, 0) | (282,
+            0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
+    #[inline]
+    pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(super::rfc4005::OriginAaaProtocol(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
+    #[inline]
+    pub fn nas_identifier(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
+    #[inline]
+    pub fn nas_ip_address(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[10], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
+    #[inline]
+    pub fn nas_ipv6_address(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[11], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
+    #[inline]
+    pub fn nas_port(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
+    #[inline]
+    pub fn nas_port_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[13], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
+    #[inline]
+    pub fn nas_port_type(&self) -> Option<NasPortType> {
+        let avp = rt::view::get(self.root, self.first[14], self.end)?;
+        Some(NasPortType(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
+    #[inline]
+    pub fn service_type(&self) -> Option<ServiceType> {
+        let avp = rt::view::get(self.root, self.first[15], self.end)?;
+        Some(ServiceType(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[16], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[17], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
+    #[inline]
+    pub fn framed_interface_id(&self) -> Option<u64> {
+        let avp = rt::view::get(self.root, self.first[18], self.end)?;
+        Some(rt::view::read::<u64>(&avp))
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[19], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
+    #[inline]
+    pub fn calling_station_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[20], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
+    #[inline]
+    pub fn originating_line_info(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[21], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
+    #[inline]
+    pub fn acct_session_id(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[22], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
+    #[inline]
+    pub fn acct_multi_session_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[23], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
+    #[inline]
+    pub fn state(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[24], self.end)?;
+        Some(avp.data)
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
+    #[inline]
+    pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[25],
+            self.end,
+            self.count[0],
+            25,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `*[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9.
+    #[inline]
+    pub fn reply_message(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[26],
+            self.end,
+            self.count[1],
+            18,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[27],
+            self.end,
+            self.count[2],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[28],
+            self.end,
+            self.count[3],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+}
+impl std::fmt::Debug for AbortSessionRequestView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(f, "{}(undecodable: {})", stringify!(AbortSessionRequestView), e)
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Abort-Session-Answer (see [`AbortSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct AbortSessionAnswerView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 15usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 3usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> AbortSessionAnswerView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 15usize],
+            count: [0; 3usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<AbortSessionAnswer, rt::DecodeError> {
+        <AbortSessionAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (408, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (24, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {}
+                }
+                (281, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (294, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (292, 0) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                (261, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (262, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(268, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (268, 0) | (264, 0) | (296, 0) | (1, 0) | (408, 0)
+            | (278, 0) | (24, 0) | (281, 0) | (294, 0) | (279, 0) | (292, 0) | (261, 0) |
+            (262, 0) | (284, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[4], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
+    #[inline]
+    pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
+        let avp = rt::view::get(self.root, self.first[5], self.end)?;
+        Some(super::rfc4005::OriginAaaProtocol(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
+    #[inline]
+    pub fn state(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    #[inline]
+    pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[10],
+            self.end,
+            self.count[0],
+            279,
+            0,
+            |avp| super::base::FailedAvpView::read(avp),
+        )
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
+    #[inline]
+    pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
+        rt::view::Members::new(
+            self.root,
+            self.first[11],
+            self.end,
+            self.count[1],
+            292,
+            0,
+            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+        )
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[13], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[14],
+            self.end,
+            self.count[2],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+}
+impl std::fmt::Debug for AbortSessionAnswerView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(f, "{}(undecodable: {})", stringify!(AbortSessionAnswerView), e)
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Accounting-Request (see [`AccountingRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct AccountingRequestView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 77usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 13usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> AccountingRequestView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 77usize],
+            count: [0; 13usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<AccountingRequest, rt::DecodeError> {
+        <AccountingRequest as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (480, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (485, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (259, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (287, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (44, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {}
+                }
+                (50, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (408, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (55, 0) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Time>(&avp, cx)?;
+                    }
+                }
+                (41, 0) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (32, 0) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (4, 0) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {}
+                }
+                (95, 0) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {}
+                }
+                (5, 0) => {
+                    rt::view::once(&mut self.first[19], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (87, 0) => {
+                    rt::view::once(&mut self.first[20], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (61, 0) => {
+                    rt::view::once(&mut self.first[21], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (25, 0) => {
+                    rt::view::more(
+                        &mut self.first[22],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (6, 0) => {
+                    rt::view::once(&mut self.first[23], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (295, 0) => {
+                    rt::view::once(&mut self.first[24], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (363, 0) => {
+                    rt::view::once(&mut self.first[25], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (365, 0) => {
+                    rt::view::once(&mut self.first[26], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (364, 0) => {
+                    rt::view::once(&mut self.first[27], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (366, 0) => {
+                    rt::view::once(&mut self.first[28], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (45, 0) => {
+                    rt::view::once(&mut self.first[29], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (406, 0) => {
+                    rt::view::once(&mut self.first[30], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (51, 0) => {
+                    rt::view::once(&mut self.first[31], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (46, 0) => {
+                    rt::view::once(&mut self.first[32], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (68, 0) => {
+                    rt::view::once(&mut self.first[33], &avp)?;
+                    if deep {}
+                }
+                (86, 0) => {
+                    rt::view::once(&mut self.first[34], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (20, 0) => {
+                    rt::view::once(&mut self.first[35], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (19, 0) => {
+                    rt::view::once(&mut self.first[36], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (30, 0) => {
+                    rt::view::once(&mut self.first[37], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (31, 0) => {
+                    rt::view::once(&mut self.first[38], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (77, 0) => {
+                    rt::view::more(
+                        &mut self.first[39],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (94, 0) => {
+                    rt::view::once(&mut self.first[40], &avp)?;
+                    if deep {}
+                }
+                (291, 0) => {
+                    rt::view::once(&mut self.first[41], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (27, 0) => {
+                    rt::view::once(&mut self.first[42], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (28, 0) => {
+                    rt::view::once(&mut self.first[43], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (62, 0) => {
+                    rt::view::once(&mut self.first[44], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (483, 0) => {
+                    rt::view::once(&mut self.first[45], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (85, 0) => {
+                    rt::view::once(&mut self.first[46], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (11, 0) => {
+                    rt::view::more(
+                        &mut self.first[47],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (400, 0) => {
+                    rt::view::more(
+                        &mut self.first[48],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
+                    }
+                }
+                (407, 0) => {
+                    rt::view::more(
+                        &mut self.first[49],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::QosFilterRule::INVALID)?;
+                    }
+                }
+                (37, 0) => {
+                    rt::view::once(&mut self.first[50], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (38, 0) => {
+                    rt::view::once(&mut self.first[51], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (39, 0) => {
+                    rt::view::once(&mut self.first[52], &avp)?;
+                    if deep {}
+                }
+                (13, 0) => {
+                    rt::view::once(&mut self.first[53], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (96, 0) => {
+                    rt::view::once(&mut self.first[54], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (8, 0) => {
+                    rt::view::once(&mut self.first[55], &avp)?;
+                    if deep {}
+                }
+                (9, 0) => {
+                    rt::view::once(&mut self.first[56], &avp)?;
+                    if deep {}
+                }
+                (97, 0) => {
+                    rt::view::more(
+                        &mut self.first[57],
+                        &mut self.count[5],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (100, 0) => {
+                    rt::view::once(&mut self.first[58], &avp)?;
+                    if deep {}
+                }
+                (99, 0) => {
+                    rt::view::more(
+                        &mut self.first[59],
+                        &mut self.count[6],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (23, 0) => {
+                    rt::view::once(&mut self.first[60], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (12, 0) => {
+                    rt::view::once(&mut self.first[61], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (88, 0) => {
+                    rt::view::once(&mut self.first[62], &avp)?;
+                    if deep {}
+                }
+                (7, 0) => {
+                    rt::view::once(&mut self.first[63], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (22, 0) => {
+                    rt::view::more(
+                        &mut self.first[64],
+                        &mut self.count[7],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (10, 0) => {
+                    rt::view::once(&mut self.first[65], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (14, 0) => {
+                    rt::view::more(
+                        &mut self.first[66],
+                        &mut self.count[8],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (98, 0) => {
+                    rt::view::more(
+                        &mut self.first[67],
+                        &mut self.count[9],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (36, 0) => {
+                    rt::view::once(&mut self.first[68], &avp)?;
+                    if deep {}
+                }
+                (35, 0) => {
+                    rt::view::once(&mut self.first[69], &avp)?;
+                    if deep {}
+                }
+                (63, 0) => {
+                    rt::view::once(&mut self.first[70], &avp)?;
+                    if deep {}
+                }
+                (34, 0) => {
+                    rt::view::once(&mut self.first[71], &avp)?;
+                    if deep {}
+                }
+                (15, 0) => {
+                    rt::view::once(&mut self.first[72], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (16, 0) => {
+                    rt::view::once(&mut self.first[73], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (401, 0) => {
+                    rt::view::more(
+                        &mut self.first[74],
+                        &mut self.count[10],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        TunnelingView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[75],
+                        &mut self.count[11],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[76],
+                        &mut self.count[12],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(480, 0),
+                        <super::base::AccountingRecordType as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(485, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(259, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (264, 0) | (296, 0) | (283, 0) | (480, 0) | (485,
+            0) | (259, 0) | (1, 0) | (287, 0) | (44, 0) | (50, 0) | (408, 0) | (278, 0) |
+            (293, 0) | (55, 0) | (41, 0) | (32, 0) | (4, 0) | (95, 0) | (5, 0) | (87, 0)
+            | (61, 0) | (25, 0) | (6, 0) | (295, 0) | (363, 0) | (365, 0) | (364, 0) |
+            (366, 0) | (45, 0) | (406, 0) | (51, 0) | (46, 0) | (68, 0) | (86, 0) | (20,
+            0) | (19, 0) | (30, 0) | (31, 0) | (77, 0) | (94, 0) | (291, 0) | (27, 0) |
+            (28, 0) | (62, 0) | (483, 0) | (85, 0) | (11, 0) | (400, 0) | (407, 0) | (37,
+            0) | (38, 0) | (39, 0) | (13, 0) | (96, 0) | (8, 0) | (9, 0) | (97, 0) |
+            (100, 0) | (99, 0) | (23, 0) | (12, 0) | (88, 0) | (7, 0) | (22, 0) | (10, 0)
+            | (14, 0) | (98, 0) | (36, 0) | (35, 0) | (63, 0) | (34, 0) | (15, 0) | (16,
+            0) | (401, 0) | (284, 0) | (282, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
+    #[inline]
+    pub fn accounting_record_type(&self) -> super::base::AccountingRecordType {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        super::base::AccountingRecordType(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
+    #[inline]
+    pub fn accounting_record_number(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ Acct-Application-Id }`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
+    #[inline]
+    pub fn acct_application_id(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[6], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
+    #[inline]
+    pub fn accounting_sub_session_id(&self) -> Option<u64> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(rt::view::read::<u64>(&avp))
+    }
+    /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
+    #[inline]
+    pub fn acct_session_id(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
+    #[inline]
+    pub fn acct_multi_session_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[10], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
+    #[inline]
+    pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
+        let avp = rt::view::get(self.root, self.first[11], self.end)?;
+        Some(super::rfc4005::OriginAaaProtocol(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[13], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
+    #[inline]
+    pub fn event_timestamp(&self) -> Option<rt::data::Time> {
+        let avp = rt::view::get(self.root, self.first[14], self.end)?;
+        Some(rt::view::read::<rt::data::Time>(&avp))
+    }
+    /// `[ Acct-Delay-Time ]`: Acct-Delay-Time (code 41), IETF RFC 7155 §4.6.8.
+    #[inline]
+    pub fn acct_delay_time(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[15], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
+    #[inline]
+    pub fn nas_identifier(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[16], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
+    #[inline]
+    pub fn nas_ip_address(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[17], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
+    #[inline]
+    pub fn nas_ipv6_address(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[18], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
+    #[inline]
+    pub fn nas_port(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[19], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
+    #[inline]
+    pub fn nas_port_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[20], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
+    #[inline]
+    pub fn nas_port_type(&self) -> Option<NasPortType> {
+        let avp = rt::view::get(self.root, self.first[21], self.end)?;
+        Some(NasPortType(rt::view::read::<i32>(&avp)))
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
+    #[inline]
+    pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[22],
+            self.end,
+            self.count[0],
+            25,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
+    #[inline]
+    pub fn service_type(&self) -> Option<ServiceType> {
+        let avp = rt::view::get(self.root, self.first[23], self.end)?;
+        Some(ServiceType(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
+    #[inline]
+    pub fn termination_cause(&self) -> Option<super::base::TerminationCause> {
+        let avp = rt::view::get(self.root, self.first[24], self.end)?;
+        Some(super::base::TerminationCause(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
+    #[inline]
+    pub fn accounting_input_octets(&self) -> Option<u64> {
+        let avp = rt::view::get(self.root, self.first[25], self.end)?;
+        Some(rt::view::read::<u64>(&avp))
+    }
+    /// `[ Accounting-Input-Packets ]`: Accounting-Input-Packets (code 365), IETF RFC 7155 §4.6.3.
+    #[inline]
+    pub fn accounting_input_packets(&self) -> Option<u64> {
+        let avp = rt::view::get(self.root, self.first[26], self.end)?;
+        Some(rt::view::read::<u64>(&avp))
+    }
+    /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
+    #[inline]
+    pub fn accounting_output_octets(&self) -> Option<u64> {
+        let avp = rt::view::get(self.root, self.first[27], self.end)?;
+        Some(rt::view::read::<u64>(&avp))
+    }
+    /// `[ Accounting-Output-Packets ]`: Accounting-Output-Packets (code 366), IETF RFC 7155 §4.6.4.
+    #[inline]
+    pub fn accounting_output_packets(&self) -> Option<u64> {
+        let avp = rt::view::get(self.root, self.first[28], self.end)?;
+        Some(rt::view::read::<u64>(&avp))
+    }
+    /// `[ Acct-Authentic ]`: Acct-Authentic (code 45), IETF RFC 7155 §4.6.6.
+    #[inline]
+    pub fn acct_authentic(&self) -> Option<AcctAuthentic> {
+        let avp = rt::view::get(self.root, self.first[29], self.end)?;
+        Some(AcctAuthentic(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Accounting-Auth-Method ]`: Accounting-Auth-Method (code 406), IETF RFC 7155 §4.6.7.
+    #[inline]
+    pub fn accounting_auth_method(&self) -> Option<AccountingAuthMethod> {
+        let avp = rt::view::get(self.root, self.first[30], self.end)?;
+        Some(AccountingAuthMethod(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Acct-Link-Count ]`: Acct-Link-Count (code 51), IETF RFC 7155 §4.6.9.
+    #[inline]
+    pub fn acct_link_count(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[31], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Acct-Session-Time ]`: Acct-Session-Time (code 46), IETF RFC 7155 §4.6.5.
+    #[inline]
+    pub fn acct_session_time(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[32], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Acct-Tunnel-Connection ]`: Acct-Tunnel-Connection (code 68), IETF RFC 7155 §4.6.10.
+    #[inline]
+    pub fn acct_tunnel_connection(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[33], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Acct-Tunnel-Packets-Lost ]`: Acct-Tunnel-Packets-Lost (code 86), IETF RFC 7155 §4.6.11.
+    #[inline]
+    pub fn acct_tunnel_packets_lost(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[34], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Callback-Id ]`: Callback-Id (code 20), IETF RFC 7155 §4.4.3.
+    #[inline]
+    pub fn callback_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[35], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
+    #[inline]
+    pub fn callback_number(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[36], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[37], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
+    #[inline]
+    pub fn calling_station_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[38], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `*[ Connect-Info ]`: Connect-Info (code 77), IETF RFC 7155 §4.2.7.
+    #[inline]
+    pub fn connect_info(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[39],
+            self.end,
+            self.count[1],
+            77,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
+    #[inline]
+    pub fn originating_line_info(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[40], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
+    #[inline]
+    pub fn authorization_lifetime(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[41], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
+    #[inline]
+    pub fn session_timeout(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[42], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
+    #[inline]
+    pub fn idle_timeout(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[43], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
+    #[inline]
+    pub fn port_limit(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[44], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
+    #[inline]
+    pub fn accounting_realtime_required(
+        &self,
+    ) -> Option<super::base::AccountingRealtimeRequired> {
+        let avp = rt::view::get(self.root, self.first[45], self.end)?;
+        Some(super::base::AccountingRealtimeRequired(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
+    #[inline]
+    pub fn acct_interim_interval(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[46], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7.
+    #[inline]
+    pub fn filter_id(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[47],
+            self.end,
+            self.count[2],
+            11,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6.
+    #[inline]
+    pub fn nas_filter_rule(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[48],
+            self.end,
+            self.count[3],
+            400,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `*[ QoS-Filter-Rule ]`: QoS-Filter-Rule (code 407), IETF RFC 7155 §4.4.9.
+    #[inline]
+    pub fn qos_filter_rule(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[49],
+            self.end,
+            self.count[4],
+            407,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `[ Framed-Appletalk-Link ]`: Framed-Appletalk-Link (code 37), IETF RFC 7155 §4.4.10.7.1.
+    #[inline]
+    pub fn framed_appletalk_link(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[50], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Framed-Appletalk-Network ]`: Framed-Appletalk-Network (code 38), IETF RFC 7155 §4.4.10.7.2.
+    #[inline]
+    pub fn framed_appletalk_network(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[51], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Framed-Appletalk-Zone ]`: Framed-Appletalk-Zone (code 39), IETF RFC 7155 §4.4.10.7.3.
+    #[inline]
+    pub fn framed_appletalk_zone(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[52], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4.
+    #[inline]
+    pub fn framed_compression(&self) -> Option<FramedCompression> {
+        let avp = rt::view::get(self.root, self.first[53], self.end)?;
+        Some(FramedCompression(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
+    #[inline]
+    pub fn framed_interface_id(&self) -> Option<u64> {
+        let avp = rt::view::get(self.root, self.first[54], self.end)?;
+        Some(rt::view::read::<u64>(&avp))
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[55], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
+    #[inline]
+    pub fn framed_ip_netmask(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[56], self.end)?;
+        Some(avp.data)
+    }
+    /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[57],
+            self.end,
+            self.count[5],
+            97,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `[ Framed-IPv6-Pool ]`: Framed-IPv6-Pool (code 100), IETF RFC 7155 §4.4.10.5.8.
+    #[inline]
+    pub fn framed_ipv6_pool(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[58], self.end)?;
+        Some(avp.data)
+    }
+    /// `*[ Framed-IPv6-Route ]`: Framed-IPv6-Route (code 99), IETF RFC 7155 §4.4.10.5.7.
+    #[inline]
+    pub fn framed_ipv6_route(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[59],
+            self.end,
+            self.count[6],
+            99,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `[ Framed-IPX-Network ]`: Framed-IPX-Network (code 23), IETF RFC 7155 §4.4.10.6.1.
+    #[inline]
+    pub fn framed_ipx_network(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[60], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
+    #[inline]
+    pub fn framed_mtu(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[61], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Framed-Pool ]`: Framed-Pool (code 88), IETF RFC 7155 §4.4.10.5.4.
+    #[inline]
+    pub fn framed_pool(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[62], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
+    #[inline]
+    pub fn framed_protocol(&self) -> Option<FramedProtocol> {
+        let avp = rt::view::get(self.root, self.first[63], self.end)?;
+        Some(FramedProtocol(rt::view::read::<i32>(&avp)))
+    }
+    /// `*[ Framed-Route ]`: Framed-Route (code 22), IETF RFC 7155 §4.4.10.5.3.
+    #[inline]
+    pub fn framed_route(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[64],
+            self.end,
+            self.count[7],
+            22,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `[ Framed-Routing ]`: Framed-Routing (code 10), IETF RFC 7155 §4.4.10.2.
+    #[inline]
+    pub fn framed_routing(&self) -> Option<FramedRouting> {
+        let avp = rt::view::get(self.root, self.first[65], self.end)?;
+        Some(FramedRouting(rt::view::read::<i32>(&avp)))
+    }
+    /// `*[ Login-IP-Host ]`: Login-IP-Host (code 14), IETF RFC 7155 §4.4.11.1.
+    #[inline]
+    pub fn login_ip_host(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[66],
+            self.end,
+            self.count[8],
+            14,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `*[ Login-IPv6-Host ]`: Login-IPv6-Host (code 98), IETF RFC 7155 §4.4.11.2.
+    #[inline]
+    pub fn login_ipv6_host(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[67],
+            self.end,
+            self.count[9],
+            98,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `[ Login-LAT-Group ]`: Login-LAT-Group (code 36), IETF RFC 7155 §4.4.11.5.3.
+    #[inline]
+    pub fn login_lat_group(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[68], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Login-LAT-Node ]`: Login-LAT-Node (code 35), IETF RFC 7155 §4.4.11.5.2.
+    #[inline]
+    pub fn login_lat_node(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[69], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Login-LAT-Port ]`: Login-LAT-Port (code 63), IETF RFC 7155 §4.4.11.5.4.
+    #[inline]
+    pub fn login_lat_port(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[70], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Login-LAT-Service ]`: Login-LAT-Service (code 34), IETF RFC 7155 §4.4.11.5.1.
+    #[inline]
+    pub fn login_lat_service(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[71], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Login-Service ]`: Login-Service (code 15), IETF RFC 7155 §4.4.11.3.
+    #[inline]
+    pub fn login_service(&self) -> Option<LoginService> {
+        let avp = rt::view::get(self.root, self.first[72], self.end)?;
+        Some(LoginService(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Login-TCP-Port ]`: Login-TCP-Port (code 16), IETF RFC 7155 §4.4.11.4.1.
+    #[inline]
+    pub fn login_tcp_port(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[73], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1.
+    #[inline]
+    pub fn tunneling(&self) -> rt::view::Members<'a, TunnelingView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[74],
+            self.end,
+            self.count[10],
+            401,
+            0,
+            |avp| TunnelingView::read(avp),
+        )
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[75],
+            self.end,
+            self.count[11],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[76],
+            self.end,
+            self.count[12],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+}
+impl std::fmt::Debug for AccountingRequestView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(f, "{}(undecodable: {})", stringify!(AccountingRequestView), e)
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Accounting-Answer (see [`AccountingAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct AccountingAnswerView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 29usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 3usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> AccountingAnswerView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 29usize],
+            count: [0; 3usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<AccountingAnswer, rt::DecodeError> {
+        <AccountingAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (480, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (485, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (259, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (1, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (287, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (44, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {}
+                }
+                (50, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (55, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Time>(&avp, cx)?;
+                    }
+                }
+                (281, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (294, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (408, 0) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (32, 0) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (4, 0) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {}
+                }
+                (95, 0) => {
+                    rt::view::once(&mut self.first[19], &avp)?;
+                    if deep {}
+                }
+                (5, 0) => {
+                    rt::view::once(&mut self.first[20], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (87, 0) => {
+                    rt::view::once(&mut self.first[21], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (61, 0) => {
+                    rt::view::once(&mut self.first[22], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (6, 0) => {
+                    rt::view::once(&mut self.first[23], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (295, 0) => {
+                    rt::view::once(&mut self.first[24], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (483, 0) => {
+                    rt::view::once(&mut self.first[25], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (85, 0) => {
+                    rt::view::once(&mut self.first[26], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (25, 0) => {
+                    rt::view::more(
+                        &mut self.first[27],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[28],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(268, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(480, 0),
+                        <super::base::AccountingRecordType as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(485, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(259, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (268, 0) | (264, 0) | (296, 0) | (480, 0) | (485,
+            0) | (259, 0) | (1, 0) | (287, 0) | (44, 0) | (50, 0) | (55, 0) | (281, 0) |
+            (294, 0) | (279, 0) | (408, 0) | (278, 0) | (32, 0) | (4, 0) | (95, 0) | (5,
+            0) | (87, 0) | (61, 0) | (6, 0) | (295, 0) | (483, 0) | (85, 0) | (25, 0) |
+            (284, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
+    #[inline]
+    pub fn accounting_record_type(&self) -> super::base::AccountingRecordType {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        super::base::AccountingRecordType(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
+    #[inline]
+    pub fn accounting_record_number(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ Acct-Application-Id }`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
+    #[inline]
+    pub fn acct_application_id(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[6], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
+    #[inline]
+    pub fn accounting_sub_session_id(&self) -> Option<u64> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(rt::view::read::<u64>(&avp))
+    }
+    /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
+    #[inline]
+    pub fn acct_session_id(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
+    #[inline]
+    pub fn acct_multi_session_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[10], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
+    #[inline]
+    pub fn event_timestamp(&self) -> Option<rt::data::Time> {
+        let avp = rt::view::get(self.root, self.first[11], self.end)?;
+        Some(rt::view::read::<rt::data::Time>(&avp))
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[13], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    #[inline]
+    pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[14],
+            self.end,
+            self.count[0],
+            279,
+            0,
+            |avp| super::base::FailedAvpView::read(avp),
+        )
+    }
+    /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
+    #[inline]
+    pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
+        let avp = rt::view::get(self.root, self.first[15], self.end)?;
+        Some(super::rfc4005::OriginAaaProtocol(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[16], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
+    #[inline]
+    pub fn nas_identifier(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[17], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
+    #[inline]
+    pub fn nas_ip_address(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[18], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
+    #[inline]
+    pub fn nas_ipv6_address(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[19], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
+    #[inline]
+    pub fn nas_port(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[20], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
+    #[inline]
+    pub fn nas_port_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[21], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
+    #[inline]
+    pub fn nas_port_type(&self) -> Option<NasPortType> {
+        let avp = rt::view::get(self.root, self.first[22], self.end)?;
+        Some(NasPortType(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
+    #[inline]
+    pub fn service_type(&self) -> Option<ServiceType> {
+        let avp = rt::view::get(self.root, self.first[23], self.end)?;
+        Some(ServiceType(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
+    #[inline]
+    pub fn termination_cause(&self) -> Option<super::base::TerminationCause> {
+        let avp = rt::view::get(self.root, self.first[24], self.end)?;
+        Some(super::base::TerminationCause(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
+    #[inline]
+    pub fn accounting_realtime_required(
+        &self,
+    ) -> Option<super::base::AccountingRealtimeRequired> {
+        let avp = rt::view::get(self.root, self.first[25], self.end)?;
+        Some(super::base::AccountingRealtimeRequired(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
+    #[inline]
+    pub fn acct_interim_interval(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[26], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
+    #[inline]
+    pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[27],
+            self.end,
+            self.count[1],
+            25,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[28],
+            self.end,
+            self.count[2],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+}
+impl std::fmt::Debug for AccountingAnswerView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(f, "{}(undecodable: {})", stringify!(AccountingAnswerView), e)
+            }
+        }
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 77usize] = [
     rt::dictionary::AvpDef {

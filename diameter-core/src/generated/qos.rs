@@ -4473,6 +4473,4434 @@ impl rt::AvpData for QosCapability {
         }
     }
 }
+/// A checked, zero-copy view of a received QoS-Resources (see [`QosResources`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct QosResourcesView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 1usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 1usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> QosResourcesView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(QosResources::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 1usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<QosResources, rt::DecodeError> {
+        <QosResources as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (509, 0) => {
+                    rt::view::more(
+                        &mut self.first[0],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        FilterRuleView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.count[0] < 1 {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(509, 0),
+                        <FilterRule as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (509, 0))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `1*{ Filter-Rule }`: Filter-Rule (code 509), IETF RFC 5777 §3.2.
+    #[inline]
+    pub fn filter_rule(&self) -> rt::view::Members<'a, FilterRuleView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[0],
+            self.end,
+            self.count[0],
+            509,
+            0,
+            |avp| FilterRuleView::read(avp),
+        )
+    }
+}
+impl std::fmt::Debug for QosResourcesView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(QosResourcesView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received Filter-Rule (see [`FilterRule`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct FilterRuleView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 8usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 1usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> FilterRuleView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(FilterRule::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 8usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<FilterRule, rt::DecodeError> {
+        <FilterRule as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (510, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (511, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        ClassifierView::check(&avp, cx)?;
+                    }
+                }
+                (560, 0) => {
+                    rt::view::more(
+                        &mut self.first[2],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        TimeOfDayConditionView::check(&avp, cx)?;
+                    }
+                }
+                (572, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (575, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (574, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        QosProfileTemplateView::check(&avp, cx)?;
+                    }
+                }
+                (576, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        QosParametersView::check(&avp, cx)?;
+                    }
+                }
+                (577, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        ExcessTreatmentView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (510, 0) | (511, 0) | (560, 0) | (572, 0) | (575, 0) | (574,
+            0) | (576, 0) | (577, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `[ Filter-Rule-Precedence ]`: Filter-Rule-Precedence (code 510), IETF RFC 5777 §3.3.
+    #[inline]
+    pub fn filter_rule_precedence(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[0], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Classifier ]`: Classifier (code 511), IETF RFC 5777 §4.1.1.
+    #[inline]
+    pub fn classifier(&self) -> Option<ClassifierView<'a>> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(ClassifierView::read(avp))
+    }
+    /// `*[ Time-Of-Day-Condition ]`: Time-Of-Day-Condition (code 560), IETF RFC 5777 §4.2.1.
+    #[inline]
+    pub fn time_of_day_condition(
+        &self,
+    ) -> rt::view::Members<'a, TimeOfDayConditionView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[2],
+            self.end,
+            self.count[0],
+            560,
+            0,
+            |avp| TimeOfDayConditionView::read(avp),
+        )
+    }
+    /// `[ Treatment-Action ]`: Treatment-Action (code 572), IETF RFC 5777 §5.1.
+    #[inline]
+    pub fn treatment_action(&self) -> Option<TreatmentAction> {
+        let avp = rt::view::get(self.root, self.first[3], self.end)?;
+        Some(TreatmentAction(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ QoS-Semantics ]`: QoS-Semantics (code 575), IETF RFC 5777 §5.4.
+    #[inline]
+    pub fn qos_semantics(&self) -> Option<QosSemantics> {
+        let avp = rt::view::get(self.root, self.first[4], self.end)?;
+        Some(QosSemantics(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ QoS-Profile-Template ]`: QoS-Profile-Template (code 574), IETF RFC 5777 §5.3.
+    #[inline]
+    pub fn qos_profile_template(&self) -> Option<QosProfileTemplateView<'a>> {
+        let avp = rt::view::get(self.root, self.first[5], self.end)?;
+        Some(QosProfileTemplateView::read(avp))
+    }
+    /// `[ QoS-Parameters ]`: QoS-Parameters (code 576), IETF RFC 5777 §5.5.
+    #[inline]
+    pub fn qos_parameters(&self) -> Option<QosParametersView<'a>> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(QosParametersView::read(avp))
+    }
+    /// `[ Excess-Treatment ]`: Excess-Treatment (code 577), IETF RFC 5777 §5.6.
+    #[inline]
+    pub fn excess_treatment(&self) -> Option<ExcessTreatmentView<'a>> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(ExcessTreatmentView::read(avp))
+    }
+}
+impl std::fmt::Debug for FilterRuleView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(FilterRuleView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received Classifier (see [`Classifier`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct ClassifierView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 12usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 7usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> ClassifierView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(Classifier::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 12usize],
+            count: [0; 7usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<Classifier, rt::DecodeError> {
+        <Classifier as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (512, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {}
+                }
+                (513, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (514, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (515, 0) => {
+                    rt::view::more(
+                        &mut self.first[3],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        FromSpecView::check(&avp, cx)?;
+                    }
+                }
+                (516, 0) => {
+                    rt::view::more(
+                        &mut self.first[4],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        ToSpecView::check(&avp, cx)?;
+                    }
+                }
+                (535, 0) => {
+                    rt::view::more(
+                        &mut self.first[5],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (536, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (537, 0) => {
+                    rt::view::more(
+                        &mut self.first[7],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        IpOptionView::check(&avp, cx)?;
+                    }
+                }
+                (540, 0) => {
+                    rt::view::more(
+                        &mut self.first[8],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        TcpOptionView::check(&avp, cx)?;
+                    }
+                }
+                (543, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        TcpFlagsView::check(&avp, cx)?;
+                    }
+                }
+                (545, 0) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[5],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        IcmpTypeView::check(&avp, cx)?;
+                    }
+                }
+                (548, 0) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[6],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        EthOptionView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(512, 0),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (512, 0) | (513, 0) | (514, 0) | (515, 0) | (516, 0) | (535,
+            0) | (536, 0) | (537, 0) | (540, 0) | (543, 0) | (545, 0) | (548, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ Classifier-ID }`: Classifier-ID (code 512), IETF RFC 5777 §4.1.2.
+    #[inline]
+    pub fn classifier_id(&self) -> &'a [u8] {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        avp.data
+    }
+    /// `[ Protocol ]`: Protocol (code 513), IETF RFC 5777 §4.1.3.
+    #[inline]
+    pub fn protocol(&self) -> Option<Protocol> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(Protocol(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Direction ]`: Direction (code 514), IETF RFC 5777 §4.1.4.
+    #[inline]
+    pub fn direction(&self) -> Option<Direction> {
+        let avp = rt::view::get(self.root, self.first[2], self.end)?;
+        Some(Direction(rt::view::read::<i32>(&avp)))
+    }
+    /// `*[ From-Spec ]`: From-Spec (code 515), IETF RFC 5777 §4.1.5.
+    #[inline]
+    pub fn from_spec(&self) -> rt::view::Members<'a, FromSpecView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[3],
+            self.end,
+            self.count[0],
+            515,
+            0,
+            |avp| FromSpecView::read(avp),
+        )
+    }
+    /// `*[ To-Spec ]`: To-Spec (code 516), IETF RFC 5777 §4.1.6.
+    #[inline]
+    pub fn to_spec(&self) -> rt::view::Members<'a, ToSpecView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[4],
+            self.end,
+            self.count[1],
+            516,
+            0,
+            |avp| ToSpecView::read(avp),
+        )
+    }
+    /// `*[ Diffserv-Code-Point ]`: Diffserv-Code-Point (code 535), IETF RFC 5777 §4.1.8.1.
+    #[inline]
+    pub fn diffserv_code_point(&self) -> rt::view::Members<'a, DiffservCodePoint> {
+        rt::view::Members::new(
+            self.root,
+            self.first[5],
+            self.end,
+            self.count[2],
+            535,
+            0,
+            |avp| DiffservCodePoint(rt::view::read::<i32>(&avp)),
+        )
+    }
+    /// `[ Fragmentation-Flag ]`: Fragmentation-Flag (code 536), IETF RFC 5777 §4.1.8.2.
+    #[inline]
+    pub fn fragmentation_flag(&self) -> Option<FragmentationFlag> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(FragmentationFlag(rt::view::read::<i32>(&avp)))
+    }
+    /// `*[ IP-Option ]`: IP-Option (code 537), IETF RFC 5777 §4.1.8.3.
+    #[inline]
+    pub fn ip_option(&self) -> rt::view::Members<'a, IpOptionView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[7],
+            self.end,
+            self.count[3],
+            537,
+            0,
+            |avp| IpOptionView::read(avp),
+        )
+    }
+    /// `*[ TCP-Option ]`: TCP-Option (code 540), IETF RFC 5777 §4.1.8.6.
+    #[inline]
+    pub fn tcp_option(&self) -> rt::view::Members<'a, TcpOptionView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[8],
+            self.end,
+            self.count[4],
+            540,
+            0,
+            |avp| TcpOptionView::read(avp),
+        )
+    }
+    /// `[ TCP-Flags ]`: TCP-Flags (code 543), IETF RFC 5777 §4.1.8.9.
+    #[inline]
+    pub fn tcp_flags(&self) -> Option<TcpFlagsView<'a>> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(TcpFlagsView::read(avp))
+    }
+    /// `*[ ICMP-Type ]`: ICMP-Type (code 545), IETF RFC 5777 §4.1.8.11.
+    #[inline]
+    pub fn icmp_type(&self) -> rt::view::Members<'a, IcmpTypeView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[10],
+            self.end,
+            self.count[5],
+            545,
+            0,
+            |avp| IcmpTypeView::read(avp),
+        )
+    }
+    /// `*[ ETH-Option ]`: ETH-Option (code 548), IETF RFC 5777 §4.1.8.14.
+    #[inline]
+    pub fn eth_option(&self) -> rt::view::Members<'a, EthOptionView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[11],
+            self.end,
+            self.count[6],
+            548,
+            0,
+            |avp| EthOptionView::read(avp),
+        )
+    }
+}
+impl std::fmt::Debug for ClassifierView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ClassifierView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received From-Spec (see [`FromSpec`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct FromSpecView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 11usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 9usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> FromSpecView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(FromSpec::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 11usize],
+            count: [0; 9usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<FromSpec, rt::DecodeError> {
+        <FromSpec as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (518, 0) => {
+                    rt::view::more(
+                        &mut self.first[0],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (519, 0) => {
+                    rt::view::more(
+                        &mut self.first[1],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        IpAddressRangeView::check(&avp, cx)?;
+                    }
+                }
+                (522, 0) => {
+                    rt::view::more(
+                        &mut self.first[2],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        IpAddressMaskView::check(&avp, cx)?;
+                    }
+                }
+                (524, 0) => {
+                    rt::view::more(
+                        &mut self.first[3],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (525, 0) => {
+                    rt::view::more(
+                        &mut self.first[4],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        MacAddressMaskView::check(&avp, cx)?;
+                    }
+                }
+                (527, 0) => {
+                    rt::view::more(
+                        &mut self.first[5],
+                        &mut self.count[5],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (528, 0) => {
+                    rt::view::more(
+                        &mut self.first[6],
+                        &mut self.count[6],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        Eui64AddressMaskView::check(&avp, cx)?;
+                    }
+                }
+                (530, 0) => {
+                    rt::view::more(
+                        &mut self.first[7],
+                        &mut self.count[7],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (531, 0) => {
+                    rt::view::more(
+                        &mut self.first[8],
+                        &mut self.count[8],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        PortRangeView::check(&avp, cx)?;
+                    }
+                }
+                (517, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (534, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (518, 0) | (519, 0) | (522, 0) | (524, 0) | (525, 0) | (527,
+            0) | (528, 0) | (530, 0) | (531, 0) | (517, 0) | (534, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
+    #[inline]
+    pub fn ip_address(&self) -> rt::view::Members<'a, rt::data::Address> {
+        rt::view::Members::new(
+            self.root,
+            self.first[0],
+            self.end,
+            self.count[0],
+            518,
+            0,
+            |avp| rt::view::read::<rt::data::Address>(&avp),
+        )
+    }
+    /// `*[ IP-Address-Range ]`: IP-Address-Range (code 519), IETF RFC 5777 §4.1.7.3.
+    #[inline]
+    pub fn ip_address_range(&self) -> rt::view::Members<'a, IpAddressRangeView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[1],
+            self.end,
+            self.count[1],
+            519,
+            0,
+            |avp| IpAddressRangeView::read(avp),
+        )
+    }
+    /// `*[ IP-Address-Mask ]`: IP-Address-Mask (code 522), IETF RFC 5777 §4.1.7.6.
+    #[inline]
+    pub fn ip_address_mask(&self) -> rt::view::Members<'a, IpAddressMaskView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[2],
+            self.end,
+            self.count[2],
+            522,
+            0,
+            |avp| IpAddressMaskView::read(avp),
+        )
+    }
+    /// `*[ MAC-Address ]`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8.
+    #[inline]
+    pub fn mac_address(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[3],
+            self.end,
+            self.count[3],
+            524,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `*[ MAC-Address-Mask ]`: MAC-Address-Mask (code 525), IETF RFC 5777 §4.1.7.9.
+    #[inline]
+    pub fn mac_address_mask(&self) -> rt::view::Members<'a, MacAddressMaskView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[4],
+            self.end,
+            self.count[4],
+            525,
+            0,
+            |avp| MacAddressMaskView::read(avp),
+        )
+    }
+    /// `*[ EUI64-Address ]`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11.
+    #[inline]
+    pub fn eui64_address(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[5],
+            self.end,
+            self.count[5],
+            527,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `*[ EUI64-Address-Mask ]`: EUI64-Address-Mask (code 528), IETF RFC 5777 §4.1.7.12.
+    #[inline]
+    pub fn eui64_address_mask(&self) -> rt::view::Members<'a, Eui64AddressMaskView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[6],
+            self.end,
+            self.count[6],
+            528,
+            0,
+            |avp| Eui64AddressMaskView::read(avp),
+        )
+    }
+    /// `*[ Port ]`: Port (code 530), IETF RFC 5777 §4.1.7.14.
+    #[inline]
+    pub fn port(&self) -> rt::view::Members<'a, i32> {
+        rt::view::Members::new(
+            self.root,
+            self.first[7],
+            self.end,
+            self.count[7],
+            530,
+            0,
+            |avp| rt::view::read::<i32>(&avp),
+        )
+    }
+    /// `*[ Port-Range ]`: Port-Range (code 531), IETF RFC 5777 §4.1.7.15.
+    #[inline]
+    pub fn port_range(&self) -> rt::view::Members<'a, PortRangeView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[8],
+            self.end,
+            self.count[8],
+            531,
+            0,
+            |avp| PortRangeView::read(avp),
+        )
+    }
+    /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
+    #[inline]
+    pub fn negated(&self) -> Option<Negated> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(Negated(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Use-Assigned-Address ]`: Use-Assigned-Address (code 534), IETF RFC 5777 §4.1.7.18.
+    #[inline]
+    pub fn use_assigned_address(&self) -> Option<UseAssignedAddress> {
+        let avp = rt::view::get(self.root, self.first[10], self.end)?;
+        Some(UseAssignedAddress(rt::view::read::<i32>(&avp)))
+    }
+}
+impl std::fmt::Debug for FromSpecView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(FromSpecView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received To-Spec (see [`ToSpec`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct ToSpecView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 11usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 9usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> ToSpecView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(ToSpec::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 11usize],
+            count: [0; 9usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<ToSpec, rt::DecodeError> {
+        <ToSpec as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (518, 0) => {
+                    rt::view::more(
+                        &mut self.first[0],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (519, 0) => {
+                    rt::view::more(
+                        &mut self.first[1],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        IpAddressRangeView::check(&avp, cx)?;
+                    }
+                }
+                (522, 0) => {
+                    rt::view::more(
+                        &mut self.first[2],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        IpAddressMaskView::check(&avp, cx)?;
+                    }
+                }
+                (524, 0) => {
+                    rt::view::more(
+                        &mut self.first[3],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (525, 0) => {
+                    rt::view::more(
+                        &mut self.first[4],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        MacAddressMaskView::check(&avp, cx)?;
+                    }
+                }
+                (527, 0) => {
+                    rt::view::more(
+                        &mut self.first[5],
+                        &mut self.count[5],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (528, 0) => {
+                    rt::view::more(
+                        &mut self.first[6],
+                        &mut self.count[6],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        Eui64AddressMaskView::check(&avp, cx)?;
+                    }
+                }
+                (530, 0) => {
+                    rt::view::more(
+                        &mut self.first[7],
+                        &mut self.count[7],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (531, 0) => {
+                    rt::view::more(
+                        &mut self.first[8],
+                        &mut self.count[8],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        PortRangeView::check(&avp, cx)?;
+                    }
+                }
+                (517, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (534, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (518, 0) | (519, 0) | (522, 0) | (524, 0) | (525, 0) | (527,
+            0) | (528, 0) | (530, 0) | (531, 0) | (517, 0) | (534, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
+    #[inline]
+    pub fn ip_address(&self) -> rt::view::Members<'a, rt::data::Address> {
+        rt::view::Members::new(
+            self.root,
+            self.first[0],
+            self.end,
+            self.count[0],
+            518,
+            0,
+            |avp| rt::view::read::<rt::data::Address>(&avp),
+        )
+    }
+    /// `*[ IP-Address-Range ]`: IP-Address-Range (code 519), IETF RFC 5777 §4.1.7.3.
+    #[inline]
+    pub fn ip_address_range(&self) -> rt::view::Members<'a, IpAddressRangeView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[1],
+            self.end,
+            self.count[1],
+            519,
+            0,
+            |avp| IpAddressRangeView::read(avp),
+        )
+    }
+    /// `*[ IP-Address-Mask ]`: IP-Address-Mask (code 522), IETF RFC 5777 §4.1.7.6.
+    #[inline]
+    pub fn ip_address_mask(&self) -> rt::view::Members<'a, IpAddressMaskView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[2],
+            self.end,
+            self.count[2],
+            522,
+            0,
+            |avp| IpAddressMaskView::read(avp),
+        )
+    }
+    /// `*[ MAC-Address ]`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8.
+    #[inline]
+    pub fn mac_address(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[3],
+            self.end,
+            self.count[3],
+            524,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `*[ MAC-Address-Mask ]`: MAC-Address-Mask (code 525), IETF RFC 5777 §4.1.7.9.
+    #[inline]
+    pub fn mac_address_mask(&self) -> rt::view::Members<'a, MacAddressMaskView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[4],
+            self.end,
+            self.count[4],
+            525,
+            0,
+            |avp| MacAddressMaskView::read(avp),
+        )
+    }
+    /// `*[ EUI64-Address ]`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11.
+    #[inline]
+    pub fn eui64_address(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[5],
+            self.end,
+            self.count[5],
+            527,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `*[ EUI64-Address-Mask ]`: EUI64-Address-Mask (code 528), IETF RFC 5777 §4.1.7.12.
+    #[inline]
+    pub fn eui64_address_mask(&self) -> rt::view::Members<'a, Eui64AddressMaskView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[6],
+            self.end,
+            self.count[6],
+            528,
+            0,
+            |avp| Eui64AddressMaskView::read(avp),
+        )
+    }
+    /// `*[ Port ]`: Port (code 530), IETF RFC 5777 §4.1.7.14.
+    #[inline]
+    pub fn port(&self) -> rt::view::Members<'a, i32> {
+        rt::view::Members::new(
+            self.root,
+            self.first[7],
+            self.end,
+            self.count[7],
+            530,
+            0,
+            |avp| rt::view::read::<i32>(&avp),
+        )
+    }
+    /// `*[ Port-Range ]`: Port-Range (code 531), IETF RFC 5777 §4.1.7.15.
+    #[inline]
+    pub fn port_range(&self) -> rt::view::Members<'a, PortRangeView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[8],
+            self.end,
+            self.count[8],
+            531,
+            0,
+            |avp| PortRangeView::read(avp),
+        )
+    }
+    /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
+    #[inline]
+    pub fn negated(&self) -> Option<Negated> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(Negated(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Use-Assigned-Address ]`: Use-Assigned-Address (code 534), IETF RFC 5777 §4.1.7.18.
+    #[inline]
+    pub fn use_assigned_address(&self) -> Option<UseAssignedAddress> {
+        let avp = rt::view::get(self.root, self.first[10], self.end)?;
+        Some(UseAssignedAddress(rt::view::read::<i32>(&avp)))
+    }
+}
+impl std::fmt::Debug for ToSpecView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ToSpecView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received IP-Address-Range (see [`IpAddressRange`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct IpAddressRangeView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 2usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> IpAddressRangeView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(IpAddressRange::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<IpAddressRange, rt::DecodeError> {
+        <IpAddressRange as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (520, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (521, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (520, 0) | (521, 0))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `[ IP-Address-Start ]`: IP-Address-Start (code 520), IETF RFC 5777 §4.1.7.4.
+    #[inline]
+    pub fn ip_address_start(&self) -> Option<rt::data::Address> {
+        let avp = rt::view::get(self.root, self.first[0], self.end)?;
+        Some(rt::view::read::<rt::data::Address>(&avp))
+    }
+    /// `[ IP-Address-End ]`: IP-Address-End (code 521), IETF RFC 5777 §4.1.7.5.
+    #[inline]
+    pub fn ip_address_end(&self) -> Option<rt::data::Address> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(rt::view::read::<rt::data::Address>(&avp))
+    }
+}
+impl std::fmt::Debug for IpAddressRangeView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(IpAddressRangeView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received IP-Address-Mask (see [`IpAddressMask`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct IpAddressMaskView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 2usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> IpAddressMaskView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(IpAddressMask::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<IpAddressMask, rt::DecodeError> {
+        <IpAddressMask as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (518, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (523, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(518, 0),
+                        <rt::data::Address as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(523, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (518, 0) | (523, 0))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ IP-Address }`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
+    #[inline]
+    pub fn ip_address(&self) -> rt::data::Address {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read::<rt::data::Address>(&avp)
+    }
+    /// `{ IP-Bit-Mask-Width }`: IP-Bit-Mask-Width (code 523), IETF RFC 5777 §4.1.7.7.
+    #[inline]
+    pub fn ip_bit_mask_width(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+}
+impl std::fmt::Debug for IpAddressMaskView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(IpAddressMaskView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received MAC-Address-Mask (see [`MacAddressMask`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct MacAddressMaskView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 2usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> MacAddressMaskView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(MacAddressMask::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<MacAddressMask, rt::DecodeError> {
+        <MacAddressMask as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (524, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {}
+                }
+                (526, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {}
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(524, 0),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(526, 0),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (524, 0) | (526, 0))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ MAC-Address }`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8.
+    #[inline]
+    pub fn mac_address(&self) -> &'a [u8] {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        avp.data
+    }
+    /// `{ MAC-Address-Mask-Pattern }`: MAC-Address-Mask-Pattern (code 526), IETF RFC 5777 §4.1.7.10.
+    #[inline]
+    pub fn mac_address_mask_pattern(&self) -> &'a [u8] {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        avp.data
+    }
+}
+impl std::fmt::Debug for MacAddressMaskView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MacAddressMaskView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received EUI64-Address-Mask (see [`Eui64AddressMask`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct Eui64AddressMaskView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 2usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> Eui64AddressMaskView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(Eui64AddressMask::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<Eui64AddressMask, rt::DecodeError> {
+        <Eui64AddressMask as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (527, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {}
+                }
+                (529, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {}
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(527, 0),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(529, 0),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (527, 0) | (529, 0))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ EUI64-Address }`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11.
+    #[inline]
+    pub fn eui64_address(&self) -> &'a [u8] {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        avp.data
+    }
+    /// `{ EUI64-Address-Mask-Pattern }`: EUI64-Address-Mask-Pattern (code 529), IETF RFC 5777 §4.1.7.13.
+    #[inline]
+    pub fn eui64_address_mask_pattern(&self) -> &'a [u8] {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        avp.data
+    }
+}
+impl std::fmt::Debug for Eui64AddressMaskView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(f, "{}(undecodable: {})", stringify!(Eui64AddressMaskView), e)
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Port-Range (see [`PortRange`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct PortRangeView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 2usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> PortRangeView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(PortRange::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<PortRange, rt::DecodeError> {
+        <PortRange as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (532, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (533, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (532, 0) | (533, 0))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `[ Port-Start ]`: Port-Start (code 532), IETF RFC 5777 §4.1.7.16.
+    #[inline]
+    pub fn port_start(&self) -> Option<i32> {
+        let avp = rt::view::get(self.root, self.first[0], self.end)?;
+        Some(rt::view::read::<i32>(&avp))
+    }
+    /// `[ Port-End ]`: Port-End (code 533), IETF RFC 5777 §4.1.7.17.
+    #[inline]
+    pub fn port_end(&self) -> Option<i32> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(rt::view::read::<i32>(&avp))
+    }
+}
+impl std::fmt::Debug for PortRangeView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(PortRangeView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received IP-Option (see [`IpOption`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct IpOptionView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 3usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 1usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> IpOptionView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(IpOption::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<IpOption, rt::DecodeError> {
+        <IpOption as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (538, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (539, 0) => {
+                    rt::view::more(
+                        &mut self.first[1],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (517, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(538, 0),
+                        <IpOptionType as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (538, 0) | (539, 0) | (517, 0))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ IP-Option-Type }`: IP-Option-Type (code 538), IETF RFC 5777 §4.1.8.4.
+    #[inline]
+    pub fn ip_option_type(&self) -> IpOptionType {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        IpOptionType(rt::view::read::<i32>(&avp))
+    }
+    /// `*[ IP-Option-Value ]`: IP-Option-Value (code 539), IETF RFC 5777 §4.1.8.5.
+    #[inline]
+    pub fn ip_option_value(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[1],
+            self.end,
+            self.count[0],
+            539,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
+    #[inline]
+    pub fn negated(&self) -> Option<Negated> {
+        let avp = rt::view::get(self.root, self.first[2], self.end)?;
+        Some(Negated(rt::view::read::<i32>(&avp)))
+    }
+}
+impl std::fmt::Debug for IpOptionView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(IpOptionView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received TCP-Option (see [`TcpOption`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct TcpOptionView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 3usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 1usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> TcpOptionView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(TcpOption::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<TcpOption, rt::DecodeError> {
+        <TcpOption as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (541, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (542, 0) => {
+                    rt::view::more(
+                        &mut self.first[1],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (517, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(541, 0),
+                        <TcpOptionType as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (541, 0) | (542, 0) | (517, 0))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ TCP-Option-Type }`: TCP-Option-Type (code 541), IETF RFC 5777 §4.1.8.7.
+    #[inline]
+    pub fn tcp_option_type(&self) -> TcpOptionType {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        TcpOptionType(rt::view::read::<i32>(&avp))
+    }
+    /// `*[ TCP-Option-Value ]`: TCP-Option-Value (code 542), IETF RFC 5777 §4.1.8.8.
+    #[inline]
+    pub fn tcp_option_value(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[1],
+            self.end,
+            self.count[0],
+            542,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
+    #[inline]
+    pub fn negated(&self) -> Option<Negated> {
+        let avp = rt::view::get(self.root, self.first[2], self.end)?;
+        Some(Negated(rt::view::read::<i32>(&avp)))
+    }
+}
+impl std::fmt::Debug for TcpOptionView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(TcpOptionView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received TCP-Flags (see [`TcpFlags`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct TcpFlagsView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 2usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> TcpFlagsView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(TcpFlags::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<TcpFlags, rt::DecodeError> {
+        <TcpFlags as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (544, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (517, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(544, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (544, 0) | (517, 0))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ TCP-Flag-Type }`: TCP-Flag-Type (code 544), IETF RFC 5777 §4.1.8.10.
+    #[inline]
+    pub fn tcp_flag_type(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
+    #[inline]
+    pub fn negated(&self) -> Option<Negated> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(Negated(rt::view::read::<i32>(&avp)))
+    }
+}
+impl std::fmt::Debug for TcpFlagsView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(TcpFlagsView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received ICMP-Type (see [`IcmpType`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct IcmpTypeView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 3usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 1usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> IcmpTypeView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(IcmpType::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<IcmpType, rt::DecodeError> {
+        <IcmpType as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (546, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (547, 0) => {
+                    rt::view::more(
+                        &mut self.first[1],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (517, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(546, 0),
+                        <IcmpTypeNumber as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (546, 0) | (547, 0) | (517, 0))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ ICMP-Type-Number }`: ICMP-Type-Number (code 546), IETF RFC 5777 §4.1.8.12.
+    #[inline]
+    pub fn icmp_type_number(&self) -> IcmpTypeNumber {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        IcmpTypeNumber(rt::view::read::<i32>(&avp))
+    }
+    /// `*[ ICMP-Code ]`: ICMP-Code (code 547), IETF RFC 5777 §4.1.8.13.
+    #[inline]
+    pub fn icmp_code(&self) -> rt::view::Members<'a, IcmpCode> {
+        rt::view::Members::new(
+            self.root,
+            self.first[1],
+            self.end,
+            self.count[0],
+            547,
+            0,
+            |avp| IcmpCode(rt::view::read::<i32>(&avp)),
+        )
+    }
+    /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
+    #[inline]
+    pub fn negated(&self) -> Option<Negated> {
+        let avp = rt::view::get(self.root, self.first[2], self.end)?;
+        Some(Negated(rt::view::read::<i32>(&avp)))
+    }
+}
+impl std::fmt::Debug for IcmpTypeView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(IcmpTypeView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received ETH-Option (see [`EthOption`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct EthOptionView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 3usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 2usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> EthOptionView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(EthOption::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            count: [0; 2usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<EthOption, rt::DecodeError> {
+        <EthOption as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (549, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        EthProtoTypeView::check(&avp, cx)?;
+                    }
+                }
+                (552, 0) => {
+                    rt::view::more(
+                        &mut self.first[1],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        VlanIdRangeView::check(&avp, cx)?;
+                    }
+                }
+                (557, 0) => {
+                    rt::view::more(
+                        &mut self.first[2],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        UserPriorityRangeView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(549, 0),
+                        <EthProtoType as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (549, 0) | (552, 0) | (557, 0))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ ETH-Proto-Type }`: ETH-Proto-Type (code 549), IETF RFC 5777 §4.1.8.15.
+    #[inline]
+    pub fn eth_proto_type(&self) -> EthProtoTypeView<'a> {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        EthProtoTypeView::read(avp)
+    }
+    /// `*[ VLAN-ID-Range ]`: VLAN-ID-Range (code 552), IETF RFC 5777 §4.1.8.18.
+    #[inline]
+    pub fn vlan_id_range(&self) -> rt::view::Members<'a, VlanIdRangeView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[1],
+            self.end,
+            self.count[0],
+            552,
+            0,
+            |avp| VlanIdRangeView::read(avp),
+        )
+    }
+    /// `*[ User-Priority-Range ]`: User-Priority-Range (code 557), IETF RFC 5777 §4.1.8.23.
+    #[inline]
+    pub fn user_priority_range(
+        &self,
+    ) -> rt::view::Members<'a, UserPriorityRangeView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[2],
+            self.end,
+            self.count[1],
+            557,
+            0,
+            |avp| UserPriorityRangeView::read(avp),
+        )
+    }
+}
+impl std::fmt::Debug for EthOptionView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(EthOptionView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received ETH-Proto-Type (see [`EthProtoType`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct EthProtoTypeView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 2usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 2usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> EthProtoTypeView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(EthProtoType::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            count: [0; 2usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<EthProtoType, rt::DecodeError> {
+        <EthProtoType as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (550, 0) => {
+                    rt::view::more(
+                        &mut self.first[0],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (551, 0) => {
+                    rt::view::more(
+                        &mut self.first[1],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (550, 0) | (551, 0))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `*[ ETH-Ether-Type ]`: ETH-Ether-Type (code 550), IETF RFC 5777 §4.1.8.16.
+    #[inline]
+    pub fn eth_ether_type(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[0],
+            self.end,
+            self.count[0],
+            550,
+            0,
+            |avp| avp.data,
+        )
+    }
+    /// `*[ ETH-SAP ]`: ETH-SAP (code 551), IETF RFC 5777 §4.1.8.17.
+    #[inline]
+    pub fn eth_sap(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[1],
+            self.end,
+            self.count[1],
+            551,
+            0,
+            |avp| avp.data,
+        )
+    }
+}
+impl std::fmt::Debug for EthProtoTypeView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(EthProtoTypeView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received VLAN-ID-Range (see [`VlanIdRange`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct VlanIdRangeView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 4usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> VlanIdRangeView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(VlanIdRange::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 4usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<VlanIdRange, rt::DecodeError> {
+        <VlanIdRange as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (553, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (554, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (555, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (556, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (553, 0) | (554, 0) | (555, 0) | (556, 0))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `[ S-VID-Start ]`: S-VID-Start (code 553), IETF RFC 5777 §4.1.8.19.
+    #[inline]
+    pub fn s_vid_start(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[0], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ S-VID-End ]`: S-VID-End (code 554), IETF RFC 5777 §4.1.8.20.
+    #[inline]
+    pub fn s_vid_end(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ C-VID-Start ]`: C-VID-Start (code 555), IETF RFC 5777 §4.1.8.21.
+    #[inline]
+    pub fn c_vid_start(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[2], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ C-VID-End ]`: C-VID-End (code 556), IETF RFC 5777 §4.1.8.22.
+    #[inline]
+    pub fn c_vid_end(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[3], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+}
+impl std::fmt::Debug for VlanIdRangeView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(VlanIdRangeView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received User-Priority-Range (see [`UserPriorityRange`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct UserPriorityRangeView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 2usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 2usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> UserPriorityRangeView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(UserPriorityRange::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            count: [0; 2usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<UserPriorityRange, rt::DecodeError> {
+        <UserPriorityRange as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (558, 0) => {
+                    rt::view::more(
+                        &mut self.first[0],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (559, 0) => {
+                    rt::view::more(
+                        &mut self.first[1],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (558, 0) | (559, 0))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `*[ Low-User-Priority ]`: Low-User-Priority (code 558), IETF RFC 5777 §4.1.8.24.
+    #[inline]
+    pub fn low_user_priority(&self) -> rt::view::Members<'a, u32> {
+        rt::view::Members::new(
+            self.root,
+            self.first[0],
+            self.end,
+            self.count[0],
+            558,
+            0,
+            |avp| rt::view::read::<u32>(&avp),
+        )
+    }
+    /// `*[ High-User-Priority ]`: High-User-Priority (code 559), IETF RFC 5777 §4.1.8.25.
+    #[inline]
+    pub fn high_user_priority(&self) -> rt::view::Members<'a, u32> {
+        rt::view::Members::new(
+            self.root,
+            self.first[1],
+            self.end,
+            self.count[1],
+            559,
+            0,
+            |avp| rt::view::read::<u32>(&avp),
+        )
+    }
+}
+impl std::fmt::Debug for UserPriorityRangeView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(f, "{}(undecodable: {})", stringify!(UserPriorityRangeView), e)
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Time-Of-Day-Condition (see [`TimeOfDayCondition`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct TimeOfDayConditionView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 8usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> TimeOfDayConditionView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(TimeOfDayCondition::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 8usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<TimeOfDayCondition, rt::DecodeError> {
+        <TimeOfDayCondition as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (561, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (562, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (563, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (564, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (565, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (566, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Time>(&avp, cx)?;
+                    }
+                }
+                (568, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Time>(&avp, cx)?;
+                    }
+                }
+                (570, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (561, 0) | (562, 0) | (563, 0) | (564, 0) | (565, 0) | (566,
+            0) | (568, 0) | (570, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `[ Time-Of-Day-Start ]`: Time-Of-Day-Start (code 561), IETF RFC 5777 §4.2.2.
+    #[inline]
+    pub fn time_of_day_start(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[0], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Time-Of-Day-End ]`: Time-Of-Day-End (code 562), IETF RFC 5777 §4.2.3.
+    #[inline]
+    pub fn time_of_day_end(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Day-Of-Week-Mask ]`: Day-Of-Week-Mask (code 563), IETF RFC 5777 §4.2.4.
+    #[inline]
+    pub fn day_of_week_mask(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[2], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Day-Of-Month-Mask ]`: Day-Of-Month-Mask (code 564), IETF RFC 5777 §4.2.5.
+    #[inline]
+    pub fn day_of_month_mask(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[3], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Month-Of-Year-Mask ]`: Month-Of-Year-Mask (code 565), IETF RFC 5777 §4.2.6.
+    #[inline]
+    pub fn month_of_year_mask(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[4], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Absolute-Start-Time ]`: Absolute-Start-Time (code 566), IETF RFC 5777 §4.2.7.
+    #[inline]
+    pub fn absolute_start_time(&self) -> Option<rt::data::Time> {
+        let avp = rt::view::get(self.root, self.first[5], self.end)?;
+        Some(rt::view::read::<rt::data::Time>(&avp))
+    }
+    /// `[ Absolute-End-Time ]`: Absolute-End-Time (code 568), IETF RFC 5777 §4.2.9.
+    #[inline]
+    pub fn absolute_end_time(&self) -> Option<rt::data::Time> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(rt::view::read::<rt::data::Time>(&avp))
+    }
+    /// `[ Timezone-Flag ]`: Timezone-Flag (code 570), IETF RFC 5777 §4.2.11.
+    #[inline]
+    pub fn timezone_flag(&self) -> Option<TimezoneFlag> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(TimezoneFlag(rt::view::read::<i32>(&avp)))
+    }
+}
+impl std::fmt::Debug for TimeOfDayConditionView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(f, "{}(undecodable: {})", stringify!(TimeOfDayConditionView), e)
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received QoS-Profile-Template (see [`QosProfileTemplate`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct QosProfileTemplateView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 2usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> QosProfileTemplateView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(QosProfileTemplate::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<QosProfileTemplate, rt::DecodeError> {
+        <QosProfileTemplate as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (266, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (573, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(266, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(573, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (266, 0) | (573, 0))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
+    #[inline]
+    pub fn vendor_id(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ QoS-Profile-Id }`: QoS-Profile-Id (code 573), IETF RFC 5777 §5.2.
+    #[inline]
+    pub fn qos_profile_id(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+}
+impl std::fmt::Debug for QosProfileTemplateView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(f, "{}(undecodable: {})", stringify!(QosProfileTemplateView), e)
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received QoS-Parameters (see [`QosParameters`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct QosParametersView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> QosParametersView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(QosParameters::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<QosParameters, rt::DecodeError> {
+        <QosParameters as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        false
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+}
+impl std::fmt::Debug for QosParametersView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(QosParametersView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received Excess-Treatment (see [`ExcessTreatment`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct ExcessTreatmentView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 3usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> ExcessTreatmentView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(ExcessTreatment::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<ExcessTreatment, rt::DecodeError> {
+        <ExcessTreatment as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (572, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (574, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        QosProfileTemplateView::check(&avp, cx)?;
+                    }
+                }
+                (576, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        QosParametersView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(572, 0),
+                        <TreatmentAction as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (572, 0) | (574, 0) | (576, 0))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ Treatment-Action }`: Treatment-Action (code 572), IETF RFC 5777 §5.1.
+    #[inline]
+    pub fn treatment_action(&self) -> TreatmentAction {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        TreatmentAction(rt::view::read::<i32>(&avp))
+    }
+    /// `[ QoS-Profile-Template ]`: QoS-Profile-Template (code 574), IETF RFC 5777 §5.3.
+    #[inline]
+    pub fn qos_profile_template(&self) -> Option<QosProfileTemplateView<'a>> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(QosProfileTemplateView::read(avp))
+    }
+    /// `[ QoS-Parameters ]`: QoS-Parameters (code 576), IETF RFC 5777 §5.5.
+    #[inline]
+    pub fn qos_parameters(&self) -> Option<QosParametersView<'a>> {
+        let avp = rt::view::get(self.root, self.first[2], self.end)?;
+        Some(QosParametersView::read(avp))
+    }
+}
+impl std::fmt::Debug for ExcessTreatmentView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(f, "{}(undecodable: {})", stringify!(ExcessTreatmentView), e)
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received QoS-Capability (see [`QosCapability`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct QosCapabilityView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 1usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 1usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> QosCapabilityView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(QosCapability::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 1usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<QosCapability, rt::DecodeError> {
+        <QosCapability as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (574, 0) => {
+                    rt::view::more(
+                        &mut self.first[0],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        QosProfileTemplateView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.count[0] < 1 {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(574, 0),
+                        <QosProfileTemplate as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (574, 0))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `1*{ QoS-Profile-Template }`: QoS-Profile-Template (code 574), IETF RFC 5777 §5.3.
+    #[inline]
+    pub fn qos_profile_template(
+        &self,
+    ) -> rt::view::Members<'a, QosProfileTemplateView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[0],
+            self.end,
+            self.count[0],
+            574,
+            0,
+            |avp| QosProfileTemplateView::read(avp),
+        )
+    }
+}
+impl std::fmt::Debug for QosCapabilityView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(QosCapabilityView), e),
+        }
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 71usize] = [
     rt::dictionary::AvpDef {

@@ -5510,6 +5510,5114 @@ impl rt::typed::Command for MtDataAnswer {
         }
     }
 }
+/// A checked, zero-copy view of a received Communication-Failure-Information (see [`CommunicationFailureInformation`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct CommunicationFailureInformationView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 6usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> CommunicationFailureInformationView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(CommunicationFailureInformation::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 6usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<CommunicationFailureInformation, rt::DecodeError> {
+        <CommunicationFailureInformation as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (4301, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (4302, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (4303, 10415) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (4309, 10415) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (4304, 10415) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (4305, 10415) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (4301, 10415) | (4302, 10415) | (4303, 10415) | (4309, 10415)
+            | (4304, 10415) | (4305, 10415)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `[ Cause-Type ]`: Cause-Type (code 4301, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn cause_type(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[0], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ S1AP-Cause ]`: S1AP-Cause (code 4302, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn s1ap_cause(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ RANAP-Cause ]`: RANAP-Cause (code 4303, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn ranap_cause(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[2], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ BSSGP-Cause ]`: BSSGP-Cause (code 4309, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn bssgp_cause(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[3], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ GMM-Cause ]`: GMM-Cause (code 4304, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn gmm_cause(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[4], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ SM-Cause ]`: SM-Cause (code 4305, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn sm_cause(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[5], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+}
+impl std::fmt::Debug for CommunicationFailureInformationView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})",
+                    stringify!(CommunicationFailureInformationView), e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Number-Of-UE-Per-Location-Configuration (see [`NumberOfUePerLocationConfiguration`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct NumberOfUePerLocationConfigurationView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 2usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> NumberOfUePerLocationConfigurationView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(NumberOfUePerLocationConfiguration::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(
+        &self,
+    ) -> Result<NumberOfUePerLocationConfiguration, rt::DecodeError> {
+        <NumberOfUePerLocationConfiguration as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1496, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        super::ts29272::EpsLocationInformationView::check(&avp, cx)?;
+                    }
+                }
+                (1675, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        super::ts29272::ImsiGroupIdView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(1496, 10415),
+                        <rt::lazy::Lazy<
+                            super::ts29272::EpsLocationInformation,
+                        > as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (1496, 10415) | (1675, 10415))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ EPS-Location-Information }`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
+    #[inline]
+    pub fn eps_location_information(
+        &self,
+    ) -> super::ts29272::EpsLocationInformationView<'a> {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        super::ts29272::EpsLocationInformationView::read(avp)
+    }
+    /// `[ IMSI-Group-Id ]`: IMSI-Group-Id (code 1675, vendor 10415), 3GPP TS 29.272 §7.3.189.
+    #[inline]
+    pub fn imsi_group_id(&self) -> Option<super::ts29272::ImsiGroupIdView<'a>> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(super::ts29272::ImsiGroupIdView::read(avp))
+    }
+}
+impl std::fmt::Debug for NumberOfUePerLocationConfigurationView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})",
+                    stringify!(NumberOfUePerLocationConfigurationView), e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Number-Of-UE-Per-Location-Report (see [`NumberOfUePerLocationReport`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct NumberOfUePerLocationReportView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 3usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> NumberOfUePerLocationReportView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(NumberOfUePerLocationReport::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<NumberOfUePerLocationReport, rt::DecodeError> {
+        <NumberOfUePerLocationReport as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1496, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        super::ts29272::EpsLocationInformationView::check(&avp, cx)?;
+                    }
+                }
+                (4308, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (1675, 10415) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        super::ts29272::ImsiGroupIdView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(1496, 10415),
+                        <rt::lazy::Lazy<
+                            super::ts29272::EpsLocationInformation,
+                        > as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(4308, 10415),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (1496, 10415) | (4308, 10415) | (1675, 10415))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ EPS-Location-Information }`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
+    #[inline]
+    pub fn eps_location_information(
+        &self,
+    ) -> super::ts29272::EpsLocationInformationView<'a> {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        super::ts29272::EpsLocationInformationView::read(avp)
+    }
+    /// `{ UE-Count }`: UE-Count (code 4308, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn ue_count(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `[ IMSI-Group-Id ]`: IMSI-Group-Id (code 1675, vendor 10415), 3GPP TS 29.272 §7.3.189.
+    #[inline]
+    pub fn imsi_group_id(&self) -> Option<super::ts29272::ImsiGroupIdView<'a>> {
+        let avp = rt::view::get(self.root, self.first[2], self.end)?;
+        Some(super::ts29272::ImsiGroupIdView::read(avp))
+    }
+}
+impl std::fmt::Debug for NumberOfUePerLocationReportView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})",
+                    stringify!(NumberOfUePerLocationReportView), e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Serving-PLMN-Rate-Control (see [`ServingPlmnRateControl`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct ServingPlmnRateControlView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 2usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> ServingPlmnRateControlView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(ServingPlmnRateControl::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<ServingPlmnRateControl, rt::DecodeError> {
+        <ServingPlmnRateControl as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (4311, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (4312, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (4311, 10415) | (4312, 10415))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `[ Uplink-Rate-Limit ]`: Uplink-Rate-Limit (code 4311, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn uplink_rate_limit(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[0], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Downlink-Rate-Limit ]`: Downlink-Rate-Limit (code 4312, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn downlink_rate_limit(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+}
+impl std::fmt::Debug for ServingPlmnRateControlView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})", stringify!(ServingPlmnRateControlView), e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received RRC-Cause-Counter (see [`RrcCauseCounter`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct RrcCauseCounterView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 2usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> RrcCauseCounterView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(RrcCauseCounter::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<RrcCauseCounter, rt::DecodeError> {
+        <RrcCauseCounter as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (4319, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (4320, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Time>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (4319, 10415) | (4320, 10415))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `[ Counter-Value ]`: Counter-Value (code 4319, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn counter_value(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[0], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ RRC-Counter-Timestamp ]`: RRC-Counter-Timestamp (code 4320, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn rrc_counter_timestamp(&self) -> Option<rt::data::Time> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(rt::view::read::<rt::data::Time>(&avp))
+    }
+}
+impl std::fmt::Debug for RrcCauseCounterView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(f, "{}(undecodable: {})", stringify!(RrcCauseCounterView), e)
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Idle-Status-Indication (see [`IdleStatusIndication`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct IdleStatusIndicationView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 5usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> IdleStatusIndicationView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(IdleStatusIndication::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 5usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<IdleStatusIndication, rt::DecodeError> {
+        <IdleStatusIndication as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (4323, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Time>(&avp, cx)?;
+                    }
+                }
+                (4324, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (1619, 10415) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (1691, 10415) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        super::ts29272::EdrxCycleLengthView::check(&avp, cx)?;
+                    }
+                }
+                (1674, 10415) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (4323, 10415) | (4324, 10415) | (1619, 10415) | (1691, 10415)
+            | (1674, 10415)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `[ Idle-Status-Timestamp ]`: Idle-Status-Timestamp (code 4323, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn idle_status_timestamp(&self) -> Option<rt::data::Time> {
+        let avp = rt::view::get(self.root, self.first[0], self.end)?;
+        Some(rt::view::read::<rt::data::Time>(&avp))
+    }
+    /// `[ Active-Time ]`: Active-Time (code 4324, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn active_time(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Subscribed-Periodic-RAU-TAU-Timer ]`: Subscribed-Periodic-RAU-TAU-Timer (code 1619, vendor 10415), 3GPP TS 29.272 §7.3.134.
+    #[inline]
+    pub fn subscribed_periodic_rau_tau_timer(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[2], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ eDRX-Cycle-Length ]`: eDRX-Cycle-Length (code 1691, vendor 10415), 3GPP TS 29.272 §7.3.215.
+    #[inline]
+    pub fn edrx_cycle_length(&self) -> Option<super::ts29272::EdrxCycleLengthView<'a>> {
+        let avp = rt::view::get(self.root, self.first[3], self.end)?;
+        Some(super::ts29272::EdrxCycleLengthView::read(avp))
+    }
+    /// `[ DL-Buffering-Suggested-Packet-Count ]`: DL-Buffering-Suggested-Packet-Count (code 1674, vendor 10415), 3GPP TS 29.272 §7.3.188.
+    #[inline]
+    pub fn dl_buffering_suggested_packet_count(&self) -> Option<i32> {
+        let avp = rt::view::get(self.root, self.first[4], self.end)?;
+        Some(rt::view::read::<i32>(&avp))
+    }
+}
+impl std::fmt::Debug for IdleStatusIndicationView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(f, "{}(undecodable: {})", stringify!(IdleStatusIndicationView), e)
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Configuration-Information-Request (see [`ConfigurationInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct ConfigurationInformationRequestView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 13usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 4usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> ConfigurationInformationRequestView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 13usize],
+            count: [0; 4usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<ConfigurationInformationRequest, rt::DecodeError> {
+        <ConfigurationInformationRequest as rt::typed::Command>::from_bytes(
+            self.root.clone(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (3102, 10415) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        super::ts29336::UserIdentifierView::check(&avp, cx)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[9],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (3122, 10415) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29336::MonitoringEventConfigurationView::check(
+                            &avp,
+                            cx,
+                        )?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[12],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (277, 0) | (264, 0) | (296, 0) | (293,
+            0) | (283, 0) | (3102, 10415) | (621, 0) | (628, 10415) | (3122, 10415) |
+            (284, 0) | (282, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&self) -> Option<super::drmp::Drmp> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> super::base::AuthSessionState {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[5], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[6], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
+    #[inline]
+    pub fn user_identifier(&self) -> Option<super::ts29336::UserIdentifierView<'a>> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(super::ts29336::UserIdentifierView::read(avp))
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    #[inline]
+    pub fn oc_supported_features(
+        &self,
+    ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(super::doic::OcSupportedFeaturesView::read(avp))
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
+    #[inline]
+    pub fn supported_features(
+        &self,
+    ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[9],
+            self.end,
+            self.count[0],
+            628,
+            10415,
+            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+        )
+    }
+    /// `*[ Monitoring-Event-Configuration ]`: Monitoring-Event-Configuration (code 3122, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn monitoring_event_configuration(
+        &self,
+    ) -> rt::view::Members<'a, super::ts29336::MonitoringEventConfigurationView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[10],
+            self.end,
+            self.count[1],
+            3122,
+            10415,
+            |avp| super::ts29336::MonitoringEventConfigurationView::read(avp),
+        )
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[11],
+            self.end,
+            self.count[2],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[12],
+            self.end,
+            self.count[3],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+}
+impl std::fmt::Debug for ConfigurationInformationRequestView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})",
+                    stringify!(ConfigurationInformationRequestView), e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Configuration-Information-Answer (see [`ConfigurationInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct ConfigurationInformationAnswerView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 16usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 6usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> ConfigurationInformationAnswerView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 16usize],
+            count: [0; 6usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<ConfigurationInformationAnswer, rt::DecodeError> {
+        <ConfigurationInformationAnswer as rt::typed::Command>::from_bytes(
+            self.root.clone(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (297, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        super::base::ExperimentalResultView::check(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (623, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        super::doic::OcOlrView::check(&avp, cx)?;
+                    }
+                }
+                (650, 0) => {
+                    rt::view::more(
+                        &mut self.first[9],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::rfc8583::LoadView::check(&avp, cx)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (3123, 10415) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29336::MonitoringEventReportView::check(&avp, cx)?;
+                    }
+                }
+                (3142, 10415) => {
+                    rt::view::more(
+                        &mut self.first[12],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29336::MonitoringEventConfigStatusView::check(
+                            &avp,
+                            cx,
+                        )?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[15],
+                        &mut self.count[5],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (268, 0) | (297, 0) | (277, 0) | (264,
+            0) | (296, 0) | (621, 0) | (623, 0) | (650, 0) | (628, 10415) | (3123, 10415)
+            | (3142, 10415) | (279, 0) | (284, 0) | (282, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&self) -> Option<super::drmp::Drmp> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[2], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    #[inline]
+    pub fn experimental_result(
+        &self,
+    ) -> Option<super::base::ExperimentalResultView<'a>> {
+        let avp = rt::view::get(self.root, self.first[3], self.end)?;
+        Some(super::base::ExperimentalResultView::read(avp))
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> super::base::AuthSessionState {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[6], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    #[inline]
+    pub fn oc_supported_features(
+        &self,
+    ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(super::doic::OcSupportedFeaturesView::read(avp))
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    #[inline]
+    pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(super::doic::OcOlrView::read(avp))
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
+    #[inline]
+    pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[9],
+            self.end,
+            self.count[0],
+            650,
+            0,
+            |avp| super::rfc8583::LoadView::read(avp),
+        )
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
+    #[inline]
+    pub fn supported_features(
+        &self,
+    ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[10],
+            self.end,
+            self.count[1],
+            628,
+            10415,
+            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+        )
+    }
+    /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn monitoring_event_report(
+        &self,
+    ) -> rt::view::Members<'a, super::ts29336::MonitoringEventReportView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[11],
+            self.end,
+            self.count[2],
+            3123,
+            10415,
+            |avp| super::ts29336::MonitoringEventReportView::read(avp),
+        )
+    }
+    /// `*[ Monitoring-Event-Config-Status ]`: Monitoring-Event-Config-Status (code 3142, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn monitoring_event_config_status(
+        &self,
+    ) -> rt::view::Members<'a, super::ts29336::MonitoringEventConfigStatusView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[12],
+            self.end,
+            self.count[3],
+            3142,
+            10415,
+            |avp| super::ts29336::MonitoringEventConfigStatusView::read(avp),
+        )
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    #[inline]
+    pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
+        let avp = rt::view::get(self.root, self.first[13], self.end)?;
+        Some(super::base::FailedAvpView::read(avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[14],
+            self.end,
+            self.count[4],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[15],
+            self.end,
+            self.count[5],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+}
+impl std::fmt::Debug for ConfigurationInformationAnswerView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})",
+                    stringify!(ConfigurationInformationAnswerView), e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Reporting-Information-Request (see [`ReportingInformationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct ReportingInformationRequestView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 12usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 4usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> ReportingInformationRequestView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 12usize],
+            count: [0; 4usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<ReportingInformationRequest, rt::DecodeError> {
+        <ReportingInformationRequest as rt::typed::Command>::from_bytes(
+            self.root.clone(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[8],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (3123, 10415) => {
+                    rt::view::more(
+                        &mut self.first[9],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29336::MonitoringEventReportView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (277, 0) | (264, 0) | (296, 0) | (293,
+            0) | (283, 0) | (621, 0) | (628, 10415) | (3123, 10415) | (284, 0) | (282, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&self) -> Option<super::drmp::Drmp> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> super::base::AuthSessionState {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[5], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[6], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    #[inline]
+    pub fn oc_supported_features(
+        &self,
+    ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(super::doic::OcSupportedFeaturesView::read(avp))
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
+    #[inline]
+    pub fn supported_features(
+        &self,
+    ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[8],
+            self.end,
+            self.count[0],
+            628,
+            10415,
+            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+        )
+    }
+    /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn monitoring_event_report(
+        &self,
+    ) -> rt::view::Members<'a, super::ts29336::MonitoringEventReportView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[9],
+            self.end,
+            self.count[1],
+            3123,
+            10415,
+            |avp| super::ts29336::MonitoringEventReportView::read(avp),
+        )
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[10],
+            self.end,
+            self.count[2],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[11],
+            self.end,
+            self.count[3],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+}
+impl std::fmt::Debug for ReportingInformationRequestView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})",
+                    stringify!(ReportingInformationRequestView), e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Reporting-Information-Answer (see [`ReportingInformationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct ReportingInformationAnswerView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 14usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 4usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> ReportingInformationAnswerView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 14usize],
+            count: [0; 4usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<ReportingInformationAnswer, rt::DecodeError> {
+        <ReportingInformationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (297, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        super::base::ExperimentalResultView::check(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (623, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        super::doic::OcOlrView::check(&avp, cx)?;
+                    }
+                }
+                (650, 0) => {
+                    rt::view::more(
+                        &mut self.first[9],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::rfc8583::LoadView::check(&avp, cx)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[12],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[13],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (268, 0) | (297, 0) | (277, 0) | (264,
+            0) | (296, 0) | (621, 0) | (623, 0) | (650, 0) | (628, 10415) | (279, 0) |
+            (284, 0) | (282, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&self) -> Option<super::drmp::Drmp> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[2], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    #[inline]
+    pub fn experimental_result(
+        &self,
+    ) -> Option<super::base::ExperimentalResultView<'a>> {
+        let avp = rt::view::get(self.root, self.first[3], self.end)?;
+        Some(super::base::ExperimentalResultView::read(avp))
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> super::base::AuthSessionState {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[6], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    #[inline]
+    pub fn oc_supported_features(
+        &self,
+    ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(super::doic::OcSupportedFeaturesView::read(avp))
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    #[inline]
+    pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(super::doic::OcOlrView::read(avp))
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
+    #[inline]
+    pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[9],
+            self.end,
+            self.count[0],
+            650,
+            0,
+            |avp| super::rfc8583::LoadView::read(avp),
+        )
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
+    #[inline]
+    pub fn supported_features(
+        &self,
+    ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[10],
+            self.end,
+            self.count[1],
+            628,
+            10415,
+            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+        )
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    #[inline]
+    pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
+        let avp = rt::view::get(self.root, self.first[11], self.end)?;
+        Some(super::base::FailedAvpView::read(avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[12],
+            self.end,
+            self.count[2],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[13],
+            self.end,
+            self.count[3],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+}
+impl std::fmt::Debug for ReportingInformationAnswerView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})", stringify!(ReportingInformationAnswerView),
+                    e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Connection-Management-Request (see [`ConnectionManagementRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct ConnectionManagementRequestView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 23usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 3usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> ConnectionManagementRequestView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 23usize],
+            count: [0; 3usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<ConnectionManagementRequest, rt::DecodeError> {
+        <ConnectionManagementRequest as rt::typed::Command>::from_bytes(
+            self.root.clone(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (3102, 10415) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        super::ts29336::UserIdentifierView::check(&avp, cx)?;
+                    }
+                }
+                (1020, 10415) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {}
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (4317, 10415) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (3329, 10415) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Time>(&avp, cx)?;
+                    }
+                }
+                (4314, 10415) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (493, 0) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (4310, 10415) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        ServingPlmnRateControlView::check(&avp, cx)?;
+                    }
+                }
+                (4313, 10415) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {}
+                }
+                (13, 10415) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (1032, 10415) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (1401, 10415) => {
+                    rt::view::once(&mut self.first[19], &avp)?;
+                    if deep {
+                        super::ts29272::TerminalInformationView::check(&avp, cx)?;
+                    }
+                }
+                (1407, 10415) => {
+                    rt::view::once(&mut self.first[20], &avp)?;
+                    if deep {}
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[21],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[22],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(293, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(3102, 10415),
+                        <rt::lazy::Lazy<
+                            super::ts29336::UserIdentifier,
+                        > as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[13] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(4314, 10415),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (277, 0) | (264, 0) | (296, 0) | (293,
+            0) | (283, 0) | (3102, 10415) | (1020, 10415) | (621, 0) | (628, 10415) |
+            (4317, 10415) | (3329, 10415) | (4314, 10415) | (493, 0) | (4310, 10415) |
+            (4313, 10415) | (13, 10415) | (1032, 10415) | (1401, 10415) | (1407, 10415) |
+            (284, 0) | (282, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&self) -> Option<super::drmp::Drmp> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> super::base::AuthSessionState {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[6], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
+    #[inline]
+    pub fn user_identifier(&self) -> super::ts29336::UserIdentifierView<'a> {
+        let avp = rt::view::get_required(self.root, self.first[7], self.end);
+        super::ts29336::UserIdentifierView::read(avp)
+    }
+    /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
+    #[inline]
+    pub fn bearer_identifier(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    #[inline]
+    pub fn oc_supported_features(
+        &self,
+    ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(super::doic::OcSupportedFeaturesView::read(avp))
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
+    #[inline]
+    pub fn supported_features(
+        &self,
+    ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[10],
+            self.end,
+            self.count[0],
+            628,
+            10415,
+            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+        )
+    }
+    /// `[ CMR-Flags ]`: CMR-Flags (code 4317, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn cmr_flags(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[11], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn maximum_ue_availability_time(&self) -> Option<rt::data::Time> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(rt::view::read::<rt::data::Time>(&avp))
+    }
+    /// `{ Connection-Action }`: Connection-Action (code 4314, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn connection_action(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[13], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[14], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Serving-PLMN-Rate-Control ]`: Serving-PLMN-Rate-Control (code 4310, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn serving_plmn_rate_control(&self) -> Option<ServingPlmnRateControlView<'a>> {
+        let avp = rt::view::get(self.root, self.first[15], self.end)?;
+        Some(ServingPlmnRateControlView::read(avp))
+    }
+    /// `[ Extended-PCO ]`: Extended-PCO (code 4313, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn extended_pco(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[16], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_charging_characteristics(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[17], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&self) -> Option<super::ts29212::RatType> {
+        let avp = rt::view::get(self.root, self.first[18], self.end)?;
+        Some(super::ts29212::RatType(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
+    #[inline]
+    pub fn terminal_information(
+        &self,
+    ) -> Option<super::ts29272::TerminalInformationView<'a>> {
+        let avp = rt::view::get(self.root, self.first[19], self.end)?;
+        Some(super::ts29272::TerminalInformationView::read(avp))
+    }
+    /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
+    #[inline]
+    pub fn visited_plmn_id(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[20], self.end)?;
+        Some(avp.data)
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[21],
+            self.end,
+            self.count[1],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[22],
+            self.end,
+            self.count[2],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+}
+impl std::fmt::Debug for ConnectionManagementRequestView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})",
+                    stringify!(ConnectionManagementRequestView), e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Connection-Management-Answer (see [`ConnectionManagementAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct ConnectionManagementAnswerView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 16usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 4usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> ConnectionManagementAnswerView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 16usize],
+            count: [0; 4usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<ConnectionManagementAnswer, rt::DecodeError> {
+        <ConnectionManagementAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (297, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        super::base::ExperimentalResultView::check(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (623, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        super::doic::OcOlrView::check(&avp, cx)?;
+                    }
+                }
+                (650, 0) => {
+                    rt::view::more(
+                        &mut self.first[9],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::rfc8583::LoadView::check(&avp, cx)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (2050, 10415) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (4313, 10415) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {}
+                }
+                (279, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[15],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (268, 0) | (297, 0) | (277, 0) | (264,
+            0) | (296, 0) | (621, 0) | (623, 0) | (650, 0) | (628, 10415) | (2050, 10415)
+            | (4313, 10415) | (279, 0) | (284, 0) | (282, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&self) -> Option<super::drmp::Drmp> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[2], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    #[inline]
+    pub fn experimental_result(
+        &self,
+    ) -> Option<super::base::ExperimentalResultView<'a>> {
+        let avp = rt::view::get(self.root, self.first[3], self.end)?;
+        Some(super::base::ExperimentalResultView::read(avp))
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> super::base::AuthSessionState {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[6], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    #[inline]
+    pub fn oc_supported_features(
+        &self,
+    ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(super::doic::OcSupportedFeaturesView::read(avp))
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    #[inline]
+    pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(super::doic::OcOlrView::read(avp))
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
+    #[inline]
+    pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[9],
+            self.end,
+            self.count[0],
+            650,
+            0,
+            |avp| super::rfc8583::LoadView::read(avp),
+        )
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
+    #[inline]
+    pub fn supported_features(
+        &self,
+    ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[10],
+            self.end,
+            self.count[1],
+            628,
+            10415,
+            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+        )
+    }
+    /// `[ PDN-Connection-Charging-ID ]`: PDN-Connection-Charging-ID (code 2050, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn pdn_connection_charging_id(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[11], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Extended-PCO ]`: Extended-PCO (code 4313, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn extended_pco(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    #[inline]
+    pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
+        let avp = rt::view::get(self.root, self.first[13], self.end)?;
+        Some(super::base::FailedAvpView::read(avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[14],
+            self.end,
+            self.count[2],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[15],
+            self.end,
+            self.count[3],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+}
+impl std::fmt::Debug for ConnectionManagementAnswerView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})", stringify!(ConnectionManagementAnswerView),
+                    e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received MO-Data-Request (see [`MoDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct MoDataRequestView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 15usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 3usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> MoDataRequestView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 15usize],
+            count: [0; 3usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<MoDataRequest, rt::DecodeError> {
+        <MoDataRequest as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (3102, 10415) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        super::ts29336::UserIdentifierView::check(&avp, cx)?;
+                    }
+                }
+                (1020, 10415) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {}
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (4315, 10415) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {}
+                }
+                (4318, 10415) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        RrcCauseCounterView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[13],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(3102, 10415),
+                        <rt::lazy::Lazy<
+                            super::ts29336::UserIdentifier,
+                        > as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[8] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(1020, 10415),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (277, 0) | (264, 0) | (296, 0) | (293,
+            0) | (283, 0) | (3102, 10415) | (1020, 10415) | (621, 0) | (628, 10415) |
+            (4315, 10415) | (4318, 10415) | (284, 0) | (282, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&self) -> Option<super::drmp::Drmp> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> super::base::AuthSessionState {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[5], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[6], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
+    #[inline]
+    pub fn user_identifier(&self) -> super::ts29336::UserIdentifierView<'a> {
+        let avp = rt::view::get_required(self.root, self.first[7], self.end);
+        super::ts29336::UserIdentifierView::read(avp)
+    }
+    /// `{ Bearer-Identifier }`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
+    #[inline]
+    pub fn bearer_identifier(&self) -> &'a [u8] {
+        let avp = rt::view::get_required(self.root, self.first[8], self.end);
+        avp.data
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    #[inline]
+    pub fn oc_supported_features(
+        &self,
+    ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(super::doic::OcSupportedFeaturesView::read(avp))
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
+    #[inline]
+    pub fn supported_features(
+        &self,
+    ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[10],
+            self.end,
+            self.count[0],
+            628,
+            10415,
+            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+        )
+    }
+    /// `[ Non-IP-Data ]`: Non-IP-Data (code 4315, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn non_ip_data(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[11], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ RRC-Cause-Counter ]`: RRC-Cause-Counter (code 4318, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn rrc_cause_counter(&self) -> Option<RrcCauseCounterView<'a>> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(RrcCauseCounterView::read(avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[13],
+            self.end,
+            self.count[1],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[14],
+            self.end,
+            self.count[2],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+}
+impl std::fmt::Debug for MoDataRequestView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MoDataRequestView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received MO-Data-Answer (see [`MoDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct MoDataAnswerView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 14usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 4usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> MoDataAnswerView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 14usize],
+            count: [0; 4usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<MoDataAnswer, rt::DecodeError> {
+        <MoDataAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (297, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        super::base::ExperimentalResultView::check(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (623, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        super::doic::OcOlrView::check(&avp, cx)?;
+                    }
+                }
+                (650, 0) => {
+                    rt::view::more(
+                        &mut self.first[9],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::rfc8583::LoadView::check(&avp, cx)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[12],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[13],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (268, 0) | (297, 0) | (277, 0) | (264,
+            0) | (296, 0) | (621, 0) | (623, 0) | (650, 0) | (628, 10415) | (279, 0) |
+            (284, 0) | (282, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&self) -> Option<super::drmp::Drmp> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[2], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    #[inline]
+    pub fn experimental_result(
+        &self,
+    ) -> Option<super::base::ExperimentalResultView<'a>> {
+        let avp = rt::view::get(self.root, self.first[3], self.end)?;
+        Some(super::base::ExperimentalResultView::read(avp))
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> super::base::AuthSessionState {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[6], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    #[inline]
+    pub fn oc_supported_features(
+        &self,
+    ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(super::doic::OcSupportedFeaturesView::read(avp))
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    #[inline]
+    pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(super::doic::OcOlrView::read(avp))
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
+    #[inline]
+    pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[9],
+            self.end,
+            self.count[0],
+            650,
+            0,
+            |avp| super::rfc8583::LoadView::read(avp),
+        )
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
+    #[inline]
+    pub fn supported_features(
+        &self,
+    ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[10],
+            self.end,
+            self.count[1],
+            628,
+            10415,
+            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+        )
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    #[inline]
+    pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
+        let avp = rt::view::get(self.root, self.first[11], self.end)?;
+        Some(super::base::FailedAvpView::read(avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[12],
+            self.end,
+            self.count[2],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[13],
+            self.end,
+            self.count[3],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+}
+impl std::fmt::Debug for MoDataAnswerView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MoDataAnswerView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received MT-Data-Request (see [`MtDataRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct MtDataRequestView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 16usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 3usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> MtDataRequestView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 16usize],
+            count: [0; 3usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<MtDataRequest, rt::DecodeError> {
+        <MtDataRequest as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (3102, 10415) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        super::ts29336::UserIdentifierView::check(&avp, cx)?;
+                    }
+                }
+                (1020, 10415) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {}
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (4315, 10415) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {}
+                }
+                (4316, 10415) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Time>(&avp, cx)?;
+                    }
+                }
+                (3330, 10415) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Time>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[15],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(293, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(3102, 10415),
+                        <rt::lazy::Lazy<
+                            super::ts29336::UserIdentifier,
+                        > as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[8] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(1020, 10415),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (277, 0) | (264, 0) | (296, 0) | (293,
+            0) | (283, 0) | (3102, 10415) | (1020, 10415) | (621, 0) | (628, 10415) |
+            (4315, 10415) | (4316, 10415) | (3330, 10415) | (284, 0) | (282, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&self) -> Option<super::drmp::Drmp> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> super::base::AuthSessionState {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[6], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
+    #[inline]
+    pub fn user_identifier(&self) -> super::ts29336::UserIdentifierView<'a> {
+        let avp = rt::view::get_required(self.root, self.first[7], self.end);
+        super::ts29336::UserIdentifierView::read(avp)
+    }
+    /// `{ Bearer-Identifier }`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
+    #[inline]
+    pub fn bearer_identifier(&self) -> &'a [u8] {
+        let avp = rt::view::get_required(self.root, self.first[8], self.end);
+        avp.data
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    #[inline]
+    pub fn oc_supported_features(
+        &self,
+    ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(super::doic::OcSupportedFeaturesView::read(avp))
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
+    #[inline]
+    pub fn supported_features(
+        &self,
+    ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[10],
+            self.end,
+            self.count[0],
+            628,
+            10415,
+            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+        )
+    }
+    /// `[ Non-IP-Data ]`: Non-IP-Data (code 4315, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn non_ip_data(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[11], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ SCEF-Wait-Time ]`: SCEF-Wait-Time (code 4316, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn scef_wait_time(&self) -> Option<rt::data::Time> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(rt::view::read::<rt::data::Time>(&avp))
+    }
+    /// `[ Maximum-Retransmission-Time ]`: Maximum-Retransmission-Time (code 3330, vendor 10415), 3GPP TS 29.338 §6.3.3.
+    #[inline]
+    pub fn maximum_retransmission_time(&self) -> Option<rt::data::Time> {
+        let avp = rt::view::get(self.root, self.first[13], self.end)?;
+        Some(rt::view::read::<rt::data::Time>(&avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[14],
+            self.end,
+            self.count[1],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[15],
+            self.end,
+            self.count[2],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+}
+impl std::fmt::Debug for MtDataRequestView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MtDataRequestView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received MT-Data-Answer (see [`MtDataAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct MtDataAnswerView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 16usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 4usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> MtDataAnswerView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 16usize],
+            count: [0; 4usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<MtDataAnswer, rt::DecodeError> {
+        <MtDataAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (297, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        super::base::ExperimentalResultView::check(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (623, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        super::doic::OcOlrView::check(&avp, cx)?;
+                    }
+                }
+                (650, 0) => {
+                    rt::view::more(
+                        &mut self.first[9],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::rfc8583::LoadView::check(&avp, cx)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (3331, 10415) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Time>(&avp, cx)?;
+                    }
+                }
+                (4321, 10415) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[15],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (268, 0) | (297, 0) | (277, 0) | (264,
+            0) | (296, 0) | (621, 0) | (623, 0) | (650, 0) | (628, 10415) | (3331, 10415)
+            | (4321, 10415) | (279, 0) | (284, 0) | (282, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&self) -> Option<super::drmp::Drmp> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[2], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    #[inline]
+    pub fn experimental_result(
+        &self,
+    ) -> Option<super::base::ExperimentalResultView<'a>> {
+        let avp = rt::view::get(self.root, self.first[3], self.end)?;
+        Some(super::base::ExperimentalResultView::read(avp))
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> super::base::AuthSessionState {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[6], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    #[inline]
+    pub fn oc_supported_features(
+        &self,
+    ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(super::doic::OcSupportedFeaturesView::read(avp))
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    #[inline]
+    pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(super::doic::OcOlrView::read(avp))
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
+    #[inline]
+    pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[9],
+            self.end,
+            self.count[0],
+            650,
+            0,
+            |avp| super::rfc8583::LoadView::read(avp),
+        )
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
+    #[inline]
+    pub fn supported_features(
+        &self,
+    ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[10],
+            self.end,
+            self.count[1],
+            628,
+            10415,
+            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+        )
+    }
+    /// `[ Requested-Retransmission-Time ]`: Requested-Retransmission-Time (code 3331, vendor 10415), 3GPP TS 29.338 §6.3.3.
+    #[inline]
+    pub fn requested_retransmission_time(&self) -> Option<rt::data::Time> {
+        let avp = rt::view::get(self.root, self.first[11], self.end)?;
+        Some(rt::view::read::<rt::data::Time>(&avp))
+    }
+    /// `[ TDA-Flags ]`: TDA-Flags (code 4321, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn tda_flags(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    #[inline]
+    pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
+        let avp = rt::view::get(self.root, self.first[13], self.end)?;
+        Some(super::base::FailedAvpView::read(avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[14],
+            self.end,
+            self.count[2],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[15],
+            self.end,
+            self.count[3],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+}
+impl std::fmt::Debug for MtDataAnswerView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MtDataAnswerView), e),
+        }
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 26usize] = [
     rt::dictionary::AvpDef {

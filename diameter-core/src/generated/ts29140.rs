@@ -881,6 +881,663 @@ impl rt::AvpData for Status {
         }
     }
 }
+/// A checked, zero-copy view of a received Served-User-Identity (see [`ServedUserIdentity`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct ServedUserIdentityView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 3usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> ServedUserIdentityView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(ServedUserIdentity::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<ServedUserIdentity, rt::DecodeError> {
+        <ServedUserIdentity as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (701, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {}
+                }
+                (1101, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (1102, 10415) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (701, 10415) | (1101, 10415) | (1102, 10415))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
+    #[inline]
+    pub fn msisdn(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[0], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ VASP-ID ]`: VASP-ID (code 1101, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn vasp_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ VAS-ID ]`: VAS-ID (code 1102, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn vas_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[2], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+}
+impl std::fmt::Debug for ServedUserIdentityView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(f, "{}(undecodable: {})", stringify!(ServedUserIdentityView), e)
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Initial-Recipient-Address (see [`InitialRecipientAddress`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct InitialRecipientAddressView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 2usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> InitialRecipientAddressView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(InitialRecipientAddress::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<InitialRecipientAddress, rt::DecodeError> {
+        <InitialRecipientAddress as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1107, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (1108, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(1107, 10415),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(1108, 10415),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (1107, 10415) | (1108, 10415))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ MM10-Sequence-Number }`: MM10-Sequence-Number (code 1107, vendor 10415), 3GPP TS 29.140 §6.
+    #[inline]
+    pub fn mm10_sequence_number(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ MM10-Recipient-Address }`: MM10-Recipient-Address (code 1108, vendor 10415), 3GPP TS 29.140 §6.
+    #[inline]
+    pub fn mm10_recipient_address(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read_text(&avp)
+    }
+}
+impl std::fmt::Debug for InitialRecipientAddressView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})", stringify!(InitialRecipientAddressView), e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Result-Recipient-Address (see [`ResultRecipientAddress`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct ResultRecipientAddressView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 4usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> ResultRecipientAddressView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(ResultRecipientAddress::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 4usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<ResultRecipientAddress, rt::DecodeError> {
+        <ResultRecipientAddress as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1107, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (1108, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (1109, 10415) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (1119, 10415) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(1107, 10415),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(1108, 10415),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (1107, 10415) | (1108, 10415) | (1109, 10415) | (1119, 10415)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ MM10-Sequence-Number }`: MM10-Sequence-Number (code 1107, vendor 10415), 3GPP TS 29.140 §6.
+    #[inline]
+    pub fn mm10_sequence_number(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ MM10-Recipient-Address }`: MM10-Recipient-Address (code 1108, vendor 10415), 3GPP TS 29.140 §6.
+    #[inline]
+    pub fn mm10_recipient_address(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ Routeing-Address ]`: Routeing-Address (code 1109, vendor 10415), 3GPP TS 29.140 §6.
+    #[inline]
+    pub fn routeing_address(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[2], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Routeing-Address-Resolution ]`: Routeing-Address-Resolution (code 1119, vendor 10415), 3GPP TS 29.140 §6.
+    #[inline]
+    pub fn routeing_address_resolution(&self) -> Option<RouteingAddressResolution> {
+        let avp = rt::view::get(self.root, self.first[3], self.end)?;
+        Some(RouteingAddressResolution(rt::view::read::<i32>(&avp)))
+    }
+}
+impl std::fmt::Debug for ResultRecipientAddressView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})", stringify!(ResultRecipientAddressView), e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Status (see [`Status`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct StatusView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 2usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> StatusView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(Status::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<Status, rt::DecodeError> {
+        <Status as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1117, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (1118, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (1117, 10415) | (1118, 10415))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `[ Status-Code ]`: Status-Code (code 1117, vendor 10415), 3GPP TS 29.140 §6.
+    #[inline]
+    pub fn status_code(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[0], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Status-Text ]`: Status-Text (code 1118, vendor 10415), 3GPP TS 29.140 §6.
+    #[inline]
+    pub fn status_text(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+}
+impl std::fmt::Debug for StatusView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(StatusView), e),
+        }
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 18usize] = [
     rt::dictionary::AvpDef {

@@ -4133,6 +4133,3780 @@ impl rt::typed::Command for EventReportingAnswer {
         }
     }
 }
+/// A checked, zero-copy view of a received Nt-Time-Window (see [`NtTimeWindow`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct NtTimeWindowView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 2usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> NtTimeWindowView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(NtTimeWindow::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<NtTimeWindow, rt::DecodeError> {
+        <NtTimeWindow as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (4206, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Time>(&avp, cx)?;
+                    }
+                }
+                (4205, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Time>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(4206, 10415),
+                        <rt::data::Time as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(4205, 10415),
+                        <rt::data::Time as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (4206, 10415) | (4205, 10415))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ Transfer-Start-Time }`: Transfer-Start-Time (code 4206, vendor 10415), 3GPP TS 29.154 §5.3.7.
+    #[inline]
+    pub fn transfer_start_time(&self) -> rt::data::Time {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read::<rt::data::Time>(&avp)
+    }
+    /// `{ Transfer-End-Time }`: Transfer-End-Time (code 4205, vendor 10415), 3GPP TS 29.154 §5.3.6.
+    #[inline]
+    pub fn transfer_end_time(&self) -> rt::data::Time {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read::<rt::data::Time>(&avp)
+    }
+}
+impl std::fmt::Debug for NtTimeWindowView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(NtTimeWindowView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received Transfer-Policy (see [`TransferPolicy`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct TransferPolicyView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 5usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> TransferPolicyView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(TransferPolicy::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 5usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<TransferPolicy, rt::DecodeError> {
+        <TransferPolicy as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (4208, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (4204, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        NtTimeWindowView::check(&avp, cx)?;
+                    }
+                }
+                (432, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (515, 10415) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (516, 10415) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(4208, 10415),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (4208, 10415) | (4204, 10415) | (432, 0) | (515, 10415) |
+            (516, 10415)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ Transfer-Policy-Id }`: Transfer-Policy-Id (code 4208, vendor 10415), 3GPP TS 29.154 §5.3.9.
+    #[inline]
+    pub fn transfer_policy_id(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `[ Nt-Time-Window ]`: Nt-Time-Window (code 4204, vendor 10415), 3GPP TS 29.154 §5.3.5.
+    #[inline]
+    pub fn nt_time_window(&self) -> Option<NtTimeWindowView<'a>> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(NtTimeWindowView::read(avp))
+    }
+    /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
+    #[inline]
+    pub fn rating_group(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[2], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
+    #[inline]
+    pub fn max_requested_bandwidth_dl(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[3], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
+    #[inline]
+    pub fn max_requested_bandwidth_ul(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[4], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+}
+impl std::fmt::Debug for TransferPolicyView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(TransferPolicyView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received Access-Network-Reports (see [`AccessNetworkReports`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct AccessNetworkReportsView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 10usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> AccessNetworkReportsView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(AccessNetworkReports::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 10usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<AccessNetworkReports, rt::DecodeError> {
+        <AccessNetworkReports as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (701, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {}
+                }
+                (3111, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (22, 10415) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {}
+                }
+                (2812, 10415) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Time>(&avp, cx)?;
+                    }
+                }
+                (18, 10415) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (23, 10415) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {}
+                }
+                (2805, 10415) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check::<rt::data::Address>(&avp, cx)?;
+                    }
+                }
+                (2843, 10415) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (2806, 10415) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (2824, 10415) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {}
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (701, 10415) | (3111, 10415) | (22, 10415) | (2812, 10415) |
+            (18, 10415) | (23, 10415) | (2805, 10415) | (2843, 10415) | (2806, 10415) |
+            (2824, 10415)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
+    #[inline]
+    pub fn msisdn(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[0], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
+    #[inline]
+    pub fn external_identifier(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[2], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
+    #[inline]
+    pub fn user_location_info_time(&self) -> Option<rt::data::Time> {
+        let avp = rt::view::get(self.root, self.first[3], self.end)?;
+        Some(rt::view::read::<rt::data::Time>(&avp))
+    }
+    /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_mcc_mnc(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[4], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_ms_timezone(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[5], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
+    #[inline]
+    pub fn ue_local_ip_address(&self) -> Option<rt::data::Address> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(rt::view::read::<rt::data::Address>(&avp))
+    }
+    /// `[ TCP-Source-Port ]`: TCP-Source-Port (code 2843, vendor 10415), 3GPP TS 29.212 §5.3.129.
+    #[inline]
+    pub fn tcp_source_port(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
+    #[inline]
+    pub fn udp_source_port(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
+    #[inline]
+    pub fn netloc_access_support(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+}
+impl std::fmt::Debug for AccessNetworkReportsView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(f, "{}(undecodable: {})", stringify!(AccessNetworkReportsView), e)
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Event-Configuration (see [`EventConfiguration`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct EventConfigurationView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 4usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> EventConfigurationView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(EventConfiguration::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 4usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<EventConfiguration, rt::DecodeError> {
+        <EventConfiguration as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (4216, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (3125, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (3127, 10415) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (3135, 10415) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        super::ts29336::LocationInformationConfigurationView::check(
+                            &avp,
+                            cx,
+                        )?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(4216, 10415),
+                        <u64 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(3125, 10415),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(3127, 10415),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (4216, 10415) | (3125, 10415) | (3127, 10415) | (3135, 10415)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ Extended-SCEF-Reference-ID }`: Extended-SCEF-Reference-ID (code 4216, vendor 10415), 3GPP TS 29.154 §A.6.3.8.
+    #[inline]
+    pub fn extended_scef_reference_id(&self) -> u64 {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read::<u64>(&avp)
+    }
+    /// `{ SCEF-ID }`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Monitoring-Type }`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn monitoring_type(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `[ Location-Information-Configuration ]`: Location-Information-Configuration (code 3135, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn location_information_configuration(
+        &self,
+    ) -> Option<super::ts29336::LocationInformationConfigurationView<'a>> {
+        let avp = rt::view::get(self.root, self.first[3], self.end)?;
+        Some(super::ts29336::LocationInformationConfigurationView::read(avp))
+    }
+}
+impl std::fmt::Debug for EventConfigurationView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(f, "{}(undecodable: {})", stringify!(EventConfigurationView), e)
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Event-Configuration-Status (see [`EventConfigurationStatus`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct EventConfigurationStatusView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 2usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> EventConfigurationStatusView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(EventConfigurationStatus::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<EventConfigurationStatus, rt::DecodeError> {
+        <EventConfigurationStatus as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (4212, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (4216, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(4212, 10415),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(4216, 10415),
+                        <u64 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (4212, 10415) | (4216, 10415))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ Event-Configuration-State }`: Event-Configuration-State (code 4212, vendor 10415), 3GPP TS 29.154 §A.6.3.4.
+    #[inline]
+    pub fn event_configuration_state(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ Extended-SCEF-Reference-ID }`: Extended-SCEF-Reference-ID (code 4216, vendor 10415), 3GPP TS 29.154 §A.6.3.8.
+    #[inline]
+    pub fn extended_scef_reference_id(&self) -> u64 {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read::<u64>(&avp)
+    }
+}
+impl std::fmt::Debug for EventConfigurationStatusView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})", stringify!(EventConfigurationStatusView), e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Event-Reports (see [`EventReports`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct EventReportsView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 3usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 1usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> EventReportsView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(EventReports::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<EventReports, rt::DecodeError> {
+        <EventReports as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (4214, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (4216, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (4210, 10415) => {
+                    rt::view::more(
+                        &mut self.first[2],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        AccessNetworkReportsView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(4214, 10415),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(4216, 10415),
+                        <u64 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (4214, 10415) | (4216, 10415) | (4210, 10415))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ Event-Reporting-Results }`: Event-Reporting-Results (code 4214, vendor 10415), 3GPP TS 29.154 §A.6.3.6.
+    #[inline]
+    pub fn event_reporting_results(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ Extended-SCEF-Reference-ID }`: Extended-SCEF-Reference-ID (code 4216, vendor 10415), 3GPP TS 29.154 §A.6.3.8.
+    #[inline]
+    pub fn extended_scef_reference_id(&self) -> u64 {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read::<u64>(&avp)
+    }
+    /// `*[ Access-Network-Reports ]`: Access-Network-Reports (code 4210, vendor 10415), 3GPP TS 29.154 §A.6.3.2.
+    #[inline]
+    pub fn access_network_reports(
+        &self,
+    ) -> rt::view::Members<'a, AccessNetworkReportsView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[2],
+            self.end,
+            self.count[0],
+            4210,
+            10415,
+            |avp| AccessNetworkReportsView::read(avp),
+        )
+    }
+}
+impl std::fmt::Debug for EventReportsView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(EventReportsView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received Background-Data-Transfer-Request (see [`BackgroundDataTransferRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct BackgroundDataTransferRequestView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 22usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 3usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> BackgroundDataTransferRequestView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 22usize],
+            count: [0; 3usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<BackgroundDataTransferRequest, rt::DecodeError> {
+        <BackgroundDataTransferRequest as rt::typed::Command>::from_bytes(
+            self.root.clone(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (260, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (4203, 10415) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (532, 10415) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (414, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (412, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (421, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<u64>(&avp, cx)?;
+                    }
+                }
+                (4209, 10415) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (4204, 10415) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        NtTimeWindowView::check(&avp, cx)?;
+                    }
+                }
+                (4201, 10415) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {}
+                }
+                (4202, 10415) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {}
+                }
+                (4208, 10415) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[19],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[20],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[21],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(260, 0),
+                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[7] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(4203, 10415),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
+            0) | (283, 0) | (4203, 10415) | (293, 0) | (621, 0) | (532, 10415) | (414, 0)
+            | (412, 0) | (421, 0) | (4209, 10415) | (4204, 10415) | (4201, 10415) |
+            (4202, 10415) | (4208, 10415) | (284, 0) | (282, 0) | (628, 10415)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&self) -> Option<super::drmp::Drmp> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &self,
+    ) -> super::base::VendorSpecificApplicationIdView<'a> {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        super::base::VendorSpecificApplicationIdView::read(avp)
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> super::base::AuthSessionState {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[6], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Transfer-Request-Type }`: Transfer-Request-Type (code 4203, vendor 10415), 3GPP TS 29.154 §5.3.4.
+    #[inline]
+    pub fn transfer_request_type(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[7], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    #[inline]
+    pub fn oc_supported_features(
+        &self,
+    ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(super::doic::OcSupportedFeaturesView::read(avp))
+    }
+    /// `[ Application-Service-Provider-Identity ]`: Application-Service-Provider-Identity (code 532, vendor 10415), 3GPP TS 29.214 §5.3.29.
+    #[inline]
+    pub fn application_service_provider_identity(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[10], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
+    #[inline]
+    pub fn cc_output_octets(&self) -> Option<u64> {
+        let avp = rt::view::get(self.root, self.first[11], self.end)?;
+        Some(rt::view::read::<u64>(&avp))
+    }
+    /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
+    #[inline]
+    pub fn cc_input_octets(&self) -> Option<u64> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(rt::view::read::<u64>(&avp))
+    }
+    /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
+    #[inline]
+    pub fn cc_total_octets(&self) -> Option<u64> {
+        let avp = rt::view::get(self.root, self.first[13], self.end)?;
+        Some(rt::view::read::<u64>(&avp))
+    }
+    /// `[ Number-Of-UEs ]`: Number-Of-UEs (code 4209, vendor 10415), 3GPP TS 29.154 §5.3.10.
+    #[inline]
+    pub fn number_of_ues(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[14], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Nt-Time-Window ]`: Nt-Time-Window (code 4204, vendor 10415), 3GPP TS 29.154 §5.3.5.
+    #[inline]
+    pub fn nt_time_window(&self) -> Option<NtTimeWindowView<'a>> {
+        let avp = rt::view::get(self.root, self.first[15], self.end)?;
+        Some(NtTimeWindowView::read(avp))
+    }
+    /// `[ Network-Area-Info-List ]`: Network-Area-Info-List (code 4201, vendor 10415), 3GPP TS 29.154 §5.3.2.
+    #[inline]
+    pub fn network_area_info_list(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[16], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Reference-Id ]`: Reference-Id (code 4202, vendor 10415), 3GPP TS 29.154 §5.3.3.
+    #[inline]
+    pub fn reference_id(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[17], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Transfer-Policy-Id ]`: Transfer-Policy-Id (code 4208, vendor 10415), 3GPP TS 29.154 §5.3.9.
+    #[inline]
+    pub fn transfer_policy_id(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[18], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[19],
+            self.end,
+            self.count[0],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[20],
+            self.end,
+            self.count[1],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
+    #[inline]
+    pub fn supported_features(
+        &self,
+    ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[21],
+            self.end,
+            self.count[2],
+            628,
+            10415,
+            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+        )
+    }
+}
+impl std::fmt::Debug for BackgroundDataTransferRequestView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})",
+                    stringify!(BackgroundDataTransferRequestView), e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Background-Data-Transfer-Answer (see [`BackgroundDataTransferAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct BackgroundDataTransferAnswerView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 23usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 6usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> BackgroundDataTransferAnswerView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 23usize],
+            count: [0; 6usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<BackgroundDataTransferAnswer, rt::DecodeError> {
+        <BackgroundDataTransferAnswer as rt::typed::Command>::from_bytes(
+            self.root.clone(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (260, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (297, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        super::base::ExperimentalResultView::check(&avp, cx)?;
+                    }
+                }
+                (281, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (294, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (292, 0) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                (261, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (262, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (4202, 10415) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {}
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (623, 0) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {
+                        super::doic::OcOlrView::check(&avp, cx)?;
+                    }
+                }
+                (4207, 10415) => {
+                    rt::view::more(
+                        &mut self.first[17],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        TransferPolicyView::check(&avp, cx)?;
+                    }
+                }
+                (2207, 10415) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[19],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[20],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[21],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (650, 0) => {
+                    rt::view::more(
+                        &mut self.first[22],
+                        &mut self.count[5],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::rfc8583::LoadView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(260, 0),
+                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
+            0) | (268, 0) | (297, 0) | (281, 0) | (294, 0) | (279, 0) | (292, 0) | (261,
+            0) | (262, 0) | (4202, 10415) | (621, 0) | (623, 0) | (4207, 10415) | (2207,
+            10415) | (284, 0) | (282, 0) | (628, 10415) | (650, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&self) -> Option<super::drmp::Drmp> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &self,
+    ) -> super::base::VendorSpecificApplicationIdView<'a> {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        super::base::VendorSpecificApplicationIdView::read(avp)
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> super::base::AuthSessionState {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    #[inline]
+    pub fn experimental_result(
+        &self,
+    ) -> Option<super::base::ExperimentalResultView<'a>> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(super::base::ExperimentalResultView::read(avp))
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    #[inline]
+    pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
+        let avp = rt::view::get(self.root, self.first[10], self.end)?;
+        Some(super::base::FailedAvpView::read(avp))
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
+    #[inline]
+    pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
+        rt::view::Members::new(
+            self.root,
+            self.first[11],
+            self.end,
+            self.count[0],
+            292,
+            0,
+            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+        )
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[13], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Reference-Id ]`: Reference-Id (code 4202, vendor 10415), 3GPP TS 29.154 §5.3.3.
+    #[inline]
+    pub fn reference_id(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[14], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    #[inline]
+    pub fn oc_supported_features(
+        &self,
+    ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
+        let avp = rt::view::get(self.root, self.first[15], self.end)?;
+        Some(super::doic::OcSupportedFeaturesView::read(avp))
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    #[inline]
+    pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
+        let avp = rt::view::get(self.root, self.first[16], self.end)?;
+        Some(super::doic::OcOlrView::read(avp))
+    }
+    /// `*[ Transfer-Policy ]`: Transfer-Policy (code 4207, vendor 10415), 3GPP TS 29.154 §5.3.8.
+    #[inline]
+    pub fn transfer_policy(&self) -> rt::view::Members<'a, TransferPolicyView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[17],
+            self.end,
+            self.count[1],
+            4207,
+            10415,
+            |avp| TransferPolicyView::read(avp),
+        )
+    }
+    /// `[ PCRF-Address ]`: PCRF-Address (code 2207, vendor 10415), 3GPP TS 29.215 §A.7.3.1.1.
+    #[inline]
+    pub fn pcrf_address(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[18], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[19],
+            self.end,
+            self.count[2],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[20],
+            self.end,
+            self.count[3],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
+    #[inline]
+    pub fn supported_features(
+        &self,
+    ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[21],
+            self.end,
+            self.count[4],
+            628,
+            10415,
+            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+        )
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
+    #[inline]
+    pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[22],
+            self.end,
+            self.count[5],
+            650,
+            0,
+            |avp| super::rfc8583::LoadView::read(avp),
+        )
+    }
+}
+impl std::fmt::Debug for BackgroundDataTransferAnswerView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})",
+                    stringify!(BackgroundDataTransferAnswerView), e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Event-Configuration-Request (see [`EventConfigurationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct EventConfigurationRequestView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 13usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 3usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> EventConfigurationRequestView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 13usize],
+            count: [0; 3usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<EventConfigurationRequest, rt::DecodeError> {
+        <EventConfigurationRequest as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (4211, 10415) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        EventConfigurationView::check(&avp, cx)?;
+                    }
+                }
+                (3163, 10415) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[12],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (277, 0) | (264, 0) | (296, 0) | (283,
+            0) | (293, 0) | (621, 0) | (4211, 10415) | (3163, 10415) | (284, 0) | (282,
+            0) | (628, 10415)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&self) -> Option<super::drmp::Drmp> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> super::base::AuthSessionState {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    #[inline]
+    pub fn oc_supported_features(
+        &self,
+    ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(super::doic::OcSupportedFeaturesView::read(avp))
+    }
+    /// `[ Event-Configuration ]`: Event-Configuration (code 4211, vendor 10415), 3GPP TS 29.154 §A.6.3.3.
+    #[inline]
+    pub fn event_configuration(&self) -> Option<EventConfigurationView<'a>> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(EventConfigurationView::read(avp))
+    }
+    /// `[ Group-Reporting-Guard-Timer ]`: Group-Reporting-Guard-Timer (code 3163, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn group_reporting_guard_timer(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[10],
+            self.end,
+            self.count[0],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[11],
+            self.end,
+            self.count[1],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
+    #[inline]
+    pub fn supported_features(
+        &self,
+    ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[12],
+            self.end,
+            self.count[2],
+            628,
+            10415,
+            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+        )
+    }
+}
+impl std::fmt::Debug for EventConfigurationRequestView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})", stringify!(EventConfigurationRequestView),
+                    e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Event-Configuration-Answer (see [`EventConfigurationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct EventConfigurationAnswerView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 21usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 5usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> EventConfigurationAnswerView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 21usize],
+            count: [0; 5usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<EventConfigurationAnswer, rt::DecodeError> {
+        <EventConfigurationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (297, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        super::base::ExperimentalResultView::check(&avp, cx)?;
+                    }
+                }
+                (281, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (294, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (292, 0) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                (261, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (262, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (623, 0) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        super::doic::OcOlrView::check(&avp, cx)?;
+                    }
+                }
+                (4215, 10415) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        EventReportsView::check(&avp, cx)?;
+                    }
+                }
+                (4213, 10415) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {
+                        EventConfigurationStatusView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[17],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[18],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (628, 10415) => {
+                    rt::view::more(
+                        &mut self.first[19],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (650, 0) => {
+                    rt::view::more(
+                        &mut self.first[20],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::rfc8583::LoadView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (277, 0) | (264, 0) | (296, 0) | (268,
+            0) | (297, 0) | (281, 0) | (294, 0) | (279, 0) | (292, 0) | (261, 0) | (262,
+            0) | (621, 0) | (623, 0) | (4215, 10415) | (4213, 10415) | (284, 0) | (282,
+            0) | (628, 10415) | (650, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&self) -> Option<super::drmp::Drmp> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> super::base::AuthSessionState {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[5], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    #[inline]
+    pub fn experimental_result(
+        &self,
+    ) -> Option<super::base::ExperimentalResultView<'a>> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(super::base::ExperimentalResultView::read(avp))
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    #[inline]
+    pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(super::base::FailedAvpView::read(avp))
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
+    #[inline]
+    pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
+        rt::view::Members::new(
+            self.root,
+            self.first[10],
+            self.end,
+            self.count[0],
+            292,
+            0,
+            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+        )
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
+        let avp = rt::view::get(self.root, self.first[11], self.end)?;
+        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    #[inline]
+    pub fn oc_supported_features(
+        &self,
+    ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
+        let avp = rt::view::get(self.root, self.first[13], self.end)?;
+        Some(super::doic::OcSupportedFeaturesView::read(avp))
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    #[inline]
+    pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
+        let avp = rt::view::get(self.root, self.first[14], self.end)?;
+        Some(super::doic::OcOlrView::read(avp))
+    }
+    /// `[ Event-Reports ]`: Event-Reports (code 4215, vendor 10415), 3GPP TS 29.154 §A.6.3.7.
+    #[inline]
+    pub fn event_reports(&self) -> Option<EventReportsView<'a>> {
+        let avp = rt::view::get(self.root, self.first[15], self.end)?;
+        Some(EventReportsView::read(avp))
+    }
+    /// `[ Event-Configuration-Status ]`: Event-Configuration-Status (code 4213, vendor 10415), 3GPP TS 29.154 §A.6.3.5.
+    #[inline]
+    pub fn event_configuration_status(
+        &self,
+    ) -> Option<EventConfigurationStatusView<'a>> {
+        let avp = rt::view::get(self.root, self.first[16], self.end)?;
+        Some(EventConfigurationStatusView::read(avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[17],
+            self.end,
+            self.count[1],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[18],
+            self.end,
+            self.count[2],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
+    #[inline]
+    pub fn supported_features(
+        &self,
+    ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[19],
+            self.end,
+            self.count[3],
+            628,
+            10415,
+            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+        )
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
+    #[inline]
+    pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[20],
+            self.end,
+            self.count[4],
+            650,
+            0,
+            |avp| super::rfc8583::LoadView::read(avp),
+        )
+    }
+}
+impl std::fmt::Debug for EventConfigurationAnswerView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})", stringify!(EventConfigurationAnswerView), e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Event-Reporting-Request (see [`EventReportingRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct EventReportingRequestView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 11usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 2usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> EventReportingRequestView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 11usize],
+            count: [0; 2usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<EventReportingRequest, rt::DecodeError> {
+        <EventReportingRequest as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (4215, 10415) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        EventReportsView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[9],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[6] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(293, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (277, 0) | (264, 0) | (296, 0) | (283,
+            0) | (293, 0) | (621, 0) | (4215, 10415) | (284, 0) | (282, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&self) -> Option<super::drmp::Drmp> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> super::base::AuthSessionState {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[6], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    #[inline]
+    pub fn oc_supported_features(
+        &self,
+    ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(super::doic::OcSupportedFeaturesView::read(avp))
+    }
+    /// `[ Event-Reports ]`: Event-Reports (code 4215, vendor 10415), 3GPP TS 29.154 §A.6.3.7.
+    #[inline]
+    pub fn event_reports(&self) -> Option<EventReportsView<'a>> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(EventReportsView::read(avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[9],
+            self.end,
+            self.count[0],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[10],
+            self.end,
+            self.count[1],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+}
+impl std::fmt::Debug for EventReportingRequestView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})", stringify!(EventReportingRequestView), e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Event-Reporting-Answer (see [`EventReportingAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct EventReportingAnswerView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 18usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 4usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> EventReportingAnswerView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 18usize],
+            count: [0; 4usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<EventReportingAnswer, rt::DecodeError> {
+        <EventReportingAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (301, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (297, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        super::base::ExperimentalResultView::check(&avp, cx)?;
+                    }
+                }
+                (281, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (294, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (292, 0) => {
+                    rt::view::more(
+                        &mut self.first[10],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                (261, 0) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (262, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (621, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
+                    }
+                }
+                (623, 0) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {
+                        super::doic::OcOlrView::check(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[15],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[16],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (650, 0) => {
+                    rt::view::more(
+                        &mut self.first[17],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::rfc8583::LoadView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (301, 0) | (277, 0) | (264, 0) | (296, 0) | (268,
+            0) | (297, 0) | (281, 0) | (294, 0) | (279, 0) | (292, 0) | (261, 0) | (262,
+            0) | (621, 0) | (623, 0) | (284, 0) | (282, 0) | (650, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&self) -> Option<super::drmp::Drmp> {
+        let avp = rt::view::get(self.root, self.first[1], self.end)?;
+        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> super::base::AuthSessionState {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[5], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    #[inline]
+    pub fn experimental_result(
+        &self,
+    ) -> Option<super::base::ExperimentalResultView<'a>> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(super::base::ExperimentalResultView::read(avp))
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    #[inline]
+    pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(super::base::FailedAvpView::read(avp))
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
+    #[inline]
+    pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
+        rt::view::Members::new(
+            self.root,
+            self.first[10],
+            self.end,
+            self.count[0],
+            292,
+            0,
+            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+        )
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
+        let avp = rt::view::get(self.root, self.first[11], self.end)?;
+        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    #[inline]
+    pub fn oc_supported_features(
+        &self,
+    ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
+        let avp = rt::view::get(self.root, self.first[13], self.end)?;
+        Some(super::doic::OcSupportedFeaturesView::read(avp))
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    #[inline]
+    pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
+        let avp = rt::view::get(self.root, self.first[14], self.end)?;
+        Some(super::doic::OcOlrView::read(avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[15],
+            self.end,
+            self.count[1],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[16],
+            self.end,
+            self.count[2],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
+    #[inline]
+    pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[17],
+            self.end,
+            self.count[3],
+            650,
+            0,
+            |avp| super::rfc8583::LoadView::read(avp),
+        )
+    }
+}
+impl std::fmt::Debug for EventReportingAnswerView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(f, "{}(undecodable: {})", stringify!(EventReportingAnswerView), e)
+            }
+        }
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 16usize] = [
     rt::dictionary::AvpDef {

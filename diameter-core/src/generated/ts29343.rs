@@ -2679,6 +2679,2409 @@ impl rt::typed::Command for ProximityApplicationAnswer {
         }
     }
 }
+/// A checked, zero-copy view of a received Monitor-Target (see [`MonitorTarget`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct MonitorTargetView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 4usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 1usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> MonitorTargetView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(MonitorTarget::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 4usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<MonitorTarget, rt::DecodeError> {
+        <MonitorTarget as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (3844, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (3604, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {}
+                }
+                (3612, 10415) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (3608, 10415) => {
+                    rt::view::more(
+                        &mut self.first[3],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        ProseCodeSuffixMaskView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(3844, 10415),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(3604, 10415),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (3844, 10415) | (3604, 10415) | (3612, 10415) | (3608, 10415)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
+    #[inline]
+    pub fn target_rpauid(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ PDUID }`: PDUID (code 3604, vendor 10415), 3GPP TS 29.343 §6.4.6.
+    #[inline]
+    pub fn pduid(&self) -> &'a [u8] {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        avp.data
+    }
+    /// `[ Metadata-Indicator ]`: Metadata-Indicator (code 3612, vendor 10415), 3GPP TS 29.343 §6.4.18.
+    #[inline]
+    pub fn metadata_indicator(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[2], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ ProSe-Code-Suffix-Mask ]`: ProSe-Code-Suffix-Mask (code 3608, vendor 10415), 3GPP TS 29.343 §6.4.10.
+    #[inline]
+    pub fn prose_code_suffix_mask(
+        &self,
+    ) -> rt::view::Members<'a, ProseCodeSuffixMaskView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[3],
+            self.end,
+            self.count[0],
+            3608,
+            10415,
+            |avp| ProseCodeSuffixMaskView::read(avp),
+        )
+    }
+}
+impl std::fmt::Debug for MonitorTargetView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MonitorTargetView), e),
+        }
+    }
+}
+/// A checked, zero-copy view of a received ProSe-Code-Suffix-Mask (see [`ProseCodeSuffixMask`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct ProseCodeSuffixMaskView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 2usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 1usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> ProseCodeSuffixMaskView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(ProseCodeSuffixMask::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<ProseCodeSuffixMask, rt::DecodeError> {
+        <ProseCodeSuffixMask as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (3609, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {}
+                }
+                (3610, 10415) => {
+                    rt::view::more(
+                        &mut self.first[1],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(3609, 10415),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.count[0] < 1 {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(3610, 10415),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (3609, 10415) | (3610, 10415))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ Suffix-Code }`: Suffix-Code (code 3609, vendor 10415), 3GPP TS 29.343 §6.4.11.
+    #[inline]
+    pub fn suffix_code(&self) -> &'a [u8] {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        avp.data
+    }
+    /// `1*{ Suffix-Mask }`: Suffix-Mask (code 3610, vendor 10415), 3GPP TS 29.343 §6.4.12.
+    #[inline]
+    pub fn suffix_mask(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[1],
+            self.end,
+            self.count[0],
+            3610,
+            10415,
+            |avp| avp.data,
+        )
+    }
+}
+impl std::fmt::Debug for ProseCodeSuffixMaskView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(f, "{}(undecodable: {})", stringify!(ProseCodeSuffixMaskView), e)
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received Banned-User-Target (see [`BannedUserTarget`]): members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct BannedUserTargetView<'a> {
+    root: &'a rt::bytes::Bytes,
+    /// Offset of this AVP's header.
+    at: u32,
+    /// This AVP's data: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 2usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> BannedUserTargetView<'a> {
+    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members.
+    pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
+        Self::scan(avp, rt::data::DecodeCx::default(), true)
+    }
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    #[inline]
+    pub fn check(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+    ) -> Result<(), rt::DecodeError> {
+        Self::scan(avp, cx, true).map(drop)
+    }
+    /// Indexes the members of `avp`; with `deep`, checks them too.
+    #[inline]
+    pub fn scan(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+    ) -> Result<Self, rt::DecodeError> {
+        let cx = cx.enter(avp)?;
+        let mut v = Self::empty(avp);
+        match v.fill_members(cx, deep, avp.offset) {
+            Ok(()) => Ok(v),
+            Err(e) => Err(e.within(BannedUserTarget::KEY)),
+        }
+    }
+    /// The view of a member already checked (by the decoding of its parent).
+    #[inline]
+    pub fn read(avp: rt::AvpRef<'a>) -> Self {
+        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+    }
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    /// The AVP as received.
+    pub fn avp(&self) -> rt::AvpRef<'a> {
+        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+    }
+    /// The owned struct (decoding the AVP again).
+    pub fn to_struct(&self) -> Result<BannedUserTarget, rt::DecodeError> {
+        <BannedUserTarget as rt::AvpData>::decode(
+            &self.avp(),
+            rt::data::DecodeCx::default(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (3844, 10415) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (3845, 10415) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {}
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(3844, 10415),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(3845, 10415),
+                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                        rt::AvpFlags(128),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!((code, vendor), (3844, 10415) | (3845, 10415))
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
+    #[inline]
+    pub fn target_rpauid(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Target-PDUID }`: Target-PDUID (code 3845, vendor 10415), 3GPP TS 29.345 §6.3.66.
+    #[inline]
+    pub fn target_pduid(&self) -> &'a [u8] {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        avp.data
+    }
+}
+impl std::fmt::Debug for BannedUserTargetView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(f, "{}(undecodable: {})", stringify!(BannedUserTargetView), e)
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received ProXimity-Action-Request (see [`ProximityActionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct ProximityActionRequestView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 21usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 3usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> ProximityActionRequestView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 21usize],
+            count: [0; 3usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<ProximityActionRequest, rt::DecodeError> {
+        <ProximityActionRequest as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[8],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[9],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (3603, 10415) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (3600, 10415) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (3601, 10415) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (3816, 10415) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (3602, 10415) => {
+                    rt::view::once(&mut self.first[14], &avp)?;
+                    if deep {}
+                }
+                (3843, 10415) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (3811, 10415) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (3605, 10415) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (3606, 10415) => {
+                    rt::view::once(&mut self.first[18], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (3844, 10415) => {
+                    rt::view::once(&mut self.first[19], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (3611, 10415) => {
+                    rt::view::more(
+                        &mut self.first[20],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        BannedUserTargetView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[10] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(3603, 10415),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (264, 0) | (296, 0) | (283,
+            0) | (293, 0) | (278, 0) | (284, 0) | (282, 0) | (3603, 10415) | (3600,
+            10415) | (3601, 10415) | (3816, 10415) | (3602, 10415) | (3843, 10415) |
+            (3811, 10415) | (3605, 10415) | (3606, 10415) | (3844, 10415) | (3611, 10415)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> super::base::AuthSessionState {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[8],
+            self.end,
+            self.count[0],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[9],
+            self.end,
+            self.count[1],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.
+    #[inline]
+    pub fn prose_request_type(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[10], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `[ Origin-App-Layer-User-Id ]`: Origin-App-Layer-User-Id (code 3600, vendor 10415), 3GPP TS 29.343 §6.4.2.
+    #[inline]
+    pub fn origin_app_layer_user_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[11], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Target-App-Layer-User-Id ]`: Target-App-Layer-User-Id (code 3601, vendor 10415), 3GPP TS 29.343 §6.4.3.
+    #[inline]
+    pub fn target_app_layer_user_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Requesting-EPUID ]`: Requesting-EPUID (code 3816, vendor 10415), 3GPP TS 29.345 §6.3.23.
+    #[inline]
+    pub fn requesting_epuid(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[13], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ ProSe-Function-ID ]`: ProSe-Function-ID (code 3602, vendor 10415), 3GPP TS 29.343 §6.4.4.
+    #[inline]
+    pub fn prose_function_id(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[14], self.end)?;
+        Some(avp.data)
+    }
+    /// `[ Requesting-RPAUID ]`: Requesting-RPAUID (code 3843, vendor 10415), 3GPP TS 29.345 §6.3.64.
+    #[inline]
+    pub fn requesting_rpauid(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[15], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
+    #[inline]
+    pub fn prose_app_id(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[16], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Application-Data ]`: Application-Data (code 3605, vendor 10415), 3GPP TS 29.343 §6.4.7.
+    #[inline]
+    pub fn application_data(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[17], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Allowed-Suffixes-Number ]`: Allowed-Suffixes-Number (code 3606, vendor 10415), 3GPP TS 29.343 §6.4.8.
+    #[inline]
+    pub fn allowed_suffixes_number(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[18], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Target-RPAUID ]`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
+    #[inline]
+    pub fn target_rpauid(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[19], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `*[ Banned-User-Target ]`: Banned-User-Target (code 3611, vendor 10415), 3GPP TS 29.343 §6.4.17.
+    #[inline]
+    pub fn banned_user_target(&self) -> rt::view::Members<'a, BannedUserTargetView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[20],
+            self.end,
+            self.count[2],
+            3611,
+            10415,
+            |avp| BannedUserTargetView::read(avp),
+        )
+    }
+}
+impl std::fmt::Debug for ProximityActionRequestView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})", stringify!(ProximityActionRequestView), e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received ProXimity-Action-Answer (see [`ProximityActionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct ProximityActionAnswerView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 27usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 9usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> ProximityActionAnswerView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 27usize],
+            count: [0; 9usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<ProximityActionAnswer, rt::DecodeError> {
+        <ProximityActionAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (297, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        super::base::ExperimentalResultView::check(&avp, cx)?;
+                    }
+                }
+                (281, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (294, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (292, 0) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                (261, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (262, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (3603, 10415) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (3817, 10415) => {
+                    rt::view::once(&mut self.first[16], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (3602, 10415) => {
+                    rt::view::once(&mut self.first[17], &avp)?;
+                    if deep {}
+                }
+                (3604, 10415) => {
+                    rt::view::more(
+                        &mut self.first[18],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (3847, 10415) => {
+                    rt::view::more(
+                        &mut self.first[19],
+                        &mut self.count[3],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (3867, 10415) => {
+                    rt::view::more(
+                        &mut self.first[20],
+                        &mut self.count[4],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (3608, 10415) => {
+                    rt::view::more(
+                        &mut self.first[21],
+                        &mut self.count[5],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        ProseCodeSuffixMaskView::check(&avp, cx)?;
+                    }
+                }
+                (3607, 10415) => {
+                    rt::view::more(
+                        &mut self.first[22],
+                        &mut self.count[6],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        MonitorTargetView::check(&avp, cx)?;
+                    }
+                }
+                (3845, 10415) => {
+                    rt::view::more(
+                        &mut self.first[23],
+                        &mut self.count[7],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {}
+                }
+                (3853, 10415) => {
+                    rt::view::once(&mut self.first[24], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (3605, 10415) => {
+                    rt::view::once(&mut self.first[25], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (650, 0) => {
+                    rt::view::more(
+                        &mut self.first[26],
+                        &mut self.count[8],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::rfc8583::LoadView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[15] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(3603, 10415),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (264, 0) | (296, 0) | (268,
+            0) | (297, 0) | (281, 0) | (294, 0) | (279, 0) | (278, 0) | (292, 0) | (261,
+            0) | (262, 0) | (284, 0) | (3603, 10415) | (3817, 10415) | (3602, 10415) |
+            (3604, 10415) | (3847, 10415) | (3867, 10415) | (3608, 10415) | (3607, 10415)
+            | (3845, 10415) | (3853, 10415) | (3605, 10415) | (650, 0)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> super::base::AuthSessionState {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[5], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    #[inline]
+    pub fn experimental_result(
+        &self,
+    ) -> Option<super::base::ExperimentalResultView<'a>> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(super::base::ExperimentalResultView::read(avp))
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    #[inline]
+    pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(super::base::FailedAvpView::read(avp))
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[10], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
+    #[inline]
+    pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
+        rt::view::Members::new(
+            self.root,
+            self.first[11],
+            self.end,
+            self.count[0],
+            292,
+            0,
+            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+        )
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[13], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[14],
+            self.end,
+            self.count[1],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.
+    #[inline]
+    pub fn prose_request_type(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[15], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `[ Targeted-EPUID ]`: Targeted-EPUID (code 3817, vendor 10415), 3GPP TS 29.345 §6.3.26.
+    #[inline]
+    pub fn targeted_epuid(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[16], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ ProSe-Function-ID ]`: ProSe-Function-ID (code 3602, vendor 10415), 3GPP TS 29.343 §6.4.4.
+    #[inline]
+    pub fn prose_function_id(&self) -> Option<&'a [u8]> {
+        let avp = rt::view::get(self.root, self.first[17], self.end)?;
+        Some(avp.data)
+    }
+    /// `*[ PDUID ]`: PDUID (code 3604, vendor 10415), 3GPP TS 29.343 §6.4.6.
+    #[inline]
+    pub fn pduid(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[18],
+            self.end,
+            self.count[2],
+            3604,
+            10415,
+            |avp| avp.data,
+        )
+    }
+    /// `*[ ProSe-Restricted-Code-Suffix-Range ]`: ProSe-Restricted-Code-Suffix-Range (code 3847, vendor 10415), 3GPP TS 29.345 §6.3.68.
+    #[inline]
+    pub fn prose_restricted_code_suffix_range(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[19],
+            self.end,
+            self.count[3],
+            3847,
+            10415,
+            |avp| avp.data,
+        )
+    }
+    /// `*[ ProSe-App-Code-Suffix-Range ]`: ProSe-App-Code-Suffix-Range (code 3867, vendor 10415), 3GPP TS 29.345 §6.3.82.
+    #[inline]
+    pub fn prose_app_code_suffix_range(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[20],
+            self.end,
+            self.count[4],
+            3867,
+            10415,
+            |avp| avp.data,
+        )
+    }
+    /// `*[ ProSe-Code-Suffix-Mask ]`: ProSe-Code-Suffix-Mask (code 3608, vendor 10415), 3GPP TS 29.343 §6.4.10.
+    #[inline]
+    pub fn prose_code_suffix_mask(
+        &self,
+    ) -> rt::view::Members<'a, ProseCodeSuffixMaskView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[21],
+            self.end,
+            self.count[5],
+            3608,
+            10415,
+            |avp| ProseCodeSuffixMaskView::read(avp),
+        )
+    }
+    /// `*[ Monitor-Target ]`: Monitor-Target (code 3607, vendor 10415), 3GPP TS 29.343 §6.4.9.
+    #[inline]
+    pub fn monitor_target(&self) -> rt::view::Members<'a, MonitorTargetView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[22],
+            self.end,
+            self.count[6],
+            3607,
+            10415,
+            |avp| MonitorTargetView::read(avp),
+        )
+    }
+    /// `*[ Target-PDUID ]`: Target-PDUID (code 3845, vendor 10415), 3GPP TS 29.345 §6.3.66.
+    #[inline]
+    pub fn target_pduid(&self) -> rt::view::Members<'a, &'a [u8]> {
+        rt::view::Members::new(
+            self.root,
+            self.first[23],
+            self.end,
+            self.count[7],
+            3845,
+            10415,
+            |avp| avp.data,
+        )
+    }
+    /// `[ ProSe-Application-Metadata ]`: ProSe-Application-Metadata (code 3853, vendor 10415), 3GPP TS 29.345 §6.3.58.
+    #[inline]
+    pub fn prose_application_metadata(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[24], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Application-Data ]`: Application-Data (code 3605, vendor 10415), 3GPP TS 29.343 §6.4.7.
+    #[inline]
+    pub fn application_data(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[25], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
+    #[inline]
+    pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[26],
+            self.end,
+            self.count[8],
+            650,
+            0,
+            |avp| super::rfc8583::LoadView::read(avp),
+        )
+    }
+}
+impl std::fmt::Debug for ProximityActionAnswerView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})", stringify!(ProximityActionAnswerView), e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received ProXimity-Application-Request (see [`ProximityApplicationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct ProximityApplicationRequestView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 13usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 3usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> ProximityApplicationRequestView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 13usize],
+            count: [0; 3usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<ProximityApplicationRequest, rt::DecodeError> {
+        <ProximityApplicationRequest as rt::typed::Command>::from_bytes(
+            self.root.clone(),
+        )
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (283, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (293, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[8],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (282, 0) => {
+                    rt::view::more(
+                        &mut self.first[9],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (3603, 10415) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (3843, 10415) => {
+                    rt::view::once(&mut self.first[11], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (3611, 10415) => {
+                    rt::view::more(
+                        &mut self.first[12],
+                        &mut self.count[2],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        BannedUserTargetView::check(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[5] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(283, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[10] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(3603, 10415),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (264, 0) | (296, 0) | (283,
+            0) | (293, 0) | (278, 0) | (284, 0) | (282, 0) | (3603, 10415) | (3843,
+            10415) | (3611, 10415)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> super::base::AuthSessionState {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[5], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[8],
+            self.end,
+            self.count[0],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
+    #[inline]
+    pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
+        rt::view::Members::new(
+            self.root,
+            self.first[9],
+            self.end,
+            self.count[1],
+            282,
+            0,
+            |avp| rt::view::read_text(&avp),
+        )
+    }
+    /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.
+    #[inline]
+    pub fn prose_request_type(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[10], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `[ Requesting-RPAUID ]`: Requesting-RPAUID (code 3843, vendor 10415), 3GPP TS 29.345 §6.3.64.
+    #[inline]
+    pub fn requesting_rpauid(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[11], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `*[ Banned-User-Target ]`: Banned-User-Target (code 3611, vendor 10415), 3GPP TS 29.343 §6.4.17.
+    #[inline]
+    pub fn banned_user_target(&self) -> rt::view::Members<'a, BannedUserTargetView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[12],
+            self.end,
+            self.count[2],
+            3611,
+            10415,
+            |avp| BannedUserTargetView::read(avp),
+        )
+    }
+}
+impl std::fmt::Debug for ProximityApplicationRequestView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})",
+                    stringify!(ProximityApplicationRequestView), e
+                )
+            }
+        }
+    }
+}
+/// A checked, zero-copy view of a received ProXimity-Application-Answer (see [`ProximityApplicationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
+#[derive(Clone, Copy)]
+pub struct ProximityApplicationAnswerView<'a> {
+    header: rt::Header,
+    root: &'a rt::bytes::Bytes,
+    /// The AVPs: `root[start..end]`.
+    start: u32,
+    end: u32,
+    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
+    first: [u32; 16usize],
+    /// Occurrences of each repeated member.
+    count: [u32; 2usize],
+    /// AVPs outside the ABNF.
+    extra: u32,
+}
+impl<'a> ProximityApplicationAnswerView<'a> {
+    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// contents) and indexes its members. Like the struct's decoding, it does not
+    /// check the command code or application.
+    pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
+        Self::scan(msg.as_bytes(), *msg.header())
+    }
+    /// Checks bytes holding exactly one message (its header and framing, as
+    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// indexes its members.
+    pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
+        let header = rt::view::header(bytes)?;
+        Self::scan(bytes, header)
+    }
+    fn scan(
+        root: &'a rt::bytes::Bytes,
+        header: rt::Header,
+    ) -> Result<Self, rt::DecodeError> {
+        let mut v = Self {
+            header,
+            root,
+            start: rt::header::HEADER_LEN as u32,
+            end: root.len() as u32,
+            first: [rt::view::ABSENT; 16usize],
+            count: [0; 2usize],
+            extra: 0,
+        };
+        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        Ok(v)
+    }
+    /// The header as received.
+    pub fn header(&self) -> &rt::Header {
+        &self.header
+    }
+    /// The whole message as received.
+    pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
+        self.root
+    }
+    /// The owned struct (decoding the message again).
+    pub fn to_struct(&self) -> Result<ProximityApplicationAnswer, rt::DecodeError> {
+        <ProximityApplicationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+    }
+    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
+    /// the owned struct does (and Grouped members' contents too). A missing member is
+    /// reported at `missing_at`.
+    #[allow(unused_variables)]
+    #[inline]
+    fn fill_members(
+        &mut self,
+        cx: rt::data::DecodeCx,
+        deep: bool,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (263, 0) => {
+                    rt::view::once(&mut self.first[0], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (258, 0) => {
+                    rt::view::once(&mut self.first[1], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (277, 0) => {
+                    rt::view::once(&mut self.first[2], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (264, 0) => {
+                    rt::view::once(&mut self.first[3], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (296, 0) => {
+                    rt::view::once(&mut self.first[4], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (268, 0) => {
+                    rt::view::once(&mut self.first[5], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (297, 0) => {
+                    rt::view::once(&mut self.first[6], &avp)?;
+                    if deep {
+                        super::base::ExperimentalResultView::check(&avp, cx)?;
+                    }
+                }
+                (281, 0) => {
+                    rt::view::once(&mut self.first[7], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                    }
+                }
+                (294, 0) => {
+                    rt::view::once(&mut self.first[8], &avp)?;
+                    if deep {
+                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                    }
+                }
+                (279, 0) => {
+                    rt::view::once(&mut self.first[9], &avp)?;
+                    if deep {
+                        super::base::FailedAvpView::check(&avp, cx)?;
+                    }
+                }
+                (278, 0) => {
+                    rt::view::once(&mut self.first[10], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (292, 0) => {
+                    rt::view::more(
+                        &mut self.first[11],
+                        &mut self.count[0],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                    }
+                }
+                (261, 0) => {
+                    rt::view::once(&mut self.first[12], &avp)?;
+                    if deep {
+                        rt::view::check::<i32>(&avp, cx)?;
+                    }
+                }
+                (262, 0) => {
+                    rt::view::once(&mut self.first[13], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                (284, 0) => {
+                    rt::view::more(
+                        &mut self.first[14],
+                        &mut self.count[1],
+                        &avp,
+                        4294967295,
+                    )?;
+                    if deep {
+                        super::base::ProxyInfoView::check(&avp, cx)?;
+                    }
+                }
+                (3603, 10415) => {
+                    rt::view::once(&mut self.first[15], &avp)?;
+                    if deep {
+                        rt::view::check::<u32>(&avp, cx)?;
+                    }
+                }
+                _ => self.extra += 1,
+            }
+        }
+        avps.finish()?;
+        if deep {
+            if self.first[0] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(263, 0),
+                        <rt::data::Utf8String as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[1] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(258, 0),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[2] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(277, 0),
+                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[3] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(264, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[4] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(296, 0),
+                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                        rt::AvpFlags(64),
+                        missing_at,
+                    ),
+                );
+            }
+            if self.first[15] == rt::view::ABSENT {
+                return Err(
+                    rt::typed::missing(
+                        rt::AvpKey::new(3603, 10415),
+                        <u32 as rt::AvpData>::TYPE,
+                        rt::AvpFlags(192),
+                        missing_at,
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+    /// Whether the ABNF names this AVP.
+    fn is_member(code: u32, vendor: u32) -> bool {
+        matches!(
+            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (264, 0) | (296, 0) | (268,
+            0) | (297, 0) | (281, 0) | (294, 0) | (279, 0) | (278, 0) | (292, 0) | (261,
+            0) | (262, 0) | (284, 0) | (3603, 10415)
+        )
+    }
+    /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+    /// as received.
+    #[inline]
+    pub fn extra(&self) -> rt::view::Extra<'a> {
+        rt::view::Extra::new(
+            self.root,
+            self.start,
+            self.end,
+            self.extra,
+            Self::is_member,
+        )
+    }
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[0], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[1], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&self) -> super::base::AuthSessionState {
+        let avp = rt::view::get_required(self.root, self.first[2], self.end);
+        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[3], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&self) -> &'a str {
+        let avp = rt::view::get_required(self.root, self.first[4], self.end);
+        rt::view::read_text(&avp)
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[5], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    #[inline]
+    pub fn experimental_result(
+        &self,
+    ) -> Option<super::base::ExperimentalResultView<'a>> {
+        let avp = rt::view::get(self.root, self.first[6], self.end)?;
+        Some(super::base::ExperimentalResultView::read(avp))
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[7], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&self) -> Option<&'a str> {
+        let avp = rt::view::get(self.root, self.first[8], self.end)?;
+        Some(rt::view::read_text(&avp))
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    #[inline]
+    pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
+        let avp = rt::view::get(self.root, self.first[9], self.end)?;
+        Some(super::base::FailedAvpView::read(avp))
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[10], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
+    #[inline]
+    pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
+        rt::view::Members::new(
+            self.root,
+            self.first[11],
+            self.end,
+            self.count[0],
+            292,
+            0,
+            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+        )
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
+        let avp = rt::view::get(self.root, self.first[12], self.end)?;
+        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&self) -> Option<u32> {
+        let avp = rt::view::get(self.root, self.first[13], self.end)?;
+        Some(rt::view::read::<u32>(&avp))
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
+    #[inline]
+    pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
+        rt::view::Members::new(
+            self.root,
+            self.first[14],
+            self.end,
+            self.count[1],
+            284,
+            0,
+            |avp| super::base::ProxyInfoView::read(avp),
+        )
+    }
+    /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.
+    #[inline]
+    pub fn prose_request_type(&self) -> u32 {
+        let avp = rt::view::get_required(self.root, self.first[15], self.end);
+        rt::view::read::<u32>(&avp)
+    }
+}
+impl std::fmt::Debug for ProximityApplicationAnswerView<'_> {
+    /// As the owned struct prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_struct() {
+            Ok(s) => std::fmt::Debug::fmt(&s, f),
+            Err(e) => {
+                write!(
+                    f, "{}(undecodable: {})", stringify!(ProximityApplicationAnswerView),
+                    e
+                )
+            }
+        }
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 13usize] = [
     rt::dictionary::AvpDef {

@@ -1,0 +1,285 @@
+//! Runtime support of the generated typed views (`…View` types).
+//!
+//! A view is the fast way to read a received message with its dictionary's types: decoding
+//! one walks the AVPs once, checks everything the owned typed struct's decoding checks (and
+//! the members of wide Grouped AVPs that the struct only checks when read), and records
+//! where each ABNF member's first occurrence starts, and how many there are. Nothing is
+//! copied, counted or allocated: accessors then read values straight from the message's
+//! bytes, and never fail, since every value was checked. Grouped members are views too,
+//! indexed again (without the checks) when read.
+//!
+//! The owned structs remain the way to build, change and keep messages; a view converts to
+//! its struct with `to_owned`.
+
+use bytes::Bytes;
+
+use crate::avp::{AvpIter, AvpRef};
+use crate::data::{AvpData, DecodeCx};
+use crate::error::{DecodeError, ErrorKind};
+use crate::header::Header;
+use crate::message::Limits;
+
+/// The offset recorded for a member that is absent.
+pub const ABSENT: u32 = u32::MAX;
+
+/// The decoding context for reading members of a value already checked: no depth limit
+/// applies the second time.
+pub const CHECKED: DecodeCx = DecodeCx {
+    depth: 0,
+    max_depth: usize::MAX,
+};
+
+/// The header of bytes holding exactly one message, checked as [`crate::Message::decode`]
+/// checks it (default [`Limits`]); the AVPs' framing is checked by the view's walk.
+pub fn header(bytes: &Bytes) -> Result<Header, DecodeError> {
+    let header = Header::decode(bytes, Limits::default().max_message_size)?;
+    if header.length as usize != bytes.len() {
+        return Err(ErrorKind::InvalidMessageLength(header.length).at(1));
+    }
+    Ok(header)
+}
+
+/// Records a member that may occur once: its offset, or 5009 for a second occurrence.
+#[inline(always)]
+pub fn once(first: &mut u32, avp: &AvpRef<'_>) -> Result<(), DecodeError> {
+    if *first != ABSENT {
+        return Err(too_many(avp));
+    }
+    *first = avp.offset as u32;
+    Ok(())
+}
+
+/// Records one more occurrence of a repeated member; more than `max` is 5009.
+#[inline(always)]
+pub fn more(
+    first: &mut u32,
+    count: &mut u32,
+    avp: &AvpRef<'_>,
+    max: u32,
+) -> Result<(), DecodeError> {
+    if *count >= max {
+        return Err(too_many(avp));
+    }
+    if *count == 0 {
+        *first = avp.offset as u32;
+    }
+    *count += 1;
+    Ok(())
+}
+
+#[cold]
+#[inline(never)]
+fn too_many(avp: &AvpRef<'_>) -> DecodeError {
+    avp.error(ErrorKind::TooManyAvps(avp.key()))
+}
+
+/// Checks a value the way decoding its owned type does (lengths of numbers, address
+/// families, URIs, times).
+#[inline(always)]
+pub fn check<T: AvpData>(avp: &AvpRef<'_>, cx: DecodeCx) -> Result<(), DecodeError> {
+    T::decode(avp, cx).map(drop)
+}
+
+/// Checks that text is UTF-8, with the error of the owned text type (its `INVALID`).
+#[inline(always)]
+pub fn check_text(avp: &AvpRef<'_>, what: &'static str) -> Result<(), DecodeError> {
+    if is_utf8(avp.data) {
+        Ok(())
+    } else {
+        Err(invalid(avp, what))
+    }
+}
+
+/// Whether `b` is UTF-8. Diameter text is nearly always ASCII and short (identities,
+/// Session-Ids), where `str::from_utf8` goes byte by byte until it reaches alignment: eight
+/// bytes at a time here, and the full check only for text that is not ASCII.
+#[inline]
+pub fn is_utf8(b: &[u8]) -> bool {
+    let mut chunks = b.chunks_exact(8);
+    let mut high = 0u64;
+    for c in &mut chunks {
+        high |= u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+    }
+    let mut tail = 0u8;
+    for &x in chunks.remainder() {
+        tail |= x;
+    }
+    if (high & 0x8080_8080_8080_8080) == 0 && tail < 0x80 {
+        return true;
+    }
+    std::str::from_utf8(b).is_ok()
+}
+
+#[cold]
+#[inline(never)]
+fn invalid(avp: &AvpRef<'_>, what: &'static str) -> DecodeError {
+    avp.error(ErrorKind::InvalidAvpValue(what))
+}
+
+/// Reads a checked value of an owned type (numbers, addresses, times, URIs).
+#[inline(always)]
+pub fn read<T: AvpData + Default>(avp: &AvpRef<'_>) -> T {
+    T::decode(avp, CHECKED).unwrap_or_default()
+}
+
+/// Reads checked text.
+#[inline(always)]
+pub fn read_text<'a>(avp: &AvpRef<'a>) -> &'a str {
+    std::str::from_utf8(avp.data).unwrap_or_default()
+}
+
+/// The AVP recorded at `at` within `root[..end]`, if any.
+#[inline(always)]
+pub fn get<'a>(root: &'a Bytes, at: u32, end: u32) -> Option<AvpRef<'a>> {
+    if at == ABSENT {
+        return None;
+    }
+    AvpIter::within(root, at as usize, end as usize).next_framed()
+}
+
+/// The AVP recorded at `at` for a member that is always present once checked; an empty
+/// AVP (which reads as the type's default) if it is not.
+#[inline(always)]
+pub fn get_required<'a>(root: &'a Bytes, at: u32, end: u32) -> AvpRef<'a> {
+    get(root, at, end).unwrap_or_else(|| AvpRef::detached(0, crate::AvpFlags(0), 0, empty()))
+}
+
+fn empty() -> &'static Bytes {
+    static EMPTY: Bytes = Bytes::from_static(&[]);
+    &EMPTY
+}
+
+/// The occurrences of a repeated member, in message order, read as `T`.
+pub struct Members<'a, T> {
+    iter: AvpIter<'a>,
+    left: u32,
+    code: u32,
+    vendor: u32,
+    read: fn(AvpRef<'a>) -> T,
+}
+
+impl<'a, T> Members<'a, T> {
+    /// `count` occurrences of (`code`, `vendor`) from `first` on within `root[..end]`.
+    #[inline]
+    pub fn new(
+        root: &'a Bytes,
+        first: u32,
+        end: u32,
+        count: u32,
+        code: u32,
+        vendor: u32,
+        read: fn(AvpRef<'a>) -> T,
+    ) -> Self {
+        let (first, count) = if first == ABSENT {
+            (end, 0)
+        } else {
+            (first, count)
+        };
+        Self {
+            iter: AvpIter::within(root, first as usize, end as usize),
+            left: count,
+            code,
+            vendor,
+            read,
+        }
+    }
+}
+
+impl<T> Iterator for Members<'_, T> {
+    type Item = T;
+
+    #[inline]
+    fn next(&mut self) -> Option<T> {
+        if self.left == 0 {
+            return None;
+        }
+        while let Some(avp) = self.iter.next_framed() {
+            if avp.code == self.code && avp.vendor == self.vendor {
+                self.left -= 1;
+                return Some((self.read)(avp));
+            }
+        }
+        self.left = 0;
+        None
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left as usize, Some(self.left as usize))
+    }
+}
+
+impl<T> ExactSizeIterator for Members<'_, T> {}
+
+/// The AVPs of a view that its ABNF does not name (the `*[ AVP ]` slot, or unexpected
+/// ones), in message order, as received.
+pub struct Extra<'a> {
+    iter: AvpIter<'a>,
+    left: u32,
+    is_member: fn(u32, u32) -> bool,
+}
+
+impl<'a> Extra<'a> {
+    /// The `count` AVPs of `root[start..end]` for which `is_member(code, vendor)` is false.
+    #[inline]
+    pub fn new(
+        root: &'a Bytes,
+        start: u32,
+        end: u32,
+        count: u32,
+        is_member: fn(u32, u32) -> bool,
+    ) -> Self {
+        Self {
+            iter: AvpIter::within(root, start as usize, end as usize),
+            left: count,
+            is_member,
+        }
+    }
+}
+
+impl<'a> Iterator for Extra<'a> {
+    type Item = AvpRef<'a>;
+
+    fn next(&mut self) -> Option<AvpRef<'a>> {
+        if self.left == 0 {
+            return None;
+        }
+        while let Some(avp) = self.iter.next_framed() {
+            if !(self.is_member)(avp.code, avp.vendor) {
+                self.left -= 1;
+                return Some(avp);
+            }
+        }
+        self.left = 0;
+        None
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left as usize, Some(self.left as usize))
+    }
+}
+
+impl ExactSizeIterator for Extra<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::is_utf8;
+
+    #[test]
+    fn is_utf8_agrees_with_std() {
+        let cases: [&[u8]; 9] = [
+            b"",
+            b"a",
+            b"pgw01.epc.mnc001.mcc262.3gppnetwork.org",
+            "h\u{e9}llo w\u{f6}rld, long enough for chunks".as_bytes(),
+            &[0xff],
+            &[b'a', b'b', b'c', b'd', b'e', b'f', b'g', 0xc3],
+            &[0xc3, 0xa9],
+            &[0xe2, 0x82],
+            &[b'x'; 17],
+        ];
+        for c in cases {
+            assert_eq!(is_utf8(c), std::str::from_utf8(c).is_ok(), "{c:?}");
+        }
+    }
+}
