@@ -108,6 +108,48 @@ fn build_ccr() -> CreditControlRequest {
     }
 }
 
+/// The same CCR-I with the generated writer, straight into `buf`; returns its length.
+fn write_ccr(buf: &mut BytesMut) -> usize {
+    let sgsn = Address::V4([192, 0, 2, 10].into());
+    let mut w = CreditControlRequest::writer(
+        buf,
+        "pgw01.epc.mnc001.mcc262.3gppnetwork.org;1700000000;42;gy-0000000001",
+    );
+    w.hop_by_hop(1)
+        .end_to_end(2)
+        .origin_host("pgw01.epc.mnc001.mcc262.3gppnetwork.org")
+        .origin_realm("epc.mnc001.mcc262.3gppnetwork.org")
+        .destination_realm("ocs.mnc001.mcc262.3gppnetwork.org")
+        .auth_application_id(4)
+        .service_context_id("32251@3gpp.org")
+        .cc_request_type(CcRequestType::INITIAL_REQUEST)
+        .cc_request_number(0)
+        .subscription_id(|s| {
+            s.subscription_id_type(SubscriptionIdType::END_USER_E164)
+                .subscription_id_data("491701234567");
+        })
+        .subscription_id(|s| {
+            s.subscription_id_type(SubscriptionIdType::END_USER_IMSI)
+                .subscription_id_data("262011234567890");
+        })
+        .multiple_services_credit_control(|m| {
+            m.requested_service_unit(|r| {
+                r.cc_total_octets(10_485_760);
+            })
+            .service_identifier(1)
+            .rating_group(100);
+        })
+        .service_information(|si| {
+            si.ps_information(|ps| {
+                ps.tgpp_charging_id(&[0x0a, 0x1b, 0x2c, 0x3d])
+                    .tgpp_pdp_type(TgppPdpType(0))
+                    .sgsn_address(&sgsn)
+                    .tgpp_imsi_mcc_mnc("26201");
+            });
+        });
+    w.finish().unwrap()
+}
+
 mod baseline {
     //! The same operations with the crates.io `diameter` 0.7.1.
     use super::*;
@@ -237,6 +279,14 @@ fn codec(c: &mut Criterion) {
     let cca = hex("cca.hex");
     assert_eq!(walk(&ccr), 25);
     let dict = baseline::dict();
+    {
+        let mut buf = BytesMut::new();
+        write_ccr(&mut buf);
+        let mut want = build_ccr();
+        want.header.hop_by_hop = 1;
+        want.header.end_to_end = 2;
+        assert_eq!(&buf[..], &want.to_bytes()[..]);
+    }
 
     let mut g = c.benchmark_group("ccr");
     g.bench_function("walk (floor)", |b| b.iter(|| walk(black_box(&ccr))));
@@ -351,6 +401,20 @@ fn codec(c: &mut Criterion) {
     });
     g.bench_function("typed build + encode", |b| {
         b.iter(|| black_box(build_ccr()).to_bytes())
+    });
+    g.bench_function("typed build + encode (writer, new buffer)", |b| {
+        b.iter(|| {
+            let mut buf = BytesMut::with_capacity(600);
+            write_ccr(&mut buf);
+            buf.freeze()
+        })
+    });
+    g.bench_function("typed build + encode (writer, reused buffer)", |b| {
+        let mut buf = BytesMut::with_capacity(1024);
+        b.iter(|| {
+            buf.clear();
+            write_ccr(&mut buf)
+        })
     });
     let built = build_ccr();
     g.bench_function("encode built", |b| {

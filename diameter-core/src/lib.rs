@@ -6,6 +6,10 @@
 //! - [`generated`] holds one module per dictionary file (`cargo xtask regen` writes it), with
 //!   typed requests, answers, Grouped AVP structs and Enumerated newtypes, plus
 //!   [`generated::decode_typed`], which picks the typed command for any message.
+//! - Each typed command and Grouped AVP also has a generated `…Writer` (runtime in
+//!   [`writer`]): `CreditControlRequest::writer(&mut buf, session_id)` then typed setters
+//!   append each AVP straight into the output buffer, and `finish` checks the ABNF's
+//!   required and single members and patches the Message Length.
 //! - [`validate()`] checks a message against its ABNF and gives the RFC 6733 §7.1
 //!   Result-Code and Failed-AVP.
 //! - [`dump`] renders text and JSON, and builds messages from JSON.
@@ -46,6 +50,7 @@ pub mod result_code;
 pub mod typed;
 pub mod validate;
 pub mod view;
+pub mod writer;
 
 pub use avp::{AvpFlags, AvpIter, AvpKey, AvpRef, RawAvp};
 pub use bytes;

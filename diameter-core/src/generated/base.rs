@@ -11430,6 +11430,2055 @@ impl std::fmt::Debug for AccountingAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one Proxy-Info AVP (code 284), IETF RFC 6733 §6.7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ProxyInfo`] is the owned form.
+///
+/// ```text
+/// { Proxy-Host }
+/// { Proxy-State }
+/// *[ AVP ]
+/// ```
+pub struct ProxyInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ProxyInfo {
+    type Writer<'c> = ProxyInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(284, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(280, 0),
+        rt::AvpKey::new(33, 0),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ProxyInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ProxyInfoWriter<'_> {
+    /// `{ Proxy-Host }`: Proxy-Host (code 280), IETF RFC 6733 §6.7.3.
+    #[inline]
+    pub fn proxy_host(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(280, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Proxy-State }`: Proxy-State (code 33), IETF RFC 6733 §6.7.4.
+    #[inline]
+    pub fn proxy_state(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(33, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Vendor-Specific-Application-Id AVP (code 260), IETF RFC 6733 §6.11, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`VendorSpecificApplicationId`] is the owned form.
+///
+/// ```text
+/// { Vendor-Id }
+/// [ Auth-Application-Id ]
+/// [ Acct-Application-Id ]
+/// ```
+pub struct VendorSpecificApplicationIdWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for VendorSpecificApplicationId {
+    type Writer<'c> = VendorSpecificApplicationIdWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(260, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(266, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(259, 0),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for VendorSpecificApplicationIdWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl VendorSpecificApplicationIdWriter<'_> {
+    /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
+    #[inline]
+    pub fn vendor_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(266, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
+    #[inline]
+    pub fn acct_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(259, 64, 0, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Failed-AVP AVP (code 279), IETF RFC 6733 §7.5, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`FailedAvp`] is the owned form.
+///
+/// ```text
+/// 1*[ AVP ]
+/// ```
+pub struct FailedAvpWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for FailedAvp {
+    type Writer<'c> = FailedAvpWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(279, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for FailedAvpWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl FailedAvpWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Experimental-Result AVP (code 297), IETF RFC 6733 §7.6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ExperimentalResult`] is the owned form.
+///
+/// ```text
+/// { Vendor-Id }
+/// { Experimental-Result-Code }
+/// ```
+pub struct ExperimentalResultWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ExperimentalResult {
+    type Writer<'c> = ExperimentalResultWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(297, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(266, 0),
+        rt::AvpKey::new(298, 0),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ExperimentalResultWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ExperimentalResultWriter<'_> {
+    /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
+    #[inline]
+    pub fn vendor_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(266, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Experimental-Result-Code }`: Experimental-Result-Code (code 298), IETF RFC 6733 §7.7.
+    #[inline]
+    pub fn experimental_result_code(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(298, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one E2E-Sequence AVP (code 300), IETF RFC 6733 RFC 3588 4.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`E2eSequence`] is the owned form.
+///
+/// ```text
+/// 2*[ AVP ]
+/// ```
+pub struct E2eSequenceWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for E2eSequence {
+    type Writer<'c> = E2eSequenceWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(300, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for E2eSequenceWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl E2eSequenceWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one Capabilities-Exchange-Request (command code 257, application 0), IETF RFC 6733 §5.3.1, straight into a buffer: started by [`CapabilitiesExchangeRequest::writer`], each setter appends one AVP in the order called, [`CapabilitiesExchangeRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CapabilitiesExchangeRequest`] is the owned form.
+pub struct CapabilitiesExchangeRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl CapabilitiesExchangeRequest {
+    /// Starts writing one Capabilities-Exchange-Request at the end of `buf`: the header. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CapabilitiesExchangeRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+    ) -> CapabilitiesExchangeRequestWriter<'b> {
+        let mut w = CapabilitiesExchangeRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(128), 257, 0),
+        );
+        w
+    }
+}
+impl CapabilitiesExchangeRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(257, 0),
+        rt::AvpKey::new(266, 0),
+        rt::AvpKey::new(269, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(267, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 2, true, v);
+        self
+    }
+    /// `1*{ Host-IP-Address }`: Host-IP-Address (code 257), IETF RFC 6733 §5.3.5. Each call appends another occurrence.
+    #[inline]
+    pub fn host_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(257, 64, 0, 4, false, v);
+        self
+    }
+    /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
+    #[inline]
+    pub fn vendor_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(266, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Product-Name }`: Product-Name (code 269), IETF RFC 6733 §5.3.7.
+    #[inline]
+    pub fn product_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(269, 0, 0, 16, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 32, true, v);
+        self
+    }
+    /// `*[ Supported-Vendor-Id ]`: Supported-Vendor-Id (code 265), IETF RFC 6733 §5.3.6. Each call appends another occurrence.
+    #[inline]
+    pub fn supported_vendor_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(265, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8. Each call appends another occurrence.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Inband-Security-Id ]`: Inband-Security-Id (code 299), IETF RFC 6733 §6.10. Each call appends another occurrence.
+    #[inline]
+    pub fn inband_security_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(299, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9. Each call appends another occurrence.
+    #[inline]
+    pub fn acct_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(259, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<VendorSpecificApplicationId>(0, false, f);
+        self
+    }
+    /// `[ Firmware-Revision ]`: Firmware-Revision (code 267), IETF RFC 6733 §5.3.4.
+    #[inline]
+    pub fn firmware_revision(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(267, 0, 0, 64, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Capabilities-Exchange-Answer (command code 257, application 0), IETF RFC 6733 §5.3.2, straight into a buffer: started by [`CapabilitiesExchangeAnswer::writer`], each setter appends one AVP in the order called, [`CapabilitiesExchangeAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CapabilitiesExchangeAnswer`] is the owned form.
+pub struct CapabilitiesExchangeAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl CapabilitiesExchangeAnswer {
+    /// Starts writing one Capabilities-Exchange-Answer at the end of `buf`: the header. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CapabilitiesExchangeAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+    ) -> CapabilitiesExchangeAnswerWriter<'b> {
+        let mut w = CapabilitiesExchangeAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(0), 257, 0),
+        );
+        w
+    }
+}
+impl CapabilitiesExchangeAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(257, 0),
+        rt::AvpKey::new(266, 0),
+        rt::AvpKey::new(269, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(279, 0),
+        rt::AvpKey::new(267, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `1*{ Host-IP-Address }`: Host-IP-Address (code 257), IETF RFC 6733 §5.3.5. Each call appends another occurrence.
+    #[inline]
+    pub fn host_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(257, 64, 0, 8, false, v);
+        self
+    }
+    /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
+    #[inline]
+    pub fn vendor_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(266, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Product-Name }`: Product-Name (code 269), IETF RFC 6733 §5.3.7.
+    #[inline]
+    pub fn product_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(269, 0, 0, 32, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 128, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(&mut self, f: impl FnOnce(&mut FailedAvpWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<FailedAvp>(256, true, f);
+        self
+    }
+    /// `*[ Supported-Vendor-Id ]`: Supported-Vendor-Id (code 265), IETF RFC 6733 §5.3.6. Each call appends another occurrence.
+    #[inline]
+    pub fn supported_vendor_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(265, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8. Each call appends another occurrence.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Inband-Security-Id ]`: Inband-Security-Id (code 299), IETF RFC 6733 §6.10. Each call appends another occurrence.
+    #[inline]
+    pub fn inband_security_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(299, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9. Each call appends another occurrence.
+    #[inline]
+    pub fn acct_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(259, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<VendorSpecificApplicationId>(0, false, f);
+        self
+    }
+    /// `[ Firmware-Revision ]`: Firmware-Revision (code 267), IETF RFC 6733 §5.3.4.
+    #[inline]
+    pub fn firmware_revision(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(267, 0, 0, 512, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Disconnect-Peer-Request (command code 282, application 0), IETF RFC 6733 §5.4.1, straight into a buffer: started by [`DisconnectPeerRequest::writer`], each setter appends one AVP in the order called, [`DisconnectPeerRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`DisconnectPeerRequest`] is the owned form.
+pub struct DisconnectPeerRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl DisconnectPeerRequest {
+    /// Starts writing one Disconnect-Peer-Request at the end of `buf`: the header. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`DisconnectPeerRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+    ) -> DisconnectPeerRequestWriter<'b> {
+        let mut w = DisconnectPeerRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(128), 282, 0),
+        );
+        w
+    }
+}
+impl DisconnectPeerRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(273, 0),
+    ];
+    const REQUIRED: u64 = 7;
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Disconnect-Cause }`: Disconnect-Cause (code 273), IETF RFC 6733 §5.4.3.
+    #[inline]
+    pub fn disconnect_cause(&mut self, v: DisconnectCause) -> &mut Self {
+        self.0.avps.put_i32(273, 64, 0, 4, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Disconnect-Peer-Answer (command code 282, application 0), IETF RFC 6733 §5.4.2, straight into a buffer: started by [`DisconnectPeerAnswer::writer`], each setter appends one AVP in the order called, [`DisconnectPeerAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`DisconnectPeerAnswer`] is the owned form.
+pub struct DisconnectPeerAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl DisconnectPeerAnswer {
+    /// Starts writing one Disconnect-Peer-Answer at the end of `buf`: the header. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`DisconnectPeerAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+    ) -> DisconnectPeerAnswerWriter<'b> {
+        let mut w = DisconnectPeerAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(0), 282, 0),
+        );
+        w
+    }
+}
+impl DisconnectPeerAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 7;
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 8, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(&mut self, f: impl FnOnce(&mut FailedAvpWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<FailedAvp>(16, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Device-Watchdog-Request (command code 280, application 0), IETF RFC 6733 §5.5.1, straight into a buffer: started by [`DeviceWatchdogRequest::writer`], each setter appends one AVP in the order called, [`DeviceWatchdogRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`DeviceWatchdogRequest`] is the owned form.
+pub struct DeviceWatchdogRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl DeviceWatchdogRequest {
+    /// Starts writing one Device-Watchdog-Request at the end of `buf`: the header. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`DeviceWatchdogRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+    ) -> DeviceWatchdogRequestWriter<'b> {
+        let mut w = DeviceWatchdogRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(128), 280, 0),
+        );
+        w
+    }
+}
+impl DeviceWatchdogRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(278, 0),
+    ];
+    const REQUIRED: u64 = 3;
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Device-Watchdog-Answer (command code 280, application 0), IETF RFC 6733 §5.5.2, straight into a buffer: started by [`DeviceWatchdogAnswer::writer`], each setter appends one AVP in the order called, [`DeviceWatchdogAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`DeviceWatchdogAnswer`] is the owned form.
+pub struct DeviceWatchdogAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl DeviceWatchdogAnswer {
+    /// Starts writing one Device-Watchdog-Answer at the end of `buf`: the header. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`DeviceWatchdogAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+    ) -> DeviceWatchdogAnswerWriter<'b> {
+        let mut w = DeviceWatchdogAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(0), 280, 0),
+        );
+        w
+    }
+}
+impl DeviceWatchdogAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(279, 0),
+        rt::AvpKey::new(278, 0),
+    ];
+    const REQUIRED: u64 = 7;
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 8, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(&mut self, f: impl FnOnce(&mut FailedAvpWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<FailedAvp>(16, true, f);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 32, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Re-Auth-Request (command code 258, application 0), IETF RFC 6733 §8.3.1, straight into a buffer: started by [`ReAuthRequest::writer`], each setter appends one AVP in the order called, [`ReAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReAuthRequest`] is the owned form.
+pub struct ReAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ReAuthRequest {
+    /// Starts writing one Re-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReAuthRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ReAuthRequestWriter<'b> {
+        let mut w = ReAuthRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 258, 0),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ReAuthRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(285, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(278, 0),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
+    #[inline]
+    pub fn re_auth_request_type(&mut self, v: ReAuthRequestType) -> &mut Self {
+        self.0.avps.put_i32(285, 64, 0, 64, true, v.0);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(&mut self, f: impl FnOnce(&mut ProxyInfoWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Re-Auth-Answer (command code 258, application 0), IETF RFC 6733 §8.3.2, straight into a buffer: started by [`ReAuthAnswer::writer`], each setter appends one AVP in the order called, [`ReAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReAuthAnswer`] is the owned form.
+pub struct ReAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ReAuthAnswer {
+    /// Starts writing one Re-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReAuthAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ReAuthAnswerWriter<'b> {
+        let mut w = ReAuthAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 258, 0),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ReAuthAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 64, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 128, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(&mut self, f: impl FnOnce(&mut FailedAvpWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<FailedAvp>(256, true, f);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(&mut self, v: RedirectHostUsage) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 512, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 1024, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(&mut self, f: impl FnOnce(&mut ProxyInfoWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<ProxyInfo>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Session-Termination-Request (command code 275, application 0), IETF RFC 6733 §8.4.1, straight into a buffer: started by [`SessionTerminationRequest::writer`], each setter appends one AVP in the order called, [`SessionTerminationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SessionTerminationRequest`] is the owned form.
+pub struct SessionTerminationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl SessionTerminationRequest {
+    /// Starts writing one Session-Termination-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SessionTerminationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> SessionTerminationRequestWriter<'b> {
+        let mut w = SessionTerminationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 275, 0),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl SessionTerminationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(295, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(278, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
+    #[inline]
+    pub fn termination_cause(&mut self, v: TerminationCause) -> &mut Self {
+        self.0.avps.put_i32(295, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
+    #[inline]
+    pub fn class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(&mut self, f: impl FnOnce(&mut ProxyInfoWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Session-Termination-Answer (command code 275, application 0), IETF RFC 6733 §8.4.2, straight into a buffer: started by [`SessionTerminationAnswer::writer`], each setter appends one AVP in the order called, [`SessionTerminationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SessionTerminationAnswer`] is the owned form.
+pub struct SessionTerminationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl SessionTerminationAnswer {
+    /// Starts writing one Session-Termination-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SessionTerminationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> SessionTerminationAnswerWriter<'b> {
+        let mut w = SessionTerminationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 275, 0),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl SessionTerminationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 16, true, v);
+        self
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
+    #[inline]
+    pub fn class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 32, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 64, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(&mut self, f: impl FnOnce(&mut FailedAvpWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<FailedAvp>(128, true, f);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(&mut self, v: RedirectHostUsage) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 512, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 1024, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(&mut self, f: impl FnOnce(&mut ProxyInfoWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<ProxyInfo>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Abort-Session-Request (command code 274, application 0), IETF RFC 6733 §8.5.1, straight into a buffer: started by [`AbortSessionRequest::writer`], each setter appends one AVP in the order called, [`AbortSessionRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AbortSessionRequest`] is the owned form.
+pub struct AbortSessionRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AbortSessionRequest {
+    /// Starts writing one Abort-Session-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AbortSessionRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AbortSessionRequestWriter<'b> {
+        let mut w = AbortSessionRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 274, 0),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AbortSessionRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(278, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 128, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(&mut self, f: impl FnOnce(&mut ProxyInfoWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Abort-Session-Answer (command code 274, application 0), IETF RFC 6733 §8.5.2, straight into a buffer: started by [`AbortSessionAnswer::writer`], each setter appends one AVP in the order called, [`AbortSessionAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AbortSessionAnswer`] is the owned form.
+pub struct AbortSessionAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AbortSessionAnswer {
+    /// Starts writing one Abort-Session-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AbortSessionAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AbortSessionAnswerWriter<'b> {
+        let mut w = AbortSessionAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 274, 0),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AbortSessionAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 64, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 128, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(&mut self, f: impl FnOnce(&mut FailedAvpWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<FailedAvp>(256, true, f);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(&mut self, v: RedirectHostUsage) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 512, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 1024, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(&mut self, f: impl FnOnce(&mut ProxyInfoWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<ProxyInfo>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Accounting-Request (command code 271, application 3), IETF RFC 6733 §9.7.1, straight into a buffer: started by [`AccountingRequest::writer`], each setter appends one AVP in the order called, [`AccountingRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AccountingRequest`] is the owned form.
+pub struct AccountingRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AccountingRequest {
+    /// Starts writing one Accounting-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AccountingRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AccountingRequestWriter<'b> {
+        let mut w = AccountingRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 271, 3),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AccountingRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(480, 0),
+        rt::AvpKey::new(485, 0),
+        rt::AvpKey::new(259, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(287, 0),
+        rt::AvpKey::new(44, 0),
+        rt::AvpKey::new(50, 0),
+        rt::AvpKey::new(85, 0),
+        rt::AvpKey::new(483, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(55, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
+    #[inline]
+    pub fn accounting_record_type(&mut self, v: AccountingRecordType) -> &mut Self {
+        self.0.avps.put_i32(480, 64, 0, 16, true, v.0);
+        self
+    }
+    /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
+    #[inline]
+    pub fn accounting_record_number(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(485, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
+    #[inline]
+    pub fn acct_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(259, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<VendorSpecificApplicationId>(128, true, f);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
+    #[inline]
+    pub fn accounting_sub_session_id(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(287, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
+    #[inline]
+    pub fn acct_session_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(44, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
+    #[inline]
+    pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(50, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
+    #[inline]
+    pub fn acct_interim_interval(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(85, 64, 0, 8192, true, v);
+        self
+    }
+    /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
+    #[inline]
+    pub fn accounting_realtime_required(
+        &mut self,
+        v: AccountingRealtimeRequired,
+    ) -> &mut Self {
+        self.0.avps.put_i32(483, 64, 0, 16384, true, v.0);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 32768, true, v);
+        self
+    }
+    /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
+    #[inline]
+    pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(55, 64, 0, 65536, true, v.0);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(&mut self, f: impl FnOnce(&mut ProxyInfoWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Accounting-Answer (command code 271, application 3), IETF RFC 6733 §9.7.2, straight into a buffer: started by [`AccountingAnswer::writer`], each setter appends one AVP in the order called, [`AccountingAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AccountingAnswer`] is the owned form.
+pub struct AccountingAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AccountingAnswer {
+    /// Starts writing one Accounting-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AccountingAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AccountingAnswerWriter<'b> {
+        let mut w = AccountingAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 271, 3),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AccountingAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(480, 0),
+        rt::AvpKey::new(485, 0),
+        rt::AvpKey::new(259, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(287, 0),
+        rt::AvpKey::new(44, 0),
+        rt::AvpKey::new(50, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+        rt::AvpKey::new(85, 0),
+        rt::AvpKey::new(483, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(55, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
+    #[inline]
+    pub fn accounting_record_type(&mut self, v: AccountingRecordType) -> &mut Self {
+        self.0.avps.put_i32(480, 64, 0, 16, true, v.0);
+        self
+    }
+    /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
+    #[inline]
+    pub fn accounting_record_number(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(485, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
+    #[inline]
+    pub fn acct_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(259, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<VendorSpecificApplicationId>(128, true, f);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
+    #[inline]
+    pub fn accounting_sub_session_id(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(287, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
+    #[inline]
+    pub fn acct_session_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(44, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
+    #[inline]
+    pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(50, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 4096, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 8192, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(&mut self, f: impl FnOnce(&mut FailedAvpWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<FailedAvp>(16384, true, f);
+        self
+    }
+    /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
+    #[inline]
+    pub fn acct_interim_interval(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(85, 64, 0, 32768, true, v);
+        self
+    }
+    /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
+    #[inline]
+    pub fn accounting_realtime_required(
+        &mut self,
+        v: AccountingRealtimeRequired,
+    ) -> &mut Self {
+        self.0.avps.put_i32(483, 64, 0, 65536, true, v.0);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 131072, true, v);
+        self
+    }
+    /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
+    #[inline]
+    pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(55, 64, 0, 262144, true, v.0);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(&mut self, f: impl FnOnce(&mut ProxyInfoWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<ProxyInfo>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 50usize] = [
     rt::dictionary::AvpDef {

@@ -9688,6 +9688,1734 @@ impl std::fmt::Debug for CreditControlAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one Cost-Information AVP (code 423), IETF RFC 8506 §8.7, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CostInformation`] is the owned form.
+///
+/// ```text
+/// { Unit-Value }
+/// { Currency-Code }
+/// [ Cost-Unit ]
+/// ```
+pub struct CostInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CostInformation {
+    type Writer<'c> = CostInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(423, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(445, 0),
+        rt::AvpKey::new(425, 0),
+        rt::AvpKey::new(424, 0),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CostInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CostInformationWriter<'_> {
+    /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn unit_value(&mut self, f: impl FnOnce(&mut UnitValueWriter<'_>)) -> &mut Self {
+        self.0.group::<UnitValue>(1, true, f);
+        self
+    }
+    /// `{ Currency-Code }`: Currency-Code (code 425), IETF RFC 8506 §8.11.
+    #[inline]
+    pub fn currency_code(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(425, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ Cost-Unit ]`: Cost-Unit (code 424), IETF RFC 8506 §8.12.
+    #[inline]
+    pub fn cost_unit(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(424, 64, 0, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Unit-Value AVP (code 445), IETF RFC 8506 §8.8, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UnitValue`] is the owned form.
+///
+/// ```text
+/// { Value-Digits }
+/// [ Exponent ]
+/// ```
+pub struct UnitValueWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for UnitValue {
+    type Writer<'c> = UnitValueWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(445, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(447, 0),
+        rt::AvpKey::new(429, 0),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for UnitValueWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl UnitValueWriter<'_> {
+    /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
+    #[inline]
+    pub fn value_digits(&mut self, v: i64) -> &mut Self {
+        self.0.put_i64(447, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ Exponent ]`: Exponent (code 429), IETF RFC 8506 §8.9.
+    #[inline]
+    pub fn exponent(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(429, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Multiple-Services-Credit-Control AVP (code 456), IETF RFC 8506 §8.16, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MultipleServicesCreditControl`] is the owned form.
+///
+/// ```text
+/// [ Granted-Service-Unit ]
+/// [ Requested-Service-Unit ]
+/// *[ Used-Service-Unit ]
+/// [ Tariff-Change-Usage ]
+/// *[ Service-Identifier ]
+/// [ Rating-Group ]
+/// *[ G-S-U-Pool-Reference ]
+/// [ Validity-Time ]
+/// [ Result-Code ]
+/// [ Final-Unit-Indication ]
+/// [ QoS-Final-Unit-Indication ]
+/// *[ AVP ]
+/// ```
+pub struct MultipleServicesCreditControlWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MultipleServicesCreditControl {
+    type Writer<'c> = MultipleServicesCreditControlWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(456, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(431, 0),
+        rt::AvpKey::new(437, 0),
+        rt::AvpKey::new(452, 0),
+        rt::AvpKey::new(432, 0),
+        rt::AvpKey::new(448, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(430, 0),
+        rt::AvpKey::new(669, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MultipleServicesCreditControlWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MultipleServicesCreditControlWriter<'_> {
+    /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn granted_service_unit(
+        &mut self,
+        f: impl FnOnce(&mut GrantedServiceUnitWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<GrantedServiceUnit>(1, true, f);
+        self
+    }
+    /// `[ Requested-Service-Unit ]`: Requested-Service-Unit (code 437), IETF RFC 8506 §8.18.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn requested_service_unit(
+        &mut self,
+        f: impl FnOnce(&mut RequestedServiceUnitWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RequestedServiceUnit>(2, true, f);
+        self
+    }
+    /// `*[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn used_service_unit(
+        &mut self,
+        f: impl FnOnce(&mut UsedServiceUnitWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<UsedServiceUnit>(0, false, f);
+        self
+    }
+    /// `[ Tariff-Change-Usage ]`: Tariff-Change-Usage (code 452), IETF RFC 8506 §8.27.
+    #[inline]
+    pub fn tariff_change_usage(&mut self, v: TariffChangeUsage) -> &mut Self {
+        self.0.put_i32(452, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `*[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28. Each call appends another occurrence.
+    #[inline]
+    pub fn service_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(439, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
+    #[inline]
+    pub fn rating_group(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(432, 64, 0, 8, true, v);
+        self
+    }
+    /// `*[ G-S-U-Pool-Reference ]`: G-S-U-Pool-Reference (code 457), IETF RFC 8506 §8.30. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn g_s_u_pool_reference(
+        &mut self,
+        f: impl FnOnce(&mut GSUPoolReferenceWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<GSUPoolReference>(0, false, f);
+        self
+    }
+    /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
+    #[inline]
+    pub fn validity_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(448, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(268, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn final_unit_indication(
+        &mut self,
+        f: impl FnOnce(&mut FinalUnitIndicationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<FinalUnitIndication>(64, true, f);
+        self
+    }
+    /// `[ QoS-Final-Unit-Indication ]`: QoS-Final-Unit-Indication (code 669), IETF RFC 8506 §8.68.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_final_unit_indication(
+        &mut self,
+        f: impl FnOnce(&mut QosFinalUnitIndicationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<QosFinalUnitIndication>(128, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Granted-Service-Unit AVP (code 431), IETF RFC 8506 §8.17, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`GrantedServiceUnit`] is the owned form.
+///
+/// ```text
+/// [ Tariff-Time-Change ]
+/// [ CC-Time ]
+/// [ CC-Money ]
+/// [ CC-Total-Octets ]
+/// [ CC-Input-Octets ]
+/// [ CC-Output-Octets ]
+/// [ CC-Service-Specific-Units ]
+/// *[ AVP ]
+/// ```
+pub struct GrantedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for GrantedServiceUnit {
+    type Writer<'c> = GrantedServiceUnitWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(431, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(451, 0),
+        rt::AvpKey::new(420, 0),
+        rt::AvpKey::new(413, 0),
+        rt::AvpKey::new(421, 0),
+        rt::AvpKey::new(412, 0),
+        rt::AvpKey::new(414, 0),
+        rt::AvpKey::new(417, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for GrantedServiceUnitWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl GrantedServiceUnitWriter<'_> {
+    /// `[ Tariff-Time-Change ]`: Tariff-Time-Change (code 451), IETF RFC 8506 §8.20.
+    #[inline]
+    pub fn tariff_time_change(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(451, 64, 0, 1, true, v.0);
+        self
+    }
+    /// `[ CC-Time ]`: CC-Time (code 420), IETF RFC 8506 §8.21.
+    #[inline]
+    pub fn cc_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(420, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ CC-Money ]`: CC-Money (code 413), IETF RFC 8506 §8.22.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn cc_money(&mut self, f: impl FnOnce(&mut CcMoneyWriter<'_>)) -> &mut Self {
+        self.0.group::<CcMoney>(4, true, f);
+        self
+    }
+    /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
+    #[inline]
+    pub fn cc_total_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(421, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
+    #[inline]
+    pub fn cc_input_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(412, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
+    #[inline]
+    pub fn cc_output_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(414, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ CC-Service-Specific-Units ]`: CC-Service-Specific-Units (code 417), IETF RFC 8506 §8.26.
+    #[inline]
+    pub fn cc_service_specific_units(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(417, 64, 0, 64, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Requested-Service-Unit AVP (code 437), IETF RFC 8506 §8.18, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RequestedServiceUnit`] is the owned form.
+///
+/// ```text
+/// [ CC-Time ]
+/// [ CC-Money ]
+/// [ CC-Total-Octets ]
+/// [ CC-Input-Octets ]
+/// [ CC-Output-Octets ]
+/// [ CC-Service-Specific-Units ]
+/// *[ AVP ]
+/// ```
+pub struct RequestedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RequestedServiceUnit {
+    type Writer<'c> = RequestedServiceUnitWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(437, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(420, 0),
+        rt::AvpKey::new(413, 0),
+        rt::AvpKey::new(421, 0),
+        rt::AvpKey::new(412, 0),
+        rt::AvpKey::new(414, 0),
+        rt::AvpKey::new(417, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RequestedServiceUnitWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RequestedServiceUnitWriter<'_> {
+    /// `[ CC-Time ]`: CC-Time (code 420), IETF RFC 8506 §8.21.
+    #[inline]
+    pub fn cc_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(420, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ CC-Money ]`: CC-Money (code 413), IETF RFC 8506 §8.22.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn cc_money(&mut self, f: impl FnOnce(&mut CcMoneyWriter<'_>)) -> &mut Self {
+        self.0.group::<CcMoney>(2, true, f);
+        self
+    }
+    /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
+    #[inline]
+    pub fn cc_total_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(421, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
+    #[inline]
+    pub fn cc_input_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(412, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
+    #[inline]
+    pub fn cc_output_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(414, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ CC-Service-Specific-Units ]`: CC-Service-Specific-Units (code 417), IETF RFC 8506 §8.26.
+    #[inline]
+    pub fn cc_service_specific_units(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(417, 64, 0, 32, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Used-Service-Unit AVP (code 446), IETF RFC 8506 §8.19, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UsedServiceUnit`] is the owned form.
+///
+/// ```text
+/// [ Tariff-Change-Usage ]
+/// [ CC-Time ]
+/// [ CC-Money ]
+/// [ CC-Total-Octets ]
+/// [ CC-Input-Octets ]
+/// [ CC-Output-Octets ]
+/// [ CC-Service-Specific-Units ]
+/// *[ AVP ]
+/// ```
+pub struct UsedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for UsedServiceUnit {
+    type Writer<'c> = UsedServiceUnitWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(446, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(452, 0),
+        rt::AvpKey::new(420, 0),
+        rt::AvpKey::new(413, 0),
+        rt::AvpKey::new(421, 0),
+        rt::AvpKey::new(412, 0),
+        rt::AvpKey::new(414, 0),
+        rt::AvpKey::new(417, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for UsedServiceUnitWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl UsedServiceUnitWriter<'_> {
+    /// `[ Tariff-Change-Usage ]`: Tariff-Change-Usage (code 452), IETF RFC 8506 §8.27.
+    #[inline]
+    pub fn tariff_change_usage(&mut self, v: TariffChangeUsage) -> &mut Self {
+        self.0.put_i32(452, 64, 0, 1, true, v.0);
+        self
+    }
+    /// `[ CC-Time ]`: CC-Time (code 420), IETF RFC 8506 §8.21.
+    #[inline]
+    pub fn cc_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(420, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ CC-Money ]`: CC-Money (code 413), IETF RFC 8506 §8.22.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn cc_money(&mut self, f: impl FnOnce(&mut CcMoneyWriter<'_>)) -> &mut Self {
+        self.0.group::<CcMoney>(4, true, f);
+        self
+    }
+    /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
+    #[inline]
+    pub fn cc_total_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(421, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
+    #[inline]
+    pub fn cc_input_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(412, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
+    #[inline]
+    pub fn cc_output_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(414, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ CC-Service-Specific-Units ]`: CC-Service-Specific-Units (code 417), IETF RFC 8506 §8.26.
+    #[inline]
+    pub fn cc_service_specific_units(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(417, 64, 0, 64, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one CC-Money AVP (code 413), IETF RFC 8506 §8.22, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CcMoney`] is the owned form.
+///
+/// ```text
+/// { Unit-Value }
+/// [ Currency-Code ]
+/// ```
+pub struct CcMoneyWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CcMoney {
+    type Writer<'c> = CcMoneyWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(413, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(445, 0),
+        rt::AvpKey::new(425, 0),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CcMoneyWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CcMoneyWriter<'_> {
+    /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn unit_value(&mut self, f: impl FnOnce(&mut UnitValueWriter<'_>)) -> &mut Self {
+        self.0.group::<UnitValue>(1, true, f);
+        self
+    }
+    /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
+    #[inline]
+    pub fn currency_code(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(425, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one G-S-U-Pool-Reference AVP (code 457), IETF RFC 8506 §8.30, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`GSUPoolReference`] is the owned form.
+///
+/// ```text
+/// { G-S-U-Pool-Identifier }
+/// { CC-Unit-Type }
+/// { Unit-Value }
+/// ```
+pub struct GSUPoolReferenceWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for GSUPoolReference {
+    type Writer<'c> = GSUPoolReferenceWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(457, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(453, 0),
+        rt::AvpKey::new(454, 0),
+        rt::AvpKey::new(445, 0),
+    ];
+    const REQUIRED: u64 = 7;
+}
+impl<'c> rt::writer::MemberWriter<'c> for GSUPoolReferenceWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl GSUPoolReferenceWriter<'_> {
+    /// `{ G-S-U-Pool-Identifier }`: G-S-U-Pool-Identifier (code 453), IETF RFC 8506 §8.31.
+    #[inline]
+    pub fn g_s_u_pool_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(453, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ CC-Unit-Type }`: CC-Unit-Type (code 454), IETF RFC 8506 §8.32.
+    #[inline]
+    pub fn cc_unit_type(&mut self, v: CcUnitType) -> &mut Self {
+        self.0.put_i32(454, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn unit_value(&mut self, f: impl FnOnce(&mut UnitValueWriter<'_>)) -> &mut Self {
+        self.0.group::<UnitValue>(4, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Final-Unit-Indication AVP (code 430), IETF RFC 8506 §8.34, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`FinalUnitIndication`] is the owned form.
+///
+/// ```text
+/// { Final-Unit-Action }
+/// *[ Restriction-Filter-Rule ]
+/// *[ Filter-Id ]
+/// [ Redirect-Server ]
+/// ```
+pub struct FinalUnitIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for FinalUnitIndication {
+    type Writer<'c> = FinalUnitIndicationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(430, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(449, 0),
+        rt::AvpKey::new(434, 0),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for FinalUnitIndicationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl FinalUnitIndicationWriter<'_> {
+    /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
+    #[inline]
+    pub fn final_unit_action(&mut self, v: FinalUnitAction) -> &mut Self {
+        self.0.put_i32(449, 64, 0, 1, true, v.0);
+        self
+    }
+    /// `*[ Restriction-Filter-Rule ]`: Restriction-Filter-Rule (code 438), IETF RFC 8506 §8.36. Each call appends another occurrence.
+    #[inline]
+    pub fn restriction_filter_rule(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(438, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7. Each call appends another occurrence.
+    #[inline]
+    pub fn filter_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(11, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Redirect-Server ]`: Redirect-Server (code 434), IETF RFC 8506 §8.37.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn redirect_server(
+        &mut self,
+        f: impl FnOnce(&mut RedirectServerWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RedirectServer>(2, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Redirect-Server AVP (code 434), IETF RFC 8506 §8.37, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RedirectServer`] is the owned form.
+///
+/// ```text
+/// { Redirect-Address-Type }
+/// { Redirect-Server-Address }
+/// ```
+pub struct RedirectServerWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RedirectServer {
+    type Writer<'c> = RedirectServerWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(434, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(433, 0),
+        rt::AvpKey::new(435, 0),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RedirectServerWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RedirectServerWriter<'_> {
+    /// `{ Redirect-Address-Type }`: Redirect-Address-Type (code 433), IETF RFC 8506 §8.38.
+    #[inline]
+    pub fn redirect_address_type(&mut self, v: RedirectAddressType) -> &mut Self {
+        self.0.put_i32(433, 64, 0, 1, true, v.0);
+        self
+    }
+    /// `{ Redirect-Server-Address }`: Redirect-Server-Address (code 435), IETF RFC 8506 §8.39.
+    #[inline]
+    pub fn redirect_server_address(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(435, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Service-Parameter-Info AVP (code 440), IETF RFC 8506 §8.43, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceParameterInfo`] is the owned form.
+///
+/// ```text
+/// { Service-Parameter-Type }
+/// { Service-Parameter-Value }
+/// ```
+pub struct ServiceParameterInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ServiceParameterInfo {
+    type Writer<'c> = ServiceParameterInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(440, 0);
+    const FLAGS: u8 = 0;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(441, 0),
+        rt::AvpKey::new(442, 0),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ServiceParameterInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ServiceParameterInfoWriter<'_> {
+    /// `{ Service-Parameter-Type }`: Service-Parameter-Type (code 441), IETF RFC 8506 §8.44.
+    #[inline]
+    pub fn service_parameter_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(441, 0, 0, 1, true, v);
+        self
+    }
+    /// `{ Service-Parameter-Value }`: Service-Parameter-Value (code 442), IETF RFC 8506 §8.45.
+    #[inline]
+    pub fn service_parameter_value(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(442, 0, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Subscription-Id AVP (code 443), IETF RFC 8506 §8.46, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SubscriptionId`] is the owned form.
+///
+/// ```text
+/// { Subscription-Id-Type }
+/// { Subscription-Id-Data }
+/// ```
+pub struct SubscriptionIdWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SubscriptionId {
+    type Writer<'c> = SubscriptionIdWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(443, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(450, 0),
+        rt::AvpKey::new(444, 0),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SubscriptionIdWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SubscriptionIdWriter<'_> {
+    /// `{ Subscription-Id-Type }`: Subscription-Id-Type (code 450), IETF RFC 8506 §8.47.
+    #[inline]
+    pub fn subscription_id_type(&mut self, v: SubscriptionIdType) -> &mut Self {
+        self.0.put_i32(450, 64, 0, 1, true, v.0);
+        self
+    }
+    /// `{ Subscription-Id-Data }`: Subscription-Id-Data (code 444), IETF RFC 8506 §8.48.
+    #[inline]
+    pub fn subscription_id_data(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(444, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one User-Equipment-Info AVP (code 458), IETF RFC 8506 §8.49, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UserEquipmentInfo`] is the owned form.
+///
+/// ```text
+/// { User-Equipment-Info-Type }
+/// { User-Equipment-Info-Value }
+/// ```
+pub struct UserEquipmentInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for UserEquipmentInfo {
+    type Writer<'c> = UserEquipmentInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(458, 0);
+    const FLAGS: u8 = 0;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(459, 0),
+        rt::AvpKey::new(460, 0),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for UserEquipmentInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl UserEquipmentInfoWriter<'_> {
+    /// `{ User-Equipment-Info-Type }`: User-Equipment-Info-Type (code 459), IETF RFC 8506 §8.50.
+    #[inline]
+    pub fn user_equipment_info_type(&mut self, v: UserEquipmentInfoType) -> &mut Self {
+        self.0.put_i32(459, 0, 0, 1, true, v.0);
+        self
+    }
+    /// `{ User-Equipment-Info-Value }`: User-Equipment-Info-Value (code 460), IETF RFC 8506 §8.51.
+    #[inline]
+    pub fn user_equipment_info_value(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(460, 0, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one User-Equipment-Info-Extension AVP (code 653), IETF RFC 8506 §8.52, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UserEquipmentInfoExtension`] is the owned form.
+///
+/// ```text
+/// [ User-Equipment-Info-IMEISV ]
+/// [ User-Equipment-Info-MAC ]
+/// [ User-Equipment-Info-EUI64 ]
+/// [ User-Equipment-Info-ModifiedEUI64 ]
+/// [ User-Equipment-Info-IMEI ]
+/// [ AVP ]
+/// ```
+pub struct UserEquipmentInfoExtensionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for UserEquipmentInfoExtension {
+    type Writer<'c> = UserEquipmentInfoExtensionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(653, 0);
+    const FLAGS: u8 = 0;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(654, 0),
+        rt::AvpKey::new(655, 0),
+        rt::AvpKey::new(656, 0),
+        rt::AvpKey::new(657, 0),
+        rt::AvpKey::new(658, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for UserEquipmentInfoExtensionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl UserEquipmentInfoExtensionWriter<'_> {
+    /// `[ User-Equipment-Info-IMEISV ]`: User-Equipment-Info-IMEISV (code 654), IETF RFC 8506 §8.53.
+    #[inline]
+    pub fn user_equipment_info_imeisv(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(654, 0, 0, 1, true, v);
+        self
+    }
+    /// `[ User-Equipment-Info-MAC ]`: User-Equipment-Info-MAC (code 655), IETF RFC 8506 §8.54.
+    #[inline]
+    pub fn user_equipment_info_mac(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(655, 0, 0, 2, true, v);
+        self
+    }
+    /// `[ User-Equipment-Info-EUI64 ]`: User-Equipment-Info-EUI64 (code 656), IETF RFC 8506 §8.55.
+    #[inline]
+    pub fn user_equipment_info_eui64(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(656, 0, 0, 4, true, v);
+        self
+    }
+    /// `[ User-Equipment-Info-ModifiedEUI64 ]`: User-Equipment-Info-ModifiedEUI64 (code 657), IETF RFC 8506 §8.56.
+    #[inline]
+    pub fn user_equipment_info_modifiedeui64(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(657, 0, 0, 8, true, v);
+        self
+    }
+    /// `[ User-Equipment-Info-IMEI ]`: User-Equipment-Info-IMEI (code 658), IETF RFC 8506 §8.57.
+    #[inline]
+    pub fn user_equipment_info_imei(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(658, 0, 0, 16, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Subscription-Id-Extension AVP (code 659), IETF RFC 8506 §8.58, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SubscriptionIdExtension`] is the owned form.
+///
+/// ```text
+/// [ Subscription-Id-E164 ]
+/// [ Subscription-Id-IMSI ]
+/// [ Subscription-Id-SIP-URI ]
+/// [ Subscription-Id-NAI ]
+/// [ Subscription-Id-Private ]
+/// [ AVP ]
+/// ```
+pub struct SubscriptionIdExtensionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SubscriptionIdExtension {
+    type Writer<'c> = SubscriptionIdExtensionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(659, 0);
+    const FLAGS: u8 = 0;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(660, 0),
+        rt::AvpKey::new(661, 0),
+        rt::AvpKey::new(662, 0),
+        rt::AvpKey::new(663, 0),
+        rt::AvpKey::new(664, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SubscriptionIdExtensionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SubscriptionIdExtensionWriter<'_> {
+    /// `[ Subscription-Id-E164 ]`: Subscription-Id-E164 (code 660), IETF RFC 8506 §8.59.
+    #[inline]
+    pub fn subscription_id_e164(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(660, 0, 0, 1, true, v);
+        self
+    }
+    /// `[ Subscription-Id-IMSI ]`: Subscription-Id-IMSI (code 661), IETF RFC 8506 §8.60.
+    #[inline]
+    pub fn subscription_id_imsi(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(661, 0, 0, 2, true, v);
+        self
+    }
+    /// `[ Subscription-Id-SIP-URI ]`: Subscription-Id-SIP-URI (code 662), IETF RFC 8506 §8.61.
+    #[inline]
+    pub fn subscription_id_sip_uri(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(662, 0, 0, 4, true, v);
+        self
+    }
+    /// `[ Subscription-Id-NAI ]`: Subscription-Id-NAI (code 663), IETF RFC 8506 §8.62.
+    #[inline]
+    pub fn subscription_id_nai(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(663, 0, 0, 8, true, v);
+        self
+    }
+    /// `[ Subscription-Id-Private ]`: Subscription-Id-Private (code 664), IETF RFC 8506 §8.63.
+    #[inline]
+    pub fn subscription_id_private(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(664, 0, 0, 16, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Redirect-Server-Extension AVP (code 665), IETF RFC 8506 §8.64, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RedirectServerExtension`] is the owned form.
+///
+/// ```text
+/// [ Redirect-Address-IPAddress ]
+/// [ Redirect-Address-URL ]
+/// [ Redirect-Address-SIP-URI ]
+/// [ AVP ]
+/// ```
+pub struct RedirectServerExtensionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RedirectServerExtension {
+    type Writer<'c> = RedirectServerExtensionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(665, 0);
+    const FLAGS: u8 = 0;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(666, 0),
+        rt::AvpKey::new(667, 0),
+        rt::AvpKey::new(668, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RedirectServerExtensionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RedirectServerExtensionWriter<'_> {
+    /// `[ Redirect-Address-IPAddress ]`: Redirect-Address-IPAddress (code 666), IETF RFC 8506 §8.65.
+    #[inline]
+    pub fn redirect_address_ipaddress(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(666, 0, 0, 1, true, v);
+        self
+    }
+    /// `[ Redirect-Address-URL ]`: Redirect-Address-URL (code 667), IETF RFC 8506 §8.66.
+    #[inline]
+    pub fn redirect_address_url(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(667, 0, 0, 2, true, v);
+        self
+    }
+    /// `[ Redirect-Address-SIP-URI ]`: Redirect-Address-SIP-URI (code 668), IETF RFC 8506 §8.67.
+    #[inline]
+    pub fn redirect_address_sip_uri(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(668, 0, 0, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one QoS-Final-Unit-Indication AVP (code 669), IETF RFC 8506 §8.68, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosFinalUnitIndication`] is the owned form.
+///
+/// ```text
+/// { Final-Unit-Action }
+/// *[ Filter-Rule ]
+/// *[ Filter-Id ]
+/// [ Redirect-Server-Extension ]
+/// *[ AVP ]
+/// ```
+pub struct QosFinalUnitIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for QosFinalUnitIndication {
+    type Writer<'c> = QosFinalUnitIndicationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(669, 0);
+    const FLAGS: u8 = 0;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(449, 0),
+        rt::AvpKey::new(665, 0),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for QosFinalUnitIndicationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl QosFinalUnitIndicationWriter<'_> {
+    /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
+    #[inline]
+    pub fn final_unit_action(&mut self, v: FinalUnitAction) -> &mut Self {
+        self.0.put_i32(449, 64, 0, 1, true, v.0);
+        self
+    }
+    /// `*[ Filter-Rule ]`: Filter-Rule (code 509), IETF RFC 5777 §3.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn filter_rule(
+        &mut self,
+        f: impl FnOnce(&mut super::qos::FilterRuleWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::qos::FilterRule>(0, false, f);
+        self
+    }
+    /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7. Each call appends another occurrence.
+    #[inline]
+    pub fn filter_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(11, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Redirect-Server-Extension ]`: Redirect-Server-Extension (code 665), IETF RFC 8506 §8.64.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn redirect_server_extension(
+        &mut self,
+        f: impl FnOnce(&mut RedirectServerExtensionWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RedirectServerExtension>(2, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one Credit-Control-Request (command code 272, application 4), IETF RFC 8506 §3.1, straight into a buffer: started by [`CreditControlRequest::writer`], each setter appends one AVP in the order called, [`CreditControlRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CreditControlRequest`] is the owned form.
+pub struct CreditControlRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl CreditControlRequest {
+    /// Starts writing one Credit-Control-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CreditControlRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> CreditControlRequestWriter<'b> {
+        let mut w = CreditControlRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 272, 4),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl CreditControlRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(461, 0),
+        rt::AvpKey::new(416, 0),
+        rt::AvpKey::new(415, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(419, 0),
+        rt::AvpKey::new(50, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(55, 0),
+        rt::AvpKey::new(439, 0),
+        rt::AvpKey::new(295, 0),
+        rt::AvpKey::new(437, 0),
+        rt::AvpKey::new(436, 0),
+        rt::AvpKey::new(455, 0),
+        rt::AvpKey::new(411, 0),
+        rt::AvpKey::new(458, 0),
+        rt::AvpKey::new(653, 0),
+    ];
+    const REQUIRED: u64 = 255;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Service-Context-Id }`: Service-Context-Id (code 461), IETF RFC 8506 §8.42.
+    #[inline]
+    pub fn service_context_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(461, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
+    #[inline]
+    pub fn cc_request_type(&mut self, v: CcRequestType) -> &mut Self {
+        self.0.avps.put_i32(416, 64, 0, 64, true, v.0);
+        self
+    }
+    /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
+    #[inline]
+    pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(415, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ CC-Sub-Session-Id ]`: CC-Sub-Session-Id (code 419), IETF RFC 8506 §8.5.
+    #[inline]
+    pub fn cc_sub_session_id(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(419, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
+    #[inline]
+    pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(50, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
+    #[inline]
+    pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(55, 64, 0, 8192, true, v.0);
+        self
+    }
+    /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_id(
+        &mut self,
+        f: impl FnOnce(&mut SubscriptionIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SubscriptionId>(0, false, f);
+        self
+    }
+    /// `*[ Subscription-Id-Extension ]`: Subscription-Id-Extension (code 659), IETF RFC 8506 §8.58. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_id_extension(
+        &mut self,
+        f: impl FnOnce(&mut SubscriptionIdExtensionWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SubscriptionIdExtension>(0, false, f);
+        self
+    }
+    /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
+    #[inline]
+    pub fn service_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(439, 64, 0, 16384, true, v);
+        self
+    }
+    /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
+    #[inline]
+    pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
+        self.0.avps.put_i32(295, 64, 0, 32768, true, v.0);
+        self
+    }
+    /// `[ Requested-Service-Unit ]`: Requested-Service-Unit (code 437), IETF RFC 8506 §8.18.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn requested_service_unit(
+        &mut self,
+        f: impl FnOnce(&mut RequestedServiceUnitWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<RequestedServiceUnit>(65536, true, f);
+        self
+    }
+    /// `[ Requested-Action ]`: Requested-Action (code 436), IETF RFC 8506 §8.41.
+    #[inline]
+    pub fn requested_action(&mut self, v: RequestedAction) -> &mut Self {
+        self.0.avps.put_i32(436, 64, 0, 131072, true, v.0);
+        self
+    }
+    /// `*[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn used_service_unit(
+        &mut self,
+        f: impl FnOnce(&mut UsedServiceUnitWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<UsedServiceUnit>(0, false, f);
+        self
+    }
+    /// `[ Multiple-Services-Indicator ]`: Multiple-Services-Indicator (code 455), IETF RFC 8506 §8.40.
+    #[inline]
+    pub fn multiple_services_indicator(
+        &mut self,
+        v: MultipleServicesIndicator,
+    ) -> &mut Self {
+        self.0.avps.put_i32(455, 64, 0, 262144, true, v.0);
+        self
+    }
+    /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn multiple_services_credit_control(
+        &mut self,
+        f: impl FnOnce(&mut MultipleServicesCreditControlWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MultipleServicesCreditControl>(0, false, f);
+        self
+    }
+    /// `*[ Service-Parameter-Info ]`: Service-Parameter-Info (code 440), IETF RFC 8506 §8.43. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn service_parameter_info(
+        &mut self,
+        f: impl FnOnce(&mut ServiceParameterInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ServiceParameterInfo>(0, false, f);
+        self
+    }
+    /// `[ CC-Correlation-Id ]`: CC-Correlation-Id (code 411), IETF RFC 8506 §8.1.
+    #[inline]
+    pub fn cc_correlation_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(411, 0, 0, 524288, true, v);
+        self
+    }
+    /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_equipment_info(
+        &mut self,
+        f: impl FnOnce(&mut UserEquipmentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<UserEquipmentInfo>(1048576, true, f);
+        self
+    }
+    /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_equipment_info_extension(
+        &mut self,
+        f: impl FnOnce(&mut UserEquipmentInfoExtensionWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<UserEquipmentInfoExtension>(2097152, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Credit-Control-Answer (command code 272, application 4), IETF RFC 8506 §3.2, straight into a buffer: started by [`CreditControlAnswer::writer`], each setter appends one AVP in the order called, [`CreditControlAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CreditControlAnswer`] is the owned form.
+pub struct CreditControlAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl CreditControlAnswer {
+    /// Starts writing one Credit-Control-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CreditControlAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> CreditControlAnswerWriter<'b> {
+        let mut w = CreditControlAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 272, 4),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl CreditControlAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(416, 0),
+        rt::AvpKey::new(415, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(418, 0),
+        rt::AvpKey::new(419, 0),
+        rt::AvpKey::new(50, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(55, 0),
+        rt::AvpKey::new(431, 0),
+        rt::AvpKey::new(423, 0),
+        rt::AvpKey::new(430, 0),
+        rt::AvpKey::new(669, 0),
+        rt::AvpKey::new(422, 0),
+        rt::AvpKey::new(427, 0),
+        rt::AvpKey::new(428, 0),
+        rt::AvpKey::new(448, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
+    #[inline]
+    pub fn cc_request_type(&mut self, v: CcRequestType) -> &mut Self {
+        self.0.avps.put_i32(416, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
+    #[inline]
+    pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(415, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ CC-Session-Failover ]`: CC-Session-Failover (code 418), IETF RFC 8506 §8.4.
+    #[inline]
+    pub fn cc_session_failover(&mut self, v: CcSessionFailover) -> &mut Self {
+        self.0.avps.put_i32(418, 64, 0, 256, true, v.0);
+        self
+    }
+    /// `[ CC-Sub-Session-Id ]`: CC-Sub-Session-Id (code 419), IETF RFC 8506 §8.5.
+    #[inline]
+    pub fn cc_sub_session_id(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(419, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
+    #[inline]
+    pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(50, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
+    #[inline]
+    pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(55, 64, 0, 4096, true, v.0);
+        self
+    }
+    /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn granted_service_unit(
+        &mut self,
+        f: impl FnOnce(&mut GrantedServiceUnitWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<GrantedServiceUnit>(8192, true, f);
+        self
+    }
+    /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn multiple_services_credit_control(
+        &mut self,
+        f: impl FnOnce(&mut MultipleServicesCreditControlWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MultipleServicesCreditControl>(0, false, f);
+        self
+    }
+    /// `[ Cost-Information ]`: Cost-Information (code 423), IETF RFC 8506 §8.7.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn cost_information(
+        &mut self,
+        f: impl FnOnce(&mut CostInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<CostInformation>(16384, true, f);
+        self
+    }
+    /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn final_unit_indication(
+        &mut self,
+        f: impl FnOnce(&mut FinalUnitIndicationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<FinalUnitIndication>(32768, true, f);
+        self
+    }
+    /// `[ QoS-Final-Unit-Indication ]`: QoS-Final-Unit-Indication (code 669), IETF RFC 8506 §8.68.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_final_unit_indication(
+        &mut self,
+        f: impl FnOnce(&mut QosFinalUnitIndicationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<QosFinalUnitIndication>(65536, true, f);
+        self
+    }
+    /// `[ Check-Balance-Result ]`: Check-Balance-Result (code 422), IETF RFC 8506 §8.6.
+    #[inline]
+    pub fn check_balance_result(&mut self, v: CheckBalanceResult) -> &mut Self {
+        self.0.avps.put_i32(422, 64, 0, 131072, true, v.0);
+        self
+    }
+    /// `[ Credit-Control-Failure-Handling ]`: Credit-Control-Failure-Handling (code 427), IETF RFC 8506 §8.14.
+    #[inline]
+    pub fn credit_control_failure_handling(
+        &mut self,
+        v: CreditControlFailureHandling,
+    ) -> &mut Self {
+        self.0.avps.put_i32(427, 64, 0, 262144, true, v.0);
+        self
+    }
+    /// `[ Direct-Debiting-Failure-Handling ]`: Direct-Debiting-Failure-Handling (code 428), IETF RFC 8506 §8.15.
+    #[inline]
+    pub fn direct_debiting_failure_handling(
+        &mut self,
+        v: DirectDebitingFailureHandling,
+    ) -> &mut Self {
+        self.0.avps.put_i32(428, 64, 0, 524288, true, v.0);
+        self
+    }
+    /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
+    #[inline]
+    pub fn validity_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(448, 64, 0, 1048576, true, v);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 2097152, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 4194304, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 68usize] = [
     rt::dictionary::AvpDef {

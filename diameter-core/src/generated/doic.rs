@@ -665,6 +665,108 @@ impl std::fmt::Debug for OcOlrView<'_> {
         }
     }
 }
+/// Writes the members of one OC-Supported-Features AVP (code 621), IETF RFC 7683 §7.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`OcSupportedFeatures`] is the owned form.
+///
+/// ```text
+/// [ OC-Feature-Vector ]
+/// *[ AVP ]
+/// ```
+pub struct OcSupportedFeaturesWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for OcSupportedFeatures {
+    type Writer<'c> = OcSupportedFeaturesWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(621, 0);
+    const FLAGS: u8 = 0;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(622, 0)];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for OcSupportedFeaturesWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl OcSupportedFeaturesWriter<'_> {
+    /// `[ OC-Feature-Vector ]`: OC-Feature-Vector (code 622), IETF RFC 7683 §7.2.
+    #[inline]
+    pub fn oc_feature_vector(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(622, 0, 0, 1, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one OC-OLR AVP (code 623), IETF RFC 7683 §7.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`OcOlr`] is the owned form.
+///
+/// ```text
+/// < OC-Sequence-Number >
+/// < OC-Report-Type >
+/// [ OC-Reduction-Percentage ]
+/// [ OC-Validity-Duration ]
+/// *[ AVP ]
+/// ```
+pub struct OcOlrWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for OcOlr {
+    type Writer<'c> = OcOlrWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(623, 0);
+    const FLAGS: u8 = 0;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(624, 0),
+        rt::AvpKey::new(626, 0),
+        rt::AvpKey::new(627, 0),
+        rt::AvpKey::new(625, 0),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for OcOlrWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl OcOlrWriter<'_> {
+    /// `< OC-Sequence-Number >`: OC-Sequence-Number (code 624), IETF RFC 7683 §7.4.
+    #[inline]
+    pub fn oc_sequence_number(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(624, 0, 0, 1, true, v);
+        self
+    }
+    /// `< OC-Report-Type >`: OC-Report-Type (code 626), IETF RFC 7683 §7.6.
+    #[inline]
+    pub fn oc_report_type(&mut self, v: OcReportType) -> &mut Self {
+        self.0.put_i32(626, 0, 0, 2, true, v.0);
+        self
+    }
+    /// `[ OC-Reduction-Percentage ]`: OC-Reduction-Percentage (code 627), IETF RFC 7683 §7.7.
+    #[inline]
+    pub fn oc_reduction_percentage(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(627, 0, 0, 4, true, v);
+        self
+    }
+    /// `[ OC-Validity-Duration ]`: OC-Validity-Duration (code 625), IETF RFC 7683 §7.5.
+    #[inline]
+    pub fn oc_validity_duration(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(625, 0, 0, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 7usize] = [
     rt::dictionary::AvpDef {

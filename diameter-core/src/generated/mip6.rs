@@ -3485,6 +3485,694 @@ impl std::fmt::Debug for Mip6AnswerView<'_> {
         }
     }
 }
+/// Writes the members of one MIP6-Agent-Info AVP (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Mip6AgentInfo`] is the owned form.
+///
+/// ```text
+/// *2[ MIP-Home-Agent-Address ]
+/// [ MIP-Home-Agent-Host ]
+/// [ MIP6-Home-Link-Prefix ]
+/// *[ AVP ]
+/// ```
+pub struct Mip6AgentInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Mip6AgentInfo {
+    type Writer<'c> = Mip6AgentInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(486, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(348, 0),
+        rt::AvpKey::new(125, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for Mip6AgentInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl Mip6AgentInfoWriter<'_> {
+    /// `*2[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4. Each call appends another occurrence.
+    #[inline]
+    pub fn mip_home_agent_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(334, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ MIP-Home-Agent-Host ]`: MIP-Home-Agent-Host (code 348), IETF RFC 4004 §7.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip_home_agent_host(
+        &mut self,
+        f: impl FnOnce(&mut super::mipv4::MipHomeAgentHostWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::mipv4::MipHomeAgentHost>(1, true, f);
+        self
+    }
+    /// `[ MIP6-Home-Link-Prefix ]`: MIP6-Home-Link-Prefix (code 125), IETF RFC 5447, RFC 5778 RFC 5447 4.2.4.
+    #[inline]
+    pub fn mip6_home_link_prefix(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(125, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MIP-MN-HA-MSA AVP (code 492), IETF RFC 5447, RFC 5778 RFC 5778 6.12, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MipMnHaMsa`] is the owned form.
+///
+/// ```text
+/// { MIP-Session-Key }
+/// { MIP-MSA-Lifetime }
+/// [ MIP-MN-HA-SPI ]
+/// [ MIP-Algorithm-Type ]
+/// [ MIP-Replay-Mode ]
+/// *[ AVP ]
+/// ```
+pub struct MipMnHaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MipMnHaMsa {
+    type Writer<'c> = MipMnHaMsaWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(492, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(343, 0),
+        rt::AvpKey::new(367, 0),
+        rt::AvpKey::new(491, 0),
+        rt::AvpKey::new(345, 0),
+        rt::AvpKey::new(346, 0),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MipMnHaMsaWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MipMnHaMsaWriter<'_> {
+    /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
+    #[inline]
+    pub fn mip_session_key(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(343, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ MIP-MSA-Lifetime }`: MIP-MSA-Lifetime (code 367), IETF RFC 4004 §9.13.
+    #[inline]
+    pub fn mip_msa_lifetime(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(367, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ MIP-MN-HA-SPI ]`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
+    #[inline]
+    pub fn mip_mn_ha_spi(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(491, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ MIP-Algorithm-Type ]`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
+    #[inline]
+    pub fn mip_algorithm_type(
+        &mut self,
+        v: super::mipv4::MipAlgorithmType,
+    ) -> &mut Self {
+        self.0.put_i32(345, 64, 0, 8, true, v.0);
+        self
+    }
+    /// `[ MIP-Replay-Mode ]`: MIP-Replay-Mode (code 346), IETF RFC 4004 §9.9.
+    #[inline]
+    pub fn mip_replay_mode(&mut self, v: super::mipv4::MipReplayMode) -> &mut Self {
+        self.0.put_i32(346, 64, 0, 16, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one MIP6-Request (command code 325, application 8), IETF RFC 5447, RFC 5778 RFC 5778 5.2.1, straight into a buffer: started by [`Mip6Request::writer`], each setter appends one AVP in the order called, [`Mip6RequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`Mip6Request`] is the owned form.
+pub struct Mip6RequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl Mip6Request {
+    /// Starts writing one MIP6-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`Mip6RequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> Mip6RequestWriter<'b> {
+        let mut w = Mip6RequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 325, 8),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl Mip6RequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(274, 0),
+        rt::AvpKey::new(494, 0),
+        rt::AvpKey::new(333, 0),
+        rt::AvpKey::new(486, 0),
+        rt::AvpKey::new(487, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(32, 0),
+        rt::AvpKey::new(4, 0),
+        rt::AvpKey::new(95, 0),
+        rt::AvpKey::new(61, 0),
+        rt::AvpKey::new(30, 0),
+        rt::AvpKey::new(31, 0),
+        rt::AvpKey::new(124, 0),
+        rt::AvpKey::new(341, 0),
+        rt::AvpKey::new(491, 0),
+        rt::AvpKey::new(488, 0),
+        rt::AvpKey::new(489, 0),
+        rt::AvpKey::new(490, 0),
+        rt::AvpKey::new(578, 0),
+        rt::AvpKey::new(89, 0),
+        rt::AvpKey::new(493, 0),
+        rt::AvpKey::new(291, 0),
+        rt::AvpKey::new(277, 0),
+    ];
+    const REQUIRED: u64 = 2047;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
+    #[inline]
+    pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
+        self.0.avps.put_i32(274, 64, 0, 64, true, v.0);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
+    #[inline]
+    pub fn nas_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(32, 64, 0, 8192, true, v);
+        self
+    }
+    /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
+    #[inline]
+    pub fn nas_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(4, 64, 0, 16384, true, v);
+        self
+    }
+    /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
+    #[inline]
+    pub fn nas_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(95, 64, 0, 32768, true, v);
+        self
+    }
+    /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
+    #[inline]
+    pub fn nas_port_type(&mut self, v: super::nasreq::NasPortType) -> &mut Self {
+        self.0.avps.put_i32(61, 64, 0, 65536, true, v.0);
+        self
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(30, 64, 0, 131072, true, v);
+        self
+    }
+    /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
+    #[inline]
+    pub fn calling_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(31, 64, 0, 262144, true, v);
+        self
+    }
+    /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
+    #[inline]
+    pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(124, 64, 0, 524288, true, v);
+        self
+    }
+    /// `{ MIP6-Auth-Mode }`: MIP6-Auth-Mode (code 494), IETF RFC 5447, RFC 5778 RFC 5778 6.20.
+    #[inline]
+    pub fn mip6_auth_mode(&mut self, v: Mip6AuthMode) -> &mut Self {
+        self.0.avps.put_i32(494, 64, 0, 128, true, v.0);
+        self
+    }
+    /// `[ MIP-MN-AAA-SPI ]`: MIP-MN-AAA-SPI (code 341), IETF RFC 4004 §7.6.1.
+    #[inline]
+    pub fn mip_mn_aaa_spi(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(341, 64, 0, 1048576, true, v);
+        self
+    }
+    /// `[ MIP-MN-HA-SPI ]`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
+    #[inline]
+    pub fn mip_mn_ha_spi(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(491, 64, 0, 2097152, true, v);
+        self
+    }
+    /// `*2{ MIP-Mobile-Node-Address }`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3. Each call appends another occurrence.
+    #[inline]
+    pub fn mip_mobile_node_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(333, 64, 0, 256, false, v);
+        self
+    }
+    /// `{ MIP6-Agent-Info }`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip6_agent_info(
+        &mut self,
+        f: impl FnOnce(&mut Mip6AgentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<Mip6AgentInfo>(512, true, f);
+        self
+    }
+    /// `{ MIP-Careof-Address }`: MIP-Careof-Address (code 487), IETF RFC 5447, RFC 5778 RFC 5778 6.7.
+    #[inline]
+    pub fn mip_careof_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(487, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ MIP-Authenticator ]`: MIP-Authenticator (code 488), IETF RFC 5447, RFC 5778 RFC 5778 6.8.
+    #[inline]
+    pub fn mip_authenticator(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(488, 64, 0, 4194304, true, v);
+        self
+    }
+    /// `[ MIP-MAC-Mobility-Data ]`: MIP-MAC-Mobility-Data (code 489), IETF RFC 5447, RFC 5778 RFC 5778 6.9.
+    #[inline]
+    pub fn mip_mac_mobility_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(489, 64, 0, 8388608, true, v);
+        self
+    }
+    /// `[ MIP-Timestamp ]`: MIP-Timestamp (code 490), IETF RFC 5447, RFC 5778 RFC 5778 6.16.
+    #[inline]
+    pub fn mip_timestamp(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(490, 64, 0, 16777216, true, v);
+        self
+    }
+    /// `[ QoS-Capability ]`: QoS-Capability (code 578), IETF RFC 5777 §6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_capability(
+        &mut self,
+        f: impl FnOnce(&mut super::qos::QosCapabilityWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::qos::QosCapability>(33554432, true, f);
+        self
+    }
+    /// `*[ QoS-Resources ]`: QoS-Resources (code 508), IETF RFC 5777 §3.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_resources(
+        &mut self,
+        f: impl FnOnce(&mut super::qos::QosResourcesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::qos::QosResources>(0, false, f);
+        self
+    }
+    /// `[ Chargeable-User-Identity ]`: Chargeable-User-Identity (code 89), IETF RFC 5447, RFC 5778 RFC 5778 6.19.
+    #[inline]
+    pub fn chargeable_user_identity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(89, 64, 0, 67108864, true, v);
+        self
+    }
+    /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(493, 64, 0, 134217728, true, v);
+        self
+    }
+    /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
+    #[inline]
+    pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(291, 64, 0, 268435456, true, v);
+        self
+    }
+    /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 536870912, true, v.0);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one MIP6-Answer (command code 325, application 8), IETF RFC 5447, RFC 5778 RFC 5778 5.2.2, straight into a buffer: started by [`Mip6Answer::writer`], each setter appends one AVP in the order called, [`Mip6AnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`Mip6Answer`] is the owned form.
+pub struct Mip6AnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl Mip6Answer {
+    /// Starts writing one MIP6-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`Mip6AnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> Mip6AnswerWriter<'b> {
+        let mut w = Mip6AnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 325, 8),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl Mip6AnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(274, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(291, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(285, 0),
+        rt::AvpKey::new(124, 0),
+        rt::AvpKey::new(486, 0),
+        rt::AvpKey::new(492, 0),
+        rt::AvpKey::new(89, 0),
+        rt::AvpKey::new(493, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
+    #[inline]
+    pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
+        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
+    #[inline]
+    pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(291, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 256, true, v.0);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 512, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 1024, true, v);
+        self
+    }
+    /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
+    #[inline]
+    pub fn re_auth_request_type(
+        &mut self,
+        v: super::base::ReAuthRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(285, 64, 0, 2048, true, v.0);
+        self
+    }
+    /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
+    #[inline]
+    pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(124, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip6_agent_info(
+        &mut self,
+        f: impl FnOnce(&mut Mip6AgentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<Mip6AgentInfo>(8192, true, f);
+        self
+    }
+    /// `*2[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3. Each call appends another occurrence.
+    #[inline]
+    pub fn mip_mobile_node_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(333, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ MIP-MN-HA-MSA ]`: MIP-MN-HA-MSA (code 492), IETF RFC 5447, RFC 5778 RFC 5778 6.12.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip_mn_ha_msa(
+        &mut self,
+        f: impl FnOnce(&mut MipMnHaMsaWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MipMnHaMsa>(16384, true, f);
+        self
+    }
+    /// `*[ QoS-Resources ]`: QoS-Resources (code 508), IETF RFC 5777 §3.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_resources(
+        &mut self,
+        f: impl FnOnce(&mut super::qos::QosResourcesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::qos::QosResources>(0, false, f);
+        self
+    }
+    /// `[ Chargeable-User-Identity ]`: Chargeable-User-Identity (code 89), IETF RFC 5447, RFC 5778 RFC 5778 6.19.
+    #[inline]
+    pub fn chargeable_user_identity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(89, 64, 0, 32768, true, v);
+        self
+    }
+    /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(493, 64, 0, 65536, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 131072, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 262144, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 524288, true, v);
+        self
+    }
+    /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 12usize] = [
     rt::dictionary::AvpDef {

@@ -7677,6 +7677,1415 @@ impl std::fmt::Debug for HomeAgentMipAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one MIP-MN-AAA-Auth AVP (code 322), IETF RFC 4004 §7.6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MipMnAaaAuth`] is the owned form.
+///
+/// ```text
+/// { MIP-MN-AAA-SPI }
+/// { MIP-Auth-Input-Data-Length }
+/// { MIP-Authenticator-Length }
+/// { MIP-Authenticator-Offset }
+/// *[ AVP ]
+/// ```
+pub struct MipMnAaaAuthWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MipMnAaaAuth {
+    type Writer<'c> = MipMnAaaAuthWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(322, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(341, 0),
+        rt::AvpKey::new(338, 0),
+        rt::AvpKey::new(339, 0),
+        rt::AvpKey::new(340, 0),
+    ];
+    const REQUIRED: u64 = 15;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MipMnAaaAuthWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MipMnAaaAuthWriter<'_> {
+    /// `{ MIP-MN-AAA-SPI }`: MIP-MN-AAA-SPI (code 341), IETF RFC 4004 §7.6.1.
+    #[inline]
+    pub fn mip_mn_aaa_spi(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(341, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ MIP-Auth-Input-Data-Length }`: MIP-Auth-Input-Data-Length (code 338), IETF RFC 4004 §7.6.2.
+    #[inline]
+    pub fn mip_auth_input_data_length(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(338, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ MIP-Authenticator-Length }`: MIP-Authenticator-Length (code 339), IETF RFC 4004 §7.6.3.
+    #[inline]
+    pub fn mip_authenticator_length(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(339, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ MIP-Authenticator-Offset }`: MIP-Authenticator-Offset (code 340), IETF RFC 4004 §7.6.4.
+    #[inline]
+    pub fn mip_authenticator_offset(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(340, 64, 0, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MIP-Originating-Foreign-AAA AVP (code 347), IETF RFC 4004 §7.10, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MipOriginatingForeignAaa`] is the owned form.
+///
+/// ```text
+/// { Origin-Realm }
+/// { Origin-Host }
+/// *[ AVP ]
+/// ```
+pub struct MipOriginatingForeignAaaWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MipOriginatingForeignAaa {
+    type Writer<'c> = MipOriginatingForeignAaaWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(347, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(264, 0),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MipOriginatingForeignAaaWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MipOriginatingForeignAaaWriter<'_> {
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(296, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MIP-Home-Agent-Host AVP (code 348), IETF RFC 4004 §7.11, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MipHomeAgentHost`] is the owned form.
+///
+/// ```text
+/// { Destination-Realm }
+/// { Destination-Host }
+/// *[ AVP ]
+/// ```
+pub struct MipHomeAgentHostWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MipHomeAgentHost {
+    type Writer<'c> = MipHomeAgentHostWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(348, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MipHomeAgentHostWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MipHomeAgentHostWriter<'_> {
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(283, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(293, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MIP-FA-to-MN-MSA AVP (code 326), IETF RFC 4004 §9.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MipFaToMnMsa`] is the owned form.
+///
+/// ```text
+/// { MIP-FA-to-MN-SPI }
+/// { MIP-Algorithm-Type }
+/// { MIP-Session-Key }
+/// *[ AVP ]
+/// ```
+pub struct MipFaToMnMsaWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MipFaToMnMsa {
+    type Writer<'c> = MipFaToMnMsaWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(326, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(319, 0),
+        rt::AvpKey::new(345, 0),
+        rt::AvpKey::new(343, 0),
+    ];
+    const REQUIRED: u64 = 7;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MipFaToMnMsaWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MipFaToMnMsaWriter<'_> {
+    /// `{ MIP-FA-to-MN-SPI }`: MIP-FA-to-MN-SPI (code 319), IETF RFC 4004 §9.10.
+    #[inline]
+    pub fn mip_fa_to_mn_spi(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(319, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
+    #[inline]
+    pub fn mip_algorithm_type(&mut self, v: MipAlgorithmType) -> &mut Self {
+        self.0.put_i32(345, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
+    #[inline]
+    pub fn mip_session_key(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(343, 64, 0, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MIP-FA-to-HA-MSA AVP (code 328), IETF RFC 4004 §9.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MipFaToHaMsa`] is the owned form.
+///
+/// ```text
+/// { MIP-FA-to-HA-SPI }
+/// { MIP-Algorithm-Type }
+/// { MIP-Session-Key }
+/// *[ AVP ]
+/// ```
+pub struct MipFaToHaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MipFaToHaMsa {
+    type Writer<'c> = MipFaToHaMsaWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(328, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(318, 0),
+        rt::AvpKey::new(345, 0),
+        rt::AvpKey::new(343, 0),
+    ];
+    const REQUIRED: u64 = 7;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MipFaToHaMsaWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MipFaToHaMsaWriter<'_> {
+    /// `{ MIP-FA-to-HA-SPI }`: MIP-FA-to-HA-SPI (code 318), IETF RFC 4004 §9.11.
+    #[inline]
+    pub fn mip_fa_to_ha_spi(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(318, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
+    #[inline]
+    pub fn mip_algorithm_type(&mut self, v: MipAlgorithmType) -> &mut Self {
+        self.0.put_i32(345, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
+    #[inline]
+    pub fn mip_session_key(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(343, 64, 0, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MIP-HA-to-FA-MSA AVP (code 329), IETF RFC 4004 §9.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MipHaToFaMsa`] is the owned form.
+///
+/// ```text
+/// { MIP-HA-to-FA-SPI }
+/// { MIP-Algorithm-Type }
+/// { MIP-Session-Key }
+/// *[ AVP ]
+/// ```
+pub struct MipHaToFaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MipHaToFaMsa {
+    type Writer<'c> = MipHaToFaMsaWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(329, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(323, 0),
+        rt::AvpKey::new(345, 0),
+        rt::AvpKey::new(343, 0),
+    ];
+    const REQUIRED: u64 = 7;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MipHaToFaMsaWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MipHaToFaMsaWriter<'_> {
+    /// `{ MIP-HA-to-FA-SPI }`: MIP-HA-to-FA-SPI (code 323), IETF RFC 4004 §9.14.
+    #[inline]
+    pub fn mip_ha_to_fa_spi(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(323, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
+    #[inline]
+    pub fn mip_algorithm_type(&mut self, v: MipAlgorithmType) -> &mut Self {
+        self.0.put_i32(345, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
+    #[inline]
+    pub fn mip_session_key(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(343, 64, 0, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MIP-HA-to-MN-MSA AVP (code 332), IETF RFC 4004 §9.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MipHaToMnMsa`] is the owned form.
+///
+/// ```text
+/// { MIP-MN-HA-SPI }
+/// { MIP-Algorithm-Type }
+/// { MIP-Replay-Mode }
+/// { MIP-Session-Key }
+/// *[ AVP ]
+/// ```
+pub struct MipHaToMnMsaWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MipHaToMnMsa {
+    type Writer<'c> = MipHaToMnMsaWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(332, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(491, 0),
+        rt::AvpKey::new(345, 0),
+        rt::AvpKey::new(346, 0),
+        rt::AvpKey::new(343, 0),
+    ];
+    const REQUIRED: u64 = 15;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MipHaToMnMsaWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MipHaToMnMsaWriter<'_> {
+    /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
+    #[inline]
+    pub fn mip_mn_ha_spi(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(491, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
+    #[inline]
+    pub fn mip_algorithm_type(&mut self, v: MipAlgorithmType) -> &mut Self {
+        self.0.put_i32(345, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ MIP-Replay-Mode }`: MIP-Replay-Mode (code 346), IETF RFC 4004 §9.9.
+    #[inline]
+    pub fn mip_replay_mode(&mut self, v: MipReplayMode) -> &mut Self {
+        self.0.put_i32(346, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
+    #[inline]
+    pub fn mip_session_key(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(343, 64, 0, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MIP-MN-to-FA-MSA AVP (code 325), IETF RFC 4004 §9.5, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MipMnToFaMsa`] is the owned form.
+///
+/// ```text
+/// { MIP-MN-to-FA-SPI }
+/// { MIP-Algorithm-Type }
+/// { MIP-Nonce }
+/// *[ AVP ]
+/// ```
+pub struct MipMnToFaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MipMnToFaMsa {
+    type Writer<'c> = MipMnToFaMsaWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(325, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(324, 0),
+        rt::AvpKey::new(345, 0),
+        rt::AvpKey::new(335, 0),
+    ];
+    const REQUIRED: u64 = 7;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MipMnToFaMsaWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MipMnToFaMsaWriter<'_> {
+    /// `{ MIP-MN-to-FA-SPI }`: MIP-MN-to-FA-SPI (code 324), IETF RFC 4004 §11.1.
+    #[inline]
+    pub fn mip_mn_to_fa_spi(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(324, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
+    #[inline]
+    pub fn mip_algorithm_type(&mut self, v: MipAlgorithmType) -> &mut Self {
+        self.0.put_i32(345, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ MIP-Nonce }`: MIP-Nonce (code 335), IETF RFC 4004 §9.12.
+    #[inline]
+    pub fn mip_nonce(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(335, 64, 0, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MIP-MN-to-HA-MSA AVP (code 331), IETF RFC 4004 §9.6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MipMnToHaMsa`] is the owned form.
+///
+/// ```text
+/// { MIP-MN-HA-SPI }
+/// { MIP-Algorithm-Type }
+/// { MIP-Replay-Mode }
+/// { MIP-Nonce }
+/// *[ AVP ]
+/// ```
+pub struct MipMnToHaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MipMnToHaMsa {
+    type Writer<'c> = MipMnToHaMsaWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(331, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(491, 0),
+        rt::AvpKey::new(345, 0),
+        rt::AvpKey::new(346, 0),
+        rt::AvpKey::new(335, 0),
+    ];
+    const REQUIRED: u64 = 15;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MipMnToHaMsaWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MipMnToHaMsaWriter<'_> {
+    /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
+    #[inline]
+    pub fn mip_mn_ha_spi(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(491, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
+    #[inline]
+    pub fn mip_algorithm_type(&mut self, v: MipAlgorithmType) -> &mut Self {
+        self.0.put_i32(345, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ MIP-Replay-Mode }`: MIP-Replay-Mode (code 346), IETF RFC 4004 §9.9.
+    #[inline]
+    pub fn mip_replay_mode(&mut self, v: MipReplayMode) -> &mut Self {
+        self.0.put_i32(346, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ MIP-Nonce }`: MIP-Nonce (code 335), IETF RFC 4004 §9.12.
+    #[inline]
+    pub fn mip_nonce(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(335, 64, 0, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one AA-Mobile-Node-Request (command code 260, application 2), IETF RFC 4004 §5.1, straight into a buffer: started by [`AaMobileNodeRequest::writer`], each setter appends one AVP in the order called, [`AaMobileNodeRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AaMobileNodeRequest`] is the owned form.
+pub struct AaMobileNodeRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AaMobileNodeRequest {
+    /// Starts writing one AA-Mobile-Node-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AaMobileNodeRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AaMobileNodeRequestWriter<'b> {
+        let mut w = AaMobileNodeRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 260, 2),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AaMobileNodeRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(320, 0),
+        rt::AvpKey::new(322, 0),
+        rt::AvpKey::new(50, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(333, 0),
+        rt::AvpKey::new(334, 0),
+        rt::AvpKey::new(337, 0),
+        rt::AvpKey::new(347, 0),
+        rt::AvpKey::new(291, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(344, 0),
+        rt::AvpKey::new(336, 0),
+        rt::AvpKey::new(348, 0),
+        rt::AvpKey::new(323, 0),
+    ];
+    const REQUIRED: u64 = 255;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ MIP-Reg-Request }`: MIP-Reg-Request (code 320), IETF RFC 4004 §7.1.
+    #[inline]
+    pub fn mip_reg_request(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(320, 64, 0, 64, true, v);
+        self
+    }
+    /// `{ MIP-MN-AAA-Auth }`: MIP-MN-AAA-Auth (code 322), IETF RFC 4004 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip_mn_aaa_auth(
+        &mut self,
+        f: impl FnOnce(&mut MipMnAaaAuthWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MipMnAaaAuth>(128, true, f);
+        self
+    }
+    /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
+    #[inline]
+    pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(50, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
+    #[inline]
+    pub fn mip_mobile_node_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(333, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
+    #[inline]
+    pub fn mip_home_agent_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(334, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ MIP-Feature-Vector ]`: MIP-Feature-Vector (code 337), IETF RFC 4004 §7.5.
+    #[inline]
+    pub fn mip_feature_vector(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(337, 64, 0, 8192, true, v);
+        self
+    }
+    /// `[ MIP-Originating-Foreign-AAA ]`: MIP-Originating-Foreign-AAA (code 347), IETF RFC 4004 §7.10.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip_originating_foreign_aaa(
+        &mut self,
+        f: impl FnOnce(&mut MipOriginatingForeignAaaWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MipOriginatingForeignAaa>(16384, true, f);
+        self
+    }
+    /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
+    #[inline]
+    pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(291, 64, 0, 32768, true, v);
+        self
+    }
+    /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 65536, true, v.0);
+        self
+    }
+    /// `[ MIP-FA-Challenge ]`: MIP-FA-Challenge (code 344), IETF RFC 4004 §7.7.
+    #[inline]
+    pub fn mip_fa_challenge(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(344, 64, 0, 131072, true, v);
+        self
+    }
+    /// `[ MIP-Candidate-Home-Agent-Host ]`: MIP-Candidate-Home-Agent-Host (code 336), IETF RFC 4004 §7.9.
+    #[inline]
+    pub fn mip_candidate_home_agent_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(336, 64, 0, 262144, true, v);
+        self
+    }
+    /// `[ MIP-Home-Agent-Host ]`: MIP-Home-Agent-Host (code 348), IETF RFC 4004 §7.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip_home_agent_host(
+        &mut self,
+        f: impl FnOnce(&mut MipHomeAgentHostWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MipHomeAgentHost>(524288, true, f);
+        self
+    }
+    /// `[ MIP-HA-to-FA-SPI ]`: MIP-HA-to-FA-SPI (code 323), IETF RFC 4004 §9.14.
+    #[inline]
+    pub fn mip_ha_to_fa_spi(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(323, 64, 0, 1048576, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one AA-Mobile-Node-Answer (command code 260, application 2), IETF RFC 4004 §5.2, straight into a buffer: started by [`AaMobileNodeAnswer::writer`], each setter appends one AVP in the order called, [`AaMobileNodeAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AaMobileNodeAnswer`] is the owned form.
+pub struct AaMobileNodeAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AaMobileNodeAnswer {
+    /// Starts writing one AA-Mobile-Node-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AaMobileNodeAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AaMobileNodeAnswerWriter<'b> {
+        let mut w = AaMobileNodeAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 260, 2),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AaMobileNodeAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(50, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(291, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(285, 0),
+        rt::AvpKey::new(337, 0),
+        rt::AvpKey::new(321, 0),
+        rt::AvpKey::new(325, 0),
+        rt::AvpKey::new(331, 0),
+        rt::AvpKey::new(326, 0),
+        rt::AvpKey::new(328, 0),
+        rt::AvpKey::new(332, 0),
+        rt::AvpKey::new(367, 0),
+        rt::AvpKey::new(334, 0),
+        rt::AvpKey::new(333, 0),
+        rt::AvpKey::new(278, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
+    #[inline]
+    pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(50, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
+    #[inline]
+    pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(291, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 256, true, v.0);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 512, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 1024, true, v);
+        self
+    }
+    /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
+    #[inline]
+    pub fn re_auth_request_type(
+        &mut self,
+        v: super::base::ReAuthRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(285, 64, 0, 2048, true, v.0);
+        self
+    }
+    /// `[ MIP-Feature-Vector ]`: MIP-Feature-Vector (code 337), IETF RFC 4004 §7.5.
+    #[inline]
+    pub fn mip_feature_vector(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(337, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ MIP-Reg-Reply ]`: MIP-Reg-Reply (code 321), IETF RFC 4004 §7.2.
+    #[inline]
+    pub fn mip_reg_reply(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(321, 64, 0, 8192, true, v);
+        self
+    }
+    /// `[ MIP-MN-to-FA-MSA ]`: MIP-MN-to-FA-MSA (code 325), IETF RFC 4004 §9.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip_mn_to_fa_msa(
+        &mut self,
+        f: impl FnOnce(&mut MipMnToFaMsaWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MipMnToFaMsa>(16384, true, f);
+        self
+    }
+    /// `[ MIP-MN-to-HA-MSA ]`: MIP-MN-to-HA-MSA (code 331), IETF RFC 4004 §9.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip_mn_to_ha_msa(
+        &mut self,
+        f: impl FnOnce(&mut MipMnToHaMsaWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MipMnToHaMsa>(32768, true, f);
+        self
+    }
+    /// `[ MIP-FA-to-MN-MSA ]`: MIP-FA-to-MN-MSA (code 326), IETF RFC 4004 §9.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip_fa_to_mn_msa(
+        &mut self,
+        f: impl FnOnce(&mut MipFaToMnMsaWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MipFaToMnMsa>(65536, true, f);
+        self
+    }
+    /// `[ MIP-FA-to-HA-MSA ]`: MIP-FA-to-HA-MSA (code 328), IETF RFC 4004 §9.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip_fa_to_ha_msa(
+        &mut self,
+        f: impl FnOnce(&mut MipFaToHaMsaWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MipFaToHaMsa>(131072, true, f);
+        self
+    }
+    /// `[ MIP-HA-to-MN-MSA ]`: MIP-HA-to-MN-MSA (code 332), IETF RFC 4004 §9.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip_ha_to_mn_msa(
+        &mut self,
+        f: impl FnOnce(&mut MipHaToMnMsaWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MipHaToMnMsa>(262144, true, f);
+        self
+    }
+    /// `[ MIP-MSA-Lifetime ]`: MIP-MSA-Lifetime (code 367), IETF RFC 4004 §9.13.
+    #[inline]
+    pub fn mip_msa_lifetime(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(367, 64, 0, 524288, true, v);
+        self
+    }
+    /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
+    #[inline]
+    pub fn mip_home_agent_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(334, 64, 0, 1048576, true, v);
+        self
+    }
+    /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
+    #[inline]
+    pub fn mip_mobile_node_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(333, 64, 0, 2097152, true, v);
+        self
+    }
+    /// `*[ MIP-Filter-Rule ]`: MIP-Filter-Rule (code 342), IETF RFC 4004 §7.8. Each call appends another occurrence.
+    #[inline]
+    pub fn mip_filter_rule(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(342, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 4194304, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Home-Agent-MIP-Request (command code 262, application 2), IETF RFC 4004 §5.3, straight into a buffer: started by [`HomeAgentMipRequest::writer`], each setter appends one AVP in the order called, [`HomeAgentMipRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`HomeAgentMipRequest`] is the owned form.
+pub struct HomeAgentMipRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl HomeAgentMipRequest {
+    /// Starts writing one Home-Agent-MIP-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`HomeAgentMipRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> HomeAgentMipRequestWriter<'b> {
+        let mut w = HomeAgentMipRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 262, 2),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl HomeAgentMipRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(291, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(320, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(337, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(331, 0),
+        rt::AvpKey::new(325, 0),
+        rt::AvpKey::new(332, 0),
+        rt::AvpKey::new(329, 0),
+        rt::AvpKey::new(367, 0),
+        rt::AvpKey::new(347, 0),
+        rt::AvpKey::new(333, 0),
+        rt::AvpKey::new(334, 0),
+        rt::AvpKey::new(278, 0),
+    ];
+    const REQUIRED: u64 = 1023;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Authorization-Lifetime }`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
+    #[inline]
+    pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(291, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 8, true, v.0);
+        self
+    }
+    /// `{ MIP-Reg-Request }`: MIP-Reg-Request (code 320), IETF RFC 4004 §7.1.
+    #[inline]
+    pub fn mip_reg_request(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(320, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 64, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 256, true, v);
+        self
+    }
+    /// `{ MIP-Feature-Vector }`: MIP-Feature-Vector (code 337), IETF RFC 4004 §7.5.
+    #[inline]
+    pub fn mip_feature_vector(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(337, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ MIP-MN-to-HA-MSA ]`: MIP-MN-to-HA-MSA (code 331), IETF RFC 4004 §9.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip_mn_to_ha_msa(
+        &mut self,
+        f: impl FnOnce(&mut MipMnToHaMsaWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MipMnToHaMsa>(2048, true, f);
+        self
+    }
+    /// `[ MIP-MN-to-FA-MSA ]`: MIP-MN-to-FA-MSA (code 325), IETF RFC 4004 §9.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip_mn_to_fa_msa(
+        &mut self,
+        f: impl FnOnce(&mut MipMnToFaMsaWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MipMnToFaMsa>(4096, true, f);
+        self
+    }
+    /// `[ MIP-HA-to-MN-MSA ]`: MIP-HA-to-MN-MSA (code 332), IETF RFC 4004 §9.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip_ha_to_mn_msa(
+        &mut self,
+        f: impl FnOnce(&mut MipHaToMnMsaWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MipHaToMnMsa>(8192, true, f);
+        self
+    }
+    /// `[ MIP-HA-to-FA-MSA ]`: MIP-HA-to-FA-MSA (code 329), IETF RFC 4004 §9.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip_ha_to_fa_msa(
+        &mut self,
+        f: impl FnOnce(&mut MipHaToFaMsaWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MipHaToFaMsa>(16384, true, f);
+        self
+    }
+    /// `[ MIP-MSA-Lifetime ]`: MIP-MSA-Lifetime (code 367), IETF RFC 4004 §9.13.
+    #[inline]
+    pub fn mip_msa_lifetime(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(367, 64, 0, 32768, true, v);
+        self
+    }
+    /// `[ MIP-Originating-Foreign-AAA ]`: MIP-Originating-Foreign-AAA (code 347), IETF RFC 4004 §7.10.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip_originating_foreign_aaa(
+        &mut self,
+        f: impl FnOnce(&mut MipOriginatingForeignAaaWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MipOriginatingForeignAaa>(65536, true, f);
+        self
+    }
+    /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
+    #[inline]
+    pub fn mip_mobile_node_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(333, 64, 0, 131072, true, v);
+        self
+    }
+    /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
+    #[inline]
+    pub fn mip_home_agent_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(334, 64, 0, 262144, true, v);
+        self
+    }
+    /// `*[ MIP-Filter-Rule ]`: MIP-Filter-Rule (code 342), IETF RFC 4004 §7.8. Each call appends another occurrence.
+    #[inline]
+    pub fn mip_filter_rule(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(342, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 524288, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Home-Agent-MIP-Answer (command code 262, application 2), IETF RFC 4004 §5.4, straight into a buffer: started by [`HomeAgentMipAnswer::writer`], each setter appends one AVP in the order called, [`HomeAgentMipAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`HomeAgentMipAnswer`] is the owned form.
+pub struct HomeAgentMipAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl HomeAgentMipAnswer {
+    /// Starts writing one Home-Agent-MIP-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`HomeAgentMipAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> HomeAgentMipAnswerWriter<'b> {
+        let mut w = HomeAgentMipAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 262, 2),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl HomeAgentMipAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(50, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(321, 0),
+        rt::AvpKey::new(334, 0),
+        rt::AvpKey::new(333, 0),
+        rt::AvpKey::new(318, 0),
+        rt::AvpKey::new(319, 0),
+        rt::AvpKey::new(278, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
+    #[inline]
+    pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(50, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 128, true, v);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 256, true, v);
+        self
+    }
+    /// `[ MIP-Reg-Reply ]`: MIP-Reg-Reply (code 321), IETF RFC 4004 §7.2.
+    #[inline]
+    pub fn mip_reg_reply(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(321, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
+    #[inline]
+    pub fn mip_home_agent_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(334, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
+    #[inline]
+    pub fn mip_mobile_node_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(333, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ MIP-FA-to-HA-SPI ]`: MIP-FA-to-HA-SPI (code 318), IETF RFC 4004 §9.11.
+    #[inline]
+    pub fn mip_fa_to_ha_spi(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(318, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ MIP-FA-to-MN-SPI ]`: MIP-FA-to-MN-SPI (code 319), IETF RFC 4004 §9.10.
+    #[inline]
+    pub fn mip_fa_to_mn_spi(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(319, 64, 0, 8192, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 16384, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 30usize] = [
     rt::dictionary::AvpDef {

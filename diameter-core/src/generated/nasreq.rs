@@ -17069,6 +17069,3210 @@ impl std::fmt::Debug for AccountingAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one CHAP-Auth AVP (code 402), IETF RFC 7155 §4.3.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChapAuth`] is the owned form.
+///
+/// ```text
+/// { CHAP-Algorithm }
+/// { CHAP-Ident }
+/// [ CHAP-Response ]
+/// *[ AVP ]
+/// ```
+pub struct ChapAuthWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ChapAuth {
+    type Writer<'c> = ChapAuthWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(402, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(403, 0),
+        rt::AvpKey::new(404, 0),
+        rt::AvpKey::new(405, 0),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ChapAuthWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ChapAuthWriter<'_> {
+    /// `{ CHAP-Algorithm }`: CHAP-Algorithm (code 403), IETF RFC 7155 §4.3.5.
+    #[inline]
+    pub fn chap_algorithm(&mut self, v: ChapAlgorithm) -> &mut Self {
+        self.0.put_i32(403, 64, 0, 1, true, v.0);
+        self
+    }
+    /// `{ CHAP-Ident }`: CHAP-Ident (code 404), IETF RFC 7155 §4.3.6.
+    #[inline]
+    pub fn chap_ident(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(404, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ CHAP-Response ]`: CHAP-Response (code 405), IETF RFC 7155 §4.3.7.
+    #[inline]
+    pub fn chap_response(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(405, 64, 0, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Tunneling AVP (code 401), IETF RFC 7155 §4.5.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Tunneling`] is the owned form.
+///
+/// ```text
+/// { Tunnel-Type }
+/// { Tunnel-Medium-Type }
+/// { Tunnel-Client-Endpoint }
+/// { Tunnel-Server-Endpoint }
+/// [ Tunnel-Preference ]
+/// [ Tunnel-Client-Auth-Id ]
+/// [ Tunnel-Server-Auth-Id ]
+/// [ Tunnel-Assignment-Id ]
+/// [ Tunnel-Password ]
+/// [ Tunnel-Private-Group-Id ]
+/// ```
+pub struct TunnelingWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Tunneling {
+    type Writer<'c> = TunnelingWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(401, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(64, 0),
+        rt::AvpKey::new(65, 0),
+        rt::AvpKey::new(66, 0),
+        rt::AvpKey::new(67, 0),
+        rt::AvpKey::new(83, 0),
+        rt::AvpKey::new(90, 0),
+        rt::AvpKey::new(91, 0),
+        rt::AvpKey::new(82, 0),
+        rt::AvpKey::new(69, 0),
+        rt::AvpKey::new(81, 0),
+    ];
+    const REQUIRED: u64 = 15;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TunnelingWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TunnelingWriter<'_> {
+    /// `{ Tunnel-Type }`: Tunnel-Type (code 64), IETF RFC 7155 §4.5.2.
+    #[inline]
+    pub fn tunnel_type(&mut self, v: TunnelType) -> &mut Self {
+        self.0.put_i32(64, 64, 0, 1, true, v.0);
+        self
+    }
+    /// `{ Tunnel-Medium-Type }`: Tunnel-Medium-Type (code 65), IETF RFC 7155 §4.5.3.
+    #[inline]
+    pub fn tunnel_medium_type(&mut self, v: TunnelMediumType) -> &mut Self {
+        self.0.put_i32(65, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Tunnel-Client-Endpoint }`: Tunnel-Client-Endpoint (code 66), IETF RFC 7155 §4.5.4.
+    #[inline]
+    pub fn tunnel_client_endpoint(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(66, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Tunnel-Server-Endpoint }`: Tunnel-Server-Endpoint (code 67), IETF RFC 7155 §4.5.5.
+    #[inline]
+    pub fn tunnel_server_endpoint(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(67, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Tunnel-Preference ]`: Tunnel-Preference (code 83), IETF RFC 7155 §4.5.9.
+    #[inline]
+    pub fn tunnel_preference(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(83, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Tunnel-Client-Auth-Id ]`: Tunnel-Client-Auth-Id (code 90), IETF RFC 7155 §4.5.10.
+    #[inline]
+    pub fn tunnel_client_auth_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(90, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Tunnel-Server-Auth-Id ]`: Tunnel-Server-Auth-Id (code 91), IETF RFC 7155 §4.5.11.
+    #[inline]
+    pub fn tunnel_server_auth_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(91, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Tunnel-Assignment-Id ]`: Tunnel-Assignment-Id (code 82), IETF RFC 7155 §4.5.8.
+    #[inline]
+    pub fn tunnel_assignment_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(82, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Tunnel-Password ]`: Tunnel-Password (code 69), IETF RFC 7155 §4.5.6.
+    #[inline]
+    pub fn tunnel_password(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(69, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Tunnel-Private-Group-Id ]`: Tunnel-Private-Group-Id (code 81), IETF RFC 7155 §4.5.7.
+    #[inline]
+    pub fn tunnel_private_group_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(81, 64, 0, 512, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one AA-Request (command code 265, application 1), IETF RFC 7155 §3.1, straight into a buffer: started by [`AaRequest::writer`], each setter appends one AVP in the order called, [`AaRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AaRequest`] is the owned form.
+pub struct AaRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AaRequest {
+    /// Starts writing one AA-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AaRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AaRequestWriter<'b> {
+        let mut w = AaRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 265, 1),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AaRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(274, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(32, 0),
+        rt::AvpKey::new(4, 0),
+        rt::AvpKey::new(95, 0),
+        rt::AvpKey::new(5, 0),
+        rt::AvpKey::new(87, 0),
+        rt::AvpKey::new(61, 0),
+        rt::AvpKey::new(408, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(62, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(2, 0),
+        rt::AvpKey::new(6, 0),
+        rt::AvpKey::new(24, 0),
+        rt::AvpKey::new(291, 0),
+        rt::AvpKey::new(276, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(19, 0),
+        rt::AvpKey::new(30, 0),
+        rt::AvpKey::new(31, 0),
+        rt::AvpKey::new(94, 0),
+        rt::AvpKey::new(77, 0),
+        rt::AvpKey::new(402, 0),
+        rt::AvpKey::new(60, 0),
+        rt::AvpKey::new(96, 0),
+        rt::AvpKey::new(8, 0),
+        rt::AvpKey::new(9, 0),
+        rt::AvpKey::new(12, 0),
+        rt::AvpKey::new(7, 0),
+        rt::AvpKey::new(70, 0),
+        rt::AvpKey::new(73, 0),
+        rt::AvpKey::new(36, 0),
+        rt::AvpKey::new(35, 0),
+        rt::AvpKey::new(63, 0),
+        rt::AvpKey::new(34, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
+    #[inline]
+    pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
+        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
+    #[inline]
+    pub fn nas_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(32, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
+    #[inline]
+    pub fn nas_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(4, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
+    #[inline]
+    pub fn nas_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(95, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
+    #[inline]
+    pub fn nas_port(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(5, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
+    #[inline]
+    pub fn nas_port_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(87, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
+    #[inline]
+    pub fn nas_port_type(&mut self, v: NasPortType) -> &mut Self {
+        self.0.avps.put_i32(61, 64, 0, 4096, true, v.0);
+        self
+    }
+    /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
+    #[inline]
+    pub fn origin_aaa_protocol(
+        &mut self,
+        v: super::rfc4005::OriginAaaProtocol,
+    ) -> &mut Self {
+        self.0.avps.put_i32(408, 64, 0, 8192, true, v.0);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 16384, true, v);
+        self
+    }
+    /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
+    #[inline]
+    pub fn port_limit(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(62, 64, 0, 32768, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 65536, true, v);
+        self
+    }
+    /// `[ User-Password ]`: User-Password (code 2), IETF RFC 7155 §4.3.1.
+    #[inline]
+    pub fn user_password(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(2, 64, 0, 131072, true, v);
+        self
+    }
+    /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
+    #[inline]
+    pub fn service_type(&mut self, v: ServiceType) -> &mut Self {
+        self.0.avps.put_i32(6, 64, 0, 262144, true, v.0);
+        self
+    }
+    /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
+    #[inline]
+    pub fn state(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(24, 64, 0, 524288, true, v);
+        self
+    }
+    /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
+    #[inline]
+    pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(291, 64, 0, 1048576, true, v);
+        self
+    }
+    /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
+    #[inline]
+    pub fn auth_grace_period(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(276, 64, 0, 2097152, true, v);
+        self
+    }
+    /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4194304, true, v.0);
+        self
+    }
+    /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
+    #[inline]
+    pub fn callback_number(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(19, 64, 0, 8388608, true, v);
+        self
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(30, 64, 0, 16777216, true, v);
+        self
+    }
+    /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
+    #[inline]
+    pub fn calling_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(31, 64, 0, 33554432, true, v);
+        self
+    }
+    /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
+    #[inline]
+    pub fn originating_line_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(94, 64, 0, 67108864, true, v);
+        self
+    }
+    /// `[ Connect-Info ]`: Connect-Info (code 77), IETF RFC 7155 §4.2.7.
+    #[inline]
+    pub fn connect_info(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(77, 64, 0, 134217728, true, v);
+        self
+    }
+    /// `[ CHAP-Auth ]`: CHAP-Auth (code 402), IETF RFC 7155 §4.3.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn chap_auth(&mut self, f: impl FnOnce(&mut ChapAuthWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<ChapAuth>(268435456, true, f);
+        self
+    }
+    /// `[ CHAP-Challenge ]`: CHAP-Challenge (code 60), IETF RFC 7155 §4.3.8.
+    #[inline]
+    pub fn chap_challenge(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(60, 64, 0, 536870912, true, v);
+        self
+    }
+    /// `*[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4. Each call appends another occurrence.
+    #[inline]
+    pub fn framed_compression(&mut self, v: FramedCompression) -> &mut Self {
+        self.0.avps.put_i32(13, 64, 0, 0, false, v.0);
+        self
+    }
+    /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
+    #[inline]
+    pub fn framed_interface_id(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(96, 64, 0, 1073741824, true, v);
+        self
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(8, 64, 0, 2147483648, true, v);
+        self
+    }
+    /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6. Each call appends another occurrence.
+    #[inline]
+    pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(97, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
+    #[inline]
+    pub fn framed_ip_netmask(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(9, 64, 0, 4294967296, true, v);
+        self
+    }
+    /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
+    #[inline]
+    pub fn framed_mtu(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(12, 64, 0, 8589934592, true, v);
+        self
+    }
+    /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
+    #[inline]
+    pub fn framed_protocol(&mut self, v: FramedProtocol) -> &mut Self {
+        self.0.avps.put_i32(7, 64, 0, 17179869184, true, v.0);
+        self
+    }
+    /// `[ ARAP-Password ]`: ARAP-Password (code 70), IETF RFC 7155 §4.3.9.
+    #[inline]
+    pub fn arap_password(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(70, 64, 0, 34359738368, true, v);
+        self
+    }
+    /// `[ ARAP-Security ]`: ARAP-Security (code 73), IETF RFC 7155 §4.3.11.
+    #[inline]
+    pub fn arap_security(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(73, 64, 0, 68719476736, true, v);
+        self
+    }
+    /// `*[ ARAP-Security-Data ]`: ARAP-Security-Data (code 74), IETF RFC 7155 §4.3.12. Each call appends another occurrence.
+    #[inline]
+    pub fn arap_security_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(74, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Login-IP-Host ]`: Login-IP-Host (code 14), IETF RFC 7155 §4.4.11.1. Each call appends another occurrence.
+    #[inline]
+    pub fn login_ip_host(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(14, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Login-IPv6-Host ]`: Login-IPv6-Host (code 98), IETF RFC 7155 §4.4.11.2. Each call appends another occurrence.
+    #[inline]
+    pub fn login_ipv6_host(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(98, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Login-LAT-Group ]`: Login-LAT-Group (code 36), IETF RFC 7155 §4.4.11.5.3.
+    #[inline]
+    pub fn login_lat_group(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(36, 64, 0, 137438953472, true, v);
+        self
+    }
+    /// `[ Login-LAT-Node ]`: Login-LAT-Node (code 35), IETF RFC 7155 §4.4.11.5.2.
+    #[inline]
+    pub fn login_lat_node(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(35, 64, 0, 274877906944, true, v);
+        self
+    }
+    /// `[ Login-LAT-Port ]`: Login-LAT-Port (code 63), IETF RFC 7155 §4.4.11.5.4.
+    #[inline]
+    pub fn login_lat_port(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(63, 64, 0, 549755813888, true, v);
+        self
+    }
+    /// `[ Login-LAT-Service ]`: Login-LAT-Service (code 34), IETF RFC 7155 §4.4.11.5.1.
+    #[inline]
+    pub fn login_lat_service(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(34, 64, 0, 1099511627776, true, v);
+        self
+    }
+    /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tunneling(&mut self, f: impl FnOnce(&mut TunnelingWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<Tunneling>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one AA-Answer (command code 265, application 1), IETF RFC 7155 §3.2, straight into a buffer: started by [`AaAnswer::writer`], each setter appends one AVP in the order called, [`AaAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AaAnswer`] is the owned form.
+pub struct AaAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AaAnswer {
+    /// Starts writing one AA-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AaAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AaAnswerWriter<'b> {
+        let mut w = AaAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 265, 1),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AaAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(274, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(6, 0),
+        rt::AvpKey::new(85, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(28, 0),
+        rt::AvpKey::new(291, 0),
+        rt::AvpKey::new(276, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(285, 0),
+        rt::AvpKey::new(272, 0),
+        rt::AvpKey::new(27, 0),
+        rt::AvpKey::new(24, 0),
+        rt::AvpKey::new(408, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(75, 0),
+        rt::AvpKey::new(62, 0),
+        rt::AvpKey::new(76, 0),
+        rt::AvpKey::new(84, 0),
+        rt::AvpKey::new(71, 0),
+        rt::AvpKey::new(73, 0),
+        rt::AvpKey::new(72, 0),
+        rt::AvpKey::new(20, 0),
+        rt::AvpKey::new(19, 0),
+        rt::AvpKey::new(37, 0),
+        rt::AvpKey::new(39, 0),
+        rt::AvpKey::new(96, 0),
+        rt::AvpKey::new(8, 0),
+        rt::AvpKey::new(100, 0),
+        rt::AvpKey::new(9, 0),
+        rt::AvpKey::new(88, 0),
+        rt::AvpKey::new(23, 0),
+        rt::AvpKey::new(12, 0),
+        rt::AvpKey::new(7, 0),
+        rt::AvpKey::new(10, 0),
+        rt::AvpKey::new(36, 0),
+        rt::AvpKey::new(35, 0),
+        rt::AvpKey::new(63, 0),
+        rt::AvpKey::new(34, 0),
+        rt::AvpKey::new(15, 0),
+        rt::AvpKey::new(16, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
+    #[inline]
+    pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
+        self.0.avps.put_i32(274, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
+    #[inline]
+    pub fn service_type(&mut self, v: ServiceType) -> &mut Self {
+        self.0.avps.put_i32(6, 64, 0, 128, true, v.0);
+        self
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
+    #[inline]
+    pub fn class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Configuration-Token ]`: Configuration-Token (code 78), IETF RFC 7155 §4.4.8. Each call appends another occurrence.
+    #[inline]
+    pub fn configuration_token(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(78, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
+    #[inline]
+    pub fn acct_interim_interval(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(85, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 512, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 1024, true, v);
+        self
+    }
+    /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(0, false, f);
+        self
+    }
+    /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
+    #[inline]
+    pub fn idle_timeout(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(28, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
+    #[inline]
+    pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(291, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
+    #[inline]
+    pub fn auth_grace_period(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(276, 64, 0, 8192, true, v);
+        self
+    }
+    /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 16384, true, v.0);
+        self
+    }
+    /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
+    #[inline]
+    pub fn re_auth_request_type(
+        &mut self,
+        v: super::base::ReAuthRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(285, 64, 0, 32768, true, v.0);
+        self
+    }
+    /// `[ Multi-Round-Time-Out ]`: Multi-Round-Time-Out (code 272), IETF RFC 6733 §8.19.
+    #[inline]
+    pub fn multi_round_time_out(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(272, 64, 0, 65536, true, v);
+        self
+    }
+    /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
+    #[inline]
+    pub fn session_timeout(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(27, 64, 0, 131072, true, v);
+        self
+    }
+    /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
+    #[inline]
+    pub fn state(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(24, 64, 0, 262144, true, v);
+        self
+    }
+    /// `*[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9. Each call appends another occurrence.
+    #[inline]
+    pub fn reply_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(18, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
+    #[inline]
+    pub fn origin_aaa_protocol(
+        &mut self,
+        v: super::rfc4005::OriginAaaProtocol,
+    ) -> &mut Self {
+        self.0.avps.put_i32(408, 64, 0, 524288, true, v.0);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 1048576, true, v);
+        self
+    }
+    /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7. Each call appends another occurrence.
+    #[inline]
+    pub fn filter_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(11, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Password-Retry ]`: Password-Retry (code 75), IETF RFC 7155 §4.3.2.
+    #[inline]
+    pub fn password_retry(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(75, 64, 0, 2097152, true, v);
+        self
+    }
+    /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
+    #[inline]
+    pub fn port_limit(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(62, 64, 0, 4194304, true, v);
+        self
+    }
+    /// `[ Prompt ]`: Prompt (code 76), IETF RFC 7155 §4.3.3.
+    #[inline]
+    pub fn prompt(&mut self, v: Prompt) -> &mut Self {
+        self.0.avps.put_i32(76, 64, 0, 8388608, true, v.0);
+        self
+    }
+    /// `[ ARAP-Challenge-Response ]`: ARAP-Challenge-Response (code 84), IETF RFC 7155 §4.3.10.
+    #[inline]
+    pub fn arap_challenge_response(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(84, 64, 0, 16777216, true, v);
+        self
+    }
+    /// `[ ARAP-Features ]`: ARAP-Features (code 71), IETF RFC 7155 §4.4.10.8.1.
+    #[inline]
+    pub fn arap_features(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(71, 64, 0, 33554432, true, v);
+        self
+    }
+    /// `[ ARAP-Security ]`: ARAP-Security (code 73), IETF RFC 7155 §4.3.11.
+    #[inline]
+    pub fn arap_security(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(73, 64, 0, 67108864, true, v);
+        self
+    }
+    /// `*[ ARAP-Security-Data ]`: ARAP-Security-Data (code 74), IETF RFC 7155 §4.3.12. Each call appends another occurrence.
+    #[inline]
+    pub fn arap_security_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(74, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ ARAP-Zone-Access ]`: ARAP-Zone-Access (code 72), IETF RFC 7155 §4.4.10.8.2.
+    #[inline]
+    pub fn arap_zone_access(&mut self, v: ArapZoneAccess) -> &mut Self {
+        self.0.avps.put_i32(72, 64, 0, 134217728, true, v.0);
+        self
+    }
+    /// `[ Callback-Id ]`: Callback-Id (code 20), IETF RFC 7155 §4.4.3.
+    #[inline]
+    pub fn callback_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(20, 64, 0, 268435456, true, v);
+        self
+    }
+    /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
+    #[inline]
+    pub fn callback_number(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(19, 64, 0, 536870912, true, v);
+        self
+    }
+    /// `[ Framed-Appletalk-Link ]`: Framed-Appletalk-Link (code 37), IETF RFC 7155 §4.4.10.7.1.
+    #[inline]
+    pub fn framed_appletalk_link(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(37, 64, 0, 1073741824, true, v);
+        self
+    }
+    /// `*[ Framed-Appletalk-Network ]`: Framed-Appletalk-Network (code 38), IETF RFC 7155 §4.4.10.7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn framed_appletalk_network(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(38, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Framed-Appletalk-Zone ]`: Framed-Appletalk-Zone (code 39), IETF RFC 7155 §4.4.10.7.3.
+    #[inline]
+    pub fn framed_appletalk_zone(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(39, 64, 0, 2147483648, true, v);
+        self
+    }
+    /// `*[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4. Each call appends another occurrence.
+    #[inline]
+    pub fn framed_compression(&mut self, v: FramedCompression) -> &mut Self {
+        self.0.avps.put_i32(13, 64, 0, 0, false, v.0);
+        self
+    }
+    /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
+    #[inline]
+    pub fn framed_interface_id(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(96, 64, 0, 4294967296, true, v);
+        self
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(8, 64, 0, 8589934592, true, v);
+        self
+    }
+    /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6. Each call appends another occurrence.
+    #[inline]
+    pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(97, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Framed-IPv6-Pool ]`: Framed-IPv6-Pool (code 100), IETF RFC 7155 §4.4.10.5.8.
+    #[inline]
+    pub fn framed_ipv6_pool(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(100, 64, 0, 17179869184, true, v);
+        self
+    }
+    /// `*[ Framed-IPv6-Route ]`: Framed-IPv6-Route (code 99), IETF RFC 7155 §4.4.10.5.7. Each call appends another occurrence.
+    #[inline]
+    pub fn framed_ipv6_route(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(99, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
+    #[inline]
+    pub fn framed_ip_netmask(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(9, 64, 0, 34359738368, true, v);
+        self
+    }
+    /// `*[ Framed-Route ]`: Framed-Route (code 22), IETF RFC 7155 §4.4.10.5.3. Each call appends another occurrence.
+    #[inline]
+    pub fn framed_route(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(22, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Framed-Pool ]`: Framed-Pool (code 88), IETF RFC 7155 §4.4.10.5.4.
+    #[inline]
+    pub fn framed_pool(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(88, 64, 0, 68719476736, true, v);
+        self
+    }
+    /// `[ Framed-IPX-Network ]`: Framed-IPX-Network (code 23), IETF RFC 7155 §4.4.10.6.1.
+    #[inline]
+    pub fn framed_ipx_network(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(23, 64, 0, 137438953472, true, v);
+        self
+    }
+    /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
+    #[inline]
+    pub fn framed_mtu(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(12, 64, 0, 274877906944, true, v);
+        self
+    }
+    /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
+    #[inline]
+    pub fn framed_protocol(&mut self, v: FramedProtocol) -> &mut Self {
+        self.0.avps.put_i32(7, 64, 0, 549755813888, true, v.0);
+        self
+    }
+    /// `[ Framed-Routing ]`: Framed-Routing (code 10), IETF RFC 7155 §4.4.10.2.
+    #[inline]
+    pub fn framed_routing(&mut self, v: FramedRouting) -> &mut Self {
+        self.0.avps.put_i32(10, 64, 0, 1099511627776, true, v.0);
+        self
+    }
+    /// `*[ Login-IP-Host ]`: Login-IP-Host (code 14), IETF RFC 7155 §4.4.11.1. Each call appends another occurrence.
+    #[inline]
+    pub fn login_ip_host(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(14, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Login-IPv6-Host ]`: Login-IPv6-Host (code 98), IETF RFC 7155 §4.4.11.2. Each call appends another occurrence.
+    #[inline]
+    pub fn login_ipv6_host(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(98, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Login-LAT-Group ]`: Login-LAT-Group (code 36), IETF RFC 7155 §4.4.11.5.3.
+    #[inline]
+    pub fn login_lat_group(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(36, 64, 0, 2199023255552, true, v);
+        self
+    }
+    /// `[ Login-LAT-Node ]`: Login-LAT-Node (code 35), IETF RFC 7155 §4.4.11.5.2.
+    #[inline]
+    pub fn login_lat_node(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(35, 64, 0, 4398046511104, true, v);
+        self
+    }
+    /// `[ Login-LAT-Port ]`: Login-LAT-Port (code 63), IETF RFC 7155 §4.4.11.5.4.
+    #[inline]
+    pub fn login_lat_port(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(63, 64, 0, 8796093022208, true, v);
+        self
+    }
+    /// `[ Login-LAT-Service ]`: Login-LAT-Service (code 34), IETF RFC 7155 §4.4.11.5.1.
+    #[inline]
+    pub fn login_lat_service(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(34, 64, 0, 17592186044416, true, v);
+        self
+    }
+    /// `[ Login-Service ]`: Login-Service (code 15), IETF RFC 7155 §4.4.11.3.
+    #[inline]
+    pub fn login_service(&mut self, v: LoginService) -> &mut Self {
+        self.0.avps.put_i32(15, 64, 0, 35184372088832, true, v.0);
+        self
+    }
+    /// `[ Login-TCP-Port ]`: Login-TCP-Port (code 16), IETF RFC 7155 §4.4.11.4.1.
+    #[inline]
+    pub fn login_tcp_port(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(16, 64, 0, 70368744177664, true, v);
+        self
+    }
+    /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6. Each call appends another occurrence.
+    #[inline]
+    pub fn nas_filter_rule(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(400, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ QoS-Filter-Rule ]`: QoS-Filter-Rule (code 407), IETF RFC 7155 §4.4.9. Each call appends another occurrence.
+    #[inline]
+    pub fn qos_filter_rule(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(407, 0, 0, 0, false, v);
+        self
+    }
+    /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tunneling(&mut self, f: impl FnOnce(&mut TunnelingWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<Tunneling>(0, false, f);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 140737488355328, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 281474976710656, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Re-Auth-Request (command code 258, application 1), IETF RFC 7155 §3.3, straight into a buffer: started by [`ReAuthRequest::writer`], each setter appends one AVP in the order called, [`ReAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReAuthRequest`] is the owned form.
+pub struct ReAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ReAuthRequest {
+    /// Starts writing one Re-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReAuthRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ReAuthRequestWriter<'b> {
+        let mut w = ReAuthRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 258, 1),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ReAuthRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(285, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(408, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(32, 0),
+        rt::AvpKey::new(4, 0),
+        rt::AvpKey::new(95, 0),
+        rt::AvpKey::new(5, 0),
+        rt::AvpKey::new(87, 0),
+        rt::AvpKey::new(61, 0),
+        rt::AvpKey::new(6, 0),
+        rt::AvpKey::new(8, 0),
+        rt::AvpKey::new(97, 0),
+        rt::AvpKey::new(96, 0),
+        rt::AvpKey::new(30, 0),
+        rt::AvpKey::new(31, 0),
+        rt::AvpKey::new(94, 0),
+        rt::AvpKey::new(44, 0),
+        rt::AvpKey::new(50, 0),
+        rt::AvpKey::new(24, 0),
+        rt::AvpKey::new(18, 0),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
+    #[inline]
+    pub fn re_auth_request_type(
+        &mut self,
+        v: super::base::ReAuthRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(285, 64, 0, 64, true, v.0);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
+    #[inline]
+    pub fn origin_aaa_protocol(
+        &mut self,
+        v: super::rfc4005::OriginAaaProtocol,
+    ) -> &mut Self {
+        self.0.avps.put_i32(408, 64, 0, 256, true, v.0);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
+    #[inline]
+    pub fn nas_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(32, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
+    #[inline]
+    pub fn nas_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(4, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
+    #[inline]
+    pub fn nas_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(95, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
+    #[inline]
+    pub fn nas_port(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(5, 64, 0, 8192, true, v);
+        self
+    }
+    /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
+    #[inline]
+    pub fn nas_port_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(87, 64, 0, 16384, true, v);
+        self
+    }
+    /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
+    #[inline]
+    pub fn nas_port_type(&mut self, v: NasPortType) -> &mut Self {
+        self.0.avps.put_i32(61, 64, 0, 32768, true, v.0);
+        self
+    }
+    /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
+    #[inline]
+    pub fn service_type(&mut self, v: ServiceType) -> &mut Self {
+        self.0.avps.put_i32(6, 64, 0, 65536, true, v.0);
+        self
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(8, 64, 0, 131072, true, v);
+        self
+    }
+    /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(97, 64, 0, 262144, true, v);
+        self
+    }
+    /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
+    #[inline]
+    pub fn framed_interface_id(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(96, 64, 0, 524288, true, v);
+        self
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(30, 64, 0, 1048576, true, v);
+        self
+    }
+    /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
+    #[inline]
+    pub fn calling_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(31, 64, 0, 2097152, true, v);
+        self
+    }
+    /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
+    #[inline]
+    pub fn originating_line_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(94, 64, 0, 4194304, true, v);
+        self
+    }
+    /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
+    #[inline]
+    pub fn acct_session_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(44, 64, 0, 8388608, true, v);
+        self
+    }
+    /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
+    #[inline]
+    pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(50, 64, 0, 16777216, true, v);
+        self
+    }
+    /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
+    #[inline]
+    pub fn state(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(24, 64, 0, 33554432, true, v);
+        self
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
+    #[inline]
+    pub fn class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9.
+    #[inline]
+    pub fn reply_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(18, 64, 0, 67108864, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Re-Auth-Answer (command code 258, application 1), IETF RFC 7155 §3.4, straight into a buffer: started by [`ReAuthAnswer::writer`], each setter appends one AVP in the order called, [`ReAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReAuthAnswer`] is the owned form.
+pub struct ReAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ReAuthAnswer {
+    /// Starts writing one Re-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReAuthAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ReAuthAnswerWriter<'b> {
+        let mut w = ReAuthAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 258, 1),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ReAuthAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(408, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+        rt::AvpKey::new(6, 0),
+        rt::AvpKey::new(28, 0),
+        rt::AvpKey::new(291, 0),
+        rt::AvpKey::new(276, 0),
+        rt::AvpKey::new(285, 0),
+        rt::AvpKey::new(24, 0),
+        rt::AvpKey::new(76, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
+    #[inline]
+    pub fn origin_aaa_protocol(
+        &mut self,
+        v: super::rfc4005::OriginAaaProtocol,
+    ) -> &mut Self {
+        self.0.avps.put_i32(408, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 128, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 256, true, v);
+        self
+    }
+    /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(0, false, f);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 512, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
+    #[inline]
+    pub fn service_type(&mut self, v: ServiceType) -> &mut Self {
+        self.0.avps.put_i32(6, 64, 0, 2048, true, v.0);
+        self
+    }
+    /// `*[ Configuration-Token ]`: Configuration-Token (code 78), IETF RFC 7155 §4.4.8. Each call appends another occurrence.
+    #[inline]
+    pub fn configuration_token(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(78, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
+    #[inline]
+    pub fn idle_timeout(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(28, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
+    #[inline]
+    pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(291, 64, 0, 8192, true, v);
+        self
+    }
+    /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
+    #[inline]
+    pub fn auth_grace_period(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(276, 64, 0, 16384, true, v);
+        self
+    }
+    /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
+    #[inline]
+    pub fn re_auth_request_type(
+        &mut self,
+        v: super::base::ReAuthRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(285, 64, 0, 32768, true, v.0);
+        self
+    }
+    /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
+    #[inline]
+    pub fn state(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(24, 64, 0, 65536, true, v);
+        self
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
+    #[inline]
+    pub fn class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9. Each call appends another occurrence.
+    #[inline]
+    pub fn reply_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(18, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Prompt ]`: Prompt (code 76), IETF RFC 7155 §4.3.3.
+    #[inline]
+    pub fn prompt(&mut self, v: Prompt) -> &mut Self {
+        self.0.avps.put_i32(76, 64, 0, 131072, true, v.0);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Session-Termination-Request (command code 275, application 1), IETF RFC 7155 §3.5, straight into a buffer: started by [`SessionTerminationRequest::writer`], each setter appends one AVP in the order called, [`SessionTerminationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SessionTerminationRequest`] is the owned form.
+pub struct SessionTerminationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl SessionTerminationRequest {
+    /// Starts writing one Session-Termination-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SessionTerminationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> SessionTerminationRequestWriter<'b> {
+        let mut w = SessionTerminationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 275, 1),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl SessionTerminationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(295, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(408, 0),
+        rt::AvpKey::new(278, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
+    #[inline]
+    pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
+        self.0.avps.put_i32(295, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
+    #[inline]
+    pub fn class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
+    #[inline]
+    pub fn origin_aaa_protocol(
+        &mut self,
+        v: super::rfc4005::OriginAaaProtocol,
+    ) -> &mut Self {
+        self.0.avps.put_i32(408, 64, 0, 256, true, v.0);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Session-Termination-Answer (command code 275, application 1), IETF RFC 7155 §3.6, straight into a buffer: started by [`SessionTerminationAnswer::writer`], each setter appends one AVP in the order called, [`SessionTerminationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SessionTerminationAnswer`] is the owned form.
+pub struct SessionTerminationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl SessionTerminationAnswer {
+    /// Starts writing one Session-Termination-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SessionTerminationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> SessionTerminationAnswerWriter<'b> {
+        let mut w = SessionTerminationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 275, 1),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl SessionTerminationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(408, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 16, true, v);
+        self
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
+    #[inline]
+    pub fn class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 32, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 64, true, v);
+        self
+    }
+    /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(0, false, f);
+        self
+    }
+    /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
+    #[inline]
+    pub fn origin_aaa_protocol(
+        &mut self,
+        v: super::rfc4005::OriginAaaProtocol,
+    ) -> &mut Self {
+        self.0.avps.put_i32(408, 64, 0, 128, true, v.0);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 512, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 1024, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Abort-Session-Request (command code 274, application 1), IETF RFC 7155 §3.7, straight into a buffer: started by [`AbortSessionRequest::writer`], each setter appends one AVP in the order called, [`AbortSessionRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AbortSessionRequest`] is the owned form.
+pub struct AbortSessionRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AbortSessionRequest {
+    /// Starts writing one Abort-Session-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AbortSessionRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AbortSessionRequestWriter<'b> {
+        let mut w = AbortSessionRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 274, 1),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AbortSessionRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(408, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(32, 0),
+        rt::AvpKey::new(4, 0),
+        rt::AvpKey::new(95, 0),
+        rt::AvpKey::new(5, 0),
+        rt::AvpKey::new(87, 0),
+        rt::AvpKey::new(61, 0),
+        rt::AvpKey::new(6, 0),
+        rt::AvpKey::new(8, 0),
+        rt::AvpKey::new(97, 0),
+        rt::AvpKey::new(96, 0),
+        rt::AvpKey::new(30, 0),
+        rt::AvpKey::new(31, 0),
+        rt::AvpKey::new(94, 0),
+        rt::AvpKey::new(44, 0),
+        rt::AvpKey::new(50, 0),
+        rt::AvpKey::new(24, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
+    #[inline]
+    pub fn origin_aaa_protocol(
+        &mut self,
+        v: super::rfc4005::OriginAaaProtocol,
+    ) -> &mut Self {
+        self.0.avps.put_i32(408, 64, 0, 128, true, v.0);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
+    #[inline]
+    pub fn nas_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(32, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
+    #[inline]
+    pub fn nas_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(4, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
+    #[inline]
+    pub fn nas_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(95, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
+    #[inline]
+    pub fn nas_port(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(5, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
+    #[inline]
+    pub fn nas_port_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(87, 64, 0, 8192, true, v);
+        self
+    }
+    /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
+    #[inline]
+    pub fn nas_port_type(&mut self, v: NasPortType) -> &mut Self {
+        self.0.avps.put_i32(61, 64, 0, 16384, true, v.0);
+        self
+    }
+    /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
+    #[inline]
+    pub fn service_type(&mut self, v: ServiceType) -> &mut Self {
+        self.0.avps.put_i32(6, 64, 0, 32768, true, v.0);
+        self
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(8, 64, 0, 65536, true, v);
+        self
+    }
+    /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(97, 64, 0, 131072, true, v);
+        self
+    }
+    /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
+    #[inline]
+    pub fn framed_interface_id(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(96, 64, 0, 262144, true, v);
+        self
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(30, 64, 0, 524288, true, v);
+        self
+    }
+    /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
+    #[inline]
+    pub fn calling_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(31, 64, 0, 1048576, true, v);
+        self
+    }
+    /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
+    #[inline]
+    pub fn originating_line_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(94, 64, 0, 2097152, true, v);
+        self
+    }
+    /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
+    #[inline]
+    pub fn acct_session_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(44, 64, 0, 4194304, true, v);
+        self
+    }
+    /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
+    #[inline]
+    pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(50, 64, 0, 8388608, true, v);
+        self
+    }
+    /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
+    #[inline]
+    pub fn state(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(24, 64, 0, 16777216, true, v);
+        self
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
+    #[inline]
+    pub fn class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9. Each call appends another occurrence.
+    #[inline]
+    pub fn reply_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(18, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Abort-Session-Answer (command code 274, application 1), IETF RFC 7155 §3.8, straight into a buffer: started by [`AbortSessionAnswer::writer`], each setter appends one AVP in the order called, [`AbortSessionAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AbortSessionAnswer`] is the owned form.
+pub struct AbortSessionAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AbortSessionAnswer {
+    /// Starts writing one Abort-Session-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AbortSessionAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AbortSessionAnswerWriter<'b> {
+        let mut w = AbortSessionAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 274, 1),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AbortSessionAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(408, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(24, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
+    #[inline]
+    pub fn origin_aaa_protocol(
+        &mut self,
+        v: super::rfc4005::OriginAaaProtocol,
+    ) -> &mut Self {
+        self.0.avps.put_i32(408, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
+    #[inline]
+    pub fn state(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(24, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 256, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 512, true, v);
+        self
+    }
+    /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(0, false, f);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 1024, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 2048, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Accounting-Request (command code 271, application 1), IETF RFC 7155 §3.9, straight into a buffer: started by [`AccountingRequest::writer`], each setter appends one AVP in the order called, [`AccountingRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AccountingRequest`] is the owned form.
+pub struct AccountingRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AccountingRequest {
+    /// Starts writing one Accounting-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AccountingRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AccountingRequestWriter<'b> {
+        let mut w = AccountingRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 271, 1),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AccountingRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(480, 0),
+        rt::AvpKey::new(485, 0),
+        rt::AvpKey::new(259, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(287, 0),
+        rt::AvpKey::new(44, 0),
+        rt::AvpKey::new(50, 0),
+        rt::AvpKey::new(408, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(55, 0),
+        rt::AvpKey::new(41, 0),
+        rt::AvpKey::new(32, 0),
+        rt::AvpKey::new(4, 0),
+        rt::AvpKey::new(95, 0),
+        rt::AvpKey::new(5, 0),
+        rt::AvpKey::new(87, 0),
+        rt::AvpKey::new(61, 0),
+        rt::AvpKey::new(6, 0),
+        rt::AvpKey::new(295, 0),
+        rt::AvpKey::new(363, 0),
+        rt::AvpKey::new(365, 0),
+        rt::AvpKey::new(364, 0),
+        rt::AvpKey::new(366, 0),
+        rt::AvpKey::new(45, 0),
+        rt::AvpKey::new(406, 0),
+        rt::AvpKey::new(51, 0),
+        rt::AvpKey::new(46, 0),
+        rt::AvpKey::new(68, 0),
+        rt::AvpKey::new(86, 0),
+        rt::AvpKey::new(20, 0),
+        rt::AvpKey::new(19, 0),
+        rt::AvpKey::new(30, 0),
+        rt::AvpKey::new(31, 0),
+        rt::AvpKey::new(94, 0),
+        rt::AvpKey::new(291, 0),
+        rt::AvpKey::new(27, 0),
+        rt::AvpKey::new(28, 0),
+        rt::AvpKey::new(62, 0),
+        rt::AvpKey::new(483, 0),
+        rt::AvpKey::new(85, 0),
+        rt::AvpKey::new(37, 0),
+        rt::AvpKey::new(38, 0),
+        rt::AvpKey::new(39, 0),
+        rt::AvpKey::new(13, 0),
+        rt::AvpKey::new(96, 0),
+        rt::AvpKey::new(8, 0),
+        rt::AvpKey::new(9, 0),
+        rt::AvpKey::new(100, 0),
+        rt::AvpKey::new(23, 0),
+        rt::AvpKey::new(12, 0),
+        rt::AvpKey::new(88, 0),
+        rt::AvpKey::new(7, 0),
+        rt::AvpKey::new(10, 0),
+        rt::AvpKey::new(36, 0),
+        rt::AvpKey::new(35, 0),
+        rt::AvpKey::new(63, 0),
+        rt::AvpKey::new(34, 0),
+        rt::AvpKey::new(15, 0),
+        rt::AvpKey::new(16, 0),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
+    #[inline]
+    pub fn accounting_record_type(
+        &mut self,
+        v: super::base::AccountingRecordType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(480, 64, 0, 16, true, v.0);
+        self
+    }
+    /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
+    #[inline]
+    pub fn accounting_record_number(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(485, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Acct-Application-Id }`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
+    #[inline]
+    pub fn acct_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(259, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
+    #[inline]
+    pub fn accounting_sub_session_id(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(287, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
+    #[inline]
+    pub fn acct_session_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(44, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
+    #[inline]
+    pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(50, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
+    #[inline]
+    pub fn origin_aaa_protocol(
+        &mut self,
+        v: super::rfc4005::OriginAaaProtocol,
+    ) -> &mut Self {
+        self.0.avps.put_i32(408, 64, 0, 2048, true, v.0);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 8192, true, v);
+        self
+    }
+    /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
+    #[inline]
+    pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(55, 64, 0, 16384, true, v.0);
+        self
+    }
+    /// `[ Acct-Delay-Time ]`: Acct-Delay-Time (code 41), IETF RFC 7155 §4.6.8.
+    #[inline]
+    pub fn acct_delay_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(41, 64, 0, 32768, true, v);
+        self
+    }
+    /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
+    #[inline]
+    pub fn nas_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(32, 64, 0, 65536, true, v);
+        self
+    }
+    /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
+    #[inline]
+    pub fn nas_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(4, 64, 0, 131072, true, v);
+        self
+    }
+    /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
+    #[inline]
+    pub fn nas_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(95, 64, 0, 262144, true, v);
+        self
+    }
+    /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
+    #[inline]
+    pub fn nas_port(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(5, 64, 0, 524288, true, v);
+        self
+    }
+    /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
+    #[inline]
+    pub fn nas_port_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(87, 64, 0, 1048576, true, v);
+        self
+    }
+    /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
+    #[inline]
+    pub fn nas_port_type(&mut self, v: NasPortType) -> &mut Self {
+        self.0.avps.put_i32(61, 64, 0, 2097152, true, v.0);
+        self
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
+    #[inline]
+    pub fn class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
+    #[inline]
+    pub fn service_type(&mut self, v: ServiceType) -> &mut Self {
+        self.0.avps.put_i32(6, 64, 0, 4194304, true, v.0);
+        self
+    }
+    /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
+    #[inline]
+    pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
+        self.0.avps.put_i32(295, 64, 0, 8388608, true, v.0);
+        self
+    }
+    /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
+    #[inline]
+    pub fn accounting_input_octets(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(363, 64, 0, 16777216, true, v);
+        self
+    }
+    /// `[ Accounting-Input-Packets ]`: Accounting-Input-Packets (code 365), IETF RFC 7155 §4.6.3.
+    #[inline]
+    pub fn accounting_input_packets(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(365, 64, 0, 33554432, true, v);
+        self
+    }
+    /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
+    #[inline]
+    pub fn accounting_output_octets(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(364, 64, 0, 67108864, true, v);
+        self
+    }
+    /// `[ Accounting-Output-Packets ]`: Accounting-Output-Packets (code 366), IETF RFC 7155 §4.6.4.
+    #[inline]
+    pub fn accounting_output_packets(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(366, 64, 0, 134217728, true, v);
+        self
+    }
+    /// `[ Acct-Authentic ]`: Acct-Authentic (code 45), IETF RFC 7155 §4.6.6.
+    #[inline]
+    pub fn acct_authentic(&mut self, v: AcctAuthentic) -> &mut Self {
+        self.0.avps.put_i32(45, 64, 0, 268435456, true, v.0);
+        self
+    }
+    /// `[ Accounting-Auth-Method ]`: Accounting-Auth-Method (code 406), IETF RFC 7155 §4.6.7.
+    #[inline]
+    pub fn accounting_auth_method(&mut self, v: AccountingAuthMethod) -> &mut Self {
+        self.0.avps.put_i32(406, 64, 0, 536870912, true, v.0);
+        self
+    }
+    /// `[ Acct-Link-Count ]`: Acct-Link-Count (code 51), IETF RFC 7155 §4.6.9.
+    #[inline]
+    pub fn acct_link_count(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(51, 64, 0, 1073741824, true, v);
+        self
+    }
+    /// `[ Acct-Session-Time ]`: Acct-Session-Time (code 46), IETF RFC 7155 §4.6.5.
+    #[inline]
+    pub fn acct_session_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(46, 64, 0, 2147483648, true, v);
+        self
+    }
+    /// `[ Acct-Tunnel-Connection ]`: Acct-Tunnel-Connection (code 68), IETF RFC 7155 §4.6.10.
+    #[inline]
+    pub fn acct_tunnel_connection(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(68, 64, 0, 4294967296, true, v);
+        self
+    }
+    /// `[ Acct-Tunnel-Packets-Lost ]`: Acct-Tunnel-Packets-Lost (code 86), IETF RFC 7155 §4.6.11.
+    #[inline]
+    pub fn acct_tunnel_packets_lost(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(86, 64, 0, 8589934592, true, v);
+        self
+    }
+    /// `[ Callback-Id ]`: Callback-Id (code 20), IETF RFC 7155 §4.4.3.
+    #[inline]
+    pub fn callback_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(20, 64, 0, 17179869184, true, v);
+        self
+    }
+    /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
+    #[inline]
+    pub fn callback_number(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(19, 64, 0, 34359738368, true, v);
+        self
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(30, 64, 0, 68719476736, true, v);
+        self
+    }
+    /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
+    #[inline]
+    pub fn calling_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(31, 64, 0, 137438953472, true, v);
+        self
+    }
+    /// `*[ Connect-Info ]`: Connect-Info (code 77), IETF RFC 7155 §4.2.7. Each call appends another occurrence.
+    #[inline]
+    pub fn connect_info(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(77, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
+    #[inline]
+    pub fn originating_line_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(94, 64, 0, 274877906944, true, v);
+        self
+    }
+    /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
+    #[inline]
+    pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(291, 64, 0, 549755813888, true, v);
+        self
+    }
+    /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
+    #[inline]
+    pub fn session_timeout(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(27, 64, 0, 1099511627776, true, v);
+        self
+    }
+    /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
+    #[inline]
+    pub fn idle_timeout(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(28, 64, 0, 2199023255552, true, v);
+        self
+    }
+    /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
+    #[inline]
+    pub fn port_limit(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(62, 64, 0, 4398046511104, true, v);
+        self
+    }
+    /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
+    #[inline]
+    pub fn accounting_realtime_required(
+        &mut self,
+        v: super::base::AccountingRealtimeRequired,
+    ) -> &mut Self {
+        self.0.avps.put_i32(483, 64, 0, 8796093022208, true, v.0);
+        self
+    }
+    /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
+    #[inline]
+    pub fn acct_interim_interval(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(85, 64, 0, 17592186044416, true, v);
+        self
+    }
+    /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7. Each call appends another occurrence.
+    #[inline]
+    pub fn filter_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(11, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6. Each call appends another occurrence.
+    #[inline]
+    pub fn nas_filter_rule(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(400, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ QoS-Filter-Rule ]`: QoS-Filter-Rule (code 407), IETF RFC 7155 §4.4.9. Each call appends another occurrence.
+    #[inline]
+    pub fn qos_filter_rule(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(407, 0, 0, 0, false, v);
+        self
+    }
+    /// `[ Framed-Appletalk-Link ]`: Framed-Appletalk-Link (code 37), IETF RFC 7155 §4.4.10.7.1.
+    #[inline]
+    pub fn framed_appletalk_link(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(37, 64, 0, 35184372088832, true, v);
+        self
+    }
+    /// `[ Framed-Appletalk-Network ]`: Framed-Appletalk-Network (code 38), IETF RFC 7155 §4.4.10.7.2.
+    #[inline]
+    pub fn framed_appletalk_network(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(38, 64, 0, 70368744177664, true, v);
+        self
+    }
+    /// `[ Framed-Appletalk-Zone ]`: Framed-Appletalk-Zone (code 39), IETF RFC 7155 §4.4.10.7.3.
+    #[inline]
+    pub fn framed_appletalk_zone(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(39, 64, 0, 140737488355328, true, v);
+        self
+    }
+    /// `[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4.
+    #[inline]
+    pub fn framed_compression(&mut self, v: FramedCompression) -> &mut Self {
+        self.0.avps.put_i32(13, 64, 0, 281474976710656, true, v.0);
+        self
+    }
+    /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
+    #[inline]
+    pub fn framed_interface_id(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(96, 64, 0, 562949953421312, true, v);
+        self
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(8, 64, 0, 1125899906842624, true, v);
+        self
+    }
+    /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
+    #[inline]
+    pub fn framed_ip_netmask(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(9, 64, 0, 2251799813685248, true, v);
+        self
+    }
+    /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6. Each call appends another occurrence.
+    #[inline]
+    pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(97, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Framed-IPv6-Pool ]`: Framed-IPv6-Pool (code 100), IETF RFC 7155 §4.4.10.5.8.
+    #[inline]
+    pub fn framed_ipv6_pool(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(100, 64, 0, 4503599627370496, true, v);
+        self
+    }
+    /// `*[ Framed-IPv6-Route ]`: Framed-IPv6-Route (code 99), IETF RFC 7155 §4.4.10.5.7. Each call appends another occurrence.
+    #[inline]
+    pub fn framed_ipv6_route(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(99, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Framed-IPX-Network ]`: Framed-IPX-Network (code 23), IETF RFC 7155 §4.4.10.6.1.
+    #[inline]
+    pub fn framed_ipx_network(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(23, 64, 0, 9007199254740992, true, v);
+        self
+    }
+    /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
+    #[inline]
+    pub fn framed_mtu(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(12, 64, 0, 18014398509481984, true, v);
+        self
+    }
+    /// `[ Framed-Pool ]`: Framed-Pool (code 88), IETF RFC 7155 §4.4.10.5.4.
+    #[inline]
+    pub fn framed_pool(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(88, 64, 0, 36028797018963968, true, v);
+        self
+    }
+    /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
+    #[inline]
+    pub fn framed_protocol(&mut self, v: FramedProtocol) -> &mut Self {
+        self.0.avps.put_i32(7, 64, 0, 72057594037927936, true, v.0);
+        self
+    }
+    /// `*[ Framed-Route ]`: Framed-Route (code 22), IETF RFC 7155 §4.4.10.5.3. Each call appends another occurrence.
+    #[inline]
+    pub fn framed_route(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(22, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Framed-Routing ]`: Framed-Routing (code 10), IETF RFC 7155 §4.4.10.2.
+    #[inline]
+    pub fn framed_routing(&mut self, v: FramedRouting) -> &mut Self {
+        self.0.avps.put_i32(10, 64, 0, 144115188075855872, true, v.0);
+        self
+    }
+    /// `*[ Login-IP-Host ]`: Login-IP-Host (code 14), IETF RFC 7155 §4.4.11.1. Each call appends another occurrence.
+    #[inline]
+    pub fn login_ip_host(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(14, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Login-IPv6-Host ]`: Login-IPv6-Host (code 98), IETF RFC 7155 §4.4.11.2. Each call appends another occurrence.
+    #[inline]
+    pub fn login_ipv6_host(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(98, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Login-LAT-Group ]`: Login-LAT-Group (code 36), IETF RFC 7155 §4.4.11.5.3.
+    #[inline]
+    pub fn login_lat_group(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(36, 64, 0, 288230376151711744, true, v);
+        self
+    }
+    /// `[ Login-LAT-Node ]`: Login-LAT-Node (code 35), IETF RFC 7155 §4.4.11.5.2.
+    #[inline]
+    pub fn login_lat_node(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(35, 64, 0, 576460752303423488, true, v);
+        self
+    }
+    /// `[ Login-LAT-Port ]`: Login-LAT-Port (code 63), IETF RFC 7155 §4.4.11.5.4.
+    #[inline]
+    pub fn login_lat_port(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(63, 64, 0, 1152921504606846976, true, v);
+        self
+    }
+    /// `[ Login-LAT-Service ]`: Login-LAT-Service (code 34), IETF RFC 7155 §4.4.11.5.1.
+    #[inline]
+    pub fn login_lat_service(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(34, 64, 0, 2305843009213693952, true, v);
+        self
+    }
+    /// `[ Login-Service ]`: Login-Service (code 15), IETF RFC 7155 §4.4.11.3.
+    #[inline]
+    pub fn login_service(&mut self, v: LoginService) -> &mut Self {
+        self.0.avps.put_i32(15, 64, 0, 4611686018427387904, true, v.0);
+        self
+    }
+    /// `[ Login-TCP-Port ]`: Login-TCP-Port (code 16), IETF RFC 7155 §4.4.11.4.1.
+    #[inline]
+    pub fn login_tcp_port(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(16, 64, 0, 9223372036854775808, true, v);
+        self
+    }
+    /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tunneling(&mut self, f: impl FnOnce(&mut TunnelingWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<Tunneling>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Accounting-Answer (command code 271, application 1), IETF RFC 7155 §3.10, straight into a buffer: started by [`AccountingAnswer::writer`], each setter appends one AVP in the order called, [`AccountingAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AccountingAnswer`] is the owned form.
+pub struct AccountingAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AccountingAnswer {
+    /// Starts writing one Accounting-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AccountingAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AccountingAnswerWriter<'b> {
+        let mut w = AccountingAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 271, 1),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AccountingAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(480, 0),
+        rt::AvpKey::new(485, 0),
+        rt::AvpKey::new(259, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(287, 0),
+        rt::AvpKey::new(44, 0),
+        rt::AvpKey::new(50, 0),
+        rt::AvpKey::new(55, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(408, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(32, 0),
+        rt::AvpKey::new(4, 0),
+        rt::AvpKey::new(95, 0),
+        rt::AvpKey::new(5, 0),
+        rt::AvpKey::new(87, 0),
+        rt::AvpKey::new(61, 0),
+        rt::AvpKey::new(6, 0),
+        rt::AvpKey::new(295, 0),
+        rt::AvpKey::new(483, 0),
+        rt::AvpKey::new(85, 0),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
+    #[inline]
+    pub fn accounting_record_type(
+        &mut self,
+        v: super::base::AccountingRecordType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(480, 64, 0, 16, true, v.0);
+        self
+    }
+    /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
+    #[inline]
+    pub fn accounting_record_number(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(485, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Acct-Application-Id }`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
+    #[inline]
+    pub fn acct_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(259, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
+    #[inline]
+    pub fn accounting_sub_session_id(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(287, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
+    #[inline]
+    pub fn acct_session_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(44, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
+    #[inline]
+    pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(50, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
+    #[inline]
+    pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(55, 64, 0, 2048, true, v.0);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 4096, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 8192, true, v);
+        self
+    }
+    /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(0, false, f);
+        self
+    }
+    /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
+    #[inline]
+    pub fn origin_aaa_protocol(
+        &mut self,
+        v: super::rfc4005::OriginAaaProtocol,
+    ) -> &mut Self {
+        self.0.avps.put_i32(408, 64, 0, 16384, true, v.0);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 32768, true, v);
+        self
+    }
+    /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
+    #[inline]
+    pub fn nas_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(32, 64, 0, 65536, true, v);
+        self
+    }
+    /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
+    #[inline]
+    pub fn nas_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(4, 64, 0, 131072, true, v);
+        self
+    }
+    /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
+    #[inline]
+    pub fn nas_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(95, 64, 0, 262144, true, v);
+        self
+    }
+    /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
+    #[inline]
+    pub fn nas_port(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(5, 64, 0, 524288, true, v);
+        self
+    }
+    /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
+    #[inline]
+    pub fn nas_port_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(87, 64, 0, 1048576, true, v);
+        self
+    }
+    /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
+    #[inline]
+    pub fn nas_port_type(&mut self, v: NasPortType) -> &mut Self {
+        self.0.avps.put_i32(61, 64, 0, 2097152, true, v.0);
+        self
+    }
+    /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
+    #[inline]
+    pub fn service_type(&mut self, v: ServiceType) -> &mut Self {
+        self.0.avps.put_i32(6, 64, 0, 4194304, true, v.0);
+        self
+    }
+    /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
+    #[inline]
+    pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
+        self.0.avps.put_i32(295, 64, 0, 8388608, true, v.0);
+        self
+    }
+    /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
+    #[inline]
+    pub fn accounting_realtime_required(
+        &mut self,
+        v: super::base::AccountingRealtimeRequired,
+    ) -> &mut Self {
+        self.0.avps.put_i32(483, 64, 0, 16777216, true, v.0);
+        self
+    }
+    /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
+    #[inline]
+    pub fn acct_interim_interval(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(85, 64, 0, 33554432, true, v);
+        self
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
+    #[inline]
+    pub fn class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 77usize] = [
     rt::dictionary::AvpDef {

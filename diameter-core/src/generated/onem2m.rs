@@ -1020,6 +1020,230 @@ impl std::fmt::Debug for M2mInformationView<'_> {
         }
     }
 }
+/// Writes the members of one M2M-Information AVP (code 1011, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`M2mInformation`] is the owned form.
+///
+/// ```text
+/// [ Application-Entity-ID ]
+/// [ External-ID ]
+/// [ Receiver ]
+/// [ OneM2M-Originator ]
+/// [ Hosting-CSE-ID ]
+/// [ Target-ID ]
+/// [ Protocol-Type ]
+/// [ Request-Operation ]
+/// [ Request-Headers-Size ]
+/// [ Request-Body-Size ]
+/// [ Response-Headers-Size ]
+/// [ Response-Body-Size ]
+/// [ Response-Status-Code ]
+/// [ Rating-Group ]
+/// [ M2M-Event-Record-Timestamp ]
+/// [ Control-Memory-Size ]
+/// [ Data-Memory-Size ]
+/// [ Access-Network-Identifier ]
+/// [ Occupancy ]
+/// [ Group-Name ]
+/// [ Maximum-Number-Members ]
+/// [ Current-Number-Members ]
+/// [ Subgroup-Name ]
+/// [ Node-Id ]
+/// *[ AVP ]
+/// ```
+pub struct M2mInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for M2mInformation {
+    type Writer<'c> = M2mInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1011, 45687);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1001, 45687),
+        rt::AvpKey::new(1005, 45687),
+        rt::AvpKey::new(1014, 45687),
+        rt::AvpKey::new(1008, 45687),
+        rt::AvpKey::new(1007, 45687),
+        rt::AvpKey::new(1022, 45687),
+        rt::AvpKey::new(1013, 45687),
+        rt::AvpKey::new(1017, 45687),
+        rt::AvpKey::new(1016, 45687),
+        rt::AvpKey::new(1015, 45687),
+        rt::AvpKey::new(1019, 45687),
+        rt::AvpKey::new(1018, 45687),
+        rt::AvpKey::new(1020, 45687),
+        rt::AvpKey::new(432, 0),
+        rt::AvpKey::new(1010, 45687),
+        rt::AvpKey::new(1002, 45687),
+        rt::AvpKey::new(1004, 45687),
+        rt::AvpKey::new(1000, 45687),
+        rt::AvpKey::new(1012, 45687),
+        rt::AvpKey::new(1006, 45687),
+        rt::AvpKey::new(1009, 45687),
+        rt::AvpKey::new(1003, 45687),
+        rt::AvpKey::new(1021, 45687),
+        rt::AvpKey::new(2064, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for M2mInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl M2mInformationWriter<'_> {
+    /// `[ Application-Entity-ID ]`: Application-Entity-ID (code 1001, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn application_entity_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1001, 192, 45687, 1, true, v);
+        self
+    }
+    /// `[ External-ID ]`: External-ID (code 1005, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn external_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1005, 192, 45687, 2, true, v);
+        self
+    }
+    /// `[ Receiver ]`: Receiver (code 1014, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn receiver(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1014, 192, 45687, 4, true, v);
+        self
+    }
+    /// `[ OneM2M-Originator ]`: OneM2M-Originator (code 1008, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn onem2m_originator(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1008, 192, 45687, 8, true, v);
+        self
+    }
+    /// `[ Hosting-CSE-ID ]`: Hosting-CSE-ID (code 1007, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn hosting_cse_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1007, 192, 45687, 16, true, v);
+        self
+    }
+    /// `[ Target-ID ]`: Target-ID (code 1022, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn target_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1022, 192, 45687, 32, true, v);
+        self
+    }
+    /// `[ Protocol-Type ]`: Protocol-Type (code 1013, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn protocol_type(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(1013, 192, 45687, 64, true, v);
+        self
+    }
+    /// `[ Request-Operation ]`: Request-Operation (code 1017, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn request_operation(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(1017, 192, 45687, 128, true, v);
+        self
+    }
+    /// `[ Request-Headers-Size ]`: Request-Headers-Size (code 1016, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn request_headers_size(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1016, 192, 45687, 256, true, v);
+        self
+    }
+    /// `[ Request-Body-Size ]`: Request-Body-Size (code 1015, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn request_body_size(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1015, 192, 45687, 512, true, v);
+        self
+    }
+    /// `[ Response-Headers-Size ]`: Response-Headers-Size (code 1019, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn response_headers_size(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1019, 192, 45687, 1024, true, v);
+        self
+    }
+    /// `[ Response-Body-Size ]`: Response-Body-Size (code 1018, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn response_body_size(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1018, 192, 45687, 2048, true, v);
+        self
+    }
+    /// `[ Response-Status-Code ]`: Response-Status-Code (code 1020, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn response_status_code(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(1020, 192, 45687, 4096, true, v);
+        self
+    }
+    /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
+    #[inline]
+    pub fn rating_group(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(432, 64, 0, 8192, true, v);
+        self
+    }
+    /// `[ M2M-Event-Record-Timestamp ]`: M2M-Event-Record-Timestamp (code 1010, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn m2m_event_record_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(1010, 192, 45687, 16384, true, v.0);
+        self
+    }
+    /// `[ Control-Memory-Size ]`: Control-Memory-Size (code 1002, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn control_memory_size(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1002, 192, 45687, 32768, true, v);
+        self
+    }
+    /// `[ Data-Memory-Size ]`: Data-Memory-Size (code 1004, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn data_memory_size(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1004, 192, 45687, 65536, true, v);
+        self
+    }
+    /// `[ Access-Network-Identifier ]`: Access-Network-Identifier (code 1000, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn access_network_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1000, 192, 45687, 131072, true, v);
+        self
+    }
+    /// `[ Occupancy ]`: Occupancy (code 1012, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn occupancy(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1012, 192, 45687, 262144, true, v);
+        self
+    }
+    /// `[ Group-Name ]`: Group-Name (code 1006, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn group_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1006, 192, 45687, 524288, true, v);
+        self
+    }
+    /// `[ Maximum-Number-Members ]`: Maximum-Number-Members (code 1009, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn maximum_number_members(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1009, 192, 45687, 1048576, true, v);
+        self
+    }
+    /// `[ Current-Number-Members ]`: Current-Number-Members (code 1003, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn current_number_members(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1003, 192, 45687, 2097152, true, v);
+        self
+    }
+    /// `[ Subgroup-Name ]`: Subgroup-Name (code 1021, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    #[inline]
+    pub fn subgroup_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1021, 192, 45687, 4194304, true, v);
+        self
+    }
+    /// `[ Node-Id ]`: Node-Id (code 2064, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn node_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2064, 128, 10415, 8388608, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 23usize] = [
     rt::dictionary::AvpDef {

@@ -8901,6 +8901,1528 @@ impl std::fmt::Debug for QosCapabilityView<'_> {
         }
     }
 }
+/// Writes the members of one QoS-Resources AVP (code 508), IETF RFC 5777 §3.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosResources`] is the owned form.
+///
+/// ```text
+/// 1*{ Filter-Rule }
+/// *[ AVP ]
+/// ```
+pub struct QosResourcesWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for QosResources {
+    type Writer<'c> = QosResourcesWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(508, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(509, 0)];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for QosResourcesWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl QosResourcesWriter<'_> {
+    /// `1*{ Filter-Rule }`: Filter-Rule (code 509), IETF RFC 5777 §3.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn filter_rule(
+        &mut self,
+        f: impl FnOnce(&mut FilterRuleWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<FilterRule>(1, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Filter-Rule AVP (code 509), IETF RFC 5777 §3.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`FilterRule`] is the owned form.
+///
+/// ```text
+/// [ Filter-Rule-Precedence ]
+/// [ Classifier ]
+/// *[ Time-Of-Day-Condition ]
+/// [ Treatment-Action ]
+/// [ QoS-Semantics ]
+/// [ QoS-Profile-Template ]
+/// [ QoS-Parameters ]
+/// [ Excess-Treatment ]
+/// *[ AVP ]
+/// ```
+pub struct FilterRuleWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for FilterRule {
+    type Writer<'c> = FilterRuleWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(509, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(510, 0),
+        rt::AvpKey::new(511, 0),
+        rt::AvpKey::new(572, 0),
+        rt::AvpKey::new(575, 0),
+        rt::AvpKey::new(574, 0),
+        rt::AvpKey::new(576, 0),
+        rt::AvpKey::new(577, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for FilterRuleWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl FilterRuleWriter<'_> {
+    /// `[ Filter-Rule-Precedence ]`: Filter-Rule-Precedence (code 510), IETF RFC 5777 §3.3.
+    #[inline]
+    pub fn filter_rule_precedence(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(510, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ Classifier ]`: Classifier (code 511), IETF RFC 5777 §4.1.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn classifier(
+        &mut self,
+        f: impl FnOnce(&mut ClassifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<Classifier>(2, true, f);
+        self
+    }
+    /// `*[ Time-Of-Day-Condition ]`: Time-Of-Day-Condition (code 560), IETF RFC 5777 §4.2.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn time_of_day_condition(
+        &mut self,
+        f: impl FnOnce(&mut TimeOfDayConditionWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<TimeOfDayCondition>(0, false, f);
+        self
+    }
+    /// `[ Treatment-Action ]`: Treatment-Action (code 572), IETF RFC 5777 §5.1.
+    #[inline]
+    pub fn treatment_action(&mut self, v: TreatmentAction) -> &mut Self {
+        self.0.put_i32(572, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `[ QoS-Semantics ]`: QoS-Semantics (code 575), IETF RFC 5777 §5.4.
+    #[inline]
+    pub fn qos_semantics(&mut self, v: QosSemantics) -> &mut Self {
+        self.0.put_i32(575, 64, 0, 8, true, v.0);
+        self
+    }
+    /// `[ QoS-Profile-Template ]`: QoS-Profile-Template (code 574), IETF RFC 5777 §5.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_profile_template(
+        &mut self,
+        f: impl FnOnce(&mut QosProfileTemplateWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<QosProfileTemplate>(16, true, f);
+        self
+    }
+    /// `[ QoS-Parameters ]`: QoS-Parameters (code 576), IETF RFC 5777 §5.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_parameters(
+        &mut self,
+        f: impl FnOnce(&mut QosParametersWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<QosParameters>(32, true, f);
+        self
+    }
+    /// `[ Excess-Treatment ]`: Excess-Treatment (code 577), IETF RFC 5777 §5.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn excess_treatment(
+        &mut self,
+        f: impl FnOnce(&mut ExcessTreatmentWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ExcessTreatment>(64, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Classifier AVP (code 511), IETF RFC 5777 §4.1.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Classifier`] is the owned form.
+///
+/// ```text
+/// { Classifier-ID }
+/// [ Protocol ]
+/// [ Direction ]
+/// *[ From-Spec ]
+/// *[ To-Spec ]
+/// *[ Diffserv-Code-Point ]
+/// [ Fragmentation-Flag ]
+/// *[ IP-Option ]
+/// *[ TCP-Option ]
+/// [ TCP-Flags ]
+/// *[ ICMP-Type ]
+/// *[ ETH-Option ]
+/// *[ AVP ]
+/// ```
+pub struct ClassifierWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Classifier {
+    type Writer<'c> = ClassifierWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(511, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(512, 0),
+        rt::AvpKey::new(513, 0),
+        rt::AvpKey::new(514, 0),
+        rt::AvpKey::new(536, 0),
+        rt::AvpKey::new(543, 0),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ClassifierWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ClassifierWriter<'_> {
+    /// `{ Classifier-ID }`: Classifier-ID (code 512), IETF RFC 5777 §4.1.2.
+    #[inline]
+    pub fn classifier_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(512, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ Protocol ]`: Protocol (code 513), IETF RFC 5777 §4.1.3.
+    #[inline]
+    pub fn protocol(&mut self, v: Protocol) -> &mut Self {
+        self.0.put_i32(513, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `[ Direction ]`: Direction (code 514), IETF RFC 5777 §4.1.4.
+    #[inline]
+    pub fn direction(&mut self, v: Direction) -> &mut Self {
+        self.0.put_i32(514, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `*[ From-Spec ]`: From-Spec (code 515), IETF RFC 5777 §4.1.5. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn from_spec(&mut self, f: impl FnOnce(&mut FromSpecWriter<'_>)) -> &mut Self {
+        self.0.group::<FromSpec>(0, false, f);
+        self
+    }
+    /// `*[ To-Spec ]`: To-Spec (code 516), IETF RFC 5777 §4.1.6. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn to_spec(&mut self, f: impl FnOnce(&mut ToSpecWriter<'_>)) -> &mut Self {
+        self.0.group::<ToSpec>(0, false, f);
+        self
+    }
+    /// `*[ Diffserv-Code-Point ]`: Diffserv-Code-Point (code 535), IETF RFC 5777 §4.1.8.1. Each call appends another occurrence.
+    #[inline]
+    pub fn diffserv_code_point(&mut self, v: DiffservCodePoint) -> &mut Self {
+        self.0.put_i32(535, 64, 0, 0, false, v.0);
+        self
+    }
+    /// `[ Fragmentation-Flag ]`: Fragmentation-Flag (code 536), IETF RFC 5777 §4.1.8.2.
+    #[inline]
+    pub fn fragmentation_flag(&mut self, v: FragmentationFlag) -> &mut Self {
+        self.0.put_i32(536, 64, 0, 8, true, v.0);
+        self
+    }
+    /// `*[ IP-Option ]`: IP-Option (code 537), IETF RFC 5777 §4.1.8.3. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ip_option(&mut self, f: impl FnOnce(&mut IpOptionWriter<'_>)) -> &mut Self {
+        self.0.group::<IpOption>(0, false, f);
+        self
+    }
+    /// `*[ TCP-Option ]`: TCP-Option (code 540), IETF RFC 5777 §4.1.8.6. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tcp_option(&mut self, f: impl FnOnce(&mut TcpOptionWriter<'_>)) -> &mut Self {
+        self.0.group::<TcpOption>(0, false, f);
+        self
+    }
+    /// `[ TCP-Flags ]`: TCP-Flags (code 543), IETF RFC 5777 §4.1.8.9.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tcp_flags(&mut self, f: impl FnOnce(&mut TcpFlagsWriter<'_>)) -> &mut Self {
+        self.0.group::<TcpFlags>(16, true, f);
+        self
+    }
+    /// `*[ ICMP-Type ]`: ICMP-Type (code 545), IETF RFC 5777 §4.1.8.11. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn icmp_type(&mut self, f: impl FnOnce(&mut IcmpTypeWriter<'_>)) -> &mut Self {
+        self.0.group::<IcmpType>(0, false, f);
+        self
+    }
+    /// `*[ ETH-Option ]`: ETH-Option (code 548), IETF RFC 5777 §4.1.8.14. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn eth_option(&mut self, f: impl FnOnce(&mut EthOptionWriter<'_>)) -> &mut Self {
+        self.0.group::<EthOption>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one From-Spec AVP (code 515), IETF RFC 5777 §4.1.5, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`FromSpec`] is the owned form.
+///
+/// ```text
+/// *[ IP-Address ]
+/// *[ IP-Address-Range ]
+/// *[ IP-Address-Mask ]
+/// *[ MAC-Address ]
+/// *[ MAC-Address-Mask ]
+/// *[ EUI64-Address ]
+/// *[ EUI64-Address-Mask ]
+/// *[ Port ]
+/// *[ Port-Range ]
+/// [ Negated ]
+/// [ Use-Assigned-Address ]
+/// *[ AVP ]
+/// ```
+pub struct FromSpecWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for FromSpec {
+    type Writer<'c> = FromSpecWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(515, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(517, 0),
+        rt::AvpKey::new(534, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for FromSpecWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl FromSpecWriter<'_> {
+    /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(518, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ IP-Address-Range ]`: IP-Address-Range (code 519), IETF RFC 5777 §4.1.7.3. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ip_address_range(
+        &mut self,
+        f: impl FnOnce(&mut IpAddressRangeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<IpAddressRange>(0, false, f);
+        self
+    }
+    /// `*[ IP-Address-Mask ]`: IP-Address-Mask (code 522), IETF RFC 5777 §4.1.7.6. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ip_address_mask(
+        &mut self,
+        f: impl FnOnce(&mut IpAddressMaskWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<IpAddressMask>(0, false, f);
+        self
+    }
+    /// `*[ MAC-Address ]`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8. Each call appends another occurrence.
+    #[inline]
+    pub fn mac_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(524, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ MAC-Address-Mask ]`: MAC-Address-Mask (code 525), IETF RFC 5777 §4.1.7.9. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mac_address_mask(
+        &mut self,
+        f: impl FnOnce(&mut MacAddressMaskWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<MacAddressMask>(0, false, f);
+        self
+    }
+    /// `*[ EUI64-Address ]`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11. Each call appends another occurrence.
+    #[inline]
+    pub fn eui64_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(527, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ EUI64-Address-Mask ]`: EUI64-Address-Mask (code 528), IETF RFC 5777 §4.1.7.12. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn eui64_address_mask(
+        &mut self,
+        f: impl FnOnce(&mut Eui64AddressMaskWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<Eui64AddressMask>(0, false, f);
+        self
+    }
+    /// `*[ Port ]`: Port (code 530), IETF RFC 5777 §4.1.7.14. Each call appends another occurrence.
+    #[inline]
+    pub fn port(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(530, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Port-Range ]`: Port-Range (code 531), IETF RFC 5777 §4.1.7.15. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn port_range(&mut self, f: impl FnOnce(&mut PortRangeWriter<'_>)) -> &mut Self {
+        self.0.group::<PortRange>(0, false, f);
+        self
+    }
+    /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
+    #[inline]
+    pub fn negated(&mut self, v: Negated) -> &mut Self {
+        self.0.put_i32(517, 64, 0, 1, true, v.0);
+        self
+    }
+    /// `[ Use-Assigned-Address ]`: Use-Assigned-Address (code 534), IETF RFC 5777 §4.1.7.18.
+    #[inline]
+    pub fn use_assigned_address(&mut self, v: UseAssignedAddress) -> &mut Self {
+        self.0.put_i32(534, 64, 0, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one To-Spec AVP (code 516), IETF RFC 5777 §4.1.6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ToSpec`] is the owned form.
+///
+/// ```text
+/// *[ IP-Address ]
+/// *[ IP-Address-Range ]
+/// *[ IP-Address-Mask ]
+/// *[ MAC-Address ]
+/// *[ MAC-Address-Mask ]
+/// *[ EUI64-Address ]
+/// *[ EUI64-Address-Mask ]
+/// *[ Port ]
+/// *[ Port-Range ]
+/// [ Negated ]
+/// [ Use-Assigned-Address ]
+/// *[ AVP ]
+/// ```
+pub struct ToSpecWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ToSpec {
+    type Writer<'c> = ToSpecWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(516, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(517, 0),
+        rt::AvpKey::new(534, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ToSpecWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ToSpecWriter<'_> {
+    /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(518, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ IP-Address-Range ]`: IP-Address-Range (code 519), IETF RFC 5777 §4.1.7.3. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ip_address_range(
+        &mut self,
+        f: impl FnOnce(&mut IpAddressRangeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<IpAddressRange>(0, false, f);
+        self
+    }
+    /// `*[ IP-Address-Mask ]`: IP-Address-Mask (code 522), IETF RFC 5777 §4.1.7.6. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ip_address_mask(
+        &mut self,
+        f: impl FnOnce(&mut IpAddressMaskWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<IpAddressMask>(0, false, f);
+        self
+    }
+    /// `*[ MAC-Address ]`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8. Each call appends another occurrence.
+    #[inline]
+    pub fn mac_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(524, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ MAC-Address-Mask ]`: MAC-Address-Mask (code 525), IETF RFC 5777 §4.1.7.9. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mac_address_mask(
+        &mut self,
+        f: impl FnOnce(&mut MacAddressMaskWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<MacAddressMask>(0, false, f);
+        self
+    }
+    /// `*[ EUI64-Address ]`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11. Each call appends another occurrence.
+    #[inline]
+    pub fn eui64_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(527, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ EUI64-Address-Mask ]`: EUI64-Address-Mask (code 528), IETF RFC 5777 §4.1.7.12. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn eui64_address_mask(
+        &mut self,
+        f: impl FnOnce(&mut Eui64AddressMaskWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<Eui64AddressMask>(0, false, f);
+        self
+    }
+    /// `*[ Port ]`: Port (code 530), IETF RFC 5777 §4.1.7.14. Each call appends another occurrence.
+    #[inline]
+    pub fn port(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(530, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Port-Range ]`: Port-Range (code 531), IETF RFC 5777 §4.1.7.15. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn port_range(&mut self, f: impl FnOnce(&mut PortRangeWriter<'_>)) -> &mut Self {
+        self.0.group::<PortRange>(0, false, f);
+        self
+    }
+    /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
+    #[inline]
+    pub fn negated(&mut self, v: Negated) -> &mut Self {
+        self.0.put_i32(517, 64, 0, 1, true, v.0);
+        self
+    }
+    /// `[ Use-Assigned-Address ]`: Use-Assigned-Address (code 534), IETF RFC 5777 §4.1.7.18.
+    #[inline]
+    pub fn use_assigned_address(&mut self, v: UseAssignedAddress) -> &mut Self {
+        self.0.put_i32(534, 64, 0, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one IP-Address-Range AVP (code 519), IETF RFC 5777 §4.1.7.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`IpAddressRange`] is the owned form.
+///
+/// ```text
+/// [ IP-Address-Start ]
+/// [ IP-Address-End ]
+/// *[ AVP ]
+/// ```
+pub struct IpAddressRangeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for IpAddressRange {
+    type Writer<'c> = IpAddressRangeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(519, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(520, 0),
+        rt::AvpKey::new(521, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for IpAddressRangeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl IpAddressRangeWriter<'_> {
+    /// `[ IP-Address-Start ]`: IP-Address-Start (code 520), IETF RFC 5777 §4.1.7.4.
+    #[inline]
+    pub fn ip_address_start(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(520, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ IP-Address-End ]`: IP-Address-End (code 521), IETF RFC 5777 §4.1.7.5.
+    #[inline]
+    pub fn ip_address_end(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(521, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one IP-Address-Mask AVP (code 522), IETF RFC 5777 §4.1.7.6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`IpAddressMask`] is the owned form.
+///
+/// ```text
+/// { IP-Address }
+/// { IP-Bit-Mask-Width }
+/// *[ AVP ]
+/// ```
+pub struct IpAddressMaskWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for IpAddressMask {
+    type Writer<'c> = IpAddressMaskWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(522, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(518, 0),
+        rt::AvpKey::new(523, 0),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for IpAddressMaskWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl IpAddressMaskWriter<'_> {
+    /// `{ IP-Address }`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
+    #[inline]
+    pub fn ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(518, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ IP-Bit-Mask-Width }`: IP-Bit-Mask-Width (code 523), IETF RFC 5777 §4.1.7.7.
+    #[inline]
+    pub fn ip_bit_mask_width(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(523, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MAC-Address-Mask AVP (code 525), IETF RFC 5777 §4.1.7.9, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MacAddressMask`] is the owned form.
+///
+/// ```text
+/// { MAC-Address }
+/// { MAC-Address-Mask-Pattern }
+/// *[ AVP ]
+/// ```
+pub struct MacAddressMaskWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MacAddressMask {
+    type Writer<'c> = MacAddressMaskWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(525, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(524, 0),
+        rt::AvpKey::new(526, 0),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MacAddressMaskWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MacAddressMaskWriter<'_> {
+    /// `{ MAC-Address }`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8.
+    #[inline]
+    pub fn mac_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(524, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ MAC-Address-Mask-Pattern }`: MAC-Address-Mask-Pattern (code 526), IETF RFC 5777 §4.1.7.10.
+    #[inline]
+    pub fn mac_address_mask_pattern(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(526, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one EUI64-Address-Mask AVP (code 528), IETF RFC 5777 §4.1.7.12, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Eui64AddressMask`] is the owned form.
+///
+/// ```text
+/// { EUI64-Address }
+/// { EUI64-Address-Mask-Pattern }
+/// *[ AVP ]
+/// ```
+pub struct Eui64AddressMaskWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Eui64AddressMask {
+    type Writer<'c> = Eui64AddressMaskWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(528, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(527, 0),
+        rt::AvpKey::new(529, 0),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for Eui64AddressMaskWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl Eui64AddressMaskWriter<'_> {
+    /// `{ EUI64-Address }`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11.
+    #[inline]
+    pub fn eui64_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(527, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ EUI64-Address-Mask-Pattern }`: EUI64-Address-Mask-Pattern (code 529), IETF RFC 5777 §4.1.7.13.
+    #[inline]
+    pub fn eui64_address_mask_pattern(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(529, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Port-Range AVP (code 531), IETF RFC 5777 §4.1.7.15, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PortRange`] is the owned form.
+///
+/// ```text
+/// [ Port-Start ]
+/// [ Port-End ]
+/// *[ AVP ]
+/// ```
+pub struct PortRangeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for PortRange {
+    type Writer<'c> = PortRangeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(531, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(532, 0),
+        rt::AvpKey::new(533, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for PortRangeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl PortRangeWriter<'_> {
+    /// `[ Port-Start ]`: Port-Start (code 532), IETF RFC 5777 §4.1.7.16.
+    #[inline]
+    pub fn port_start(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(532, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ Port-End ]`: Port-End (code 533), IETF RFC 5777 §4.1.7.17.
+    #[inline]
+    pub fn port_end(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(533, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one IP-Option AVP (code 537), IETF RFC 5777 §4.1.8.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`IpOption`] is the owned form.
+///
+/// ```text
+/// { IP-Option-Type }
+/// *[ IP-Option-Value ]
+/// [ Negated ]
+/// *[ AVP ]
+/// ```
+pub struct IpOptionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for IpOption {
+    type Writer<'c> = IpOptionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(537, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(538, 0),
+        rt::AvpKey::new(517, 0),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for IpOptionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl IpOptionWriter<'_> {
+    /// `{ IP-Option-Type }`: IP-Option-Type (code 538), IETF RFC 5777 §4.1.8.4.
+    #[inline]
+    pub fn ip_option_type(&mut self, v: IpOptionType) -> &mut Self {
+        self.0.put_i32(538, 64, 0, 1, true, v.0);
+        self
+    }
+    /// `*[ IP-Option-Value ]`: IP-Option-Value (code 539), IETF RFC 5777 §4.1.8.5. Each call appends another occurrence.
+    #[inline]
+    pub fn ip_option_value(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(539, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
+    #[inline]
+    pub fn negated(&mut self, v: Negated) -> &mut Self {
+        self.0.put_i32(517, 64, 0, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one TCP-Option AVP (code 540), IETF RFC 5777 §4.1.8.6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TcpOption`] is the owned form.
+///
+/// ```text
+/// { TCP-Option-Type }
+/// *[ TCP-Option-Value ]
+/// [ Negated ]
+/// *[ AVP ]
+/// ```
+pub struct TcpOptionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TcpOption {
+    type Writer<'c> = TcpOptionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(540, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(541, 0),
+        rt::AvpKey::new(517, 0),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TcpOptionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TcpOptionWriter<'_> {
+    /// `{ TCP-Option-Type }`: TCP-Option-Type (code 541), IETF RFC 5777 §4.1.8.7.
+    #[inline]
+    pub fn tcp_option_type(&mut self, v: TcpOptionType) -> &mut Self {
+        self.0.put_i32(541, 64, 0, 1, true, v.0);
+        self
+    }
+    /// `*[ TCP-Option-Value ]`: TCP-Option-Value (code 542), IETF RFC 5777 §4.1.8.8. Each call appends another occurrence.
+    #[inline]
+    pub fn tcp_option_value(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(542, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
+    #[inline]
+    pub fn negated(&mut self, v: Negated) -> &mut Self {
+        self.0.put_i32(517, 64, 0, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one TCP-Flags AVP (code 543), IETF RFC 5777 §4.1.8.9, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TcpFlags`] is the owned form.
+///
+/// ```text
+/// { TCP-Flag-Type }
+/// [ Negated ]
+/// *[ AVP ]
+/// ```
+pub struct TcpFlagsWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TcpFlags {
+    type Writer<'c> = TcpFlagsWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(543, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(544, 0),
+        rt::AvpKey::new(517, 0),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TcpFlagsWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TcpFlagsWriter<'_> {
+    /// `{ TCP-Flag-Type }`: TCP-Flag-Type (code 544), IETF RFC 5777 §4.1.8.10.
+    #[inline]
+    pub fn tcp_flag_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(544, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
+    #[inline]
+    pub fn negated(&mut self, v: Negated) -> &mut Self {
+        self.0.put_i32(517, 64, 0, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one ICMP-Type AVP (code 545), IETF RFC 5777 §4.1.8.11, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`IcmpType`] is the owned form.
+///
+/// ```text
+/// { ICMP-Type-Number }
+/// *[ ICMP-Code ]
+/// [ Negated ]
+/// *[ AVP ]
+/// ```
+pub struct IcmpTypeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for IcmpType {
+    type Writer<'c> = IcmpTypeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(545, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(546, 0),
+        rt::AvpKey::new(517, 0),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for IcmpTypeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl IcmpTypeWriter<'_> {
+    /// `{ ICMP-Type-Number }`: ICMP-Type-Number (code 546), IETF RFC 5777 §4.1.8.12.
+    #[inline]
+    pub fn icmp_type_number(&mut self, v: IcmpTypeNumber) -> &mut Self {
+        self.0.put_i32(546, 64, 0, 1, true, v.0);
+        self
+    }
+    /// `*[ ICMP-Code ]`: ICMP-Code (code 547), IETF RFC 5777 §4.1.8.13. Each call appends another occurrence.
+    #[inline]
+    pub fn icmp_code(&mut self, v: IcmpCode) -> &mut Self {
+        self.0.put_i32(547, 64, 0, 0, false, v.0);
+        self
+    }
+    /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
+    #[inline]
+    pub fn negated(&mut self, v: Negated) -> &mut Self {
+        self.0.put_i32(517, 64, 0, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one ETH-Option AVP (code 548), IETF RFC 5777 §4.1.8.14, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EthOption`] is the owned form.
+///
+/// ```text
+/// { ETH-Proto-Type }
+/// *[ VLAN-ID-Range ]
+/// *[ User-Priority-Range ]
+/// *[ AVP ]
+/// ```
+pub struct EthOptionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for EthOption {
+    type Writer<'c> = EthOptionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(548, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(549, 0)];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for EthOptionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl EthOptionWriter<'_> {
+    /// `{ ETH-Proto-Type }`: ETH-Proto-Type (code 549), IETF RFC 5777 §4.1.8.15.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn eth_proto_type(
+        &mut self,
+        f: impl FnOnce(&mut EthProtoTypeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<EthProtoType>(1, true, f);
+        self
+    }
+    /// `*[ VLAN-ID-Range ]`: VLAN-ID-Range (code 552), IETF RFC 5777 §4.1.8.18. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vlan_id_range(
+        &mut self,
+        f: impl FnOnce(&mut VlanIdRangeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<VlanIdRange>(0, false, f);
+        self
+    }
+    /// `*[ User-Priority-Range ]`: User-Priority-Range (code 557), IETF RFC 5777 §4.1.8.23. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_priority_range(
+        &mut self,
+        f: impl FnOnce(&mut UserPriorityRangeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<UserPriorityRange>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one ETH-Proto-Type AVP (code 549), IETF RFC 5777 §4.1.8.15, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EthProtoType`] is the owned form.
+///
+/// ```text
+/// *[ ETH-Ether-Type ]
+/// *[ ETH-SAP ]
+/// *[ AVP ]
+/// ```
+pub struct EthProtoTypeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for EthProtoType {
+    type Writer<'c> = EthProtoTypeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(549, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for EthProtoTypeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl EthProtoTypeWriter<'_> {
+    /// `*[ ETH-Ether-Type ]`: ETH-Ether-Type (code 550), IETF RFC 5777 §4.1.8.16. Each call appends another occurrence.
+    #[inline]
+    pub fn eth_ether_type(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(550, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ ETH-SAP ]`: ETH-SAP (code 551), IETF RFC 5777 §4.1.8.17. Each call appends another occurrence.
+    #[inline]
+    pub fn eth_sap(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(551, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one VLAN-ID-Range AVP (code 552), IETF RFC 5777 §4.1.8.18, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`VlanIdRange`] is the owned form.
+///
+/// ```text
+/// [ S-VID-Start ]
+/// [ S-VID-End ]
+/// [ C-VID-Start ]
+/// [ C-VID-End ]
+/// *[ AVP ]
+/// ```
+pub struct VlanIdRangeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for VlanIdRange {
+    type Writer<'c> = VlanIdRangeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(552, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(553, 0),
+        rt::AvpKey::new(554, 0),
+        rt::AvpKey::new(555, 0),
+        rt::AvpKey::new(556, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for VlanIdRangeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl VlanIdRangeWriter<'_> {
+    /// `[ S-VID-Start ]`: S-VID-Start (code 553), IETF RFC 5777 §4.1.8.19.
+    #[inline]
+    pub fn s_vid_start(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(553, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ S-VID-End ]`: S-VID-End (code 554), IETF RFC 5777 §4.1.8.20.
+    #[inline]
+    pub fn s_vid_end(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(554, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ C-VID-Start ]`: C-VID-Start (code 555), IETF RFC 5777 §4.1.8.21.
+    #[inline]
+    pub fn c_vid_start(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(555, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ C-VID-End ]`: C-VID-End (code 556), IETF RFC 5777 §4.1.8.22.
+    #[inline]
+    pub fn c_vid_end(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(556, 64, 0, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one User-Priority-Range AVP (code 557), IETF RFC 5777 §4.1.8.23, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UserPriorityRange`] is the owned form.
+///
+/// ```text
+/// *[ Low-User-Priority ]
+/// *[ High-User-Priority ]
+/// *[ AVP ]
+/// ```
+pub struct UserPriorityRangeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for UserPriorityRange {
+    type Writer<'c> = UserPriorityRangeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(557, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for UserPriorityRangeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl UserPriorityRangeWriter<'_> {
+    /// `*[ Low-User-Priority ]`: Low-User-Priority (code 558), IETF RFC 5777 §4.1.8.24. Each call appends another occurrence.
+    #[inline]
+    pub fn low_user_priority(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(558, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ High-User-Priority ]`: High-User-Priority (code 559), IETF RFC 5777 §4.1.8.25. Each call appends another occurrence.
+    #[inline]
+    pub fn high_user_priority(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(559, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Time-Of-Day-Condition AVP (code 560), IETF RFC 5777 §4.2.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TimeOfDayCondition`] is the owned form.
+///
+/// ```text
+/// [ Time-Of-Day-Start ]
+/// [ Time-Of-Day-End ]
+/// [ Day-Of-Week-Mask ]
+/// [ Day-Of-Month-Mask ]
+/// [ Month-Of-Year-Mask ]
+/// [ Absolute-Start-Time ]
+/// [ Absolute-End-Time ]
+/// [ Timezone-Flag ]
+/// *[ AVP ]
+/// ```
+pub struct TimeOfDayConditionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TimeOfDayCondition {
+    type Writer<'c> = TimeOfDayConditionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(560, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(561, 0),
+        rt::AvpKey::new(562, 0),
+        rt::AvpKey::new(563, 0),
+        rt::AvpKey::new(564, 0),
+        rt::AvpKey::new(565, 0),
+        rt::AvpKey::new(566, 0),
+        rt::AvpKey::new(568, 0),
+        rt::AvpKey::new(570, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TimeOfDayConditionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TimeOfDayConditionWriter<'_> {
+    /// `[ Time-Of-Day-Start ]`: Time-Of-Day-Start (code 561), IETF RFC 5777 §4.2.2.
+    #[inline]
+    pub fn time_of_day_start(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(561, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ Time-Of-Day-End ]`: Time-Of-Day-End (code 562), IETF RFC 5777 §4.2.3.
+    #[inline]
+    pub fn time_of_day_end(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(562, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ Day-Of-Week-Mask ]`: Day-Of-Week-Mask (code 563), IETF RFC 5777 §4.2.4.
+    #[inline]
+    pub fn day_of_week_mask(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(563, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Day-Of-Month-Mask ]`: Day-Of-Month-Mask (code 564), IETF RFC 5777 §4.2.5.
+    #[inline]
+    pub fn day_of_month_mask(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(564, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Month-Of-Year-Mask ]`: Month-Of-Year-Mask (code 565), IETF RFC 5777 §4.2.6.
+    #[inline]
+    pub fn month_of_year_mask(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(565, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Absolute-Start-Time ]`: Absolute-Start-Time (code 566), IETF RFC 5777 §4.2.7.
+    #[inline]
+    pub fn absolute_start_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(566, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `[ Absolute-End-Time ]`: Absolute-End-Time (code 568), IETF RFC 5777 §4.2.9.
+    #[inline]
+    pub fn absolute_end_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(568, 64, 0, 64, true, v.0);
+        self
+    }
+    /// `[ Timezone-Flag ]`: Timezone-Flag (code 570), IETF RFC 5777 §4.2.11.
+    #[inline]
+    pub fn timezone_flag(&mut self, v: TimezoneFlag) -> &mut Self {
+        self.0.put_i32(570, 64, 0, 128, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one QoS-Profile-Template AVP (code 574), IETF RFC 5777 §5.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosProfileTemplate`] is the owned form.
+///
+/// ```text
+/// { Vendor-Id }
+/// { QoS-Profile-Id }
+/// *[ AVP ]
+/// ```
+pub struct QosProfileTemplateWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for QosProfileTemplate {
+    type Writer<'c> = QosProfileTemplateWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(574, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(266, 0),
+        rt::AvpKey::new(573, 0),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for QosProfileTemplateWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl QosProfileTemplateWriter<'_> {
+    /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
+    #[inline]
+    pub fn vendor_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(266, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ QoS-Profile-Id }`: QoS-Profile-Id (code 573), IETF RFC 5777 §5.2.
+    #[inline]
+    pub fn qos_profile_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(573, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one QoS-Parameters AVP (code 576), IETF RFC 5777 §5.5, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosParameters`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct QosParametersWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for QosParameters {
+    type Writer<'c> = QosParametersWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(576, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for QosParametersWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl QosParametersWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Excess-Treatment AVP (code 577), IETF RFC 5777 §5.6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ExcessTreatment`] is the owned form.
+///
+/// ```text
+/// { Treatment-Action }
+/// [ QoS-Profile-Template ]
+/// [ QoS-Parameters ]
+/// *[ AVP ]
+/// ```
+pub struct ExcessTreatmentWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ExcessTreatment {
+    type Writer<'c> = ExcessTreatmentWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(577, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(572, 0),
+        rt::AvpKey::new(574, 0),
+        rt::AvpKey::new(576, 0),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ExcessTreatmentWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ExcessTreatmentWriter<'_> {
+    /// `{ Treatment-Action }`: Treatment-Action (code 572), IETF RFC 5777 §5.1.
+    #[inline]
+    pub fn treatment_action(&mut self, v: TreatmentAction) -> &mut Self {
+        self.0.put_i32(572, 64, 0, 1, true, v.0);
+        self
+    }
+    /// `[ QoS-Profile-Template ]`: QoS-Profile-Template (code 574), IETF RFC 5777 §5.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_profile_template(
+        &mut self,
+        f: impl FnOnce(&mut QosProfileTemplateWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<QosProfileTemplate>(2, true, f);
+        self
+    }
+    /// `[ QoS-Parameters ]`: QoS-Parameters (code 576), IETF RFC 5777 §5.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_parameters(
+        &mut self,
+        f: impl FnOnce(&mut QosParametersWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<QosParameters>(4, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one QoS-Capability AVP (code 578), IETF RFC 5777 §6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosCapability`] is the owned form.
+///
+/// ```text
+/// 1*{ QoS-Profile-Template }
+/// *[ AVP ]
+/// ```
+pub struct QosCapabilityWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for QosCapability {
+    type Writer<'c> = QosCapabilityWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(578, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(574, 0)];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for QosCapabilityWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl QosCapabilityWriter<'_> {
+    /// `1*{ QoS-Profile-Template }`: QoS-Profile-Template (code 574), IETF RFC 5777 §5.3. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_profile_template(
+        &mut self,
+        f: impl FnOnce(&mut QosProfileTemplateWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<QosProfileTemplate>(1, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 71usize] = [
     rt::dictionary::AvpDef {

@@ -942,6 +942,148 @@ impl std::fmt::Debug for Tmod2View<'_> {
         }
     }
 }
+/// Writes the members of one TMOD-1 AVP (code 495), IETF RFC 5624 §3.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Tmod1`] is the owned form.
+///
+/// ```text
+/// { Token-Rate }
+/// { Bucket-Depth }
+/// { Peak-Traffic-Rate }
+/// { Minimum-Policed-Unit }
+/// { Maximum-Packet-Size }
+/// ```
+pub struct Tmod1Writer<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Tmod1 {
+    type Writer<'c> = Tmod1Writer<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(495, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(496, 0),
+        rt::AvpKey::new(497, 0),
+        rt::AvpKey::new(498, 0),
+        rt::AvpKey::new(499, 0),
+        rt::AvpKey::new(500, 0),
+    ];
+    const REQUIRED: u64 = 31;
+}
+impl<'c> rt::writer::MemberWriter<'c> for Tmod1Writer<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl Tmod1Writer<'_> {
+    /// `{ Token-Rate }`: Token-Rate (code 496), IETF RFC 5624 §3.1.1.
+    #[inline]
+    pub fn token_rate(&mut self, v: f32) -> &mut Self {
+        self.0.put_f32(496, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Bucket-Depth }`: Bucket-Depth (code 497), IETF RFC 5624 §3.1.2.
+    #[inline]
+    pub fn bucket_depth(&mut self, v: f32) -> &mut Self {
+        self.0.put_f32(497, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Peak-Traffic-Rate }`: Peak-Traffic-Rate (code 498), IETF RFC 5624 §3.1.3.
+    #[inline]
+    pub fn peak_traffic_rate(&mut self, v: f32) -> &mut Self {
+        self.0.put_f32(498, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Minimum-Policed-Unit }`: Minimum-Policed-Unit (code 499), IETF RFC 5624 §3.1.4.
+    #[inline]
+    pub fn minimum_policed_unit(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(499, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Maximum-Packet-Size }`: Maximum-Packet-Size (code 500), IETF RFC 5624 §3.1.5.
+    #[inline]
+    pub fn maximum_packet_size(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(500, 64, 0, 16, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one TMOD-2 AVP (code 501), IETF RFC 5624 §3.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Tmod2`] is the owned form.
+///
+/// ```text
+/// { Token-Rate }
+/// { Bucket-Depth }
+/// { Peak-Traffic-Rate }
+/// { Minimum-Policed-Unit }
+/// { Maximum-Packet-Size }
+/// ```
+pub struct Tmod2Writer<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Tmod2 {
+    type Writer<'c> = Tmod2Writer<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(501, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(496, 0),
+        rt::AvpKey::new(497, 0),
+        rt::AvpKey::new(498, 0),
+        rt::AvpKey::new(499, 0),
+        rt::AvpKey::new(500, 0),
+    ];
+    const REQUIRED: u64 = 31;
+}
+impl<'c> rt::writer::MemberWriter<'c> for Tmod2Writer<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl Tmod2Writer<'_> {
+    /// `{ Token-Rate }`: Token-Rate (code 496), IETF RFC 5624 §3.1.1.
+    #[inline]
+    pub fn token_rate(&mut self, v: f32) -> &mut Self {
+        self.0.put_f32(496, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Bucket-Depth }`: Bucket-Depth (code 497), IETF RFC 5624 §3.1.2.
+    #[inline]
+    pub fn bucket_depth(&mut self, v: f32) -> &mut Self {
+        self.0.put_f32(497, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Peak-Traffic-Rate }`: Peak-Traffic-Rate (code 498), IETF RFC 5624 §3.1.3.
+    #[inline]
+    pub fn peak_traffic_rate(&mut self, v: f32) -> &mut Self {
+        self.0.put_f32(498, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Minimum-Policed-Unit }`: Minimum-Policed-Unit (code 499), IETF RFC 5624 §3.1.4.
+    #[inline]
+    pub fn minimum_policed_unit(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(499, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Maximum-Packet-Size }`: Maximum-Packet-Size (code 500), IETF RFC 5624 §3.1.5.
+    #[inline]
+    pub fn maximum_packet_size(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(500, 64, 0, 16, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 9usize] = [
     rt::dictionary::AvpDef {

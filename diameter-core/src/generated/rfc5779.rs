@@ -274,6 +274,59 @@ impl std::fmt::Debug for ServiceConfigurationView<'_> {
         }
     }
 }
+/// Writes the members of one Service-Configuration AVP (code 507), IETF RFC 5779 §5.9, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceConfiguration`] is the owned form.
+///
+/// ```text
+/// [ MIP6-Agent-Info ]
+/// [ Service-Selection ]
+/// *[ AVP ]
+/// ```
+pub struct ServiceConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ServiceConfiguration {
+    type Writer<'c> = ServiceConfigurationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(507, 0);
+    const FLAGS: u8 = 0;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(486, 0),
+        rt::AvpKey::new(493, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ServiceConfigurationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ServiceConfigurationWriter<'_> {
+    /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip6_agent_info(
+        &mut self,
+        f: impl FnOnce(&mut super::mip6::Mip6AgentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::mip6::Mip6AgentInfo>(1, true, f);
+        self
+    }
+    /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(493, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 4usize] = [
     rt::dictionary::AvpDef {

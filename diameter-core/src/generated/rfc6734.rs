@@ -467,6 +467,78 @@ impl std::fmt::Debug for KeyView<'_> {
         }
     }
 }
+/// Writes the members of one Key AVP (code 581), IETF RFC 6734 §3.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Key`] is the owned form.
+///
+/// ```text
+/// < Key-Type >
+/// { Keying-Material }
+/// [ Key-Lifetime ]
+/// [ Key-Name ]
+/// [ Key-SPI ]
+/// *[ AVP ]
+/// ```
+pub struct KeyWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Key {
+    type Writer<'c> = KeyWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(581, 0);
+    const FLAGS: u8 = 0;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(582, 0),
+        rt::AvpKey::new(583, 0),
+        rt::AvpKey::new(584, 0),
+        rt::AvpKey::new(586, 0),
+        rt::AvpKey::new(585, 0),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for KeyWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl KeyWriter<'_> {
+    /// `< Key-Type >`: Key-Type (code 582), IETF RFC 6734 §3.1.1.
+    #[inline]
+    pub fn key_type(&mut self, v: KeyType) -> &mut Self {
+        self.0.put_i32(582, 0, 0, 1, true, v.0);
+        self
+    }
+    /// `{ Keying-Material }`: Keying-Material (code 583), IETF RFC 6734 §3.1.3.
+    #[inline]
+    pub fn keying_material(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(583, 0, 0, 2, true, v);
+        self
+    }
+    /// `[ Key-Lifetime ]`: Key-Lifetime (code 584), IETF RFC 6734 §3.1.4.
+    #[inline]
+    pub fn key_lifetime(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(584, 0, 0, 4, true, v);
+        self
+    }
+    /// `[ Key-Name ]`: Key-Name (code 586), IETF RFC 6734 §3.1.2.
+    #[inline]
+    pub fn key_name(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(586, 0, 0, 8, true, v);
+        self
+    }
+    /// `[ Key-SPI ]`: Key-SPI (code 585), IETF RFC 6734 §3.1.5.
+    #[inline]
+    pub fn key_spi(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(585, 0, 0, 16, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 6usize] = [
     rt::dictionary::AvpDef {

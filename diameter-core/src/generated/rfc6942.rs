@@ -256,6 +256,44 @@ impl std::fmt::Debug for ErpRkRequestView<'_> {
         }
     }
 }
+/// Writes the members of one ERP-RK-Request AVP (code 618), IETF RFC 6942 §8.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ErpRkRequest`] is the owned form.
+///
+/// ```text
+/// { ERP-Realm }
+/// *[ AVP ]
+/// ```
+pub struct ErpRkRequestWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ErpRkRequest {
+    type Writer<'c> = ErpRkRequestWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(618, 0);
+    const FLAGS: u8 = 0;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(619, 0)];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ErpRkRequestWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ErpRkRequestWriter<'_> {
+    /// `{ ERP-Realm }`: ERP-Realm (code 619), IETF RFC 6942 §8.2.
+    #[inline]
+    pub fn erp_realm(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(619, 0, 0, 1, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 2usize] = [
     rt::dictionary::AvpDef {

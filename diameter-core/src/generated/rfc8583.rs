@@ -351,6 +351,62 @@ impl std::fmt::Debug for LoadView<'_> {
         }
     }
 }
+/// Writes the members of one Load AVP (code 650), IETF RFC 8583 §7.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Load`] is the owned form.
+///
+/// ```text
+/// [ Load-Type ]
+/// [ Load-Value ]
+/// [ SourceID ]
+/// *[ AVP ]
+/// ```
+pub struct LoadWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Load {
+    type Writer<'c> = LoadWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(650, 0);
+    const FLAGS: u8 = 0;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(651, 0),
+        rt::AvpKey::new(652, 0),
+        rt::AvpKey::new(649, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for LoadWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl LoadWriter<'_> {
+    /// `[ Load-Type ]`: Load-Type (code 651), IETF RFC 8583 §7.2.
+    #[inline]
+    pub fn load_type(&mut self, v: LoadType) -> &mut Self {
+        self.0.put_i32(651, 0, 0, 1, true, v.0);
+        self
+    }
+    /// `[ Load-Value ]`: Load-Value (code 652), IETF RFC 8583 §7.3.
+    #[inline]
+    pub fn load_value(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(652, 0, 0, 2, true, v);
+        self
+    }
+    /// `[ SourceID ]`: SourceID (code 649), IETF RFC 8581 §6.3.
+    #[inline]
+    pub fn sourceid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(649, 0, 0, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 3usize] = [
     rt::dictionary::AvpDef {

@@ -13490,6 +13490,2496 @@ impl std::fmt::Debug for PushProfileAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one SIP-Accounting-Information AVP (code 368), IETF RFC 4740 §9.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SipAccountingInformation`] is the owned form.
+///
+/// ```text
+/// *[ SIP-Accounting-Server-URI ]
+/// *[ SIP-Credit-Control-Server-URI ]
+/// *[ AVP ]
+/// ```
+pub struct SipAccountingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SipAccountingInformation {
+    type Writer<'c> = SipAccountingInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(368, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SipAccountingInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SipAccountingInformationWriter<'_> {
+    /// `*[ SIP-Accounting-Server-URI ]`: SIP-Accounting-Server-URI (code 369), IETF RFC 4740 §9.1.1. Each call appends another occurrence.
+    #[inline]
+    pub fn sip_accounting_server_uri(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.put_str(369, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `*[ SIP-Credit-Control-Server-URI ]`: SIP-Credit-Control-Server-URI (code 370), IETF RFC 4740 §9.1.2. Each call appends another occurrence.
+    #[inline]
+    pub fn sip_credit_control_server_uri(
+        &mut self,
+        v: &rt::data::DiameterUri,
+    ) -> &mut Self {
+        self.0.put_str(370, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SIP-Server-Capabilities AVP (code 372), IETF RFC 4740 §9.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SipServerCapabilities`] is the owned form.
+///
+/// ```text
+/// *[ SIP-Mandatory-Capability ]
+/// *[ SIP-Optional-Capability ]
+/// *[ SIP-Server-URI ]
+/// *[ AVP ]
+/// ```
+pub struct SipServerCapabilitiesWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SipServerCapabilities {
+    type Writer<'c> = SipServerCapabilitiesWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(372, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SipServerCapabilitiesWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SipServerCapabilitiesWriter<'_> {
+    /// `*[ SIP-Mandatory-Capability ]`: SIP-Mandatory-Capability (code 373), IETF RFC 4740 §9.3.1. Each call appends another occurrence.
+    #[inline]
+    pub fn sip_mandatory_capability(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(373, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ SIP-Optional-Capability ]`: SIP-Optional-Capability (code 374), IETF RFC 4740 §9.3.2. Each call appends another occurrence.
+    #[inline]
+    pub fn sip_optional_capability(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(374, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ SIP-Server-URI ]`: SIP-Server-URI (code 371), IETF RFC 4740 §9.2. Each call appends another occurrence.
+    #[inline]
+    pub fn sip_server_uri(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(371, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SIP-Auth-Data-Item AVP (code 376), IETF RFC 4740 §9.5, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SipAuthDataItem`] is the owned form.
+///
+/// ```text
+/// { SIP-Authentication-Scheme }
+/// [ SIP-Item-Number ]
+/// [ SIP-Authenticate ]
+/// [ SIP-Authorization ]
+/// [ SIP-Authentication-Info ]
+/// *[ AVP ]
+/// ```
+pub struct SipAuthDataItemWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SipAuthDataItem {
+    type Writer<'c> = SipAuthDataItemWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(376, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(377, 0),
+        rt::AvpKey::new(378, 0),
+        rt::AvpKey::new(379, 0),
+        rt::AvpKey::new(380, 0),
+        rt::AvpKey::new(381, 0),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SipAuthDataItemWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SipAuthDataItemWriter<'_> {
+    /// `{ SIP-Authentication-Scheme }`: SIP-Authentication-Scheme (code 377), IETF RFC 4740 §9.5.1.
+    #[inline]
+    pub fn sip_authentication_scheme(
+        &mut self,
+        v: SipAuthenticationScheme,
+    ) -> &mut Self {
+        self.0.put_i32(377, 64, 0, 1, true, v.0);
+        self
+    }
+    /// `[ SIP-Item-Number ]`: SIP-Item-Number (code 378), IETF RFC 4740 §9.5.2.
+    #[inline]
+    pub fn sip_item_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(378, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ SIP-Authenticate ]`: SIP-Authenticate (code 379), IETF RFC 4740 §9.5.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sip_authenticate(
+        &mut self,
+        f: impl FnOnce(&mut SipAuthenticateWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<SipAuthenticate>(4, true, f);
+        self
+    }
+    /// `[ SIP-Authorization ]`: SIP-Authorization (code 380), IETF RFC 4740 §9.5.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sip_authorization(
+        &mut self,
+        f: impl FnOnce(&mut SipAuthorizationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<SipAuthorization>(8, true, f);
+        self
+    }
+    /// `[ SIP-Authentication-Info ]`: SIP-Authentication-Info (code 381), IETF RFC 4740 §9.5.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sip_authentication_info(
+        &mut self,
+        f: impl FnOnce(&mut SipAuthenticationInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<SipAuthenticationInfo>(16, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SIP-Authenticate AVP (code 379), IETF RFC 4740 §9.5.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SipAuthenticate`] is the owned form.
+///
+/// ```text
+/// { Digest-Realm }
+/// { Digest-Nonce }
+/// [ Digest-Domain ]
+/// [ Digest-Opaque ]
+/// [ Digest-Stale ]
+/// [ Digest-Algorithm ]
+/// [ Digest-Qop ]
+/// [ Digest-HA1 ]
+/// *[ Digest-Auth-Param ]
+/// *[ AVP ]
+/// ```
+pub struct SipAuthenticateWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SipAuthenticate {
+    type Writer<'c> = SipAuthenticateWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(379, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(104, 0),
+        rt::AvpKey::new(105, 0),
+        rt::AvpKey::new(119, 0),
+        rt::AvpKey::new(116, 0),
+        rt::AvpKey::new(120, 0),
+        rt::AvpKey::new(111, 0),
+        rt::AvpKey::new(110, 0),
+        rt::AvpKey::new(121, 0),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SipAuthenticateWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SipAuthenticateWriter<'_> {
+    /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_realm(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(104, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Digest-Nonce }`: Digest-Nonce (code 105), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_nonce(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(105, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ Digest-Domain ]`: Digest-Domain (code 119), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_domain(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(119, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Digest-Opaque ]`: Digest-Opaque (code 116), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_opaque(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(116, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Digest-Stale ]`: Digest-Stale (code 120), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_stale(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(120, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Digest-Algorithm ]`: Digest-Algorithm (code 111), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_algorithm(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(111, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Digest-Qop ]`: Digest-Qop (code 110), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_qop(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(110, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Digest-HA1 ]`: Digest-HA1 (code 121), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_ha1(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(121, 64, 0, 128, true, v);
+        self
+    }
+    /// `*[ Digest-Auth-Param ]`: Digest-Auth-Param (code 117), IETF RFC 4740 §9.5.6. Each call appends another occurrence.
+    #[inline]
+    pub fn digest_auth_param(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(117, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SIP-Authorization AVP (code 380), IETF RFC 4740 §9.5.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SipAuthorization`] is the owned form.
+///
+/// ```text
+/// { Digest-Username }
+/// { Digest-Realm }
+/// { Digest-Nonce }
+/// { Digest-URI }
+/// { Digest-Response }
+/// [ Digest-Algorithm ]
+/// [ Digest-CNonce ]
+/// [ Digest-Opaque ]
+/// [ Digest-Qop ]
+/// [ Digest-Nonce-Count ]
+/// [ Digest-Method ]
+/// [ Digest-Entity-Body-Hash ]
+/// *[ Digest-Auth-Param ]
+/// *[ AVP ]
+/// ```
+pub struct SipAuthorizationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SipAuthorization {
+    type Writer<'c> = SipAuthorizationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(380, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(115, 0),
+        rt::AvpKey::new(104, 0),
+        rt::AvpKey::new(105, 0),
+        rt::AvpKey::new(109, 0),
+        rt::AvpKey::new(103, 0),
+        rt::AvpKey::new(111, 0),
+        rt::AvpKey::new(113, 0),
+        rt::AvpKey::new(116, 0),
+        rt::AvpKey::new(110, 0),
+        rt::AvpKey::new(114, 0),
+        rt::AvpKey::new(108, 0),
+        rt::AvpKey::new(112, 0),
+    ];
+    const REQUIRED: u64 = 31;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SipAuthorizationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SipAuthorizationWriter<'_> {
+    /// `{ Digest-Username }`: Digest-Username (code 115), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_username(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(115, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_realm(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(104, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Digest-Nonce }`: Digest-Nonce (code 105), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_nonce(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(105, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Digest-URI }`: Digest-URI (code 109), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_uri(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(109, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Digest-Response }`: Digest-Response (code 103), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_response(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(103, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Digest-Algorithm ]`: Digest-Algorithm (code 111), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_algorithm(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(111, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Digest-CNonce ]`: Digest-CNonce (code 113), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_cnonce(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(113, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Digest-Opaque ]`: Digest-Opaque (code 116), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_opaque(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(116, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Digest-Qop ]`: Digest-Qop (code 110), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_qop(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(110, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Digest-Nonce-Count ]`: Digest-Nonce-Count (code 114), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_nonce_count(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(114, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ Digest-Method ]`: Digest-Method (code 108), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_method(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(108, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ Digest-Entity-Body-Hash ]`: Digest-Entity-Body-Hash (code 112), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_entity_body_hash(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(112, 64, 0, 2048, true, v);
+        self
+    }
+    /// `*[ Digest-Auth-Param ]`: Digest-Auth-Param (code 117), IETF RFC 4740 §9.5.6. Each call appends another occurrence.
+    #[inline]
+    pub fn digest_auth_param(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(117, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SIP-Authentication-Info AVP (code 381), IETF RFC 4740 §9.5.5, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SipAuthenticationInfo`] is the owned form.
+///
+/// ```text
+/// [ Digest-Nextnonce ]
+/// [ Digest-Qop ]
+/// [ Digest-Response-Auth ]
+/// [ Digest-CNonce ]
+/// [ Digest-Nonce-Count ]
+/// *[ AVP ]
+/// ```
+pub struct SipAuthenticationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SipAuthenticationInfo {
+    type Writer<'c> = SipAuthenticationInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(381, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(107, 0),
+        rt::AvpKey::new(110, 0),
+        rt::AvpKey::new(106, 0),
+        rt::AvpKey::new(113, 0),
+        rt::AvpKey::new(114, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SipAuthenticationInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SipAuthenticationInfoWriter<'_> {
+    /// `[ Digest-Nextnonce ]`: Digest-Nextnonce (code 107), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_nextnonce(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(107, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ Digest-Qop ]`: Digest-Qop (code 110), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_qop(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(110, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ Digest-Response-Auth ]`: Digest-Response-Auth (code 106), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_response_auth(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(106, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Digest-CNonce ]`: Digest-CNonce (code 113), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_cnonce(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(113, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Digest-Nonce-Count ]`: Digest-Nonce-Count (code 114), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_nonce_count(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(114, 64, 0, 16, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SIP-Deregistration-Reason AVP (code 383), IETF RFC 4740 §9.7, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SipDeregistrationReason`] is the owned form.
+///
+/// ```text
+/// { SIP-Reason-Code }
+/// [ SIP-Reason-Info ]
+/// *[ AVP ]
+/// ```
+pub struct SipDeregistrationReasonWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SipDeregistrationReason {
+    type Writer<'c> = SipDeregistrationReasonWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(383, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(384, 0),
+        rt::AvpKey::new(385, 0),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SipDeregistrationReasonWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SipDeregistrationReasonWriter<'_> {
+    /// `{ SIP-Reason-Code }`: SIP-Reason-Code (code 384), IETF RFC 4740 §9.7.1.
+    #[inline]
+    pub fn sip_reason_code(&mut self, v: SipReasonCode) -> &mut Self {
+        self.0.put_i32(384, 64, 0, 1, true, v.0);
+        self
+    }
+    /// `[ SIP-Reason-Info ]`: SIP-Reason-Info (code 385), IETF RFC 4740 §9.7.2.
+    #[inline]
+    pub fn sip_reason_info(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(385, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SIP-User-Data AVP (code 389), IETF RFC 4740 §9.12, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SipUserData`] is the owned form.
+///
+/// ```text
+/// { SIP-User-Data-Type }
+/// { SIP-User-Data-Contents }
+/// *[ AVP ]
+/// ```
+pub struct SipUserDataWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SipUserData {
+    type Writer<'c> = SipUserDataWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(389, 0);
+    const FLAGS: u8 = 64;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(390, 0),
+        rt::AvpKey::new(391, 0),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SipUserDataWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SipUserDataWriter<'_> {
+    /// `{ SIP-User-Data-Type }`: SIP-User-Data-Type (code 390), IETF RFC 4740 §9.12.1.
+    #[inline]
+    pub fn sip_user_data_type(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(390, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ SIP-User-Data-Contents }`: SIP-User-Data-Contents (code 391), IETF RFC 4740 §9.12.2.
+    #[inline]
+    pub fn sip_user_data_contents(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(391, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one User-Authorization-Request (command code 283, application 6), IETF RFC 4740 §8.1, straight into a buffer: started by [`UserAuthorizationRequest::writer`], each setter appends one AVP in the order called, [`UserAuthorizationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UserAuthorizationRequest`] is the owned form.
+pub struct UserAuthorizationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl UserAuthorizationRequest {
+    /// Starts writing one User-Authorization-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UserAuthorizationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> UserAuthorizationRequestWriter<'b> {
+        let mut w = UserAuthorizationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 283, 6),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl UserAuthorizationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(122, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(386, 0),
+        rt::AvpKey::new(387, 0),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ SIP-AOR }`: SIP-AOR (code 122), IETF RFC 4740 §9.8.
+    #[inline]
+    pub fn sip_aor(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(122, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ SIP-Visited-Network-Id ]`: SIP-Visited-Network-Id (code 386), IETF RFC 4740 §9.9.
+    #[inline]
+    pub fn sip_visited_network_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(386, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ SIP-User-Authorization-Type ]`: SIP-User-Authorization-Type (code 387), IETF RFC 4740 §9.10.
+    #[inline]
+    pub fn sip_user_authorization_type(
+        &mut self,
+        v: SipUserAuthorizationType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(387, 64, 0, 1024, true, v.0);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one User-Authorization-Answer (command code 283, application 6), IETF RFC 4740 §8.2, straight into a buffer: started by [`UserAuthorizationAnswer::writer`], each setter appends one AVP in the order called, [`UserAuthorizationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UserAuthorizationAnswer`] is the owned form.
+pub struct UserAuthorizationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl UserAuthorizationAnswer {
+    /// Starts writing one User-Authorization-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UserAuthorizationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> UserAuthorizationAnswerWriter<'b> {
+        let mut w = UserAuthorizationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 283, 6),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl UserAuthorizationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(371, 0),
+        rt::AvpKey::new(372, 0),
+        rt::AvpKey::new(291, 0),
+        rt::AvpKey::new(276, 0),
+        rt::AvpKey::new(292, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ SIP-Server-URI ]`: SIP-Server-URI (code 371), IETF RFC 4740 §9.2.
+    #[inline]
+    pub fn sip_server_uri(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(371, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ SIP-Server-Capabilities ]`: SIP-Server-Capabilities (code 372), IETF RFC 4740 §9.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sip_server_capabilities(
+        &mut self,
+        f: impl FnOnce(&mut SipServerCapabilitiesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SipServerCapabilities>(128, true, f);
+        self
+    }
+    /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
+    #[inline]
+    pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(291, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
+    #[inline]
+    pub fn auth_grace_period(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(276, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 1024, true, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 2048, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 4096, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Server-Assignment-Request (command code 284, application 6), IETF RFC 4740 §8.3, straight into a buffer: started by [`ServerAssignmentRequest::writer`], each setter appends one AVP in the order called, [`ServerAssignmentRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ServerAssignmentRequest`] is the owned form.
+pub struct ServerAssignmentRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ServerAssignmentRequest {
+    /// Starts writing one Server-Assignment-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ServerAssignmentRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ServerAssignmentRequestWriter<'b> {
+        let mut w = ServerAssignmentRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 284, 6),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ServerAssignmentRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(375, 0),
+        rt::AvpKey::new(392, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(371, 0),
+    ];
+    const REQUIRED: u64 = 255;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ SIP-Server-Assignment-Type }`: SIP-Server-Assignment-Type (code 375), IETF RFC 4740 §9.4.
+    #[inline]
+    pub fn sip_server_assignment_type(
+        &mut self,
+        v: SipServerAssignmentType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(375, 64, 0, 64, true, v.0);
+        self
+    }
+    /// `{ SIP-User-Data-Already-Available }`: SIP-User-Data-Already-Available (code 392), IETF RFC 4740 §9.13.
+    #[inline]
+    pub fn sip_user_data_already_available(
+        &mut self,
+        v: SipUserDataAlreadyAvailable,
+    ) -> &mut Self {
+        self.0.avps.put_i32(392, 64, 0, 128, true, v.0);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ SIP-Server-URI ]`: SIP-Server-URI (code 371), IETF RFC 4740 §9.2.
+    #[inline]
+    pub fn sip_server_uri(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(371, 64, 0, 1024, true, v);
+        self
+    }
+    /// `*[ SIP-Supported-User-Data-Type ]`: SIP-Supported-User-Data-Type (code 388), IETF RFC 4740 §9.11. Each call appends another occurrence.
+    #[inline]
+    pub fn sip_supported_user_data_type(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(388, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ SIP-AOR ]`: SIP-AOR (code 122), IETF RFC 4740 §9.8. Each call appends another occurrence.
+    #[inline]
+    pub fn sip_aor(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(122, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Server-Assignment-Answer (command code 284, application 6), IETF RFC 4740 §8.4, straight into a buffer: started by [`ServerAssignmentAnswer::writer`], each setter appends one AVP in the order called, [`ServerAssignmentAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ServerAssignmentAnswer`] is the owned form.
+pub struct ServerAssignmentAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ServerAssignmentAnswer {
+    /// Starts writing one Server-Assignment-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ServerAssignmentAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ServerAssignmentAnswerWriter<'b> {
+        let mut w = ServerAssignmentAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 284, 6),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ServerAssignmentAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(368, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(276, 0),
+        rt::AvpKey::new(291, 0),
+        rt::AvpKey::new(292, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 8, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self
+    }
+    /// `*[ SIP-User-Data ]`: SIP-User-Data (code 389), IETF RFC 4740 §9.12. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sip_user_data(
+        &mut self,
+        f: impl FnOnce(&mut SipUserDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SipUserData>(0, false, f);
+        self
+    }
+    /// `[ SIP-Accounting-Information ]`: SIP-Accounting-Information (code 368), IETF RFC 4740 §9.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sip_accounting_information(
+        &mut self,
+        f: impl FnOnce(&mut SipAccountingInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SipAccountingInformation>(64, true, f);
+        self
+    }
+    /// `*[ SIP-Supported-User-Data-Type ]`: SIP-Supported-User-Data-Type (code 388), IETF RFC 4740 §9.11. Each call appends another occurrence.
+    #[inline]
+    pub fn sip_supported_user_data_type(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(388, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
+    #[inline]
+    pub fn auth_grace_period(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(276, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
+    #[inline]
+    pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(291, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 1024, true, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 2048, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 4096, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Location-Info-Request (command code 285, application 6), IETF RFC 4740 §8.5, straight into a buffer: started by [`LocationInfoRequest::writer`], each setter appends one AVP in the order called, [`LocationInfoRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`LocationInfoRequest`] is the owned form.
+pub struct LocationInfoRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl LocationInfoRequest {
+    /// Starts writing one Location-Info-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`LocationInfoRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> LocationInfoRequestWriter<'b> {
+        let mut w = LocationInfoRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 285, 6),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl LocationInfoRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(122, 0),
+        rt::AvpKey::new(293, 0),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ SIP-AOR }`: SIP-AOR (code 122), IETF RFC 4740 §9.8.
+    #[inline]
+    pub fn sip_aor(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(122, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Location-Info-Answer (command code 285, application 6), IETF RFC 4740 §8.6, straight into a buffer: started by [`LocationInfoAnswer::writer`], each setter appends one AVP in the order called, [`LocationInfoAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`LocationInfoAnswer`] is the owned form.
+pub struct LocationInfoAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl LocationInfoAnswer {
+    /// Starts writing one Location-Info-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`LocationInfoAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> LocationInfoAnswerWriter<'b> {
+        let mut w = LocationInfoAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 285, 6),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl LocationInfoAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(371, 0),
+        rt::AvpKey::new(372, 0),
+        rt::AvpKey::new(276, 0),
+        rt::AvpKey::new(291, 0),
+        rt::AvpKey::new(292, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 8, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ SIP-Server-URI ]`: SIP-Server-URI (code 371), IETF RFC 4740 §9.2.
+    #[inline]
+    pub fn sip_server_uri(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(371, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ SIP-Server-Capabilities ]`: SIP-Server-Capabilities (code 372), IETF RFC 4740 §9.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sip_server_capabilities(
+        &mut self,
+        f: impl FnOnce(&mut SipServerCapabilitiesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SipServerCapabilities>(128, true, f);
+        self
+    }
+    /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
+    #[inline]
+    pub fn auth_grace_period(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(276, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
+    #[inline]
+    pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(291, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 1024, true, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 2048, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 4096, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Multimedia-Auth-Request (command code 286, application 6), IETF RFC 4740 §8.7, straight into a buffer: started by [`MultimediaAuthRequest::writer`], each setter appends one AVP in the order called, [`MultimediaAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MultimediaAuthRequest`] is the owned form.
+pub struct MultimediaAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl MultimediaAuthRequest {
+    /// Starts writing one Multimedia-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MultimediaAuthRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> MultimediaAuthRequestWriter<'b> {
+        let mut w = MultimediaAuthRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 286, 6),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl MultimediaAuthRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(122, 0),
+        rt::AvpKey::new(393, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(371, 0),
+        rt::AvpKey::new(382, 0),
+        rt::AvpKey::new(376, 0),
+    ];
+    const REQUIRED: u64 = 255;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ SIP-AOR }`: SIP-AOR (code 122), IETF RFC 4740 §9.8.
+    #[inline]
+    pub fn sip_aor(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(122, 64, 0, 64, true, v);
+        self
+    }
+    /// `{ SIP-Method }`: SIP-Method (code 393), IETF RFC 4740 §9.14.
+    #[inline]
+    pub fn sip_method(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(393, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ SIP-Server-URI ]`: SIP-Server-URI (code 371), IETF RFC 4740 §9.2.
+    #[inline]
+    pub fn sip_server_uri(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(371, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ SIP-Number-Auth-Items ]`: SIP-Number-Auth-Items (code 382), IETF RFC 4740 §9.6.
+    #[inline]
+    pub fn sip_number_auth_items(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(382, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ SIP-Auth-Data-Item ]`: SIP-Auth-Data-Item (code 376), IETF RFC 4740 §9.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sip_auth_data_item(
+        &mut self,
+        f: impl FnOnce(&mut SipAuthDataItemWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SipAuthDataItem>(4096, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Multimedia-Auth-Answer (command code 286, application 6), IETF RFC 4740 §8.8, straight into a buffer: started by [`MultimediaAuthAnswer::writer`], each setter appends one AVP in the order called, [`MultimediaAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MultimediaAuthAnswer`] is the owned form.
+pub struct MultimediaAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl MultimediaAuthAnswer {
+    /// Starts writing one Multimedia-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MultimediaAuthAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> MultimediaAuthAnswerWriter<'b> {
+        let mut w = MultimediaAuthAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 286, 6),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl MultimediaAuthAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(122, 0),
+        rt::AvpKey::new(382, 0),
+        rt::AvpKey::new(291, 0),
+        rt::AvpKey::new(276, 0),
+        rt::AvpKey::new(292, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 8, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ SIP-AOR ]`: SIP-AOR (code 122), IETF RFC 4740 §9.8.
+    #[inline]
+    pub fn sip_aor(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(122, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ SIP-Number-Auth-Items ]`: SIP-Number-Auth-Items (code 382), IETF RFC 4740 §9.6.
+    #[inline]
+    pub fn sip_number_auth_items(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(382, 64, 0, 256, true, v);
+        self
+    }
+    /// `*[ SIP-Auth-Data-Item ]`: SIP-Auth-Data-Item (code 376), IETF RFC 4740 §9.5. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sip_auth_data_item(
+        &mut self,
+        f: impl FnOnce(&mut SipAuthDataItemWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SipAuthDataItem>(0, false, f);
+        self
+    }
+    /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
+    #[inline]
+    pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(291, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
+    #[inline]
+    pub fn auth_grace_period(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(276, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 2048, true, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 4096, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 8192, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Registration-Termination-Request (command code 287, application 6), IETF RFC 4740 §8.9, straight into a buffer: started by [`RegistrationTerminationRequest::writer`], each setter appends one AVP in the order called, [`RegistrationTerminationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`RegistrationTerminationRequest`] is the owned form.
+pub struct RegistrationTerminationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl RegistrationTerminationRequest {
+    /// Starts writing one Registration-Termination-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`RegistrationTerminationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> RegistrationTerminationRequestWriter<'b> {
+        let mut w = RegistrationTerminationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 287, 6),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl RegistrationTerminationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(383, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ SIP-Deregistration-Reason }`: SIP-Deregistration-Reason (code 383), IETF RFC 4740 §9.7.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sip_deregistration_reason(
+        &mut self,
+        f: impl FnOnce(&mut SipDeregistrationReasonWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SipDeregistrationReason>(64, true, f);
+        self
+    }
+    /// `[ Destination-Realm ]`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self
+    }
+    /// `*[ SIP-AOR ]`: SIP-AOR (code 122), IETF RFC 4740 §9.8. Each call appends another occurrence.
+    #[inline]
+    pub fn sip_aor(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(122, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Registration-Termination-Answer (command code 287, application 6), IETF RFC 4740 §8.10, straight into a buffer: started by [`RegistrationTerminationAnswer::writer`], each setter appends one AVP in the order called, [`RegistrationTerminationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`RegistrationTerminationAnswer`] is the owned form.
+pub struct RegistrationTerminationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl RegistrationTerminationAnswer {
+    /// Starts writing one Registration-Termination-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`RegistrationTerminationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> RegistrationTerminationAnswerWriter<'b> {
+        let mut w = RegistrationTerminationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 287, 6),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl RegistrationTerminationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(291, 0),
+        rt::AvpKey::new(276, 0),
+        rt::AvpKey::new(292, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 8, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
+    #[inline]
+    pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(291, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
+    #[inline]
+    pub fn auth_grace_period(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(276, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 256, true, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 512, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 1024, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Push-Profile-Request (command code 288, application 6), IETF RFC 4740 §8.11, straight into a buffer: started by [`PushProfileRequest::writer`], each setter appends one AVP in the order called, [`PushProfileRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`PushProfileRequest`] is the owned form.
+pub struct PushProfileRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl PushProfileRequest {
+    /// Starts writing one Push-Profile-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`PushProfileRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> PushProfileRequestWriter<'b> {
+        let mut w = PushProfileRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 288, 6),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl PushProfileRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(368, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(291, 0),
+        rt::AvpKey::new(276, 0),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `*[ SIP-User-Data ]`: SIP-User-Data (code 389), IETF RFC 4740 §9.12. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sip_user_data(
+        &mut self,
+        f: impl FnOnce(&mut SipUserDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SipUserData>(0, false, f);
+        self
+    }
+    /// `[ SIP-Accounting-Information ]`: SIP-Accounting-Information (code 368), IETF RFC 4740 §9.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sip_accounting_information(
+        &mut self,
+        f: impl FnOnce(&mut SipAccountingInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SipAccountingInformation>(128, true, f);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
+    #[inline]
+    pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(291, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
+    #[inline]
+    pub fn auth_grace_period(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(276, 64, 0, 1024, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Push-Profile-Answer (command code 288, application 6), IETF RFC 4740 §8.12, straight into a buffer: started by [`PushProfileAnswer::writer`], each setter appends one AVP in the order called, [`PushProfileAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`PushProfileAnswer`] is the owned form.
+pub struct PushProfileAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl PushProfileAnswer {
+    /// Starts writing one Push-Profile-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`PushProfileAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> PushProfileAnswerWriter<'b> {
+        let mut w = PushProfileAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 288, 6),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl PushProfileAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(292, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 8, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 64, true, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 128, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 256, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 46usize] = [
     rt::dictionary::AvpDef {

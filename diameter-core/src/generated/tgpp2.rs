@@ -3509,6 +3509,652 @@ impl std::fmt::Debug for AccessNetworkPhysicalAccessIdView<'_> {
         }
     }
 }
+/// Writes the members of one 3GPP2-Charging-Rule-Install AVP (code 801, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Tgpp2ChargingRuleInstall`] is the owned form.
+///
+/// ```text
+/// *[ 3GPP2-Charging-Rule-Definition ]
+/// *[ Charging-Rule-Name ]
+/// *[ Charging-Rule-Base-Name ]
+/// *[ AVP ]
+/// ```
+pub struct Tgpp2ChargingRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Tgpp2ChargingRuleInstall {
+    type Writer<'c> = Tgpp2ChargingRuleInstallWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(801, 5535);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for Tgpp2ChargingRuleInstallWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl Tgpp2ChargingRuleInstallWriter<'_> {
+    /// `*[ 3GPP2-Charging-Rule-Definition ]`: 3GPP2-Charging-Rule-Definition (code 802, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tgpp2_charging_rule_definition(
+        &mut self,
+        f: impl FnOnce(&mut Tgpp2ChargingRuleDefinitionWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<Tgpp2ChargingRuleDefinition>(0, false, f);
+        self
+    }
+    /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6. Each call appends another occurrence.
+    #[inline]
+    pub fn charging_rule_name(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1005, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5. Each call appends another occurrence.
+    #[inline]
+    pub fn charging_rule_base_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1004, 192, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one 3GPP2-Charging-Rule-Definition AVP (code 802, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Tgpp2ChargingRuleDefinition`] is the owned form.
+///
+/// ```text
+/// { Charging-Rule-Name }
+/// [ Service-Identifier ]
+/// [ Rating-Group ]
+/// [ Flow-Identifier ]
+/// *[ Flow-Description ]
+/// [ Flow-Status ]
+/// [ 3GPP2-QoS-Information ]
+/// [ Reporting-Level ]
+/// [ Online ]
+/// [ Offline ]
+/// [ Metering-Method ]
+/// [ Precedence ]
+/// [ AF-Charging-Identifier ]
+/// *[ Flows ]
+/// *[ AVP ]
+/// ```
+pub struct Tgpp2ChargingRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Tgpp2ChargingRuleDefinition {
+    type Writer<'c> = Tgpp2ChargingRuleDefinitionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(802, 5535);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1005, 10415),
+        rt::AvpKey::new(439, 0),
+        rt::AvpKey::new(432, 0),
+        rt::AvpKey::new(810, 5535),
+        rt::AvpKey::new(511, 10415),
+        rt::AvpKey::new(804, 5535),
+        rt::AvpKey::new(1011, 10415),
+        rt::AvpKey::new(1009, 10415),
+        rt::AvpKey::new(1008, 10415),
+        rt::AvpKey::new(1007, 10415),
+        rt::AvpKey::new(1010, 10415),
+        rt::AvpKey::new(505, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for Tgpp2ChargingRuleDefinitionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl Tgpp2ChargingRuleDefinitionWriter<'_> {
+    /// `{ Charging-Rule-Name }`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
+    #[inline]
+    pub fn charging_rule_name(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1005, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
+    #[inline]
+    pub fn service_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(439, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
+    #[inline]
+    pub fn rating_group(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(432, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Flow-Identifier ]`: Flow-Identifier (code 810, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
+    #[inline]
+    pub fn flow_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(810, 192, 5535, 8, true, v);
+        self
+    }
+    /// `*[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8. Each call appends another occurrence.
+    #[inline]
+    pub fn flow_description(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(507, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
+    #[inline]
+    pub fn flow_status(&mut self, v: super::ts29214::FlowStatus) -> &mut Self {
+        self.0.put_i32(511, 192, 10415, 16, true, v.0);
+        self
+    }
+    /// `[ 3GPP2-QoS-Information ]`: 3GPP2-QoS-Information (code 804, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tgpp2_qos_information(
+        &mut self,
+        f: impl FnOnce(&mut Tgpp2QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<Tgpp2QosInformation>(32, true, f);
+        self
+    }
+    /// `[ Reporting-Level ]`: Reporting-Level (code 1011, vendor 10415), 3GPP TS 29.212 §5.3.12.
+    #[inline]
+    pub fn reporting_level(&mut self, v: super::ts29212::ReportingLevel) -> &mut Self {
+        self.0.put_i32(1011, 192, 10415, 64, true, v.0);
+        self
+    }
+    /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
+    #[inline]
+    pub fn online(&mut self, v: super::ts29212::Online) -> &mut Self {
+        self.0.put_i32(1009, 192, 10415, 128, true, v.0);
+        self
+    }
+    /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
+    #[inline]
+    pub fn offline(&mut self, v: super::ts29212::Offline) -> &mut Self {
+        self.0.put_i32(1008, 192, 10415, 256, true, v.0);
+        self
+    }
+    /// `[ Metering-Method ]`: Metering-Method (code 1007, vendor 10415), 3GPP TS 29.212 §5.3.8.
+    #[inline]
+    pub fn metering_method(&mut self, v: super::ts29212::MeteringMethod) -> &mut Self {
+        self.0.put_i32(1007, 192, 10415, 512, true, v.0);
+        self
+    }
+    /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
+    #[inline]
+    pub fn precedence(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1010, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ AF-Charging-Identifier ]`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
+    #[inline]
+    pub fn af_charging_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(505, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn flows(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29214::FlowsWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29214::Flows>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one 3GPP2-QoS-Information AVP (code 804, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Tgpp2QosInformation`] is the owned form.
+///
+/// ```text
+/// [ QoS-Class-Identifier ]
+/// [ Max-Requested-Bandwidth-UL ]
+/// [ Max-Requested-Bandwidth-DL ]
+/// [ Guaranteed-Bitrate-UL ]
+/// [ Guaranteed-Bitrate-DL ]
+/// *[ AVP ]
+/// ```
+pub struct Tgpp2QosInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Tgpp2QosInformation {
+    type Writer<'c> = Tgpp2QosInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(804, 5535);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1028, 10415),
+        rt::AvpKey::new(516, 10415),
+        rt::AvpKey::new(515, 10415),
+        rt::AvpKey::new(1026, 10415),
+        rt::AvpKey::new(1025, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for Tgpp2QosInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl Tgpp2QosInformationWriter<'_> {
+    /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
+    #[inline]
+    pub fn qos_class_identifier(
+        &mut self,
+        v: super::ts29212::QosClassIdentifier,
+    ) -> &mut Self {
+        self.0.put_i32(1028, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
+    #[inline]
+    pub fn max_requested_bandwidth_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(516, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
+    #[inline]
+    pub fn max_requested_bandwidth_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(515, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
+    #[inline]
+    pub fn guaranteed_bitrate_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1026, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
+    #[inline]
+    pub fn guaranteed_bitrate_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1025, 192, 10415, 16, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one 3GPP2-Charging-Rule-Report AVP (code 805, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Tgpp2ChargingRuleReport`] is the owned form.
+///
+/// ```text
+/// *[ Charging-Rule-Name ]
+/// *[ Charging-Rule-Base-Name ]
+/// [ PCC-Rule-Status ]
+/// [ Rule-Reason-Code ]
+/// *[ AVP ]
+/// ```
+pub struct Tgpp2ChargingRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Tgpp2ChargingRuleReport {
+    type Writer<'c> = Tgpp2ChargingRuleReportWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(805, 5535);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1019, 10415),
+        rt::AvpKey::new(814, 5535),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for Tgpp2ChargingRuleReportWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl Tgpp2ChargingRuleReportWriter<'_> {
+    /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6. Each call appends another occurrence.
+    #[inline]
+    pub fn charging_rule_name(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1005, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5. Each call appends another occurrence.
+    #[inline]
+    pub fn charging_rule_base_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1004, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
+    #[inline]
+    pub fn pcc_rule_status(&mut self, v: super::ts29212::PccRuleStatus) -> &mut Self {
+        self.0.put_i32(1019, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Rule-Reason-Code ]`: Rule-Reason-Code (code 814, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
+    #[inline]
+    pub fn rule_reason_code(&mut self, v: RuleReasonCode) -> &mut Self {
+        self.0.put_i32(814, 128, 5535, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Flow-Info AVP (code 809, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`FlowInfo`] is the owned form.
+///
+/// ```text
+/// [ Flow-Identifier ]
+/// *[ Flow-Description-Info ]
+/// [ Requested-QoS ]
+/// [ Granted-QoS ]
+/// [ Flow-Status ]
+/// *[ AVP ]
+/// ```
+pub struct FlowInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for FlowInfo {
+    type Writer<'c> = FlowInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(809, 5535);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(810, 5535),
+        rt::AvpKey::new(812, 5535),
+        rt::AvpKey::new(811, 5535),
+        rt::AvpKey::new(511, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for FlowInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl FlowInfoWriter<'_> {
+    /// `[ Flow-Identifier ]`: Flow-Identifier (code 810, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
+    #[inline]
+    pub fn flow_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(810, 192, 5535, 1, true, v);
+        self
+    }
+    /// `*[ Flow-Description-Info ]`: Flow-Description-Info (code 813, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn flow_description_info(
+        &mut self,
+        f: impl FnOnce(&mut FlowDescriptionInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<FlowDescriptionInfo>(0, false, f);
+        self
+    }
+    /// `[ Requested-QoS ]`: Requested-QoS (code 812, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn requested_qos(
+        &mut self,
+        f: impl FnOnce(&mut RequestedQosWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RequestedQos>(2, true, f);
+        self
+    }
+    /// `[ Granted-QoS ]`: Granted-QoS (code 811, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn granted_qos(
+        &mut self,
+        f: impl FnOnce(&mut GrantedQosWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<GrantedQos>(4, true, f);
+        self
+    }
+    /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
+    #[inline]
+    pub fn flow_status(&mut self, v: super::ts29214::FlowStatus) -> &mut Self {
+        self.0.put_i32(511, 192, 10415, 8, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Granted-QoS AVP (code 811, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`GrantedQos`] is the owned form.
+///
+/// ```text
+/// [ QoS-Class-Identifier ]
+/// [ Guaranteed-Bitrate-UL ]
+/// [ Guaranteed-Bitrate-DL ]
+/// *[ AVP ]
+/// ```
+pub struct GrantedQosWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for GrantedQos {
+    type Writer<'c> = GrantedQosWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(811, 5535);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1028, 10415),
+        rt::AvpKey::new(1026, 10415),
+        rt::AvpKey::new(1025, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for GrantedQosWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl GrantedQosWriter<'_> {
+    /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
+    #[inline]
+    pub fn qos_class_identifier(
+        &mut self,
+        v: super::ts29212::QosClassIdentifier,
+    ) -> &mut Self {
+        self.0.put_i32(1028, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
+    #[inline]
+    pub fn guaranteed_bitrate_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1026, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
+    #[inline]
+    pub fn guaranteed_bitrate_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1025, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Requested-QoS AVP (code 812, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RequestedQos`] is the owned form.
+///
+/// ```text
+/// [ QoS-Class-Identifier ]
+/// [ Guaranteed-Bitrate-UL ]
+/// [ Guaranteed-Bitrate-DL ]
+/// *[ AVP ]
+/// ```
+pub struct RequestedQosWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RequestedQos {
+    type Writer<'c> = RequestedQosWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(812, 5535);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1028, 10415),
+        rt::AvpKey::new(1026, 10415),
+        rt::AvpKey::new(1025, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RequestedQosWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RequestedQosWriter<'_> {
+    /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
+    #[inline]
+    pub fn qos_class_identifier(
+        &mut self,
+        v: super::ts29212::QosClassIdentifier,
+    ) -> &mut Self {
+        self.0.put_i32(1028, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
+    #[inline]
+    pub fn guaranteed_bitrate_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1026, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
+    #[inline]
+    pub fn guaranteed_bitrate_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1025, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Flow-Description-Info AVP (code 813, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`FlowDescriptionInfo`] is the owned form.
+///
+/// ```text
+/// [ Flow-Description ]
+/// [ Precedence ]
+/// *[ AVP ]
+/// ```
+pub struct FlowDescriptionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for FlowDescriptionInfo {
+    type Writer<'c> = FlowDescriptionInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(813, 5535);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(507, 10415),
+        rt::AvpKey::new(1010, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for FlowDescriptionInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl FlowDescriptionInfoWriter<'_> {
+    /// `[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
+    #[inline]
+    pub fn flow_description(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(507, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
+    #[inline]
+    pub fn precedence(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1010, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Access-Network-Physical-Access-ID AVP (code 900, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AccessNetworkPhysicalAccessId`] is the owned form.
+///
+/// ```text
+/// [ Access-Network-Physical-Access-ID-Value ]
+/// [ Access-Network-Physical-Access-ID-Realm ]
+/// *[ AVP ]
+/// ```
+pub struct AccessNetworkPhysicalAccessIdWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AccessNetworkPhysicalAccessId {
+    type Writer<'c> = AccessNetworkPhysicalAccessIdWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(900, 5535);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(899, 5535),
+        rt::AvpKey::new(898, 5535),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkPhysicalAccessIdWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AccessNetworkPhysicalAccessIdWriter<'_> {
+    /// `[ Access-Network-Physical-Access-ID-Value ]`: Access-Network-Physical-Access-ID-Value (code 899, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs.
+    #[inline]
+    pub fn access_network_physical_access_id_value(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(899, 128, 5535, 1, true, v);
+        self
+    }
+    /// `[ Access-Network-Physical-Access-ID-Realm ]`: Access-Network-Physical-Access-ID-Realm (code 898, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs.
+    #[inline]
+    pub fn access_network_physical_access_id_realm(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(898, 128, 5535, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 20usize] = [
     rt::dictionary::AvpDef {

@@ -3529,6 +3529,681 @@ impl std::fmt::Debug for BootstrappingInfoAnswerView<'_> {
         }
     }
 }
+/// Writes one Multimedia-Auth-Request (command code 303, application 16777221), 3GPP TS 29.109 §6.1.1, straight into a buffer: started by [`MultimediaAuthRequest::writer`], each setter appends one AVP in the order called, [`MultimediaAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MultimediaAuthRequest`] is the owned form.
+pub struct MultimediaAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl MultimediaAuthRequest {
+    /// Starts writing one Multimedia-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MultimediaAuthRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> MultimediaAuthRequestWriter<'b> {
+        let mut w = MultimediaAuthRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 303, 16777221),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl MultimediaAuthRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(601, 10415),
+        rt::AvpKey::new(612, 10415),
+        rt::AvpKey::new(607, 10415),
+        rt::AvpKey::new(602, 10415),
+        rt::AvpKey::new(409, 10415),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
+    #[inline]
+    pub fn public_identity(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(601, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ 3GPP-SIP-Auth-Data-Item ]`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tgpp_sip_auth_data_item(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::TgppSipAuthDataItemWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::TgppSipAuthDataItem>(512, true, f);
+        self
+    }
+    /// `[ 3GPP-SIP-Number-Auth-Items ]`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
+    #[inline]
+    pub fn tgpp_sip_number_auth_items(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(607, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ Server-Name ]`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
+    #[inline]
+    pub fn server_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(602, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ GUSS-Timestamp ]`: GUSS-Timestamp (code 409, vendor 10415), 3GPP TS 29.109 §6.3.
+    #[inline]
+    pub fn guss_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(409, 128, 10415, 4096, true, v.0);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Multimedia-Auth-Answer (command code 303, application 16777221), 3GPP TS 29.109 §6.1.2, straight into a buffer: started by [`MultimediaAuthAnswer::writer`], each setter appends one AVP in the order called, [`MultimediaAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MultimediaAuthAnswer`] is the owned form.
+pub struct MultimediaAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl MultimediaAuthAnswer {
+    /// Starts writing one Multimedia-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MultimediaAuthAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> MultimediaAuthAnswerWriter<'b> {
+        let mut w = MultimediaAuthAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 303, 16777221),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl MultimediaAuthAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(601, 10415),
+        rt::AvpKey::new(607, 10415),
+        rt::AvpKey::new(612, 10415),
+        rt::AvpKey::new(400, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(64, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
+    #[inline]
+    pub fn public_identity(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(601, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ 3GPP-SIP-Number-Auth-Items ]`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
+    #[inline]
+    pub fn tgpp_sip_number_auth_items(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(607, 192, 10415, 512, true, v);
+        self
+    }
+    /// `[ 3GPP-SIP-Auth-Data-Item ]`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tgpp_sip_auth_data_item(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::TgppSipAuthDataItemWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::TgppSipAuthDataItem>(1024, true, f);
+        self
+    }
+    /// `[ GBA-UserSecSettings ]`: GBA-UserSecSettings (code 400, vendor 10415), 3GPP TS 29.109 §6.3.
+    #[inline]
+    pub fn gba_usersecsettings(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(400, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(4096, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Bootstrapping-Info-Request (command code 310, application 16777220), 3GPP TS 29.109 §6.2.1, straight into a buffer: started by [`BootstrappingInfoRequest::writer`], each setter appends one AVP in the order called, [`BootstrappingInfoRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`BootstrappingInfoRequest`] is the owned form.
+pub struct BootstrappingInfoRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl BootstrappingInfoRequest {
+    /// Starts writing one Bootstrapping-Info-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`BootstrappingInfoRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> BootstrappingInfoRequestWriter<'b> {
+        let mut w = BootstrappingInfoRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 310, 16777220),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl BootstrappingInfoRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(401, 10415),
+        rt::AvpKey::new(402, 10415),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(407, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self
+    }
+    /// `*[ GAA-Service-Identifier ]`: GAA-Service-Identifier (code 403, vendor 10415), 3GPP TS 29.109 §6.3. Each call appends another occurrence.
+    #[inline]
+    pub fn gaa_service_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(403, 128, 10415, 0, false, v);
+        self
+    }
+    /// `{ Transaction-Identifier }`: Transaction-Identifier (code 401, vendor 10415), 3GPP TS 29.109 §6.3.
+    #[inline]
+    pub fn transaction_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(401, 128, 10415, 32, true, v);
+        self
+    }
+    /// `{ NAF-Hostname }`: NAF-Hostname (code 402, vendor 10415), 3GPP TS 29.109 §6.3.
+    #[inline]
+    pub fn naf_hostname(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(402, 128, 10415, 64, true, v);
+        self
+    }
+    /// `[ GBA_U-Awareness-Indicator ]`: GBA_U-Awareness-Indicator (code 407, vendor 10415), 3GPP TS 29.109 §6.3.
+    #[inline]
+    pub fn gba_u_awareness_indicator(&mut self, v: GbaUAwarenessIndicator) -> &mut Self {
+        self.0.avps.put_i32(407, 128, 10415, 256, true, v.0);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Bootstrapping-Info-Answer (command code 310, application 16777220), 3GPP TS 29.109 §6.2.2, straight into a buffer: started by [`BootstrappingInfoAnswer::writer`], each setter appends one AVP in the order called, [`BootstrappingInfoAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`BootstrappingInfoAnswer`] is the owned form.
+pub struct BootstrappingInfoAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl BootstrappingInfoAnswer {
+    /// Starts writing one Bootstrapping-Info-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`BootstrappingInfoAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> BootstrappingInfoAnswerWriter<'b> {
+        let mut w = BootstrappingInfoAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 310, 16777220),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl BootstrappingInfoAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(405, 10415),
+        rt::AvpKey::new(406, 10415),
+        rt::AvpKey::new(404, 10415),
+        rt::AvpKey::new(408, 10415),
+        rt::AvpKey::new(400, 10415),
+        rt::AvpKey::new(410, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(32, true, f);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ ME-Key-Material ]`: ME-Key-Material (code 405, vendor 10415), 3GPP TS 29.109 §6.3.
+    #[inline]
+    pub fn me_key_material(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(405, 128, 10415, 128, true, v);
+        self
+    }
+    /// `[ UICC-Key-Material ]`: UICC-Key-Material (code 406, vendor 10415), 3GPP TS 29.109 §6.3.
+    #[inline]
+    pub fn uicc_key_material(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(406, 128, 10415, 256, true, v);
+        self
+    }
+    /// `[ Key-ExpiryTime ]`: Key-ExpiryTime (code 404, vendor 10415), 3GPP TS 29.109 §6.3.
+    #[inline]
+    pub fn key_expirytime(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(404, 128, 10415, 512, true, v.0);
+        self
+    }
+    /// `[ BootstrapInfoCreationTime ]`: BootstrapInfoCreationTime (code 408, vendor 10415), 3GPP TS 29.109 §6.3.
+    #[inline]
+    pub fn bootstrapinfocreationtime(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(408, 128, 10415, 1024, true, v.0);
+        self
+    }
+    /// `[ GBA-UserSecSettings ]`: GBA-UserSecSettings (code 400, vendor 10415), 3GPP TS 29.109 §6.3.
+    #[inline]
+    pub fn gba_usersecsettings(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(400, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `[ GBA-Type ]`: GBA-Type (code 410, vendor 10415), 3GPP TS 29.109 §6.3.
+    #[inline]
+    pub fn gba_type(&mut self, v: GbaType) -> &mut Self {
+        self.0.avps.put_i32(410, 128, 10415, 4096, true, v.0);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(8192, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 21usize] = [
     rt::dictionary::AvpDef {

@@ -10618,6 +10618,2324 @@ impl std::fmt::Debug for MtDataAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one Communication-Failure-Information AVP (code 4300, vendor 10415), 3GPP TS 29.128 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CommunicationFailureInformation`] is the owned form.
+///
+/// ```text
+/// [ Cause-Type ]
+/// [ S1AP-Cause ]
+/// [ RANAP-Cause ]
+/// [ BSSGP-Cause ]
+/// [ GMM-Cause ]
+/// [ SM-Cause ]
+/// *[ AVP ]
+/// ```
+pub struct CommunicationFailureInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CommunicationFailureInformation {
+    type Writer<'c> = CommunicationFailureInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(4300, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(4301, 10415),
+        rt::AvpKey::new(4302, 10415),
+        rt::AvpKey::new(4303, 10415),
+        rt::AvpKey::new(4309, 10415),
+        rt::AvpKey::new(4304, 10415),
+        rt::AvpKey::new(4305, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CommunicationFailureInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CommunicationFailureInformationWriter<'_> {
+    /// `[ Cause-Type ]`: Cause-Type (code 4301, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn cause_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4301, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ S1AP-Cause ]`: S1AP-Cause (code 4302, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn s1ap_cause(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4302, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ RANAP-Cause ]`: RANAP-Cause (code 4303, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn ranap_cause(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4303, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ BSSGP-Cause ]`: BSSGP-Cause (code 4309, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn bssgp_cause(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4309, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ GMM-Cause ]`: GMM-Cause (code 4304, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn gmm_cause(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4304, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ SM-Cause ]`: SM-Cause (code 4305, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn sm_cause(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4305, 192, 10415, 32, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Number-Of-UE-Per-Location-Configuration AVP (code 4306, vendor 10415), 3GPP TS 29.128 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NumberOfUePerLocationConfiguration`] is the owned form.
+///
+/// ```text
+/// { EPS-Location-Information }
+/// [ IMSI-Group-Id ]
+/// *[ AVP ]
+/// ```
+pub struct NumberOfUePerLocationConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for NumberOfUePerLocationConfiguration {
+    type Writer<'c> = NumberOfUePerLocationConfigurationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(4306, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1496, 10415),
+        rt::AvpKey::new(1675, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for NumberOfUePerLocationConfigurationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl NumberOfUePerLocationConfigurationWriter<'_> {
+    /// `{ EPS-Location-Information }`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn eps_location_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::EpsLocationInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29272::EpsLocationInformation>(1, true, f);
+        self
+    }
+    /// `[ IMSI-Group-Id ]`: IMSI-Group-Id (code 1675, vendor 10415), 3GPP TS 29.272 §7.3.189.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn imsi_group_id(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::ImsiGroupIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29272::ImsiGroupId>(2, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Number-Of-UE-Per-Location-Report AVP (code 4307, vendor 10415), 3GPP TS 29.128 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NumberOfUePerLocationReport`] is the owned form.
+///
+/// ```text
+/// { EPS-Location-Information }
+/// { UE-Count }
+/// [ IMSI-Group-Id ]
+/// *[ AVP ]
+/// ```
+pub struct NumberOfUePerLocationReportWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for NumberOfUePerLocationReport {
+    type Writer<'c> = NumberOfUePerLocationReportWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(4307, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1496, 10415),
+        rt::AvpKey::new(4308, 10415),
+        rt::AvpKey::new(1675, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for NumberOfUePerLocationReportWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl NumberOfUePerLocationReportWriter<'_> {
+    /// `{ EPS-Location-Information }`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn eps_location_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::EpsLocationInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29272::EpsLocationInformation>(1, true, f);
+        self
+    }
+    /// `{ UE-Count }`: UE-Count (code 4308, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn ue_count(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4308, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ IMSI-Group-Id ]`: IMSI-Group-Id (code 1675, vendor 10415), 3GPP TS 29.272 §7.3.189.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn imsi_group_id(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::ImsiGroupIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29272::ImsiGroupId>(4, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Serving-PLMN-Rate-Control AVP (code 4310, vendor 10415), 3GPP TS 29.128 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServingPlmnRateControl`] is the owned form.
+///
+/// ```text
+/// [ Uplink-Rate-Limit ]
+/// [ Downlink-Rate-Limit ]
+/// *[ AVP ]
+/// ```
+pub struct ServingPlmnRateControlWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ServingPlmnRateControl {
+    type Writer<'c> = ServingPlmnRateControlWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(4310, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(4311, 10415),
+        rt::AvpKey::new(4312, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ServingPlmnRateControlWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ServingPlmnRateControlWriter<'_> {
+    /// `[ Uplink-Rate-Limit ]`: Uplink-Rate-Limit (code 4311, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn uplink_rate_limit(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4311, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Downlink-Rate-Limit ]`: Downlink-Rate-Limit (code 4312, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn downlink_rate_limit(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4312, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one RRC-Cause-Counter AVP (code 4318, vendor 10415), 3GPP TS 29.128 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RrcCauseCounter`] is the owned form.
+///
+/// ```text
+/// [ Counter-Value ]
+/// [ RRC-Counter-Timestamp ]
+/// *[ AVP ]
+/// ```
+pub struct RrcCauseCounterWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RrcCauseCounter {
+    type Writer<'c> = RrcCauseCounterWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(4318, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(4319, 10415),
+        rt::AvpKey::new(4320, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RrcCauseCounterWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RrcCauseCounterWriter<'_> {
+    /// `[ Counter-Value ]`: Counter-Value (code 4319, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn counter_value(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4319, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ RRC-Counter-Timestamp ]`: RRC-Counter-Timestamp (code 4320, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn rrc_counter_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(4320, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Idle-Status-Indication AVP (code 4322, vendor 10415), 3GPP TS 29.128 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`IdleStatusIndication`] is the owned form.
+///
+/// ```text
+/// [ Idle-Status-Timestamp ]
+/// [ Active-Time ]
+/// [ Subscribed-Periodic-RAU-TAU-Timer ]
+/// [ eDRX-Cycle-Length ]
+/// [ DL-Buffering-Suggested-Packet-Count ]
+/// *[ AVP ]
+/// ```
+pub struct IdleStatusIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for IdleStatusIndication {
+    type Writer<'c> = IdleStatusIndicationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(4322, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(4323, 10415),
+        rt::AvpKey::new(4324, 10415),
+        rt::AvpKey::new(1619, 10415),
+        rt::AvpKey::new(1691, 10415),
+        rt::AvpKey::new(1674, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for IdleStatusIndicationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl IdleStatusIndicationWriter<'_> {
+    /// `[ Idle-Status-Timestamp ]`: Idle-Status-Timestamp (code 4323, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn idle_status_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(4323, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Active-Time ]`: Active-Time (code 4324, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn active_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4324, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Subscribed-Periodic-RAU-TAU-Timer ]`: Subscribed-Periodic-RAU-TAU-Timer (code 1619, vendor 10415), 3GPP TS 29.272 §7.3.134.
+    #[inline]
+    pub fn subscribed_periodic_rau_tau_timer(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1619, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ eDRX-Cycle-Length ]`: eDRX-Cycle-Length (code 1691, vendor 10415), 3GPP TS 29.272 §7.3.215.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn edrx_cycle_length(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::EdrxCycleLengthWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29272::EdrxCycleLength>(8, true, f);
+        self
+    }
+    /// `[ DL-Buffering-Suggested-Packet-Count ]`: DL-Buffering-Suggested-Packet-Count (code 1674, vendor 10415), 3GPP TS 29.272 §7.3.188.
+    #[inline]
+    pub fn dl_buffering_suggested_packet_count(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(1674, 128, 10415, 16, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one Configuration-Information-Request (command code 8388718, application 16777346), 3GPP TS 29.128 §6.2.1, straight into a buffer: started by [`ConfigurationInformationRequest::writer`], each setter appends one AVP in the order called, [`ConfigurationInformationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ConfigurationInformationRequest`] is the owned form.
+pub struct ConfigurationInformationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ConfigurationInformationRequest {
+    /// Starts writing one Configuration-Information-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ConfigurationInformationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ConfigurationInformationRequestWriter<'b> {
+        let mut w = ConfigurationInformationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388718, 16777346),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ConfigurationInformationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(3102, 10415),
+        rt::AvpKey::new(621, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 64, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identifier(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::UserIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::UserIdentifier>(128, true, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Monitoring-Event-Configuration ]`: Monitoring-Event-Configuration (code 3122, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn monitoring_event_configuration(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::MonitoringEventConfigurationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::MonitoringEventConfiguration>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Configuration-Information-Answer (command code 8388718, application 16777346), 3GPP TS 29.128 §6.2.2, straight into a buffer: started by [`ConfigurationInformationAnswer::writer`], each setter appends one AVP in the order called, [`ConfigurationInformationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ConfigurationInformationAnswer`] is the owned form.
+pub struct ConfigurationInformationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ConfigurationInformationAnswer {
+    /// Starts writing one Configuration-Information-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ConfigurationInformationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ConfigurationInformationAnswerWriter<'b> {
+        let mut w = ConfigurationInformationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388718, 16777346),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ConfigurationInformationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(64, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(128, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                256,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn monitoring_event_report(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::MonitoringEventReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::MonitoringEventReport>(0, false, f);
+        self
+    }
+    /// `*[ Monitoring-Event-Config-Status ]`: Monitoring-Event-Config-Status (code 3142, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn monitoring_event_config_status(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::MonitoringEventConfigStatusWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::MonitoringEventConfigStatus>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(512, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Reporting-Information-Request (command code 8388719, application 16777346), 3GPP TS 29.128 §6.2.3, straight into a buffer: started by [`ReportingInformationRequest::writer`], each setter appends one AVP in the order called, [`ReportingInformationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReportingInformationRequest`] is the owned form.
+pub struct ReportingInformationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ReportingInformationRequest {
+    /// Starts writing one Reporting-Information-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReportingInformationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ReportingInformationRequestWriter<'b> {
+        let mut w = ReportingInformationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388719, 16777346),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ReportingInformationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 64, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(128, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn monitoring_event_report(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::MonitoringEventReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::MonitoringEventReport>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Reporting-Information-Answer (command code 8388719, application 16777346), 3GPP TS 29.128 §6.2.4, straight into a buffer: started by [`ReportingInformationAnswer::writer`], each setter appends one AVP in the order called, [`ReportingInformationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReportingInformationAnswer`] is the owned form.
+pub struct ReportingInformationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ReportingInformationAnswer {
+    /// Starts writing one Reporting-Information-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReportingInformationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ReportingInformationAnswerWriter<'b> {
+        let mut w = ReportingInformationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388719, 16777346),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ReportingInformationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(64, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(128, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                256,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(512, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Connection-Management-Request (command code 8388732, application 16777346), 3GPP TS 29.128 §6.2.5, straight into a buffer: started by [`ConnectionManagementRequest::writer`], each setter appends one AVP in the order called, [`ConnectionManagementRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ConnectionManagementRequest`] is the owned form.
+pub struct ConnectionManagementRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ConnectionManagementRequest {
+    /// Starts writing one Connection-Management-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ConnectionManagementRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ConnectionManagementRequestWriter<'b> {
+        let mut w = ConnectionManagementRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388732, 16777346),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ConnectionManagementRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(3102, 10415),
+        rt::AvpKey::new(4314, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1020, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(4317, 10415),
+        rt::AvpKey::new(3329, 10415),
+        rt::AvpKey::new(493, 0),
+        rt::AvpKey::new(4310, 10415),
+        rt::AvpKey::new(4313, 10415),
+        rt::AvpKey::new(13, 10415),
+        rt::AvpKey::new(1032, 10415),
+        rt::AvpKey::new(1401, 10415),
+        rt::AvpKey::new(1407, 10415),
+    ];
+    const REQUIRED: u64 = 255;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identifier(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::UserIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::UserIdentifier>(64, true, f);
+        self
+    }
+    /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
+    #[inline]
+    pub fn bearer_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1020, 192, 10415, 512, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(1024, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ CMR-Flags ]`: CMR-Flags (code 4317, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn cmr_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(4317, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn maximum_ue_availability_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(3329, 192, 10415, 4096, true, v.0);
+        self
+    }
+    /// `{ Connection-Action }`: Connection-Action (code 4314, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn connection_action(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(4314, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(493, 64, 0, 8192, true, v);
+        self
+    }
+    /// `[ Serving-PLMN-Rate-Control ]`: Serving-PLMN-Rate-Control (code 4310, vendor 10415), 3GPP TS 29.128 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn serving_plmn_rate_control(
+        &mut self,
+        f: impl FnOnce(&mut ServingPlmnRateControlWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ServingPlmnRateControl>(16384, true, f);
+        self
+    }
+    /// `[ Extended-PCO ]`: Extended-PCO (code 4313, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn extended_pco(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(4313, 192, 10415, 32768, true, v);
+        self
+    }
+    /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_charging_characteristics(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(13, 192, 10415, 65536, true, v);
+        self
+    }
+    /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
+        self.0.avps.put_i32(1032, 128, 10415, 131072, true, v.0);
+        self
+    }
+    /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn terminal_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::TerminalInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29272::TerminalInformation>(262144, true, f);
+        self
+    }
+    /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
+    #[inline]
+    pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1407, 192, 10415, 524288, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Connection-Management-Answer (command code 8388732, application 16777346), 3GPP TS 29.128 §6.2.6, straight into a buffer: started by [`ConnectionManagementAnswer::writer`], each setter appends one AVP in the order called, [`ConnectionManagementAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ConnectionManagementAnswer`] is the owned form.
+pub struct ConnectionManagementAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ConnectionManagementAnswer {
+    /// Starts writing one Connection-Management-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ConnectionManagementAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ConnectionManagementAnswerWriter<'b> {
+        let mut w = ConnectionManagementAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388732, 16777346),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ConnectionManagementAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(2050, 10415),
+        rt::AvpKey::new(4313, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(64, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(128, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                256,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ PDN-Connection-Charging-ID ]`: PDN-Connection-Charging-ID (code 2050, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn pdn_connection_charging_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2050, 128, 10415, 512, true, v);
+        self
+    }
+    /// `[ Extended-PCO ]`: Extended-PCO (code 4313, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn extended_pco(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(4313, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(2048, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one MO-Data-Request (command code 8388733, application 16777346), 3GPP TS 29.128 §6.2.7, straight into a buffer: started by [`MoDataRequest::writer`], each setter appends one AVP in the order called, [`MoDataRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MoDataRequest`] is the owned form.
+pub struct MoDataRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl MoDataRequest {
+    /// Starts writing one MO-Data-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MoDataRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> MoDataRequestWriter<'b> {
+        let mut w = MoDataRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388733, 16777346),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl MoDataRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(3102, 10415),
+        rt::AvpKey::new(1020, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(4315, 10415),
+        rt::AvpKey::new(4318, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identifier(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::UserIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::UserIdentifier>(32, true, f);
+        self
+    }
+    /// `{ Bearer-Identifier }`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
+    #[inline]
+    pub fn bearer_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1020, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(512, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Non-IP-Data ]`: Non-IP-Data (code 4315, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn non_ip_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(4315, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ RRC-Cause-Counter ]`: RRC-Cause-Counter (code 4318, vendor 10415), 3GPP TS 29.128 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn rrc_cause_counter(
+        &mut self,
+        f: impl FnOnce(&mut RrcCauseCounterWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<RrcCauseCounter>(2048, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one MO-Data-Answer (command code 8388733, application 16777346), 3GPP TS 29.128 §6.2.8, straight into a buffer: started by [`MoDataAnswer::writer`], each setter appends one AVP in the order called, [`MoDataAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MoDataAnswer`] is the owned form.
+pub struct MoDataAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl MoDataAnswer {
+    /// Starts writing one MO-Data-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MoDataAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> MoDataAnswerWriter<'b> {
+        let mut w = MoDataAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388733, 16777346),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl MoDataAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(64, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(128, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                256,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(512, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one MT-Data-Request (command code 8388734, application 16777346), 3GPP TS 29.128 §6.2.9, straight into a buffer: started by [`MtDataRequest::writer`], each setter appends one AVP in the order called, [`MtDataRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MtDataRequest`] is the owned form.
+pub struct MtDataRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl MtDataRequest {
+    /// Starts writing one MT-Data-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MtDataRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> MtDataRequestWriter<'b> {
+        let mut w = MtDataRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388734, 16777346),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl MtDataRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(3102, 10415),
+        rt::AvpKey::new(1020, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(4315, 10415),
+        rt::AvpKey::new(4316, 10415),
+        rt::AvpKey::new(3330, 10415),
+    ];
+    const REQUIRED: u64 = 255;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identifier(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::UserIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::UserIdentifier>(64, true, f);
+        self
+    }
+    /// `{ Bearer-Identifier }`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
+    #[inline]
+    pub fn bearer_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1020, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(512, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Non-IP-Data ]`: Non-IP-Data (code 4315, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn non_ip_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(4315, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ SCEF-Wait-Time ]`: SCEF-Wait-Time (code 4316, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn scef_wait_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(4316, 192, 10415, 2048, true, v.0);
+        self
+    }
+    /// `[ Maximum-Retransmission-Time ]`: Maximum-Retransmission-Time (code 3330, vendor 10415), 3GPP TS 29.338 §6.3.3.
+    #[inline]
+    pub fn maximum_retransmission_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(3330, 192, 10415, 4096, true, v.0);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one MT-Data-Answer (command code 8388734, application 16777346), 3GPP TS 29.128 §6.2.10, straight into a buffer: started by [`MtDataAnswer::writer`], each setter appends one AVP in the order called, [`MtDataAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MtDataAnswer`] is the owned form.
+pub struct MtDataAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl MtDataAnswer {
+    /// Starts writing one MT-Data-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MtDataAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> MtDataAnswerWriter<'b> {
+        let mut w = MtDataAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388734, 16777346),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl MtDataAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(3331, 10415),
+        rt::AvpKey::new(4321, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(64, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(128, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                256,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Requested-Retransmission-Time ]`: Requested-Retransmission-Time (code 3331, vendor 10415), 3GPP TS 29.338 §6.3.3.
+    #[inline]
+    pub fn requested_retransmission_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(3331, 192, 10415, 512, true, v.0);
+        self
+    }
+    /// `[ TDA-Flags ]`: TDA-Flags (code 4321, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn tda_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(4321, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(2048, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 26usize] = [
     rt::dictionary::AvpDef {

@@ -1538,6 +1538,225 @@ impl std::fmt::Debug for StatusView<'_> {
         }
     }
 }
+/// Writes the members of one Served-User-Identity AVP (code 1100, vendor 10415), 3GPP TS 29.140 §6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServedUserIdentity`] is the owned form.
+///
+/// ```text
+/// [ MSISDN ]
+/// [ VASP-ID ]
+/// [ VAS-ID ]
+/// *[ AVP ]
+/// ```
+pub struct ServedUserIdentityWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ServedUserIdentity {
+    type Writer<'c> = ServedUserIdentityWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1100, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(701, 10415),
+        rt::AvpKey::new(1101, 10415),
+        rt::AvpKey::new(1102, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ServedUserIdentityWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ServedUserIdentityWriter<'_> {
+    /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
+    #[inline]
+    pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(701, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ VASP-ID ]`: VASP-ID (code 1101, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn vasp_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1101, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ VAS-ID ]`: VAS-ID (code 1102, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn vas_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1102, 128, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Initial-Recipient-Address AVP (code 1105, vendor 10415), 3GPP TS 29.140 §6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`InitialRecipientAddress`] is the owned form.
+///
+/// ```text
+/// { MM10-Sequence-Number }
+/// { MM10-Recipient-Address }
+/// *[ AVP ]
+/// ```
+pub struct InitialRecipientAddressWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for InitialRecipientAddress {
+    type Writer<'c> = InitialRecipientAddressWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1105, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1107, 10415),
+        rt::AvpKey::new(1108, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for InitialRecipientAddressWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl InitialRecipientAddressWriter<'_> {
+    /// `{ MM10-Sequence-Number }`: MM10-Sequence-Number (code 1107, vendor 10415), 3GPP TS 29.140 §6.
+    #[inline]
+    pub fn mm10_sequence_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1107, 128, 10415, 1, true, v);
+        self
+    }
+    /// `{ MM10-Recipient-Address }`: MM10-Recipient-Address (code 1108, vendor 10415), 3GPP TS 29.140 §6.
+    #[inline]
+    pub fn mm10_recipient_address(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1108, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Result-Recipient-Address AVP (code 1106, vendor 10415), 3GPP TS 29.140 §6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ResultRecipientAddress`] is the owned form.
+///
+/// ```text
+/// { MM10-Sequence-Number }
+/// { MM10-Recipient-Address }
+/// [ Routeing-Address ]
+/// [ Routeing-Address-Resolution ]
+/// *[ AVP ]
+/// ```
+pub struct ResultRecipientAddressWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ResultRecipientAddress {
+    type Writer<'c> = ResultRecipientAddressWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1106, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1107, 10415),
+        rt::AvpKey::new(1108, 10415),
+        rt::AvpKey::new(1109, 10415),
+        rt::AvpKey::new(1119, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ResultRecipientAddressWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ResultRecipientAddressWriter<'_> {
+    /// `{ MM10-Sequence-Number }`: MM10-Sequence-Number (code 1107, vendor 10415), 3GPP TS 29.140 §6.
+    #[inline]
+    pub fn mm10_sequence_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1107, 128, 10415, 1, true, v);
+        self
+    }
+    /// `{ MM10-Recipient-Address }`: MM10-Recipient-Address (code 1108, vendor 10415), 3GPP TS 29.140 §6.
+    #[inline]
+    pub fn mm10_recipient_address(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1108, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ Routeing-Address ]`: Routeing-Address (code 1109, vendor 10415), 3GPP TS 29.140 §6.
+    #[inline]
+    pub fn routeing_address(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1109, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ Routeing-Address-Resolution ]`: Routeing-Address-Resolution (code 1119, vendor 10415), 3GPP TS 29.140 §6.
+    #[inline]
+    pub fn routeing_address_resolution(
+        &mut self,
+        v: RouteingAddressResolution,
+    ) -> &mut Self {
+        self.0.put_i32(1119, 128, 10415, 8, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Status AVP (code 1116, vendor 10415), 3GPP TS 29.140 §6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Status`] is the owned form.
+///
+/// ```text
+/// [ Status-Code ]
+/// [ Status-Text ]
+/// *[ AVP ]
+/// ```
+pub struct StatusWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Status {
+    type Writer<'c> = StatusWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1116, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1117, 10415),
+        rt::AvpKey::new(1118, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for StatusWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl StatusWriter<'_> {
+    /// `[ Status-Code ]`: Status-Code (code 1117, vendor 10415), 3GPP TS 29.140 §6.
+    #[inline]
+    pub fn status_code(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1117, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ Status-Text ]`: Status-Text (code 1118, vendor 10415), 3GPP TS 29.140 §6.
+    #[inline]
+    pub fn status_text(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1118, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 18usize] = [
     rt::dictionary::AvpDef {

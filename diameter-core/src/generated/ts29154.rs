@@ -7907,6 +7907,1696 @@ impl std::fmt::Debug for EventReportingAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one Nt-Time-Window AVP (code 4204, vendor 10415), 3GPP TS 29.154 §5.3.5, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NtTimeWindow`] is the owned form.
+///
+/// ```text
+/// { Transfer-Start-Time }
+/// { Transfer-End-Time }
+/// *[ AVP ]
+/// ```
+pub struct NtTimeWindowWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for NtTimeWindow {
+    type Writer<'c> = NtTimeWindowWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(4204, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(4206, 10415),
+        rt::AvpKey::new(4205, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for NtTimeWindowWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl NtTimeWindowWriter<'_> {
+    /// `{ Transfer-Start-Time }`: Transfer-Start-Time (code 4206, vendor 10415), 3GPP TS 29.154 §5.3.7.
+    #[inline]
+    pub fn transfer_start_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(4206, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `{ Transfer-End-Time }`: Transfer-End-Time (code 4205, vendor 10415), 3GPP TS 29.154 §5.3.6.
+    #[inline]
+    pub fn transfer_end_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(4205, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Transfer-Policy AVP (code 4207, vendor 10415), 3GPP TS 29.154 §5.3.8, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TransferPolicy`] is the owned form.
+///
+/// ```text
+/// { Transfer-Policy-Id }
+/// [ Nt-Time-Window ]
+/// [ Rating-Group ]
+/// [ Max-Requested-Bandwidth-DL ]
+/// [ Max-Requested-Bandwidth-UL ]
+/// *[ AVP ]
+/// ```
+pub struct TransferPolicyWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TransferPolicy {
+    type Writer<'c> = TransferPolicyWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(4207, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(4208, 10415),
+        rt::AvpKey::new(4204, 10415),
+        rt::AvpKey::new(432, 0),
+        rt::AvpKey::new(515, 10415),
+        rt::AvpKey::new(516, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TransferPolicyWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TransferPolicyWriter<'_> {
+    /// `{ Transfer-Policy-Id }`: Transfer-Policy-Id (code 4208, vendor 10415), 3GPP TS 29.154 §5.3.9.
+    #[inline]
+    pub fn transfer_policy_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4208, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Nt-Time-Window ]`: Nt-Time-Window (code 4204, vendor 10415), 3GPP TS 29.154 §5.3.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn nt_time_window(
+        &mut self,
+        f: impl FnOnce(&mut NtTimeWindowWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<NtTimeWindow>(2, true, f);
+        self
+    }
+    /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
+    #[inline]
+    pub fn rating_group(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(432, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
+    #[inline]
+    pub fn max_requested_bandwidth_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(515, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
+    #[inline]
+    pub fn max_requested_bandwidth_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(516, 192, 10415, 16, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Access-Network-Reports AVP (code 4210, vendor 10415), 3GPP TS 29.154 §A.6.3.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AccessNetworkReports`] is the owned form.
+///
+/// ```text
+/// [ MSISDN ]
+/// [ External-Identifier ]
+/// [ 3GPP-User-Location-Info ]
+/// [ User-Location-Info-Time ]
+/// [ 3GPP-SGSN-MCC-MNC ]
+/// [ 3GPP-MS-TimeZone ]
+/// [ UE-Local-IP-Address ]
+/// [ TCP-Source-Port ]
+/// [ UDP-Source-Port ]
+/// [ NetLoc-Access-Support ]
+/// *[ AVP ]
+/// ```
+pub struct AccessNetworkReportsWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AccessNetworkReports {
+    type Writer<'c> = AccessNetworkReportsWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(4210, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(701, 10415),
+        rt::AvpKey::new(3111, 10415),
+        rt::AvpKey::new(22, 10415),
+        rt::AvpKey::new(2812, 10415),
+        rt::AvpKey::new(18, 10415),
+        rt::AvpKey::new(23, 10415),
+        rt::AvpKey::new(2805, 10415),
+        rt::AvpKey::new(2843, 10415),
+        rt::AvpKey::new(2806, 10415),
+        rt::AvpKey::new(2824, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkReportsWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AccessNetworkReportsWriter<'_> {
+    /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
+    #[inline]
+    pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(701, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
+    #[inline]
+    pub fn external_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3111, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(22, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
+    #[inline]
+    pub fn user_location_info_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2812, 128, 10415, 8, true, v.0);
+        self
+    }
+    /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(18, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(23, 192, 10415, 32, true, v);
+        self
+    }
+    /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
+    #[inline]
+    pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(2805, 128, 10415, 64, true, v);
+        self
+    }
+    /// `[ TCP-Source-Port ]`: TCP-Source-Port (code 2843, vendor 10415), 3GPP TS 29.212 §5.3.129.
+    #[inline]
+    pub fn tcp_source_port(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2843, 128, 10415, 128, true, v);
+        self
+    }
+    /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
+    #[inline]
+    pub fn udp_source_port(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2806, 128, 10415, 256, true, v);
+        self
+    }
+    /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
+    #[inline]
+    pub fn netloc_access_support(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2824, 128, 10415, 512, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Event-Configuration AVP (code 4211, vendor 10415), 3GPP TS 29.154 §A.6.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EventConfiguration`] is the owned form.
+///
+/// ```text
+/// { Extended-SCEF-Reference-ID }
+/// { SCEF-ID }
+/// { Monitoring-Type }
+/// [ Location-Information-Configuration ]
+/// *[ AVP ]
+/// ```
+pub struct EventConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for EventConfiguration {
+    type Writer<'c> = EventConfigurationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(4211, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(4216, 10415),
+        rt::AvpKey::new(3125, 10415),
+        rt::AvpKey::new(3127, 10415),
+        rt::AvpKey::new(3135, 10415),
+    ];
+    const REQUIRED: u64 = 7;
+}
+impl<'c> rt::writer::MemberWriter<'c> for EventConfigurationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl EventConfigurationWriter<'_> {
+    /// `{ Extended-SCEF-Reference-ID }`: Extended-SCEF-Reference-ID (code 4216, vendor 10415), 3GPP TS 29.154 §A.6.3.8.
+    #[inline]
+    pub fn extended_scef_reference_id(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(4216, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ SCEF-ID }`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3125, 192, 10415, 2, true, v);
+        self
+    }
+    /// `{ Monitoring-Type }`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn monitoring_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3127, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Location-Information-Configuration ]`: Location-Information-Configuration (code 3135, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn location_information_configuration(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::LocationInformationConfigurationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29336::LocationInformationConfiguration>(8, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Event-Configuration-Status AVP (code 4213, vendor 10415), 3GPP TS 29.154 §A.6.3.5, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EventConfigurationStatus`] is the owned form.
+///
+/// ```text
+/// { Event-Configuration-State }
+/// { Extended-SCEF-Reference-ID }
+/// *[ AVP ]
+/// ```
+pub struct EventConfigurationStatusWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for EventConfigurationStatus {
+    type Writer<'c> = EventConfigurationStatusWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(4213, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(4212, 10415),
+        rt::AvpKey::new(4216, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for EventConfigurationStatusWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl EventConfigurationStatusWriter<'_> {
+    /// `{ Event-Configuration-State }`: Event-Configuration-State (code 4212, vendor 10415), 3GPP TS 29.154 §A.6.3.4.
+    #[inline]
+    pub fn event_configuration_state(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4212, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ Extended-SCEF-Reference-ID }`: Extended-SCEF-Reference-ID (code 4216, vendor 10415), 3GPP TS 29.154 §A.6.3.8.
+    #[inline]
+    pub fn extended_scef_reference_id(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(4216, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Event-Reports AVP (code 4215, vendor 10415), 3GPP TS 29.154 §A.6.3.7, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EventReports`] is the owned form.
+///
+/// ```text
+/// { Event-Reporting-Results }
+/// { Extended-SCEF-Reference-ID }
+/// *[ Access-Network-Reports ]
+/// *[ AVP ]
+/// ```
+pub struct EventReportsWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for EventReports {
+    type Writer<'c> = EventReportsWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(4215, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(4214, 10415),
+        rt::AvpKey::new(4216, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for EventReportsWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl EventReportsWriter<'_> {
+    /// `{ Event-Reporting-Results }`: Event-Reporting-Results (code 4214, vendor 10415), 3GPP TS 29.154 §A.6.3.6.
+    #[inline]
+    pub fn event_reporting_results(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4214, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ Extended-SCEF-Reference-ID }`: Extended-SCEF-Reference-ID (code 4216, vendor 10415), 3GPP TS 29.154 §A.6.3.8.
+    #[inline]
+    pub fn extended_scef_reference_id(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(4216, 192, 10415, 2, true, v);
+        self
+    }
+    /// `*[ Access-Network-Reports ]`: Access-Network-Reports (code 4210, vendor 10415), 3GPP TS 29.154 §A.6.3.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn access_network_reports(
+        &mut self,
+        f: impl FnOnce(&mut AccessNetworkReportsWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AccessNetworkReports>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one Background-Data-Transfer-Request (command code 8388723, application 16777348), 3GPP TS 29.154 §5.6.2, straight into a buffer: started by [`BackgroundDataTransferRequest::writer`], each setter appends one AVP in the order called, [`BackgroundDataTransferRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`BackgroundDataTransferRequest`] is the owned form.
+pub struct BackgroundDataTransferRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl BackgroundDataTransferRequest {
+    /// Starts writing one Background-Data-Transfer-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`BackgroundDataTransferRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> BackgroundDataTransferRequestWriter<'b> {
+        let mut w = BackgroundDataTransferRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388723, 16777348),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl BackgroundDataTransferRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(4203, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(532, 10415),
+        rt::AvpKey::new(414, 0),
+        rt::AvpKey::new(412, 0),
+        rt::AvpKey::new(421, 0),
+        rt::AvpKey::new(4209, 10415),
+        rt::AvpKey::new(4204, 10415),
+        rt::AvpKey::new(4201, 10415),
+        rt::AvpKey::new(4202, 10415),
+        rt::AvpKey::new(4208, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Transfer-Request-Type }`: Transfer-Request-Type (code 4203, vendor 10415), 3GPP TS 29.154 §5.3.4.
+    #[inline]
+    pub fn transfer_request_type(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(4203, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(512, true, f);
+        self
+    }
+    /// `[ Application-Service-Provider-Identity ]`: Application-Service-Provider-Identity (code 532, vendor 10415), 3GPP TS 29.214 §5.3.29.
+    #[inline]
+    pub fn application_service_provider_identity(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(532, 128, 10415, 1024, true, v);
+        self
+    }
+    /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
+    #[inline]
+    pub fn cc_output_octets(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(414, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
+    #[inline]
+    pub fn cc_input_octets(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(412, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
+    #[inline]
+    pub fn cc_total_octets(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(421, 64, 0, 8192, true, v);
+        self
+    }
+    /// `[ Number-Of-UEs ]`: Number-Of-UEs (code 4209, vendor 10415), 3GPP TS 29.154 §5.3.10.
+    #[inline]
+    pub fn number_of_ues(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(4209, 192, 10415, 16384, true, v);
+        self
+    }
+    /// `[ Nt-Time-Window ]`: Nt-Time-Window (code 4204, vendor 10415), 3GPP TS 29.154 §5.3.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn nt_time_window(
+        &mut self,
+        f: impl FnOnce(&mut NtTimeWindowWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<NtTimeWindow>(32768, true, f);
+        self
+    }
+    /// `[ Network-Area-Info-List ]`: Network-Area-Info-List (code 4201, vendor 10415), 3GPP TS 29.154 §5.3.2.
+    #[inline]
+    pub fn network_area_info_list(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(4201, 192, 10415, 65536, true, v);
+        self
+    }
+    /// `[ Reference-Id ]`: Reference-Id (code 4202, vendor 10415), 3GPP TS 29.154 §5.3.3.
+    #[inline]
+    pub fn reference_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(4202, 192, 10415, 131072, true, v);
+        self
+    }
+    /// `[ Transfer-Policy-Id ]`: Transfer-Policy-Id (code 4208, vendor 10415), 3GPP TS 29.154 §5.3.9.
+    #[inline]
+    pub fn transfer_policy_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(4208, 192, 10415, 262144, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Background-Data-Transfer-Answer (command code 8388723, application 16777348), 3GPP TS 29.154 §5.6.3, straight into a buffer: started by [`BackgroundDataTransferAnswer::writer`], each setter appends one AVP in the order called, [`BackgroundDataTransferAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`BackgroundDataTransferAnswer`] is the owned form.
+pub struct BackgroundDataTransferAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl BackgroundDataTransferAnswer {
+    /// Starts writing one Background-Data-Transfer-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`BackgroundDataTransferAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> BackgroundDataTransferAnswerWriter<'b> {
+        let mut w = BackgroundDataTransferAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388723, 16777348),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl BackgroundDataTransferAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+        rt::AvpKey::new(4202, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(2207, 10415),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 256, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 512, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(1024, true, f);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 2048, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ Reference-Id ]`: Reference-Id (code 4202, vendor 10415), 3GPP TS 29.154 §5.3.3.
+    #[inline]
+    pub fn reference_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(4202, 192, 10415, 8192, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(16384, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                32768,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Transfer-Policy ]`: Transfer-Policy (code 4207, vendor 10415), 3GPP TS 29.154 §5.3.8. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn transfer_policy(
+        &mut self,
+        f: impl FnOnce(&mut TransferPolicyWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<TransferPolicy>(0, false, f);
+        self
+    }
+    /// `[ PCRF-Address ]`: PCRF-Address (code 2207, vendor 10415), 3GPP TS 29.215 §A.7.3.1.1.
+    #[inline]
+    pub fn pcrf_address(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(2207, 192, 10415, 65536, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Event-Configuration-Request (command code 8388735, application 16777358), 3GPP TS 29.154 §A.6.6.2, straight into a buffer: started by [`EventConfigurationRequest::writer`], each setter appends one AVP in the order called, [`EventConfigurationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`EventConfigurationRequest`] is the owned form.
+pub struct EventConfigurationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl EventConfigurationRequest {
+    /// Starts writing one Event-Configuration-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`EventConfigurationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> EventConfigurationRequestWriter<'b> {
+        let mut w = EventConfigurationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388735, 16777358),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl EventConfigurationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(4211, 10415),
+        rt::AvpKey::new(3163, 10415),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(128, true, f);
+        self
+    }
+    /// `[ Event-Configuration ]`: Event-Configuration (code 4211, vendor 10415), 3GPP TS 29.154 §A.6.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn event_configuration(
+        &mut self,
+        f: impl FnOnce(&mut EventConfigurationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EventConfiguration>(256, true, f);
+        self
+    }
+    /// `[ Group-Reporting-Guard-Timer ]`: Group-Reporting-Guard-Timer (code 3163, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn group_reporting_guard_timer(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3163, 192, 10415, 512, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Event-Configuration-Answer (command code 8388735, application 16777358), 3GPP TS 29.154 §A.6.6.3, straight into a buffer: started by [`EventConfigurationAnswer::writer`], each setter appends one AVP in the order called, [`EventConfigurationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`EventConfigurationAnswer`] is the owned form.
+pub struct EventConfigurationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl EventConfigurationAnswer {
+    /// Starts writing one Event-Configuration-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`EventConfigurationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> EventConfigurationAnswerWriter<'b> {
+        let mut w = EventConfigurationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388735, 16777358),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl EventConfigurationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(4215, 10415),
+        rt::AvpKey::new(4213, 10415),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(64, true, f);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 128, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 256, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(512, true, f);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 1024, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(4096, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                8192,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `[ Event-Reports ]`: Event-Reports (code 4215, vendor 10415), 3GPP TS 29.154 §A.6.3.7.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn event_reports(
+        &mut self,
+        f: impl FnOnce(&mut EventReportsWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EventReports>(16384, true, f);
+        self
+    }
+    /// `[ Event-Configuration-Status ]`: Event-Configuration-Status (code 4213, vendor 10415), 3GPP TS 29.154 §A.6.3.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn event_configuration_status(
+        &mut self,
+        f: impl FnOnce(&mut EventConfigurationStatusWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EventConfigurationStatus>(32768, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Event-Reporting-Request (command code 8388736, application 16777358), 3GPP TS 29.154 §A.6.6.4, straight into a buffer: started by [`EventReportingRequest::writer`], each setter appends one AVP in the order called, [`EventReportingRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`EventReportingRequest`] is the owned form.
+pub struct EventReportingRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl EventReportingRequest {
+    /// Starts writing one Event-Reporting-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`EventReportingRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> EventReportingRequestWriter<'b> {
+        let mut w = EventReportingRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388736, 16777358),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl EventReportingRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(4215, 10415),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(128, true, f);
+        self
+    }
+    /// `[ Event-Reports ]`: Event-Reports (code 4215, vendor 10415), 3GPP TS 29.154 §A.6.3.7.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn event_reports(
+        &mut self,
+        f: impl FnOnce(&mut EventReportsWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EventReports>(256, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Event-Reporting-Answer (command code 8388736, application 16777358), 3GPP TS 29.154 §A.6.6.5, straight into a buffer: started by [`EventReportingAnswer::writer`], each setter appends one AVP in the order called, [`EventReportingAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`EventReportingAnswer`] is the owned form.
+pub struct EventReportingAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl EventReportingAnswer {
+    /// Starts writing one Event-Reporting-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`EventReportingAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> EventReportingAnswerWriter<'b> {
+        let mut w = EventReportingAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388736, 16777358),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl EventReportingAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(64, true, f);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 128, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 256, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(512, true, f);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 1024, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(4096, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                8192,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 16usize] = [
     rt::dictionary::AvpDef {

@@ -11341,6 +11341,2195 @@ impl std::fmt::Debug for LocationReportAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one LCS-EPS-Client-Name AVP (code 2501, vendor 10415), 3GPP TS 29.172 §7.4.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsEpsClientName`] is the owned form.
+///
+/// ```text
+/// [ LCS-Name-String ]
+/// [ LCS-Format-Indicator ]
+/// *[ AVP ]
+/// ```
+pub struct LcsEpsClientNameWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for LcsEpsClientName {
+    type Writer<'c> = LcsEpsClientNameWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2501, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1238, 10415),
+        rt::AvpKey::new(1237, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for LcsEpsClientNameWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl LcsEpsClientNameWriter<'_> {
+    /// `[ LCS-Name-String ]`: LCS-Name-String (code 1238, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn lcs_name_string(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1238, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ LCS-Format-Indicator ]`: LCS-Format-Indicator (code 1237, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn lcs_format_indicator(
+        &mut self,
+        v: super::ts32299::LcsFormatIndicator,
+    ) -> &mut Self {
+        self.0.put_i32(1237, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one LCS-Requestor-Name AVP (code 2502, vendor 10415), 3GPP TS 29.172 §7.4.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsRequestorName`] is the owned form.
+///
+/// ```text
+/// [ LCS-Requestor-ID-String ]
+/// [ LCS-Format-Indicator ]
+/// *[ AVP ]
+/// ```
+pub struct LcsRequestorNameWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for LcsRequestorName {
+    type Writer<'c> = LcsRequestorNameWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2502, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1240, 10415),
+        rt::AvpKey::new(1237, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for LcsRequestorNameWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl LcsRequestorNameWriter<'_> {
+    /// `[ LCS-Requestor-ID-String ]`: LCS-Requestor-ID-String (code 1240, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn lcs_requestor_id_string(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1240, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ LCS-Format-Indicator ]`: LCS-Format-Indicator (code 1237, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn lcs_format_indicator(
+        &mut self,
+        v: super::ts32299::LcsFormatIndicator,
+    ) -> &mut Self {
+        self.0.put_i32(1237, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one LCS-QoS AVP (code 2504, vendor 10415), 3GPP TS 29.172 §7.4.6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsQos`] is the owned form.
+///
+/// ```text
+/// [ LCS-QoS-Class ]
+/// [ Horizontal-Accuracy ]
+/// [ Vertical-Accuracy ]
+/// [ Vertical-Requested ]
+/// [ Response-Time ]
+/// *[ AVP ]
+/// ```
+pub struct LcsQosWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for LcsQos {
+    type Writer<'c> = LcsQosWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2504, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2523, 10415),
+        rt::AvpKey::new(2505, 10415),
+        rt::AvpKey::new(2506, 10415),
+        rt::AvpKey::new(2507, 10415),
+        rt::AvpKey::new(2509, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for LcsQosWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl LcsQosWriter<'_> {
+    /// `[ LCS-QoS-Class ]`: LCS-QoS-Class (code 2523, vendor 10415), 3GPP TS 29.172 §7.4.27.
+    #[inline]
+    pub fn lcs_qos_class(&mut self, v: LcsQosClass) -> &mut Self {
+        self.0.put_i32(2523, 128, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Horizontal-Accuracy ]`: Horizontal-Accuracy (code 2505, vendor 10415), 3GPP TS 29.172 §7.4.7.
+    #[inline]
+    pub fn horizontal_accuracy(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2505, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ Vertical-Accuracy ]`: Vertical-Accuracy (code 2506, vendor 10415), 3GPP TS 29.172 §7.4.8.
+    #[inline]
+    pub fn vertical_accuracy(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2506, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ Vertical-Requested ]`: Vertical-Requested (code 2507, vendor 10415), 3GPP TS 29.172 §7.4.9.
+    #[inline]
+    pub fn vertical_requested(&mut self, v: VerticalRequested) -> &mut Self {
+        self.0.put_i32(2507, 128, 10415, 8, true, v.0);
+        self
+    }
+    /// `[ Response-Time ]`: Response-Time (code 2509, vendor 10415), 3GPP TS 29.172 §7.4.11.
+    #[inline]
+    pub fn response_time(&mut self, v: ResponseTime) -> &mut Self {
+        self.0.put_i32(2509, 128, 10415, 16, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one LCS-Privacy-Check-Non-Session AVP (code 2521, vendor 10415), 3GPP TS 29.172 §7.4.23, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsPrivacyCheckNonSession`] is the owned form.
+///
+/// ```text
+/// { LCS-Privacy-Check }
+/// *[ AVP ]
+/// ```
+pub struct LcsPrivacyCheckNonSessionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for LcsPrivacyCheckNonSession {
+    type Writer<'c> = LcsPrivacyCheckNonSessionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2521, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(2512, 10415)];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for LcsPrivacyCheckNonSessionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl LcsPrivacyCheckNonSessionWriter<'_> {
+    /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
+    #[inline]
+    pub fn lcs_privacy_check(&mut self, v: LcsPrivacyCheck) -> &mut Self {
+        self.0.put_i32(2512, 128, 10415, 1, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one LCS-Privacy-Check-Session AVP (code 2522, vendor 10415), 3GPP TS 29.172 §7.4.24, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsPrivacyCheckSession`] is the owned form.
+///
+/// ```text
+/// { LCS-Privacy-Check }
+/// *[ AVP ]
+/// ```
+pub struct LcsPrivacyCheckSessionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for LcsPrivacyCheckSession {
+    type Writer<'c> = LcsPrivacyCheckSessionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2522, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(2512, 10415)];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for LcsPrivacyCheckSessionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl LcsPrivacyCheckSessionWriter<'_> {
+    /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
+    #[inline]
+    pub fn lcs_privacy_check(&mut self, v: LcsPrivacyCheck) -> &mut Self {
+        self.0.put_i32(2512, 128, 10415, 1, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one GERAN-Positioning-Info AVP (code 2524, vendor 10415), 3GPP TS 29.172 §7.4.29, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`GeranPositioningInfo`] is the owned form.
+///
+/// ```text
+/// [ GERAN-Positioning-Data ]
+/// [ GERAN-GANSS-Positioning-Data ]
+/// *[ AVP ]
+/// ```
+pub struct GeranPositioningInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for GeranPositioningInfo {
+    type Writer<'c> = GeranPositioningInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2524, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2525, 10415),
+        rt::AvpKey::new(2526, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for GeranPositioningInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl GeranPositioningInfoWriter<'_> {
+    /// `[ GERAN-Positioning-Data ]`: GERAN-Positioning-Data (code 2525, vendor 10415), 3GPP TS 29.172 §7.4.30.
+    #[inline]
+    pub fn geran_positioning_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2525, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ GERAN-GANSS-Positioning-Data ]`: GERAN-GANSS-Positioning-Data (code 2526, vendor 10415), 3GPP TS 29.172 §7.4.31.
+    #[inline]
+    pub fn geran_ganss_positioning_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2526, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one UTRAN-Positioning-Info AVP (code 2527, vendor 10415), 3GPP TS 29.172 §7.4.32, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UtranPositioningInfo`] is the owned form.
+///
+/// ```text
+/// [ UTRAN-Positioning-Data ]
+/// [ UTRAN-GANSS-Positioning-Data ]
+/// [ UTRAN-Additional-Positioning-Data ]
+/// *[ AVP ]
+/// ```
+pub struct UtranPositioningInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for UtranPositioningInfo {
+    type Writer<'c> = UtranPositioningInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2527, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2528, 10415),
+        rt::AvpKey::new(2529, 10415),
+        rt::AvpKey::new(2558, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for UtranPositioningInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl UtranPositioningInfoWriter<'_> {
+    /// `[ UTRAN-Positioning-Data ]`: UTRAN-Positioning-Data (code 2528, vendor 10415), 3GPP TS 29.172 §7.4.33.
+    #[inline]
+    pub fn utran_positioning_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2528, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ UTRAN-GANSS-Positioning-Data ]`: UTRAN-GANSS-Positioning-Data (code 2529, vendor 10415), 3GPP TS 29.172 §7.4.34.
+    #[inline]
+    pub fn utran_ganss_positioning_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2529, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ UTRAN-Additional-Positioning-Data ]`: UTRAN-Additional-Positioning-Data (code 2558, vendor 10415), 3GPP TS 29.172 §7.4.63.
+    #[inline]
+    pub fn utran_additional_positioning_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2558, 128, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Area-Event-Info AVP (code 2533, vendor 10415), 3GPP TS 29.172 §7.4.38, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AreaEventInfo`] is the owned form.
+///
+/// ```text
+/// { Area-Definition }
+/// [ Occurrence-Info ]
+/// [ Interval-Time ]
+/// [ Maximum-Interval ]
+/// [ Sampling-Interval ]
+/// [ Reporting-Duration ]
+/// [ Reporting-Location-Requirements ]
+/// *[ AVP ]
+/// ```
+pub struct AreaEventInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AreaEventInfo {
+    type Writer<'c> = AreaEventInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2533, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2534, 10415),
+        rt::AvpKey::new(2538, 10415),
+        rt::AvpKey::new(2539, 10415),
+        rt::AvpKey::new(2561, 10415),
+        rt::AvpKey::new(2562, 10415),
+        rt::AvpKey::new(2563, 10415),
+        rt::AvpKey::new(2564, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AreaEventInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AreaEventInfoWriter<'_> {
+    /// `{ Area-Definition }`: Area-Definition (code 2534, vendor 10415), 3GPP TS 29.172 §7.4.39.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn area_definition(
+        &mut self,
+        f: impl FnOnce(&mut AreaDefinitionWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AreaDefinition>(1, true, f);
+        self
+    }
+    /// `[ Occurrence-Info ]`: Occurrence-Info (code 2538, vendor 10415), 3GPP TS 29.172 §7.4.43.
+    #[inline]
+    pub fn occurrence_info(&mut self, v: OccurrenceInfo) -> &mut Self {
+        self.0.put_i32(2538, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ Interval-Time ]`: Interval-Time (code 2539, vendor 10415), 3GPP TS 29.172 §7.4.44.
+    #[inline]
+    pub fn interval_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2539, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ Maximum-Interval ]`: Maximum-Interval (code 2561, vendor 10415), 3GPP TS 29.172 §7.4.66.
+    #[inline]
+    pub fn maximum_interval(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2561, 128, 10415, 8, true, v);
+        self
+    }
+    /// `[ Sampling-Interval ]`: Sampling-Interval (code 2562, vendor 10415), 3GPP TS 29.172 §7.4.67.
+    #[inline]
+    pub fn sampling_interval(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2562, 128, 10415, 16, true, v);
+        self
+    }
+    /// `[ Reporting-Duration ]`: Reporting-Duration (code 2563, vendor 10415), 3GPP TS 29.172 §7.4.68.
+    #[inline]
+    pub fn reporting_duration(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2563, 128, 10415, 32, true, v);
+        self
+    }
+    /// `[ Reporting-Location-Requirements ]`: Reporting-Location-Requirements (code 2564, vendor 10415), 3GPP TS 29.172 §7.4.69.
+    #[inline]
+    pub fn reporting_location_requirements(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2564, 128, 10415, 64, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Area-Definition AVP (code 2534, vendor 10415), 3GPP TS 29.172 §7.4.39, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AreaDefinition`] is the owned form.
+///
+/// ```text
+/// *10{ Area }
+/// *240[ Additional-Area ]
+/// *[ AVP ]
+/// ```
+pub struct AreaDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AreaDefinition {
+    type Writer<'c> = AreaDefinitionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2534, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(2535, 10415)];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AreaDefinitionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AreaDefinitionWriter<'_> {
+    /// `*10{ Area }`: Area (code 2535, vendor 10415), 3GPP TS 29.172 §7.4.40. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn area(&mut self, f: impl FnOnce(&mut AreaWriter<'_>)) -> &mut Self {
+        self.0.group::<Area>(1, false, f);
+        self
+    }
+    /// `*240[ Additional-Area ]`: Additional-Area (code 2565, vendor 10415), 3GPP TS 29.172 §7.4.70. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn additional_area(
+        &mut self,
+        f: impl FnOnce(&mut AdditionalAreaWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AdditionalArea>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Area AVP (code 2535, vendor 10415), 3GPP TS 29.172 §7.4.40, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Area`] is the owned form.
+///
+/// ```text
+/// { Area-Type }
+/// { Area-Identification }
+/// *[ AVP ]
+/// ```
+pub struct AreaWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Area {
+    type Writer<'c> = AreaWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2535, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2536, 10415),
+        rt::AvpKey::new(2537, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AreaWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AreaWriter<'_> {
+    /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
+    #[inline]
+    pub fn area_type(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(2536, 128, 10415, 1, true, v);
+        self
+    }
+    /// `{ Area-Identification }`: Area-Identification (code 2537, vendor 10415), 3GPP TS 29.172 §7.4.42.
+    #[inline]
+    pub fn area_identification(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2537, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Periodic-LDR-Information AVP (code 2540, vendor 10415), 3GPP TS 29.172 §7.4.45, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PeriodicLdrInformation`] is the owned form.
+///
+/// ```text
+/// { Reporting-Amount }
+/// { Reporting-Interval }
+/// *[ AVP ]
+/// ```
+pub struct PeriodicLdrInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for PeriodicLdrInformation {
+    type Writer<'c> = PeriodicLdrInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2540, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2541, 10415),
+        rt::AvpKey::new(2542, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for PeriodicLdrInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl PeriodicLdrInformationWriter<'_> {
+    /// `{ Reporting-Amount }`: Reporting-Amount (code 2541, vendor 10415), 3GPP TS 29.172 §7.4.46.
+    #[inline]
+    pub fn reporting_amount(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2541, 128, 10415, 1, true, v);
+        self
+    }
+    /// `{ Reporting-Interval }`: Reporting-Interval (code 2542, vendor 10415), 3GPP TS 29.172 §7.4.47.
+    #[inline]
+    pub fn reporting_interval(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2542, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Reporting-PLMN-List AVP (code 2543, vendor 10415), 3GPP TS 29.172 §7.4.48, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ReportingPlmnList`] is the owned form.
+///
+/// ```text
+/// *20{ PLMN-ID-List }
+/// [ Prioritized-List-Indicator ]
+/// *[ AVP ]
+/// ```
+pub struct ReportingPlmnListWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ReportingPlmnList {
+    type Writer<'c> = ReportingPlmnListWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2543, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2544, 10415),
+        rt::AvpKey::new(2551, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ReportingPlmnListWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ReportingPlmnListWriter<'_> {
+    /// `*20{ PLMN-ID-List }`: PLMN-ID-List (code 2544, vendor 10415), 3GPP TS 29.172 §7.4.49. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn plmn_id_list(
+        &mut self,
+        f: impl FnOnce(&mut PlmnIdListWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<PlmnIdList>(1, false, f);
+        self
+    }
+    /// `[ Prioritized-List-Indicator ]`: Prioritized-List-Indicator (code 2551, vendor 10415), 3GPP TS 29.172 §7.4.51.
+    #[inline]
+    pub fn prioritized_list_indicator(
+        &mut self,
+        v: PrioritizedListIndicator,
+    ) -> &mut Self {
+        self.0.put_i32(2551, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one PLMN-ID-List AVP (code 2544, vendor 10415), 3GPP TS 29.172 §7.4.49, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PlmnIdList`] is the owned form.
+///
+/// ```text
+/// { Visited-PLMN-Id }
+/// [ Periodic-Location-Support-Indicator ]
+/// *[ AVP ]
+/// ```
+pub struct PlmnIdListWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for PlmnIdList {
+    type Writer<'c> = PlmnIdListWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2544, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1407, 10415),
+        rt::AvpKey::new(2550, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for PlmnIdListWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl PlmnIdListWriter<'_> {
+    /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
+    #[inline]
+    pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1407, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Periodic-Location-Support-Indicator ]`: Periodic-Location-Support-Indicator (code 2550, vendor 10415), 3GPP TS 29.172 §7.4.50.
+    #[inline]
+    pub fn periodic_location_support_indicator(
+        &mut self,
+        v: PeriodicLocationSupportIndicator,
+    ) -> &mut Self {
+        self.0.put_i32(2550, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Deferred-MT-LR-Data AVP (code 2547, vendor 10415), 3GPP TS 29.172 §7.4.54, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DeferredMtLrData`] is the owned form.
+///
+/// ```text
+/// { Deferred-Location-Type }
+/// [ Termination-Cause-3GPP ]
+/// [ Serving-Node ]
+/// *[ AVP ]
+/// ```
+pub struct DeferredMtLrDataWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for DeferredMtLrData {
+    type Writer<'c> = DeferredMtLrDataWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2547, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2532, 10415),
+        rt::AvpKey::new(2548, 10415),
+        rt::AvpKey::new(2401, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for DeferredMtLrDataWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl DeferredMtLrDataWriter<'_> {
+    /// `{ Deferred-Location-Type }`: Deferred-Location-Type (code 2532, vendor 10415), 3GPP TS 29.172 §7.4.36.
+    #[inline]
+    pub fn deferred_location_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2532, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ Termination-Cause-3GPP ]`: Termination-Cause-3GPP (code 2548, vendor 10415), 3GPP TS 29.172 §7.4.55.
+    #[inline]
+    pub fn termination_cause_3gpp(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(2548, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn serving_node(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29173::ServingNodeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29173::ServingNode>(4, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one ESMLC-Cell-Info AVP (code 2552, vendor 10415), 3GPP TS 29.172 §7.4.57, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EsmlcCellInfo`] is the owned form.
+///
+/// ```text
+/// [ ECGI ]
+/// [ Cell-Portion-ID ]
+/// *[ AVP ]
+/// ```
+pub struct EsmlcCellInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for EsmlcCellInfo {
+    type Writer<'c> = EsmlcCellInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2552, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2517, 10415),
+        rt::AvpKey::new(2553, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for EsmlcCellInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl EsmlcCellInfoWriter<'_> {
+    /// `[ ECGI ]`: ECGI (code 2517, vendor 10415), 3GPP TS 29.172 §7.4.19.
+    #[inline]
+    pub fn ecgi(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2517, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ Cell-Portion-ID ]`: Cell-Portion-ID (code 2553, vendor 10415), 3GPP TS 29.172 §7.4.58.
+    #[inline]
+    pub fn cell_portion_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2553, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Delayed-Location-Reporting-Data AVP (code 2555, vendor 10415), 3GPP TS 29.172 §7.4.60, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DelayedLocationReportingData`] is the owned form.
+///
+/// ```text
+/// [ Termination-Cause-3GPP ]
+/// [ Serving-Node ]
+/// *[ AVP ]
+/// ```
+pub struct DelayedLocationReportingDataWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for DelayedLocationReportingData {
+    type Writer<'c> = DelayedLocationReportingDataWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2555, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2548, 10415),
+        rt::AvpKey::new(2401, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for DelayedLocationReportingDataWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl DelayedLocationReportingDataWriter<'_> {
+    /// `[ Termination-Cause-3GPP ]`: Termination-Cause-3GPP (code 2548, vendor 10415), 3GPP TS 29.172 §7.4.55.
+    #[inline]
+    pub fn termination_cause_3gpp(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(2548, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn serving_node(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29173::ServingNodeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29173::ServingNode>(2, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Motion-Event-Info AVP (code 2559, vendor 10415), 3GPP TS 29.172 §7.4.64, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MotionEventInfo`] is the owned form.
+///
+/// ```text
+/// { Linear-Distance }
+/// [ Occurrence-Info ]
+/// [ Interval-Time ]
+/// [ Maximum-Interval ]
+/// [ Sampling-Interval ]
+/// [ Reporting-Duration ]
+/// [ Reporting-Location-Requirements ]
+/// *[ AVP ]
+/// ```
+pub struct MotionEventInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MotionEventInfo {
+    type Writer<'c> = MotionEventInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2559, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2560, 10415),
+        rt::AvpKey::new(2538, 10415),
+        rt::AvpKey::new(2539, 10415),
+        rt::AvpKey::new(2561, 10415),
+        rt::AvpKey::new(2562, 10415),
+        rt::AvpKey::new(2563, 10415),
+        rt::AvpKey::new(2564, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MotionEventInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MotionEventInfoWriter<'_> {
+    /// `{ Linear-Distance }`: Linear-Distance (code 2560, vendor 10415), 3GPP TS 29.172 §7.4.65.
+    #[inline]
+    pub fn linear_distance(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2560, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ Occurrence-Info ]`: Occurrence-Info (code 2538, vendor 10415), 3GPP TS 29.172 §7.4.43.
+    #[inline]
+    pub fn occurrence_info(&mut self, v: OccurrenceInfo) -> &mut Self {
+        self.0.put_i32(2538, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ Interval-Time ]`: Interval-Time (code 2539, vendor 10415), 3GPP TS 29.172 §7.4.44.
+    #[inline]
+    pub fn interval_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2539, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ Maximum-Interval ]`: Maximum-Interval (code 2561, vendor 10415), 3GPP TS 29.172 §7.4.66.
+    #[inline]
+    pub fn maximum_interval(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2561, 128, 10415, 8, true, v);
+        self
+    }
+    /// `[ Sampling-Interval ]`: Sampling-Interval (code 2562, vendor 10415), 3GPP TS 29.172 §7.4.67.
+    #[inline]
+    pub fn sampling_interval(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2562, 128, 10415, 16, true, v);
+        self
+    }
+    /// `[ Reporting-Duration ]`: Reporting-Duration (code 2563, vendor 10415), 3GPP TS 29.172 §7.4.68.
+    #[inline]
+    pub fn reporting_duration(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2563, 128, 10415, 32, true, v);
+        self
+    }
+    /// `[ Reporting-Location-Requirements ]`: Reporting-Location-Requirements (code 2564, vendor 10415), 3GPP TS 29.172 §7.4.69.
+    #[inline]
+    pub fn reporting_location_requirements(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2564, 128, 10415, 64, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Additional-Area AVP (code 2565, vendor 10415), 3GPP TS 29.172 §7.4.70, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AdditionalArea`] is the owned form.
+///
+/// ```text
+/// { Area-Type }
+/// { Area-Identification }
+/// *[ AVP ]
+/// ```
+pub struct AdditionalAreaWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AdditionalArea {
+    type Writer<'c> = AdditionalAreaWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2565, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2536, 10415),
+        rt::AvpKey::new(2537, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AdditionalAreaWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AdditionalAreaWriter<'_> {
+    /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
+    #[inline]
+    pub fn area_type(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(2536, 128, 10415, 1, true, v);
+        self
+    }
+    /// `{ Area-Identification }`: Area-Identification (code 2537, vendor 10415), 3GPP TS 29.172 §7.4.42.
+    #[inline]
+    pub fn area_identification(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2537, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one Provide-Location-Request (command code 8388620, application 16777255), 3GPP TS 29.172 §7.3.1, straight into a buffer: started by [`ProvideLocationRequest::writer`], each setter appends one AVP in the order called, [`ProvideLocationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProvideLocationRequest`] is the owned form.
+pub struct ProvideLocationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProvideLocationRequest {
+    /// Starts writing one Provide-Location-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProvideLocationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProvideLocationRequestWriter<'b> {
+        let mut w = ProvideLocationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388620, 16777255),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProvideLocationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(2500, 10415),
+        rt::AvpKey::new(2501, 10415),
+        rt::AvpKey::new(1241, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(701, 10415),
+        rt::AvpKey::new(1402, 10415),
+        rt::AvpKey::new(2502, 10415),
+        rt::AvpKey::new(2503, 10415),
+        rt::AvpKey::new(2504, 10415),
+        rt::AvpKey::new(2508, 10415),
+        rt::AvpKey::new(2510, 10415),
+        rt::AvpKey::new(2520, 10415),
+        rt::AvpKey::new(2511, 10415),
+        rt::AvpKey::new(2521, 10415),
+        rt::AvpKey::new(2522, 10415),
+        rt::AvpKey::new(493, 0),
+        rt::AvpKey::new(2532, 10415),
+        rt::AvpKey::new(2531, 10415),
+        rt::AvpKey::new(2533, 10415),
+        rt::AvpKey::new(2405, 10415),
+        rt::AvpKey::new(2545, 10415),
+        rt::AvpKey::new(2540, 10415),
+        rt::AvpKey::new(2543, 10415),
+        rt::AvpKey::new(2559, 10415),
+    ];
+    const REQUIRED: u64 = 511;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(1024, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ SLg-Location-Type }`: SLg-Location-Type (code 2500, vendor 10415), 3GPP TS 29.172 §7.4.2.
+    #[inline]
+    pub fn slg_location_type(&mut self, v: SlgLocationType) -> &mut Self {
+        self.0.avps.put_i32(2500, 128, 10415, 64, true, v.0);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
+    #[inline]
+    pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(701, 192, 10415, 4096, true, v);
+        self
+    }
+    /// `[ IMEI ]`: IMEI (code 1402, vendor 10415), 3GPP TS 29.272 §7.3.4.
+    #[inline]
+    pub fn imei(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1402, 192, 10415, 8192, true, v);
+        self
+    }
+    /// `{ LCS-EPS-Client-Name }`: LCS-EPS-Client-Name (code 2501, vendor 10415), 3GPP TS 29.172 §7.4.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn lcs_eps_client_name(
+        &mut self,
+        f: impl FnOnce(&mut LcsEpsClientNameWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<LcsEpsClientName>(128, true, f);
+        self
+    }
+    /// `{ LCS-Client-Type }`: LCS-Client-Type (code 1241, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn lcs_client_type(&mut self, v: super::ts32299::LcsClientType) -> &mut Self {
+        self.0.avps.put_i32(1241, 192, 10415, 256, true, v.0);
+        self
+    }
+    /// `[ LCS-Requestor-Name ]`: LCS-Requestor-Name (code 2502, vendor 10415), 3GPP TS 29.172 §7.4.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn lcs_requestor_name(
+        &mut self,
+        f: impl FnOnce(&mut LcsRequestorNameWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<LcsRequestorName>(16384, true, f);
+        self
+    }
+    /// `[ LCS-Priority ]`: LCS-Priority (code 2503, vendor 10415), 3GPP TS 29.172 §7.4.5.
+    #[inline]
+    pub fn lcs_priority(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2503, 128, 10415, 32768, true, v);
+        self
+    }
+    /// `[ LCS-QoS ]`: LCS-QoS (code 2504, vendor 10415), 3GPP TS 29.172 §7.4.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn lcs_qos(&mut self, f: impl FnOnce(&mut LcsQosWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<LcsQos>(65536, true, f);
+        self
+    }
+    /// `[ Velocity-Requested ]`: Velocity-Requested (code 2508, vendor 10415), 3GPP TS 29.172 §7.4.10.
+    #[inline]
+    pub fn velocity_requested(&mut self, v: VelocityRequested) -> &mut Self {
+        self.0.avps.put_i32(2508, 128, 10415, 131072, true, v.0);
+        self
+    }
+    /// `[ Supported-GAD-Shapes ]`: Supported-GAD-Shapes (code 2510, vendor 10415), 3GPP TS 29.172 §7.4.12.
+    #[inline]
+    pub fn supported_gad_shapes(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2510, 128, 10415, 262144, true, v);
+        self
+    }
+    /// `[ LCS-Service-Type-ID ]`: LCS-Service-Type-ID (code 2520, vendor 10415), 3GPP TS 29.172 §7.4.22.
+    #[inline]
+    pub fn lcs_service_type_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2520, 128, 10415, 524288, true, v);
+        self
+    }
+    /// `[ LCS-Codeword ]`: LCS-Codeword (code 2511, vendor 10415), 3GPP TS 29.172 §7.4.13.
+    #[inline]
+    pub fn lcs_codeword(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(2511, 128, 10415, 1048576, true, v);
+        self
+    }
+    /// `[ LCS-Privacy-Check-Non-Session ]`: LCS-Privacy-Check-Non-Session (code 2521, vendor 10415), 3GPP TS 29.172 §7.4.23.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn lcs_privacy_check_non_session(
+        &mut self,
+        f: impl FnOnce(&mut LcsPrivacyCheckNonSessionWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<LcsPrivacyCheckNonSession>(2097152, true, f);
+        self
+    }
+    /// `[ LCS-Privacy-Check-Session ]`: LCS-Privacy-Check-Session (code 2522, vendor 10415), 3GPP TS 29.172 §7.4.24.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn lcs_privacy_check_session(
+        &mut self,
+        f: impl FnOnce(&mut LcsPrivacyCheckSessionWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<LcsPrivacyCheckSession>(4194304, true, f);
+        self
+    }
+    /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(493, 64, 0, 8388608, true, v);
+        self
+    }
+    /// `[ Deferred-Location-Type ]`: Deferred-Location-Type (code 2532, vendor 10415), 3GPP TS 29.172 §7.4.36.
+    #[inline]
+    pub fn deferred_location_type(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2532, 128, 10415, 16777216, true, v);
+        self
+    }
+    /// `[ LCS-Reference-Number ]`: LCS-Reference-Number (code 2531, vendor 10415), 3GPP TS 29.172 §7.4.37.
+    #[inline]
+    pub fn lcs_reference_number(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(2531, 128, 10415, 33554432, true, v);
+        self
+    }
+    /// `[ Area-Event-Info ]`: Area-Event-Info (code 2533, vendor 10415), 3GPP TS 29.172 §7.4.38.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn area_event_info(
+        &mut self,
+        f: impl FnOnce(&mut AreaEventInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AreaEventInfo>(67108864, true, f);
+        self
+    }
+    /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
+    #[inline]
+    pub fn gmlc_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(2405, 128, 10415, 134217728, true, v);
+        self
+    }
+    /// `[ PLR-Flags ]`: PLR-Flags (code 2545, vendor 10415), 3GPP TS 29.172 §7.4.52.
+    #[inline]
+    pub fn plr_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2545, 128, 10415, 268435456, true, v);
+        self
+    }
+    /// `[ Periodic-LDR-Information ]`: Periodic-LDR-Information (code 2540, vendor 10415), 3GPP TS 29.172 §7.4.45.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn periodic_ldr_information(
+        &mut self,
+        f: impl FnOnce(&mut PeriodicLdrInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<PeriodicLdrInformation>(536870912, true, f);
+        self
+    }
+    /// `[ Reporting-PLMN-List ]`: Reporting-PLMN-List (code 2543, vendor 10415), 3GPP TS 29.172 §7.4.48.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn reporting_plmn_list(
+        &mut self,
+        f: impl FnOnce(&mut ReportingPlmnListWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ReportingPlmnList>(1073741824, true, f);
+        self
+    }
+    /// `[ Motion-Event-Info ]`: Motion-Event-Info (code 2559, vendor 10415), 3GPP TS 29.172 §7.4.64.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn motion_event_info(
+        &mut self,
+        f: impl FnOnce(&mut MotionEventInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MotionEventInfo>(2147483648, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Provide-Location-Answer (command code 8388620, application 16777255), 3GPP TS 29.172 §7.3.2, straight into a buffer: started by [`ProvideLocationAnswer::writer`], each setter appends one AVP in the order called, [`ProvideLocationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProvideLocationAnswer`] is the owned form.
+pub struct ProvideLocationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProvideLocationAnswer {
+    /// Starts writing one Provide-Location-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProvideLocationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProvideLocationAnswerWriter<'b> {
+        let mut w = ProvideLocationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388620, 16777255),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProvideLocationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(1242, 10415),
+        rt::AvpKey::new(2513, 10415),
+        rt::AvpKey::new(2514, 10415),
+        rt::AvpKey::new(2515, 10415),
+        rt::AvpKey::new(2516, 10415),
+        rt::AvpKey::new(2517, 10415),
+        rt::AvpKey::new(2524, 10415),
+        rt::AvpKey::new(2527, 10415),
+        rt::AvpKey::new(1604, 10415),
+        rt::AvpKey::new(1607, 10415),
+        rt::AvpKey::new(2401, 10415),
+        rt::AvpKey::new(2546, 10415),
+        rt::AvpKey::new(2552, 10415),
+        rt::AvpKey::new(2556, 10415),
+        rt::AvpKey::new(2557, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Location-Estimate ]`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn location_estimate(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1242, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ Accuracy-Fulfilment-Indicator ]`: Accuracy-Fulfilment-Indicator (code 2513, vendor 10415), 3GPP TS 29.172 §7.4.15.
+    #[inline]
+    pub fn accuracy_fulfilment_indicator(
+        &mut self,
+        v: AccuracyFulfilmentIndicator,
+    ) -> &mut Self {
+        self.0.avps.put_i32(2513, 128, 10415, 512, true, v.0);
+        self
+    }
+    /// `[ Age-Of-Location-Estimate ]`: Age-Of-Location-Estimate (code 2514, vendor 10415), 3GPP TS 29.172 §7.4.16.
+    #[inline]
+    pub fn age_of_location_estimate(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2514, 128, 10415, 1024, true, v);
+        self
+    }
+    /// `[ Velocity-Estimate ]`: Velocity-Estimate (code 2515, vendor 10415), 3GPP TS 29.172 §7.4.17.
+    #[inline]
+    pub fn velocity_estimate(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(2515, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `[ EUTRAN-Positioning-Data ]`: EUTRAN-Positioning-Data (code 2516, vendor 10415), 3GPP TS 29.172 §7.4.18.
+    #[inline]
+    pub fn eutran_positioning_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(2516, 128, 10415, 4096, true, v);
+        self
+    }
+    /// `[ ECGI ]`: ECGI (code 2517, vendor 10415), 3GPP TS 29.172 §7.4.19.
+    #[inline]
+    pub fn ecgi(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(2517, 128, 10415, 8192, true, v);
+        self
+    }
+    /// `[ GERAN-Positioning-Info ]`: GERAN-Positioning-Info (code 2524, vendor 10415), 3GPP TS 29.172 §7.4.29.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn geran_positioning_info(
+        &mut self,
+        f: impl FnOnce(&mut GeranPositioningInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<GeranPositioningInfo>(16384, true, f);
+        self
+    }
+    /// `[ UTRAN-Positioning-Info ]`: UTRAN-Positioning-Info (code 2527, vendor 10415), 3GPP TS 29.172 §7.4.32.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn utran_positioning_info(
+        &mut self,
+        f: impl FnOnce(&mut UtranPositioningInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<UtranPositioningInfo>(32768, true, f);
+        self
+    }
+    /// `[ Cell-Global-Identity ]`: Cell-Global-Identity (code 1604, vendor 10415), 3GPP TS 29.272 §7.3.119.
+    #[inline]
+    pub fn cell_global_identity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1604, 192, 10415, 65536, true, v);
+        self
+    }
+    /// `[ Service-Area-Identity ]`: Service-Area-Identity (code 1607, vendor 10415), 3GPP TS 29.272 §7.3.122.
+    #[inline]
+    pub fn service_area_identity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1607, 192, 10415, 131072, true, v);
+        self
+    }
+    /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn serving_node(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29173::ServingNodeWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29173::ServingNode>(262144, true, f);
+        self
+    }
+    /// `[ PLA-Flags ]`: PLA-Flags (code 2546, vendor 10415), 3GPP TS 29.172 §7.4.53.
+    #[inline]
+    pub fn pla_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2546, 128, 10415, 524288, true, v);
+        self
+    }
+    /// `[ ESMLC-Cell-Info ]`: ESMLC-Cell-Info (code 2552, vendor 10415), 3GPP TS 29.172 §7.4.57.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn esmlc_cell_info(
+        &mut self,
+        f: impl FnOnce(&mut EsmlcCellInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EsmlcCellInfo>(1048576, true, f);
+        self
+    }
+    /// `[ Civic-Address ]`: Civic-Address (code 2556, vendor 10415), 3GPP TS 29.172 §7.4.61.
+    #[inline]
+    pub fn civic_address(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(2556, 128, 10415, 2097152, true, v);
+        self
+    }
+    /// `[ Barometric-Pressure ]`: Barometric-Pressure (code 2557, vendor 10415), 3GPP TS 29.172 §7.4.62.
+    #[inline]
+    pub fn barometric_pressure(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2557, 128, 10415, 4194304, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(8388608, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Location-Report-Request (command code 8388621, application 16777255), 3GPP TS 29.172 §7.3.3, straight into a buffer: started by [`LocationReportRequest::writer`], each setter appends one AVP in the order called, [`LocationReportRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`LocationReportRequest`] is the owned form.
+pub struct LocationReportRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl LocationReportRequest {
+    /// Starts writing one Location-Report-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`LocationReportRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> LocationReportRequestWriter<'b> {
+        let mut w = LocationReportRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388621, 16777255),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl LocationReportRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(2518, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(2501, 10415),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(701, 10415),
+        rt::AvpKey::new(1402, 10415),
+        rt::AvpKey::new(1242, 10415),
+        rt::AvpKey::new(2513, 10415),
+        rt::AvpKey::new(2514, 10415),
+        rt::AvpKey::new(2515, 10415),
+        rt::AvpKey::new(2516, 10415),
+        rt::AvpKey::new(2517, 10415),
+        rt::AvpKey::new(2524, 10415),
+        rt::AvpKey::new(2527, 10415),
+        rt::AvpKey::new(2520, 10415),
+        rt::AvpKey::new(2519, 10415),
+        rt::AvpKey::new(2530, 10415),
+        rt::AvpKey::new(2531, 10415),
+        rt::AvpKey::new(2547, 10415),
+        rt::AvpKey::new(2405, 10415),
+        rt::AvpKey::new(2541, 10415),
+        rt::AvpKey::new(2540, 10415),
+        rt::AvpKey::new(2552, 10415),
+        rt::AvpKey::new(2554, 10415),
+        rt::AvpKey::new(2555, 10415),
+        rt::AvpKey::new(2556, 10415),
+        rt::AvpKey::new(2557, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(256, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Location-Event }`: Location-Event (code 2518, vendor 10415), 3GPP TS 29.172 §7.4.20.
+    #[inline]
+    pub fn location_event(&mut self, v: LocationEvent) -> &mut Self {
+        self.0.avps.put_i32(2518, 128, 10415, 64, true, v.0);
+        self
+    }
+    /// `[ LCS-EPS-Client-Name ]`: LCS-EPS-Client-Name (code 2501, vendor 10415), 3GPP TS 29.172 §7.4.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn lcs_eps_client_name(
+        &mut self,
+        f: impl FnOnce(&mut LcsEpsClientNameWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<LcsEpsClientName>(512, true, f);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
+    #[inline]
+    pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(701, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ IMEI ]`: IMEI (code 1402, vendor 10415), 3GPP TS 29.272 §7.3.4.
+    #[inline]
+    pub fn imei(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1402, 192, 10415, 4096, true, v);
+        self
+    }
+    /// `[ Location-Estimate ]`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn location_estimate(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1242, 192, 10415, 8192, true, v);
+        self
+    }
+    /// `[ Accuracy-Fulfilment-Indicator ]`: Accuracy-Fulfilment-Indicator (code 2513, vendor 10415), 3GPP TS 29.172 §7.4.15.
+    #[inline]
+    pub fn accuracy_fulfilment_indicator(
+        &mut self,
+        v: AccuracyFulfilmentIndicator,
+    ) -> &mut Self {
+        self.0.avps.put_i32(2513, 128, 10415, 16384, true, v.0);
+        self
+    }
+    /// `[ Age-Of-Location-Estimate ]`: Age-Of-Location-Estimate (code 2514, vendor 10415), 3GPP TS 29.172 §7.4.16.
+    #[inline]
+    pub fn age_of_location_estimate(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2514, 128, 10415, 32768, true, v);
+        self
+    }
+    /// `[ Velocity-Estimate ]`: Velocity-Estimate (code 2515, vendor 10415), 3GPP TS 29.172 §7.4.17.
+    #[inline]
+    pub fn velocity_estimate(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(2515, 128, 10415, 65536, true, v);
+        self
+    }
+    /// `[ EUTRAN-Positioning-Data ]`: EUTRAN-Positioning-Data (code 2516, vendor 10415), 3GPP TS 29.172 §7.4.18.
+    #[inline]
+    pub fn eutran_positioning_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(2516, 128, 10415, 131072, true, v);
+        self
+    }
+    /// `[ ECGI ]`: ECGI (code 2517, vendor 10415), 3GPP TS 29.172 §7.4.19.
+    #[inline]
+    pub fn ecgi(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(2517, 128, 10415, 262144, true, v);
+        self
+    }
+    /// `[ GERAN-Positioning-Info ]`: GERAN-Positioning-Info (code 2524, vendor 10415), 3GPP TS 29.172 §7.4.29.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn geran_positioning_info(
+        &mut self,
+        f: impl FnOnce(&mut GeranPositioningInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<GeranPositioningInfo>(524288, true, f);
+        self
+    }
+    /// `[ UTRAN-Positioning-Info ]`: UTRAN-Positioning-Info (code 2527, vendor 10415), 3GPP TS 29.172 §7.4.32.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn utran_positioning_info(
+        &mut self,
+        f: impl FnOnce(&mut UtranPositioningInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<UtranPositioningInfo>(1048576, true, f);
+        self
+    }
+    /// `[ LCS-Service-Type-ID ]`: LCS-Service-Type-ID (code 2520, vendor 10415), 3GPP TS 29.172 §7.4.22.
+    #[inline]
+    pub fn lcs_service_type_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2520, 128, 10415, 2097152, true, v);
+        self
+    }
+    /// `[ Pseudonym-Indicator ]`: Pseudonym-Indicator (code 2519, vendor 10415), 3GPP TS 29.172 §7.4.21.
+    #[inline]
+    pub fn pseudonym_indicator(&mut self, v: PseudonymIndicator) -> &mut Self {
+        self.0.avps.put_i32(2519, 128, 10415, 4194304, true, v.0);
+        self
+    }
+    /// `[ LRR-Flags ]`: LRR-Flags (code 2530, vendor 10415), 3GPP TS 29.172 §7.4.35.
+    #[inline]
+    pub fn lrr_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2530, 128, 10415, 8388608, true, v);
+        self
+    }
+    /// `[ LCS-Reference-Number ]`: LCS-Reference-Number (code 2531, vendor 10415), 3GPP TS 29.172 §7.4.37.
+    #[inline]
+    pub fn lcs_reference_number(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(2531, 128, 10415, 16777216, true, v);
+        self
+    }
+    /// `[ Deferred-MT-LR-Data ]`: Deferred-MT-LR-Data (code 2547, vendor 10415), 3GPP TS 29.172 §7.4.54.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn deferred_mt_lr_data(
+        &mut self,
+        f: impl FnOnce(&mut DeferredMtLrDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<DeferredMtLrData>(33554432, true, f);
+        self
+    }
+    /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
+    #[inline]
+    pub fn gmlc_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(2405, 128, 10415, 67108864, true, v);
+        self
+    }
+    /// `[ Reporting-Amount ]`: Reporting-Amount (code 2541, vendor 10415), 3GPP TS 29.172 §7.4.46.
+    #[inline]
+    pub fn reporting_amount(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2541, 128, 10415, 134217728, true, v);
+        self
+    }
+    /// `[ Periodic-LDR-Information ]`: Periodic-LDR-Information (code 2540, vendor 10415), 3GPP TS 29.172 §7.4.45.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn periodic_ldr_information(
+        &mut self,
+        f: impl FnOnce(&mut PeriodicLdrInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<PeriodicLdrInformation>(268435456, true, f);
+        self
+    }
+    /// `[ ESMLC-Cell-Info ]`: ESMLC-Cell-Info (code 2552, vendor 10415), 3GPP TS 29.172 §7.4.57.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn esmlc_cell_info(
+        &mut self,
+        f: impl FnOnce(&mut EsmlcCellInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EsmlcCellInfo>(536870912, true, f);
+        self
+    }
+    /// `[ 1xRTT-RCID ]`: 1xRTT-RCID (code 2554, vendor 10415), 3GPP TS 29.172 §7.4.59.
+    #[inline]
+    pub fn n1xrtt_rcid(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(2554, 128, 10415, 1073741824, true, v);
+        self
+    }
+    /// `[ Delayed-Location-Reporting-Data ]`: Delayed-Location-Reporting-Data (code 2555, vendor 10415), 3GPP TS 29.172 §7.4.60.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn delayed_location_reporting_data(
+        &mut self,
+        f: impl FnOnce(&mut DelayedLocationReportingDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<DelayedLocationReportingData>(2147483648, true, f);
+        self
+    }
+    /// `[ Civic-Address ]`: Civic-Address (code 2556, vendor 10415), 3GPP TS 29.172 §7.4.61.
+    #[inline]
+    pub fn civic_address(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(2556, 128, 10415, 4294967296, true, v);
+        self
+    }
+    /// `[ Barometric-Pressure ]`: Barometric-Pressure (code 2557, vendor 10415), 3GPP TS 29.172 §7.4.62.
+    #[inline]
+    pub fn barometric_pressure(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2557, 128, 10415, 8589934592, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Location-Report-Answer (command code 8388621, application 16777255), 3GPP TS 29.172 §7.3.4, straight into a buffer: started by [`LocationReportAnswer::writer`], each setter appends one AVP in the order called, [`LocationReportAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`LocationReportAnswer`] is the owned form.
+pub struct LocationReportAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl LocationReportAnswer {
+    /// Starts writing one Location-Report-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`LocationReportAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> LocationReportAnswerWriter<'b> {
+        let mut w = LocationReportAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388621, 16777255),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl LocationReportAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(2405, 10415),
+        rt::AvpKey::new(2549, 10415),
+        rt::AvpKey::new(2543, 10415),
+        rt::AvpKey::new(2531, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
+    #[inline]
+    pub fn gmlc_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(2405, 128, 10415, 256, true, v);
+        self
+    }
+    /// `[ LRA-Flags ]`: LRA-Flags (code 2549, vendor 10415), 3GPP TS 29.172 §7.4.56.
+    #[inline]
+    pub fn lra_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2549, 128, 10415, 512, true, v);
+        self
+    }
+    /// `[ Reporting-PLMN-List ]`: Reporting-PLMN-List (code 2543, vendor 10415), 3GPP TS 29.172 §7.4.48.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn reporting_plmn_list(
+        &mut self,
+        f: impl FnOnce(&mut ReportingPlmnListWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ReportingPlmnList>(1024, true, f);
+        self
+    }
+    /// `[ LCS-Reference-Number ]`: LCS-Reference-Number (code 2531, vendor 10415), 3GPP TS 29.172 §7.4.37.
+    #[inline]
+    pub fn lcs_reference_number(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(2531, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(4096, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 66usize] = [
     rt::dictionary::AvpDef {

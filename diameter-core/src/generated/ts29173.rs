@@ -2769,6 +2769,599 @@ impl std::fmt::Debug for LcsRoutingInfoAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one Serving-Node AVP (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServingNode`] is the owned form.
+///
+/// ```text
+/// [ SGSN-Number ]
+/// [ SGSN-Name ]
+/// [ SGSN-Realm ]
+/// [ MME-Name ]
+/// [ MME-Realm ]
+/// [ MSC-Number ]
+/// [ 3GPP-AAA-Server-Name ]
+/// [ LCS-Capabilities-Sets ]
+/// [ GMLC-Address ]
+/// *[ AVP ]
+/// ```
+pub struct ServingNodeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ServingNode {
+    type Writer<'c> = ServingNodeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2401, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1489, 10415),
+        rt::AvpKey::new(2409, 10415),
+        rt::AvpKey::new(2410, 10415),
+        rt::AvpKey::new(2402, 10415),
+        rt::AvpKey::new(2408, 10415),
+        rt::AvpKey::new(2403, 10415),
+        rt::AvpKey::new(318, 10415),
+        rt::AvpKey::new(2404, 10415),
+        rt::AvpKey::new(2405, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ServingNodeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ServingNodeWriter<'_> {
+    /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
+    #[inline]
+    pub fn sgsn_number(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1489, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ SGSN-Name ]`: SGSN-Name (code 2409, vendor 10415), 3GPP TS 29.173 §6.4.13.
+    #[inline]
+    pub fn sgsn_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2409, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ SGSN-Realm ]`: SGSN-Realm (code 2410, vendor 10415), 3GPP TS 29.173 §6.4.14.
+    #[inline]
+    pub fn sgsn_realm(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2410, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ MME-Name ]`: MME-Name (code 2402, vendor 10415), 3GPP TS 29.173 §6.4.4.
+    #[inline]
+    pub fn mme_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2402, 128, 10415, 8, true, v);
+        self
+    }
+    /// `[ MME-Realm ]`: MME-Realm (code 2408, vendor 10415), 3GPP TS 29.173 §6.4.12.
+    #[inline]
+    pub fn mme_realm(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2408, 128, 10415, 16, true, v);
+        self
+    }
+    /// `[ MSC-Number ]`: MSC-Number (code 2403, vendor 10415), 3GPP TS 29.173 §6.4.5.
+    #[inline]
+    pub fn msc_number(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2403, 128, 10415, 32, true, v);
+        self
+    }
+    /// `[ 3GPP-AAA-Server-Name ]`: 3GPP-AAA-Server-Name (code 318, vendor 10415), 3GPP TS 29.234 §10.1.
+    #[inline]
+    pub fn tgpp_aaa_server_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(318, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ LCS-Capabilities-Sets ]`: LCS-Capabilities-Sets (code 2404, vendor 10415), 3GPP TS 29.173 §6.4.6.
+    #[inline]
+    pub fn lcs_capabilities_sets(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2404, 128, 10415, 128, true, v);
+        self
+    }
+    /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
+    #[inline]
+    pub fn gmlc_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(2405, 128, 10415, 256, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Additional-Serving-Node AVP (code 2406, vendor 10415), 3GPP TS 29.173 §6.4.8, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AdditionalServingNode`] is the owned form.
+///
+/// ```text
+/// [ SGSN-Number ]
+/// [ MME-Name ]
+/// [ SGSN-Name ]
+/// [ SGSN-Realm ]
+/// [ MME-Realm ]
+/// [ MSC-Number ]
+/// [ 3GPP-AAA-Server-Name ]
+/// [ LCS-Capabilities-Sets ]
+/// [ GMLC-Address ]
+/// *[ AVP ]
+/// ```
+pub struct AdditionalServingNodeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AdditionalServingNode {
+    type Writer<'c> = AdditionalServingNodeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2406, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1489, 10415),
+        rt::AvpKey::new(2402, 10415),
+        rt::AvpKey::new(2409, 10415),
+        rt::AvpKey::new(2410, 10415),
+        rt::AvpKey::new(2408, 10415),
+        rt::AvpKey::new(2403, 10415),
+        rt::AvpKey::new(318, 10415),
+        rt::AvpKey::new(2404, 10415),
+        rt::AvpKey::new(2405, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AdditionalServingNodeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AdditionalServingNodeWriter<'_> {
+    /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
+    #[inline]
+    pub fn sgsn_number(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1489, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ MME-Name ]`: MME-Name (code 2402, vendor 10415), 3GPP TS 29.173 §6.4.4.
+    #[inline]
+    pub fn mme_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2402, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ SGSN-Name ]`: SGSN-Name (code 2409, vendor 10415), 3GPP TS 29.173 §6.4.13.
+    #[inline]
+    pub fn sgsn_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2409, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ SGSN-Realm ]`: SGSN-Realm (code 2410, vendor 10415), 3GPP TS 29.173 §6.4.14.
+    #[inline]
+    pub fn sgsn_realm(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2410, 128, 10415, 8, true, v);
+        self
+    }
+    /// `[ MME-Realm ]`: MME-Realm (code 2408, vendor 10415), 3GPP TS 29.173 §6.4.12.
+    #[inline]
+    pub fn mme_realm(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2408, 128, 10415, 16, true, v);
+        self
+    }
+    /// `[ MSC-Number ]`: MSC-Number (code 2403, vendor 10415), 3GPP TS 29.173 §6.4.5.
+    #[inline]
+    pub fn msc_number(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2403, 128, 10415, 32, true, v);
+        self
+    }
+    /// `[ 3GPP-AAA-Server-Name ]`: 3GPP-AAA-Server-Name (code 318, vendor 10415), 3GPP TS 29.234 §10.1.
+    #[inline]
+    pub fn tgpp_aaa_server_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(318, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ LCS-Capabilities-Sets ]`: LCS-Capabilities-Sets (code 2404, vendor 10415), 3GPP TS 29.173 §6.4.6.
+    #[inline]
+    pub fn lcs_capabilities_sets(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2404, 128, 10415, 128, true, v);
+        self
+    }
+    /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
+    #[inline]
+    pub fn gmlc_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(2405, 128, 10415, 256, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one LCS-Routing-Info-Request (command code 8388622, application 16777291), 3GPP TS 29.173 §6.2.3, straight into a buffer: started by [`LcsRoutingInfoRequest::writer`], each setter appends one AVP in the order called, [`LcsRoutingInfoRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`LcsRoutingInfoRequest`] is the owned form.
+pub struct LcsRoutingInfoRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl LcsRoutingInfoRequest {
+    /// Starts writing one LCS-Routing-Info-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`LcsRoutingInfoRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> LcsRoutingInfoRequestWriter<'b> {
+        let mut w = LcsRoutingInfoRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388622, 16777291),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl LcsRoutingInfoRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(701, 10415),
+        rt::AvpKey::new(1474, 10415),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(64, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
+    #[inline]
+    pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(701, 192, 10415, 512, true, v);
+        self
+    }
+    /// `[ GMLC-Number ]`: GMLC-Number (code 1474, vendor 10415), 3GPP TS 29.272 §7.3.85.
+    #[inline]
+    pub fn gmlc_number(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1474, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one LCS-Routing-Info-Answer (command code 8388622, application 16777291), 3GPP TS 29.173 §6.2.4, straight into a buffer: started by [`LcsRoutingInfoAnswer::writer`], each setter appends one AVP in the order called, [`LcsRoutingInfoAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`LcsRoutingInfoAnswer`] is the owned form.
+pub struct LcsRoutingInfoAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl LcsRoutingInfoAnswer {
+    /// Starts writing one LCS-Routing-Info-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`LcsRoutingInfoAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> LcsRoutingInfoAnswerWriter<'b> {
+        let mut w = LcsRoutingInfoAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388622, 16777291),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl LcsRoutingInfoAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(701, 10415),
+        rt::AvpKey::new(2400, 10415),
+        rt::AvpKey::new(2401, 10415),
+        rt::AvpKey::new(2405, 10415),
+        rt::AvpKey::new(2407, 10415),
+        rt::AvpKey::new(2411, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
+    #[inline]
+    pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(701, 192, 10415, 512, true, v);
+        self
+    }
+    /// `[ LMSI ]`: LMSI (code 2400, vendor 10415), 3GPP TS 29.173 §6.4.2.
+    #[inline]
+    pub fn lmsi(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(2400, 128, 10415, 1024, true, v);
+        self
+    }
+    /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn serving_node(
+        &mut self,
+        f: impl FnOnce(&mut ServingNodeWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ServingNode>(2048, true, f);
+        self
+    }
+    /// `*[ Additional-Serving-Node ]`: Additional-Serving-Node (code 2406, vendor 10415), 3GPP TS 29.173 §6.4.8. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn additional_serving_node(
+        &mut self,
+        f: impl FnOnce(&mut AdditionalServingNodeWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AdditionalServingNode>(0, false, f);
+        self
+    }
+    /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
+    #[inline]
+    pub fn gmlc_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(2405, 128, 10415, 4096, true, v);
+        self
+    }
+    /// `[ PPR-Address ]`: PPR-Address (code 2407, vendor 10415), 3GPP TS 29.173 §6.4.9.
+    #[inline]
+    pub fn ppr_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(2407, 128, 10415, 8192, true, v);
+        self
+    }
+    /// `[ RIA-Flags ]`: RIA-Flags (code 2411, vendor 10415), 3GPP TS 29.173 §6.4.15.
+    #[inline]
+    pub fn ria_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2411, 128, 10415, 16384, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(32768, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 12usize] = [
     rt::dictionary::AvpDef {

@@ -45774,6 +45774,9322 @@ impl std::fmt::Debug for TssfNotificationAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one Charging-Rule-Install AVP (code 1001, vendor 10415), 3GPP TS 29.212 §5.3.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChargingRuleInstall`] is the owned form.
+///
+/// ```text
+/// *[ Charging-Rule-Definition ]
+/// *[ Charging-Rule-Name ]
+/// *[ Charging-Rule-Base-Name ]
+/// [ Bearer-Identifier ]
+/// [ Monitoring-Flags ]
+/// [ Rule-Activation-Time ]
+/// [ Rule-Deactivation-Time ]
+/// [ Resource-Allocation-Notification ]
+/// [ Charging-Correlation-Indicator ]
+/// [ IP-CAN-Type ]
+/// *[ AVP ]
+/// ```
+pub struct ChargingRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ChargingRuleInstall {
+    type Writer<'c> = ChargingRuleInstallWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1001, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1020, 10415),
+        rt::AvpKey::new(2828, 10415),
+        rt::AvpKey::new(1043, 10415),
+        rt::AvpKey::new(1044, 10415),
+        rt::AvpKey::new(1063, 10415),
+        rt::AvpKey::new(1073, 10415),
+        rt::AvpKey::new(1027, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleInstallWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ChargingRuleInstallWriter<'_> {
+    /// `*[ Charging-Rule-Definition ]`: Charging-Rule-Definition (code 1003, vendor 10415), 3GPP TS 29.212 §5.3.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn charging_rule_definition(
+        &mut self,
+        f: impl FnOnce(&mut ChargingRuleDefinitionWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ChargingRuleDefinition>(0, false, f);
+        self
+    }
+    /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6. Each call appends another occurrence.
+    #[inline]
+    pub fn charging_rule_name(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1005, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5. Each call appends another occurrence.
+    #[inline]
+    pub fn charging_rule_base_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1004, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
+    #[inline]
+    pub fn bearer_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1020, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Monitoring-Flags ]`: Monitoring-Flags (code 2828, vendor 10415), 3GPP TS 29.212 §5.3.115.
+    #[inline]
+    pub fn monitoring_flags(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2828, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ Rule-Activation-Time ]`: Rule-Activation-Time (code 1043, vendor 10415), 3GPP TS 29.212 §5.3.42.
+    #[inline]
+    pub fn rule_activation_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(1043, 192, 10415, 4, true, v.0);
+        self
+    }
+    /// `[ Rule-Deactivation-Time ]`: Rule-Deactivation-Time (code 1044, vendor 10415), 3GPP TS 29.212 §5.3.43.
+    #[inline]
+    pub fn rule_deactivation_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(1044, 192, 10415, 8, true, v.0);
+        self
+    }
+    /// `[ Resource-Allocation-Notification ]`: Resource-Allocation-Notification (code 1063, vendor 10415), 3GPP TS 29.212 §5.3.50.
+    #[inline]
+    pub fn resource_allocation_notification(
+        &mut self,
+        v: ResourceAllocationNotification,
+    ) -> &mut Self {
+        self.0.put_i32(1063, 128, 10415, 16, true, v.0);
+        self
+    }
+    /// `[ Charging-Correlation-Indicator ]`: Charging-Correlation-Indicator (code 1073, vendor 10415), 3GPP TS 29.212 §5.3.67.
+    #[inline]
+    pub fn charging_correlation_indicator(
+        &mut self,
+        v: ChargingCorrelationIndicator,
+    ) -> &mut Self {
+        self.0.put_i32(1073, 128, 10415, 32, true, v.0);
+        self
+    }
+    /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
+    #[inline]
+    pub fn ip_can_type(&mut self, v: IpCanType) -> &mut Self {
+        self.0.put_i32(1027, 192, 10415, 64, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Charging-Rule-Remove AVP (code 1002, vendor 10415), 3GPP TS 29.212 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChargingRuleRemove`] is the owned form.
+///
+/// ```text
+/// *[ Charging-Rule-Name ]
+/// *[ Charging-Rule-Base-Name ]
+/// *[ Required-Access-Info ]
+/// [ Resource-Release-Notification ]
+/// *[ AVP ]
+/// ```
+pub struct ChargingRuleRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ChargingRuleRemove {
+    type Writer<'c> = ChargingRuleRemoveWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1002, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(2841, 10415)];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleRemoveWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ChargingRuleRemoveWriter<'_> {
+    /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6. Each call appends another occurrence.
+    #[inline]
+    pub fn charging_rule_name(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1005, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5. Each call appends another occurrence.
+    #[inline]
+    pub fn charging_rule_base_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1004, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Required-Access-Info ]`: Required-Access-Info (code 536, vendor 10415), 3GPP TS 29.214 §5.3.34. Each call appends another occurrence.
+    #[inline]
+    pub fn required_access_info(
+        &mut self,
+        v: super::ts29214::RequiredAccessInfo,
+    ) -> &mut Self {
+        self.0.put_i32(536, 128, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ Resource-Release-Notification ]`: Resource-Release-Notification (code 2841, vendor 10415), 3GPP TS 29.212 §5.3.125.
+    #[inline]
+    pub fn resource_release_notification(
+        &mut self,
+        v: ResourceReleaseNotification,
+    ) -> &mut Self {
+        self.0.put_i32(2841, 128, 10415, 1, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Charging-Rule-Definition AVP (code 1003, vendor 10415), 3GPP TS 29.212 §5.3.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChargingRuleDefinition`] is the owned form.
+///
+/// ```text
+/// { Charging-Rule-Name }
+/// [ Service-Identifier ]
+/// [ Rating-Group ]
+/// *[ Flow-Information ]
+/// [ Default-Bearer-Indication ]
+/// [ TDF-Application-Identifier ]
+/// [ Flow-Status ]
+/// [ QoS-Information ]
+/// [ PS-to-CS-Session-Continuity ]
+/// [ Reporting-Level ]
+/// [ Online ]
+/// [ Offline ]
+/// [ Max-PLR-DL ]
+/// [ Max-PLR-UL ]
+/// [ Metering-Method ]
+/// [ Precedence ]
+/// [ AF-Charging-Identifier ]
+/// *[ Flows ]
+/// [ Monitoring-Key ]
+/// *2[ Redirect-Information ]
+/// [ Mute-Notification ]
+/// [ AF-Signalling-Protocol ]
+/// [ Sponsor-Identity ]
+/// [ Application-Service-Provider-Identity ]
+/// *[ Required-Access-Info ]
+/// [ Sharing-Key-DL ]
+/// [ Sharing-Key-UL ]
+/// [ Traffic-Steering-Policy-Identifier-DL ]
+/// [ Traffic-Steering-Policy-Identifier-UL ]
+/// [ Content-Version ]
+/// *[ Calling-Party-Address ]
+/// [ Callee-Information ]
+/// *[ AVP ]
+/// ```
+pub struct ChargingRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ChargingRuleDefinition {
+    type Writer<'c> = ChargingRuleDefinitionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1003, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1005, 10415),
+        rt::AvpKey::new(439, 0),
+        rt::AvpKey::new(432, 0),
+        rt::AvpKey::new(2844, 10415),
+        rt::AvpKey::new(1088, 10415),
+        rt::AvpKey::new(511, 10415),
+        rt::AvpKey::new(1016, 10415),
+        rt::AvpKey::new(1099, 10415),
+        rt::AvpKey::new(1011, 10415),
+        rt::AvpKey::new(1009, 10415),
+        rt::AvpKey::new(1008, 10415),
+        rt::AvpKey::new(2852, 10415),
+        rt::AvpKey::new(2853, 10415),
+        rt::AvpKey::new(1007, 10415),
+        rt::AvpKey::new(1010, 10415),
+        rt::AvpKey::new(505, 10415),
+        rt::AvpKey::new(1066, 10415),
+        rt::AvpKey::new(2809, 10415),
+        rt::AvpKey::new(529, 10415),
+        rt::AvpKey::new(531, 10415),
+        rt::AvpKey::new(532, 10415),
+        rt::AvpKey::new(539, 10415),
+        rt::AvpKey::new(540, 10415),
+        rt::AvpKey::new(2836, 10415),
+        rt::AvpKey::new(2837, 10415),
+        rt::AvpKey::new(552, 10415),
+        rt::AvpKey::new(565, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleDefinitionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ChargingRuleDefinitionWriter<'_> {
+    /// `{ Charging-Rule-Name }`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
+    #[inline]
+    pub fn charging_rule_name(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1005, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
+    #[inline]
+    pub fn service_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(439, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
+    #[inline]
+    pub fn rating_group(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(432, 64, 0, 4, true, v);
+        self
+    }
+    /// `*[ Flow-Information ]`: Flow-Information (code 1058, vendor 10415), 3GPP TS 29.212 §5.3.53. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn flow_information(
+        &mut self,
+        f: impl FnOnce(&mut FlowInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<FlowInformation>(0, false, f);
+        self
+    }
+    /// `[ Default-Bearer-Indication ]`: Default-Bearer-Indication (code 2844, vendor 10415), 3GPP TS 29.212 §5.3.132.
+    #[inline]
+    pub fn default_bearer_indication(
+        &mut self,
+        v: DefaultBearerIndication,
+    ) -> &mut Self {
+        self.0.put_i32(2844, 128, 10415, 8, true, v.0);
+        self
+    }
+    /// `[ TDF-Application-Identifier ]`: TDF-Application-Identifier (code 1088, vendor 10415), 3GPP TS 29.212 §5.3.77.
+    #[inline]
+    pub fn tdf_application_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1088, 128, 10415, 16, true, v);
+        self
+    }
+    /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
+    #[inline]
+    pub fn flow_status(&mut self, v: super::ts29214::FlowStatus) -> &mut Self {
+        self.0.put_i32(511, 192, 10415, 32, true, v.0);
+        self
+    }
+    /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<QosInformation>(64, true, f);
+        self
+    }
+    /// `[ PS-to-CS-Session-Continuity ]`: PS-to-CS-Session-Continuity (code 1099, vendor 10415), 3GPP TS 29.212 §5.3.84.
+    #[inline]
+    pub fn ps_to_cs_session_continuity(
+        &mut self,
+        v: PsToCsSessionContinuity,
+    ) -> &mut Self {
+        self.0.put_i32(1099, 128, 10415, 128, true, v.0);
+        self
+    }
+    /// `[ Reporting-Level ]`: Reporting-Level (code 1011, vendor 10415), 3GPP TS 29.212 §5.3.12.
+    #[inline]
+    pub fn reporting_level(&mut self, v: ReportingLevel) -> &mut Self {
+        self.0.put_i32(1011, 192, 10415, 256, true, v.0);
+        self
+    }
+    /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
+    #[inline]
+    pub fn online(&mut self, v: Online) -> &mut Self {
+        self.0.put_i32(1009, 192, 10415, 512, true, v.0);
+        self
+    }
+    /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
+    #[inline]
+    pub fn offline(&mut self, v: Offline) -> &mut Self {
+        self.0.put_i32(1008, 192, 10415, 1024, true, v.0);
+        self
+    }
+    /// `[ Max-PLR-DL ]`: Max-PLR-DL (code 2852, vendor 10415), 3GPP TS 29.212 §5.3.138.
+    #[inline]
+    pub fn max_plr_dl(&mut self, v: f32) -> &mut Self {
+        self.0.put_f32(2852, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Max-PLR-UL ]`: Max-PLR-UL (code 2853, vendor 10415), 3GPP TS 29.212 §5.3.139.
+    #[inline]
+    pub fn max_plr_ul(&mut self, v: f32) -> &mut Self {
+        self.0.put_f32(2853, 128, 10415, 4096, true, v);
+        self
+    }
+    /// `[ Metering-Method ]`: Metering-Method (code 1007, vendor 10415), 3GPP TS 29.212 §5.3.8.
+    #[inline]
+    pub fn metering_method(&mut self, v: MeteringMethod) -> &mut Self {
+        self.0.put_i32(1007, 192, 10415, 8192, true, v.0);
+        self
+    }
+    /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
+    #[inline]
+    pub fn precedence(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1010, 192, 10415, 16384, true, v);
+        self
+    }
+    /// `[ AF-Charging-Identifier ]`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
+    #[inline]
+    pub fn af_charging_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(505, 192, 10415, 32768, true, v);
+        self
+    }
+    /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn flows(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29214::FlowsWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29214::Flows>(0, false, f);
+        self
+    }
+    /// `[ Monitoring-Key ]`: Monitoring-Key (code 1066, vendor 10415), 3GPP TS 29.212 §5.3.59.
+    #[inline]
+    pub fn monitoring_key(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1066, 128, 10415, 65536, true, v);
+        self
+    }
+    /// `*2[ Redirect-Information ]`: Redirect-Information (code 1085, vendor 10415), 3GPP TS 29.212 §5.3.82. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn redirect_information(
+        &mut self,
+        f: impl FnOnce(&mut RedirectInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RedirectInformation>(0, false, f);
+        self
+    }
+    /// `[ Mute-Notification ]`: Mute-Notification (code 2809, vendor 10415), 3GPP TS 29.212 §5.3.98.
+    #[inline]
+    pub fn mute_notification(&mut self, v: MuteNotification) -> &mut Self {
+        self.0.put_i32(2809, 128, 10415, 131072, true, v.0);
+        self
+    }
+    /// `[ AF-Signalling-Protocol ]`: AF-Signalling-Protocol (code 529, vendor 10415), 3GPP TS 29.214 §5.3.26.
+    #[inline]
+    pub fn af_signalling_protocol(
+        &mut self,
+        v: super::ts29214::AfSignallingProtocol,
+    ) -> &mut Self {
+        self.0.put_i32(529, 128, 10415, 262144, true, v.0);
+        self
+    }
+    /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
+    #[inline]
+    pub fn sponsor_identity(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(531, 128, 10415, 524288, true, v);
+        self
+    }
+    /// `[ Application-Service-Provider-Identity ]`: Application-Service-Provider-Identity (code 532, vendor 10415), 3GPP TS 29.214 §5.3.29.
+    #[inline]
+    pub fn application_service_provider_identity(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(532, 128, 10415, 1048576, true, v);
+        self
+    }
+    /// `*[ Required-Access-Info ]`: Required-Access-Info (code 536, vendor 10415), 3GPP TS 29.214 §5.3.34. Each call appends another occurrence.
+    #[inline]
+    pub fn required_access_info(
+        &mut self,
+        v: super::ts29214::RequiredAccessInfo,
+    ) -> &mut Self {
+        self.0.put_i32(536, 128, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ Sharing-Key-DL ]`: Sharing-Key-DL (code 539, vendor 10415), 3GPP TS 29.214 §5.3.37.
+    #[inline]
+    pub fn sharing_key_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(539, 128, 10415, 2097152, true, v);
+        self
+    }
+    /// `[ Sharing-Key-UL ]`: Sharing-Key-UL (code 540, vendor 10415), 3GPP TS 29.214 §5.3.38.
+    #[inline]
+    pub fn sharing_key_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(540, 128, 10415, 4194304, true, v);
+        self
+    }
+    /// `[ Traffic-Steering-Policy-Identifier-DL ]`: Traffic-Steering-Policy-Identifier-DL (code 2836, vendor 10415), 3GPP TS 29.212 §5.3.123.
+    #[inline]
+    pub fn traffic_steering_policy_identifier_dl(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2836, 128, 10415, 8388608, true, v);
+        self
+    }
+    /// `[ Traffic-Steering-Policy-Identifier-UL ]`: Traffic-Steering-Policy-Identifier-UL (code 2837, vendor 10415), 3GPP TS 29.212 §5.3.124.
+    #[inline]
+    pub fn traffic_steering_policy_identifier_ul(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2837, 128, 10415, 16777216, true, v);
+        self
+    }
+    /// `[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49.
+    #[inline]
+    pub fn content_version(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(552, 128, 10415, 33554432, true, v);
+        self
+    }
+    /// `*[ Calling-Party-Address ]`: Calling-Party-Address (code 831, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn calling_party_address(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(831, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ Callee-Information ]`: Callee-Information (code 565, vendor 10415), 3GPP TS 29.214 §5.3.62.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn callee_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29214::CalleeInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29214::CalleeInformation>(67108864, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one TFT-Packet-Filter-Information AVP (code 1013, vendor 10415), 3GPP TS 29.212 §5.3.14, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TftPacketFilterInformation`] is the owned form.
+///
+/// ```text
+/// [ Precedence ]
+/// [ TFT-Filter ]
+/// [ ToS-Traffic-Class ]
+/// [ Security-Parameter-Index ]
+/// [ Flow-Label ]
+/// [ Flow-Direction ]
+/// *[ AVP ]
+/// ```
+pub struct TftPacketFilterInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TftPacketFilterInformation {
+    type Writer<'c> = TftPacketFilterInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1013, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1010, 10415),
+        rt::AvpKey::new(1012, 10415),
+        rt::AvpKey::new(1014, 10415),
+        rt::AvpKey::new(1056, 10415),
+        rt::AvpKey::new(1057, 10415),
+        rt::AvpKey::new(1080, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TftPacketFilterInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TftPacketFilterInformationWriter<'_> {
+    /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
+    #[inline]
+    pub fn precedence(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1010, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ TFT-Filter ]`: TFT-Filter (code 1012, vendor 10415), 3GPP TS 29.212 §5.3.13.
+    #[inline]
+    pub fn tft_filter(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1012, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ ToS-Traffic-Class ]`: ToS-Traffic-Class (code 1014, vendor 10415), 3GPP TS 29.212 §5.3.15.
+    #[inline]
+    pub fn tos_traffic_class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1014, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Security-Parameter-Index ]`: Security-Parameter-Index (code 1056, vendor 10415), 3GPP TS 29.212 §5.3.51.
+    #[inline]
+    pub fn security_parameter_index(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1056, 128, 10415, 8, true, v);
+        self
+    }
+    /// `[ Flow-Label ]`: Flow-Label (code 1057, vendor 10415), 3GPP TS 29.212 §5.3.52.
+    #[inline]
+    pub fn flow_label(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1057, 128, 10415, 16, true, v);
+        self
+    }
+    /// `[ Flow-Direction ]`: Flow-Direction (code 1080, vendor 10415), 3GPP TS 29.212 §5.3.65.
+    #[inline]
+    pub fn flow_direction(&mut self, v: FlowDirection) -> &mut Self {
+        self.0.put_i32(1080, 128, 10415, 32, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one QoS-Information AVP (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosInformation`] is the owned form.
+///
+/// ```text
+/// [ QoS-Class-Identifier ]
+/// [ Max-Requested-Bandwidth-UL ]
+/// [ Max-Requested-Bandwidth-DL ]
+/// [ Extended-Max-Requested-BW-UL ]
+/// [ Extended-Max-Requested-BW-DL ]
+/// [ Guaranteed-Bitrate-UL ]
+/// [ Guaranteed-Bitrate-DL ]
+/// [ Extended-GBR-UL ]
+/// [ Extended-GBR-DL ]
+/// [ Bearer-Identifier ]
+/// [ Allocation-Retention-Priority ]
+/// [ APN-Aggregate-Max-Bitrate-UL ]
+/// [ APN-Aggregate-Max-Bitrate-DL ]
+/// [ Extended-APN-AMBR-UL ]
+/// [ Extended-APN-AMBR-DL ]
+/// *[ Conditional-APN-Aggregate-Max-Bitrate ]
+/// *[ AVP ]
+/// ```
+pub struct QosInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for QosInformation {
+    type Writer<'c> = QosInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1016, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1028, 10415),
+        rt::AvpKey::new(516, 10415),
+        rt::AvpKey::new(515, 10415),
+        rt::AvpKey::new(555, 10415),
+        rt::AvpKey::new(554, 10415),
+        rt::AvpKey::new(1026, 10415),
+        rt::AvpKey::new(1025, 10415),
+        rt::AvpKey::new(2851, 10415),
+        rt::AvpKey::new(2850, 10415),
+        rt::AvpKey::new(1020, 10415),
+        rt::AvpKey::new(1034, 10415),
+        rt::AvpKey::new(1041, 10415),
+        rt::AvpKey::new(1040, 10415),
+        rt::AvpKey::new(2849, 10415),
+        rt::AvpKey::new(2848, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for QosInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl QosInformationWriter<'_> {
+    /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
+    #[inline]
+    pub fn qos_class_identifier(&mut self, v: QosClassIdentifier) -> &mut Self {
+        self.0.put_i32(1028, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
+    #[inline]
+    pub fn max_requested_bandwidth_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(516, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
+    #[inline]
+    pub fn max_requested_bandwidth_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(515, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Extended-Max-Requested-BW-UL ]`: Extended-Max-Requested-BW-UL (code 555, vendor 10415), 3GPP TS 29.214 §5.3.53.
+    #[inline]
+    pub fn extended_max_requested_bw_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(555, 128, 10415, 8, true, v);
+        self
+    }
+    /// `[ Extended-Max-Requested-BW-DL ]`: Extended-Max-Requested-BW-DL (code 554, vendor 10415), 3GPP TS 29.214 §5.3.52.
+    #[inline]
+    pub fn extended_max_requested_bw_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(554, 128, 10415, 16, true, v);
+        self
+    }
+    /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
+    #[inline]
+    pub fn guaranteed_bitrate_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1026, 192, 10415, 32, true, v);
+        self
+    }
+    /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
+    #[inline]
+    pub fn guaranteed_bitrate_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1025, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ Extended-GBR-UL ]`: Extended-GBR-UL (code 2851, vendor 10415), 3GPP TS 29.212 §5.3.137.
+    #[inline]
+    pub fn extended_gbr_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2851, 128, 10415, 128, true, v);
+        self
+    }
+    /// `[ Extended-GBR-DL ]`: Extended-GBR-DL (code 2850, vendor 10415), 3GPP TS 29.212 §5.3.136.
+    #[inline]
+    pub fn extended_gbr_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2850, 128, 10415, 256, true, v);
+        self
+    }
+    /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
+    #[inline]
+    pub fn bearer_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1020, 192, 10415, 512, true, v);
+        self
+    }
+    /// `[ Allocation-Retention-Priority ]`: Allocation-Retention-Priority (code 1034, vendor 10415), 3GPP TS 29.212 §5.3.32.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn allocation_retention_priority(
+        &mut self,
+        f: impl FnOnce(&mut AllocationRetentionPriorityWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AllocationRetentionPriority>(1024, true, f);
+        self
+    }
+    /// `[ APN-Aggregate-Max-Bitrate-UL ]`: APN-Aggregate-Max-Bitrate-UL (code 1041, vendor 10415), 3GPP TS 29.212 §5.3.40.
+    #[inline]
+    pub fn apn_aggregate_max_bitrate_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1041, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `[ APN-Aggregate-Max-Bitrate-DL ]`: APN-Aggregate-Max-Bitrate-DL (code 1040, vendor 10415), 3GPP TS 29.212 §5.3.39.
+    #[inline]
+    pub fn apn_aggregate_max_bitrate_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1040, 128, 10415, 4096, true, v);
+        self
+    }
+    /// `[ Extended-APN-AMBR-UL ]`: Extended-APN-AMBR-UL (code 2849, vendor 10415), 3GPP TS 29.212 §5.3.135.
+    #[inline]
+    pub fn extended_apn_ambr_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2849, 128, 10415, 8192, true, v);
+        self
+    }
+    /// `[ Extended-APN-AMBR-DL ]`: Extended-APN-AMBR-DL (code 2848, vendor 10415), 3GPP TS 29.212 §5.3.134.
+    #[inline]
+    pub fn extended_apn_ambr_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2848, 128, 10415, 16384, true, v);
+        self
+    }
+    /// `*[ Conditional-APN-Aggregate-Max-Bitrate ]`: Conditional-APN-Aggregate-Max-Bitrate (code 2818, vendor 10415), 3GPP TS 29.212 §5.3.105. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn conditional_apn_aggregate_max_bitrate(
+        &mut self,
+        f: impl FnOnce(&mut ConditionalApnAggregateMaxBitrateWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ConditionalApnAggregateMaxBitrate>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Charging-Rule-Report AVP (code 1018, vendor 10415), 3GPP TS 29.212 §5.3.18, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChargingRuleReport`] is the owned form.
+///
+/// ```text
+/// *[ Charging-Rule-Name ]
+/// *[ Charging-Rule-Base-Name ]
+/// [ Bearer-Identifier ]
+/// [ PCC-Rule-Status ]
+/// [ Rule-Failure-Code ]
+/// [ Final-Unit-Indication ]
+/// *[ RAN-NAS-Release-Cause ]
+/// *[ Content-Version ]
+/// *[ AVP ]
+/// ```
+pub struct ChargingRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ChargingRuleReport {
+    type Writer<'c> = ChargingRuleReportWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1018, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1020, 10415),
+        rt::AvpKey::new(1019, 10415),
+        rt::AvpKey::new(1031, 10415),
+        rt::AvpKey::new(430, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleReportWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ChargingRuleReportWriter<'_> {
+    /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6. Each call appends another occurrence.
+    #[inline]
+    pub fn charging_rule_name(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1005, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5. Each call appends another occurrence.
+    #[inline]
+    pub fn charging_rule_base_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1004, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
+    #[inline]
+    pub fn bearer_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1020, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
+    #[inline]
+    pub fn pcc_rule_status(&mut self, v: PccRuleStatus) -> &mut Self {
+        self.0.put_i32(1019, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ Rule-Failure-Code ]`: Rule-Failure-Code (code 1031, vendor 10415), 3GPP TS 29.212 §5.3.38.
+    #[inline]
+    pub fn rule_failure_code(&mut self, v: RuleFailureCode) -> &mut Self {
+        self.0.put_i32(1031, 192, 10415, 4, true, v.0);
+        self
+    }
+    /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn final_unit_indication(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::FinalUnitIndicationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::credit_control::FinalUnitIndication>(8, true, f);
+        self
+    }
+    /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106. Each call appends another occurrence.
+    #[inline]
+    pub fn ran_nas_release_cause(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2819, 128, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49. Each call appends another occurrence.
+    #[inline]
+    pub fn content_version(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(552, 128, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Access-Network-Charging-Identifier-Gx AVP (code 1022, vendor 10415), 3GPP TS 29.212 §5.3.22, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AccessNetworkChargingIdentifierGx`] is the owned form.
+///
+/// ```text
+/// { Access-Network-Charging-Identifier-Value }
+/// *[ Charging-Rule-Base-Name ]
+/// *[ Charging-Rule-Name ]
+/// [ IP-CAN-Session-Charging-Scope ]
+/// *[ AVP ]
+/// ```
+pub struct AccessNetworkChargingIdentifierGxWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AccessNetworkChargingIdentifierGx {
+    type Writer<'c> = AccessNetworkChargingIdentifierGxWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1022, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(503, 10415),
+        rt::AvpKey::new(2827, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkChargingIdentifierGxWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AccessNetworkChargingIdentifierGxWriter<'_> {
+    /// `{ Access-Network-Charging-Identifier-Value }`: Access-Network-Charging-Identifier-Value (code 503, vendor 10415), 3GPP TS 29.214 §5.3.4.
+    #[inline]
+    pub fn access_network_charging_identifier_value(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(503, 192, 10415, 1, true, v);
+        self
+    }
+    /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5. Each call appends another occurrence.
+    #[inline]
+    pub fn charging_rule_base_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1004, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6. Each call appends another occurrence.
+    #[inline]
+    pub fn charging_rule_name(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1005, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ IP-CAN-Session-Charging-Scope ]`: IP-CAN-Session-Charging-Scope (code 2827, vendor 10415), 3GPP TS 29.212 §5.3.114.
+    #[inline]
+    pub fn ip_can_session_charging_scope(
+        &mut self,
+        v: IpCanSessionChargingScope,
+    ) -> &mut Self {
+        self.0.put_i32(2827, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Event-Report-Indication AVP (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EventReportIndication`] is the owned form.
+///
+/// ```text
+/// [ AN-Trusted ]
+/// *[ Event-Trigger ]
+/// [ User-CSG-Information ]
+/// [ IP-CAN-Type ]
+/// *2[ AN-GW-Address ]
+/// [ 3GPP-SGSN-Address ]
+/// [ 3GPP-SGSN-IPv6-Address ]
+/// [ 3GPP-SGSN-MCC-MNC ]
+/// [ Framed-IP-Address ]
+/// [ RAT-Type ]
+/// [ RAI ]
+/// [ 3GPP-User-Location-Info ]
+/// [ Trace-Data ]
+/// [ Trace-Reference ]
+/// [ 3GPP2-BSID ]
+/// [ 3GPP-MS-TimeZone ]
+/// [ Routing-IP-Address ]
+/// [ UE-Local-IP-Address ]
+/// [ HeNB-Local-IP-Address ]
+/// [ UDP-Source-Port ]
+/// [ Presence-Reporting-Area-Information ]
+/// *[ AVP ]
+/// ```
+pub struct EventReportIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for EventReportIndication {
+    type Writer<'c> = EventReportIndicationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1033, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1503, 10415),
+        rt::AvpKey::new(2319, 10415),
+        rt::AvpKey::new(1027, 10415),
+        rt::AvpKey::new(6, 10415),
+        rt::AvpKey::new(15, 10415),
+        rt::AvpKey::new(18, 10415),
+        rt::AvpKey::new(8, 0),
+        rt::AvpKey::new(1032, 10415),
+        rt::AvpKey::new(909, 10415),
+        rt::AvpKey::new(22, 10415),
+        rt::AvpKey::new(1458, 10415),
+        rt::AvpKey::new(1459, 10415),
+        rt::AvpKey::new(9010, 5535),
+        rt::AvpKey::new(23, 10415),
+        rt::AvpKey::new(1079, 10415),
+        rt::AvpKey::new(2805, 10415),
+        rt::AvpKey::new(2804, 10415),
+        rt::AvpKey::new(2806, 10415),
+        rt::AvpKey::new(2822, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for EventReportIndicationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl EventReportIndicationWriter<'_> {
+    /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
+    #[inline]
+    pub fn an_trusted(&mut self, v: super::ts29273::AnTrusted) -> &mut Self {
+        self.0.put_i32(1503, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
+    #[inline]
+    pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
+        self.0.put_i32(1006, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_csg_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts32299::UserCsgInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts32299::UserCsgInformation>(2, true, f);
+        self
+    }
+    /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
+    #[inline]
+    pub fn ip_can_type(&mut self, v: IpCanType) -> &mut Self {
+        self.0.put_i32(1027, 192, 10415, 4, true, v.0);
+        self
+    }
+    /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
+    #[inline]
+    pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(1050, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(6, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(15, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(18, 192, 10415, 32, true, v);
+        self
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(8, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&mut self, v: RatType) -> &mut Self {
+        self.0.put_i32(1032, 128, 10415, 128, true, v.0);
+        self
+    }
+    /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn rai(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(909, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(22, 192, 10415, 512, true, v);
+        self
+    }
+    /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn trace_data(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::TraceDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29272::TraceData>(1024, true, f);
+        self
+    }
+    /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
+    #[inline]
+    pub fn trace_reference(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1459, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
+    #[inline]
+    pub fn tgpp2_bsid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(9010, 192, 5535, 4096, true, v);
+        self
+    }
+    /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(23, 192, 10415, 8192, true, v);
+        self
+    }
+    /// `[ Routing-IP-Address ]`: Routing-IP-Address (code 1079, vendor 10415), 3GPP TS 29.212 §5.3.73.
+    #[inline]
+    pub fn routing_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(1079, 128, 10415, 16384, true, v);
+        self
+    }
+    /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
+    #[inline]
+    pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(2805, 128, 10415, 32768, true, v);
+        self
+    }
+    /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
+    #[inline]
+    pub fn henb_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(2804, 128, 10415, 65536, true, v);
+        self
+    }
+    /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
+    #[inline]
+    pub fn udp_source_port(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2806, 128, 10415, 131072, true, v);
+        self
+    }
+    /// `[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn presence_reporting_area_information(
+        &mut self,
+        f: impl FnOnce(&mut PresenceReportingAreaInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<PresenceReportingAreaInformation>(262144, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Allocation-Retention-Priority AVP (code 1034, vendor 10415), 3GPP TS 29.212 §5.3.32, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AllocationRetentionPriority`] is the owned form.
+///
+/// ```text
+/// { Priority-Level }
+/// [ Pre-emption-Capability ]
+/// [ Pre-emption-Vulnerability ]
+/// ```
+pub struct AllocationRetentionPriorityWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AllocationRetentionPriority {
+    type Writer<'c> = AllocationRetentionPriorityWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1034, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1046, 10415),
+        rt::AvpKey::new(1047, 10415),
+        rt::AvpKey::new(1048, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AllocationRetentionPriorityWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AllocationRetentionPriorityWriter<'_> {
+    /// `{ Priority-Level }`: Priority-Level (code 1046, vendor 10415), 3GPP TS 29.212 §5.3.45.
+    #[inline]
+    pub fn priority_level(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1046, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ Pre-emption-Capability ]`: Pre-emption-Capability (code 1047, vendor 10415), 3GPP TS 29.212 §5.3.46.
+    #[inline]
+    pub fn pre_emption_capability(&mut self, v: PreEmptionCapability) -> &mut Self {
+        self.0.put_i32(1047, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ Pre-emption-Vulnerability ]`: Pre-emption-Vulnerability (code 1048, vendor 10415), 3GPP TS 29.212 §5.3.47.
+    #[inline]
+    pub fn pre_emption_vulnerability(
+        &mut self,
+        v: PreEmptionVulnerability,
+    ) -> &mut Self {
+        self.0.put_i32(1048, 128, 10415, 4, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Tunnel-Information AVP (code 1038, vendor 10415), 3GPP TS 29.212 §5.3.36, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TunnelInformation`] is the owned form.
+///
+/// ```text
+/// [ Tunnel-Header-Length ]
+/// 2*2[ Tunnel-Header-Filter ]
+/// *[ AVP ]
+/// ```
+pub struct TunnelInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TunnelInformation {
+    type Writer<'c> = TunnelInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1038, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1036, 10415),
+        rt::AvpKey::new(1037, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TunnelInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TunnelInformationWriter<'_> {
+    /// `[ Tunnel-Header-Length ]`: Tunnel-Header-Length (code 1037, vendor 10415), 3GPP TS 29.212 §5.3.35.
+    #[inline]
+    pub fn tunnel_header_length(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1037, 128, 10415, 2, true, v);
+        self
+    }
+    /// `2*2[ Tunnel-Header-Filter ]`: Tunnel-Header-Filter (code 1036, vendor 10415), 3GPP TS 29.212 §5.3.34. Each call appends another occurrence.
+    #[inline]
+    pub fn tunnel_header_filter(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1036, 128, 10415, 1, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one CoA-Information AVP (code 1039, vendor 10415), 3GPP TS 29.212 §5.3.37, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CoaInformation`] is the owned form.
+///
+/// ```text
+/// { Tunnel-Information }
+/// { CoA-IP-Address }
+/// *[ AVP ]
+/// ```
+pub struct CoaInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CoaInformation {
+    type Writer<'c> = CoaInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1039, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1038, 10415),
+        rt::AvpKey::new(1035, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CoaInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CoaInformationWriter<'_> {
+    /// `{ Tunnel-Information }`: Tunnel-Information (code 1038, vendor 10415), 3GPP TS 29.212 §5.3.36.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tunnel_information(
+        &mut self,
+        f: impl FnOnce(&mut TunnelInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<TunnelInformation>(1, true, f);
+        self
+    }
+    /// `{ CoA-IP-Address }`: CoA-IP-Address (code 1035, vendor 10415), 3GPP TS 29.212 §5.3.33.
+    #[inline]
+    pub fn coa_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(1035, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Default-EPS-Bearer-QoS AVP (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DefaultEpsBearerQos`] is the owned form.
+///
+/// ```text
+/// [ QoS-Class-Identifier ]
+/// [ Allocation-Retention-Priority ]
+/// *[ AVP ]
+/// ```
+pub struct DefaultEpsBearerQosWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for DefaultEpsBearerQos {
+    type Writer<'c> = DefaultEpsBearerQosWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1049, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1028, 10415),
+        rt::AvpKey::new(1034, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for DefaultEpsBearerQosWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl DefaultEpsBearerQosWriter<'_> {
+    /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
+    #[inline]
+    pub fn qos_class_identifier(&mut self, v: QosClassIdentifier) -> &mut Self {
+        self.0.put_i32(1028, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Allocation-Retention-Priority ]`: Allocation-Retention-Priority (code 1034, vendor 10415), 3GPP TS 29.212 §5.3.32.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn allocation_retention_priority(
+        &mut self,
+        f: impl FnOnce(&mut AllocationRetentionPriorityWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AllocationRetentionPriority>(2, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Flow-Information AVP (code 1058, vendor 10415), 3GPP TS 29.212 §5.3.53, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`FlowInformation`] is the owned form.
+///
+/// ```text
+/// [ Flow-Description ]
+/// [ Packet-Filter-Identifier ]
+/// [ Packet-Filter-Usage ]
+/// [ ToS-Traffic-Class ]
+/// [ Security-Parameter-Index ]
+/// [ Flow-Label ]
+/// [ Flow-Direction ]
+/// [ Routing-Rule-Identifier ]
+/// *[ AVP ]
+/// ```
+pub struct FlowInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for FlowInformation {
+    type Writer<'c> = FlowInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1058, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(507, 10415),
+        rt::AvpKey::new(1060, 10415),
+        rt::AvpKey::new(1072, 10415),
+        rt::AvpKey::new(1014, 10415),
+        rt::AvpKey::new(1056, 10415),
+        rt::AvpKey::new(1057, 10415),
+        rt::AvpKey::new(1080, 10415),
+        rt::AvpKey::new(1077, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for FlowInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl FlowInformationWriter<'_> {
+    /// `[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
+    #[inline]
+    pub fn flow_description(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(507, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Packet-Filter-Identifier ]`: Packet-Filter-Identifier (code 1060, vendor 10415), 3GPP TS 29.212 §5.3.55.
+    #[inline]
+    pub fn packet_filter_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1060, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ Packet-Filter-Usage ]`: Packet-Filter-Usage (code 1072, vendor 10415), 3GPP TS 29.212 §5.3.66.
+    #[inline]
+    pub fn packet_filter_usage(&mut self, v: PacketFilterUsage) -> &mut Self {
+        self.0.put_i32(1072, 128, 10415, 4, true, v.0);
+        self
+    }
+    /// `[ ToS-Traffic-Class ]`: ToS-Traffic-Class (code 1014, vendor 10415), 3GPP TS 29.212 §5.3.15.
+    #[inline]
+    pub fn tos_traffic_class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1014, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ Security-Parameter-Index ]`: Security-Parameter-Index (code 1056, vendor 10415), 3GPP TS 29.212 §5.3.51.
+    #[inline]
+    pub fn security_parameter_index(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1056, 128, 10415, 16, true, v);
+        self
+    }
+    /// `[ Flow-Label ]`: Flow-Label (code 1057, vendor 10415), 3GPP TS 29.212 §5.3.52.
+    #[inline]
+    pub fn flow_label(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1057, 128, 10415, 32, true, v);
+        self
+    }
+    /// `[ Flow-Direction ]`: Flow-Direction (code 1080, vendor 10415), 3GPP TS 29.212 §5.3.65.
+    #[inline]
+    pub fn flow_direction(&mut self, v: FlowDirection) -> &mut Self {
+        self.0.put_i32(1080, 128, 10415, 64, true, v.0);
+        self
+    }
+    /// `[ Routing-Rule-Identifier ]`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
+    #[inline]
+    pub fn routing_rule_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1077, 128, 10415, 128, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Packet-Filter-Information AVP (code 1061, vendor 10415), 3GPP TS 29.212 §5.3.56, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PacketFilterInformation`] is the owned form.
+///
+/// ```text
+/// [ Packet-Filter-Identifier ]
+/// [ Precedence ]
+/// [ Packet-Filter-Content ]
+/// [ ToS-Traffic-Class ]
+/// [ Security-Parameter-Index ]
+/// [ Flow-Label ]
+/// [ Flow-Direction ]
+/// *[ AVP ]
+/// ```
+pub struct PacketFilterInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for PacketFilterInformation {
+    type Writer<'c> = PacketFilterInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1061, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1060, 10415),
+        rt::AvpKey::new(1010, 10415),
+        rt::AvpKey::new(1059, 10415),
+        rt::AvpKey::new(1014, 10415),
+        rt::AvpKey::new(1056, 10415),
+        rt::AvpKey::new(1057, 10415),
+        rt::AvpKey::new(1080, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for PacketFilterInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl PacketFilterInformationWriter<'_> {
+    /// `[ Packet-Filter-Identifier ]`: Packet-Filter-Identifier (code 1060, vendor 10415), 3GPP TS 29.212 §5.3.55.
+    #[inline]
+    pub fn packet_filter_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1060, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
+    #[inline]
+    pub fn precedence(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1010, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Packet-Filter-Content ]`: Packet-Filter-Content (code 1059, vendor 10415), 3GPP TS 29.212 §5.3.54.
+    #[inline]
+    pub fn packet_filter_content(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1059, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ ToS-Traffic-Class ]`: ToS-Traffic-Class (code 1014, vendor 10415), 3GPP TS 29.212 §5.3.15.
+    #[inline]
+    pub fn tos_traffic_class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1014, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ Security-Parameter-Index ]`: Security-Parameter-Index (code 1056, vendor 10415), 3GPP TS 29.212 §5.3.51.
+    #[inline]
+    pub fn security_parameter_index(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1056, 128, 10415, 16, true, v);
+        self
+    }
+    /// `[ Flow-Label ]`: Flow-Label (code 1057, vendor 10415), 3GPP TS 29.212 §5.3.52.
+    #[inline]
+    pub fn flow_label(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1057, 128, 10415, 32, true, v);
+        self
+    }
+    /// `[ Flow-Direction ]`: Flow-Direction (code 1080, vendor 10415), 3GPP TS 29.212 §5.3.65.
+    #[inline]
+    pub fn flow_direction(&mut self, v: FlowDirection) -> &mut Self {
+        self.0.put_i32(1080, 128, 10415, 64, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Usage-Monitoring-Information AVP (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UsageMonitoringInformation`] is the owned form.
+///
+/// ```text
+/// [ Monitoring-Key ]
+/// *2[ Granted-Service-Unit ]
+/// *2[ Used-Service-Unit ]
+/// [ Quota-Consumption-Time ]
+/// [ Usage-Monitoring-Level ]
+/// [ Usage-Monitoring-Report ]
+/// [ Usage-Monitoring-Support ]
+/// *[ AVP ]
+/// ```
+pub struct UsageMonitoringInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for UsageMonitoringInformation {
+    type Writer<'c> = UsageMonitoringInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1067, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1066, 10415),
+        rt::AvpKey::new(881, 10415),
+        rt::AvpKey::new(1068, 10415),
+        rt::AvpKey::new(1069, 10415),
+        rt::AvpKey::new(1070, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for UsageMonitoringInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl UsageMonitoringInformationWriter<'_> {
+    /// `[ Monitoring-Key ]`: Monitoring-Key (code 1066, vendor 10415), 3GPP TS 29.212 §5.3.59.
+    #[inline]
+    pub fn monitoring_key(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1066, 128, 10415, 1, true, v);
+        self
+    }
+    /// `*2[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn granted_service_unit(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::GrantedServiceUnitWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::credit_control::GrantedServiceUnit>(0, false, f);
+        self
+    }
+    /// `*2[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn used_service_unit(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::UsedServiceUnitWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::credit_control::UsedServiceUnit>(0, false, f);
+        self
+    }
+    /// `[ Quota-Consumption-Time ]`: Quota-Consumption-Time (code 881, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn quota_consumption_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(881, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Usage-Monitoring-Level ]`: Usage-Monitoring-Level (code 1068, vendor 10415), 3GPP TS 29.212 §5.3.61.
+    #[inline]
+    pub fn usage_monitoring_level(&mut self, v: UsageMonitoringLevel) -> &mut Self {
+        self.0.put_i32(1068, 128, 10415, 4, true, v.0);
+        self
+    }
+    /// `[ Usage-Monitoring-Report ]`: Usage-Monitoring-Report (code 1069, vendor 10415), 3GPP TS 29.212 §5.3.62.
+    #[inline]
+    pub fn usage_monitoring_report(&mut self, v: UsageMonitoringReport) -> &mut Self {
+        self.0.put_i32(1069, 128, 10415, 8, true, v.0);
+        self
+    }
+    /// `[ Usage-Monitoring-Support ]`: Usage-Monitoring-Support (code 1070, vendor 10415), 3GPP TS 29.212 §5.3.63.
+    #[inline]
+    pub fn usage_monitoring_support(&mut self, v: UsageMonitoringSupport) -> &mut Self {
+        self.0.put_i32(1070, 128, 10415, 16, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Routing-Rule-Install AVP (code 1081, vendor 10415), 3GPP TS 29.212 §5.3.68, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RoutingRuleInstall`] is the owned form.
+///
+/// ```text
+/// *[ Routing-Rule-Definition ]
+/// *[ AVP ]
+/// ```
+pub struct RoutingRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RoutingRuleInstall {
+    type Writer<'c> = RoutingRuleInstallWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1081, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RoutingRuleInstallWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RoutingRuleInstallWriter<'_> {
+    /// `*[ Routing-Rule-Definition ]`: Routing-Rule-Definition (code 1076, vendor 10415), 3GPP TS 29.212 §5.3.70. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn routing_rule_definition(
+        &mut self,
+        f: impl FnOnce(&mut RoutingRuleDefinitionWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RoutingRuleDefinition>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Routing-Rule-Remove AVP (code 1075, vendor 10415), 3GPP TS 29.212 §5.3.69, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RoutingRuleRemove`] is the owned form.
+///
+/// ```text
+/// *[ Routing-Rule-Identifier ]
+/// *[ AVP ]
+/// ```
+pub struct RoutingRuleRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RoutingRuleRemove {
+    type Writer<'c> = RoutingRuleRemoveWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1075, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RoutingRuleRemoveWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RoutingRuleRemoveWriter<'_> {
+    /// `*[ Routing-Rule-Identifier ]`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71. Each call appends another occurrence.
+    #[inline]
+    pub fn routing_rule_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1077, 128, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Routing-Rule-Definition AVP (code 1076, vendor 10415), 3GPP TS 29.212 §5.3.70, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RoutingRuleDefinition`] is the owned form.
+///
+/// ```text
+/// { Routing-Rule-Identifier }
+/// *[ Routing-Filter ]
+/// [ Precedence ]
+/// [ Routing-IP-Address ]
+/// [ IP-CAN-Type ]
+/// *[ AVP ]
+/// ```
+pub struct RoutingRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RoutingRuleDefinition {
+    type Writer<'c> = RoutingRuleDefinitionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1076, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1077, 10415),
+        rt::AvpKey::new(1010, 10415),
+        rt::AvpKey::new(1079, 10415),
+        rt::AvpKey::new(1027, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RoutingRuleDefinitionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RoutingRuleDefinitionWriter<'_> {
+    /// `{ Routing-Rule-Identifier }`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
+    #[inline]
+    pub fn routing_rule_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1077, 128, 10415, 1, true, v);
+        self
+    }
+    /// `*[ Routing-Filter ]`: Routing-Filter (code 1078, vendor 10415), 3GPP TS 29.212 §5.3.72. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn routing_filter(
+        &mut self,
+        f: impl FnOnce(&mut RoutingFilterWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RoutingFilter>(0, false, f);
+        self
+    }
+    /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
+    #[inline]
+    pub fn precedence(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1010, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Routing-IP-Address ]`: Routing-IP-Address (code 1079, vendor 10415), 3GPP TS 29.212 §5.3.73.
+    #[inline]
+    pub fn routing_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(1079, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
+    #[inline]
+    pub fn ip_can_type(&mut self, v: IpCanType) -> &mut Self {
+        self.0.put_i32(1027, 192, 10415, 8, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Routing-Filter AVP (code 1078, vendor 10415), 3GPP TS 29.212 §5.3.72, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RoutingFilter`] is the owned form.
+///
+/// ```text
+/// { Flow-Description }
+/// { Flow-Direction }
+/// [ ToS-Traffic-Class ]
+/// [ Security-Parameter-Index ]
+/// [ Flow-Label ]
+/// *[ AVP ]
+/// ```
+pub struct RoutingFilterWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RoutingFilter {
+    type Writer<'c> = RoutingFilterWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1078, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(507, 10415),
+        rt::AvpKey::new(1080, 10415),
+        rt::AvpKey::new(1014, 10415),
+        rt::AvpKey::new(1056, 10415),
+        rt::AvpKey::new(1057, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RoutingFilterWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RoutingFilterWriter<'_> {
+    /// `{ Flow-Description }`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
+    #[inline]
+    pub fn flow_description(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(507, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ Flow-Direction }`: Flow-Direction (code 1080, vendor 10415), 3GPP TS 29.212 §5.3.65.
+    #[inline]
+    pub fn flow_direction(&mut self, v: FlowDirection) -> &mut Self {
+        self.0.put_i32(1080, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ ToS-Traffic-Class ]`: ToS-Traffic-Class (code 1014, vendor 10415), 3GPP TS 29.212 §5.3.15.
+    #[inline]
+    pub fn tos_traffic_class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1014, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Security-Parameter-Index ]`: Security-Parameter-Index (code 1056, vendor 10415), 3GPP TS 29.212 §5.3.51.
+    #[inline]
+    pub fn security_parameter_index(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1056, 128, 10415, 8, true, v);
+        self
+    }
+    /// `[ Flow-Label ]`: Flow-Label (code 1057, vendor 10415), 3GPP TS 29.212 §5.3.52.
+    #[inline]
+    pub fn flow_label(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1057, 128, 10415, 16, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one TDF-Information AVP (code 1087, vendor 10415), 3GPP TS 29.212 §5.3.78, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TdfInformation`] is the owned form.
+///
+/// ```text
+/// [ TDF-Destination-Realm ]
+/// [ TDF-Destination-Host ]
+/// [ TDF-IP-Address ]
+/// ```
+pub struct TdfInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TdfInformation {
+    type Writer<'c> = TdfInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1087, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1090, 10415),
+        rt::AvpKey::new(1089, 10415),
+        rt::AvpKey::new(1091, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TdfInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TdfInformationWriter<'_> {
+    /// `[ TDF-Destination-Realm ]`: TDF-Destination-Realm (code 1090, vendor 10415), 3GPP TS 29.212 §5.3.79.
+    #[inline]
+    pub fn tdf_destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1090, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ TDF-Destination-Host ]`: TDF-Destination-Host (code 1089, vendor 10415), 3GPP TS 29.212 §5.3.80.
+    #[inline]
+    pub fn tdf_destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1089, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ TDF-IP-Address ]`: TDF-IP-Address (code 1091, vendor 10415), 3GPP TS 29.212 §5.3.81.
+    #[inline]
+    pub fn tdf_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(1091, 128, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Redirect-Information AVP (code 1085, vendor 10415), 3GPP TS 29.212 §5.3.82, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RedirectInformation`] is the owned form.
+///
+/// ```text
+/// [ Redirect-Support ]
+/// [ Redirect-Address-Type ]
+/// [ Redirect-Server-Address ]
+/// *[ AVP ]
+/// ```
+pub struct RedirectInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RedirectInformation {
+    type Writer<'c> = RedirectInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1085, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1086, 10415),
+        rt::AvpKey::new(433, 0),
+        rt::AvpKey::new(435, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RedirectInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RedirectInformationWriter<'_> {
+    /// `[ Redirect-Support ]`: Redirect-Support (code 1086, vendor 10415), 3GPP TS 29.212 §5.3.83.
+    #[inline]
+    pub fn redirect_support(&mut self, v: RedirectSupport) -> &mut Self {
+        self.0.put_i32(1086, 128, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Redirect-Address-Type ]`: Redirect-Address-Type (code 433), IETF RFC 8506 §8.38.
+    #[inline]
+    pub fn redirect_address_type(
+        &mut self,
+        v: super::credit_control::RedirectAddressType,
+    ) -> &mut Self {
+        self.0.put_i32(433, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `[ Redirect-Server-Address ]`: Redirect-Server-Address (code 435), IETF RFC 8506 §8.39.
+    #[inline]
+    pub fn redirect_server_address(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(435, 64, 0, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Application-Detection-Information AVP (code 1098, vendor 10415), 3GPP TS 29.212 §5.3.91, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ApplicationDetectionInformation`] is the owned form.
+///
+/// ```text
+/// { TDF-Application-Identifier }
+/// [ TDF-Application-Instance-Identifier ]
+/// *[ Flow-Information ]
+/// *[ AVP ]
+/// ```
+pub struct ApplicationDetectionInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ApplicationDetectionInformation {
+    type Writer<'c> = ApplicationDetectionInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1098, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1088, 10415),
+        rt::AvpKey::new(2802, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ApplicationDetectionInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ApplicationDetectionInformationWriter<'_> {
+    /// `{ TDF-Application-Identifier }`: TDF-Application-Identifier (code 1088, vendor 10415), 3GPP TS 29.212 §5.3.77.
+    #[inline]
+    pub fn tdf_application_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1088, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ TDF-Application-Instance-Identifier ]`: TDF-Application-Instance-Identifier (code 2802, vendor 10415), 3GPP TS 29.212 §5.3.92.
+    #[inline]
+    pub fn tdf_application_instance_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2802, 128, 10415, 2, true, v);
+        self
+    }
+    /// `*[ Flow-Information ]`: Flow-Information (code 1058, vendor 10415), 3GPP TS 29.212 §5.3.53. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn flow_information(
+        &mut self,
+        f: impl FnOnce(&mut FlowInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<FlowInformation>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Default-QoS-Information AVP (code 2816, vendor 10415), 3GPP TS 29.212 §5.3.103, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DefaultQosInformation`] is the owned form.
+///
+/// ```text
+/// [ QoS-Class-Identifier ]
+/// [ Max-Requested-Bandwidth-UL ]
+/// [ Max-Requested-Bandwidth-DL ]
+/// [ Default-QoS-Name ]
+/// *[ AVP ]
+/// ```
+pub struct DefaultQosInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for DefaultQosInformation {
+    type Writer<'c> = DefaultQosInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2816, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1028, 10415),
+        rt::AvpKey::new(516, 10415),
+        rt::AvpKey::new(515, 10415),
+        rt::AvpKey::new(2817, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for DefaultQosInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl DefaultQosInformationWriter<'_> {
+    /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
+    #[inline]
+    pub fn qos_class_identifier(&mut self, v: QosClassIdentifier) -> &mut Self {
+        self.0.put_i32(1028, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
+    #[inline]
+    pub fn max_requested_bandwidth_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(516, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
+    #[inline]
+    pub fn max_requested_bandwidth_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(515, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Default-QoS-Name ]`: Default-QoS-Name (code 2817, vendor 10415), 3GPP TS 29.212 §5.3.104.
+    #[inline]
+    pub fn default_qos_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2817, 128, 10415, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Conditional-APN-Aggregate-Max-Bitrate AVP (code 2818, vendor 10415), 3GPP TS 29.212 §5.3.105, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ConditionalApnAggregateMaxBitrate`] is the owned form.
+///
+/// ```text
+/// [ APN-Aggregate-Max-Bitrate-UL ]
+/// [ APN-Aggregate-Max-Bitrate-DL ]
+/// [ Extended-APN-AMBR-UL ]
+/// [ Extended-APN-AMBR-DL ]
+/// *[ IP-CAN-Type ]
+/// *[ RAT-Type ]
+/// *[ AVP ]
+/// ```
+pub struct ConditionalApnAggregateMaxBitrateWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ConditionalApnAggregateMaxBitrate {
+    type Writer<'c> = ConditionalApnAggregateMaxBitrateWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2818, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1041, 10415),
+        rt::AvpKey::new(1040, 10415),
+        rt::AvpKey::new(2849, 10415),
+        rt::AvpKey::new(2848, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ConditionalApnAggregateMaxBitrateWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ConditionalApnAggregateMaxBitrateWriter<'_> {
+    /// `[ APN-Aggregate-Max-Bitrate-UL ]`: APN-Aggregate-Max-Bitrate-UL (code 1041, vendor 10415), 3GPP TS 29.212 §5.3.40.
+    #[inline]
+    pub fn apn_aggregate_max_bitrate_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1041, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ APN-Aggregate-Max-Bitrate-DL ]`: APN-Aggregate-Max-Bitrate-DL (code 1040, vendor 10415), 3GPP TS 29.212 §5.3.39.
+    #[inline]
+    pub fn apn_aggregate_max_bitrate_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1040, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ Extended-APN-AMBR-UL ]`: Extended-APN-AMBR-UL (code 2849, vendor 10415), 3GPP TS 29.212 §5.3.135.
+    #[inline]
+    pub fn extended_apn_ambr_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2849, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ Extended-APN-AMBR-DL ]`: Extended-APN-AMBR-DL (code 2848, vendor 10415), 3GPP TS 29.212 §5.3.134.
+    #[inline]
+    pub fn extended_apn_ambr_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2848, 128, 10415, 8, true, v);
+        self
+    }
+    /// `*[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27. Each call appends another occurrence.
+    #[inline]
+    pub fn ip_can_type(&mut self, v: IpCanType) -> &mut Self {
+        self.0.put_i32(1027, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// `*[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31. Each call appends another occurrence.
+    #[inline]
+    pub fn rat_type(&mut self, v: RatType) -> &mut Self {
+        self.0.put_i32(1032, 128, 10415, 0, false, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Presence-Reporting-Area-Information AVP (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PresenceReportingAreaInformation`] is the owned form.
+///
+/// ```text
+/// [ Presence-Reporting-Area-Identifier ]
+/// [ Presence-Reporting-Area-Status ]
+/// [ Presence-Reporting-Area-Elements-List ]
+/// [ Presence-Reporting-Area-Node ]
+/// *[ AVP ]
+/// ```
+pub struct PresenceReportingAreaInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for PresenceReportingAreaInformation {
+    type Writer<'c> = PresenceReportingAreaInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2822, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2821, 10415),
+        rt::AvpKey::new(2823, 10415),
+        rt::AvpKey::new(2820, 10415),
+        rt::AvpKey::new(2855, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for PresenceReportingAreaInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl PresenceReportingAreaInformationWriter<'_> {
+    /// `[ Presence-Reporting-Area-Identifier ]`: Presence-Reporting-Area-Identifier (code 2821, vendor 10415), 3GPP TS 29.212 §5.3.108.
+    #[inline]
+    pub fn presence_reporting_area_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2821, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ Presence-Reporting-Area-Status ]`: Presence-Reporting-Area-Status (code 2823, vendor 10415), 3GPP TS 29.212 §5.3.110.
+    #[inline]
+    pub fn presence_reporting_area_status(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2823, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ Presence-Reporting-Area-Elements-List ]`: Presence-Reporting-Area-Elements-List (code 2820, vendor 10415), 3GPP TS 29.212 §5.3.107.
+    #[inline]
+    pub fn presence_reporting_area_elements_list(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2820, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ Presence-Reporting-Area-Node ]`: Presence-Reporting-Area-Node (code 2855, vendor 10415), 3GPP TS 29.212 §5.3.141.
+    #[inline]
+    pub fn presence_reporting_area_node(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2855, 128, 10415, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Fixed-User-Location-Info AVP (code 2825, vendor 10415), 3GPP TS 29.212 §5.3.112, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`FixedUserLocationInfo`] is the owned form.
+///
+/// ```text
+/// [ SSID ]
+/// [ BSSID ]
+/// [ Logical-Access-ID ]
+/// [ Physical-Access-ID ]
+/// *[ AVP ]
+/// ```
+pub struct FixedUserLocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for FixedUserLocationInfo {
+    type Writer<'c> = FixedUserLocationInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2825, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1524, 10415),
+        rt::AvpKey::new(2716, 10415),
+        rt::AvpKey::new(302, 13019),
+        rt::AvpKey::new(313, 13019),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for FixedUserLocationInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl FixedUserLocationInfoWriter<'_> {
+    /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
+    #[inline]
+    pub fn ssid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1524, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ BSSID ]`: BSSID (code 2716, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn bssid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2716, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
+    #[inline]
+    pub fn logical_access_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(302, 192, 13019, 4, true, v);
+        self
+    }
+    /// `[ Physical-Access-ID ]`: Physical-Access-ID (code 313, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
+    #[inline]
+    pub fn physical_access_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(313, 192, 13019, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Routing-Rule-Report AVP (code 2835, vendor 10415), 3GPP TS 29.212 §5.3.118, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RoutingRuleReport`] is the owned form.
+///
+/// ```text
+/// *[ Routing-Rule-Identifier ]
+/// [ PCC-Rule-Status ]
+/// [ Routing-Rule-Failure-Code ]
+/// *[ AVP ]
+/// ```
+pub struct RoutingRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RoutingRuleReport {
+    type Writer<'c> = RoutingRuleReportWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2835, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1019, 10415),
+        rt::AvpKey::new(2834, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RoutingRuleReportWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RoutingRuleReportWriter<'_> {
+    /// `*[ Routing-Rule-Identifier ]`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71. Each call appends another occurrence.
+    #[inline]
+    pub fn routing_rule_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1077, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
+    #[inline]
+    pub fn pcc_rule_status(&mut self, v: PccRuleStatus) -> &mut Self {
+        self.0.put_i32(1019, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Routing-Rule-Failure-Code ]`: Routing-Rule-Failure-Code (code 2834, vendor 10415), 3GPP TS 29.212 §5.3.119.
+    #[inline]
+    pub fn routing_rule_failure_code(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2834, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Conditional-Policy-Information AVP (code 2840, vendor 10415), 3GPP TS 29.212 §5.3.128, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ConditionalPolicyInformation`] is the owned form.
+///
+/// ```text
+/// [ Execution-Time ]
+/// [ Default-EPS-Bearer-QoS ]
+/// [ APN-Aggregate-Max-Bitrate-UL ]
+/// [ APN-Aggregate-Max-Bitrate-DL ]
+/// [ Extended-APN-AMBR-UL ]
+/// [ Extended-APN-AMBR-DL ]
+/// *[ Conditional-APN-Aggregate-Max-Bitrate ]
+/// *[ AVP ]
+/// ```
+pub struct ConditionalPolicyInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ConditionalPolicyInformation {
+    type Writer<'c> = ConditionalPolicyInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2840, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2839, 10415),
+        rt::AvpKey::new(1049, 10415),
+        rt::AvpKey::new(1041, 10415),
+        rt::AvpKey::new(1040, 10415),
+        rt::AvpKey::new(2849, 10415),
+        rt::AvpKey::new(2848, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ConditionalPolicyInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ConditionalPolicyInformationWriter<'_> {
+    /// `[ Execution-Time ]`: Execution-Time (code 2839, vendor 10415), 3GPP TS 29.212 §5.3.127.
+    #[inline]
+    pub fn execution_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2839, 128, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn default_eps_bearer_qos(
+        &mut self,
+        f: impl FnOnce(&mut DefaultEpsBearerQosWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<DefaultEpsBearerQos>(2, true, f);
+        self
+    }
+    /// `[ APN-Aggregate-Max-Bitrate-UL ]`: APN-Aggregate-Max-Bitrate-UL (code 1041, vendor 10415), 3GPP TS 29.212 §5.3.40.
+    #[inline]
+    pub fn apn_aggregate_max_bitrate_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1041, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ APN-Aggregate-Max-Bitrate-DL ]`: APN-Aggregate-Max-Bitrate-DL (code 1040, vendor 10415), 3GPP TS 29.212 §5.3.39.
+    #[inline]
+    pub fn apn_aggregate_max_bitrate_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1040, 128, 10415, 8, true, v);
+        self
+    }
+    /// `[ Extended-APN-AMBR-UL ]`: Extended-APN-AMBR-UL (code 2849, vendor 10415), 3GPP TS 29.212 §5.3.135.
+    #[inline]
+    pub fn extended_apn_ambr_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2849, 128, 10415, 16, true, v);
+        self
+    }
+    /// `[ Extended-APN-AMBR-DL ]`: Extended-APN-AMBR-DL (code 2848, vendor 10415), 3GPP TS 29.212 §5.3.134.
+    #[inline]
+    pub fn extended_apn_ambr_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2848, 128, 10415, 32, true, v);
+        self
+    }
+    /// `*[ Conditional-APN-Aggregate-Max-Bitrate ]`: Conditional-APN-Aggregate-Max-Bitrate (code 2818, vendor 10415), 3GPP TS 29.212 §5.3.105. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn conditional_apn_aggregate_max_bitrate(
+        &mut self,
+        f: impl FnOnce(&mut ConditionalApnAggregateMaxBitrateWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ConditionalApnAggregateMaxBitrate>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one PRA-Install AVP (code 2845, vendor 10415), 3GPP TS 29.212 §5.3.130, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PraInstall`] is the owned form.
+///
+/// ```text
+/// *[ Presence-Reporting-Area-Information ]
+/// *[ AVP ]
+/// ```
+pub struct PraInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for PraInstall {
+    type Writer<'c> = PraInstallWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2845, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for PraInstallWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl PraInstallWriter<'_> {
+    /// `*[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn presence_reporting_area_information(
+        &mut self,
+        f: impl FnOnce(&mut PresenceReportingAreaInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<PresenceReportingAreaInformation>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one PRA-Remove AVP (code 2846, vendor 10415), 3GPP TS 29.212 §5.3.131, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PraRemove`] is the owned form.
+///
+/// ```text
+/// *[ Presence-Reporting-Area-Identifier ]
+/// *[ AVP ]
+/// ```
+pub struct PraRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for PraRemove {
+    type Writer<'c> = PraRemoveWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2846, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for PraRemoveWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl PraRemoveWriter<'_> {
+    /// `*[ Presence-Reporting-Area-Identifier ]`: Presence-Reporting-Area-Identifier (code 2821, vendor 10415), 3GPP TS 29.212 §5.3.108. Each call appends another occurrence.
+    #[inline]
+    pub fn presence_reporting_area_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2821, 128, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one QoS-Rule-Install AVP (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosRuleInstall`] is the owned form.
+///
+/// ```text
+/// *[ QoS-Rule-Definition ]
+/// *[ QoS-Rule-Name ]
+/// *[ QoS-Rule-Base-Name ]
+/// [ Tunnel-Information ]
+/// [ Rule-Activation-Time ]
+/// [ Rule-Deactivation-Time ]
+/// *[ AVP ]
+/// ```
+pub struct QosRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for QosRuleInstall {
+    type Writer<'c> = QosRuleInstallWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1051, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1038, 10415),
+        rt::AvpKey::new(1043, 10415),
+        rt::AvpKey::new(1044, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for QosRuleInstallWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl QosRuleInstallWriter<'_> {
+    /// `*[ QoS-Rule-Definition ]`: QoS-Rule-Definition (code 1053, vendor 10415), 3GPP TS 29.212 §5a.3.3. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_rule_definition(
+        &mut self,
+        f: impl FnOnce(&mut QosRuleDefinitionWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<QosRuleDefinition>(0, false, f);
+        self
+    }
+    /// `*[ QoS-Rule-Name ]`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4. Each call appends another occurrence.
+    #[inline]
+    pub fn qos_rule_name(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1054, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ QoS-Rule-Base-Name ]`: QoS-Rule-Base-Name (code 1074, vendor 10415), 3GPP TS 29.212 §5a.3.7. Each call appends another occurrence.
+    #[inline]
+    pub fn qos_rule_base_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1074, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ Tunnel-Information ]`: Tunnel-Information (code 1038, vendor 10415), 3GPP TS 29.212 §5.3.36.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tunnel_information(
+        &mut self,
+        f: impl FnOnce(&mut TunnelInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<TunnelInformation>(1, true, f);
+        self
+    }
+    /// `[ Rule-Activation-Time ]`: Rule-Activation-Time (code 1043, vendor 10415), 3GPP TS 29.212 §5.3.42.
+    #[inline]
+    pub fn rule_activation_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(1043, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ Rule-Deactivation-Time ]`: Rule-Deactivation-Time (code 1044, vendor 10415), 3GPP TS 29.212 §5.3.43.
+    #[inline]
+    pub fn rule_deactivation_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(1044, 192, 10415, 4, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one QoS-Rule-Remove AVP (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosRuleRemove`] is the owned form.
+///
+/// ```text
+/// *[ QoS-Rule-Name ]
+/// *[ QoS-Rule-Base-Name ]
+/// *[ AVP ]
+/// ```
+pub struct QosRuleRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for QosRuleRemove {
+    type Writer<'c> = QosRuleRemoveWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1052, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for QosRuleRemoveWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl QosRuleRemoveWriter<'_> {
+    /// `*[ QoS-Rule-Name ]`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4. Each call appends another occurrence.
+    #[inline]
+    pub fn qos_rule_name(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1054, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ QoS-Rule-Base-Name ]`: QoS-Rule-Base-Name (code 1074, vendor 10415), 3GPP TS 29.212 §5a.3.7. Each call appends another occurrence.
+    #[inline]
+    pub fn qos_rule_base_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1074, 128, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one QoS-Rule-Definition AVP (code 1053, vendor 10415), 3GPP TS 29.212 §5a.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosRuleDefinition`] is the owned form.
+///
+/// ```text
+/// { QoS-Rule-Name }
+/// *[ Flow-Information ]
+/// [ QoS-Information ]
+/// [ Precedence ]
+/// *[ Required-Access-Info ]
+/// [ Sharing-Key-DL ]
+/// [ Sharing-Key-UL ]
+/// [ Content-Version ]
+/// *[ AVP ]
+/// ```
+pub struct QosRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for QosRuleDefinition {
+    type Writer<'c> = QosRuleDefinitionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1053, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1054, 10415),
+        rt::AvpKey::new(1016, 10415),
+        rt::AvpKey::new(1010, 10415),
+        rt::AvpKey::new(539, 10415),
+        rt::AvpKey::new(540, 10415),
+        rt::AvpKey::new(552, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for QosRuleDefinitionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl QosRuleDefinitionWriter<'_> {
+    /// `{ QoS-Rule-Name }`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4.
+    #[inline]
+    pub fn qos_rule_name(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1054, 192, 10415, 1, true, v);
+        self
+    }
+    /// `*[ Flow-Information ]`: Flow-Information (code 1058, vendor 10415), 3GPP TS 29.212 §5.3.53. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn flow_information(
+        &mut self,
+        f: impl FnOnce(&mut FlowInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<FlowInformation>(0, false, f);
+        self
+    }
+    /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<QosInformation>(2, true, f);
+        self
+    }
+    /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
+    #[inline]
+    pub fn precedence(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1010, 192, 10415, 4, true, v);
+        self
+    }
+    /// `*[ Required-Access-Info ]`: Required-Access-Info (code 536, vendor 10415), 3GPP TS 29.214 §5.3.34. Each call appends another occurrence.
+    #[inline]
+    pub fn required_access_info(
+        &mut self,
+        v: super::ts29214::RequiredAccessInfo,
+    ) -> &mut Self {
+        self.0.put_i32(536, 128, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ Sharing-Key-DL ]`: Sharing-Key-DL (code 539, vendor 10415), 3GPP TS 29.214 §5.3.37.
+    #[inline]
+    pub fn sharing_key_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(539, 128, 10415, 8, true, v);
+        self
+    }
+    /// `[ Sharing-Key-UL ]`: Sharing-Key-UL (code 540, vendor 10415), 3GPP TS 29.214 §5.3.38.
+    #[inline]
+    pub fn sharing_key_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(540, 128, 10415, 16, true, v);
+        self
+    }
+    /// `[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49.
+    #[inline]
+    pub fn content_version(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(552, 128, 10415, 32, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one QoS-Rule-Report AVP (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`QosRuleReport`] is the owned form.
+///
+/// ```text
+/// *[ QoS-Rule-Name ]
+/// *[ QoS-Rule-Base-Name ]
+/// [ PCC-Rule-Status ]
+/// [ Rule-Failure-Code ]
+/// *[ Content-Version ]
+/// *[ AVP ]
+/// ```
+pub struct QosRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for QosRuleReport {
+    type Writer<'c> = QosRuleReportWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1055, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1019, 10415),
+        rt::AvpKey::new(1031, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for QosRuleReportWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl QosRuleReportWriter<'_> {
+    /// `*[ QoS-Rule-Name ]`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4. Each call appends another occurrence.
+    #[inline]
+    pub fn qos_rule_name(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1054, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ QoS-Rule-Base-Name ]`: QoS-Rule-Base-Name (code 1074, vendor 10415), 3GPP TS 29.212 §5a.3.7. Each call appends another occurrence.
+    #[inline]
+    pub fn qos_rule_base_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1074, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
+    #[inline]
+    pub fn pcc_rule_status(&mut self, v: PccRuleStatus) -> &mut Self {
+        self.0.put_i32(1019, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Rule-Failure-Code ]`: Rule-Failure-Code (code 1031, vendor 10415), 3GPP TS 29.212 §5.3.38.
+    #[inline]
+    pub fn rule_failure_code(&mut self, v: RuleFailureCode) -> &mut Self {
+        self.0.put_i32(1031, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `*[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49. Each call appends another occurrence.
+    #[inline]
+    pub fn content_version(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(552, 128, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one ADC-Rule-Install AVP (code 1092, vendor 10415), 3GPP TS 29.212 §5b.3.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AdcRuleInstall`] is the owned form.
+///
+/// ```text
+/// *[ ADC-Rule-Definition ]
+/// *[ ADC-Rule-Name ]
+/// *[ ADC-Rule-Base-Name ]
+/// [ Monitoring-Flags ]
+/// [ Rule-Activation-Time ]
+/// [ Rule-Deactivation-Time ]
+/// *[ AVP ]
+/// ```
+pub struct AdcRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AdcRuleInstall {
+    type Writer<'c> = AdcRuleInstallWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1092, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2828, 10415),
+        rt::AvpKey::new(1043, 10415),
+        rt::AvpKey::new(1044, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AdcRuleInstallWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AdcRuleInstallWriter<'_> {
+    /// `*[ ADC-Rule-Definition ]`: ADC-Rule-Definition (code 1094, vendor 10415), 3GPP TS 29.212 §5b.3.3. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn adc_rule_definition(
+        &mut self,
+        f: impl FnOnce(&mut AdcRuleDefinitionWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AdcRuleDefinition>(0, false, f);
+        self
+    }
+    /// `*[ ADC-Rule-Name ]`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5. Each call appends another occurrence.
+    #[inline]
+    pub fn adc_rule_name(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1096, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ ADC-Rule-Base-Name ]`: ADC-Rule-Base-Name (code 1095, vendor 10415), 3GPP TS 29.212 §5b.3.4. Each call appends another occurrence.
+    #[inline]
+    pub fn adc_rule_base_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1095, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ Monitoring-Flags ]`: Monitoring-Flags (code 2828, vendor 10415), 3GPP TS 29.212 §5.3.115.
+    #[inline]
+    pub fn monitoring_flags(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2828, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ Rule-Activation-Time ]`: Rule-Activation-Time (code 1043, vendor 10415), 3GPP TS 29.212 §5.3.42.
+    #[inline]
+    pub fn rule_activation_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(1043, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ Rule-Deactivation-Time ]`: Rule-Deactivation-Time (code 1044, vendor 10415), 3GPP TS 29.212 §5.3.43.
+    #[inline]
+    pub fn rule_deactivation_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(1044, 192, 10415, 4, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one ADC-Rule-Remove AVP (code 1093, vendor 10415), 3GPP TS 29.212 §5b.3.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AdcRuleRemove`] is the owned form.
+///
+/// ```text
+/// *[ ADC-Rule-Name ]
+/// *[ ADC-Rule-Base-Name ]
+/// *[ AVP ]
+/// ```
+pub struct AdcRuleRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AdcRuleRemove {
+    type Writer<'c> = AdcRuleRemoveWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1093, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AdcRuleRemoveWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AdcRuleRemoveWriter<'_> {
+    /// `*[ ADC-Rule-Name ]`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5. Each call appends another occurrence.
+    #[inline]
+    pub fn adc_rule_name(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1096, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ ADC-Rule-Base-Name ]`: ADC-Rule-Base-Name (code 1095, vendor 10415), 3GPP TS 29.212 §5b.3.4. Each call appends another occurrence.
+    #[inline]
+    pub fn adc_rule_base_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1095, 192, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one ADC-Rule-Definition AVP (code 1094, vendor 10415), 3GPP TS 29.212 §5b.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AdcRuleDefinition`] is the owned form.
+///
+/// ```text
+/// { ADC-Rule-Name }
+/// [ TDF-Application-Identifier ]
+/// *[ Flow-Information ]
+/// [ Service-Identifier ]
+/// [ Rating-Group ]
+/// [ Reporting-Level ]
+/// [ Online ]
+/// [ Offline ]
+/// [ Metering-Method ]
+/// [ Precedence ]
+/// [ Flow-Status ]
+/// [ QoS-Information ]
+/// [ Monitoring-Key ]
+/// [ Sponsor-Identity ]
+/// [ Application-Service-Provider-Identity ]
+/// *[ Redirect-Information ]
+/// [ Mute-Notification ]
+/// [ Traffic-Steering-Policy-Identifier-DL ]
+/// [ Traffic-Steering-Policy-Identifier-UL ]
+/// [ ToS-Traffic-Class ]
+/// *[ AVP ]
+/// ```
+pub struct AdcRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AdcRuleDefinition {
+    type Writer<'c> = AdcRuleDefinitionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1094, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1096, 10415),
+        rt::AvpKey::new(1088, 10415),
+        rt::AvpKey::new(439, 0),
+        rt::AvpKey::new(432, 0),
+        rt::AvpKey::new(1011, 10415),
+        rt::AvpKey::new(1009, 10415),
+        rt::AvpKey::new(1008, 10415),
+        rt::AvpKey::new(1007, 10415),
+        rt::AvpKey::new(1010, 10415),
+        rt::AvpKey::new(511, 10415),
+        rt::AvpKey::new(1016, 10415),
+        rt::AvpKey::new(1066, 10415),
+        rt::AvpKey::new(531, 10415),
+        rt::AvpKey::new(532, 10415),
+        rt::AvpKey::new(2809, 10415),
+        rt::AvpKey::new(2836, 10415),
+        rt::AvpKey::new(2837, 10415),
+        rt::AvpKey::new(1014, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AdcRuleDefinitionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AdcRuleDefinitionWriter<'_> {
+    /// `{ ADC-Rule-Name }`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5.
+    #[inline]
+    pub fn adc_rule_name(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1096, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ TDF-Application-Identifier ]`: TDF-Application-Identifier (code 1088, vendor 10415), 3GPP TS 29.212 §5.3.77.
+    #[inline]
+    pub fn tdf_application_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1088, 128, 10415, 2, true, v);
+        self
+    }
+    /// `*[ Flow-Information ]`: Flow-Information (code 1058, vendor 10415), 3GPP TS 29.212 §5.3.53. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn flow_information(
+        &mut self,
+        f: impl FnOnce(&mut FlowInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<FlowInformation>(0, false, f);
+        self
+    }
+    /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
+    #[inline]
+    pub fn service_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(439, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
+    #[inline]
+    pub fn rating_group(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(432, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Reporting-Level ]`: Reporting-Level (code 1011, vendor 10415), 3GPP TS 29.212 §5.3.12.
+    #[inline]
+    pub fn reporting_level(&mut self, v: ReportingLevel) -> &mut Self {
+        self.0.put_i32(1011, 192, 10415, 16, true, v.0);
+        self
+    }
+    /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
+    #[inline]
+    pub fn online(&mut self, v: Online) -> &mut Self {
+        self.0.put_i32(1009, 192, 10415, 32, true, v.0);
+        self
+    }
+    /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
+    #[inline]
+    pub fn offline(&mut self, v: Offline) -> &mut Self {
+        self.0.put_i32(1008, 192, 10415, 64, true, v.0);
+        self
+    }
+    /// `[ Metering-Method ]`: Metering-Method (code 1007, vendor 10415), 3GPP TS 29.212 §5.3.8.
+    #[inline]
+    pub fn metering_method(&mut self, v: MeteringMethod) -> &mut Self {
+        self.0.put_i32(1007, 192, 10415, 128, true, v.0);
+        self
+    }
+    /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
+    #[inline]
+    pub fn precedence(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1010, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
+    #[inline]
+    pub fn flow_status(&mut self, v: super::ts29214::FlowStatus) -> &mut Self {
+        self.0.put_i32(511, 192, 10415, 512, true, v.0);
+        self
+    }
+    /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<QosInformation>(1024, true, f);
+        self
+    }
+    /// `[ Monitoring-Key ]`: Monitoring-Key (code 1066, vendor 10415), 3GPP TS 29.212 §5.3.59.
+    #[inline]
+    pub fn monitoring_key(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1066, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
+    #[inline]
+    pub fn sponsor_identity(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(531, 128, 10415, 4096, true, v);
+        self
+    }
+    /// `[ Application-Service-Provider-Identity ]`: Application-Service-Provider-Identity (code 532, vendor 10415), 3GPP TS 29.214 §5.3.29.
+    #[inline]
+    pub fn application_service_provider_identity(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(532, 128, 10415, 8192, true, v);
+        self
+    }
+    /// `*[ Redirect-Information ]`: Redirect-Information (code 1085, vendor 10415), 3GPP TS 29.212 §5.3.82. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn redirect_information(
+        &mut self,
+        f: impl FnOnce(&mut RedirectInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RedirectInformation>(0, false, f);
+        self
+    }
+    /// `[ Mute-Notification ]`: Mute-Notification (code 2809, vendor 10415), 3GPP TS 29.212 §5.3.98.
+    #[inline]
+    pub fn mute_notification(&mut self, v: MuteNotification) -> &mut Self {
+        self.0.put_i32(2809, 128, 10415, 16384, true, v.0);
+        self
+    }
+    /// `[ Traffic-Steering-Policy-Identifier-DL ]`: Traffic-Steering-Policy-Identifier-DL (code 2836, vendor 10415), 3GPP TS 29.212 §5.3.123.
+    #[inline]
+    pub fn traffic_steering_policy_identifier_dl(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2836, 128, 10415, 32768, true, v);
+        self
+    }
+    /// `[ Traffic-Steering-Policy-Identifier-UL ]`: Traffic-Steering-Policy-Identifier-UL (code 2837, vendor 10415), 3GPP TS 29.212 §5.3.124.
+    #[inline]
+    pub fn traffic_steering_policy_identifier_ul(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2837, 128, 10415, 65536, true, v);
+        self
+    }
+    /// `[ ToS-Traffic-Class ]`: ToS-Traffic-Class (code 1014, vendor 10415), 3GPP TS 29.212 §5.3.15.
+    #[inline]
+    pub fn tos_traffic_class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1014, 192, 10415, 131072, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one ADC-Rule-Report AVP (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AdcRuleReport`] is the owned form.
+///
+/// ```text
+/// *[ ADC-Rule-Name ]
+/// *[ ADC-Rule-Base-Name ]
+/// [ PCC-Rule-Status ]
+/// [ Rule-Failure-Code ]
+/// [ Final-Unit-Indication ]
+/// *[ AVP ]
+/// ```
+pub struct AdcRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AdcRuleReport {
+    type Writer<'c> = AdcRuleReportWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1097, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1019, 10415),
+        rt::AvpKey::new(1031, 10415),
+        rt::AvpKey::new(430, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AdcRuleReportWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AdcRuleReportWriter<'_> {
+    /// `*[ ADC-Rule-Name ]`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5. Each call appends another occurrence.
+    #[inline]
+    pub fn adc_rule_name(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1096, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ ADC-Rule-Base-Name ]`: ADC-Rule-Base-Name (code 1095, vendor 10415), 3GPP TS 29.212 §5b.3.4. Each call appends another occurrence.
+    #[inline]
+    pub fn adc_rule_base_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1095, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
+    #[inline]
+    pub fn pcc_rule_status(&mut self, v: PccRuleStatus) -> &mut Self {
+        self.0.put_i32(1019, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Rule-Failure-Code ]`: Rule-Failure-Code (code 1031, vendor 10415), 3GPP TS 29.212 §5.3.38.
+    #[inline]
+    pub fn rule_failure_code(&mut self, v: RuleFailureCode) -> &mut Self {
+        self.0.put_i32(1031, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn final_unit_indication(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::FinalUnitIndicationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::credit_control::FinalUnitIndication>(4, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one CS-Service-Resource-Report AVP (code 2813, vendor 10415), 3GPP TS 29.212 §E.6.3.6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CsServiceResourceReport`] is the owned form.
+///
+/// ```text
+/// { CS-Service-QoS-Request-Identifier }
+/// [ CS-Service-Resource-Result-Operation ]
+/// [ CS-Service-Resource-Failure-Cause ]
+/// *[ AVP ]
+/// ```
+pub struct CsServiceResourceReportWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CsServiceResourceReport {
+    type Writer<'c> = CsServiceResourceReportWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2813, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2807, 10415),
+        rt::AvpKey::new(2815, 10415),
+        rt::AvpKey::new(2814, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CsServiceResourceReportWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CsServiceResourceReportWriter<'_> {
+    /// `{ CS-Service-QoS-Request-Identifier }`: CS-Service-QoS-Request-Identifier (code 2807, vendor 10415), 3GPP TS 29.212 §E.6.3.2.
+    #[inline]
+    pub fn cs_service_qos_request_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2807, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ CS-Service-Resource-Result-Operation ]`: CS-Service-Resource-Result-Operation (code 2815, vendor 10415), 3GPP TS 29.212 §E.6.3.4.
+    #[inline]
+    pub fn cs_service_resource_result_operation(
+        &mut self,
+        v: CsServiceResourceResultOperation,
+    ) -> &mut Self {
+        self.0.put_i32(2815, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ CS-Service-Resource-Failure-Cause ]`: CS-Service-Resource-Failure-Cause (code 2814, vendor 10415), 3GPP TS 29.212 §E.6.3.5.
+    #[inline]
+    pub fn cs_service_resource_failure_cause(
+        &mut self,
+        v: CsServiceResourceFailureCause,
+    ) -> &mut Self {
+        self.0.put_i32(2814, 192, 10415, 4, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one Credit-Control-Request (command code 272, application 16777238), 3GPP TS 29.212 §5.6.2, straight into a buffer: started by [`TgppGxCreditControlRequest::writer`], each setter appends one AVP in the order called, [`TgppGxCreditControlRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppGxCreditControlRequest`] is the owned form.
+pub struct TgppGxCreditControlRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppGxCreditControlRequest {
+    /// Starts writing one Credit-Control-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppGxCreditControlRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppGxCreditControlRequestWriter<'b> {
+        let mut w = TgppGxCreditControlRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 272, 16777238),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppGxCreditControlRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(416, 0),
+        rt::AvpKey::new(415, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1082, 10415),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(1087, 10415),
+        rt::AvpKey::new(1024, 10415),
+        rt::AvpKey::new(1062, 10415),
+        rt::AvpKey::new(1020, 10415),
+        rt::AvpKey::new(1021, 10415),
+        rt::AvpKey::new(2051, 10415),
+        rt::AvpKey::new(2068, 10415),
+        rt::AvpKey::new(2050, 10415),
+        rt::AvpKey::new(8, 0),
+        rt::AvpKey::new(97, 0),
+        rt::AvpKey::new(1027, 10415),
+        rt::AvpKey::new(21, 10415),
+        rt::AvpKey::new(1503, 10415),
+        rt::AvpKey::new(1032, 10415),
+        rt::AvpKey::new(295, 0),
+        rt::AvpKey::new(458, 0),
+        rt::AvpKey::new(653, 0),
+        rt::AvpKey::new(1016, 10415),
+        rt::AvpKey::new(1029, 10415),
+        rt::AvpKey::new(1030, 10415),
+        rt::AvpKey::new(1049, 10415),
+        rt::AvpKey::new(2816, 10415),
+        rt::AvpKey::new(2811, 10415),
+        rt::AvpKey::new(18, 10415),
+        rt::AvpKey::new(6, 10415),
+        rt::AvpKey::new(15, 10415),
+        rt::AvpKey::new(7, 10415),
+        rt::AvpKey::new(16, 10415),
+        rt::AvpKey::new(12, 10415),
+        rt::AvpKey::new(909, 10415),
+        rt::AvpKey::new(22, 10415),
+        rt::AvpKey::new(2825, 10415),
+        rt::AvpKey::new(2812, 10415),
+        rt::AvpKey::new(2319, 10415),
+        rt::AvpKey::new(29, 10415),
+        rt::AvpKey::new(23, 10415),
+        rt::AvpKey::new(13, 10415),
+        rt::AvpKey::new(30, 0),
+        rt::AvpKey::new(1065, 10415),
+        rt::AvpKey::new(1000, 10415),
+        rt::AvpKey::new(1009, 10415),
+        rt::AvpKey::new(1008, 10415),
+        rt::AvpKey::new(1033, 10415),
+        rt::AvpKey::new(501, 10415),
+        rt::AvpKey::new(2831, 10415),
+        rt::AvpKey::new(2830, 10415),
+        rt::AvpKey::new(2829, 10415),
+        rt::AvpKey::new(1536, 10415),
+        rt::AvpKey::new(1537, 10415),
+        rt::AvpKey::new(2833, 10415),
+        rt::AvpKey::new(1081, 10415),
+        rt::AvpKey::new(1075, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
+    #[inline]
+    pub fn cc_request_type(
+        &mut self,
+        v: super::credit_control::CcRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(416, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
+    #[inline]
+    pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(415, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Credit-Management-Status ]`: Credit-Management-Status (code 1082, vendor 10415), 3GPP TS 29.212 §5.3.102.
+    #[inline]
+    pub fn credit_management_status(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1082, 128, 10415, 256, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 1024, true, v);
+        self
+    }
+    /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_id(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::SubscriptionIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::SubscriptionId>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(2048, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ TDF-Information ]`: TDF-Information (code 1087, vendor 10415), 3GPP TS 29.212 §5.3.78.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tdf_information(
+        &mut self,
+        f: impl FnOnce(&mut TdfInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<TdfInformation>(4096, true, f);
+        self
+    }
+    /// `[ Network-Request-Support ]`: Network-Request-Support (code 1024, vendor 10415), 3GPP TS 29.212 §5.3.24.
+    #[inline]
+    pub fn network_request_support(&mut self, v: NetworkRequestSupport) -> &mut Self {
+        self.0.avps.put_i32(1024, 192, 10415, 8192, true, v.0);
+        self
+    }
+    /// `*[ Packet-Filter-Information ]`: Packet-Filter-Information (code 1061, vendor 10415), 3GPP TS 29.212 §5.3.56. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn packet_filter_information(
+        &mut self,
+        f: impl FnOnce(&mut PacketFilterInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<PacketFilterInformation>(0, false, f);
+        self
+    }
+    /// `[ Packet-Filter-Operation ]`: Packet-Filter-Operation (code 1062, vendor 10415), 3GPP TS 29.212 §5.3.57.
+    #[inline]
+    pub fn packet_filter_operation(&mut self, v: PacketFilterOperation) -> &mut Self {
+        self.0.avps.put_i32(1062, 128, 10415, 16384, true, v.0);
+        self
+    }
+    /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
+    #[inline]
+    pub fn bearer_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1020, 192, 10415, 32768, true, v);
+        self
+    }
+    /// `[ Bearer-Operation ]`: Bearer-Operation (code 1021, vendor 10415), 3GPP TS 29.212 §5.3.21.
+    #[inline]
+    pub fn bearer_operation(&mut self, v: BearerOperation) -> &mut Self {
+        self.0.avps.put_i32(1021, 192, 10415, 65536, true, v.0);
+        self
+    }
+    /// `[ Dynamic-Address-Flag ]`: Dynamic-Address-Flag (code 2051, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn dynamic_address_flag(
+        &mut self,
+        v: super::ts32299::DynamicAddressFlag,
+    ) -> &mut Self {
+        self.0.avps.put_i32(2051, 128, 10415, 131072, true, v.0);
+        self
+    }
+    /// `[ Dynamic-Address-Flag-Extension ]`: Dynamic-Address-Flag-Extension (code 2068, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn dynamic_address_flag_extension(
+        &mut self,
+        v: super::ts32299::DynamicAddressFlagExtension,
+    ) -> &mut Self {
+        self.0.avps.put_i32(2068, 128, 10415, 262144, true, v.0);
+        self
+    }
+    /// `[ PDN-Connection-Charging-ID ]`: PDN-Connection-Charging-ID (code 2050, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn pdn_connection_charging_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2050, 128, 10415, 524288, true, v);
+        self
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(8, 64, 0, 1048576, true, v);
+        self
+    }
+    /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(97, 64, 0, 2097152, true, v);
+        self
+    }
+    /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
+    #[inline]
+    pub fn ip_can_type(&mut self, v: IpCanType) -> &mut Self {
+        self.0.avps.put_i32(1027, 192, 10415, 4194304, true, v.0);
+        self
+    }
+    /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_rat_type(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(21, 192, 10415, 8388608, true, v);
+        self
+    }
+    /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
+    #[inline]
+    pub fn an_trusted(&mut self, v: super::ts29273::AnTrusted) -> &mut Self {
+        self.0.avps.put_i32(1503, 192, 10415, 16777216, true, v.0);
+        self
+    }
+    /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&mut self, v: RatType) -> &mut Self {
+        self.0.avps.put_i32(1032, 128, 10415, 33554432, true, v.0);
+        self
+    }
+    /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
+    #[inline]
+    pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
+        self.0.avps.put_i32(295, 64, 0, 67108864, true, v.0);
+        self
+    }
+    /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_equipment_info(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::UserEquipmentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<super::credit_control::UserEquipmentInfo>(134217728, true, f);
+        self
+    }
+    /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_equipment_info_extension(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::UserEquipmentInfoExtensionWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::credit_control::UserEquipmentInfoExtension,
+            >(268435456, true, f);
+        self
+    }
+    /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<QosInformation>(536870912, true, f);
+        self
+    }
+    /// `[ QoS-Negotiation ]`: QoS-Negotiation (code 1029, vendor 10415), 3GPP TS 29.212 §5.3.28.
+    #[inline]
+    pub fn qos_negotiation(&mut self, v: QosNegotiation) -> &mut Self {
+        self.0.avps.put_i32(1029, 192, 10415, 1073741824, true, v.0);
+        self
+    }
+    /// `[ QoS-Upgrade ]`: QoS-Upgrade (code 1030, vendor 10415), 3GPP TS 29.212 §5.3.29.
+    #[inline]
+    pub fn qos_upgrade(&mut self, v: QosUpgrade) -> &mut Self {
+        self.0.avps.put_i32(1030, 192, 10415, 2147483648, true, v.0);
+        self
+    }
+    /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn default_eps_bearer_qos(
+        &mut self,
+        f: impl FnOnce(&mut DefaultEpsBearerQosWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<DefaultEpsBearerQos>(4294967296, true, f);
+        self
+    }
+    /// `[ Default-QoS-Information ]`: Default-QoS-Information (code 2816, vendor 10415), 3GPP TS 29.212 §5.3.103.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn default_qos_information(
+        &mut self,
+        f: impl FnOnce(&mut DefaultQosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<DefaultQosInformation>(8589934592, true, f);
+        self
+    }
+    /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
+    #[inline]
+    pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(1050, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ AN-GW-Status ]`: AN-GW-Status (code 2811, vendor 10415), 3GPP TS 29.212 §5.3.100.
+    #[inline]
+    pub fn an_gw_status(&mut self, v: AnGwStatus) -> &mut Self {
+        self.0.avps.put_i32(2811, 128, 10415, 17179869184, true, v.0);
+        self
+    }
+    /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(18, 192, 10415, 34359738368, true, v);
+        self
+    }
+    /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(6, 192, 10415, 68719476736, true, v);
+        self
+    }
+    /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(15, 192, 10415, 137438953472, true, v);
+        self
+    }
+    /// `[ 3GPP-GGSN-Address ]`: 3GPP-GGSN-Address (code 7, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_ggsn_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(7, 192, 10415, 274877906944, true, v);
+        self
+    }
+    /// `[ 3GPP-GGSN-IPv6-Address ]`: 3GPP-GGSN-IPv6-Address (code 16, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_ggsn_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(16, 192, 10415, 549755813888, true, v);
+        self
+    }
+    /// `[ 3GPP-Selection-Mode ]`: 3GPP-Selection-Mode (code 12, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_selection_mode(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(12, 192, 10415, 1099511627776, true, v);
+        self
+    }
+    /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn rai(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(909, 192, 10415, 2199023255552, true, v);
+        self
+    }
+    /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(22, 192, 10415, 4398046511104, true, v);
+        self
+    }
+    /// `[ Fixed-User-Location-Info ]`: Fixed-User-Location-Info (code 2825, vendor 10415), 3GPP TS 29.212 §5.3.112.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn fixed_user_location_info(
+        &mut self,
+        f: impl FnOnce(&mut FixedUserLocationInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<FixedUserLocationInfo>(8796093022208, true, f);
+        self
+    }
+    /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
+    #[inline]
+    pub fn user_location_info_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(2812, 128, 10415, 17592186044416, true, v.0);
+        self
+    }
+    /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_csg_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts32299::UserCsgInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts32299::UserCsgInformation>(35184372088832, true, f);
+        self
+    }
+    /// `[ 3GPP-TWAN-Identifier ]`: 3GPP-TWAN-Identifier (code 29, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_twan_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(29, 192, 10415, 70368744177664, true, v);
+        self
+    }
+    /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(23, 192, 10415, 140737488355328, true, v);
+        self
+    }
+    /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106. Each call appends another occurrence.
+    #[inline]
+    pub fn ran_nas_release_cause(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(2819, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_charging_characteristics(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(13, 192, 10415, 281474976710656, true, v);
+        self
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(30, 64, 0, 562949953421312, true, v);
+        self
+    }
+    /// `[ PDN-Connection-ID ]`: PDN-Connection-ID (code 1065, vendor 10415), 3GPP TS 29.212 §5.3.58.
+    #[inline]
+    pub fn pdn_connection_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1065, 128, 10415, 1125899906842624, true, v);
+        self
+    }
+    /// `[ Bearer-Usage ]`: Bearer-Usage (code 1000, vendor 10415), 3GPP TS 29.212 §5.3.1.
+    #[inline]
+    pub fn bearer_usage(&mut self, v: BearerUsage) -> &mut Self {
+        self.0.avps.put_i32(1000, 192, 10415, 2251799813685248, true, v.0);
+        self
+    }
+    /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
+    #[inline]
+    pub fn online(&mut self, v: Online) -> &mut Self {
+        self.0.avps.put_i32(1009, 192, 10415, 4503599627370496, true, v.0);
+        self
+    }
+    /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
+    #[inline]
+    pub fn offline(&mut self, v: Offline) -> &mut Self {
+        self.0.avps.put_i32(1008, 192, 10415, 9007199254740992, true, v.0);
+        self
+    }
+    /// `*[ TFT-Packet-Filter-Information ]`: TFT-Packet-Filter-Information (code 1013, vendor 10415), 3GPP TS 29.212 §5.3.14. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tft_packet_filter_information(
+        &mut self,
+        f: impl FnOnce(&mut TftPacketFilterInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<TftPacketFilterInformation>(0, false, f);
+        self
+    }
+    /// `*[ Charging-Rule-Report ]`: Charging-Rule-Report (code 1018, vendor 10415), 3GPP TS 29.212 §5.3.18. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn charging_rule_report(
+        &mut self,
+        f: impl FnOnce(&mut ChargingRuleReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ChargingRuleReport>(0, false, f);
+        self
+    }
+    /// `*[ Application-Detection-Information ]`: Application-Detection-Information (code 1098, vendor 10415), 3GPP TS 29.212 §5.3.91. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn application_detection_information(
+        &mut self,
+        f: impl FnOnce(&mut ApplicationDetectionInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ApplicationDetectionInformation>(0, false, f);
+        self
+    }
+    /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
+    #[inline]
+    pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
+        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn event_report_indication(
+        &mut self,
+        f: impl FnOnce(&mut EventReportIndicationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EventReportIndication>(18014398509481984, true, f);
+        self
+    }
+    /// `[ Access-Network-Charging-Address ]`: Access-Network-Charging-Address (code 501, vendor 10415), 3GPP TS 29.214 §5.3.2.
+    #[inline]
+    pub fn access_network_charging_address(
+        &mut self,
+        v: &rt::data::Address,
+    ) -> &mut Self {
+        self.0.avps.put_address(501, 192, 10415, 36028797018963968, true, v);
+        self
+    }
+    /// `*[ Access-Network-Charging-Identifier-Gx ]`: Access-Network-Charging-Identifier-Gx (code 1022, vendor 10415), 3GPP TS 29.212 §5.3.22. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn access_network_charging_identifier_gx(
+        &mut self,
+        f: impl FnOnce(&mut AccessNetworkChargingIdentifierGxWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AccessNetworkChargingIdentifierGx>(0, false, f);
+        self
+    }
+    /// `*[ CoA-Information ]`: CoA-Information (code 1039, vendor 10415), 3GPP TS 29.212 §5.3.37. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn coa_information(
+        &mut self,
+        f: impl FnOnce(&mut CoaInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<CoaInformation>(0, false, f);
+        self
+    }
+    /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn usage_monitoring_information(
+        &mut self,
+        f: impl FnOnce(&mut UsageMonitoringInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<UsageMonitoringInformation>(0, false, f);
+        self
+    }
+    /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
+    #[inline]
+    pub fn nbifom_support(&mut self, v: NbifomSupport) -> &mut Self {
+        self.0.avps.put_i32(2831, 128, 10415, 72057594037927936, true, v.0);
+        self
+    }
+    /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
+    #[inline]
+    pub fn nbifom_mode(&mut self, v: NbifomMode) -> &mut Self {
+        self.0.avps.put_i32(2830, 128, 10415, 144115188075855872, true, v.0);
+        self
+    }
+    /// `[ Default-Access ]`: Default-Access (code 2829, vendor 10415), 3GPP TS 29.212 §5.3.120.
+    #[inline]
+    pub fn default_access(&mut self, v: DefaultAccess) -> &mut Self {
+        self.0.avps.put_i32(2829, 128, 10415, 288230376151711744, true, v.0);
+        self
+    }
+    /// `[ Origination-Time-Stamp ]`: Origination-Time-Stamp (code 1536, vendor 10415), 3GPP TS 29.273 §9.2.3.2.6.
+    #[inline]
+    pub fn origination_time_stamp(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(1536, 192, 10415, 576460752303423488, true, v);
+        self
+    }
+    /// `[ Maximum-Wait-Time ]`: Maximum-Wait-Time (code 1537, vendor 10415), 3GPP TS 29.273 §9.2.3.2.7.
+    #[inline]
+    pub fn maximum_wait_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1537, 192, 10415, 1152921504606846976, true, v);
+        self
+    }
+    /// `[ Access-Availability-Change-Reason ]`: Access-Availability-Change-Reason (code 2833, vendor 10415), 3GPP TS 29.212 §5.3.121.
+    #[inline]
+    pub fn access_availability_change_reason(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2833, 128, 10415, 2305843009213693952, true, v);
+        self
+    }
+    /// `[ Routing-Rule-Install ]`: Routing-Rule-Install (code 1081, vendor 10415), 3GPP TS 29.212 §5.3.68.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn routing_rule_install(
+        &mut self,
+        f: impl FnOnce(&mut RoutingRuleInstallWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<RoutingRuleInstall>(4611686018427387904, true, f);
+        self
+    }
+    /// `[ Routing-Rule-Remove ]`: Routing-Rule-Remove (code 1075, vendor 10415), 3GPP TS 29.212 §5.3.69.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn routing_rule_remove(
+        &mut self,
+        f: impl FnOnce(&mut RoutingRuleRemoveWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<RoutingRuleRemove>(9223372036854775808, true, f);
+        self
+    }
+    /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
+    #[inline]
+    pub fn henb_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(2804, 128, 10415, 0, true, v);
+        self
+    }
+    /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
+    #[inline]
+    pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(2805, 128, 10415, 0, true, v);
+        self
+    }
+    /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
+    #[inline]
+    pub fn udp_source_port(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2806, 128, 10415, 0, true, v);
+        self
+    }
+    /// `[ TCP-Source-Port ]`: TCP-Source-Port (code 2843, vendor 10415), 3GPP TS 29.212 §5.3.129.
+    #[inline]
+    pub fn tcp_source_port(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2843, 128, 10415, 0, true, v);
+        self
+    }
+    /// `*[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn presence_reporting_area_information(
+        &mut self,
+        f: impl FnOnce(&mut PresenceReportingAreaInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<PresenceReportingAreaInformation>(0, false, f);
+        self
+    }
+    /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
+    #[inline]
+    pub fn logical_access_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(302, 192, 13019, 0, true, v);
+        self
+    }
+    /// `[ Physical-Access-ID ]`: Physical-Access-ID (code 313, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
+    #[inline]
+    pub fn physical_access_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(313, 192, 13019, 0, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ 3GPP-PS-Data-Off-Status-Gx ]`: 3GPP-PS-Data-Off-Status-Gx (code 2847, vendor 10415), 3GPP TS 29.212 §5.3.133.
+    #[inline]
+    pub fn tgpp_ps_data_off_status_gx(&mut self, v: TgppPsDataOffStatusGx) -> &mut Self {
+        self.0.avps.put_i32(2847, 128, 10415, 0, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Credit-Control-Answer (command code 272, application 16777238), 3GPP TS 29.212 §5.6.3, straight into a buffer: started by [`TgppGxCreditControlAnswer::writer`], each setter appends one AVP in the order called, [`TgppGxCreditControlAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppGxCreditControlAnswer`] is the owned form.
+pub struct TgppGxCreditControlAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppGxCreditControlAnswer {
+    /// Starts writing one Credit-Control-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppGxCreditControlAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppGxCreditControlAnswerWriter<'b> {
+        let mut w = TgppGxCreditControlAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 272, 16777238),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppGxCreditControlAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(416, 0),
+        rt::AvpKey::new(415, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(1023, 10415),
+        rt::AvpKey::new(1033, 10415),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+        rt::AvpKey::new(618, 10415),
+        rt::AvpKey::new(1009, 10415),
+        rt::AvpKey::new(1008, 10415),
+        rt::AvpKey::new(1042, 10415),
+        rt::AvpKey::new(1049, 10415),
+        rt::AvpKey::new(2816, 10415),
+        rt::AvpKey::new(1000, 10415),
+        rt::AvpKey::new(2319, 10415),
+        rt::AvpKey::new(2845, 10415),
+        rt::AvpKey::new(2846, 10415),
+        rt::AvpKey::new(2822, 10415),
+        rt::AvpKey::new(1045, 10415),
+        rt::AvpKey::new(2831, 10415),
+        rt::AvpKey::new(2830, 10415),
+        rt::AvpKey::new(2829, 10415),
+        rt::AvpKey::new(2832, 10415),
+        rt::AvpKey::new(2842, 10415),
+        rt::AvpKey::new(1027, 10415),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(256, true, f);
+        self
+    }
+    /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
+    #[inline]
+    pub fn cc_request_type(
+        &mut self,
+        v: super::credit_control::CcRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(416, 64, 0, 16, true, v.0);
+        self
+    }
+    /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
+    #[inline]
+    pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(415, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(512, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                1024,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Bearer-Control-Mode ]`: Bearer-Control-Mode (code 1023, vendor 10415), 3GPP TS 29.212 §5.3.23.
+    #[inline]
+    pub fn bearer_control_mode(&mut self, v: BearerControlMode) -> &mut Self {
+        self.0.avps.put_i32(1023, 192, 10415, 2048, true, v.0);
+        self
+    }
+    /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
+    #[inline]
+    pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
+        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn event_report_indication(
+        &mut self,
+        f: impl FnOnce(&mut EventReportIndicationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EventReportIndication>(4096, true, f);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 8192, true, v);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 16384, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 32768, true, v);
+        self
+    }
+    /// `*[ Charging-Rule-Remove ]`: Charging-Rule-Remove (code 1002, vendor 10415), 3GPP TS 29.212 §5.3.3. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn charging_rule_remove(
+        &mut self,
+        f: impl FnOnce(&mut ChargingRuleRemoveWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ChargingRuleRemove>(0, false, f);
+        self
+    }
+    /// `*[ Charging-Rule-Install ]`: Charging-Rule-Install (code 1001, vendor 10415), 3GPP TS 29.212 §5.3.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn charging_rule_install(
+        &mut self,
+        f: impl FnOnce(&mut ChargingRuleInstallWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ChargingRuleInstall>(0, false, f);
+        self
+    }
+    /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn charging_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::ChargingInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::ChargingInformation>(65536, true, f);
+        self
+    }
+    /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
+    #[inline]
+    pub fn online(&mut self, v: Online) -> &mut Self {
+        self.0.avps.put_i32(1009, 192, 10415, 131072, true, v.0);
+        self
+    }
+    /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
+    #[inline]
+    pub fn offline(&mut self, v: Offline) -> &mut Self {
+        self.0.avps.put_i32(1008, 192, 10415, 262144, true, v.0);
+        self
+    }
+    /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<QosInformation>(0, false, f);
+        self
+    }
+    /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
+    #[inline]
+    pub fn revalidation_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(1042, 192, 10415, 524288, true, v.0);
+        self
+    }
+    /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn default_eps_bearer_qos(
+        &mut self,
+        f: impl FnOnce(&mut DefaultEpsBearerQosWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<DefaultEpsBearerQos>(1048576, true, f);
+        self
+    }
+    /// `[ Default-QoS-Information ]`: Default-QoS-Information (code 2816, vendor 10415), 3GPP TS 29.212 §5.3.103.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn default_qos_information(
+        &mut self,
+        f: impl FnOnce(&mut DefaultQosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<DefaultQosInformation>(2097152, true, f);
+        self
+    }
+    /// `[ Bearer-Usage ]`: Bearer-Usage (code 1000, vendor 10415), 3GPP TS 29.212 §5.3.1.
+    #[inline]
+    pub fn bearer_usage(&mut self, v: BearerUsage) -> &mut Self {
+        self.0.avps.put_i32(1000, 192, 10415, 4194304, true, v.0);
+        self
+    }
+    /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn usage_monitoring_information(
+        &mut self,
+        f: impl FnOnce(&mut UsageMonitoringInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<UsageMonitoringInformation>(0, false, f);
+        self
+    }
+    /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64. Each call appends another occurrence.
+    #[inline]
+    pub fn csg_information_reporting(
+        &mut self,
+        v: CsgInformationReporting,
+    ) -> &mut Self {
+        self.0.avps.put_i32(1071, 128, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_csg_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts32299::UserCsgInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts32299::UserCsgInformation>(8388608, true, f);
+        self
+    }
+    /// `[ PRA-Install ]`: PRA-Install (code 2845, vendor 10415), 3GPP TS 29.212 §5.3.130.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn pra_install(
+        &mut self,
+        f: impl FnOnce(&mut PraInstallWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<PraInstall>(16777216, true, f);
+        self
+    }
+    /// `[ PRA-Remove ]`: PRA-Remove (code 2846, vendor 10415), 3GPP TS 29.212 §5.3.131.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn pra_remove(&mut self, f: impl FnOnce(&mut PraRemoveWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<PraRemove>(33554432, true, f);
+        self
+    }
+    /// `[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn presence_reporting_area_information(
+        &mut self,
+        f: impl FnOnce(&mut PresenceReportingAreaInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<PresenceReportingAreaInformation>(67108864, true, f);
+        self
+    }
+    /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
+    #[inline]
+    pub fn session_release_cause(&mut self, v: SessionReleaseCause) -> &mut Self {
+        self.0.avps.put_i32(1045, 192, 10415, 134217728, true, v.0);
+        self
+    }
+    /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
+    #[inline]
+    pub fn nbifom_support(&mut self, v: NbifomSupport) -> &mut Self {
+        self.0.avps.put_i32(2831, 128, 10415, 268435456, true, v.0);
+        self
+    }
+    /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
+    #[inline]
+    pub fn nbifom_mode(&mut self, v: NbifomMode) -> &mut Self {
+        self.0.avps.put_i32(2830, 128, 10415, 536870912, true, v.0);
+        self
+    }
+    /// `[ Default-Access ]`: Default-Access (code 2829, vendor 10415), 3GPP TS 29.212 §5.3.120.
+    #[inline]
+    pub fn default_access(&mut self, v: DefaultAccess) -> &mut Self {
+        self.0.avps.put_i32(2829, 128, 10415, 1073741824, true, v.0);
+        self
+    }
+    /// `[ RAN-Rule-Support ]`: RAN-Rule-Support (code 2832, vendor 10415), 3GPP TS 29.212 §5.3.122.
+    #[inline]
+    pub fn ran_rule_support(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2832, 128, 10415, 2147483648, true, v);
+        self
+    }
+    /// `*[ Routing-Rule-Report ]`: Routing-Rule-Report (code 2835, vendor 10415), 3GPP TS 29.212 §5.3.118. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn routing_rule_report(
+        &mut self,
+        f: impl FnOnce(&mut RoutingRuleReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<RoutingRuleReport>(0, false, f);
+        self
+    }
+    /// `*4[ Conditional-Policy-Information ]`: Conditional-Policy-Information (code 2840, vendor 10415), 3GPP TS 29.212 §5.3.128. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn conditional_policy_information(
+        &mut self,
+        f: impl FnOnce(&mut ConditionalPolicyInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ConditionalPolicyInformation>(0, false, f);
+        self
+    }
+    /// `[ Removal-Of-Access ]`: Removal-Of-Access (code 2842, vendor 10415), 3GPP TS 29.212 §5.3.126.
+    #[inline]
+    pub fn removal_of_access(&mut self, v: RemovalOfAccess) -> &mut Self {
+        self.0.avps.put_i32(2842, 128, 10415, 4294967296, true, v.0);
+        self
+    }
+    /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
+    #[inline]
+    pub fn ip_can_type(&mut self, v: IpCanType) -> &mut Self {
+        self.0.avps.put_i32(1027, 192, 10415, 8589934592, true, v.0);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 17179869184, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 34359738368, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(68719476736, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Re-Auth-Request (command code 258, application 16777238), 3GPP TS 29.212 §5.6.4, straight into a buffer: started by [`TgppGxReAuthRequest::writer`], each setter appends one AVP in the order called, [`TgppGxReAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppGxReAuthRequest`] is the owned form.
+pub struct TgppGxReAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppGxReAuthRequest {
+    /// Starts writing one Re-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppGxReAuthRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppGxReAuthRequestWriter<'b> {
+        let mut w = TgppGxReAuthRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 258, 16777238),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppGxReAuthRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(285, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1045, 10415),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(1033, 10415),
+        rt::AvpKey::new(1049, 10415),
+        rt::AvpKey::new(2816, 10415),
+        rt::AvpKey::new(1042, 10415),
+        rt::AvpKey::new(2826, 10415),
+        rt::AvpKey::new(2842, 10415),
+        rt::AvpKey::new(1027, 10415),
+        rt::AvpKey::new(2845, 10415),
+        rt::AvpKey::new(2846, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
+    #[inline]
+    pub fn re_auth_request_type(
+        &mut self,
+        v: super::base::ReAuthRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(285, 64, 0, 64, true, v.0);
+        self
+    }
+    /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
+    #[inline]
+    pub fn session_release_cause(&mut self, v: SessionReleaseCause) -> &mut Self {
+        self.0.avps.put_i32(1045, 192, 10415, 256, true, v.0);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(1024, true, f);
+        self
+    }
+    /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
+    #[inline]
+    pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
+        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn event_report_indication(
+        &mut self,
+        f: impl FnOnce(&mut EventReportIndicationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EventReportIndication>(2048, true, f);
+        self
+    }
+    /// `*[ Charging-Rule-Remove ]`: Charging-Rule-Remove (code 1002, vendor 10415), 3GPP TS 29.212 §5.3.3. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn charging_rule_remove(
+        &mut self,
+        f: impl FnOnce(&mut ChargingRuleRemoveWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ChargingRuleRemove>(0, false, f);
+        self
+    }
+    /// `*[ Charging-Rule-Install ]`: Charging-Rule-Install (code 1001, vendor 10415), 3GPP TS 29.212 §5.3.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn charging_rule_install(
+        &mut self,
+        f: impl FnOnce(&mut ChargingRuleInstallWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ChargingRuleInstall>(0, false, f);
+        self
+    }
+    /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn default_eps_bearer_qos(
+        &mut self,
+        f: impl FnOnce(&mut DefaultEpsBearerQosWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<DefaultEpsBearerQos>(4096, true, f);
+        self
+    }
+    /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<QosInformation>(0, false, f);
+        self
+    }
+    /// `[ Default-QoS-Information ]`: Default-QoS-Information (code 2816, vendor 10415), 3GPP TS 29.212 §5.3.103.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn default_qos_information(
+        &mut self,
+        f: impl FnOnce(&mut DefaultQosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<DefaultQosInformation>(8192, true, f);
+        self
+    }
+    /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
+    #[inline]
+    pub fn revalidation_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(1042, 192, 10415, 16384, true, v.0);
+        self
+    }
+    /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn usage_monitoring_information(
+        &mut self,
+        f: impl FnOnce(&mut UsageMonitoringInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<UsageMonitoringInformation>(0, false, f);
+        self
+    }
+    /// `[ PCSCF-Restoration-Indication ]`: PCSCF-Restoration-Indication (code 2826, vendor 10415), 3GPP TS 29.212 §5.3.113.
+    #[inline]
+    pub fn pcscf_restoration_indication(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2826, 128, 10415, 32768, true, v);
+        self
+    }
+    /// `*4[ Conditional-Policy-Information ]`: Conditional-Policy-Information (code 2840, vendor 10415), 3GPP TS 29.212 §5.3.128. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn conditional_policy_information(
+        &mut self,
+        f: impl FnOnce(&mut ConditionalPolicyInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ConditionalPolicyInformation>(0, false, f);
+        self
+    }
+    /// `[ Removal-Of-Access ]`: Removal-Of-Access (code 2842, vendor 10415), 3GPP TS 29.212 §5.3.126.
+    #[inline]
+    pub fn removal_of_access(&mut self, v: RemovalOfAccess) -> &mut Self {
+        self.0.avps.put_i32(2842, 128, 10415, 65536, true, v.0);
+        self
+    }
+    /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
+    #[inline]
+    pub fn ip_can_type(&mut self, v: IpCanType) -> &mut Self {
+        self.0.avps.put_i32(1027, 192, 10415, 131072, true, v.0);
+        self
+    }
+    /// `[ PRA-Install ]`: PRA-Install (code 2845, vendor 10415), 3GPP TS 29.212 §5.3.130.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn pra_install(
+        &mut self,
+        f: impl FnOnce(&mut PraInstallWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<PraInstall>(262144, true, f);
+        self
+    }
+    /// `[ PRA-Remove ]`: PRA-Remove (code 2846, vendor 10415), 3GPP TS 29.212 §5.3.131.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn pra_remove(&mut self, f: impl FnOnce(&mut PraRemoveWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<PraRemove>(524288, true, f);
+        self
+    }
+    /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64. Each call appends another occurrence.
+    #[inline]
+    pub fn csg_information_reporting(
+        &mut self,
+        v: CsgInformationReporting,
+    ) -> &mut Self {
+        self.0.avps.put_i32(1071, 128, 10415, 0, false, v.0);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Re-Auth-Answer (command code 258, application 16777238), 3GPP TS 29.212 §5.6.5, straight into a buffer: started by [`TgppGxReAuthAnswer::writer`], each setter appends one AVP in the order called, [`TgppGxReAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppGxReAuthAnswer`] is the owned form.
+pub struct TgppGxReAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppGxReAuthAnswer {
+    /// Starts writing one Re-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppGxReAuthAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppGxReAuthAnswerWriter<'b> {
+        let mut w = TgppGxReAuthAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 258, 16777238),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppGxReAuthAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(1027, 10415),
+        rt::AvpKey::new(1032, 10415),
+        rt::AvpKey::new(1503, 10415),
+        rt::AvpKey::new(18, 10415),
+        rt::AvpKey::new(6, 10415),
+        rt::AvpKey::new(15, 10415),
+        rt::AvpKey::new(909, 10415),
+        rt::AvpKey::new(22, 10415),
+        rt::AvpKey::new(2812, 10415),
+        rt::AvpKey::new(2824, 10415),
+        rt::AvpKey::new(2319, 10415),
+        rt::AvpKey::new(23, 10415),
+        rt::AvpKey::new(2816, 10415),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 7;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 8, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(32, true, f);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(128, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                256,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
+    #[inline]
+    pub fn ip_can_type(&mut self, v: IpCanType) -> &mut Self {
+        self.0.avps.put_i32(1027, 192, 10415, 512, true, v.0);
+        self
+    }
+    /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&mut self, v: RatType) -> &mut Self {
+        self.0.avps.put_i32(1032, 128, 10415, 1024, true, v.0);
+        self
+    }
+    /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
+    #[inline]
+    pub fn an_trusted(&mut self, v: super::ts29273::AnTrusted) -> &mut Self {
+        self.0.avps.put_i32(1503, 192, 10415, 2048, true, v.0);
+        self
+    }
+    /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
+    #[inline]
+    pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(1050, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(18, 192, 10415, 4096, true, v);
+        self
+    }
+    /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(6, 192, 10415, 8192, true, v);
+        self
+    }
+    /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(15, 192, 10415, 16384, true, v);
+        self
+    }
+    /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn rai(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(909, 192, 10415, 32768, true, v);
+        self
+    }
+    /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(22, 192, 10415, 65536, true, v);
+        self
+    }
+    /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
+    #[inline]
+    pub fn user_location_info_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(2812, 128, 10415, 131072, true, v.0);
+        self
+    }
+    /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
+    #[inline]
+    pub fn netloc_access_support(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2824, 128, 10415, 262144, true, v);
+        self
+    }
+    /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_csg_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts32299::UserCsgInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts32299::UserCsgInformation>(524288, true, f);
+        self
+    }
+    /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(23, 192, 10415, 1048576, true, v);
+        self
+    }
+    /// `[ Default-QoS-Information ]`: Default-QoS-Information (code 2816, vendor 10415), 3GPP TS 29.212 §5.3.103.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn default_qos_information(
+        &mut self,
+        f: impl FnOnce(&mut DefaultQosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<DefaultQosInformation>(2097152, true, f);
+        self
+    }
+    /// `*[ Charging-Rule-Report ]`: Charging-Rule-Report (code 1018, vendor 10415), 3GPP TS 29.212 §5.3.18. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn charging_rule_report(
+        &mut self,
+        f: impl FnOnce(&mut ChargingRuleReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ChargingRuleReport>(0, false, f);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 4194304, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 8388608, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(16777216, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Credit-Control-Request (command code 272, application 16777266), 3GPP TS 29.212 §5a.6.2, straight into a buffer: started by [`TgppGxxCreditControlRequest::writer`], each setter appends one AVP in the order called, [`TgppGxxCreditControlRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppGxxCreditControlRequest`] is the owned form.
+pub struct TgppGxxCreditControlRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppGxxCreditControlRequest {
+    /// Starts writing one Credit-Control-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppGxxCreditControlRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppGxxCreditControlRequestWriter<'b> {
+        let mut w = TgppGxxCreditControlRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 272, 16777266),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppGxxCreditControlRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(416, 0),
+        rt::AvpKey::new(415, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(1024, 10415),
+        rt::AvpKey::new(1062, 10415),
+        rt::AvpKey::new(8, 0),
+        rt::AvpKey::new(97, 0),
+        rt::AvpKey::new(1027, 10415),
+        rt::AvpKey::new(1032, 10415),
+        rt::AvpKey::new(295, 0),
+        rt::AvpKey::new(458, 0),
+        rt::AvpKey::new(653, 0),
+        rt::AvpKey::new(1016, 10415),
+        rt::AvpKey::new(1049, 10415),
+        rt::AvpKey::new(18, 10415),
+        rt::AvpKey::new(909, 10415),
+        rt::AvpKey::new(22, 10415),
+        rt::AvpKey::new(2812, 10415),
+        rt::AvpKey::new(23, 10415),
+        rt::AvpKey::new(9010, 5535),
+        rt::AvpKey::new(2319, 10415),
+        rt::AvpKey::new(2804, 10415),
+        rt::AvpKey::new(2805, 10415),
+        rt::AvpKey::new(2806, 10415),
+        rt::AvpKey::new(30, 0),
+        rt::AvpKey::new(1065, 10415),
+        rt::AvpKey::new(1064, 10415),
+        rt::AvpKey::new(1458, 10415),
+        rt::AvpKey::new(1459, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
+    #[inline]
+    pub fn cc_request_type(
+        &mut self,
+        v: super::credit_control::CcRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(416, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
+    #[inline]
+    pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(415, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(1024, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_id(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::SubscriptionIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::SubscriptionId>(0, false, f);
+        self
+    }
+    /// `[ Network-Request-Support ]`: Network-Request-Support (code 1024, vendor 10415), 3GPP TS 29.212 §5.3.24.
+    #[inline]
+    pub fn network_request_support(&mut self, v: NetworkRequestSupport) -> &mut Self {
+        self.0.avps.put_i32(1024, 192, 10415, 2048, true, v.0);
+        self
+    }
+    /// `*[ Packet-Filter-Information ]`: Packet-Filter-Information (code 1061, vendor 10415), 3GPP TS 29.212 §5.3.56. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn packet_filter_information(
+        &mut self,
+        f: impl FnOnce(&mut PacketFilterInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<PacketFilterInformation>(0, false, f);
+        self
+    }
+    /// `[ Packet-Filter-Operation ]`: Packet-Filter-Operation (code 1062, vendor 10415), 3GPP TS 29.212 §5.3.57.
+    #[inline]
+    pub fn packet_filter_operation(&mut self, v: PacketFilterOperation) -> &mut Self {
+        self.0.avps.put_i32(1062, 128, 10415, 4096, true, v.0);
+        self
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(8, 64, 0, 8192, true, v);
+        self
+    }
+    /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(97, 64, 0, 16384, true, v);
+        self
+    }
+    /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
+    #[inline]
+    pub fn ip_can_type(&mut self, v: IpCanType) -> &mut Self {
+        self.0.avps.put_i32(1027, 192, 10415, 32768, true, v.0);
+        self
+    }
+    /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&mut self, v: RatType) -> &mut Self {
+        self.0.avps.put_i32(1032, 128, 10415, 65536, true, v.0);
+        self
+    }
+    /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
+    #[inline]
+    pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
+        self.0.avps.put_i32(295, 64, 0, 131072, true, v.0);
+        self
+    }
+    /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_equipment_info(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::UserEquipmentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::UserEquipmentInfo>(262144, true, f);
+        self
+    }
+    /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_equipment_info_extension(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::UserEquipmentInfoExtensionWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<super::credit_control::UserEquipmentInfoExtension>(524288, true, f);
+        self
+    }
+    /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<QosInformation>(1048576, true, f);
+        self
+    }
+    /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn default_eps_bearer_qos(
+        &mut self,
+        f: impl FnOnce(&mut DefaultEpsBearerQosWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<DefaultEpsBearerQos>(2097152, true, f);
+        self
+    }
+    /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
+    #[inline]
+    pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(1050, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(18, 192, 10415, 4194304, true, v);
+        self
+    }
+    /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn rai(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(909, 192, 10415, 8388608, true, v);
+        self
+    }
+    /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(22, 192, 10415, 16777216, true, v);
+        self
+    }
+    /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
+    #[inline]
+    pub fn user_location_info_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(2812, 128, 10415, 33554432, true, v.0);
+        self
+    }
+    /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(23, 192, 10415, 67108864, true, v);
+        self
+    }
+    /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
+    #[inline]
+    pub fn tgpp2_bsid(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(9010, 192, 5535, 134217728, true, v);
+        self
+    }
+    /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_csg_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts32299::UserCsgInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts32299::UserCsgInformation>(268435456, true, f);
+        self
+    }
+    /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
+    #[inline]
+    pub fn henb_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(2804, 128, 10415, 536870912, true, v);
+        self
+    }
+    /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
+    #[inline]
+    pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(2805, 128, 10415, 1073741824, true, v);
+        self
+    }
+    /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
+    #[inline]
+    pub fn udp_source_port(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2806, 128, 10415, 2147483648, true, v);
+        self
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(30, 64, 0, 4294967296, true, v);
+        self
+    }
+    /// `[ PDN-Connection-ID ]`: PDN-Connection-ID (code 1065, vendor 10415), 3GPP TS 29.212 §5.3.58.
+    #[inline]
+    pub fn pdn_connection_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1065, 128, 10415, 8589934592, true, v);
+        self
+    }
+    /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_rule_report(
+        &mut self,
+        f: impl FnOnce(&mut QosRuleReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<QosRuleReport>(0, false, f);
+        self
+    }
+    /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
+    #[inline]
+    pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
+        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ Session-Linking-Indicator ]`: Session-Linking-Indicator (code 1064, vendor 10415), 3GPP TS 29.212 §5a.3.6.
+    #[inline]
+    pub fn session_linking_indicator(
+        &mut self,
+        v: SessionLinkingIndicator,
+    ) -> &mut Self {
+        self.0.avps.put_i32(1064, 192, 10415, 17179869184, true, v.0);
+        self
+    }
+    /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn trace_data(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::TraceDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29272::TraceData>(34359738368, true, f);
+        self
+    }
+    /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
+    #[inline]
+    pub fn trace_reference(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1459, 192, 10415, 68719476736, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Credit-Control-Answer (command code 272, application 16777266), 3GPP TS 29.212 §5a.6.3, straight into a buffer: started by [`TgppGxxCreditControlAnswer::writer`], each setter appends one AVP in the order called, [`TgppGxxCreditControlAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppGxxCreditControlAnswer`] is the owned form.
+pub struct TgppGxxCreditControlAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppGxxCreditControlAnswer {
+    /// Starts writing one Credit-Control-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppGxxCreditControlAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppGxxCreditControlAnswerWriter<'b> {
+        let mut w = TgppGxxCreditControlAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 272, 16777266),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppGxxCreditControlAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(416, 0),
+        rt::AvpKey::new(415, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(1023, 10415),
+        rt::AvpKey::new(97, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+        rt::AvpKey::new(1016, 10415),
+        rt::AvpKey::new(1049, 10415),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(256, true, f);
+        self
+    }
+    /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
+    #[inline]
+    pub fn cc_request_type(
+        &mut self,
+        v: super::credit_control::CcRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(416, 64, 0, 16, true, v.0);
+        self
+    }
+    /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
+    #[inline]
+    pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(415, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(512, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                1024,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Bearer-Control-Mode ]`: Bearer-Control-Mode (code 1023, vendor 10415), 3GPP TS 29.212 §5.3.23.
+    #[inline]
+    pub fn bearer_control_mode(&mut self, v: BearerControlMode) -> &mut Self {
+        self.0.avps.put_i32(1023, 192, 10415, 2048, true, v.0);
+        self
+    }
+    /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
+    #[inline]
+    pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
+        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(97, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 8192, true, v);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 16384, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 32768, true, v);
+        self
+    }
+    /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_rule_remove(
+        &mut self,
+        f: impl FnOnce(&mut QosRuleRemoveWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<QosRuleRemove>(0, false, f);
+        self
+    }
+    /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_rule_install(
+        &mut self,
+        f: impl FnOnce(&mut QosRuleInstallWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<QosRuleInstall>(0, false, f);
+        self
+    }
+    /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<QosInformation>(65536, true, f);
+        self
+    }
+    /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn default_eps_bearer_qos(
+        &mut self,
+        f: impl FnOnce(&mut DefaultEpsBearerQosWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<DefaultEpsBearerQos>(131072, true, f);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 262144, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 524288, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(1048576, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Re-Auth-Request (command code 258, application 16777266), 3GPP TS 29.212 §5a.6.4, straight into a buffer: started by [`TgppGxxReAuthRequest::writer`], each setter appends one AVP in the order called, [`TgppGxxReAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppGxxReAuthRequest`] is the owned form.
+pub struct TgppGxxReAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppGxxReAuthRequest {
+    /// Starts writing one Re-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppGxxReAuthRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppGxxReAuthRequestWriter<'b> {
+        let mut w = TgppGxxReAuthRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 258, 16777266),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppGxxReAuthRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(285, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1045, 10415),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(1016, 10415),
+        rt::AvpKey::new(1049, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
+    #[inline]
+    pub fn re_auth_request_type(
+        &mut self,
+        v: super::base::ReAuthRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(285, 64, 0, 64, true, v.0);
+        self
+    }
+    /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
+    #[inline]
+    pub fn session_release_cause(&mut self, v: SessionReleaseCause) -> &mut Self {
+        self.0.avps.put_i32(1045, 192, 10415, 256, true, v.0);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(1024, true, f);
+        self
+    }
+    /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
+    #[inline]
+    pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
+        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_rule_remove(
+        &mut self,
+        f: impl FnOnce(&mut QosRuleRemoveWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<QosRuleRemove>(0, false, f);
+        self
+    }
+    /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_rule_install(
+        &mut self,
+        f: impl FnOnce(&mut QosRuleInstallWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<QosRuleInstall>(0, false, f);
+        self
+    }
+    /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<QosInformation>(2048, true, f);
+        self
+    }
+    /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn default_eps_bearer_qos(
+        &mut self,
+        f: impl FnOnce(&mut DefaultEpsBearerQosWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<DefaultEpsBearerQos>(4096, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Re-Auth-Answer (command code 258, application 16777266), 3GPP TS 29.212 §5a.6.5, straight into a buffer: started by [`TgppGxxReAuthAnswer::writer`], each setter appends one AVP in the order called, [`TgppGxxReAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppGxxReAuthAnswer`] is the owned form.
+pub struct TgppGxxReAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppGxxReAuthAnswer {
+    /// Starts writing one Re-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppGxxReAuthAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppGxxReAuthAnswerWriter<'b> {
+        let mut w = TgppGxxReAuthAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 258, 16777266),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppGxxReAuthAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(1032, 10415),
+        rt::AvpKey::new(18, 10415),
+        rt::AvpKey::new(909, 10415),
+        rt::AvpKey::new(22, 10415),
+        rt::AvpKey::new(2812, 10415),
+        rt::AvpKey::new(2824, 10415),
+        rt::AvpKey::new(2319, 10415),
+        rt::AvpKey::new(23, 10415),
+        rt::AvpKey::new(9010, 5535),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 7;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 8, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(32, true, f);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(128, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                256,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&mut self, v: RatType) -> &mut Self {
+        self.0.avps.put_i32(1032, 128, 10415, 512, true, v.0);
+        self
+    }
+    /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(18, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn rai(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(909, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(22, 192, 10415, 4096, true, v);
+        self
+    }
+    /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
+    #[inline]
+    pub fn user_location_info_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(2812, 128, 10415, 8192, true, v.0);
+        self
+    }
+    /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
+    #[inline]
+    pub fn netloc_access_support(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2824, 128, 10415, 16384, true, v);
+        self
+    }
+    /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_csg_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts32299::UserCsgInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts32299::UserCsgInformation>(32768, true, f);
+        self
+    }
+    /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(23, 192, 10415, 65536, true, v);
+        self
+    }
+    /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
+    #[inline]
+    pub fn tgpp2_bsid(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(9010, 192, 5535, 131072, true, v);
+        self
+    }
+    /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_rule_report(
+        &mut self,
+        f: impl FnOnce(&mut QosRuleReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<QosRuleReport>(0, false, f);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 262144, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 524288, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(1048576, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one TDF-Session-Request (command code 8388637, application 16777303), 3GPP TS 29.212 §5b.6.2, straight into a buffer: started by [`TgppSdTdfSessionRequest::writer`], each setter appends one AVP in the order called, [`TgppSdTdfSessionRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSdTdfSessionRequest`] is the owned form.
+pub struct TgppSdTdfSessionRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppSdTdfSessionRequest {
+    /// Starts writing one TDF-Session-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSdTdfSessionRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppSdTdfSessionRequestWriter<'b> {
+        let mut w = TgppSdTdfSessionRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388637, 16777303),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppSdTdfSessionRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(8, 0),
+        rt::AvpKey::new(97, 0),
+        rt::AvpKey::new(1027, 10415),
+        rt::AvpKey::new(1032, 10415),
+        rt::AvpKey::new(1503, 10415),
+        rt::AvpKey::new(458, 0),
+        rt::AvpKey::new(653, 0),
+        rt::AvpKey::new(1016, 10415),
+        rt::AvpKey::new(6, 10415),
+        rt::AvpKey::new(15, 10415),
+        rt::AvpKey::new(7, 10415),
+        rt::AvpKey::new(16, 10415),
+        rt::AvpKey::new(12, 10415),
+        rt::AvpKey::new(2051, 10415),
+        rt::AvpKey::new(2068, 10415),
+        rt::AvpKey::new(2050, 10415),
+        rt::AvpKey::new(18, 10415),
+        rt::AvpKey::new(909, 10415),
+        rt::AvpKey::new(22, 10415),
+        rt::AvpKey::new(2825, 10415),
+        rt::AvpKey::new(2319, 10415),
+        rt::AvpKey::new(29, 10415),
+        rt::AvpKey::new(23, 10415),
+        rt::AvpKey::new(13, 10415),
+        rt::AvpKey::new(30, 0),
+        rt::AvpKey::new(618, 10415),
+        rt::AvpKey::new(1009, 10415),
+        rt::AvpKey::new(1008, 10415),
+        rt::AvpKey::new(1042, 10415),
+        rt::AvpKey::new(2822, 10415),
+        rt::AvpKey::new(302, 13019),
+        rt::AvpKey::new(313, 13019),
+        rt::AvpKey::new(9010, 5535),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_id(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::SubscriptionIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::SubscriptionId>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(8, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(97, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
+    #[inline]
+    pub fn ip_can_type(&mut self, v: IpCanType) -> &mut Self {
+        self.0.avps.put_i32(1027, 192, 10415, 2048, true, v.0);
+        self
+    }
+    /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&mut self, v: RatType) -> &mut Self {
+        self.0.avps.put_i32(1032, 128, 10415, 4096, true, v.0);
+        self
+    }
+    /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
+    #[inline]
+    pub fn an_trusted(&mut self, v: super::ts29273::AnTrusted) -> &mut Self {
+        self.0.avps.put_i32(1503, 192, 10415, 8192, true, v.0);
+        self
+    }
+    /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_equipment_info(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::UserEquipmentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::UserEquipmentInfo>(16384, true, f);
+        self
+    }
+    /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_equipment_info_extension(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::UserEquipmentInfoExtensionWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<super::credit_control::UserEquipmentInfoExtension>(32768, true, f);
+        self
+    }
+    /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<QosInformation>(65536, true, f);
+        self
+    }
+    /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
+    #[inline]
+    pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(1050, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(6, 192, 10415, 131072, true, v);
+        self
+    }
+    /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(15, 192, 10415, 262144, true, v);
+        self
+    }
+    /// `[ 3GPP-GGSN-Address ]`: 3GPP-GGSN-Address (code 7, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_ggsn_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(7, 192, 10415, 524288, true, v);
+        self
+    }
+    /// `[ 3GPP-GGSN-IPv6-Address ]`: 3GPP-GGSN-IPv6-Address (code 16, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_ggsn_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(16, 192, 10415, 1048576, true, v);
+        self
+    }
+    /// `[ 3GPP-Selection-Mode ]`: 3GPP-Selection-Mode (code 12, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_selection_mode(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(12, 192, 10415, 2097152, true, v);
+        self
+    }
+    /// `[ Dynamic-Address-Flag ]`: Dynamic-Address-Flag (code 2051, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn dynamic_address_flag(
+        &mut self,
+        v: super::ts32299::DynamicAddressFlag,
+    ) -> &mut Self {
+        self.0.avps.put_i32(2051, 128, 10415, 4194304, true, v.0);
+        self
+    }
+    /// `[ Dynamic-Address-Flag-Extension ]`: Dynamic-Address-Flag-Extension (code 2068, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn dynamic_address_flag_extension(
+        &mut self,
+        v: super::ts32299::DynamicAddressFlagExtension,
+    ) -> &mut Self {
+        self.0.avps.put_i32(2068, 128, 10415, 8388608, true, v.0);
+        self
+    }
+    /// `[ PDN-Connection-Charging-ID ]`: PDN-Connection-Charging-ID (code 2050, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn pdn_connection_charging_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2050, 128, 10415, 16777216, true, v);
+        self
+    }
+    /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(18, 192, 10415, 33554432, true, v);
+        self
+    }
+    /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn rai(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(909, 192, 10415, 67108864, true, v);
+        self
+    }
+    /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(22, 192, 10415, 134217728, true, v);
+        self
+    }
+    /// `[ Fixed-User-Location-Info ]`: Fixed-User-Location-Info (code 2825, vendor 10415), 3GPP TS 29.212 §5.3.112.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn fixed_user_location_info(
+        &mut self,
+        f: impl FnOnce(&mut FixedUserLocationInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<FixedUserLocationInfo>(268435456, true, f);
+        self
+    }
+    /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_csg_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts32299::UserCsgInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts32299::UserCsgInformation>(536870912, true, f);
+        self
+    }
+    /// `[ 3GPP-TWAN-Identifier ]`: 3GPP-TWAN-Identifier (code 29, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_twan_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(29, 192, 10415, 1073741824, true, v);
+        self
+    }
+    /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(23, 192, 10415, 2147483648, true, v);
+        self
+    }
+    /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_charging_characteristics(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(13, 192, 10415, 4294967296, true, v);
+        self
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(30, 64, 0, 8589934592, true, v);
+        self
+    }
+    /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn charging_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::ChargingInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::ChargingInformation>(17179869184, true, f);
+        self
+    }
+    /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
+    #[inline]
+    pub fn online(&mut self, v: Online) -> &mut Self {
+        self.0.avps.put_i32(1009, 192, 10415, 34359738368, true, v.0);
+        self
+    }
+    /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
+    #[inline]
+    pub fn offline(&mut self, v: Offline) -> &mut Self {
+        self.0.avps.put_i32(1008, 192, 10415, 68719476736, true, v.0);
+        self
+    }
+    /// `*[ ADC-Rule-Install ]`: ADC-Rule-Install (code 1092, vendor 10415), 3GPP TS 29.212 §5b.3.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn adc_rule_install(
+        &mut self,
+        f: impl FnOnce(&mut AdcRuleInstallWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AdcRuleInstall>(0, false, f);
+        self
+    }
+    /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
+    #[inline]
+    pub fn revalidation_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(1042, 192, 10415, 137438953472, true, v.0);
+        self
+    }
+    /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn usage_monitoring_information(
+        &mut self,
+        f: impl FnOnce(&mut UsageMonitoringInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<UsageMonitoringInformation>(0, false, f);
+        self
+    }
+    /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64. Each call appends another occurrence.
+    #[inline]
+    pub fn csg_information_reporting(
+        &mut self,
+        v: CsgInformationReporting,
+    ) -> &mut Self {
+        self.0.avps.put_i32(1071, 128, 10415, 0, false, v.0);
+        self
+    }
+    /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
+    #[inline]
+    pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
+        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn presence_reporting_area_information(
+        &mut self,
+        f: impl FnOnce(&mut PresenceReportingAreaInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<PresenceReportingAreaInformation>(274877906944, true, f);
+        self
+    }
+    /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
+    #[inline]
+    pub fn logical_access_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(302, 192, 13019, 549755813888, true, v);
+        self
+    }
+    /// `[ Physical-Access-ID ]`: Physical-Access-ID (code 313, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
+    #[inline]
+    pub fn physical_access_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(313, 192, 13019, 1099511627776, true, v);
+        self
+    }
+    /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
+    #[inline]
+    pub fn tgpp2_bsid(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(9010, 192, 5535, 2199023255552, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one TDF-Session-Answer (command code 8388637, application 16777303), 3GPP TS 29.212 §5b.6.3, straight into a buffer: started by [`TgppSdTdfSessionAnswer::writer`], each setter appends one AVP in the order called, [`TgppSdTdfSessionAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSdTdfSessionAnswer`] is the owned form.
+pub struct TgppSdTdfSessionAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppSdTdfSessionAnswer {
+    /// Starts writing one TDF-Session-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSdTdfSessionAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppSdTdfSessionAnswerWriter<'b> {
+        let mut w = TgppSdTdfSessionAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388637, 16777303),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppSdTdfSessionAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(1033, 10415),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(64, true, f);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                512,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn adc_rule_report(
+        &mut self,
+        f: impl FnOnce(&mut AdcRuleReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AdcRuleReport>(0, false, f);
+        self
+    }
+    /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn event_report_indication(
+        &mut self,
+        f: impl FnOnce(&mut EventReportIndicationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EventReportIndication>(1024, true, f);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 2048, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 4096, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(8192, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Credit-Control-Request (command code 272, application 16777303), 3GPP TS 29.212 §5b.6.4, straight into a buffer: started by [`TgppSdCreditControlRequest::writer`], each setter appends one AVP in the order called, [`TgppSdCreditControlRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSdCreditControlRequest`] is the owned form.
+pub struct TgppSdCreditControlRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppSdCreditControlRequest {
+    /// Starts writing one Credit-Control-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSdCreditControlRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppSdCreditControlRequestWriter<'b> {
+        let mut w = TgppSdCreditControlRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 272, 16777303),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppSdCreditControlRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(416, 0),
+        rt::AvpKey::new(415, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(1082, 10415),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(8, 0),
+        rt::AvpKey::new(97, 0),
+        rt::AvpKey::new(1033, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
+    #[inline]
+    pub fn cc_request_type(
+        &mut self,
+        v: super::credit_control::CcRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(416, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
+    #[inline]
+    pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(415, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Credit-Management-Status ]`: Credit-Management-Status (code 1082, vendor 10415), 3GPP TS 29.212 §5.3.102.
+    #[inline]
+    pub fn credit_management_status(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1082, 128, 10415, 512, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(8, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(97, 64, 0, 8192, true, v);
+        self
+    }
+    /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn adc_rule_report(
+        &mut self,
+        f: impl FnOnce(&mut AdcRuleReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AdcRuleReport>(0, false, f);
+        self
+    }
+    /// `*[ Application-Detection-Information ]`: Application-Detection-Information (code 1098, vendor 10415), 3GPP TS 29.212 §5.3.91. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn application_detection_information(
+        &mut self,
+        f: impl FnOnce(&mut ApplicationDetectionInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ApplicationDetectionInformation>(0, false, f);
+        self
+    }
+    /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
+    #[inline]
+    pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
+        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn event_report_indication(
+        &mut self,
+        f: impl FnOnce(&mut EventReportIndicationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EventReportIndication>(16384, true, f);
+        self
+    }
+    /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn usage_monitoring_information(
+        &mut self,
+        f: impl FnOnce(&mut UsageMonitoringInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<UsageMonitoringInformation>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Credit-Control-Answer (command code 272, application 16777303), 3GPP TS 29.212 §5b.6.5, straight into a buffer: started by [`TgppSdCreditControlAnswer::writer`], each setter appends one AVP in the order called, [`TgppSdCreditControlAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSdCreditControlAnswer`] is the owned form.
+pub struct TgppSdCreditControlAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppSdCreditControlAnswer {
+    /// Starts writing one Credit-Control-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSdCreditControlAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppSdCreditControlAnswerWriter<'b> {
+        let mut w = TgppSdCreditControlAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 272, 16777303),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppSdCreditControlAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(416, 0),
+        rt::AvpKey::new(415, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(97, 0),
+        rt::AvpKey::new(1016, 10415),
+        rt::AvpKey::new(1033, 10415),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+        rt::AvpKey::new(1042, 10415),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(256, true, f);
+        self
+    }
+    /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
+    #[inline]
+    pub fn cc_request_type(
+        &mut self,
+        v: super::credit_control::CcRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(416, 64, 0, 16, true, v.0);
+        self
+    }
+    /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
+    #[inline]
+    pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(415, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(512, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                1024,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(97, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<QosInformation>(4096, true, f);
+        self
+    }
+    /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
+    #[inline]
+    pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
+        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64. Each call appends another occurrence.
+    #[inline]
+    pub fn csg_information_reporting(
+        &mut self,
+        v: CsgInformationReporting,
+    ) -> &mut Self {
+        self.0.avps.put_i32(1071, 128, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn event_report_indication(
+        &mut self,
+        f: impl FnOnce(&mut EventReportIndicationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EventReportIndication>(8192, true, f);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 16384, true, v);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 32768, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 65536, true, v);
+        self
+    }
+    /// `*[ ADC-Rule-Remove ]`: ADC-Rule-Remove (code 1093, vendor 10415), 3GPP TS 29.212 §5b.3.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn adc_rule_remove(
+        &mut self,
+        f: impl FnOnce(&mut AdcRuleRemoveWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AdcRuleRemove>(0, false, f);
+        self
+    }
+    /// `*[ ADC-Rule-Install ]`: ADC-Rule-Install (code 1092, vendor 10415), 3GPP TS 29.212 §5b.3.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn adc_rule_install(
+        &mut self,
+        f: impl FnOnce(&mut AdcRuleInstallWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AdcRuleInstall>(0, false, f);
+        self
+    }
+    /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
+    #[inline]
+    pub fn revalidation_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(1042, 192, 10415, 131072, true, v.0);
+        self
+    }
+    /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn usage_monitoring_information(
+        &mut self,
+        f: impl FnOnce(&mut UsageMonitoringInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<UsageMonitoringInformation>(0, false, f);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 262144, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 524288, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(1048576, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Re-Auth-Request (command code 258, application 16777303), 3GPP TS 29.212 §5b.6.6, straight into a buffer: started by [`TgppSdReAuthRequest::writer`], each setter appends one AVP in the order called, [`TgppSdReAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSdReAuthRequest`] is the owned form.
+pub struct TgppSdReAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppSdReAuthRequest {
+    /// Starts writing one Re-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSdReAuthRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppSdReAuthRequestWriter<'b> {
+        let mut w = TgppSdReAuthRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 258, 16777303),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppSdReAuthRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(285, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1045, 10415),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(1016, 10415),
+        rt::AvpKey::new(1033, 10415),
+        rt::AvpKey::new(1042, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
+    #[inline]
+    pub fn re_auth_request_type(
+        &mut self,
+        v: super::base::ReAuthRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(285, 64, 0, 64, true, v.0);
+        self
+    }
+    /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
+    #[inline]
+    pub fn session_release_cause(&mut self, v: SessionReleaseCause) -> &mut Self {
+        self.0.avps.put_i32(1045, 192, 10415, 256, true, v.0);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(1024, true, f);
+        self
+    }
+    /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<QosInformation>(2048, true, f);
+        self
+    }
+    /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
+    #[inline]
+    pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
+        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64. Each call appends another occurrence.
+    #[inline]
+    pub fn csg_information_reporting(
+        &mut self,
+        v: CsgInformationReporting,
+    ) -> &mut Self {
+        self.0.avps.put_i32(1071, 128, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn event_report_indication(
+        &mut self,
+        f: impl FnOnce(&mut EventReportIndicationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EventReportIndication>(4096, true, f);
+        self
+    }
+    /// `*[ ADC-Rule-Remove ]`: ADC-Rule-Remove (code 1093, vendor 10415), 3GPP TS 29.212 §5b.3.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn adc_rule_remove(
+        &mut self,
+        f: impl FnOnce(&mut AdcRuleRemoveWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AdcRuleRemove>(0, false, f);
+        self
+    }
+    /// `*[ ADC-Rule-Install ]`: ADC-Rule-Install (code 1092, vendor 10415), 3GPP TS 29.212 §5b.3.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn adc_rule_install(
+        &mut self,
+        f: impl FnOnce(&mut AdcRuleInstallWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AdcRuleInstall>(0, false, f);
+        self
+    }
+    /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
+    #[inline]
+    pub fn revalidation_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(1042, 192, 10415, 8192, true, v.0);
+        self
+    }
+    /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn usage_monitoring_information(
+        &mut self,
+        f: impl FnOnce(&mut UsageMonitoringInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<UsageMonitoringInformation>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Re-Auth-Answer (command code 258, application 16777303), 3GPP TS 29.212 §5b.6.7, straight into a buffer: started by [`TgppSdReAuthAnswer::writer`], each setter appends one AVP in the order called, [`TgppSdReAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSdReAuthAnswer`] is the owned form.
+pub struct TgppSdReAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppSdReAuthAnswer {
+    /// Starts writing one Re-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSdReAuthAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppSdReAuthAnswerWriter<'b> {
+        let mut w = TgppSdReAuthAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 258, 16777303),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppSdReAuthAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(1033, 10415),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 7;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 8, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(32, true, f);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(128, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                256,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn adc_rule_report(
+        &mut self,
+        f: impl FnOnce(&mut AdcRuleReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AdcRuleReport>(0, false, f);
+        self
+    }
+    /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn event_report_indication(
+        &mut self,
+        f: impl FnOnce(&mut EventReportIndicationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EventReportIndication>(512, true, f);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 1024, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 2048, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(4096, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one TDF-Session-Request (command code 8388637, application 16777349), 3GPP TS 29.212 §5c.6.2, straight into a buffer: started by [`TgppStTdfSessionRequest::writer`], each setter appends one AVP in the order called, [`TgppStTdfSessionRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStTdfSessionRequest`] is the owned form.
+pub struct TgppStTdfSessionRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppStTdfSessionRequest {
+    /// Starts writing one TDF-Session-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStTdfSessionRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppStTdfSessionRequestWriter<'b> {
+        let mut w = TgppStTdfSessionRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388637, 16777349),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppStTdfSessionRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(2838, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(1033, 10415),
+        rt::AvpKey::new(8, 0),
+        rt::AvpKey::new(97, 0),
+        rt::AvpKey::new(30, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Request-Type }`: Request-Type (code 2838, vendor 10415), 3GPP TS 29.212 §5c.3.2.
+    #[inline]
+    pub fn request_type(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2838, 192, 10415, 32, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(512, true, f);
+        self
+    }
+    /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn event_report_indication(
+        &mut self,
+        f: impl FnOnce(&mut EventReportIndicationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EventReportIndication>(1024, true, f);
+        self
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(8, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(97, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(30, 64, 0, 8192, true, v);
+        self
+    }
+    /// `*[ ADC-Rule-Install ]`: ADC-Rule-Install (code 1092, vendor 10415), 3GPP TS 29.212 §5b.3.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn adc_rule_install(
+        &mut self,
+        f: impl FnOnce(&mut AdcRuleInstallWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AdcRuleInstall>(0, false, f);
+        self
+    }
+    /// `*[ ADC-Rule-Remove ]`: ADC-Rule-Remove (code 1093, vendor 10415), 3GPP TS 29.212 §5b.3.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn adc_rule_remove(
+        &mut self,
+        f: impl FnOnce(&mut AdcRuleRemoveWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AdcRuleRemove>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one TDF-Session-Answer (command code 8388637, application 16777349), 3GPP TS 29.212 §5c.6.3, straight into a buffer: started by [`TgppStTdfSessionAnswer::writer`], each setter appends one AVP in the order called, [`TgppStTdfSessionAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStTdfSessionAnswer`] is the owned form.
+pub struct TgppStTdfSessionAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppStTdfSessionAnswer {
+    /// Starts writing one TDF-Session-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStTdfSessionAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppStTdfSessionAnswerWriter<'b> {
+        let mut w = TgppStTdfSessionAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388637, 16777349),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppStTdfSessionAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(64, true, f);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                512,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn adc_rule_report(
+        &mut self,
+        f: impl FnOnce(&mut AdcRuleReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AdcRuleReport>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 1024, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 2048, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(4096, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Session-Termination-Request (command code 275, application 16777349), 3GPP TS 29.212 §5c.6.4, straight into a buffer: started by [`SessionTerminationRequest::writer`], each setter appends one AVP in the order called, [`SessionTerminationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SessionTerminationRequest`] is the owned form.
+pub struct SessionTerminationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl SessionTerminationRequest {
+    /// Starts writing one Session-Termination-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SessionTerminationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> SessionTerminationRequestWriter<'b> {
+        let mut w = SessionTerminationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 275, 16777349),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl SessionTerminationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(295, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(278, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
+    #[inline]
+    pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
+        self.0.avps.put_i32(295, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
+    #[inline]
+    pub fn class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Session-Termination-Answer (command code 275, application 16777349), 3GPP TS 29.212 §5c.6.5, straight into a buffer: started by [`SessionTerminationAnswer::writer`], each setter appends one AVP in the order called, [`SessionTerminationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SessionTerminationAnswer`] is the owned form.
+pub struct SessionTerminationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl SessionTerminationAnswer {
+    /// Starts writing one Session-Termination-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SessionTerminationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> SessionTerminationAnswerWriter<'b> {
+        let mut w = SessionTerminationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 275, 16777349),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl SessionTerminationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(279, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 7;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 8, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 32, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 64, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(128, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                256,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(512, true, f);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 1024, true, v);
+        self
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
+    #[inline]
+    pub fn class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 2048, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 4096, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one TSSF-Notification-Request (command code 8388731, application 16777349), 3GPP TS 29.212 §5c.6.6, straight into a buffer: started by [`TssfNotificationRequest::writer`], each setter appends one AVP in the order called, [`TssfNotificationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TssfNotificationRequest`] is the owned form.
+pub struct TssfNotificationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TssfNotificationRequest {
+    /// Starts writing one TSSF-Notification-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TssfNotificationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TssfNotificationRequestWriter<'b> {
+        let mut w = TssfNotificationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388731, 16777349),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TssfNotificationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(621, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 128, true, v);
+        self
+    }
+    /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn adc_rule_report(
+        &mut self,
+        f: impl FnOnce(&mut AdcRuleReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AdcRuleReport>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one TSSF-Notification-Answer (command code 8388731, application 16777349), 3GPP TS 29.212 §5c.6.7, straight into a buffer: started by [`TssfNotificationAnswer::writer`], each setter appends one AVP in the order called, [`TssfNotificationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TssfNotificationAnswer`] is the owned form.
+pub struct TssfNotificationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TssfNotificationAnswer {
+    /// Starts writing one TSSF-Notification-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TssfNotificationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TssfNotificationAnswerWriter<'b> {
+        let mut w = TssfNotificationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388731, 16777349),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TssfNotificationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(64, true, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(128, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                256,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 1024, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 2048, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(4096, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 150usize] = [
     rt::dictionary::AvpDef {

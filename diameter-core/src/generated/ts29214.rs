@@ -15833,6 +15833,3192 @@ impl std::fmt::Debug for AbortSessionAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one Access-Network-Charging-Identifier AVP (code 502, vendor 10415), 3GPP TS 29.214 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AccessNetworkChargingIdentifier`] is the owned form.
+///
+/// ```text
+/// { Access-Network-Charging-Identifier-Value }
+/// *[ Flows ]
+/// ```
+pub struct AccessNetworkChargingIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AccessNetworkChargingIdentifier {
+    type Writer<'c> = AccessNetworkChargingIdentifierWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(502, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(503, 10415)];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkChargingIdentifierWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AccessNetworkChargingIdentifierWriter<'_> {
+    /// `{ Access-Network-Charging-Identifier-Value }`: Access-Network-Charging-Identifier-Value (code 503, vendor 10415), 3GPP TS 29.214 §5.3.4.
+    #[inline]
+    pub fn access_network_charging_identifier_value(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(503, 192, 10415, 1, true, v);
+        self
+    }
+    /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn flows(&mut self, f: impl FnOnce(&mut FlowsWriter<'_>)) -> &mut Self {
+        self.0.group::<Flows>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Flows AVP (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Flows`] is the owned form.
+///
+/// ```text
+/// { Media-Component-Number }
+/// *[ Flow-Number ]
+/// *[ Content-Version ]
+/// [ Final-Unit-Action ]
+/// [ Media-Component-Status ]
+/// *[ AVP ]
+/// ```
+pub struct FlowsWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Flows {
+    type Writer<'c> = FlowsWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(510, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(518, 10415),
+        rt::AvpKey::new(449, 0),
+        rt::AvpKey::new(549, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for FlowsWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl FlowsWriter<'_> {
+    /// `{ Media-Component-Number }`: Media-Component-Number (code 518, vendor 10415), 3GPP TS 29.214 §5.3.17.
+    #[inline]
+    pub fn media_component_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(518, 192, 10415, 1, true, v);
+        self
+    }
+    /// `*[ Flow-Number ]`: Flow-Number (code 509, vendor 10415), 3GPP TS 29.214 §5.3.9. Each call appends another occurrence.
+    #[inline]
+    pub fn flow_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(509, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49. Each call appends another occurrence.
+    #[inline]
+    pub fn content_version(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(552, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ Final-Unit-Action ]`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
+    #[inline]
+    pub fn final_unit_action(
+        &mut self,
+        v: super::credit_control::FinalUnitAction,
+    ) -> &mut Self {
+        self.0.put_i32(449, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `[ Media-Component-Status ]`: Media-Component-Status (code 549, vendor 10415), 3GPP TS 29.214 §5.3.48.
+    #[inline]
+    pub fn media_component_status(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(549, 128, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Media-Component-Description AVP (code 517, vendor 10415), 3GPP TS 29.214 §5.3.16, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MediaComponentDescription`] is the owned form.
+///
+/// ```text
+/// { Media-Component-Number }
+/// *[ Media-Sub-Component ]
+/// [ AF-Application-Identifier ]
+/// [ FLUS-Identifier ]
+/// [ Media-Type ]
+/// [ Max-Requested-Bandwidth-UL ]
+/// [ Max-Requested-Bandwidth-DL ]
+/// [ Max-Supported-Bandwidth-UL ]
+/// [ Max-Supported-Bandwidth-DL ]
+/// [ Min-Desired-Bandwidth-UL ]
+/// [ Min-Desired-Bandwidth-DL ]
+/// [ Min-Requested-Bandwidth-UL ]
+/// [ Min-Requested-Bandwidth-DL ]
+/// [ Extended-Max-Requested-BW-UL ]
+/// [ Extended-Max-Requested-BW-DL ]
+/// [ Extended-Max-Supported-BW-UL ]
+/// [ Extended-Max-Supported-BW-DL ]
+/// [ Extended-Min-Desired-BW-UL ]
+/// [ Extended-Min-Desired-BW-DL ]
+/// [ Extended-Min-Requested-BW-UL ]
+/// [ Extended-Min-Requested-BW-DL ]
+/// [ Flow-Status ]
+/// [ Priority-Sharing-Indicator ]
+/// [ Pre-emption-Capability ]
+/// [ Pre-emption-Vulnerability ]
+/// [ Reservation-Priority ]
+/// [ RS-Bandwidth ]
+/// [ RR-Bandwidth ]
+/// *2[ Codec-Data ]
+/// [ Sharing-Key-DL ]
+/// [ Sharing-Key-UL ]
+/// [ Content-Version ]
+/// [ Max-PLR-DL ]
+/// [ Max-PLR-UL ]
+/// [ Desired-Max-Latency ]
+/// [ Desired-Max-Loss ]
+/// *[ AVP ]
+/// ```
+pub struct MediaComponentDescriptionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MediaComponentDescription {
+    type Writer<'c> = MediaComponentDescriptionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(517, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(518, 10415),
+        rt::AvpKey::new(504, 10415),
+        rt::AvpKey::new(566, 10415),
+        rt::AvpKey::new(520, 10415),
+        rt::AvpKey::new(516, 10415),
+        rt::AvpKey::new(515, 10415),
+        rt::AvpKey::new(544, 10415),
+        rt::AvpKey::new(543, 10415),
+        rt::AvpKey::new(546, 10415),
+        rt::AvpKey::new(545, 10415),
+        rt::AvpKey::new(535, 10415),
+        rt::AvpKey::new(534, 10415),
+        rt::AvpKey::new(555, 10415),
+        rt::AvpKey::new(554, 10415),
+        rt::AvpKey::new(557, 10415),
+        rt::AvpKey::new(556, 10415),
+        rt::AvpKey::new(559, 10415),
+        rt::AvpKey::new(558, 10415),
+        rt::AvpKey::new(561, 10415),
+        rt::AvpKey::new(560, 10415),
+        rt::AvpKey::new(511, 10415),
+        rt::AvpKey::new(550, 10415),
+        rt::AvpKey::new(1047, 10415),
+        rt::AvpKey::new(1048, 10415),
+        rt::AvpKey::new(458, 13019),
+        rt::AvpKey::new(522, 10415),
+        rt::AvpKey::new(521, 10415),
+        rt::AvpKey::new(539, 10415),
+        rt::AvpKey::new(540, 10415),
+        rt::AvpKey::new(552, 10415),
+        rt::AvpKey::new(2852, 10415),
+        rt::AvpKey::new(2853, 10415),
+        rt::AvpKey::new(567, 10415),
+        rt::AvpKey::new(568, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MediaComponentDescriptionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MediaComponentDescriptionWriter<'_> {
+    /// `{ Media-Component-Number }`: Media-Component-Number (code 518, vendor 10415), 3GPP TS 29.214 §5.3.17.
+    #[inline]
+    pub fn media_component_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(518, 192, 10415, 1, true, v);
+        self
+    }
+    /// `*[ Media-Sub-Component ]`: Media-Sub-Component (code 519, vendor 10415), 3GPP TS 29.214 §5.3.18. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn media_sub_component(
+        &mut self,
+        f: impl FnOnce(&mut MediaSubComponentWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<MediaSubComponent>(0, false, f);
+        self
+    }
+    /// `[ AF-Application-Identifier ]`: AF-Application-Identifier (code 504, vendor 10415), 3GPP TS 29.214 §5.3.5.
+    #[inline]
+    pub fn af_application_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(504, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ FLUS-Identifier ]`: FLUS-Identifier (code 566, vendor 10415), 3GPP TS 29.214 §5.3.63.
+    #[inline]
+    pub fn flus_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(566, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ Media-Type ]`: Media-Type (code 520, vendor 10415), 3GPP TS 29.214 §5.3.19.
+    #[inline]
+    pub fn media_type(&mut self, v: MediaType) -> &mut Self {
+        self.0.put_i32(520, 192, 10415, 8, true, v.0);
+        self
+    }
+    /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
+    #[inline]
+    pub fn max_requested_bandwidth_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(516, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
+    #[inline]
+    pub fn max_requested_bandwidth_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(515, 192, 10415, 32, true, v);
+        self
+    }
+    /// `[ Max-Supported-Bandwidth-UL ]`: Max-Supported-Bandwidth-UL (code 544, vendor 10415), 3GPP TS 29.214 §5.3.42.
+    #[inline]
+    pub fn max_supported_bandwidth_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(544, 128, 10415, 64, true, v);
+        self
+    }
+    /// `[ Max-Supported-Bandwidth-DL ]`: Max-Supported-Bandwidth-DL (code 543, vendor 10415), 3GPP TS 29.214 §5.3.41.
+    #[inline]
+    pub fn max_supported_bandwidth_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(543, 128, 10415, 128, true, v);
+        self
+    }
+    /// `[ Min-Desired-Bandwidth-UL ]`: Min-Desired-Bandwidth-UL (code 546, vendor 10415), 3GPP TS 29.214 §5.3.44.
+    #[inline]
+    pub fn min_desired_bandwidth_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(546, 128, 10415, 256, true, v);
+        self
+    }
+    /// `[ Min-Desired-Bandwidth-DL ]`: Min-Desired-Bandwidth-DL (code 545, vendor 10415), 3GPP TS 29.214 §5.3.43.
+    #[inline]
+    pub fn min_desired_bandwidth_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(545, 128, 10415, 512, true, v);
+        self
+    }
+    /// `[ Min-Requested-Bandwidth-UL ]`: Min-Requested-Bandwidth-UL (code 535, vendor 10415), 3GPP TS 29.214 §5.3.33.
+    #[inline]
+    pub fn min_requested_bandwidth_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(535, 128, 10415, 1024, true, v);
+        self
+    }
+    /// `[ Min-Requested-Bandwidth-DL ]`: Min-Requested-Bandwidth-DL (code 534, vendor 10415), 3GPP TS 29.214 §5.3.32.
+    #[inline]
+    pub fn min_requested_bandwidth_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(534, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Extended-Max-Requested-BW-UL ]`: Extended-Max-Requested-BW-UL (code 555, vendor 10415), 3GPP TS 29.214 §5.3.53.
+    #[inline]
+    pub fn extended_max_requested_bw_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(555, 128, 10415, 4096, true, v);
+        self
+    }
+    /// `[ Extended-Max-Requested-BW-DL ]`: Extended-Max-Requested-BW-DL (code 554, vendor 10415), 3GPP TS 29.214 §5.3.52.
+    #[inline]
+    pub fn extended_max_requested_bw_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(554, 128, 10415, 8192, true, v);
+        self
+    }
+    /// `[ Extended-Max-Supported-BW-UL ]`: Extended-Max-Supported-BW-UL (code 557, vendor 10415), 3GPP TS 29.214 §5.3.55.
+    #[inline]
+    pub fn extended_max_supported_bw_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(557, 128, 10415, 16384, true, v);
+        self
+    }
+    /// `[ Extended-Max-Supported-BW-DL ]`: Extended-Max-Supported-BW-DL (code 556, vendor 10415), 3GPP TS 29.214 §5.3.54.
+    #[inline]
+    pub fn extended_max_supported_bw_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(556, 128, 10415, 32768, true, v);
+        self
+    }
+    /// `[ Extended-Min-Desired-BW-UL ]`: Extended-Min-Desired-BW-UL (code 559, vendor 10415), 3GPP TS 29.214 §5.3.57.
+    #[inline]
+    pub fn extended_min_desired_bw_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(559, 128, 10415, 65536, true, v);
+        self
+    }
+    /// `[ Extended-Min-Desired-BW-DL ]`: Extended-Min-Desired-BW-DL (code 558, vendor 10415), 3GPP TS 29.214 §5.3.56.
+    #[inline]
+    pub fn extended_min_desired_bw_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(558, 128, 10415, 131072, true, v);
+        self
+    }
+    /// `[ Extended-Min-Requested-BW-UL ]`: Extended-Min-Requested-BW-UL (code 561, vendor 10415), 3GPP TS 29.214 §5.3.59.
+    #[inline]
+    pub fn extended_min_requested_bw_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(561, 128, 10415, 262144, true, v);
+        self
+    }
+    /// `[ Extended-Min-Requested-BW-DL ]`: Extended-Min-Requested-BW-DL (code 560, vendor 10415), 3GPP TS 29.214 §5.3.58.
+    #[inline]
+    pub fn extended_min_requested_bw_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(560, 128, 10415, 524288, true, v);
+        self
+    }
+    /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
+    #[inline]
+    pub fn flow_status(&mut self, v: FlowStatus) -> &mut Self {
+        self.0.put_i32(511, 192, 10415, 1048576, true, v.0);
+        self
+    }
+    /// `[ Priority-Sharing-Indicator ]`: Priority-Sharing-Indicator (code 550, vendor 10415), 3GPP TS 29.214 §5.3.47.
+    #[inline]
+    pub fn priority_sharing_indicator(
+        &mut self,
+        v: PrioritySharingIndicator,
+    ) -> &mut Self {
+        self.0.put_i32(550, 128, 10415, 2097152, true, v.0);
+        self
+    }
+    /// `[ Pre-emption-Capability ]`: Pre-emption-Capability (code 1047, vendor 10415), 3GPP TS 29.212 §5.3.46.
+    #[inline]
+    pub fn pre_emption_capability(
+        &mut self,
+        v: super::ts29212::PreEmptionCapability,
+    ) -> &mut Self {
+        self.0.put_i32(1047, 128, 10415, 4194304, true, v.0);
+        self
+    }
+    /// `[ Pre-emption-Vulnerability ]`: Pre-emption-Vulnerability (code 1048, vendor 10415), 3GPP TS 29.212 §5.3.47.
+    #[inline]
+    pub fn pre_emption_vulnerability(
+        &mut self,
+        v: super::ts29212::PreEmptionVulnerability,
+    ) -> &mut Self {
+        self.0.put_i32(1048, 128, 10415, 8388608, true, v.0);
+        self
+    }
+    /// `[ Reservation-Priority ]`: Reservation-Priority (code 458, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
+    #[inline]
+    pub fn reservation_priority(
+        &mut self,
+        v: super::etsi::ReservationPriority,
+    ) -> &mut Self {
+        self.0.put_i32(458, 192, 13019, 16777216, true, v.0);
+        self
+    }
+    /// `[ RS-Bandwidth ]`: RS-Bandwidth (code 522, vendor 10415), 3GPP TS 29.214 §5.3.21.
+    #[inline]
+    pub fn rs_bandwidth(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(522, 192, 10415, 33554432, true, v);
+        self
+    }
+    /// `[ RR-Bandwidth ]`: RR-Bandwidth (code 521, vendor 10415), 3GPP TS 29.214 §5.3.20.
+    #[inline]
+    pub fn rr_bandwidth(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(521, 192, 10415, 67108864, true, v);
+        self
+    }
+    /// `*2[ Codec-Data ]`: Codec-Data (code 524, vendor 10415), 3GPP TS 29.214 §5.3.7. Each call appends another occurrence.
+    #[inline]
+    pub fn codec_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(524, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ Sharing-Key-DL ]`: Sharing-Key-DL (code 539, vendor 10415), 3GPP TS 29.214 §5.3.37.
+    #[inline]
+    pub fn sharing_key_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(539, 128, 10415, 134217728, true, v);
+        self
+    }
+    /// `[ Sharing-Key-UL ]`: Sharing-Key-UL (code 540, vendor 10415), 3GPP TS 29.214 §5.3.38.
+    #[inline]
+    pub fn sharing_key_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(540, 128, 10415, 268435456, true, v);
+        self
+    }
+    /// `[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49.
+    #[inline]
+    pub fn content_version(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(552, 128, 10415, 536870912, true, v);
+        self
+    }
+    /// `[ Max-PLR-DL ]`: Max-PLR-DL (code 2852, vendor 10415), 3GPP TS 29.212 §5.3.138.
+    #[inline]
+    pub fn max_plr_dl(&mut self, v: f32) -> &mut Self {
+        self.0.put_f32(2852, 128, 10415, 1073741824, true, v);
+        self
+    }
+    /// `[ Max-PLR-UL ]`: Max-PLR-UL (code 2853, vendor 10415), 3GPP TS 29.212 §5.3.139.
+    #[inline]
+    pub fn max_plr_ul(&mut self, v: f32) -> &mut Self {
+        self.0.put_f32(2853, 128, 10415, 2147483648, true, v);
+        self
+    }
+    /// `[ Desired-Max-Latency ]`: Desired-Max-Latency (code 567, vendor 10415), 3GPP TS 29.214 §5.3.64.
+    #[inline]
+    pub fn desired_max_latency(&mut self, v: f32) -> &mut Self {
+        self.0.put_f32(567, 128, 10415, 4294967296, true, v);
+        self
+    }
+    /// `[ Desired-Max-Loss ]`: Desired-Max-Loss (code 568, vendor 10415), 3GPP TS 29.214 §5.3.65.
+    #[inline]
+    pub fn desired_max_loss(&mut self, v: f32) -> &mut Self {
+        self.0.put_f32(568, 128, 10415, 8589934592, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Media-Sub-Component AVP (code 519, vendor 10415), 3GPP TS 29.214 §5.3.18, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MediaSubComponent`] is the owned form.
+///
+/// ```text
+/// { Flow-Number }
+/// *2[ Flow-Description ]
+/// [ Flow-Status ]
+/// [ Flow-Usage ]
+/// [ Max-Requested-Bandwidth-UL ]
+/// [ Max-Requested-Bandwidth-DL ]
+/// [ Extended-Max-Requested-BW-UL ]
+/// [ Extended-Max-Requested-BW-DL ]
+/// [ AF-Signalling-Protocol ]
+/// [ ToS-Traffic-Class ]
+/// *[ AVP ]
+/// ```
+pub struct MediaSubComponentWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MediaSubComponent {
+    type Writer<'c> = MediaSubComponentWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(519, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(509, 10415),
+        rt::AvpKey::new(511, 10415),
+        rt::AvpKey::new(512, 10415),
+        rt::AvpKey::new(516, 10415),
+        rt::AvpKey::new(515, 10415),
+        rt::AvpKey::new(555, 10415),
+        rt::AvpKey::new(554, 10415),
+        rt::AvpKey::new(529, 10415),
+        rt::AvpKey::new(1014, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MediaSubComponentWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MediaSubComponentWriter<'_> {
+    /// `{ Flow-Number }`: Flow-Number (code 509, vendor 10415), 3GPP TS 29.214 §5.3.9.
+    #[inline]
+    pub fn flow_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(509, 192, 10415, 1, true, v);
+        self
+    }
+    /// `*2[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8. Each call appends another occurrence.
+    #[inline]
+    pub fn flow_description(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(507, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
+    #[inline]
+    pub fn flow_status(&mut self, v: FlowStatus) -> &mut Self {
+        self.0.put_i32(511, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ Flow-Usage ]`: Flow-Usage (code 512, vendor 10415), 3GPP TS 29.214 §5.3.12.
+    #[inline]
+    pub fn flow_usage(&mut self, v: FlowUsage) -> &mut Self {
+        self.0.put_i32(512, 192, 10415, 4, true, v.0);
+        self
+    }
+    /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
+    #[inline]
+    pub fn max_requested_bandwidth_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(516, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
+    #[inline]
+    pub fn max_requested_bandwidth_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(515, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ Extended-Max-Requested-BW-UL ]`: Extended-Max-Requested-BW-UL (code 555, vendor 10415), 3GPP TS 29.214 §5.3.53.
+    #[inline]
+    pub fn extended_max_requested_bw_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(555, 128, 10415, 32, true, v);
+        self
+    }
+    /// `[ Extended-Max-Requested-BW-DL ]`: Extended-Max-Requested-BW-DL (code 554, vendor 10415), 3GPP TS 29.214 §5.3.52.
+    #[inline]
+    pub fn extended_max_requested_bw_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(554, 128, 10415, 64, true, v);
+        self
+    }
+    /// `[ AF-Signalling-Protocol ]`: AF-Signalling-Protocol (code 529, vendor 10415), 3GPP TS 29.214 §5.3.26.
+    #[inline]
+    pub fn af_signalling_protocol(&mut self, v: AfSignallingProtocol) -> &mut Self {
+        self.0.put_i32(529, 128, 10415, 128, true, v.0);
+        self
+    }
+    /// `[ ToS-Traffic-Class ]`: ToS-Traffic-Class (code 1014, vendor 10415), 3GPP TS 29.212 §5.3.15.
+    #[inline]
+    pub fn tos_traffic_class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1014, 192, 10415, 256, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Acceptable-Service-Info AVP (code 526, vendor 10415), 3GPP TS 29.214 §5.3.24, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AcceptableServiceInfo`] is the owned form.
+///
+/// ```text
+/// *[ Media-Component-Description ]
+/// [ Max-Requested-Bandwidth-DL ]
+/// [ Max-Requested-Bandwidth-UL ]
+/// [ Extended-Max-Requested-BW-DL ]
+/// [ Extended-Max-Requested-BW-UL ]
+/// *[ AVP ]
+/// ```
+pub struct AcceptableServiceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AcceptableServiceInfo {
+    type Writer<'c> = AcceptableServiceInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(526, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(515, 10415),
+        rt::AvpKey::new(516, 10415),
+        rt::AvpKey::new(554, 10415),
+        rt::AvpKey::new(555, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AcceptableServiceInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AcceptableServiceInfoWriter<'_> {
+    /// `*[ Media-Component-Description ]`: Media-Component-Description (code 517, vendor 10415), 3GPP TS 29.214 §5.3.16. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn media_component_description(
+        &mut self,
+        f: impl FnOnce(&mut MediaComponentDescriptionWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<MediaComponentDescription>(0, false, f);
+        self
+    }
+    /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
+    #[inline]
+    pub fn max_requested_bandwidth_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(515, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
+    #[inline]
+    pub fn max_requested_bandwidth_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(516, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Extended-Max-Requested-BW-DL ]`: Extended-Max-Requested-BW-DL (code 554, vendor 10415), 3GPP TS 29.214 §5.3.52.
+    #[inline]
+    pub fn extended_max_requested_bw_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(554, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ Extended-Max-Requested-BW-UL ]`: Extended-Max-Requested-BW-UL (code 555, vendor 10415), 3GPP TS 29.214 §5.3.53.
+    #[inline]
+    pub fn extended_max_requested_bw_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(555, 128, 10415, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Sponsored-Connectivity-Data AVP (code 530, vendor 10415), 3GPP TS 29.214 §5.3.27, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SponsoredConnectivityData`] is the owned form.
+///
+/// ```text
+/// [ Sponsor-Identity ]
+/// [ Application-Service-Provider-Identity ]
+/// [ Granted-Service-Unit ]
+/// [ Used-Service-Unit ]
+/// [ Sponsoring-Action ]
+/// *[ AVP ]
+/// ```
+pub struct SponsoredConnectivityDataWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SponsoredConnectivityData {
+    type Writer<'c> = SponsoredConnectivityDataWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(530, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(531, 10415),
+        rt::AvpKey::new(532, 10415),
+        rt::AvpKey::new(431, 0),
+        rt::AvpKey::new(446, 0),
+        rt::AvpKey::new(542, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SponsoredConnectivityDataWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SponsoredConnectivityDataWriter<'_> {
+    /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
+    #[inline]
+    pub fn sponsor_identity(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(531, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ Application-Service-Provider-Identity ]`: Application-Service-Provider-Identity (code 532, vendor 10415), 3GPP TS 29.214 §5.3.29.
+    #[inline]
+    pub fn application_service_provider_identity(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(532, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn granted_service_unit(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::GrantedServiceUnitWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::credit_control::GrantedServiceUnit>(4, true, f);
+        self
+    }
+    /// `[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn used_service_unit(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::UsedServiceUnitWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::credit_control::UsedServiceUnit>(8, true, f);
+        self
+    }
+    /// `[ Sponsoring-Action ]`: Sponsoring-Action (code 542, vendor 10415), 3GPP TS 29.214 §5.3.40.
+    #[inline]
+    pub fn sponsoring_action(&mut self, v: SponsoringAction) -> &mut Self {
+        self.0.put_i32(542, 128, 10415, 16, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Callee-Information AVP (code 565, vendor 10415), 3GPP TS 29.214 §5.3.62, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CalleeInformation`] is the owned form.
+///
+/// ```text
+/// [ Called-Party-Address ]
+/// *[ Requested-Party-Address ]
+/// *[ Called-Asserted-Identity ]
+/// *[ AVP ]
+/// ```
+pub struct CalleeInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CalleeInformation {
+    type Writer<'c> = CalleeInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(565, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(832, 10415)];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CalleeInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CalleeInformationWriter<'_> {
+    /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn called_party_address(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(832, 192, 10415, 1, true, v);
+        self
+    }
+    /// `*[ Requested-Party-Address ]`: Requested-Party-Address (code 1251, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn requested_party_address(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1251, 128, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Called-Asserted-Identity ]`: Called-Asserted-Identity (code 1250, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn called_asserted_identity(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1250, 128, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MA-Information AVP (code 570, vendor 10415), 3GPP TS 29.214 §5.3.66, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MaInformation`] is the owned form.
+///
+/// ```text
+/// [ IP-CAN-Type ]
+/// [ RAT-Type ]
+/// [ MA-Information-Action ]
+/// *[ AVP ]
+/// ```
+pub struct MaInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MaInformation {
+    type Writer<'c> = MaInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(570, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1027, 10415),
+        rt::AvpKey::new(1032, 10415),
+        rt::AvpKey::new(571, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MaInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MaInformationWriter<'_> {
+    /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
+    #[inline]
+    pub fn ip_can_type(&mut self, v: super::ts29212::IpCanType) -> &mut Self {
+        self.0.put_i32(1027, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
+        self.0.put_i32(1032, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ MA-Information-Action ]`: MA-Information-Action (code 571, vendor 10415), 3GPP TS 29.214 §5.3.67.
+    #[inline]
+    pub fn ma_information_action(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(571, 128, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one 5GS-RAN-NAS-Release-Cause AVP (code 572, vendor 10415), 3GPP TS 29.214 §5.3.69, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`N5gsRanNasReleaseCause`] is the owned form.
+///
+/// ```text
+/// [ 5GMM-Cause ]
+/// [ 5GSM-Cause ]
+/// [ NGAP-Cause ]
+/// *[ AVP ]
+/// ```
+pub struct N5gsRanNasReleaseCauseWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for N5gsRanNasReleaseCause {
+    type Writer<'c> = N5gsRanNasReleaseCauseWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(572, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(573, 10415),
+        rt::AvpKey::new(574, 10415),
+        rt::AvpKey::new(575, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for N5gsRanNasReleaseCauseWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl N5gsRanNasReleaseCauseWriter<'_> {
+    /// `[ 5GMM-Cause ]`: 5GMM-Cause (code 573, vendor 10415), 3GPP TS 29.214 §5.3.70.
+    #[inline]
+    pub fn n5gmm_cause(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(573, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ 5GSM-Cause ]`: 5GSM-Cause (code 574, vendor 10415), 3GPP TS 29.214 §5.3.71.
+    #[inline]
+    pub fn n5gsm_cause(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(574, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ NGAP-Cause ]`: NGAP-Cause (code 575, vendor 10415), 3GPP TS 29.214 §5.3.72.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ngap_cause(&mut self, f: impl FnOnce(&mut NgapCauseWriter<'_>)) -> &mut Self {
+        self.0.group::<NgapCause>(4, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one NGAP-Cause AVP (code 575, vendor 10415), 3GPP TS 29.214 §5.3.72, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NgapCause`] is the owned form.
+///
+/// ```text
+/// { NGAP-Group }
+/// { NGAP-Value }
+/// ```
+pub struct NgapCauseWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for NgapCause {
+    type Writer<'c> = NgapCauseWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(575, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(576, 10415),
+        rt::AvpKey::new(577, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for NgapCauseWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl NgapCauseWriter<'_> {
+    /// `{ NGAP-Group }`: NGAP-Group (code 576, vendor 10415), 3GPP TS 29.214 §5.3.73.
+    #[inline]
+    pub fn ngap_group(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(576, 128, 10415, 1, true, v);
+        self
+    }
+    /// `{ NGAP-Value }`: NGAP-Value (code 577, vendor 10415), 3GPP TS 29.214 §5.3.74.
+    #[inline]
+    pub fn ngap_value(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(577, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Wireline-User-Location-Info AVP (code 578, vendor 10415), 3GPP TS 29.214 §5.3.75, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`WirelineUserLocationInfo`] is the owned form.
+///
+/// ```text
+/// [ HFC-Node-Identifier ]
+/// [ GLI-Identifier ]
+/// [ Line-Type ]
+/// *[ AVP ]
+/// ```
+pub struct WirelineUserLocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for WirelineUserLocationInfo {
+    type Writer<'c> = WirelineUserLocationInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(578, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(579, 10415),
+        rt::AvpKey::new(580, 10415),
+        rt::AvpKey::new(581, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for WirelineUserLocationInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl WirelineUserLocationInfoWriter<'_> {
+    /// `[ HFC-Node-Identifier ]`: HFC-Node-Identifier (code 579, vendor 10415), 3GPP TS 29.214 §5.3.76.
+    #[inline]
+    pub fn hfc_node_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(579, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ GLI-Identifier ]`: GLI-Identifier (code 580, vendor 10415), 3GPP TS 29.214 §5.3.77.
+    #[inline]
+    pub fn gli_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(580, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ Line-Type ]`: Line-Type (code 581, vendor 10415), 3GPP TS 29.214 §5.3.78.
+    #[inline]
+    pub fn line_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(581, 128, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Flow-Grouping AVP (code 508, vendor 10415), 3GPP TS 29.214 TS 29.209 6.5.9, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`FlowGrouping`] is the owned form.
+///
+/// ```text
+/// *[ Flows ]
+/// *[ AVP ]
+/// ```
+pub struct FlowGroupingWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for FlowGrouping {
+    type Writer<'c> = FlowGroupingWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(508, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for FlowGroupingWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl FlowGroupingWriter<'_> {
+    /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn flows(&mut self, f: impl FnOnce(&mut FlowsWriter<'_>)) -> &mut Self {
+        self.0.group::<Flows>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one AA-Request (command code 265, application 16777236), 3GPP TS 29.214 §5.6.1, straight into a buffer: started by [`AaRequest::writer`], each setter appends one AVP in the order called, [`AaRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AaRequest`] is the owned form.
+pub struct AaRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AaRequest {
+    /// Starts writing one AA-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AaRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AaRequestWriter<'b> {
+        let mut w = AaRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 265, 16777236),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AaRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(537, 10415),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(504, 10415),
+        rt::AvpKey::new(527, 10415),
+        rt::AvpKey::new(505, 10415),
+        rt::AvpKey::new(523, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(458, 13019),
+        rt::AvpKey::new(8, 0),
+        rt::AvpKey::new(97, 0),
+        rt::AvpKey::new(30, 0),
+        rt::AvpKey::new(525, 10415),
+        rt::AvpKey::new(530, 10415),
+        rt::AvpKey::new(528, 10415),
+        rt::AvpKey::new(538, 10415),
+        rt::AvpKey::new(547, 10415),
+        rt::AvpKey::new(562, 10415),
+        rt::AvpKey::new(563, 10415),
+        rt::AvpKey::new(564, 10415),
+        rt::AvpKey::new(565, 10415),
+        rt::AvpKey::new(533, 10415),
+        rt::AvpKey::new(551, 10415),
+        rt::AvpKey::new(4202, 10415),
+        rt::AvpKey::new(553, 10415),
+        rt::AvpKey::new(582, 10415),
+        rt::AvpKey::new(278, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ IP-Domain-Id ]`: IP-Domain-Id (code 537, vendor 10415), 3GPP TS 29.214 §5.3.35.
+    #[inline]
+    pub fn ip_domain_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(537, 128, 10415, 128, true, v);
+        self
+    }
+    /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 256, true, v.0);
+        self
+    }
+    /// `[ AF-Application-Identifier ]`: AF-Application-Identifier (code 504, vendor 10415), 3GPP TS 29.214 §5.3.5.
+    #[inline]
+    pub fn af_application_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(504, 192, 10415, 512, true, v);
+        self
+    }
+    /// `*[ Media-Component-Description ]`: Media-Component-Description (code 517, vendor 10415), 3GPP TS 29.214 §5.3.16. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn media_component_description(
+        &mut self,
+        f: impl FnOnce(&mut MediaComponentDescriptionWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MediaComponentDescription>(0, false, f);
+        self
+    }
+    /// `[ Service-Info-Status ]`: Service-Info-Status (code 527, vendor 10415), 3GPP TS 29.214 §5.3.25.
+    #[inline]
+    pub fn service_info_status(&mut self, v: ServiceInfoStatus) -> &mut Self {
+        self.0.avps.put_i32(527, 192, 10415, 1024, true, v.0);
+        self
+    }
+    /// `[ AF-Charging-Identifier ]`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
+    #[inline]
+    pub fn af_charging_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(505, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ SIP-Forking-Indication ]`: SIP-Forking-Indication (code 523, vendor 10415), 3GPP TS 29.214 §5.3.22.
+    #[inline]
+    pub fn sip_forking_indication(&mut self, v: SipForkingIndication) -> &mut Self {
+        self.0.avps.put_i32(523, 192, 10415, 4096, true, v.0);
+        self
+    }
+    /// `*[ Specific-Action ]`: Specific-Action (code 513, vendor 10415), 3GPP TS 29.214 §5.3.13. Each call appends another occurrence.
+    #[inline]
+    pub fn specific_action(&mut self, v: SpecificAction) -> &mut Self {
+        self.0.avps.put_i32(513, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_id(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::SubscriptionIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::SubscriptionId>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(8192, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Reservation-Priority ]`: Reservation-Priority (code 458, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
+    #[inline]
+    pub fn reservation_priority(
+        &mut self,
+        v: super::etsi::ReservationPriority,
+    ) -> &mut Self {
+        self.0.avps.put_i32(458, 192, 13019, 16384, true, v.0);
+        self
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(8, 64, 0, 32768, true, v);
+        self
+    }
+    /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(97, 64, 0, 65536, true, v);
+        self
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(30, 64, 0, 131072, true, v);
+        self
+    }
+    /// `[ Service-URN ]`: Service-URN (code 525, vendor 10415), 3GPP TS 29.214 §5.3.23.
+    #[inline]
+    pub fn service_urn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(525, 192, 10415, 262144, true, v);
+        self
+    }
+    /// `[ Sponsored-Connectivity-Data ]`: Sponsored-Connectivity-Data (code 530, vendor 10415), 3GPP TS 29.214 §5.3.27.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sponsored_connectivity_data(
+        &mut self,
+        f: impl FnOnce(&mut SponsoredConnectivityDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SponsoredConnectivityData>(524288, true, f);
+        self
+    }
+    /// `[ MPS-Identifier ]`: MPS-Identifier (code 528, vendor 10415), 3GPP TS 29.214 §5.3.30.
+    #[inline]
+    pub fn mps_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(528, 128, 10415, 1048576, true, v);
+        self
+    }
+    /// `[ GCS-Identifier ]`: GCS-Identifier (code 538, vendor 10415), 3GPP TS 29.214 §5.3.36.
+    #[inline]
+    pub fn gcs_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(538, 128, 10415, 2097152, true, v);
+        self
+    }
+    /// `[ MCPTT-Identifier ]`: MCPTT-Identifier (code 547, vendor 10415), 3GPP TS 29.214 §5.3.45.
+    #[inline]
+    pub fn mcptt_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(547, 128, 10415, 4194304, true, v);
+        self
+    }
+    /// `[ MCVideo-Identifier ]`: MCVideo-Identifier (code 562, vendor 10415), 3GPP TS 29.214 §5.3.45a.
+    #[inline]
+    pub fn mcvideo_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(562, 128, 10415, 8388608, true, v);
+        self
+    }
+    /// `[ IMS-Content-Identifier ]`: IMS-Content-Identifier (code 563, vendor 10415), 3GPP TS 29.214 §5.3.60.
+    #[inline]
+    pub fn ims_content_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(563, 128, 10415, 16777216, true, v);
+        self
+    }
+    /// `[ IMS-Content-Type ]`: IMS-Content-Type (code 564, vendor 10415), 3GPP TS 29.214 §5.3.61.
+    #[inline]
+    pub fn ims_content_type(&mut self, v: ImsContentType) -> &mut Self {
+        self.0.avps.put_i32(564, 128, 10415, 33554432, true, v.0);
+        self
+    }
+    /// `*[ Calling-Party-Address ]`: Calling-Party-Address (code 831, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn calling_party_address(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(831, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ Callee-Information ]`: Callee-Information (code 565, vendor 10415), 3GPP TS 29.214 §5.3.62.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn callee_information(
+        &mut self,
+        f: impl FnOnce(&mut CalleeInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<CalleeInformation>(67108864, true, f);
+        self
+    }
+    /// `[ Rx-Request-Type ]`: Rx-Request-Type (code 533, vendor 10415), 3GPP TS 29.214 §5.3.31.
+    #[inline]
+    pub fn rx_request_type(&mut self, v: RxRequestType) -> &mut Self {
+        self.0.avps.put_i32(533, 128, 10415, 134217728, true, v.0);
+        self
+    }
+    /// `*[ Required-Access-Info ]`: Required-Access-Info (code 536, vendor 10415), 3GPP TS 29.214 §5.3.34. Each call appends another occurrence.
+    #[inline]
+    pub fn required_access_info(&mut self, v: RequiredAccessInfo) -> &mut Self {
+        self.0.avps.put_i32(536, 128, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ AF-Requested-Data ]`: AF-Requested-Data (code 551, vendor 10415), 3GPP TS 29.214 §5.3.50.
+    #[inline]
+    pub fn af_requested_data(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(551, 128, 10415, 268435456, true, v);
+        self
+    }
+    /// `[ Reference-Id ]`: Reference-Id (code 4202, vendor 10415), 3GPP TS 29.154 §5.3.3.
+    #[inline]
+    pub fn reference_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(4202, 192, 10415, 536870912, true, v);
+        self
+    }
+    /// `[ Pre-emption-Control-Info ]`: Pre-emption-Control-Info (code 553, vendor 10415), 3GPP TS 29.214 §5.3.51.
+    #[inline]
+    pub fn pre_emption_control_info(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(553, 128, 10415, 1073741824, true, v);
+        self
+    }
+    /// `[ MPS-Action ]`: MPS-Action (code 582, vendor 10415), 3GPP TS 29.214 §5.3.79.
+    #[inline]
+    pub fn mps_action(&mut self, v: MpsAction) -> &mut Self {
+        self.0.avps.put_i32(582, 128, 10415, 2147483648, true, v.0);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 4294967296, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one AA-Answer (command code 265, application 16777236), 3GPP TS 29.214 §5.6.2, straight into a buffer: started by [`AaAnswer::writer`], each setter appends one AVP in the order called, [`AaAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AaAnswer`] is the owned form.
+pub struct AaAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AaAnswer {
+    /// Starts writing one AA-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AaAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AaAnswerWriter<'b> {
+        let mut w = AaAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 265, 16777236),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AaAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(501, 10415),
+        rt::AvpKey::new(526, 10415),
+        rt::AvpKey::new(1503, 10415),
+        rt::AvpKey::new(548, 10415),
+        rt::AvpKey::new(1027, 10415),
+        rt::AvpKey::new(570, 10415),
+        rt::AvpKey::new(2824, 10415),
+        rt::AvpKey::new(1032, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(458, 0),
+        rt::AvpKey::new(653, 0),
+        rt::AvpKey::new(18, 10415),
+        rt::AvpKey::new(569, 10415),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+        rt::AvpKey::new(541, 10415),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(64, true, f);
+        self
+    }
+    /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 128, true, v.0);
+        self
+    }
+    /// `*[ Access-Network-Charging-Identifier ]`: Access-Network-Charging-Identifier (code 502, vendor 10415), 3GPP TS 29.214 §5.3.3. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn access_network_charging_identifier(
+        &mut self,
+        f: impl FnOnce(&mut AccessNetworkChargingIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AccessNetworkChargingIdentifier>(0, false, f);
+        self
+    }
+    /// `[ Access-Network-Charging-Address ]`: Access-Network-Charging-Address (code 501, vendor 10415), 3GPP TS 29.214 §5.3.2.
+    #[inline]
+    pub fn access_network_charging_address(
+        &mut self,
+        v: &rt::data::Address,
+    ) -> &mut Self {
+        self.0.avps.put_address(501, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ Acceptable-Service-Info ]`: Acceptable-Service-Info (code 526, vendor 10415), 3GPP TS 29.214 §5.3.24.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn acceptable_service_info(
+        &mut self,
+        f: impl FnOnce(&mut AcceptableServiceInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AcceptableServiceInfo>(512, true, f);
+        self
+    }
+    /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
+    #[inline]
+    pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(1050, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
+    #[inline]
+    pub fn an_trusted(&mut self, v: super::ts29273::AnTrusted) -> &mut Self {
+        self.0.avps.put_i32(1503, 192, 10415, 1024, true, v.0);
+        self
+    }
+    /// `[ Service-Authorization-Info ]`: Service-Authorization-Info (code 548, vendor 10415), 3GPP TS 29.214 §5.3.46.
+    #[inline]
+    pub fn service_authorization_info(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(548, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
+    #[inline]
+    pub fn ip_can_type(&mut self, v: super::ts29212::IpCanType) -> &mut Self {
+        self.0.avps.put_i32(1027, 192, 10415, 4096, true, v.0);
+        self
+    }
+    /// `[ MA-Information ]`: MA-Information (code 570, vendor 10415), 3GPP TS 29.214 §5.3.66.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ma_information(
+        &mut self,
+        f: impl FnOnce(&mut MaInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MaInformation>(8192, true, f);
+        self
+    }
+    /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
+    #[inline]
+    pub fn netloc_access_support(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2824, 128, 10415, 16384, true, v);
+        self
+    }
+    /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
+        self.0.avps.put_i32(1032, 128, 10415, 32768, true, v.0);
+        self
+    }
+    /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn flows(&mut self, f: impl FnOnce(&mut FlowsWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<Flows>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(65536, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                131072,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_id(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::SubscriptionIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::SubscriptionId>(0, false, f);
+        self
+    }
+    /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_equipment_info(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::UserEquipmentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::UserEquipmentInfo>(262144, true, f);
+        self
+    }
+    /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_equipment_info_extension(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::UserEquipmentInfoExtensionWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<super::credit_control::UserEquipmentInfoExtension>(524288, true, f);
+        self
+    }
+    /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(18, 192, 10415, 1048576, true, v);
+        self
+    }
+    /// `[ NID ]`: NID (code 569, vendor 10415), 3GPP TS 29.214 §5.3.68.
+    #[inline]
+    pub fn nid(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(569, 128, 10415, 2097152, true, v);
+        self
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
+    #[inline]
+    pub fn class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 4194304, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 8388608, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(16777216, true, f);
+        self
+    }
+    /// `[ Retry-Interval ]`: Retry-Interval (code 541, vendor 10415), 3GPP TS 29.214 §5.3.39.
+    #[inline]
+    pub fn retry_interval(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(541, 128, 10415, 33554432, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 67108864, true, v);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 134217728, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 268435456, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Re-Auth-Request (command code 258, application 16777236), 3GPP TS 29.214 §5.6.3, straight into a buffer: started by [`ReAuthRequest::writer`], each setter appends one AVP in the order called, [`ReAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReAuthRequest`] is the owned form.
+pub struct ReAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ReAuthRequest {
+    /// Starts writing one Re-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReAuthRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ReAuthRequestWriter<'b> {
+        let mut w = ReAuthRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 258, 16777236),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ReAuthRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(513, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(501, 10415),
+        rt::AvpKey::new(1503, 10415),
+        rt::AvpKey::new(500, 10415),
+        rt::AvpKey::new(1027, 10415),
+        rt::AvpKey::new(570, 10415),
+        rt::AvpKey::new(2824, 10415),
+        rt::AvpKey::new(1032, 10415),
+        rt::AvpKey::new(530, 10415),
+        rt::AvpKey::new(22, 10415),
+        rt::AvpKey::new(2812, 10415),
+        rt::AvpKey::new(23, 10415),
+        rt::AvpKey::new(18, 10415),
+        rt::AvpKey::new(569, 10415),
+        rt::AvpKey::new(29, 10415),
+        rt::AvpKey::new(2843, 10415),
+        rt::AvpKey::new(2806, 10415),
+        rt::AvpKey::new(2805, 10415),
+        rt::AvpKey::new(578, 10415),
+        rt::AvpKey::new(278, 0),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 32, true, v);
+        self
+    }
+    /// `1*{ Specific-Action }`: Specific-Action (code 513, vendor 10415), 3GPP TS 29.214 §5.3.13. Each call appends another occurrence.
+    #[inline]
+    pub fn specific_action(&mut self, v: SpecificAction) -> &mut Self {
+        self.0.avps.put_i32(513, 192, 10415, 64, false, v.0);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `*[ Access-Network-Charging-Identifier ]`: Access-Network-Charging-Identifier (code 502, vendor 10415), 3GPP TS 29.214 §5.3.3. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn access_network_charging_identifier(
+        &mut self,
+        f: impl FnOnce(&mut AccessNetworkChargingIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AccessNetworkChargingIdentifier>(0, false, f);
+        self
+    }
+    /// `[ Access-Network-Charging-Address ]`: Access-Network-Charging-Address (code 501, vendor 10415), 3GPP TS 29.214 §5.3.2.
+    #[inline]
+    pub fn access_network_charging_address(
+        &mut self,
+        v: &rt::data::Address,
+    ) -> &mut Self {
+        self.0.avps.put_address(501, 192, 10415, 512, true, v);
+        self
+    }
+    /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
+    #[inline]
+    pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(1050, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
+    #[inline]
+    pub fn an_trusted(&mut self, v: super::ts29273::AnTrusted) -> &mut Self {
+        self.0.avps.put_i32(1503, 192, 10415, 1024, true, v.0);
+        self
+    }
+    /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn flows(&mut self, f: impl FnOnce(&mut FlowsWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<Flows>(0, false, f);
+        self
+    }
+    /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_id(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::SubscriptionIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::SubscriptionId>(0, false, f);
+        self
+    }
+    /// `[ Abort-Cause ]`: Abort-Cause (code 500, vendor 10415), 3GPP TS 29.214 §5.3.1.
+    #[inline]
+    pub fn abort_cause(&mut self, v: AbortCause) -> &mut Self {
+        self.0.avps.put_i32(500, 192, 10415, 2048, true, v.0);
+        self
+    }
+    /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
+    #[inline]
+    pub fn ip_can_type(&mut self, v: super::ts29212::IpCanType) -> &mut Self {
+        self.0.avps.put_i32(1027, 192, 10415, 4096, true, v.0);
+        self
+    }
+    /// `[ MA-Information ]`: MA-Information (code 570, vendor 10415), 3GPP TS 29.214 §5.3.66.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ma_information(
+        &mut self,
+        f: impl FnOnce(&mut MaInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MaInformation>(8192, true, f);
+        self
+    }
+    /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
+    #[inline]
+    pub fn netloc_access_support(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2824, 128, 10415, 16384, true, v);
+        self
+    }
+    /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
+        self.0.avps.put_i32(1032, 128, 10415, 32768, true, v.0);
+        self
+    }
+    /// `[ Sponsored-Connectivity-Data ]`: Sponsored-Connectivity-Data (code 530, vendor 10415), 3GPP TS 29.214 §5.3.27.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sponsored_connectivity_data(
+        &mut self,
+        f: impl FnOnce(&mut SponsoredConnectivityDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SponsoredConnectivityData>(65536, true, f);
+        self
+    }
+    /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(22, 192, 10415, 131072, true, v);
+        self
+    }
+    /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
+    #[inline]
+    pub fn user_location_info_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(2812, 128, 10415, 262144, true, v.0);
+        self
+    }
+    /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(23, 192, 10415, 524288, true, v);
+        self
+    }
+    /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106. Each call appends another occurrence.
+    #[inline]
+    pub fn ran_nas_release_cause(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(2819, 128, 10415, 0, false, v);
+        self
+    }
+    /// `*[ 5GS-RAN-NAS-Release-Cause ]`: 5GS-RAN-NAS-Release-Cause (code 572, vendor 10415), 3GPP TS 29.214 §5.3.69. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn n5gs_ran_nas_release_cause(
+        &mut self,
+        f: impl FnOnce(&mut N5gsRanNasReleaseCauseWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<N5gsRanNasReleaseCause>(0, false, f);
+        self
+    }
+    /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(18, 192, 10415, 1048576, true, v);
+        self
+    }
+    /// `[ NID ]`: NID (code 569, vendor 10415), 3GPP TS 29.214 §5.3.68.
+    #[inline]
+    pub fn nid(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(569, 128, 10415, 2097152, true, v);
+        self
+    }
+    /// `[ 3GPP-TWAN-Identifier ]`: 3GPP-TWAN-Identifier (code 29, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_twan_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(29, 192, 10415, 4194304, true, v);
+        self
+    }
+    /// `[ TCP-Source-Port ]`: TCP-Source-Port (code 2843, vendor 10415), 3GPP TS 29.212 §5.3.129.
+    #[inline]
+    pub fn tcp_source_port(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2843, 128, 10415, 8388608, true, v);
+        self
+    }
+    /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
+    #[inline]
+    pub fn udp_source_port(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2806, 128, 10415, 16777216, true, v);
+        self
+    }
+    /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
+    #[inline]
+    pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(2805, 128, 10415, 33554432, true, v);
+        self
+    }
+    /// `[ Wireline-User-Location-Info ]`: Wireline-User-Location-Info (code 578, vendor 10415), 3GPP TS 29.214 §5.3.75.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn wireline_user_location_info(
+        &mut self,
+        f: impl FnOnce(&mut WirelineUserLocationInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<WirelineUserLocationInfo>(67108864, true, f);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 134217728, true, v);
+        self
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
+    #[inline]
+    pub fn class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Re-Auth-Answer (command code 258, application 16777236), 3GPP TS 29.214 §5.6.4, straight into a buffer: started by [`ReAuthAnswer::writer`], each setter appends one AVP in the order called, [`ReAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReAuthAnswer`] is the owned form.
+pub struct ReAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ReAuthAnswer {
+    /// Starts writing one Re-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReAuthAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ReAuthAnswerWriter<'b> {
+        let mut w = ReAuthAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 258, 16777236),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ReAuthAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(525, 10415),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 7;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 8, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(32, true, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(64, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                128,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Media-Component-Description ]`: Media-Component-Description (code 517, vendor 10415), 3GPP TS 29.214 §5.3.16. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn media_component_description(
+        &mut self,
+        f: impl FnOnce(&mut MediaComponentDescriptionWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MediaComponentDescription>(0, false, f);
+        self
+    }
+    /// `[ Service-URN ]`: Service-URN (code 525, vendor 10415), 3GPP TS 29.214 §5.3.23.
+    #[inline]
+    pub fn service_urn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(525, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
+    #[inline]
+    pub fn class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 1024, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 2048, true, v);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 4096, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 8192, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(16384, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Session-Termination-Request (command code 275, application 16777236), 3GPP TS 29.214 §5.6.5, straight into a buffer: started by [`SessionTerminationRequest::writer`], each setter appends one AVP in the order called, [`SessionTerminationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SessionTerminationRequest`] is the owned form.
+pub struct SessionTerminationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl SessionTerminationRequest {
+    /// Starts writing one Session-Termination-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SessionTerminationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> SessionTerminationRequestWriter<'b> {
+        let mut w = SessionTerminationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 275, 16777236),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl SessionTerminationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(295, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(278, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
+    #[inline]
+    pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
+        self.0.avps.put_i32(295, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `*[ Required-Access-Info ]`: Required-Access-Info (code 536, vendor 10415), 3GPP TS 29.214 §5.3.34. Each call appends another occurrence.
+    #[inline]
+    pub fn required_access_info(&mut self, v: RequiredAccessInfo) -> &mut Self {
+        self.0.avps.put_i32(536, 128, 10415, 0, false, v.0);
+        self
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
+    #[inline]
+    pub fn class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Session-Termination-Answer (command code 275, application 16777236), 3GPP TS 29.214 §5.6.6, straight into a buffer: started by [`SessionTerminationAnswer::writer`], each setter appends one AVP in the order called, [`SessionTerminationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SessionTerminationAnswer`] is the owned form.
+pub struct SessionTerminationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl SessionTerminationAnswer {
+    /// Starts writing one Session-Termination-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SessionTerminationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> SessionTerminationAnswerWriter<'b> {
+        let mut w = SessionTerminationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 275, 16777236),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl SessionTerminationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(279, 0),
+        rt::AvpKey::new(530, 10415),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(22, 10415),
+        rt::AvpKey::new(2812, 10415),
+        rt::AvpKey::new(23, 10415),
+        rt::AvpKey::new(18, 10415),
+        rt::AvpKey::new(569, 10415),
+        rt::AvpKey::new(29, 10415),
+        rt::AvpKey::new(2843, 10415),
+        rt::AvpKey::new(2806, 10415),
+        rt::AvpKey::new(2805, 10415),
+        rt::AvpKey::new(2824, 10415),
+        rt::AvpKey::new(578, 10415),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 7;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 8, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 32, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 64, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(128, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                256,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(512, true, f);
+        self
+    }
+    /// `[ Sponsored-Connectivity-Data ]`: Sponsored-Connectivity-Data (code 530, vendor 10415), 3GPP TS 29.214 §5.3.27.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sponsored_connectivity_data(
+        &mut self,
+        f: impl FnOnce(&mut SponsoredConnectivityDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SponsoredConnectivityData>(1024, true, f);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(22, 192, 10415, 4096, true, v);
+        self
+    }
+    /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
+    #[inline]
+    pub fn user_location_info_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(2812, 128, 10415, 8192, true, v.0);
+        self
+    }
+    /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(23, 192, 10415, 16384, true, v);
+        self
+    }
+    /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106. Each call appends another occurrence.
+    #[inline]
+    pub fn ran_nas_release_cause(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(2819, 128, 10415, 0, false, v);
+        self
+    }
+    /// `*[ 5GS-RAN-NAS-Release-Cause ]`: 5GS-RAN-NAS-Release-Cause (code 572, vendor 10415), 3GPP TS 29.214 §5.3.69. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn n5gs_ran_nas_release_cause(
+        &mut self,
+        f: impl FnOnce(&mut N5gsRanNasReleaseCauseWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<N5gsRanNasReleaseCause>(0, false, f);
+        self
+    }
+    /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(18, 192, 10415, 32768, true, v);
+        self
+    }
+    /// `[ NID ]`: NID (code 569, vendor 10415), 3GPP TS 29.214 §5.3.68.
+    #[inline]
+    pub fn nid(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(569, 128, 10415, 65536, true, v);
+        self
+    }
+    /// `[ 3GPP-TWAN-Identifier ]`: 3GPP-TWAN-Identifier (code 29, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_twan_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(29, 192, 10415, 131072, true, v);
+        self
+    }
+    /// `[ TCP-Source-Port ]`: TCP-Source-Port (code 2843, vendor 10415), 3GPP TS 29.212 §5.3.129.
+    #[inline]
+    pub fn tcp_source_port(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2843, 128, 10415, 262144, true, v);
+        self
+    }
+    /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
+    #[inline]
+    pub fn udp_source_port(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2806, 128, 10415, 524288, true, v);
+        self
+    }
+    /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
+    #[inline]
+    pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(2805, 128, 10415, 1048576, true, v);
+        self
+    }
+    /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
+    #[inline]
+    pub fn netloc_access_support(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2824, 128, 10415, 2097152, true, v);
+        self
+    }
+    /// `[ Wireline-User-Location-Info ]`: Wireline-User-Location-Info (code 578, vendor 10415), 3GPP TS 29.214 §5.3.75.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn wireline_user_location_info(
+        &mut self,
+        f: impl FnOnce(&mut WirelineUserLocationInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<WirelineUserLocationInfo>(4194304, true, f);
+        self
+    }
+    /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
+    #[inline]
+    pub fn class(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 8388608, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 16777216, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Abort-Session-Request (command code 274, application 16777236), 3GPP TS 29.214 §5.6.7, straight into a buffer: started by [`AbortSessionRequest::writer`], each setter appends one AVP in the order called, [`AbortSessionRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AbortSessionRequest`] is the owned form.
+pub struct AbortSessionRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AbortSessionRequest {
+    /// Starts writing one Abort-Session-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AbortSessionRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AbortSessionRequestWriter<'b> {
+        let mut w = AbortSessionRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 274, 16777236),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AbortSessionRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(500, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(278, 0),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `{ Abort-Cause }`: Abort-Cause (code 500, vendor 10415), 3GPP TS 29.214 §5.3.1.
+    #[inline]
+    pub fn abort_cause(&mut self, v: AbortCause) -> &mut Self {
+        self.0.avps.put_i32(500, 192, 10415, 64, true, v.0);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Abort-Session-Answer (command code 274, application 16777236), 3GPP TS 29.214 §5.6.8, straight into a buffer: started by [`AbortSessionAnswer::writer`], each setter appends one AVP in the order called, [`AbortSessionAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AbortSessionAnswer`] is the owned form.
+pub struct AbortSessionAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AbortSessionAnswer {
+    /// Starts writing one Abort-Session-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AbortSessionAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AbortSessionAnswerWriter<'b> {
+        let mut w = AbortSessionAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 274, 16777236),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AbortSessionAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 7;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 8, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(32, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                64,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 256, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 512, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(1024, true, f);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 2048, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 4096, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 82usize] = [
     rt::dictionary::AvpDef {

@@ -10940,6 +10940,2476 @@ impl std::fmt::Debug for TriggerEstablishmentAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one Subsession-Decision-Info AVP (code 2200, vendor 10415), 3GPP TS 29.215 §5.3.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SubsessionDecisionInfo`] is the owned form.
+///
+/// ```text
+/// { Subsession-Id }
+/// *2[ AN-GW-Address ]
+/// [ Result-Code ]
+/// [ Experimental-Result-Code ]
+/// *[ Charging-Rule-Remove ]
+/// *[ Charging-Rule-Install ]
+/// [ Event-Report-Indication ]
+/// *[ QoS-Rule-Install ]
+/// *[ QoS-Rule-Remove ]
+/// [ Default-EPS-Bearer-QoS ]
+/// [ Framed-IPv6-Prefix ]
+/// *[ Usage-Monitoring-Information ]
+/// [ Session-Release-Cause ]
+/// [ Bearer-Control-Mode ]
+/// *[ Event-Trigger ]
+/// [ Revalidation-Time ]
+/// [ Default-Access ]
+/// [ NBIFOM-Support ]
+/// [ NBIFOM-Mode ]
+/// [ RAN-Rule-Support ]
+/// *[ Routing-Rule-Report ]
+/// [ Removal-Of-Access ]
+/// [ IP-CAN-Type ]
+/// [ Online ]
+/// [ Offline ]
+/// *[ QoS-Information ]
+/// *[ AVP ]
+/// ```
+pub struct SubsessionDecisionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SubsessionDecisionInfo {
+    type Writer<'c> = SubsessionDecisionInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2200, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2202, 10415),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(298, 0),
+        rt::AvpKey::new(1033, 10415),
+        rt::AvpKey::new(1049, 10415),
+        rt::AvpKey::new(97, 0),
+        rt::AvpKey::new(1045, 10415),
+        rt::AvpKey::new(1023, 10415),
+        rt::AvpKey::new(1042, 10415),
+        rt::AvpKey::new(2829, 10415),
+        rt::AvpKey::new(2831, 10415),
+        rt::AvpKey::new(2830, 10415),
+        rt::AvpKey::new(2832, 10415),
+        rt::AvpKey::new(2842, 10415),
+        rt::AvpKey::new(1027, 10415),
+        rt::AvpKey::new(1009, 10415),
+        rt::AvpKey::new(1008, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SubsessionDecisionInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SubsessionDecisionInfoWriter<'_> {
+    /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
+    #[inline]
+    pub fn subsession_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2202, 192, 10415, 1, true, v);
+        self
+    }
+    /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
+    #[inline]
+    pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(1050, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(268, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ Experimental-Result-Code ]`: Experimental-Result-Code (code 298), IETF RFC 6733 §7.7.
+    #[inline]
+    pub fn experimental_result_code(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(298, 64, 0, 4, true, v);
+        self
+    }
+    /// `*[ Charging-Rule-Remove ]`: Charging-Rule-Remove (code 1002, vendor 10415), 3GPP TS 29.212 §5.3.3. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn charging_rule_remove(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::ChargingRuleRemoveWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::ChargingRuleRemove>(0, false, f);
+        self
+    }
+    /// `*[ Charging-Rule-Install ]`: Charging-Rule-Install (code 1001, vendor 10415), 3GPP TS 29.212 §5.3.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn charging_rule_install(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::ChargingRuleInstallWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::ChargingRuleInstall>(0, false, f);
+        self
+    }
+    /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn event_report_indication(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::EventReportIndicationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::EventReportIndication>(8, true, f);
+        self
+    }
+    /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_rule_install(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::QosRuleInstallWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::QosRuleInstall>(0, false, f);
+        self
+    }
+    /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_rule_remove(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::QosRuleRemoveWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::QosRuleRemove>(0, false, f);
+        self
+    }
+    /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn default_eps_bearer_qos(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::DefaultEpsBearerQosWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::DefaultEpsBearerQos>(16, true, f);
+        self
+    }
+    /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(97, 64, 0, 32, true, v);
+        self
+    }
+    /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn usage_monitoring_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::UsageMonitoringInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::UsageMonitoringInformation>(0, false, f);
+        self
+    }
+    /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
+    #[inline]
+    pub fn session_release_cause(
+        &mut self,
+        v: super::ts29212::SessionReleaseCause,
+    ) -> &mut Self {
+        self.0.put_i32(1045, 192, 10415, 64, true, v.0);
+        self
+    }
+    /// `[ Bearer-Control-Mode ]`: Bearer-Control-Mode (code 1023, vendor 10415), 3GPP TS 29.212 §5.3.23.
+    #[inline]
+    pub fn bearer_control_mode(
+        &mut self,
+        v: super::ts29212::BearerControlMode,
+    ) -> &mut Self {
+        self.0.put_i32(1023, 192, 10415, 128, true, v.0);
+        self
+    }
+    /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
+    #[inline]
+    pub fn event_trigger(&mut self, v: super::ts29212::EventTrigger) -> &mut Self {
+        self.0.put_i32(1006, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
+    #[inline]
+    pub fn revalidation_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(1042, 192, 10415, 256, true, v.0);
+        self
+    }
+    /// `[ Default-Access ]`: Default-Access (code 2829, vendor 10415), 3GPP TS 29.212 §5.3.120.
+    #[inline]
+    pub fn default_access(&mut self, v: super::ts29212::DefaultAccess) -> &mut Self {
+        self.0.put_i32(2829, 128, 10415, 512, true, v.0);
+        self
+    }
+    /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
+    #[inline]
+    pub fn nbifom_support(&mut self, v: super::ts29212::NbifomSupport) -> &mut Self {
+        self.0.put_i32(2831, 128, 10415, 1024, true, v.0);
+        self
+    }
+    /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
+    #[inline]
+    pub fn nbifom_mode(&mut self, v: super::ts29212::NbifomMode) -> &mut Self {
+        self.0.put_i32(2830, 128, 10415, 2048, true, v.0);
+        self
+    }
+    /// `[ RAN-Rule-Support ]`: RAN-Rule-Support (code 2832, vendor 10415), 3GPP TS 29.212 §5.3.122.
+    #[inline]
+    pub fn ran_rule_support(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2832, 128, 10415, 4096, true, v);
+        self
+    }
+    /// `*[ Routing-Rule-Report ]`: Routing-Rule-Report (code 2835, vendor 10415), 3GPP TS 29.212 §5.3.118. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn routing_rule_report(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::RoutingRuleReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::RoutingRuleReport>(0, false, f);
+        self
+    }
+    /// `[ Removal-Of-Access ]`: Removal-Of-Access (code 2842, vendor 10415), 3GPP TS 29.212 §5.3.126.
+    #[inline]
+    pub fn removal_of_access(
+        &mut self,
+        v: super::ts29212::RemovalOfAccess,
+    ) -> &mut Self {
+        self.0.put_i32(2842, 128, 10415, 8192, true, v.0);
+        self
+    }
+    /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
+    #[inline]
+    pub fn ip_can_type(&mut self, v: super::ts29212::IpCanType) -> &mut Self {
+        self.0.put_i32(1027, 192, 10415, 16384, true, v.0);
+        self
+    }
+    /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
+    #[inline]
+    pub fn online(&mut self, v: super::ts29212::Online) -> &mut Self {
+        self.0.put_i32(1009, 192, 10415, 32768, true, v.0);
+        self
+    }
+    /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
+    #[inline]
+    pub fn offline(&mut self, v: super::ts29212::Offline) -> &mut Self {
+        self.0.put_i32(1008, 192, 10415, 65536, true, v.0);
+        self
+    }
+    /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::QosInformation>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Subsession-Enforcement-Info AVP (code 2201, vendor 10415), 3GPP TS 29.215 §5.3.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SubsessionEnforcementInfo`] is the owned form.
+///
+/// ```text
+/// { Subsession-Id }
+/// [ Subsession-Operation ]
+/// *2[ AN-GW-Address ]
+/// [ Bearer-Identifier ]
+/// [ Bearer-Operation ]
+/// *[ Packet-Filter-Information ]
+/// [ Packet-Filter-Operation ]
+/// [ QoS-Information ]
+/// [ Framed-IP-Address ]
+/// [ Framed-IPv6-Prefix ]
+/// *[ CoA-Information ]
+/// [ Called-Station-Id ]
+/// [ PDN-Connection-ID ]
+/// [ Bearer-Usage ]
+/// *[ TFT-Packet-Filter-Information ]
+/// [ Online ]
+/// [ Offline ]
+/// [ Result-Code ]
+/// [ Experimental-Result-Code ]
+/// *[ Charging-Rule-Report ]
+/// [ Credit-Management-Status ]
+/// *[ QoS-Rule-Report ]
+/// *[ Application-Detection-Information ]
+/// [ IP-CAN-Type ]
+/// [ RAT-Type ]
+/// [ 3GPP-SGSN-MCC-MNC ]
+/// [ 3GPP-SGSN-Address ]
+/// [ 3GPP-SGSN-IPv6-Address ]
+/// [ RAI ]
+/// [ 3GPP-User-Location-Info ]
+/// [ 3GPP2-BSID ]
+/// [ User-CSG-Information ]
+/// [ Default-EPS-Bearer-QoS ]
+/// [ Default-Access ]
+/// [ NBIFOM-Support ]
+/// [ NBIFOM-Mode ]
+/// [ Access-Availability-Change-Reason ]
+/// [ Network-Request-Support ]
+/// [ Routing-Rule-Install ]
+/// [ Routing-Rule-Remove ]
+/// [ User-Location-Info-Time ]
+/// [ Logical-Access-ID ]
+/// [ Physical-Access-ID ]
+/// *[ Usage-Monitoring-Information ]
+/// [ Multiple-BBERF-Action ]
+/// *[ Event-Trigger ]
+/// [ Access-Network-Charging-Address ]
+/// *[ Access-Network-Charging-Identifier-Gx ]
+/// [ Session-Linking-Indicator ]
+/// [ HeNB-Local-IP-Address ]
+/// [ UE-Local-IP-Address ]
+/// [ UE-Local-IPv6-Prefix ]
+/// [ UDP-Source-Port ]
+/// [ AN-GW-Status ]
+/// *[ AVP ]
+/// ```
+pub struct SubsessionEnforcementInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SubsessionEnforcementInfo {
+    type Writer<'c> = SubsessionEnforcementInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2201, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2202, 10415),
+        rt::AvpKey::new(2203, 10415),
+        rt::AvpKey::new(1020, 10415),
+        rt::AvpKey::new(1021, 10415),
+        rt::AvpKey::new(1062, 10415),
+        rt::AvpKey::new(1016, 10415),
+        rt::AvpKey::new(8, 0),
+        rt::AvpKey::new(97, 0),
+        rt::AvpKey::new(30, 0),
+        rt::AvpKey::new(1065, 10415),
+        rt::AvpKey::new(1000, 10415),
+        rt::AvpKey::new(1009, 10415),
+        rt::AvpKey::new(1008, 10415),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(298, 0),
+        rt::AvpKey::new(1082, 10415),
+        rt::AvpKey::new(1027, 10415),
+        rt::AvpKey::new(1032, 10415),
+        rt::AvpKey::new(18, 10415),
+        rt::AvpKey::new(6, 10415),
+        rt::AvpKey::new(15, 10415),
+        rt::AvpKey::new(909, 10415),
+        rt::AvpKey::new(22, 10415),
+        rt::AvpKey::new(9010, 5535),
+        rt::AvpKey::new(2319, 10415),
+        rt::AvpKey::new(1049, 10415),
+        rt::AvpKey::new(2829, 10415),
+        rt::AvpKey::new(2831, 10415),
+        rt::AvpKey::new(2830, 10415),
+        rt::AvpKey::new(2833, 10415),
+        rt::AvpKey::new(1024, 10415),
+        rt::AvpKey::new(1081, 10415),
+        rt::AvpKey::new(1075, 10415),
+        rt::AvpKey::new(2812, 10415),
+        rt::AvpKey::new(302, 13019),
+        rt::AvpKey::new(313, 13019),
+        rt::AvpKey::new(2204, 10415),
+        rt::AvpKey::new(501, 10415),
+        rt::AvpKey::new(1064, 10415),
+        rt::AvpKey::new(2804, 10415),
+        rt::AvpKey::new(2805, 10415),
+        rt::AvpKey::new(2205, 10415),
+        rt::AvpKey::new(2806, 10415),
+        rt::AvpKey::new(2811, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SubsessionEnforcementInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SubsessionEnforcementInfoWriter<'_> {
+    /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
+    #[inline]
+    pub fn subsession_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2202, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Subsession-Operation ]`: Subsession-Operation (code 2203, vendor 10415), 3GPP TS 29.215 §5.3.4.
+    #[inline]
+    pub fn subsession_operation(&mut self, v: SubsessionOperation) -> &mut Self {
+        self.0.put_i32(2203, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
+    #[inline]
+    pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(1050, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
+    #[inline]
+    pub fn bearer_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1020, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Bearer-Operation ]`: Bearer-Operation (code 1021, vendor 10415), 3GPP TS 29.212 §5.3.21.
+    #[inline]
+    pub fn bearer_operation(&mut self, v: super::ts29212::BearerOperation) -> &mut Self {
+        self.0.put_i32(1021, 192, 10415, 8, true, v.0);
+        self
+    }
+    /// `*[ Packet-Filter-Information ]`: Packet-Filter-Information (code 1061, vendor 10415), 3GPP TS 29.212 §5.3.56. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn packet_filter_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::PacketFilterInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::PacketFilterInformation>(0, false, f);
+        self
+    }
+    /// `[ Packet-Filter-Operation ]`: Packet-Filter-Operation (code 1062, vendor 10415), 3GPP TS 29.212 §5.3.57.
+    #[inline]
+    pub fn packet_filter_operation(
+        &mut self,
+        v: super::ts29212::PacketFilterOperation,
+    ) -> &mut Self {
+        self.0.put_i32(1062, 128, 10415, 16, true, v.0);
+        self
+    }
+    /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::QosInformation>(32, true, f);
+        self
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(8, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(97, 64, 0, 128, true, v);
+        self
+    }
+    /// `*[ CoA-Information ]`: CoA-Information (code 1039, vendor 10415), 3GPP TS 29.212 §5.3.37. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn coa_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::CoaInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::CoaInformation>(0, false, f);
+        self
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(30, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ PDN-Connection-ID ]`: PDN-Connection-ID (code 1065, vendor 10415), 3GPP TS 29.212 §5.3.58.
+    #[inline]
+    pub fn pdn_connection_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1065, 128, 10415, 512, true, v);
+        self
+    }
+    /// `[ Bearer-Usage ]`: Bearer-Usage (code 1000, vendor 10415), 3GPP TS 29.212 §5.3.1.
+    #[inline]
+    pub fn bearer_usage(&mut self, v: super::ts29212::BearerUsage) -> &mut Self {
+        self.0.put_i32(1000, 192, 10415, 1024, true, v.0);
+        self
+    }
+    /// `*[ TFT-Packet-Filter-Information ]`: TFT-Packet-Filter-Information (code 1013, vendor 10415), 3GPP TS 29.212 §5.3.14. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tft_packet_filter_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::TftPacketFilterInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::TftPacketFilterInformation>(0, false, f);
+        self
+    }
+    /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
+    #[inline]
+    pub fn online(&mut self, v: super::ts29212::Online) -> &mut Self {
+        self.0.put_i32(1009, 192, 10415, 2048, true, v.0);
+        self
+    }
+    /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
+    #[inline]
+    pub fn offline(&mut self, v: super::ts29212::Offline) -> &mut Self {
+        self.0.put_i32(1008, 192, 10415, 4096, true, v.0);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(268, 64, 0, 8192, true, v);
+        self
+    }
+    /// `[ Experimental-Result-Code ]`: Experimental-Result-Code (code 298), IETF RFC 6733 §7.7.
+    #[inline]
+    pub fn experimental_result_code(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(298, 64, 0, 16384, true, v);
+        self
+    }
+    /// `*[ Charging-Rule-Report ]`: Charging-Rule-Report (code 1018, vendor 10415), 3GPP TS 29.212 §5.3.18. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn charging_rule_report(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::ChargingRuleReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::ChargingRuleReport>(0, false, f);
+        self
+    }
+    /// `[ Credit-Management-Status ]`: Credit-Management-Status (code 1082, vendor 10415), 3GPP TS 29.212 §5.3.102.
+    #[inline]
+    pub fn credit_management_status(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1082, 128, 10415, 32768, true, v);
+        self
+    }
+    /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_rule_report(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::QosRuleReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::QosRuleReport>(0, false, f);
+        self
+    }
+    /// `*[ Application-Detection-Information ]`: Application-Detection-Information (code 1098, vendor 10415), 3GPP TS 29.212 §5.3.91. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn application_detection_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::ApplicationDetectionInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::ApplicationDetectionInformation>(0, false, f);
+        self
+    }
+    /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
+    #[inline]
+    pub fn ip_can_type(&mut self, v: super::ts29212::IpCanType) -> &mut Self {
+        self.0.put_i32(1027, 192, 10415, 65536, true, v.0);
+        self
+    }
+    /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
+        self.0.put_i32(1032, 128, 10415, 131072, true, v.0);
+        self
+    }
+    /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(18, 192, 10415, 262144, true, v);
+        self
+    }
+    /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(6, 192, 10415, 524288, true, v);
+        self
+    }
+    /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(15, 192, 10415, 1048576, true, v);
+        self
+    }
+    /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn rai(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(909, 192, 10415, 2097152, true, v);
+        self
+    }
+    /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(22, 192, 10415, 4194304, true, v);
+        self
+    }
+    /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
+    #[inline]
+    pub fn tgpp2_bsid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(9010, 192, 5535, 8388608, true, v);
+        self
+    }
+    /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_csg_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts32299::UserCsgInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts32299::UserCsgInformation>(16777216, true, f);
+        self
+    }
+    /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn default_eps_bearer_qos(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::DefaultEpsBearerQosWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::DefaultEpsBearerQos>(33554432, true, f);
+        self
+    }
+    /// `[ Default-Access ]`: Default-Access (code 2829, vendor 10415), 3GPP TS 29.212 §5.3.120.
+    #[inline]
+    pub fn default_access(&mut self, v: super::ts29212::DefaultAccess) -> &mut Self {
+        self.0.put_i32(2829, 128, 10415, 67108864, true, v.0);
+        self
+    }
+    /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
+    #[inline]
+    pub fn nbifom_support(&mut self, v: super::ts29212::NbifomSupport) -> &mut Self {
+        self.0.put_i32(2831, 128, 10415, 134217728, true, v.0);
+        self
+    }
+    /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
+    #[inline]
+    pub fn nbifom_mode(&mut self, v: super::ts29212::NbifomMode) -> &mut Self {
+        self.0.put_i32(2830, 128, 10415, 268435456, true, v.0);
+        self
+    }
+    /// `[ Access-Availability-Change-Reason ]`: Access-Availability-Change-Reason (code 2833, vendor 10415), 3GPP TS 29.212 §5.3.121.
+    #[inline]
+    pub fn access_availability_change_reason(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2833, 128, 10415, 536870912, true, v);
+        self
+    }
+    /// `[ Network-Request-Support ]`: Network-Request-Support (code 1024, vendor 10415), 3GPP TS 29.212 §5.3.24.
+    #[inline]
+    pub fn network_request_support(
+        &mut self,
+        v: super::ts29212::NetworkRequestSupport,
+    ) -> &mut Self {
+        self.0.put_i32(1024, 192, 10415, 1073741824, true, v.0);
+        self
+    }
+    /// `[ Routing-Rule-Install ]`: Routing-Rule-Install (code 1081, vendor 10415), 3GPP TS 29.212 §5.3.68.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn routing_rule_install(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::RoutingRuleInstallWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::RoutingRuleInstall>(2147483648, true, f);
+        self
+    }
+    /// `[ Routing-Rule-Remove ]`: Routing-Rule-Remove (code 1075, vendor 10415), 3GPP TS 29.212 §5.3.69.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn routing_rule_remove(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::RoutingRuleRemoveWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::RoutingRuleRemove>(4294967296, true, f);
+        self
+    }
+    /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
+    #[inline]
+    pub fn user_location_info_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2812, 128, 10415, 8589934592, true, v.0);
+        self
+    }
+    /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
+    #[inline]
+    pub fn logical_access_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(302, 192, 13019, 17179869184, true, v);
+        self
+    }
+    /// `[ Physical-Access-ID ]`: Physical-Access-ID (code 313, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
+    #[inline]
+    pub fn physical_access_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(313, 192, 13019, 34359738368, true, v);
+        self
+    }
+    /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn usage_monitoring_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::UsageMonitoringInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::UsageMonitoringInformation>(0, false, f);
+        self
+    }
+    /// `[ Multiple-BBERF-Action ]`: Multiple-BBERF-Action (code 2204, vendor 10415), 3GPP TS 29.215 §5.3.6.
+    #[inline]
+    pub fn multiple_bberf_action(&mut self, v: MultipleBberfAction) -> &mut Self {
+        self.0.put_i32(2204, 192, 10415, 68719476736, true, v.0);
+        self
+    }
+    /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
+    #[inline]
+    pub fn event_trigger(&mut self, v: super::ts29212::EventTrigger) -> &mut Self {
+        self.0.put_i32(1006, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ Access-Network-Charging-Address ]`: Access-Network-Charging-Address (code 501, vendor 10415), 3GPP TS 29.214 §5.3.2.
+    #[inline]
+    pub fn access_network_charging_address(
+        &mut self,
+        v: &rt::data::Address,
+    ) -> &mut Self {
+        self.0.put_address(501, 192, 10415, 137438953472, true, v);
+        self
+    }
+    /// `*[ Access-Network-Charging-Identifier-Gx ]`: Access-Network-Charging-Identifier-Gx (code 1022, vendor 10415), 3GPP TS 29.212 §5.3.22. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn access_network_charging_identifier_gx(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::AccessNetworkChargingIdentifierGxWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::AccessNetworkChargingIdentifierGx>(0, false, f);
+        self
+    }
+    /// `[ Session-Linking-Indicator ]`: Session-Linking-Indicator (code 1064, vendor 10415), 3GPP TS 29.212 §5a.3.6.
+    #[inline]
+    pub fn session_linking_indicator(
+        &mut self,
+        v: super::ts29212::SessionLinkingIndicator,
+    ) -> &mut Self {
+        self.0.put_i32(1064, 192, 10415, 274877906944, true, v.0);
+        self
+    }
+    /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
+    #[inline]
+    pub fn henb_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(2804, 128, 10415, 549755813888, true, v);
+        self
+    }
+    /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
+    #[inline]
+    pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(2805, 128, 10415, 1099511627776, true, v);
+        self
+    }
+    /// `[ UE-Local-IPv6-Prefix ]`: UE-Local-IPv6-Prefix (code 2205, vendor 10415), 3GPP TS 29.215 §A.8.3.1.1.
+    #[inline]
+    pub fn ue_local_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2205, 192, 10415, 2199023255552, true, v);
+        self
+    }
+    /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
+    #[inline]
+    pub fn udp_source_port(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2806, 128, 10415, 4398046511104, true, v);
+        self
+    }
+    /// `[ AN-GW-Status ]`: AN-GW-Status (code 2811, vendor 10415), 3GPP TS 29.212 §5.3.100.
+    #[inline]
+    pub fn an_gw_status(&mut self, v: super::ts29212::AnGwStatus) -> &mut Self {
+        self.0.put_i32(2811, 128, 10415, 8796093022208, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one Credit-Control-Request (command code 272, application 16777267), 3GPP TS 29.215 §5.5.2, straight into a buffer: started by [`CreditControlRequest::writer`], each setter appends one AVP in the order called, [`CreditControlRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CreditControlRequest`] is the owned form.
+pub struct CreditControlRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl CreditControlRequest {
+    /// Starts writing one Credit-Control-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CreditControlRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> CreditControlRequestWriter<'b> {
+        let mut w = CreditControlRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 272, 16777267),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl CreditControlRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(416, 0),
+        rt::AvpKey::new(415, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(8, 0),
+        rt::AvpKey::new(97, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(1016, 10415),
+        rt::AvpKey::new(1024, 10415),
+        rt::AvpKey::new(1062, 10415),
+        rt::AvpKey::new(1027, 10415),
+        rt::AvpKey::new(1032, 10415),
+        rt::AvpKey::new(295, 0),
+        rt::AvpKey::new(458, 0),
+        rt::AvpKey::new(1029, 10415),
+        rt::AvpKey::new(1030, 10415),
+        rt::AvpKey::new(18, 10415),
+        rt::AvpKey::new(6, 10415),
+        rt::AvpKey::new(15, 10415),
+        rt::AvpKey::new(909, 10415),
+        rt::AvpKey::new(22, 10415),
+        rt::AvpKey::new(23, 10415),
+        rt::AvpKey::new(9010, 5535),
+        rt::AvpKey::new(2204, 10415),
+        rt::AvpKey::new(2319, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
+    #[inline]
+    pub fn cc_request_type(
+        &mut self,
+        v: super::credit_control::CcRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(416, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
+    #[inline]
+    pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(415, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self
+    }
+    /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_id(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::SubscriptionIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::SubscriptionId>(0, false, f);
+        self
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(8, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(97, 64, 0, 2048, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(4096, true, f);
+        self
+    }
+    /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29212::QosInformation>(8192, true, f);
+        self
+    }
+    /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_rule_report(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::QosRuleReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29212::QosRuleReport>(0, false, f);
+        self
+    }
+    /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
+    #[inline]
+    pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(1050, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ Network-Request-Support ]`: Network-Request-Support (code 1024, vendor 10415), 3GPP TS 29.212 §5.3.24.
+    #[inline]
+    pub fn network_request_support(
+        &mut self,
+        v: super::ts29212::NetworkRequestSupport,
+    ) -> &mut Self {
+        self.0.avps.put_i32(1024, 192, 10415, 16384, true, v.0);
+        self
+    }
+    /// `*[ Packet-Filter-Information ]`: Packet-Filter-Information (code 1061, vendor 10415), 3GPP TS 29.212 §5.3.56. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn packet_filter_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::PacketFilterInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29212::PacketFilterInformation>(0, false, f);
+        self
+    }
+    /// `[ Packet-Filter-Operation ]`: Packet-Filter-Operation (code 1062, vendor 10415), 3GPP TS 29.212 §5.3.57.
+    #[inline]
+    pub fn packet_filter_operation(
+        &mut self,
+        v: super::ts29212::PacketFilterOperation,
+    ) -> &mut Self {
+        self.0.avps.put_i32(1062, 128, 10415, 32768, true, v.0);
+        self
+    }
+    /// `*[ Subsession-Enforcement-Info ]`: Subsession-Enforcement-Info (code 2201, vendor 10415), 3GPP TS 29.215 §5.3.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subsession_enforcement_info(
+        &mut self,
+        f: impl FnOnce(&mut SubsessionEnforcementInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SubsessionEnforcementInfo>(0, false, f);
+        self
+    }
+    /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
+    #[inline]
+    pub fn ip_can_type(&mut self, v: super::ts29212::IpCanType) -> &mut Self {
+        self.0.avps.put_i32(1027, 192, 10415, 65536, true, v.0);
+        self
+    }
+    /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
+        self.0.avps.put_i32(1032, 128, 10415, 131072, true, v.0);
+        self
+    }
+    /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
+    #[inline]
+    pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
+        self.0.avps.put_i32(295, 64, 0, 262144, true, v.0);
+        self
+    }
+    /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_equipment_info(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::UserEquipmentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::UserEquipmentInfo>(524288, true, f);
+        self
+    }
+    /// `[ QoS-Negotiation ]`: QoS-Negotiation (code 1029, vendor 10415), 3GPP TS 29.212 §5.3.28.
+    #[inline]
+    pub fn qos_negotiation(&mut self, v: super::ts29212::QosNegotiation) -> &mut Self {
+        self.0.avps.put_i32(1029, 192, 10415, 1048576, true, v.0);
+        self
+    }
+    /// `[ QoS-Upgrade ]`: QoS-Upgrade (code 1030, vendor 10415), 3GPP TS 29.212 §5.3.29.
+    #[inline]
+    pub fn qos_upgrade(&mut self, v: super::ts29212::QosUpgrade) -> &mut Self {
+        self.0.avps.put_i32(1030, 192, 10415, 2097152, true, v.0);
+        self
+    }
+    /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(18, 192, 10415, 4194304, true, v);
+        self
+    }
+    /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(6, 192, 10415, 8388608, true, v);
+        self
+    }
+    /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(15, 192, 10415, 16777216, true, v);
+        self
+    }
+    /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn rai(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(909, 192, 10415, 33554432, true, v);
+        self
+    }
+    /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(22, 192, 10415, 67108864, true, v);
+        self
+    }
+    /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(23, 192, 10415, 134217728, true, v);
+        self
+    }
+    /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
+    #[inline]
+    pub fn tgpp2_bsid(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(9010, 192, 5535, 268435456, true, v);
+        self
+    }
+    /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
+    #[inline]
+    pub fn event_trigger(&mut self, v: super::ts29212::EventTrigger) -> &mut Self {
+        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ Multiple-BBERF-Action ]`: Multiple-BBERF-Action (code 2204, vendor 10415), 3GPP TS 29.215 §5.3.6.
+    #[inline]
+    pub fn multiple_bberf_action(&mut self, v: MultipleBberfAction) -> &mut Self {
+        self.0.avps.put_i32(2204, 192, 10415, 536870912, true, v.0);
+        self
+    }
+    /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_csg_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts32299::UserCsgInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts32299::UserCsgInformation>(1073741824, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Credit-Control-Answer (command code 272, application 16777267), 3GPP TS 29.215 §5.5.3, straight into a buffer: started by [`CreditControlAnswer::writer`], each setter appends one AVP in the order called, [`CreditControlAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CreditControlAnswer`] is the owned form.
+pub struct CreditControlAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl CreditControlAnswer {
+    /// Starts writing one Credit-Control-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CreditControlAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> CreditControlAnswerWriter<'b> {
+        let mut w = CreditControlAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 272, 16777267),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl CreditControlAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(416, 0),
+        rt::AvpKey::new(415, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(1023, 10415),
+        rt::AvpKey::new(618, 10415),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(256, true, f);
+        self
+    }
+    /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
+    #[inline]
+    pub fn cc_request_type(
+        &mut self,
+        v: super::credit_control::CcRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(416, 64, 0, 16, true, v.0);
+        self
+    }
+    /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
+    #[inline]
+    pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(415, 64, 0, 32, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(512, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                1024,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_rule_install(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::QosRuleInstallWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29212::QosRuleInstall>(0, false, f);
+        self
+    }
+    /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_rule_remove(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::QosRuleRemoveWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29212::QosRuleRemove>(0, false, f);
+        self
+    }
+    /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29212::QosInformation>(0, false, f);
+        self
+    }
+    /// `[ Bearer-Control-Mode ]`: Bearer-Control-Mode (code 1023, vendor 10415), 3GPP TS 29.212 §5.3.23.
+    #[inline]
+    pub fn bearer_control_mode(
+        &mut self,
+        v: super::ts29212::BearerControlMode,
+    ) -> &mut Self {
+        self.0.avps.put_i32(1023, 192, 10415, 2048, true, v.0);
+        self
+    }
+    /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
+    #[inline]
+    pub fn event_trigger(&mut self, v: super::ts29212::EventTrigger) -> &mut Self {
+        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn charging_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::ChargingInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::ChargingInformation>(4096, true, f);
+        self
+    }
+    /// `*[ Subsession-Decision-Info ]`: Subsession-Decision-Info (code 2200, vendor 10415), 3GPP TS 29.215 §5.3.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subsession_decision_info(
+        &mut self,
+        f: impl FnOnce(&mut SubsessionDecisionInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SubsessionDecisionInfo>(0, false, f);
+        self
+    }
+    /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64. Each call appends another occurrence.
+    #[inline]
+    pub fn csg_information_reporting(
+        &mut self,
+        v: super::ts29212::CsgInformationReporting,
+    ) -> &mut Self {
+        self.0.avps.put_i32(1071, 128, 10415, 0, false, v.0);
+        self
+    }
+    /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
+    #[inline]
+    pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(1050, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 8192, true, v);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 16384, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 32768, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(65536, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Re-Auth-Request (command code 258, application 16777267), 3GPP TS 29.215 §5.5.4, straight into a buffer: started by [`ReAuthRequest::writer`], each setter appends one AVP in the order called, [`ReAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReAuthRequest`] is the owned form.
+pub struct ReAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ReAuthRequest {
+    /// Starts writing one Re-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReAuthRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ReAuthRequestWriter<'b> {
+        let mut w = ReAuthRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 258, 16777267),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ReAuthRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(285, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(1045, 10415),
+        rt::AvpKey::new(2804, 10415),
+        rt::AvpKey::new(2805, 10415),
+        rt::AvpKey::new(2806, 10415),
+        rt::AvpKey::new(30, 0),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
+    #[inline]
+    pub fn re_auth_request_type(
+        &mut self,
+        v: super::base::ReAuthRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(285, 64, 0, 64, true, v.0);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(512, true, f);
+        self
+    }
+    /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_rule_install(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::QosRuleInstallWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29212::QosRuleInstall>(0, false, f);
+        self
+    }
+    /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_rule_remove(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::QosRuleRemoveWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29212::QosRuleRemove>(0, false, f);
+        self
+    }
+    /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29212::QosInformation>(0, false, f);
+        self
+    }
+    /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
+    #[inline]
+    pub fn event_trigger(&mut self, v: super::ts29212::EventTrigger) -> &mut Self {
+        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// `*[ Subsession-Decision-Info ]`: Subsession-Decision-Info (code 2200, vendor 10415), 3GPP TS 29.215 §5.3.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subsession_decision_info(
+        &mut self,
+        f: impl FnOnce(&mut SubsessionDecisionInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SubsessionDecisionInfo>(0, false, f);
+        self
+    }
+    /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
+    #[inline]
+    pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(1050, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
+    #[inline]
+    pub fn session_release_cause(
+        &mut self,
+        v: super::ts29212::SessionReleaseCause,
+    ) -> &mut Self {
+        self.0.avps.put_i32(1045, 192, 10415, 1024, true, v.0);
+        self
+    }
+    /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
+    #[inline]
+    pub fn henb_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(2804, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
+    #[inline]
+    pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(2805, 128, 10415, 4096, true, v);
+        self
+    }
+    /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
+    #[inline]
+    pub fn udp_source_port(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2806, 128, 10415, 8192, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(30, 64, 0, 16384, true, v);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Re-Auth-Answer (command code 258, application 16777267), 3GPP TS 29.215 §5.5.5, straight into a buffer: started by [`ReAuthAnswer::writer`], each setter appends one AVP in the order called, [`ReAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReAuthAnswer`] is the owned form.
+pub struct ReAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ReAuthAnswer {
+    /// Starts writing one Re-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReAuthAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ReAuthAnswerWriter<'b> {
+        let mut w = ReAuthAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 258, 16777267),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ReAuthAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(8, 0),
+        rt::AvpKey::new(97, 0),
+        rt::AvpKey::new(1027, 10415),
+        rt::AvpKey::new(1032, 10415),
+        rt::AvpKey::new(18, 10415),
+        rt::AvpKey::new(6, 10415),
+        rt::AvpKey::new(15, 10415),
+        rt::AvpKey::new(909, 10415),
+        rt::AvpKey::new(22, 10415),
+        rt::AvpKey::new(23, 10415),
+        rt::AvpKey::new(9010, 5535),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(1016, 10415),
+        rt::AvpKey::new(2319, 10415),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 7;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 8, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(32, true, f);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(8, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(97, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
+    #[inline]
+    pub fn ip_can_type(&mut self, v: super::ts29212::IpCanType) -> &mut Self {
+        self.0.avps.put_i32(1027, 192, 10415, 512, true, v.0);
+        self
+    }
+    /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
+        self.0.avps.put_i32(1032, 128, 10415, 1024, true, v.0);
+        self
+    }
+    /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(18, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(6, 192, 10415, 4096, true, v);
+        self
+    }
+    /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(15, 192, 10415, 8192, true, v);
+        self
+    }
+    /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn rai(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(909, 192, 10415, 16384, true, v);
+        self
+    }
+    /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(22, 192, 10415, 32768, true, v);
+        self
+    }
+    /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(23, 192, 10415, 65536, true, v);
+        self
+    }
+    /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
+    #[inline]
+    pub fn tgpp2_bsid(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(9010, 192, 5535, 131072, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(262144, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                524288,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29212::QosInformation>(1048576, true, f);
+        self
+    }
+    /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_rule_report(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::QosRuleReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29212::QosRuleReport>(0, false, f);
+        self
+    }
+    /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
+    #[inline]
+    pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(1050, 128, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Subsession-Enforcement-Info ]`: Subsession-Enforcement-Info (code 2201, vendor 10415), 3GPP TS 29.215 §5.3.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subsession_enforcement_info(
+        &mut self,
+        f: impl FnOnce(&mut SubsessionEnforcementInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SubsessionEnforcementInfo>(0, false, f);
+        self
+    }
+    /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_csg_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts32299::UserCsgInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts32299::UserCsgInformation>(2097152, true, f);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 4194304, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 8388608, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(16777216, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Trigger-Establishment-Request (command code 8388656, application 16777267), 3GPP TS 29.215 §5.5.7, straight into a buffer: started by [`TriggerEstablishmentRequest::writer`], each setter appends one AVP in the order called, [`TriggerEstablishmentRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TriggerEstablishmentRequest`] is the owned form.
+pub struct TriggerEstablishmentRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TriggerEstablishmentRequest {
+    /// Starts writing one Trigger-Establishment-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TriggerEstablishmentRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TriggerEstablishmentRequestWriter<'b> {
+        let mut w = TriggerEstablishmentRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388656, 16777267),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TriggerEstablishmentRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(443, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(30, 0),
+        rt::AvpKey::new(2805, 10415),
+        rt::AvpKey::new(2804, 10415),
+        rt::AvpKey::new(2208, 10415),
+        rt::AvpKey::new(2806, 10415),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 128, true, v.0);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_id(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::SubscriptionIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::SubscriptionId>(512, true, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(1024, true, f);
+        self
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(30, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
+    #[inline]
+    pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(2805, 128, 10415, 4096, true, v);
+        self
+    }
+    /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
+    #[inline]
+    pub fn henb_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(2804, 128, 10415, 8192, true, v);
+        self
+    }
+    /// `[ DRA-Binding ]`: DRA-Binding (code 2208, vendor 10415), 3GPP TS 29.215 §5.3.8.
+    #[inline]
+    pub fn dra_binding(&mut self, v: DraBinding) -> &mut Self {
+        self.0.avps.put_i32(2208, 128, 10415, 16384, true, v.0);
+        self
+    }
+    /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
+    #[inline]
+    pub fn udp_source_port(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(2806, 128, 10415, 32768, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Trigger-Establishment-Answer (command code 8388656, application 16777267), 3GPP TS 29.215 §5.5.8, straight into a buffer: started by [`TriggerEstablishmentAnswer::writer`], each setter appends one AVP in the order called, [`TriggerEstablishmentAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TriggerEstablishmentAnswer`] is the owned form.
+pub struct TriggerEstablishmentAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TriggerEstablishmentAnswer {
+    /// Starts writing one Trigger-Establishment-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TriggerEstablishmentAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TriggerEstablishmentAnswerWriter<'b> {
+        let mut w = TriggerEstablishmentAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388656, 16777267),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TriggerEstablishmentAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(2206, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 7;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 8, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(32, true, f);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ DRA-Deployment ]`: DRA-Deployment (code 2206, vendor 10415), 3GPP TS 29.215 §5.3.7.
+    #[inline]
+    pub fn dra_deployment(&mut self, v: DraDeployment) -> &mut Self {
+        self.0.avps.put_i32(2206, 128, 10415, 128, true, v.0);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                512,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 1024, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 2048, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(4096, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 9usize] = [
     rt::dictionary::AvpDef {

@@ -7086,6 +7086,1553 @@ impl std::fmt::Debug for ModifyUecontextAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one Aggregated-Congestion-Info AVP (code 4000, vendor 10415), 3GPP TS 29.217 §5.3.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AggregatedCongestionInfo`] is the owned form.
+///
+/// ```text
+/// [ Congestion-Location-Id ]
+/// [ IMSI-List ]
+/// *[ AVP ]
+/// ```
+pub struct AggregatedCongestionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AggregatedCongestionInfo {
+    type Writer<'c> = AggregatedCongestionInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(4000, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(4006, 10415),
+        rt::AvpKey::new(4009, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AggregatedCongestionInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AggregatedCongestionInfoWriter<'_> {
+    /// `[ Congestion-Location-Id ]`: Congestion-Location-Id (code 4006, vendor 10415), 3GPP TS 29.217 §5.3.8.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn congestion_location_id(
+        &mut self,
+        f: impl FnOnce(&mut CongestionLocationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<CongestionLocationId>(1, true, f);
+        self
+    }
+    /// `[ IMSI-List ]`: IMSI-List (code 4009, vendor 10415), 3GPP TS 29.217 §5.3.11.
+    #[inline]
+    pub fn imsi_list(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(4009, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Aggregated-RUCI-Report AVP (code 4001, vendor 10415), 3GPP TS 29.217 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AggregatedRuciReport`] is the owned form.
+///
+/// ```text
+/// 1*{ Aggregated-Congestion-Info }
+/// [ Called-Station-Id ]
+/// [ Congestion-Level-Value ]
+/// [ Congestion-Level-Set-Id ]
+/// *[ AVP ]
+/// ```
+pub struct AggregatedRuciReportWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AggregatedRuciReport {
+    type Writer<'c> = AggregatedRuciReportWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(4001, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(4000, 10415),
+        rt::AvpKey::new(30, 0),
+        rt::AvpKey::new(4005, 10415),
+        rt::AvpKey::new(4004, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AggregatedRuciReportWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AggregatedRuciReportWriter<'_> {
+    /// `1*{ Aggregated-Congestion-Info }`: Aggregated-Congestion-Info (code 4000, vendor 10415), 3GPP TS 29.217 §5.3.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn aggregated_congestion_info(
+        &mut self,
+        f: impl FnOnce(&mut AggregatedCongestionInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AggregatedCongestionInfo>(1, false, f);
+        self
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(30, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ Congestion-Level-Value ]`: Congestion-Level-Value (code 4005, vendor 10415), 3GPP TS 29.217 §5.3.7.
+    #[inline]
+    pub fn congestion_level_value(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4005, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Congestion-Level-Set-Id ]`: Congestion-Level-Set-Id (code 4004, vendor 10415), 3GPP TS 29.217 §5.3.6.
+    #[inline]
+    pub fn congestion_level_set_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4004, 128, 10415, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Congestion-Level-Definition AVP (code 4002, vendor 10415), 3GPP TS 29.217 §5.3.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CongestionLevelDefinition`] is the owned form.
+///
+/// ```text
+/// { Congestion-Level-Set-Id }
+/// { Congestion-Level-Range }
+/// *[ AVP ]
+/// ```
+pub struct CongestionLevelDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CongestionLevelDefinition {
+    type Writer<'c> = CongestionLevelDefinitionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(4002, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(4004, 10415),
+        rt::AvpKey::new(4003, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CongestionLevelDefinitionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CongestionLevelDefinitionWriter<'_> {
+    /// `{ Congestion-Level-Set-Id }`: Congestion-Level-Set-Id (code 4004, vendor 10415), 3GPP TS 29.217 §5.3.6.
+    #[inline]
+    pub fn congestion_level_set_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4004, 128, 10415, 1, true, v);
+        self
+    }
+    /// `{ Congestion-Level-Range }`: Congestion-Level-Range (code 4003, vendor 10415), 3GPP TS 29.217 §5.3.5.
+    #[inline]
+    pub fn congestion_level_range(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4003, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Congestion-Location-Id AVP (code 4006, vendor 10415), 3GPP TS 29.217 §5.3.8, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CongestionLocationId`] is the owned form.
+///
+/// ```text
+/// [ 3GPP-User-Location-Info ]
+/// [ eNodeB-Id ]
+/// [ Extended-eNodeB-Id ]
+/// *[ AVP ]
+/// ```
+pub struct CongestionLocationIdWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CongestionLocationId {
+    type Writer<'c> = CongestionLocationIdWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(4006, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(22, 10415),
+        rt::AvpKey::new(4008, 10415),
+        rt::AvpKey::new(4013, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CongestionLocationIdWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CongestionLocationIdWriter<'_> {
+    /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(22, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ eNodeB-Id ]`: eNodeB-Id (code 4008, vendor 10415), 3GPP TS 29.217 §5.3.10.
+    #[inline]
+    pub fn enodeb_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(4008, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Extended-eNodeB-Id ]`: Extended-eNodeB-Id (code 4013, vendor 10415), 3GPP TS 29.217 §5.3.15.
+    #[inline]
+    pub fn extended_enodeb_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(4013, 128, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one Non-Aggregated-RUCI-Report-Request (command code 8388720, application 16777342), 3GPP TS 29.217 §5.6.1, straight into a buffer: started by [`NonAggregatedRuciReportRequest::writer`], each setter appends one AVP in the order called, [`NonAggregatedRuciReportRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`NonAggregatedRuciReportRequest`] is the owned form.
+pub struct NonAggregatedRuciReportRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl NonAggregatedRuciReportRequest {
+    /// Starts writing one Non-Aggregated-RUCI-Report-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`NonAggregatedRuciReportRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> NonAggregatedRuciReportRequestWriter<'b> {
+        let mut w = NonAggregatedRuciReportRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388720, 16777342),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl NonAggregatedRuciReportRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(443, 0),
+        rt::AvpKey::new(30, 0),
+        rt::AvpKey::new(4005, 10415),
+        rt::AvpKey::new(4004, 10415),
+        rt::AvpKey::new(4006, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(4010, 10415),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_id(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::SubscriptionIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::SubscriptionId>(512, true, f);
+        self
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(30, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ Congestion-Level-Value ]`: Congestion-Level-Value (code 4005, vendor 10415), 3GPP TS 29.217 §5.3.7.
+    #[inline]
+    pub fn congestion_level_value(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(4005, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Congestion-Level-Set-Id ]`: Congestion-Level-Set-Id (code 4004, vendor 10415), 3GPP TS 29.217 §5.3.6.
+    #[inline]
+    pub fn congestion_level_set_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(4004, 128, 10415, 4096, true, v);
+        self
+    }
+    /// `[ Congestion-Location-Id ]`: Congestion-Location-Id (code 4006, vendor 10415), 3GPP TS 29.217 §5.3.8.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn congestion_location_id(
+        &mut self,
+        f: impl FnOnce(&mut CongestionLocationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<CongestionLocationId>(8192, true, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(16384, true, f);
+        self
+    }
+    /// `[ RCAF-Id ]`: RCAF-Id (code 4010, vendor 10415), 3GPP TS 29.217 §5.3.12.
+    #[inline]
+    pub fn rcaf_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(4010, 192, 10415, 32768, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Non-Aggregated-RUCI-Report-Answer (command code 8388720, application 16777342), 3GPP TS 29.217 §5.6.2, straight into a buffer: started by [`NonAggregatedRuciReportAnswer::writer`], each setter appends one AVP in the order called, [`NonAggregatedRuciReportAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`NonAggregatedRuciReportAnswer`] is the owned form.
+pub struct NonAggregatedRuciReportAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl NonAggregatedRuciReportAnswer {
+    /// Starts writing one Non-Aggregated-RUCI-Report-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`NonAggregatedRuciReportAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> NonAggregatedRuciReportAnswerWriter<'b> {
+        let mut w = NonAggregatedRuciReportAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388720, 16777342),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl NonAggregatedRuciReportAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(4011, 10415),
+        rt::AvpKey::new(4007, 10415),
+        rt::AvpKey::new(4012, 10415),
+        rt::AvpKey::new(2207, 10415),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 256, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 512, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(1024, true, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(2048, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                4096,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `[ Reporting-Restriction ]`: Reporting-Restriction (code 4011, vendor 10415), 3GPP TS 29.217 §5.3.13.
+    #[inline]
+    pub fn reporting_restriction(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(4011, 128, 10415, 8192, true, v);
+        self
+    }
+    /// `[ Conditional-Restriction ]`: Conditional-Restriction (code 4007, vendor 10415), 3GPP TS 29.217 §5.3.9.
+    #[inline]
+    pub fn conditional_restriction(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(4007, 128, 10415, 16384, true, v);
+        self
+    }
+    /// `[ RUCI-Action ]`: RUCI-Action (code 4012, vendor 10415), 3GPP TS 29.217 §5.3.14.
+    #[inline]
+    pub fn ruci_action(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(4012, 128, 10415, 32768, true, v);
+        self
+    }
+    /// `*[ Congestion-Level-Definition ]`: Congestion-Level-Definition (code 4002, vendor 10415), 3GPP TS 29.217 §5.3.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn congestion_level_definition(
+        &mut self,
+        f: impl FnOnce(&mut CongestionLevelDefinitionWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<CongestionLevelDefinition>(0, false, f);
+        self
+    }
+    /// `[ PCRF-Address ]`: PCRF-Address (code 2207, vendor 10415), 3GPP TS 29.215 §A.7.3.1.1.
+    #[inline]
+    pub fn pcrf_address(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(2207, 192, 10415, 65536, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 131072, true, v);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 262144, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 524288, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Aggregated-RUCI-Report-Request (command code 8388721, application 16777342), 3GPP TS 29.217 §5.6.3, straight into a buffer: started by [`AggregatedRuciReportRequest::writer`], each setter appends one AVP in the order called, [`AggregatedRuciReportRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AggregatedRuciReportRequest`] is the owned form.
+pub struct AggregatedRuciReportRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AggregatedRuciReportRequest {
+    /// Starts writing one Aggregated-RUCI-Report-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AggregatedRuciReportRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AggregatedRuciReportRequestWriter<'b> {
+        let mut w = AggregatedRuciReportRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388721, 16777342),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AggregatedRuciReportRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(621, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self
+    }
+    /// `*[ Aggregated-RUCI-Report ]`: Aggregated-RUCI-Report (code 4001, vendor 10415), 3GPP TS 29.217 §5.3.3. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn aggregated_ruci_report(
+        &mut self,
+        f: impl FnOnce(&mut AggregatedRuciReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AggregatedRuciReport>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(512, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Aggregated-RUCI-Report-Answer (command code 8388721, application 16777342), 3GPP TS 29.217 §5.6.4, straight into a buffer: started by [`AggregatedRuciReportAnswer::writer`], each setter appends one AVP in the order called, [`AggregatedRuciReportAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AggregatedRuciReportAnswer`] is the owned form.
+pub struct AggregatedRuciReportAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AggregatedRuciReportAnswer {
+    /// Starts writing one Aggregated-RUCI-Report-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AggregatedRuciReportAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AggregatedRuciReportAnswerWriter<'b> {
+        let mut w = AggregatedRuciReportAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388721, 16777342),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AggregatedRuciReportAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 256, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 512, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(1024, true, f);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(4096, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                8192,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 16384, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 32768, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Modify-Uecontext-Request (command code 8388722, application 16777342), 3GPP TS 29.217 §5.6.5, straight into a buffer: started by [`ModifyUecontextRequest::writer`], each setter appends one AVP in the order called, [`ModifyUecontextRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ModifyUecontextRequest`] is the owned form.
+pub struct ModifyUecontextRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ModifyUecontextRequest {
+    /// Starts writing one Modify-Uecontext-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ModifyUecontextRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ModifyUecontextRequestWriter<'b> {
+        let mut w = ModifyUecontextRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388722, 16777342),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ModifyUecontextRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(443, 0),
+        rt::AvpKey::new(30, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(4011, 10415),
+        rt::AvpKey::new(4007, 10415),
+        rt::AvpKey::new(4012, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_id(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::SubscriptionIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::SubscriptionId>(512, true, f);
+        self
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(30, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(2048, true, f);
+        self
+    }
+    /// `[ Reporting-Restriction ]`: Reporting-Restriction (code 4011, vendor 10415), 3GPP TS 29.217 §5.3.13.
+    #[inline]
+    pub fn reporting_restriction(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(4011, 128, 10415, 4096, true, v);
+        self
+    }
+    /// `[ Conditional-Restriction ]`: Conditional-Restriction (code 4007, vendor 10415), 3GPP TS 29.217 §5.3.9.
+    #[inline]
+    pub fn conditional_restriction(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(4007, 128, 10415, 8192, true, v);
+        self
+    }
+    /// `[ RUCI-Action ]`: RUCI-Action (code 4012, vendor 10415), 3GPP TS 29.217 §5.3.14.
+    #[inline]
+    pub fn ruci_action(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(4012, 128, 10415, 16384, true, v);
+        self
+    }
+    /// `*[ Congestion-Level-Definition ]`: Congestion-Level-Definition (code 4002, vendor 10415), 3GPP TS 29.217 §5.3.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn congestion_level_definition(
+        &mut self,
+        f: impl FnOnce(&mut CongestionLevelDefinitionWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<CongestionLevelDefinition>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Modify-Uecontext-Answer (command code 8388722, application 16777342), 3GPP TS 29.217 §5.6.6, straight into a buffer: started by [`ModifyUecontextAnswer::writer`], each setter appends one AVP in the order called, [`ModifyUecontextAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ModifyUecontextAnswer`] is the owned form.
+pub struct ModifyUecontextAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ModifyUecontextAnswer {
+    /// Starts writing one Modify-Uecontext-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ModifyUecontextAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ModifyUecontextAnswerWriter<'b> {
+        let mut w = ModifyUecontextAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388722, 16777342),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ModifyUecontextAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(279, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(256, true, f);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(1024, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                2048,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 4096, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 8192, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 14usize] = [
     rt::dictionary::AvpDef {

@@ -18068,6 +18068,3554 @@ impl std::fmt::Debug for PushProfileAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one Server-Capabilities AVP (code 603, vendor 10415), 3GPP TS 29.229 §6.3.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServerCapabilities`] is the owned form.
+///
+/// ```text
+/// *[ Mandatory-Capability ]
+/// *[ Optional-Capability ]
+/// *[ Server-Name ]
+/// *[ AVP ]
+/// ```
+pub struct ServerCapabilitiesWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ServerCapabilities {
+    type Writer<'c> = ServerCapabilitiesWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(603, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ServerCapabilitiesWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ServerCapabilitiesWriter<'_> {
+    /// `*[ Mandatory-Capability ]`: Mandatory-Capability (code 604, vendor 10415), 3GPP TS 29.229 §6.3.5. Each call appends another occurrence.
+    #[inline]
+    pub fn mandatory_capability(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(604, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Optional-Capability ]`: Optional-Capability (code 605, vendor 10415), 3GPP TS 29.229 §6.3.6. Each call appends another occurrence.
+    #[inline]
+    pub fn optional_capability(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(605, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Server-Name ]`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3. Each call appends another occurrence.
+    #[inline]
+    pub fn server_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(602, 192, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one 3GPP-SIP-Auth-Data-Item AVP (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TgppSipAuthDataItem`] is the owned form.
+///
+/// ```text
+/// [ 3GPP-SIP-Item-Number ]
+/// [ 3GPP-SIP-Authentication-Scheme ]
+/// [ 3GPP-SIP-Authenticate ]
+/// [ 3GPP-SIP-Authorization ]
+/// [ SIP-Authentication-Context ]
+/// [ Confidentiality-Key ]
+/// [ Integrity-Key ]
+/// [ SIP-Digest-Authenticate ]
+/// [ Framed-IP-Address ]
+/// [ Framed-IPv6-Prefix ]
+/// [ Framed-Interface-Id ]
+/// *[ Line-Identifier ]
+/// *[ AVP ]
+/// ```
+pub struct TgppSipAuthDataItemWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TgppSipAuthDataItem {
+    type Writer<'c> = TgppSipAuthDataItemWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(612, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(613, 10415),
+        rt::AvpKey::new(608, 10415),
+        rt::AvpKey::new(609, 10415),
+        rt::AvpKey::new(610, 10415),
+        rt::AvpKey::new(611, 10415),
+        rt::AvpKey::new(625, 10415),
+        rt::AvpKey::new(626, 10415),
+        rt::AvpKey::new(635, 10415),
+        rt::AvpKey::new(8, 0),
+        rt::AvpKey::new(97, 0),
+        rt::AvpKey::new(96, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TgppSipAuthDataItemWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TgppSipAuthDataItemWriter<'_> {
+    /// `[ 3GPP-SIP-Item-Number ]`: 3GPP-SIP-Item-Number (code 613, vendor 10415), 3GPP TS 29.229 §6.3.14.
+    #[inline]
+    pub fn tgpp_sip_item_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(613, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ 3GPP-SIP-Authentication-Scheme ]`: 3GPP-SIP-Authentication-Scheme (code 608, vendor 10415), 3GPP TS 29.229 §6.3.9.
+    #[inline]
+    pub fn tgpp_sip_authentication_scheme(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(608, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ 3GPP-SIP-Authenticate ]`: 3GPP-SIP-Authenticate (code 609, vendor 10415), 3GPP TS 29.229 §6.3.10.
+    #[inline]
+    pub fn tgpp_sip_authenticate(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(609, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ 3GPP-SIP-Authorization ]`: 3GPP-SIP-Authorization (code 610, vendor 10415), 3GPP TS 29.229 §6.3.11.
+    #[inline]
+    pub fn tgpp_sip_authorization(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(610, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ SIP-Authentication-Context ]`: SIP-Authentication-Context (code 611, vendor 10415), 3GPP TS 29.229 §6.3.12.
+    #[inline]
+    pub fn sip_authentication_context(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(611, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ Confidentiality-Key ]`: Confidentiality-Key (code 625, vendor 10415), 3GPP TS 29.229 §6.3.27.
+    #[inline]
+    pub fn confidentiality_key(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(625, 192, 10415, 32, true, v);
+        self
+    }
+    /// `[ Integrity-Key ]`: Integrity-Key (code 626, vendor 10415), 3GPP TS 29.229 §6.3.28.
+    #[inline]
+    pub fn integrity_key(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(626, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ SIP-Digest-Authenticate ]`: SIP-Digest-Authenticate (code 635, vendor 10415), 3GPP TS 29.229 §6.3.36.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sip_digest_authenticate(
+        &mut self,
+        f: impl FnOnce(&mut SipDigestAuthenticateWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<SipDigestAuthenticate>(128, true, f);
+        self
+    }
+    /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
+    #[inline]
+    pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(8, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
+    #[inline]
+    pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(97, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
+    #[inline]
+    pub fn framed_interface_id(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(96, 64, 0, 1024, true, v);
+        self
+    }
+    /// `*[ Line-Identifier ]`: Line-Identifier (code 500, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 §6.3.34. Each call appends another occurrence.
+    #[inline]
+    pub fn line_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(500, 192, 13019, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Deregistration-Reason AVP (code 615, vendor 10415), 3GPP TS 29.229 §6.3.16, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DeregistrationReason`] is the owned form.
+///
+/// ```text
+/// { Reason-Code }
+/// [ Reason-Info ]
+/// *[ AVP ]
+/// ```
+pub struct DeregistrationReasonWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for DeregistrationReason {
+    type Writer<'c> = DeregistrationReasonWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(615, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(616, 10415),
+        rt::AvpKey::new(617, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for DeregistrationReasonWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl DeregistrationReasonWriter<'_> {
+    /// `{ Reason-Code }`: Reason-Code (code 616, vendor 10415), 3GPP TS 29.229 §6.3.17.
+    #[inline]
+    pub fn reason_code(&mut self, v: ReasonCode) -> &mut Self {
+        self.0.put_i32(616, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Reason-Info ]`: Reason-Info (code 617, vendor 10415), 3GPP TS 29.229 §6.3.18.
+    #[inline]
+    pub fn reason_info(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(617, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Charging-Information AVP (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChargingInformation`] is the owned form.
+///
+/// ```text
+/// [ Primary-Event-Charging-Function-Name ]
+/// [ Secondary-Event-Charging-Function-Name ]
+/// [ Primary-Charging-Collection-Function-Name ]
+/// [ Secondary-Charging-Collection-Function-Name ]
+/// *[ AVP ]
+/// ```
+pub struct ChargingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ChargingInformation {
+    type Writer<'c> = ChargingInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(618, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(619, 10415),
+        rt::AvpKey::new(620, 10415),
+        rt::AvpKey::new(621, 10415),
+        rt::AvpKey::new(622, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ChargingInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ChargingInformationWriter<'_> {
+    /// `[ Primary-Event-Charging-Function-Name ]`: Primary-Event-Charging-Function-Name (code 619, vendor 10415), 3GPP TS 29.229 §6.3.20.
+    #[inline]
+    pub fn primary_event_charging_function_name(
+        &mut self,
+        v: &rt::data::DiameterUri,
+    ) -> &mut Self {
+        self.0.put_str(619, 192, 10415, 1, true, &v.0);
+        self
+    }
+    /// `[ Secondary-Event-Charging-Function-Name ]`: Secondary-Event-Charging-Function-Name (code 620, vendor 10415), 3GPP TS 29.229 §6.3.21.
+    #[inline]
+    pub fn secondary_event_charging_function_name(
+        &mut self,
+        v: &rt::data::DiameterUri,
+    ) -> &mut Self {
+        self.0.put_str(620, 192, 10415, 2, true, &v.0);
+        self
+    }
+    /// `[ Primary-Charging-Collection-Function-Name ]`: Primary-Charging-Collection-Function-Name (code 621, vendor 10415), 3GPP TS 29.229 §6.3.22.
+    #[inline]
+    pub fn primary_charging_collection_function_name(
+        &mut self,
+        v: &rt::data::DiameterUri,
+    ) -> &mut Self {
+        self.0.put_str(621, 192, 10415, 4, true, &v.0);
+        self
+    }
+    /// `[ Secondary-Charging-Collection-Function-Name ]`: Secondary-Charging-Collection-Function-Name (code 622, vendor 10415), 3GPP TS 29.229 §6.3.23.
+    #[inline]
+    pub fn secondary_charging_collection_function_name(
+        &mut self,
+        v: &rt::data::DiameterUri,
+    ) -> &mut Self {
+        self.0.put_str(622, 192, 10415, 8, true, &v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Supported-Features AVP (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SupportedFeatures`] is the owned form.
+///
+/// ```text
+/// { Vendor-Id }
+/// { Feature-List-ID }
+/// { Feature-List }
+/// *[ AVP ]
+/// ```
+pub struct SupportedFeaturesWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SupportedFeatures {
+    type Writer<'c> = SupportedFeaturesWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(628, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(266, 0),
+        rt::AvpKey::new(629, 10415),
+        rt::AvpKey::new(630, 10415),
+    ];
+    const REQUIRED: u64 = 7;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SupportedFeaturesWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SupportedFeaturesWriter<'_> {
+    /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
+    #[inline]
+    pub fn vendor_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(266, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Feature-List-ID }`: Feature-List-ID (code 629, vendor 10415), 3GPP TS 29.229 §6.3.30.
+    #[inline]
+    pub fn feature_list_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(629, 128, 10415, 2, true, v);
+        self
+    }
+    /// `{ Feature-List }`: Feature-List (code 630, vendor 10415), 3GPP TS 29.229 §6.3.31.
+    #[inline]
+    pub fn feature_list(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(630, 128, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Supported-Applications AVP (code 631, vendor 10415), 3GPP TS 29.229 §6.3.32, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SupportedApplications`] is the owned form.
+///
+/// ```text
+/// *[ Auth-Application-Id ]
+/// *[ Acct-Application-Id ]
+/// *[ Vendor-Specific-Application-Id ]
+/// *[ AVP ]
+/// ```
+pub struct SupportedApplicationsWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SupportedApplications {
+    type Writer<'c> = SupportedApplicationsWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(631, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SupportedApplicationsWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SupportedApplicationsWriter<'_> {
+    /// `*[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8. Each call appends another occurrence.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(258, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9. Each call appends another occurrence.
+    #[inline]
+    pub fn acct_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(259, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::base::VendorSpecificApplicationId>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Associated-Identities AVP (code 632, vendor 10415), 3GPP TS 29.229 §6.3.33, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AssociatedIdentities`] is the owned form.
+///
+/// ```text
+/// *[ User-Name ]
+/// *[ AVP ]
+/// ```
+pub struct AssociatedIdentitiesWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AssociatedIdentities {
+    type Writer<'c> = AssociatedIdentitiesWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(632, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AssociatedIdentitiesWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AssociatedIdentitiesWriter<'_> {
+    /// `*[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14. Each call appends another occurrence.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SIP-Digest-Authenticate AVP (code 635, vendor 10415), 3GPP TS 29.229 §6.3.36, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SipDigestAuthenticate`] is the owned form.
+///
+/// ```text
+/// { Digest-Realm }
+/// [ Digest-Algorithm ]
+/// { Digest-Qop }
+/// { Digest-HA1 }
+/// [ Alternate-Digest-Algorithm ]
+/// [ Alternate-Digest-HA1 ]
+/// *[ AVP ]
+/// ```
+pub struct SipDigestAuthenticateWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SipDigestAuthenticate {
+    type Writer<'c> = SipDigestAuthenticateWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(635, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(104, 0),
+        rt::AvpKey::new(110, 0),
+        rt::AvpKey::new(121, 0),
+        rt::AvpKey::new(111, 0),
+        rt::AvpKey::new(662, 10415),
+        rt::AvpKey::new(663, 10415),
+    ];
+    const REQUIRED: u64 = 7;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SipDigestAuthenticateWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SipDigestAuthenticateWriter<'_> {
+    /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_realm(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(104, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ Digest-Algorithm ]`: Digest-Algorithm (code 111), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_algorithm(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(111, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Digest-Qop }`: Digest-Qop (code 110), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_qop(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(110, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Digest-HA1 }`: Digest-HA1 (code 121), IETF RFC 4740 §9.5.6.
+    #[inline]
+    pub fn digest_ha1(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(121, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Alternate-Digest-Algorithm ]`: Alternate-Digest-Algorithm (code 662, vendor 10415), 3GPP TS 29.229 §6.3.72.
+    #[inline]
+    pub fn alternate_digest_algorithm(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(662, 128, 10415, 16, true, v);
+        self
+    }
+    /// `[ Alternate-Digest-HA1 ]`: Alternate-Digest-HA1 (code 663, vendor 10415), 3GPP TS 29.229 §6.3.73.
+    #[inline]
+    pub fn alternate_digest_ha1(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(663, 128, 10415, 32, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SCSCF-Restoration-Info AVP (code 639, vendor 10415), 3GPP TS 29.229 §6.3.46, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ScscfRestorationInfo`] is the owned form.
+///
+/// ```text
+/// { User-Name }
+/// 1*{ Restoration-Info }
+/// [ Registration-Time-Out ]
+/// [ 3GPP-SIP-Authentication-Scheme ]
+/// *[ AVP ]
+/// ```
+pub struct ScscfRestorationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ScscfRestorationInfo {
+    type Writer<'c> = ScscfRestorationInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(639, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(649, 10415),
+        rt::AvpKey::new(661, 10415),
+        rt::AvpKey::new(608, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ScscfRestorationInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ScscfRestorationInfoWriter<'_> {
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1, 64, 0, 1, true, v);
+        self
+    }
+    /// `1*{ Restoration-Info }`: Restoration-Info (code 649, vendor 10415), 3GPP TS 29.229 §6.3.52. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn restoration_info(
+        &mut self,
+        f: impl FnOnce(&mut RestorationInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RestorationInfo>(2, false, f);
+        self
+    }
+    /// `[ Registration-Time-Out ]`: Registration-Time-Out (code 661, vendor 10415), 3GPP TS 29.229 §6.3.71.
+    #[inline]
+    pub fn registration_time_out(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(661, 128, 10415, 4, true, v.0);
+        self
+    }
+    /// `[ 3GPP-SIP-Authentication-Scheme ]`: 3GPP-SIP-Authentication-Scheme (code 608, vendor 10415), 3GPP TS 29.229 §6.3.9.
+    #[inline]
+    pub fn tgpp_sip_authentication_scheme(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(608, 192, 10415, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Subscription-Info AVP (code 642, vendor 10415), 3GPP TS 29.229 §6.3.49, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SubscriptionInfo`] is the owned form.
+///
+/// ```text
+/// { Call-ID-SIP-Header }
+/// { From-SIP-Header }
+/// { To-SIP-Header }
+/// { Record-Route }
+/// { Contact }
+/// *[ AVP ]
+/// ```
+pub struct SubscriptionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SubscriptionInfo {
+    type Writer<'c> = SubscriptionInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(642, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(643, 10415),
+        rt::AvpKey::new(644, 10415),
+        rt::AvpKey::new(645, 10415),
+        rt::AvpKey::new(646, 10415),
+        rt::AvpKey::new(641, 10415),
+    ];
+    const REQUIRED: u64 = 31;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SubscriptionInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SubscriptionInfoWriter<'_> {
+    /// `{ Call-ID-SIP-Header }`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
+    #[inline]
+    pub fn call_id_sip_header(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(643, 128, 10415, 1, true, v);
+        self
+    }
+    /// `{ From-SIP-Header }`: From-SIP-Header (code 644, vendor 10415), 3GPP TS 29.229 §6.3.49.2.
+    #[inline]
+    pub fn from_sip_header(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(644, 128, 10415, 2, true, v);
+        self
+    }
+    /// `{ To-SIP-Header }`: To-SIP-Header (code 645, vendor 10415), 3GPP TS 29.229 §6.3.49.3.
+    #[inline]
+    pub fn to_sip_header(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(645, 128, 10415, 4, true, v);
+        self
+    }
+    /// `{ Record-Route }`: Record-Route (code 646, vendor 10415), 3GPP TS 29.229 §6.3.49.4.
+    #[inline]
+    pub fn record_route(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(646, 128, 10415, 8, true, v);
+        self
+    }
+    /// `{ Contact }`: Contact (code 641, vendor 10415), 3GPP TS 29.229 §6.3.48.
+    #[inline]
+    pub fn contact(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(641, 128, 10415, 16, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Associated-Registered-Identities AVP (code 647, vendor 10415), 3GPP TS 29.229 §6.3.50, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AssociatedRegisteredIdentities`] is the owned form.
+///
+/// ```text
+/// *[ User-Name ]
+/// *[ AVP ]
+/// ```
+pub struct AssociatedRegisteredIdentitiesWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AssociatedRegisteredIdentities {
+    type Writer<'c> = AssociatedRegisteredIdentitiesWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(647, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AssociatedRegisteredIdentitiesWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AssociatedRegisteredIdentitiesWriter<'_> {
+    /// `*[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14. Each call appends another occurrence.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Restoration-Info AVP (code 649, vendor 10415), 3GPP TS 29.229 §6.3.52, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RestorationInfo`] is the owned form.
+///
+/// ```text
+/// { Path }
+/// { Contact }
+/// [ Initial-CSeq-Sequence-Number ]
+/// [ Call-ID-SIP-Header ]
+/// [ Subscription-Info ]
+/// [ P-CSCF-Subscription-Info ]
+/// *[ AVP ]
+/// ```
+pub struct RestorationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RestorationInfo {
+    type Writer<'c> = RestorationInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(649, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(640, 10415),
+        rt::AvpKey::new(641, 10415),
+        rt::AvpKey::new(654, 10415),
+        rt::AvpKey::new(643, 10415),
+        rt::AvpKey::new(642, 10415),
+        rt::AvpKey::new(660, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RestorationInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RestorationInfoWriter<'_> {
+    /// `{ Path }`: Path (code 640, vendor 10415), 3GPP TS 29.229 §6.3.47.
+    #[inline]
+    pub fn path(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(640, 128, 10415, 1, true, v);
+        self
+    }
+    /// `{ Contact }`: Contact (code 641, vendor 10415), 3GPP TS 29.229 §6.3.48.
+    #[inline]
+    pub fn contact(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(641, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ Initial-CSeq-Sequence-Number ]`: Initial-CSeq-Sequence-Number (code 654, vendor 10415), 3GPP TS 29.229 §6.3.62.
+    #[inline]
+    pub fn initial_cseq_sequence_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(654, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ Call-ID-SIP-Header ]`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
+    #[inline]
+    pub fn call_id_sip_header(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(643, 128, 10415, 8, true, v);
+        self
+    }
+    /// `[ Subscription-Info ]`: Subscription-Info (code 642, vendor 10415), 3GPP TS 29.229 §6.3.49.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_info(
+        &mut self,
+        f: impl FnOnce(&mut SubscriptionInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<SubscriptionInfo>(16, true, f);
+        self
+    }
+    /// `[ P-CSCF-Subscription-Info ]`: P-CSCF-Subscription-Info (code 660, vendor 10415), 3GPP TS 29.229 §6.3.70.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn p_cscf_subscription_info(
+        &mut self,
+        f: impl FnOnce(&mut PCscfSubscriptionInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<PCscfSubscriptionInfo>(32, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Identity-with-Emergency-Registration AVP (code 651, vendor 10415), 3GPP TS 29.229 §6.3.57, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`IdentityWithEmergencyRegistration`] is the owned form.
+///
+/// ```text
+/// { User-Name }
+/// { Public-Identity }
+/// *[ AVP ]
+/// ```
+pub struct IdentityWithEmergencyRegistrationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for IdentityWithEmergencyRegistration {
+    type Writer<'c> = IdentityWithEmergencyRegistrationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(651, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(601, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for IdentityWithEmergencyRegistrationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl IdentityWithEmergencyRegistrationWriter<'_> {
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Public-Identity }`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
+    #[inline]
+    pub fn public_identity(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(601, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Allowed-WAF-WWSF-Identities AVP (code 656, vendor 10415), 3GPP TS 29.229 §6.3.64, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AllowedWafWwsfIdentities`] is the owned form.
+///
+/// ```text
+/// *[ WebRTC-Authentication-Function-Name ]
+/// *[ WebRTC-Web-Server-Function-Name ]
+/// *[ AVP ]
+/// ```
+pub struct AllowedWafWwsfIdentitiesWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AllowedWafWwsfIdentities {
+    type Writer<'c> = AllowedWafWwsfIdentitiesWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(656, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AllowedWafWwsfIdentitiesWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AllowedWafWwsfIdentitiesWriter<'_> {
+    /// `*[ WebRTC-Authentication-Function-Name ]`: WebRTC-Authentication-Function-Name (code 657, vendor 10415), 3GPP TS 29.229 §6.3.65. Each call appends another occurrence.
+    #[inline]
+    pub fn webrtc_authentication_function_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(657, 128, 10415, 0, false, v);
+        self
+    }
+    /// `*[ WebRTC-Web-Server-Function-Name ]`: WebRTC-Web-Server-Function-Name (code 658, vendor 10415), 3GPP TS 29.229 §6.3.66. Each call appends another occurrence.
+    #[inline]
+    pub fn webrtc_web_server_function_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(658, 128, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one P-CSCF-Subscription-Info AVP (code 660, vendor 10415), 3GPP TS 29.229 §6.3.70, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PCscfSubscriptionInfo`] is the owned form.
+///
+/// ```text
+/// { Call-ID-SIP-Header }
+/// { From-SIP-Header }
+/// { To-SIP-Header }
+/// { Contact }
+/// *[ AVP ]
+/// ```
+pub struct PCscfSubscriptionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for PCscfSubscriptionInfo {
+    type Writer<'c> = PCscfSubscriptionInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(660, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(643, 10415),
+        rt::AvpKey::new(644, 10415),
+        rt::AvpKey::new(645, 10415),
+        rt::AvpKey::new(641, 10415),
+    ];
+    const REQUIRED: u64 = 15;
+}
+impl<'c> rt::writer::MemberWriter<'c> for PCscfSubscriptionInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl PCscfSubscriptionInfoWriter<'_> {
+    /// `{ Call-ID-SIP-Header }`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
+    #[inline]
+    pub fn call_id_sip_header(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(643, 128, 10415, 1, true, v);
+        self
+    }
+    /// `{ From-SIP-Header }`: From-SIP-Header (code 644, vendor 10415), 3GPP TS 29.229 §6.3.49.2.
+    #[inline]
+    pub fn from_sip_header(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(644, 128, 10415, 2, true, v);
+        self
+    }
+    /// `{ To-SIP-Header }`: To-SIP-Header (code 645, vendor 10415), 3GPP TS 29.229 §6.3.49.3.
+    #[inline]
+    pub fn to_sip_header(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(645, 128, 10415, 4, true, v);
+        self
+    }
+    /// `{ Contact }`: Contact (code 641, vendor 10415), 3GPP TS 29.229 §6.3.48.
+    #[inline]
+    pub fn contact(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(641, 128, 10415, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Failed-PCSCF AVP (code 664, vendor 10415), 3GPP TS 29.229 §6.3.74, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`FailedPcscf`] is the owned form.
+///
+/// ```text
+/// [ PCSCF-FQDN ]
+/// *[ PCSCF-IP-Address ]
+/// *[ AVP ]
+/// ```
+pub struct FailedPcscfWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for FailedPcscf {
+    type Writer<'c> = FailedPcscfWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(664, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(665, 10415)];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for FailedPcscfWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl FailedPcscfWriter<'_> {
+    /// `[ PCSCF-FQDN ]`: PCSCF-FQDN (code 665, vendor 10415), 3GPP TS 29.229 §6.3.75.
+    #[inline]
+    pub fn pcscf_fqdn(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(665, 128, 10415, 1, true, v);
+        self
+    }
+    /// `*[ PCSCF-IP-Address ]`: PCSCF-IP-Address (code 666, vendor 10415), 3GPP TS 29.229 §6.3.76. Each call appends another occurrence.
+    #[inline]
+    pub fn pcscf_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(666, 128, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one User-Authorization-Request (command code 300, application 16777216), 3GPP TS 29.229 §6.1.1, straight into a buffer: started by [`UserAuthorizationRequest::writer`], each setter appends one AVP in the order called, [`UserAuthorizationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UserAuthorizationRequest`] is the owned form.
+pub struct UserAuthorizationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl UserAuthorizationRequest {
+    /// Starts writing one User-Authorization-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UserAuthorizationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> UserAuthorizationRequestWriter<'b> {
+        let mut w = UserAuthorizationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 300, 16777216),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl UserAuthorizationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(601, 10415),
+        rt::AvpKey::new(600, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 10415),
+        rt::AvpKey::new(637, 10415),
+    ];
+    const REQUIRED: u64 = 511;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 1024, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(2048, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `{ Public-Identity }`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
+    #[inline]
+    pub fn public_identity(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(601, 192, 10415, 128, true, v);
+        self
+    }
+    /// `{ Visited-Network-Identifier }`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
+    #[inline]
+    pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(600, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ User-Authorization-Type ]`: User-Authorization-Type (code 623, vendor 10415), 3GPP TS 29.229 §6.3.24.
+    #[inline]
+    pub fn user_authorization_type(&mut self, v: UserAuthorizationType) -> &mut Self {
+        self.0.avps.put_i32(623, 192, 10415, 4096, true, v.0);
+        self
+    }
+    /// `[ UAR-Flags ]`: UAR-Flags (code 637, vendor 10415), 3GPP TS 29.229 §6.3.44.
+    #[inline]
+    pub fn uar_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(637, 128, 10415, 8192, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one User-Authorization-Answer (command code 300, application 16777216), 3GPP TS 29.229 §6.1.2, straight into a buffer: started by [`UserAuthorizationAnswer::writer`], each setter appends one AVP in the order called, [`UserAuthorizationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UserAuthorizationAnswer`] is the owned form.
+pub struct UserAuthorizationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl UserAuthorizationAnswer {
+    /// Starts writing one User-Authorization-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UserAuthorizationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> UserAuthorizationAnswerWriter<'b> {
+        let mut w = UserAuthorizationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 300, 16777216),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl UserAuthorizationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(602, 10415),
+        rt::AvpKey::new(603, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                512,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Server-Name ]`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
+    #[inline]
+    pub fn server_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(602, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ Server-Capabilities ]`: Server-Capabilities (code 603, vendor 10415), 3GPP TS 29.229 §6.3.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn server_capabilities(
+        &mut self,
+        f: impl FnOnce(&mut ServerCapabilitiesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ServerCapabilities>(2048, true, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(4096, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Server-Assignment-Request (command code 301, application 16777216), 3GPP TS 29.229 §6.1.3, straight into a buffer: started by [`ServerAssignmentRequest::writer`], each setter appends one AVP in the order called, [`ServerAssignmentRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ServerAssignmentRequest`] is the owned form.
+pub struct ServerAssignmentRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ServerAssignmentRequest {
+    /// Starts writing one Server-Assignment-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ServerAssignmentRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ServerAssignmentRequestWriter<'b> {
+        let mut w = ServerAssignmentRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 301, 16777216),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ServerAssignmentRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(602, 10415),
+        rt::AvpKey::new(614, 10415),
+        rt::AvpKey::new(624, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(634, 10415),
+        rt::AvpKey::new(639, 10415),
+        rt::AvpKey::new(648, 10415),
+        rt::AvpKey::new(650, 10415),
+        rt::AvpKey::new(655, 10415),
+        rt::AvpKey::new(664, 10415),
+    ];
+    const REQUIRED: u64 = 511;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 1024, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(4096, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2. Each call appends another occurrence.
+    #[inline]
+    pub fn public_identity(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(601, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
+    #[inline]
+    pub fn wildcarded_public_identity(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(634, 128, 10415, 8192, true, v);
+        self
+    }
+    /// `{ Server-Name }`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
+    #[inline]
+    pub fn server_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(602, 192, 10415, 64, true, v);
+        self
+    }
+    /// `{ Server-Assignment-Type }`: Server-Assignment-Type (code 614, vendor 10415), 3GPP TS 29.229 §6.3.15.
+    #[inline]
+    pub fn server_assignment_type(&mut self, v: ServerAssignmentType) -> &mut Self {
+        self.0.avps.put_i32(614, 192, 10415, 128, true, v.0);
+        self
+    }
+    /// `{ User-Data-Already-Available }`: User-Data-Already-Available (code 624, vendor 10415), 3GPP TS 29.229 §6.3.26.
+    #[inline]
+    pub fn user_data_already_available(
+        &mut self,
+        v: UserDataAlreadyAvailable,
+    ) -> &mut Self {
+        self.0.avps.put_i32(624, 192, 10415, 256, true, v.0);
+        self
+    }
+    /// `[ SCSCF-Restoration-Info ]`: SCSCF-Restoration-Info (code 639, vendor 10415), 3GPP TS 29.229 §6.3.46.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn scscf_restoration_info(
+        &mut self,
+        f: impl FnOnce(&mut ScscfRestorationInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ScscfRestorationInfo>(16384, true, f);
+        self
+    }
+    /// `[ Multiple-Registration-Indication ]`: Multiple-Registration-Indication (code 648, vendor 10415), 3GPP TS 29.229 §6.3.51.
+    #[inline]
+    pub fn multiple_registration_indication(
+        &mut self,
+        v: MultipleRegistrationIndication,
+    ) -> &mut Self {
+        self.0.avps.put_i32(648, 128, 10415, 32768, true, v.0);
+        self
+    }
+    /// `[ Session-Priority ]`: Session-Priority (code 650, vendor 10415), 3GPP TS 29.229 §6.3.56.
+    #[inline]
+    pub fn session_priority(&mut self, v: SessionPriority) -> &mut Self {
+        self.0.avps.put_i32(650, 128, 10415, 65536, true, v.0);
+        self
+    }
+    /// `[ SAR-Flags ]`: SAR-Flags (code 655, vendor 10415), 3GPP TS 29.229 §6.3.63.
+    #[inline]
+    pub fn sar_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(655, 128, 10415, 131072, true, v);
+        self
+    }
+    /// `[ Failed-PCSCF ]`: Failed-PCSCF (code 664, vendor 10415), 3GPP TS 29.229 §6.3.74.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_pcscf(
+        &mut self,
+        f: impl FnOnce(&mut FailedPcscfWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<FailedPcscf>(262144, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Server-Assignment-Answer (command code 301, application 16777216), 3GPP TS 29.229 §6.1.4, straight into a buffer: started by [`ServerAssignmentAnswer::writer`], each setter appends one AVP in the order called, [`ServerAssignmentAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ServerAssignmentAnswer`] is the owned form.
+pub struct ServerAssignmentAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ServerAssignmentAnswer {
+    /// Starts writing one Server-Assignment-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ServerAssignmentAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ServerAssignmentAnswerWriter<'b> {
+        let mut w = ServerAssignmentAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 301, 16777216),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ServerAssignmentAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(606, 10415),
+        rt::AvpKey::new(618, 10415),
+        rt::AvpKey::new(632, 10415),
+        rt::AvpKey::new(638, 10415),
+        rt::AvpKey::new(647, 10415),
+        rt::AvpKey::new(602, 10415),
+        rt::AvpKey::new(634, 10415),
+        rt::AvpKey::new(652, 10415),
+        rt::AvpKey::new(656, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(512, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                1024,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ User-Data ]`: User-Data (code 606, vendor 10415), 3GPP TS 29.229 §6.3.7.
+    #[inline]
+    pub fn user_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(606, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn charging_information(
+        &mut self,
+        f: impl FnOnce(&mut ChargingInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ChargingInformation>(4096, true, f);
+        self
+    }
+    /// `[ Associated-Identities ]`: Associated-Identities (code 632, vendor 10415), 3GPP TS 29.229 §6.3.33.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn associated_identities(
+        &mut self,
+        f: impl FnOnce(&mut AssociatedIdentitiesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AssociatedIdentities>(8192, true, f);
+        self
+    }
+    /// `[ Loose-Route-Indication ]`: Loose-Route-Indication (code 638, vendor 10415), 3GPP TS 29.229 §6.3.45.
+    #[inline]
+    pub fn loose_route_indication(&mut self, v: LooseRouteIndication) -> &mut Self {
+        self.0.avps.put_i32(638, 128, 10415, 16384, true, v.0);
+        self
+    }
+    /// `*[ SCSCF-Restoration-Info ]`: SCSCF-Restoration-Info (code 639, vendor 10415), 3GPP TS 29.229 §6.3.46. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn scscf_restoration_info(
+        &mut self,
+        f: impl FnOnce(&mut ScscfRestorationInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ScscfRestorationInfo>(0, false, f);
+        self
+    }
+    /// `[ Associated-Registered-Identities ]`: Associated-Registered-Identities (code 647, vendor 10415), 3GPP TS 29.229 §6.3.50.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn associated_registered_identities(
+        &mut self,
+        f: impl FnOnce(&mut AssociatedRegisteredIdentitiesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AssociatedRegisteredIdentities>(32768, true, f);
+        self
+    }
+    /// `[ Server-Name ]`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
+    #[inline]
+    pub fn server_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(602, 192, 10415, 65536, true, v);
+        self
+    }
+    /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
+    #[inline]
+    pub fn wildcarded_public_identity(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(634, 128, 10415, 131072, true, v);
+        self
+    }
+    /// `[ Priviledged-Sender-Indication ]`: Priviledged-Sender-Indication (code 652, vendor 10415), 3GPP TS 29.229 §6.3.58.
+    #[inline]
+    pub fn priviledged_sender_indication(
+        &mut self,
+        v: PriviledgedSenderIndication,
+    ) -> &mut Self {
+        self.0.avps.put_i32(652, 128, 10415, 262144, true, v.0);
+        self
+    }
+    /// `[ Allowed-WAF-WWSF-Identities ]`: Allowed-WAF-WWSF-Identities (code 656, vendor 10415), 3GPP TS 29.229 §6.3.64.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn allowed_waf_wwsf_identities(
+        &mut self,
+        f: impl FnOnce(&mut AllowedWafWwsfIdentitiesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AllowedWafWwsfIdentities>(524288, true, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(1048576, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Location-Info-Request (command code 302, application 16777216), 3GPP TS 29.229 §6.1.5, straight into a buffer: started by [`LocationInfoRequest::writer`], each setter appends one AVP in the order called, [`LocationInfoRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`LocationInfoRequest`] is the owned form.
+pub struct LocationInfoRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl LocationInfoRequest {
+    /// Starts writing one Location-Info-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`LocationInfoRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> LocationInfoRequestWriter<'b> {
+        let mut w = LocationInfoRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 302, 16777216),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl LocationInfoRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(601, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(633, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 10415),
+        rt::AvpKey::new(650, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Originating-Request ]`: Originating-Request (code 633, vendor 10415), 3GPP TS 29.229 §6.3.34.
+    #[inline]
+    pub fn originating_request(&mut self, v: OriginatingRequest) -> &mut Self {
+        self.0.avps.put_i32(633, 192, 10415, 512, true, v.0);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(1024, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `{ Public-Identity }`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
+    #[inline]
+    pub fn public_identity(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(601, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ User-Authorization-Type ]`: User-Authorization-Type (code 623, vendor 10415), 3GPP TS 29.229 §6.3.24.
+    #[inline]
+    pub fn user_authorization_type(&mut self, v: UserAuthorizationType) -> &mut Self {
+        self.0.avps.put_i32(623, 192, 10415, 2048, true, v.0);
+        self
+    }
+    /// `[ Session-Priority ]`: Session-Priority (code 650, vendor 10415), 3GPP TS 29.229 §6.3.56.
+    #[inline]
+    pub fn session_priority(&mut self, v: SessionPriority) -> &mut Self {
+        self.0.avps.put_i32(650, 128, 10415, 4096, true, v.0);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Location-Info-Answer (command code 302, application 16777216), 3GPP TS 29.229 §6.1.6, straight into a buffer: started by [`LocationInfoAnswer::writer`], each setter appends one AVP in the order called, [`LocationInfoAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`LocationInfoAnswer`] is the owned form.
+pub struct LocationInfoAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl LocationInfoAnswer {
+    /// Starts writing one Location-Info-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`LocationInfoAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> LocationInfoAnswerWriter<'b> {
+        let mut w = LocationInfoAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 302, 16777216),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl LocationInfoAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(602, 10415),
+        rt::AvpKey::new(603, 10415),
+        rt::AvpKey::new(634, 10415),
+        rt::AvpKey::new(653, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                512,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Server-Name ]`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
+    #[inline]
+    pub fn server_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(602, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ Server-Capabilities ]`: Server-Capabilities (code 603, vendor 10415), 3GPP TS 29.229 §6.3.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn server_capabilities(
+        &mut self,
+        f: impl FnOnce(&mut ServerCapabilitiesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ServerCapabilities>(2048, true, f);
+        self
+    }
+    /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
+    #[inline]
+    pub fn wildcarded_public_identity(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(634, 128, 10415, 4096, true, v);
+        self
+    }
+    /// `[ LIA-Flags ]`: LIA-Flags (code 653, vendor 10415), 3GPP TS 29.229 §6.3.59.
+    #[inline]
+    pub fn lia_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(653, 128, 10415, 8192, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(16384, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Multimedia-Auth-Request (command code 303, application 16777216), 3GPP TS 29.229 §6.1.7, straight into a buffer: started by [`MultimediaAuthRequest::writer`], each setter appends one AVP in the order called, [`MultimediaAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MultimediaAuthRequest`] is the owned form.
+pub struct MultimediaAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl MultimediaAuthRequest {
+    /// Starts writing one Multimedia-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MultimediaAuthRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> MultimediaAuthRequestWriter<'b> {
+        let mut w = MultimediaAuthRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 303, 16777216),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl MultimediaAuthRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(601, 10415),
+        rt::AvpKey::new(612, 10415),
+        rt::AvpKey::new(607, 10415),
+        rt::AvpKey::new(602, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+    ];
+    const REQUIRED: u64 = 2047;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 2048, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 4096, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(8192, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `{ Public-Identity }`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
+    #[inline]
+    pub fn public_identity(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(601, 192, 10415, 128, true, v);
+        self
+    }
+    /// `{ 3GPP-SIP-Auth-Data-Item }`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tgpp_sip_auth_data_item(
+        &mut self,
+        f: impl FnOnce(&mut TgppSipAuthDataItemWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<TgppSipAuthDataItem>(256, true, f);
+        self
+    }
+    /// `{ 3GPP-SIP-Number-Auth-Items }`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
+    #[inline]
+    pub fn tgpp_sip_number_auth_items(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(607, 192, 10415, 512, true, v);
+        self
+    }
+    /// `{ Server-Name }`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
+    #[inline]
+    pub fn server_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(602, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Multimedia-Auth-Answer (command code 303, application 16777216), 3GPP TS 29.229 §6.1.8, straight into a buffer: started by [`MultimediaAuthAnswer::writer`], each setter appends one AVP in the order called, [`MultimediaAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MultimediaAuthAnswer`] is the owned form.
+pub struct MultimediaAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl MultimediaAuthAnswer {
+    /// Starts writing one Multimedia-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MultimediaAuthAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> MultimediaAuthAnswerWriter<'b> {
+        let mut w = MultimediaAuthAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 303, 16777216),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl MultimediaAuthAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(601, 10415),
+        rt::AvpKey::new(607, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(512, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                1024,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
+    #[inline]
+    pub fn public_identity(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(601, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ 3GPP-SIP-Number-Auth-Items ]`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
+    #[inline]
+    pub fn tgpp_sip_number_auth_items(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(607, 192, 10415, 4096, true, v);
+        self
+    }
+    /// `*[ 3GPP-SIP-Auth-Data-Item ]`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tgpp_sip_auth_data_item(
+        &mut self,
+        f: impl FnOnce(&mut TgppSipAuthDataItemWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<TgppSipAuthDataItem>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(8192, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Registration-Termination-Request (command code 304, application 16777216), 3GPP TS 29.229 §6.1.9, straight into a buffer: started by [`RegistrationTerminationRequest::writer`], each setter appends one AVP in the order called, [`RegistrationTerminationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`RegistrationTerminationRequest`] is the owned form.
+pub struct RegistrationTerminationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl RegistrationTerminationRequest {
+    /// Starts writing one Registration-Termination-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`RegistrationTerminationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> RegistrationTerminationRequestWriter<'b> {
+        let mut w = RegistrationTerminationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 304, 16777216),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl RegistrationTerminationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(615, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(632, 10415),
+        rt::AvpKey::new(659, 10415),
+    ];
+    const REQUIRED: u64 = 511;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 64, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Associated-Identities ]`: Associated-Identities (code 632, vendor 10415), 3GPP TS 29.229 §6.3.33.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn associated_identities(
+        &mut self,
+        f: impl FnOnce(&mut AssociatedIdentitiesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AssociatedIdentities>(1024, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2. Each call appends another occurrence.
+    #[inline]
+    pub fn public_identity(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(601, 192, 10415, 0, false, v);
+        self
+    }
+    /// `{ Deregistration-Reason }`: Deregistration-Reason (code 615, vendor 10415), 3GPP TS 29.229 §6.3.16.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn deregistration_reason(
+        &mut self,
+        f: impl FnOnce(&mut DeregistrationReasonWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<DeregistrationReason>(256, true, f);
+        self
+    }
+    /// `[ RTR-Flags ]`: RTR-Flags (code 659, vendor 10415), 3GPP TS 29.229 §6.3.69.
+    #[inline]
+    pub fn rtr_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(659, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Registration-Termination-Answer (command code 304, application 16777216), 3GPP TS 29.229 §6.1.10, straight into a buffer: started by [`RegistrationTerminationAnswer::writer`], each setter appends one AVP in the order called, [`RegistrationTerminationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`RegistrationTerminationAnswer`] is the owned form.
+pub struct RegistrationTerminationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl RegistrationTerminationAnswer {
+    /// Starts writing one Registration-Termination-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`RegistrationTerminationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> RegistrationTerminationAnswerWriter<'b> {
+        let mut w = RegistrationTerminationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 304, 16777216),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl RegistrationTerminationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(632, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Associated-Identities ]`: Associated-Identities (code 632, vendor 10415), 3GPP TS 29.229 §6.3.33.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn associated_identities(
+        &mut self,
+        f: impl FnOnce(&mut AssociatedIdentitiesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AssociatedIdentities>(256, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Identity-with-Emergency-Registration ]`: Identity-with-Emergency-Registration (code 651, vendor 10415), 3GPP TS 29.229 §6.3.57. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn identity_with_emergency_registration(
+        &mut self,
+        f: impl FnOnce(&mut IdentityWithEmergencyRegistrationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<IdentityWithEmergencyRegistration>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(512, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Push-Profile-Request (command code 305, application 16777216), 3GPP TS 29.229 §6.1.11, straight into a buffer: started by [`PushProfileRequest::writer`], each setter appends one AVP in the order called, [`PushProfileRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`PushProfileRequest`] is the owned form.
+pub struct PushProfileRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl PushProfileRequest {
+    /// Starts writing one Push-Profile-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`PushProfileRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> PushProfileRequestWriter<'b> {
+        let mut w = PushProfileRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 305, 16777216),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl PushProfileRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(606, 10415),
+        rt::AvpKey::new(618, 10415),
+        rt::AvpKey::new(612, 10415),
+        rt::AvpKey::new(656, 10415),
+    ];
+    const REQUIRED: u64 = 255;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 64, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ User-Data ]`: User-Data (code 606, vendor 10415), 3GPP TS 29.229 §6.3.7.
+    #[inline]
+    pub fn user_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(606, 192, 10415, 512, true, v);
+        self
+    }
+    /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn charging_information(
+        &mut self,
+        f: impl FnOnce(&mut ChargingInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ChargingInformation>(1024, true, f);
+        self
+    }
+    /// `[ 3GPP-SIP-Auth-Data-Item ]`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tgpp_sip_auth_data_item(
+        &mut self,
+        f: impl FnOnce(&mut TgppSipAuthDataItemWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<TgppSipAuthDataItem>(2048, true, f);
+        self
+    }
+    /// `[ Allowed-WAF-WWSF-Identities ]`: Allowed-WAF-WWSF-Identities (code 656, vendor 10415), 3GPP TS 29.229 §6.3.64.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn allowed_waf_wwsf_identities(
+        &mut self,
+        f: impl FnOnce(&mut AllowedWafWwsfIdentitiesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AllowedWafWwsfIdentities>(4096, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Push-Profile-Answer (command code 305, application 16777216), 3GPP TS 29.229 §6.1.12, straight into a buffer: started by [`PushProfileAnswer::writer`], each setter appends one AVP in the order called, [`PushProfileAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`PushProfileAnswer`] is the owned form.
+pub struct PushProfileAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl PushProfileAnswer {
+    /// Starts writing one Push-Profile-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`PushProfileAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> PushProfileAnswerWriter<'b> {
+        let mut w = PushProfileAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 305, 16777216),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl PushProfileAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(256, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 67usize] = [
     rt::dictionary::AvpDef {

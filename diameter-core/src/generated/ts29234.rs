@@ -1694,6 +1694,282 @@ impl std::fmt::Debug for ChargingNodesView<'_> {
         }
     }
 }
+/// Writes the members of one WLAN-User-Data AVP (code 303, vendor 10415), 3GPP TS 29.234 §10.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`WlanUserData`] is the owned form.
+///
+/// ```text
+/// [ Charging-Data ]
+/// [ WLAN-Access ]
+/// [ WLAN-3GPP-IP-Access ]
+/// *[ APN-Authorized ]
+/// [ Maximum-Number-Accesses ]
+/// *[ AVP ]
+/// ```
+pub struct WlanUserDataWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for WlanUserData {
+    type Writer<'c> = WlanUserDataWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(303, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(304, 10415),
+        rt::AvpKey::new(305, 10415),
+        rt::AvpKey::new(306, 10415),
+        rt::AvpKey::new(319, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for WlanUserDataWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl WlanUserDataWriter<'_> {
+    /// `[ Charging-Data ]`: Charging-Data (code 304, vendor 10415), 3GPP TS 29.234 §10.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn charging_data(
+        &mut self,
+        f: impl FnOnce(&mut ChargingDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ChargingData>(1, true, f);
+        self
+    }
+    /// `[ WLAN-Access ]`: WLAN-Access (code 305, vendor 10415), 3GPP TS 29.234 §10.1.
+    #[inline]
+    pub fn wlan_access(&mut self, v: WlanAccess) -> &mut Self {
+        self.0.put_i32(305, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ WLAN-3GPP-IP-Access ]`: WLAN-3GPP-IP-Access (code 306, vendor 10415), 3GPP TS 29.234 §10.1.
+    #[inline]
+    pub fn wlan_3gpp_ip_access(&mut self, v: Wlan3gppIpAccess) -> &mut Self {
+        self.0.put_i32(306, 192, 10415, 4, true, v.0);
+        self
+    }
+    /// `*[ APN-Authorized ]`: APN-Authorized (code 307, vendor 10415), 3GPP TS 29.234 §10.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn apn_authorized(
+        &mut self,
+        f: impl FnOnce(&mut ApnAuthorizedWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ApnAuthorized>(0, false, f);
+        self
+    }
+    /// `[ Maximum-Number-Accesses ]`: Maximum-Number-Accesses (code 319, vendor 10415), 3GPP TS 29.234 §10.1.
+    #[inline]
+    pub fn maximum_number_accesses(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(319, 192, 10415, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Charging-Data AVP (code 304, vendor 10415), 3GPP TS 29.234 §10.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChargingData`] is the owned form.
+///
+/// ```text
+/// [ Charging-Characteristics ]
+/// [ Charging-Nodes ]
+/// *[ AVP ]
+/// ```
+pub struct ChargingDataWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ChargingData {
+    type Writer<'c> = ChargingDataWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(304, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(314, 10415),
+        rt::AvpKey::new(315, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ChargingDataWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ChargingDataWriter<'_> {
+    /// `[ Charging-Characteristics ]`: Charging-Characteristics (code 314, vendor 10415), 3GPP TS 29.234 §10.1.
+    #[inline]
+    pub fn charging_characteristics(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(314, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Charging-Nodes ]`: Charging-Nodes (code 315, vendor 10415), 3GPP TS 29.234 §10.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn charging_nodes(
+        &mut self,
+        f: impl FnOnce(&mut ChargingNodesWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ChargingNodes>(2, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one APN-Authorized AVP (code 307, vendor 10415), 3GPP TS 29.234 §10.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ApnAuthorized`] is the owned form.
+///
+/// ```text
+/// { Service-Selection }
+/// [ APN-Barring-Type ]
+/// [ WLAN-Direct-IP-Access ]
+/// [ Routing-Policy ]
+/// [ Max-Requested-Bandwidth ]
+/// *[ AVP ]
+/// ```
+pub struct ApnAuthorizedWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ApnAuthorized {
+    type Writer<'c> = ApnAuthorizedWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(307, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(493, 0),
+        rt::AvpKey::new(309, 10415),
+        rt::AvpKey::new(310, 10415),
+        rt::AvpKey::new(312, 10415),
+        rt::AvpKey::new(313, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ApnAuthorizedWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ApnAuthorizedWriter<'_> {
+    /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(493, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ APN-Barring-Type ]`: APN-Barring-Type (code 309, vendor 10415), 3GPP TS 29.234 §10.1.
+    #[inline]
+    pub fn apn_barring_type(&mut self, v: ApnBarringType) -> &mut Self {
+        self.0.put_i32(309, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ WLAN-Direct-IP-Access ]`: WLAN-Direct-IP-Access (code 310, vendor 10415), 3GPP TS 29.234 §10.1.
+    #[inline]
+    pub fn wlan_direct_ip_access(&mut self, v: WlanDirectIpAccess) -> &mut Self {
+        self.0.put_i32(310, 192, 10415, 4, true, v.0);
+        self
+    }
+    /// `[ Routing-Policy ]`: Routing-Policy (code 312, vendor 10415), 3GPP TS 29.234 §10.1.
+    #[inline]
+    pub fn routing_policy(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(312, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ Max-Requested-Bandwidth ]`: Max-Requested-Bandwidth (code 313, vendor 10415), 3GPP TS 29.234 §10.1.
+    #[inline]
+    pub fn max_requested_bandwidth(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(313, 192, 10415, 16, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Charging-Nodes AVP (code 315, vendor 10415), 3GPP TS 29.234 §10.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChargingNodes`] is the owned form.
+///
+/// ```text
+/// [ Primary-OCS-Charging-Function-Name ]
+/// [ Secondary-OCS-Charging-Function-Name ]
+/// [ Primary-Charging-Collection-Function-Name ]
+/// [ Secondary-Charging-Collection-Function-Name ]
+/// *[ AVP ]
+/// ```
+pub struct ChargingNodesWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ChargingNodes {
+    type Writer<'c> = ChargingNodesWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(315, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(316, 10415),
+        rt::AvpKey::new(317, 10415),
+        rt::AvpKey::new(621, 10415),
+        rt::AvpKey::new(622, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ChargingNodesWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ChargingNodesWriter<'_> {
+    /// `[ Primary-OCS-Charging-Function-Name ]`: Primary-OCS-Charging-Function-Name (code 316, vendor 10415), 3GPP TS 29.234 §10.1.
+    #[inline]
+    pub fn primary_ocs_charging_function_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(316, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Secondary-OCS-Charging-Function-Name ]`: Secondary-OCS-Charging-Function-Name (code 317, vendor 10415), 3GPP TS 29.234 §10.1.
+    #[inline]
+    pub fn secondary_ocs_charging_function_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(317, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Primary-Charging-Collection-Function-Name ]`: Primary-Charging-Collection-Function-Name (code 621, vendor 10415), 3GPP TS 29.229 §6.3.22.
+    #[inline]
+    pub fn primary_charging_collection_function_name(
+        &mut self,
+        v: &rt::data::DiameterUri,
+    ) -> &mut Self {
+        self.0.put_str(621, 192, 10415, 4, true, &v.0);
+        self
+    }
+    /// `[ Secondary-Charging-Collection-Function-Name ]`: Secondary-Charging-Collection-Function-Name (code 622, vendor 10415), 3GPP TS 29.229 §6.3.23.
+    #[inline]
+    pub fn secondary_charging_collection_function_name(
+        &mut self,
+        v: &rt::data::DiameterUri,
+    ) -> &mut Self {
+        self.0.put_str(622, 192, 10415, 8, true, &v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 20usize] = [
     rt::dictionary::AvpDef {

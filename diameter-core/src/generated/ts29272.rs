@@ -49342,6 +49342,9504 @@ impl std::fmt::Debug for TgppS7aS7dResetAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one Subscription-Data AVP (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SubscriptionData`] is the owned form.
+///
+/// ```text
+/// [ Subscriber-Status ]
+/// [ MSISDN ]
+/// [ A-MSISDN ]
+/// [ STN-SR ]
+/// [ ICS-Indicator ]
+/// [ Network-Access-Mode ]
+/// [ Operator-Determined-Barring ]
+/// [ HPLMN-ODB ]
+/// *10[ Regional-Subscription-Zone-Code ]
+/// [ Access-Restriction-Data ]
+/// [ APN-OI-Replacement ]
+/// [ LCS-Info ]
+/// [ Teleservice-List ]
+/// *[ Call-Barring-Info ]
+/// [ 3GPP-Charging-Characteristics ]
+/// [ AMBR ]
+/// [ APN-Configuration-Profile ]
+/// [ RAT-Frequency-Selection-Priority-ID ]
+/// [ Trace-Data ]
+/// [ GPRS-Subscription-Data ]
+/// *[ CSG-Subscription-Data ]
+/// [ Roaming-Restricted-Due-To-Unsupported-Feature ]
+/// [ Subscribed-Periodic-RAU-TAU-Timer ]
+/// [ MPS-Priority ]
+/// [ VPLMN-LIPA-Allowed ]
+/// [ Relay-Node-Indicator ]
+/// [ MDT-User-Consent ]
+/// [ Subscribed-VSRVCC ]
+/// [ ProSe-Subscription-Data ]
+/// [ Subscription-Data-Flags ]
+/// *[ Adjacent-Access-Restriction-Data ]
+/// [ DL-Buffering-Suggested-Packet-Count ]
+/// *[ IMSI-Group-Id ]
+/// [ UE-Usage-Type ]
+/// *[ AESE-Communication-Pattern ]
+/// *[ Monitoring-Event-Configuration ]
+/// [ Emergency-Info ]
+/// [ V2X-Subscription-Data ]
+/// [ V2X-Subscription-Data-Nr ]
+/// *[ eDRX-Cycle-Length ]
+/// [ External-Identifier ]
+/// [ Active-Time ]
+/// [ Service-Gap-Time ]
+/// [ Broadcast-Location-Assistance-Data-Types ]
+/// [ Aerial-UE-Subscription-Information ]
+/// [ Core-Network-Restrictions ]
+/// *[ Paging-Time-Window ]
+/// [ Subscribed-ARPI ]
+/// [ IAB-Operation-Permission ]
+/// [ PLMN-RAT-Usage-Control ]
+/// *[ AVP ]
+/// ```
+pub struct SubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SubscriptionData {
+    type Writer<'c> = SubscriptionDataWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1400, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1424, 10415),
+        rt::AvpKey::new(701, 10415),
+        rt::AvpKey::new(1643, 10415),
+        rt::AvpKey::new(1433, 10415),
+        rt::AvpKey::new(1491, 10415),
+        rt::AvpKey::new(1417, 10415),
+        rt::AvpKey::new(1425, 10415),
+        rt::AvpKey::new(1418, 10415),
+        rt::AvpKey::new(1426, 10415),
+        rt::AvpKey::new(1427, 10415),
+        rt::AvpKey::new(1473, 10415),
+        rt::AvpKey::new(1486, 10415),
+        rt::AvpKey::new(13, 10415),
+        rt::AvpKey::new(1435, 10415),
+        rt::AvpKey::new(1429, 10415),
+        rt::AvpKey::new(1440, 10415),
+        rt::AvpKey::new(1458, 10415),
+        rt::AvpKey::new(1467, 10415),
+        rt::AvpKey::new(1457, 10415),
+        rt::AvpKey::new(1619, 10415),
+        rt::AvpKey::new(1616, 10415),
+        rt::AvpKey::new(1617, 10415),
+        rt::AvpKey::new(1633, 10415),
+        rt::AvpKey::new(1634, 10415),
+        rt::AvpKey::new(1636, 10415),
+        rt::AvpKey::new(3701, 10415),
+        rt::AvpKey::new(1654, 10415),
+        rt::AvpKey::new(1674, 10415),
+        rt::AvpKey::new(1680, 10415),
+        rt::AvpKey::new(1687, 10415),
+        rt::AvpKey::new(1688, 10415),
+        rt::AvpKey::new(1710, 10415),
+        rt::AvpKey::new(3111, 10415),
+        rt::AvpKey::new(4324, 10415),
+        rt::AvpKey::new(1698, 10415),
+        rt::AvpKey::new(1700, 10415),
+        rt::AvpKey::new(1699, 10415),
+        rt::AvpKey::new(1704, 10415),
+        rt::AvpKey::new(1708, 10415),
+        rt::AvpKey::new(1709, 10415),
+        rt::AvpKey::new(1728, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SubscriptionDataWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SubscriptionDataWriter<'_> {
+    /// `[ Subscriber-Status ]`: Subscriber-Status (code 1424, vendor 10415), 3GPP TS 29.272 §7.3.29.
+    #[inline]
+    pub fn subscriber_status(&mut self, v: SubscriberStatus) -> &mut Self {
+        self.0.put_i32(1424, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
+    #[inline]
+    pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(701, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ A-MSISDN ]`: A-MSISDN (code 1643, vendor 10415), 3GPP TS 29.272 §7.3.157.
+    #[inline]
+    pub fn a_msisdn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1643, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ STN-SR ]`: STN-SR (code 1433, vendor 10415), 3GPP TS 29.272 §7.3.39.
+    #[inline]
+    pub fn stn_sr(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1433, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ ICS-Indicator ]`: ICS-Indicator (code 1491, vendor 10415), 3GPP TS 29.272 §7.3.104.
+    #[inline]
+    pub fn ics_indicator(&mut self, v: IcsIndicator) -> &mut Self {
+        self.0.put_i32(1491, 192, 10415, 16, true, v.0);
+        self
+    }
+    /// `[ Network-Access-Mode ]`: Network-Access-Mode (code 1417, vendor 10415), 3GPP TS 29.272 §7.3.21.
+    #[inline]
+    pub fn network_access_mode(&mut self, v: NetworkAccessMode) -> &mut Self {
+        self.0.put_i32(1417, 192, 10415, 32, true, v.0);
+        self
+    }
+    /// `[ Operator-Determined-Barring ]`: Operator-Determined-Barring (code 1425, vendor 10415), 3GPP TS 29.272 §7.3.30.
+    #[inline]
+    pub fn operator_determined_barring(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1425, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ HPLMN-ODB ]`: HPLMN-ODB (code 1418, vendor 10415), 3GPP TS 29.272 §7.3.22.
+    #[inline]
+    pub fn hplmn_odb(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1418, 192, 10415, 128, true, v);
+        self
+    }
+    /// `*10[ Regional-Subscription-Zone-Code ]`: Regional-Subscription-Zone-Code (code 1446, vendor 10415), 3GPP TS 29.272 §7.3.52. Each call appends another occurrence.
+    #[inline]
+    pub fn regional_subscription_zone_code(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1446, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ Access-Restriction-Data ]`: Access-Restriction-Data (code 1426, vendor 10415), 3GPP TS 29.272 §7.3.31.
+    #[inline]
+    pub fn access_restriction_data(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1426, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ APN-OI-Replacement ]`: APN-OI-Replacement (code 1427, vendor 10415), 3GPP TS 29.272 §7.3.32.
+    #[inline]
+    pub fn apn_oi_replacement(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1427, 192, 10415, 512, true, v);
+        self
+    }
+    /// `[ LCS-Info ]`: LCS-Info (code 1473, vendor 10415), 3GPP TS 29.272 §7.3.84.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn lcs_info(&mut self, f: impl FnOnce(&mut LcsInfoWriter<'_>)) -> &mut Self {
+        self.0.group::<LcsInfo>(1024, true, f);
+        self
+    }
+    /// `[ Teleservice-List ]`: Teleservice-List (code 1486, vendor 10415), 3GPP TS 29.272 §7.3.99.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn teleservice_list(
+        &mut self,
+        f: impl FnOnce(&mut TeleserviceListWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<TeleserviceList>(2048, true, f);
+        self
+    }
+    /// `*[ Call-Barring-Info ]`: Call-Barring-Info (code 1488, vendor 10415), 3GPP TS 29.272 §7.3.101. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn call_barring_info(
+        &mut self,
+        f: impl FnOnce(&mut CallBarringInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<CallBarringInfo>(0, false, f);
+        self
+    }
+    /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_charging_characteristics(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(13, 192, 10415, 4096, true, v);
+        self
+    }
+    /// `[ AMBR ]`: AMBR (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ambr(&mut self, f: impl FnOnce(&mut AmbrWriter<'_>)) -> &mut Self {
+        self.0.group::<Ambr>(8192, true, f);
+        self
+    }
+    /// `[ APN-Configuration-Profile ]`: APN-Configuration-Profile (code 1429, vendor 10415), 3GPP TS 29.272 §7.3.34.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn apn_configuration_profile(
+        &mut self,
+        f: impl FnOnce(&mut ApnConfigurationProfileWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ApnConfigurationProfile>(16384, true, f);
+        self
+    }
+    /// `[ RAT-Frequency-Selection-Priority-ID ]`: RAT-Frequency-Selection-Priority-ID (code 1440, vendor 10415), 3GPP TS 29.272 §7.3.46.
+    #[inline]
+    pub fn rat_frequency_selection_priority_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1440, 192, 10415, 32768, true, v);
+        self
+    }
+    /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn trace_data(&mut self, f: impl FnOnce(&mut TraceDataWriter<'_>)) -> &mut Self {
+        self.0.group::<TraceData>(65536, true, f);
+        self
+    }
+    /// `[ GPRS-Subscription-Data ]`: GPRS-Subscription-Data (code 1467, vendor 10415), 3GPP TS 29.272 §7.3.72.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn gprs_subscription_data(
+        &mut self,
+        f: impl FnOnce(&mut GprsSubscriptionDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<GprsSubscriptionData>(131072, true, f);
+        self
+    }
+    /// `*[ CSG-Subscription-Data ]`: CSG-Subscription-Data (code 1436, vendor 10415), 3GPP TS 29.272 §7.3.78. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn csg_subscription_data(
+        &mut self,
+        f: impl FnOnce(&mut CsgSubscriptionDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<CsgSubscriptionData>(0, false, f);
+        self
+    }
+    /// `[ Roaming-Restricted-Due-To-Unsupported-Feature ]`: Roaming-Restricted-Due-To-Unsupported-Feature (code 1457, vendor 10415), 3GPP TS 29.272 §7.3.81.
+    #[inline]
+    pub fn roaming_restricted_due_to_unsupported_feature(
+        &mut self,
+        v: RoamingRestrictedDueToUnsupportedFeature,
+    ) -> &mut Self {
+        self.0.put_i32(1457, 192, 10415, 262144, true, v.0);
+        self
+    }
+    /// `[ Subscribed-Periodic-RAU-TAU-Timer ]`: Subscribed-Periodic-RAU-TAU-Timer (code 1619, vendor 10415), 3GPP TS 29.272 §7.3.134.
+    #[inline]
+    pub fn subscribed_periodic_rau_tau_timer(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1619, 192, 10415, 524288, true, v);
+        self
+    }
+    /// `[ MPS-Priority ]`: MPS-Priority (code 1616, vendor 10415), 3GPP TS 29.272 §7.3.131.
+    #[inline]
+    pub fn mps_priority(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1616, 192, 10415, 1048576, true, v);
+        self
+    }
+    /// `[ VPLMN-LIPA-Allowed ]`: VPLMN-LIPA-Allowed (code 1617, vendor 10415), 3GPP TS 29.272 §7.3.132.
+    #[inline]
+    pub fn vplmn_lipa_allowed(&mut self, v: VplmnLipaAllowed) -> &mut Self {
+        self.0.put_i32(1617, 192, 10415, 2097152, true, v.0);
+        self
+    }
+    /// `[ Relay-Node-Indicator ]`: Relay-Node-Indicator (code 1633, vendor 10415), 3GPP TS 29.272 §7.3.147.
+    #[inline]
+    pub fn relay_node_indicator(&mut self, v: RelayNodeIndicator) -> &mut Self {
+        self.0.put_i32(1633, 128, 10415, 4194304, true, v.0);
+        self
+    }
+    /// `[ MDT-User-Consent ]`: MDT-User-Consent (code 1634, vendor 10415), 3GPP TS 29.272 §7.3.148.
+    #[inline]
+    pub fn mdt_user_consent(&mut self, v: MdtUserConsent) -> &mut Self {
+        self.0.put_i32(1634, 192, 10415, 8388608, true, v.0);
+        self
+    }
+    /// `[ Subscribed-VSRVCC ]`: Subscribed-VSRVCC (code 1636, vendor 10415), 3GPP TS 29.272 §7.3.150.
+    #[inline]
+    pub fn subscribed_vsrvcc(&mut self, v: SubscribedVsrvcc) -> &mut Self {
+        self.0.put_i32(1636, 192, 10415, 16777216, true, v.0);
+        self
+    }
+    /// `[ ProSe-Subscription-Data ]`: ProSe-Subscription-Data (code 3701, vendor 10415), 3GPP TS 29.344 §6.3.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn prose_subscription_data(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29344::ProseSubscriptionDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29344::ProseSubscriptionData>(33554432, true, f);
+        self
+    }
+    /// `[ Subscription-Data-Flags ]`: Subscription-Data-Flags (code 1654, vendor 10415), 3GPP TS 29.272 §7.3.165.
+    #[inline]
+    pub fn subscription_data_flags(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1654, 128, 10415, 67108864, true, v);
+        self
+    }
+    /// `*[ Adjacent-Access-Restriction-Data ]`: Adjacent-Access-Restriction-Data (code 1673, vendor 10415), 3GPP TS 29.272 §7.3.187. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn adjacent_access_restriction_data(
+        &mut self,
+        f: impl FnOnce(&mut AdjacentAccessRestrictionDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AdjacentAccessRestrictionData>(0, false, f);
+        self
+    }
+    /// `[ DL-Buffering-Suggested-Packet-Count ]`: DL-Buffering-Suggested-Packet-Count (code 1674, vendor 10415), 3GPP TS 29.272 §7.3.188.
+    #[inline]
+    pub fn dl_buffering_suggested_packet_count(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(1674, 128, 10415, 134217728, true, v);
+        self
+    }
+    /// `*[ IMSI-Group-Id ]`: IMSI-Group-Id (code 1675, vendor 10415), 3GPP TS 29.272 §7.3.189. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn imsi_group_id(
+        &mut self,
+        f: impl FnOnce(&mut ImsiGroupIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ImsiGroupId>(0, false, f);
+        self
+    }
+    /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
+    #[inline]
+    pub fn ue_usage_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1680, 128, 10415, 268435456, true, v);
+        self
+    }
+    /// `*[ AESE-Communication-Pattern ]`: AESE-Communication-Pattern (code 3113, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn aese_communication_pattern(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::AeseCommunicationPatternWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29336::AeseCommunicationPattern>(0, false, f);
+        self
+    }
+    /// `*[ Monitoring-Event-Configuration ]`: Monitoring-Event-Configuration (code 3122, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn monitoring_event_configuration(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::MonitoringEventConfigurationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29336::MonitoringEventConfiguration>(0, false, f);
+        self
+    }
+    /// `[ Emergency-Info ]`: Emergency-Info (code 1687, vendor 10415), 3GPP TS 29.272 §7.3.210.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn emergency_info(
+        &mut self,
+        f: impl FnOnce(&mut EmergencyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<EmergencyInfo>(536870912, true, f);
+        self
+    }
+    /// `[ V2X-Subscription-Data ]`: V2X-Subscription-Data (code 1688, vendor 10415), 3GPP TS 29.272 §7.3.212.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn v2x_subscription_data(
+        &mut self,
+        f: impl FnOnce(&mut V2xSubscriptionDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<V2xSubscriptionData>(1073741824, true, f);
+        self
+    }
+    /// `[ V2X-Subscription-Data-Nr ]`: V2X-Subscription-Data-Nr (code 1710, vendor 10415), 3GPP TS 29.272 §7.3.235.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn v2x_subscription_data_nr(
+        &mut self,
+        f: impl FnOnce(&mut V2xSubscriptionDataNrWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<V2xSubscriptionDataNr>(2147483648, true, f);
+        self
+    }
+    /// `*[ eDRX-Cycle-Length ]`: eDRX-Cycle-Length (code 1691, vendor 10415), 3GPP TS 29.272 §7.3.215. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn edrx_cycle_length(
+        &mut self,
+        f: impl FnOnce(&mut EdrxCycleLengthWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<EdrxCycleLength>(0, false, f);
+        self
+    }
+    /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
+    #[inline]
+    pub fn external_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3111, 192, 10415, 4294967296, true, v);
+        self
+    }
+    /// `[ Active-Time ]`: Active-Time (code 4324, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn active_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4324, 192, 10415, 8589934592, true, v);
+        self
+    }
+    /// `[ Service-Gap-Time ]`: Service-Gap-Time (code 1698, vendor 10415), 3GPP TS 29.272 §7.3.223.
+    #[inline]
+    pub fn service_gap_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1698, 192, 10415, 17179869184, true, v);
+        self
+    }
+    /// `[ Broadcast-Location-Assistance-Data-Types ]`: Broadcast-Location-Assistance-Data-Types (code 1700, vendor 10415), 3GPP TS 29.272 §7.3.225.
+    #[inline]
+    pub fn broadcast_location_assistance_data_types(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(1700, 192, 10415, 34359738368, true, v);
+        self
+    }
+    /// `[ Aerial-UE-Subscription-Information ]`: Aerial-UE-Subscription-Information (code 1699, vendor 10415), 3GPP TS 29.272 §7.3.224.
+    #[inline]
+    pub fn aerial_ue_subscription_information(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1699, 192, 10415, 68719476736, true, v);
+        self
+    }
+    /// `[ Core-Network-Restrictions ]`: Core-Network-Restrictions (code 1704, vendor 10415), 3GPP TS 29.272 §7.3.230.
+    #[inline]
+    pub fn core_network_restrictions(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1704, 192, 10415, 137438953472, true, v);
+        self
+    }
+    /// `*[ Paging-Time-Window ]`: Paging-Time-Window (code 1701, vendor 10415), 3GPP TS 29.272 §7.3.226. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn paging_time_window(
+        &mut self,
+        f: impl FnOnce(&mut PagingTimeWindowWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<PagingTimeWindow>(0, false, f);
+        self
+    }
+    /// `[ Subscribed-ARPI ]`: Subscribed-ARPI (code 1708, vendor 10415), 3GPP TS 29.272 §7.3.233.
+    #[inline]
+    pub fn subscribed_arpi(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1708, 192, 10415, 274877906944, true, v);
+        self
+    }
+    /// `[ IAB-Operation-Permission ]`: IAB-Operation-Permission (code 1709, vendor 10415), 3GPP TS 29.272 §7.3.234.
+    #[inline]
+    pub fn iab_operation_permission(&mut self, v: IabOperationPermission) -> &mut Self {
+        self.0.put_i32(1709, 192, 10415, 549755813888, true, v.0);
+        self
+    }
+    /// `[ PLMN-RAT-Usage-Control ]`: PLMN-RAT-Usage-Control (code 1728, vendor 10415), 3GPP TS 29.272 §7.3.253.
+    #[inline]
+    pub fn plmn_rat_usage_control(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1728, 192, 10415, 1099511627776, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Terminal-Information AVP (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TerminalInformation`] is the owned form.
+///
+/// ```text
+/// [ IMEI ]
+/// [ 3GPP2-MEID ]
+/// [ Software-Version ]
+/// *[ AVP ]
+/// ```
+pub struct TerminalInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TerminalInformation {
+    type Writer<'c> = TerminalInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1401, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1402, 10415),
+        rt::AvpKey::new(1471, 10415),
+        rt::AvpKey::new(1403, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TerminalInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TerminalInformationWriter<'_> {
+    /// `[ IMEI ]`: IMEI (code 1402, vendor 10415), 3GPP TS 29.272 §7.3.4.
+    #[inline]
+    pub fn imei(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1402, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ 3GPP2-MEID ]`: 3GPP2-MEID (code 1471, vendor 10415), 3GPP TS 29.272 §7.3.6.
+    #[inline]
+    pub fn tgpp2_meid(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1471, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Software-Version ]`: Software-Version (code 1403, vendor 10415), 3GPP TS 29.272 §7.3.5.
+    #[inline]
+    pub fn software_version(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1403, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Requested-EUTRAN-Authentication-Info AVP (code 1408, vendor 10415), 3GPP TS 29.272 §7.3.11, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RequestedEutranAuthenticationInfo`] is the owned form.
+///
+/// ```text
+/// [ Number-Of-Requested-Vectors ]
+/// [ Immediate-Response-Preferred ]
+/// [ Re-Synchronization-Info ]
+/// *[ AVP ]
+/// ```
+pub struct RequestedEutranAuthenticationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RequestedEutranAuthenticationInfo {
+    type Writer<'c> = RequestedEutranAuthenticationInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1408, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1410, 10415),
+        rt::AvpKey::new(1412, 10415),
+        rt::AvpKey::new(1411, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RequestedEutranAuthenticationInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RequestedEutranAuthenticationInfoWriter<'_> {
+    /// `[ Number-Of-Requested-Vectors ]`: Number-Of-Requested-Vectors (code 1410, vendor 10415), 3GPP TS 29.272 §7.3.14.
+    #[inline]
+    pub fn number_of_requested_vectors(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1410, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Immediate-Response-Preferred ]`: Immediate-Response-Preferred (code 1412, vendor 10415), 3GPP TS 29.272 §7.3.16.
+    #[inline]
+    pub fn immediate_response_preferred(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1412, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Re-Synchronization-Info ]`: Re-Synchronization-Info (code 1411, vendor 10415), 3GPP TS 29.272 §7.3.15.
+    #[inline]
+    pub fn re_synchronization_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1411, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Requested-UTRAN-GERAN-Authentication-Info AVP (code 1409, vendor 10415), 3GPP TS 29.272 §7.3.12, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RequestedUtranGeranAuthenticationInfo`] is the owned form.
+///
+/// ```text
+/// [ Number-Of-Requested-Vectors ]
+/// [ Immediate-Response-Preferred ]
+/// [ Re-Synchronization-Info ]
+/// *[ AVP ]
+/// ```
+pub struct RequestedUtranGeranAuthenticationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RequestedUtranGeranAuthenticationInfo {
+    type Writer<'c> = RequestedUtranGeranAuthenticationInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1409, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1410, 10415),
+        rt::AvpKey::new(1412, 10415),
+        rt::AvpKey::new(1411, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c>
+for RequestedUtranGeranAuthenticationInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RequestedUtranGeranAuthenticationInfoWriter<'_> {
+    /// `[ Number-Of-Requested-Vectors ]`: Number-Of-Requested-Vectors (code 1410, vendor 10415), 3GPP TS 29.272 §7.3.14.
+    #[inline]
+    pub fn number_of_requested_vectors(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1410, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Immediate-Response-Preferred ]`: Immediate-Response-Preferred (code 1412, vendor 10415), 3GPP TS 29.272 §7.3.16.
+    #[inline]
+    pub fn immediate_response_preferred(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1412, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Re-Synchronization-Info ]`: Re-Synchronization-Info (code 1411, vendor 10415), 3GPP TS 29.272 §7.3.15.
+    #[inline]
+    pub fn re_synchronization_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1411, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Authentication-Info AVP (code 1413, vendor 10415), 3GPP TS 29.272 §7.3.17, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AuthenticationInfo`] is the owned form.
+///
+/// ```text
+/// *[ E-UTRAN-Vector ]
+/// *[ UTRAN-Vector ]
+/// *[ GERAN-Vector ]
+/// *[ AVP ]
+/// ```
+pub struct AuthenticationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AuthenticationInfo {
+    type Writer<'c> = AuthenticationInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1413, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AuthenticationInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AuthenticationInfoWriter<'_> {
+    /// `*[ E-UTRAN-Vector ]`: E-UTRAN-Vector (code 1414, vendor 10415), 3GPP TS 29.272 §7.3.18. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn e_utran_vector(
+        &mut self,
+        f: impl FnOnce(&mut EUtranVectorWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<EUtranVector>(0, false, f);
+        self
+    }
+    /// `*[ UTRAN-Vector ]`: UTRAN-Vector (code 1415, vendor 10415), 3GPP TS 29.272 §7.3.19. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn utran_vector(
+        &mut self,
+        f: impl FnOnce(&mut UtranVectorWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<UtranVector>(0, false, f);
+        self
+    }
+    /// `*[ GERAN-Vector ]`: GERAN-Vector (code 1416, vendor 10415), 3GPP TS 29.272 §7.3.20. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn geran_vector(
+        &mut self,
+        f: impl FnOnce(&mut GeranVectorWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<GeranVector>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one E-UTRAN-Vector AVP (code 1414, vendor 10415), 3GPP TS 29.272 §7.3.18, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EUtranVector`] is the owned form.
+///
+/// ```text
+/// [ Item-Number ]
+/// { RAND }
+/// { XRES }
+/// { AUTN }
+/// { KASME }
+/// *[ AVP ]
+/// ```
+pub struct EUtranVectorWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for EUtranVector {
+    type Writer<'c> = EUtranVectorWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1414, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1447, 10415),
+        rt::AvpKey::new(1448, 10415),
+        rt::AvpKey::new(1449, 10415),
+        rt::AvpKey::new(1450, 10415),
+        rt::AvpKey::new(1419, 10415),
+    ];
+    const REQUIRED: u64 = 15;
+}
+impl<'c> rt::writer::MemberWriter<'c> for EUtranVectorWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl EUtranVectorWriter<'_> {
+    /// `[ Item-Number ]`: Item-Number (code 1419, vendor 10415), 3GPP TS 29.272 §7.3.23.
+    #[inline]
+    pub fn item_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1419, 192, 10415, 16, true, v);
+        self
+    }
+    /// `{ RAND }`: RAND (code 1447, vendor 10415), 3GPP TS 29.272 §7.3.53.
+    #[inline]
+    pub fn rand(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1447, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ XRES }`: XRES (code 1448, vendor 10415), 3GPP TS 29.272 §7.3.54.
+    #[inline]
+    pub fn xres(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1448, 192, 10415, 2, true, v);
+        self
+    }
+    /// `{ AUTN }`: AUTN (code 1449, vendor 10415), 3GPP TS 29.272 §7.3.55.
+    #[inline]
+    pub fn autn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1449, 192, 10415, 4, true, v);
+        self
+    }
+    /// `{ KASME }`: KASME (code 1450, vendor 10415), 3GPP TS 29.272 §7.3.56.
+    #[inline]
+    pub fn kasme(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1450, 192, 10415, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one UTRAN-Vector AVP (code 1415, vendor 10415), 3GPP TS 29.272 §7.3.19, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UtranVector`] is the owned form.
+///
+/// ```text
+/// [ Item-Number ]
+/// { RAND }
+/// { XRES }
+/// { AUTN }
+/// { Confidentiality-Key }
+/// { Integrity-Key }
+/// *[ AVP ]
+/// ```
+pub struct UtranVectorWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for UtranVector {
+    type Writer<'c> = UtranVectorWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1415, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1447, 10415),
+        rt::AvpKey::new(1448, 10415),
+        rt::AvpKey::new(1449, 10415),
+        rt::AvpKey::new(625, 10415),
+        rt::AvpKey::new(626, 10415),
+        rt::AvpKey::new(1419, 10415),
+    ];
+    const REQUIRED: u64 = 31;
+}
+impl<'c> rt::writer::MemberWriter<'c> for UtranVectorWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl UtranVectorWriter<'_> {
+    /// `[ Item-Number ]`: Item-Number (code 1419, vendor 10415), 3GPP TS 29.272 §7.3.23.
+    #[inline]
+    pub fn item_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1419, 192, 10415, 32, true, v);
+        self
+    }
+    /// `{ RAND }`: RAND (code 1447, vendor 10415), 3GPP TS 29.272 §7.3.53.
+    #[inline]
+    pub fn rand(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1447, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ XRES }`: XRES (code 1448, vendor 10415), 3GPP TS 29.272 §7.3.54.
+    #[inline]
+    pub fn xres(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1448, 192, 10415, 2, true, v);
+        self
+    }
+    /// `{ AUTN }`: AUTN (code 1449, vendor 10415), 3GPP TS 29.272 §7.3.55.
+    #[inline]
+    pub fn autn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1449, 192, 10415, 4, true, v);
+        self
+    }
+    /// `{ Confidentiality-Key }`: Confidentiality-Key (code 625, vendor 10415), 3GPP TS 29.229 §6.3.27.
+    #[inline]
+    pub fn confidentiality_key(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(625, 192, 10415, 8, true, v);
+        self
+    }
+    /// `{ Integrity-Key }`: Integrity-Key (code 626, vendor 10415), 3GPP TS 29.229 §6.3.28.
+    #[inline]
+    pub fn integrity_key(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(626, 192, 10415, 16, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one GERAN-Vector AVP (code 1416, vendor 10415), 3GPP TS 29.272 §7.3.20, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`GeranVector`] is the owned form.
+///
+/// ```text
+/// [ Item-Number ]
+/// { RAND }
+/// { SRES }
+/// { Kc }
+/// *[ AVP ]
+/// ```
+pub struct GeranVectorWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for GeranVector {
+    type Writer<'c> = GeranVectorWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1416, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1447, 10415),
+        rt::AvpKey::new(1454, 10415),
+        rt::AvpKey::new(1453, 10415),
+        rt::AvpKey::new(1419, 10415),
+    ];
+    const REQUIRED: u64 = 7;
+}
+impl<'c> rt::writer::MemberWriter<'c> for GeranVectorWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl GeranVectorWriter<'_> {
+    /// `[ Item-Number ]`: Item-Number (code 1419, vendor 10415), 3GPP TS 29.272 §7.3.23.
+    #[inline]
+    pub fn item_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1419, 192, 10415, 8, true, v);
+        self
+    }
+    /// `{ RAND }`: RAND (code 1447, vendor 10415), 3GPP TS 29.272 §7.3.53.
+    #[inline]
+    pub fn rand(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1447, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ SRES }`: SRES (code 1454, vendor 10415), 3GPP TS 29.272 §7.3.60.
+    #[inline]
+    pub fn sres(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1454, 192, 10415, 2, true, v);
+        self
+    }
+    /// `{ Kc }`: Kc (code 1453, vendor 10415), 3GPP TS 29.272 §7.3.59.
+    #[inline]
+    pub fn kc(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1453, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one APN-Configuration-Profile AVP (code 1429, vendor 10415), 3GPP TS 29.272 §7.3.34, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ApnConfigurationProfile`] is the owned form.
+///
+/// ```text
+/// { Context-Identifier }
+/// [ Additional-Context-Identifier ]
+/// [ Third-Context-Identifier ]
+/// { All-APN-Configurations-Included-Indicator }
+/// 1*{ APN-Configuration }
+/// *[ AVP ]
+/// ```
+pub struct ApnConfigurationProfileWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ApnConfigurationProfile {
+    type Writer<'c> = ApnConfigurationProfileWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1429, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1423, 10415),
+        rt::AvpKey::new(1428, 10415),
+        rt::AvpKey::new(1430, 10415),
+        rt::AvpKey::new(1683, 10415),
+        rt::AvpKey::new(1719, 10415),
+    ];
+    const REQUIRED: u64 = 7;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ApnConfigurationProfileWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ApnConfigurationProfileWriter<'_> {
+    /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
+    #[inline]
+    pub fn context_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1423, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Additional-Context-Identifier ]`: Additional-Context-Identifier (code 1683, vendor 10415), 3GPP TS 29.272 §7.3.206.
+    #[inline]
+    pub fn additional_context_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1683, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ Third-Context-Identifier ]`: Third-Context-Identifier (code 1719, vendor 10415), 3GPP TS 29.272 §7.3.244.
+    #[inline]
+    pub fn third_context_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1719, 192, 10415, 16, true, v);
+        self
+    }
+    /// `{ All-APN-Configurations-Included-Indicator }`: All-APN-Configurations-Included-Indicator (code 1428, vendor 10415), 3GPP TS 29.272 §7.3.33.
+    #[inline]
+    pub fn all_apn_configurations_included_indicator(
+        &mut self,
+        v: AllApnConfigurationsIncludedIndicator,
+    ) -> &mut Self {
+        self.0.put_i32(1428, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `1*{ APN-Configuration }`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn apn_configuration(
+        &mut self,
+        f: impl FnOnce(&mut ApnConfigurationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ApnConfiguration>(4, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one APN-Configuration AVP (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ApnConfiguration`] is the owned form.
+///
+/// ```text
+/// { Context-Identifier }
+/// *2[ Served-Party-IP-Address ]
+/// { PDN-Type }
+/// { Service-Selection }
+/// [ EPS-Subscribed-QoS-Profile ]
+/// [ VPLMN-Dynamic-Address-Allowed ]
+/// [ MIP6-Agent-Info ]
+/// [ Visited-Network-Identifier ]
+/// [ PDN-GW-Allocation-Type ]
+/// [ 3GPP-Charging-Characteristics ]
+/// [ AMBR ]
+/// *[ Specific-APN-Info ]
+/// [ APN-OI-Replacement ]
+/// [ SIPTO-Permission ]
+/// [ LIPA-Permission ]
+/// [ Restoration-Priority ]
+/// [ SIPTO-Local-Network-Permission ]
+/// [ WLAN-offloadability ]
+/// [ Non-IP-PDN-Type-Indicator ]
+/// [ Non-IP-Data-Delivery-Mechanism ]
+/// [ SCEF-ID ]
+/// [ SCEF-Realm ]
+/// [ Preferred-Data-Mode ]
+/// [ PDN-Connection-Continuity ]
+/// [ RDS-Indicator ]
+/// [ Interworking-5GS-Indicator ]
+/// [ Ethernet-PDN-Type-Indicator ]
+/// *[ AVP ]
+/// ```
+pub struct ApnConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ApnConfiguration {
+    type Writer<'c> = ApnConfigurationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1430, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1423, 10415),
+        rt::AvpKey::new(1456, 10415),
+        rt::AvpKey::new(493, 0),
+        rt::AvpKey::new(1431, 10415),
+        rt::AvpKey::new(1432, 10415),
+        rt::AvpKey::new(486, 0),
+        rt::AvpKey::new(600, 10415),
+        rt::AvpKey::new(1438, 10415),
+        rt::AvpKey::new(13, 10415),
+        rt::AvpKey::new(1435, 10415),
+        rt::AvpKey::new(1427, 10415),
+        rt::AvpKey::new(1613, 10415),
+        rt::AvpKey::new(1618, 10415),
+        rt::AvpKey::new(1663, 10415),
+        rt::AvpKey::new(1665, 10415),
+        rt::AvpKey::new(1667, 10415),
+        rt::AvpKey::new(1681, 10415),
+        rt::AvpKey::new(1682, 10415),
+        rt::AvpKey::new(3125, 10415),
+        rt::AvpKey::new(1684, 10415),
+        rt::AvpKey::new(1686, 10415),
+        rt::AvpKey::new(1690, 10415),
+        rt::AvpKey::new(1697, 10415),
+        rt::AvpKey::new(1706, 10415),
+        rt::AvpKey::new(1707, 10415),
+    ];
+    const REQUIRED: u64 = 7;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ApnConfigurationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ApnConfigurationWriter<'_> {
+    /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
+    #[inline]
+    pub fn context_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1423, 192, 10415, 1, true, v);
+        self
+    }
+    /// `*2[ Served-Party-IP-Address ]`: Served-Party-IP-Address (code 848, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn served_party_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(848, 192, 10415, 0, false, v);
+        self
+    }
+    /// `{ PDN-Type }`: PDN-Type (code 1456, vendor 10415), 3GPP TS 29.272 §7.3.62.
+    #[inline]
+    pub fn pdn_type(&mut self, v: PdnType) -> &mut Self {
+        self.0.put_i32(1456, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(493, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ EPS-Subscribed-QoS-Profile ]`: EPS-Subscribed-QoS-Profile (code 1431, vendor 10415), 3GPP TS 29.272 §7.3.37.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn eps_subscribed_qos_profile(
+        &mut self,
+        f: impl FnOnce(&mut EpsSubscribedQosProfileWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<EpsSubscribedQosProfile>(8, true, f);
+        self
+    }
+    /// `[ VPLMN-Dynamic-Address-Allowed ]`: VPLMN-Dynamic-Address-Allowed (code 1432, vendor 10415), 3GPP TS 29.272 §7.3.38.
+    #[inline]
+    pub fn vplmn_dynamic_address_allowed(
+        &mut self,
+        v: VplmnDynamicAddressAllowed,
+    ) -> &mut Self {
+        self.0.put_i32(1432, 192, 10415, 16, true, v.0);
+        self
+    }
+    /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip6_agent_info(
+        &mut self,
+        f: impl FnOnce(&mut super::mip6::Mip6AgentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::mip6::Mip6AgentInfo>(32, true, f);
+        self
+    }
+    /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
+    #[inline]
+    pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(600, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ PDN-GW-Allocation-Type ]`: PDN-GW-Allocation-Type (code 1438, vendor 10415), 3GPP TS 29.272 §7.3.44.
+    #[inline]
+    pub fn pdn_gw_allocation_type(&mut self, v: PdnGwAllocationType) -> &mut Self {
+        self.0.put_i32(1438, 192, 10415, 128, true, v.0);
+        self
+    }
+    /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_charging_characteristics(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(13, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ AMBR ]`: AMBR (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ambr(&mut self, f: impl FnOnce(&mut AmbrWriter<'_>)) -> &mut Self {
+        self.0.group::<Ambr>(512, true, f);
+        self
+    }
+    /// `*[ Specific-APN-Info ]`: Specific-APN-Info (code 1472, vendor 10415), 3GPP TS 29.272 §7.3.82. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn specific_apn_info(
+        &mut self,
+        f: impl FnOnce(&mut SpecificApnInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<SpecificApnInfo>(0, false, f);
+        self
+    }
+    /// `[ APN-OI-Replacement ]`: APN-OI-Replacement (code 1427, vendor 10415), 3GPP TS 29.272 §7.3.32.
+    #[inline]
+    pub fn apn_oi_replacement(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1427, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ SIPTO-Permission ]`: SIPTO-Permission (code 1613, vendor 10415), 3GPP TS 29.272 §7.3.135.
+    #[inline]
+    pub fn sipto_permission(&mut self, v: SiptoPermission) -> &mut Self {
+        self.0.put_i32(1613, 192, 10415, 2048, true, v.0);
+        self
+    }
+    /// `[ LIPA-Permission ]`: LIPA-Permission (code 1618, vendor 10415), 3GPP TS 29.272 §7.3.133.
+    #[inline]
+    pub fn lipa_permission(&mut self, v: LipaPermission) -> &mut Self {
+        self.0.put_i32(1618, 192, 10415, 4096, true, v.0);
+        self
+    }
+    /// `[ Restoration-Priority ]`: Restoration-Priority (code 1663, vendor 10415), 3GPP TS 29.272 §7.3.174.
+    #[inline]
+    pub fn restoration_priority(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1663, 128, 10415, 8192, true, v);
+        self
+    }
+    /// `[ SIPTO-Local-Network-Permission ]`: SIPTO-Local-Network-Permission (code 1665, vendor 10415), 3GPP TS 29.272 §7.3.176.
+    #[inline]
+    pub fn sipto_local_network_permission(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1665, 128, 10415, 16384, true, v);
+        self
+    }
+    /// `[ WLAN-offloadability ]`: WLAN-offloadability (code 1667, vendor 10415), 3GPP TS 29.272 §7.3.181.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn wlan_offloadability(
+        &mut self,
+        f: impl FnOnce(&mut WlanOffloadabilityWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<WlanOffloadability>(32768, true, f);
+        self
+    }
+    /// `[ Non-IP-PDN-Type-Indicator ]`: Non-IP-PDN-Type-Indicator (code 1681, vendor 10415), 3GPP TS 29.272 §7.3.204.
+    #[inline]
+    pub fn non_ip_pdn_type_indicator(&mut self, v: NonIpPdnTypeIndicator) -> &mut Self {
+        self.0.put_i32(1681, 192, 10415, 65536, true, v.0);
+        self
+    }
+    /// `[ Non-IP-Data-Delivery-Mechanism ]`: Non-IP-Data-Delivery-Mechanism (code 1682, vendor 10415), 3GPP TS 29.272 §7.3.205.
+    #[inline]
+    pub fn non_ip_data_delivery_mechanism(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1682, 192, 10415, 131072, true, v);
+        self
+    }
+    /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3125, 192, 10415, 262144, true, v);
+        self
+    }
+    /// `[ SCEF-Realm ]`: SCEF-Realm (code 1684, vendor 10415), 3GPP TS 29.272 §7.3.207.
+    #[inline]
+    pub fn scef_realm(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1684, 192, 10415, 524288, true, v);
+        self
+    }
+    /// `[ Preferred-Data-Mode ]`: Preferred-Data-Mode (code 1686, vendor 10415), 3GPP TS 29.272 §7.3.209.
+    #[inline]
+    pub fn preferred_data_mode(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1686, 192, 10415, 1048576, true, v);
+        self
+    }
+    /// `[ PDN-Connection-Continuity ]`: PDN-Connection-Continuity (code 1690, vendor 10415), 3GPP TS 29.272 §7.3.214.
+    #[inline]
+    pub fn pdn_connection_continuity(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1690, 192, 10415, 2097152, true, v);
+        self
+    }
+    /// `[ RDS-Indicator ]`: RDS-Indicator (code 1697, vendor 10415), 3GPP TS 29.272 §7.3.222.
+    #[inline]
+    pub fn rds_indicator(&mut self, v: RdsIndicator) -> &mut Self {
+        self.0.put_i32(1697, 192, 10415, 4194304, true, v.0);
+        self
+    }
+    /// `[ Interworking-5GS-Indicator ]`: Interworking-5GS-Indicator (code 1706, vendor 10415), 3GPP TS 29.272 §7.3.231.
+    #[inline]
+    pub fn interworking_5gs_indicator(
+        &mut self,
+        v: Interworking5gsIndicator,
+    ) -> &mut Self {
+        self.0.put_i32(1706, 192, 10415, 8388608, true, v.0);
+        self
+    }
+    /// `[ Ethernet-PDN-Type-Indicator ]`: Ethernet-PDN-Type-Indicator (code 1707, vendor 10415), 3GPP TS 29.272 §7.3.232.
+    #[inline]
+    pub fn ethernet_pdn_type_indicator(
+        &mut self,
+        v: EthernetPdnTypeIndicator,
+    ) -> &mut Self {
+        self.0.put_i32(1707, 192, 10415, 16777216, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one EPS-Subscribed-QoS-Profile AVP (code 1431, vendor 10415), 3GPP TS 29.272 §7.3.37, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EpsSubscribedQosProfile`] is the owned form.
+///
+/// ```text
+/// { QoS-Class-Identifier }
+/// { Allocation-Retention-Priority }
+/// *[ AVP ]
+/// ```
+pub struct EpsSubscribedQosProfileWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for EpsSubscribedQosProfile {
+    type Writer<'c> = EpsSubscribedQosProfileWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1431, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1028, 10415),
+        rt::AvpKey::new(1034, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for EpsSubscribedQosProfileWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl EpsSubscribedQosProfileWriter<'_> {
+    /// `{ QoS-Class-Identifier }`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
+    #[inline]
+    pub fn qos_class_identifier(
+        &mut self,
+        v: super::ts29212::QosClassIdentifier,
+    ) -> &mut Self {
+        self.0.put_i32(1028, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `{ Allocation-Retention-Priority }`: Allocation-Retention-Priority (code 1034, vendor 10415), 3GPP TS 29.212 §5.3.32.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn allocation_retention_priority(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::AllocationRetentionPriorityWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::AllocationRetentionPriority>(2, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one AMBR AVP (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Ambr`] is the owned form.
+///
+/// ```text
+/// { Max-Requested-Bandwidth-UL }
+/// { Max-Requested-Bandwidth-DL }
+/// [ Extended-Max-Requested-BW-UL ]
+/// [ Extended-Max-Requested-BW-DL ]
+/// *[ AVP ]
+/// ```
+pub struct AmbrWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Ambr {
+    type Writer<'c> = AmbrWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1435, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(516, 10415),
+        rt::AvpKey::new(515, 10415),
+        rt::AvpKey::new(555, 10415),
+        rt::AvpKey::new(554, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AmbrWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AmbrWriter<'_> {
+    /// `{ Max-Requested-Bandwidth-UL }`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
+    #[inline]
+    pub fn max_requested_bandwidth_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(516, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ Max-Requested-Bandwidth-DL }`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
+    #[inline]
+    pub fn max_requested_bandwidth_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(515, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Extended-Max-Requested-BW-UL ]`: Extended-Max-Requested-BW-UL (code 555, vendor 10415), 3GPP TS 29.214 §5.3.53.
+    #[inline]
+    pub fn extended_max_requested_bw_ul(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(555, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ Extended-Max-Requested-BW-DL ]`: Extended-Max-Requested-BW-DL (code 554, vendor 10415), 3GPP TS 29.214 §5.3.52.
+    #[inline]
+    pub fn extended_max_requested_bw_dl(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(554, 128, 10415, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Trace-Data AVP (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TraceData`] is the owned form.
+///
+/// ```text
+/// { Trace-Reference }
+/// { Trace-Depth }
+/// { Trace-NE-Type-List }
+/// [ Trace-Interface-List ]
+/// { Trace-Event-List }
+/// [ OMC-Id ]
+/// { Trace-Collection-Entity }
+/// [ MDT-Configuration ]
+/// [ MDT-Configuration-NR ]
+/// [ Trace-Reporting-Consumer-Uri ]
+/// *[ AVP ]
+/// ```
+pub struct TraceDataWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TraceData {
+    type Writer<'c> = TraceDataWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1458, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1459, 10415),
+        rt::AvpKey::new(1462, 10415),
+        rt::AvpKey::new(1463, 10415),
+        rt::AvpKey::new(1465, 10415),
+        rt::AvpKey::new(1452, 10415),
+        rt::AvpKey::new(1464, 10415),
+        rt::AvpKey::new(1466, 10415),
+        rt::AvpKey::new(1622, 10415),
+        rt::AvpKey::new(1720, 10415),
+        rt::AvpKey::new(1727, 10415),
+    ];
+    const REQUIRED: u64 = 31;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TraceDataWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TraceDataWriter<'_> {
+    /// `{ Trace-Reference }`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
+    #[inline]
+    pub fn trace_reference(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1459, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ Trace-Depth }`: Trace-Depth (code 1462, vendor 10415), 3GPP TS 29.272 §7.3.67.
+    #[inline]
+    pub fn trace_depth(&mut self, v: TraceDepth) -> &mut Self {
+        self.0.put_i32(1462, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `{ Trace-NE-Type-List }`: Trace-NE-Type-List (code 1463, vendor 10415), 3GPP TS 29.272 §7.3.68.
+    #[inline]
+    pub fn trace_ne_type_list(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1463, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Trace-Interface-List ]`: Trace-Interface-List (code 1464, vendor 10415), 3GPP TS 29.272 §7.3.69.
+    #[inline]
+    pub fn trace_interface_list(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1464, 192, 10415, 32, true, v);
+        self
+    }
+    /// `{ Trace-Event-List }`: Trace-Event-List (code 1465, vendor 10415), 3GPP TS 29.272 §7.3.70.
+    #[inline]
+    pub fn trace_event_list(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1465, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ OMC-Id ]`: OMC-Id (code 1466, vendor 10415), 3GPP TS 29.272 §7.3.71.
+    #[inline]
+    pub fn omc_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1466, 192, 10415, 64, true, v);
+        self
+    }
+    /// `{ Trace-Collection-Entity }`: Trace-Collection-Entity (code 1452, vendor 10415), 3GPP TS 29.272 §7.3.98.
+    #[inline]
+    pub fn trace_collection_entity(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(1452, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ MDT-Configuration ]`: MDT-Configuration (code 1622, vendor 10415), 3GPP TS 29.272 §7.3.136.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mdt_configuration(
+        &mut self,
+        f: impl FnOnce(&mut MdtConfigurationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<MdtConfiguration>(128, true, f);
+        self
+    }
+    /// `[ MDT-Configuration-NR ]`: MDT-Configuration-NR (code 1720, vendor 10415), 3GPP TS 29.272 §7.3.245.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mdt_configuration_nr(
+        &mut self,
+        f: impl FnOnce(&mut MdtConfigurationNrWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<MdtConfigurationNr>(256, true, f);
+        self
+    }
+    /// `[ Trace-Reporting-Consumer-Uri ]`: Trace-Reporting-Consumer-Uri (code 1727, vendor 10415), 3GPP TS 29.272 §7.3.252.
+    #[inline]
+    pub fn trace_reporting_consumer_uri(
+        &mut self,
+        v: &rt::data::DiameterUri,
+    ) -> &mut Self {
+        self.0.put_str(1727, 192, 10415, 512, true, &v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one GPRS-Subscription-Data AVP (code 1467, vendor 10415), 3GPP TS 29.272 §7.3.72, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`GprsSubscriptionData`] is the owned form.
+///
+/// ```text
+/// { Complete-Data-List-Included-Indicator }
+/// *50{ PDP-Context }
+/// *[ AVP ]
+/// ```
+pub struct GprsSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for GprsSubscriptionData {
+    type Writer<'c> = GprsSubscriptionDataWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1467, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1468, 10415),
+        rt::AvpKey::new(1469, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for GprsSubscriptionDataWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl GprsSubscriptionDataWriter<'_> {
+    /// `{ Complete-Data-List-Included-Indicator }`: Complete-Data-List-Included-Indicator (code 1468, vendor 10415), 3GPP TS 29.272 §7.3.73.
+    #[inline]
+    pub fn complete_data_list_included_indicator(
+        &mut self,
+        v: CompleteDataListIncludedIndicator,
+    ) -> &mut Self {
+        self.0.put_i32(1468, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `*50{ PDP-Context }`: PDP-Context (code 1469, vendor 10415), 3GPP TS 29.272 §7.3.74. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn pdp_context(
+        &mut self,
+        f: impl FnOnce(&mut PdpContextWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<PdpContext>(2, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one PDP-Context AVP (code 1469, vendor 10415), 3GPP TS 29.272 §7.3.74, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PdpContext`] is the owned form.
+///
+/// ```text
+/// { Context-Identifier }
+/// { PDP-Type }
+/// [ PDP-Address ]
+/// { QoS-Subscribed }
+/// [ VPLMN-Dynamic-Address-Allowed ]
+/// { Service-Selection }
+/// [ 3GPP-Charging-Characteristics ]
+/// [ Ext-PDP-Type ]
+/// [ Ext-PDP-Address ]
+/// [ AMBR ]
+/// [ APN-OI-Replacement ]
+/// [ SIPTO-Permission ]
+/// [ LIPA-Permission ]
+/// [ Restoration-Priority ]
+/// [ SIPTO-Local-Network-Permission ]
+/// [ Non-IP-Data-Delivery-Mechanism ]
+/// [ SCEF-ID ]
+/// *[ AVP ]
+/// ```
+pub struct PdpContextWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for PdpContext {
+    type Writer<'c> = PdpContextWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1469, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1423, 10415),
+        rt::AvpKey::new(1470, 10415),
+        rt::AvpKey::new(1404, 10415),
+        rt::AvpKey::new(493, 0),
+        rt::AvpKey::new(1227, 10415),
+        rt::AvpKey::new(1432, 10415),
+        rt::AvpKey::new(13, 10415),
+        rt::AvpKey::new(1620, 10415),
+        rt::AvpKey::new(1621, 10415),
+        rt::AvpKey::new(1435, 10415),
+        rt::AvpKey::new(1427, 10415),
+        rt::AvpKey::new(1613, 10415),
+        rt::AvpKey::new(1618, 10415),
+        rt::AvpKey::new(1663, 10415),
+        rt::AvpKey::new(1665, 10415),
+        rt::AvpKey::new(1682, 10415),
+        rt::AvpKey::new(3125, 10415),
+    ];
+    const REQUIRED: u64 = 15;
+}
+impl<'c> rt::writer::MemberWriter<'c> for PdpContextWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl PdpContextWriter<'_> {
+    /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
+    #[inline]
+    pub fn context_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1423, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ PDP-Type }`: PDP-Type (code 1470, vendor 10415), 3GPP TS 29.272 §7.3.75.
+    #[inline]
+    pub fn pdp_type(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1470, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ PDP-Address ]`: PDP-Address (code 1227, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn pdp_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(1227, 128, 10415, 16, true, v);
+        self
+    }
+    /// `{ QoS-Subscribed }`: QoS-Subscribed (code 1404, vendor 10415), 3GPP TS 29.272 §7.3.77.
+    #[inline]
+    pub fn qos_subscribed(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1404, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ VPLMN-Dynamic-Address-Allowed ]`: VPLMN-Dynamic-Address-Allowed (code 1432, vendor 10415), 3GPP TS 29.272 §7.3.38.
+    #[inline]
+    pub fn vplmn_dynamic_address_allowed(
+        &mut self,
+        v: VplmnDynamicAddressAllowed,
+    ) -> &mut Self {
+        self.0.put_i32(1432, 192, 10415, 32, true, v.0);
+        self
+    }
+    /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(493, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_charging_characteristics(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(13, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ Ext-PDP-Type ]`: Ext-PDP-Type (code 1620, vendor 10415), 3GPP TS 29.272 §7.3.75A.
+    #[inline]
+    pub fn ext_pdp_type(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1620, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ Ext-PDP-Address ]`: Ext-PDP-Address (code 1621, vendor 10415), 3GPP TS 29.272 §7.3.129.
+    #[inline]
+    pub fn ext_pdp_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(1621, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ AMBR ]`: AMBR (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ambr(&mut self, f: impl FnOnce(&mut AmbrWriter<'_>)) -> &mut Self {
+        self.0.group::<Ambr>(512, true, f);
+        self
+    }
+    /// `[ APN-OI-Replacement ]`: APN-OI-Replacement (code 1427, vendor 10415), 3GPP TS 29.272 §7.3.32.
+    #[inline]
+    pub fn apn_oi_replacement(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1427, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ SIPTO-Permission ]`: SIPTO-Permission (code 1613, vendor 10415), 3GPP TS 29.272 §7.3.135.
+    #[inline]
+    pub fn sipto_permission(&mut self, v: SiptoPermission) -> &mut Self {
+        self.0.put_i32(1613, 192, 10415, 2048, true, v.0);
+        self
+    }
+    /// `[ LIPA-Permission ]`: LIPA-Permission (code 1618, vendor 10415), 3GPP TS 29.272 §7.3.133.
+    #[inline]
+    pub fn lipa_permission(&mut self, v: LipaPermission) -> &mut Self {
+        self.0.put_i32(1618, 192, 10415, 4096, true, v.0);
+        self
+    }
+    /// `[ Restoration-Priority ]`: Restoration-Priority (code 1663, vendor 10415), 3GPP TS 29.272 §7.3.174.
+    #[inline]
+    pub fn restoration_priority(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1663, 128, 10415, 8192, true, v);
+        self
+    }
+    /// `[ SIPTO-Local-Network-Permission ]`: SIPTO-Local-Network-Permission (code 1665, vendor 10415), 3GPP TS 29.272 §7.3.176.
+    #[inline]
+    pub fn sipto_local_network_permission(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1665, 128, 10415, 16384, true, v);
+        self
+    }
+    /// `[ Non-IP-Data-Delivery-Mechanism ]`: Non-IP-Data-Delivery-Mechanism (code 1682, vendor 10415), 3GPP TS 29.272 §7.3.205.
+    #[inline]
+    pub fn non_ip_data_delivery_mechanism(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1682, 192, 10415, 32768, true, v);
+        self
+    }
+    /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3125, 192, 10415, 65536, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one CSG-Subscription-Data AVP (code 1436, vendor 10415), 3GPP TS 29.272 §7.3.78, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CsgSubscriptionData`] is the owned form.
+///
+/// ```text
+/// { CSG-Id }
+/// [ Expiration-Date ]
+/// *[ Service-Selection ]
+/// [ Visited-PLMN-Id ]
+/// *[ AVP ]
+/// ```
+pub struct CsgSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CsgSubscriptionData {
+    type Writer<'c> = CsgSubscriptionDataWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1436, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1437, 10415),
+        rt::AvpKey::new(1439, 10415),
+        rt::AvpKey::new(1407, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CsgSubscriptionDataWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CsgSubscriptionDataWriter<'_> {
+    /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
+    #[inline]
+    pub fn csg_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1437, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Expiration-Date ]`: Expiration-Date (code 1439, vendor 10415), 3GPP TS 29.272 §7.3.80.
+    #[inline]
+    pub fn expiration_date(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(1439, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `*[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2. Each call appends another occurrence.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(493, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
+    #[inline]
+    pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1407, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Specific-APN-Info AVP (code 1472, vendor 10415), 3GPP TS 29.272 §7.3.82, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SpecificApnInfo`] is the owned form.
+///
+/// ```text
+/// { Service-Selection }
+/// { MIP6-Agent-Info }
+/// [ Visited-Network-Identifier ]
+/// *[ AVP ]
+/// ```
+pub struct SpecificApnInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SpecificApnInfo {
+    type Writer<'c> = SpecificApnInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1472, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(493, 0),
+        rt::AvpKey::new(486, 0),
+        rt::AvpKey::new(600, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SpecificApnInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SpecificApnInfoWriter<'_> {
+    /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(493, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ MIP6-Agent-Info }`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip6_agent_info(
+        &mut self,
+        f: impl FnOnce(&mut super::mip6::Mip6AgentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::mip6::Mip6AgentInfo>(2, true, f);
+        self
+    }
+    /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
+    #[inline]
+    pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(600, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one LCS-Info AVP (code 1473, vendor 10415), 3GPP TS 29.272 §7.3.84, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsInfo`] is the owned form.
+///
+/// ```text
+/// *[ GMLC-Number ]
+/// *[ LCS-PrivacyException ]
+/// *[ MO-LR ]
+/// *[ AVP ]
+/// ```
+pub struct LcsInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for LcsInfo {
+    type Writer<'c> = LcsInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1473, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for LcsInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl LcsInfoWriter<'_> {
+    /// `*[ GMLC-Number ]`: GMLC-Number (code 1474, vendor 10415), 3GPP TS 29.272 §7.3.85. Each call appends another occurrence.
+    #[inline]
+    pub fn gmlc_number(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1474, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ LCS-PrivacyException ]`: LCS-PrivacyException (code 1475, vendor 10415), 3GPP TS 29.272 §7.3.86. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn lcs_privacyexception(
+        &mut self,
+        f: impl FnOnce(&mut LcsPrivacyexceptionWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<LcsPrivacyexception>(0, false, f);
+        self
+    }
+    /// `*[ MO-LR ]`: MO-LR (code 1485, vendor 10415), 3GPP TS 29.272 §7.3.96. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mo_lr(&mut self, f: impl FnOnce(&mut MoLrWriter<'_>)) -> &mut Self {
+        self.0.group::<MoLr>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one LCS-PrivacyException AVP (code 1475, vendor 10415), 3GPP TS 29.272 §7.3.86, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsPrivacyexception`] is the owned form.
+///
+/// ```text
+/// { SS-Code }
+/// { SS-Status }
+/// [ Notification-To-UE-User ]
+/// *[ External-Client ]
+/// *[ PLMN-Client ]
+/// *[ 3GPP-Service-Type ]
+/// *[ AVP ]
+/// ```
+pub struct LcsPrivacyexceptionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for LcsPrivacyexception {
+    type Writer<'c> = LcsPrivacyexceptionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1475, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1476, 10415),
+        rt::AvpKey::new(1477, 10415),
+        rt::AvpKey::new(1478, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for LcsPrivacyexceptionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl LcsPrivacyexceptionWriter<'_> {
+    /// `{ SS-Code }`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87.
+    #[inline]
+    pub fn ss_code(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1476, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ SS-Status }`: SS-Status (code 1477, vendor 10415), 3GPP TS 29.272 §7.3.88.
+    #[inline]
+    pub fn ss_status(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1477, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Notification-To-UE-User ]`: Notification-To-UE-User (code 1478, vendor 10415), 3GPP TS 29.272 §7.3.89.
+    #[inline]
+    pub fn notification_to_ue_user(&mut self, v: NotificationToUeUser) -> &mut Self {
+        self.0.put_i32(1478, 192, 10415, 4, true, v.0);
+        self
+    }
+    /// `*[ External-Client ]`: External-Client (code 1479, vendor 10415), 3GPP TS 29.272 §7.3.90. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn external_client(
+        &mut self,
+        f: impl FnOnce(&mut ExternalClientWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ExternalClient>(0, false, f);
+        self
+    }
+    /// `*[ PLMN-Client ]`: PLMN-Client (code 1482, vendor 10415), 3GPP TS 29.272 §7.3.93. Each call appends another occurrence.
+    #[inline]
+    pub fn plmn_client(&mut self, v: PlmnClient) -> &mut Self {
+        self.0.put_i32(1482, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// `*[ 3GPP-Service-Type ]`: 3GPP-Service-Type (code 1483, vendor 10415), 3GPP TS 29.272 §7.3.94. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tgpp_service_type(
+        &mut self,
+        f: impl FnOnce(&mut TgppServiceTypeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<TgppServiceType>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one External-Client AVP (code 1479, vendor 10415), 3GPP TS 29.272 §7.3.90, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ExternalClient`] is the owned form.
+///
+/// ```text
+/// { Client-Identity }
+/// [ GMLC-Restriction ]
+/// [ Notification-To-UE-User ]
+/// *[ AVP ]
+/// ```
+pub struct ExternalClientWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ExternalClient {
+    type Writer<'c> = ExternalClientWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1479, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1480, 10415),
+        rt::AvpKey::new(1481, 10415),
+        rt::AvpKey::new(1478, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ExternalClientWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ExternalClientWriter<'_> {
+    /// `{ Client-Identity }`: Client-Identity (code 1480, vendor 10415), 3GPP TS 29.272 §7.3.91.
+    #[inline]
+    pub fn client_identity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1480, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ GMLC-Restriction ]`: GMLC-Restriction (code 1481, vendor 10415), 3GPP TS 29.272 §7.3.92.
+    #[inline]
+    pub fn gmlc_restriction(&mut self, v: GmlcRestriction) -> &mut Self {
+        self.0.put_i32(1481, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ Notification-To-UE-User ]`: Notification-To-UE-User (code 1478, vendor 10415), 3GPP TS 29.272 §7.3.89.
+    #[inline]
+    pub fn notification_to_ue_user(&mut self, v: NotificationToUeUser) -> &mut Self {
+        self.0.put_i32(1478, 192, 10415, 4, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one 3GPP-Service-Type AVP (code 1483, vendor 10415), 3GPP TS 29.272 §7.3.94, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TgppServiceType`] is the owned form.
+///
+/// ```text
+/// { ServiceTypeIdentity }
+/// [ GMLC-Restriction ]
+/// [ Notification-To-UE-User ]
+/// *[ AVP ]
+/// ```
+pub struct TgppServiceTypeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TgppServiceType {
+    type Writer<'c> = TgppServiceTypeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1483, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1484, 10415),
+        rt::AvpKey::new(1481, 10415),
+        rt::AvpKey::new(1478, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TgppServiceTypeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TgppServiceTypeWriter<'_> {
+    /// `{ ServiceTypeIdentity }`: ServiceTypeIdentity (code 1484, vendor 10415), 3GPP TS 29.272 §7.3.95.
+    #[inline]
+    pub fn servicetypeidentity(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1484, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ GMLC-Restriction ]`: GMLC-Restriction (code 1481, vendor 10415), 3GPP TS 29.272 §7.3.92.
+    #[inline]
+    pub fn gmlc_restriction(&mut self, v: GmlcRestriction) -> &mut Self {
+        self.0.put_i32(1481, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ Notification-To-UE-User ]`: Notification-To-UE-User (code 1478, vendor 10415), 3GPP TS 29.272 §7.3.89.
+    #[inline]
+    pub fn notification_to_ue_user(&mut self, v: NotificationToUeUser) -> &mut Self {
+        self.0.put_i32(1478, 192, 10415, 4, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MO-LR AVP (code 1485, vendor 10415), 3GPP TS 29.272 §7.3.96, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MoLr`] is the owned form.
+///
+/// ```text
+/// { SS-Code }
+/// { SS-Status }
+/// *[ AVP ]
+/// ```
+pub struct MoLrWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MoLr {
+    type Writer<'c> = MoLrWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1485, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1476, 10415),
+        rt::AvpKey::new(1477, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MoLrWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MoLrWriter<'_> {
+    /// `{ SS-Code }`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87.
+    #[inline]
+    pub fn ss_code(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1476, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ SS-Status }`: SS-Status (code 1477, vendor 10415), 3GPP TS 29.272 §7.3.88.
+    #[inline]
+    pub fn ss_status(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1477, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Teleservice-List AVP (code 1486, vendor 10415), 3GPP TS 29.272 §7.3.99, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TeleserviceList`] is the owned form.
+///
+/// ```text
+/// 1*{ TS-Code }
+/// *[ AVP ]
+/// ```
+pub struct TeleserviceListWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TeleserviceList {
+    type Writer<'c> = TeleserviceListWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1486, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(1487, 10415)];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TeleserviceListWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TeleserviceListWriter<'_> {
+    /// `1*{ TS-Code }`: TS-Code (code 1487, vendor 10415), 3GPP TS 29.272 §7.3.100. Each call appends another occurrence.
+    #[inline]
+    pub fn ts_code(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1487, 192, 10415, 1, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Call-Barring-Info AVP (code 1488, vendor 10415), 3GPP TS 29.272 §7.3.101, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CallBarringInfo`] is the owned form.
+///
+/// ```text
+/// { SS-Code }
+/// { SS-Status }
+/// *[ AVP ]
+/// ```
+pub struct CallBarringInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CallBarringInfo {
+    type Writer<'c> = CallBarringInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1488, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1476, 10415),
+        rt::AvpKey::new(1477, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CallBarringInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CallBarringInfoWriter<'_> {
+    /// `{ SS-Code }`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87.
+    #[inline]
+    pub fn ss_code(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1476, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ SS-Status }`: SS-Status (code 1477, vendor 10415), 3GPP TS 29.272 §7.3.88.
+    #[inline]
+    pub fn ss_status(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1477, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one EPS-User-State AVP (code 1495, vendor 10415), 3GPP TS 29.272 §7.3.110, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EpsUserState`] is the owned form.
+///
+/// ```text
+/// [ MME-User-State ]
+/// [ SGSN-User-State ]
+/// *[ AVP ]
+/// ```
+pub struct EpsUserStateWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for EpsUserState {
+    type Writer<'c> = EpsUserStateWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1495, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1497, 10415),
+        rt::AvpKey::new(1498, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for EpsUserStateWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl EpsUserStateWriter<'_> {
+    /// `[ MME-User-State ]`: MME-User-State (code 1497, vendor 10415), 3GPP TS 29.272 §7.3.112.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mme_user_state(
+        &mut self,
+        f: impl FnOnce(&mut MmeUserStateWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<MmeUserState>(1, true, f);
+        self
+    }
+    /// `[ SGSN-User-State ]`: SGSN-User-State (code 1498, vendor 10415), 3GPP TS 29.272 §7.3.113.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sgsn_user_state(
+        &mut self,
+        f: impl FnOnce(&mut SgsnUserStateWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<SgsnUserState>(2, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one EPS-Location-Information AVP (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EpsLocationInformation`] is the owned form.
+///
+/// ```text
+/// [ MME-Location-Information ]
+/// [ SGSN-Location-Information ]
+/// *[ AVP ]
+/// ```
+pub struct EpsLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for EpsLocationInformation {
+    type Writer<'c> = EpsLocationInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1496, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1600, 10415),
+        rt::AvpKey::new(1601, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for EpsLocationInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl EpsLocationInformationWriter<'_> {
+    /// `[ MME-Location-Information ]`: MME-Location-Information (code 1600, vendor 10415), 3GPP TS 29.272 §7.3.115.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mme_location_information(
+        &mut self,
+        f: impl FnOnce(&mut MmeLocationInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<MmeLocationInformation>(1, true, f);
+        self
+    }
+    /// `[ SGSN-Location-Information ]`: SGSN-Location-Information (code 1601, vendor 10415), 3GPP TS 29.272 §7.3.116.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sgsn_location_information(
+        &mut self,
+        f: impl FnOnce(&mut SgsnLocationInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<SgsnLocationInformation>(2, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MME-User-State AVP (code 1497, vendor 10415), 3GPP TS 29.272 §7.3.112, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MmeUserState`] is the owned form.
+///
+/// ```text
+/// [ User-State ]
+/// *[ AVP ]
+/// ```
+pub struct MmeUserStateWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MmeUserState {
+    type Writer<'c> = MmeUserStateWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1497, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(1499, 10415)];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MmeUserStateWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MmeUserStateWriter<'_> {
+    /// `[ User-State ]`: User-State (code 1499, vendor 10415), 3GPP TS 29.272 §7.3.114.
+    #[inline]
+    pub fn user_state(&mut self, v: UserState) -> &mut Self {
+        self.0.put_i32(1499, 128, 10415, 1, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SGSN-User-State AVP (code 1498, vendor 10415), 3GPP TS 29.272 §7.3.113, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SgsnUserState`] is the owned form.
+///
+/// ```text
+/// [ User-State ]
+/// *[ AVP ]
+/// ```
+pub struct SgsnUserStateWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SgsnUserState {
+    type Writer<'c> = SgsnUserStateWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1498, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(1499, 10415)];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SgsnUserStateWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SgsnUserStateWriter<'_> {
+    /// `[ User-State ]`: User-State (code 1499, vendor 10415), 3GPP TS 29.272 §7.3.114.
+    #[inline]
+    pub fn user_state(&mut self, v: UserState) -> &mut Self {
+        self.0.put_i32(1499, 128, 10415, 1, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MME-Location-Information AVP (code 1600, vendor 10415), 3GPP TS 29.272 §7.3.115, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MmeLocationInformation`] is the owned form.
+///
+/// ```text
+/// [ E-UTRAN-Cell-Global-Identity ]
+/// [ Tracking-Area-Identity ]
+/// [ Geographical-Information ]
+/// [ Geodetic-Information ]
+/// [ Current-Location-Retrieved ]
+/// [ Age-Of-Location-Information ]
+/// [ User-CSG-Information ]
+/// [ eNodeB-Id ]
+/// [ Extended-eNodeB-Id ]
+/// *[ AVP ]
+/// ```
+pub struct MmeLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MmeLocationInformation {
+    type Writer<'c> = MmeLocationInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1600, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1602, 10415),
+        rt::AvpKey::new(1603, 10415),
+        rt::AvpKey::new(1608, 10415),
+        rt::AvpKey::new(1609, 10415),
+        rt::AvpKey::new(1610, 10415),
+        rt::AvpKey::new(1611, 10415),
+        rt::AvpKey::new(2319, 10415),
+        rt::AvpKey::new(4008, 10415),
+        rt::AvpKey::new(4013, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MmeLocationInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MmeLocationInformationWriter<'_> {
+    /// `[ E-UTRAN-Cell-Global-Identity ]`: E-UTRAN-Cell-Global-Identity (code 1602, vendor 10415), 3GPP TS 29.272 §7.3.117.
+    #[inline]
+    pub fn e_utran_cell_global_identity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1602, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Tracking-Area-Identity ]`: Tracking-Area-Identity (code 1603, vendor 10415), 3GPP TS 29.272 §7.3.118.
+    #[inline]
+    pub fn tracking_area_identity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1603, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Geographical-Information ]`: Geographical-Information (code 1608, vendor 10415), 3GPP TS 29.272 §7.3.123.
+    #[inline]
+    pub fn geographical_information(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1608, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Geodetic-Information ]`: Geodetic-Information (code 1609, vendor 10415), 3GPP TS 29.272 §7.3.124.
+    #[inline]
+    pub fn geodetic_information(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1609, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ Current-Location-Retrieved ]`: Current-Location-Retrieved (code 1610, vendor 10415), 3GPP TS 29.272 §7.3.125.
+    #[inline]
+    pub fn current_location_retrieved(
+        &mut self,
+        v: CurrentLocationRetrieved,
+    ) -> &mut Self {
+        self.0.put_i32(1610, 192, 10415, 16, true, v.0);
+        self
+    }
+    /// `[ Age-Of-Location-Information ]`: Age-Of-Location-Information (code 1611, vendor 10415), 3GPP TS 29.272 §7.3.126.
+    #[inline]
+    pub fn age_of_location_information(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1611, 192, 10415, 32, true, v);
+        self
+    }
+    /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_csg_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts32299::UserCsgInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts32299::UserCsgInformation>(64, true, f);
+        self
+    }
+    /// `[ eNodeB-Id ]`: eNodeB-Id (code 4008, vendor 10415), 3GPP TS 29.217 §5.3.10.
+    #[inline]
+    pub fn enodeb_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(4008, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ Extended-eNodeB-Id ]`: Extended-eNodeB-Id (code 4013, vendor 10415), 3GPP TS 29.217 §5.3.15.
+    #[inline]
+    pub fn extended_enodeb_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(4013, 128, 10415, 256, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SGSN-Location-Information AVP (code 1601, vendor 10415), 3GPP TS 29.272 §7.3.116, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SgsnLocationInformation`] is the owned form.
+///
+/// ```text
+/// [ Cell-Global-Identity ]
+/// [ Location-Area-Identity ]
+/// [ Service-Area-Identity ]
+/// [ Routing-Area-Identity ]
+/// [ Geographical-Information ]
+/// [ Geodetic-Information ]
+/// [ Current-Location-Retrieved ]
+/// [ Age-Of-Location-Information ]
+/// [ User-CSG-Information ]
+/// *[ AVP ]
+/// ```
+pub struct SgsnLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SgsnLocationInformation {
+    type Writer<'c> = SgsnLocationInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1601, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1604, 10415),
+        rt::AvpKey::new(1606, 10415),
+        rt::AvpKey::new(1607, 10415),
+        rt::AvpKey::new(1605, 10415),
+        rt::AvpKey::new(1608, 10415),
+        rt::AvpKey::new(1609, 10415),
+        rt::AvpKey::new(1610, 10415),
+        rt::AvpKey::new(1611, 10415),
+        rt::AvpKey::new(2319, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SgsnLocationInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SgsnLocationInformationWriter<'_> {
+    /// `[ Cell-Global-Identity ]`: Cell-Global-Identity (code 1604, vendor 10415), 3GPP TS 29.272 §7.3.119.
+    #[inline]
+    pub fn cell_global_identity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1604, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Location-Area-Identity ]`: Location-Area-Identity (code 1606, vendor 10415), 3GPP TS 29.272 §7.3.121.
+    #[inline]
+    pub fn location_area_identity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1606, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Service-Area-Identity ]`: Service-Area-Identity (code 1607, vendor 10415), 3GPP TS 29.272 §7.3.122.
+    #[inline]
+    pub fn service_area_identity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1607, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Routing-Area-Identity ]`: Routing-Area-Identity (code 1605, vendor 10415), 3GPP TS 29.272 §7.3.120.
+    #[inline]
+    pub fn routing_area_identity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1605, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ Geographical-Information ]`: Geographical-Information (code 1608, vendor 10415), 3GPP TS 29.272 §7.3.123.
+    #[inline]
+    pub fn geographical_information(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1608, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ Geodetic-Information ]`: Geodetic-Information (code 1609, vendor 10415), 3GPP TS 29.272 §7.3.124.
+    #[inline]
+    pub fn geodetic_information(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1609, 192, 10415, 32, true, v);
+        self
+    }
+    /// `[ Current-Location-Retrieved ]`: Current-Location-Retrieved (code 1610, vendor 10415), 3GPP TS 29.272 §7.3.125.
+    #[inline]
+    pub fn current_location_retrieved(
+        &mut self,
+        v: CurrentLocationRetrieved,
+    ) -> &mut Self {
+        self.0.put_i32(1610, 192, 10415, 64, true, v.0);
+        self
+    }
+    /// `[ Age-Of-Location-Information ]`: Age-Of-Location-Information (code 1611, vendor 10415), 3GPP TS 29.272 §7.3.126.
+    #[inline]
+    pub fn age_of_location_information(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1611, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_csg_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts32299::UserCsgInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts32299::UserCsgInformation>(256, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Active-APN AVP (code 1612, vendor 10415), 3GPP TS 29.272 §7.3.127, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ActiveApn`] is the owned form.
+///
+/// ```text
+/// { Context-Identifier }
+/// [ Service-Selection ]
+/// [ MIP6-Agent-Info ]
+/// [ Visited-Network-Identifier ]
+/// *[ Specific-APN-Info ]
+/// *[ AVP ]
+/// ```
+pub struct ActiveApnWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ActiveApn {
+    type Writer<'c> = ActiveApnWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1612, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1423, 10415),
+        rt::AvpKey::new(493, 0),
+        rt::AvpKey::new(486, 0),
+        rt::AvpKey::new(600, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ActiveApnWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ActiveApnWriter<'_> {
+    /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
+    #[inline]
+    pub fn context_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1423, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(493, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip6_agent_info(
+        &mut self,
+        f: impl FnOnce(&mut super::mip6::Mip6AgentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::mip6::Mip6AgentInfo>(4, true, f);
+        self
+    }
+    /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
+    #[inline]
+    pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(600, 192, 10415, 8, true, v);
+        self
+    }
+    /// `*[ Specific-APN-Info ]`: Specific-APN-Info (code 1472, vendor 10415), 3GPP TS 29.272 §7.3.82. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn specific_apn_info(
+        &mut self,
+        f: impl FnOnce(&mut SpecificApnInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<SpecificApnInfo>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MDT-Configuration AVP (code 1622, vendor 10415), 3GPP TS 29.272 §7.3.136, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MdtConfiguration`] is the owned form.
+///
+/// ```text
+/// { Job-Type }
+/// [ Area-Scope ]
+/// [ List-Of-Measurements ]
+/// [ Reporting-Trigger ]
+/// [ Report-Interval ]
+/// [ Report-Amount ]
+/// [ Event-Threshold-RSRP ]
+/// [ Event-Threshold-RSRQ ]
+/// [ Logging-Interval ]
+/// [ Logging-Duration ]
+/// [ Measurement-Period-LTE ]
+/// [ Measurement-Period-UMTS ]
+/// [ Collection-Period-RRM-LTE ]
+/// [ Collection-Period-RRM-UMTS ]
+/// [ Positioning-Method ]
+/// [ Measurement-Quantity ]
+/// [ Event-Threshold-Event-1F ]
+/// [ Event-Threshold-Event-1I ]
+/// *[ MDT-Allowed-PLMN-Id ]
+/// *[ MBSFN-Area ]
+/// *[ AVP ]
+/// ```
+pub struct MdtConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MdtConfiguration {
+    type Writer<'c> = MdtConfigurationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1622, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1623, 10415),
+        rt::AvpKey::new(1624, 10415),
+        rt::AvpKey::new(1625, 10415),
+        rt::AvpKey::new(1626, 10415),
+        rt::AvpKey::new(1627, 10415),
+        rt::AvpKey::new(1628, 10415),
+        rt::AvpKey::new(1629, 10415),
+        rt::AvpKey::new(1630, 10415),
+        rt::AvpKey::new(1631, 10415),
+        rt::AvpKey::new(1632, 10415),
+        rt::AvpKey::new(1655, 10415),
+        rt::AvpKey::new(1656, 10415),
+        rt::AvpKey::new(1657, 10415),
+        rt::AvpKey::new(1658, 10415),
+        rt::AvpKey::new(1659, 10415),
+        rt::AvpKey::new(1660, 10415),
+        rt::AvpKey::new(1661, 10415),
+        rt::AvpKey::new(1662, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MdtConfigurationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MdtConfigurationWriter<'_> {
+    /// `{ Job-Type }`: Job-Type (code 1623, vendor 10415), 3GPP TS 29.272 §7.3.137.
+    #[inline]
+    pub fn job_type(&mut self, v: JobType) -> &mut Self {
+        self.0.put_i32(1623, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Area-Scope ]`: Area-Scope (code 1624, vendor 10415), 3GPP TS 29.272 §7.3.138.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn area_scope(&mut self, f: impl FnOnce(&mut AreaScopeWriter<'_>)) -> &mut Self {
+        self.0.group::<AreaScope>(2, true, f);
+        self
+    }
+    /// `[ List-Of-Measurements ]`: List-Of-Measurements (code 1625, vendor 10415), 3GPP TS 29.272 §7.3.139.
+    #[inline]
+    pub fn list_of_measurements(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1625, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Reporting-Trigger ]`: Reporting-Trigger (code 1626, vendor 10415), 3GPP TS 29.272 §7.3.140.
+    #[inline]
+    pub fn reporting_trigger(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1626, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ Report-Interval ]`: Report-Interval (code 1627, vendor 10415), 3GPP TS 29.272 §7.3.141.
+    #[inline]
+    pub fn report_interval(&mut self, v: ReportInterval) -> &mut Self {
+        self.0.put_i32(1627, 192, 10415, 16, true, v.0);
+        self
+    }
+    /// `[ Report-Amount ]`: Report-Amount (code 1628, vendor 10415), 3GPP TS 29.272 §7.3.142.
+    #[inline]
+    pub fn report_amount(&mut self, v: ReportAmount) -> &mut Self {
+        self.0.put_i32(1628, 192, 10415, 32, true, v.0);
+        self
+    }
+    /// `[ Event-Threshold-RSRP ]`: Event-Threshold-RSRP (code 1629, vendor 10415), 3GPP TS 29.272 §7.3.143.
+    #[inline]
+    pub fn event_threshold_rsrp(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1629, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ Event-Threshold-RSRQ ]`: Event-Threshold-RSRQ (code 1630, vendor 10415), 3GPP TS 29.272 §7.3.144.
+    #[inline]
+    pub fn event_threshold_rsrq(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1630, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ Logging-Interval ]`: Logging-Interval (code 1631, vendor 10415), 3GPP TS 29.272 §7.3.145.
+    #[inline]
+    pub fn logging_interval(&mut self, v: LoggingInterval) -> &mut Self {
+        self.0.put_i32(1631, 192, 10415, 256, true, v.0);
+        self
+    }
+    /// `[ Logging-Duration ]`: Logging-Duration (code 1632, vendor 10415), 3GPP TS 29.272 §7.3.146.
+    #[inline]
+    pub fn logging_duration(&mut self, v: LoggingDuration) -> &mut Self {
+        self.0.put_i32(1632, 192, 10415, 512, true, v.0);
+        self
+    }
+    /// `[ Measurement-Period-LTE ]`: Measurement-Period-LTE (code 1655, vendor 10415), 3GPP TS 29.272 §7.3.166.
+    #[inline]
+    pub fn measurement_period_lte(&mut self, v: MeasurementPeriodLte) -> &mut Self {
+        self.0.put_i32(1655, 128, 10415, 1024, true, v.0);
+        self
+    }
+    /// `[ Measurement-Period-UMTS ]`: Measurement-Period-UMTS (code 1656, vendor 10415), 3GPP TS 29.272 §7.3.167.
+    #[inline]
+    pub fn measurement_period_umts(&mut self, v: MeasurementPeriodUmts) -> &mut Self {
+        self.0.put_i32(1656, 128, 10415, 2048, true, v.0);
+        self
+    }
+    /// `[ Collection-Period-RRM-LTE ]`: Collection-Period-RRM-LTE (code 1657, vendor 10415), 3GPP TS 29.272 §7.3.168.
+    #[inline]
+    pub fn collection_period_rrm_lte(&mut self, v: CollectionPeriodRrmLte) -> &mut Self {
+        self.0.put_i32(1657, 128, 10415, 4096, true, v.0);
+        self
+    }
+    /// `[ Collection-Period-RRM-UMTS ]`: Collection-Period-RRM-UMTS (code 1658, vendor 10415), 3GPP TS 29.272 §7.3.169.
+    #[inline]
+    pub fn collection_period_rrm_umts(
+        &mut self,
+        v: CollectionPeriodRrmUmts,
+    ) -> &mut Self {
+        self.0.put_i32(1658, 128, 10415, 8192, true, v.0);
+        self
+    }
+    /// `[ Positioning-Method ]`: Positioning-Method (code 1659, vendor 10415), 3GPP TS 29.272 §7.3.170.
+    #[inline]
+    pub fn positioning_method(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1659, 128, 10415, 16384, true, v);
+        self
+    }
+    /// `[ Measurement-Quantity ]`: Measurement-Quantity (code 1660, vendor 10415), 3GPP TS 29.272 §7.3.171.
+    #[inline]
+    pub fn measurement_quantity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1660, 128, 10415, 32768, true, v);
+        self
+    }
+    /// `[ Event-Threshold-Event-1F ]`: Event-Threshold-Event-1F (code 1661, vendor 10415), 3GPP TS 29.272 §7.3.172.
+    #[inline]
+    pub fn event_threshold_event_1f(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(1661, 128, 10415, 65536, true, v);
+        self
+    }
+    /// `[ Event-Threshold-Event-1I ]`: Event-Threshold-Event-1I (code 1662, vendor 10415), 3GPP TS 29.272 §7.3.173.
+    #[inline]
+    pub fn event_threshold_event_1i(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(1662, 128, 10415, 131072, true, v);
+        self
+    }
+    /// `*[ MDT-Allowed-PLMN-Id ]`: MDT-Allowed-PLMN-Id (code 1671, vendor 10415), 3GPP TS 29.272 §7.3.185. Each call appends another occurrence.
+    #[inline]
+    pub fn mdt_allowed_plmn_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1671, 128, 10415, 0, false, v);
+        self
+    }
+    /// `*[ MBSFN-Area ]`: MBSFN-Area (code 1694, vendor 10415), 3GPP TS 29.272 §7.3.219. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mbsfn_area(&mut self, f: impl FnOnce(&mut MbsfnAreaWriter<'_>)) -> &mut Self {
+        self.0.group::<MbsfnArea>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Area-Scope AVP (code 1624, vendor 10415), 3GPP TS 29.272 §7.3.138, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AreaScope`] is the owned form.
+///
+/// ```text
+/// *[ Cell-Global-Identity ]
+/// *[ E-UTRAN-Cell-Global-Identity ]
+/// *[ Routing-Area-Identity ]
+/// *[ Location-Area-Identity ]
+/// *[ Tracking-Area-Identity ]
+/// *[ NR-Cell-Global-Identity ]
+/// *[ AVP ]
+/// ```
+pub struct AreaScopeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AreaScope {
+    type Writer<'c> = AreaScopeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1624, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AreaScopeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AreaScopeWriter<'_> {
+    /// `*[ Cell-Global-Identity ]`: Cell-Global-Identity (code 1604, vendor 10415), 3GPP TS 29.272 §7.3.119. Each call appends another occurrence.
+    #[inline]
+    pub fn cell_global_identity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1604, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ E-UTRAN-Cell-Global-Identity ]`: E-UTRAN-Cell-Global-Identity (code 1602, vendor 10415), 3GPP TS 29.272 §7.3.117. Each call appends another occurrence.
+    #[inline]
+    pub fn e_utran_cell_global_identity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1602, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Routing-Area-Identity ]`: Routing-Area-Identity (code 1605, vendor 10415), 3GPP TS 29.272 §7.3.120. Each call appends another occurrence.
+    #[inline]
+    pub fn routing_area_identity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1605, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Location-Area-Identity ]`: Location-Area-Identity (code 1606, vendor 10415), 3GPP TS 29.272 §7.3.121. Each call appends another occurrence.
+    #[inline]
+    pub fn location_area_identity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1606, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Tracking-Area-Identity ]`: Tracking-Area-Identity (code 1603, vendor 10415), 3GPP TS 29.272 §7.3.118. Each call appends another occurrence.
+    #[inline]
+    pub fn tracking_area_identity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1603, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ NR-Cell-Global-Identity ]`: NR-Cell-Global-Identity (code 1726, vendor 10415), 3GPP TS 29.272 §7.3.251. Each call appends another occurrence.
+    #[inline]
+    pub fn nr_cell_global_identity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1726, 192, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Equivalent-PLMN-List AVP (code 1637, vendor 10415), 3GPP TS 29.272 §7.3.151, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EquivalentPlmnList`] is the owned form.
+///
+/// ```text
+/// 1*{ Visited-PLMN-Id }
+/// *[ AVP ]
+/// ```
+pub struct EquivalentPlmnListWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for EquivalentPlmnList {
+    type Writer<'c> = EquivalentPlmnListWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1637, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(1407, 10415)];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for EquivalentPlmnListWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl EquivalentPlmnListWriter<'_> {
+    /// `1*{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9. Each call appends another occurrence.
+    #[inline]
+    pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1407, 192, 10415, 1, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one VPLMN-CSG-Subscription-Data AVP (code 1641, vendor 10415), 3GPP TS 29.272 §7.3.155, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`VplmnCsgSubscriptionData`] is the owned form.
+///
+/// ```text
+/// { CSG-Id }
+/// [ Expiration-Date ]
+/// *[ AVP ]
+/// ```
+pub struct VplmnCsgSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for VplmnCsgSubscriptionData {
+    type Writer<'c> = VplmnCsgSubscriptionDataWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1641, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1437, 10415),
+        rt::AvpKey::new(1439, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for VplmnCsgSubscriptionDataWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl VplmnCsgSubscriptionDataWriter<'_> {
+    /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
+    #[inline]
+    pub fn csg_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1437, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Expiration-Date ]`: Expiration-Date (code 1439, vendor 10415), 3GPP TS 29.272 §7.3.80.
+    #[inline]
+    pub fn expiration_date(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(1439, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Local-Time-Zone AVP (code 1649, vendor 10415), 3GPP TS 29.272 §7.3.156, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LocalTimeZone`] is the owned form.
+///
+/// ```text
+/// { Time-Zone }
+/// { Daylight-Saving-Time }
+/// *[ AVP ]
+/// ```
+pub struct LocalTimeZoneWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for LocalTimeZone {
+    type Writer<'c> = LocalTimeZoneWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1649, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1642, 10415),
+        rt::AvpKey::new(1650, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for LocalTimeZoneWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl LocalTimeZoneWriter<'_> {
+    /// `{ Time-Zone }`: Time-Zone (code 1642, vendor 10415), 3GPP TS 29.272 §7.3.163.
+    #[inline]
+    pub fn time_zone(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1642, 128, 10415, 1, true, v);
+        self
+    }
+    /// `{ Daylight-Saving-Time }`: Daylight-Saving-Time (code 1650, vendor 10415), 3GPP TS 29.272 §7.3.164.
+    #[inline]
+    pub fn daylight_saving_time(&mut self, v: DaylightSavingTime) -> &mut Self {
+        self.0.put_i32(1650, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one WLAN-offloadability AVP (code 1667, vendor 10415), 3GPP TS 29.272 §7.3.181, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`WlanOffloadability`] is the owned form.
+///
+/// ```text
+/// [ WLAN-offloadability-EUTRAN ]
+/// [ WLAN-offloadability-UTRAN ]
+/// *[ AVP ]
+/// ```
+pub struct WlanOffloadabilityWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for WlanOffloadability {
+    type Writer<'c> = WlanOffloadabilityWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1667, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1668, 10415),
+        rt::AvpKey::new(1669, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for WlanOffloadabilityWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl WlanOffloadabilityWriter<'_> {
+    /// `[ WLAN-offloadability-EUTRAN ]`: WLAN-offloadability-EUTRAN (code 1668, vendor 10415), 3GPP TS 29.272 §7.3.182.
+    #[inline]
+    pub fn wlan_offloadability_eutran(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1668, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ WLAN-offloadability-UTRAN ]`: WLAN-offloadability-UTRAN (code 1669, vendor 10415), 3GPP TS 29.272 §7.3.183.
+    #[inline]
+    pub fn wlan_offloadability_utran(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1669, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Adjacent-PLMNs AVP (code 1672, vendor 10415), 3GPP TS 29.272 §7.3.186, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AdjacentPlmns`] is the owned form.
+///
+/// ```text
+/// 1*{ Visited-PLMN-Id }
+/// *[ AVP ]
+/// ```
+pub struct AdjacentPlmnsWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AdjacentPlmns {
+    type Writer<'c> = AdjacentPlmnsWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1672, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(1407, 10415)];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AdjacentPlmnsWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AdjacentPlmnsWriter<'_> {
+    /// `1*{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9. Each call appends another occurrence.
+    #[inline]
+    pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1407, 192, 10415, 1, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Adjacent-Access-Restriction-Data AVP (code 1673, vendor 10415), 3GPP TS 29.272 §7.3.187, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AdjacentAccessRestrictionData`] is the owned form.
+///
+/// ```text
+/// { Visited-PLMN-Id }
+/// { Access-Restriction-Data }
+/// *[ AVP ]
+/// ```
+pub struct AdjacentAccessRestrictionDataWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AdjacentAccessRestrictionData {
+    type Writer<'c> = AdjacentAccessRestrictionDataWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1673, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1407, 10415),
+        rt::AvpKey::new(1426, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AdjacentAccessRestrictionDataWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AdjacentAccessRestrictionDataWriter<'_> {
+    /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
+    #[inline]
+    pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1407, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ Access-Restriction-Data }`: Access-Restriction-Data (code 1426, vendor 10415), 3GPP TS 29.272 §7.3.31.
+    #[inline]
+    pub fn access_restriction_data(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1426, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one IMSI-Group-Id AVP (code 1675, vendor 10415), 3GPP TS 29.272 §7.3.189, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ImsiGroupId`] is the owned form.
+///
+/// ```text
+/// { Group-Service-Id }
+/// { Group-PLMN-Id }
+/// { Local-Group-Id }
+/// *[ AVP ]
+/// ```
+pub struct ImsiGroupIdWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ImsiGroupId {
+    type Writer<'c> = ImsiGroupIdWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1675, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1676, 10415),
+        rt::AvpKey::new(1677, 10415),
+        rt::AvpKey::new(1678, 10415),
+    ];
+    const REQUIRED: u64 = 7;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ImsiGroupIdWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ImsiGroupIdWriter<'_> {
+    /// `{ Group-Service-Id }`: Group-Service-Id (code 1676, vendor 10415), 3GPP TS 29.272 §7.3.190.
+    #[inline]
+    pub fn group_service_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1676, 128, 10415, 1, true, v);
+        self
+    }
+    /// `{ Group-PLMN-Id }`: Group-PLMN-Id (code 1677, vendor 10415), 3GPP TS 29.272 §7.3.191.
+    #[inline]
+    pub fn group_plmn_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1677, 128, 10415, 2, true, v);
+        self
+    }
+    /// `{ Local-Group-Id }`: Local-Group-Id (code 1678, vendor 10415), 3GPP TS 29.272 §7.3.192.
+    #[inline]
+    pub fn local_group_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1678, 128, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Subscription-Data-Deletion AVP (code 1685, vendor 10415), 3GPP TS 29.272 §7.3.208, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SubscriptionDataDeletion`] is the owned form.
+///
+/// ```text
+/// { DSR-Flags }
+/// [ SCEF-ID ]
+/// *[ Context-Identifier ]
+/// [ Trace-Reference ]
+/// *[ TS-Code ]
+/// *[ SS-Code ]
+/// *[ AVP ]
+/// ```
+pub struct SubscriptionDataDeletionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SubscriptionDataDeletion {
+    type Writer<'c> = SubscriptionDataDeletionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1685, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1421, 10415),
+        rt::AvpKey::new(3125, 10415),
+        rt::AvpKey::new(1459, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SubscriptionDataDeletionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SubscriptionDataDeletionWriter<'_> {
+    /// `{ DSR-Flags }`: DSR-Flags (code 1421, vendor 10415), 3GPP TS 29.272 §7.3.25.
+    #[inline]
+    pub fn dsr_flags(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1421, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3125, 192, 10415, 2, true, v);
+        self
+    }
+    /// `*[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27. Each call appends another occurrence.
+    #[inline]
+    pub fn context_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1423, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
+    #[inline]
+    pub fn trace_reference(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1459, 192, 10415, 4, true, v);
+        self
+    }
+    /// `*[ TS-Code ]`: TS-Code (code 1487, vendor 10415), 3GPP TS 29.272 §7.3.100. Each call appends another occurrence.
+    #[inline]
+    pub fn ts_code(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1487, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ SS-Code ]`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87. Each call appends another occurrence.
+    #[inline]
+    pub fn ss_code(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1476, 192, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Emergency-Info AVP (code 1687, vendor 10415), 3GPP TS 29.272 §7.3.210, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EmergencyInfo`] is the owned form.
+///
+/// ```text
+/// [ MIP6-Agent-Info ]
+/// *[ AVP ]
+/// ```
+pub struct EmergencyInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for EmergencyInfo {
+    type Writer<'c> = EmergencyInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1687, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(486, 0)];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for EmergencyInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl EmergencyInfoWriter<'_> {
+    /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip6_agent_info(
+        &mut self,
+        f: impl FnOnce(&mut super::mip6::Mip6AgentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::mip6::Mip6AgentInfo>(1, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one V2X-Subscription-Data AVP (code 1688, vendor 10415), 3GPP TS 29.272 §7.3.212, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`V2xSubscriptionData`] is the owned form.
+///
+/// ```text
+/// [ V2X-Permission ]
+/// [ UE-PC5-AMBR ]
+/// *[ AVP ]
+/// ```
+pub struct V2xSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for V2xSubscriptionData {
+    type Writer<'c> = V2xSubscriptionDataWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1688, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1689, 10415),
+        rt::AvpKey::new(1693, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for V2xSubscriptionDataWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl V2xSubscriptionDataWriter<'_> {
+    /// `[ V2X-Permission ]`: V2X-Permission (code 1689, vendor 10415), 3GPP TS 29.272 §7.3.213.
+    #[inline]
+    pub fn v2x_permission(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1689, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ UE-PC5-AMBR ]`: UE-PC5-AMBR (code 1693, vendor 10415), 3GPP TS 29.272 §7.3.217.
+    #[inline]
+    pub fn ue_pc5_ambr(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1693, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one eDRX-Cycle-Length AVP (code 1691, vendor 10415), 3GPP TS 29.272 §7.3.215, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EdrxCycleLength`] is the owned form.
+///
+/// ```text
+/// { RAT-Type }
+/// { eDRX-Cycle-Length-Value }
+/// *[ AVP ]
+/// ```
+pub struct EdrxCycleLengthWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for EdrxCycleLength {
+    type Writer<'c> = EdrxCycleLengthWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1691, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1032, 10415),
+        rt::AvpKey::new(1692, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for EdrxCycleLengthWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl EdrxCycleLengthWriter<'_> {
+    /// `{ RAT-Type }`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
+        self.0.put_i32(1032, 128, 10415, 1, true, v.0);
+        self
+    }
+    /// `{ eDRX-Cycle-Length-Value }`: eDRX-Cycle-Length-Value (code 1692, vendor 10415), 3GPP TS 29.272 §7.3.216.
+    #[inline]
+    pub fn edrx_cycle_length_value(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1692, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MBSFN-Area AVP (code 1694, vendor 10415), 3GPP TS 29.272 §7.3.219, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MbsfnArea`] is the owned form.
+///
+/// ```text
+/// [ MBSFN-Area-ID ]
+/// [ Carrier-Frequency ]
+/// *[ AVP ]
+/// ```
+pub struct MbsfnAreaWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MbsfnArea {
+    type Writer<'c> = MbsfnAreaWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1694, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1695, 10415),
+        rt::AvpKey::new(1696, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MbsfnAreaWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MbsfnAreaWriter<'_> {
+    /// `[ MBSFN-Area-ID ]`: MBSFN-Area-ID (code 1695, vendor 10415), 3GPP TS 29.272 §7.3.220.
+    #[inline]
+    pub fn mbsfn_area_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1695, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Carrier-Frequency ]`: Carrier-Frequency (code 1696, vendor 10415), 3GPP TS 29.272 §7.3.221.
+    #[inline]
+    pub fn carrier_frequency(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1696, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Paging-Time-Window AVP (code 1701, vendor 10415), 3GPP TS 29.272 §7.3.226, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PagingTimeWindow`] is the owned form.
+///
+/// ```text
+/// { Operation-Mode }
+/// { Paging-Time-Window-Length }
+/// *[ AVP ]
+/// ```
+pub struct PagingTimeWindowWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for PagingTimeWindow {
+    type Writer<'c> = PagingTimeWindowWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1701, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1702, 10415),
+        rt::AvpKey::new(1703, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for PagingTimeWindowWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl PagingTimeWindowWriter<'_> {
+    /// `{ Operation-Mode }`: Operation-Mode (code 1702, vendor 10415), 3GPP TS 29.272 §7.3.227.
+    #[inline]
+    pub fn operation_mode(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1702, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ Paging-Time-Window-Length }`: Paging-Time-Window-Length (code 1703, vendor 10415), 3GPP TS 29.272 §7.3.228.
+    #[inline]
+    pub fn paging_time_window_length(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1703, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one eDRX-Related-RAT AVP (code 1705, vendor 10415), 3GPP TS 29.272 §7.3.229, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EdrxRelatedRat`] is the owned form.
+///
+/// ```text
+/// 1*{ RAT-Type }
+/// *[ AVP ]
+/// ```
+pub struct EdrxRelatedRatWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for EdrxRelatedRat {
+    type Writer<'c> = EdrxRelatedRatWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1705, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(1032, 10415)];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for EdrxRelatedRatWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl EdrxRelatedRatWriter<'_> {
+    /// `1*{ RAT-Type }`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31. Each call appends another occurrence.
+    #[inline]
+    pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
+        self.0.put_i32(1032, 128, 10415, 1, false, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one V2X-Subscription-Data-Nr AVP (code 1710, vendor 10415), 3GPP TS 29.272 §7.3.235, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`V2xSubscriptionDataNr`] is the owned form.
+///
+/// ```text
+/// [ V2X-Permission ]
+/// [ UE-PC5-AMBR ]
+/// [ UE-PC5-QoS ]
+/// *[ AVP ]
+/// ```
+pub struct V2xSubscriptionDataNrWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for V2xSubscriptionDataNr {
+    type Writer<'c> = V2xSubscriptionDataNrWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1710, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1689, 10415),
+        rt::AvpKey::new(1693, 10415),
+        rt::AvpKey::new(1711, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for V2xSubscriptionDataNrWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl V2xSubscriptionDataNrWriter<'_> {
+    /// `[ V2X-Permission ]`: V2X-Permission (code 1689, vendor 10415), 3GPP TS 29.272 §7.3.213.
+    #[inline]
+    pub fn v2x_permission(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1689, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ UE-PC5-AMBR ]`: UE-PC5-AMBR (code 1693, vendor 10415), 3GPP TS 29.272 §7.3.217.
+    #[inline]
+    pub fn ue_pc5_ambr(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1693, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ UE-PC5-QoS ]`: UE-PC5-QoS (code 1711, vendor 10415), 3GPP TS 29.272 §7.3.236.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ue_pc5_qos(&mut self, f: impl FnOnce(&mut UePc5QosWriter<'_>)) -> &mut Self {
+        self.0.group::<UePc5Qos>(4, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one UE-PC5-QoS AVP (code 1711, vendor 10415), 3GPP TS 29.272 §7.3.236, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UePc5Qos`] is the owned form.
+///
+/// ```text
+/// 1*{ PC5-QoS-Flow }
+/// [ PC5-Link-AMBR ]
+/// *[ AVP ]
+/// ```
+pub struct UePc5QosWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for UePc5Qos {
+    type Writer<'c> = UePc5QosWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1711, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1712, 10415),
+        rt::AvpKey::new(1718, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for UePc5QosWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl UePc5QosWriter<'_> {
+    /// `1*{ PC5-QoS-Flow }`: PC5-QoS-Flow (code 1712, vendor 10415), 3GPP TS 29.272 §7.3.237. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn pc5_qos_flow(
+        &mut self,
+        f: impl FnOnce(&mut Pc5QosFlowWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<Pc5QosFlow>(1, false, f);
+        self
+    }
+    /// `[ PC5-Link-AMBR ]`: PC5-Link-AMBR (code 1718, vendor 10415), 3GPP TS 29.272 §7.3.243.
+    #[inline]
+    pub fn pc5_link_ambr(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(1718, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one PC5-QoS-Flow AVP (code 1712, vendor 10415), 3GPP TS 29.272 §7.3.237, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Pc5QosFlow`] is the owned form.
+///
+/// ```text
+/// { 5QI }
+/// [ PC5-Flow-Bitrates ]
+/// [ PC5-Range ]
+/// *[ AVP ]
+/// ```
+pub struct Pc5QosFlowWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Pc5QosFlow {
+    type Writer<'c> = Pc5QosFlowWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1712, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1713, 10415),
+        rt::AvpKey::new(1714, 10415),
+        rt::AvpKey::new(1717, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for Pc5QosFlowWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl Pc5QosFlowWriter<'_> {
+    /// `{ 5QI }`: 5QI (code 1713, vendor 10415), 3GPP TS 29.272 §7.3.238.
+    #[inline]
+    pub fn n5qi(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(1713, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ PC5-Flow-Bitrates ]`: PC5-Flow-Bitrates (code 1714, vendor 10415), 3GPP TS 29.272 §7.3.239.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn pc5_flow_bitrates(
+        &mut self,
+        f: impl FnOnce(&mut Pc5FlowBitratesWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<Pc5FlowBitrates>(2, true, f);
+        self
+    }
+    /// `[ PC5-Range ]`: PC5-Range (code 1717, vendor 10415), 3GPP TS 29.272 §7.3.242.
+    #[inline]
+    pub fn pc5_range(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(1717, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one PC5-Flow-Bitrates AVP (code 1714, vendor 10415), 3GPP TS 29.272 §7.3.239, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Pc5FlowBitrates`] is the owned form.
+///
+/// ```text
+/// [ Guaranteed-Flow-Bitrates ]
+/// [ Maximum-Flow-Bitrates ]
+/// *[ AVP ]
+/// ```
+pub struct Pc5FlowBitratesWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Pc5FlowBitrates {
+    type Writer<'c> = Pc5FlowBitratesWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1714, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1715, 10415),
+        rt::AvpKey::new(1716, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for Pc5FlowBitratesWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl Pc5FlowBitratesWriter<'_> {
+    /// `[ Guaranteed-Flow-Bitrates ]`: Guaranteed-Flow-Bitrates (code 1715, vendor 10415), 3GPP TS 29.272 §7.3.240.
+    #[inline]
+    pub fn guaranteed_flow_bitrates(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(1715, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Maximum-Flow-Bitrates ]`: Maximum-Flow-Bitrates (code 1716, vendor 10415), 3GPP TS 29.272 §7.3.241.
+    #[inline]
+    pub fn maximum_flow_bitrates(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(1716, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MDT-Configuration-NR AVP (code 1720, vendor 10415), 3GPP TS 29.272 §7.3.245, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MdtConfigurationNr`] is the owned form.
+///
+/// ```text
+/// { Job-Type }
+/// [ Area-Scope ]
+/// [ List-Of-Measurements ]
+/// [ Reporting-Trigger ]
+/// [ Report-Interval ]
+/// [ Report-Amount ]
+/// [ Event-Threshold-RSRP ]
+/// [ Event-Threshold-RSRQ ]
+/// [ Event-Threshold-SINR ]
+/// [ Collection-Period-RRM-NR ]
+/// [ Collection-Period-M6-NR ]
+/// [ Collection-Period-M7-NR ]
+/// [ Positioning-Method ]
+/// [ Sensor-Measurement ]
+/// *[ MDT-Allowed-PLMN-Id ]
+/// *[ AVP ]
+/// ```
+pub struct MdtConfigurationNrWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MdtConfigurationNr {
+    type Writer<'c> = MdtConfigurationNrWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1720, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1623, 10415),
+        rt::AvpKey::new(1624, 10415),
+        rt::AvpKey::new(1625, 10415),
+        rt::AvpKey::new(1626, 10415),
+        rt::AvpKey::new(1627, 10415),
+        rt::AvpKey::new(1628, 10415),
+        rt::AvpKey::new(1629, 10415),
+        rt::AvpKey::new(1630, 10415),
+        rt::AvpKey::new(1721, 10415),
+        rt::AvpKey::new(1722, 10415),
+        rt::AvpKey::new(1723, 10415),
+        rt::AvpKey::new(1724, 10415),
+        rt::AvpKey::new(1659, 10415),
+        rt::AvpKey::new(1725, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MdtConfigurationNrWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MdtConfigurationNrWriter<'_> {
+    /// `{ Job-Type }`: Job-Type (code 1623, vendor 10415), 3GPP TS 29.272 §7.3.137.
+    #[inline]
+    pub fn job_type(&mut self, v: JobType) -> &mut Self {
+        self.0.put_i32(1623, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Area-Scope ]`: Area-Scope (code 1624, vendor 10415), 3GPP TS 29.272 §7.3.138.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn area_scope(&mut self, f: impl FnOnce(&mut AreaScopeWriter<'_>)) -> &mut Self {
+        self.0.group::<AreaScope>(2, true, f);
+        self
+    }
+    /// `[ List-Of-Measurements ]`: List-Of-Measurements (code 1625, vendor 10415), 3GPP TS 29.272 §7.3.139.
+    #[inline]
+    pub fn list_of_measurements(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1625, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Reporting-Trigger ]`: Reporting-Trigger (code 1626, vendor 10415), 3GPP TS 29.272 §7.3.140.
+    #[inline]
+    pub fn reporting_trigger(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1626, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ Report-Interval ]`: Report-Interval (code 1627, vendor 10415), 3GPP TS 29.272 §7.3.141.
+    #[inline]
+    pub fn report_interval(&mut self, v: ReportInterval) -> &mut Self {
+        self.0.put_i32(1627, 192, 10415, 16, true, v.0);
+        self
+    }
+    /// `[ Report-Amount ]`: Report-Amount (code 1628, vendor 10415), 3GPP TS 29.272 §7.3.142.
+    #[inline]
+    pub fn report_amount(&mut self, v: ReportAmount) -> &mut Self {
+        self.0.put_i32(1628, 192, 10415, 32, true, v.0);
+        self
+    }
+    /// `[ Event-Threshold-RSRP ]`: Event-Threshold-RSRP (code 1629, vendor 10415), 3GPP TS 29.272 §7.3.143.
+    #[inline]
+    pub fn event_threshold_rsrp(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1629, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ Event-Threshold-RSRQ ]`: Event-Threshold-RSRQ (code 1630, vendor 10415), 3GPP TS 29.272 §7.3.144.
+    #[inline]
+    pub fn event_threshold_rsrq(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1630, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ Event-Threshold-SINR ]`: Event-Threshold-SINR (code 1721, vendor 10415), 3GPP TS 29.272 §7.3.246.
+    #[inline]
+    pub fn event_threshold_sinr(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1721, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ Collection-Period-RRM-NR ]`: Collection-Period-RRM-NR (code 1722, vendor 10415), 3GPP TS 29.272 §7.3.247.
+    #[inline]
+    pub fn collection_period_rrm_nr(&mut self, v: CollectionPeriodRrmNr) -> &mut Self {
+        self.0.put_i32(1722, 192, 10415, 512, true, v.0);
+        self
+    }
+    /// `[ Collection-Period-M6-NR ]`: Collection-Period-M6-NR (code 1723, vendor 10415), 3GPP TS 29.272 §7.3.248.
+    #[inline]
+    pub fn collection_period_m6_nr(&mut self, v: CollectionPeriodM6Nr) -> &mut Self {
+        self.0.put_i32(1723, 192, 10415, 1024, true, v.0);
+        self
+    }
+    /// `[ Collection-Period-M7-NR ]`: Collection-Period-M7-NR (code 1724, vendor 10415), 3GPP TS 29.272 §7.3.249.
+    #[inline]
+    pub fn collection_period_m7_nr(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1724, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Positioning-Method ]`: Positioning-Method (code 1659, vendor 10415), 3GPP TS 29.272 §7.3.170.
+    #[inline]
+    pub fn positioning_method(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1659, 128, 10415, 4096, true, v);
+        self
+    }
+    /// `[ Sensor-Measurement ]`: Sensor-Measurement (code 1725, vendor 10415), 3GPP TS 29.272 §7.3.250.
+    #[inline]
+    pub fn sensor_measurement(&mut self, v: SensorMeasurement) -> &mut Self {
+        self.0.put_i32(1725, 192, 10415, 8192, true, v.0);
+        self
+    }
+    /// `*[ MDT-Allowed-PLMN-Id ]`: MDT-Allowed-PLMN-Id (code 1671, vendor 10415), 3GPP TS 29.272 §7.3.185. Each call appends another occurrence.
+    #[inline]
+    pub fn mdt_allowed_plmn_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1671, 128, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one Update-Location-Request (command code 316, application 16777251), 3GPP TS 29.272 §7.2.3, straight into a buffer: started by [`UpdateLocationRequest::writer`], each setter appends one AVP in the order called, [`UpdateLocationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UpdateLocationRequest`] is the owned form.
+pub struct UpdateLocationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl UpdateLocationRequest {
+    /// Starts writing one Update-Location-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UpdateLocationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> UpdateLocationRequestWriter<'b> {
+        let mut w = UpdateLocationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 316, 16777251),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl UpdateLocationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(1032, 10415),
+        rt::AvpKey::new(1405, 10415),
+        rt::AvpKey::new(1407, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(1401, 10415),
+        rt::AvpKey::new(1615, 10415),
+        rt::AvpKey::new(1489, 10415),
+        rt::AvpKey::new(1493, 10415),
+        rt::AvpKey::new(2405, 10415),
+        rt::AvpKey::new(1637, 10415),
+        rt::AvpKey::new(1645, 10415),
+        rt::AvpKey::new(1648, 10415),
+        rt::AvpKey::new(1664, 10415),
+        rt::AvpKey::new(1666, 10415),
+        rt::AvpKey::new(1672, 10415),
+        rt::AvpKey::new(3143, 10415),
+        rt::AvpKey::new(1729, 10415),
+        rt::AvpKey::new(1730, 10415),
+    ];
+    const REQUIRED: u64 = 511;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(1024, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 2048, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(4096, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn terminal_information(
+        &mut self,
+        f: impl FnOnce(&mut TerminalInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<TerminalInformation>(8192, true, f);
+        self
+    }
+    /// `{ RAT-Type }`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
+        self.0.avps.put_i32(1032, 128, 10415, 64, true, v.0);
+        self
+    }
+    /// `{ ULR-Flags }`: ULR-Flags (code 1405, vendor 10415), 3GPP TS 29.272 §7.3.7.
+    #[inline]
+    pub fn ulr_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1405, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ UE-SRVCC-Capability ]`: UE-SRVCC-Capability (code 1615, vendor 10415), 3GPP TS 29.272 §7.3.130.
+    #[inline]
+    pub fn ue_srvcc_capability(&mut self, v: UeSrvccCapability) -> &mut Self {
+        self.0.avps.put_i32(1615, 192, 10415, 16384, true, v.0);
+        self
+    }
+    /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
+    #[inline]
+    pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1407, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
+    #[inline]
+    pub fn sgsn_number(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1489, 192, 10415, 32768, true, v);
+        self
+    }
+    /// `[ Homogeneous-Support-of-IMS-Voice-Over-PS-Sessions ]`: Homogeneous-Support-of-IMS-Voice-Over-PS-Sessions (code 1493, vendor 10415), 3GPP TS 29.272 §7.3.107.
+    #[inline]
+    pub fn homogeneous_support_of_ims_voice_over_ps_sessions(
+        &mut self,
+        v: HomogeneousSupportOfImsVoiceOverPsSessions,
+    ) -> &mut Self {
+        self.0.avps.put_i32(1493, 192, 10415, 65536, true, v.0);
+        self
+    }
+    /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
+    #[inline]
+    pub fn gmlc_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(2405, 128, 10415, 131072, true, v);
+        self
+    }
+    /// `*[ Active-APN ]`: Active-APN (code 1612, vendor 10415), 3GPP TS 29.272 §7.3.127. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn active_apn(&mut self, f: impl FnOnce(&mut ActiveApnWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<ActiveApn>(0, false, f);
+        self
+    }
+    /// `[ Equivalent-PLMN-List ]`: Equivalent-PLMN-List (code 1637, vendor 10415), 3GPP TS 29.272 §7.3.151.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn equivalent_plmn_list(
+        &mut self,
+        f: impl FnOnce(&mut EquivalentPlmnListWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EquivalentPlmnList>(262144, true, f);
+        self
+    }
+    /// `[ MME-Number-for-MT-SMS ]`: MME-Number-for-MT-SMS (code 1645, vendor 10415), 3GPP TS 29.272 §7.3.159.
+    #[inline]
+    pub fn mme_number_for_mt_sms(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1645, 128, 10415, 524288, true, v);
+        self
+    }
+    /// `[ SMS-Register-Request ]`: SMS-Register-Request (code 1648, vendor 10415), 3GPP TS 29.272 §7.3.162.
+    #[inline]
+    pub fn sms_register_request(&mut self, v: SmsRegisterRequest) -> &mut Self {
+        self.0.avps.put_i32(1648, 128, 10415, 1048576, true, v.0);
+        self
+    }
+    /// `[ SGs-MME-Identity ]`: SGs-MME-Identity (code 1664, vendor 10415), 3GPP TS 29.272 §7.3.175.
+    #[inline]
+    pub fn sgs_mme_identity(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1664, 128, 10415, 2097152, true, v);
+        self
+    }
+    /// `[ Coupled-Node-Diameter-ID ]`: Coupled-Node-Diameter-ID (code 1666, vendor 10415), 3GPP TS 29.272 §7.3.177.
+    #[inline]
+    pub fn coupled_node_diameter_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1666, 128, 10415, 4194304, true, v);
+        self
+    }
+    /// `[ Adjacent-PLMNs ]`: Adjacent-PLMNs (code 1672, vendor 10415), 3GPP TS 29.272 §7.3.186.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn adjacent_plmns(
+        &mut self,
+        f: impl FnOnce(&mut AdjacentPlmnsWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AdjacentPlmns>(8388608, true, f);
+        self
+    }
+    /// `[ Supported-Services ]`: Supported-Services (code 3143, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_services(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::SupportedServicesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::SupportedServices>(16777216, true, f);
+        self
+    }
+    /// `[ SF-ULR-Timestamp ]`: SF-ULR-Timestamp (code 1729, vendor 10415), 3GPP TS 29.272 §7.3.254.
+    #[inline]
+    pub fn sf_ulr_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(1729, 192, 10415, 33554432, true, v.0);
+        self
+    }
+    /// `[ SF-Provisional-Indication ]`: SF-Provisional-Indication (code 1730, vendor 10415), 3GPP TS 29.272 §7.3.255.
+    #[inline]
+    pub fn sf_provisional_indication(
+        &mut self,
+        v: SfProvisionalIndication,
+    ) -> &mut Self {
+        self.0.avps.put_i32(1730, 192, 10415, 67108864, true, v.0);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Update-Location-Answer (command code 316, application 16777251), 3GPP TS 29.272 §7.2.4, straight into a buffer: started by [`UpdateLocationAnswer::writer`], each setter appends one AVP in the order called, [`UpdateLocationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UpdateLocationAnswer`] is the owned form.
+pub struct UpdateLocationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl UpdateLocationAnswer {
+    /// Starts writing one Update-Location-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UpdateLocationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> UpdateLocationAnswerWriter<'b> {
+        let mut w = UpdateLocationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 316, 16777251),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl UpdateLocationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(1614, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(1406, 10415),
+        rt::AvpKey::new(1400, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `[ Error-Diagnostic ]`: Error-Diagnostic (code 1614, vendor 10415), 3GPP TS 29.272 §7.3.128.
+    #[inline]
+    pub fn error_diagnostic(&mut self, v: ErrorDiagnostic) -> &mut Self {
+        self.0.avps.put_i32(1614, 192, 10415, 256, true, v.0);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(512, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                1024,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ ULA-Flags ]`: ULA-Flags (code 1406, vendor 10415), 3GPP TS 29.272 §7.3.8.
+    #[inline]
+    pub fn ula_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1406, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Subscription-Data ]`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_data(
+        &mut self,
+        f: impl FnOnce(&mut SubscriptionDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SubscriptionData>(4096, true, f);
+        self
+    }
+    /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184. Each call appends another occurrence.
+    #[inline]
+    pub fn reset_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1670, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(8192, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Authentication-Information-Request (command code 318, application 16777251), 3GPP TS 29.272 §7.2.5, straight into a buffer: started by [`AuthenticationInformationRequest::writer`], each setter appends one AVP in the order called, [`AuthenticationInformationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AuthenticationInformationRequest`] is the owned form.
+pub struct AuthenticationInformationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AuthenticationInformationRequest {
+    /// Starts writing one Authentication-Information-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AuthenticationInformationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AuthenticationInformationRequestWriter<'b> {
+        let mut w = AuthenticationInformationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 318, 16777251),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AuthenticationInformationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(1407, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(1408, 10415),
+        rt::AvpKey::new(1409, 10415),
+        rt::AvpKey::new(1679, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(256, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(1024, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Requested-EUTRAN-Authentication-Info ]`: Requested-EUTRAN-Authentication-Info (code 1408, vendor 10415), 3GPP TS 29.272 §7.3.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn requested_eutran_authentication_info(
+        &mut self,
+        f: impl FnOnce(&mut RequestedEutranAuthenticationInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<RequestedEutranAuthenticationInfo>(2048, true, f);
+        self
+    }
+    /// `[ Requested-UTRAN-GERAN-Authentication-Info ]`: Requested-UTRAN-GERAN-Authentication-Info (code 1409, vendor 10415), 3GPP TS 29.272 §7.3.12.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn requested_utran_geran_authentication_info(
+        &mut self,
+        f: impl FnOnce(&mut RequestedUtranGeranAuthenticationInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<RequestedUtranGeranAuthenticationInfo>(4096, true, f);
+        self
+    }
+    /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
+    #[inline]
+    pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1407, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ AIR-Flags ]`: AIR-Flags (code 1679, vendor 10415), 3GPP TS 29.272 §7.3.201.
+    #[inline]
+    pub fn air_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1679, 128, 10415, 8192, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Authentication-Information-Answer (command code 318, application 16777251), 3GPP TS 29.272 §7.2.6, straight into a buffer: started by [`AuthenticationInformationAnswer::writer`], each setter appends one AVP in the order called, [`AuthenticationInformationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AuthenticationInformationAnswer`] is the owned form.
+pub struct AuthenticationInformationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AuthenticationInformationAnswer {
+    /// Starts writing one Authentication-Information-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AuthenticationInformationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AuthenticationInformationAnswerWriter<'b> {
+        let mut w = AuthenticationInformationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 318, 16777251),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AuthenticationInformationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(1614, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(1413, 10415),
+        rt::AvpKey::new(1680, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `[ Error-Diagnostic ]`: Error-Diagnostic (code 1614, vendor 10415), 3GPP TS 29.272 §7.3.128.
+    #[inline]
+    pub fn error_diagnostic(&mut self, v: ErrorDiagnostic) -> &mut Self {
+        self.0.avps.put_i32(1614, 192, 10415, 256, true, v.0);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(512, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                1024,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Authentication-Info ]`: Authentication-Info (code 1413, vendor 10415), 3GPP TS 29.272 §7.3.17.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn authentication_info(
+        &mut self,
+        f: impl FnOnce(&mut AuthenticationInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AuthenticationInfo>(2048, true, f);
+        self
+    }
+    /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
+    #[inline]
+    pub fn ue_usage_type(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1680, 128, 10415, 4096, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(8192, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Cancel-Location-Request (command code 317, application 16777251), 3GPP TS 29.272 §7.2.7, straight into a buffer: started by [`CancelLocationRequest::writer`], each setter appends one AVP in the order called, [`CancelLocationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CancelLocationRequest`] is the owned form.
+pub struct CancelLocationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl CancelLocationRequest {
+    /// Starts writing one Cancel-Location-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CancelLocationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> CancelLocationRequestWriter<'b> {
+        let mut w = CancelLocationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 317, 16777251),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl CancelLocationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(1420, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(1638, 10415),
+    ];
+    const REQUIRED: u64 = 255;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(512, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `{ Cancellation-Type }`: Cancellation-Type (code 1420, vendor 10415), 3GPP TS 29.272 §7.3.24.
+    #[inline]
+    pub fn cancellation_type(&mut self, v: CancellationType) -> &mut Self {
+        self.0.avps.put_i32(1420, 192, 10415, 128, true, v.0);
+        self
+    }
+    /// `[ CLR-Flags ]`: CLR-Flags (code 1638, vendor 10415), 3GPP TS 29.272 §7.3.152.
+    #[inline]
+    pub fn clr_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1638, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Cancel-Location-Answer (command code 317, application 16777251), 3GPP TS 29.272 §7.2.8, straight into a buffer: started by [`CancelLocationAnswer::writer`], each setter appends one AVP in the order called, [`CancelLocationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CancelLocationAnswer`] is the owned form.
+pub struct CancelLocationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl CancelLocationAnswer {
+    /// Starts writing one Cancel-Location-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CancelLocationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> CancelLocationAnswerWriter<'b> {
+        let mut w = CancelLocationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 317, 16777251),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl CancelLocationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(256, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Insert-Subscriber-Data-Request (command code 319, application 16777251), 3GPP TS 29.272 §7.2.9, straight into a buffer: started by [`TgppS6aS6dInsertSubscriberDataRequest::writer`], each setter appends one AVP in the order called, [`TgppS6aS6dInsertSubscriberDataRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6aS6dInsertSubscriberDataRequest`] is the owned form.
+pub struct TgppS6aS6dInsertSubscriberDataRequestWriter<'b>(
+    rt::writer::MessageWriter<'b>,
+);
+impl TgppS6aS6dInsertSubscriberDataRequest {
+    /// Starts writing one Insert-Subscriber-Data-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6aS6dInsertSubscriberDataRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS6aS6dInsertSubscriberDataRequestWriter<'b> {
+        let mut w = TgppS6aS6dInsertSubscriberDataRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 319, 16777251),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS6aS6dInsertSubscriberDataRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(1400, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(1490, 10415),
+    ];
+    const REQUIRED: u64 = 255;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(512, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `{ Subscription-Data }`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_data(
+        &mut self,
+        f: impl FnOnce(&mut SubscriptionDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SubscriptionData>(128, true, f);
+        self
+    }
+    /// `[ IDR-Flags ]`: IDR-Flags (code 1490, vendor 10415), 3GPP TS 29.272 §7.3.103.
+    #[inline]
+    pub fn idr_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1490, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184. Each call appends another occurrence.
+    #[inline]
+    pub fn reset_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1670, 128, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Insert-Subscriber-Data-Answer (command code 319, application 16777251), 3GPP TS 29.272 §7.2.10, straight into a buffer: started by [`TgppS6aS6dInsertSubscriberDataAnswer::writer`], each setter appends one AVP in the order called, [`TgppS6aS6dInsertSubscriberDataAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6aS6dInsertSubscriberDataAnswer`] is the owned form.
+pub struct TgppS6aS6dInsertSubscriberDataAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppS6aS6dInsertSubscriberDataAnswer {
+    /// Starts writing one Insert-Subscriber-Data-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6aS6dInsertSubscriberDataAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS6aS6dInsertSubscriberDataAnswerWriter<'b> {
+        let mut w = TgppS6aS6dInsertSubscriberDataAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 319, 16777251),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS6aS6dInsertSubscriberDataAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(1492, 10415),
+        rt::AvpKey::new(1494, 10415),
+        rt::AvpKey::new(1032, 10415),
+        rt::AvpKey::new(1441, 10415),
+        rt::AvpKey::new(1495, 10415),
+        rt::AvpKey::new(1496, 10415),
+        rt::AvpKey::new(1649, 10415),
+        rt::AvpKey::new(3143, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ IMS-Voice-Over-PS-Sessions-Supported ]`: IMS-Voice-Over-PS-Sessions-Supported (code 1492, vendor 10415), 3GPP TS 29.272 §7.3.106.
+    #[inline]
+    pub fn ims_voice_over_ps_sessions_supported(
+        &mut self,
+        v: ImsVoiceOverPsSessionsSupported,
+    ) -> &mut Self {
+        self.0.avps.put_i32(1492, 192, 10415, 256, true, v.0);
+        self
+    }
+    /// `[ Last-UE-Activity-Time ]`: Last-UE-Activity-Time (code 1494, vendor 10415), 3GPP TS 29.272 §7.3.108.
+    #[inline]
+    pub fn last_ue_activity_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(1494, 192, 10415, 512, true, v.0);
+        self
+    }
+    /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
+        self.0.avps.put_i32(1032, 128, 10415, 1024, true, v.0);
+        self
+    }
+    /// `[ IDA-Flags ]`: IDA-Flags (code 1441, vendor 10415), 3GPP TS 29.272 §7.3.47.
+    #[inline]
+    pub fn ida_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1441, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ EPS-User-State ]`: EPS-User-State (code 1495, vendor 10415), 3GPP TS 29.272 §7.3.110.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn eps_user_state(
+        &mut self,
+        f: impl FnOnce(&mut EpsUserStateWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EpsUserState>(4096, true, f);
+        self
+    }
+    /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn eps_location_information(
+        &mut self,
+        f: impl FnOnce(&mut EpsLocationInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EpsLocationInformation>(8192, true, f);
+        self
+    }
+    /// `[ Local-Time-Zone ]`: Local-Time-Zone (code 1649, vendor 10415), 3GPP TS 29.272 §7.3.156.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn local_time_zone(
+        &mut self,
+        f: impl FnOnce(&mut LocalTimeZoneWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<LocalTimeZone>(16384, true, f);
+        self
+    }
+    /// `[ Supported-Services ]`: Supported-Services (code 3143, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_services(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::SupportedServicesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::SupportedServices>(32768, true, f);
+        self
+    }
+    /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn monitoring_event_report(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::MonitoringEventReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::MonitoringEventReport>(0, false, f);
+        self
+    }
+    /// `*[ Monitoring-Event-Config-Status ]`: Monitoring-Event-Config-Status (code 3142, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn monitoring_event_config_status(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::MonitoringEventConfigStatusWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::MonitoringEventConfigStatus>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(65536, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Delete-Subscriber-Data-Request (command code 320, application 16777251), 3GPP TS 29.272 §7.2.11, straight into a buffer: started by [`TgppS6aS6dDeleteSubscriberDataRequest::writer`], each setter appends one AVP in the order called, [`TgppS6aS6dDeleteSubscriberDataRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6aS6dDeleteSubscriberDataRequest`] is the owned form.
+pub struct TgppS6aS6dDeleteSubscriberDataRequestWriter<'b>(
+    rt::writer::MessageWriter<'b>,
+);
+impl TgppS6aS6dDeleteSubscriberDataRequest {
+    /// Starts writing one Delete-Subscriber-Data-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6aS6dDeleteSubscriberDataRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS6aS6dDeleteSubscriberDataRequestWriter<'b> {
+        let mut w = TgppS6aS6dDeleteSubscriberDataRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 320, 16777251),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS6aS6dDeleteSubscriberDataRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(1421, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(3125, 10415),
+        rt::AvpKey::new(1459, 10415),
+    ];
+    const REQUIRED: u64 = 255;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(512, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `{ DSR-Flags }`: DSR-Flags (code 1421, vendor 10415), 3GPP TS 29.272 §7.3.25.
+    #[inline]
+    pub fn dsr_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1421, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(3125, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `*[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27. Each call appends another occurrence.
+    #[inline]
+    pub fn context_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1423, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
+    #[inline]
+    pub fn trace_reference(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1459, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `*[ TS-Code ]`: TS-Code (code 1487, vendor 10415), 3GPP TS 29.272 §7.3.100. Each call appends another occurrence.
+    #[inline]
+    pub fn ts_code(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1487, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ SS-Code ]`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87. Each call appends another occurrence.
+    #[inline]
+    pub fn ss_code(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1476, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Delete-Subscriber-Data-Answer (command code 320, application 16777251), 3GPP TS 29.272 §7.2.12, straight into a buffer: started by [`TgppS6aS6dDeleteSubscriberDataAnswer::writer`], each setter appends one AVP in the order called, [`TgppS6aS6dDeleteSubscriberDataAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6aS6dDeleteSubscriberDataAnswer`] is the owned form.
+pub struct TgppS6aS6dDeleteSubscriberDataAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppS6aS6dDeleteSubscriberDataAnswer {
+    /// Starts writing one Delete-Subscriber-Data-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6aS6dDeleteSubscriberDataAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS6aS6dDeleteSubscriberDataAnswerWriter<'b> {
+        let mut w = TgppS6aS6dDeleteSubscriberDataAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 320, 16777251),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS6aS6dDeleteSubscriberDataAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(1422, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ DSA-Flags ]`: DSA-Flags (code 1422, vendor 10415), 3GPP TS 29.272 §7.3.26.
+    #[inline]
+    pub fn dsa_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1422, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(512, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Purge-UE-Request (command code 321, application 16777251), 3GPP TS 29.272 §7.2.13, straight into a buffer: started by [`PurgeUeRequest::writer`], each setter appends one AVP in the order called, [`PurgeUeRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`PurgeUeRequest`] is the owned form.
+pub struct PurgeUeRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl PurgeUeRequest {
+    /// Starts writing one Purge-UE-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`PurgeUeRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> PurgeUeRequestWriter<'b> {
+        let mut w = PurgeUeRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 321, 16777251),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl PurgeUeRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(1635, 10415),
+        rt::AvpKey::new(1496, 10415),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(512, true, f);
+        self
+    }
+    /// `[ PUR-Flags ]`: PUR-Flags (code 1635, vendor 10415), 3GPP TS 29.272 §7.3.149.
+    #[inline]
+    pub fn pur_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1635, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn eps_location_information(
+        &mut self,
+        f: impl FnOnce(&mut EpsLocationInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EpsLocationInformation>(2048, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Purge-UE-Answer (command code 321, application 16777251), 3GPP TS 29.272 §7.2.14, straight into a buffer: started by [`PurgeUeAnswer::writer`], each setter appends one AVP in the order called, [`PurgeUeAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`PurgeUeAnswer`] is the owned form.
+pub struct PurgeUeAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl PurgeUeAnswer {
+    /// Starts writing one Purge-UE-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`PurgeUeAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> PurgeUeAnswerWriter<'b> {
+        let mut w = PurgeUeAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 321, 16777251),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl PurgeUeAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(1442, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                512,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `[ PUA-Flags ]`: PUA-Flags (code 1442, vendor 10415), 3GPP TS 29.272 §7.3.48.
+    #[inline]
+    pub fn pua_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1442, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(2048, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Reset-Request (command code 322, application 16777251), 3GPP TS 29.272 §7.2.15, straight into a buffer: started by [`TgppS6aS6dResetRequest::writer`], each setter appends one AVP in the order called, [`TgppS6aS6dResetRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6aS6dResetRequest`] is the owned form.
+pub struct TgppS6aS6dResetRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppS6aS6dResetRequest {
+    /// Starts writing one Reset-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6aS6dResetRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS6aS6dResetRequestWriter<'b> {
+        let mut w = TgppS6aS6dResetRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 322, 16777251),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS6aS6dResetRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(1400, 10415),
+        rt::AvpKey::new(1685, 10415),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ User-Id ]`: User-Id (code 1444, vendor 10415), 3GPP TS 29.272 §7.3.50. Each call appends another occurrence.
+    #[inline]
+    pub fn user_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1444, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184. Each call appends another occurrence.
+    #[inline]
+    pub fn reset_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1670, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ Subscription-Data ]`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_data(
+        &mut self,
+        f: impl FnOnce(&mut SubscriptionDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SubscriptionData>(256, true, f);
+        self
+    }
+    /// `[ Subscription-Data-Deletion ]`: Subscription-Data-Deletion (code 1685, vendor 10415), 3GPP TS 29.272 §7.3.208.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_data_deletion(
+        &mut self,
+        f: impl FnOnce(&mut SubscriptionDataDeletionWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SubscriptionDataDeletion>(512, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Reset-Answer (command code 322, application 16777251), 3GPP TS 29.272 §7.2.16, straight into a buffer: started by [`TgppS6aS6dResetAnswer::writer`], each setter appends one AVP in the order called, [`TgppS6aS6dResetAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6aS6dResetAnswer`] is the owned form.
+pub struct TgppS6aS6dResetAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppS6aS6dResetAnswer {
+    /// Starts writing one Reset-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6aS6dResetAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS6aS6dResetAnswerWriter<'b> {
+        let mut w = TgppS6aS6dResetAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 322, 16777251),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS6aS6dResetAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(256, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Notify-Request (command code 323, application 16777251), 3GPP TS 29.272 §7.2.17, straight into a buffer: started by [`NotifyRequest::writer`], each setter appends one AVP in the order called, [`NotifyRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`NotifyRequest`] is the owned form.
+pub struct NotifyRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl NotifyRequest {
+    /// Starts writing one Notify-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`NotifyRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> NotifyRequestWriter<'b> {
+        let mut w = NotifyRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 323, 16777251),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl NotifyRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(1401, 10415),
+        rt::AvpKey::new(486, 0),
+        rt::AvpKey::new(600, 10415),
+        rt::AvpKey::new(1423, 10415),
+        rt::AvpKey::new(493, 0),
+        rt::AvpKey::new(1434, 10415),
+        rt::AvpKey::new(1615, 10415),
+        rt::AvpKey::new(1443, 10415),
+        rt::AvpKey::new(1493, 10415),
+        rt::AvpKey::new(3329, 10415),
+        rt::AvpKey::new(1538, 10415),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(512, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn terminal_information(
+        &mut self,
+        f: impl FnOnce(&mut TerminalInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<TerminalInformation>(1024, true, f);
+        self
+    }
+    /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip6_agent_info(
+        &mut self,
+        f: impl FnOnce(&mut super::mip6::Mip6AgentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::mip6::Mip6AgentInfo>(2048, true, f);
+        self
+    }
+    /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
+    #[inline]
+    pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(600, 192, 10415, 4096, true, v);
+        self
+    }
+    /// `[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
+    #[inline]
+    pub fn context_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1423, 192, 10415, 8192, true, v);
+        self
+    }
+    /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(493, 64, 0, 16384, true, v);
+        self
+    }
+    /// `[ Alert-Reason ]`: Alert-Reason (code 1434, vendor 10415), 3GPP TS 29.272 §7.3.83.
+    #[inline]
+    pub fn alert_reason(&mut self, v: AlertReason) -> &mut Self {
+        self.0.avps.put_i32(1434, 192, 10415, 32768, true, v.0);
+        self
+    }
+    /// `[ UE-SRVCC-Capability ]`: UE-SRVCC-Capability (code 1615, vendor 10415), 3GPP TS 29.272 §7.3.130.
+    #[inline]
+    pub fn ue_srvcc_capability(&mut self, v: UeSrvccCapability) -> &mut Self {
+        self.0.avps.put_i32(1615, 192, 10415, 65536, true, v.0);
+        self
+    }
+    /// `[ NOR-Flags ]`: NOR-Flags (code 1443, vendor 10415), 3GPP TS 29.272 §7.3.49.
+    #[inline]
+    pub fn nor_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1443, 192, 10415, 131072, true, v);
+        self
+    }
+    /// `[ Homogeneous-Support-of-IMS-Voice-Over-PS-Sessions ]`: Homogeneous-Support-of-IMS-Voice-Over-PS-Sessions (code 1493, vendor 10415), 3GPP TS 29.272 §7.3.107.
+    #[inline]
+    pub fn homogeneous_support_of_ims_voice_over_ps_sessions(
+        &mut self,
+        v: HomogeneousSupportOfImsVoiceOverPsSessions,
+    ) -> &mut Self {
+        self.0.avps.put_i32(1493, 192, 10415, 262144, true, v.0);
+        self
+    }
+    /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn maximum_ue_availability_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(3329, 192, 10415, 524288, true, v.0);
+        self
+    }
+    /// `*[ Monitoring-Event-Config-Status ]`: Monitoring-Event-Config-Status (code 3142, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn monitoring_event_config_status(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::MonitoringEventConfigStatusWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::MonitoringEventConfigStatus>(0, false, f);
+        self
+    }
+    /// `[ Emergency-Services ]`: Emergency-Services (code 1538, vendor 10415), 3GPP TS 29.273 §7.2.3.
+    #[inline]
+    pub fn emergency_services(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1538, 192, 10415, 1048576, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Notify-Answer (command code 323, application 16777251), 3GPP TS 29.272 §7.2.18, straight into a buffer: started by [`NotifyAnswer::writer`], each setter appends one AVP in the order called, [`NotifyAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`NotifyAnswer`] is the owned form.
+pub struct NotifyAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl NotifyAnswer {
+    /// Starts writing one Notify-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`NotifyAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> NotifyAnswerWriter<'b> {
+        let mut w = NotifyAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 323, 16777251),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl NotifyAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                512,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(1024, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one ME-Identity-Check-Request (command code 324, application 16777252), 3GPP TS 29.272 §7.2.19, straight into a buffer: started by [`MeIdentityCheckRequest::writer`], each setter appends one AVP in the order called, [`MeIdentityCheckRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MeIdentityCheckRequest`] is the owned form.
+pub struct MeIdentityCheckRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl MeIdentityCheckRequest {
+    /// Starts writing one ME-Identity-Check-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MeIdentityCheckRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> MeIdentityCheckRequestWriter<'b> {
+        let mut w = MeIdentityCheckRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 324, 16777252),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl MeIdentityCheckRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1401, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(1, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Terminal-Information }`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn terminal_information(
+        &mut self,
+        f: impl FnOnce(&mut TerminalInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<TerminalInformation>(32, true, f);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one ME-Identity-Check-Answer (command code 324, application 16777252), 3GPP TS 29.272 §7.2.20, straight into a buffer: started by [`MeIdentityCheckAnswer::writer`], each setter appends one AVP in the order called, [`MeIdentityCheckAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MeIdentityCheckAnswer`] is the owned form.
+pub struct MeIdentityCheckAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl MeIdentityCheckAnswer {
+    /// Starts writing one ME-Identity-Check-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MeIdentityCheckAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> MeIdentityCheckAnswerWriter<'b> {
+        let mut w = MeIdentityCheckAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 324, 16777252),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl MeIdentityCheckAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(1445, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Equipment-Status ]`: Equipment-Status (code 1445, vendor 10415), 3GPP TS 29.272 §7.3.51.
+    #[inline]
+    pub fn equipment_status(&mut self, v: EquipmentStatus) -> &mut Self {
+        self.0.avps.put_i32(1445, 192, 10415, 256, true, v.0);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(512, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Update-VCSG-Location-Request (command code 8388638, application 16777308), 3GPP TS 29.272 §7.2.21, straight into a buffer: started by [`UpdateVcsgLocationRequest::writer`], each setter appends one AVP in the order called, [`UpdateVcsgLocationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UpdateVcsgLocationRequest`] is the owned form.
+pub struct UpdateVcsgLocationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl UpdateVcsgLocationRequest {
+    /// Starts writing one Update-VCSG-Location-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UpdateVcsgLocationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> UpdateVcsgLocationRequestWriter<'b> {
+        let mut w = UpdateVcsgLocationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388638, 16777308),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl UpdateVcsgLocationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(1639, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(701, 10415),
+        rt::AvpKey::new(1489, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(256, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
+    #[inline]
+    pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(701, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
+    #[inline]
+    pub fn sgsn_number(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1489, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `{ UVR-Flags }`: UVR-Flags (code 1639, vendor 10415), 3GPP TS 29.272 §7.3.153.
+    #[inline]
+    pub fn uvr_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1639, 128, 10415, 64, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Update-VCSG-Location-Answer (command code 8388638, application 16777308), 3GPP TS 29.272 §7.2.22, straight into a buffer: started by [`UpdateVcsgLocationAnswer::writer`], each setter appends one AVP in the order called, [`UpdateVcsgLocationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UpdateVcsgLocationAnswer`] is the owned form.
+pub struct UpdateVcsgLocationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl UpdateVcsgLocationAnswer {
+    /// Starts writing one Update-VCSG-Location-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UpdateVcsgLocationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> UpdateVcsgLocationAnswerWriter<'b> {
+        let mut w = UpdateVcsgLocationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388638, 16777308),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl UpdateVcsgLocationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(1614, 10415),
+        rt::AvpKey::new(1640, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `[ Error-Diagnostic ]`: Error-Diagnostic (code 1614, vendor 10415), 3GPP TS 29.272 §7.3.128.
+    #[inline]
+    pub fn error_diagnostic(&mut self, v: ErrorDiagnostic) -> &mut Self {
+        self.0.avps.put_i32(1614, 192, 10415, 256, true, v.0);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ VPLMN-CSG-Subscription-Data ]`: VPLMN-CSG-Subscription-Data (code 1641, vendor 10415), 3GPP TS 29.272 §7.3.155. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vplmn_csg_subscription_data(
+        &mut self,
+        f: impl FnOnce(&mut VplmnCsgSubscriptionDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<VplmnCsgSubscriptionData>(0, false, f);
+        self
+    }
+    /// `[ UVA-Flags ]`: UVA-Flags (code 1640, vendor 10415), 3GPP TS 29.272 §7.3.154.
+    #[inline]
+    pub fn uva_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1640, 128, 10415, 512, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(1024, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Cancel-VCSG-Location-Request (command code 8388642, application 16777308), 3GPP TS 29.272 §7.2.23, straight into a buffer: started by [`CancelVcsgLocationRequest::writer`], each setter appends one AVP in the order called, [`CancelVcsgLocationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CancelVcsgLocationRequest`] is the owned form.
+pub struct CancelVcsgLocationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl CancelVcsgLocationRequest {
+    /// Starts writing one Cancel-VCSG-Location-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CancelVcsgLocationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> CancelVcsgLocationRequestWriter<'b> {
+        let mut w = CancelVcsgLocationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388642, 16777308),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl CancelVcsgLocationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(1420, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+    ];
+    const REQUIRED: u64 = 255;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(512, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `{ Cancellation-Type }`: Cancellation-Type (code 1420, vendor 10415), 3GPP TS 29.272 §7.3.24.
+    #[inline]
+    pub fn cancellation_type(&mut self, v: CancellationType) -> &mut Self {
+        self.0.avps.put_i32(1420, 192, 10415, 128, true, v.0);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Cancel-VCSG-Location-Answer (command code 8388642, application 16777308), 3GPP TS 29.272 §7.2.24, straight into a buffer: started by [`CancelVcsgLocationAnswer::writer`], each setter appends one AVP in the order called, [`CancelVcsgLocationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CancelVcsgLocationAnswer`] is the owned form.
+pub struct CancelVcsgLocationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl CancelVcsgLocationAnswer {
+    /// Starts writing one Cancel-VCSG-Location-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CancelVcsgLocationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> CancelVcsgLocationAnswerWriter<'b> {
+        let mut w = CancelVcsgLocationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388642, 16777308),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl CancelVcsgLocationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(256, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Insert-Subscriber-Data-Request (command code 319, application 16777308), 3GPP TS 29.272 §7.2.9, straight into a buffer: started by [`TgppS7aS7dInsertSubscriberDataRequest::writer`], each setter appends one AVP in the order called, [`TgppS7aS7dInsertSubscriberDataRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS7aS7dInsertSubscriberDataRequest`] is the owned form.
+pub struct TgppS7aS7dInsertSubscriberDataRequestWriter<'b>(
+    rt::writer::MessageWriter<'b>,
+);
+impl TgppS7aS7dInsertSubscriberDataRequest {
+    /// Starts writing one Insert-Subscriber-Data-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS7aS7dInsertSubscriberDataRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS7aS7dInsertSubscriberDataRequestWriter<'b> {
+        let mut w = TgppS7aS7dInsertSubscriberDataRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 319, 16777308),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS7aS7dInsertSubscriberDataRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(1400, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(1490, 10415),
+    ];
+    const REQUIRED: u64 = 255;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(512, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `{ Subscription-Data }`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_data(
+        &mut self,
+        f: impl FnOnce(&mut SubscriptionDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SubscriptionData>(128, true, f);
+        self
+    }
+    /// `[ IDR-Flags ]`: IDR-Flags (code 1490, vendor 10415), 3GPP TS 29.272 §7.3.103.
+    #[inline]
+    pub fn idr_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1490, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184. Each call appends another occurrence.
+    #[inline]
+    pub fn reset_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1670, 128, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Insert-Subscriber-Data-Answer (command code 319, application 16777308), 3GPP TS 29.272 §7.2.10, straight into a buffer: started by [`TgppS7aS7dInsertSubscriberDataAnswer::writer`], each setter appends one AVP in the order called, [`TgppS7aS7dInsertSubscriberDataAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS7aS7dInsertSubscriberDataAnswer`] is the owned form.
+pub struct TgppS7aS7dInsertSubscriberDataAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppS7aS7dInsertSubscriberDataAnswer {
+    /// Starts writing one Insert-Subscriber-Data-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS7aS7dInsertSubscriberDataAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS7aS7dInsertSubscriberDataAnswerWriter<'b> {
+        let mut w = TgppS7aS7dInsertSubscriberDataAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 319, 16777308),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS7aS7dInsertSubscriberDataAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(1492, 10415),
+        rt::AvpKey::new(1494, 10415),
+        rt::AvpKey::new(1032, 10415),
+        rt::AvpKey::new(1441, 10415),
+        rt::AvpKey::new(1495, 10415),
+        rt::AvpKey::new(1496, 10415),
+        rt::AvpKey::new(1649, 10415),
+        rt::AvpKey::new(3143, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ IMS-Voice-Over-PS-Sessions-Supported ]`: IMS-Voice-Over-PS-Sessions-Supported (code 1492, vendor 10415), 3GPP TS 29.272 §7.3.106.
+    #[inline]
+    pub fn ims_voice_over_ps_sessions_supported(
+        &mut self,
+        v: ImsVoiceOverPsSessionsSupported,
+    ) -> &mut Self {
+        self.0.avps.put_i32(1492, 192, 10415, 256, true, v.0);
+        self
+    }
+    /// `[ Last-UE-Activity-Time ]`: Last-UE-Activity-Time (code 1494, vendor 10415), 3GPP TS 29.272 §7.3.108.
+    #[inline]
+    pub fn last_ue_activity_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(1494, 192, 10415, 512, true, v.0);
+        self
+    }
+    /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
+        self.0.avps.put_i32(1032, 128, 10415, 1024, true, v.0);
+        self
+    }
+    /// `[ IDA-Flags ]`: IDA-Flags (code 1441, vendor 10415), 3GPP TS 29.272 §7.3.47.
+    #[inline]
+    pub fn ida_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1441, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ EPS-User-State ]`: EPS-User-State (code 1495, vendor 10415), 3GPP TS 29.272 §7.3.110.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn eps_user_state(
+        &mut self,
+        f: impl FnOnce(&mut EpsUserStateWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EpsUserState>(4096, true, f);
+        self
+    }
+    /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn eps_location_information(
+        &mut self,
+        f: impl FnOnce(&mut EpsLocationInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EpsLocationInformation>(8192, true, f);
+        self
+    }
+    /// `[ Local-Time-Zone ]`: Local-Time-Zone (code 1649, vendor 10415), 3GPP TS 29.272 §7.3.156.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn local_time_zone(
+        &mut self,
+        f: impl FnOnce(&mut LocalTimeZoneWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<LocalTimeZone>(16384, true, f);
+        self
+    }
+    /// `[ Supported-Services ]`: Supported-Services (code 3143, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_services(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::SupportedServicesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::SupportedServices>(32768, true, f);
+        self
+    }
+    /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn monitoring_event_report(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::MonitoringEventReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::MonitoringEventReport>(0, false, f);
+        self
+    }
+    /// `*[ Monitoring-Event-Config-Status ]`: Monitoring-Event-Config-Status (code 3142, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn monitoring_event_config_status(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::MonitoringEventConfigStatusWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::MonitoringEventConfigStatus>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(65536, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Delete-Subscriber-Data-Request (command code 320, application 16777308), 3GPP TS 29.272 §7.2.11, straight into a buffer: started by [`TgppS7aS7dDeleteSubscriberDataRequest::writer`], each setter appends one AVP in the order called, [`TgppS7aS7dDeleteSubscriberDataRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS7aS7dDeleteSubscriberDataRequest`] is the owned form.
+pub struct TgppS7aS7dDeleteSubscriberDataRequestWriter<'b>(
+    rt::writer::MessageWriter<'b>,
+);
+impl TgppS7aS7dDeleteSubscriberDataRequest {
+    /// Starts writing one Delete-Subscriber-Data-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS7aS7dDeleteSubscriberDataRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS7aS7dDeleteSubscriberDataRequestWriter<'b> {
+        let mut w = TgppS7aS7dDeleteSubscriberDataRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 320, 16777308),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS7aS7dDeleteSubscriberDataRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(1421, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(3125, 10415),
+        rt::AvpKey::new(1459, 10415),
+    ];
+    const REQUIRED: u64 = 255;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(512, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `{ DSR-Flags }`: DSR-Flags (code 1421, vendor 10415), 3GPP TS 29.272 §7.3.25.
+    #[inline]
+    pub fn dsr_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1421, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(3125, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `*[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27. Each call appends another occurrence.
+    #[inline]
+    pub fn context_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1423, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
+    #[inline]
+    pub fn trace_reference(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1459, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `*[ TS-Code ]`: TS-Code (code 1487, vendor 10415), 3GPP TS 29.272 §7.3.100. Each call appends another occurrence.
+    #[inline]
+    pub fn ts_code(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1487, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ SS-Code ]`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87. Each call appends another occurrence.
+    #[inline]
+    pub fn ss_code(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1476, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Delete-Subscriber-Data-Answer (command code 320, application 16777308), 3GPP TS 29.272 §7.2.12, straight into a buffer: started by [`TgppS7aS7dDeleteSubscriberDataAnswer::writer`], each setter appends one AVP in the order called, [`TgppS7aS7dDeleteSubscriberDataAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS7aS7dDeleteSubscriberDataAnswer`] is the owned form.
+pub struct TgppS7aS7dDeleteSubscriberDataAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppS7aS7dDeleteSubscriberDataAnswer {
+    /// Starts writing one Delete-Subscriber-Data-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS7aS7dDeleteSubscriberDataAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS7aS7dDeleteSubscriberDataAnswerWriter<'b> {
+        let mut w = TgppS7aS7dDeleteSubscriberDataAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 320, 16777308),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS7aS7dDeleteSubscriberDataAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(1422, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ DSA-Flags ]`: DSA-Flags (code 1422, vendor 10415), 3GPP TS 29.272 §7.3.26.
+    #[inline]
+    pub fn dsa_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1422, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(512, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Reset-Request (command code 322, application 16777308), 3GPP TS 29.272 §7.2.15, straight into a buffer: started by [`TgppS7aS7dResetRequest::writer`], each setter appends one AVP in the order called, [`TgppS7aS7dResetRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS7aS7dResetRequest`] is the owned form.
+pub struct TgppS7aS7dResetRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppS7aS7dResetRequest {
+    /// Starts writing one Reset-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS7aS7dResetRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS7aS7dResetRequestWriter<'b> {
+        let mut w = TgppS7aS7dResetRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 322, 16777308),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS7aS7dResetRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(1400, 10415),
+        rt::AvpKey::new(1685, 10415),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ User-Id ]`: User-Id (code 1444, vendor 10415), 3GPP TS 29.272 §7.3.50. Each call appends another occurrence.
+    #[inline]
+    pub fn user_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1444, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184. Each call appends another occurrence.
+    #[inline]
+    pub fn reset_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1670, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ Subscription-Data ]`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_data(
+        &mut self,
+        f: impl FnOnce(&mut SubscriptionDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SubscriptionData>(256, true, f);
+        self
+    }
+    /// `[ Subscription-Data-Deletion ]`: Subscription-Data-Deletion (code 1685, vendor 10415), 3GPP TS 29.272 §7.3.208.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_data_deletion(
+        &mut self,
+        f: impl FnOnce(&mut SubscriptionDataDeletionWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SubscriptionDataDeletion>(512, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Reset-Answer (command code 322, application 16777308), 3GPP TS 29.272 §7.2.16, straight into a buffer: started by [`TgppS7aS7dResetAnswer::writer`], each setter appends one AVP in the order called, [`TgppS7aS7dResetAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS7aS7dResetAnswer`] is the owned form.
+pub struct TgppS7aS7dResetAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppS7aS7dResetAnswer {
+    /// Starts writing one Reset-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS7aS7dResetAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS7aS7dResetAnswerWriter<'b> {
+        let mut w = TgppS7aS7dResetAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 322, 16777308),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS7aS7dResetAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(256, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 222usize] = [
     rt::dictionary::AvpDef {

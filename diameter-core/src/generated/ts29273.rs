@@ -33403,6 +33403,7112 @@ impl std::fmt::Debug for TgppS6bReAuthAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one Non-3GPP-User-Data AVP (code 1500, vendor 10415), 3GPP TS 29.273 §8.2.3.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Non3gppUserData`] is the owned form.
+///
+/// ```text
+/// [ Subscription-Id ]
+/// [ Non-3GPP-IP-Access ]
+/// [ Non-3GPP-IP-Access-APN ]
+/// *[ RAT-Type ]
+/// [ Session-Timeout ]
+/// [ MIP6-Feature-Vector ]
+/// [ AMBR ]
+/// [ 3GPP-Charging-Characteristics ]
+/// [ Context-Identifier ]
+/// [ APN-OI-Replacement ]
+/// *[ APN-Configuration ]
+/// [ Trace-Info ]
+/// [ TWAN-Default-APN-Context-Id ]
+/// *[ TWAN-Access-Info ]
+/// [ UE-Usage-Type ]
+/// [ Emergency-Info ]
+/// [ ERP-Authorization ]
+/// [ Core-Network-Restrictions ]
+/// *[ AVP ]
+/// ```
+pub struct Non3gppUserDataWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Non3gppUserData {
+    type Writer<'c> = Non3gppUserDataWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1500, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(443, 0),
+        rt::AvpKey::new(1501, 10415),
+        rt::AvpKey::new(1502, 10415),
+        rt::AvpKey::new(27, 0),
+        rt::AvpKey::new(124, 0),
+        rt::AvpKey::new(1435, 10415),
+        rt::AvpKey::new(13, 10415),
+        rt::AvpKey::new(1423, 10415),
+        rt::AvpKey::new(1427, 10415),
+        rt::AvpKey::new(1505, 10415),
+        rt::AvpKey::new(1512, 10415),
+        rt::AvpKey::new(1680, 10415),
+        rt::AvpKey::new(1687, 10415),
+        rt::AvpKey::new(1541, 10415),
+        rt::AvpKey::new(1704, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for Non3gppUserDataWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl Non3gppUserDataWriter<'_> {
+    /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_id(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::SubscriptionIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::credit_control::SubscriptionId>(1, true, f);
+        self
+    }
+    /// `[ Non-3GPP-IP-Access ]`: Non-3GPP-IP-Access (code 1501, vendor 10415), 3GPP TS 29.273 §8.2.3.3.
+    #[inline]
+    pub fn non_3gpp_ip_access(&mut self, v: Non3gppIpAccess) -> &mut Self {
+        self.0.put_i32(1501, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ Non-3GPP-IP-Access-APN ]`: Non-3GPP-IP-Access-APN (code 1502, vendor 10415), 3GPP TS 29.273 §8.2.3.4.
+    #[inline]
+    pub fn non_3gpp_ip_access_apn(&mut self, v: Non3gppIpAccessApn) -> &mut Self {
+        self.0.put_i32(1502, 192, 10415, 4, true, v.0);
+        self
+    }
+    /// `*[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31. Each call appends another occurrence.
+    #[inline]
+    pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
+        self.0.put_i32(1032, 128, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
+    #[inline]
+    pub fn session_timeout(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(27, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
+    #[inline]
+    pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(124, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ AMBR ]`: AMBR (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ambr(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::AmbrWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29272::Ambr>(32, true, f);
+        self
+    }
+    /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_charging_characteristics(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(13, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
+    #[inline]
+    pub fn context_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1423, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ APN-OI-Replacement ]`: APN-OI-Replacement (code 1427, vendor 10415), 3GPP TS 29.272 §7.3.32.
+    #[inline]
+    pub fn apn_oi_replacement(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1427, 192, 10415, 256, true, v);
+        self
+    }
+    /// `*[ APN-Configuration ]`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn apn_configuration(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::ApnConfigurationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29272::ApnConfiguration>(0, false, f);
+        self
+    }
+    /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn trace_info(&mut self, f: impl FnOnce(&mut TraceInfoWriter<'_>)) -> &mut Self {
+        self.0.group::<TraceInfo>(512, true, f);
+        self
+    }
+    /// `[ TWAN-Default-APN-Context-Id ]`: TWAN-Default-APN-Context-Id (code 1512, vendor 10415), 3GPP TS 29.273 §8.2.3.18.
+    #[inline]
+    pub fn twan_default_apn_context_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1512, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `*[ TWAN-Access-Info ]`: TWAN-Access-Info (code 1510, vendor 10415), 3GPP TS 29.273 §8.2.3.19. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn twan_access_info(
+        &mut self,
+        f: impl FnOnce(&mut TwanAccessInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<TwanAccessInfo>(0, false, f);
+        self
+    }
+    /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
+    #[inline]
+    pub fn ue_usage_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1680, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Emergency-Info ]`: Emergency-Info (code 1687, vendor 10415), 3GPP TS 29.272 §7.3.210.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn emergency_info(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::EmergencyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29272::EmergencyInfo>(4096, true, f);
+        self
+    }
+    /// `[ ERP-Authorization ]`: ERP-Authorization (code 1541, vendor 10415), 3GPP TS 29.273 §8.2.3.27.
+    #[inline]
+    pub fn erp_authorization(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1541, 192, 10415, 8192, true, v);
+        self
+    }
+    /// `[ Core-Network-Restrictions ]`: Core-Network-Restrictions (code 1704, vendor 10415), 3GPP TS 29.272 §7.3.230.
+    #[inline]
+    pub fn core_network_restrictions(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1704, 192, 10415, 16384, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Trace-Info AVP (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TraceInfo`] is the owned form.
+///
+/// ```text
+/// [ Trace-Data ]
+/// [ Trace-Reference ]
+/// *[ AVP ]
+/// ```
+pub struct TraceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TraceInfo {
+    type Writer<'c> = TraceInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1505, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1458, 10415),
+        rt::AvpKey::new(1459, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TraceInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TraceInfoWriter<'_> {
+    /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn trace_data(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::TraceDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29272::TraceData>(1, true, f);
+        self
+    }
+    /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
+    #[inline]
+    pub fn trace_reference(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1459, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one WLAN-Identifier AVP (code 1509, vendor 10415), 3GPP TS 29.273 §5.2.3.18, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`WlanIdentifier`] is the owned form.
+///
+/// ```text
+/// [ SSID ]
+/// [ HESSID ]
+/// *[ AVP ]
+/// ```
+pub struct WlanIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for WlanIdentifier {
+    type Writer<'c> = WlanIdentifierWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1509, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1524, 10415),
+        rt::AvpKey::new(1525, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for WlanIdentifierWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl WlanIdentifierWriter<'_> {
+    /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
+    #[inline]
+    pub fn ssid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1524, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ HESSID ]`: HESSID (code 1525, vendor 10415), 3GPP TS 29.273 §5.2.3.23.
+    #[inline]
+    pub fn hessid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1525, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one TWAN-Access-Info AVP (code 1510, vendor 10415), 3GPP TS 29.273 §8.2.3.19, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TwanAccessInfo`] is the owned form.
+///
+/// ```text
+/// [ Access-Authorization-Flags ]
+/// [ WLAN-Identifier ]
+/// *[ AVP ]
+/// ```
+pub struct TwanAccessInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TwanAccessInfo {
+    type Writer<'c> = TwanAccessInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1510, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1511, 10415),
+        rt::AvpKey::new(1509, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TwanAccessInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TwanAccessInfoWriter<'_> {
+    /// `[ Access-Authorization-Flags ]`: Access-Authorization-Flags (code 1511, vendor 10415), 3GPP TS 29.273 §8.2.3.20.
+    #[inline]
+    pub fn access_authorization_flags(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1511, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ WLAN-Identifier ]`: WLAN-Identifier (code 1509, vendor 10415), 3GPP TS 29.273 §5.2.3.18.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn wlan_identifier(
+        &mut self,
+        f: impl FnOnce(&mut WlanIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<WlanIdentifier>(2, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Access-Network-Info AVP (code 1526, vendor 10415), 3GPP TS 29.273 §5.2.3.24, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AccessNetworkInfo`] is the owned form.
+///
+/// ```text
+/// [ SSID ]
+/// [ BSSID ]
+/// [ Location-Information ]
+/// [ Location-Data ]
+/// [ Operator-Name ]
+/// [ Logical-Access-ID ]
+/// *[ AVP ]
+/// ```
+pub struct AccessNetworkInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AccessNetworkInfo {
+    type Writer<'c> = AccessNetworkInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1526, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1524, 10415),
+        rt::AvpKey::new(2716, 10415),
+        rt::AvpKey::new(127, 0),
+        rt::AvpKey::new(128, 0),
+        rt::AvpKey::new(126, 0),
+        rt::AvpKey::new(302, 13019),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AccessNetworkInfoWriter<'_> {
+    /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
+    #[inline]
+    pub fn ssid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1524, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ BSSID ]`: BSSID (code 2716, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn bssid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2716, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Location-Information ]`: Location-Information (code 127), IETF RFC 5580 §4.2.
+    #[inline]
+    pub fn location_information(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(127, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Location-Data ]`: Location-Data (code 128), IETF RFC 5580 §4.3.
+    #[inline]
+    pub fn location_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(128, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Operator-Name ]`: Operator-Name (code 126), IETF RFC 5580 §4.1.
+    #[inline]
+    pub fn operator_name(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(126, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
+    #[inline]
+    pub fn logical_access_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(302, 192, 13019, 32, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one TWAN-Connectivity-Parameters AVP (code 1528, vendor 10415), 3GPP TS 29.273 §5.2.3.26, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TwanConnectivityParameters`] is the owned form.
+///
+/// ```text
+/// [ Connectivity-Flags ]
+/// [ Service-Selection ]
+/// [ PDN-Type ]
+/// *2[ Served-Party-IP-Address ]
+/// [ TWAN-PCO ]
+/// [ TWAG-UP-Address ]
+/// [ TWAN-S2a-Failure-Cause ]
+/// [ SM-Back-Off-Timer ]
+/// *[ AVP ]
+/// ```
+pub struct TwanConnectivityParametersWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TwanConnectivityParameters {
+    type Writer<'c> = TwanConnectivityParametersWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1528, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1529, 10415),
+        rt::AvpKey::new(493, 0),
+        rt::AvpKey::new(1456, 10415),
+        rt::AvpKey::new(1530, 10415),
+        rt::AvpKey::new(1532, 10415),
+        rt::AvpKey::new(1533, 10415),
+        rt::AvpKey::new(1534, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TwanConnectivityParametersWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TwanConnectivityParametersWriter<'_> {
+    /// `[ Connectivity-Flags ]`: Connectivity-Flags (code 1529, vendor 10415), 3GPP TS 29.273 §5.2.3.27.
+    #[inline]
+    pub fn connectivity_flags(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1529, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(493, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ PDN-Type ]`: PDN-Type (code 1456, vendor 10415), 3GPP TS 29.272 §7.3.62.
+    #[inline]
+    pub fn pdn_type(&mut self, v: super::ts29272::PdnType) -> &mut Self {
+        self.0.put_i32(1456, 192, 10415, 4, true, v.0);
+        self
+    }
+    /// `*2[ Served-Party-IP-Address ]`: Served-Party-IP-Address (code 848, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn served_party_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(848, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ TWAN-PCO ]`: TWAN-PCO (code 1530, vendor 10415), 3GPP TS 29.273 §5.2.3.28.
+    #[inline]
+    pub fn twan_pco(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1530, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ TWAG-UP-Address ]`: TWAG-UP-Address (code 1532, vendor 10415), 3GPP TS 29.273 §5.2.3.30.
+    #[inline]
+    pub fn twag_up_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(1532, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ TWAN-S2a-Failure-Cause ]`: TWAN-S2a-Failure-Cause (code 1533, vendor 10415), 3GPP TS 29.273 §5.2.3.31.
+    #[inline]
+    pub fn twan_s2a_failure_cause(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1533, 192, 10415, 32, true, v);
+        self
+    }
+    /// `[ SM-Back-Off-Timer ]`: SM-Back-Off-Timer (code 1534, vendor 10415), 3GPP TS 29.273 §5.2.3.32.
+    #[inline]
+    pub fn sm_back_off_timer(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1534, 192, 10415, 64, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one Diameter-EAP-Request (command code 268, application 16777250), 3GPP TS 29.273 §5.2.2.1.1, straight into a buffer: started by [`TgppStaDiameterEapRequest::writer`], each setter appends one AVP in the order called, [`TgppStaDiameterEapRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStaDiameterEapRequest`] is the owned form.
+pub struct TgppStaDiameterEapRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppStaDiameterEapRequest {
+    /// Starts writing one Diameter-EAP-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStaDiameterEapRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppStaDiameterEapRequestWriter<'b> {
+        let mut w = TgppStaDiameterEapRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 268, 16777250),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppStaDiameterEapRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(274, 0),
+        rt::AvpKey::new(462, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(31, 0),
+        rt::AvpKey::new(1032, 10415),
+        rt::AvpKey::new(1504, 10415),
+        rt::AvpKey::new(1516, 10415),
+        rt::AvpKey::new(1517, 10415),
+        rt::AvpKey::new(578, 0),
+        rt::AvpKey::new(124, 0),
+        rt::AvpKey::new(600, 10415),
+        rt::AvpKey::new(493, 0),
+        rt::AvpKey::new(1401, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(1518, 10415),
+        rt::AvpKey::new(1509, 10415),
+        rt::AvpKey::new(1520, 10415),
+        rt::AvpKey::new(1527, 10415),
+        rt::AvpKey::new(1528, 10415),
+        rt::AvpKey::new(618, 0),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self
+    }
+    /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
+    #[inline]
+    pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
+        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `{ EAP-Payload }`: EAP-Payload (code 462), IETF RFC 4072 §4.1.1.
+    #[inline]
+    pub fn eap_payload(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(462, 0, 0, 64, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
+    #[inline]
+    pub fn calling_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(31, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
+        self.0.avps.put_i32(1032, 128, 10415, 2048, true, v.0);
+        self
+    }
+    /// `[ ANID ]`: ANID (code 1504, vendor 10415), 3GPP TS 29.273 §5.2.3.7.
+    #[inline]
+    pub fn anid(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1504, 192, 10415, 4096, true, v);
+        self
+    }
+    /// `[ Full-Network-Name ]`: Full-Network-Name (code 1516, vendor 10415), 3GPP TS 29.273 §5.2.3.14.
+    #[inline]
+    pub fn full_network_name(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1516, 192, 10415, 8192, true, v);
+        self
+    }
+    /// `[ Short-Network-Name ]`: Short-Network-Name (code 1517, vendor 10415), 3GPP TS 29.273 §5.2.3.15.
+    #[inline]
+    pub fn short_network_name(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1517, 192, 10415, 16384, true, v);
+        self
+    }
+    /// `[ QoS-Capability ]`: QoS-Capability (code 578), IETF RFC 5777 §6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_capability(
+        &mut self,
+        f: impl FnOnce(&mut super::qos::QosCapabilityWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::qos::QosCapability>(32768, true, f);
+        self
+    }
+    /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
+    #[inline]
+    pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(124, 64, 0, 65536, true, v);
+        self
+    }
+    /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
+    #[inline]
+    pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(600, 192, 10415, 131072, true, v);
+        self
+    }
+    /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(493, 64, 0, 262144, true, v);
+        self
+    }
+    /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn terminal_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::TerminalInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29272::TerminalInformation>(524288, true, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(1048576, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ AAA-Failure-Indication ]`: AAA-Failure-Indication (code 1518, vendor 10415), 3GPP TS 29.273 §8.2.3.21.
+    #[inline]
+    pub fn aaa_failure_indication(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1518, 192, 10415, 2097152, true, v);
+        self
+    }
+    /// `[ WLAN-Identifier ]`: WLAN-Identifier (code 1509, vendor 10415), 3GPP TS 29.273 §5.2.3.18.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn wlan_identifier(
+        &mut self,
+        f: impl FnOnce(&mut WlanIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<WlanIdentifier>(4194304, true, f);
+        self
+    }
+    /// `[ DER-Flags ]`: DER-Flags (code 1520, vendor 10415), 3GPP TS 29.273 §5.2.3.20.
+    #[inline]
+    pub fn der_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1520, 192, 10415, 8388608, true, v);
+        self
+    }
+    /// `[ TWAN-Connection-Mode ]`: TWAN-Connection-Mode (code 1527, vendor 10415), 3GPP TS 29.273 §5.2.3.25.
+    #[inline]
+    pub fn twan_connection_mode(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1527, 192, 10415, 16777216, true, v);
+        self
+    }
+    /// `[ TWAN-Connectivity-Parameters ]`: TWAN-Connectivity-Parameters (code 1528, vendor 10415), 3GPP TS 29.273 §5.2.3.26.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn twan_connectivity_parameters(
+        &mut self,
+        f: impl FnOnce(&mut TwanConnectivityParametersWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<TwanConnectivityParameters>(33554432, true, f);
+        self
+    }
+    /// `*2[ TWAG-CP-Address ]`: TWAG-CP-Address (code 1531, vendor 10415), 3GPP TS 29.273 §5.2.3.29. Each call appends another occurrence.
+    #[inline]
+    pub fn twag_cp_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(1531, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ ERP-RK-Request ]`: ERP-RK-Request (code 618), IETF RFC 6942 §8.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn erp_rk_request(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc6942::ErpRkRequestWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc6942::ErpRkRequest>(67108864, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Diameter-EAP-Answer (command code 268, application 16777250), 3GPP TS 29.273 §5.2.2.1.2, straight into a buffer: started by [`TgppStaDiameterEapAnswer::writer`], each setter appends one AVP in the order called, [`TgppStaDiameterEapAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStaDiameterEapAnswer`] is the owned form.
+pub struct TgppStaDiameterEapAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppStaDiameterEapAnswer {
+    /// Starts writing one Diameter-EAP-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStaDiameterEapAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppStaDiameterEapAnswerWriter<'b> {
+        let mut w = TgppStaDiameterEapAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 268, 16777250),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppStaDiameterEapAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(274, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(462, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(27, 0),
+        rt::AvpKey::new(85, 0),
+        rt::AvpKey::new(464, 0),
+        rt::AvpKey::new(1423, 10415),
+        rt::AvpKey::new(1427, 10415),
+        rt::AvpKey::new(486, 0),
+        rt::AvpKey::new(124, 0),
+        rt::AvpKey::new(506, 0),
+        rt::AvpKey::new(13, 10415),
+        rt::AvpKey::new(1435, 10415),
+        rt::AvpKey::new(1503, 10415),
+        rt::AvpKey::new(1505, 10415),
+        rt::AvpKey::new(443, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(1506, 10415),
+        rt::AvpKey::new(1507, 10415),
+        rt::AvpKey::new(1521, 10415),
+        rt::AvpKey::new(1527, 10415),
+        rt::AvpKey::new(1528, 10415),
+        rt::AvpKey::new(1535, 10415),
+        rt::AvpKey::new(1401, 10415),
+        rt::AvpKey::new(1680, 10415),
+        rt::AvpKey::new(1538, 10415),
+        rt::AvpKey::new(1687, 10415),
+        rt::AvpKey::new(581, 0),
+        rt::AvpKey::new(619, 0),
+        rt::AvpKey::new(1540, 10415),
+        rt::AvpKey::new(1542, 10415),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
+    #[inline]
+    pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
+        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `[ EAP-Payload ]`: EAP-Payload (code 462), IETF RFC 4072 §4.1.1.
+    #[inline]
+    pub fn eap_payload(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(462, 0, 0, 256, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
+    #[inline]
+    pub fn session_timeout(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(27, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
+    #[inline]
+    pub fn acct_interim_interval(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(85, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ EAP-Master-Session-Key ]`: EAP-Master-Session-Key (code 464), IETF RFC 4072 §4.1.3.
+    #[inline]
+    pub fn eap_master_session_key(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(464, 0, 0, 4096, true, v);
+        self
+    }
+    /// `[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
+    #[inline]
+    pub fn context_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1423, 192, 10415, 8192, true, v);
+        self
+    }
+    /// `[ APN-OI-Replacement ]`: APN-OI-Replacement (code 1427, vendor 10415), 3GPP TS 29.272 §7.3.32.
+    #[inline]
+    pub fn apn_oi_replacement(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1427, 192, 10415, 16384, true, v);
+        self
+    }
+    /// `*[ APN-Configuration ]`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn apn_configuration(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::ApnConfigurationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29272::ApnConfiguration>(0, false, f);
+        self
+    }
+    /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip6_agent_info(
+        &mut self,
+        f: impl FnOnce(&mut super::mip6::Mip6AgentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::mip6::Mip6AgentInfo>(32768, true, f);
+        self
+    }
+    /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
+    #[inline]
+    pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(124, 64, 0, 65536, true, v);
+        self
+    }
+    /// `[ Mobile-Node-Identifier ]`: Mobile-Node-Identifier (code 506), IETF RFC 5779 §5.6.
+    #[inline]
+    pub fn mobile_node_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(506, 0, 0, 131072, true, v);
+        self
+    }
+    /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_charging_characteristics(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(13, 192, 10415, 262144, true, v);
+        self
+    }
+    /// `[ AMBR ]`: AMBR (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ambr(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::AmbrWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29272::Ambr>(524288, true, f);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
+    #[inline]
+    pub fn an_trusted(&mut self, v: AnTrusted) -> &mut Self {
+        self.0.avps.put_i32(1503, 192, 10415, 1048576, true, v.0);
+        self
+    }
+    /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn trace_info(&mut self, f: impl FnOnce(&mut TraceInfoWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<TraceInfo>(2097152, true, f);
+        self
+    }
+    /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_id(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::SubscriptionIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::SubscriptionId>(4194304, true, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(8388608, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                16777216,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ MIP-FA-RK ]`: MIP-FA-RK (code 1506, vendor 10415), 3GPP TS 29.273 §5.2.3.12.
+    #[inline]
+    pub fn mip_fa_rk(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1506, 192, 10415, 33554432, true, v);
+        self
+    }
+    /// `[ MIP-FA-RK-SPI ]`: MIP-FA-RK-SPI (code 1507, vendor 10415), 3GPP TS 29.273 §5.2.3.13.
+    #[inline]
+    pub fn mip_fa_rk_spi(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1507, 192, 10415, 67108864, true, v);
+        self
+    }
+    /// `[ DEA-Flags ]`: DEA-Flags (code 1521, vendor 10415), 3GPP TS 29.273 §5.2.3.21.
+    #[inline]
+    pub fn dea_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1521, 192, 10415, 134217728, true, v);
+        self
+    }
+    /// `[ TWAN-Connection-Mode ]`: TWAN-Connection-Mode (code 1527, vendor 10415), 3GPP TS 29.273 §5.2.3.25.
+    #[inline]
+    pub fn twan_connection_mode(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1527, 192, 10415, 268435456, true, v);
+        self
+    }
+    /// `[ TWAN-Connectivity-Parameters ]`: TWAN-Connectivity-Parameters (code 1528, vendor 10415), 3GPP TS 29.273 §5.2.3.26.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn twan_connectivity_parameters(
+        &mut self,
+        f: impl FnOnce(&mut TwanConnectivityParametersWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<TwanConnectivityParameters>(536870912, true, f);
+        self
+    }
+    /// `[ WLCP-Key ]`: WLCP-Key (code 1535, vendor 10415), 3GPP TS 29.273 §5.2.3.33.
+    #[inline]
+    pub fn wlcp_key(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1535, 192, 10415, 1073741824, true, v);
+        self
+    }
+    /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn terminal_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::TerminalInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29272::TerminalInformation>(2147483648, true, f);
+        self
+    }
+    /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
+    #[inline]
+    pub fn ue_usage_type(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1680, 128, 10415, 4294967296, true, v);
+        self
+    }
+    /// `[ Emergency-Services ]`: Emergency-Services (code 1538, vendor 10415), 3GPP TS 29.273 §7.2.3.
+    #[inline]
+    pub fn emergency_services(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1538, 192, 10415, 8589934592, true, v);
+        self
+    }
+    /// `[ Emergency-Info ]`: Emergency-Info (code 1687, vendor 10415), 3GPP TS 29.272 §7.3.210.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn emergency_info(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::EmergencyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29272::EmergencyInfo>(17179869184, true, f);
+        self
+    }
+    /// `[ Key ]`: Key (code 581), IETF RFC 6734 §3.1.
+    ///
+    /// `key_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn key(
+        &mut self,
+        key_type: super::rfc6734::KeyType,
+        f: impl FnOnce(&mut super::rfc6734::KeyWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::rfc6734::Key,
+            >(
+                34359738368,
+                true,
+                |w| {
+                    w.key_type(key_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `[ ERP-Realm ]`: ERP-Realm (code 619), IETF RFC 6942 §8.2.
+    #[inline]
+    pub fn erp_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(619, 0, 0, 68719476736, true, v);
+        self
+    }
+    /// `[ IMEI-Check-In-VPLMN-Result ]`: IMEI-Check-In-VPLMN-Result (code 1540, vendor 10415), 3GPP TS 29.273 §5.2.3.35.
+    #[inline]
+    pub fn imei_check_in_vplmn_result(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1540, 192, 10415, 137438953472, true, v);
+        self
+    }
+    /// `[ High-Priority-Access-Info ]`: High-Priority-Access-Info (code 1542, vendor 10415), 3GPP TS 29.273 §5.2.3.36.
+    #[inline]
+    pub fn high_priority_access_info(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1542, 128, 10415, 274877906944, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one AA-Request (command code 265, application 16777250), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppStaAaRequest::writer`], each setter appends one AVP in the order called, [`TgppStaAaRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStaAaRequest`] is the owned form.
+pub struct TgppStaAaRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppStaAaRequest {
+    /// Starts writing one AA-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStaAaRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppStaAaRequestWriter<'b> {
+        let mut w = TgppStaAaRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 265, 16777250),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppStaAaRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(274, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(600, 10415),
+        rt::AvpKey::new(493, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(1527, 10415),
+        rt::AvpKey::new(1528, 10415),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self
+    }
+    /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
+    #[inline]
+    pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
+        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
+    #[inline]
+    pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(600, 192, 10415, 512, true, v);
+        self
+    }
+    /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(493, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(2048, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ TWAN-Connection-Mode ]`: TWAN-Connection-Mode (code 1527, vendor 10415), 3GPP TS 29.273 §5.2.3.25.
+    #[inline]
+    pub fn twan_connection_mode(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1527, 192, 10415, 4096, true, v);
+        self
+    }
+    /// `[ TWAN-Connectivity-Parameters ]`: TWAN-Connectivity-Parameters (code 1528, vendor 10415), 3GPP TS 29.273 §5.2.3.26.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn twan_connectivity_parameters(
+        &mut self,
+        f: impl FnOnce(&mut TwanConnectivityParametersWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<TwanConnectivityParameters>(8192, true, f);
+        self
+    }
+    /// `*2[ TWAG-CP-Address ]`: TWAG-CP-Address (code 1531, vendor 10415), 3GPP TS 29.273 §5.2.3.29. Each call appends another occurrence.
+    #[inline]
+    pub fn twag_cp_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(1531, 192, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one AA-Answer (command code 265, application 16777250), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppStaAaAnswer::writer`], each setter appends one AVP in the order called, [`TgppStaAaAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStaAaAnswer`] is the owned form.
+pub struct TgppStaAaAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppStaAaAnswer {
+    /// Starts writing one AA-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStaAaAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppStaAaAnswerWriter<'b> {
+        let mut w = TgppStaAaAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 265, 16777250),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppStaAaAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(274, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(27, 0),
+        rt::AvpKey::new(1423, 10415),
+        rt::AvpKey::new(1427, 10415),
+        rt::AvpKey::new(13, 10415),
+        rt::AvpKey::new(1435, 10415),
+        rt::AvpKey::new(1505, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(1527, 10415),
+        rt::AvpKey::new(1528, 10415),
+        rt::AvpKey::new(1680, 10415),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
+    #[inline]
+    pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
+        self.0.avps.put_i32(274, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
+    #[inline]
+    pub fn session_timeout(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(27, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
+    #[inline]
+    pub fn context_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1423, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ APN-OI-Replacement ]`: APN-OI-Replacement (code 1427, vendor 10415), 3GPP TS 29.272 §7.3.32.
+    #[inline]
+    pub fn apn_oi_replacement(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1427, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `*[ APN-Configuration ]`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn apn_configuration(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::ApnConfigurationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29272::ApnConfiguration>(0, false, f);
+        self
+    }
+    /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_charging_characteristics(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(13, 192, 10415, 4096, true, v);
+        self
+    }
+    /// `[ AMBR ]`: AMBR (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ambr(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::AmbrWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29272::Ambr>(8192, true, f);
+        self
+    }
+    /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn trace_info(&mut self, f: impl FnOnce(&mut TraceInfoWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<TraceInfo>(16384, true, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(32768, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                65536,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ TWAN-Connection-Mode ]`: TWAN-Connection-Mode (code 1527, vendor 10415), 3GPP TS 29.273 §5.2.3.25.
+    #[inline]
+    pub fn twan_connection_mode(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1527, 192, 10415, 131072, true, v);
+        self
+    }
+    /// `[ TWAN-Connectivity-Parameters ]`: TWAN-Connectivity-Parameters (code 1528, vendor 10415), 3GPP TS 29.273 §5.2.3.26.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn twan_connectivity_parameters(
+        &mut self,
+        f: impl FnOnce(&mut TwanConnectivityParametersWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<TwanConnectivityParameters>(262144, true, f);
+        self
+    }
+    /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
+    #[inline]
+    pub fn ue_usage_type(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1680, 128, 10415, 524288, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Session-Termination-Request (command code 275, application 16777250), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppStaSessionTerminationRequest::writer`], each setter appends one AVP in the order called, [`TgppStaSessionTerminationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStaSessionTerminationRequest`] is the owned form.
+pub struct TgppStaSessionTerminationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppStaSessionTerminationRequest {
+    /// Starts writing one Session-Termination-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStaSessionTerminationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppStaSessionTerminationRequestWriter<'b> {
+        let mut w = TgppStaSessionTerminationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 275, 16777250),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppStaSessionTerminationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(295, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(1, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
+    #[inline]
+    pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
+        self.0.avps.put_i32(295, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Session-Termination-Answer (command code 275, application 16777250), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppStaSessionTerminationAnswer::writer`], each setter appends one AVP in the order called, [`TgppStaSessionTerminationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStaSessionTerminationAnswer`] is the owned form.
+pub struct TgppStaSessionTerminationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppStaSessionTerminationAnswer {
+    /// Starts writing one Session-Termination-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStaSessionTerminationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppStaSessionTerminationAnswerWriter<'b> {
+        let mut w = TgppStaSessionTerminationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 275, 16777250),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppStaSessionTerminationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Abort-Session-Request (command code 274, application 16777250), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppStaAbortSessionRequest::writer`], each setter appends one AVP in the order called, [`TgppStaAbortSessionRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStaAbortSessionRequest`] is the owned form.
+pub struct TgppStaAbortSessionRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppStaAbortSessionRequest {
+    /// Starts writing one Abort-Session-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStaAbortSessionRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppStaAbortSessionRequestWriter<'b> {
+        let mut w = TgppStaAbortSessionRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 274, 16777250),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppStaAbortSessionRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(277, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 256, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Abort-Session-Answer (command code 274, application 16777250), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppStaAbortSessionAnswer::writer`], each setter appends one AVP in the order called, [`TgppStaAbortSessionAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStaAbortSessionAnswer`] is the owned form.
+pub struct TgppStaAbortSessionAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppStaAbortSessionAnswer {
+    /// Starts writing one Abort-Session-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStaAbortSessionAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppStaAbortSessionAnswerWriter<'b> {
+        let mut w = TgppStaAbortSessionAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 274, 16777250),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppStaAbortSessionAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Re-Auth-Request (command code 258, application 16777250), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppStaReAuthRequest::writer`], each setter appends one AVP in the order called, [`TgppStaReAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStaReAuthRequest`] is the owned form.
+pub struct TgppStaReAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppStaReAuthRequest {
+    /// Starts writing one Re-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStaReAuthRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppStaReAuthRequestWriter<'b> {
+        let mut w = TgppStaReAuthRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 258, 16777250),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppStaReAuthRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(285, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1, 0),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
+    #[inline]
+    pub fn re_auth_request_type(
+        &mut self,
+        v: super::base::ReAuthRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(285, 64, 0, 64, true, v.0);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Re-Auth-Answer (command code 258, application 16777250), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppStaReAuthAnswer::writer`], each setter appends one AVP in the order called, [`TgppStaReAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppStaReAuthAnswer`] is the owned form.
+pub struct TgppStaReAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppStaReAuthAnswer {
+    /// Starts writing one Re-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppStaReAuthAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppStaReAuthAnswerWriter<'b> {
+        let mut w = TgppStaReAuthAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 258, 16777250),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppStaReAuthAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Diameter-EAP-Request (command code 268, application 16777264), 3GPP TS 29.273 §7.2.2.1.1, straight into a buffer: started by [`TgppSwmDiameterEapRequest::writer`], each setter appends one AVP in the order called, [`TgppSwmDiameterEapRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSwmDiameterEapRequest`] is the owned form.
+pub struct TgppSwmDiameterEapRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppSwmDiameterEapRequest {
+    /// Starts writing one Diameter-EAP-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSwmDiameterEapRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppSwmDiameterEapRequestWriter<'b> {
+        let mut w = TgppSwmDiameterEapRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 268, 16777264),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppSwmDiameterEapRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(274, 0),
+        rt::AvpKey::new(462, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(1032, 10415),
+        rt::AvpKey::new(493, 0),
+        rt::AvpKey::new(124, 0),
+        rt::AvpKey::new(578, 0),
+        rt::AvpKey::new(600, 10415),
+        rt::AvpKey::new(1518, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(2805, 10415),
+        rt::AvpKey::new(1542, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self
+    }
+    /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
+    #[inline]
+    pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
+        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `{ EAP-Payload }`: EAP-Payload (code 462), IETF RFC 4072 §4.1.1.
+    #[inline]
+    pub fn eap_payload(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(462, 0, 0, 64, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
+        self.0.avps.put_i32(1032, 128, 10415, 1024, true, v.0);
+        self
+    }
+    /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(493, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
+    #[inline]
+    pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(124, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ QoS-Capability ]`: QoS-Capability (code 578), IETF RFC 5777 §6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_capability(
+        &mut self,
+        f: impl FnOnce(&mut super::qos::QosCapabilityWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::qos::QosCapability>(8192, true, f);
+        self
+    }
+    /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
+    #[inline]
+    pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(600, 192, 10415, 16384, true, v);
+        self
+    }
+    /// `[ AAA-Failure-Indication ]`: AAA-Failure-Indication (code 1518, vendor 10415), 3GPP TS 29.273 §8.2.3.21.
+    #[inline]
+    pub fn aaa_failure_indication(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1518, 192, 10415, 32768, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(65536, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
+    #[inline]
+    pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(2805, 128, 10415, 131072, true, v);
+        self
+    }
+    /// `[ High-Priority-Access-Info ]`: High-Priority-Access-Info (code 1542, vendor 10415), 3GPP TS 29.273 §5.2.3.36.
+    #[inline]
+    pub fn high_priority_access_info(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1542, 128, 10415, 262144, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Diameter-EAP-Answer (command code 268, application 16777264), 3GPP TS 29.273 §7.2.2.1.2, straight into a buffer: started by [`TgppSwmDiameterEapAnswer::writer`], each setter appends one AVP in the order called, [`TgppSwmDiameterEapAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSwmDiameterEapAnswer`] is the owned form.
+pub struct TgppSwmDiameterEapAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppSwmDiameterEapAnswer {
+    /// Starts writing one Diameter-EAP-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSwmDiameterEapAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppSwmDiameterEapAnswerWriter<'b> {
+        let mut w = TgppSwmDiameterEapAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 268, 16777264),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppSwmDiameterEapAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(274, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(462, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(27, 0),
+        rt::AvpKey::new(85, 0),
+        rt::AvpKey::new(464, 0),
+        rt::AvpKey::new(1423, 10415),
+        rt::AvpKey::new(1427, 10415),
+        rt::AvpKey::new(124, 0),
+        rt::AvpKey::new(506, 0),
+        rt::AvpKey::new(1505, 10415),
+        rt::AvpKey::new(443, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(1680, 10415),
+        rt::AvpKey::new(1687, 10415),
+        rt::AvpKey::new(1704, 10415),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
+    #[inline]
+    pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
+        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `[ EAP-Payload ]`: EAP-Payload (code 462), IETF RFC 4072 §4.1.1.
+    #[inline]
+    pub fn eap_payload(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(462, 0, 0, 256, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
+    #[inline]
+    pub fn session_timeout(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(27, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
+    #[inline]
+    pub fn acct_interim_interval(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(85, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ EAP-Master-Session-Key ]`: EAP-Master-Session-Key (code 464), IETF RFC 4072 §4.1.3.
+    #[inline]
+    pub fn eap_master_session_key(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(464, 0, 0, 4096, true, v);
+        self
+    }
+    /// `[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
+    #[inline]
+    pub fn context_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1423, 192, 10415, 8192, true, v);
+        self
+    }
+    /// `[ APN-OI-Replacement ]`: APN-OI-Replacement (code 1427, vendor 10415), 3GPP TS 29.272 §7.3.32.
+    #[inline]
+    pub fn apn_oi_replacement(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1427, 192, 10415, 16384, true, v);
+        self
+    }
+    /// `*[ APN-Configuration ]`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn apn_configuration(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::ApnConfigurationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29272::ApnConfiguration>(0, false, f);
+        self
+    }
+    /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
+    #[inline]
+    pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(124, 64, 0, 32768, true, v);
+        self
+    }
+    /// `[ Mobile-Node-Identifier ]`: Mobile-Node-Identifier (code 506), IETF RFC 5779 §5.6.
+    #[inline]
+    pub fn mobile_node_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(506, 0, 0, 65536, true, v);
+        self
+    }
+    /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn trace_info(&mut self, f: impl FnOnce(&mut TraceInfoWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<TraceInfo>(131072, true, f);
+        self
+    }
+    /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_id(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::SubscriptionIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::SubscriptionId>(262144, true, f);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(524288, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                1048576,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
+    #[inline]
+    pub fn ue_usage_type(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1680, 128, 10415, 2097152, true, v);
+        self
+    }
+    /// `[ Emergency-Info ]`: Emergency-Info (code 1687, vendor 10415), 3GPP TS 29.272 §7.3.210.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn emergency_info(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::EmergencyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29272::EmergencyInfo>(4194304, true, f);
+        self
+    }
+    /// `[ Core-Network-Restrictions ]`: Core-Network-Restrictions (code 1704, vendor 10415), 3GPP TS 29.272 §7.3.230.
+    #[inline]
+    pub fn core_network_restrictions(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1704, 192, 10415, 8388608, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one AA-Request (command code 265, application 16777264), 3GPP TS 29.273 §7.2.2.1.3, straight into a buffer: started by [`TgppSwmAaRequest::writer`], each setter appends one AVP in the order called, [`TgppSwmAaRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSwmAaRequest`] is the owned form.
+pub struct TgppSwmAaRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppSwmAaRequest {
+    /// Starts writing one AA-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSwmAaRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppSwmAaRequestWriter<'b> {
+        let mut w = TgppSwmAaRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 265, 16777264),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppSwmAaRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(274, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(1539, 10415),
+        rt::AvpKey::new(2805, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(1538, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self
+    }
+    /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
+    #[inline]
+    pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
+        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ AAR-Flags ]`: AAR-Flags (code 1539, vendor 10415), 3GPP TS 29.273 §7.2.3.5.
+    #[inline]
+    pub fn aar_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1539, 192, 10415, 512, true, v);
+        self
+    }
+    /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
+    #[inline]
+    pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.avps.put_address(2805, 128, 10415, 1024, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(2048, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Emergency-Services ]`: Emergency-Services (code 1538, vendor 10415), 3GPP TS 29.273 §7.2.3.
+    #[inline]
+    pub fn emergency_services(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1538, 192, 10415, 4096, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one AA-Answer (command code 265, application 16777264), 3GPP TS 29.273 §7.2.2.1.4, straight into a buffer: started by [`TgppSwmAaAnswer::writer`], each setter appends one AVP in the order called, [`TgppSwmAaAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSwmAaAnswer`] is the owned form.
+pub struct TgppSwmAaAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppSwmAaAnswer {
+    /// Starts writing one AA-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSwmAaAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppSwmAaAnswerWriter<'b> {
+        let mut w = TgppSwmAaAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 265, 16777264),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppSwmAaAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(274, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(27, 0),
+        rt::AvpKey::new(1427, 10415),
+        rt::AvpKey::new(1505, 10415),
+        rt::AvpKey::new(443, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(1680, 10415),
+        rt::AvpKey::new(1687, 10415),
+        rt::AvpKey::new(1704, 10415),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
+    #[inline]
+    pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
+        self.0.avps.put_i32(274, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
+    #[inline]
+    pub fn session_timeout(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(27, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ APN-OI-Replacement ]`: APN-OI-Replacement (code 1427, vendor 10415), 3GPP TS 29.272 §7.3.32.
+    #[inline]
+    pub fn apn_oi_replacement(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1427, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `*[ APN-Configuration ]`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn apn_configuration(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::ApnConfigurationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29272::ApnConfiguration>(0, false, f);
+        self
+    }
+    /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn trace_info(&mut self, f: impl FnOnce(&mut TraceInfoWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<TraceInfo>(2048, true, f);
+        self
+    }
+    /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_id(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::SubscriptionIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::SubscriptionId>(4096, true, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(8192, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                16384,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
+    #[inline]
+    pub fn ue_usage_type(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1680, 128, 10415, 32768, true, v);
+        self
+    }
+    /// `[ Emergency-Info ]`: Emergency-Info (code 1687, vendor 10415), 3GPP TS 29.272 §7.3.210.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn emergency_info(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::EmergencyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29272::EmergencyInfo>(65536, true, f);
+        self
+    }
+    /// `[ Core-Network-Restrictions ]`: Core-Network-Restrictions (code 1704, vendor 10415), 3GPP TS 29.272 §7.3.230.
+    #[inline]
+    pub fn core_network_restrictions(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1704, 192, 10415, 131072, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Session-Termination-Request (command code 275, application 16777264), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppSwmSessionTerminationRequest::writer`], each setter appends one AVP in the order called, [`TgppSwmSessionTerminationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSwmSessionTerminationRequest`] is the owned form.
+pub struct TgppSwmSessionTerminationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppSwmSessionTerminationRequest {
+    /// Starts writing one Session-Termination-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSwmSessionTerminationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppSwmSessionTerminationRequestWriter<'b> {
+        let mut w = TgppSwmSessionTerminationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 275, 16777264),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppSwmSessionTerminationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(295, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(1, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
+    #[inline]
+    pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
+        self.0.avps.put_i32(295, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Session-Termination-Answer (command code 275, application 16777264), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppSwmSessionTerminationAnswer::writer`], each setter appends one AVP in the order called, [`TgppSwmSessionTerminationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSwmSessionTerminationAnswer`] is the owned form.
+pub struct TgppSwmSessionTerminationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppSwmSessionTerminationAnswer {
+    /// Starts writing one Session-Termination-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSwmSessionTerminationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppSwmSessionTerminationAnswerWriter<'b> {
+        let mut w = TgppSwmSessionTerminationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 275, 16777264),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppSwmSessionTerminationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Abort-Session-Request (command code 274, application 16777264), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppSwmAbortSessionRequest::writer`], each setter appends one AVP in the order called, [`TgppSwmAbortSessionRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSwmAbortSessionRequest`] is the owned form.
+pub struct TgppSwmAbortSessionRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppSwmAbortSessionRequest {
+    /// Starts writing one Abort-Session-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSwmAbortSessionRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppSwmAbortSessionRequestWriter<'b> {
+        let mut w = TgppSwmAbortSessionRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 274, 16777264),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppSwmAbortSessionRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(277, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 256, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Abort-Session-Answer (command code 274, application 16777264), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppSwmAbortSessionAnswer::writer`], each setter appends one AVP in the order called, [`TgppSwmAbortSessionAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSwmAbortSessionAnswer`] is the owned form.
+pub struct TgppSwmAbortSessionAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppSwmAbortSessionAnswer {
+    /// Starts writing one Abort-Session-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSwmAbortSessionAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppSwmAbortSessionAnswerWriter<'b> {
+        let mut w = TgppSwmAbortSessionAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 274, 16777264),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppSwmAbortSessionAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Re-Auth-Request (command code 258, application 16777264), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppSwmReAuthRequest::writer`], each setter appends one AVP in the order called, [`TgppSwmReAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSwmReAuthRequest`] is the owned form.
+pub struct TgppSwmReAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppSwmReAuthRequest {
+    /// Starts writing one Re-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSwmReAuthRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppSwmReAuthRequestWriter<'b> {
+        let mut w = TgppSwmReAuthRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 258, 16777264),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppSwmReAuthRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(285, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1, 0),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
+    #[inline]
+    pub fn re_auth_request_type(
+        &mut self,
+        v: super::base::ReAuthRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(285, 64, 0, 64, true, v.0);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Re-Auth-Answer (command code 258, application 16777264), 3GPP TS 29.273 §5.2.2, straight into a buffer: started by [`TgppSwmReAuthAnswer::writer`], each setter appends one AVP in the order called, [`TgppSwmReAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppSwmReAuthAnswer`] is the owned form.
+pub struct TgppSwmReAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppSwmReAuthAnswer {
+    /// Starts writing one Re-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppSwmReAuthAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppSwmReAuthAnswerWriter<'b> {
+        let mut w = TgppSwmReAuthAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 258, 16777264),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppSwmReAuthAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Multimedia-Auth-Request (command code 303, application 16777265), 3GPP TS 29.273 §8.2.2.1, straight into a buffer: started by [`MultimediaAuthRequest::writer`], each setter appends one AVP in the order called, [`MultimediaAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MultimediaAuthRequest`] is the owned form.
+pub struct MultimediaAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl MultimediaAuthRequest {
+    /// Starts writing one Multimedia-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MultimediaAuthRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> MultimediaAuthRequestWriter<'b> {
+        let mut w = MultimediaAuthRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 303, 16777265),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl MultimediaAuthRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(612, 10415),
+        rt::AvpKey::new(607, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(1032, 10415),
+        rt::AvpKey::new(1503, 10415),
+        rt::AvpKey::new(1504, 10415),
+        rt::AvpKey::new(600, 10415),
+        rt::AvpKey::new(1401, 10415),
+        rt::AvpKey::new(1518, 10415),
+        rt::AvpKey::new(621, 0),
+    ];
+    const REQUIRED: u64 = 511;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 1024, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
+        self.0.avps.put_i32(1032, 128, 10415, 2048, true, v.0);
+        self
+    }
+    /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
+    #[inline]
+    pub fn an_trusted(&mut self, v: AnTrusted) -> &mut Self {
+        self.0.avps.put_i32(1503, 192, 10415, 4096, true, v.0);
+        self
+    }
+    /// `[ ANID ]`: ANID (code 1504, vendor 10415), 3GPP TS 29.273 §5.2.3.7.
+    #[inline]
+    pub fn anid(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1504, 192, 10415, 8192, true, v);
+        self
+    }
+    /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
+    #[inline]
+    pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(600, 192, 10415, 16384, true, v);
+        self
+    }
+    /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn terminal_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::TerminalInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29272::TerminalInformation>(32768, true, f);
+        self
+    }
+    /// `{ 3GPP-SIP-Auth-Data-Item }`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tgpp_sip_auth_data_item(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::TgppSipAuthDataItemWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::TgppSipAuthDataItem>(128, true, f);
+        self
+    }
+    /// `{ 3GPP-SIP-Number-Auth-Items }`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
+    #[inline]
+    pub fn tgpp_sip_number_auth_items(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(607, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ AAA-Failure-Indication ]`: AAA-Failure-Indication (code 1518, vendor 10415), 3GPP TS 29.273 §8.2.3.21.
+    #[inline]
+    pub fn aaa_failure_indication(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1518, 192, 10415, 65536, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(131072, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Multimedia-Auth-Answer (command code 303, application 16777265), 3GPP TS 29.273 §8.2.2.1, straight into a buffer: started by [`MultimediaAuthAnswer::writer`], each setter appends one AVP in the order called, [`MultimediaAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MultimediaAuthAnswer`] is the owned form.
+pub struct MultimediaAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl MultimediaAuthAnswer {
+    /// Starts writing one Multimedia-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MultimediaAuthAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> MultimediaAuthAnswerWriter<'b> {
+        let mut w = MultimediaAuthAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 303, 16777265),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl MultimediaAuthAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(607, 10415),
+        rt::AvpKey::new(318, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(256, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ 3GPP-SIP-Number-Auth-Items ]`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
+    #[inline]
+    pub fn tgpp_sip_number_auth_items(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(607, 192, 10415, 512, true, v);
+        self
+    }
+    /// `*[ 3GPP-SIP-Auth-Data-Item ]`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tgpp_sip_auth_data_item(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::TgppSipAuthDataItemWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::TgppSipAuthDataItem>(0, false, f);
+        self
+    }
+    /// `[ 3GPP-AAA-Server-Name ]`: 3GPP-AAA-Server-Name (code 318, vendor 10415), 3GPP TS 29.234 §10.1.
+    #[inline]
+    pub fn tgpp_aaa_server_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(318, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(2048, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                4096,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(8192, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Server-Assignment-Request (command code 301, application 16777265), 3GPP TS 29.273 §8.2.2.3, straight into a buffer: started by [`ServerAssignmentRequest::writer`], each setter appends one AVP in the order called, [`ServerAssignmentRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ServerAssignmentRequest`] is the owned form.
+pub struct ServerAssignmentRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ServerAssignmentRequest {
+    /// Starts writing one Server-Assignment-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ServerAssignmentRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ServerAssignmentRequestWriter<'b> {
+        let mut w = ServerAssignmentRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 301, 16777265),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ServerAssignmentRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(614, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(493, 0),
+        rt::AvpKey::new(1423, 10415),
+        rt::AvpKey::new(486, 0),
+        rt::AvpKey::new(600, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(1401, 10415),
+        rt::AvpKey::new(1538, 10415),
+    ];
+    const REQUIRED: u64 = 255;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(493, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
+    #[inline]
+    pub fn context_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1423, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip6_agent_info(
+        &mut self,
+        f: impl FnOnce(&mut super::mip6::Mip6AgentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::mip6::Mip6AgentInfo>(4096, true, f);
+        self
+    }
+    /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
+    #[inline]
+    pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(600, 192, 10415, 8192, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `{ Server-Assignment-Type }`: Server-Assignment-Type (code 614, vendor 10415), 3GPP TS 29.229 §6.3.15.
+    #[inline]
+    pub fn server_assignment_type(
+        &mut self,
+        v: super::ts29229::ServerAssignmentType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(614, 192, 10415, 128, true, v.0);
+        self
+    }
+    /// `*[ Active-APN ]`: Active-APN (code 1612, vendor 10415), 3GPP TS 29.272 §7.3.127. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn active_apn(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::ActiveApnWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29272::ActiveApn>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(16384, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn terminal_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::TerminalInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29272::TerminalInformation>(32768, true, f);
+        self
+    }
+    /// `[ Emergency-Services ]`: Emergency-Services (code 1538, vendor 10415), 3GPP TS 29.273 §7.2.3.
+    #[inline]
+    pub fn emergency_services(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1538, 192, 10415, 65536, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Server-Assignment-Answer (command code 301, application 16777265), 3GPP TS 29.273 §8.2.2.3, straight into a buffer: started by [`ServerAssignmentAnswer::writer`], each setter appends one AVP in the order called, [`ServerAssignmentAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ServerAssignmentAnswer`] is the owned form.
+pub struct ServerAssignmentAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ServerAssignmentAnswer {
+    /// Starts writing one Server-Assignment-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ServerAssignmentAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ServerAssignmentAnswerWriter<'b> {
+        let mut w = ServerAssignmentAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 301, 16777265),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ServerAssignmentAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(1500, 10415),
+        rt::AvpKey::new(318, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(256, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Non-3GPP-User-Data ]`: Non-3GPP-User-Data (code 1500, vendor 10415), 3GPP TS 29.273 §8.2.3.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn non_3gpp_user_data(
+        &mut self,
+        f: impl FnOnce(&mut Non3gppUserDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<Non3gppUserData>(512, true, f);
+        self
+    }
+    /// `[ 3GPP-AAA-Server-Name ]`: 3GPP-AAA-Server-Name (code 318, vendor 10415), 3GPP TS 29.234 §10.1.
+    #[inline]
+    pub fn tgpp_aaa_server_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(318, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(2048, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                4096,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(8192, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Registration-Termination-Request (command code 304, application 16777265), 3GPP TS 29.273 §8.2.2.4, straight into a buffer: started by [`RegistrationTerminationRequest::writer`], each setter appends one AVP in the order called, [`RegistrationTerminationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`RegistrationTerminationRequest`] is the owned form.
+pub struct RegistrationTerminationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl RegistrationTerminationRequest {
+    /// Starts writing one Registration-Termination-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`RegistrationTerminationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> RegistrationTerminationRequestWriter<'b> {
+        let mut w = RegistrationTerminationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 304, 16777265),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl RegistrationTerminationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(615, 10415),
+        rt::AvpKey::new(301, 0),
+    ];
+    const REQUIRED: u64 = 511;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 64, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self
+    }
+    /// `{ Deregistration-Reason }`: Deregistration-Reason (code 615, vendor 10415), 3GPP TS 29.229 §6.3.16.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn deregistration_reason(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::DeregistrationReasonWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::DeregistrationReason>(256, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Registration-Termination-Answer (command code 304, application 16777265), 3GPP TS 29.273 §8.2.2.4, straight into a buffer: started by [`RegistrationTerminationAnswer::writer`], each setter appends one AVP in the order called, [`RegistrationTerminationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`RegistrationTerminationAnswer`] is the owned form.
+pub struct RegistrationTerminationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl RegistrationTerminationAnswer {
+    /// Starts writing one Registration-Termination-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`RegistrationTerminationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> RegistrationTerminationAnswerWriter<'b> {
+        let mut w = RegistrationTerminationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 304, 16777265),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl RegistrationTerminationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(256, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Push-Profile-Request (command code 305, application 16777265), 3GPP TS 29.273 §8.2.2.2, straight into a buffer: started by [`PushProfileRequest::writer`], each setter appends one AVP in the order called, [`PushProfileRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`PushProfileRequest`] is the owned form.
+pub struct PushProfileRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl PushProfileRequest {
+    /// Starts writing one Push-Profile-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`PushProfileRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> PushProfileRequestWriter<'b> {
+        let mut w = PushProfileRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 305, 16777265),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl PushProfileRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1500, 10415),
+        rt::AvpKey::new(1508, 10415),
+    ];
+    const REQUIRED: u64 = 255;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 64, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Non-3GPP-User-Data ]`: Non-3GPP-User-Data (code 1500, vendor 10415), 3GPP TS 29.273 §8.2.3.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn non_3gpp_user_data(
+        &mut self,
+        f: impl FnOnce(&mut Non3gppUserDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<Non3gppUserData>(512, true, f);
+        self
+    }
+    /// `[ PPR-Flags ]`: PPR-Flags (code 1508, vendor 10415), 3GPP TS 29.273 §8.2.3.17.
+    #[inline]
+    pub fn ppr_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1508, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Push-Profile-Answer (command code 305, application 16777265), 3GPP TS 29.273 §8.2.2.2, straight into a buffer: started by [`PushProfileAnswer::writer`], each setter appends one AVP in the order called, [`PushProfileAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`PushProfileAnswer`] is the owned form.
+pub struct PushProfileAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl PushProfileAnswer {
+    /// Starts writing one Push-Profile-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`PushProfileAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> PushProfileAnswerWriter<'b> {
+        let mut w = PushProfileAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 305, 16777265),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl PushProfileAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(1526, 10415),
+        rt::AvpKey::new(1649, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Access-Network-Info ]`: Access-Network-Info (code 1526, vendor 10415), 3GPP TS 29.273 §5.2.3.24.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn access_network_info(
+        &mut self,
+        f: impl FnOnce(&mut AccessNetworkInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AccessNetworkInfo>(256, true, f);
+        self
+    }
+    /// `[ Local-Time-Zone ]`: Local-Time-Zone (code 1649, vendor 10415), 3GPP TS 29.272 §7.3.156.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn local_time_zone(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::LocalTimeZoneWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29272::LocalTimeZone>(512, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(1024, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Diameter-EAP-Request (command code 268, application 16777272), 3GPP TS 29.273 §9.2.2.3.1, straight into a buffer: started by [`TgppS6bDiameterEapRequest::writer`], each setter appends one AVP in the order called, [`TgppS6bDiameterEapRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6bDiameterEapRequest`] is the owned form.
+pub struct TgppS6bDiameterEapRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppS6bDiameterEapRequest {
+    /// Starts writing one Diameter-EAP-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6bDiameterEapRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS6bDiameterEapRequestWriter<'b> {
+        let mut w = TgppS6bDiameterEapRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 268, 16777272),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS6bDiameterEapRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(274, 0),
+        rt::AvpKey::new(462, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(1032, 10415),
+        rt::AvpKey::new(493, 0),
+        rt::AvpKey::new(124, 0),
+        rt::AvpKey::new(578, 0),
+        rt::AvpKey::new(600, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(1523, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self
+    }
+    /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
+    #[inline]
+    pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
+        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `{ EAP-Payload }`: EAP-Payload (code 462), IETF RFC 4072 §4.1.1.
+    #[inline]
+    pub fn eap_payload(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(462, 0, 0, 64, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
+    #[inline]
+    pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
+        self.0.avps.put_i32(1032, 128, 10415, 1024, true, v.0);
+        self
+    }
+    /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(493, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
+    #[inline]
+    pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(124, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ QoS-Capability ]`: QoS-Capability (code 578), IETF RFC 5777 §6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_capability(
+        &mut self,
+        f: impl FnOnce(&mut super::qos::QosCapabilityWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::qos::QosCapability>(8192, true, f);
+        self
+    }
+    /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
+    #[inline]
+    pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(600, 192, 10415, 16384, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(32768, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ DER-S6b-Flags ]`: DER-S6b-Flags (code 1523, vendor 10415), 3GPP TS 29.273 §9.2.3.7.
+    #[inline]
+    pub fn der_s6b_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1523, 192, 10415, 65536, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Diameter-EAP-Answer (command code 268, application 16777272), 3GPP TS 29.273 §9.2.2.3.2, straight into a buffer: started by [`TgppS6bDiameterEapAnswer::writer`], each setter appends one AVP in the order called, [`TgppS6bDiameterEapAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6bDiameterEapAnswer`] is the owned form.
+pub struct TgppS6bDiameterEapAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppS6bDiameterEapAnswer {
+    /// Starts writing one Diameter-EAP-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6bDiameterEapAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS6bDiameterEapAnswerWriter<'b> {
+        let mut w = TgppS6bDiameterEapAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 268, 16777272),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS6bDiameterEapAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(274, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(462, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(464, 0),
+        rt::AvpKey::new(506, 0),
+        rt::AvpKey::new(124, 0),
+        rt::AvpKey::new(486, 0),
+        rt::AvpKey::new(27, 0),
+        rt::AvpKey::new(1430, 10415),
+        rt::AvpKey::new(508, 0),
+        rt::AvpKey::new(1505, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
+    #[inline]
+    pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
+        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `[ EAP-Payload ]`: EAP-Payload (code 462), IETF RFC 4072 §4.1.1.
+    #[inline]
+    pub fn eap_payload(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(462, 0, 0, 256, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ EAP-Master-Session-Key ]`: EAP-Master-Session-Key (code 464), IETF RFC 4072 §4.1.3.
+    #[inline]
+    pub fn eap_master_session_key(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(464, 0, 0, 1024, true, v);
+        self
+    }
+    /// `[ Mobile-Node-Identifier ]`: Mobile-Node-Identifier (code 506), IETF RFC 5779 §5.6.
+    #[inline]
+    pub fn mobile_node_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(506, 0, 0, 2048, true, v);
+        self
+    }
+    /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
+    #[inline]
+    pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(124, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip6_agent_info(
+        &mut self,
+        f: impl FnOnce(&mut super::mip6::Mip6AgentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::mip6::Mip6AgentInfo>(8192, true, f);
+        self
+    }
+    /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
+    #[inline]
+    pub fn session_timeout(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(27, 64, 0, 16384, true, v);
+        self
+    }
+    /// `[ APN-Configuration ]`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn apn_configuration(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::ApnConfigurationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29272::ApnConfiguration>(32768, true, f);
+        self
+    }
+    /// `[ QoS-Resources ]`: QoS-Resources (code 508), IETF RFC 5777 §3.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_resources(
+        &mut self,
+        f: impl FnOnce(&mut super::qos::QosResourcesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::qos::QosResources>(65536, true, f);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn trace_info(&mut self, f: impl FnOnce(&mut TraceInfoWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<TraceInfo>(131072, true, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(262144, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                524288,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one AA-Request (command code 265, application 16777272), 3GPP TS 29.273 §9.2.2.2.1, straight into a buffer: started by [`TgppS6bAaRequest::writer`], each setter appends one AVP in the order called, [`TgppS6bAaRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6bAaRequest`] is the owned form.
+pub struct TgppS6bAaRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppS6bAaRequest {
+    /// Starts writing one AA-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6bAaRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS6bAaRequestWriter<'b> {
+        let mut w = TgppS6bAaRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 265, 16777272),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS6bAaRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(274, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(486, 0),
+        rt::AvpKey::new(124, 0),
+        rt::AvpKey::new(600, 10415),
+        rt::AvpKey::new(578, 0),
+        rt::AvpKey::new(493, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(1536, 10415),
+        rt::AvpKey::new(1537, 10415),
+        rt::AvpKey::new(1538, 10415),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self
+    }
+    /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
+    #[inline]
+    pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
+        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip6_agent_info(
+        &mut self,
+        f: impl FnOnce(&mut super::mip6::Mip6AgentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::mip6::Mip6AgentInfo>(512, true, f);
+        self
+    }
+    /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
+    #[inline]
+    pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(124, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
+    #[inline]
+    pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(600, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ QoS-Capability ]`: QoS-Capability (code 578), IETF RFC 5777 §6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_capability(
+        &mut self,
+        f: impl FnOnce(&mut super::qos::QosCapabilityWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::qos::QosCapability>(4096, true, f);
+        self
+    }
+    /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(493, 64, 0, 8192, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(16384, true, f);
+        self
+    }
+    /// `[ Origination-Time-Stamp ]`: Origination-Time-Stamp (code 1536, vendor 10415), 3GPP TS 29.273 §9.2.3.2.6.
+    #[inline]
+    pub fn origination_time_stamp(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(1536, 192, 10415, 32768, true, v);
+        self
+    }
+    /// `[ Maximum-Wait-Time ]`: Maximum-Wait-Time (code 1537, vendor 10415), 3GPP TS 29.273 §9.2.3.2.7.
+    #[inline]
+    pub fn maximum_wait_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1537, 192, 10415, 65536, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Emergency-Services ]`: Emergency-Services (code 1538, vendor 10415), 3GPP TS 29.273 §7.2.3.
+    #[inline]
+    pub fn emergency_services(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1538, 192, 10415, 131072, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one AA-Answer (command code 265, application 16777272), 3GPP TS 29.273 §9.2.2.2.2, straight into a buffer: started by [`TgppS6bAaAnswer::writer`], each setter appends one AVP in the order called, [`TgppS6bAaAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6bAaAnswer`] is the owned form.
+pub struct TgppS6bAaAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppS6bAaAnswer {
+    /// Starts writing one AA-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6bAaAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS6bAaAnswerWriter<'b> {
+        let mut w = TgppS6bAaAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 265, 16777272),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS6bAaAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(274, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(506, 0),
+        rt::AvpKey::new(486, 0),
+        rt::AvpKey::new(124, 0),
+        rt::AvpKey::new(27, 0),
+        rt::AvpKey::new(1430, 10415),
+        rt::AvpKey::new(508, 0),
+        rt::AvpKey::new(1503, 10415),
+        rt::AvpKey::new(1505, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
+    #[inline]
+    pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
+        self.0.avps.put_i32(274, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Mobile-Node-Identifier ]`: Mobile-Node-Identifier (code 506), IETF RFC 5779 §5.6.
+    #[inline]
+    pub fn mobile_node_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(506, 0, 0, 512, true, v);
+        self
+    }
+    /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mip6_agent_info(
+        &mut self,
+        f: impl FnOnce(&mut super::mip6::Mip6AgentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::mip6::Mip6AgentInfo>(1024, true, f);
+        self
+    }
+    /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
+    #[inline]
+    pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(124, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
+    #[inline]
+    pub fn session_timeout(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(27, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ APN-Configuration ]`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn apn_configuration(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::ApnConfigurationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29272::ApnConfiguration>(8192, true, f);
+        self
+    }
+    /// `[ QoS-Resources ]`: QoS-Resources (code 508), IETF RFC 5777 §3.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_resources(
+        &mut self,
+        f: impl FnOnce(&mut super::qos::QosResourcesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::qos::QosResources>(16384, true, f);
+        self
+    }
+    /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
+    #[inline]
+    pub fn an_trusted(&mut self, v: AnTrusted) -> &mut Self {
+        self.0.avps.put_i32(1503, 192, 10415, 32768, true, v.0);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn trace_info(&mut self, f: impl FnOnce(&mut TraceInfoWriter<'_>)) -> &mut Self {
+        self.0.avps.group::<TraceInfo>(65536, true, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(131072, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                262144,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Session-Termination-Request (command code 275, application 16777272), 3GPP TS 29.273 §9.2.2, straight into a buffer: started by [`TgppS6bSessionTerminationRequest::writer`], each setter appends one AVP in the order called, [`TgppS6bSessionTerminationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6bSessionTerminationRequest`] is the owned form.
+pub struct TgppS6bSessionTerminationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppS6bSessionTerminationRequest {
+    /// Starts writing one Session-Termination-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6bSessionTerminationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS6bSessionTerminationRequestWriter<'b> {
+        let mut w = TgppS6bSessionTerminationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 275, 16777272),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS6bSessionTerminationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(295, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(621, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
+    #[inline]
+    pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
+        self.0.avps.put_i32(295, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(512, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Session-Termination-Answer (command code 275, application 16777272), 3GPP TS 29.273 §9.2.2, straight into a buffer: started by [`TgppS6bSessionTerminationAnswer::writer`], each setter appends one AVP in the order called, [`TgppS6bSessionTerminationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6bSessionTerminationAnswer`] is the owned form.
+pub struct TgppS6bSessionTerminationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppS6bSessionTerminationAnswer {
+    /// Starts writing one Session-Termination-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6bSessionTerminationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS6bSessionTerminationAnswerWriter<'b> {
+        let mut w = TgppS6bSessionTerminationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 275, 16777272),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS6bSessionTerminationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(64, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                128,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Abort-Session-Request (command code 274, application 16777272), 3GPP TS 29.273 §9.2.2, straight into a buffer: started by [`TgppS6bAbortSessionRequest::writer`], each setter appends one AVP in the order called, [`TgppS6bAbortSessionRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6bAbortSessionRequest`] is the owned form.
+pub struct TgppS6bAbortSessionRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppS6bAbortSessionRequest {
+    /// Starts writing one Abort-Session-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6bAbortSessionRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS6bAbortSessionRequestWriter<'b> {
+        let mut w = TgppS6bAbortSessionRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 274, 16777272),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS6bAbortSessionRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(277, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 256, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Abort-Session-Answer (command code 274, application 16777272), 3GPP TS 29.273 §9.2.2, straight into a buffer: started by [`TgppS6bAbortSessionAnswer::writer`], each setter appends one AVP in the order called, [`TgppS6bAbortSessionAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6bAbortSessionAnswer`] is the owned form.
+pub struct TgppS6bAbortSessionAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppS6bAbortSessionAnswer {
+    /// Starts writing one Abort-Session-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6bAbortSessionAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS6bAbortSessionAnswerWriter<'b> {
+        let mut w = TgppS6bAbortSessionAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 274, 16777272),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS6bAbortSessionAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Re-Auth-Request (command code 258, application 16777272), 3GPP TS 29.273 §9.2.2, straight into a buffer: started by [`TgppS6bReAuthRequest::writer`], each setter appends one AVP in the order called, [`TgppS6bReAuthRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6bReAuthRequest`] is the owned form.
+pub struct TgppS6bReAuthRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppS6bReAuthRequest {
+    /// Starts writing one Re-Auth-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6bReAuthRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS6bReAuthRequestWriter<'b> {
+        let mut w = TgppS6bReAuthRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 258, 16777272),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS6bReAuthRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(285, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(1522, 10415),
+        rt::AvpKey::new(1515, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
+    #[inline]
+    pub fn re_auth_request_type(
+        &mut self,
+        v: super::base::ReAuthRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(285, 64, 0, 64, true, v.0);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ RAR-Flags ]`: RAR-Flags (code 1522, vendor 10415), 3GPP TS 29.273 §9.2.3.1.5.
+    #[inline]
+    pub fn rar_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(1522, 192, 10415, 512, true, v);
+        self
+    }
+    /// `[ Trust-Relationship-Update ]`: Trust-Relationship-Update (code 1515, vendor 10415), 3GPP TS 29.273 §9.2.3.1.4.
+    #[inline]
+    pub fn trust_relationship_update(
+        &mut self,
+        v: TrustRelationshipUpdate,
+    ) -> &mut Self {
+        self.0.avps.put_i32(1515, 128, 10415, 1024, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Re-Auth-Answer (command code 258, application 16777272), 3GPP TS 29.273 §9.2.2, straight into a buffer: started by [`TgppS6bReAuthAnswer::writer`], each setter appends one AVP in the order called, [`TgppS6bReAuthAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`TgppS6bReAuthAnswer`] is the owned form.
+pub struct TgppS6bReAuthAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl TgppS6bReAuthAnswer {
+    /// Starts writing one Re-Auth-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`TgppS6bReAuthAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> TgppS6bReAuthAnswerWriter<'b> {
+        let mut w = TgppS6bReAuthAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 258, 16777272),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl TgppS6bReAuthAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 41usize] = [
     rt::dictionary::AvpDef {

@@ -9778,6 +9778,1935 @@ impl std::fmt::Debug for PushNotificationAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one User-Identity AVP (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UserIdentity`] is the owned form.
+///
+/// ```text
+/// [ Public-Identity ]
+/// [ MSISDN ]
+/// [ External-Identifier ]
+/// *[ AVP ]
+/// ```
+pub struct UserIdentityWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for UserIdentity {
+    type Writer<'c> = UserIdentityWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(700, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(601, 10415),
+        rt::AvpKey::new(701, 10415),
+        rt::AvpKey::new(3111, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for UserIdentityWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl UserIdentityWriter<'_> {
+    /// `[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
+    #[inline]
+    pub fn public_identity(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(601, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
+    #[inline]
+    pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(701, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
+    #[inline]
+    pub fn external_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3111, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Repository-Data-ID AVP (code 715, vendor 10415), 3GPP TS 29.329 §6.3.24, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RepositoryDataId`] is the owned form.
+///
+/// ```text
+/// { Service-Indication }
+/// { Sequence-Number }
+/// *[ AVP ]
+/// ```
+pub struct RepositoryDataIdWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RepositoryDataId {
+    type Writer<'c> = RepositoryDataIdWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(715, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(704, 10415),
+        rt::AvpKey::new(716, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RepositoryDataIdWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RepositoryDataIdWriter<'_> {
+    /// `{ Service-Indication }`: Service-Indication (code 704, vendor 10415), 3GPP TS 29.329 §6.3.5.
+    #[inline]
+    pub fn service_indication(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(704, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ Sequence-Number }`: Sequence-Number (code 716, vendor 10415), 3GPP TS 29.329 §6.3.25.
+    #[inline]
+    pub fn sequence_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(716, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Call-Reference-Info AVP (code 720, vendor 10415), 3GPP TS 29.329 §6.3.29, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CallReferenceInfo`] is the owned form.
+///
+/// ```text
+/// { Call-Reference-Number }
+/// { AS-Number }
+/// *[ AVP ]
+/// ```
+pub struct CallReferenceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CallReferenceInfo {
+    type Writer<'c> = CallReferenceInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(720, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(721, 10415),
+        rt::AvpKey::new(722, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CallReferenceInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CallReferenceInfoWriter<'_> {
+    /// `{ Call-Reference-Number }`: Call-Reference-Number (code 721, vendor 10415), 3GPP TS 29.329 §6.3.30.
+    #[inline]
+    pub fn call_reference_number(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(721, 128, 10415, 1, true, v);
+        self
+    }
+    /// `{ AS-Number }`: AS-Number (code 722, vendor 10415), 3GPP TS 29.329 §6.3.31.
+    #[inline]
+    pub fn as_number(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(722, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one User-Data-Request (command code 306, application 16777217), 3GPP TS 29.329 §6.1.1, straight into a buffer: started by [`UserDataRequest::writer`], each setter appends one AVP in the order called, [`UserDataRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UserDataRequest`] is the owned form.
+pub struct UserDataRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl UserDataRequest {
+    /// Starts writing one User-Data-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UserDataRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> UserDataRequestWriter<'b> {
+        let mut w = UserDataRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 306, 16777217),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl UserDataRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(700, 10415),
+        rt::AvpKey::new(703, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(634, 10415),
+        rt::AvpKey::new(636, 10415),
+        rt::AvpKey::new(602, 10415),
+        rt::AvpKey::new(706, 10415),
+        rt::AvpKey::new(707, 10415),
+        rt::AvpKey::new(650, 10415),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(713, 10415),
+        rt::AvpKey::new(714, 10415),
+        rt::AvpKey::new(717, 10415),
+        rt::AvpKey::new(718, 10415),
+        rt::AvpKey::new(719, 10415),
+        rt::AvpKey::new(720, 10415),
+        rt::AvpKey::new(621, 0),
+    ];
+    const REQUIRED: u64 = 255;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `{ User-Identity }`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identity(
+        &mut self,
+        f: impl FnOnce(&mut UserIdentityWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<UserIdentity>(64, true, f);
+        self
+    }
+    /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
+    #[inline]
+    pub fn wildcarded_public_identity(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(634, 128, 10415, 1024, true, v);
+        self
+    }
+    /// `[ Wildcarded-IMPU ]`: Wildcarded-IMPU (code 636, vendor 10415), 3GPP TS 29.229 §6.3.43.
+    #[inline]
+    pub fn wildcarded_impu(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(636, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Server-Name ]`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
+    #[inline]
+    pub fn server_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(602, 192, 10415, 4096, true, v);
+        self
+    }
+    /// `*[ Service-Indication ]`: Service-Indication (code 704, vendor 10415), 3GPP TS 29.329 §6.3.5. Each call appends another occurrence.
+    #[inline]
+    pub fn service_indication(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(704, 192, 10415, 0, false, v);
+        self
+    }
+    /// `1*{ Data-Reference }`: Data-Reference (code 703, vendor 10415), 3GPP TS 29.329 §6.3.4. Each call appends another occurrence.
+    #[inline]
+    pub fn data_reference(&mut self, v: DataReference) -> &mut Self {
+        self.0.avps.put_i32(703, 192, 10415, 128, false, v.0);
+        self
+    }
+    /// `*[ Identity-Set ]`: Identity-Set (code 708, vendor 10415), 3GPP TS 29.329 §6.3.10. Each call appends another occurrence.
+    #[inline]
+    pub fn identity_set(&mut self, v: IdentitySet) -> &mut Self {
+        self.0.avps.put_i32(708, 128, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ Requested-Domain ]`: Requested-Domain (code 706, vendor 10415), 3GPP TS 29.329 §6.3.7.
+    #[inline]
+    pub fn requested_domain(&mut self, v: RequestedDomain) -> &mut Self {
+        self.0.avps.put_i32(706, 192, 10415, 8192, true, v.0);
+        self
+    }
+    /// `[ Current-Location ]`: Current-Location (code 707, vendor 10415), 3GPP TS 29.329 §6.3.8.
+    #[inline]
+    pub fn current_location(&mut self, v: CurrentLocation) -> &mut Self {
+        self.0.avps.put_i32(707, 192, 10415, 16384, true, v.0);
+        self
+    }
+    /// `*[ DSAI-Tag ]`: DSAI-Tag (code 711, vendor 10415), 3GPP TS 29.329 §6.3.18. Each call appends another occurrence.
+    #[inline]
+    pub fn dsai_tag(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(711, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ Session-Priority ]`: Session-Priority (code 650, vendor 10415), 3GPP TS 29.229 §6.3.56.
+    #[inline]
+    pub fn session_priority(&mut self, v: super::ts29229::SessionPriority) -> &mut Self {
+        self.0.avps.put_i32(650, 128, 10415, 32768, true, v.0);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 65536, true, v);
+        self
+    }
+    /// `[ Requested-Nodes ]`: Requested-Nodes (code 713, vendor 10415), 3GPP TS 29.329 §6.3.7A.
+    #[inline]
+    pub fn requested_nodes(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(713, 128, 10415, 131072, true, v);
+        self
+    }
+    /// `[ Serving-Node-Indication ]`: Serving-Node-Indication (code 714, vendor 10415), 3GPP TS 29.329 §6.3.23.
+    #[inline]
+    pub fn serving_node_indication(&mut self, v: ServingNodeIndication) -> &mut Self {
+        self.0.avps.put_i32(714, 128, 10415, 262144, true, v.0);
+        self
+    }
+    /// `[ Pre-paging-Supported ]`: Pre-paging-Supported (code 717, vendor 10415), 3GPP TS 29.329 §6.3.26.
+    #[inline]
+    pub fn pre_paging_supported(&mut self, v: PrePagingSupported) -> &mut Self {
+        self.0.avps.put_i32(717, 128, 10415, 524288, true, v.0);
+        self
+    }
+    /// `[ Local-Time-Zone-Indication ]`: Local-Time-Zone-Indication (code 718, vendor 10415), 3GPP TS 29.329 §6.3.27.
+    #[inline]
+    pub fn local_time_zone_indication(
+        &mut self,
+        v: LocalTimeZoneIndication,
+    ) -> &mut Self {
+        self.0.avps.put_i32(718, 128, 10415, 1048576, true, v.0);
+        self
+    }
+    /// `[ UDR-Flags ]`: UDR-Flags (code 719, vendor 10415), 3GPP TS 29.329 §6.3.28.
+    #[inline]
+    pub fn udr_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(719, 128, 10415, 2097152, true, v);
+        self
+    }
+    /// `[ Call-Reference-Info ]`: Call-Reference-Info (code 720, vendor 10415), 3GPP TS 29.329 §6.3.29.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn call_reference_info(
+        &mut self,
+        f: impl FnOnce(&mut CallReferenceInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<CallReferenceInfo>(4194304, true, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(8388608, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one User-Data-Answer (command code 306, application 16777217), 3GPP TS 29.329 §6.1.2, straight into a buffer: started by [`UserDataAnswer::writer`], each setter appends one AVP in the order called, [`UserDataAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`UserDataAnswer`] is the owned form.
+pub struct UserDataAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl UserDataAnswer {
+    /// Starts writing one User-Data-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`UserDataAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> UserDataAnswerWriter<'b> {
+        let mut w = UserDataAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 306, 16777217),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl UserDataAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(634, 10415),
+        rt::AvpKey::new(636, 10415),
+        rt::AvpKey::new(702, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
+    #[inline]
+    pub fn wildcarded_public_identity(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(634, 128, 10415, 256, true, v);
+        self
+    }
+    /// `[ Wildcarded-IMPU ]`: Wildcarded-IMPU (code 636, vendor 10415), 3GPP TS 29.229 §6.3.43.
+    #[inline]
+    pub fn wildcarded_impu(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(636, 128, 10415, 512, true, v);
+        self
+    }
+    /// `[ Sh-User-Data ]`: Sh-User-Data (code 702, vendor 10415), 3GPP TS 29.329 §6.3.3.
+    #[inline]
+    pub fn sh_user_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(702, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(2048, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                4096,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(8192, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Profile-Update-Request (command code 307, application 16777217), 3GPP TS 29.329 §6.1.3, straight into a buffer: started by [`ProfileUpdateRequest::writer`], each setter appends one AVP in the order called, [`ProfileUpdateRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProfileUpdateRequest`] is the owned form.
+pub struct ProfileUpdateRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProfileUpdateRequest {
+    /// Starts writing one Profile-Update-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProfileUpdateRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProfileUpdateRequestWriter<'b> {
+        let mut w = ProfileUpdateRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 307, 16777217),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProfileUpdateRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(700, 10415),
+        rt::AvpKey::new(703, 10415),
+        rt::AvpKey::new(702, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(634, 10415),
+        rt::AvpKey::new(636, 10415),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(621, 0),
+    ];
+    const REQUIRED: u64 = 511;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 1024, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `{ User-Identity }`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identity(
+        &mut self,
+        f: impl FnOnce(&mut UserIdentityWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<UserIdentity>(64, true, f);
+        self
+    }
+    /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
+    #[inline]
+    pub fn wildcarded_public_identity(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(634, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Wildcarded-IMPU ]`: Wildcarded-IMPU (code 636, vendor 10415), 3GPP TS 29.229 §6.3.43.
+    #[inline]
+    pub fn wildcarded_impu(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(636, 128, 10415, 4096, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 8192, true, v);
+        self
+    }
+    /// `1*{ Data-Reference }`: Data-Reference (code 703, vendor 10415), 3GPP TS 29.329 §6.3.4. Each call appends another occurrence.
+    #[inline]
+    pub fn data_reference(&mut self, v: DataReference) -> &mut Self {
+        self.0.avps.put_i32(703, 192, 10415, 128, false, v.0);
+        self
+    }
+    /// `{ Sh-User-Data }`: Sh-User-Data (code 702, vendor 10415), 3GPP TS 29.329 §6.3.3.
+    #[inline]
+    pub fn sh_user_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(702, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(16384, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Profile-Update-Answer (command code 307, application 16777217), 3GPP TS 29.329 §6.1.4, straight into a buffer: started by [`ProfileUpdateAnswer::writer`], each setter appends one AVP in the order called, [`ProfileUpdateAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProfileUpdateAnswer`] is the owned form.
+pub struct ProfileUpdateAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProfileUpdateAnswer {
+    /// Starts writing one Profile-Update-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProfileUpdateAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProfileUpdateAnswerWriter<'b> {
+        let mut w = ProfileUpdateAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 307, 16777217),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProfileUpdateAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(634, 10415),
+        rt::AvpKey::new(636, 10415),
+        rt::AvpKey::new(715, 10415),
+        rt::AvpKey::new(703, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
+    #[inline]
+    pub fn wildcarded_public_identity(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(634, 128, 10415, 256, true, v);
+        self
+    }
+    /// `[ Wildcarded-IMPU ]`: Wildcarded-IMPU (code 636, vendor 10415), 3GPP TS 29.229 §6.3.43.
+    #[inline]
+    pub fn wildcarded_impu(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(636, 128, 10415, 512, true, v);
+        self
+    }
+    /// `[ Repository-Data-ID ]`: Repository-Data-ID (code 715, vendor 10415), 3GPP TS 29.329 §6.3.24.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn repository_data_id(
+        &mut self,
+        f: impl FnOnce(&mut RepositoryDataIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<RepositoryDataId>(1024, true, f);
+        self
+    }
+    /// `[ Data-Reference ]`: Data-Reference (code 703, vendor 10415), 3GPP TS 29.329 §6.3.4.
+    #[inline]
+    pub fn data_reference(&mut self, v: DataReference) -> &mut Self {
+        self.0.avps.put_i32(703, 192, 10415, 2048, true, v.0);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(4096, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                8192,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(16384, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Subscribe-Notifications-Request (command code 308, application 16777217), 3GPP TS 29.329 §6.1.5, straight into a buffer: started by [`SubscribeNotificationsRequest::writer`], each setter appends one AVP in the order called, [`SubscribeNotificationsRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SubscribeNotificationsRequest`] is the owned form.
+pub struct SubscribeNotificationsRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl SubscribeNotificationsRequest {
+    /// Starts writing one Subscribe-Notifications-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SubscribeNotificationsRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> SubscribeNotificationsRequestWriter<'b> {
+        let mut w = SubscribeNotificationsRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 308, 16777217),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl SubscribeNotificationsRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(700, 10415),
+        rt::AvpKey::new(705, 10415),
+        rt::AvpKey::new(703, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(634, 10415),
+        rt::AvpKey::new(636, 10415),
+        rt::AvpKey::new(710, 10415),
+        rt::AvpKey::new(602, 10415),
+        rt::AvpKey::new(709, 10415),
+        rt::AvpKey::new(712, 10415),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(621, 0),
+    ];
+    const REQUIRED: u64 = 511;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 1024, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `{ User-Identity }`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identity(
+        &mut self,
+        f: impl FnOnce(&mut UserIdentityWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<UserIdentity>(64, true, f);
+        self
+    }
+    /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
+    #[inline]
+    pub fn wildcarded_public_identity(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(634, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Wildcarded-IMPU ]`: Wildcarded-IMPU (code 636, vendor 10415), 3GPP TS 29.229 §6.3.43.
+    #[inline]
+    pub fn wildcarded_impu(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(636, 128, 10415, 4096, true, v);
+        self
+    }
+    /// `*[ Service-Indication ]`: Service-Indication (code 704, vendor 10415), 3GPP TS 29.329 §6.3.5. Each call appends another occurrence.
+    #[inline]
+    pub fn service_indication(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(704, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ Send-Data-Indication ]`: Send-Data-Indication (code 710, vendor 10415), 3GPP TS 29.329 §6.3.17.
+    #[inline]
+    pub fn send_data_indication(&mut self, v: SendDataIndication) -> &mut Self {
+        self.0.avps.put_i32(710, 128, 10415, 8192, true, v.0);
+        self
+    }
+    /// `[ Server-Name ]`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
+    #[inline]
+    pub fn server_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(602, 192, 10415, 16384, true, v);
+        self
+    }
+    /// `{ Subs-Req-Type }`: Subs-Req-Type (code 705, vendor 10415), 3GPP TS 29.329 §6.3.6.
+    #[inline]
+    pub fn subs_req_type(&mut self, v: SubsReqType) -> &mut Self {
+        self.0.avps.put_i32(705, 192, 10415, 128, true, v.0);
+        self
+    }
+    /// `1*{ Data-Reference }`: Data-Reference (code 703, vendor 10415), 3GPP TS 29.329 §6.3.4. Each call appends another occurrence.
+    #[inline]
+    pub fn data_reference(&mut self, v: DataReference) -> &mut Self {
+        self.0.avps.put_i32(703, 192, 10415, 256, false, v.0);
+        self
+    }
+    /// `*[ Identity-Set ]`: Identity-Set (code 708, vendor 10415), 3GPP TS 29.329 §6.3.10. Each call appends another occurrence.
+    #[inline]
+    pub fn identity_set(&mut self, v: IdentitySet) -> &mut Self {
+        self.0.avps.put_i32(708, 128, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ Expiry-Time ]`: Expiry-Time (code 709, vendor 10415), 3GPP TS 29.329 §6.3.16.
+    #[inline]
+    pub fn expiry_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(709, 128, 10415, 32768, true, v.0);
+        self
+    }
+    /// `*[ DSAI-Tag ]`: DSAI-Tag (code 711, vendor 10415), 3GPP TS 29.329 §6.3.18. Each call appends another occurrence.
+    #[inline]
+    pub fn dsai_tag(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(711, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ One-Time-Notification ]`: One-Time-Notification (code 712, vendor 10415), 3GPP TS 29.329 §6.3.22.
+    #[inline]
+    pub fn one_time_notification(&mut self, v: OneTimeNotification) -> &mut Self {
+        self.0.avps.put_i32(712, 128, 10415, 65536, true, v.0);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 131072, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(262144, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Subscribe-Notifications-Answer (command code 308, application 16777217), 3GPP TS 29.329 §6.1.6, straight into a buffer: started by [`SubscribeNotificationsAnswer::writer`], each setter appends one AVP in the order called, [`SubscribeNotificationsAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SubscribeNotificationsAnswer`] is the owned form.
+pub struct SubscribeNotificationsAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl SubscribeNotificationsAnswer {
+    /// Starts writing one Subscribe-Notifications-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SubscribeNotificationsAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> SubscribeNotificationsAnswerWriter<'b> {
+        let mut w = SubscribeNotificationsAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 308, 16777217),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl SubscribeNotificationsAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(634, 10415),
+        rt::AvpKey::new(636, 10415),
+        rt::AvpKey::new(702, 10415),
+        rt::AvpKey::new(709, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
+    #[inline]
+    pub fn wildcarded_public_identity(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(634, 128, 10415, 256, true, v);
+        self
+    }
+    /// `[ Wildcarded-IMPU ]`: Wildcarded-IMPU (code 636, vendor 10415), 3GPP TS 29.229 §6.3.43.
+    #[inline]
+    pub fn wildcarded_impu(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(636, 128, 10415, 512, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Sh-User-Data ]`: Sh-User-Data (code 702, vendor 10415), 3GPP TS 29.329 §6.3.3.
+    #[inline]
+    pub fn sh_user_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(702, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ Expiry-Time ]`: Expiry-Time (code 709, vendor 10415), 3GPP TS 29.329 §6.3.16.
+    #[inline]
+    pub fn expiry_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(709, 128, 10415, 2048, true, v.0);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(4096, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                8192,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(16384, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Push-Notification-Request (command code 309, application 16777217), 3GPP TS 29.329 §6.1.7, straight into a buffer: started by [`PushNotificationRequest::writer`], each setter appends one AVP in the order called, [`PushNotificationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`PushNotificationRequest`] is the owned form.
+pub struct PushNotificationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl PushNotificationRequest {
+    /// Starts writing one Push-Notification-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`PushNotificationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> PushNotificationRequestWriter<'b> {
+        let mut w = PushNotificationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 309, 16777217),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl PushNotificationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(700, 10415),
+        rt::AvpKey::new(702, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(634, 10415),
+        rt::AvpKey::new(636, 10415),
+        rt::AvpKey::new(1, 0),
+    ];
+    const REQUIRED: u64 = 511;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 64, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `{ User-Identity }`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identity(
+        &mut self,
+        f: impl FnOnce(&mut UserIdentityWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<UserIdentity>(128, true, f);
+        self
+    }
+    /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
+    #[inline]
+    pub fn wildcarded_public_identity(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(634, 128, 10415, 1024, true, v);
+        self
+    }
+    /// `[ Wildcarded-IMPU ]`: Wildcarded-IMPU (code 636, vendor 10415), 3GPP TS 29.229 §6.3.43.
+    #[inline]
+    pub fn wildcarded_impu(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(636, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 4096, true, v);
+        self
+    }
+    /// `{ Sh-User-Data }`: Sh-User-Data (code 702, vendor 10415), 3GPP TS 29.329 §6.3.3.
+    #[inline]
+    pub fn sh_user_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(702, 192, 10415, 256, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Push-Notification-Answer (command code 309, application 16777217), 3GPP TS 29.329 §6.1.8, straight into a buffer: started by [`PushNotificationAnswer::writer`], each setter appends one AVP in the order called, [`PushNotificationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`PushNotificationAnswer`] is the owned form.
+pub struct PushNotificationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl PushNotificationAnswer {
+    /// Starts writing one Push-Notification-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`PushNotificationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> PushNotificationAnswerWriter<'b> {
+        let mut w = PushNotificationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 309, 16777217),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl PushNotificationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(256, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 23usize] = [
     rt::dictionary::AvpDef {

@@ -19587,6 +19587,4023 @@ impl std::fmt::Debug for NiddInformationAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one User-Identifier AVP (code 3102, vendor 10415), 3GPP TS 29.336 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UserIdentifier`] is the owned form.
+///
+/// ```text
+/// [ User-Name ]
+/// [ MSISDN ]
+/// [ External-Identifier ]
+/// [ Type-Of-External-Identifier ]
+/// *[ AVP ]
+/// ```
+pub struct UserIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for UserIdentifier {
+    type Writer<'c> = UserIdentifierWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3102, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(701, 10415),
+        rt::AvpKey::new(3111, 10415),
+        rt::AvpKey::new(3168, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for UserIdentifierWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl UserIdentifierWriter<'_> {
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
+    #[inline]
+    pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(701, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
+    #[inline]
+    pub fn external_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3111, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Type-Of-External-Identifier ]`: Type-Of-External-Identifier (code 3168, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn type_of_external_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3168, 192, 10415, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Service-Parameters AVP (code 3105, vendor 10415), 3GPP TS 29.336 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceParameters`] is the owned form.
+///
+/// ```text
+/// [ T4-Parameters ]
+/// [ Application-Port-Identifier ]
+/// *[ AVP ]
+/// ```
+pub struct ServiceParametersWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ServiceParameters {
+    type Writer<'c> = ServiceParametersWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3105, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3106, 10415),
+        rt::AvpKey::new(3010, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ServiceParametersWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ServiceParametersWriter<'_> {
+    /// `[ T4-Parameters ]`: T4-Parameters (code 3106, vendor 10415), 3GPP TS 29.336 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn t4_parameters(
+        &mut self,
+        f: impl FnOnce(&mut T4ParametersWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<T4Parameters>(1, true, f);
+        self
+    }
+    /// `[ Application-Port-Identifier ]`: Application-Port-Identifier (code 3010, vendor 10415), 3GPP TS 29.368 §6.4.
+    #[inline]
+    pub fn application_port_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3010, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one T4-Parameters AVP (code 3106, vendor 10415), 3GPP TS 29.336 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`T4Parameters`] is the owned form.
+///
+/// ```text
+/// [ Priority-Indication ]
+/// [ SM-RP-SMEA ]
+/// *[ AVP ]
+/// ```
+pub struct T4ParametersWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for T4Parameters {
+    type Writer<'c> = T4ParametersWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3106, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3006, 10415),
+        rt::AvpKey::new(3309, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for T4ParametersWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl T4ParametersWriter<'_> {
+    /// `[ Priority-Indication ]`: Priority-Indication (code 3006, vendor 10415), 3GPP TS 29.368 §6.4.
+    #[inline]
+    pub fn priority_indication(
+        &mut self,
+        v: super::ts29368::PriorityIndication,
+    ) -> &mut Self {
+        self.0.put_i32(3006, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ SM-RP-SMEA ]`: SM-RP-SMEA (code 3309, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn sm_rp_smea(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3309, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Service-Data AVP (code 3107, vendor 10415), 3GPP TS 29.336 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceData`] is the owned form.
+///
+/// ```text
+/// [ T4-Data ]
+/// *[ AVP ]
+/// ```
+pub struct ServiceDataWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ServiceData {
+    type Writer<'c> = ServiceDataWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3107, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(3108, 10415)];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ServiceDataWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ServiceDataWriter<'_> {
+    /// `[ T4-Data ]`: T4-Data (code 3108, vendor 10415), 3GPP TS 29.336 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn t4_data(&mut self, f: impl FnOnce(&mut T4DataWriter<'_>)) -> &mut Self {
+        self.0.group::<T4Data>(1, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one T4-Data AVP (code 3108, vendor 10415), 3GPP TS 29.336 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`T4Data`] is the owned form.
+///
+/// ```text
+/// [ HSS-Cause ]
+/// [ Serving-Node ]
+/// *[ Additional-Serving-Node ]
+/// *[ AVP ]
+/// ```
+pub struct T4DataWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for T4Data {
+    type Writer<'c> = T4DataWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3108, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3109, 10415),
+        rt::AvpKey::new(2401, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for T4DataWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl T4DataWriter<'_> {
+    /// `[ HSS-Cause ]`: HSS-Cause (code 3109, vendor 10415), 3GPP TS 29.336 §6.4.
+    #[inline]
+    pub fn hss_cause(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3109, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn serving_node(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29173::ServingNodeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29173::ServingNode>(2, true, f);
+        self
+    }
+    /// `*[ Additional-Serving-Node ]`: Additional-Serving-Node (code 2406, vendor 10415), 3GPP TS 29.173 §6.4.8. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn additional_serving_node(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29173::AdditionalServingNodeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29173::AdditionalServingNode>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one AESE-Communication-Pattern AVP (code 3113, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AeseCommunicationPattern`] is the owned form.
+///
+/// ```text
+/// [ SCEF-Reference-ID ]
+/// [ SCEF-Reference-ID-Ext ]
+/// { SCEF-ID }
+/// *[ SCEF-Reference-ID-for-Deletion ]
+/// *[ SCEF-Reference-ID-for-Deletion-Ext ]
+/// *[ Communication-Pattern-Set ]
+/// [ MTC-Provider-Info ]
+/// *[ AVP ]
+/// ```
+pub struct AeseCommunicationPatternWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AeseCommunicationPattern {
+    type Writer<'c> = AeseCommunicationPatternWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3113, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3125, 10415),
+        rt::AvpKey::new(3124, 10415),
+        rt::AvpKey::new(3186, 10415),
+        rt::AvpKey::new(3178, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AeseCommunicationPatternWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AeseCommunicationPatternWriter<'_> {
+    /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_reference_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3124, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_reference_id_ext(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(3186, 192, 10415, 4, true, v);
+        self
+    }
+    /// `{ SCEF-ID }`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3125, 192, 10415, 1, true, v);
+        self
+    }
+    /// `*[ SCEF-Reference-ID-for-Deletion ]`: SCEF-Reference-ID-for-Deletion (code 3126, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    #[inline]
+    pub fn scef_reference_id_for_deletion(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3126, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ SCEF-Reference-ID-for-Deletion-Ext ]`: SCEF-Reference-ID-for-Deletion-Ext (code 3187, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    #[inline]
+    pub fn scef_reference_id_for_deletion_ext(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(3187, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Communication-Pattern-Set ]`: Communication-Pattern-Set (code 3114, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn communication_pattern_set(
+        &mut self,
+        f: impl FnOnce(&mut CommunicationPatternSetWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<CommunicationPatternSet>(0, false, f);
+        self
+    }
+    /// `[ MTC-Provider-Info ]`: MTC-Provider-Info (code 3178, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mtc_provider_info(
+        &mut self,
+        f: impl FnOnce(&mut MtcProviderInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<MtcProviderInfo>(8, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Communication-Pattern-Set AVP (code 3114, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CommunicationPatternSet`] is the owned form.
+///
+/// ```text
+/// [ Periodic-Communication-Indicator ]
+/// [ Communication-Duration-Time ]
+/// [ Periodic-Time ]
+/// *[ Scheduled-Communication-Time ]
+/// [ Stationary-Indication ]
+/// [ Reference-ID-Validity-Time ]
+/// [ Traffic-Profile ]
+/// [ Battery-Indicator ]
+/// *[ AVP ]
+/// ```
+pub struct CommunicationPatternSetWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CommunicationPatternSet {
+    type Writer<'c> = CommunicationPatternSetWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3114, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3115, 10415),
+        rt::AvpKey::new(3116, 10415),
+        rt::AvpKey::new(3117, 10415),
+        rt::AvpKey::new(3119, 10415),
+        rt::AvpKey::new(3148, 10415),
+        rt::AvpKey::new(3183, 10415),
+        rt::AvpKey::new(3185, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CommunicationPatternSetWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CommunicationPatternSetWriter<'_> {
+    /// `[ Periodic-Communication-Indicator ]`: Periodic-Communication-Indicator (code 3115, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn periodic_communication_indicator(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3115, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Communication-Duration-Time ]`: Communication-Duration-Time (code 3116, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn communication_duration_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3116, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Periodic-Time ]`: Periodic-Time (code 3117, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn periodic_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3117, 192, 10415, 4, true, v);
+        self
+    }
+    /// `*[ Scheduled-Communication-Time ]`: Scheduled-Communication-Time (code 3118, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn scheduled_communication_time(
+        &mut self,
+        f: impl FnOnce(&mut ScheduledCommunicationTimeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ScheduledCommunicationTime>(0, false, f);
+        self
+    }
+    /// `[ Stationary-Indication ]`: Stationary-Indication (code 3119, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn stationary_indication(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3119, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ Reference-ID-Validity-Time ]`: Reference-ID-Validity-Time (code 3148, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn reference_id_validity_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(3148, 192, 10415, 16, true, v.0);
+        self
+    }
+    /// `[ Traffic-Profile ]`: Traffic-Profile (code 3183, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn traffic_profile(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3183, 192, 10415, 32, true, v);
+        self
+    }
+    /// `[ Battery-Indicator ]`: Battery-Indicator (code 3185, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn battery_indicator(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3185, 192, 10415, 64, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Scheduled-Communication-Time AVP (code 3118, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ScheduledCommunicationTime`] is the owned form.
+///
+/// ```text
+/// [ Day-Of-Week-Mask ]
+/// [ Time-Of-Day-Start ]
+/// [ Time-Of-Day-End ]
+/// *[ AVP ]
+/// ```
+pub struct ScheduledCommunicationTimeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ScheduledCommunicationTime {
+    type Writer<'c> = ScheduledCommunicationTimeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3118, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(563, 0),
+        rt::AvpKey::new(561, 0),
+        rt::AvpKey::new(562, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ScheduledCommunicationTimeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ScheduledCommunicationTimeWriter<'_> {
+    /// `[ Day-Of-Week-Mask ]`: Day-Of-Week-Mask (code 563), IETF RFC 5777 §4.2.4.
+    #[inline]
+    pub fn day_of_week_mask(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(563, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ Time-Of-Day-Start ]`: Time-Of-Day-Start (code 561), IETF RFC 5777 §4.2.2.
+    #[inline]
+    pub fn time_of_day_start(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(561, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ Time-Of-Day-End ]`: Time-Of-Day-End (code 562), IETF RFC 5777 §4.2.3.
+    #[inline]
+    pub fn time_of_day_end(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(562, 64, 0, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one AESE-Communication-Pattern-Config-Status AVP (code 3120, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AeseCommunicationPatternConfigStatus`] is the owned form.
+///
+/// ```text
+/// { SCEF-Reference-ID }
+/// [ SCEF-Reference-ID-Ext ]
+/// [ SCEF-ID ]
+/// [ AESE-Error-Report ]
+/// *[ AVP ]
+/// ```
+pub struct AeseCommunicationPatternConfigStatusWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AeseCommunicationPatternConfigStatus {
+    type Writer<'c> = AeseCommunicationPatternConfigStatusWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3120, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3124, 10415),
+        rt::AvpKey::new(3186, 10415),
+        rt::AvpKey::new(3125, 10415),
+        rt::AvpKey::new(3121, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c>
+for AeseCommunicationPatternConfigStatusWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AeseCommunicationPatternConfigStatusWriter<'_> {
+    /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_reference_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3124, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_reference_id_ext(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(3186, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3125, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ AESE-Error-Report ]`: AESE-Error-Report (code 3121, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn aese_error_report(
+        &mut self,
+        f: impl FnOnce(&mut AeseErrorReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AeseErrorReport>(8, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one AESE-Error-Report AVP (code 3121, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AeseErrorReport`] is the owned form.
+///
+/// ```text
+/// [ Service-Result ]
+/// *[ AVP ]
+/// ```
+pub struct AeseErrorReportWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AeseErrorReport {
+    type Writer<'c> = AeseErrorReportWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3121, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(3146, 10415)];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AeseErrorReportWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AeseErrorReportWriter<'_> {
+    /// `[ Service-Result ]`: Service-Result (code 3146, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn service_result(
+        &mut self,
+        f: impl FnOnce(&mut ServiceResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ServiceResult>(1, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Monitoring-Event-Configuration AVP (code 3122, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MonitoringEventConfiguration`] is the owned form.
+///
+/// ```text
+/// [ SCEF-Reference-ID ]
+/// [ SCEF-Reference-ID-Ext ]
+/// { SCEF-ID }
+/// { Monitoring-Type }
+/// *[ SCEF-Reference-ID-for-Deletion ]
+/// *[ SCEF-Reference-ID-for-Deletion-Ext ]
+/// [ Maximum-Number-of-Reports ]
+/// [ Monitoring-Duration ]
+/// [ Charged-Party ]
+/// [ Maximum-Detection-Time ]
+/// [ UE-Reachability-Configuration ]
+/// [ Location-Information-Configuration ]
+/// [ Association-Type ]
+/// [ DL-Buffering-Suggested-Packet-Count ]
+/// *[ PLMN-ID-Requested ]
+/// [ MTC-Provider-Info ]
+/// [ PDN-Connectivity-Status-Configuration ]
+/// *[ Number-Of-UE-Per-Location-Configuration ]
+/// *[ AVP ]
+/// ```
+pub struct MonitoringEventConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MonitoringEventConfiguration {
+    type Writer<'c> = MonitoringEventConfigurationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3122, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3125, 10415),
+        rt::AvpKey::new(3127, 10415),
+        rt::AvpKey::new(3124, 10415),
+        rt::AvpKey::new(3186, 10415),
+        rt::AvpKey::new(3128, 10415),
+        rt::AvpKey::new(3130, 10415),
+        rt::AvpKey::new(857, 10415),
+        rt::AvpKey::new(3131, 10415),
+        rt::AvpKey::new(3129, 10415),
+        rt::AvpKey::new(3135, 10415),
+        rt::AvpKey::new(3138, 10415),
+        rt::AvpKey::new(1674, 10415),
+        rt::AvpKey::new(3178, 10415),
+        rt::AvpKey::new(3180, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MonitoringEventConfigurationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MonitoringEventConfigurationWriter<'_> {
+    /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_reference_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3124, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_reference_id_ext(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(3186, 192, 10415, 8, true, v);
+        self
+    }
+    /// `{ SCEF-ID }`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3125, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ Monitoring-Type }`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn monitoring_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3127, 192, 10415, 2, true, v);
+        self
+    }
+    /// `*[ SCEF-Reference-ID-for-Deletion ]`: SCEF-Reference-ID-for-Deletion (code 3126, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    #[inline]
+    pub fn scef_reference_id_for_deletion(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3126, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ SCEF-Reference-ID-for-Deletion-Ext ]`: SCEF-Reference-ID-for-Deletion-Ext (code 3187, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    #[inline]
+    pub fn scef_reference_id_for_deletion_ext(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(3187, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ Maximum-Number-of-Reports ]`: Maximum-Number-of-Reports (code 3128, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn maximum_number_of_reports(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3128, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ Monitoring-Duration ]`: Monitoring-Duration (code 3130, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn monitoring_duration(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(3130, 192, 10415, 32, true, v.0);
+        self
+    }
+    /// `[ Charged-Party ]`: Charged-Party (code 857, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn charged_party(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(857, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ Maximum-Detection-Time ]`: Maximum-Detection-Time (code 3131, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn maximum_detection_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3131, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ UE-Reachability-Configuration ]`: UE-Reachability-Configuration (code 3129, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ue_reachability_configuration(
+        &mut self,
+        f: impl FnOnce(&mut UeReachabilityConfigurationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<UeReachabilityConfiguration>(256, true, f);
+        self
+    }
+    /// `[ Location-Information-Configuration ]`: Location-Information-Configuration (code 3135, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn location_information_configuration(
+        &mut self,
+        f: impl FnOnce(&mut LocationInformationConfigurationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<LocationInformationConfiguration>(512, true, f);
+        self
+    }
+    /// `[ Association-Type ]`: Association-Type (code 3138, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn association_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3138, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ DL-Buffering-Suggested-Packet-Count ]`: DL-Buffering-Suggested-Packet-Count (code 1674, vendor 10415), 3GPP TS 29.272 §7.3.188.
+    #[inline]
+    pub fn dl_buffering_suggested_packet_count(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(1674, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `*[ PLMN-ID-Requested ]`: PLMN-ID-Requested (code 3172, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    #[inline]
+    pub fn plmn_id_requested(&mut self, v: PlmnIdRequested) -> &mut Self {
+        self.0.put_i32(3172, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// `[ MTC-Provider-Info ]`: MTC-Provider-Info (code 3178, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mtc_provider_info(
+        &mut self,
+        f: impl FnOnce(&mut MtcProviderInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<MtcProviderInfo>(4096, true, f);
+        self
+    }
+    /// `[ PDN-Connectivity-Status-Configuration ]`: PDN-Connectivity-Status-Configuration (code 3180, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn pdn_connectivity_status_configuration(
+        &mut self,
+        f: impl FnOnce(&mut PdnConnectivityStatusConfigurationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<PdnConnectivityStatusConfiguration>(8192, true, f);
+        self
+    }
+    /// `*[ Number-Of-UE-Per-Location-Configuration ]`: Number-Of-UE-Per-Location-Configuration (code 4306, vendor 10415), 3GPP TS 29.128 §6.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn number_of_ue_per_location_configuration(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29128::NumberOfUePerLocationConfigurationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29128::NumberOfUePerLocationConfiguration>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Monitoring-Event-Report AVP (code 3123, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MonitoringEventReport`] is the owned form.
+///
+/// ```text
+/// { SCEF-Reference-ID }
+/// [ SCEF-Reference-ID-Ext ]
+/// [ SCEF-ID ]
+/// [ Reachability-Information ]
+/// [ Reachability-Cause ]
+/// [ EPS-Location-Information ]
+/// [ Monitoring-Type ]
+/// [ Loss-Of-Connectivity-Reason ]
+/// [ Idle-Status-Indication ]
+/// [ Maximum-UE-Availability-Time ]
+/// [ Communication-Failure-Information ]
+/// *[ Number-Of-UE-Per-Location-Report ]
+/// [ PDN-Connectivity-Status-Report ]
+/// *[ AVP ]
+/// ```
+pub struct MonitoringEventReportWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MonitoringEventReport {
+    type Writer<'c> = MonitoringEventReportWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3123, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3124, 10415),
+        rt::AvpKey::new(3186, 10415),
+        rt::AvpKey::new(3125, 10415),
+        rt::AvpKey::new(3140, 10415),
+        rt::AvpKey::new(4325, 10415),
+        rt::AvpKey::new(1496, 10415),
+        rt::AvpKey::new(3127, 10415),
+        rt::AvpKey::new(3162, 10415),
+        rt::AvpKey::new(4322, 10415),
+        rt::AvpKey::new(3329, 10415),
+        rt::AvpKey::new(4300, 10415),
+        rt::AvpKey::new(3181, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MonitoringEventReportWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MonitoringEventReportWriter<'_> {
+    /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_reference_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3124, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_reference_id_ext(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(3186, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3125, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Reachability-Information ]`: Reachability-Information (code 3140, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn reachability_information(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3140, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ Reachability-Cause ]`: Reachability-Cause (code 4325, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn reachability_cause(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4325, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn eps_location_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::EpsLocationInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29272::EpsLocationInformation>(32, true, f);
+        self
+    }
+    /// `[ Monitoring-Type ]`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn monitoring_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3127, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ Loss-Of-Connectivity-Reason ]`: Loss-Of-Connectivity-Reason (code 3162, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn loss_of_connectivity_reason(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3162, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ Idle-Status-Indication ]`: Idle-Status-Indication (code 4322, vendor 10415), 3GPP TS 29.128 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn idle_status_indication(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29128::IdleStatusIndicationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29128::IdleStatusIndication>(256, true, f);
+        self
+    }
+    /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn maximum_ue_availability_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(3329, 192, 10415, 512, true, v.0);
+        self
+    }
+    /// `[ Communication-Failure-Information ]`: Communication-Failure-Information (code 4300, vendor 10415), 3GPP TS 29.128 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn communication_failure_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29128::CommunicationFailureInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29128::CommunicationFailureInformation>(1024, true, f);
+        self
+    }
+    /// `*[ Number-Of-UE-Per-Location-Report ]`: Number-Of-UE-Per-Location-Report (code 4307, vendor 10415), 3GPP TS 29.128 §6.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn number_of_ue_per_location_report(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29128::NumberOfUePerLocationReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29128::NumberOfUePerLocationReport>(0, false, f);
+        self
+    }
+    /// `[ PDN-Connectivity-Status-Report ]`: PDN-Connectivity-Status-Report (code 3181, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn pdn_connectivity_status_report(
+        &mut self,
+        f: impl FnOnce(&mut PdnConnectivityStatusReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<PdnConnectivityStatusReport>(2048, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one UE-Reachability-Configuration AVP (code 3129, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UeReachabilityConfiguration`] is the owned form.
+///
+/// ```text
+/// [ Reachability-Type ]
+/// [ Maximum-Latency ]
+/// [ Maximum-Response-Time ]
+/// *[ AVP ]
+/// ```
+pub struct UeReachabilityConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for UeReachabilityConfiguration {
+    type Writer<'c> = UeReachabilityConfigurationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3129, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3132, 10415),
+        rt::AvpKey::new(3133, 10415),
+        rt::AvpKey::new(3134, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for UeReachabilityConfigurationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl UeReachabilityConfigurationWriter<'_> {
+    /// `[ Reachability-Type ]`: Reachability-Type (code 3132, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn reachability_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3132, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Maximum-Latency ]`: Maximum-Latency (code 3133, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn maximum_latency(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3133, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Maximum-Response-Time ]`: Maximum-Response-Time (code 3134, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn maximum_response_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3134, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Location-Information-Configuration AVP (code 3135, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LocationInformationConfiguration`] is the owned form.
+///
+/// ```text
+/// [ MONTE-Location-Type ]
+/// [ Accuracy ]
+/// [ Periodic-Time ]
+/// *[ AVP ]
+/// ```
+pub struct LocationInformationConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for LocationInformationConfiguration {
+    type Writer<'c> = LocationInformationConfigurationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3135, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3136, 10415),
+        rt::AvpKey::new(3137, 10415),
+        rt::AvpKey::new(3117, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for LocationInformationConfigurationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl LocationInformationConfigurationWriter<'_> {
+    /// `[ MONTE-Location-Type ]`: MONTE-Location-Type (code 3136, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn monte_location_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3136, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Accuracy ]`: Accuracy (code 3137, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn accuracy(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3137, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Periodic-Time ]`: Periodic-Time (code 3117, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn periodic_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3117, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Monitoring-Event-Config-Status AVP (code 3142, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MonitoringEventConfigStatus`] is the owned form.
+///
+/// ```text
+/// *[ Service-Report ]
+/// { SCEF-Reference-ID }
+/// [ SCEF-Reference-ID-Ext ]
+/// [ SCEF-ID ]
+/// *[ AVP ]
+/// ```
+pub struct MonitoringEventConfigStatusWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MonitoringEventConfigStatus {
+    type Writer<'c> = MonitoringEventConfigStatusWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3142, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3124, 10415),
+        rt::AvpKey::new(3186, 10415),
+        rt::AvpKey::new(3125, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MonitoringEventConfigStatusWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MonitoringEventConfigStatusWriter<'_> {
+    /// `*[ Service-Report ]`: Service-Report (code 3152, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn service_report(
+        &mut self,
+        f: impl FnOnce(&mut ServiceReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ServiceReport>(0, false, f);
+        self
+    }
+    /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_reference_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3124, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_reference_id_ext(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(3186, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3125, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Supported-Services AVP (code 3143, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SupportedServices`] is the owned form.
+///
+/// ```text
+/// [ Supported-Monitoring-Events ]
+/// [ Node-Type ]
+/// *[ AVP ]
+/// ```
+pub struct SupportedServicesWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SupportedServices {
+    type Writer<'c> = SupportedServicesWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3143, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3144, 10415),
+        rt::AvpKey::new(3153, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SupportedServicesWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SupportedServicesWriter<'_> {
+    /// `[ Supported-Monitoring-Events ]`: Supported-Monitoring-Events (code 3144, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn supported_monitoring_events(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(3144, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Node-Type ]`: Node-Type (code 3153, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn node_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3153, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Service-Result AVP (code 3146, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceResult`] is the owned form.
+///
+/// ```text
+/// [ Vendor-Id ]
+/// [ Service-Result-Code ]
+/// *[ AVP ]
+/// ```
+pub struct ServiceResultWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ServiceResult {
+    type Writer<'c> = ServiceResultWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3146, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(266, 0),
+        rt::AvpKey::new(3147, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ServiceResultWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ServiceResultWriter<'_> {
+    /// `[ Vendor-Id ]`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
+    #[inline]
+    pub fn vendor_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(266, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ Service-Result-Code ]`: Service-Result-Code (code 3147, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn service_result_code(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3147, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one NIDD-Authorization-Request AVP (code 3150, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NiddAuthorizationRequest`] is the owned form.
+///
+/// ```text
+/// [ Service-Selection ]
+/// [ Requested-Validity-Time ]
+/// *[ AVP ]
+/// ```
+pub struct NiddAuthorizationRequestWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for NiddAuthorizationRequest {
+    type Writer<'c> = NiddAuthorizationRequestWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3150, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(493, 0),
+        rt::AvpKey::new(3159, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for NiddAuthorizationRequestWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl NiddAuthorizationRequestWriter<'_> {
+    /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(493, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ Requested-Validity-Time ]`: Requested-Validity-Time (code 3159, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn requested_validity_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(3159, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one NIDD-Authorization-Response AVP (code 3151, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NiddAuthorizationResponse`] is the owned form.
+///
+/// ```text
+/// [ MSISDN ]
+/// [ User-Name ]
+/// [ External-Identifier ]
+/// [ Granted-Validity-Time ]
+/// *[ AVP ]
+/// ```
+pub struct NiddAuthorizationResponseWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for NiddAuthorizationResponse {
+    type Writer<'c> = NiddAuthorizationResponseWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3151, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(701, 10415),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(3111, 10415),
+        rt::AvpKey::new(3160, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for NiddAuthorizationResponseWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl NiddAuthorizationResponseWriter<'_> {
+    /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
+    #[inline]
+    pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(701, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
+    #[inline]
+    pub fn external_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3111, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Granted-Validity-Time ]`: Granted-Validity-Time (code 3160, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn granted_validity_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(3160, 192, 10415, 8, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Service-Report AVP (code 3152, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceReport`] is the owned form.
+///
+/// ```text
+/// [ Service-Result ]
+/// [ Node-Type ]
+/// *[ AVP ]
+/// ```
+pub struct ServiceReportWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ServiceReport {
+    type Writer<'c> = ServiceReportWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3152, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3146, 10415),
+        rt::AvpKey::new(3153, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ServiceReportWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ServiceReportWriter<'_> {
+    /// `[ Service-Result ]`: Service-Result (code 3146, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn service_result(
+        &mut self,
+        f: impl FnOnce(&mut ServiceResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ServiceResult>(1, true, f);
+        self
+    }
+    /// `[ Node-Type ]`: Node-Type (code 3153, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn node_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3153, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Enhanced-Coverage-Restriction AVP (code 3155, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EnhancedCoverageRestriction`] is the owned form.
+///
+/// ```text
+/// [ Restricted-PLMN-List ]
+/// [ Allowed-PLMN-List ]
+/// *[ AVP ]
+/// ```
+pub struct EnhancedCoverageRestrictionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for EnhancedCoverageRestriction {
+    type Writer<'c> = EnhancedCoverageRestrictionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3155, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3157, 10415),
+        rt::AvpKey::new(3158, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for EnhancedCoverageRestrictionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl EnhancedCoverageRestrictionWriter<'_> {
+    /// `[ Restricted-PLMN-List ]`: Restricted-PLMN-List (code 3157, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn restricted_plmn_list(
+        &mut self,
+        f: impl FnOnce(&mut RestrictedPlmnListWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RestrictedPlmnList>(1, true, f);
+        self
+    }
+    /// `[ Allowed-PLMN-List ]`: Allowed-PLMN-List (code 3158, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn allowed_plmn_list(
+        &mut self,
+        f: impl FnOnce(&mut AllowedPlmnListWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AllowedPlmnList>(2, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Enhanced-Coverage-Restriction-Data AVP (code 3156, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EnhancedCoverageRestrictionData`] is the owned form.
+///
+/// ```text
+/// { Enhanced-Coverage-Restriction }
+/// [ Visited-PLMN-Id ]
+/// *[ AVP ]
+/// ```
+pub struct EnhancedCoverageRestrictionDataWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for EnhancedCoverageRestrictionData {
+    type Writer<'c> = EnhancedCoverageRestrictionDataWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3156, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3155, 10415),
+        rt::AvpKey::new(1407, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for EnhancedCoverageRestrictionDataWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl EnhancedCoverageRestrictionDataWriter<'_> {
+    /// `{ Enhanced-Coverage-Restriction }`: Enhanced-Coverage-Restriction (code 3155, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn enhanced_coverage_restriction(
+        &mut self,
+        f: impl FnOnce(&mut EnhancedCoverageRestrictionWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<EnhancedCoverageRestriction>(1, true, f);
+        self
+    }
+    /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
+    #[inline]
+    pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1407, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Restricted-PLMN-List AVP (code 3157, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RestrictedPlmnList`] is the owned form.
+///
+/// ```text
+/// *[ Visited-PLMN-Id ]
+/// *[ AVP ]
+/// ```
+pub struct RestrictedPlmnListWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RestrictedPlmnList {
+    type Writer<'c> = RestrictedPlmnListWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3157, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RestrictedPlmnListWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RestrictedPlmnListWriter<'_> {
+    /// `*[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9. Each call appends another occurrence.
+    #[inline]
+    pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1407, 192, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Allowed-PLMN-List AVP (code 3158, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AllowedPlmnList`] is the owned form.
+///
+/// ```text
+/// *[ Visited-PLMN-Id ]
+/// *[ AVP ]
+/// ```
+pub struct AllowedPlmnListWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AllowedPlmnList {
+    type Writer<'c> = AllowedPlmnListWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3158, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AllowedPlmnListWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AllowedPlmnListWriter<'_> {
+    /// `*[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9. Each call appends another occurrence.
+    #[inline]
+    pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1407, 192, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one NIDD-Authorization-Update AVP (code 3161, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NiddAuthorizationUpdate`] is the owned form.
+///
+/// ```text
+/// *[ APN-Validity-Time ]
+/// *[ AVP ]
+/// ```
+pub struct NiddAuthorizationUpdateWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for NiddAuthorizationUpdate {
+    type Writer<'c> = NiddAuthorizationUpdateWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3161, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for NiddAuthorizationUpdateWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl NiddAuthorizationUpdateWriter<'_> {
+    /// `*[ APN-Validity-Time ]`: APN-Validity-Time (code 3169, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn apn_validity_time(
+        &mut self,
+        f: impl FnOnce(&mut ApnValidityTimeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ApnValidityTime>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Group-Monitoring-Event-Report AVP (code 3165, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`GroupMonitoringEventReport`] is the owned form.
+///
+/// ```text
+/// { SCEF-Reference-ID }
+/// [ SCEF-Reference-ID-Ext ]
+/// [ SCEF-ID ]
+/// *[ Group-Monitoring-Event-Report-Item ]
+/// *[ AVP ]
+/// ```
+pub struct GroupMonitoringEventReportWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for GroupMonitoringEventReport {
+    type Writer<'c> = GroupMonitoringEventReportWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3165, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3124, 10415),
+        rt::AvpKey::new(3186, 10415),
+        rt::AvpKey::new(3125, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for GroupMonitoringEventReportWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl GroupMonitoringEventReportWriter<'_> {
+    /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_reference_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3124, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_reference_id_ext(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(3186, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3125, 192, 10415, 4, true, v);
+        self
+    }
+    /// `*[ Group-Monitoring-Event-Report-Item ]`: Group-Monitoring-Event-Report-Item (code 3166, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn group_monitoring_event_report_item(
+        &mut self,
+        f: impl FnOnce(&mut GroupMonitoringEventReportItemWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<GroupMonitoringEventReportItem>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Group-Monitoring-Event-Report-Item AVP (code 3166, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`GroupMonitoringEventReportItem`] is the owned form.
+///
+/// ```text
+/// [ User-Identifier ]
+/// [ Visited-PLMN-Id ]
+/// [ Roaming-Information ]
+/// [ IMEI-Change ]
+/// [ Reachability-Information ]
+/// [ Maximum-UE-Availability-Time ]
+/// [ EPS-Location-Information ]
+/// [ Monitoring-Type ]
+/// [ Service-Report ]
+/// [ S6t-HSS-Cause ]
+/// *[ AVP ]
+/// ```
+pub struct GroupMonitoringEventReportItemWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for GroupMonitoringEventReportItem {
+    type Writer<'c> = GroupMonitoringEventReportItemWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3166, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3102, 10415),
+        rt::AvpKey::new(1407, 10415),
+        rt::AvpKey::new(3139, 10415),
+        rt::AvpKey::new(3141, 10415),
+        rt::AvpKey::new(3140, 10415),
+        rt::AvpKey::new(3329, 10415),
+        rt::AvpKey::new(1496, 10415),
+        rt::AvpKey::new(3127, 10415),
+        rt::AvpKey::new(3152, 10415),
+        rt::AvpKey::new(3154, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for GroupMonitoringEventReportItemWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl GroupMonitoringEventReportItemWriter<'_> {
+    /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identifier(
+        &mut self,
+        f: impl FnOnce(&mut UserIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<UserIdentifier>(1, true, f);
+        self
+    }
+    /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
+    #[inline]
+    pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1407, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Roaming-Information ]`: Roaming-Information (code 3139, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn roaming_information(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3139, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ IMEI-Change ]`: IMEI-Change (code 3141, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn imei_change(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3141, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ Reachability-Information ]`: Reachability-Information (code 3140, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn reachability_information(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3140, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn maximum_ue_availability_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(3329, 192, 10415, 32, true, v.0);
+        self
+    }
+    /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn eps_location_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::EpsLocationInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29272::EpsLocationInformation>(64, true, f);
+        self
+    }
+    /// `[ Monitoring-Type ]`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn monitoring_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3127, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ Service-Report ]`: Service-Report (code 3152, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn service_report(
+        &mut self,
+        f: impl FnOnce(&mut ServiceReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ServiceReport>(256, true, f);
+        self
+    }
+    /// `[ S6t-HSS-Cause ]`: S6t-HSS-Cause (code 3154, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn s6t_hss_cause(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3154, 192, 10415, 512, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one APN-Validity-Time AVP (code 3169, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ApnValidityTime`] is the owned form.
+///
+/// ```text
+/// [ Granted-Validity-Time ]
+/// [ Service-Selection ]
+/// *[ AVP ]
+/// ```
+pub struct ApnValidityTimeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ApnValidityTime {
+    type Writer<'c> = ApnValidityTimeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3169, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3160, 10415),
+        rt::AvpKey::new(493, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ApnValidityTimeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ApnValidityTimeWriter<'_> {
+    /// `[ Granted-Validity-Time ]`: Granted-Validity-Time (code 3160, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn granted_validity_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(3160, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(493, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Suggested-Network-Configuration AVP (code 3170, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SuggestedNetworkConfiguration`] is the owned form.
+///
+/// ```text
+/// [ SCEF-Reference-ID ]
+/// [ SCEF-Reference-ID-Ext ]
+/// { SCEF-ID }
+/// *[ SCEF-Reference-ID-for-Deletion ]
+/// *[ SCEF-Reference-ID-for-Deletion-Ext ]
+/// [ Subscribed-Periodic-RAU-TAU-Timer ]
+/// [ Active-Time ]
+/// [ DL-Buffering-Suggested-Packet-Count ]
+/// *[ AVP ]
+/// ```
+pub struct SuggestedNetworkConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SuggestedNetworkConfiguration {
+    type Writer<'c> = SuggestedNetworkConfigurationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3170, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3125, 10415),
+        rt::AvpKey::new(3124, 10415),
+        rt::AvpKey::new(3186, 10415),
+        rt::AvpKey::new(1619, 10415),
+        rt::AvpKey::new(4324, 10415),
+        rt::AvpKey::new(1674, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SuggestedNetworkConfigurationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SuggestedNetworkConfigurationWriter<'_> {
+    /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_reference_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3124, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_reference_id_ext(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(3186, 192, 10415, 4, true, v);
+        self
+    }
+    /// `{ SCEF-ID }`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3125, 192, 10415, 1, true, v);
+        self
+    }
+    /// `*[ SCEF-Reference-ID-for-Deletion ]`: SCEF-Reference-ID-for-Deletion (code 3126, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    #[inline]
+    pub fn scef_reference_id_for_deletion(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3126, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ SCEF-Reference-ID-for-Deletion-Ext ]`: SCEF-Reference-ID-for-Deletion-Ext (code 3187, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    #[inline]
+    pub fn scef_reference_id_for_deletion_ext(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(3187, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ Subscribed-Periodic-RAU-TAU-Timer ]`: Subscribed-Periodic-RAU-TAU-Timer (code 1619, vendor 10415), 3GPP TS 29.272 §7.3.134.
+    #[inline]
+    pub fn subscribed_periodic_rau_tau_timer(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1619, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ Active-Time ]`: Active-Time (code 4324, vendor 10415), 3GPP TS 29.128 §6.4.
+    #[inline]
+    pub fn active_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4324, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ DL-Buffering-Suggested-Packet-Count ]`: DL-Buffering-Suggested-Packet-Count (code 1674, vendor 10415), 3GPP TS 29.272 §7.3.188.
+    #[inline]
+    pub fn dl_buffering_suggested_packet_count(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(1674, 128, 10415, 32, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Monitoring-Event-Report-Status AVP (code 3171, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MonitoringEventReportStatus`] is the owned form.
+///
+/// ```text
+/// [ SCEF-Reference-ID ]
+/// [ SCEF-Reference-ID-Ext ]
+/// [ SCEF-ID ]
+/// [ Service-Report ]
+/// *[ AVP ]
+/// ```
+pub struct MonitoringEventReportStatusWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MonitoringEventReportStatus {
+    type Writer<'c> = MonitoringEventReportStatusWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3171, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3124, 10415),
+        rt::AvpKey::new(3186, 10415),
+        rt::AvpKey::new(3125, 10415),
+        rt::AvpKey::new(3152, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MonitoringEventReportStatusWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MonitoringEventReportStatusWriter<'_> {
+    /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_reference_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3124, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_reference_id_ext(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(3186, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3125, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Service-Report ]`: Service-Report (code 3152, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn service_report(
+        &mut self,
+        f: impl FnOnce(&mut ServiceReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ServiceReport>(8, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one AdditionalIdentifiers AVP (code 3173, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Additionalidentifiers`] is the owned form.
+///
+/// ```text
+/// *[ External-Identifier ]
+/// *[ AVP ]
+/// ```
+pub struct AdditionalidentifiersWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Additionalidentifiers {
+    type Writer<'c> = AdditionalidentifiersWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3173, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AdditionalidentifiersWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AdditionalidentifiersWriter<'_> {
+    /// `*[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4. Each call appends another occurrence.
+    #[inline]
+    pub fn external_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3111, 192, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Group-User-Identifier AVP (code 3177, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`GroupUserIdentifier`] is the owned form.
+///
+/// ```text
+/// [ User-Name ]
+/// [ MSISDN ]
+/// [ External-Identifier ]
+/// *[ AVP ]
+/// ```
+pub struct GroupUserIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for GroupUserIdentifier {
+    type Writer<'c> = GroupUserIdentifierWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3177, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(701, 10415),
+        rt::AvpKey::new(3111, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for GroupUserIdentifierWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl GroupUserIdentifierWriter<'_> {
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
+    #[inline]
+    pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(701, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
+    #[inline]
+    pub fn external_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3111, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MTC-Provider-Info AVP (code 3178, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MtcProviderInfo`] is the owned form.
+///
+/// ```text
+/// [ MTC-Provider-ID ]
+/// *[ AVP ]
+/// ```
+pub struct MtcProviderInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MtcProviderInfo {
+    type Writer<'c> = MtcProviderInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3178, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(3179, 10415)];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MtcProviderInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MtcProviderInfoWriter<'_> {
+    /// `[ MTC-Provider-ID ]`: MTC-Provider-ID (code 3179, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn mtc_provider_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3179, 192, 10415, 1, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one PDN-Connectivity-Status-Configuration AVP (code 3180, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PdnConnectivityStatusConfiguration`] is the owned form.
+///
+/// ```text
+/// [ Service-Selection ]
+/// *[ AVP ]
+/// ```
+pub struct PdnConnectivityStatusConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for PdnConnectivityStatusConfiguration {
+    type Writer<'c> = PdnConnectivityStatusConfigurationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3180, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(493, 0)];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for PdnConnectivityStatusConfigurationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl PdnConnectivityStatusConfigurationWriter<'_> {
+    /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(493, 64, 0, 1, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one PDN-Connectivity-Status-Report AVP (code 3181, vendor 10415), 3GPP TS 29.336 §8.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PdnConnectivityStatusReport`] is the owned form.
+///
+/// ```text
+/// { Service-Selection }
+/// { PDN-Connectivity-Status-Type }
+/// [ PDN-Type ]
+/// [ Non-IP-PDN-Type-Indicator ]
+/// *2[ Served-Party-IP-Address ]
+/// *[ AVP ]
+/// ```
+pub struct PdnConnectivityStatusReportWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for PdnConnectivityStatusReport {
+    type Writer<'c> = PdnConnectivityStatusReportWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3181, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(493, 0),
+        rt::AvpKey::new(3182, 10415),
+        rt::AvpKey::new(1456, 10415),
+        rt::AvpKey::new(1681, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for PdnConnectivityStatusReportWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl PdnConnectivityStatusReportWriter<'_> {
+    /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
+    #[inline]
+    pub fn service_selection(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(493, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ PDN-Connectivity-Status-Type }`: PDN-Connectivity-Status-Type (code 3182, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn pdn_connectivity_status_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3182, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ PDN-Type ]`: PDN-Type (code 1456, vendor 10415), 3GPP TS 29.272 §7.3.62.
+    #[inline]
+    pub fn pdn_type(&mut self, v: super::ts29272::PdnType) -> &mut Self {
+        self.0.put_i32(1456, 192, 10415, 4, true, v.0);
+        self
+    }
+    /// `[ Non-IP-PDN-Type-Indicator ]`: Non-IP-PDN-Type-Indicator (code 1681, vendor 10415), 3GPP TS 29.272 §7.3.204.
+    #[inline]
+    pub fn non_ip_pdn_type_indicator(
+        &mut self,
+        v: super::ts29272::NonIpPdnTypeIndicator,
+    ) -> &mut Self {
+        self.0.put_i32(1681, 192, 10415, 8, true, v.0);
+        self
+    }
+    /// `*2[ Served-Party-IP-Address ]`: Served-Party-IP-Address (code 848, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn served_party_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(848, 192, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one Subscriber-Information-Request (command code 8388641, application 16777310), 3GPP TS 29.336 §6.2.1, straight into a buffer: started by [`SubscriberInformationRequest::writer`], each setter appends one AVP in the order called, [`SubscriberInformationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SubscriberInformationRequest`] is the owned form.
+pub struct SubscriberInformationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl SubscriberInformationRequest {
+    /// Starts writing one Subscriber-Information-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SubscriberInformationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> SubscriberInformationRequestWriter<'b> {
+        let mut w = SubscriberInformationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388641, 16777310),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl SubscriberInformationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(3102, 10415),
+        rt::AvpKey::new(3110, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(3103, 10415),
+        rt::AvpKey::new(3104, 10415),
+        rt::AvpKey::new(3105, 10415),
+        rt::AvpKey::new(621, 0),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(256, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identifier(
+        &mut self,
+        f: impl FnOnce(&mut UserIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<UserIdentifier>(32, true, f);
+        self
+    }
+    /// `[ S6-Service-ID ]`: S6-Service-ID (code 3103, vendor 10415), 3GPP TS 29.336 §6.4.
+    #[inline]
+    pub fn s6_service_id(&mut self, v: S6ServiceId) -> &mut Self {
+        self.0.avps.put_i32(3103, 192, 10415, 1024, true, v.0);
+        self
+    }
+    /// `[ SCS-Identity ]`: SCS-Identity (code 3104, vendor 10415), 3GPP TS 29.336 §6.4.
+    #[inline]
+    pub fn scs_identity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(3104, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Service-Parameters ]`: Service-Parameters (code 3105, vendor 10415), 3GPP TS 29.336 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn service_parameters(
+        &mut self,
+        f: impl FnOnce(&mut ServiceParametersWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ServiceParameters>(4096, true, f);
+        self
+    }
+    /// `{ SIR-Flags }`: SIR-Flags (code 3110, vendor 10415), 3GPP TS 29.336 §6.4.
+    #[inline]
+    pub fn sir_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3110, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(8192, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Subscriber-Information-Answer (command code 8388641, application 16777310), 3GPP TS 29.336 §6.2.2, straight into a buffer: started by [`SubscriberInformationAnswer::writer`], each setter appends one AVP in the order called, [`SubscriberInformationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SubscriberInformationAnswer`] is the owned form.
+pub struct SubscriberInformationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl SubscriberInformationAnswer {
+    /// Starts writing one Subscriber-Information-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SubscriberInformationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> SubscriberInformationAnswerWriter<'b> {
+        let mut w = SubscriberInformationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388641, 16777310),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl SubscriberInformationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(3102, 10415),
+        rt::AvpKey::new(3107, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identifier(
+        &mut self,
+        f: impl FnOnce(&mut UserIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<UserIdentifier>(256, true, f);
+        self
+    }
+    /// `[ Service-Data ]`: Service-Data (code 3107, vendor 10415), 3GPP TS 29.336 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn service_data(
+        &mut self,
+        f: impl FnOnce(&mut ServiceDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ServiceData>(512, true, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(1024, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                2048,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(4096, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Configuration-Information-Request (command code 8388718, application 16777345), 3GPP TS 29.336 §8.2.1, straight into a buffer: started by [`ConfigurationInformationRequest::writer`], each setter appends one AVP in the order called, [`ConfigurationInformationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ConfigurationInformationRequest`] is the owned form.
+pub struct ConfigurationInformationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ConfigurationInformationRequest {
+    /// Starts writing one Configuration-Information-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ConfigurationInformationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ConfigurationInformationRequestWriter<'b> {
+        let mut w = ConfigurationInformationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388718, 16777345),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ConfigurationInformationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(3102, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(3145, 10415),
+        rt::AvpKey::new(3155, 10415),
+        rt::AvpKey::new(3163, 10415),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identifier(
+        &mut self,
+        f: impl FnOnce(&mut UserIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<UserIdentifier>(32, true, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Monitoring-Event-Configuration ]`: Monitoring-Event-Configuration (code 3122, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn monitoring_event_configuration(
+        &mut self,
+        f: impl FnOnce(&mut MonitoringEventConfigurationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MonitoringEventConfiguration>(0, false, f);
+        self
+    }
+    /// `[ CIR-Flags ]`: CIR-Flags (code 3145, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn cir_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3145, 192, 10415, 512, true, v);
+        self
+    }
+    /// `*[ AESE-Communication-Pattern ]`: AESE-Communication-Pattern (code 3113, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn aese_communication_pattern(
+        &mut self,
+        f: impl FnOnce(&mut AeseCommunicationPatternWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AeseCommunicationPattern>(0, false, f);
+        self
+    }
+    /// `[ Enhanced-Coverage-Restriction ]`: Enhanced-Coverage-Restriction (code 3155, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn enhanced_coverage_restriction(
+        &mut self,
+        f: impl FnOnce(&mut EnhancedCoverageRestrictionWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<EnhancedCoverageRestriction>(1024, true, f);
+        self
+    }
+    /// `[ Group-Reporting-Guard-Timer ]`: Group-Reporting-Guard-Timer (code 3163, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn group_reporting_guard_timer(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3163, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `*[ Suggested-Network-Configuration ]`: Suggested-Network-Configuration (code 3170, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn suggested_network_configuration(
+        &mut self,
+        f: impl FnOnce(&mut SuggestedNetworkConfigurationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SuggestedNetworkConfiguration>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Configuration-Information-Answer (command code 8388718, application 16777345), 3GPP TS 29.336 §8.2.2, straight into a buffer: started by [`ConfigurationInformationAnswer::writer`], each setter appends one AVP in the order called, [`ConfigurationInformationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ConfigurationInformationAnswer`] is the owned form.
+pub struct ConfigurationInformationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ConfigurationInformationAnswer {
+    /// Starts writing one Configuration-Information-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ConfigurationInformationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ConfigurationInformationAnswerWriter<'b> {
+        let mut w = ConfigurationInformationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388718, 16777345),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ConfigurationInformationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(3102, 10415),
+        rt::AvpKey::new(3154, 10415),
+        rt::AvpKey::new(3164, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(64, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(128, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                256,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identifier(
+        &mut self,
+        f: impl FnOnce(&mut UserIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<UserIdentifier>(512, true, f);
+        self
+    }
+    /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn monitoring_event_report(
+        &mut self,
+        f: impl FnOnce(&mut MonitoringEventReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MonitoringEventReport>(0, false, f);
+        self
+    }
+    /// `*[ Monitoring-Event-Config-Status ]`: Monitoring-Event-Config-Status (code 3142, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn monitoring_event_config_status(
+        &mut self,
+        f: impl FnOnce(&mut MonitoringEventConfigStatusWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MonitoringEventConfigStatus>(0, false, f);
+        self
+    }
+    /// `*[ AESE-Communication-Pattern-Config-Status ]`: AESE-Communication-Pattern-Config-Status (code 3120, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn aese_communication_pattern_config_status(
+        &mut self,
+        f: impl FnOnce(&mut AeseCommunicationPatternConfigStatusWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AeseCommunicationPatternConfigStatus>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Services ]`: Supported-Services (code 3143, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_services(
+        &mut self,
+        f: impl FnOnce(&mut SupportedServicesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SupportedServices>(0, false, f);
+        self
+    }
+    /// `[ S6t-HSS-Cause ]`: S6t-HSS-Cause (code 3154, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn s6t_hss_cause(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3154, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ CIA-Flags ]`: CIA-Flags (code 3164, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn cia_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3164, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(4096, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Reporting-Information-Request (command code 8388719, application 16777345), 3GPP TS 29.336 §8.2.3, straight into a buffer: started by [`ReportingInformationRequest::writer`], each setter appends one AVP in the order called, [`ReportingInformationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReportingInformationRequest`] is the owned form.
+pub struct ReportingInformationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ReportingInformationRequest {
+    /// Starts writing one Reporting-Information-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReportingInformationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ReportingInformationRequestWriter<'b> {
+        let mut w = ReportingInformationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388719, 16777345),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ReportingInformationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(3167, 10415),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(128, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ RIR-Flags ]`: RIR-Flags (code 3167, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn rir_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3167, 192, 10415, 256, true, v);
+        self
+    }
+    /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn monitoring_event_report(
+        &mut self,
+        f: impl FnOnce(&mut MonitoringEventReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MonitoringEventReport>(0, false, f);
+        self
+    }
+    /// `*[ Group-Monitoring-Event-Report ]`: Group-Monitoring-Event-Report (code 3165, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn group_monitoring_event_report(
+        &mut self,
+        f: impl FnOnce(&mut GroupMonitoringEventReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<GroupMonitoringEventReport>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Reporting-Information-Answer (command code 8388719, application 16777345), 3GPP TS 29.336 §8.2.4, straight into a buffer: started by [`ReportingInformationAnswer::writer`], each setter appends one AVP in the order called, [`ReportingInformationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReportingInformationAnswer`] is the owned form.
+pub struct ReportingInformationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ReportingInformationAnswer {
+    /// Starts writing one Reporting-Information-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReportingInformationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ReportingInformationAnswerWriter<'b> {
+        let mut w = ReportingInformationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388719, 16777345),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ReportingInformationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(64, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(128, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                256,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Monitoring-Event-Report-Status ]`: Monitoring-Event-Report-Status (code 3171, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn monitoring_event_report_status(
+        &mut self,
+        f: impl FnOnce(&mut MonitoringEventReportStatusWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MonitoringEventReportStatus>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(512, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one NIDD-Information-Request (command code 8388726, application 16777345), 3GPP TS 29.336 §8.2.5, straight into a buffer: started by [`NiddInformationRequest::writer`], each setter appends one AVP in the order called, [`NiddInformationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`NiddInformationRequest`] is the owned form.
+pub struct NiddInformationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl NiddInformationRequest {
+    /// Starts writing one NIDD-Information-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`NiddInformationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> NiddInformationRequestWriter<'b> {
+        let mut w = NiddInformationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388726, 16777345),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl NiddInformationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(3102, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(3150, 10415),
+        rt::AvpKey::new(3161, 10415),
+        rt::AvpKey::new(3174, 10415),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 64, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identifier(
+        &mut self,
+        f: impl FnOnce(&mut UserIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<UserIdentifier>(128, true, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ NIDD-Authorization-Request ]`: NIDD-Authorization-Request (code 3150, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn nidd_authorization_request(
+        &mut self,
+        f: impl FnOnce(&mut NiddAuthorizationRequestWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<NiddAuthorizationRequest>(512, true, f);
+        self
+    }
+    /// `[ NIDD-Authorization-Update ]`: NIDD-Authorization-Update (code 3161, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn nidd_authorization_update(
+        &mut self,
+        f: impl FnOnce(&mut NiddAuthorizationUpdateWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<NiddAuthorizationUpdate>(1024, true, f);
+        self
+    }
+    /// `[ NIR-Flags ]`: NIR-Flags (code 3174, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn nir_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3174, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `*[ Group-User-Identifier ]`: Group-User-Identifier (code 3177, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn group_user_identifier(
+        &mut self,
+        f: impl FnOnce(&mut GroupUserIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<GroupUserIdentifier>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one NIDD-Information-Answer (command code 8388726, application 16777345), 3GPP TS 29.336 §8.2.6, straight into a buffer: started by [`NiddInformationAnswer::writer`], each setter appends one AVP in the order called, [`NiddInformationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`NiddInformationAnswer`] is the owned form.
+pub struct NiddInformationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl NiddInformationAnswer {
+    /// Starts writing one NIDD-Information-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`NiddInformationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> NiddInformationAnswerWriter<'b> {
+        let mut w = NiddInformationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388726, 16777345),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl NiddInformationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(3151, 10415),
+        rt::AvpKey::new(3176, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(64, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(128, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                256,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ NIDD-Authorization-Response ]`: NIDD-Authorization-Response (code 3151, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn nidd_authorization_response(
+        &mut self,
+        f: impl FnOnce(&mut NiddAuthorizationResponseWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<NiddAuthorizationResponse>(512, true, f);
+        self
+    }
+    /// `[ NIA-Flags ]`: NIA-Flags (code 3176, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn nia_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3176, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `*[ Group-User-Identifier ]`: Group-User-Identifier (code 3177, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn group_user_identifier(
+        &mut self,
+        f: impl FnOnce(&mut GroupUserIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<GroupUserIdentifier>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(2048, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 87usize] = [
     rt::dictionary::AvpDef {

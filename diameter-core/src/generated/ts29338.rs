@@ -12647,6 +12647,2617 @@ impl std::fmt::Debug for MtForwardShortMessageAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one SM-Delivery-Failure-Cause AVP (code 3303, vendor 10415), 3GPP TS 29.338 §6.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SmDeliveryFailureCause`] is the owned form.
+///
+/// ```text
+/// { SM-Enumerated-Delivery-Failure-Cause }
+/// [ SM-Diagnostic-Info ]
+/// *[ AVP ]
+/// ```
+pub struct SmDeliveryFailureCauseWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SmDeliveryFailureCause {
+    type Writer<'c> = SmDeliveryFailureCauseWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3303, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3304, 10415),
+        rt::AvpKey::new(3305, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SmDeliveryFailureCauseWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SmDeliveryFailureCauseWriter<'_> {
+    /// `{ SM-Enumerated-Delivery-Failure-Cause }`: SM-Enumerated-Delivery-Failure-Cause (code 3304, vendor 10415), 3GPP TS 29.338 §6.3.3.
+    #[inline]
+    pub fn sm_enumerated_delivery_failure_cause(
+        &mut self,
+        v: SmEnumeratedDeliveryFailureCause,
+    ) -> &mut Self {
+        self.0.put_i32(3304, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ SM-Diagnostic-Info ]`: SM-Diagnostic-Info (code 3305, vendor 10415), 3GPP TS 29.338 §6.3.3.
+    #[inline]
+    pub fn sm_diagnostic_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3305, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SM-Delivery-Outcome AVP (code 3316, vendor 10415), 3GPP TS 29.338 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SmDeliveryOutcome`] is the owned form.
+///
+/// ```text
+/// [ MME-SM-Delivery-Outcome ]
+/// [ MSC-SM-Delivery-Outcome ]
+/// [ SGSN-SM-Delivery-Outcome ]
+/// [ IP-SM-GW-SM-Delivery-Outcome ]
+/// [ SMSF-3GPP-SM-Delivery-Outcome ]
+/// [ SMSF-Non-3GPP-SM-Delivery-Outcome ]
+/// *[ AVP ]
+/// ```
+pub struct SmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SmDeliveryOutcome {
+    type Writer<'c> = SmDeliveryOutcomeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3316, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3317, 10415),
+        rt::AvpKey::new(3318, 10415),
+        rt::AvpKey::new(3319, 10415),
+        rt::AvpKey::new(3320, 10415),
+        rt::AvpKey::new(3336, 10415),
+        rt::AvpKey::new(3337, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SmDeliveryOutcomeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SmDeliveryOutcomeWriter<'_> {
+    /// `[ MME-SM-Delivery-Outcome ]`: MME-SM-Delivery-Outcome (code 3317, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mme_sm_delivery_outcome(
+        &mut self,
+        f: impl FnOnce(&mut MmeSmDeliveryOutcomeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<MmeSmDeliveryOutcome>(1, true, f);
+        self
+    }
+    /// `[ MSC-SM-Delivery-Outcome ]`: MSC-SM-Delivery-Outcome (code 3318, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn msc_sm_delivery_outcome(
+        &mut self,
+        f: impl FnOnce(&mut MscSmDeliveryOutcomeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<MscSmDeliveryOutcome>(2, true, f);
+        self
+    }
+    /// `[ SGSN-SM-Delivery-Outcome ]`: SGSN-SM-Delivery-Outcome (code 3319, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sgsn_sm_delivery_outcome(
+        &mut self,
+        f: impl FnOnce(&mut SgsnSmDeliveryOutcomeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<SgsnSmDeliveryOutcome>(4, true, f);
+        self
+    }
+    /// `[ IP-SM-GW-SM-Delivery-Outcome ]`: IP-SM-GW-SM-Delivery-Outcome (code 3320, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ip_sm_gw_sm_delivery_outcome(
+        &mut self,
+        f: impl FnOnce(&mut IpSmGwSmDeliveryOutcomeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<IpSmGwSmDeliveryOutcome>(8, true, f);
+        self
+    }
+    /// `[ SMSF-3GPP-SM-Delivery-Outcome ]`: SMSF-3GPP-SM-Delivery-Outcome (code 3336, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn smsf_3gpp_sm_delivery_outcome(
+        &mut self,
+        f: impl FnOnce(&mut Smsf3gppSmDeliveryOutcomeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<Smsf3gppSmDeliveryOutcome>(16, true, f);
+        self
+    }
+    /// `[ SMSF-Non-3GPP-SM-Delivery-Outcome ]`: SMSF-Non-3GPP-SM-Delivery-Outcome (code 3337, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn smsf_non_3gpp_sm_delivery_outcome(
+        &mut self,
+        f: impl FnOnce(&mut SmsfNon3gppSmDeliveryOutcomeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<SmsfNon3gppSmDeliveryOutcome>(32, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MME-SM-Delivery-Outcome AVP (code 3317, vendor 10415), 3GPP TS 29.338 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MmeSmDeliveryOutcome`] is the owned form.
+///
+/// ```text
+/// [ SM-Delivery-Cause ]
+/// [ Absent-User-Diagnostic-SM ]
+/// *[ AVP ]
+/// ```
+pub struct MmeSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MmeSmDeliveryOutcome {
+    type Writer<'c> = MmeSmDeliveryOutcomeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3317, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3321, 10415),
+        rt::AvpKey::new(3322, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MmeSmDeliveryOutcomeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MmeSmDeliveryOutcomeWriter<'_> {
+    /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn sm_delivery_cause(&mut self, v: SmDeliveryCause) -> &mut Self {
+        self.0.put_i32(3321, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3322, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MSC-SM-Delivery-Outcome AVP (code 3318, vendor 10415), 3GPP TS 29.338 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MscSmDeliveryOutcome`] is the owned form.
+///
+/// ```text
+/// [ SM-Delivery-Cause ]
+/// [ Absent-User-Diagnostic-SM ]
+/// *[ AVP ]
+/// ```
+pub struct MscSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MscSmDeliveryOutcome {
+    type Writer<'c> = MscSmDeliveryOutcomeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3318, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3321, 10415),
+        rt::AvpKey::new(3322, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MscSmDeliveryOutcomeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MscSmDeliveryOutcomeWriter<'_> {
+    /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn sm_delivery_cause(&mut self, v: SmDeliveryCause) -> &mut Self {
+        self.0.put_i32(3321, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3322, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SGSN-SM-Delivery-Outcome AVP (code 3319, vendor 10415), 3GPP TS 29.338 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SgsnSmDeliveryOutcome`] is the owned form.
+///
+/// ```text
+/// [ SM-Delivery-Cause ]
+/// [ Absent-User-Diagnostic-SM ]
+/// *[ AVP ]
+/// ```
+pub struct SgsnSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SgsnSmDeliveryOutcome {
+    type Writer<'c> = SgsnSmDeliveryOutcomeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3319, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3321, 10415),
+        rt::AvpKey::new(3322, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SgsnSmDeliveryOutcomeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SgsnSmDeliveryOutcomeWriter<'_> {
+    /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn sm_delivery_cause(&mut self, v: SmDeliveryCause) -> &mut Self {
+        self.0.put_i32(3321, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3322, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one IP-SM-GW-SM-Delivery-Outcome AVP (code 3320, vendor 10415), 3GPP TS 29.338 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`IpSmGwSmDeliveryOutcome`] is the owned form.
+///
+/// ```text
+/// [ SM-Delivery-Cause ]
+/// [ Absent-User-Diagnostic-SM ]
+/// *[ AVP ]
+/// ```
+pub struct IpSmGwSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for IpSmGwSmDeliveryOutcome {
+    type Writer<'c> = IpSmGwSmDeliveryOutcomeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3320, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3321, 10415),
+        rt::AvpKey::new(3322, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for IpSmGwSmDeliveryOutcomeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl IpSmGwSmDeliveryOutcomeWriter<'_> {
+    /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn sm_delivery_cause(&mut self, v: SmDeliveryCause) -> &mut Self {
+        self.0.put_i32(3321, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3322, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SMSMI-Correlation-ID AVP (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SmsmiCorrelationId`] is the owned form.
+///
+/// ```text
+/// [ HSS-ID ]
+/// [ Originating-SIP-URI ]
+/// [ Destination-SIP-URI ]
+/// *[ AVP ]
+/// ```
+pub struct SmsmiCorrelationIdWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SmsmiCorrelationId {
+    type Writer<'c> = SmsmiCorrelationIdWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3324, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3325, 10415),
+        rt::AvpKey::new(3326, 10415),
+        rt::AvpKey::new(3327, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SmsmiCorrelationIdWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SmsmiCorrelationIdWriter<'_> {
+    /// `[ HSS-ID ]`: HSS-ID (code 3325, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn hss_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3325, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ Originating-SIP-URI ]`: Originating-SIP-URI (code 3326, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn originating_sip_uri(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3326, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ Destination-SIP-URI ]`: Destination-SIP-URI (code 3327, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn destination_sip_uri(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3327, 128, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SMSF-3GPP-SM-Delivery-Outcome AVP (code 3336, vendor 10415), 3GPP TS 29.338 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Smsf3gppSmDeliveryOutcome`] is the owned form.
+///
+/// ```text
+/// [ SM-Delivery-Cause ]
+/// [ Absent-User-Diagnostic-SM ]
+/// *[ AVP ]
+/// ```
+pub struct Smsf3gppSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Smsf3gppSmDeliveryOutcome {
+    type Writer<'c> = Smsf3gppSmDeliveryOutcomeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3336, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3321, 10415),
+        rt::AvpKey::new(3322, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for Smsf3gppSmDeliveryOutcomeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl Smsf3gppSmDeliveryOutcomeWriter<'_> {
+    /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn sm_delivery_cause(&mut self, v: SmDeliveryCause) -> &mut Self {
+        self.0.put_i32(3321, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3322, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SMSF-Non-3GPP-SM-Delivery-Outcome AVP (code 3337, vendor 10415), 3GPP TS 29.338 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SmsfNon3gppSmDeliveryOutcome`] is the owned form.
+///
+/// ```text
+/// [ SM-Delivery-Cause ]
+/// [ Absent-User-Diagnostic-SM ]
+/// *[ AVP ]
+/// ```
+pub struct SmsfNon3gppSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SmsfNon3gppSmDeliveryOutcome {
+    type Writer<'c> = SmsfNon3gppSmDeliveryOutcomeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3337, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3321, 10415),
+        rt::AvpKey::new(3322, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SmsfNon3gppSmDeliveryOutcomeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SmsfNon3gppSmDeliveryOutcomeWriter<'_> {
+    /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn sm_delivery_cause(&mut self, v: SmDeliveryCause) -> &mut Self {
+        self.0.put_i32(3321, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3322, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SMSF-3GPP-Address AVP (code 3344, vendor 10415), 3GPP TS 29.338 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Smsf3gppAddress`] is the owned form.
+///
+/// ```text
+/// [ SMSF-3GPP-Number ]
+/// [ SMSF-3GPP-Name ]
+/// [ SMSF-3GPP-Realm ]
+/// *[ AVP ]
+/// ```
+pub struct Smsf3gppAddressWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Smsf3gppAddress {
+    type Writer<'c> = Smsf3gppAddressWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3344, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3338, 10415),
+        rt::AvpKey::new(3340, 10415),
+        rt::AvpKey::new(3342, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for Smsf3gppAddressWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl Smsf3gppAddressWriter<'_> {
+    /// `[ SMSF-3GPP-Number ]`: SMSF-3GPP-Number (code 3338, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn smsf_3gpp_number(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3338, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ SMSF-3GPP-Name ]`: SMSF-3GPP-Name (code 3340, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn smsf_3gpp_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3340, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ SMSF-3GPP-Realm ]`: SMSF-3GPP-Realm (code 3342, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn smsf_3gpp_realm(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3342, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SMSF-Non-3GPP-Address AVP (code 3345, vendor 10415), 3GPP TS 29.338 §5.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SmsfNon3gppAddress`] is the owned form.
+///
+/// ```text
+/// [ SMSF-Non-3GPP-Number ]
+/// [ SMSF-Non-3GPP-Name ]
+/// [ SMSF-Non-3GPP-Realm ]
+/// *[ AVP ]
+/// ```
+pub struct SmsfNon3gppAddressWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SmsfNon3gppAddress {
+    type Writer<'c> = SmsfNon3gppAddressWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3345, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3339, 10415),
+        rt::AvpKey::new(3341, 10415),
+        rt::AvpKey::new(3343, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SmsfNon3gppAddressWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SmsfNon3gppAddressWriter<'_> {
+    /// `[ SMSF-Non-3GPP-Number ]`: SMSF-Non-3GPP-Number (code 3339, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn smsf_non_3gpp_number(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3339, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ SMSF-Non-3GPP-Name ]`: SMSF-Non-3GPP-Name (code 3341, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn smsf_non_3gpp_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3341, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ SMSF-Non-3GPP-Realm ]`: SMSF-Non-3GPP-Realm (code 3343, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn smsf_non_3gpp_realm(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3343, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one Send-Routing-Info-for-SM-Request (command code 8388647, application 16777312), 3GPP TS 29.338 §5.3.2.3, straight into a buffer: started by [`SendRoutingInfoForSmRequest::writer`], each setter appends one AVP in the order called, [`SendRoutingInfoForSmRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SendRoutingInfoForSmRequest`] is the owned form.
+pub struct SendRoutingInfoForSmRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl SendRoutingInfoForSmRequest {
+    /// Starts writing one Send-Routing-Info-for-SM-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SendRoutingInfoForSmRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> SendRoutingInfoForSmRequestWriter<'b> {
+        let mut w = SendRoutingInfoForSmRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388647, 16777312),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl SendRoutingInfoForSmRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(701, 10415),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(3324, 10415),
+        rt::AvpKey::new(3300, 10415),
+        rt::AvpKey::new(3308, 10415),
+        rt::AvpKey::new(3309, 10415),
+        rt::AvpKey::new(3310, 10415),
+        rt::AvpKey::new(3311, 10415),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(64, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
+    #[inline]
+    pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(701, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn smsmi_correlation_id(
+        &mut self,
+        f: impl FnOnce(&mut SmsmiCorrelationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SmsmiCorrelationId>(1024, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ SC-Address ]`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn sc_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(3300, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ SM-RP-MTI ]`: SM-RP-MTI (code 3308, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn sm_rp_mti(&mut self, v: SmRpMti) -> &mut Self {
+        self.0.avps.put_i32(3308, 192, 10415, 4096, true, v.0);
+        self
+    }
+    /// `[ SM-RP-SMEA ]`: SM-RP-SMEA (code 3309, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn sm_rp_smea(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(3309, 192, 10415, 8192, true, v);
+        self
+    }
+    /// `[ SRR-Flags ]`: SRR-Flags (code 3310, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn srr_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3310, 192, 10415, 16384, true, v);
+        self
+    }
+    /// `[ SM-Delivery-Not-Intended ]`: SM-Delivery-Not-Intended (code 3311, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn sm_delivery_not_intended(&mut self, v: SmDeliveryNotIntended) -> &mut Self {
+        self.0.avps.put_i32(3311, 192, 10415, 32768, true, v.0);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Send-Routing-Info-for-SM-Answer (command code 8388647, application 16777312), 3GPP TS 29.338 §5.3.2.4, straight into a buffer: started by [`SendRoutingInfoForSmAnswer::writer`], each setter appends one AVP in the order called, [`SendRoutingInfoForSmAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`SendRoutingInfoForSmAnswer`] is the owned form.
+pub struct SendRoutingInfoForSmAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl SendRoutingInfoForSmAnswer {
+    /// Starts writing one Send-Routing-Info-for-SM-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`SendRoutingInfoForSmAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> SendRoutingInfoForSmAnswerWriter<'b> {
+        let mut w = SendRoutingInfoForSmAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388647, 16777312),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl SendRoutingInfoForSmAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(2401, 10415),
+        rt::AvpKey::new(2406, 10415),
+        rt::AvpKey::new(3344, 10415),
+        rt::AvpKey::new(3345, 10415),
+        rt::AvpKey::new(2400, 10415),
+        rt::AvpKey::new(3102, 10415),
+        rt::AvpKey::new(3312, 10415),
+        rt::AvpKey::new(3313, 10415),
+        rt::AvpKey::new(3314, 10415),
+        rt::AvpKey::new(3315, 10415),
+        rt::AvpKey::new(3334, 10415),
+        rt::AvpKey::new(3335, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn serving_node(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29173::ServingNodeWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29173::ServingNode>(512, true, f);
+        self
+    }
+    /// `[ Additional-Serving-Node ]`: Additional-Serving-Node (code 2406, vendor 10415), 3GPP TS 29.173 §6.4.8.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn additional_serving_node(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29173::AdditionalServingNodeWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29173::AdditionalServingNode>(1024, true, f);
+        self
+    }
+    /// `[ SMSF-3GPP-Address ]`: SMSF-3GPP-Address (code 3344, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn smsf_3gpp_address(
+        &mut self,
+        f: impl FnOnce(&mut Smsf3gppAddressWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<Smsf3gppAddress>(2048, true, f);
+        self
+    }
+    /// `[ SMSF-Non-3GPP-Address ]`: SMSF-Non-3GPP-Address (code 3345, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn smsf_non_3gpp_address(
+        &mut self,
+        f: impl FnOnce(&mut SmsfNon3gppAddressWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SmsfNon3gppAddress>(4096, true, f);
+        self
+    }
+    /// `[ LMSI ]`: LMSI (code 2400, vendor 10415), 3GPP TS 29.173 §6.4.2.
+    #[inline]
+    pub fn lmsi(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(2400, 128, 10415, 8192, true, v);
+        self
+    }
+    /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identifier(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::UserIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::UserIdentifier>(16384, true, f);
+        self
+    }
+    /// `[ MWD-Status ]`: MWD-Status (code 3312, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn mwd_status(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3312, 192, 10415, 32768, true, v);
+        self
+    }
+    /// `[ MME-Absent-User-Diagnostic-SM ]`: MME-Absent-User-Diagnostic-SM (code 3313, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn mme_absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3313, 192, 10415, 65536, true, v);
+        self
+    }
+    /// `[ MSC-Absent-User-Diagnostic-SM ]`: MSC-Absent-User-Diagnostic-SM (code 3314, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn msc_absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3314, 192, 10415, 131072, true, v);
+        self
+    }
+    /// `[ SGSN-Absent-User-Diagnostic-SM ]`: SGSN-Absent-User-Diagnostic-SM (code 3315, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn sgsn_absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3315, 192, 10415, 262144, true, v);
+        self
+    }
+    /// `[ SMSF-3GPP-Absent-User-Diagnostic-SM ]`: SMSF-3GPP-Absent-User-Diagnostic-SM (code 3334, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn smsf_3gpp_absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3334, 192, 10415, 524288, true, v);
+        self
+    }
+    /// `[ SMSF-Non-3GPP-Absent-User-Diagnostic-SM ]`: SMSF-Non-3GPP-Absent-User-Diagnostic-SM (code 3335, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn smsf_non_3gpp_absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3335, 192, 10415, 1048576, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(2097152, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Alert-Service-Centre-Request (command code 8388648, application 16777312), 3GPP TS 29.338 §5.3.2.5, straight into a buffer: started by [`AlertServiceCentreRequest::writer`], each setter appends one AVP in the order called, [`AlertServiceCentreRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AlertServiceCentreRequest`] is the owned form.
+pub struct AlertServiceCentreRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AlertServiceCentreRequest {
+    /// Starts writing one Alert-Service-Centre-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AlertServiceCentreRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AlertServiceCentreRequestWriter<'b> {
+        let mut w = AlertServiceCentreRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388648, 16777312),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AlertServiceCentreRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(3300, 10415),
+        rt::AvpKey::new(3102, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(3324, 10415),
+        rt::AvpKey::new(3329, 10415),
+        rt::AvpKey::new(3333, 10415),
+        rt::AvpKey::new(2401, 10415),
+    ];
+    const REQUIRED: u64 = 255;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(512, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ SC-Address }`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn sc_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(3300, 192, 10415, 64, true, v);
+        self
+    }
+    /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identifier(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::UserIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::UserIdentifier>(128, true, f);
+        self
+    }
+    /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn smsmi_correlation_id(
+        &mut self,
+        f: impl FnOnce(&mut SmsmiCorrelationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SmsmiCorrelationId>(1024, true, f);
+        self
+    }
+    /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn maximum_ue_availability_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(3329, 192, 10415, 2048, true, v.0);
+        self
+    }
+    /// `[ SMS-GMSC-Alert-Event ]`: SMS-GMSC-Alert-Event (code 3333, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn sms_gmsc_alert_event(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3333, 192, 10415, 4096, true, v);
+        self
+    }
+    /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn serving_node(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29173::ServingNodeWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29173::ServingNode>(8192, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Alert-Service-Centre-Answer (command code 8388648, application 16777312), 3GPP TS 29.338 §5.3.2.6, straight into a buffer: started by [`AlertServiceCentreAnswer::writer`], each setter appends one AVP in the order called, [`AlertServiceCentreAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`AlertServiceCentreAnswer`] is the owned form.
+pub struct AlertServiceCentreAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl AlertServiceCentreAnswer {
+    /// Starts writing one Alert-Service-Centre-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`AlertServiceCentreAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> AlertServiceCentreAnswerWriter<'b> {
+        let mut w = AlertServiceCentreAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388648, 16777312),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl AlertServiceCentreAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(256, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Report-SM-Delivery-Status-Request (command code 8388649, application 16777312), 3GPP TS 29.338 §5.3.2.7, straight into a buffer: started by [`ReportSmDeliveryStatusRequest::writer`], each setter appends one AVP in the order called, [`ReportSmDeliveryStatusRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReportSmDeliveryStatusRequest`] is the owned form.
+pub struct ReportSmDeliveryStatusRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ReportSmDeliveryStatusRequest {
+    /// Starts writing one Report-SM-Delivery-Status-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReportSmDeliveryStatusRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ReportSmDeliveryStatusRequestWriter<'b> {
+        let mut w = ReportSmDeliveryStatusRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388649, 16777312),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ReportSmDeliveryStatusRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(3102, 10415),
+        rt::AvpKey::new(3300, 10415),
+        rt::AvpKey::new(3316, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(3324, 10415),
+        rt::AvpKey::new(3323, 10415),
+    ];
+    const REQUIRED: u64 = 255;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(512, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 1024, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identifier(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::UserIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::UserIdentifier>(32, true, f);
+        self
+    }
+    /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn smsmi_correlation_id(
+        &mut self,
+        f: impl FnOnce(&mut SmsmiCorrelationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SmsmiCorrelationId>(2048, true, f);
+        self
+    }
+    /// `{ SC-Address }`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn sc_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(3300, 192, 10415, 64, true, v);
+        self
+    }
+    /// `{ SM-Delivery-Outcome }`: SM-Delivery-Outcome (code 3316, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sm_delivery_outcome(
+        &mut self,
+        f: impl FnOnce(&mut SmDeliveryOutcomeWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SmDeliveryOutcome>(128, true, f);
+        self
+    }
+    /// `[ RDR-Flags ]`: RDR-Flags (code 3323, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn rdr_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3323, 192, 10415, 4096, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Report-SM-Delivery-Status-Answer (command code 8388649, application 16777312), 3GPP TS 29.338 §5.3.2.8, straight into a buffer: started by [`ReportSmDeliveryStatusAnswer::writer`], each setter appends one AVP in the order called, [`ReportSmDeliveryStatusAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ReportSmDeliveryStatusAnswer`] is the owned form.
+pub struct ReportSmDeliveryStatusAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ReportSmDeliveryStatusAnswer {
+    /// Starts writing one Report-SM-Delivery-Status-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ReportSmDeliveryStatusAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ReportSmDeliveryStatusAnswerWriter<'b> {
+        let mut w = ReportSmDeliveryStatusAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388649, 16777312),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ReportSmDeliveryStatusAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(3102, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identifier(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::UserIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::UserIdentifier>(256, true, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(512, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one MO-Forward-Short-Message-Request (command code 8388645, application 16777313), 3GPP TS 29.338 §6.3.2.3, straight into a buffer: started by [`MoForwardShortMessageRequest::writer`], each setter appends one AVP in the order called, [`MoForwardShortMessageRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MoForwardShortMessageRequest`] is the owned form.
+pub struct MoForwardShortMessageRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl MoForwardShortMessageRequest {
+    /// Starts writing one MO-Forward-Short-Message-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MoForwardShortMessageRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> MoForwardShortMessageRequestWriter<'b> {
+        let mut w = MoForwardShortMessageRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388645, 16777313),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl MoForwardShortMessageRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(3300, 10415),
+        rt::AvpKey::new(3102, 10415),
+        rt::AvpKey::new(3301, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(3328, 10415),
+        rt::AvpKey::new(3324, 10415),
+        rt::AvpKey::new(3316, 10415),
+    ];
+    const REQUIRED: u64 = 255;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(512, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 1024, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ SC-Address }`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn sc_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(3300, 192, 10415, 32, true, v);
+        self
+    }
+    /// `[ OFR-Flags ]`: OFR-Flags (code 3328, vendor 10415), 3GPP TS 29.338 §6.3.3.
+    #[inline]
+    pub fn ofr_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3328, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identifier(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::UserIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::UserIdentifier>(64, true, f);
+        self
+    }
+    /// `{ SM-RP-UI }`: SM-RP-UI (code 3301, vendor 10415), 3GPP TS 29.338 §6.3.3.
+    #[inline]
+    pub fn sm_rp_ui(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(3301, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn smsmi_correlation_id(
+        &mut self,
+        f: impl FnOnce(&mut SmsmiCorrelationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SmsmiCorrelationId>(4096, true, f);
+        self
+    }
+    /// `[ SM-Delivery-Outcome ]`: SM-Delivery-Outcome (code 3316, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sm_delivery_outcome(
+        &mut self,
+        f: impl FnOnce(&mut SmDeliveryOutcomeWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SmDeliveryOutcome>(8192, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one MO-Forward-Short-Message-Answer (command code 8388645, application 16777313), 3GPP TS 29.338 §6.3.2.4, straight into a buffer: started by [`MoForwardShortMessageAnswer::writer`], each setter appends one AVP in the order called, [`MoForwardShortMessageAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MoForwardShortMessageAnswer`] is the owned form.
+pub struct MoForwardShortMessageAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl MoForwardShortMessageAnswer {
+    /// Starts writing one MO-Forward-Short-Message-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MoForwardShortMessageAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> MoForwardShortMessageAnswerWriter<'b> {
+        let mut w = MoForwardShortMessageAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388645, 16777313),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl MoForwardShortMessageAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(3303, 10415),
+        rt::AvpKey::new(3301, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ SM-Delivery-Failure-Cause ]`: SM-Delivery-Failure-Cause (code 3303, vendor 10415), 3GPP TS 29.338 §6.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sm_delivery_failure_cause(
+        &mut self,
+        f: impl FnOnce(&mut SmDeliveryFailureCauseWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SmDeliveryFailureCause>(256, true, f);
+        self
+    }
+    /// `[ SM-RP-UI ]`: SM-RP-UI (code 3301, vendor 10415), 3GPP TS 29.338 §6.3.3.
+    #[inline]
+    pub fn sm_rp_ui(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(3301, 192, 10415, 512, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(1024, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one MT-Forward-Short-Message-Request (command code 8388646, application 16777313), 3GPP TS 29.338 §6.3.2.5, straight into a buffer: started by [`MtForwardShortMessageRequest::writer`], each setter appends one AVP in the order called, [`MtForwardShortMessageRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MtForwardShortMessageRequest`] is the owned form.
+pub struct MtForwardShortMessageRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl MtForwardShortMessageRequest {
+    /// Starts writing one MT-Forward-Short-Message-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MtForwardShortMessageRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> MtForwardShortMessageRequestWriter<'b> {
+        let mut w = MtForwardShortMessageRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388646, 16777313),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl MtForwardShortMessageRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(3300, 10415),
+        rt::AvpKey::new(3301, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(3324, 10415),
+        rt::AvpKey::new(1645, 10415),
+        rt::AvpKey::new(1489, 10415),
+        rt::AvpKey::new(3302, 10415),
+        rt::AvpKey::new(3306, 10415),
+        rt::AvpKey::new(3307, 10415),
+        rt::AvpKey::new(3330, 10415),
+        rt::AvpKey::new(3332, 10415),
+    ];
+    const REQUIRED: u64 = 511;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(1024, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn smsmi_correlation_id(
+        &mut self,
+        f: impl FnOnce(&mut SmsmiCorrelationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SmsmiCorrelationId>(2048, true, f);
+        self
+    }
+    /// `{ SC-Address }`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn sc_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(3300, 192, 10415, 128, true, v);
+        self
+    }
+    /// `{ SM-RP-UI }`: SM-RP-UI (code 3301, vendor 10415), 3GPP TS 29.338 §6.3.3.
+    #[inline]
+    pub fn sm_rp_ui(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(3301, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ MME-Number-for-MT-SMS ]`: MME-Number-for-MT-SMS (code 1645, vendor 10415), 3GPP TS 29.272 §7.3.159.
+    #[inline]
+    pub fn mme_number_for_mt_sms(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1645, 128, 10415, 4096, true, v);
+        self
+    }
+    /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
+    #[inline]
+    pub fn sgsn_number(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1489, 192, 10415, 8192, true, v);
+        self
+    }
+    /// `[ TFR-Flags ]`: TFR-Flags (code 3302, vendor 10415), 3GPP TS 29.338 §6.3.3.
+    #[inline]
+    pub fn tfr_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3302, 192, 10415, 16384, true, v);
+        self
+    }
+    /// `[ SM-Delivery-Timer ]`: SM-Delivery-Timer (code 3306, vendor 10415), 3GPP TS 29.338 §6.3.3.
+    #[inline]
+    pub fn sm_delivery_timer(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3306, 192, 10415, 32768, true, v);
+        self
+    }
+    /// `[ SM-Delivery-Start-Time ]`: SM-Delivery-Start-Time (code 3307, vendor 10415), 3GPP TS 29.338 §6.3.3.
+    #[inline]
+    pub fn sm_delivery_start_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(3307, 192, 10415, 65536, true, v.0);
+        self
+    }
+    /// `[ Maximum-Retransmission-Time ]`: Maximum-Retransmission-Time (code 3330, vendor 10415), 3GPP TS 29.338 §6.3.3.
+    #[inline]
+    pub fn maximum_retransmission_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(3330, 192, 10415, 131072, true, v.0);
+        self
+    }
+    /// `[ SMS-GMSC-Address ]`: SMS-GMSC-Address (code 3332, vendor 10415), 3GPP TS 29.338 §6.3.3.
+    #[inline]
+    pub fn sms_gmsc_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(3332, 192, 10415, 262144, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one MT-Forward-Short-Message-Answer (command code 8388646, application 16777313), 3GPP TS 29.338 §6.3.2.6, straight into a buffer: started by [`MtForwardShortMessageAnswer::writer`], each setter appends one AVP in the order called, [`MtForwardShortMessageAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`MtForwardShortMessageAnswer`] is the owned form.
+pub struct MtForwardShortMessageAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl MtForwardShortMessageAnswer {
+    /// Starts writing one MT-Forward-Short-Message-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`MtForwardShortMessageAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> MtForwardShortMessageAnswerWriter<'b> {
+        let mut w = MtForwardShortMessageAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388646, 16777313),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl MtForwardShortMessageAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(3322, 10415),
+        rt::AvpKey::new(3303, 10415),
+        rt::AvpKey::new(3301, 10415),
+        rt::AvpKey::new(3331, 10415),
+        rt::AvpKey::new(3102, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
+    #[inline]
+    pub fn absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3322, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ SM-Delivery-Failure-Cause ]`: SM-Delivery-Failure-Cause (code 3303, vendor 10415), 3GPP TS 29.338 §6.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sm_delivery_failure_cause(
+        &mut self,
+        f: impl FnOnce(&mut SmDeliveryFailureCauseWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<SmDeliveryFailureCause>(512, true, f);
+        self
+    }
+    /// `[ SM-RP-UI ]`: SM-RP-UI (code 3301, vendor 10415), 3GPP TS 29.338 §6.3.3.
+    #[inline]
+    pub fn sm_rp_ui(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(3301, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ Requested-Retransmission-Time ]`: Requested-Retransmission-Time (code 3331, vendor 10415), 3GPP TS 29.338 §6.3.3.
+    #[inline]
+    pub fn requested_retransmission_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(3331, 192, 10415, 2048, true, v.0);
+        self
+    }
+    /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identifier(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::UserIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29336::UserIdentifier>(4096, true, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(8192, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 46usize] = [
     rt::dictionary::AvpDef {

@@ -5082,6 +5082,971 @@ impl std::fmt::Debug for ProximityApplicationAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one Monitor-Target AVP (code 3607, vendor 10415), 3GPP TS 29.343 §6.4.9, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MonitorTarget`] is the owned form.
+///
+/// ```text
+/// { Target-RPAUID }
+/// { PDUID }
+/// [ Metadata-Indicator ]
+/// *[ ProSe-Code-Suffix-Mask ]
+/// *[ AVP ]
+/// ```
+pub struct MonitorTargetWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MonitorTarget {
+    type Writer<'c> = MonitorTargetWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3607, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3844, 10415),
+        rt::AvpKey::new(3604, 10415),
+        rt::AvpKey::new(3612, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MonitorTargetWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MonitorTargetWriter<'_> {
+    /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
+    #[inline]
+    pub fn target_rpauid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3844, 128, 10415, 1, true, v);
+        self
+    }
+    /// `{ PDUID }`: PDUID (code 3604, vendor 10415), 3GPP TS 29.343 §6.4.6.
+    #[inline]
+    pub fn pduid(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3604, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ Metadata-Indicator ]`: Metadata-Indicator (code 3612, vendor 10415), 3GPP TS 29.343 §6.4.18.
+    #[inline]
+    pub fn metadata_indicator(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3612, 128, 10415, 4, true, v);
+        self
+    }
+    /// `*[ ProSe-Code-Suffix-Mask ]`: ProSe-Code-Suffix-Mask (code 3608, vendor 10415), 3GPP TS 29.343 §6.4.10. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn prose_code_suffix_mask(
+        &mut self,
+        f: impl FnOnce(&mut ProseCodeSuffixMaskWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ProseCodeSuffixMask>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one ProSe-Code-Suffix-Mask AVP (code 3608, vendor 10415), 3GPP TS 29.343 §6.4.10, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ProseCodeSuffixMask`] is the owned form.
+///
+/// ```text
+/// { Suffix-Code }
+/// 1*{ Suffix-Mask }
+/// *[ AVP ]
+/// ```
+pub struct ProseCodeSuffixMaskWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ProseCodeSuffixMask {
+    type Writer<'c> = ProseCodeSuffixMaskWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3608, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3609, 10415),
+        rt::AvpKey::new(3610, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ProseCodeSuffixMaskWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ProseCodeSuffixMaskWriter<'_> {
+    /// `{ Suffix-Code }`: Suffix-Code (code 3609, vendor 10415), 3GPP TS 29.343 §6.4.11.
+    #[inline]
+    pub fn suffix_code(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3609, 128, 10415, 1, true, v);
+        self
+    }
+    /// `1*{ Suffix-Mask }`: Suffix-Mask (code 3610, vendor 10415), 3GPP TS 29.343 §6.4.12. Each call appends another occurrence.
+    #[inline]
+    pub fn suffix_mask(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3610, 128, 10415, 2, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Banned-User-Target AVP (code 3611, vendor 10415), 3GPP TS 29.343 §6.4.17, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`BannedUserTarget`] is the owned form.
+///
+/// ```text
+/// { Target-RPAUID }
+/// { Target-PDUID }
+/// *[ AVP ]
+/// ```
+pub struct BannedUserTargetWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for BannedUserTarget {
+    type Writer<'c> = BannedUserTargetWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3611, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3844, 10415),
+        rt::AvpKey::new(3845, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for BannedUserTargetWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl BannedUserTargetWriter<'_> {
+    /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
+    #[inline]
+    pub fn target_rpauid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3844, 128, 10415, 1, true, v);
+        self
+    }
+    /// `{ Target-PDUID }`: Target-PDUID (code 3845, vendor 10415), 3GPP TS 29.345 §6.3.66.
+    #[inline]
+    pub fn target_pduid(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3845, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one ProXimity-Action-Request (command code 8388676, application 16777350), 3GPP TS 29.343 §6.6.2, straight into a buffer: started by [`ProximityActionRequest::writer`], each setter appends one AVP in the order called, [`ProximityActionRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProximityActionRequest`] is the owned form.
+pub struct ProximityActionRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProximityActionRequest {
+    /// Starts writing one ProXimity-Action-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProximityActionRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProximityActionRequestWriter<'b> {
+        let mut w = ProximityActionRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388676, 16777350),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProximityActionRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(3603, 10415),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(3600, 10415),
+        rt::AvpKey::new(3601, 10415),
+        rt::AvpKey::new(3816, 10415),
+        rt::AvpKey::new(3602, 10415),
+        rt::AvpKey::new(3843, 10415),
+        rt::AvpKey::new(3811, 10415),
+        rt::AvpKey::new(3605, 10415),
+        rt::AvpKey::new(3606, 10415),
+        rt::AvpKey::new(3844, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.
+    #[inline]
+    pub fn prose_request_type(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3603, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ Origin-App-Layer-User-Id ]`: Origin-App-Layer-User-Id (code 3600, vendor 10415), 3GPP TS 29.343 §6.4.2.
+    #[inline]
+    pub fn origin_app_layer_user_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(3600, 192, 10415, 512, true, v);
+        self
+    }
+    /// `[ Target-App-Layer-User-Id ]`: Target-App-Layer-User-Id (code 3601, vendor 10415), 3GPP TS 29.343 §6.4.3.
+    #[inline]
+    pub fn target_app_layer_user_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(3601, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ Requesting-EPUID ]`: Requesting-EPUID (code 3816, vendor 10415), 3GPP TS 29.345 §6.3.23.
+    #[inline]
+    pub fn requesting_epuid(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(3816, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ ProSe-Function-ID ]`: ProSe-Function-ID (code 3602, vendor 10415), 3GPP TS 29.343 §6.4.4.
+    #[inline]
+    pub fn prose_function_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(3602, 192, 10415, 4096, true, v);
+        self
+    }
+    /// `[ Requesting-RPAUID ]`: Requesting-RPAUID (code 3843, vendor 10415), 3GPP TS 29.345 §6.3.64.
+    #[inline]
+    pub fn requesting_rpauid(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(3843, 128, 10415, 8192, true, v);
+        self
+    }
+    /// `[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
+    #[inline]
+    pub fn prose_app_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(3811, 192, 10415, 16384, true, v);
+        self
+    }
+    /// `[ Application-Data ]`: Application-Data (code 3605, vendor 10415), 3GPP TS 29.343 §6.4.7.
+    #[inline]
+    pub fn application_data(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(3605, 128, 10415, 32768, true, v);
+        self
+    }
+    /// `[ Allowed-Suffixes-Number ]`: Allowed-Suffixes-Number (code 3606, vendor 10415), 3GPP TS 29.343 §6.4.8.
+    #[inline]
+    pub fn allowed_suffixes_number(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3606, 128, 10415, 65536, true, v);
+        self
+    }
+    /// `[ Target-RPAUID ]`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
+    #[inline]
+    pub fn target_rpauid(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(3844, 128, 10415, 131072, true, v);
+        self
+    }
+    /// `*[ Banned-User-Target ]`: Banned-User-Target (code 3611, vendor 10415), 3GPP TS 29.343 §6.4.17. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn banned_user_target(
+        &mut self,
+        f: impl FnOnce(&mut BannedUserTargetWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<BannedUserTarget>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one ProXimity-Action-Answer (command code 8388676, application 16777350), 3GPP TS 29.343 §6.6.3, straight into a buffer: started by [`ProximityActionAnswer::writer`], each setter appends one AVP in the order called, [`ProximityActionAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProximityActionAnswer`] is the owned form.
+pub struct ProximityActionAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProximityActionAnswer {
+    /// Starts writing one ProXimity-Action-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProximityActionAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProximityActionAnswerWriter<'b> {
+        let mut w = ProximityActionAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388676, 16777350),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProximityActionAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(3603, 10415),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+        rt::AvpKey::new(3817, 10415),
+        rt::AvpKey::new(3602, 10415),
+        rt::AvpKey::new(3853, 10415),
+        rt::AvpKey::new(3605, 10415),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 256, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 512, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(1024, true, f);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 2048, true, v);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 4096, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 8192, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.
+    #[inline]
+    pub fn prose_request_type(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3603, 192, 10415, 32, true, v);
+        self
+    }
+    /// `[ Targeted-EPUID ]`: Targeted-EPUID (code 3817, vendor 10415), 3GPP TS 29.345 §6.3.26.
+    #[inline]
+    pub fn targeted_epuid(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(3817, 192, 10415, 16384, true, v);
+        self
+    }
+    /// `[ ProSe-Function-ID ]`: ProSe-Function-ID (code 3602, vendor 10415), 3GPP TS 29.343 §6.4.4.
+    #[inline]
+    pub fn prose_function_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(3602, 192, 10415, 32768, true, v);
+        self
+    }
+    /// `*[ PDUID ]`: PDUID (code 3604, vendor 10415), 3GPP TS 29.343 §6.4.6. Each call appends another occurrence.
+    #[inline]
+    pub fn pduid(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(3604, 128, 10415, 0, false, v);
+        self
+    }
+    /// `*[ ProSe-Restricted-Code-Suffix-Range ]`: ProSe-Restricted-Code-Suffix-Range (code 3847, vendor 10415), 3GPP TS 29.345 §6.3.68. Each call appends another occurrence.
+    #[inline]
+    pub fn prose_restricted_code_suffix_range(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(3847, 128, 10415, 0, false, v);
+        self
+    }
+    /// `*[ ProSe-App-Code-Suffix-Range ]`: ProSe-App-Code-Suffix-Range (code 3867, vendor 10415), 3GPP TS 29.345 §6.3.82. Each call appends another occurrence.
+    #[inline]
+    pub fn prose_app_code_suffix_range(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(3867, 128, 10415, 0, false, v);
+        self
+    }
+    /// `*[ ProSe-Code-Suffix-Mask ]`: ProSe-Code-Suffix-Mask (code 3608, vendor 10415), 3GPP TS 29.343 §6.4.10. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn prose_code_suffix_mask(
+        &mut self,
+        f: impl FnOnce(&mut ProseCodeSuffixMaskWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ProseCodeSuffixMask>(0, false, f);
+        self
+    }
+    /// `*[ Monitor-Target ]`: Monitor-Target (code 3607, vendor 10415), 3GPP TS 29.343 §6.4.9. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn monitor_target(
+        &mut self,
+        f: impl FnOnce(&mut MonitorTargetWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MonitorTarget>(0, false, f);
+        self
+    }
+    /// `*[ Target-PDUID ]`: Target-PDUID (code 3845, vendor 10415), 3GPP TS 29.345 §6.3.66. Each call appends another occurrence.
+    #[inline]
+    pub fn target_pduid(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(3845, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ ProSe-Application-Metadata ]`: ProSe-Application-Metadata (code 3853, vendor 10415), 3GPP TS 29.345 §6.3.58.
+    #[inline]
+    pub fn prose_application_metadata(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(3853, 192, 10415, 65536, true, v);
+        self
+    }
+    /// `[ Application-Data ]`: Application-Data (code 3605, vendor 10415), 3GPP TS 29.343 §6.4.7.
+    #[inline]
+    pub fn application_data(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(3605, 128, 10415, 131072, true, v);
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one ProXimity-Application-Request (command code 8388727, application 16777350), 3GPP TS 29.343 §6.6.4, straight into a buffer: started by [`ProximityApplicationRequest::writer`], each setter appends one AVP in the order called, [`ProximityApplicationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProximityApplicationRequest`] is the owned form.
+pub struct ProximityApplicationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProximityApplicationRequest {
+    /// Starts writing one ProXimity-Application-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProximityApplicationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProximityApplicationRequestWriter<'b> {
+        let mut w = ProximityApplicationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388727, 16777350),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProximityApplicationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(3603, 10415),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(3843, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.
+    #[inline]
+    pub fn prose_request_type(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3603, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ Requesting-RPAUID ]`: Requesting-RPAUID (code 3843, vendor 10415), 3GPP TS 29.345 §6.3.64.
+    #[inline]
+    pub fn requesting_rpauid(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(3843, 128, 10415, 512, true, v);
+        self
+    }
+    /// `*[ Banned-User-Target ]`: Banned-User-Target (code 3611, vendor 10415), 3GPP TS 29.343 §6.4.17. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn banned_user_target(
+        &mut self,
+        f: impl FnOnce(&mut BannedUserTargetWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<BannedUserTarget>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one ProXimity-Application-Answer (command code 8388727, application 16777350), 3GPP TS 29.343 §6.6.5, straight into a buffer: started by [`ProximityApplicationAnswer::writer`], each setter appends one AVP in the order called, [`ProximityApplicationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProximityApplicationAnswer`] is the owned form.
+pub struct ProximityApplicationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProximityApplicationAnswer {
+    /// Starts writing one ProXimity-Application-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProximityApplicationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProximityApplicationAnswerWriter<'b> {
+        let mut w = ProximityApplicationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388727, 16777350),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProximityApplicationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(3603, 10415),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 256, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 512, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(1024, true, f);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 2048, true, v);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 4096, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 8192, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.
+    #[inline]
+    pub fn prose_request_type(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3603, 192, 10415, 32, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 13usize] = [
     rt::dictionary::AvpDef {

@@ -20240,6 +20240,4362 @@ impl std::fmt::Debug for ProseCancellationAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one Assistance-Info AVP (code 3802, vendor 10415), 3GPP TS 29.345 §6.3.3, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AssistanceInfo`] is the owned form.
+///
+/// ```text
+/// [ WLAN-Assistance-Info ]
+/// *[ AVP ]
+/// ```
+pub struct AssistanceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AssistanceInfo {
+    type Writer<'c> = AssistanceInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3802, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(3820, 10415)];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AssistanceInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AssistanceInfoWriter<'_> {
+    /// `[ WLAN-Assistance-Info ]`: WLAN-Assistance-Info (code 3820, vendor 10415), 3GPP TS 29.345 §6.3.31.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn wlan_assistance_info(
+        &mut self,
+        f: impl FnOnce(&mut WlanAssistanceInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<WlanAssistanceInfo>(1, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Match-Report AVP (code 3807, vendor 10415), 3GPP TS 29.345 §6.3.12, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MatchReport`] is the owned form.
+///
+/// ```text
+/// { Discovery-Type }
+/// [ ProSe-App-Code ]
+/// [ ProSe-Metadata-Index-Mask ]
+/// [ ProSe-App-Id ]
+/// [ ProSe-Validity-Timer ]
+/// [ ProSe-Match-Refresh-Timer ]
+/// [ ProSe-Application-Metadata ]
+/// [ PC5-tech ]
+/// *[ AVP ]
+/// ```
+pub struct MatchReportWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MatchReport {
+    type Writer<'c> = MatchReportWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3807, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3804, 10415),
+        rt::AvpKey::new(3810, 10415),
+        rt::AvpKey::new(3839, 10415),
+        rt::AvpKey::new(3811, 10415),
+        rt::AvpKey::new(3815, 10415),
+        rt::AvpKey::new(3838, 10415),
+        rt::AvpKey::new(3853, 10415),
+        rt::AvpKey::new(3868, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MatchReportWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MatchReportWriter<'_> {
+    /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
+    #[inline]
+    pub fn discovery_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3804, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ ProSe-App-Code ]`: ProSe-App-Code (code 3810, vendor 10415), 3GPP TS 29.345 §6.3.16.
+    #[inline]
+    pub fn prose_app_code(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3810, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ ProSe-Metadata-Index-Mask ]`: ProSe-Metadata-Index-Mask (code 3839, vendor 10415), 3GPP TS 29.345 §6.3.60.
+    #[inline]
+    pub fn prose_metadata_index_mask(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3839, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
+    #[inline]
+    pub fn prose_app_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3811, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ ProSe-Validity-Timer ]`: ProSe-Validity-Timer (code 3815, vendor 10415), 3GPP TS 29.345 §6.3.22.
+    #[inline]
+    pub fn prose_validity_timer(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3815, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ ProSe-Match-Refresh-Timer ]`: ProSe-Match-Refresh-Timer (code 3838, vendor 10415), 3GPP TS 29.345 §6.3.52.
+    #[inline]
+    pub fn prose_match_refresh_timer(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3838, 192, 10415, 32, true, v);
+        self
+    }
+    /// `[ ProSe-Application-Metadata ]`: ProSe-Application-Metadata (code 3853, vendor 10415), 3GPP TS 29.345 §6.3.58.
+    #[inline]
+    pub fn prose_application_metadata(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3853, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ PC5-tech ]`: PC5-tech (code 3868, vendor 10415), 3GPP TS 29.345 §6.3.84.
+    #[inline]
+    pub fn pc5_tech(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3868, 128, 10415, 128, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one ProSe-Discovery-Filter AVP (code 3813, vendor 10415), 3GPP TS 29.345 §6.3.20, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ProseDiscoveryFilter`] is the owned form.
+///
+/// ```text
+/// { 3GPP-Filter-Id }
+/// { ProSe-App-Id }
+/// { ProSe-Validity-Timer }
+/// { ProSe-App-Code }
+/// *[ ProSe-App-Mask ]
+/// *[ AVP ]
+/// ```
+pub struct ProseDiscoveryFilterWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ProseDiscoveryFilter {
+    type Writer<'c> = ProseDiscoveryFilterWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3813, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3805, 10415),
+        rt::AvpKey::new(3811, 10415),
+        rt::AvpKey::new(3815, 10415),
+        rt::AvpKey::new(3810, 10415),
+    ];
+    const REQUIRED: u64 = 15;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ProseDiscoveryFilterWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ProseDiscoveryFilterWriter<'_> {
+    /// `{ 3GPP-Filter-Id }`: 3GPP-Filter-Id (code 3805, vendor 10415), 3GPP TS 29.345 §6.3.9.
+    #[inline]
+    pub fn tgpp_filter_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3805, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ ProSe-App-Id }`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
+    #[inline]
+    pub fn prose_app_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3811, 192, 10415, 2, true, v);
+        self
+    }
+    /// `{ ProSe-Validity-Timer }`: ProSe-Validity-Timer (code 3815, vendor 10415), 3GPP TS 29.345 §6.3.22.
+    #[inline]
+    pub fn prose_validity_timer(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3815, 192, 10415, 4, true, v);
+        self
+    }
+    /// `{ ProSe-App-Code }`: ProSe-App-Code (code 3810, vendor 10415), 3GPP TS 29.345 §6.3.16.
+    #[inline]
+    pub fn prose_app_code(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3810, 192, 10415, 8, true, v);
+        self
+    }
+    /// `*[ ProSe-App-Mask ]`: ProSe-App-Mask (code 3812, vendor 10415), 3GPP TS 29.345 §6.3.18. Each call appends another occurrence.
+    #[inline]
+    pub fn prose_app_mask(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3812, 192, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one WiFi-P2P-Assistance-Info AVP (code 3819, vendor 10415), 3GPP TS 29.345 §6.3.30, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`WifiP2pAssistanceInfo`] is the owned form.
+///
+/// ```text
+/// [ SSID ]
+/// [ EAP-Master-Session-Key ]
+/// [ P2P-Features ]
+/// [ WLAN-Link-Layer-Id ]
+/// [ WLAN-Link-Layer-Id-List ]
+/// [ Operating-Channel ]
+/// [ Assistance-Info-Validity-Timer ]
+/// *[ AVP ]
+/// ```
+pub struct WifiP2pAssistanceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for WifiP2pAssistanceInfo {
+    type Writer<'c> = WifiP2pAssistanceInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3819, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1524, 10415),
+        rt::AvpKey::new(464, 0),
+        rt::AvpKey::new(3809, 10415),
+        rt::AvpKey::new(3821, 10415),
+        rt::AvpKey::new(3822, 10415),
+        rt::AvpKey::new(3808, 10415),
+        rt::AvpKey::new(3803, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for WifiP2pAssistanceInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl WifiP2pAssistanceInfoWriter<'_> {
+    /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
+    #[inline]
+    pub fn ssid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1524, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ EAP-Master-Session-Key ]`: EAP-Master-Session-Key (code 464), IETF RFC 4072 §4.1.3.
+    #[inline]
+    pub fn eap_master_session_key(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(464, 0, 0, 2, true, v);
+        self
+    }
+    /// `[ P2P-Features ]`: P2P-Features (code 3809, vendor 10415), 3GPP TS 29.345 §6.3.15.
+    #[inline]
+    pub fn p2p_features(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3809, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ WLAN-Link-Layer-Id ]`: WLAN-Link-Layer-Id (code 3821, vendor 10415), 3GPP TS 29.345 §6.3.32.
+    #[inline]
+    pub fn wlan_link_layer_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3821, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ WLAN-Link-Layer-Id-List ]`: WLAN-Link-Layer-Id-List (code 3822, vendor 10415), 3GPP TS 29.345 §6.3.33.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn wlan_link_layer_id_list(
+        &mut self,
+        f: impl FnOnce(&mut WlanLinkLayerIdListWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<WlanLinkLayerIdList>(16, true, f);
+        self
+    }
+    /// `[ Operating-Channel ]`: Operating-Channel (code 3808, vendor 10415), 3GPP TS 29.345 §6.3.14.
+    #[inline]
+    pub fn operating_channel(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3808, 192, 10415, 32, true, v);
+        self
+    }
+    /// `[ Assistance-Info-Validity-Timer ]`: Assistance-Info-Validity-Timer (code 3803, vendor 10415), 3GPP TS 29.345 §6.3.4.
+    #[inline]
+    pub fn assistance_info_validity_timer(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3803, 192, 10415, 64, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one WLAN-Assistance-Info AVP (code 3820, vendor 10415), 3GPP TS 29.345 §6.3.31, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`WlanAssistanceInfo`] is the owned form.
+///
+/// ```text
+/// [ WiFi-P2P-Assistance-Info ]
+/// *[ AVP ]
+/// ```
+pub struct WlanAssistanceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for WlanAssistanceInfo {
+    type Writer<'c> = WlanAssistanceInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3820, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(3819, 10415)];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for WlanAssistanceInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl WlanAssistanceInfoWriter<'_> {
+    /// `[ WiFi-P2P-Assistance-Info ]`: WiFi-P2P-Assistance-Info (code 3819, vendor 10415), 3GPP TS 29.345 §6.3.30.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn wifi_p2p_assistance_info(
+        &mut self,
+        f: impl FnOnce(&mut WifiP2pAssistanceInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<WifiP2pAssistanceInfo>(1, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one WLAN-Link-Layer-Id-List AVP (code 3822, vendor 10415), 3GPP TS 29.345 §6.3.33, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`WlanLinkLayerIdList`] is the owned form.
+///
+/// ```text
+/// *[ WLAN-Link-Layer-Id ]
+/// *[ AVP ]
+/// ```
+pub struct WlanLinkLayerIdListWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for WlanLinkLayerIdList {
+    type Writer<'c> = WlanLinkLayerIdListWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3822, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for WlanLinkLayerIdListWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl WlanLinkLayerIdListWriter<'_> {
+    /// `*[ WLAN-Link-Layer-Id ]`: WLAN-Link-Layer-Id (code 3821, vendor 10415), 3GPP TS 29.345 §6.3.32. Each call appends another occurrence.
+    #[inline]
+    pub fn wlan_link_layer_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3821, 192, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one ProSe-App-Code-Info AVP (code 3835, vendor 10415), 3GPP TS 29.345 §6.3.39, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ProseAppCodeInfo`] is the owned form.
+///
+/// ```text
+/// { ProSe-App-Code }
+/// { MIC }
+/// { UTC-based-Counter }
+/// *[ AVP ]
+/// ```
+pub struct ProseAppCodeInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ProseAppCodeInfo {
+    type Writer<'c> = ProseAppCodeInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3835, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3810, 10415),
+        rt::AvpKey::new(3836, 10415),
+        rt::AvpKey::new(3837, 10415),
+    ];
+    const REQUIRED: u64 = 7;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ProseAppCodeInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ProseAppCodeInfoWriter<'_> {
+    /// `{ ProSe-App-Code }`: ProSe-App-Code (code 3810, vendor 10415), 3GPP TS 29.345 §6.3.16.
+    #[inline]
+    pub fn prose_app_code(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3810, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ MIC }`: MIC (code 3836, vendor 10415), 3GPP TS 29.345 §6.3.40.
+    #[inline]
+    pub fn mic(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3836, 192, 10415, 2, true, v);
+        self
+    }
+    /// `{ UTC-based-Counter }`: UTC-based-Counter (code 3837, vendor 10415), 3GPP TS 29.345 §6.3.41.
+    #[inline]
+    pub fn utc_based_counter(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3837, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Location-Update-Trigger AVP (code 3823, vendor 10415), 3GPP TS 29.345 §6.3.42, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LocationUpdateTrigger`] is the owned form.
+///
+/// ```text
+/// { Location-Update-Event-Type }
+/// [ Change-Of-Area-Type ]
+/// [ Periodic-Location-Type ]
+/// *[ AVP ]
+/// ```
+pub struct LocationUpdateTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for LocationUpdateTrigger {
+    type Writer<'c> = LocationUpdateTriggerWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3823, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3824, 10415),
+        rt::AvpKey::new(3825, 10415),
+        rt::AvpKey::new(3829, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for LocationUpdateTriggerWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl LocationUpdateTriggerWriter<'_> {
+    /// `{ Location-Update-Event-Type }`: Location-Update-Event-Type (code 3824, vendor 10415), 3GPP TS 29.345 §6.3.43.
+    #[inline]
+    pub fn location_update_event_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3824, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Change-Of-Area-Type ]`: Change-Of-Area-Type (code 3825, vendor 10415), 3GPP TS 29.345 §6.3.44.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn change_of_area_type(
+        &mut self,
+        f: impl FnOnce(&mut ChangeOfAreaTypeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ChangeOfAreaType>(2, true, f);
+        self
+    }
+    /// `[ Periodic-Location-Type ]`: Periodic-Location-Type (code 3829, vendor 10415), 3GPP TS 29.345 §6.3.48.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn periodic_location_type(
+        &mut self,
+        f: impl FnOnce(&mut PeriodicLocationTypeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<PeriodicLocationType>(4, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Change-Of-Area-Type AVP (code 3825, vendor 10415), 3GPP TS 29.345 §6.3.44, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ChangeOfAreaType`] is the owned form.
+///
+/// ```text
+/// { Location-Update-Event-Trigger }
+/// { Report-Cardinality }
+/// [ Minimum-Interval-Time ]
+/// *[ AVP ]
+/// ```
+pub struct ChangeOfAreaTypeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ChangeOfAreaType {
+    type Writer<'c> = ChangeOfAreaTypeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3825, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3826, 10415),
+        rt::AvpKey::new(3827, 10415),
+        rt::AvpKey::new(3828, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ChangeOfAreaTypeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ChangeOfAreaTypeWriter<'_> {
+    /// `{ Location-Update-Event-Trigger }`: Location-Update-Event-Trigger (code 3826, vendor 10415), 3GPP TS 29.345 §6.3.45.
+    #[inline]
+    pub fn location_update_event_trigger(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3826, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ Report-Cardinality }`: Report-Cardinality (code 3827, vendor 10415), 3GPP TS 29.345 §6.3.46.
+    #[inline]
+    pub fn report_cardinality(&mut self, v: ReportCardinality) -> &mut Self {
+        self.0.put_i32(3827, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ Minimum-Interval-Time ]`: Minimum-Interval-Time (code 3828, vendor 10415), 3GPP TS 29.345 §6.3.47.
+    #[inline]
+    pub fn minimum_interval_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3828, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Periodic-Location-Type AVP (code 3829, vendor 10415), 3GPP TS 29.345 §6.3.48, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PeriodicLocationType`] is the owned form.
+///
+/// ```text
+/// { Location-Report-Interval-Time }
+/// { Total-Number-Of-Reports }
+/// *[ AVP ]
+/// ```
+pub struct PeriodicLocationTypeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for PeriodicLocationType {
+    type Writer<'c> = PeriodicLocationTypeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3829, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3830, 10415),
+        rt::AvpKey::new(3831, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for PeriodicLocationTypeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl PeriodicLocationTypeWriter<'_> {
+    /// `{ Location-Report-Interval-Time }`: Location-Report-Interval-Time (code 3830, vendor 10415), 3GPP TS 29.345 §6.3.49.
+    #[inline]
+    pub fn location_report_interval_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3830, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ Total-Number-Of-Reports }`: Total-Number-Of-Reports (code 3831, vendor 10415), 3GPP TS 29.345 §6.3.50.
+    #[inline]
+    pub fn total_number_of_reports(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3831, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Discovery-Auth-Request AVP (code 3854, vendor 10415), 3GPP TS 29.345 §6.3.53, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DiscoveryAuthRequest`] is the owned form.
+///
+/// ```text
+/// { Discovery-Type }
+/// [ User-Identity ]
+/// [ ProSe-App-Id ]
+/// [ ProSe-App-Code ]
+/// [ ProSe-App-Code-Suffix-Range ]
+/// [ ProSe-Validity-Timer ]
+/// [ App-Identifier ]
+/// [ Requesting-RPAUID ]
+/// [ Target-RPAUID ]
+/// [ Target-PDUID ]
+/// [ ProSe-Restricted-Code ]
+/// *[ ProSe-Restricted-Code-Suffix-Range ]
+/// [ Banned-RPAUID ]
+/// [ Banned-PDUID ]
+/// [ Service-Result ]
+/// [ PC5-tech ]
+/// *[ AVP ]
+/// ```
+pub struct DiscoveryAuthRequestWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for DiscoveryAuthRequest {
+    type Writer<'c> = DiscoveryAuthRequestWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3854, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3804, 10415),
+        rt::AvpKey::new(700, 10415),
+        rt::AvpKey::new(3811, 10415),
+        rt::AvpKey::new(3810, 10415),
+        rt::AvpKey::new(3867, 10415),
+        rt::AvpKey::new(3815, 10415),
+        rt::AvpKey::new(3840, 10415),
+        rt::AvpKey::new(3843, 10415),
+        rt::AvpKey::new(3844, 10415),
+        rt::AvpKey::new(3845, 10415),
+        rt::AvpKey::new(3846, 10415),
+        rt::AvpKey::new(3858, 10415),
+        rt::AvpKey::new(3859, 10415),
+        rt::AvpKey::new(3146, 10415),
+        rt::AvpKey::new(3868, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for DiscoveryAuthRequestWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl DiscoveryAuthRequestWriter<'_> {
+    /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
+    #[inline]
+    pub fn discovery_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3804, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ User-Identity ]`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identity(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29329::UserIdentityWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29329::UserIdentity>(2, true, f);
+        self
+    }
+    /// `[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
+    #[inline]
+    pub fn prose_app_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3811, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ ProSe-App-Code ]`: ProSe-App-Code (code 3810, vendor 10415), 3GPP TS 29.345 §6.3.16.
+    #[inline]
+    pub fn prose_app_code(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3810, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ ProSe-App-Code-Suffix-Range ]`: ProSe-App-Code-Suffix-Range (code 3867, vendor 10415), 3GPP TS 29.345 §6.3.82.
+    #[inline]
+    pub fn prose_app_code_suffix_range(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3867, 128, 10415, 16, true, v);
+        self
+    }
+    /// `[ ProSe-Validity-Timer ]`: ProSe-Validity-Timer (code 3815, vendor 10415), 3GPP TS 29.345 §6.3.22.
+    #[inline]
+    pub fn prose_validity_timer(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3815, 192, 10415, 32, true, v);
+        self
+    }
+    /// `[ App-Identifier ]`: App-Identifier (code 3840, vendor 10415), 3GPP TS 29.345 §6.3.61.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn app_identifier(
+        &mut self,
+        f: impl FnOnce(&mut AppIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AppIdentifier>(64, true, f);
+        self
+    }
+    /// `[ Requesting-RPAUID ]`: Requesting-RPAUID (code 3843, vendor 10415), 3GPP TS 29.345 §6.3.64.
+    #[inline]
+    pub fn requesting_rpauid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3843, 128, 10415, 128, true, v);
+        self
+    }
+    /// `[ Target-RPAUID ]`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
+    #[inline]
+    pub fn target_rpauid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3844, 128, 10415, 256, true, v);
+        self
+    }
+    /// `[ Target-PDUID ]`: Target-PDUID (code 3845, vendor 10415), 3GPP TS 29.345 §6.3.66.
+    #[inline]
+    pub fn target_pduid(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3845, 128, 10415, 512, true, v);
+        self
+    }
+    /// `[ ProSe-Restricted-Code ]`: ProSe-Restricted-Code (code 3846, vendor 10415), 3GPP TS 29.345 §6.3.67.
+    #[inline]
+    pub fn prose_restricted_code(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3846, 128, 10415, 1024, true, v);
+        self
+    }
+    /// `*[ ProSe-Restricted-Code-Suffix-Range ]`: ProSe-Restricted-Code-Suffix-Range (code 3847, vendor 10415), 3GPP TS 29.345 §6.3.68. Each call appends another occurrence.
+    #[inline]
+    pub fn prose_restricted_code_suffix_range(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3847, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ Banned-RPAUID ]`: Banned-RPAUID (code 3858, vendor 10415), 3GPP TS 29.345 §6.3.73.
+    #[inline]
+    pub fn banned_rpauid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3858, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Banned-PDUID ]`: Banned-PDUID (code 3859, vendor 10415), 3GPP TS 29.345 §6.3.74.
+    #[inline]
+    pub fn banned_pduid(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3859, 128, 10415, 4096, true, v);
+        self
+    }
+    /// `[ Service-Result ]`: Service-Result (code 3146, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn service_result(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::ServiceResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29336::ServiceResult>(8192, true, f);
+        self
+    }
+    /// `[ PC5-tech ]`: PC5-tech (code 3868, vendor 10415), 3GPP TS 29.345 §6.3.84.
+    #[inline]
+    pub fn pc5_tech(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3868, 128, 10415, 16384, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Discovery-Auth-Response AVP (code 3855, vendor 10415), 3GPP TS 29.345 §6.3.54, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DiscoveryAuthResponse`] is the owned form.
+///
+/// ```text
+/// { Discovery-Type }
+/// *[ ProSe-Discovery-Filter ]
+/// [ Visited-PLMN-Id ]
+/// [ ProSe-Restricted-Code ]
+/// [ ProSe-Validity-Timer ]
+/// [ Code-Sending-Security-Material ]
+/// [ Code-Receiving-Security-Material ]
+/// [ DUIK ]
+/// [ PC5-tech ]
+/// *[ AVP ]
+/// ```
+pub struct DiscoveryAuthResponseWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for DiscoveryAuthResponse {
+    type Writer<'c> = DiscoveryAuthResponseWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3855, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3804, 10415),
+        rt::AvpKey::new(1407, 10415),
+        rt::AvpKey::new(3846, 10415),
+        rt::AvpKey::new(3815, 10415),
+        rt::AvpKey::new(3861, 10415),
+        rt::AvpKey::new(3860, 10415),
+        rt::AvpKey::new(3863, 10415),
+        rt::AvpKey::new(3868, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for DiscoveryAuthResponseWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl DiscoveryAuthResponseWriter<'_> {
+    /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
+    #[inline]
+    pub fn discovery_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3804, 192, 10415, 1, true, v);
+        self
+    }
+    /// `*[ ProSe-Discovery-Filter ]`: ProSe-Discovery-Filter (code 3813, vendor 10415), 3GPP TS 29.345 §6.3.20. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn prose_discovery_filter(
+        &mut self,
+        f: impl FnOnce(&mut ProseDiscoveryFilterWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ProseDiscoveryFilter>(0, false, f);
+        self
+    }
+    /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
+    #[inline]
+    pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1407, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ ProSe-Restricted-Code ]`: ProSe-Restricted-Code (code 3846, vendor 10415), 3GPP TS 29.345 §6.3.67.
+    #[inline]
+    pub fn prose_restricted_code(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3846, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ ProSe-Validity-Timer ]`: ProSe-Validity-Timer (code 3815, vendor 10415), 3GPP TS 29.345 §6.3.22.
+    #[inline]
+    pub fn prose_validity_timer(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3815, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ Code-Sending-Security-Material ]`: Code-Sending-Security-Material (code 3861, vendor 10415), 3GPP TS 29.345 §6.3.76.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn code_sending_security_material(
+        &mut self,
+        f: impl FnOnce(&mut CodeSendingSecurityMaterialWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<CodeSendingSecurityMaterial>(16, true, f);
+        self
+    }
+    /// `[ Code-Receiving-Security-Material ]`: Code-Receiving-Security-Material (code 3860, vendor 10415), 3GPP TS 29.345 §6.3.75.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn code_receiving_security_material(
+        &mut self,
+        f: impl FnOnce(&mut CodeReceivingSecurityMaterialWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<CodeReceivingSecurityMaterial>(32, true, f);
+        self
+    }
+    /// `[ DUIK ]`: DUIK (code 3863, vendor 10415), 3GPP TS 29.345 §6.3.78.
+    #[inline]
+    pub fn duik(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3863, 128, 10415, 64, true, v);
+        self
+    }
+    /// `[ PC5-tech ]`: PC5-tech (code 3868, vendor 10415), 3GPP TS 29.345 §6.3.84.
+    #[inline]
+    pub fn pc5_tech(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3868, 128, 10415, 128, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Match-Request AVP (code 3856, vendor 10415), 3GPP TS 29.345 §6.3.55, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MatchRequest`] is the owned form.
+///
+/// ```text
+/// { Discovery-Type }
+/// [ User-Identity ]
+/// [ Visited-PLMN-Id ]
+/// *[ ProSe-App-Code-Info ]
+/// [ PC5-tech ]
+/// *[ AVP ]
+/// ```
+pub struct MatchRequestWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MatchRequest {
+    type Writer<'c> = MatchRequestWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3856, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3804, 10415),
+        rt::AvpKey::new(700, 10415),
+        rt::AvpKey::new(1407, 10415),
+        rt::AvpKey::new(3868, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MatchRequestWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MatchRequestWriter<'_> {
+    /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
+    #[inline]
+    pub fn discovery_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3804, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ User-Identity ]`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identity(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29329::UserIdentityWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29329::UserIdentity>(2, true, f);
+        self
+    }
+    /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
+    #[inline]
+    pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1407, 192, 10415, 4, true, v);
+        self
+    }
+    /// `*[ ProSe-App-Code-Info ]`: ProSe-App-Code-Info (code 3835, vendor 10415), 3GPP TS 29.345 §6.3.39. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn prose_app_code_info(
+        &mut self,
+        f: impl FnOnce(&mut ProseAppCodeInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ProseAppCodeInfo>(0, false, f);
+        self
+    }
+    /// `[ PC5-tech ]`: PC5-tech (code 3868, vendor 10415), 3GPP TS 29.345 §6.3.84.
+    #[inline]
+    pub fn pc5_tech(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3868, 128, 10415, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Match-Report-Info AVP (code 3857, vendor 10415), 3GPP TS 29.345 §6.3.56, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MatchReportInfo`] is the owned form.
+///
+/// ```text
+/// { Discovery-Type }
+/// [ User-Identity ]
+/// *[ ProSe-App-Id ]
+/// *[ AVP ]
+/// ```
+pub struct MatchReportInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MatchReportInfo {
+    type Writer<'c> = MatchReportInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3857, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3804, 10415),
+        rt::AvpKey::new(700, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MatchReportInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MatchReportInfoWriter<'_> {
+    /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
+    #[inline]
+    pub fn discovery_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3804, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ User-Identity ]`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identity(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29329::UserIdentityWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29329::UserIdentity>(2, true, f);
+        self
+    }
+    /// `*[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17. Each call appends another occurrence.
+    #[inline]
+    pub fn prose_app_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3811, 192, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one App-Identifier AVP (code 3840, vendor 10415), 3GPP TS 29.345 §6.3.61, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AppIdentifier`] is the owned form.
+///
+/// ```text
+/// { OS-ID }
+/// { OS-App-ID }
+/// *[ AVP ]
+/// ```
+pub struct AppIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AppIdentifier {
+    type Writer<'c> = AppIdentifierWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3840, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3841, 10415),
+        rt::AvpKey::new(3842, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AppIdentifierWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AppIdentifierWriter<'_> {
+    /// `{ OS-ID }`: OS-ID (code 3841, vendor 10415), 3GPP TS 29.345 §6.3.62.
+    #[inline]
+    pub fn os_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3841, 128, 10415, 1, true, v);
+        self
+    }
+    /// `{ OS-App-ID }`: OS-App-ID (code 3842, vendor 10415), 3GPP TS 29.345 §6.3.63.
+    #[inline]
+    pub fn os_app_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3842, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Code-Receiving-Security-Material AVP (code 3860, vendor 10415), 3GPP TS 29.345 §6.3.75, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CodeReceivingSecurityMaterial`] is the owned form.
+///
+/// ```text
+/// [ DUSK ]
+/// [ DUIK ]
+/// [ MIC-Check-Indicator ]
+/// [ DUCK ]
+/// [ Encrypted-Bitmask ]
+/// *[ AVP ]
+/// ```
+pub struct CodeReceivingSecurityMaterialWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CodeReceivingSecurityMaterial {
+    type Writer<'c> = CodeReceivingSecurityMaterialWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3860, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3862, 10415),
+        rt::AvpKey::new(3863, 10415),
+        rt::AvpKey::new(3865, 10415),
+        rt::AvpKey::new(3864, 10415),
+        rt::AvpKey::new(3866, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CodeReceivingSecurityMaterialWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CodeReceivingSecurityMaterialWriter<'_> {
+    /// `[ DUSK ]`: DUSK (code 3862, vendor 10415), 3GPP TS 29.345 §6.3.77.
+    #[inline]
+    pub fn dusk(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3862, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ DUIK ]`: DUIK (code 3863, vendor 10415), 3GPP TS 29.345 §6.3.78.
+    #[inline]
+    pub fn duik(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3863, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ MIC-Check-Indicator ]`: MIC-Check-Indicator (code 3865, vendor 10415), 3GPP TS 29.345 §6.3.80.
+    #[inline]
+    pub fn mic_check_indicator(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3865, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ DUCK ]`: DUCK (code 3864, vendor 10415), 3GPP TS 29.345 §6.3.79.
+    #[inline]
+    pub fn duck(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3864, 128, 10415, 8, true, v);
+        self
+    }
+    /// `[ Encrypted-Bitmask ]`: Encrypted-Bitmask (code 3866, vendor 10415), 3GPP TS 29.345 §6.3.81.
+    #[inline]
+    pub fn encrypted_bitmask(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3866, 128, 10415, 16, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Code-Sending-Security-Material AVP (code 3861, vendor 10415), 3GPP TS 29.345 §6.3.76, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CodeSendingSecurityMaterial`] is the owned form.
+///
+/// ```text
+/// [ DUSK ]
+/// [ DUIK ]
+/// [ DUCK ]
+/// [ Encrypted-Bitmask ]
+/// *[ AVP ]
+/// ```
+pub struct CodeSendingSecurityMaterialWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CodeSendingSecurityMaterial {
+    type Writer<'c> = CodeSendingSecurityMaterialWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3861, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3862, 10415),
+        rt::AvpKey::new(3863, 10415),
+        rt::AvpKey::new(3864, 10415),
+        rt::AvpKey::new(3866, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CodeSendingSecurityMaterialWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CodeSendingSecurityMaterialWriter<'_> {
+    /// `[ DUSK ]`: DUSK (code 3862, vendor 10415), 3GPP TS 29.345 §6.3.77.
+    #[inline]
+    pub fn dusk(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3862, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ DUIK ]`: DUIK (code 3863, vendor 10415), 3GPP TS 29.345 §6.3.78.
+    #[inline]
+    pub fn duik(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3863, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ DUCK ]`: DUCK (code 3864, vendor 10415), 3GPP TS 29.345 §6.3.79.
+    #[inline]
+    pub fn duck(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3864, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ Encrypted-Bitmask ]`: Encrypted-Bitmask (code 3866, vendor 10415), 3GPP TS 29.345 §6.3.81.
+    #[inline]
+    pub fn encrypted_bitmask(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3866, 128, 10415, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one ProSe-Authorization-Request (command code 8388668, application 16777340), 3GPP TS 29.345 §6.2.3, straight into a buffer: started by [`ProseAuthorizationRequest::writer`], each setter appends one AVP in the order called, [`ProseAuthorizationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseAuthorizationRequest`] is the owned form.
+pub struct ProseAuthorizationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProseAuthorizationRequest {
+    /// Starts writing one ProSe-Authorization-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseAuthorizationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProseAuthorizationRequestWriter<'b> {
+        let mut w = ProseAuthorizationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388668, 16777340),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProseAuthorizationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(700, 10415),
+        rt::AvpKey::new(1407, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(256, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(1024, true, f);
+        self
+    }
+    /// `{ User-Identity }`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_identity(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29329::UserIdentityWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29329::UserIdentity>(32, true, f);
+        self
+    }
+    /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
+    #[inline]
+    pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1407, 192, 10415, 64, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one ProSe-Authorization-Answer (command code 8388668, application 16777340), 3GPP TS 29.345 §6.2.4, straight into a buffer: started by [`ProseAuthorizationAnswer::writer`], each setter appends one AVP in the order called, [`ProseAuthorizationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseAuthorizationAnswer`] is the owned form.
+pub struct ProseAuthorizationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProseAuthorizationAnswer {
+    /// Starts writing one ProSe-Authorization-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseAuthorizationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProseAuthorizationAnswerWriter<'b> {
+        let mut w = ProseAuthorizationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388668, 16777340),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProseAuthorizationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(3704, 10415),
+        rt::AvpKey::new(3832, 10415),
+        rt::AvpKey::new(3833, 10415),
+        rt::AvpKey::new(3834, 10415),
+        rt::AvpKey::new(3708, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                512,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `[ ProSe-Direct-Allowed ]`: ProSe-Direct-Allowed (code 3704, vendor 10415), 3GPP TS 29.344 §6.3.5.
+    #[inline]
+    pub fn prose_direct_allowed(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3704, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ Validity-Time-Announce ]`: Validity-Time-Announce (code 3832, vendor 10415), 3GPP TS 29.345 §6.3.36.
+    #[inline]
+    pub fn validity_time_announce(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3832, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Validity-Time-Monitor ]`: Validity-Time-Monitor (code 3833, vendor 10415), 3GPP TS 29.345 §6.3.37.
+    #[inline]
+    pub fn validity_time_monitor(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3833, 192, 10415, 4096, true, v);
+        self
+    }
+    /// `[ Validity-Time-Communication ]`: Validity-Time-Communication (code 3834, vendor 10415), 3GPP TS 29.345 §6.3.38.
+    #[inline]
+    pub fn validity_time_communication(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3834, 192, 10415, 8192, true, v);
+        self
+    }
+    /// `[ Authorized-Discovery-Range ]`: Authorized-Discovery-Range (code 3708, vendor 10415), 3GPP TS 29.344 §6.3.13.
+    #[inline]
+    pub fn authorized_discovery_range(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3708, 192, 10415, 16384, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(32768, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one ProSe-Discovery-Request (command code 8388669, application 16777340), 3GPP TS 29.345 §6.2.5, straight into a buffer: started by [`ProseDiscoveryRequest::writer`], each setter appends one AVP in the order called, [`ProseDiscoveryRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseDiscoveryRequest`] is the owned form.
+pub struct ProseDiscoveryRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProseDiscoveryRequest {
+    /// Starts writing one ProSe-Discovery-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseDiscoveryRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProseDiscoveryRequestWriter<'b> {
+        let mut w = ProseDiscoveryRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388669, 16777340),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProseDiscoveryRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(3854, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(3850, 10415),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(512, true, f);
+        self
+    }
+    /// `{ Discovery-Auth-Request }`: Discovery-Auth-Request (code 3854, vendor 10415), 3GPP TS 29.345 §6.3.53.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn discovery_auth_request(
+        &mut self,
+        f: impl FnOnce(&mut DiscoveryAuthRequestWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<DiscoveryAuthRequest>(32, true, f);
+        self
+    }
+    /// `[ Discovery-Entry-ID ]`: Discovery-Entry-ID (code 3850, vendor 10415), 3GPP TS 29.345 §6.3.59.
+    #[inline]
+    pub fn discovery_entry_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3850, 128, 10415, 1024, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one ProSe-Discovery-Answer (command code 8388669, application 16777340), 3GPP TS 29.345 §6.2.6, straight into a buffer: started by [`ProseDiscoveryAnswer::writer`], each setter appends one AVP in the order called, [`ProseDiscoveryAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseDiscoveryAnswer`] is the owned form.
+pub struct ProseDiscoveryAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProseDiscoveryAnswer {
+    /// Starts writing one ProSe-Discovery-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseDiscoveryAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProseDiscoveryAnswerWriter<'b> {
+        let mut w = ProseDiscoveryAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388669, 16777340),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProseDiscoveryAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(3855, 10415),
+        rt::AvpKey::new(3850, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                512,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `[ Discovery-Auth-Response ]`: Discovery-Auth-Response (code 3855, vendor 10415), 3GPP TS 29.345 §6.3.54.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn discovery_auth_response(
+        &mut self,
+        f: impl FnOnce(&mut DiscoveryAuthResponseWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<DiscoveryAuthResponse>(1024, true, f);
+        self
+    }
+    /// `[ Discovery-Entry-ID ]`: Discovery-Entry-ID (code 3850, vendor 10415), 3GPP TS 29.345 §6.3.59.
+    #[inline]
+    pub fn discovery_entry_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3850, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(4096, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one ProSe-Match-Request (command code 8388670, application 16777340), 3GPP TS 29.345 §6.2.7, straight into a buffer: started by [`ProseMatchRequest::writer`], each setter appends one AVP in the order called, [`ProseMatchRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseMatchRequest`] is the owned form.
+pub struct ProseMatchRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProseMatchRequest {
+    /// Starts writing one ProSe-Match-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseMatchRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProseMatchRequestWriter<'b> {
+        let mut w = ProseMatchRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388670, 16777340),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProseMatchRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(3856, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(3852, 10415),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(512, true, f);
+        self
+    }
+    /// `{ Match-Request }`: Match-Request (code 3856, vendor 10415), 3GPP TS 29.345 §6.3.55.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn match_request(
+        &mut self,
+        f: impl FnOnce(&mut MatchRequestWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MatchRequest>(32, true, f);
+        self
+    }
+    /// `[ PMR-Flags ]`: PMR-Flags (code 3852, vendor 10415), 3GPP TS 29.345 §6.3.57.
+    #[inline]
+    pub fn pmr_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3852, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one ProSe-Match-Answer (command code 8388670, application 16777340), 3GPP TS 29.345 §6.2.8, straight into a buffer: started by [`ProseMatchAnswer::writer`], each setter appends one AVP in the order called, [`ProseMatchAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseMatchAnswer`] is the owned form.
+pub struct ProseMatchAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProseMatchAnswer {
+    /// Starts writing one ProSe-Match-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseMatchAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProseMatchAnswerWriter<'b> {
+        let mut w = ProseMatchAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388670, 16777340),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProseMatchAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                512,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Match-Report ]`: Match-Report (code 3807, vendor 10415), 3GPP TS 29.345 §6.3.12. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn match_report(
+        &mut self,
+        f: impl FnOnce(&mut MatchReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MatchReport>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(1024, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one ProSe-Match-Report-Info-Request (command code 8388671, application 16777340), 3GPP TS 29.345 §6.2.9, straight into a buffer: started by [`ProseMatchReportInfoRequest::writer`], each setter appends one AVP in the order called, [`ProseMatchReportInfoRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseMatchReportInfoRequest`] is the owned form.
+pub struct ProseMatchReportInfoRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProseMatchReportInfoRequest {
+    /// Starts writing one ProSe-Match-Report-Info-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseMatchReportInfoRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProseMatchReportInfoRequestWriter<'b> {
+        let mut w = ProseMatchReportInfoRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388671, 16777340),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProseMatchReportInfoRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(3857, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(512, true, f);
+        self
+    }
+    /// `{ Match-Report-Info }`: Match-Report-Info (code 3857, vendor 10415), 3GPP TS 29.345 §6.3.56.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn match_report_info(
+        &mut self,
+        f: impl FnOnce(&mut MatchReportInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MatchReportInfo>(32, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one ProSe-Match-Report-Info-Answer (command code 8388671, application 16777340), 3GPP TS 29.345 §6.2.10, straight into a buffer: started by [`ProseMatchReportInfoAnswer::writer`], each setter appends one AVP in the order called, [`ProseMatchReportInfoAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseMatchReportInfoAnswer`] is the owned form.
+pub struct ProseMatchReportInfoAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProseMatchReportInfoAnswer {
+    /// Starts writing one ProSe-Match-Report-Info-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseMatchReportInfoAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProseMatchReportInfoAnswerWriter<'b> {
+        let mut w = ProseMatchReportInfoAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388671, 16777340),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProseMatchReportInfoAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                512,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(1024, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one ProSe-Proximity-Request (command code 8388672, application 16777340), 3GPP TS 29.345 §6.2.11, straight into a buffer: started by [`ProseProximityRequest::writer`], each setter appends one AVP in the order called, [`ProseProximityRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseProximityRequest`] is the owned form.
+pub struct ProseProximityRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProseProximityRequest {
+    /// Starts writing one ProSe-Proximity-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseProximityRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProseProximityRequestWriter<'b> {
+        let mut w = ProseProximityRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388672, 16777340),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProseProximityRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(3814, 10415),
+        rt::AvpKey::new(3816, 10415),
+        rt::AvpKey::new(3817, 10415),
+        rt::AvpKey::new(3818, 10415),
+        rt::AvpKey::new(1242, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(3823, 10415),
+    ];
+    const REQUIRED: u64 = 1023;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 1024, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(2048, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 4096, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(8192, true, f);
+        self
+    }
+    /// `{ PRR-Flags }`: PRR-Flags (code 3814, vendor 10415), 3GPP TS 29.345 §6.3.21.
+    #[inline]
+    pub fn prr_flags(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3814, 192, 10415, 32, true, v);
+        self
+    }
+    /// `{ Requesting-EPUID }`: Requesting-EPUID (code 3816, vendor 10415), 3GPP TS 29.345 §6.3.23.
+    #[inline]
+    pub fn requesting_epuid(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(3816, 192, 10415, 64, true, v);
+        self
+    }
+    /// `{ Targeted-EPUID }`: Targeted-EPUID (code 3817, vendor 10415), 3GPP TS 29.345 §6.3.26.
+    #[inline]
+    pub fn targeted_epuid(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(3817, 192, 10415, 128, true, v);
+        self
+    }
+    /// `{ Time-Window }`: Time-Window (code 3818, vendor 10415), 3GPP TS 29.345 §6.3.27.
+    #[inline]
+    pub fn time_window(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(3818, 192, 10415, 256, true, v);
+        self
+    }
+    /// `{ Location-Estimate }`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn location_estimate(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1242, 192, 10415, 512, true, v);
+        self
+    }
+    /// `[ Location-Update-Trigger ]`: Location-Update-Trigger (code 3823, vendor 10415), 3GPP TS 29.345 §6.3.42.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn location_update_trigger(
+        &mut self,
+        f: impl FnOnce(&mut LocationUpdateTriggerWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<LocationUpdateTrigger>(16384, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one ProSe-Proximity-Answer (command code 8388672, application 16777340), 3GPP TS 29.345 §6.2.12, straight into a buffer: started by [`ProseProximityAnswer::writer`], each setter appends one AVP in the order called, [`ProseProximityAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseProximityAnswer`] is the owned form.
+pub struct ProseProximityAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProseProximityAnswer {
+    /// Starts writing one ProSe-Proximity-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseProximityAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProseProximityAnswerWriter<'b> {
+        let mut w = ProseProximityAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388672, 16777340),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProseProximityAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(1242, 10415),
+        rt::AvpKey::new(3821, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                512,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `[ Location-Estimate ]`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn location_estimate(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1242, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ WLAN-Link-Layer-Id ]`: WLAN-Link-Layer-Id (code 3821, vendor 10415), 3GPP TS 29.345 §6.3.32.
+    #[inline]
+    pub fn wlan_link_layer_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(3821, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(4096, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one ProSe-Location-Update-Request (command code 8388673, application 16777340), 3GPP TS 29.345 §6.2.13, straight into a buffer: started by [`ProseLocationUpdateRequest::writer`], each setter appends one AVP in the order called, [`ProseLocationUpdateRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseLocationUpdateRequest`] is the owned form.
+pub struct ProseLocationUpdateRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProseLocationUpdateRequest {
+    /// Starts writing one ProSe-Location-Update-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseLocationUpdateRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProseLocationUpdateRequestWriter<'b> {
+        let mut w = ProseLocationUpdateRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388673, 16777340),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProseLocationUpdateRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(3817, 10415),
+        rt::AvpKey::new(1242, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(256, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(1024, true, f);
+        self
+    }
+    /// `{ Targeted-EPUID }`: Targeted-EPUID (code 3817, vendor 10415), 3GPP TS 29.345 §6.3.26.
+    #[inline]
+    pub fn targeted_epuid(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(3817, 192, 10415, 32, true, v);
+        self
+    }
+    /// `{ Location-Estimate }`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn location_estimate(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(1242, 192, 10415, 64, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one ProSe-Location-Update-Answer (command code 8388673, application 16777340), 3GPP TS 29.345 §6.2.14, straight into a buffer: started by [`ProseLocationUpdateAnswer::writer`], each setter appends one AVP in the order called, [`ProseLocationUpdateAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseLocationUpdateAnswer`] is the owned form.
+pub struct ProseLocationUpdateAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProseLocationUpdateAnswer {
+    /// Starts writing one ProSe-Location-Update-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseLocationUpdateAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProseLocationUpdateAnswerWriter<'b> {
+        let mut w = ProseLocationUpdateAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388673, 16777340),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProseLocationUpdateAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                512,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(1024, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one ProSe-Alert-Request (command code 8388674, application 16777340), 3GPP TS 29.345 §6.2.15, straight into a buffer: started by [`ProseAlertRequest::writer`], each setter appends one AVP in the order called, [`ProseAlertRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseAlertRequest`] is the owned form.
+pub struct ProseAlertRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProseAlertRequest {
+    /// Starts writing one ProSe-Alert-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseAlertRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProseAlertRequestWriter<'b> {
+        let mut w = ProseAlertRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388674, 16777340),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProseAlertRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(3801, 10415),
+        rt::AvpKey::new(3817, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(3802, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(256, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(1024, true, f);
+        self
+    }
+    /// `{ App-Layer-User-Id }`: App-Layer-User-Id (code 3801, vendor 10415), 3GPP TS 29.345 §6.3.2.
+    #[inline]
+    pub fn app_layer_user_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(3801, 192, 10415, 32, true, v);
+        self
+    }
+    /// `{ Targeted-EPUID }`: Targeted-EPUID (code 3817, vendor 10415), 3GPP TS 29.345 §6.3.26.
+    #[inline]
+    pub fn targeted_epuid(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(3817, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ Assistance-Info ]`: Assistance-Info (code 3802, vendor 10415), 3GPP TS 29.345 §6.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn assistance_info(
+        &mut self,
+        f: impl FnOnce(&mut AssistanceInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<AssistanceInfo>(2048, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one ProSe-Alert-Answer (command code 8388674, application 16777340), 3GPP TS 29.345 §6.2.16, straight into a buffer: started by [`ProseAlertAnswer::writer`], each setter appends one AVP in the order called, [`ProseAlertAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseAlertAnswer`] is the owned form.
+pub struct ProseAlertAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProseAlertAnswer {
+    /// Starts writing one ProSe-Alert-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseAlertAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProseAlertAnswerWriter<'b> {
+        let mut w = ProseAlertAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388674, 16777340),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProseAlertAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                512,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(1024, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one ProSe-Cancellation-Request (command code 8388675, application 16777340), 3GPP TS 29.345 §6.2.17, straight into a buffer: started by [`ProseCancellationRequest::writer`], each setter appends one AVP in the order called, [`ProseCancellationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseCancellationRequest`] is the owned form.
+pub struct ProseCancellationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProseCancellationRequest {
+    /// Starts writing one ProSe-Cancellation-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseCancellationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProseCancellationRequestWriter<'b> {
+        let mut w = ProseCancellationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388675, 16777340),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProseCancellationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(3816, 10415),
+        rt::AvpKey::new(3817, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(256, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(1024, true, f);
+        self
+    }
+    /// `{ Requesting-EPUID }`: Requesting-EPUID (code 3816, vendor 10415), 3GPP TS 29.345 §6.3.23.
+    #[inline]
+    pub fn requesting_epuid(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(3816, 192, 10415, 32, true, v);
+        self
+    }
+    /// `{ Targeted-EPUID }`: Targeted-EPUID (code 3817, vendor 10415), 3GPP TS 29.345 §6.3.26.
+    #[inline]
+    pub fn targeted_epuid(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(3817, 192, 10415, 64, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one ProSe-Cancellation-Answer (command code 8388675, application 16777340), 3GPP TS 29.345 §6.2.18, straight into a buffer: started by [`ProseCancellationAnswer::writer`], each setter appends one AVP in the order called, [`ProseCancellationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`ProseCancellationAnswer`] is the owned form.
+pub struct ProseCancellationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl ProseCancellationAnswer {
+    /// Starts writing one ProSe-Cancellation-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`ProseCancellationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> ProseCancellationAnswerWriter<'b> {
+        let mut w = ProseCancellationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388675, 16777340),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl ProseCancellationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(260, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vendor_specific_application_id(
+        &mut self,
+        f: impl FnOnce(&mut super::base::VendorSpecificApplicationIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::VendorSpecificApplicationId>(32, true, f);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                512,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(1024, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 68usize] = [
     rt::dictionary::AvpDef {

@@ -4509,6 +4509,955 @@ impl std::fmt::Debug for DeviceNotificationAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one Device-Action AVP (code 3001, vendor 10415), 3GPP TS 29.368 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DeviceAction`] is the owned form.
+///
+/// ```text
+/// [ External-Identifier ]
+/// [ MSISDN ]
+/// [ SCS-Identity ]
+/// { Reference-Number }
+/// [ Old-Reference-Number ]
+/// { Action-Type }
+/// [ Trigger-Data ]
+/// [ Validity-Time ]
+/// *[ AVP ]
+/// ```
+pub struct DeviceActionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for DeviceAction {
+    type Writer<'c> = DeviceActionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3001, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3007, 10415),
+        rt::AvpKey::new(3005, 10415),
+        rt::AvpKey::new(3111, 10415),
+        rt::AvpKey::new(701, 10415),
+        rt::AvpKey::new(3104, 10415),
+        rt::AvpKey::new(3011, 10415),
+        rt::AvpKey::new(3003, 10415),
+        rt::AvpKey::new(448, 0),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for DeviceActionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl DeviceActionWriter<'_> {
+    /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
+    #[inline]
+    pub fn external_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3111, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
+    #[inline]
+    pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(701, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ SCS-Identity ]`: SCS-Identity (code 3104, vendor 10415), 3GPP TS 29.336 §6.4.
+    #[inline]
+    pub fn scs_identity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3104, 192, 10415, 16, true, v);
+        self
+    }
+    /// `{ Reference-Number }`: Reference-Number (code 3007, vendor 10415), 3GPP TS 29.368 §6.4.
+    #[inline]
+    pub fn reference_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3007, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Old-Reference-Number ]`: Old-Reference-Number (code 3011, vendor 10415), 3GPP TS 29.368 §6.4.
+    #[inline]
+    pub fn old_reference_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3011, 192, 10415, 32, true, v);
+        self
+    }
+    /// `{ Action-Type }`: Action-Type (code 3005, vendor 10415), 3GPP TS 29.368 §6.4.
+    #[inline]
+    pub fn action_type(&mut self, v: ActionType) -> &mut Self {
+        self.0.put_i32(3005, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ Trigger-Data ]`: Trigger-Data (code 3003, vendor 10415), 3GPP TS 29.368 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn trigger_data(
+        &mut self,
+        f: impl FnOnce(&mut TriggerDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<TriggerData>(64, true, f);
+        self
+    }
+    /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
+    #[inline]
+    pub fn validity_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(448, 64, 0, 128, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Device-Notification AVP (code 3002, vendor 10415), 3GPP TS 29.368 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DeviceNotification`] is the owned form.
+///
+/// ```text
+/// [ External-Identifier ]
+/// [ MSISDN ]
+/// [ SCS-Identity ]
+/// [ Reference-Number ]
+/// { Action-Type }
+/// [ Request-Status ]
+/// [ MTC-Error-Diagnostic ]
+/// [ Delivery-Outcome ]
+/// *[ AVP ]
+/// ```
+pub struct DeviceNotificationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for DeviceNotification {
+    type Writer<'c> = DeviceNotificationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3002, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3005, 10415),
+        rt::AvpKey::new(3111, 10415),
+        rt::AvpKey::new(701, 10415),
+        rt::AvpKey::new(3104, 10415),
+        rt::AvpKey::new(3007, 10415),
+        rt::AvpKey::new(3008, 10415),
+        rt::AvpKey::new(3203, 10415),
+        rt::AvpKey::new(3009, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for DeviceNotificationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl DeviceNotificationWriter<'_> {
+    /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
+    #[inline]
+    pub fn external_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3111, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
+    #[inline]
+    pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(701, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ SCS-Identity ]`: SCS-Identity (code 3104, vendor 10415), 3GPP TS 29.336 §6.4.
+    #[inline]
+    pub fn scs_identity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3104, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ Reference-Number ]`: Reference-Number (code 3007, vendor 10415), 3GPP TS 29.368 §6.4.
+    #[inline]
+    pub fn reference_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3007, 192, 10415, 16, true, v);
+        self
+    }
+    /// `{ Action-Type }`: Action-Type (code 3005, vendor 10415), 3GPP TS 29.368 §6.4.
+    #[inline]
+    pub fn action_type(&mut self, v: ActionType) -> &mut Self {
+        self.0.put_i32(3005, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Request-Status ]`: Request-Status (code 3008, vendor 10415), 3GPP TS 29.368 §6.4.
+    #[inline]
+    pub fn request_status(&mut self, v: RequestStatus) -> &mut Self {
+        self.0.put_i32(3008, 192, 10415, 32, true, v.0);
+        self
+    }
+    /// `[ MTC-Error-Diagnostic ]`: MTC-Error-Diagnostic (code 3203, vendor 10415), 3GPP TS 29.337 §6.3.
+    #[inline]
+    pub fn mtc_error_diagnostic(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3203, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ Delivery-Outcome ]`: Delivery-Outcome (code 3009, vendor 10415), 3GPP TS 29.368 §6.4.
+    #[inline]
+    pub fn delivery_outcome(&mut self, v: DeliveryOutcome) -> &mut Self {
+        self.0.put_i32(3009, 192, 10415, 128, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Trigger-Data AVP (code 3003, vendor 10415), 3GPP TS 29.368 §6.4, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TriggerData`] is the owned form.
+///
+/// ```text
+/// { Payload }
+/// [ Priority-Indication ]
+/// [ Application-Port-Identifier ]
+/// *[ AVP ]
+/// ```
+pub struct TriggerDataWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TriggerData {
+    type Writer<'c> = TriggerDataWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3003, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3004, 10415),
+        rt::AvpKey::new(3006, 10415),
+        rt::AvpKey::new(3010, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TriggerDataWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TriggerDataWriter<'_> {
+    /// `{ Payload }`: Payload (code 3004, vendor 10415), 3GPP TS 29.368 §6.4.
+    #[inline]
+    pub fn payload(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3004, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Priority-Indication ]`: Priority-Indication (code 3006, vendor 10415), 3GPP TS 29.368 §6.4.
+    #[inline]
+    pub fn priority_indication(&mut self, v: PriorityIndication) -> &mut Self {
+        self.0.put_i32(3006, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ Application-Port-Identifier ]`: Application-Port-Identifier (code 3010, vendor 10415), 3GPP TS 29.368 §6.4.
+    #[inline]
+    pub fn application_port_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3010, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one Device-Action-Request (command code 8388639, application 16777309), 3GPP TS 29.368 §6.2.1, straight into a buffer: started by [`DeviceActionRequest::writer`], each setter appends one AVP in the order called, [`DeviceActionRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`DeviceActionRequest`] is the owned form.
+pub struct DeviceActionRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl DeviceActionRequest {
+    /// Starts writing one Device-Action-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`DeviceActionRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> DeviceActionRequestWriter<'b> {
+        let mut w = DeviceActionRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388639, 16777309),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl DeviceActionRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(3001, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(621, 0),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `{ Device-Action }`: Device-Action (code 3001, vendor 10415), 3GPP TS 29.368 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn device_action(
+        &mut self,
+        f: impl FnOnce(&mut DeviceActionWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<DeviceAction>(32, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Device-Action-Answer (command code 8388639, application 16777309), 3GPP TS 29.368 §6.2.2, straight into a buffer: started by [`DeviceActionAnswer::writer`], each setter appends one AVP in the order called, [`DeviceActionAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`DeviceActionAnswer`] is the owned form.
+pub struct DeviceActionAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl DeviceActionAnswer {
+    /// Starts writing one Device-Action-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`DeviceActionAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> DeviceActionAnswerWriter<'b> {
+        let mut w = DeviceActionAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388639, 16777309),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl DeviceActionAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(3002, 10415),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(64, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(128, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                256,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `[ Device-Notification ]`: Device-Notification (code 3002, vendor 10415), 3GPP TS 29.368 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn device_notification(
+        &mut self,
+        f: impl FnOnce(&mut DeviceNotificationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<DeviceNotification>(512, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(1024, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Device-Notification-Request (command code 8388640, application 16777309), 3GPP TS 29.368 §6.2.3, straight into a buffer: started by [`DeviceNotificationRequest::writer`], each setter appends one AVP in the order called, [`DeviceNotificationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`DeviceNotificationRequest`] is the owned form.
+pub struct DeviceNotificationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl DeviceNotificationRequest {
+    /// Starts writing one Device-Notification-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`DeviceNotificationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> DeviceNotificationRequestWriter<'b> {
+        let mut w = DeviceNotificationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388640, 16777309),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl DeviceNotificationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(3002, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(621, 0),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(256, true, f);
+        self
+    }
+    /// `{ Device-Notification }`: Device-Notification (code 3002, vendor 10415), 3GPP TS 29.368 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn device_notification(
+        &mut self,
+        f: impl FnOnce(&mut DeviceNotificationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<DeviceNotification>(64, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Device-Notification-Answer (command code 8388640, application 16777309), 3GPP TS 29.368 §6.2.4, straight into a buffer: started by [`DeviceNotificationAnswer::writer`], each setter appends one AVP in the order called, [`DeviceNotificationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`DeviceNotificationAnswer`] is the owned form.
+pub struct DeviceNotificationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl DeviceNotificationAnswer {
+    /// Starts writing one Device-Notification-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`DeviceNotificationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> DeviceNotificationAnswerWriter<'b> {
+        let mut w = DeviceNotificationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388640, 16777309),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl DeviceNotificationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(279, 0),
+    ];
+    const REQUIRED: u64 = 15;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(64, true, f);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(128, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                256,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(512, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 11usize] = [
     rt::dictionary::AvpDef {

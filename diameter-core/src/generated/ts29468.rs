@@ -8161,6 +8161,1581 @@ impl std::fmt::Debug for GcsNotificationAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one MBMS-Bearer-Event-Notification AVP (code 3503, vendor 10415), 3GPP TS 29.468 §6.4.5, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MbmsBearerEventNotification`] is the owned form.
+///
+/// ```text
+/// { TMGI }
+/// { MBMS-Flow-Identifier }
+/// { MBMS-Bearer-Event }
+/// [ MBMS-Bearer-Event-Diagnostic-Info ]
+/// *[ Userplane-Protocol-Result ]
+/// *[ AVP ]
+/// ```
+pub struct MbmsBearerEventNotificationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MbmsBearerEventNotification {
+    type Writer<'c> = MbmsBearerEventNotificationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3503, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(900, 10415),
+        rt::AvpKey::new(920, 10415),
+        rt::AvpKey::new(3502, 10415),
+        rt::AvpKey::new(3533, 10415),
+    ];
+    const REQUIRED: u64 = 7;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MbmsBearerEventNotificationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MbmsBearerEventNotificationWriter<'_> {
+    /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn tmgi(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(900, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ MBMS-Flow-Identifier }`: MBMS-Flow-Identifier (code 920, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn mbms_flow_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(920, 128, 10415, 2, true, v);
+        self
+    }
+    /// `{ MBMS-Bearer-Event }`: MBMS-Bearer-Event (code 3502, vendor 10415), 3GPP TS 29.468 §6.4.4.
+    #[inline]
+    pub fn mbms_bearer_event(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3502, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ MBMS-Bearer-Event-Diagnostic-Info ]`: MBMS-Bearer-Event-Diagnostic-Info (code 3533, vendor 10415), 3GPP TS 29.468 §6.4.35.
+    #[inline]
+    pub fn mbms_bearer_event_diagnostic_info(
+        &mut self,
+        v: MbmsBearerEventDiagnosticInfo,
+    ) -> &mut Self {
+        self.0.put_i32(3533, 128, 10415, 8, true, v.0);
+        self
+    }
+    /// `*[ Userplane-Protocol-Result ]`: Userplane-Protocol-Result (code 3529, vendor 10415), 3GPP TS 29.468 §6.4.31. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn userplane_protocol_result(
+        &mut self,
+        f: impl FnOnce(&mut UserplaneProtocolResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<UserplaneProtocolResult>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MBMS-Bearer-Request AVP (code 3504, vendor 10415), 3GPP TS 29.468 §6.4.6, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MbmsBearerRequest`] is the owned form.
+///
+/// ```text
+/// { MBMS-StartStop-Indication }
+/// [ TMGI ]
+/// [ MBMS-Flow-Identifier ]
+/// [ QoS-Information ]
+/// [ MBMS-Service-Area ]
+/// [ MBMS-Start-Time ]
+/// [ MB2U-Security ]
+/// [ MBMS-Cell-List ]
+/// [ Local-M1-Information ]
+/// [ Local-MB2-U-Information ]
+/// [ FEC-Request ]
+/// *[ ROHC-Request ]
+/// [ ROHC-Max-CID ]
+/// *[ AVP ]
+/// ```
+pub struct MbmsBearerRequestWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MbmsBearerRequest {
+    type Writer<'c> = MbmsBearerRequestWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3504, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(902, 10415),
+        rt::AvpKey::new(900, 10415),
+        rt::AvpKey::new(920, 10415),
+        rt::AvpKey::new(1016, 10415),
+        rt::AvpKey::new(903, 10415),
+        rt::AvpKey::new(3507, 10415),
+        rt::AvpKey::new(3517, 10415),
+        rt::AvpKey::new(934, 10415),
+        rt::AvpKey::new(3518, 10415),
+        rt::AvpKey::new(3519, 10415),
+        rt::AvpKey::new(3525, 10415),
+        rt::AvpKey::new(3532, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MbmsBearerRequestWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MbmsBearerRequestWriter<'_> {
+    /// `{ MBMS-StartStop-Indication }`: MBMS-StartStop-Indication (code 902, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn mbms_startstop_indication(
+        &mut self,
+        v: super::ts29061::MbmsStartstopIndication,
+    ) -> &mut Self {
+        self.0.put_i32(902, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn tmgi(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(900, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ MBMS-Flow-Identifier ]`: MBMS-Flow-Identifier (code 920, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn mbms_flow_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(920, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::QosInformation>(8, true, f);
+        self
+    }
+    /// `[ MBMS-Service-Area ]`: MBMS-Service-Area (code 903, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn mbms_service_area(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(903, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ MBMS-Start-Time ]`: MBMS-Start-Time (code 3507, vendor 10415), 3GPP TS 29.468 §6.4.9.
+    #[inline]
+    pub fn mbms_start_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(3507, 192, 10415, 32, true, v.0);
+        self
+    }
+    /// `[ MB2U-Security ]`: MB2U-Security (code 3517, vendor 10415), 3GPP TS 29.468 §6.4.19.
+    #[inline]
+    pub fn mb2u_security(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3517, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ MBMS-Cell-List ]`: MBMS-Cell-List (code 934, vendor 10415), 3GPP TS 29.061 §20.
+    #[inline]
+    pub fn mbms_cell_list(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(934, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ Local-M1-Information ]`: Local-M1-Information (code 3518, vendor 10415), 3GPP TS 29.468 §6.4.20.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn local_m1_information(
+        &mut self,
+        f: impl FnOnce(&mut LocalM1InformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<LocalM1Information>(256, true, f);
+        self
+    }
+    /// `[ Local-MB2-U-Information ]`: Local-MB2-U-Information (code 3519, vendor 10415), 3GPP TS 29.468 §6.4.21.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn local_mb2_u_information(
+        &mut self,
+        f: impl FnOnce(&mut LocalMb2UInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<LocalMb2UInformation>(512, true, f);
+        self
+    }
+    /// `[ FEC-Request ]`: FEC-Request (code 3525, vendor 10415), 3GPP TS 29.468 §6.4.27.
+    #[inline]
+    pub fn fec_request(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3525, 128, 10415, 1024, true, v);
+        self
+    }
+    /// `*[ ROHC-Request ]`: ROHC-Request (code 3526, vendor 10415), 3GPP TS 29.468 §6.4.28. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn rohc_request(
+        &mut self,
+        f: impl FnOnce(&mut RohcRequestWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RohcRequest>(0, false, f);
+        self
+    }
+    /// `[ ROHC-Max-CID ]`: ROHC-Max-CID (code 3532, vendor 10415), 3GPP TS 29.468 §6.4.34.
+    #[inline]
+    pub fn rohc_max_cid(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3532, 128, 10415, 2048, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MBMS-Bearer-Response AVP (code 3505, vendor 10415), 3GPP TS 29.468 §6.4.7, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MbmsBearerResponse`] is the owned form.
+///
+/// ```text
+/// [ TMGI ]
+/// [ MBMS-Flow-Identifier ]
+/// [ MBMS-Session-Duration ]
+/// [ MBMS-Bearer-Result ]
+/// *2[ BMSC-Address ]
+/// [ BMSC-Port ]
+/// [ MB2U-Security ]
+/// *[ Radio-Frequency ]
+/// *[ Userplane-Protocol-Result ]
+/// *[ AVP ]
+/// ```
+pub struct MbmsBearerResponseWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MbmsBearerResponse {
+    type Writer<'c> = MbmsBearerResponseWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3505, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(900, 10415),
+        rt::AvpKey::new(920, 10415),
+        rt::AvpKey::new(904, 10415),
+        rt::AvpKey::new(3506, 10415),
+        rt::AvpKey::new(3501, 10415),
+        rt::AvpKey::new(3517, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MbmsBearerResponseWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MbmsBearerResponseWriter<'_> {
+    /// `[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn tmgi(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(900, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ MBMS-Flow-Identifier ]`: MBMS-Flow-Identifier (code 920, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn mbms_flow_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(920, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ MBMS-Session-Duration ]`: MBMS-Session-Duration (code 904, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn mbms_session_duration(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(904, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ MBMS-Bearer-Result ]`: MBMS-Bearer-Result (code 3506, vendor 10415), 3GPP TS 29.468 §6.4.8.
+    #[inline]
+    pub fn mbms_bearer_result(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3506, 192, 10415, 8, true, v);
+        self
+    }
+    /// `*2[ BMSC-Address ]`: BMSC-Address (code 3500, vendor 10415), 3GPP TS 29.468 §6.4.2. Each call appends another occurrence.
+    #[inline]
+    pub fn bmsc_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(3500, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ BMSC-Port ]`: BMSC-Port (code 3501, vendor 10415), 3GPP TS 29.468 §6.4.3.
+    #[inline]
+    pub fn bmsc_port(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3501, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ MB2U-Security ]`: MB2U-Security (code 3517, vendor 10415), 3GPP TS 29.468 §6.4.19.
+    #[inline]
+    pub fn mb2u_security(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3517, 192, 10415, 32, true, v);
+        self
+    }
+    /// `*[ Radio-Frequency ]`: Radio-Frequency (code 3508, vendor 10415), 3GPP TS 29.468 §6.4.10. Each call appends another occurrence.
+    #[inline]
+    pub fn radio_frequency(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3508, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Userplane-Protocol-Result ]`: Userplane-Protocol-Result (code 3529, vendor 10415), 3GPP TS 29.468 §6.4.31. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn userplane_protocol_result(
+        &mut self,
+        f: impl FnOnce(&mut UserplaneProtocolResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<UserplaneProtocolResult>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one TMGI-Allocation-Request AVP (code 3509, vendor 10415), 3GPP TS 29.468 §6.4.11, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TmgiAllocationRequest`] is the owned form.
+///
+/// ```text
+/// { TMGI-Number }
+/// *[ TMGI ]
+/// *[ AVP ]
+/// ```
+pub struct TmgiAllocationRequestWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TmgiAllocationRequest {
+    type Writer<'c> = TmgiAllocationRequestWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3509, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(3516, 10415)];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TmgiAllocationRequestWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TmgiAllocationRequestWriter<'_> {
+    /// `{ TMGI-Number }`: TMGI-Number (code 3516, vendor 10415), 3GPP TS 29.468 §6.4.18.
+    #[inline]
+    pub fn tmgi_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3516, 192, 10415, 1, true, v);
+        self
+    }
+    /// `*[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7. Each call appends another occurrence.
+    #[inline]
+    pub fn tmgi(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(900, 192, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one TMGI-Allocation-Response AVP (code 3510, vendor 10415), 3GPP TS 29.468 §6.4.12, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TmgiAllocationResponse`] is the owned form.
+///
+/// ```text
+/// *[ TMGI ]
+/// [ MBMS-Session-Duration ]
+/// [ TMGI-Allocation-Result ]
+/// *[ AVP ]
+/// ```
+pub struct TmgiAllocationResponseWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TmgiAllocationResponse {
+    type Writer<'c> = TmgiAllocationResponseWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3510, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(904, 10415),
+        rt::AvpKey::new(3511, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TmgiAllocationResponseWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TmgiAllocationResponseWriter<'_> {
+    /// `*[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7. Each call appends another occurrence.
+    #[inline]
+    pub fn tmgi(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(900, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ MBMS-Session-Duration ]`: MBMS-Session-Duration (code 904, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn mbms_session_duration(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(904, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ TMGI-Allocation-Result ]`: TMGI-Allocation-Result (code 3511, vendor 10415), 3GPP TS 29.468 §6.4.13.
+    #[inline]
+    pub fn tmgi_allocation_result(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3511, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one TMGI-Deallocation-Request AVP (code 3512, vendor 10415), 3GPP TS 29.468 §6.4.14, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TmgiDeallocationRequest`] is the owned form.
+///
+/// ```text
+/// *[ TMGI ]
+/// *[ AVP ]
+/// ```
+pub struct TmgiDeallocationRequestWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TmgiDeallocationRequest {
+    type Writer<'c> = TmgiDeallocationRequestWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3512, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TmgiDeallocationRequestWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TmgiDeallocationRequestWriter<'_> {
+    /// `*[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7. Each call appends another occurrence.
+    #[inline]
+    pub fn tmgi(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(900, 192, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one TMGI-Deallocation-Response AVP (code 3513, vendor 10415), 3GPP TS 29.468 §6.4.15, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TmgiDeallocationResponse`] is the owned form.
+///
+/// ```text
+/// { TMGI }
+/// [ TMGI-Deallocation-Result ]
+/// *[ AVP ]
+/// ```
+pub struct TmgiDeallocationResponseWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TmgiDeallocationResponse {
+    type Writer<'c> = TmgiDeallocationResponseWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3513, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(900, 10415),
+        rt::AvpKey::new(3514, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TmgiDeallocationResponseWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TmgiDeallocationResponseWriter<'_> {
+    /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn tmgi(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(900, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ TMGI-Deallocation-Result ]`: TMGI-Deallocation-Result (code 3514, vendor 10415), 3GPP TS 29.468 §6.4.16.
+    #[inline]
+    pub fn tmgi_deallocation_result(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3514, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one TMGI-Expiry AVP (code 3515, vendor 10415), 3GPP TS 29.468 §6.4.17, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TmgiExpiry`] is the owned form.
+///
+/// ```text
+/// 1*{ TMGI }
+/// *[ AVP ]
+/// ```
+pub struct TmgiExpiryWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TmgiExpiry {
+    type Writer<'c> = TmgiExpiryWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3515, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(900, 10415)];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TmgiExpiryWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TmgiExpiryWriter<'_> {
+    /// `1*{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7. Each call appends another occurrence.
+    #[inline]
+    pub fn tmgi(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(900, 192, 10415, 1, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Local-M1-Information AVP (code 3518, vendor 10415), 3GPP TS 29.468 §6.4.20, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LocalM1Information`] is the owned form.
+///
+/// ```text
+/// [ MBMS-eNB-IP-Multicast-Address ]
+/// [ MBMS-eNB-IPv6-Multicast-Address ]
+/// [ MB2C-MBMS-GW-SSM-IP-Address ]
+/// [ MB2C-MBMS-GW-SSM-IPv6-Address ]
+/// [ Common-Tunnel-Endpoint-Identifier ]
+/// ```
+pub struct LocalM1InformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for LocalM1Information {
+    type Writer<'c> = LocalM1InformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3518, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3520, 10415),
+        rt::AvpKey::new(3521, 10415),
+        rt::AvpKey::new(3522, 10415),
+        rt::AvpKey::new(3523, 10415),
+        rt::AvpKey::new(3524, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for LocalM1InformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl LocalM1InformationWriter<'_> {
+    /// `[ MBMS-eNB-IP-Multicast-Address ]`: MBMS-eNB-IP-Multicast-Address (code 3520, vendor 10415), 3GPP TS 29.468 §6.4.22.
+    #[inline]
+    pub fn mbms_enb_ip_multicast_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(3520, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ MBMS-eNB-IPv6-Multicast-Address ]`: MBMS-eNB-IPv6-Multicast-Address (code 3521, vendor 10415), 3GPP TS 29.468 §6.4.23.
+    #[inline]
+    pub fn mbms_enb_ipv6_multicast_address(
+        &mut self,
+        v: &rt::data::Address,
+    ) -> &mut Self {
+        self.0.put_address(3521, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ MB2C-MBMS-GW-SSM-IP-Address ]`: MB2C-MBMS-GW-SSM-IP-Address (code 3522, vendor 10415), 3GPP TS 29.468 §6.4.24.
+    #[inline]
+    pub fn mb2c_mbms_gw_ssm_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(3522, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ MB2C-MBMS-GW-SSM-IPv6-Address ]`: MB2C-MBMS-GW-SSM-IPv6-Address (code 3523, vendor 10415), 3GPP TS 29.468 §6.4.25.
+    #[inline]
+    pub fn mb2c_mbms_gw_ssm_ipv6_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(3523, 128, 10415, 8, true, v);
+        self
+    }
+    /// `[ Common-Tunnel-Endpoint-Identifier ]`: Common-Tunnel-Endpoint-Identifier (code 3524, vendor 10415), 3GPP TS 29.468 §6.4.26.
+    #[inline]
+    pub fn common_tunnel_endpoint_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3524, 128, 10415, 16, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Local-MB2-U-Information AVP (code 3519, vendor 10415), 3GPP TS 29.468 §6.4.21, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LocalMb2UInformation`] is the owned form.
+///
+/// ```text
+/// *2[ BMSC-Address ]
+/// [ BMSC-Port ]
+/// ```
+pub struct LocalMb2UInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for LocalMb2UInformation {
+    type Writer<'c> = LocalMb2UInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3519, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(3501, 10415)];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for LocalMb2UInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl LocalMb2UInformationWriter<'_> {
+    /// `*2[ BMSC-Address ]`: BMSC-Address (code 3500, vendor 10415), 3GPP TS 29.468 §6.4.2. Each call appends another occurrence.
+    #[inline]
+    pub fn bmsc_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(3500, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ BMSC-Port ]`: BMSC-Port (code 3501, vendor 10415), 3GPP TS 29.468 §6.4.3.
+    #[inline]
+    pub fn bmsc_port(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3501, 192, 10415, 1, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one ROHC-Request AVP (code 3526, vendor 10415), 3GPP TS 29.468 §6.4.28, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RohcRequest`] is the owned form.
+///
+/// ```text
+/// 1*{ Flow-Description }
+/// [ ROHC-Full-Header-Periodicity ]
+/// { ROHC-Profile }
+/// *[ AVP ]
+/// ```
+pub struct RohcRequestWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RohcRequest {
+    type Writer<'c> = RohcRequestWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3526, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(507, 10415),
+        rt::AvpKey::new(3528, 10415),
+        rt::AvpKey::new(3527, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RohcRequestWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RohcRequestWriter<'_> {
+    /// `1*{ Flow-Description }`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8. Each call appends another occurrence.
+    #[inline]
+    pub fn flow_description(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(507, 192, 10415, 1, false, v);
+        self
+    }
+    /// `[ ROHC-Full-Header-Periodicity ]`: ROHC-Full-Header-Periodicity (code 3527, vendor 10415), 3GPP TS 29.468 §6.4.29.
+    #[inline]
+    pub fn rohc_full_header_periodicity(&mut self, v: f32) -> &mut Self {
+        self.0.put_f32(3527, 128, 10415, 4, true, v);
+        self
+    }
+    /// `{ ROHC-Profile }`: ROHC-Profile (code 3528, vendor 10415), 3GPP TS 29.468 §6.4.30.
+    #[inline]
+    pub fn rohc_profile(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3528, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Userplane-Protocol-Result AVP (code 3529, vendor 10415), 3GPP TS 29.468 §6.4.31, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UserplaneProtocolResult`] is the owned form.
+///
+/// ```text
+/// *[ Flow-Description ]
+/// [ ROHC-Result ]
+/// [ FEC-Result ]
+/// *[ AVP ]
+/// ```
+pub struct UserplaneProtocolResultWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for UserplaneProtocolResult {
+    type Writer<'c> = UserplaneProtocolResultWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3529, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3530, 10415),
+        rt::AvpKey::new(3531, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for UserplaneProtocolResultWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl UserplaneProtocolResultWriter<'_> {
+    /// `*[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8. Each call appends another occurrence.
+    #[inline]
+    pub fn flow_description(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(507, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ ROHC-Result ]`: ROHC-Result (code 3530, vendor 10415), 3GPP TS 29.468 §6.4.32.
+    #[inline]
+    pub fn rohc_result(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3530, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ FEC-Result ]`: FEC-Result (code 3531, vendor 10415), 3GPP TS 29.468 §6.4.33.
+    #[inline]
+    pub fn fec_result(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3531, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one GCS-Action-Request (command code 8388662, application 16777335), 3GPP TS 29.468 §6.6.2, straight into a buffer: started by [`GcsActionRequest::writer`], each setter appends one AVP in the order called, [`GcsActionRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`GcsActionRequest`] is the owned form.
+pub struct GcsActionRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl GcsActionRequest {
+    /// Starts writing one GCS-Action-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`GcsActionRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> GcsActionRequestWriter<'b> {
+        let mut w = GcsActionRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388662, 16777335),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl GcsActionRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(628, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(3509, 10415),
+        rt::AvpKey::new(3512, 10415),
+        rt::AvpKey::new(932, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `1*{ Supported-Features }`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(64, false, f);
+        self
+    }
+    /// `[ TMGI-Allocation-Request ]`: TMGI-Allocation-Request (code 3509, vendor 10415), 3GPP TS 29.468 §6.4.11.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tmgi_allocation_request(
+        &mut self,
+        f: impl FnOnce(&mut TmgiAllocationRequestWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<TmgiAllocationRequest>(1024, true, f);
+        self
+    }
+    /// `[ TMGI-Deallocation-Request ]`: TMGI-Deallocation-Request (code 3512, vendor 10415), 3GPP TS 29.468 §6.4.14.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tmgi_deallocation_request(
+        &mut self,
+        f: impl FnOnce(&mut TmgiDeallocationRequestWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<TmgiDeallocationRequest>(2048, true, f);
+        self
+    }
+    /// `*[ MBMS-Bearer-Request ]`: MBMS-Bearer-Request (code 3504, vendor 10415), 3GPP TS 29.468 §6.4.6. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mbms_bearer_request(
+        &mut self,
+        f: impl FnOnce(&mut MbmsBearerRequestWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MbmsBearerRequest>(0, false, f);
+        self
+    }
+    /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
+    #[inline]
+    pub fn restart_counter(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(932, 192, 10415, 4096, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one GCS-Action-Answer (command code 8388662, application 16777335), 3GPP TS 29.468 §6.6.3, straight into a buffer: started by [`GcsActionAnswer::writer`], each setter appends one AVP in the order called, [`GcsActionAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`GcsActionAnswer`] is the owned form.
+pub struct GcsActionAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl GcsActionAnswer {
+    /// Starts writing one GCS-Action-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`GcsActionAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> GcsActionAnswerWriter<'b> {
+        let mut w = GcsActionAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388662, 16777335),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl GcsActionAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(628, 10415),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(279, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+        rt::AvpKey::new(3510, 10415),
+        rt::AvpKey::new(932, 10415),
+    ];
+    const REQUIRED: u64 = 63;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(256, true, f);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 512, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 1024, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(2048, true, f);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 4096, true, v);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 8192, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 16384, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `1*{ Supported-Features }`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(32, false, f);
+        self
+    }
+    /// `[ TMGI-Allocation-Response ]`: TMGI-Allocation-Response (code 3510, vendor 10415), 3GPP TS 29.468 §6.4.12.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tmgi_allocation_response(
+        &mut self,
+        f: impl FnOnce(&mut TmgiAllocationResponseWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<TmgiAllocationResponse>(32768, true, f);
+        self
+    }
+    /// `*[ TMGI-Deallocation-Response ]`: TMGI-Deallocation-Response (code 3513, vendor 10415), 3GPP TS 29.468 §6.4.15. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tmgi_deallocation_response(
+        &mut self,
+        f: impl FnOnce(&mut TmgiDeallocationResponseWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<TmgiDeallocationResponse>(0, false, f);
+        self
+    }
+    /// `*[ MBMS-Bearer-Response ]`: MBMS-Bearer-Response (code 3505, vendor 10415), 3GPP TS 29.468 §6.4.7. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mbms_bearer_response(
+        &mut self,
+        f: impl FnOnce(&mut MbmsBearerResponseWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MbmsBearerResponse>(0, false, f);
+        self
+    }
+    /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
+    #[inline]
+    pub fn restart_counter(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(932, 192, 10415, 65536, true, v);
+        self
+    }
+    /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn load(
+        &mut self,
+        f: impl FnOnce(&mut super::rfc8583::LoadWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::rfc8583::Load>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one GCS-Notification-Request (command code 8388663, application 16777335), 3GPP TS 29.468 §6.6.4, straight into a buffer: started by [`GcsNotificationRequest::writer`], each setter appends one AVP in the order called, [`GcsNotificationRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`GcsNotificationRequest`] is the owned form.
+pub struct GcsNotificationRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl GcsNotificationRequest {
+    /// Starts writing one GCS-Notification-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`GcsNotificationRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> GcsNotificationRequestWriter<'b> {
+        let mut w = GcsNotificationRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 8388663, 16777335),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl GcsNotificationRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(3515, 10415),
+        rt::AvpKey::new(932, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ TMGI-Expiry ]`: TMGI-Expiry (code 3515, vendor 10415), 3GPP TS 29.468 §6.4.17.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tmgi_expiry(
+        &mut self,
+        f: impl FnOnce(&mut TmgiExpiryWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<TmgiExpiry>(512, true, f);
+        self
+    }
+    /// `*[ MBMS-Bearer-Event-Notification ]`: MBMS-Bearer-Event-Notification (code 3503, vendor 10415), 3GPP TS 29.468 §6.4.5. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mbms_bearer_event_notification(
+        &mut self,
+        f: impl FnOnce(&mut MbmsBearerEventNotificationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<MbmsBearerEventNotification>(0, false, f);
+        self
+    }
+    /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
+    #[inline]
+    pub fn restart_counter(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(932, 192, 10415, 1024, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one GCS-Notification-Answer (command code 8388663, application 16777335), 3GPP TS 29.468 §6.6.5, straight into a buffer: started by [`GcsNotificationAnswer::writer`], each setter appends one AVP in the order called, [`GcsNotificationAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`GcsNotificationAnswer`] is the owned form.
+pub struct GcsNotificationAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl GcsNotificationAnswer {
+    /// Starts writing one GCS-Notification-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`GcsNotificationAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> GcsNotificationAnswerWriter<'b> {
+        let mut w = GcsNotificationAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 8388663, 16777335),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl GcsNotificationAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(277, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(297, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(281, 0),
+        rt::AvpKey::new(294, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+        rt::AvpKey::new(279, 0),
+        rt::AvpKey::new(932, 10415),
+    ];
+    const REQUIRED: u64 = 31;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
+    #[inline]
+    pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
+        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn experimental_result(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ExperimentalResultWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ExperimentalResult>(128, true, f);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
+    #[inline]
+    pub fn error_message(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(281, 0, 0, 512, true, v);
+        self
+    }
+    /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
+    #[inline]
+    pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(294, 0, 0, 1024, true, v);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 2048, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(8192, true, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
+    #[inline]
+    pub fn restart_counter(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(932, 192, 10415, 16384, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 34usize] = [
     rt::dictionary::AvpDef {

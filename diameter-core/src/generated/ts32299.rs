@@ -52865,6 +52865,10089 @@ impl std::fmt::Debug for CreditControlAnswerView<'_> {
         }
     }
 }
+/// Writes the members of one Access-Network-Info-Change AVP (code 4401, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AccessNetworkInfoChange`] is the owned form.
+///
+/// ```text
+/// *[ Access-Network-Information ]
+/// [ Cellular-Network-Information ]
+/// [ Change-Time ]
+/// *[ AVP ]
+/// ```
+pub struct AccessNetworkInfoChangeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AccessNetworkInfoChange {
+    type Writer<'c> = AccessNetworkInfoChangeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(4401, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3924, 10415),
+        rt::AvpKey::new(2038, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkInfoChangeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AccessNetworkInfoChangeWriter<'_> {
+    /// `*[ Access-Network-Information ]`: Access-Network-Information (code 1263, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn access_network_information(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1263, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ Cellular-Network-Information ]`: Cellular-Network-Information (code 3924, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn cellular_network_information(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3924, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2038, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Access-Transfer-Information AVP (code 2709, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AccessTransferInformation`] is the owned form.
+///
+/// ```text
+/// [ Access-Transfer-Type ]
+/// *[ Access-Network-Information ]
+/// [ Cellular-Network-Information ]
+/// [ Inter-UE-Transfer ]
+/// [ User-Equipment-Info ]
+/// [ Instance-Id ]
+/// [ Related-IMS-Charging-Identifier ]
+/// [ Related-IMS-Charging-Identifier-Node ]
+/// [ Change-Time ]
+/// *[ AVP ]
+/// ```
+pub struct AccessTransferInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AccessTransferInformation {
+    type Writer<'c> = AccessTransferInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2709, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2710, 10415),
+        rt::AvpKey::new(3924, 10415),
+        rt::AvpKey::new(3902, 10415),
+        rt::AvpKey::new(458, 0),
+        rt::AvpKey::new(3402, 10415),
+        rt::AvpKey::new(2711, 10415),
+        rt::AvpKey::new(2712, 10415),
+        rt::AvpKey::new(2038, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AccessTransferInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AccessTransferInformationWriter<'_> {
+    /// `[ Access-Transfer-Type ]`: Access-Transfer-Type (code 2710, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn access_transfer_type(&mut self, v: AccessTransferType) -> &mut Self {
+        self.0.put_i32(2710, 128, 10415, 1, true, v.0);
+        self
+    }
+    /// `*[ Access-Network-Information ]`: Access-Network-Information (code 1263, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn access_network_information(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1263, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ Cellular-Network-Information ]`: Cellular-Network-Information (code 3924, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn cellular_network_information(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3924, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Inter-UE-Transfer ]`: Inter-UE-Transfer (code 3902, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn inter_ue_transfer(&mut self, v: InterUeTransfer) -> &mut Self {
+        self.0.put_i32(3902, 192, 10415, 4, true, v.0);
+        self
+    }
+    /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_equipment_info(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::UserEquipmentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::credit_control::UserEquipmentInfo>(8, true, f);
+        self
+    }
+    /// `[ Instance-Id ]`: Instance-Id (code 3402, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn instance_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3402, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ Related-IMS-Charging-Identifier ]`: Related-IMS-Charging-Identifier (code 2711, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn related_ims_charging_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2711, 192, 10415, 32, true, v);
+        self
+    }
+    /// `[ Related-IMS-Charging-Identifier-Node ]`: Related-IMS-Charging-Identifier-Node (code 2712, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn related_ims_charging_identifier_node(
+        &mut self,
+        v: &rt::data::Address,
+    ) -> &mut Self {
+        self.0.put_address(2712, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2038, 128, 10415, 128, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Accumulated-Cost AVP (code 2052, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AccumulatedCost`] is the owned form.
+///
+/// ```text
+/// { Value-Digits }
+/// [ Exponent ]
+/// ```
+pub struct AccumulatedCostWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AccumulatedCost {
+    type Writer<'c> = AccumulatedCostWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2052, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(447, 0),
+        rt::AvpKey::new(429, 0),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AccumulatedCostWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AccumulatedCostWriter<'_> {
+    /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
+    #[inline]
+    pub fn value_digits(&mut self, v: i64) -> &mut Self {
+        self.0.put_i64(447, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ Exponent ]`: Exponent (code 429), IETF RFC 8506 §8.9.
+    #[inline]
+    pub fn exponent(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(429, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Additional-Content-Information AVP (code 1207, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AdditionalContentInformation`] is the owned form.
+///
+/// ```text
+/// [ Type-Number ]
+/// [ Additional-Type-Information ]
+/// [ Content-Size ]
+/// *[ AVP ]
+/// ```
+pub struct AdditionalContentInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AdditionalContentInformation {
+    type Writer<'c> = AdditionalContentInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1207, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1204, 10415),
+        rt::AvpKey::new(1205, 10415),
+        rt::AvpKey::new(1206, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AdditionalContentInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AdditionalContentInformationWriter<'_> {
+    /// `[ Type-Number ]`: Type-Number (code 1204, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn type_number(&mut self, v: TypeNumber) -> &mut Self {
+        self.0.put_i32(1204, 128, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Additional-Type-Information ]`: Additional-Type-Information (code 1205, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn additional_type_information(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1205, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ Content-Size ]`: Content-Size (code 1206, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn content_size(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1206, 128, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Address-Domain AVP (code 898, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AddressDomain`] is the owned form.
+///
+/// ```text
+/// [ Domain-Name ]
+/// [ 3GPP-IMSI-MCC-MNC ]
+/// *[ AVP ]
+/// ```
+pub struct AddressDomainWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AddressDomain {
+    type Writer<'c> = AddressDomainWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(898, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1200, 10415),
+        rt::AvpKey::new(8, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AddressDomainWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AddressDomainWriter<'_> {
+    /// `[ Domain-Name ]`: Domain-Name (code 1200, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn domain_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1200, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ 3GPP-IMSI-MCC-MNC ]`: 3GPP-IMSI-MCC-MNC (code 8, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_imsi_mcc_mnc(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(8, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one AF-Correlation-Information AVP (code 1276, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AfCorrelationInformation`] is the owned form.
+///
+/// ```text
+/// { AF-Charging-Identifier }
+/// *[ Flows ]
+/// *[ AVP ]
+/// ```
+pub struct AfCorrelationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AfCorrelationInformation {
+    type Writer<'c> = AfCorrelationInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1276, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(505, 10415)];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AfCorrelationInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AfCorrelationInformationWriter<'_> {
+    /// `{ AF-Charging-Identifier }`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
+    #[inline]
+    pub fn af_charging_identifier(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(505, 192, 10415, 1, true, v);
+        self
+    }
+    /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn flows(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29214::FlowsWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29214::Flows>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Announcement-Information AVP (code 3904, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AnnouncementInformation`] is the owned form.
+///
+/// ```text
+/// { Announcement-Identifier }
+/// *[ Variable-Part ]
+/// [ Time-Indicator ]
+/// [ Quota-Indicator ]
+/// [ Announcement-Order ]
+/// [ Play-Alternative ]
+/// [ Privacy-Indicator ]
+/// [ Language ]
+/// *[ AVP ]
+/// ```
+pub struct AnnouncementInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AnnouncementInformation {
+    type Writer<'c> = AnnouncementInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3904, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3905, 10415),
+        rt::AvpKey::new(3911, 10415),
+        rt::AvpKey::new(3912, 10415),
+        rt::AvpKey::new(3906, 10415),
+        rt::AvpKey::new(3913, 10415),
+        rt::AvpKey::new(3915, 10415),
+        rt::AvpKey::new(3914, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AnnouncementInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AnnouncementInformationWriter<'_> {
+    /// `{ Announcement-Identifier }`: Announcement-Identifier (code 3905, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn announcement_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3905, 192, 10415, 1, true, v);
+        self
+    }
+    /// `*[ Variable-Part ]`: Variable-Part (code 3907, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn variable_part(
+        &mut self,
+        f: impl FnOnce(&mut VariablePartWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<VariablePart>(0, false, f);
+        self
+    }
+    /// `[ Time-Indicator ]`: Time-Indicator (code 3911, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn time_indicator(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3911, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Quota-Indicator ]`: Quota-Indicator (code 3912, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn quota_indicator(&mut self, v: QuotaIndicator) -> &mut Self {
+        self.0.put_i32(3912, 192, 10415, 4, true, v.0);
+        self
+    }
+    /// `[ Announcement-Order ]`: Announcement-Order (code 3906, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn announcement_order(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3906, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ Play-Alternative ]`: Play-Alternative (code 3913, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn play_alternative(&mut self, v: PlayAlternative) -> &mut Self {
+        self.0.put_i32(3913, 192, 10415, 16, true, v.0);
+        self
+    }
+    /// `[ Privacy-Indicator ]`: Privacy-Indicator (code 3915, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn privacy_indicator(&mut self, v: PrivacyIndicator) -> &mut Self {
+        self.0.put_i32(3915, 192, 10415, 32, true, v.0);
+        self
+    }
+    /// `[ Language ]`: Language (code 3914, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn language(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3914, 192, 10415, 64, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one AoC-Cost-Information AVP (code 2053, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AocCostInformation`] is the owned form.
+///
+/// ```text
+/// [ Accumulated-Cost ]
+/// *[ Incremental-Cost ]
+/// [ Currency-Code ]
+/// *[ AVP ]
+/// ```
+pub struct AocCostInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AocCostInformation {
+    type Writer<'c> = AocCostInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2053, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2052, 10415),
+        rt::AvpKey::new(425, 0),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AocCostInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AocCostInformationWriter<'_> {
+    /// `[ Accumulated-Cost ]`: Accumulated-Cost (code 2052, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn accumulated_cost(
+        &mut self,
+        f: impl FnOnce(&mut AccumulatedCostWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AccumulatedCost>(1, true, f);
+        self
+    }
+    /// `*[ Incremental-Cost ]`: Incremental-Cost (code 2062, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn incremental_cost(
+        &mut self,
+        f: impl FnOnce(&mut IncrementalCostWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<IncrementalCost>(0, false, f);
+        self
+    }
+    /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
+    #[inline]
+    pub fn currency_code(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(425, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one AoC-Information AVP (code 2054, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AocInformation`] is the owned form.
+///
+/// ```text
+/// [ AoC-Cost-Information ]
+/// [ Tariff-Information ]
+/// [ AoC-Subscription-Information ]
+/// *[ AVP ]
+/// ```
+pub struct AocInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AocInformation {
+    type Writer<'c> = AocInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2054, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2053, 10415),
+        rt::AvpKey::new(2060, 10415),
+        rt::AvpKey::new(2314, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AocInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AocInformationWriter<'_> {
+    /// `[ AoC-Cost-Information ]`: AoC-Cost-Information (code 2053, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn aoc_cost_information(
+        &mut self,
+        f: impl FnOnce(&mut AocCostInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AocCostInformation>(1, true, f);
+        self
+    }
+    /// `[ Tariff-Information ]`: Tariff-Information (code 2060, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tariff_information(
+        &mut self,
+        f: impl FnOnce(&mut TariffInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<TariffInformation>(2, true, f);
+        self
+    }
+    /// `[ AoC-Subscription-Information ]`: AoC-Subscription-Information (code 2314, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn aoc_subscription_information(
+        &mut self,
+        f: impl FnOnce(&mut AocSubscriptionInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AocSubscriptionInformation>(4, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one AoC-Service AVP (code 2311, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AocService`] is the owned form.
+///
+/// ```text
+/// [ AoC-Service-Obligatory-Type ]
+/// [ AoC-Service-Type ]
+/// *[ AVP ]
+/// ```
+pub struct AocServiceWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AocService {
+    type Writer<'c> = AocServiceWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2311, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2312, 10415),
+        rt::AvpKey::new(2313, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AocServiceWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AocServiceWriter<'_> {
+    /// `[ AoC-Service-Obligatory-Type ]`: AoC-Service-Obligatory-Type (code 2312, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn aoc_service_obligatory_type(
+        &mut self,
+        v: AocServiceObligatoryType,
+    ) -> &mut Self {
+        self.0.put_i32(2312, 128, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ AoC-Service-Type ]`: AoC-Service-Type (code 2313, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn aoc_service_type(&mut self, v: AocServiceType) -> &mut Self {
+        self.0.put_i32(2313, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one AoC-Subscription-Information AVP (code 2314, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AocSubscriptionInformation`] is the owned form.
+///
+/// ```text
+/// *[ AoC-Service ]
+/// [ AoC-Format ]
+/// [ Preferred-AoC-Currency ]
+/// *[ AVP ]
+/// ```
+pub struct AocSubscriptionInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AocSubscriptionInformation {
+    type Writer<'c> = AocSubscriptionInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2314, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2310, 10415),
+        rt::AvpKey::new(2315, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AocSubscriptionInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AocSubscriptionInformationWriter<'_> {
+    /// `*[ AoC-Service ]`: AoC-Service (code 2311, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn aoc_service(
+        &mut self,
+        f: impl FnOnce(&mut AocServiceWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AocService>(0, false, f);
+        self
+    }
+    /// `[ AoC-Format ]`: AoC-Format (code 2310, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn aoc_format(&mut self, v: AocFormat) -> &mut Self {
+        self.0.put_i32(2310, 128, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Preferred-AoC-Currency ]`: Preferred-AoC-Currency (code 2315, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn preferred_aoc_currency(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2315, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one APN-Rate-Control AVP (code 3933, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ApnRateControl`] is the owned form.
+///
+/// ```text
+/// [ APN-Rate-Control-Uplink ]
+/// [ APN-Rate-Control-Downlink ]
+/// *[ AVP ]
+/// ```
+pub struct ApnRateControlWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ApnRateControl {
+    type Writer<'c> = ApnRateControlWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3933, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3935, 10415),
+        rt::AvpKey::new(3934, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ApnRateControlWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ApnRateControlWriter<'_> {
+    /// `[ APN-Rate-Control-Uplink ]`: APN-Rate-Control-Uplink (code 3935, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn apn_rate_control_uplink(
+        &mut self,
+        f: impl FnOnce(&mut ApnRateControlUplinkWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ApnRateControlUplink>(1, true, f);
+        self
+    }
+    /// `[ APN-Rate-Control-Downlink ]`: APN-Rate-Control-Downlink (code 3934, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn apn_rate_control_downlink(
+        &mut self,
+        f: impl FnOnce(&mut ApnRateControlDownlinkWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ApnRateControlDownlink>(2, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one APN-Rate-Control-Downlink AVP (code 3934, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ApnRateControlDownlink`] is the owned form.
+///
+/// ```text
+/// [ Additional-Exception-Reports ]
+/// [ Rate-Control-Time-Unit ]
+/// [ Rate-Control-Max-Rate ]
+/// *[ AVP ]
+/// ```
+pub struct ApnRateControlDownlinkWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ApnRateControlDownlink {
+    type Writer<'c> = ApnRateControlDownlinkWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3934, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3936, 10415),
+        rt::AvpKey::new(3939, 10415),
+        rt::AvpKey::new(3938, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ApnRateControlDownlinkWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ApnRateControlDownlinkWriter<'_> {
+    /// `[ Additional-Exception-Reports ]`: Additional-Exception-Reports (code 3936, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn additional_exception_reports(
+        &mut self,
+        v: AdditionalExceptionReports,
+    ) -> &mut Self {
+        self.0.put_i32(3936, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn rate_control_time_unit(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3939, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Rate-Control-Max-Rate ]`: Rate-Control-Max-Rate (code 3938, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn rate_control_max_rate(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3938, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one APN-Rate-Control-Uplink AVP (code 3935, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ApnRateControlUplink`] is the owned form.
+///
+/// ```text
+/// [ Rate-Control-Time-Unit ]
+/// [ Rate-Control-Max-Rate ]
+/// [ Rate-Control-Max-Message-Size ]
+/// *[ AVP ]
+/// ```
+pub struct ApnRateControlUplinkWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ApnRateControlUplink {
+    type Writer<'c> = ApnRateControlUplinkWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3935, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3939, 10415),
+        rt::AvpKey::new(3938, 10415),
+        rt::AvpKey::new(3937, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ApnRateControlUplinkWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ApnRateControlUplinkWriter<'_> {
+    /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn rate_control_time_unit(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3939, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Rate-Control-Max-Rate ]`: Rate-Control-Max-Rate (code 3938, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn rate_control_max_rate(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3938, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Rate-Control-Max-Message-Size ]`: Rate-Control-Max-Message-Size (code 3937, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn rate_control_max_message_size(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3937, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Application-Server-Information AVP (code 850, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ApplicationServerInformation`] is the owned form.
+///
+/// ```text
+/// [ Application-Server ]
+/// *[ Application-Provided-Called-Party-Address ]
+/// [ Status-AS-Code ]
+/// *[ AVP ]
+/// ```
+pub struct ApplicationServerInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ApplicationServerInformation {
+    type Writer<'c> = ApplicationServerInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(850, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(836, 10415),
+        rt::AvpKey::new(2702, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ApplicationServerInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ApplicationServerInformationWriter<'_> {
+    /// `[ Application-Server ]`: Application-Server (code 836, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn application_server(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(836, 192, 10415, 1, true, v);
+        self
+    }
+    /// `*[ Application-Provided-Called-Party-Address ]`: Application-Provided-Called-Party-Address (code 837, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn application_provided_called_party_address(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(837, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ Status-AS-Code ]`: Status-AS-Code (code 2702, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn status_as_code(&mut self, v: StatusAsCode) -> &mut Self {
+        self.0.put_i32(2702, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Basic-Service-Code AVP (code 3411, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`BasicServiceCode`] is the owned form.
+///
+/// ```text
+/// [ Bearer-Service ]
+/// [ Teleservice ]
+/// *[ AVP ]
+/// ```
+pub struct BasicServiceCodeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for BasicServiceCode {
+    type Writer<'c> = BasicServiceCodeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3411, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(854, 10415),
+        rt::AvpKey::new(3413, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for BasicServiceCodeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl BasicServiceCodeWriter<'_> {
+    /// `[ Bearer-Service ]`: Bearer-Service (code 854, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn bearer_service(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(854, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Teleservice ]`: Teleservice (code 3413, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn teleservice(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3413, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Called-Identity-Change AVP (code 3917, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CalledIdentityChange`] is the owned form.
+///
+/// ```text
+/// [ Called-Identity ]
+/// [ Change-Time ]
+/// *[ AVP ]
+/// ```
+pub struct CalledIdentityChangeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CalledIdentityChange {
+    type Writer<'c> = CalledIdentityChangeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3917, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3916, 10415),
+        rt::AvpKey::new(2038, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CalledIdentityChangeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CalledIdentityChangeWriter<'_> {
+    /// `[ Called-Identity ]`: Called-Identity (code 3916, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn called_identity(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3916, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2038, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Coverage-Info AVP (code 3459, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CoverageInfo`] is the owned form.
+///
+/// ```text
+/// [ Coverage-Status ]
+/// [ Change-Time ]
+/// *[ Location-Info ]
+/// *[ AVP ]
+/// ```
+pub struct CoverageInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CoverageInfo {
+    type Writer<'c> = CoverageInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3459, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3428, 10415),
+        rt::AvpKey::new(2038, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CoverageInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CoverageInfoWriter<'_> {
+    /// `[ Coverage-Status ]`: Coverage-Status (code 3428, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn coverage_status(&mut self, v: CoverageStatus) -> &mut Self {
+        self.0.put_i32(3428, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2038, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// `*[ Location-Info ]`: Location-Info (code 3460, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn location_info(
+        &mut self,
+        f: impl FnOnce(&mut LocationInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<LocationInfo>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one CPDT-Information AVP (code 3927, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CpdtInformation`] is the owned form.
+///
+/// ```text
+/// [ External-Identifier ]
+/// [ SCEF-ID ]
+/// [ Serving-Node-Identity ]
+/// [ SGW-Change ]
+/// [ NIDD-Submission ]
+/// *[ AVP ]
+/// ```
+pub struct CpdtInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CpdtInformation {
+    type Writer<'c> = CpdtInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3927, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3111, 10415),
+        rt::AvpKey::new(3125, 10415),
+        rt::AvpKey::new(3929, 10415),
+        rt::AvpKey::new(2065, 10415),
+        rt::AvpKey::new(3928, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CpdtInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CpdtInformationWriter<'_> {
+    /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
+    #[inline]
+    pub fn external_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3111, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3125, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Serving-Node-Identity ]`: Serving-Node-Identity (code 3929, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn serving_node_identity(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3929, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ SGW-Change ]`: SGW-Change (code 2065, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sgw_change(&mut self, v: SgwChange) -> &mut Self {
+        self.0.put_i32(2065, 192, 10415, 8, true, v.0);
+        self
+    }
+    /// `[ NIDD-Submission ]`: NIDD-Submission (code 3928, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn nidd_submission(
+        &mut self,
+        f: impl FnOnce(&mut NiddSubmissionWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<NiddSubmission>(16, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Current-Tariff AVP (code 2056, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CurrentTariff`] is the owned form.
+///
+/// ```text
+/// [ Currency-Code ]
+/// [ Scale-Factor ]
+/// *[ Rate-Element ]
+/// *[ AVP ]
+/// ```
+pub struct CurrentTariffWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CurrentTariff {
+    type Writer<'c> = CurrentTariffWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2056, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(425, 0),
+        rt::AvpKey::new(2059, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CurrentTariffWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CurrentTariffWriter<'_> {
+    /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
+    #[inline]
+    pub fn currency_code(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(425, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ Scale-Factor ]`: Scale-Factor (code 2059, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn scale_factor(
+        &mut self,
+        f: impl FnOnce(&mut ScaleFactorWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ScaleFactor>(2, true, f);
+        self
+    }
+    /// `*[ Rate-Element ]`: Rate-Element (code 2058, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn rate_element(
+        &mut self,
+        f: impl FnOnce(&mut RateElementWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RateElement>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one DCD-Information AVP (code 2115, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DcdInformation`] is the owned form.
+///
+/// ```text
+/// [ Content-ID ]
+/// [ Content-provider-ID ]
+/// *[ AVP ]
+/// ```
+pub struct DcdInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for DcdInformation {
+    type Writer<'c> = DcdInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2115, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2116, 10415),
+        rt::AvpKey::new(2117, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for DcdInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl DcdInformationWriter<'_> {
+    /// `[ Content-ID ]`: Content-ID (code 2116, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn content_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2116, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ Content-provider-ID ]`: Content-provider-ID (code 2117, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn content_provider_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2117, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Destination-Interface AVP (code 2002, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DestinationInterface`] is the owned form.
+///
+/// ```text
+/// [ Interface-Id ]
+/// [ Interface-Text ]
+/// [ Interface-Port ]
+/// [ Interface-Type ]
+/// *[ AVP ]
+/// ```
+pub struct DestinationInterfaceWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for DestinationInterface {
+    type Writer<'c> = DestinationInterfaceWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2002, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2003, 10415),
+        rt::AvpKey::new(2005, 10415),
+        rt::AvpKey::new(2004, 10415),
+        rt::AvpKey::new(2006, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for DestinationInterfaceWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl DestinationInterfaceWriter<'_> {
+    /// `[ Interface-Id ]`: Interface-Id (code 2003, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn interface_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2003, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ Interface-Text ]`: Interface-Text (code 2005, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn interface_text(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2005, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ Interface-Port ]`: Interface-Port (code 2004, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn interface_port(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2004, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ Interface-Type ]`: Interface-Type (code 2006, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn interface_type(&mut self, v: InterfaceType) -> &mut Self {
+        self.0.put_i32(2006, 128, 10415, 8, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Early-Media-Description AVP (code 1272, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EarlyMediaDescription`] is the owned form.
+///
+/// ```text
+/// [ SDP-TimeStamps ]
+/// *[ SDP-Media-Component ]
+/// *[ SDP-Session-Description ]
+/// *[ AVP ]
+/// ```
+pub struct EarlyMediaDescriptionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for EarlyMediaDescription {
+    type Writer<'c> = EarlyMediaDescriptionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1272, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey::new(1273, 10415)];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for EarlyMediaDescriptionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl EarlyMediaDescriptionWriter<'_> {
+    /// `[ SDP-TimeStamps ]`: SDP-TimeStamps (code 1273, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sdp_timestamps(
+        &mut self,
+        f: impl FnOnce(&mut SdpTimestampsWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<SdpTimestamps>(1, true, f);
+        self
+    }
+    /// `*[ SDP-Media-Component ]`: SDP-Media-Component (code 843, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sdp_media_component(
+        &mut self,
+        f: impl FnOnce(&mut SdpMediaComponentWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<SdpMediaComponent>(0, false, f);
+        self
+    }
+    /// `*[ SDP-Session-Description ]`: SDP-Session-Description (code 842, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn sdp_session_description(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(842, 192, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Enhanced-Diagnostics AVP (code 3901, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EnhancedDiagnostics`] is the owned form.
+///
+/// ```text
+/// *[ RAN-NAS-Release-Cause ]
+/// *[ AVP ]
+/// ```
+pub struct EnhancedDiagnosticsWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for EnhancedDiagnostics {
+    type Writer<'c> = EnhancedDiagnosticsWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3901, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for EnhancedDiagnosticsWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl EnhancedDiagnosticsWriter<'_> {
+    /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106. Each call appends another occurrence.
+    #[inline]
+    pub fn ran_nas_release_cause(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2819, 128, 10415, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Envelope AVP (code 1266, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Envelope`] is the owned form.
+///
+/// ```text
+/// { Envelope-Start-Time }
+/// [ Envelope-End-Time ]
+/// [ CC-Total-Octets ]
+/// [ CC-Input-Octets ]
+/// [ CC-Output-Octets ]
+/// *[ CC-Service-Specific-Units ]
+/// *[ AVP ]
+/// ```
+pub struct EnvelopeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Envelope {
+    type Writer<'c> = EnvelopeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1266, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1269, 10415),
+        rt::AvpKey::new(1267, 10415),
+        rt::AvpKey::new(421, 0),
+        rt::AvpKey::new(412, 0),
+        rt::AvpKey::new(414, 0),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for EnvelopeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl EnvelopeWriter<'_> {
+    /// `{ Envelope-Start-Time }`: Envelope-Start-Time (code 1269, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn envelope_start_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(1269, 128, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Envelope-End-Time ]`: Envelope-End-Time (code 1267, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn envelope_end_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(1267, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
+    #[inline]
+    pub fn cc_total_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(421, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
+    #[inline]
+    pub fn cc_input_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(412, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
+    #[inline]
+    pub fn cc_output_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(414, 64, 0, 16, true, v);
+        self
+    }
+    /// `*[ CC-Service-Specific-Units ]`: CC-Service-Specific-Units (code 417), IETF RFC 8506 §8.26. Each call appends another occurrence.
+    #[inline]
+    pub fn cc_service_specific_units(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(417, 64, 0, 0, false, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Event-Type AVP (code 823, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`EventType`] is the owned form.
+///
+/// ```text
+/// [ 3GPP-SIP-Method ]
+/// [ Event ]
+/// [ Expires ]
+/// *[ AVP ]
+/// ```
+pub struct EventTypeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for EventType {
+    type Writer<'c> = EventTypeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(823, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(824, 10415),
+        rt::AvpKey::new(825, 10415),
+        rt::AvpKey::new(888, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for EventTypeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl EventTypeWriter<'_> {
+    /// `[ 3GPP-SIP-Method ]`: 3GPP-SIP-Method (code 824, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn tgpp_sip_method(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(824, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Event ]`: Event (code 825, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn event(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(825, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Expires ]`: Expires (code 888, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn expires(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(888, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one IM-Information AVP (code 2110, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ImInformation`] is the owned form.
+///
+/// ```text
+/// [ Total-Number-Of-Messages-Sent ]
+/// [ Total-Number-Of-Messages-Exploded ]
+/// [ Number-Of-Messages-Successfully-Sent ]
+/// [ Number-Of-Messages-Successfully-Exploded ]
+/// *[ AVP ]
+/// ```
+pub struct ImInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ImInformation {
+    type Writer<'c> = ImInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2110, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2114, 10415),
+        rt::AvpKey::new(2113, 10415),
+        rt::AvpKey::new(2112, 10415),
+        rt::AvpKey::new(2111, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ImInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ImInformationWriter<'_> {
+    /// `[ Total-Number-Of-Messages-Sent ]`: Total-Number-Of-Messages-Sent (code 2114, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn total_number_of_messages_sent(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2114, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ Total-Number-Of-Messages-Exploded ]`: Total-Number-Of-Messages-Exploded (code 2113, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn total_number_of_messages_exploded(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2113, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ Number-Of-Messages-Successfully-Sent ]`: Number-Of-Messages-Successfully-Sent (code 2112, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn number_of_messages_successfully_sent(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2112, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ Number-Of-Messages-Successfully-Exploded ]`: Number-Of-Messages-Successfully-Exploded (code 2111, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn number_of_messages_successfully_exploded(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2111, 128, 10415, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one IMS-Information AVP (code 876, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ImsInformation`] is the owned form.
+///
+/// ```text
+/// [ Event-Type ]
+/// [ Role-Of-Node ]
+/// { Node-Functionality }
+/// [ User-Session-ID ]
+/// [ Outgoing-Session-Id ]
+/// [ Session-Priority ]
+/// *[ Calling-Party-Address ]
+/// [ Called-Party-Address ]
+/// *[ Called-Asserted-Identity ]
+/// [ Called-Identity-Change ]
+/// [ Number-Portability-Routing-Information ]
+/// [ Carrier-Select-Routing-Information ]
+/// [ Alternate-Charged-Party-Address ]
+/// *[ Requested-Party-Address ]
+/// *[ Associated-URI ]
+/// [ Time-Stamps ]
+/// *[ Application-Server-Information ]
+/// *[ Inter-Operator-Identifier ]
+/// *[ Transit-IOI-List ]
+/// [ IMS-Charging-Identifier ]
+/// *[ SDP-Session-Description ]
+/// *[ SDP-Media-Component ]
+/// [ Served-Party-IP-Address ]
+/// [ Server-Capabilities ]
+/// [ Trunk-Group-ID ]
+/// [ Bearer-Service ]
+/// [ Service-Id ]
+/// *[ Service-Specific-Info ]
+/// *[ Message-Body ]
+/// [ Cause-Code ]
+/// *[ Reason-Header ]
+/// *[ Access-Network-Information ]
+/// [ Cellular-Network-Information ]
+/// *[ Early-Media-Description ]
+/// [ IMS-Communication-Service-Identifier ]
+/// [ IMS-Application-Reference-Identifier ]
+/// [ Online-Charging-Flag ]
+/// [ Real-Time-Tariff-Information ]
+/// [ Account-Expiration ]
+/// [ Initial-IMS-Charging-Identifier ]
+/// *[ NNI-Information ]
+/// [ From-Address ]
+/// [ IMS-Emergency-Indicator ]
+/// [ IMS-Visited-Network-Identifier ]
+/// *[ Access-Network-Info-Change ]
+/// *[ Access-Transfer-Information ]
+/// [ Related-IMS-Charging-Identifier ]
+/// [ Related-IMS-Charging-Identifier-Node ]
+/// [ Route-Header-Received ]
+/// [ Route-Header-Transmitted ]
+/// [ Instance-Id ]
+/// [ TAD-Identifier ]
+/// [ FE-Identifier-List ]
+/// *[ AVP ]
+/// ```
+pub struct ImsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ImsInformation {
+    type Writer<'c> = ImsInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(876, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(862, 10415),
+        rt::AvpKey::new(823, 10415),
+        rt::AvpKey::new(829, 10415),
+        rt::AvpKey::new(830, 10415),
+        rt::AvpKey::new(2320, 10415),
+        rt::AvpKey::new(650, 10415),
+        rt::AvpKey::new(832, 10415),
+        rt::AvpKey::new(3917, 10415),
+        rt::AvpKey::new(2024, 10415),
+        rt::AvpKey::new(2023, 10415),
+        rt::AvpKey::new(1280, 10415),
+        rt::AvpKey::new(833, 10415),
+        rt::AvpKey::new(841, 10415),
+        rt::AvpKey::new(848, 10415),
+        rt::AvpKey::new(603, 10415),
+        rt::AvpKey::new(851, 10415),
+        rt::AvpKey::new(854, 10415),
+        rt::AvpKey::new(855, 10415),
+        rt::AvpKey::new(861, 10415),
+        rt::AvpKey::new(3924, 10415),
+        rt::AvpKey::new(1281, 10415),
+        rt::AvpKey::new(2601, 10415),
+        rt::AvpKey::new(2303, 10415),
+        rt::AvpKey::new(2305, 10415),
+        rt::AvpKey::new(2309, 10415),
+        rt::AvpKey::new(2321, 10415),
+        rt::AvpKey::new(2708, 10415),
+        rt::AvpKey::new(2322, 10415),
+        rt::AvpKey::new(2713, 10415),
+        rt::AvpKey::new(2711, 10415),
+        rt::AvpKey::new(2712, 10415),
+        rt::AvpKey::new(3403, 10415),
+        rt::AvpKey::new(3404, 10415),
+        rt::AvpKey::new(3402, 10415),
+        rt::AvpKey::new(2717, 10415),
+        rt::AvpKey::new(4413, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ImsInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ImsInformationWriter<'_> {
+    /// `[ Event-Type ]`: Event-Type (code 823, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn event_type(&mut self, f: impl FnOnce(&mut EventTypeWriter<'_>)) -> &mut Self {
+        self.0.group::<EventType>(2, true, f);
+        self
+    }
+    /// `[ Role-Of-Node ]`: Role-Of-Node (code 829, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn role_of_node(&mut self, v: RoleOfNode) -> &mut Self {
+        self.0.put_i32(829, 192, 10415, 4, true, v.0);
+        self
+    }
+    /// `{ Node-Functionality }`: Node-Functionality (code 862, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn node_functionality(&mut self, v: NodeFunctionality) -> &mut Self {
+        self.0.put_i32(862, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ User-Session-ID ]`: User-Session-ID (code 830, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn user_session_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(830, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ Outgoing-Session-Id ]`: Outgoing-Session-Id (code 2320, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn outgoing_session_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2320, 128, 10415, 16, true, v);
+        self
+    }
+    /// `[ Session-Priority ]`: Session-Priority (code 650, vendor 10415), 3GPP TS 29.229 §6.3.56.
+    #[inline]
+    pub fn session_priority(&mut self, v: super::ts29229::SessionPriority) -> &mut Self {
+        self.0.put_i32(650, 128, 10415, 32, true, v.0);
+        self
+    }
+    /// `*[ Calling-Party-Address ]`: Calling-Party-Address (code 831, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn calling_party_address(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(831, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn called_party_address(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(832, 192, 10415, 64, true, v);
+        self
+    }
+    /// `*[ Called-Asserted-Identity ]`: Called-Asserted-Identity (code 1250, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn called_asserted_identity(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1250, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ Called-Identity-Change ]`: Called-Identity-Change (code 3917, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn called_identity_change(
+        &mut self,
+        f: impl FnOnce(&mut CalledIdentityChangeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<CalledIdentityChange>(128, true, f);
+        self
+    }
+    /// `[ Number-Portability-Routing-Information ]`: Number-Portability-Routing-Information (code 2024, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn number_portability_routing_information(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2024, 128, 10415, 256, true, v);
+        self
+    }
+    /// `[ Carrier-Select-Routing-Information ]`: Carrier-Select-Routing-Information (code 2023, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn carrier_select_routing_information(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2023, 128, 10415, 512, true, v);
+        self
+    }
+    /// `[ Alternate-Charged-Party-Address ]`: Alternate-Charged-Party-Address (code 1280, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn alternate_charged_party_address(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1280, 128, 10415, 1024, true, v);
+        self
+    }
+    /// `*[ Requested-Party-Address ]`: Requested-Party-Address (code 1251, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn requested_party_address(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1251, 128, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Associated-URI ]`: Associated-URI (code 856, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn associated_uri(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(856, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ Time-Stamps ]`: Time-Stamps (code 833, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn time_stamps(
+        &mut self,
+        f: impl FnOnce(&mut TimeStampsWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<TimeStamps>(2048, true, f);
+        self
+    }
+    /// `*[ Application-Server-Information ]`: Application-Server-Information (code 850, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn application_server_information(
+        &mut self,
+        f: impl FnOnce(&mut ApplicationServerInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ApplicationServerInformation>(0, false, f);
+        self
+    }
+    /// `*[ Inter-Operator-Identifier ]`: Inter-Operator-Identifier (code 838, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn inter_operator_identifier(
+        &mut self,
+        f: impl FnOnce(&mut InterOperatorIdentifierWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<InterOperatorIdentifier>(0, false, f);
+        self
+    }
+    /// `*[ Transit-IOI-List ]`: Transit-IOI-List (code 2701, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn transit_ioi_list(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2701, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ IMS-Charging-Identifier ]`: IMS-Charging-Identifier (code 841, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn ims_charging_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(841, 192, 10415, 4096, true, v);
+        self
+    }
+    /// `*[ SDP-Session-Description ]`: SDP-Session-Description (code 842, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn sdp_session_description(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(842, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ SDP-Media-Component ]`: SDP-Media-Component (code 843, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sdp_media_component(
+        &mut self,
+        f: impl FnOnce(&mut SdpMediaComponentWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<SdpMediaComponent>(0, false, f);
+        self
+    }
+    /// `[ Served-Party-IP-Address ]`: Served-Party-IP-Address (code 848, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn served_party_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(848, 192, 10415, 8192, true, v);
+        self
+    }
+    /// `[ Server-Capabilities ]`: Server-Capabilities (code 603, vendor 10415), 3GPP TS 29.229 §6.3.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn server_capabilities(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::ServerCapabilitiesWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29229::ServerCapabilities>(16384, true, f);
+        self
+    }
+    /// `[ Trunk-Group-ID ]`: Trunk-Group-ID (code 851, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn trunk_group_id(
+        &mut self,
+        f: impl FnOnce(&mut TrunkGroupIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<TrunkGroupId>(32768, true, f);
+        self
+    }
+    /// `[ Bearer-Service ]`: Bearer-Service (code 854, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn bearer_service(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(854, 192, 10415, 65536, true, v);
+        self
+    }
+    /// `[ Service-Id ]`: Service-Id (code 855, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn service_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(855, 192, 10415, 131072, true, v);
+        self
+    }
+    /// `*[ Service-Specific-Info ]`: Service-Specific-Info (code 1249, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn service_specific_info(
+        &mut self,
+        f: impl FnOnce(&mut ServiceSpecificInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ServiceSpecificInfo>(0, false, f);
+        self
+    }
+    /// `*[ Message-Body ]`: Message-Body (code 889, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn message_body(
+        &mut self,
+        f: impl FnOnce(&mut MessageBodyWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<MessageBody>(0, false, f);
+        self
+    }
+    /// `[ Cause-Code ]`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn cause_code(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(861, 192, 10415, 262144, true, v);
+        self
+    }
+    /// `*[ Reason-Header ]`: Reason-Header (code 3401, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn reason_header(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3401, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Access-Network-Information ]`: Access-Network-Information (code 1263, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn access_network_information(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1263, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ Cellular-Network-Information ]`: Cellular-Network-Information (code 3924, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn cellular_network_information(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3924, 192, 10415, 524288, true, v);
+        self
+    }
+    /// `*[ Early-Media-Description ]`: Early-Media-Description (code 1272, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn early_media_description(
+        &mut self,
+        f: impl FnOnce(&mut EarlyMediaDescriptionWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<EarlyMediaDescription>(0, false, f);
+        self
+    }
+    /// `[ IMS-Communication-Service-Identifier ]`: IMS-Communication-Service-Identifier (code 1281, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn ims_communication_service_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1281, 128, 10415, 1048576, true, v);
+        self
+    }
+    /// `[ IMS-Application-Reference-Identifier ]`: IMS-Application-Reference-Identifier (code 2601, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn ims_application_reference_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2601, 192, 10415, 2097152, true, v);
+        self
+    }
+    /// `[ Online-Charging-Flag ]`: Online-Charging-Flag (code 2303, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn online_charging_flag(&mut self, v: OnlineChargingFlag) -> &mut Self {
+        self.0.put_i32(2303, 128, 10415, 4194304, true, v.0);
+        self
+    }
+    /// `[ Real-Time-Tariff-Information ]`: Real-Time-Tariff-Information (code 2305, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn real_time_tariff_information(
+        &mut self,
+        f: impl FnOnce(&mut RealTimeTariffInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RealTimeTariffInformation>(8388608, true, f);
+        self
+    }
+    /// `[ Account-Expiration ]`: Account-Expiration (code 2309, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn account_expiration(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2309, 128, 10415, 16777216, true, v.0);
+        self
+    }
+    /// `[ Initial-IMS-Charging-Identifier ]`: Initial-IMS-Charging-Identifier (code 2321, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn initial_ims_charging_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2321, 128, 10415, 33554432, true, v);
+        self
+    }
+    /// `*[ NNI-Information ]`: NNI-Information (code 2703, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn nni_information(
+        &mut self,
+        f: impl FnOnce(&mut NniInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<NniInformation>(0, false, f);
+        self
+    }
+    /// `[ From-Address ]`: From-Address (code 2708, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn from_address(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2708, 192, 10415, 67108864, true, v);
+        self
+    }
+    /// `[ IMS-Emergency-Indicator ]`: IMS-Emergency-Indicator (code 2322, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn ims_emergency_indicator(&mut self, v: ImsEmergencyIndicator) -> &mut Self {
+        self.0.put_i32(2322, 192, 10415, 134217728, true, v.0);
+        self
+    }
+    /// `[ IMS-Visited-Network-Identifier ]`: IMS-Visited-Network-Identifier (code 2713, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn ims_visited_network_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2713, 192, 10415, 268435456, true, v);
+        self
+    }
+    /// `*[ Access-Network-Info-Change ]`: Access-Network-Info-Change (code 4401, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn access_network_info_change(
+        &mut self,
+        f: impl FnOnce(&mut AccessNetworkInfoChangeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AccessNetworkInfoChange>(0, false, f);
+        self
+    }
+    /// `*[ Access-Transfer-Information ]`: Access-Transfer-Information (code 2709, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn access_transfer_information(
+        &mut self,
+        f: impl FnOnce(&mut AccessTransferInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AccessTransferInformation>(0, false, f);
+        self
+    }
+    /// `[ Related-IMS-Charging-Identifier ]`: Related-IMS-Charging-Identifier (code 2711, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn related_ims_charging_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2711, 192, 10415, 536870912, true, v);
+        self
+    }
+    /// `[ Related-IMS-Charging-Identifier-Node ]`: Related-IMS-Charging-Identifier-Node (code 2712, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn related_ims_charging_identifier_node(
+        &mut self,
+        v: &rt::data::Address,
+    ) -> &mut Self {
+        self.0.put_address(2712, 192, 10415, 1073741824, true, v);
+        self
+    }
+    /// `[ Route-Header-Received ]`: Route-Header-Received (code 3403, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn route_header_received(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3403, 192, 10415, 2147483648, true, v);
+        self
+    }
+    /// `[ Route-Header-Transmitted ]`: Route-Header-Transmitted (code 3404, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn route_header_transmitted(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3404, 192, 10415, 4294967296, true, v);
+        self
+    }
+    /// `[ Instance-Id ]`: Instance-Id (code 3402, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn instance_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3402, 192, 10415, 8589934592, true, v);
+        self
+    }
+    /// `[ TAD-Identifier ]`: TAD-Identifier (code 2717, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn tad_identifier(&mut self, v: TadIdentifier) -> &mut Self {
+        self.0.put_i32(2717, 128, 10415, 17179869184, true, v.0);
+        self
+    }
+    /// `[ FE-Identifier-List ]`: FE-Identifier-List (code 4413, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn fe_identifier_list(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(4413, 192, 10415, 34359738368, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Incremental-Cost AVP (code 2062, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`IncrementalCost`] is the owned form.
+///
+/// ```text
+/// { Value-Digits }
+/// [ Exponent ]
+/// ```
+pub struct IncrementalCostWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for IncrementalCost {
+    type Writer<'c> = IncrementalCostWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2062, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(447, 0),
+        rt::AvpKey::new(429, 0),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for IncrementalCostWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl IncrementalCostWriter<'_> {
+    /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
+    #[inline]
+    pub fn value_digits(&mut self, v: i64) -> &mut Self {
+        self.0.put_i64(447, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ Exponent ]`: Exponent (code 429), IETF RFC 8506 §8.9.
+    #[inline]
+    pub fn exponent(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(429, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Inter-Operator-Identifier AVP (code 838, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`InterOperatorIdentifier`] is the owned form.
+///
+/// ```text
+/// [ Originating-IOI ]
+/// [ Terminating-IOI ]
+/// *[ AVP ]
+/// ```
+pub struct InterOperatorIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for InterOperatorIdentifier {
+    type Writer<'c> = InterOperatorIdentifierWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(838, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(839, 10415),
+        rt::AvpKey::new(840, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for InterOperatorIdentifierWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl InterOperatorIdentifierWriter<'_> {
+    /// `[ Originating-IOI ]`: Originating-IOI (code 839, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn originating_ioi(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(839, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Terminating-IOI ]`: Terminating-IOI (code 840, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn terminating_ioi(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(840, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one ISUP-Cause AVP (code 3416, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`IsupCause`] is the owned form.
+///
+/// ```text
+/// [ ISUP-Cause-Location ]
+/// [ ISUP-Cause-Value ]
+/// [ ISUP-Cause-Diagnostics ]
+/// *[ AVP ]
+/// ```
+pub struct IsupCauseWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for IsupCause {
+    type Writer<'c> = IsupCauseWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3416, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3423, 10415),
+        rt::AvpKey::new(3424, 10415),
+        rt::AvpKey::new(3422, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for IsupCauseWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl IsupCauseWriter<'_> {
+    /// `[ ISUP-Cause-Location ]`: ISUP-Cause-Location (code 3423, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn isup_cause_location(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3423, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ ISUP-Cause-Value ]`: ISUP-Cause-Value (code 3424, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn isup_cause_value(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3424, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ ISUP-Cause-Diagnostics ]`: ISUP-Cause-Diagnostics (code 3422, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn isup_cause_diagnostics(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3422, 192, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one LCS-Client-ID AVP (code 1232, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsClientId`] is the owned form.
+///
+/// ```text
+/// [ LCS-Client-Type ]
+/// [ LCS-Client-External-ID ]
+/// [ LCS-Client-Dialed-By-MS ]
+/// [ LCS-Client-Name ]
+/// [ LCS-APN ]
+/// [ LCS-Requestor-ID ]
+/// *[ AVP ]
+/// ```
+pub struct LcsClientIdWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for LcsClientId {
+    type Writer<'c> = LcsClientIdWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1232, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1241, 10415),
+        rt::AvpKey::new(1234, 10415),
+        rt::AvpKey::new(1233, 10415),
+        rt::AvpKey::new(1235, 10415),
+        rt::AvpKey::new(1231, 10415),
+        rt::AvpKey::new(1239, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for LcsClientIdWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl LcsClientIdWriter<'_> {
+    /// `[ LCS-Client-Type ]`: LCS-Client-Type (code 1241, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn lcs_client_type(&mut self, v: LcsClientType) -> &mut Self {
+        self.0.put_i32(1241, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ LCS-Client-External-ID ]`: LCS-Client-External-ID (code 1234, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn lcs_client_external_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1234, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ LCS-Client-Dialed-By-MS ]`: LCS-Client-Dialed-By-MS (code 1233, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn lcs_client_dialed_by_ms(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1233, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ LCS-Client-Name ]`: LCS-Client-Name (code 1235, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn lcs_client_name(
+        &mut self,
+        f: impl FnOnce(&mut LcsClientNameWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<LcsClientName>(8, true, f);
+        self
+    }
+    /// `[ LCS-APN ]`: LCS-APN (code 1231, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn lcs_apn(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1231, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ LCS-Requestor-ID ]`: LCS-Requestor-ID (code 1239, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn lcs_requestor_id(
+        &mut self,
+        f: impl FnOnce(&mut LcsRequestorIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<LcsRequestorId>(32, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one LCS-Client-Name AVP (code 1235, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsClientName`] is the owned form.
+///
+/// ```text
+/// [ LCS-Data-Coding-Scheme ]
+/// [ LCS-Name-String ]
+/// [ LCS-Format-Indicator ]
+/// *[ AVP ]
+/// ```
+pub struct LcsClientNameWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for LcsClientName {
+    type Writer<'c> = LcsClientNameWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1235, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1236, 10415),
+        rt::AvpKey::new(1238, 10415),
+        rt::AvpKey::new(1237, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for LcsClientNameWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl LcsClientNameWriter<'_> {
+    /// `[ LCS-Data-Coding-Scheme ]`: LCS-Data-Coding-Scheme (code 1236, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn lcs_data_coding_scheme(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1236, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ LCS-Name-String ]`: LCS-Name-String (code 1238, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn lcs_name_string(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1238, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ LCS-Format-Indicator ]`: LCS-Format-Indicator (code 1237, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn lcs_format_indicator(&mut self, v: LcsFormatIndicator) -> &mut Self {
+        self.0.put_i32(1237, 192, 10415, 4, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one LCS-Information AVP (code 878, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsInformation`] is the owned form.
+///
+/// ```text
+/// [ LCS-Client-ID ]
+/// [ Location-Type ]
+/// [ Location-Estimate ]
+/// [ Positioning-Data ]
+/// [ 3GPP-IMSI ]
+/// [ MSISDN ]
+/// *[ AVP ]
+/// ```
+pub struct LcsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for LcsInformation {
+    type Writer<'c> = LcsInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(878, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1232, 10415),
+        rt::AvpKey::new(1244, 10415),
+        rt::AvpKey::new(1242, 10415),
+        rt::AvpKey::new(1245, 10415),
+        rt::AvpKey::new(1, 10415),
+        rt::AvpKey::new(701, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for LcsInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl LcsInformationWriter<'_> {
+    /// `[ LCS-Client-ID ]`: LCS-Client-ID (code 1232, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn lcs_client_id(
+        &mut self,
+        f: impl FnOnce(&mut LcsClientIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<LcsClientId>(1, true, f);
+        self
+    }
+    /// `[ Location-Type ]`: Location-Type (code 1244, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn location_type(
+        &mut self,
+        f: impl FnOnce(&mut LocationTypeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<LocationType>(2, true, f);
+        self
+    }
+    /// `[ Location-Estimate ]`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn location_estimate(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1242, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Positioning-Data ]`: Positioning-Data (code 1245, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn positioning_data(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1245, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ 3GPP-IMSI ]`: 3GPP-IMSI (code 1, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_imsi(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
+    #[inline]
+    pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(701, 192, 10415, 32, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one LCS-Requestor-ID AVP (code 1239, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LcsRequestorId`] is the owned form.
+///
+/// ```text
+/// [ LCS-Data-Coding-Scheme ]
+/// [ LCS-Requestor-ID-String ]
+/// *[ AVP ]
+/// ```
+pub struct LcsRequestorIdWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for LcsRequestorId {
+    type Writer<'c> = LcsRequestorIdWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1239, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1236, 10415),
+        rt::AvpKey::new(1240, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for LcsRequestorIdWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl LcsRequestorIdWriter<'_> {
+    /// `[ LCS-Data-Coding-Scheme ]`: LCS-Data-Coding-Scheme (code 1236, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn lcs_data_coding_scheme(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1236, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ LCS-Requestor-ID-String ]`: LCS-Requestor-ID-String (code 1240, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn lcs_requestor_id_string(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1240, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Location-Info AVP (code 3460, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LocationInfo`] is the owned form.
+///
+/// ```text
+/// [ 3GPP-User-Location-Info ]
+/// [ Change-Time ]
+/// *[ AVP ]
+/// ```
+pub struct LocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for LocationInfo {
+    type Writer<'c> = LocationInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3460, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(22, 10415),
+        rt::AvpKey::new(2038, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for LocationInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl LocationInfoWriter<'_> {
+    /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(22, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2038, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Location-Type AVP (code 1244, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LocationType`] is the owned form.
+///
+/// ```text
+/// [ Location-Estimate-Type ]
+/// [ Deferred-Location-Event-Type ]
+/// *[ AVP ]
+/// ```
+pub struct LocationTypeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for LocationType {
+    type Writer<'c> = LocationTypeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1244, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1243, 10415),
+        rt::AvpKey::new(1230, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for LocationTypeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl LocationTypeWriter<'_> {
+    /// `[ Location-Estimate-Type ]`: Location-Estimate-Type (code 1243, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn location_estimate_type(&mut self, v: LocationEstimateType) -> &mut Self {
+        self.0.put_i32(1243, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Deferred-Location-Event-Type ]`: Deferred-Location-Event-Type (code 1230, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn deferred_location_event_type(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1230, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MBMS-Information AVP (code 880, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MbmsInformation`] is the owned form.
+///
+/// ```text
+/// { TMGI }
+/// { MBMS-Service-Type }
+/// { MBMS-User-Service-Type }
+/// [ File-Repair-Supported ]
+/// [ Required-MBMS-Bearer-Capabilities ]
+/// [ MBMS-2G-3G-Indicator ]
+/// [ RAI ]
+/// *[ MBMS-Service-Area ]
+/// [ MBMS-Session-Identity ]
+/// [ CN-IP-Multicast-Distribution ]
+/// [ MBMS-GW-Address ]
+/// [ MBMS-Charged-Party ]
+/// *[ MSISDN ]
+/// [ MBMS-Data-Transfer-Start ]
+/// [ MBMS-Data-Transfer-Stop ]
+/// *[ AVP ]
+/// ```
+pub struct MbmsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MbmsInformation {
+    type Writer<'c> = MbmsInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(880, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(900, 10415),
+        rt::AvpKey::new(906, 10415),
+        rt::AvpKey::new(1225, 10415),
+        rt::AvpKey::new(1224, 10415),
+        rt::AvpKey::new(901, 10415),
+        rt::AvpKey::new(907, 10415),
+        rt::AvpKey::new(909, 10415),
+        rt::AvpKey::new(908, 10415),
+        rt::AvpKey::new(921, 10415),
+        rt::AvpKey::new(2307, 10415),
+        rt::AvpKey::new(2323, 10415),
+        rt::AvpKey::new(929, 10415),
+        rt::AvpKey::new(930, 10415),
+    ];
+    const REQUIRED: u64 = 7;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MbmsInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MbmsInformationWriter<'_> {
+    /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn tmgi(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(900, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ MBMS-Service-Type }`: MBMS-Service-Type (code 906, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn mbms_service_type(
+        &mut self,
+        v: super::ts29061::MbmsServiceType,
+    ) -> &mut Self {
+        self.0.put_i32(906, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `{ MBMS-User-Service-Type }`: MBMS-User-Service-Type (code 1225, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn mbms_user_service_type(&mut self, v: MbmsUserServiceType) -> &mut Self {
+        self.0.put_i32(1225, 128, 10415, 4, true, v.0);
+        self
+    }
+    /// `[ File-Repair-Supported ]`: File-Repair-Supported (code 1224, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn file_repair_supported(&mut self, v: FileRepairSupported) -> &mut Self {
+        self.0.put_i32(1224, 128, 10415, 8, true, v.0);
+        self
+    }
+    /// `[ Required-MBMS-Bearer-Capabilities ]`: Required-MBMS-Bearer-Capabilities (code 901, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn required_mbms_bearer_capabilities(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(901, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ MBMS-2G-3G-Indicator ]`: MBMS-2G-3G-Indicator (code 907, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn mbms_2g_3g_indicator(
+        &mut self,
+        v: super::ts29061::Mbms2g3gIndicator,
+    ) -> &mut Self {
+        self.0.put_i32(907, 192, 10415, 32, true, v.0);
+        self
+    }
+    /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn rai(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(909, 192, 10415, 64, true, v);
+        self
+    }
+    /// `*[ MBMS-Service-Area ]`: MBMS-Service-Area (code 903, vendor 10415), 3GPP TS 29.061 §17.7. Each call appends another occurrence.
+    #[inline]
+    pub fn mbms_service_area(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(903, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ MBMS-Session-Identity ]`: MBMS-Session-Identity (code 908, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn mbms_session_identity(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(908, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ CN-IP-Multicast-Distribution ]`: CN-IP-Multicast-Distribution (code 921, vendor 10415), 3GPP TS 29.061 §17.7.
+    #[inline]
+    pub fn cn_ip_multicast_distribution(
+        &mut self,
+        v: super::ts29061::CnIpMulticastDistribution,
+    ) -> &mut Self {
+        self.0.put_i32(921, 128, 10415, 256, true, v.0);
+        self
+    }
+    /// `[ MBMS-GW-Address ]`: MBMS-GW-Address (code 2307, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn mbms_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(2307, 128, 10415, 512, true, v);
+        self
+    }
+    /// `[ MBMS-Charged-Party ]`: MBMS-Charged-Party (code 2323, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn mbms_charged_party(&mut self, v: MbmsChargedParty) -> &mut Self {
+        self.0.put_i32(2323, 192, 10415, 1024, true, v.0);
+        self
+    }
+    /// `*[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2. Each call appends another occurrence.
+    #[inline]
+    pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(701, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ MBMS-Data-Transfer-Start ]`: MBMS-Data-Transfer-Start (code 929, vendor 10415), 3GPP TS 29.061 §20.
+    #[inline]
+    pub fn mbms_data_transfer_start(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(929, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ MBMS-Data-Transfer-Stop ]`: MBMS-Data-Transfer-Stop (code 930, vendor 10415), 3GPP TS 29.061 §20.
+    #[inline]
+    pub fn mbms_data_transfer_stop(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(930, 192, 10415, 4096, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Message-Body AVP (code 889, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MessageBody`] is the owned form.
+///
+/// ```text
+/// { Content-Type }
+/// { Content-Length }
+/// [ Content-Disposition ]
+/// [ Originator ]
+/// *[ AVP ]
+/// ```
+pub struct MessageBodyWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MessageBody {
+    type Writer<'c> = MessageBodyWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(889, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(826, 10415),
+        rt::AvpKey::new(827, 10415),
+        rt::AvpKey::new(828, 10415),
+        rt::AvpKey::new(864, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MessageBodyWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MessageBodyWriter<'_> {
+    /// `{ Content-Type }`: Content-Type (code 826, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn content_type(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(826, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ Content-Length }`: Content-Length (code 827, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn content_length(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(827, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Content-Disposition ]`: Content-Disposition (code 828, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn content_disposition(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(828, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Originator ]`: Originator (code 864, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn originator(&mut self, v: Originator) -> &mut Self {
+        self.0.put_i32(864, 192, 10415, 8, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Message-Class AVP (code 1213, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MessageClass`] is the owned form.
+///
+/// ```text
+/// [ Class-Identifier ]
+/// [ Token-Text ]
+/// *[ AVP ]
+/// ```
+pub struct MessageClassWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MessageClass {
+    type Writer<'c> = MessageClassWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1213, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1214, 10415),
+        rt::AvpKey::new(1215, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MessageClassWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MessageClassWriter<'_> {
+    /// `[ Class-Identifier ]`: Class-Identifier (code 1214, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn class_identifier(&mut self, v: ClassIdentifier) -> &mut Self {
+        self.0.put_i32(1214, 128, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Token-Text ]`: Token-Text (code 1215, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn token_text(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1215, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MM-Content-Type AVP (code 1203, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MmContentType`] is the owned form.
+///
+/// ```text
+/// [ Type-Number ]
+/// [ Additional-Type-Information ]
+/// [ Content-Size ]
+/// *[ Additional-Content-Information ]
+/// *[ AVP ]
+/// ```
+pub struct MmContentTypeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MmContentType {
+    type Writer<'c> = MmContentTypeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1203, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1204, 10415),
+        rt::AvpKey::new(1205, 10415),
+        rt::AvpKey::new(1206, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MmContentTypeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MmContentTypeWriter<'_> {
+    /// `[ Type-Number ]`: Type-Number (code 1204, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn type_number(&mut self, v: TypeNumber) -> &mut Self {
+        self.0.put_i32(1204, 128, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Additional-Type-Information ]`: Additional-Type-Information (code 1205, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn additional_type_information(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1205, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ Content-Size ]`: Content-Size (code 1206, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn content_size(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1206, 128, 10415, 4, true, v);
+        self
+    }
+    /// `*[ Additional-Content-Information ]`: Additional-Content-Information (code 1207, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn additional_content_information(
+        &mut self,
+        f: impl FnOnce(&mut AdditionalContentInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AdditionalContentInformation>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MMS-Information AVP (code 877, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MmsInformation`] is the owned form.
+///
+/// ```text
+/// [ Originator-Address ]
+/// *[ Recipient-Address ]
+/// [ Submission-Time ]
+/// [ MM-Content-Type ]
+/// [ Priority ]
+/// [ Message-ID ]
+/// [ Message-Type ]
+/// [ Message-Size ]
+/// [ Message-Class ]
+/// [ Delivery-Report-Requested ]
+/// [ Read-Reply-Report-Requested ]
+/// [ MMBox-Storage-Requested ]
+/// [ Applic-ID ]
+/// [ Reply-Applic-ID ]
+/// [ Aux-Applic-Info ]
+/// [ Content-Class ]
+/// [ DRM-Content ]
+/// [ Adaptations ]
+/// [ VASP-ID ]
+/// [ VAS-ID ]
+/// *[ AVP ]
+/// ```
+pub struct MmsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MmsInformation {
+    type Writer<'c> = MmsInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(877, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(886, 10415),
+        rt::AvpKey::new(1202, 10415),
+        rt::AvpKey::new(1203, 10415),
+        rt::AvpKey::new(1209, 10415),
+        rt::AvpKey::new(1210, 10415),
+        rt::AvpKey::new(1211, 10415),
+        rt::AvpKey::new(1212, 10415),
+        rt::AvpKey::new(1213, 10415),
+        rt::AvpKey::new(1216, 10415),
+        rt::AvpKey::new(1222, 10415),
+        rt::AvpKey::new(1248, 10415),
+        rt::AvpKey::new(1218, 10415),
+        rt::AvpKey::new(1223, 10415),
+        rt::AvpKey::new(1219, 10415),
+        rt::AvpKey::new(1220, 10415),
+        rt::AvpKey::new(1221, 10415),
+        rt::AvpKey::new(1217, 10415),
+        rt::AvpKey::new(1101, 10415),
+        rt::AvpKey::new(1102, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MmsInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MmsInformationWriter<'_> {
+    /// `[ Originator-Address ]`: Originator-Address (code 886, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn originator_address(
+        &mut self,
+        f: impl FnOnce(&mut OriginatorAddressWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<OriginatorAddress>(1, true, f);
+        self
+    }
+    /// `*[ Recipient-Address ]`: Recipient-Address (code 1201, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn recipient_address(
+        &mut self,
+        f: impl FnOnce(&mut RecipientAddressWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RecipientAddress>(0, false, f);
+        self
+    }
+    /// `[ Submission-Time ]`: Submission-Time (code 1202, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn submission_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(1202, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ MM-Content-Type ]`: MM-Content-Type (code 1203, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mm_content_type(
+        &mut self,
+        f: impl FnOnce(&mut MmContentTypeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<MmContentType>(4, true, f);
+        self
+    }
+    /// `[ Priority ]`: Priority (code 1209, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn priority(&mut self, v: Priority) -> &mut Self {
+        self.0.put_i32(1209, 128, 10415, 8, true, v.0);
+        self
+    }
+    /// `[ Message-ID ]`: Message-ID (code 1210, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn message_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1210, 128, 10415, 16, true, v);
+        self
+    }
+    /// `[ Message-Type ]`: Message-Type (code 1211, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn message_type(&mut self, v: MessageType) -> &mut Self {
+        self.0.put_i32(1211, 128, 10415, 32, true, v.0);
+        self
+    }
+    /// `[ Message-Size ]`: Message-Size (code 1212, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn message_size(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1212, 128, 10415, 64, true, v);
+        self
+    }
+    /// `[ Message-Class ]`: Message-Class (code 1213, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn message_class(
+        &mut self,
+        f: impl FnOnce(&mut MessageClassWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<MessageClass>(128, true, f);
+        self
+    }
+    /// `[ Delivery-Report-Requested ]`: Delivery-Report-Requested (code 1216, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn delivery_report_requested(
+        &mut self,
+        v: DeliveryReportRequested,
+    ) -> &mut Self {
+        self.0.put_i32(1216, 128, 10415, 256, true, v.0);
+        self
+    }
+    /// `[ Read-Reply-Report-Requested ]`: Read-Reply-Report-Requested (code 1222, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn read_reply_report_requested(
+        &mut self,
+        v: ReadReplyReportRequested,
+    ) -> &mut Self {
+        self.0.put_i32(1222, 128, 10415, 512, true, v.0);
+        self
+    }
+    /// `[ MMBox-Storage-Requested ]`: MMBox-Storage-Requested (code 1248, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn mmbox_storage_requested(&mut self, v: MmboxStorageRequested) -> &mut Self {
+        self.0.put_i32(1248, 128, 10415, 1024, true, v.0);
+        self
+    }
+    /// `[ Applic-ID ]`: Applic-ID (code 1218, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn applic_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1218, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Reply-Applic-ID ]`: Reply-Applic-ID (code 1223, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn reply_applic_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1223, 128, 10415, 4096, true, v);
+        self
+    }
+    /// `[ Aux-Applic-Info ]`: Aux-Applic-Info (code 1219, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn aux_applic_info(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1219, 128, 10415, 8192, true, v);
+        self
+    }
+    /// `[ Content-Class ]`: Content-Class (code 1220, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn content_class(&mut self, v: ContentClass) -> &mut Self {
+        self.0.put_i32(1220, 128, 10415, 16384, true, v.0);
+        self
+    }
+    /// `[ DRM-Content ]`: DRM-Content (code 1221, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn drm_content(&mut self, v: DrmContent) -> &mut Self {
+        self.0.put_i32(1221, 128, 10415, 32768, true, v.0);
+        self
+    }
+    /// `[ Adaptations ]`: Adaptations (code 1217, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn adaptations(&mut self, v: Adaptations) -> &mut Self {
+        self.0.put_i32(1217, 128, 10415, 65536, true, v.0);
+        self
+    }
+    /// `[ VASP-ID ]`: VASP-ID (code 1101, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn vasp_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1101, 128, 10415, 131072, true, v);
+        self
+    }
+    /// `[ VAS-ID ]`: VAS-ID (code 1102, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn vas_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1102, 128, 10415, 262144, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one MMTel-Information AVP (code 2030, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MmtelInformation`] is the owned form.
+///
+/// ```text
+/// *[ Supplementary-Service ]
+/// *[ AVP ]
+/// ```
+pub struct MmtelInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MmtelInformation {
+    type Writer<'c> = MmtelInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2030, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MmtelInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MmtelInformationWriter<'_> {
+    /// `*[ Supplementary-Service ]`: Supplementary-Service (code 2048, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supplementary_service(
+        &mut self,
+        f: impl FnOnce(&mut SupplementaryServiceWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<SupplementaryService>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Monitoring-Event-Information AVP (code 3921, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MonitoringEventInformation`] is the owned form.
+///
+/// ```text
+/// [ Monitoring-Event-Functionality ]
+/// [ Event-Timestamp ]
+/// [ Monitoring-Event-Configuration-Activity ]
+/// [ SCEF-Reference-ID ]
+/// [ SCEF-ID ]
+/// [ Monitoring-Type ]
+/// [ Maximum-Number-of-Reports ]
+/// [ Monitoring-Duration ]
+/// [ Charged-Party ]
+/// [ Maximum-Detection-Time ]
+/// [ UE-Reachability-Configuration ]
+/// [ MONTE-Location-Type ]
+/// [ Accuracy ]
+/// [ Number-Of-UE-Per-Location-Configuration ]
+/// *[ Monitoring-Event-Report-Data ]
+/// *[ AVP ]
+/// ```
+pub struct MonitoringEventInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MonitoringEventInformation {
+    type Writer<'c> = MonitoringEventInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3921, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3922, 10415),
+        rt::AvpKey::new(55, 0),
+        rt::AvpKey::new(3919, 10415),
+        rt::AvpKey::new(3124, 10415),
+        rt::AvpKey::new(3125, 10415),
+        rt::AvpKey::new(3127, 10415),
+        rt::AvpKey::new(3128, 10415),
+        rt::AvpKey::new(3130, 10415),
+        rt::AvpKey::new(857, 10415),
+        rt::AvpKey::new(3131, 10415),
+        rt::AvpKey::new(3129, 10415),
+        rt::AvpKey::new(3136, 10415),
+        rt::AvpKey::new(3137, 10415),
+        rt::AvpKey::new(4306, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MonitoringEventInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MonitoringEventInformationWriter<'_> {
+    /// `[ Monitoring-Event-Functionality ]`: Monitoring-Event-Functionality (code 3922, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn monitoring_event_functionality(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(3922, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
+    #[inline]
+    pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(55, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `[ Monitoring-Event-Configuration-Activity ]`: Monitoring-Event-Configuration-Activity (code 3919, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn monitoring_event_configuration_activity(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(3919, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_reference_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3124, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3125, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ Monitoring-Type ]`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn monitoring_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3127, 192, 10415, 32, true, v);
+        self
+    }
+    /// `[ Maximum-Number-of-Reports ]`: Maximum-Number-of-Reports (code 3128, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn maximum_number_of_reports(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3128, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ Monitoring-Duration ]`: Monitoring-Duration (code 3130, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn monitoring_duration(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(3130, 192, 10415, 128, true, v.0);
+        self
+    }
+    /// `[ Charged-Party ]`: Charged-Party (code 857, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn charged_party(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(857, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ Maximum-Detection-Time ]`: Maximum-Detection-Time (code 3131, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn maximum_detection_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3131, 192, 10415, 512, true, v);
+        self
+    }
+    /// `[ UE-Reachability-Configuration ]`: UE-Reachability-Configuration (code 3129, vendor 10415), 3GPP TS 29.336 §8.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ue_reachability_configuration(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29336::UeReachabilityConfigurationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29336::UeReachabilityConfiguration>(1024, true, f);
+        self
+    }
+    /// `[ MONTE-Location-Type ]`: MONTE-Location-Type (code 3136, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn monte_location_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3136, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Accuracy ]`: Accuracy (code 3137, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn accuracy(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3137, 192, 10415, 4096, true, v);
+        self
+    }
+    /// `[ Number-Of-UE-Per-Location-Configuration ]`: Number-Of-UE-Per-Location-Configuration (code 4306, vendor 10415), 3GPP TS 29.128 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn number_of_ue_per_location_configuration(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29128::NumberOfUePerLocationConfigurationWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .group::<super::ts29128::NumberOfUePerLocationConfiguration>(8192, true, f);
+        self
+    }
+    /// `*[ Monitoring-Event-Report-Data ]`: Monitoring-Event-Report-Data (code 3920, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn monitoring_event_report_data(
+        &mut self,
+        f: impl FnOnce(&mut MonitoringEventReportDataWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<MonitoringEventReportData>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Monitoring-Event-Report-Data AVP (code 3920, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MonitoringEventReportData`] is the owned form.
+///
+/// ```text
+/// [ Event-Timestamp ]
+/// [ SCEF-Reference-ID ]
+/// [ SCEF-ID ]
+/// [ Monitoring-Event-Report-Number ]
+/// [ Charged-Party ]
+/// [ Subscription-Id ]
+/// [ Monitoring-Type ]
+/// [ Reachability-Information ]
+/// [ EPS-Location-Information ]
+/// [ Communication-Failure-Information ]
+/// *[ Number-Of-UE-Per-Location-Report ]
+/// *[ AVP ]
+/// ```
+pub struct MonitoringEventReportDataWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MonitoringEventReportData {
+    type Writer<'c> = MonitoringEventReportDataWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3920, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(55, 0),
+        rt::AvpKey::new(3124, 10415),
+        rt::AvpKey::new(3125, 10415),
+        rt::AvpKey::new(3923, 10415),
+        rt::AvpKey::new(857, 10415),
+        rt::AvpKey::new(443, 0),
+        rt::AvpKey::new(3127, 10415),
+        rt::AvpKey::new(3140, 10415),
+        rt::AvpKey::new(1496, 10415),
+        rt::AvpKey::new(4300, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MonitoringEventReportDataWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MonitoringEventReportDataWriter<'_> {
+    /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
+    #[inline]
+    pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(55, 64, 0, 1, true, v.0);
+        self
+    }
+    /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_reference_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3124, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn scef_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3125, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Monitoring-Event-Report-Number ]`: Monitoring-Event-Report-Number (code 3923, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn monitoring_event_report_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3923, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ Charged-Party ]`: Charged-Party (code 857, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn charged_party(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(857, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_id(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::SubscriptionIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::credit_control::SubscriptionId>(32, true, f);
+        self
+    }
+    /// `[ Monitoring-Type ]`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn monitoring_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3127, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ Reachability-Information ]`: Reachability-Information (code 3140, vendor 10415), 3GPP TS 29.336 §8.4.
+    #[inline]
+    pub fn reachability_information(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3140, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn eps_location_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::EpsLocationInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29272::EpsLocationInformation>(256, true, f);
+        self
+    }
+    /// `[ Communication-Failure-Information ]`: Communication-Failure-Information (code 4300, vendor 10415), 3GPP TS 29.128 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn communication_failure_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29128::CommunicationFailureInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29128::CommunicationFailureInformation>(512, true, f);
+        self
+    }
+    /// `*[ Number-Of-UE-Per-Location-Report ]`: Number-Of-UE-Per-Location-Report (code 4307, vendor 10415), 3GPP TS 29.128 §6.4. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn number_of_ue_per_location_report(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29128::NumberOfUePerLocationReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29128::NumberOfUePerLocationReport>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Next-Tariff AVP (code 2057, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NextTariff`] is the owned form.
+///
+/// ```text
+/// [ Currency-Code ]
+/// [ Scale-Factor ]
+/// *[ Rate-Element ]
+/// *[ AVP ]
+/// ```
+pub struct NextTariffWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for NextTariff {
+    type Writer<'c> = NextTariffWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2057, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(425, 0),
+        rt::AvpKey::new(2059, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for NextTariffWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl NextTariffWriter<'_> {
+    /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
+    #[inline]
+    pub fn currency_code(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(425, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ Scale-Factor ]`: Scale-Factor (code 2059, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn scale_factor(
+        &mut self,
+        f: impl FnOnce(&mut ScaleFactorWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ScaleFactor>(2, true, f);
+        self
+    }
+    /// `*[ Rate-Element ]`: Rate-Element (code 2058, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn rate_element(
+        &mut self,
+        f: impl FnOnce(&mut RateElementWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RateElement>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one NIDD-Submission AVP (code 3928, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NiddSubmission`] is the owned form.
+///
+/// ```text
+/// [ Event-Timestamp ]
+/// [ Accounting-Input-Octets ]
+/// [ Accounting-Output-Octets ]
+/// [ Change-Condition ]
+/// *[ AVP ]
+/// ```
+pub struct NiddSubmissionWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for NiddSubmission {
+    type Writer<'c> = NiddSubmissionWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3928, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(55, 0),
+        rt::AvpKey::new(363, 0),
+        rt::AvpKey::new(364, 0),
+        rt::AvpKey::new(2037, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for NiddSubmissionWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl NiddSubmissionWriter<'_> {
+    /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
+    #[inline]
+    pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(55, 64, 0, 1, true, v.0);
+        self
+    }
+    /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
+    #[inline]
+    pub fn accounting_input_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(363, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
+    #[inline]
+    pub fn accounting_output_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(364, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn change_condition(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(2037, 128, 10415, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one NNI-Information AVP (code 2703, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NniInformation`] is the owned form.
+///
+/// ```text
+/// [ Session-Direction ]
+/// [ NNI-Type ]
+/// [ Relationship-Mode ]
+/// [ Neighbour-Node-Address ]
+/// *[ AVP ]
+/// ```
+pub struct NniInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for NniInformation {
+    type Writer<'c> = NniInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2703, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2707, 10415),
+        rt::AvpKey::new(2704, 10415),
+        rt::AvpKey::new(2706, 10415),
+        rt::AvpKey::new(2705, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for NniInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl NniInformationWriter<'_> {
+    /// `[ Session-Direction ]`: Session-Direction (code 2707, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn session_direction(&mut self, v: SessionDirection) -> &mut Self {
+        self.0.put_i32(2707, 128, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ NNI-Type ]`: NNI-Type (code 2704, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn nni_type(&mut self, v: NniType) -> &mut Self {
+        self.0.put_i32(2704, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ Relationship-Mode ]`: Relationship-Mode (code 2706, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn relationship_mode(&mut self, v: RelationshipMode) -> &mut Self {
+        self.0.put_i32(2706, 128, 10415, 4, true, v.0);
+        self
+    }
+    /// `[ Neighbour-Node-Address ]`: Neighbour-Node-Address (code 2705, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn neighbour_node_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(2705, 192, 10415, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Offline-Charging AVP (code 1278, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`OfflineCharging`] is the owned form.
+///
+/// ```text
+/// [ Quota-Consumption-Time ]
+/// [ Time-Quota-Mechanism ]
+/// [ Envelope-Reporting ]
+/// *[ Multiple-Services-Credit-Control ]
+/// *[ AVP ]
+/// ```
+pub struct OfflineChargingWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for OfflineCharging {
+    type Writer<'c> = OfflineChargingWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1278, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(881, 10415),
+        rt::AvpKey::new(1270, 10415),
+        rt::AvpKey::new(1268, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for OfflineChargingWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl OfflineChargingWriter<'_> {
+    /// `[ Quota-Consumption-Time ]`: Quota-Consumption-Time (code 881, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn quota_consumption_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(881, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Time-Quota-Mechanism ]`: Time-Quota-Mechanism (code 1270, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn time_quota_mechanism(
+        &mut self,
+        f: impl FnOnce(&mut TimeQuotaMechanismWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<TimeQuotaMechanism>(2, true, f);
+        self
+    }
+    /// `[ Envelope-Reporting ]`: Envelope-Reporting (code 1268, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn envelope_reporting(&mut self, v: EnvelopeReporting) -> &mut Self {
+        self.0.put_i32(1268, 128, 10415, 4, true, v.0);
+        self
+    }
+    /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn multiple_services_credit_control(
+        &mut self,
+        f: impl FnOnce(
+            &mut super::credit_control::MultipleServicesCreditControlWriter<'_>,
+        ),
+    ) -> &mut Self {
+        self.0
+            .group::<super::credit_control::MultipleServicesCreditControl>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Originator-Address AVP (code 886, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`OriginatorAddress`] is the owned form.
+///
+/// ```text
+/// [ Address-Type ]
+/// [ Address-Data ]
+/// [ Address-Domain ]
+/// *[ AVP ]
+/// ```
+pub struct OriginatorAddressWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for OriginatorAddress {
+    type Writer<'c> = OriginatorAddressWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(886, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(899, 10415),
+        rt::AvpKey::new(897, 10415),
+        rt::AvpKey::new(898, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for OriginatorAddressWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl OriginatorAddressWriter<'_> {
+    /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn address_type(&mut self, v: AddressType) -> &mut Self {
+        self.0.put_i32(899, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Address-Data ]`: Address-Data (code 897, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn address_data(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(897, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Address-Domain ]`: Address-Domain (code 898, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn address_domain(
+        &mut self,
+        f: impl FnOnce(&mut AddressDomainWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AddressDomain>(4, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Originator-Interface AVP (code 2009, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`OriginatorInterface`] is the owned form.
+///
+/// ```text
+/// [ Interface-Id ]
+/// [ Interface-Text ]
+/// [ Interface-Port ]
+/// [ Interface-Type ]
+/// *[ AVP ]
+/// ```
+pub struct OriginatorInterfaceWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for OriginatorInterface {
+    type Writer<'c> = OriginatorInterfaceWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2009, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2003, 10415),
+        rt::AvpKey::new(2005, 10415),
+        rt::AvpKey::new(2004, 10415),
+        rt::AvpKey::new(2006, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for OriginatorInterfaceWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl OriginatorInterfaceWriter<'_> {
+    /// `[ Interface-Id ]`: Interface-Id (code 2003, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn interface_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2003, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ Interface-Text ]`: Interface-Text (code 2005, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn interface_text(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2005, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ Interface-Port ]`: Interface-Port (code 2004, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn interface_port(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2004, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ Interface-Type ]`: Interface-Type (code 2006, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn interface_type(&mut self, v: InterfaceType) -> &mut Self {
+        self.0.put_i32(2006, 128, 10415, 8, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Originator-Received-Address AVP (code 2027, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`OriginatorReceivedAddress`] is the owned form.
+///
+/// ```text
+/// [ Address-Type ]
+/// [ Address-Data ]
+/// [ Address-Domain ]
+/// *[ AVP ]
+/// ```
+pub struct OriginatorReceivedAddressWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for OriginatorReceivedAddress {
+    type Writer<'c> = OriginatorReceivedAddressWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2027, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(899, 10415),
+        rt::AvpKey::new(897, 10415),
+        rt::AvpKey::new(898, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for OriginatorReceivedAddressWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl OriginatorReceivedAddressWriter<'_> {
+    /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn address_type(&mut self, v: AddressType) -> &mut Self {
+        self.0.put_i32(899, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Address-Data ]`: Address-Data (code 897, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn address_data(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(897, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Address-Domain ]`: Address-Domain (code 898, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn address_domain(
+        &mut self,
+        f: impl FnOnce(&mut AddressDomainWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AddressDomain>(4, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Participant-Group AVP (code 1260, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ParticipantGroup`] is the owned form.
+///
+/// ```text
+/// [ Called-Party-Address ]
+/// [ Participant-Access-Priority ]
+/// [ User-Participating-Type ]
+/// *[ AVP ]
+/// ```
+pub struct ParticipantGroupWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ParticipantGroup {
+    type Writer<'c> = ParticipantGroupWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1260, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(832, 10415),
+        rt::AvpKey::new(1259, 10415),
+        rt::AvpKey::new(1279, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ParticipantGroupWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ParticipantGroupWriter<'_> {
+    /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn called_party_address(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(832, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Participant-Access-Priority ]`: Participant-Access-Priority (code 1259, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn participant_access_priority(
+        &mut self,
+        v: ParticipantAccessPriority,
+    ) -> &mut Self {
+        self.0.put_i32(1259, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ User-Participating-Type ]`: User-Participating-Type (code 1279, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn user_participating_type(&mut self, v: UserParticipatingType) -> &mut Self {
+        self.0.put_i32(1279, 128, 10415, 4, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one PoC-Information AVP (code 879, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PocInformation`] is the owned form.
+///
+/// ```text
+/// [ PoC-Server-Role ]
+/// [ PoC-Session-Type ]
+/// [ PoC-User-Role ]
+/// [ PoC-Session-Initiation-type ]
+/// [ PoC-Event-Type ]
+/// [ Number-Of-Participants ]
+/// *[ Participants-Involved ]
+/// *[ Participant-Group ]
+/// *[ Talk-Burst-Exchange ]
+/// [ PoC-Controlling-Address ]
+/// [ PoC-Group-Name ]
+/// [ PoC-Session-Id ]
+/// [ Charged-Party ]
+/// *[ AVP ]
+/// ```
+pub struct PocInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for PocInformation {
+    type Writer<'c> = PocInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(879, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(883, 10415),
+        rt::AvpKey::new(884, 10415),
+        rt::AvpKey::new(1252, 10415),
+        rt::AvpKey::new(1277, 10415),
+        rt::AvpKey::new(2025, 10415),
+        rt::AvpKey::new(885, 10415),
+        rt::AvpKey::new(858, 10415),
+        rt::AvpKey::new(859, 10415),
+        rt::AvpKey::new(1229, 10415),
+        rt::AvpKey::new(857, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for PocInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl PocInformationWriter<'_> {
+    /// `[ PoC-Server-Role ]`: PoC-Server-Role (code 883, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn poc_server_role(&mut self, v: PocServerRole) -> &mut Self {
+        self.0.put_i32(883, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ PoC-Session-Type ]`: PoC-Session-Type (code 884, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn poc_session_type(&mut self, v: PocSessionType) -> &mut Self {
+        self.0.put_i32(884, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ PoC-User-Role ]`: PoC-User-Role (code 1252, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn poc_user_role(
+        &mut self,
+        f: impl FnOnce(&mut PocUserRoleWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<PocUserRole>(4, true, f);
+        self
+    }
+    /// `[ PoC-Session-Initiation-type ]`: PoC-Session-Initiation-type (code 1277, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn poc_session_initiation_type(
+        &mut self,
+        v: PocSessionInitiationType,
+    ) -> &mut Self {
+        self.0.put_i32(1277, 128, 10415, 8, true, v.0);
+        self
+    }
+    /// `[ PoC-Event-Type ]`: PoC-Event-Type (code 2025, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn poc_event_type(&mut self, v: PocEventType) -> &mut Self {
+        self.0.put_i32(2025, 128, 10415, 16, true, v.0);
+        self
+    }
+    /// `[ Number-Of-Participants ]`: Number-Of-Participants (code 885, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn number_of_participants(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(885, 192, 10415, 32, true, v);
+        self
+    }
+    /// `*[ Participants-Involved ]`: Participants-Involved (code 887, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn participants_involved(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(887, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ Participant-Group ]`: Participant-Group (code 1260, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn participant_group(
+        &mut self,
+        f: impl FnOnce(&mut ParticipantGroupWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ParticipantGroup>(0, false, f);
+        self
+    }
+    /// `*[ Talk-Burst-Exchange ]`: Talk-Burst-Exchange (code 1255, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn talk_burst_exchange(
+        &mut self,
+        f: impl FnOnce(&mut TalkBurstExchangeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<TalkBurstExchange>(0, false, f);
+        self
+    }
+    /// `[ PoC-Controlling-Address ]`: PoC-Controlling-Address (code 858, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn poc_controlling_address(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(858, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ PoC-Group-Name ]`: PoC-Group-Name (code 859, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn poc_group_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(859, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ PoC-Session-Id ]`: PoC-Session-Id (code 1229, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn poc_session_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1229, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ Charged-Party ]`: Charged-Party (code 857, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn charged_party(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(857, 192, 10415, 512, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one PoC-User-Role AVP (code 1252, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PocUserRole`] is the owned form.
+///
+/// ```text
+/// [ PoC-User-Role-IDs ]
+/// [ PoC-User-Role-info-Units ]
+/// *[ AVP ]
+/// ```
+pub struct PocUserRoleWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for PocUserRole {
+    type Writer<'c> = PocUserRoleWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1252, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1253, 10415),
+        rt::AvpKey::new(1254, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for PocUserRoleWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl PocUserRoleWriter<'_> {
+    /// `[ PoC-User-Role-IDs ]`: PoC-User-Role-IDs (code 1253, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn poc_user_role_ids(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1253, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ PoC-User-Role-info-Units ]`: PoC-User-Role-info-Units (code 1254, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn poc_user_role_info_units(&mut self, v: PocUserRoleInfoUnits) -> &mut Self {
+        self.0.put_i32(1254, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one ProSe-Direct-Communication-Reception-Data-Container AVP (code 3461, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ProseDirectCommunicationReceptionDataContainer`] is the owned form.
+///
+/// ```text
+/// [ Local-Sequence-Number ]
+/// [ Coverage-Status ]
+/// [ 3GPP-User-Location-Info ]
+/// [ Accounting-Input-Octets ]
+/// [ Change-Time ]
+/// [ Change-Condition ]
+/// [ Visited-PLMN-Id ]
+/// [ Usage-Information-Report-Sequence-Number ]
+/// [ Radio-Resources-Indicator ]
+/// [ Radio-Frequency ]
+/// *[ AVP ]
+/// ```
+pub struct ProseDirectCommunicationReceptionDataContainerWriter<'b>(
+    rt::writer::AvpWriter<'b>,
+);
+impl rt::writer::Group for ProseDirectCommunicationReceptionDataContainer {
+    type Writer<'c> = ProseDirectCommunicationReceptionDataContainerWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3461, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2063, 10415),
+        rt::AvpKey::new(3428, 10415),
+        rt::AvpKey::new(22, 10415),
+        rt::AvpKey::new(363, 0),
+        rt::AvpKey::new(2038, 10415),
+        rt::AvpKey::new(2037, 10415),
+        rt::AvpKey::new(1407, 10415),
+        rt::AvpKey::new(3439, 10415),
+        rt::AvpKey::new(3465, 10415),
+        rt::AvpKey::new(3508, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c>
+for ProseDirectCommunicationReceptionDataContainerWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ProseDirectCommunicationReceptionDataContainerWriter<'_> {
+    /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn local_sequence_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2063, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ Coverage-Status ]`: Coverage-Status (code 3428, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn coverage_status(&mut self, v: CoverageStatus) -> &mut Self {
+        self.0.put_i32(3428, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(22, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
+    #[inline]
+    pub fn accounting_input_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(363, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2038, 128, 10415, 16, true, v.0);
+        self
+    }
+    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn change_condition(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(2037, 128, 10415, 32, true, v);
+        self
+    }
+    /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
+    #[inline]
+    pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1407, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ Usage-Information-Report-Sequence-Number ]`: Usage-Information-Report-Sequence-Number (code 3439, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn usage_information_report_sequence_number(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(3439, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ Radio-Resources-Indicator ]`: Radio-Resources-Indicator (code 3465, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn radio_resources_indicator(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(3465, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ Radio-Frequency ]`: Radio-Frequency (code 3508, vendor 10415), 3GPP TS 29.468 §6.4.10.
+    #[inline]
+    pub fn radio_frequency(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3508, 192, 10415, 512, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one ProSe-Direct-Communication-Transmission-Data-Container AVP (code 3441, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ProseDirectCommunicationTransmissionDataContainer`] is the owned form.
+///
+/// ```text
+/// [ Local-Sequence-Number ]
+/// [ Coverage-Status ]
+/// [ 3GPP-User-Location-Info ]
+/// [ Accounting-Output-Octets ]
+/// [ Change-Time ]
+/// [ Change-Condition ]
+/// [ Visited-PLMN-Id ]
+/// [ Usage-Information-Report-Sequence-Number ]
+/// [ Radio-Resources-Indicator ]
+/// [ Radio-Frequency ]
+/// *[ AVP ]
+/// ```
+pub struct ProseDirectCommunicationTransmissionDataContainerWriter<'b>(
+    rt::writer::AvpWriter<'b>,
+);
+impl rt::writer::Group for ProseDirectCommunicationTransmissionDataContainer {
+    type Writer<'c> = ProseDirectCommunicationTransmissionDataContainerWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3441, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2063, 10415),
+        rt::AvpKey::new(3428, 10415),
+        rt::AvpKey::new(22, 10415),
+        rt::AvpKey::new(364, 0),
+        rt::AvpKey::new(2038, 10415),
+        rt::AvpKey::new(2037, 10415),
+        rt::AvpKey::new(1407, 10415),
+        rt::AvpKey::new(3439, 10415),
+        rt::AvpKey::new(3465, 10415),
+        rt::AvpKey::new(3508, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c>
+for ProseDirectCommunicationTransmissionDataContainerWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ProseDirectCommunicationTransmissionDataContainerWriter<'_> {
+    /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn local_sequence_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2063, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ Coverage-Status ]`: Coverage-Status (code 3428, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn coverage_status(&mut self, v: CoverageStatus) -> &mut Self {
+        self.0.put_i32(3428, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(22, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
+    #[inline]
+    pub fn accounting_output_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(364, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2038, 128, 10415, 16, true, v.0);
+        self
+    }
+    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn change_condition(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(2037, 128, 10415, 32, true, v);
+        self
+    }
+    /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
+    #[inline]
+    pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1407, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ Usage-Information-Report-Sequence-Number ]`: Usage-Information-Report-Sequence-Number (code 3439, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn usage_information_report_sequence_number(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(3439, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ Radio-Resources-Indicator ]`: Radio-Resources-Indicator (code 3465, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn radio_resources_indicator(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(3465, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ Radio-Frequency ]`: Radio-Frequency (code 3508, vendor 10415), 3GPP TS 29.468 §6.4.10.
+    #[inline]
+    pub fn radio_frequency(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3508, 192, 10415, 512, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one ProSe-Information AVP (code 3447, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ProseInformation`] is the owned form.
+///
+/// ```text
+/// [ Supported-Features ]
+/// [ Announcing-UE-HPLMN-Identifier ]
+/// [ Announcing-UE-VPLMN-Identifier ]
+/// [ Monitoring-UE-HPLMN-Identifier ]
+/// [ Monitoring-UE-VPLMN-Identifier ]
+/// [ Discoverer-UE-HPLMN-Identifier ]
+/// [ Discoverer-UE-VPLMN-Identifier ]
+/// [ Discoveree-UE-HPLMN-Identifier ]
+/// [ Discoveree-UE-VPLMN-Identifier ]
+/// [ Monitored-PLMN-Identifier ]
+/// [ Role-Of-ProSe-Function ]
+/// [ ProSe-App-Id ]
+/// [ ProSe-3rd-Party-Application-ID ]
+/// [ Application-Specific-Data ]
+/// [ ProSe-Event-Type ]
+/// [ ProSe-Direct-Discovery-Model ]
+/// [ ProSe-Function-IP-Address ]
+/// [ ProSe-Function-ID ]
+/// [ ProSe-Validity-Timer ]
+/// [ ProSe-Role-Of-UE ]
+/// [ ProSe-Requested-Timestamp ]
+/// [ PC3-Control-Protocol-Cause ]
+/// [ Monitoring-UE-Identifier ]
+/// [ ProSe-Function-PLMN-Identifier ]
+/// [ Requestor-PLMN-Identifier ]
+/// [ Origin-App-Layer-User-Id ]
+/// [ WLAN-Link-Layer-Id ]
+/// [ Requesting-EPUID ]
+/// [ Target-App-Layer-User-Id ]
+/// [ Requested-PLMN-Identifier ]
+/// [ Time-Window ]
+/// [ ProSe-Range-Class ]
+/// [ Proximity-Alert-Indication ]
+/// [ Proximity-Alert-Timestamp ]
+/// [ Proximity-Cancellation-Timestamp ]
+/// [ ProSe-Reason-For-Cancellation ]
+/// [ PC3-EPC-Control-Protocol-Cause ]
+/// [ ProSe-UE-ID ]
+/// [ ProSe-Source-IP-Address ]
+/// [ Layer-2-Group-ID ]
+/// [ ProSe-Group-IP-Multicast-Address ]
+/// *[ Coverage-Info ]
+/// *[ Radio-Parameter-Set-Info ]
+/// *[ Transmitter-Info ]
+/// [ Time-First-Transmission ]
+/// [ Time-First-Reception ]
+/// *[ ProSe-Direct-Communication-Transmission-Data-Container ]
+/// *[ ProSe-Direct-Communication-Reception-Data-Container ]
+/// [ Announcing-PLMN-ID ]
+/// [ ProSe-Target-Layer-2-ID ]
+/// [ Relay-IP-address ]
+/// [ ProSe-UE-to-Network-Relay-UE-ID ]
+/// [ Target-IP-Address ]
+/// [ PC5-Radio-Technology ]
+/// *[ AVP ]
+/// ```
+pub struct ProseInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ProseInformation {
+    type Writer<'c> = ProseInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3447, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(628, 10415),
+        rt::AvpKey::new(3426, 10415),
+        rt::AvpKey::new(3427, 10415),
+        rt::AvpKey::new(3431, 10415),
+        rt::AvpKey::new(3433, 10415),
+        rt::AvpKey::new(4404, 10415),
+        rt::AvpKey::new(4405, 10415),
+        rt::AvpKey::new(4402, 10415),
+        rt::AvpKey::new(4403, 10415),
+        rt::AvpKey::new(3430, 10415),
+        rt::AvpKey::new(3438, 10415),
+        rt::AvpKey::new(3811, 10415),
+        rt::AvpKey::new(3440, 10415),
+        rt::AvpKey::new(3458, 10415),
+        rt::AvpKey::new(3443, 10415),
+        rt::AvpKey::new(3442, 10415),
+        rt::AvpKey::new(3444, 10415),
+        rt::AvpKey::new(3602, 10415),
+        rt::AvpKey::new(3815, 10415),
+        rt::AvpKey::new(3451, 10415),
+        rt::AvpKey::new(3450, 10415),
+        rt::AvpKey::new(3434, 10415),
+        rt::AvpKey::new(3432, 10415),
+        rt::AvpKey::new(3457, 10415),
+        rt::AvpKey::new(3437, 10415),
+        rt::AvpKey::new(3600, 10415),
+        rt::AvpKey::new(3821, 10415),
+        rt::AvpKey::new(3816, 10415),
+        rt::AvpKey::new(3601, 10415),
+        rt::AvpKey::new(3436, 10415),
+        rt::AvpKey::new(3818, 10415),
+        rt::AvpKey::new(3448, 10415),
+        rt::AvpKey::new(3454, 10415),
+        rt::AvpKey::new(3455, 10415),
+        rt::AvpKey::new(3456, 10415),
+        rt::AvpKey::new(3449, 10415),
+        rt::AvpKey::new(3435, 10415),
+        rt::AvpKey::new(3453, 10415),
+        rt::AvpKey::new(3452, 10415),
+        rt::AvpKey::new(3429, 10415),
+        rt::AvpKey::new(3446, 10415),
+        rt::AvpKey::new(3467, 10415),
+        rt::AvpKey::new(3466, 10415),
+        rt::AvpKey::new(4408, 10415),
+        rt::AvpKey::new(4410, 10415),
+        rt::AvpKey::new(4411, 10415),
+        rt::AvpKey::new(4409, 10415),
+        rt::AvpKey::new(4412, 10415),
+        rt::AvpKey::new(1300, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ProseInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ProseInformationWriter<'_> {
+    /// `[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29229::SupportedFeatures>(1, true, f);
+        self
+    }
+    /// `[ Announcing-UE-HPLMN-Identifier ]`: Announcing-UE-HPLMN-Identifier (code 3426, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn announcing_ue_hplmn_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3426, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Announcing-UE-VPLMN-Identifier ]`: Announcing-UE-VPLMN-Identifier (code 3427, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn announcing_ue_vplmn_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3427, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Monitoring-UE-HPLMN-Identifier ]`: Monitoring-UE-HPLMN-Identifier (code 3431, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn monitoring_ue_hplmn_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3431, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ Monitoring-UE-VPLMN-Identifier ]`: Monitoring-UE-VPLMN-Identifier (code 3433, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn monitoring_ue_vplmn_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3433, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ Discoverer-UE-HPLMN-Identifier ]`: Discoverer-UE-HPLMN-Identifier (code 4404, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn discoverer_ue_hplmn_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(4404, 192, 10415, 32, true, v);
+        self
+    }
+    /// `[ Discoverer-UE-VPLMN-Identifier ]`: Discoverer-UE-VPLMN-Identifier (code 4405, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn discoverer_ue_vplmn_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(4405, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ Discoveree-UE-HPLMN-Identifier ]`: Discoveree-UE-HPLMN-Identifier (code 4402, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn discoveree_ue_hplmn_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(4402, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ Discoveree-UE-VPLMN-Identifier ]`: Discoveree-UE-VPLMN-Identifier (code 4403, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn discoveree_ue_vplmn_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(4403, 192, 10415, 256, true, v);
+        self
+    }
+    /// `[ Monitored-PLMN-Identifier ]`: Monitored-PLMN-Identifier (code 3430, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn monitored_plmn_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3430, 192, 10415, 512, true, v);
+        self
+    }
+    /// `[ Role-Of-ProSe-Function ]`: Role-Of-ProSe-Function (code 3438, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn role_of_prose_function(&mut self, v: RoleOfProseFunction) -> &mut Self {
+        self.0.put_i32(3438, 192, 10415, 1024, true, v.0);
+        self
+    }
+    /// `[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
+    #[inline]
+    pub fn prose_app_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3811, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ ProSe-3rd-Party-Application-ID ]`: ProSe-3rd-Party-Application-ID (code 3440, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn prose_3rd_party_application_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3440, 192, 10415, 4096, true, v);
+        self
+    }
+    /// `[ Application-Specific-Data ]`: Application-Specific-Data (code 3458, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn application_specific_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3458, 192, 10415, 8192, true, v);
+        self
+    }
+    /// `[ ProSe-Event-Type ]`: ProSe-Event-Type (code 3443, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn prose_event_type(&mut self, v: ProseEventType) -> &mut Self {
+        self.0.put_i32(3443, 192, 10415, 16384, true, v.0);
+        self
+    }
+    /// `[ ProSe-Direct-Discovery-Model ]`: ProSe-Direct-Discovery-Model (code 3442, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn prose_direct_discovery_model(
+        &mut self,
+        v: ProseDirectDiscoveryModel,
+    ) -> &mut Self {
+        self.0.put_i32(3442, 192, 10415, 32768, true, v.0);
+        self
+    }
+    /// `[ ProSe-Function-IP-Address ]`: ProSe-Function-IP-Address (code 3444, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn prose_function_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(3444, 192, 10415, 65536, true, v);
+        self
+    }
+    /// `[ ProSe-Function-ID ]`: ProSe-Function-ID (code 3602, vendor 10415), 3GPP TS 29.343 §6.4.4.
+    #[inline]
+    pub fn prose_function_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3602, 192, 10415, 131072, true, v);
+        self
+    }
+    /// `[ ProSe-Validity-Timer ]`: ProSe-Validity-Timer (code 3815, vendor 10415), 3GPP TS 29.345 §6.3.22.
+    #[inline]
+    pub fn prose_validity_timer(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3815, 192, 10415, 262144, true, v);
+        self
+    }
+    /// `[ ProSe-Role-Of-UE ]`: ProSe-Role-Of-UE (code 3451, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn prose_role_of_ue(&mut self, v: ProseRoleOfUe) -> &mut Self {
+        self.0.put_i32(3451, 192, 10415, 524288, true, v.0);
+        self
+    }
+    /// `[ ProSe-Requested-Timestamp ]`: ProSe-Requested-Timestamp (code 3450, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn prose_requested_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(3450, 192, 10415, 1048576, true, v.0);
+        self
+    }
+    /// `[ PC3-Control-Protocol-Cause ]`: PC3-Control-Protocol-Cause (code 3434, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn pc3_control_protocol_cause(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(3434, 192, 10415, 2097152, true, v);
+        self
+    }
+    /// `[ Monitoring-UE-Identifier ]`: Monitoring-UE-Identifier (code 3432, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn monitoring_ue_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3432, 192, 10415, 4194304, true, v);
+        self
+    }
+    /// `[ ProSe-Function-PLMN-Identifier ]`: ProSe-Function-PLMN-Identifier (code 3457, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn prose_function_plmn_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3457, 192, 10415, 8388608, true, v);
+        self
+    }
+    /// `[ Requestor-PLMN-Identifier ]`: Requestor-PLMN-Identifier (code 3437, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn requestor_plmn_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3437, 192, 10415, 16777216, true, v);
+        self
+    }
+    /// `[ Origin-App-Layer-User-Id ]`: Origin-App-Layer-User-Id (code 3600, vendor 10415), 3GPP TS 29.343 §6.4.2.
+    #[inline]
+    pub fn origin_app_layer_user_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3600, 192, 10415, 33554432, true, v);
+        self
+    }
+    /// `[ WLAN-Link-Layer-Id ]`: WLAN-Link-Layer-Id (code 3821, vendor 10415), 3GPP TS 29.345 §6.3.32.
+    #[inline]
+    pub fn wlan_link_layer_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3821, 192, 10415, 67108864, true, v);
+        self
+    }
+    /// `[ Requesting-EPUID ]`: Requesting-EPUID (code 3816, vendor 10415), 3GPP TS 29.345 §6.3.23.
+    #[inline]
+    pub fn requesting_epuid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3816, 192, 10415, 134217728, true, v);
+        self
+    }
+    /// `[ Target-App-Layer-User-Id ]`: Target-App-Layer-User-Id (code 3601, vendor 10415), 3GPP TS 29.343 §6.4.3.
+    #[inline]
+    pub fn target_app_layer_user_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3601, 192, 10415, 268435456, true, v);
+        self
+    }
+    /// `[ Requested-PLMN-Identifier ]`: Requested-PLMN-Identifier (code 3436, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn requested_plmn_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3436, 192, 10415, 536870912, true, v);
+        self
+    }
+    /// `[ Time-Window ]`: Time-Window (code 3818, vendor 10415), 3GPP TS 29.345 §6.3.27.
+    #[inline]
+    pub fn time_window(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3818, 192, 10415, 1073741824, true, v);
+        self
+    }
+    /// `[ ProSe-Range-Class ]`: ProSe-Range-Class (code 3448, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn prose_range_class(&mut self, v: ProseRangeClass) -> &mut Self {
+        self.0.put_i32(3448, 192, 10415, 2147483648, true, v.0);
+        self
+    }
+    /// `[ Proximity-Alert-Indication ]`: Proximity-Alert-Indication (code 3454, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn proximity_alert_indication(
+        &mut self,
+        v: ProximityAlertIndication,
+    ) -> &mut Self {
+        self.0.put_i32(3454, 192, 10415, 4294967296, true, v.0);
+        self
+    }
+    /// `[ Proximity-Alert-Timestamp ]`: Proximity-Alert-Timestamp (code 3455, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn proximity_alert_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(3455, 192, 10415, 8589934592, true, v.0);
+        self
+    }
+    /// `[ Proximity-Cancellation-Timestamp ]`: Proximity-Cancellation-Timestamp (code 3456, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn proximity_cancellation_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(3456, 192, 10415, 17179869184, true, v.0);
+        self
+    }
+    /// `[ ProSe-Reason-For-Cancellation ]`: ProSe-Reason-For-Cancellation (code 3449, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn prose_reason_for_cancellation(
+        &mut self,
+        v: ProseReasonForCancellation,
+    ) -> &mut Self {
+        self.0.put_i32(3449, 192, 10415, 34359738368, true, v.0);
+        self
+    }
+    /// `[ PC3-EPC-Control-Protocol-Cause ]`: PC3-EPC-Control-Protocol-Cause (code 3435, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn pc3_epc_control_protocol_cause(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(3435, 192, 10415, 68719476736, true, v);
+        self
+    }
+    /// `[ ProSe-UE-ID ]`: ProSe-UE-ID (code 3453, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn prose_ue_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3453, 192, 10415, 137438953472, true, v);
+        self
+    }
+    /// `[ ProSe-Source-IP-Address ]`: ProSe-Source-IP-Address (code 3452, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn prose_source_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(3452, 192, 10415, 274877906944, true, v);
+        self
+    }
+    /// `[ Layer-2-Group-ID ]`: Layer-2-Group-ID (code 3429, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn layer_2_group_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3429, 192, 10415, 549755813888, true, v);
+        self
+    }
+    /// `[ ProSe-Group-IP-Multicast-Address ]`: ProSe-Group-IP-Multicast-Address (code 3446, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn prose_group_ip_multicast_address(
+        &mut self,
+        v: &rt::data::Address,
+    ) -> &mut Self {
+        self.0.put_address(3446, 192, 10415, 1099511627776, true, v);
+        self
+    }
+    /// `*[ Coverage-Info ]`: Coverage-Info (code 3459, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn coverage_info(
+        &mut self,
+        f: impl FnOnce(&mut CoverageInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<CoverageInfo>(0, false, f);
+        self
+    }
+    /// `*[ Radio-Parameter-Set-Info ]`: Radio-Parameter-Set-Info (code 3463, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn radio_parameter_set_info(
+        &mut self,
+        f: impl FnOnce(&mut RadioParameterSetInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RadioParameterSetInfo>(0, false, f);
+        self
+    }
+    /// `*[ Transmitter-Info ]`: Transmitter-Info (code 3468, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn transmitter_info(
+        &mut self,
+        f: impl FnOnce(&mut TransmitterInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<TransmitterInfo>(0, false, f);
+        self
+    }
+    /// `[ Time-First-Transmission ]`: Time-First-Transmission (code 3467, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn time_first_transmission(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(3467, 192, 10415, 2199023255552, true, v.0);
+        self
+    }
+    /// `[ Time-First-Reception ]`: Time-First-Reception (code 3466, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn time_first_reception(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(3466, 192, 10415, 4398046511104, true, v.0);
+        self
+    }
+    /// `*[ ProSe-Direct-Communication-Transmission-Data-Container ]`: ProSe-Direct-Communication-Transmission-Data-Container (code 3441, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn prose_direct_communication_transmission_data_container(
+        &mut self,
+        f: impl FnOnce(&mut ProseDirectCommunicationTransmissionDataContainerWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ProseDirectCommunicationTransmissionDataContainer>(0, false, f);
+        self
+    }
+    /// `*[ ProSe-Direct-Communication-Reception-Data-Container ]`: ProSe-Direct-Communication-Reception-Data-Container (code 3461, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn prose_direct_communication_reception_data_container(
+        &mut self,
+        f: impl FnOnce(&mut ProseDirectCommunicationReceptionDataContainerWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ProseDirectCommunicationReceptionDataContainer>(0, false, f);
+        self
+    }
+    /// `[ Announcing-PLMN-ID ]`: Announcing-PLMN-ID (code 4408, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn announcing_plmn_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(4408, 192, 10415, 8796093022208, true, v);
+        self
+    }
+    /// `[ ProSe-Target-Layer-2-ID ]`: ProSe-Target-Layer-2-ID (code 4410, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn prose_target_layer_2_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(4410, 192, 10415, 17592186044416, true, v);
+        self
+    }
+    /// `[ Relay-IP-address ]`: Relay-IP-address (code 4411, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn relay_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(4411, 192, 10415, 35184372088832, true, v);
+        self
+    }
+    /// `[ ProSe-UE-to-Network-Relay-UE-ID ]`: ProSe-UE-to-Network-Relay-UE-ID (code 4409, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn prose_ue_to_network_relay_ue_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(4409, 192, 10415, 70368744177664, true, v);
+        self
+    }
+    /// `[ Target-IP-Address ]`: Target-IP-Address (code 4412, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn target_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(4412, 192, 10415, 140737488355328, true, v);
+        self
+    }
+    /// `[ PC5-Radio-Technology ]`: PC5-Radio-Technology (code 1300, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn pc5_radio_technology(&mut self, v: Pc5RadioTechnology) -> &mut Self {
+        self.0.put_i32(1300, 128, 10415, 281474976710656, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one PS-Furnish-Charging-Information AVP (code 865, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PsFurnishChargingInformation`] is the owned form.
+///
+/// ```text
+/// { 3GPP-Charging-Id }
+/// { PS-Free-Format-Data }
+/// [ PS-Append-Free-Format-Data ]
+/// *[ AVP ]
+/// ```
+pub struct PsFurnishChargingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for PsFurnishChargingInformation {
+    type Writer<'c> = PsFurnishChargingInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(865, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2, 10415),
+        rt::AvpKey::new(866, 10415),
+        rt::AvpKey::new(867, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for PsFurnishChargingInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl PsFurnishChargingInformationWriter<'_> {
+    /// `{ 3GPP-Charging-Id }`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_charging_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ PS-Free-Format-Data }`: PS-Free-Format-Data (code 866, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn ps_free_format_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(866, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ PS-Append-Free-Format-Data ]`: PS-Append-Free-Format-Data (code 867, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn ps_append_free_format_data(
+        &mut self,
+        v: PsAppendFreeFormatData,
+    ) -> &mut Self {
+        self.0.put_i32(867, 192, 10415, 4, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one PS-Information AVP (code 874, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PsInformation`] is the owned form.
+///
+/// ```text
+/// [ Supported-Features ]
+/// [ 3GPP-Charging-Id ]
+/// [ PDN-Connection-Charging-ID ]
+/// [ Node-Id ]
+/// [ 3GPP-PDP-Type ]
+/// *[ PDP-Address ]
+/// [ PDP-Address-Prefix-Length ]
+/// [ Dynamic-Address-Flag ]
+/// [ Dynamic-Address-Flag-Extension ]
+/// [ QoS-Information ]
+/// *[ SGSN-Address ]
+/// *[ GGSN-Address ]
+/// *[ TDF-IP-Address ]
+/// *[ SGW-Address ]
+/// *[ ePDG-Address ]
+/// *[ TWAG-Address ]
+/// *[ CG-Address ]
+/// [ Serving-Node-Type ]
+/// [ SGW-Change ]
+/// [ 3GPP-IMSI-MCC-MNC ]
+/// [ IMSI-Unauthenticated-Flag ]
+/// [ 3GPP-GGSN-MCC-MNC ]
+/// [ 3GPP-NSAPI ]
+/// [ Called-Station-Id ]
+/// [ 3GPP-Session-Stop-Indicator ]
+/// [ 3GPP-Selection-Mode ]
+/// [ 3GPP-Charging-Characteristics ]
+/// [ Charging-Characteristics-Selection-Mode ]
+/// [ 3GPP-SGSN-MCC-MNC ]
+/// [ 3GPP-MS-TimeZone ]
+/// *[ Charging-Rule-Base-Name ]
+/// [ ADC-Rule-Base-Name ]
+/// [ 3GPP-User-Location-Info ]
+/// [ User-Location-Info-Time ]
+/// [ User-CSG-Information ]
+/// [ Presence-Reporting-Area-Information ]
+/// [ 3GPP2-BSID ]
+/// [ TWAN-User-Location-Info ]
+/// [ UWAN-User-Location-Info ]
+/// [ 3GPP-RAT-Type ]
+/// [ PS-Furnish-Charging-Information ]
+/// [ PDP-Context-Type ]
+/// [ Offline-Charging ]
+/// *[ Traffic-Data-Volumes ]
+/// *[ Service-Data-Container ]
+/// [ User-Equipment-Info ]
+/// [ Terminal-Information ]
+/// [ Start-Time ]
+/// [ Stop-Time ]
+/// [ Change-Condition ]
+/// [ Diagnostics ]
+/// [ Low-Priority-Indicator ]
+/// [ NBIFOM-Mode ]
+/// [ NBIFOM-Support ]
+/// [ MME-Number-for-MT-SMS ]
+/// [ MME-Name ]
+/// [ MME-Realm ]
+/// [ Logical-Access-ID ]
+/// [ Physical-Access-ID ]
+/// [ Fixed-User-Location-Info ]
+/// [ CN-Operator-Selection-Entity ]
+/// [ Enhanced-Diagnostics ]
+/// [ SGi-PtP-Tunnelling-Method ]
+/// [ CP-CIoT-EPS-Optimisation-Indicator ]
+/// [ UNI-PDU-CP-Only-Flag ]
+/// [ Serving-PLMN-Rate-Control ]
+/// [ APN-Rate-Control ]
+/// [ Charging-Per-IP-CAN-Session-Indicator ]
+/// [ RRC-Cause-Counter ]
+/// [ 3GPP-PS-Data-Off-Status ]
+/// [ SCS-AS-Address ]
+/// [ Unused-Quota-Timer ]
+/// *[ RAN-Secondary-RAT-Usage-Report ]
+/// *[ AVP ]
+/// ```
+pub struct PsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for PsInformation {
+    type Writer<'c> = PsInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(874, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(628, 10415),
+        rt::AvpKey::new(2, 10415),
+        rt::AvpKey::new(2050, 10415),
+        rt::AvpKey::new(2064, 10415),
+        rt::AvpKey::new(3, 10415),
+        rt::AvpKey::new(2606, 10415),
+        rt::AvpKey::new(2051, 10415),
+        rt::AvpKey::new(2068, 10415),
+        rt::AvpKey::new(1016, 10415),
+        rt::AvpKey::new(2047, 10415),
+        rt::AvpKey::new(2065, 10415),
+        rt::AvpKey::new(8, 10415),
+        rt::AvpKey::new(2308, 10415),
+        rt::AvpKey::new(9, 10415),
+        rt::AvpKey::new(10, 10415),
+        rt::AvpKey::new(30, 0),
+        rt::AvpKey::new(11, 10415),
+        rt::AvpKey::new(12, 10415),
+        rt::AvpKey::new(13, 10415),
+        rt::AvpKey::new(2066, 10415),
+        rt::AvpKey::new(18, 10415),
+        rt::AvpKey::new(23, 10415),
+        rt::AvpKey::new(1095, 10415),
+        rt::AvpKey::new(22, 10415),
+        rt::AvpKey::new(2812, 10415),
+        rt::AvpKey::new(2319, 10415),
+        rt::AvpKey::new(2822, 10415),
+        rt::AvpKey::new(9010, 5535),
+        rt::AvpKey::new(2714, 10415),
+        rt::AvpKey::new(3918, 10415),
+        rt::AvpKey::new(21, 10415),
+        rt::AvpKey::new(865, 10415),
+        rt::AvpKey::new(1247, 10415),
+        rt::AvpKey::new(1278, 10415),
+        rt::AvpKey::new(458, 0),
+        rt::AvpKey::new(1401, 10415),
+        rt::AvpKey::new(2041, 10415),
+        rt::AvpKey::new(2042, 10415),
+        rt::AvpKey::new(2037, 10415),
+        rt::AvpKey::new(2039, 10415),
+        rt::AvpKey::new(2602, 10415),
+        rt::AvpKey::new(2830, 10415),
+        rt::AvpKey::new(2831, 10415),
+        rt::AvpKey::new(1645, 10415),
+        rt::AvpKey::new(2402, 10415),
+        rt::AvpKey::new(2408, 10415),
+        rt::AvpKey::new(302, 13019),
+        rt::AvpKey::new(313, 13019),
+        rt::AvpKey::new(2825, 10415),
+        rt::AvpKey::new(3421, 10415),
+        rt::AvpKey::new(3901, 10415),
+        rt::AvpKey::new(3931, 10415),
+        rt::AvpKey::new(3930, 10415),
+        rt::AvpKey::new(3932, 10415),
+        rt::AvpKey::new(4310, 10415),
+        rt::AvpKey::new(3933, 10415),
+        rt::AvpKey::new(4400, 10415),
+        rt::AvpKey::new(4318, 10415),
+        rt::AvpKey::new(4406, 10415),
+        rt::AvpKey::new(3940, 10415),
+        rt::AvpKey::new(4407, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for PsInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl PsInformationWriter<'_> {
+    /// `[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29229::SupportedFeatures>(1, true, f);
+        self
+    }
+    /// `[ 3GPP-Charging-Id ]`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_charging_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ PDN-Connection-Charging-ID ]`: PDN-Connection-Charging-ID (code 2050, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn pdn_connection_charging_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2050, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ Node-Id ]`: Node-Id (code 2064, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn node_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2064, 128, 10415, 8, true, v);
+        self
+    }
+    /// `[ 3GPP-PDP-Type ]`: 3GPP-PDP-Type (code 3, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_pdp_type(&mut self, v: super::ts29061::TgppPdpType) -> &mut Self {
+        self.0.put_i32(3, 192, 10415, 16, true, v.0);
+        self
+    }
+    /// `*[ PDP-Address ]`: PDP-Address (code 1227, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn pdp_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(1227, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ PDP-Address-Prefix-Length ]`: PDP-Address-Prefix-Length (code 2606, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn pdp_address_prefix_length(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2606, 192, 10415, 32, true, v);
+        self
+    }
+    /// `[ Dynamic-Address-Flag ]`: Dynamic-Address-Flag (code 2051, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn dynamic_address_flag(&mut self, v: DynamicAddressFlag) -> &mut Self {
+        self.0.put_i32(2051, 128, 10415, 64, true, v.0);
+        self
+    }
+    /// `[ Dynamic-Address-Flag-Extension ]`: Dynamic-Address-Flag-Extension (code 2068, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn dynamic_address_flag_extension(
+        &mut self,
+        v: DynamicAddressFlagExtension,
+    ) -> &mut Self {
+        self.0.put_i32(2068, 128, 10415, 128, true, v.0);
+        self
+    }
+    /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::QosInformation>(256, true, f);
+        self
+    }
+    /// `*[ SGSN-Address ]`: SGSN-Address (code 1228, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn sgsn_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(1228, 128, 10415, 0, false, v);
+        self
+    }
+    /// `*[ GGSN-Address ]`: GGSN-Address (code 847, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn ggsn_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(847, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ TDF-IP-Address ]`: TDF-IP-Address (code 1091, vendor 10415), 3GPP TS 29.212 §5.3.81. Each call appends another occurrence.
+    #[inline]
+    pub fn tdf_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(1091, 128, 10415, 0, false, v);
+        self
+    }
+    /// `*[ SGW-Address ]`: SGW-Address (code 2067, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn sgw_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(2067, 128, 10415, 0, false, v);
+        self
+    }
+    /// `*[ ePDG-Address ]`: ePDG-Address (code 3425, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn epdg_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(3425, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ TWAG-Address ]`: TWAG-Address (code 3903, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn twag_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(3903, 192, 10415, 0, false, v);
+        self
+    }
+    /// `*[ CG-Address ]`: CG-Address (code 846, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn cg_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(846, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ Serving-Node-Type ]`: Serving-Node-Type (code 2047, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn serving_node_type(&mut self, v: ServingNodeType) -> &mut Self {
+        self.0.put_i32(2047, 128, 10415, 512, true, v.0);
+        self
+    }
+    /// `[ SGW-Change ]`: SGW-Change (code 2065, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sgw_change(&mut self, v: SgwChange) -> &mut Self {
+        self.0.put_i32(2065, 192, 10415, 1024, true, v.0);
+        self
+    }
+    /// `[ 3GPP-IMSI-MCC-MNC ]`: 3GPP-IMSI-MCC-MNC (code 8, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_imsi_mcc_mnc(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(8, 192, 10415, 2048, true, v);
+        self
+    }
+    /// `[ IMSI-Unauthenticated-Flag ]`: IMSI-Unauthenticated-Flag (code 2308, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn imsi_unauthenticated_flag(
+        &mut self,
+        v: ImsiUnauthenticatedFlag,
+    ) -> &mut Self {
+        self.0.put_i32(2308, 128, 10415, 4096, true, v.0);
+        self
+    }
+    /// `[ 3GPP-GGSN-MCC-MNC ]`: 3GPP-GGSN-MCC-MNC (code 9, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_ggsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(9, 192, 10415, 8192, true, v);
+        self
+    }
+    /// `[ 3GPP-NSAPI ]`: 3GPP-NSAPI (code 10, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_nsapi(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(10, 192, 10415, 16384, true, v);
+        self
+    }
+    /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
+    #[inline]
+    pub fn called_station_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(30, 64, 0, 32768, true, v);
+        self
+    }
+    /// `[ 3GPP-Session-Stop-Indicator ]`: 3GPP-Session-Stop-Indicator (code 11, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_session_stop_indicator(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(11, 192, 10415, 65536, true, v);
+        self
+    }
+    /// `[ 3GPP-Selection-Mode ]`: 3GPP-Selection-Mode (code 12, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_selection_mode(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(12, 192, 10415, 131072, true, v);
+        self
+    }
+    /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_charging_characteristics(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(13, 192, 10415, 262144, true, v);
+        self
+    }
+    /// `[ Charging-Characteristics-Selection-Mode ]`: Charging-Characteristics-Selection-Mode (code 2066, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn charging_characteristics_selection_mode(
+        &mut self,
+        v: ChargingCharacteristicsSelectionMode,
+    ) -> &mut Self {
+        self.0.put_i32(2066, 192, 10415, 524288, true, v.0);
+        self
+    }
+    /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(18, 192, 10415, 1048576, true, v);
+        self
+    }
+    /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(23, 192, 10415, 2097152, true, v);
+        self
+    }
+    /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5. Each call appends another occurrence.
+    #[inline]
+    pub fn charging_rule_base_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1004, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ ADC-Rule-Base-Name ]`: ADC-Rule-Base-Name (code 1095, vendor 10415), 3GPP TS 29.212 §5b.3.4.
+    #[inline]
+    pub fn adc_rule_base_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1095, 192, 10415, 4194304, true, v);
+        self
+    }
+    /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(22, 192, 10415, 8388608, true, v);
+        self
+    }
+    /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
+    #[inline]
+    pub fn user_location_info_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2812, 128, 10415, 16777216, true, v.0);
+        self
+    }
+    /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_csg_information(
+        &mut self,
+        f: impl FnOnce(&mut UserCsgInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<UserCsgInformation>(33554432, true, f);
+        self
+    }
+    /// `[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn presence_reporting_area_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::PresenceReportingAreaInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .group::<
+                super::ts29212::PresenceReportingAreaInformation,
+            >(67108864, true, f);
+        self
+    }
+    /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
+    #[inline]
+    pub fn tgpp2_bsid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(9010, 192, 5535, 134217728, true, v);
+        self
+    }
+    /// `[ TWAN-User-Location-Info ]`: TWAN-User-Location-Info (code 2714, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn twan_user_location_info(
+        &mut self,
+        f: impl FnOnce(&mut TwanUserLocationInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<TwanUserLocationInfo>(268435456, true, f);
+        self
+    }
+    /// `[ UWAN-User-Location-Info ]`: UWAN-User-Location-Info (code 3918, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn uwan_user_location_info(
+        &mut self,
+        f: impl FnOnce(&mut UwanUserLocationInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<UwanUserLocationInfo>(536870912, true, f);
+        self
+    }
+    /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_rat_type(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(21, 192, 10415, 1073741824, true, v);
+        self
+    }
+    /// `[ PS-Furnish-Charging-Information ]`: PS-Furnish-Charging-Information (code 865, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ps_furnish_charging_information(
+        &mut self,
+        f: impl FnOnce(&mut PsFurnishChargingInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<PsFurnishChargingInformation>(2147483648, true, f);
+        self
+    }
+    /// `[ PDP-Context-Type ]`: PDP-Context-Type (code 1247, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn pdp_context_type(&mut self, v: PdpContextType) -> &mut Self {
+        self.0.put_i32(1247, 128, 10415, 4294967296, true, v.0);
+        self
+    }
+    /// `[ Offline-Charging ]`: Offline-Charging (code 1278, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn offline_charging(
+        &mut self,
+        f: impl FnOnce(&mut OfflineChargingWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<OfflineCharging>(8589934592, true, f);
+        self
+    }
+    /// `*[ Traffic-Data-Volumes ]`: Traffic-Data-Volumes (code 2046, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn traffic_data_volumes(
+        &mut self,
+        f: impl FnOnce(&mut TrafficDataVolumesWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<TrafficDataVolumes>(0, false, f);
+        self
+    }
+    /// `*[ Service-Data-Container ]`: Service-Data-Container (code 2040, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn service_data_container(
+        &mut self,
+        f: impl FnOnce(&mut ServiceDataContainerWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ServiceDataContainer>(0, false, f);
+        self
+    }
+    /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_equipment_info(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::UserEquipmentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::credit_control::UserEquipmentInfo>(17179869184, true, f);
+        self
+    }
+    /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn terminal_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29272::TerminalInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29272::TerminalInformation>(34359738368, true, f);
+        self
+    }
+    /// `[ Start-Time ]`: Start-Time (code 2041, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn start_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2041, 128, 10415, 68719476736, true, v.0);
+        self
+    }
+    /// `[ Stop-Time ]`: Stop-Time (code 2042, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn stop_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2042, 128, 10415, 137438953472, true, v.0);
+        self
+    }
+    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn change_condition(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(2037, 128, 10415, 274877906944, true, v);
+        self
+    }
+    /// `[ Diagnostics ]`: Diagnostics (code 2039, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn diagnostics(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(2039, 128, 10415, 549755813888, true, v);
+        self
+    }
+    /// `[ Low-Priority-Indicator ]`: Low-Priority-Indicator (code 2602, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn low_priority_indicator(&mut self, v: LowPriorityIndicator) -> &mut Self {
+        self.0.put_i32(2602, 128, 10415, 1099511627776, true, v.0);
+        self
+    }
+    /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
+    #[inline]
+    pub fn nbifom_mode(&mut self, v: super::ts29212::NbifomMode) -> &mut Self {
+        self.0.put_i32(2830, 128, 10415, 2199023255552, true, v.0);
+        self
+    }
+    /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
+    #[inline]
+    pub fn nbifom_support(&mut self, v: super::ts29212::NbifomSupport) -> &mut Self {
+        self.0.put_i32(2831, 128, 10415, 4398046511104, true, v.0);
+        self
+    }
+    /// `[ MME-Number-for-MT-SMS ]`: MME-Number-for-MT-SMS (code 1645, vendor 10415), 3GPP TS 29.272 §7.3.159.
+    #[inline]
+    pub fn mme_number_for_mt_sms(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1645, 128, 10415, 8796093022208, true, v);
+        self
+    }
+    /// `[ MME-Name ]`: MME-Name (code 2402, vendor 10415), 3GPP TS 29.173 §6.4.4.
+    #[inline]
+    pub fn mme_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2402, 128, 10415, 17592186044416, true, v);
+        self
+    }
+    /// `[ MME-Realm ]`: MME-Realm (code 2408, vendor 10415), 3GPP TS 29.173 §6.4.12.
+    #[inline]
+    pub fn mme_realm(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2408, 128, 10415, 35184372088832, true, v);
+        self
+    }
+    /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
+    #[inline]
+    pub fn logical_access_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(302, 192, 13019, 70368744177664, true, v);
+        self
+    }
+    /// `[ Physical-Access-ID ]`: Physical-Access-ID (code 313, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
+    #[inline]
+    pub fn physical_access_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(313, 192, 13019, 140737488355328, true, v);
+        self
+    }
+    /// `[ Fixed-User-Location-Info ]`: Fixed-User-Location-Info (code 2825, vendor 10415), 3GPP TS 29.212 §5.3.112.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn fixed_user_location_info(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::FixedUserLocationInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::FixedUserLocationInfo>(281474976710656, true, f);
+        self
+    }
+    /// `[ CN-Operator-Selection-Entity ]`: CN-Operator-Selection-Entity (code 3421, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn cn_operator_selection_entity(
+        &mut self,
+        v: CnOperatorSelectionEntity,
+    ) -> &mut Self {
+        self.0.put_i32(3421, 192, 10415, 562949953421312, true, v.0);
+        self
+    }
+    /// `[ Enhanced-Diagnostics ]`: Enhanced-Diagnostics (code 3901, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn enhanced_diagnostics(
+        &mut self,
+        f: impl FnOnce(&mut EnhancedDiagnosticsWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<EnhancedDiagnostics>(1125899906842624, true, f);
+        self
+    }
+    /// `[ SGi-PtP-Tunnelling-Method ]`: SGi-PtP-Tunnelling-Method (code 3931, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sgi_ptp_tunnelling_method(&mut self, v: SgiPtpTunnellingMethod) -> &mut Self {
+        self.0.put_i32(3931, 192, 10415, 2251799813685248, true, v.0);
+        self
+    }
+    /// `[ CP-CIoT-EPS-Optimisation-Indicator ]`: CP-CIoT-EPS-Optimisation-Indicator (code 3930, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn cp_ciot_eps_optimisation_indicator(
+        &mut self,
+        v: CpCiotEpsOptimisationIndicator,
+    ) -> &mut Self {
+        self.0.put_i32(3930, 192, 10415, 4503599627370496, true, v.0);
+        self
+    }
+    /// `[ UNI-PDU-CP-Only-Flag ]`: UNI-PDU-CP-Only-Flag (code 3932, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn uni_pdu_cp_only_flag(&mut self, v: UniPduCpOnlyFlag) -> &mut Self {
+        self.0.put_i32(3932, 192, 10415, 9007199254740992, true, v.0);
+        self
+    }
+    /// `[ Serving-PLMN-Rate-Control ]`: Serving-PLMN-Rate-Control (code 4310, vendor 10415), 3GPP TS 29.128 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn serving_plmn_rate_control(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29128::ServingPlmnRateControlWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .group::<super::ts29128::ServingPlmnRateControl>(18014398509481984, true, f);
+        self
+    }
+    /// `[ APN-Rate-Control ]`: APN-Rate-Control (code 3933, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn apn_rate_control(
+        &mut self,
+        f: impl FnOnce(&mut ApnRateControlWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ApnRateControl>(36028797018963968, true, f);
+        self
+    }
+    /// `[ Charging-Per-IP-CAN-Session-Indicator ]`: Charging-Per-IP-CAN-Session-Indicator (code 4400, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn charging_per_ip_can_session_indicator(
+        &mut self,
+        v: ChargingPerIpCanSessionIndicator,
+    ) -> &mut Self {
+        self.0.put_i32(4400, 192, 10415, 72057594037927936, true, v.0);
+        self
+    }
+    /// `[ RRC-Cause-Counter ]`: RRC-Cause-Counter (code 4318, vendor 10415), 3GPP TS 29.128 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn rrc_cause_counter(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29128::RrcCauseCounterWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29128::RrcCauseCounter>(144115188075855872, true, f);
+        self
+    }
+    /// `[ 3GPP-PS-Data-Off-Status ]`: 3GPP-PS-Data-Off-Status (code 4406, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn tgpp_ps_data_off_status(&mut self, v: TgppPsDataOffStatus) -> &mut Self {
+        self.0.put_i32(4406, 192, 10415, 288230376151711744, true, v.0);
+        self
+    }
+    /// `[ SCS-AS-Address ]`: SCS-AS-Address (code 3940, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn scs_as_address(
+        &mut self,
+        f: impl FnOnce(&mut ScsAsAddressWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ScsAsAddress>(576460752303423488, true, f);
+        self
+    }
+    /// `[ Unused-Quota-Timer ]`: Unused-Quota-Timer (code 4407, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn unused_quota_timer(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(4407, 192, 10415, 1152921504606846976, true, v);
+        self
+    }
+    /// `*[ RAN-Secondary-RAT-Usage-Report ]`: RAN-Secondary-RAT-Usage-Report (code 1302, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ran_secondary_rat_usage_report(
+        &mut self,
+        f: impl FnOnce(&mut RanSecondaryRatUsageReportWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RanSecondaryRatUsageReport>(0, false, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Radio-Parameter-Set-Info AVP (code 3463, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RadioParameterSetInfo`] is the owned form.
+///
+/// ```text
+/// [ Radio-Parameter-Set-Values ]
+/// [ Change-Time ]
+/// *[ AVP ]
+/// ```
+pub struct RadioParameterSetInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RadioParameterSetInfo {
+    type Writer<'c> = RadioParameterSetInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3463, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3464, 10415),
+        rt::AvpKey::new(2038, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RadioParameterSetInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RadioParameterSetInfoWriter<'_> {
+    /// `[ Radio-Parameter-Set-Values ]`: Radio-Parameter-Set-Values (code 3464, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn radio_parameter_set_values(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3464, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2038, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one RAN-Secondary-RAT-Usage-Report AVP (code 1302, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RanSecondaryRatUsageReport`] is the owned form.
+///
+/// ```text
+/// [ Secondary-RAT-Type ]
+/// [ RAN-Start-Timestamp ]
+/// [ RAN-End-Timestamp ]
+/// [ Accounting-Input-Octets ]
+/// [ Accounting-Output-Octets ]
+/// [ 3GPP-Charging-Id ]
+/// *[ AVP ]
+/// ```
+pub struct RanSecondaryRatUsageReportWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RanSecondaryRatUsageReport {
+    type Writer<'c> = RanSecondaryRatUsageReportWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1302, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1304, 10415),
+        rt::AvpKey::new(1303, 10415),
+        rt::AvpKey::new(1301, 10415),
+        rt::AvpKey::new(363, 0),
+        rt::AvpKey::new(364, 0),
+        rt::AvpKey::new(2, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RanSecondaryRatUsageReportWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RanSecondaryRatUsageReportWriter<'_> {
+    /// `[ Secondary-RAT-Type ]`: Secondary-RAT-Type (code 1304, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn secondary_rat_type(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(1304, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ RAN-Start-Timestamp ]`: RAN-Start-Timestamp (code 1303, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn ran_start_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(1303, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ RAN-End-Timestamp ]`: RAN-End-Timestamp (code 1301, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn ran_end_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(1301, 128, 10415, 4, true, v.0);
+        self
+    }
+    /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
+    #[inline]
+    pub fn accounting_input_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(363, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
+    #[inline]
+    pub fn accounting_output_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(364, 64, 0, 16, true, v);
+        self
+    }
+    /// `[ 3GPP-Charging-Id ]`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_charging_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2, 192, 10415, 32, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Rate-Element AVP (code 2058, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RateElement`] is the owned form.
+///
+/// ```text
+/// { CC-Unit-Type }
+/// [ Charge-Reason-Code ]
+/// [ Unit-Value ]
+/// [ Unit-Cost ]
+/// [ Unit-Quota-Threshold ]
+/// *[ AVP ]
+/// ```
+pub struct RateElementWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RateElement {
+    type Writer<'c> = RateElementWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2058, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(454, 0),
+        rt::AvpKey::new(2118, 10415),
+        rt::AvpKey::new(445, 0),
+        rt::AvpKey::new(2061, 10415),
+        rt::AvpKey::new(1226, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RateElementWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RateElementWriter<'_> {
+    /// `{ CC-Unit-Type }`: CC-Unit-Type (code 454), IETF RFC 8506 §8.32.
+    #[inline]
+    pub fn cc_unit_type(&mut self, v: super::credit_control::CcUnitType) -> &mut Self {
+        self.0.put_i32(454, 64, 0, 1, true, v.0);
+        self
+    }
+    /// `[ Charge-Reason-Code ]`: Charge-Reason-Code (code 2118, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn charge_reason_code(&mut self, v: ChargeReasonCode) -> &mut Self {
+        self.0.put_i32(2118, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ Unit-Value ]`: Unit-Value (code 445), IETF RFC 8506 §8.8.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn unit_value(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::UnitValueWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::credit_control::UnitValue>(4, true, f);
+        self
+    }
+    /// `[ Unit-Cost ]`: Unit-Cost (code 2061, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn unit_cost(&mut self, f: impl FnOnce(&mut UnitCostWriter<'_>)) -> &mut Self {
+        self.0.group::<UnitCost>(8, true, f);
+        self
+    }
+    /// `[ Unit-Quota-Threshold ]`: Unit-Quota-Threshold (code 1226, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn unit_quota_threshold(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1226, 128, 10415, 16, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Real-Time-Tariff-Information AVP (code 2305, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RealTimeTariffInformation`] is the owned form.
+///
+/// ```text
+/// [ Tariff-Information ]
+/// [ Tariff-XML ]
+/// *[ AVP ]
+/// ```
+pub struct RealTimeTariffInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RealTimeTariffInformation {
+    type Writer<'c> = RealTimeTariffInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2305, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2060, 10415),
+        rt::AvpKey::new(2306, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RealTimeTariffInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RealTimeTariffInformationWriter<'_> {
+    /// `[ Tariff-Information ]`: Tariff-Information (code 2060, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn tariff_information(
+        &mut self,
+        f: impl FnOnce(&mut TariffInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<TariffInformation>(1, true, f);
+        self
+    }
+    /// `[ Tariff-XML ]`: Tariff-XML (code 2306, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn tariff_xml(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2306, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Recipient-Address AVP (code 1201, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RecipientAddress`] is the owned form.
+///
+/// ```text
+/// [ Address-Type ]
+/// [ Address-Data ]
+/// [ Address-Domain ]
+/// [ Addressee-Type ]
+/// *[ AVP ]
+/// ```
+pub struct RecipientAddressWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RecipientAddress {
+    type Writer<'c> = RecipientAddressWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1201, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(899, 10415),
+        rt::AvpKey::new(897, 10415),
+        rt::AvpKey::new(898, 10415),
+        rt::AvpKey::new(1208, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RecipientAddressWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RecipientAddressWriter<'_> {
+    /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn address_type(&mut self, v: AddressType) -> &mut Self {
+        self.0.put_i32(899, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Address-Data ]`: Address-Data (code 897, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn address_data(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(897, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Address-Domain ]`: Address-Domain (code 898, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn address_domain(
+        &mut self,
+        f: impl FnOnce(&mut AddressDomainWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AddressDomain>(4, true, f);
+        self
+    }
+    /// `[ Addressee-Type ]`: Addressee-Type (code 1208, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn addressee_type(&mut self, v: AddresseeType) -> &mut Self {
+        self.0.put_i32(1208, 128, 10415, 8, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Recipient-Info AVP (code 2026, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RecipientInfo`] is the owned form.
+///
+/// ```text
+/// [ Destination-Interface ]
+/// *[ Recipient-Address ]
+/// *[ Recipient-Received-Address ]
+/// [ Recipient-SCCP-Address ]
+/// [ SM-Protocol-ID ]
+/// *[ AVP ]
+/// ```
+pub struct RecipientInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RecipientInfo {
+    type Writer<'c> = RecipientInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2026, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2002, 10415),
+        rt::AvpKey::new(2010, 10415),
+        rt::AvpKey::new(2013, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RecipientInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RecipientInfoWriter<'_> {
+    /// `[ Destination-Interface ]`: Destination-Interface (code 2002, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn destination_interface(
+        &mut self,
+        f: impl FnOnce(&mut DestinationInterfaceWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<DestinationInterface>(1, true, f);
+        self
+    }
+    /// `*[ Recipient-Address ]`: Recipient-Address (code 1201, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn recipient_address(
+        &mut self,
+        f: impl FnOnce(&mut RecipientAddressWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RecipientAddress>(0, false, f);
+        self
+    }
+    /// `*[ Recipient-Received-Address ]`: Recipient-Received-Address (code 2028, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn recipient_received_address(
+        &mut self,
+        f: impl FnOnce(&mut RecipientReceivedAddressWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RecipientReceivedAddress>(0, false, f);
+        self
+    }
+    /// `[ Recipient-SCCP-Address ]`: Recipient-SCCP-Address (code 2010, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn recipient_sccp_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(2010, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ SM-Protocol-ID ]`: SM-Protocol-ID (code 2013, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sm_protocol_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2013, 128, 10415, 4, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Recipient-Received-Address AVP (code 2028, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RecipientReceivedAddress`] is the owned form.
+///
+/// ```text
+/// [ Address-Type ]
+/// [ Address-Data ]
+/// [ Address-Domain ]
+/// *[ AVP ]
+/// ```
+pub struct RecipientReceivedAddressWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RecipientReceivedAddress {
+    type Writer<'c> = RecipientReceivedAddressWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2028, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(899, 10415),
+        rt::AvpKey::new(897, 10415),
+        rt::AvpKey::new(898, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RecipientReceivedAddressWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RecipientReceivedAddressWriter<'_> {
+    /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn address_type(&mut self, v: AddressType) -> &mut Self {
+        self.0.put_i32(899, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Address-Data ]`: Address-Data (code 897, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn address_data(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(897, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Address-Domain ]`: Address-Domain (code 898, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn address_domain(
+        &mut self,
+        f: impl FnOnce(&mut AddressDomainWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AddressDomain>(4, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Related-Change-Condition-Information AVP (code 3925, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RelatedChangeConditionInformation`] is the owned form.
+///
+/// ```text
+/// [ SGSN-Address ]
+/// *[ Change-Condition ]
+/// [ 3GPP-User-Location-Info ]
+/// [ 3GPP2-BSID ]
+/// [ UWAN-User-Location-Info ]
+/// [ Presence-Reporting-Area-Status ]
+/// [ User-CSG-Information ]
+/// [ 3GPP-RAT-Type ]
+/// *[ AVP ]
+/// ```
+pub struct RelatedChangeConditionInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RelatedChangeConditionInformation {
+    type Writer<'c> = RelatedChangeConditionInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3925, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1228, 10415),
+        rt::AvpKey::new(22, 10415),
+        rt::AvpKey::new(9010, 5535),
+        rt::AvpKey::new(3918, 10415),
+        rt::AvpKey::new(2823, 10415),
+        rt::AvpKey::new(2319, 10415),
+        rt::AvpKey::new(21, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RelatedChangeConditionInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RelatedChangeConditionInformationWriter<'_> {
+    /// `[ SGSN-Address ]`: SGSN-Address (code 1228, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sgsn_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(1228, 128, 10415, 1, true, v);
+        self
+    }
+    /// `*[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn change_condition(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(2037, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(22, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
+    #[inline]
+    pub fn tgpp2_bsid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(9010, 192, 5535, 4, true, v);
+        self
+    }
+    /// `[ UWAN-User-Location-Info ]`: UWAN-User-Location-Info (code 3918, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn uwan_user_location_info(
+        &mut self,
+        f: impl FnOnce(&mut UwanUserLocationInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<UwanUserLocationInfo>(8, true, f);
+        self
+    }
+    /// `[ Presence-Reporting-Area-Status ]`: Presence-Reporting-Area-Status (code 2823, vendor 10415), 3GPP TS 29.212 §5.3.110.
+    #[inline]
+    pub fn presence_reporting_area_status(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2823, 128, 10415, 16, true, v);
+        self
+    }
+    /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_csg_information(
+        &mut self,
+        f: impl FnOnce(&mut UserCsgInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<UserCsgInformation>(32, true, f);
+        self
+    }
+    /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_rat_type(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(21, 192, 10415, 64, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Related-Trigger AVP (code 3926, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RelatedTrigger`] is the owned form.
+///
+/// ```text
+/// *[ Trigger-Type ]
+/// *[ AVP ]
+/// ```
+pub struct RelatedTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RelatedTrigger {
+    type Writer<'c> = RelatedTriggerWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3926, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RelatedTriggerWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RelatedTriggerWriter<'_> {
+    /// `*[ Trigger-Type ]`: Trigger-Type (code 870, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn trigger_type(&mut self, v: TriggerType) -> &mut Self {
+        self.0.put_i32(870, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Remaining-Balance AVP (code 2021, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`RemainingBalance`] is the owned form.
+///
+/// ```text
+/// { Unit-Value }
+/// { Currency-Code }
+/// *[ AVP ]
+/// ```
+pub struct RemainingBalanceWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for RemainingBalance {
+    type Writer<'c> = RemainingBalanceWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2021, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(445, 0),
+        rt::AvpKey::new(425, 0),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for RemainingBalanceWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl RemainingBalanceWriter<'_> {
+    /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn unit_value(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::UnitValueWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::credit_control::UnitValue>(1, true, f);
+        self
+    }
+    /// `{ Currency-Code }`: Currency-Code (code 425), IETF RFC 8506 §8.11.
+    #[inline]
+    pub fn currency_code(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(425, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Scale-Factor AVP (code 2059, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ScaleFactor`] is the owned form.
+///
+/// ```text
+/// { Value-Digits }
+/// [ Exponent ]
+/// ```
+pub struct ScaleFactorWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ScaleFactor {
+    type Writer<'c> = ScaleFactorWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2059, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(447, 0),
+        rt::AvpKey::new(429, 0),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ScaleFactorWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ScaleFactorWriter<'_> {
+    /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
+    #[inline]
+    pub fn value_digits(&mut self, v: i64) -> &mut Self {
+        self.0.put_i64(447, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ Exponent ]`: Exponent (code 429), IETF RFC 8506 §8.9.
+    #[inline]
+    pub fn exponent(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(429, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SCS-AS-Address AVP (code 3940, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ScsAsAddress`] is the owned form.
+///
+/// ```text
+/// [ SCS-Realm ]
+/// [ SCS-Address ]
+/// *[ AVP ]
+/// ```
+pub struct ScsAsAddressWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ScsAsAddress {
+    type Writer<'c> = ScsAsAddressWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3940, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3942, 10415),
+        rt::AvpKey::new(3941, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ScsAsAddressWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ScsAsAddressWriter<'_> {
+    /// `[ SCS-Realm ]`: SCS-Realm (code 3942, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn scs_realm(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3942, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ SCS-Address ]`: SCS-Address (code 3941, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn scs_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(3941, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SDP-Media-Component AVP (code 843, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SdpMediaComponent`] is the owned form.
+///
+/// ```text
+/// [ SDP-Media-Name ]
+/// *[ SDP-Media-Description ]
+/// [ Local-GW-Inserted-Indicator ]
+/// [ IP-Realm-Default-Indicator ]
+/// [ Transcoder-Inserted-Indicator ]
+/// [ Media-Initiator-Flag ]
+/// [ Media-Initiator-Party ]
+/// [ 3GPP-Charging-Id ]
+/// [ Access-Network-Charging-Identifier-Value ]
+/// [ SDP-Type ]
+/// *[ AVP ]
+/// ```
+pub struct SdpMediaComponentWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SdpMediaComponent {
+    type Writer<'c> = SdpMediaComponentWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(843, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(844, 10415),
+        rt::AvpKey::new(2604, 10415),
+        rt::AvpKey::new(2603, 10415),
+        rt::AvpKey::new(2605, 10415),
+        rt::AvpKey::new(882, 10415),
+        rt::AvpKey::new(1288, 10415),
+        rt::AvpKey::new(2, 10415),
+        rt::AvpKey::new(503, 10415),
+        rt::AvpKey::new(2036, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SdpMediaComponentWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SdpMediaComponentWriter<'_> {
+    /// `[ SDP-Media-Name ]`: SDP-Media-Name (code 844, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sdp_media_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(844, 192, 10415, 1, true, v);
+        self
+    }
+    /// `*[ SDP-Media-Description ]`: SDP-Media-Description (code 845, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn sdp_media_description(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(845, 192, 10415, 0, false, v);
+        self
+    }
+    /// `[ Local-GW-Inserted-Indicator ]`: Local-GW-Inserted-Indicator (code 2604, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn local_gw_inserted_indicator(
+        &mut self,
+        v: LocalGwInsertedIndicator,
+    ) -> &mut Self {
+        self.0.put_i32(2604, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ IP-Realm-Default-Indicator ]`: IP-Realm-Default-Indicator (code 2603, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn ip_realm_default_indicator(
+        &mut self,
+        v: IpRealmDefaultIndicator,
+    ) -> &mut Self {
+        self.0.put_i32(2603, 128, 10415, 4, true, v.0);
+        self
+    }
+    /// `[ Transcoder-Inserted-Indicator ]`: Transcoder-Inserted-Indicator (code 2605, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn transcoder_inserted_indicator(
+        &mut self,
+        v: TranscoderInsertedIndicator,
+    ) -> &mut Self {
+        self.0.put_i32(2605, 128, 10415, 8, true, v.0);
+        self
+    }
+    /// `[ Media-Initiator-Flag ]`: Media-Initiator-Flag (code 882, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn media_initiator_flag(&mut self, v: MediaInitiatorFlag) -> &mut Self {
+        self.0.put_i32(882, 192, 10415, 16, true, v.0);
+        self
+    }
+    /// `[ Media-Initiator-Party ]`: Media-Initiator-Party (code 1288, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn media_initiator_party(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1288, 128, 10415, 32, true, v);
+        self
+    }
+    /// `[ 3GPP-Charging-Id ]`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_charging_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ Access-Network-Charging-Identifier-Value ]`: Access-Network-Charging-Identifier-Value (code 503, vendor 10415), 3GPP TS 29.214 §5.3.4.
+    #[inline]
+    pub fn access_network_charging_identifier_value(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(503, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ SDP-Type ]`: SDP-Type (code 2036, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sdp_type(&mut self, v: SdpType) -> &mut Self {
+        self.0.put_i32(2036, 128, 10415, 256, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SDP-TimeStamps AVP (code 1273, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SdpTimestamps`] is the owned form.
+///
+/// ```text
+/// [ SDP-Offer-Timestamp ]
+/// [ SDP-Answer-Timestamp ]
+/// *[ AVP ]
+/// ```
+pub struct SdpTimestampsWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SdpTimestamps {
+    type Writer<'c> = SdpTimestampsWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1273, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1274, 10415),
+        rt::AvpKey::new(1275, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SdpTimestampsWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SdpTimestampsWriter<'_> {
+    /// `[ SDP-Offer-Timestamp ]`: SDP-Offer-Timestamp (code 1274, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sdp_offer_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(1274, 128, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ SDP-Answer-Timestamp ]`: SDP-Answer-Timestamp (code 1275, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sdp_answer_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(1275, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Service-Data-Container AVP (code 2040, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceDataContainer`] is the owned form.
+///
+/// ```text
+/// [ AF-Correlation-Information ]
+/// [ Charging-Rule-Base-Name ]
+/// [ Accounting-Input-Octets ]
+/// [ Accounting-Output-Octets ]
+/// [ Local-Sequence-Number ]
+/// [ QoS-Information ]
+/// [ Rating-Group ]
+/// [ Change-Time ]
+/// [ Service-Identifier ]
+/// *[ Service-Specific-Info ]
+/// [ ADC-Rule-Base-Name ]
+/// [ SGSN-Address ]
+/// [ Time-First-Usage ]
+/// [ Time-Last-Usage ]
+/// [ Time-Usage ]
+/// *[ Change-Condition ]
+/// [ 3GPP-User-Location-Info ]
+/// [ 3GPP2-BSID ]
+/// [ UWAN-User-Location-Info ]
+/// [ TWAN-User-Location-Info ]
+/// [ Sponsor-Identity ]
+/// [ Application-Service-Provider-Identity ]
+/// *[ Presence-Reporting-Area-Information ]
+/// [ Presence-Reporting-Area-Status ]
+/// [ User-CSG-Information ]
+/// [ 3GPP-RAT-Type ]
+/// [ Related-Change-Condition-Information ]
+/// [ Serving-PLMN-Rate-Control ]
+/// [ APN-Rate-Control ]
+/// [ 3GPP-PS-Data-Off-Status ]
+/// [ Traffic-Steering-Policy-Identifier-DL ]
+/// [ Traffic-Steering-Policy-Identifier-UL ]
+/// [ VoLTE-Information ]
+/// *[ AVP ]
+/// ```
+pub struct ServiceDataContainerWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ServiceDataContainer {
+    type Writer<'c> = ServiceDataContainerWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2040, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1276, 10415),
+        rt::AvpKey::new(1004, 10415),
+        rt::AvpKey::new(363, 0),
+        rt::AvpKey::new(364, 0),
+        rt::AvpKey::new(2063, 10415),
+        rt::AvpKey::new(1016, 10415),
+        rt::AvpKey::new(432, 0),
+        rt::AvpKey::new(2038, 10415),
+        rt::AvpKey::new(439, 0),
+        rt::AvpKey::new(1095, 10415),
+        rt::AvpKey::new(1228, 10415),
+        rt::AvpKey::new(2043, 10415),
+        rt::AvpKey::new(2044, 10415),
+        rt::AvpKey::new(2045, 10415),
+        rt::AvpKey::new(22, 10415),
+        rt::AvpKey::new(9010, 5535),
+        rt::AvpKey::new(3918, 10415),
+        rt::AvpKey::new(2714, 10415),
+        rt::AvpKey::new(531, 10415),
+        rt::AvpKey::new(532, 10415),
+        rt::AvpKey::new(2823, 10415),
+        rt::AvpKey::new(2319, 10415),
+        rt::AvpKey::new(21, 10415),
+        rt::AvpKey::new(3925, 10415),
+        rt::AvpKey::new(4310, 10415),
+        rt::AvpKey::new(3933, 10415),
+        rt::AvpKey::new(4406, 10415),
+        rt::AvpKey::new(2836, 10415),
+        rt::AvpKey::new(2837, 10415),
+        rt::AvpKey::new(1323, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ServiceDataContainerWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ServiceDataContainerWriter<'_> {
+    /// `[ AF-Correlation-Information ]`: AF-Correlation-Information (code 1276, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn af_correlation_information(
+        &mut self,
+        f: impl FnOnce(&mut AfCorrelationInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AfCorrelationInformation>(1, true, f);
+        self
+    }
+    /// `[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5.
+    #[inline]
+    pub fn charging_rule_base_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1004, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
+    #[inline]
+    pub fn accounting_input_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(363, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
+    #[inline]
+    pub fn accounting_output_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(364, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn local_sequence_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2063, 128, 10415, 16, true, v);
+        self
+    }
+    /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::QosInformation>(32, true, f);
+        self
+    }
+    /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
+    #[inline]
+    pub fn rating_group(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(432, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2038, 128, 10415, 128, true, v.0);
+        self
+    }
+    /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
+    #[inline]
+    pub fn service_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(439, 64, 0, 256, true, v);
+        self
+    }
+    /// `*[ Service-Specific-Info ]`: Service-Specific-Info (code 1249, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn service_specific_info(
+        &mut self,
+        f: impl FnOnce(&mut ServiceSpecificInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ServiceSpecificInfo>(0, false, f);
+        self
+    }
+    /// `[ ADC-Rule-Base-Name ]`: ADC-Rule-Base-Name (code 1095, vendor 10415), 3GPP TS 29.212 §5b.3.4.
+    #[inline]
+    pub fn adc_rule_base_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1095, 192, 10415, 512, true, v);
+        self
+    }
+    /// `[ SGSN-Address ]`: SGSN-Address (code 1228, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sgsn_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(1228, 128, 10415, 1024, true, v);
+        self
+    }
+    /// `[ Time-First-Usage ]`: Time-First-Usage (code 2043, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn time_first_usage(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2043, 128, 10415, 2048, true, v.0);
+        self
+    }
+    /// `[ Time-Last-Usage ]`: Time-Last-Usage (code 2044, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn time_last_usage(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2044, 128, 10415, 4096, true, v.0);
+        self
+    }
+    /// `[ Time-Usage ]`: Time-Usage (code 2045, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn time_usage(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2045, 128, 10415, 8192, true, v);
+        self
+    }
+    /// `*[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn change_condition(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(2037, 128, 10415, 0, false, v);
+        self
+    }
+    /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(22, 192, 10415, 16384, true, v);
+        self
+    }
+    /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
+    #[inline]
+    pub fn tgpp2_bsid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(9010, 192, 5535, 32768, true, v);
+        self
+    }
+    /// `[ UWAN-User-Location-Info ]`: UWAN-User-Location-Info (code 3918, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn uwan_user_location_info(
+        &mut self,
+        f: impl FnOnce(&mut UwanUserLocationInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<UwanUserLocationInfo>(65536, true, f);
+        self
+    }
+    /// `[ TWAN-User-Location-Info ]`: TWAN-User-Location-Info (code 2714, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn twan_user_location_info(
+        &mut self,
+        f: impl FnOnce(&mut TwanUserLocationInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<TwanUserLocationInfo>(131072, true, f);
+        self
+    }
+    /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
+    #[inline]
+    pub fn sponsor_identity(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(531, 128, 10415, 262144, true, v);
+        self
+    }
+    /// `[ Application-Service-Provider-Identity ]`: Application-Service-Provider-Identity (code 532, vendor 10415), 3GPP TS 29.214 §5.3.29.
+    #[inline]
+    pub fn application_service_provider_identity(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(532, 128, 10415, 524288, true, v);
+        self
+    }
+    /// `*[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn presence_reporting_area_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::PresenceReportingAreaInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::PresenceReportingAreaInformation>(0, false, f);
+        self
+    }
+    /// `[ Presence-Reporting-Area-Status ]`: Presence-Reporting-Area-Status (code 2823, vendor 10415), 3GPP TS 29.212 §5.3.110.
+    #[inline]
+    pub fn presence_reporting_area_status(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2823, 128, 10415, 1048576, true, v);
+        self
+    }
+    /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_csg_information(
+        &mut self,
+        f: impl FnOnce(&mut UserCsgInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<UserCsgInformation>(2097152, true, f);
+        self
+    }
+    /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_rat_type(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(21, 192, 10415, 4194304, true, v);
+        self
+    }
+    /// `[ Related-Change-Condition-Information ]`: Related-Change-Condition-Information (code 3925, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn related_change_condition_information(
+        &mut self,
+        f: impl FnOnce(&mut RelatedChangeConditionInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RelatedChangeConditionInformation>(8388608, true, f);
+        self
+    }
+    /// `[ Serving-PLMN-Rate-Control ]`: Serving-PLMN-Rate-Control (code 4310, vendor 10415), 3GPP TS 29.128 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn serving_plmn_rate_control(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29128::ServingPlmnRateControlWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29128::ServingPlmnRateControl>(16777216, true, f);
+        self
+    }
+    /// `[ APN-Rate-Control ]`: APN-Rate-Control (code 3933, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn apn_rate_control(
+        &mut self,
+        f: impl FnOnce(&mut ApnRateControlWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ApnRateControl>(33554432, true, f);
+        self
+    }
+    /// `[ 3GPP-PS-Data-Off-Status ]`: 3GPP-PS-Data-Off-Status (code 4406, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn tgpp_ps_data_off_status(&mut self, v: TgppPsDataOffStatus) -> &mut Self {
+        self.0.put_i32(4406, 192, 10415, 67108864, true, v.0);
+        self
+    }
+    /// `[ Traffic-Steering-Policy-Identifier-DL ]`: Traffic-Steering-Policy-Identifier-DL (code 2836, vendor 10415), 3GPP TS 29.212 §5.3.123.
+    #[inline]
+    pub fn traffic_steering_policy_identifier_dl(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2836, 128, 10415, 134217728, true, v);
+        self
+    }
+    /// `[ Traffic-Steering-Policy-Identifier-UL ]`: Traffic-Steering-Policy-Identifier-UL (code 2837, vendor 10415), 3GPP TS 29.212 §5.3.124.
+    #[inline]
+    pub fn traffic_steering_policy_identifier_ul(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2837, 128, 10415, 268435456, true, v);
+        self
+    }
+    /// `[ VoLTE-Information ]`: VoLTE-Information (code 1323, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn volte_information(
+        &mut self,
+        f: impl FnOnce(&mut VolteInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<VolteInformation>(536870912, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Service-Generic-Information AVP (code 1256, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceGenericInformation`] is the owned form.
+///
+/// ```text
+/// [ Application-Server-ID ]
+/// [ Application-Service-Type ]
+/// [ Application-Session-ID ]
+/// [ Delivery-Status ]
+/// *[ AVP ]
+/// ```
+pub struct ServiceGenericInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ServiceGenericInformation {
+    type Writer<'c> = ServiceGenericInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1256, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2101, 10415),
+        rt::AvpKey::new(2102, 10415),
+        rt::AvpKey::new(2103, 10415),
+        rt::AvpKey::new(2104, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ServiceGenericInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ServiceGenericInformationWriter<'_> {
+    /// `[ Application-Server-ID ]`: Application-Server-ID (code 2101, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn application_server_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2101, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ Application-Service-Type ]`: Application-Service-Type (code 2102, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn application_service_type(&mut self, v: ApplicationServiceType) -> &mut Self {
+        self.0.put_i32(2102, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ Application-Session-ID ]`: Application-Session-ID (code 2103, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn application_session_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2103, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ Delivery-Status ]`: Delivery-Status (code 2104, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn delivery_status(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2104, 128, 10415, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Service-Information AVP (code 873, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceInformation`] is the owned form.
+///
+/// ```text
+/// *[ Subscription-Id ]
+/// [ AoC-Information ]
+/// [ PS-Information ]
+/// [ IMS-Information ]
+/// [ MMS-Information ]
+/// [ LCS-Information ]
+/// [ PoC-Information ]
+/// [ MBMS-Information ]
+/// [ SMS-Information ]
+/// [ VCS-Information ]
+/// [ MMTel-Information ]
+/// [ ProSe-Information ]
+/// [ Service-Generic-Information ]
+/// [ IM-Information ]
+/// [ DCD-Information ]
+/// [ M2M-Information ]
+/// [ CPDT-Information ]
+/// *[ AVP ]
+/// ```
+pub struct ServiceInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ServiceInformation {
+    type Writer<'c> = ServiceInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(873, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2054, 10415),
+        rt::AvpKey::new(874, 10415),
+        rt::AvpKey::new(876, 10415),
+        rt::AvpKey::new(877, 10415),
+        rt::AvpKey::new(878, 10415),
+        rt::AvpKey::new(879, 10415),
+        rt::AvpKey::new(880, 10415),
+        rt::AvpKey::new(2000, 10415),
+        rt::AvpKey::new(3410, 10415),
+        rt::AvpKey::new(2030, 10415),
+        rt::AvpKey::new(3447, 10415),
+        rt::AvpKey::new(1256, 10415),
+        rt::AvpKey::new(2110, 10415),
+        rt::AvpKey::new(2115, 10415),
+        rt::AvpKey::new(1011, 45687),
+        rt::AvpKey::new(3927, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ServiceInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ServiceInformationWriter<'_> {
+    /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_id(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::SubscriptionIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::credit_control::SubscriptionId>(0, false, f);
+        self
+    }
+    /// `[ AoC-Information ]`: AoC-Information (code 2054, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn aoc_information(
+        &mut self,
+        f: impl FnOnce(&mut AocInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AocInformation>(1, true, f);
+        self
+    }
+    /// `[ PS-Information ]`: PS-Information (code 874, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ps_information(
+        &mut self,
+        f: impl FnOnce(&mut PsInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<PsInformation>(2, true, f);
+        self
+    }
+    /// `[ IMS-Information ]`: IMS-Information (code 876, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn ims_information(
+        &mut self,
+        f: impl FnOnce(&mut ImsInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ImsInformation>(4, true, f);
+        self
+    }
+    /// `[ MMS-Information ]`: MMS-Information (code 877, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mms_information(
+        &mut self,
+        f: impl FnOnce(&mut MmsInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<MmsInformation>(8, true, f);
+        self
+    }
+    /// `[ LCS-Information ]`: LCS-Information (code 878, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn lcs_information(
+        &mut self,
+        f: impl FnOnce(&mut LcsInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<LcsInformation>(16, true, f);
+        self
+    }
+    /// `[ PoC-Information ]`: PoC-Information (code 879, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn poc_information(
+        &mut self,
+        f: impl FnOnce(&mut PocInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<PocInformation>(32, true, f);
+        self
+    }
+    /// `[ MBMS-Information ]`: MBMS-Information (code 880, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mbms_information(
+        &mut self,
+        f: impl FnOnce(&mut MbmsInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<MbmsInformation>(64, true, f);
+        self
+    }
+    /// `[ SMS-Information ]`: SMS-Information (code 2000, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sms_information(
+        &mut self,
+        f: impl FnOnce(&mut SmsInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<SmsInformation>(128, true, f);
+        self
+    }
+    /// `[ VCS-Information ]`: VCS-Information (code 3410, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn vcs_information(
+        &mut self,
+        f: impl FnOnce(&mut VcsInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<VcsInformation>(256, true, f);
+        self
+    }
+    /// `[ MMTel-Information ]`: MMTel-Information (code 2030, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn mmtel_information(
+        &mut self,
+        f: impl FnOnce(&mut MmtelInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<MmtelInformation>(512, true, f);
+        self
+    }
+    /// `[ ProSe-Information ]`: ProSe-Information (code 3447, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn prose_information(
+        &mut self,
+        f: impl FnOnce(&mut ProseInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ProseInformation>(1024, true, f);
+        self
+    }
+    /// `[ Service-Generic-Information ]`: Service-Generic-Information (code 1256, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn service_generic_information(
+        &mut self,
+        f: impl FnOnce(&mut ServiceGenericInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ServiceGenericInformation>(2048, true, f);
+        self
+    }
+    /// `[ IM-Information ]`: IM-Information (code 2110, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn im_information(
+        &mut self,
+        f: impl FnOnce(&mut ImInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ImInformation>(4096, true, f);
+        self
+    }
+    /// `[ DCD-Information ]`: DCD-Information (code 2115, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn dcd_information(
+        &mut self,
+        f: impl FnOnce(&mut DcdInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<DcdInformation>(8192, true, f);
+        self
+    }
+    /// `[ M2M-Information ]`: M2M-Information (code 1011, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn m2m_information(
+        &mut self,
+        f: impl FnOnce(&mut super::onem2m::M2mInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::onem2m::M2mInformation>(16384, true, f);
+        self
+    }
+    /// `[ CPDT-Information ]`: CPDT-Information (code 3927, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn cpdt_information(
+        &mut self,
+        f: impl FnOnce(&mut CpdtInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<CpdtInformation>(32768, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Service-Specific-Info AVP (code 1249, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ServiceSpecificInfo`] is the owned form.
+///
+/// ```text
+/// [ Service-Specific-Data ]
+/// [ Service-Specific-Type ]
+/// *[ AVP ]
+/// ```
+pub struct ServiceSpecificInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ServiceSpecificInfo {
+    type Writer<'c> = ServiceSpecificInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1249, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(863, 10415),
+        rt::AvpKey::new(1257, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ServiceSpecificInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ServiceSpecificInfoWriter<'_> {
+    /// `[ Service-Specific-Data ]`: Service-Specific-Data (code 863, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn service_specific_data(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(863, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Service-Specific-Type ]`: Service-Specific-Type (code 1257, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn service_specific_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1257, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SM-Device-Trigger-Information AVP (code 3405, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SmDeviceTriggerInformation`] is the owned form.
+///
+/// ```text
+/// [ MTC-IWF-Address ]
+/// [ Reference-Number ]
+/// [ Serving-Node ]
+/// [ Validity-Time ]
+/// [ Priority-Indication ]
+/// [ Application-Port-Identifier ]
+/// *[ AVP ]
+/// ```
+pub struct SmDeviceTriggerInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SmDeviceTriggerInformation {
+    type Writer<'c> = SmDeviceTriggerInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3405, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3406, 10415),
+        rt::AvpKey::new(3007, 10415),
+        rt::AvpKey::new(2401, 10415),
+        rt::AvpKey::new(448, 0),
+        rt::AvpKey::new(3006, 10415),
+        rt::AvpKey::new(3010, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SmDeviceTriggerInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SmDeviceTriggerInformationWriter<'_> {
+    /// `[ MTC-IWF-Address ]`: MTC-IWF-Address (code 3406, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn mtc_iwf_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(3406, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Reference-Number ]`: Reference-Number (code 3007, vendor 10415), 3GPP TS 29.368 §6.4.
+    #[inline]
+    pub fn reference_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3007, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn serving_node(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29173::ServingNodeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29173::ServingNode>(4, true, f);
+        self
+    }
+    /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
+    #[inline]
+    pub fn validity_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(448, 64, 0, 8, true, v);
+        self
+    }
+    /// `[ Priority-Indication ]`: Priority-Indication (code 3006, vendor 10415), 3GPP TS 29.368 §6.4.
+    #[inline]
+    pub fn priority_indication(
+        &mut self,
+        v: super::ts29368::PriorityIndication,
+    ) -> &mut Self {
+        self.0.put_i32(3006, 192, 10415, 16, true, v.0);
+        self
+    }
+    /// `[ Application-Port-Identifier ]`: Application-Port-Identifier (code 3010, vendor 10415), 3GPP TS 29.368 §6.4.
+    #[inline]
+    pub fn application_port_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3010, 192, 10415, 32, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SMS-Information AVP (code 2000, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SmsInformation`] is the owned form.
+///
+/// ```text
+/// [ SMS-Node ]
+/// [ Client-Address ]
+/// [ Originator-SCCP-Address ]
+/// [ SMSC-Address ]
+/// [ Data-Coding-Scheme ]
+/// [ SM-Discharge-Time ]
+/// [ SM-Message-Type ]
+/// [ Originator-Interface ]
+/// [ SM-Protocol-ID ]
+/// [ Reply-Path-Requested ]
+/// [ SM-Status ]
+/// [ SM-User-Data-Header ]
+/// [ Number-of-Messages-Sent ]
+/// [ SM-Sequence-Number ]
+/// *[ Recipient-Info ]
+/// [ Originator-Received-Address ]
+/// [ SM-Service-Type ]
+/// [ SMS-Result ]
+/// [ SM-Device-Trigger-Indicator ]
+/// [ SM-Device-Trigger-Information ]
+/// [ MTC-IWF-Address ]
+/// [ Application-Port-Identifier ]
+/// [ External-Identifier ]
+/// *[ AVP ]
+/// ```
+pub struct SmsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SmsInformation {
+    type Writer<'c> = SmsInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2000, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2016, 10415),
+        rt::AvpKey::new(2018, 10415),
+        rt::AvpKey::new(2008, 10415),
+        rt::AvpKey::new(2017, 10415),
+        rt::AvpKey::new(2001, 10415),
+        rt::AvpKey::new(2012, 10415),
+        rt::AvpKey::new(2007, 10415),
+        rt::AvpKey::new(2009, 10415),
+        rt::AvpKey::new(2013, 10415),
+        rt::AvpKey::new(2011, 10415),
+        rt::AvpKey::new(2014, 10415),
+        rt::AvpKey::new(2015, 10415),
+        rt::AvpKey::new(2019, 10415),
+        rt::AvpKey::new(3408, 10415),
+        rt::AvpKey::new(2027, 10415),
+        rt::AvpKey::new(2029, 10415),
+        rt::AvpKey::new(3409, 10415),
+        rt::AvpKey::new(3407, 10415),
+        rt::AvpKey::new(3405, 10415),
+        rt::AvpKey::new(3406, 10415),
+        rt::AvpKey::new(3010, 10415),
+        rt::AvpKey::new(3111, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SmsInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SmsInformationWriter<'_> {
+    /// `[ SMS-Node ]`: SMS-Node (code 2016, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sms_node(&mut self, v: SmsNode) -> &mut Self {
+        self.0.put_i32(2016, 128, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Client-Address ]`: Client-Address (code 2018, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn client_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(2018, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ Originator-SCCP-Address ]`: Originator-SCCP-Address (code 2008, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn originator_sccp_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(2008, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ SMSC-Address ]`: SMSC-Address (code 2017, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn smsc_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(2017, 128, 10415, 8, true, v);
+        self
+    }
+    /// `[ Data-Coding-Scheme ]`: Data-Coding-Scheme (code 2001, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn data_coding_scheme(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(2001, 128, 10415, 16, true, v);
+        self
+    }
+    /// `[ SM-Discharge-Time ]`: SM-Discharge-Time (code 2012, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sm_discharge_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2012, 128, 10415, 32, true, v.0);
+        self
+    }
+    /// `[ SM-Message-Type ]`: SM-Message-Type (code 2007, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sm_message_type(&mut self, v: SmMessageType) -> &mut Self {
+        self.0.put_i32(2007, 128, 10415, 64, true, v.0);
+        self
+    }
+    /// `[ Originator-Interface ]`: Originator-Interface (code 2009, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn originator_interface(
+        &mut self,
+        f: impl FnOnce(&mut OriginatorInterfaceWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<OriginatorInterface>(128, true, f);
+        self
+    }
+    /// `[ SM-Protocol-ID ]`: SM-Protocol-ID (code 2013, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sm_protocol_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2013, 128, 10415, 256, true, v);
+        self
+    }
+    /// `[ Reply-Path-Requested ]`: Reply-Path-Requested (code 2011, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn reply_path_requested(&mut self, v: ReplyPathRequested) -> &mut Self {
+        self.0.put_i32(2011, 128, 10415, 512, true, v.0);
+        self
+    }
+    /// `[ SM-Status ]`: SM-Status (code 2014, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sm_status(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2014, 128, 10415, 1024, true, v);
+        self
+    }
+    /// `[ SM-User-Data-Header ]`: SM-User-Data-Header (code 2015, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sm_user_data_header(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2015, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Number-of-Messages-Sent ]`: Number-of-Messages-Sent (code 2019, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn number_of_messages_sent(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2019, 128, 10415, 4096, true, v);
+        self
+    }
+    /// `[ SM-Sequence-Number ]`: SM-Sequence-Number (code 3408, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sm_sequence_number(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3408, 192, 10415, 8192, true, v);
+        self
+    }
+    /// `*[ Recipient-Info ]`: Recipient-Info (code 2026, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn recipient_info(
+        &mut self,
+        f: impl FnOnce(&mut RecipientInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RecipientInfo>(0, false, f);
+        self
+    }
+    /// `[ Originator-Received-Address ]`: Originator-Received-Address (code 2027, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn originator_received_address(
+        &mut self,
+        f: impl FnOnce(&mut OriginatorReceivedAddressWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<OriginatorReceivedAddress>(16384, true, f);
+        self
+    }
+    /// `[ SM-Service-Type ]`: SM-Service-Type (code 2029, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sm_service_type(&mut self, v: SmServiceType) -> &mut Self {
+        self.0.put_i32(2029, 128, 10415, 32768, true, v.0);
+        self
+    }
+    /// `[ SMS-Result ]`: SMS-Result (code 3409, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sms_result(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3409, 192, 10415, 65536, true, v);
+        self
+    }
+    /// `[ SM-Device-Trigger-Indicator ]`: SM-Device-Trigger-Indicator (code 3407, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sm_device_trigger_indicator(
+        &mut self,
+        v: SmDeviceTriggerIndicator,
+    ) -> &mut Self {
+        self.0.put_i32(3407, 192, 10415, 131072, true, v.0);
+        self
+    }
+    /// `[ SM-Device-Trigger-Information ]`: SM-Device-Trigger-Information (code 3405, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn sm_device_trigger_information(
+        &mut self,
+        f: impl FnOnce(&mut SmDeviceTriggerInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<SmDeviceTriggerInformation>(262144, true, f);
+        self
+    }
+    /// `[ MTC-IWF-Address ]`: MTC-IWF-Address (code 3406, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn mtc_iwf_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(3406, 192, 10415, 524288, true, v);
+        self
+    }
+    /// `[ Application-Port-Identifier ]`: Application-Port-Identifier (code 3010, vendor 10415), 3GPP TS 29.368 §6.4.
+    #[inline]
+    pub fn application_port_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3010, 192, 10415, 1048576, true, v);
+        self
+    }
+    /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
+    #[inline]
+    pub fn external_identifier(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3111, 192, 10415, 2097152, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Supplementary-Service AVP (code 2048, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SupplementaryService`] is the owned form.
+///
+/// ```text
+/// [ MMTel-SService-Type ]
+/// [ Service-Mode ]
+/// [ Number-Of-Diversions ]
+/// [ Associated-Party-Address ]
+/// [ Service-Id ]
+/// [ Change-Time ]
+/// [ Number-Of-Participants ]
+/// [ Participant-Action-Type ]
+/// [ CUG-Information ]
+/// [ AoC-Subscription-Information ]
+/// *[ AVP ]
+/// ```
+pub struct SupplementaryServiceWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SupplementaryService {
+    type Writer<'c> = SupplementaryServiceWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2048, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2031, 10415),
+        rt::AvpKey::new(2032, 10415),
+        rt::AvpKey::new(2034, 10415),
+        rt::AvpKey::new(2035, 10415),
+        rt::AvpKey::new(855, 10415),
+        rt::AvpKey::new(2038, 10415),
+        rt::AvpKey::new(885, 10415),
+        rt::AvpKey::new(2049, 10415),
+        rt::AvpKey::new(2304, 10415),
+        rt::AvpKey::new(2314, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SupplementaryServiceWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SupplementaryServiceWriter<'_> {
+    /// `[ MMTel-SService-Type ]`: MMTel-SService-Type (code 2031, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn mmtel_sservice_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2031, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ Service-Mode ]`: Service-Mode (code 2032, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn service_mode(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2032, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ Number-Of-Diversions ]`: Number-Of-Diversions (code 2034, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn number_of_diversions(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2034, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ Associated-Party-Address ]`: Associated-Party-Address (code 2035, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn associated_party_address(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2035, 128, 10415, 8, true, v);
+        self
+    }
+    /// `[ Service-Id ]`: Service-Id (code 855, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn service_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(855, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2038, 128, 10415, 32, true, v.0);
+        self
+    }
+    /// `[ Number-Of-Participants ]`: Number-Of-Participants (code 885, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn number_of_participants(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(885, 192, 10415, 64, true, v);
+        self
+    }
+    /// `[ Participant-Action-Type ]`: Participant-Action-Type (code 2049, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn participant_action_type(&mut self, v: ParticipantActionType) -> &mut Self {
+        self.0.put_i32(2049, 128, 10415, 128, true, v.0);
+        self
+    }
+    /// `[ CUG-Information ]`: CUG-Information (code 2304, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn cug_information(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2304, 128, 10415, 256, true, v);
+        self
+    }
+    /// `[ AoC-Subscription-Information ]`: AoC-Subscription-Information (code 2314, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn aoc_subscription_information(
+        &mut self,
+        f: impl FnOnce(&mut AocSubscriptionInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<AocSubscriptionInformation>(512, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Talk-Burst-Exchange AVP (code 1255, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TalkBurstExchange`] is the owned form.
+///
+/// ```text
+/// { PoC-Change-Time }
+/// [ Number-Of-Talk-Bursts ]
+/// [ Talk-Burst-Volume ]
+/// [ Talk-Burst-Time ]
+/// [ Number-Of-Received-Talk-Bursts ]
+/// [ Received-Talk-Burst-Volume ]
+/// [ Received-Talk-Burst-Time ]
+/// [ Number-Of-Participants ]
+/// [ PoC-Change-Condition ]
+/// *[ AVP ]
+/// ```
+pub struct TalkBurstExchangeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TalkBurstExchange {
+    type Writer<'c> = TalkBurstExchangeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1255, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1262, 10415),
+        rt::AvpKey::new(1283, 10415),
+        rt::AvpKey::new(1287, 10415),
+        rt::AvpKey::new(1286, 10415),
+        rt::AvpKey::new(1282, 10415),
+        rt::AvpKey::new(1285, 10415),
+        rt::AvpKey::new(1284, 10415),
+        rt::AvpKey::new(885, 10415),
+        rt::AvpKey::new(1261, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TalkBurstExchangeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TalkBurstExchangeWriter<'_> {
+    /// `{ PoC-Change-Time }`: PoC-Change-Time (code 1262, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn poc_change_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(1262, 128, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ Number-Of-Talk-Bursts ]`: Number-Of-Talk-Bursts (code 1283, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn number_of_talk_bursts(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1283, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ Talk-Burst-Volume ]`: Talk-Burst-Volume (code 1287, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn talk_burst_volume(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1287, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ Talk-Burst-Time ]`: Talk-Burst-Time (code 1286, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn talk_burst_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1286, 128, 10415, 8, true, v);
+        self
+    }
+    /// `[ Number-Of-Received-Talk-Bursts ]`: Number-Of-Received-Talk-Bursts (code 1282, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn number_of_received_talk_bursts(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1282, 128, 10415, 16, true, v);
+        self
+    }
+    /// `[ Received-Talk-Burst-Volume ]`: Received-Talk-Burst-Volume (code 1285, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn received_talk_burst_volume(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1285, 128, 10415, 32, true, v);
+        self
+    }
+    /// `[ Received-Talk-Burst-Time ]`: Received-Talk-Burst-Time (code 1284, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn received_talk_burst_time(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1284, 128, 10415, 64, true, v);
+        self
+    }
+    /// `[ Number-Of-Participants ]`: Number-Of-Participants (code 885, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn number_of_participants(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(885, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ PoC-Change-Condition ]`: PoC-Change-Condition (code 1261, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn poc_change_condition(&mut self, v: PocChangeCondition) -> &mut Self {
+        self.0.put_i32(1261, 128, 10415, 256, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Tariff-Information AVP (code 2060, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TariffInformation`] is the owned form.
+///
+/// ```text
+/// { Current-Tariff }
+/// [ Tariff-Time-Change ]
+/// [ Next-Tariff ]
+/// *[ AVP ]
+/// ```
+pub struct TariffInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TariffInformation {
+    type Writer<'c> = TariffInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2060, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2056, 10415),
+        rt::AvpKey::new(451, 0),
+        rt::AvpKey::new(2057, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TariffInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TariffInformationWriter<'_> {
+    /// `{ Current-Tariff }`: Current-Tariff (code 2056, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn current_tariff(
+        &mut self,
+        f: impl FnOnce(&mut CurrentTariffWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<CurrentTariff>(1, true, f);
+        self
+    }
+    /// `[ Tariff-Time-Change ]`: Tariff-Time-Change (code 451), IETF RFC 8506 §8.20.
+    #[inline]
+    pub fn tariff_time_change(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(451, 64, 0, 2, true, v.0);
+        self
+    }
+    /// `[ Next-Tariff ]`: Next-Tariff (code 2057, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn next_tariff(
+        &mut self,
+        f: impl FnOnce(&mut NextTariffWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<NextTariff>(4, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Time-Quota-Mechanism AVP (code 1270, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TimeQuotaMechanism`] is the owned form.
+///
+/// ```text
+/// { Time-Quota-Type }
+/// { Base-Time-Interval }
+/// ```
+pub struct TimeQuotaMechanismWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TimeQuotaMechanism {
+    type Writer<'c> = TimeQuotaMechanismWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1270, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1271, 10415),
+        rt::AvpKey::new(1265, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TimeQuotaMechanismWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TimeQuotaMechanismWriter<'_> {
+    /// `{ Time-Quota-Type }`: Time-Quota-Type (code 1271, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn time_quota_type(&mut self, v: TimeQuotaType) -> &mut Self {
+        self.0.put_i32(1271, 128, 10415, 1, true, v.0);
+        self
+    }
+    /// `{ Base-Time-Interval }`: Base-Time-Interval (code 1265, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn base_time_interval(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1265, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Time-Stamps AVP (code 833, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TimeStamps`] is the owned form.
+///
+/// ```text
+/// [ SIP-Request-Timestamp ]
+/// [ SIP-Response-Timestamp ]
+/// [ SIP-Request-Timestamp-Fraction ]
+/// [ SIP-Response-Timestamp-Fraction ]
+/// *[ AVP ]
+/// ```
+pub struct TimeStampsWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TimeStamps {
+    type Writer<'c> = TimeStampsWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(833, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(834, 10415),
+        rt::AvpKey::new(835, 10415),
+        rt::AvpKey::new(2301, 10415),
+        rt::AvpKey::new(2302, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TimeStampsWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TimeStampsWriter<'_> {
+    /// `[ SIP-Request-Timestamp ]`: SIP-Request-Timestamp (code 834, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sip_request_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(834, 192, 10415, 1, true, v.0);
+        self
+    }
+    /// `[ SIP-Response-Timestamp ]`: SIP-Response-Timestamp (code 835, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sip_response_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(835, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ SIP-Request-Timestamp-Fraction ]`: SIP-Request-Timestamp-Fraction (code 2301, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sip_request_timestamp_fraction(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2301, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ SIP-Response-Timestamp-Fraction ]`: SIP-Response-Timestamp-Fraction (code 2302, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn sip_response_timestamp_fraction(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2302, 128, 10415, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Traffic-Data-Volumes AVP (code 2046, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TrafficDataVolumes`] is the owned form.
+///
+/// ```text
+/// [ QoS-Information ]
+/// [ Accounting-Input-Octets ]
+/// [ Accounting-Output-Octets ]
+/// [ Change-Condition ]
+/// [ Change-Time ]
+/// [ 3GPP-User-Location-Info ]
+/// [ UWAN-User-Location-Info ]
+/// [ 3GPP-Charging-Id ]
+/// [ Presence-Reporting-Area-Status ]
+/// *[ Presence-Reporting-Area-Information ]
+/// [ User-CSG-Information ]
+/// [ 3GPP-RAT-Type ]
+/// [ Access-Availability-Change-Reason ]
+/// [ Related-Change-Condition-Information ]
+/// [ Diagnostics ]
+/// [ Enhanced-Diagnostics ]
+/// [ CP-CIoT-EPS-Optimisation-Indicator ]
+/// [ Serving-PLMN-Rate-Control ]
+/// [ APN-Rate-Control ]
+/// *[ AVP ]
+/// ```
+pub struct TrafficDataVolumesWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TrafficDataVolumes {
+    type Writer<'c> = TrafficDataVolumesWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2046, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1016, 10415),
+        rt::AvpKey::new(363, 0),
+        rt::AvpKey::new(364, 0),
+        rt::AvpKey::new(2037, 10415),
+        rt::AvpKey::new(2038, 10415),
+        rt::AvpKey::new(22, 10415),
+        rt::AvpKey::new(3918, 10415),
+        rt::AvpKey::new(2, 10415),
+        rt::AvpKey::new(2823, 10415),
+        rt::AvpKey::new(2319, 10415),
+        rt::AvpKey::new(21, 10415),
+        rt::AvpKey::new(2833, 10415),
+        rt::AvpKey::new(3925, 10415),
+        rt::AvpKey::new(2039, 10415),
+        rt::AvpKey::new(3901, 10415),
+        rt::AvpKey::new(3930, 10415),
+        rt::AvpKey::new(4310, 10415),
+        rt::AvpKey::new(3933, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TrafficDataVolumesWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TrafficDataVolumesWriter<'_> {
+    /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::QosInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::QosInformation>(1, true, f);
+        self
+    }
+    /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
+    #[inline]
+    pub fn accounting_input_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(363, 64, 0, 2, true, v);
+        self
+    }
+    /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
+    #[inline]
+    pub fn accounting_output_octets(&mut self, v: u64) -> &mut Self {
+        self.0.put_u64(364, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn change_condition(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(2037, 128, 10415, 8, true, v);
+        self
+    }
+    /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2038, 128, 10415, 16, true, v.0);
+        self
+    }
+    /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(22, 192, 10415, 32, true, v);
+        self
+    }
+    /// `[ UWAN-User-Location-Info ]`: UWAN-User-Location-Info (code 3918, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn uwan_user_location_info(
+        &mut self,
+        f: impl FnOnce(&mut UwanUserLocationInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<UwanUserLocationInfo>(64, true, f);
+        self
+    }
+    /// `[ 3GPP-Charging-Id ]`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_charging_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(2, 192, 10415, 128, true, v);
+        self
+    }
+    /// `[ Presence-Reporting-Area-Status ]`: Presence-Reporting-Area-Status (code 2823, vendor 10415), 3GPP TS 29.212 §5.3.110.
+    #[inline]
+    pub fn presence_reporting_area_status(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2823, 128, 10415, 256, true, v);
+        self
+    }
+    /// `*[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn presence_reporting_area_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29212::PresenceReportingAreaInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29212::PresenceReportingAreaInformation>(0, false, f);
+        self
+    }
+    /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_csg_information(
+        &mut self,
+        f: impl FnOnce(&mut UserCsgInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<UserCsgInformation>(512, true, f);
+        self
+    }
+    /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
+    #[inline]
+    pub fn tgpp_rat_type(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(21, 192, 10415, 1024, true, v);
+        self
+    }
+    /// `[ Access-Availability-Change-Reason ]`: Access-Availability-Change-Reason (code 2833, vendor 10415), 3GPP TS 29.212 §5.3.121.
+    #[inline]
+    pub fn access_availability_change_reason(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2833, 128, 10415, 2048, true, v);
+        self
+    }
+    /// `[ Related-Change-Condition-Information ]`: Related-Change-Condition-Information (code 3925, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn related_change_condition_information(
+        &mut self,
+        f: impl FnOnce(&mut RelatedChangeConditionInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<RelatedChangeConditionInformation>(4096, true, f);
+        self
+    }
+    /// `[ Diagnostics ]`: Diagnostics (code 2039, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn diagnostics(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(2039, 128, 10415, 8192, true, v);
+        self
+    }
+    /// `[ Enhanced-Diagnostics ]`: Enhanced-Diagnostics (code 3901, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn enhanced_diagnostics(
+        &mut self,
+        f: impl FnOnce(&mut EnhancedDiagnosticsWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<EnhancedDiagnostics>(16384, true, f);
+        self
+    }
+    /// `[ CP-CIoT-EPS-Optimisation-Indicator ]`: CP-CIoT-EPS-Optimisation-Indicator (code 3930, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn cp_ciot_eps_optimisation_indicator(
+        &mut self,
+        v: CpCiotEpsOptimisationIndicator,
+    ) -> &mut Self {
+        self.0.put_i32(3930, 192, 10415, 32768, true, v.0);
+        self
+    }
+    /// `[ Serving-PLMN-Rate-Control ]`: Serving-PLMN-Rate-Control (code 4310, vendor 10415), 3GPP TS 29.128 §6.4.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn serving_plmn_rate_control(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29128::ServingPlmnRateControlWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29128::ServingPlmnRateControl>(65536, true, f);
+        self
+    }
+    /// `[ APN-Rate-Control ]`: APN-Rate-Control (code 3933, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn apn_rate_control(
+        &mut self,
+        f: impl FnOnce(&mut ApnRateControlWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<ApnRateControl>(131072, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Transmitter-Info AVP (code 3468, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TransmitterInfo`] is the owned form.
+///
+/// ```text
+/// [ ProSe-Source-IP-Address ]
+/// [ ProSe-UE-ID ]
+/// *[ AVP ]
+/// ```
+pub struct TransmitterInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TransmitterInfo {
+    type Writer<'c> = TransmitterInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3468, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3452, 10415),
+        rt::AvpKey::new(3453, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TransmitterInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TransmitterInfoWriter<'_> {
+    /// `[ ProSe-Source-IP-Address ]`: ProSe-Source-IP-Address (code 3452, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn prose_source_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(3452, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ ProSe-UE-ID ]`: ProSe-UE-ID (code 3453, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn prose_ue_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3453, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Trigger AVP (code 1264, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Trigger`] is the owned form.
+///
+/// ```text
+/// *[ Trigger-Type ]
+/// *[ AVP ]
+/// ```
+pub struct TriggerWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Trigger {
+    type Writer<'c> = TriggerWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1264, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TriggerWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TriggerWriter<'_> {
+    /// `*[ Trigger-Type ]`: Trigger-Type (code 870, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
+    #[inline]
+    pub fn trigger_type(&mut self, v: TriggerType) -> &mut Self {
+        self.0.put_i32(870, 192, 10415, 0, false, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Trunk-Group-ID AVP (code 851, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TrunkGroupId`] is the owned form.
+///
+/// ```text
+/// [ Incoming-Trunk-Group-ID ]
+/// [ Outgoing-Trunk-Group-ID ]
+/// *[ AVP ]
+/// ```
+pub struct TrunkGroupIdWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TrunkGroupId {
+    type Writer<'c> = TrunkGroupIdWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(851, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(852, 10415),
+        rt::AvpKey::new(853, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TrunkGroupIdWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TrunkGroupIdWriter<'_> {
+    /// `[ Incoming-Trunk-Group-ID ]`: Incoming-Trunk-Group-ID (code 852, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn incoming_trunk_group_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(852, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Outgoing-Trunk-Group-ID ]`: Outgoing-Trunk-Group-ID (code 853, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn outgoing_trunk_group_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(853, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one TWAN-User-Location-Info AVP (code 2714, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`TwanUserLocationInfo`] is the owned form.
+///
+/// ```text
+/// { SSID }
+/// [ BSSID ]
+/// [ Civic-Address-Information ]
+/// [ WLAN-Operator-Id ]
+/// [ Logical-Access-ID ]
+/// *[ AVP ]
+/// ```
+pub struct TwanUserLocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for TwanUserLocationInfo {
+    type Writer<'c> = TwanUserLocationInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2714, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1524, 10415),
+        rt::AvpKey::new(2716, 10415),
+        rt::AvpKey::new(1305, 10415),
+        rt::AvpKey::new(1306, 10415),
+        rt::AvpKey::new(302, 13019),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for TwanUserLocationInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl TwanUserLocationInfoWriter<'_> {
+    /// `{ SSID }`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
+    #[inline]
+    pub fn ssid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1524, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ BSSID ]`: BSSID (code 2716, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn bssid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2716, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ Civic-Address-Information ]`: Civic-Address-Information (code 1305, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn civic_address_information(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1305, 128, 10415, 4, true, v);
+        self
+    }
+    /// `[ WLAN-Operator-Id ]`: WLAN-Operator-Id (code 1306, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn wlan_operator_id(
+        &mut self,
+        f: impl FnOnce(&mut WlanOperatorIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<WlanOperatorId>(8, true, f);
+        self
+    }
+    /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
+    #[inline]
+    pub fn logical_access_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(302, 192, 13019, 16, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Unit-Cost AVP (code 2061, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UnitCost`] is the owned form.
+///
+/// ```text
+/// { Value-Digits }
+/// [ Exponent ]
+/// ```
+pub struct UnitCostWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for UnitCost {
+    type Writer<'c> = UnitCostWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2061, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(447, 0),
+        rt::AvpKey::new(429, 0),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for UnitCostWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl UnitCostWriter<'_> {
+    /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
+    #[inline]
+    pub fn value_digits(&mut self, v: i64) -> &mut Self {
+        self.0.put_i64(447, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ Exponent ]`: Exponent (code 429), IETF RFC 8506 §8.9.
+    #[inline]
+    pub fn exponent(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(429, 64, 0, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one User-CSG-Information AVP (code 2319, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UserCsgInformation`] is the owned form.
+///
+/// ```text
+/// { CSG-Id }
+/// { CSG-Access-Mode }
+/// [ CSG-Membership-Indication ]
+/// *[ AVP ]
+/// ```
+pub struct UserCsgInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for UserCsgInformation {
+    type Writer<'c> = UserCsgInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2319, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1437, 10415),
+        rt::AvpKey::new(2317, 10415),
+        rt::AvpKey::new(2318, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for UserCsgInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl UserCsgInformationWriter<'_> {
+    /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
+    #[inline]
+    pub fn csg_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(1437, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ CSG-Access-Mode }`: CSG-Access-Mode (code 2317, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn csg_access_mode(&mut self, v: CsgAccessMode) -> &mut Self {
+        self.0.put_i32(2317, 128, 10415, 2, true, v.0);
+        self
+    }
+    /// `[ CSG-Membership-Indication ]`: CSG-Membership-Indication (code 2318, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn csg_membership_indication(
+        &mut self,
+        v: CsgMembershipIndication,
+    ) -> &mut Self {
+        self.0.put_i32(2318, 128, 10415, 4, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one UWAN-User-Location-Info AVP (code 3918, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`UwanUserLocationInfo`] is the owned form.
+///
+/// ```text
+/// { UE-Local-IP-Address }
+/// [ UDP-Source-Port ]
+/// [ SSID ]
+/// [ BSSID ]
+/// [ TCP-Source-Port ]
+/// [ Civic-Address-Information ]
+/// [ WLAN-Operator-Id ]
+/// *[ AVP ]
+/// ```
+pub struct UwanUserLocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for UwanUserLocationInfo {
+    type Writer<'c> = UwanUserLocationInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3918, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(2805, 10415),
+        rt::AvpKey::new(2806, 10415),
+        rt::AvpKey::new(1524, 10415),
+        rt::AvpKey::new(2716, 10415),
+        rt::AvpKey::new(2843, 10415),
+        rt::AvpKey::new(1305, 10415),
+        rt::AvpKey::new(1306, 10415),
+    ];
+    const REQUIRED: u64 = 1;
+}
+impl<'c> rt::writer::MemberWriter<'c> for UwanUserLocationInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl UwanUserLocationInfoWriter<'_> {
+    /// `{ UE-Local-IP-Address }`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
+    #[inline]
+    pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(2805, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
+    #[inline]
+    pub fn udp_source_port(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2806, 128, 10415, 2, true, v);
+        self
+    }
+    /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
+    #[inline]
+    pub fn ssid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1524, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ BSSID ]`: BSSID (code 2716, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn bssid(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(2716, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ TCP-Source-Port ]`: TCP-Source-Port (code 2843, vendor 10415), 3GPP TS 29.212 §5.3.129.
+    #[inline]
+    pub fn tcp_source_port(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(2843, 128, 10415, 16, true, v);
+        self
+    }
+    /// `[ Civic-Address-Information ]`: Civic-Address-Information (code 1305, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn civic_address_information(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1305, 128, 10415, 32, true, v);
+        self
+    }
+    /// `[ WLAN-Operator-Id ]`: WLAN-Operator-Id (code 1306, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn wlan_operator_id(
+        &mut self,
+        f: impl FnOnce(&mut WlanOperatorIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<WlanOperatorId>(64, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Variable-Part AVP (code 3907, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`VariablePart`] is the owned form.
+///
+/// ```text
+/// [ Variable-Part-Order ]
+/// { Variable-Part-Type }
+/// { Variable-Part-Value }
+/// *[ AVP ]
+/// ```
+pub struct VariablePartWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for VariablePart {
+    type Writer<'c> = VariablePartWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3907, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3909, 10415),
+        rt::AvpKey::new(3910, 10415),
+        rt::AvpKey::new(3908, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for VariablePartWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl VariablePartWriter<'_> {
+    /// `[ Variable-Part-Order ]`: Variable-Part-Order (code 3908, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn variable_part_order(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3908, 192, 10415, 4, true, v);
+        self
+    }
+    /// `{ Variable-Part-Type }`: Variable-Part-Type (code 3909, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn variable_part_type(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(3909, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ Variable-Part-Value }`: Variable-Part-Value (code 3910, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn variable_part_value(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(3910, 192, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one VCS-Information AVP (code 3410, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`VcsInformation`] is the owned form.
+///
+/// ```text
+/// [ Bearer-Capability ]
+/// [ Network-Call-Reference-Number ]
+/// [ MSC-Address ]
+/// [ Basic-Service-Code ]
+/// [ ISUP-Location-Number ]
+/// [ VLR-Number ]
+/// [ Forwarding-Pending ]
+/// [ ISUP-Cause ]
+/// [ Start-Time ]
+/// [ Start-of-Charging ]
+/// [ Stop-Time ]
+/// [ PS-Free-Format-Data ]
+/// *[ AVP ]
+/// ```
+pub struct VcsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for VcsInformation {
+    type Writer<'c> = VcsInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(3410, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(3412, 10415),
+        rt::AvpKey::new(3418, 10415),
+        rt::AvpKey::new(3417, 10415),
+        rt::AvpKey::new(3411, 10415),
+        rt::AvpKey::new(3414, 10415),
+        rt::AvpKey::new(3420, 10415),
+        rt::AvpKey::new(3415, 10415),
+        rt::AvpKey::new(3416, 10415),
+        rt::AvpKey::new(2041, 10415),
+        rt::AvpKey::new(3419, 10415),
+        rt::AvpKey::new(2042, 10415),
+        rt::AvpKey::new(866, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for VcsInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl VcsInformationWriter<'_> {
+    /// `[ Bearer-Capability ]`: Bearer-Capability (code 3412, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn bearer_capability(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3412, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Network-Call-Reference-Number ]`: Network-Call-Reference-Number (code 3418, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn network_call_reference_number(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3418, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ MSC-Address ]`: MSC-Address (code 3417, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn msc_address(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3417, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ Basic-Service-Code ]`: Basic-Service-Code (code 3411, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn basic_service_code(
+        &mut self,
+        f: impl FnOnce(&mut BasicServiceCodeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<BasicServiceCode>(8, true, f);
+        self
+    }
+    /// `[ ISUP-Location-Number ]`: ISUP-Location-Number (code 3414, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn isup_location_number(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3414, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ VLR-Number ]`: VLR-Number (code 3420, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn vlr_number(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(3420, 192, 10415, 32, true, v);
+        self
+    }
+    /// `[ Forwarding-Pending ]`: Forwarding-Pending (code 3415, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn forwarding_pending(&mut self, v: ForwardingPending) -> &mut Self {
+        self.0.put_i32(3415, 192, 10415, 64, true, v.0);
+        self
+    }
+    /// `[ ISUP-Cause ]`: ISUP-Cause (code 3416, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn isup_cause(&mut self, f: impl FnOnce(&mut IsupCauseWriter<'_>)) -> &mut Self {
+        self.0.group::<IsupCause>(128, true, f);
+        self
+    }
+    /// `[ Start-Time ]`: Start-Time (code 2041, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn start_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2041, 128, 10415, 256, true, v.0);
+        self
+    }
+    /// `[ Start-of-Charging ]`: Start-of-Charging (code 3419, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn start_of_charging(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(3419, 192, 10415, 512, true, v.0);
+        self
+    }
+    /// `[ Stop-Time ]`: Stop-Time (code 2042, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn stop_time(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.put_u32(2042, 128, 10415, 1024, true, v.0);
+        self
+    }
+    /// `[ PS-Free-Format-Data ]`: PS-Free-Format-Data (code 866, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn ps_free_format_data(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(866, 192, 10415, 2048, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one VoLTE-Information AVP (code 1323, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`VolteInformation`] is the owned form.
+///
+/// ```text
+/// [ Calling-Party-Address ]
+/// [ Callee-Information ]
+/// *[ AVP ]
+/// ```
+pub struct VolteInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for VolteInformation {
+    type Writer<'c> = VolteInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1323, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(831, 10415),
+        rt::AvpKey::new(565, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for VolteInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl VolteInformationWriter<'_> {
+    /// `[ Calling-Party-Address ]`: Calling-Party-Address (code 831, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn calling_party_address(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(831, 192, 10415, 1, true, v);
+        self
+    }
+    /// `[ Callee-Information ]`: Callee-Information (code 565, vendor 10415), 3GPP TS 29.214 §5.3.62.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn callee_information(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29214::CalleeInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<super::ts29214::CalleeInformation>(2, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one WLAN-Operator-Id AVP (code 1306, vendor 10415), 3GPP TS 32.299 §7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`WlanOperatorId`] is the owned form.
+///
+/// ```text
+/// [ WLAN-PLMN-Id ]
+/// [ WLAN-Operator-Name ]
+/// *[ AVP ]
+/// ```
+pub struct WlanOperatorIdWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for WlanOperatorId {
+    type Writer<'c> = WlanOperatorIdWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1306, 10415);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1308, 10415),
+        rt::AvpKey::new(1307, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for WlanOperatorIdWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl WlanOperatorIdWriter<'_> {
+    /// `[ WLAN-PLMN-Id ]`: WLAN-PLMN-Id (code 1308, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn wlan_plmn_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1308, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ WLAN-Operator-Name ]`: WLAN-Operator-Name (code 1307, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn wlan_operator_name(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1307, 128, 10415, 2, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Cause AVP (code 860, vendor 10415), 3GPP TS 32.299 7.2 (Release 6), straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Cause`] is the owned form.
+///
+/// ```text
+/// { Cause-Code }
+/// { Node-Functionality }
+/// *[ AVP ]
+/// ```
+pub struct CauseWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Cause {
+    type Writer<'c> = CauseWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(860, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(861, 10415),
+        rt::AvpKey::new(862, 10415),
+    ];
+    const REQUIRED: u64 = 3;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CauseWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CauseWriter<'_> {
+    /// `{ Cause-Code }`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn cause_code(&mut self, v: i32) -> &mut Self {
+        self.0.put_i32(861, 192, 10415, 1, true, v);
+        self
+    }
+    /// `{ Node-Functionality }`: Node-Functionality (code 862, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn node_functionality(&mut self, v: NodeFunctionality) -> &mut Self {
+        self.0.put_i32(862, 192, 10415, 2, true, v.0);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one WLAN-Information AVP (code 875, vendor 10415), 3GPP TS 32.299 7.2 (Release 8), straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`WlanInformation`] is the owned form.
+///
+/// ```text
+/// [ WLAN-Session-Id ]
+/// [ PDG-Address ]
+/// [ PDG-Charging-Id ]
+/// [ WAG-Address ]
+/// [ WAG-PLMN-Id ]
+/// [ WLAN-Radio-Container ]
+/// [ WLAN-UE-Local-IPAddress ]
+/// *[ AVP ]
+/// ```
+pub struct WlanInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for WlanInformation {
+    type Writer<'c> = WlanInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(875, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(1246, 10415),
+        rt::AvpKey::new(895, 10415),
+        rt::AvpKey::new(896, 10415),
+        rt::AvpKey::new(890, 10415),
+        rt::AvpKey::new(891, 10415),
+        rt::AvpKey::new(892, 10415),
+        rt::AvpKey::new(894, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for WlanInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl WlanInformationWriter<'_> {
+    /// `[ WLAN-Session-Id ]`: WLAN-Session-Id (code 1246, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
+    #[inline]
+    pub fn wlan_session_id(&mut self, v: &str) -> &mut Self {
+        self.0.put_str(1246, 128, 10415, 1, true, v);
+        self
+    }
+    /// `[ PDG-Address ]`: PDG-Address (code 895, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
+    #[inline]
+    pub fn pdg_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(895, 192, 10415, 2, true, v);
+        self
+    }
+    /// `[ PDG-Charging-Id ]`: PDG-Charging-Id (code 896, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
+    #[inline]
+    pub fn pdg_charging_id(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(896, 192, 10415, 4, true, v);
+        self
+    }
+    /// `[ WAG-Address ]`: WAG-Address (code 890, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
+    #[inline]
+    pub fn wag_address(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(890, 192, 10415, 8, true, v);
+        self
+    }
+    /// `[ WAG-PLMN-Id ]`: WAG-PLMN-Id (code 891, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
+    #[inline]
+    pub fn wag_plmn_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(891, 192, 10415, 16, true, v);
+        self
+    }
+    /// `[ WLAN-Radio-Container ]`: WLAN-Radio-Container (code 892, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn wlan_radio_container(
+        &mut self,
+        f: impl FnOnce(&mut WlanRadioContainerWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<WlanRadioContainer>(32, true, f);
+        self
+    }
+    /// `[ WLAN-UE-Local-IPAddress ]`: WLAN-UE-Local-IPAddress (code 894, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
+    #[inline]
+    pub fn wlan_ue_local_ipaddress(&mut self, v: &rt::data::Address) -> &mut Self {
+        self.0.put_address(894, 192, 10415, 64, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one WLAN-Radio-Container AVP (code 892, vendor 10415), 3GPP TS 32.299 7.2 (Release 8), straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`WlanRadioContainer`] is the owned form.
+///
+/// ```text
+/// [ Operator-Name ]
+/// [ Location-Type ]
+/// [ Location-Information ]
+/// [ WLAN-Technology ]
+/// *[ AVP ]
+/// ```
+pub struct WlanRadioContainerWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for WlanRadioContainer {
+    type Writer<'c> = WlanRadioContainerWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(892, 10415);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(126, 0),
+        rt::AvpKey::new(1244, 10415),
+        rt::AvpKey::new(127, 0),
+        rt::AvpKey::new(893, 10415),
+    ];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for WlanRadioContainerWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl WlanRadioContainerWriter<'_> {
+    /// `[ Operator-Name ]`: Operator-Name (code 126), IETF RFC 5580 §4.1.
+    #[inline]
+    pub fn operator_name(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(126, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ Location-Type ]`: Location-Type (code 1244, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn location_type(
+        &mut self,
+        f: impl FnOnce(&mut LocationTypeWriter<'_>),
+    ) -> &mut Self {
+        self.0.group::<LocationType>(2, true, f);
+        self
+    }
+    /// `[ Location-Information ]`: Location-Information (code 127), IETF RFC 5580 §4.2.
+    #[inline]
+    pub fn location_information(&mut self, v: &[u8]) -> &mut Self {
+        self.0.put_bytes(127, 64, 0, 4, true, v);
+        self
+    }
+    /// `[ WLAN-Technology ]`: WLAN-Technology (code 893, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
+    #[inline]
+    pub fn wlan_technology(&mut self, v: u32) -> &mut Self {
+        self.0.put_u32(893, 192, 10415, 8, true, v);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes one Credit-Control-Request (command code 272, application 4), 3GPP TS 32.299 §6.4.2, straight into a buffer: started by [`CreditControlRequest::writer`], each setter appends one AVP in the order called, [`CreditControlRequestWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CreditControlRequest`] is the owned form.
+pub struct CreditControlRequestWriter<'b>(rt::writer::MessageWriter<'b>);
+impl CreditControlRequest {
+    /// Starts writing one Credit-Control-Request at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CreditControlRequestWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> CreditControlRequestWriter<'b> {
+        let mut w = CreditControlRequestWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(192), 272, 4),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl CreditControlRequestWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(283, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(461, 0),
+        rt::AvpKey::new(416, 0),
+        rt::AvpKey::new(415, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(293, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(419, 0),
+        rt::AvpKey::new(50, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(55, 0),
+        rt::AvpKey::new(439, 0),
+        rt::AvpKey::new(295, 0),
+        rt::AvpKey::new(437, 0),
+        rt::AvpKey::new(436, 0),
+        rt::AvpKey::new(2055, 10415),
+        rt::AvpKey::new(455, 0),
+        rt::AvpKey::new(411, 0),
+        rt::AvpKey::new(458, 0),
+        rt::AvpKey::new(653, 0),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(873, 10415),
+    ];
+    const REQUIRED: u64 = 255;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
+    #[inline]
+    pub fn destination_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ Service-Context-Id }`: Service-Context-Id (code 461), IETF RFC 8506 §8.42.
+    #[inline]
+    pub fn service_context_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(461, 64, 0, 32, true, v);
+        self
+    }
+    /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
+    #[inline]
+    pub fn cc_request_type(
+        &mut self,
+        v: super::credit_control::CcRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(416, 64, 0, 64, true, v.0);
+        self
+    }
+    /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
+    #[inline]
+    pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(415, 64, 0, 128, true, v);
+        self
+    }
+    /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
+    #[inline]
+    pub fn destination_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ CC-Sub-Session-Id ]`: CC-Sub-Session-Id (code 419), IETF RFC 8506 §8.5.
+    #[inline]
+    pub fn cc_sub_session_id(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(419, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
+    #[inline]
+    pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(50, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 8192, true, v);
+        self
+    }
+    /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
+    #[inline]
+    pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(55, 64, 0, 16384, true, v.0);
+        self
+    }
+    /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_id(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::SubscriptionIdWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::SubscriptionId>(0, false, f);
+        self
+    }
+    /// `*[ Subscription-Id-Extension ]`: Subscription-Id-Extension (code 659), IETF RFC 8506 §8.58. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn subscription_id_extension(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::SubscriptionIdExtensionWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::SubscriptionIdExtension>(0, false, f);
+        self
+    }
+    /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
+    #[inline]
+    pub fn service_identifier(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(439, 64, 0, 32768, true, v);
+        self
+    }
+    /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
+    #[inline]
+    pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
+        self.0.avps.put_i32(295, 64, 0, 65536, true, v.0);
+        self
+    }
+    /// `[ Requested-Service-Unit ]`: Requested-Service-Unit (code 437), IETF RFC 8506 §8.18.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn requested_service_unit(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::RequestedServiceUnitWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<super::credit_control::RequestedServiceUnit>(131072, true, f);
+        self
+    }
+    /// `[ Requested-Action ]`: Requested-Action (code 436), IETF RFC 8506 §8.41.
+    #[inline]
+    pub fn requested_action(
+        &mut self,
+        v: super::credit_control::RequestedAction,
+    ) -> &mut Self {
+        self.0.avps.put_i32(436, 64, 0, 262144, true, v.0);
+        self
+    }
+    /// `*[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn used_service_unit(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::UsedServiceUnitWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::UsedServiceUnit>(0, false, f);
+        self
+    }
+    /// `[ AoC-Request-Type ]`: AoC-Request-Type (code 2055, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn aoc_request_type(&mut self, v: AocRequestType) -> &mut Self {
+        self.0.avps.put_i32(2055, 128, 10415, 524288, true, v.0);
+        self
+    }
+    /// `[ Multiple-Services-Indicator ]`: Multiple-Services-Indicator (code 455), IETF RFC 8506 §8.40.
+    #[inline]
+    pub fn multiple_services_indicator(
+        &mut self,
+        v: super::credit_control::MultipleServicesIndicator,
+    ) -> &mut Self {
+        self.0.avps.put_i32(455, 64, 0, 1048576, true, v.0);
+        self
+    }
+    /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn multiple_services_credit_control(
+        &mut self,
+        f: impl FnOnce(
+            &mut super::credit_control::MultipleServicesCreditControlWriter<'_>,
+        ),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<super::credit_control::MultipleServicesCreditControl>(0, false, f);
+        self
+    }
+    /// `*[ Service-Parameter-Info ]`: Service-Parameter-Info (code 440), IETF RFC 8506 §8.43. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn service_parameter_info(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::ServiceParameterInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::ServiceParameterInfo>(0, false, f);
+        self
+    }
+    /// `[ CC-Correlation-Id ]`: CC-Correlation-Id (code 411), IETF RFC 8506 §8.1.
+    #[inline]
+    pub fn cc_correlation_id(&mut self, v: &[u8]) -> &mut Self {
+        self.0.avps.put_bytes(411, 0, 0, 2097152, true, v);
+        self
+    }
+    /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_equipment_info(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::UserEquipmentInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::UserEquipmentInfo>(4194304, true, f);
+        self
+    }
+    /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn user_equipment_info_extension(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::UserEquipmentInfoExtensionWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::credit_control::UserEquipmentInfoExtension,
+            >(8388608, true, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(16777216, true, f);
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `[ Service-Information ]`: Service-Information (code 873, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn service_information(
+        &mut self,
+        f: impl FnOnce(&mut ServiceInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ServiceInformation>(33554432, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
+/// Writes one Credit-Control-Answer (command code 272, application 4), 3GPP TS 32.299 §6.4.3, straight into a buffer: started by [`CreditControlAnswer::writer`], each setter appends one AVP in the order called, [`CreditControlAnswerWriter::finish`] completes the message (and reports a required member missing or a single one set twice). [`CreditControlAnswer`] is the owned form.
+pub struct CreditControlAnswerWriter<'b>(rt::writer::MessageWriter<'b>);
+impl CreditControlAnswer {
+    /// Starts writing one Credit-Control-Answer at the end of `buf`: the header and its fixed members (`session_id`), given here. Hop-by-Hop and End-to-End Identifiers are 0 unless set; nothing is complete until [`CreditControlAnswerWriter::finish`].
+    #[inline]
+    pub fn writer<'b>(
+        buf: &'b mut rt::bytes::BytesMut,
+        session_id: &str,
+    ) -> CreditControlAnswerWriter<'b> {
+        let mut w = CreditControlAnswerWriter(
+            rt::writer::MessageWriter::new(buf, rt::CommandFlags(64), 272, 4),
+        );
+        w.session_id(session_id);
+        w
+    }
+}
+impl CreditControlAnswerWriter<'_> {
+    const MEMBERS: &'static [rt::AvpKey] = &[
+        rt::AvpKey::new(263, 0),
+        rt::AvpKey::new(268, 0),
+        rt::AvpKey::new(264, 0),
+        rt::AvpKey::new(296, 0),
+        rt::AvpKey::new(258, 0),
+        rt::AvpKey::new(416, 0),
+        rt::AvpKey::new(415, 0),
+        rt::AvpKey::new(301, 0),
+        rt::AvpKey::new(1, 0),
+        rt::AvpKey::new(418, 0),
+        rt::AvpKey::new(419, 0),
+        rt::AvpKey::new(50, 0),
+        rt::AvpKey::new(278, 0),
+        rt::AvpKey::new(55, 0),
+        rt::AvpKey::new(431, 0),
+        rt::AvpKey::new(423, 0),
+        rt::AvpKey::new(430, 0),
+        rt::AvpKey::new(669, 0),
+        rt::AvpKey::new(422, 0),
+        rt::AvpKey::new(2020, 10415),
+        rt::AvpKey::new(2021, 10415),
+        rt::AvpKey::new(621, 0),
+        rt::AvpKey::new(623, 0),
+        rt::AvpKey::new(427, 0),
+        rt::AvpKey::new(428, 0),
+        rt::AvpKey::new(448, 0),
+        rt::AvpKey::new(261, 0),
+        rt::AvpKey::new(262, 0),
+        rt::AvpKey::new(873, 10415),
+    ];
+    const REQUIRED: u64 = 127;
+    /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
+    #[inline]
+    pub fn session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self
+    }
+    /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
+    #[inline]
+    pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
+        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self
+    }
+    /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
+    #[inline]
+    pub fn result_code(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self
+    }
+    /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
+    #[inline]
+    pub fn origin_host(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self
+    }
+    /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
+    #[inline]
+    pub fn origin_realm(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self
+    }
+    /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
+    #[inline]
+    pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self
+    }
+    /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
+    #[inline]
+    pub fn cc_request_type(
+        &mut self,
+        v: super::credit_control::CcRequestType,
+    ) -> &mut Self {
+        self.0.avps.put_i32(416, 64, 0, 32, true, v.0);
+        self
+    }
+    /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
+    #[inline]
+    pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(415, 64, 0, 64, true, v);
+        self
+    }
+    /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
+    #[inline]
+    pub fn user_name(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self
+    }
+    /// `[ CC-Session-Failover ]`: CC-Session-Failover (code 418), IETF RFC 8506 §8.4.
+    #[inline]
+    pub fn cc_session_failover(
+        &mut self,
+        v: super::credit_control::CcSessionFailover,
+    ) -> &mut Self {
+        self.0.avps.put_i32(418, 64, 0, 512, true, v.0);
+        self
+    }
+    /// `[ CC-Sub-Session-Id ]`: CC-Sub-Session-Id (code 419), IETF RFC 8506 §8.5.
+    #[inline]
+    pub fn cc_sub_session_id(&mut self, v: u64) -> &mut Self {
+        self.0.avps.put_u64(419, 64, 0, 1024, true, v);
+        self
+    }
+    /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
+    #[inline]
+    pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(50, 64, 0, 2048, true, v);
+        self
+    }
+    /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
+    #[inline]
+    pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(278, 64, 0, 4096, true, v);
+        self
+    }
+    /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
+    #[inline]
+    pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
+        self.0.avps.put_u32(55, 64, 0, 8192, true, v.0);
+        self
+    }
+    /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn granted_service_unit(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::GrantedServiceUnitWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::GrantedServiceUnit>(16384, true, f);
+        self
+    }
+    /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn multiple_services_credit_control(
+        &mut self,
+        f: impl FnOnce(
+            &mut super::credit_control::MultipleServicesCreditControlWriter<'_>,
+        ),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<super::credit_control::MultipleServicesCreditControl>(0, false, f);
+        self
+    }
+    /// `[ Cost-Information ]`: Cost-Information (code 423), IETF RFC 8506 §8.7.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn cost_information(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::CostInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::CostInformation>(32768, true, f);
+        self
+    }
+    /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn final_unit_indication(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::FinalUnitIndicationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::credit_control::FinalUnitIndication>(65536, true, f);
+        self
+    }
+    /// `[ QoS-Final-Unit-Indication ]`: QoS-Final-Unit-Indication (code 669), IETF RFC 8506 §8.68.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn qos_final_unit_indication(
+        &mut self,
+        f: impl FnOnce(&mut super::credit_control::QosFinalUnitIndicationWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<super::credit_control::QosFinalUnitIndication>(131072, true, f);
+        self
+    }
+    /// `[ Check-Balance-Result ]`: Check-Balance-Result (code 422), IETF RFC 8506 §8.6.
+    #[inline]
+    pub fn check_balance_result(
+        &mut self,
+        v: super::credit_control::CheckBalanceResult,
+    ) -> &mut Self {
+        self.0.avps.put_i32(422, 64, 0, 262144, true, v.0);
+        self
+    }
+    /// `[ Low-Balance-Indication ]`: Low-Balance-Indication (code 2020, vendor 10415), 3GPP TS 32.299 §7.2.
+    #[inline]
+    pub fn low_balance_indication(&mut self, v: LowBalanceIndication) -> &mut Self {
+        self.0.avps.put_i32(2020, 128, 10415, 524288, true, v.0);
+        self
+    }
+    /// `[ Remaining-Balance ]`: Remaining-Balance (code 2021, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn remaining_balance(
+        &mut self,
+        f: impl FnOnce(&mut RemainingBalanceWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<RemainingBalance>(1048576, true, f);
+        self
+    }
+    /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn oc_supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::doic::OcSupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::doic::OcSupportedFeatures>(2097152, true, f);
+        self
+    }
+    /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
+    ///
+    /// `oc_sequence_number`, `oc_report_type`: its fixed members, written first; `f` writes the others.
+    #[inline]
+    pub fn oc_olr(
+        &mut self,
+        oc_sequence_number: u64,
+        oc_report_type: super::doic::OcReportType,
+        f: impl FnOnce(&mut super::doic::OcOlrWriter<'_>),
+    ) -> &mut Self {
+        self.0
+            .avps
+            .group::<
+                super::doic::OcOlr,
+            >(
+                4194304,
+                true,
+                |w| {
+                    w.oc_sequence_number(oc_sequence_number);
+                    w.oc_report_type(oc_report_type);
+                    f(w)
+                },
+            );
+        self
+    }
+    /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn supported_features(
+        &mut self,
+        f: impl FnOnce(&mut super::ts29229::SupportedFeaturesWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::ts29229::SupportedFeatures>(0, false, f);
+        self
+    }
+    /// `[ Credit-Control-Failure-Handling ]`: Credit-Control-Failure-Handling (code 427), IETF RFC 8506 §8.14.
+    #[inline]
+    pub fn credit_control_failure_handling(
+        &mut self,
+        v: super::credit_control::CreditControlFailureHandling,
+    ) -> &mut Self {
+        self.0.avps.put_i32(427, 64, 0, 8388608, true, v.0);
+        self
+    }
+    /// `[ Direct-Debiting-Failure-Handling ]`: Direct-Debiting-Failure-Handling (code 428), IETF RFC 8506 §8.15.
+    #[inline]
+    pub fn direct_debiting_failure_handling(
+        &mut self,
+        v: super::credit_control::DirectDebitingFailureHandling,
+    ) -> &mut Self {
+        self.0.avps.put_i32(428, 64, 0, 16777216, true, v.0);
+        self
+    }
+    /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
+    #[inline]
+    pub fn validity_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(448, 64, 0, 33554432, true, v);
+        self
+    }
+    /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
+    #[inline]
+    pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
+        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self
+    }
+    /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
+    #[inline]
+    pub fn redirect_host_usage(
+        &mut self,
+        v: super::base::RedirectHostUsage,
+    ) -> &mut Self {
+        self.0.avps.put_i32(261, 64, 0, 67108864, true, v.0);
+        self
+    }
+    /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
+    #[inline]
+    pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
+        self.0.avps.put_u32(262, 64, 0, 134217728, true, v);
+        self
+    }
+    /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn proxy_info(
+        &mut self,
+        f: impl FnOnce(&mut super::base::ProxyInfoWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::ProxyInfo>(0, false, f);
+        self
+    }
+    /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
+    #[inline]
+    pub fn route_record(&mut self, v: &str) -> &mut Self {
+        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self
+    }
+    /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5. Each call appends another occurrence.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn failed_avp(
+        &mut self,
+        f: impl FnOnce(&mut super::base::FailedAvpWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<super::base::FailedAvp>(0, false, f);
+        self
+    }
+    /// `[ Service-Information ]`: Service-Information (code 873, vendor 10415), 3GPP TS 32.299 §7.2.
+    ///
+    /// `f` writes its members.
+    #[inline]
+    pub fn service_information(
+        &mut self,
+        f: impl FnOnce(&mut ServiceInformationWriter<'_>),
+    ) -> &mut Self {
+        self.0.avps.group::<ServiceInformation>(268435456, true, f);
+        self
+    }
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.avps.put_raw(a);
+        self
+    }
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn hop_by_hop(&mut self, v: u32) -> &mut Self {
+        self.0.set_hop_by_hop(v);
+        self
+    }
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn end_to_end(&mut self, v: u32) -> &mut Self {
+        self.0.set_end_to_end(v);
+        self
+    }
+    /// Sets the command flags (P, E, T); the R bit stays that of the command.
+    #[inline]
+    pub fn flags(&mut self, v: rt::CommandFlags) -> &mut Self {
+        self.0.set_flags(v);
+        self
+    }
+    /// Writes the header, checks that required members are present and single
+    /// ones set once, and returns the message's length. On error the buffer is
+    /// cut back to where the message began.
+    #[inline]
+    pub fn finish(self) -> Result<usize, rt::writer::WriteError> {
+        self.0.finish(Self::MEMBERS, Self::REQUIRED)
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 432usize] = [
     rt::dictionary::AvpDef {

@@ -395,6 +395,68 @@ impl std::fmt::Debug for MorePeersView<'_> {
         }
     }
 }
+/// Writes the members of one Peer-State-Change AVP (code 203, vendor 11), Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`PeerStateChange`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct PeerStateChangeWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for PeerStateChange {
+    type Writer<'c> = PeerStateChangeWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(203, 11);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for PeerStateChangeWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl PeerStateChangeWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one More-Peers AVP (code 204, vendor 11), Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MorePeers`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct MorePeersWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MorePeers {
+    type Writer<'c> = MorePeersWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(204, 11);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MorePeersWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MorePeersWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 6usize] = [
     rt::dictionary::AvpDef {

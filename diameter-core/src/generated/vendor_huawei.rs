@@ -227,6 +227,37 @@ impl std::fmt::Debug for P2psmsInformationView<'_> {
         }
     }
 }
+/// Writes the members of one P2PSMS-Information AVP (code 20400, vendor 2011), Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`P2psmsInformation`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct P2psmsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for P2psmsInformation {
+    type Writer<'c> = P2psmsInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(20400, 2011);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for P2psmsInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl P2psmsInformationWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 14usize] = [
     rt::dictionary::AvpDef {

@@ -604,6 +604,99 @@ impl std::fmt::Debug for InovarCallingPartyInfoView<'_> {
         }
     }
 }
+/// Writes the members of one Inovar-Service-ID AVP (code 4004, vendor 41897), Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`InovarServiceId`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct InovarServiceIdWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for InovarServiceId {
+    type Writer<'c> = InovarServiceIdWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(4004, 41897);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for InovarServiceIdWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl InovarServiceIdWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Inovar-Unsuccessful-Call-Reason AVP (code 4005, vendor 41897), Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`InovarUnsuccessfulCallReason`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct InovarUnsuccessfulCallReasonWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for InovarUnsuccessfulCallReason {
+    type Writer<'c> = InovarUnsuccessfulCallReasonWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(4005, 41897);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for InovarUnsuccessfulCallReasonWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl InovarUnsuccessfulCallReasonWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Inovar-Calling-Party-Info AVP (code 4011, vendor 41897), Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`InovarCallingPartyInfo`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct InovarCallingPartyInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for InovarCallingPartyInfo {
+    type Writer<'c> = InovarCallingPartyInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(4011, 41897);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for InovarCallingPartyInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl InovarCallingPartyInfoWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 11usize] = [
     rt::dictionary::AvpDef {

@@ -226,6 +226,37 @@ impl std::fmt::Debug for SteeringInformationView<'_> {
         }
     }
 }
+/// Writes the members of one Steering-Information AVP (code 1108, vendor 2636), Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SteeringInformation`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct SteeringInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SteeringInformation {
+    type Writer<'c> = SteeringInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1108, 2636);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SteeringInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SteeringInformationWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 12usize] = [
     rt::dictionary::AvpDef {

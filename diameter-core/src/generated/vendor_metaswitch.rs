@@ -791,6 +791,130 @@ impl std::fmt::Debug for InputOutputOctetsView<'_> {
         }
     }
 }
+/// Writes the members of one Metaswitch-Information AVP (code 10000, vendor 19444), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`MetaswitchInformation`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct MetaswitchInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for MetaswitchInformation {
+    type Writer<'c> = MetaswitchInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(10000, 19444);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MetaswitchInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MetaswitchInformationWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Adjacency-Name AVP (code 10001, vendor 19444), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AdjacencyName`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct AdjacencyNameWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AdjacencyName {
+    type Writer<'c> = AdjacencyNameWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(10001, 19444);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AdjacencyNameWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AdjacencyNameWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Account-Name AVP (code 10004, vendor 19444), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AccountName`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct AccountNameWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AccountName {
+    type Writer<'c> = AccountNameWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(10004, 19444);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for AccountNameWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AccountNameWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Input-Output-Octets AVP (code 10008, vendor 19444), Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`InputOutputOctets`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct InputOutputOctetsWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for InputOutputOctets {
+    type Writer<'c> = InputOutputOctetsWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(10008, 19444);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for InputOutputOctetsWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl InputOutputOctetsWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 15usize] = [
     rt::dictionary::AvpDef {

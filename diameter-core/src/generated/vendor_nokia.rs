@@ -996,6 +996,161 @@ impl std::fmt::Debug for BillingAccountView<'_> {
         }
     }
 }
+/// Writes the members of one Default-Quota AVP (code 5111, vendor 94), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`DefaultQuota`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct DefaultQuotaWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for DefaultQuota {
+    type Writer<'c> = DefaultQuotaWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(5111, 94);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for DefaultQuotaWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl DefaultQuotaWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one NSN-IN-Information AVP (code 100, vendor 28458), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`NsnInInformation`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct NsnInInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for NsnInInformation {
+    type Writer<'c> = NsnInInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(100, 28458);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for NsnInInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl NsnInInformationWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Subscriber-Specific-Info AVP (code 60530, vendor 28458), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SubscriberSpecificInfo`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct SubscriberSpecificInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SubscriberSpecificInfo {
+    type Writer<'c> = SubscriberSpecificInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(60530, 28458);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SubscriberSpecificInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SubscriberSpecificInfoWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Active-Product-Offer AVP (code 60553, vendor 28458), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ActiveProductOffer`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct ActiveProductOfferWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for ActiveProductOffer {
+    type Writer<'c> = ActiveProductOfferWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(60553, 28458);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for ActiveProductOfferWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl ActiveProductOfferWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Billing-Account AVP (code 60557, vendor 28458), Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`BillingAccount`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct BillingAccountWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for BillingAccount {
+    type Writer<'c> = BillingAccountWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(60557, 28458);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for BillingAccountWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl BillingAccountWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 23usize] = [
     rt::dictionary::AvpDef {

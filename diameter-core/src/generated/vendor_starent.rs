@@ -1377,6 +1377,131 @@ impl std::fmt::Debug for AccessNetworkChargingPhysicalAccessIdView<'_> {
         }
     }
 }
+/// Writes the members of one SN-Total-Used-Service-Unit AVP (code 504, vendor 8164), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SnTotalUsedServiceUnit`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct SnTotalUsedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SnTotalUsedServiceUnit {
+    type Writer<'c> = SnTotalUsedServiceUnitWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(504, 8164);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SnTotalUsedServiceUnitWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SnTotalUsedServiceUnitWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SN-Usage-Monitoring-Control AVP (code 517, vendor 8164), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SnUsageMonitoringControl`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct SnUsageMonitoringControlWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SnUsageMonitoringControl {
+    type Writer<'c> = SnUsageMonitoringControlWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(517, 8164);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SnUsageMonitoringControlWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SnUsageMonitoringControlWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one SN-Remaining-Service-Unit AVP (code 526, vendor 8164), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`SnRemainingServiceUnit`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct SnRemainingServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for SnRemainingServiceUnit {
+    type Writer<'c> = SnRemainingServiceUnitWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(526, 8164);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for SnRemainingServiceUnitWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl SnRemainingServiceUnitWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one Access-Network-Charging-Physical-Access-Id AVP (code 1472, vendor 8164), Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`AccessNetworkChargingPhysicalAccessId`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct AccessNetworkChargingPhysicalAccessIdWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for AccessNetworkChargingPhysicalAccessId {
+    type Writer<'c> = AccessNetworkChargingPhysicalAccessIdWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(1472, 8164);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c>
+for AccessNetworkChargingPhysicalAccessIdWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl AccessNetworkChargingPhysicalAccessIdWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 294usize] = [
     rt::dictionary::AvpDef {

@@ -205,6 +205,37 @@ impl std::fmt::Debug for MsgcopyanswerView<'_> {
         }
     }
 }
+/// Writes the members of one MsgCopyAnswer AVP (code 2516, vendor 323), Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`Msgcopyanswer`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct MsgcopyanswerWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for Msgcopyanswer {
+    type Writer<'c> = MsgcopyanswerWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2516, 323);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for MsgcopyanswerWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl MsgcopyanswerWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 4usize] = [
     rt::dictionary::AvpDef {

@@ -1444,6 +1444,223 @@ impl std::fmt::Debug for CsMultipartyCallIndicationView<'_> {
         }
     }
 }
+/// Writes the members of one CS-Announcement AVP (code 2, vendor 27640), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CsAnnouncement`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct CsAnnouncementWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CsAnnouncement {
+    type Writer<'c> = CsAnnouncementWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(2, 27640);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CsAnnouncementWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CsAnnouncementWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one CS-Announcement-Data AVP (code 4, vendor 27640), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CsAnnouncementData`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct CsAnnouncementDataWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CsAnnouncementData {
+    type Writer<'c> = CsAnnouncementDataWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(4, 27640);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CsAnnouncementDataWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CsAnnouncementDataWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one CS-Furnish-Charging-Information AVP (code 15, vendor 27640), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CsFurnishChargingInformation`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct CsFurnishChargingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CsFurnishChargingInformation {
+    type Writer<'c> = CsFurnishChargingInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(15, 27640);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CsFurnishChargingInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CsFurnishChargingInformationWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one CS-Information AVP (code 17, vendor 27640), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CsInformation`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct CsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CsInformation {
+    type Writer<'c> = CsInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(17, 27640);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CsInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CsInformationWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one CS-Location-Information AVP (code 18, vendor 27640), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CsLocationInformation`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct CsLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CsLocationInformation {
+    type Writer<'c> = CsLocationInformationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(18, 27640);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CsLocationInformationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CsLocationInformationWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one CS-AoC-Info AVP (code 43, vendor 27640), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CsAocInfo`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct CsAocInfoWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CsAocInfo {
+    type Writer<'c> = CsAocInfoWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(43, 27640);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CsAocInfoWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CsAocInfoWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one CS-MultiParty-Call-Indication AVP (code 53, vendor 27640), Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`CsMultipartyCallIndication`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct CsMultipartyCallIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for CsMultipartyCallIndication {
+    type Writer<'c> = CsMultipartyCallIndicationWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(53, 27640);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for CsMultipartyCallIndicationWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl CsMultipartyCallIndicationWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 56usize] = [
     rt::dictionary::AvpDef {

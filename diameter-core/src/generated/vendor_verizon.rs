@@ -423,6 +423,68 @@ impl std::fmt::Debug for LiTargetmfaddressView<'_> {
         }
     }
 }
+/// Writes the members of one LI-Indicator-Gx AVP (code 6092, vendor 12951), Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LiIndicatorGx`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct LiIndicatorGxWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for LiIndicatorGx {
+    type Writer<'c> = LiIndicatorGxWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(6092, 12951);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for LiIndicatorGxWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl LiIndicatorGxWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
+/// Writes the members of one LI-TargetMFAddress AVP (code 6096, vendor 12951), Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`LiTargetmfaddress`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct LiTargetmfaddressWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for LiTargetmfaddress {
+    type Writer<'c> = LiTargetmfaddressWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(6096, 12951);
+    const FLAGS: u8 = 128;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for LiTargetmfaddressWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl LiTargetmfaddressWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 17usize] = [
     rt::dictionary::AvpDef {

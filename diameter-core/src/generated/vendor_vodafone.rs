@@ -225,6 +225,37 @@ impl std::fmt::Debug for VodafoneTriggerView<'_> {
         }
     }
 }
+/// Writes the members of one Vodafone-Trigger AVP (code 265, vendor 12645), Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`VodafoneTrigger`] is the owned form.
+///
+/// ```text
+/// *[ AVP ]
+/// ```
+pub struct VodafoneTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
+impl rt::writer::Group for VodafoneTrigger {
+    type Writer<'c> = VodafoneTriggerWriter<'c>;
+    const KEY: rt::AvpKey = rt::AvpKey::new(265, 12645);
+    const FLAGS: u8 = 192;
+    const MEMBERS: &'static [rt::AvpKey] = &[];
+    const REQUIRED: u64 = 0;
+}
+impl<'c> rt::writer::MemberWriter<'c> for VodafoneTriggerWriter<'c> {
+    #[inline]
+    fn from_avp_writer(w: rt::writer::AvpWriter<'c>) -> Self {
+        Self(w)
+    }
+    #[inline]
+    fn into_avp_writer(self) -> rt::writer::AvpWriter<'c> {
+        self.0
+    }
+}
+impl VodafoneTriggerWriter<'_> {
+    /// Appends an AVP outside the ABNF (or any AVP with its own flags).
+    #[inline]
+    pub fn avp(&mut self, a: &rt::RawAvp) -> &mut Self {
+        self.0.put_raw(a);
+        self
+    }
+}
 /// Every AVP of this dictionary, sorted by (vendor, code).
 pub static AVPS: [rt::dictionary::AvpDef; 13usize] = [
     rt::dictionary::AvpDef {

@@ -1,0 +1,511 @@
+//! Typed writers: messages and Grouped AVPs written straight into the output buffer.
+//!
+//! The generated `…Writer` types (one per command and per Grouped AVP) wrap the
+//! [`MessageWriter`] and [`AvpWriter`] of this module: each typed setter appends one AVP with
+//! the dictionary's flags the moment it is called, so building a message allocates nothing
+//! but the output buffer. Which members were set is kept in a bitmask; required members
+//! missing and single members set twice are reported by `finish`, which then removes the
+//! partly written message from the buffer.
+//!
+//! Every helper here is `#[inline]`: the code, flags and vendor of each AVP are constants at
+//! the call site, so each AVP's header is assembled on the stack with a length known at
+//! compile time and appended with one copy.
+
+use std::fmt;
+
+use bytes::BytesMut;
+
+use crate::avp::{AvpFlags, AvpKey, RawAvp, padded};
+use crate::data::{Address, AvpData};
+use crate::header::{CommandFlags, HEADER_LEN, VERSION};
+
+/// A message or Grouped AVP that could not be written as its ABNF requires. The AVPs are
+/// named by key; [`std::fmt::Display`] adds their dictionary names.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// A required member (`{ X }` or `< X >`) was not set.
+    #[error("missing AVP {}{}", Named(*avp), Within(within))]
+    MissingAvp {
+        /// The member missing.
+        avp: AvpKey,
+        /// The Grouped AVPs it belongs in, outermost first (empty at message level).
+        within: Vec<AvpKey>,
+    },
+    /// A member that may occur once was set more than once.
+    #[error("AVP {} set more than once{}", Named(*avp), Within(within))]
+    TooManyAvps {
+        /// The member set twice.
+        avp: AvpKey,
+        /// The Grouped AVPs it belongs in, outermost first (empty at message level).
+        within: Vec<AvpKey>,
+    },
+}
+
+impl WriteError {
+    /// The AVP missing or repeated.
+    pub fn avp(&self) -> AvpKey {
+        match self {
+            Self::MissingAvp { avp, .. } | Self::TooManyAvps { avp, .. } => *avp,
+        }
+    }
+
+    /// The Grouped AVPs holding it, outermost first.
+    pub fn within(&self) -> &[AvpKey] {
+        match self {
+            Self::MissingAvp { within, .. } | Self::TooManyAvps { within, .. } => within,
+        }
+    }
+
+    fn within_mut(&mut self) -> &mut Vec<AvpKey> {
+        match self {
+            Self::MissingAvp { within, .. } | Self::TooManyAvps { within, .. } => within,
+        }
+    }
+}
+
+/// An AVP key shown with its dictionary name when known.
+struct Named(AvpKey);
+
+impl fmt::Display for Named {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match crate::dictionary::avp_name(self.0) {
+            Some(n) => write!(f, "{n} ({})", self.0),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+/// ` in A / B` for a non-empty Grouped path.
+struct Within<'a>(&'a [AvpKey]);
+
+impl fmt::Display for Within<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, k) in self.0.iter().enumerate() {
+            f.write_str(if i == 0 { " in " } else { " / " })?;
+            write!(f, "{}", Named(*k))?;
+        }
+        Ok(())
+    }
+}
+
+/// A generated Grouped AVP type that has a writer (implemented on the owned struct, e.g.
+/// `SubscriptionId`, whose writer is `SubscriptionIdWriter`).
+pub trait Group {
+    /// The writer of its members.
+    type Writer<'c>: MemberWriter<'c>;
+    /// The AVP's code and vendor.
+    const KEY: AvpKey;
+    /// The dictionary's flags for it (V, M, P).
+    const FLAGS: u8;
+    /// The members tracked for presence, by bit number.
+    const MEMBERS: &'static [AvpKey];
+    /// Bits of [`Group::MEMBERS`] that are required.
+    const REQUIRED: u64;
+}
+
+/// A generated writer of a Grouped AVP's members: a wrapper of the [`AvpWriter`] of the
+/// AVP being written.
+pub trait MemberWriter<'c>: Sized {
+    /// Wraps the writer of a freshly opened AVP.
+    fn from_avp_writer(w: AvpWriter<'c>) -> Self;
+    /// Unwraps it again to close the AVP.
+    fn into_avp_writer(self) -> AvpWriter<'c>;
+}
+
+/// Appends AVPs to a buffer and records which members were set: the state of one message's
+/// or one Grouped AVP's members.
+#[derive(Debug)]
+pub struct AvpWriter<'b> {
+    buf: &'b mut BytesMut,
+    /// Members set (bit numbers assigned by the generated writer).
+    seen: u64,
+    /// Single members set more than once.
+    dup: u64,
+    /// The first error inside a Grouped member.
+    err: Option<WriteError>,
+}
+
+/// Header length for a vendor (constant once inlined).
+#[inline(always)]
+const fn hlen(vendor: u32) -> usize {
+    if vendor == 0 { 8 } else { 12 }
+}
+
+/// An AVP header on the stack: 12 bytes, of which [`hlen`] are used.
+#[inline(always)]
+fn header(code: u32, flags: u8, vendor: u32, len: usize) -> [u8; 12] {
+    let mut h = [0u8; 12];
+    h[..4].copy_from_slice(&code.to_be_bytes());
+    h[4..8].copy_from_slice(&((u32::from(flags) << 24) | (len as u32 & 0x00ff_ffff)).to_be_bytes());
+    h[8..].copy_from_slice(&vendor.to_be_bytes());
+    h
+}
+
+impl<'b> AvpWriter<'b> {
+    /// A writer appending to `buf`, nothing set yet.
+    #[inline]
+    pub fn new(buf: &'b mut BytesMut) -> Self {
+        Self {
+            buf,
+            seen: 0,
+            dup: 0,
+            err: None,
+        }
+    }
+
+    /// The buffer written to.
+    #[inline]
+    pub fn buf(&mut self) -> &mut BytesMut {
+        self.buf
+    }
+
+    /// Records that the member of bit `bit` (0: untracked) was set; `once` for members that
+    /// may occur at most once.
+    #[inline(always)]
+    pub fn mark(&mut self, bit: u64, once: bool) {
+        if once {
+            self.dup |= self.seen & bit;
+        }
+        self.seen |= bit;
+    }
+
+    /// Appends an AVP whose data is the `N` bytes of `data` (N ≤ 20): header, data and
+    /// padding assembled on the stack and copied at once.
+    #[inline(always)]
+    pub fn put_array<const N: usize>(
+        &mut self,
+        code: u32,
+        flags: u8,
+        vendor: u32,
+        bit: u64,
+        once: bool,
+        data: [u8; N],
+    ) {
+        let hl = hlen(vendor);
+        let total = padded(hl + N);
+        let mut a = [0u8; 32];
+        a[..12].copy_from_slice(&header(code, flags, vendor, hl + N));
+        a[hl..hl + N].copy_from_slice(&data);
+        self.buf.extend_from_slice(&a[..total]);
+        self.mark(bit, once);
+    }
+
+    /// Appends an Unsigned32 AVP.
+    #[inline(always)]
+    pub fn put_u32(&mut self, code: u32, flags: u8, vendor: u32, bit: u64, once: bool, v: u32) {
+        self.put_array(code, flags, vendor, bit, once, v.to_be_bytes());
+    }
+
+    /// Appends an Integer32 (or Enumerated) AVP.
+    #[inline(always)]
+    pub fn put_i32(&mut self, code: u32, flags: u8, vendor: u32, bit: u64, once: bool, v: i32) {
+        self.put_array(code, flags, vendor, bit, once, v.to_be_bytes());
+    }
+
+    /// Appends an Unsigned64 AVP.
+    #[inline(always)]
+    pub fn put_u64(&mut self, code: u32, flags: u8, vendor: u32, bit: u64, once: bool, v: u64) {
+        self.put_array(code, flags, vendor, bit, once, v.to_be_bytes());
+    }
+
+    /// Appends an Integer64 AVP.
+    #[inline(always)]
+    pub fn put_i64(&mut self, code: u32, flags: u8, vendor: u32, bit: u64, once: bool, v: i64) {
+        self.put_array(code, flags, vendor, bit, once, v.to_be_bytes());
+    }
+
+    /// Appends a Float32 AVP.
+    #[inline(always)]
+    pub fn put_f32(&mut self, code: u32, flags: u8, vendor: u32, bit: u64, once: bool, v: f32) {
+        self.put_array(code, flags, vendor, bit, once, v.to_be_bytes());
+    }
+
+    /// Appends a Float64 AVP.
+    #[inline(always)]
+    pub fn put_f64(&mut self, code: u32, flags: u8, vendor: u32, bit: u64, once: bool, v: f64) {
+        self.put_array(code, flags, vendor, bit, once, v.to_be_bytes());
+    }
+
+    /// Appends an AVP holding `data` (OctetString, or the bytes of a text type), padded.
+    #[inline(always)]
+    pub fn put_bytes(
+        &mut self,
+        code: u32,
+        flags: u8,
+        vendor: u32,
+        bit: u64,
+        once: bool,
+        data: &[u8],
+    ) {
+        let hl = hlen(vendor);
+        let len = data.len();
+        self.buf.reserve(padded(hl + len));
+        let h = header(code, flags, vendor, hl + len);
+        self.buf.extend_from_slice(&h[..hl]);
+        self.buf.extend_from_slice(data);
+        // Up to three zero bytes: a constant-length copy, then the length cut back.
+        let end = self.buf.len() + (padded(len) - len);
+        self.buf.extend_from_slice(&[0; 3]);
+        self.buf.truncate(end);
+        self.mark(bit, once);
+    }
+
+    /// Appends a text AVP (UTF8String, DiameterIdentity, IPFilterRule, QoSFilterRule,
+    /// DiameterURI).
+    #[inline(always)]
+    pub fn put_str(&mut self, code: u32, flags: u8, vendor: u32, bit: u64, once: bool, v: &str) {
+        self.put_bytes(code, flags, vendor, bit, once, v.as_bytes());
+    }
+
+    /// Appends an Address AVP (IPv4 and IPv6 assembled on the stack).
+    #[inline(always)]
+    pub fn put_address(
+        &mut self,
+        code: u32,
+        flags: u8,
+        vendor: u32,
+        bit: u64,
+        once: bool,
+        v: &Address,
+    ) {
+        match v {
+            Address::V4(a) => {
+                let [a, b, c, d] = a.octets();
+                self.put_array(code, flags, vendor, bit, once, [0, 1, a, b, c, d]);
+            }
+            Address::V6(a) => {
+                let mut d = [0u8; 18];
+                d[1] = 2;
+                d[2..].copy_from_slice(&a.octets());
+                self.put_array(code, flags, vendor, bit, once, d);
+            }
+            Address::Other { .. } => self.put_data(code, flags, vendor, bit, once, v),
+        }
+    }
+
+    /// Appends an AVP holding any [`AvpData`] value.
+    #[inline]
+    pub fn put_data<T: AvpData>(
+        &mut self,
+        code: u32,
+        flags: u8,
+        vendor: u32,
+        bit: u64,
+        once: bool,
+        v: &T,
+    ) {
+        v.encode_avp(self.buf, code, AvpFlags(flags), vendor);
+        self.mark(bit, once);
+    }
+
+    /// Appends an AVP outside the ABNF (or any AVP as received), with its own flags.
+    #[inline]
+    pub fn put_raw(&mut self, a: &RawAvp) {
+        a.encode(self.buf);
+    }
+
+    /// Appends a Grouped AVP `G` whose members `f` writes, patching its length once they
+    /// are written; problems among its members are kept for `finish`.
+    #[inline(always)]
+    pub fn group<G: Group>(&mut self, bit: u64, once: bool, f: impl FnOnce(&mut G::Writer<'_>)) {
+        let start = self.buf.len();
+        let vendor = G::KEY.vendor;
+        let hl = hlen(vendor);
+        self.buf
+            .extend_from_slice(&header(G::KEY.code, G::FLAGS, vendor, 0)[..hl]);
+        let mut child = G::Writer::from_avp_writer(AvpWriter::new(self.buf));
+        f(&mut child);
+        let AvpWriter { seen, dup, err, .. } = child.into_avp_writer();
+        // Members are padded, so the data needs no padding of its own.
+        let len = ((self.buf.len() - start) as u32).to_be_bytes();
+        if let Some(l) = self.buf.get_mut(start + 5..start + 8) {
+            l.copy_from_slice(&len[1..]);
+        }
+        if dup != 0 || seen & G::REQUIRED != G::REQUIRED || err.is_some() {
+            self.group_failed(G::KEY, G::MEMBERS, G::REQUIRED, seen, dup, err);
+        }
+        self.mark(bit, once);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn group_failed(
+        &mut self,
+        key: AvpKey,
+        members: &[AvpKey],
+        required: u64,
+        seen: u64,
+        dup: u64,
+        err: Option<WriteError>,
+    ) {
+        let mut e = match err {
+            Some(e) => e,
+            None => members_error(members, required, seen, dup).unwrap_or(WriteError::MissingAvp {
+                avp: key,
+                within: Vec::new(),
+            }),
+        };
+        e.within_mut().insert(0, key);
+        if self.err.is_none() {
+            self.err = Some(e);
+        }
+    }
+
+    /// The first problem among the members: a single member set twice, else a required
+    /// one missing, else one inside a Grouped member.
+    #[inline]
+    fn check(&mut self, members: &[AvpKey], required: u64) -> Result<(), WriteError> {
+        if self.dup == 0 && self.seen & required == required && self.err.is_none() {
+            return Ok(());
+        }
+        Err(self.failed(members, required))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn failed(&mut self, members: &[AvpKey], required: u64) -> WriteError {
+        members_error(members, required, self.seen, self.dup)
+            .or_else(|| self.err.take())
+            .unwrap_or(WriteError::MissingAvp {
+                avp: AvpKey::new(0, 0),
+                within: Vec::new(),
+            })
+    }
+}
+
+/// The error for members `seen` with `dup` set twice, if any.
+fn members_error(members: &[AvpKey], required: u64, seen: u64, dup: u64) -> Option<WriteError> {
+    let key = |bits: u64| {
+        members
+            .get(bits.trailing_zeros() as usize)
+            .copied()
+            .unwrap_or(AvpKey::new(0, 0))
+    };
+    if dup != 0 {
+        return Some(WriteError::TooManyAvps {
+            avp: key(dup),
+            within: Vec::new(),
+        });
+    }
+    let missing = required & !seen;
+    (missing != 0).then(|| WriteError::MissingAvp {
+        avp: key(missing),
+        within: Vec::new(),
+    })
+}
+
+/// Writes one message: its header (patched by [`MessageWriter::finish`]) and its AVPs,
+/// appended after what the buffer already holds.
+#[derive(Debug)]
+pub struct MessageWriter<'b> {
+    /// The AVPs and the state of the members.
+    pub avps: AvpWriter<'b>,
+    start: usize,
+    /// Command flags, as a `u32` so that patching the header reads back what was stored
+    /// (a byte store read as a word does not forward).
+    flags: u32,
+    code: u32,
+    application_id: u32,
+    hop_by_hop: u32,
+    end_to_end: u32,
+}
+
+impl<'b> MessageWriter<'b> {
+    /// Starts a message at the end of `buf`: reserves room for a typical message and leaves
+    /// the 20 bytes of the header, written by `finish`.
+    #[inline]
+    pub fn new(buf: &'b mut BytesMut, flags: CommandFlags, code: u32, application_id: u32) -> Self {
+        buf.reserve(512);
+        let start = buf.len();
+        buf.extend_from_slice(&[0; HEADER_LEN]);
+        Self {
+            avps: AvpWriter::new(buf),
+            start,
+            flags: u32::from(flags.0),
+            code,
+            application_id,
+            hop_by_hop: 0,
+            end_to_end: 0,
+        }
+    }
+
+    /// Sets the Hop-by-Hop Identifier.
+    #[inline]
+    pub fn set_hop_by_hop(&mut self, v: u32) {
+        self.hop_by_hop = v;
+    }
+
+    /// Sets the End-to-End Identifier.
+    #[inline]
+    pub fn set_end_to_end(&mut self, v: u32) {
+        self.end_to_end = v;
+    }
+
+    /// Sets the command flags; the R bit stays that of the command.
+    #[inline]
+    pub fn set_flags(&mut self, flags: CommandFlags) {
+        let r = self.flags & u32::from(CommandFlags::REQUEST);
+        self.flags = u32::from(flags.0 & !CommandFlags::REQUEST) | r;
+    }
+
+    /// The command flags so far.
+    #[inline]
+    pub fn flags(&self) -> CommandFlags {
+        CommandFlags(self.flags as u8)
+    }
+
+    /// Checks the members (`members` by bit number, `required` the bits that must be set),
+    /// writes the header with the Message Length and returns that length. On error the
+    /// buffer is cut back to where the message began.
+    #[inline]
+    pub fn finish(mut self, members: &[AvpKey], required: u64) -> Result<usize, WriteError> {
+        if let Err(e) = self.avps.check(members, required) {
+            self.avps.buf.truncate(self.start);
+            return Err(e);
+        }
+        let len = self.avps.buf.len() - self.start;
+        let mut h = [0u8; HEADER_LEN];
+        h[..4].copy_from_slice(
+            &((u32::from(VERSION) << 24) | (len as u32 & 0x00ff_ffff)).to_be_bytes(),
+        );
+        h[4..8].copy_from_slice(&((self.flags << 24) | (self.code & 0x00ff_ffff)).to_be_bytes());
+        h[8..12].copy_from_slice(&self.application_id.to_be_bytes());
+        h[12..16].copy_from_slice(&self.hop_by_hop.to_be_bytes());
+        h[16..].copy_from_slice(&self.end_to_end.to_be_bytes());
+        if let Some(dst) = self.avps.buf.get_mut(self.start..self.start + HEADER_LEN) {
+            dst.copy_from_slice(&h);
+        }
+        Ok(len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrays_and_bytes_are_padded() {
+        let mut buf = BytesMut::new();
+        let mut w = AvpWriter::new(&mut buf);
+        w.put_u32(258, 0x40, 0, 1, true, 4);
+        w.put_str(1, 0xc0, 10415, 2, true, "abcde");
+        w.put_u32(258, 0x40, 0, 1, true, 4);
+        assert_eq!(
+            w.check(&[AvpKey::new(258, 0), AvpKey::new(1, 10415)], 3),
+            Err(WriteError::TooManyAvps {
+                avp: AvpKey::new(258, 0),
+                within: vec![]
+            })
+        );
+        assert_eq!(
+            &buf[..],
+            &[
+                0, 0, 1, 2, 0x40, 0, 0, 12, 0, 0, 0, 4, //
+                0, 0, 0, 1, 0xc0, 0, 0, 17, 0, 0, 0x28, 0xaf, b'a', b'b', b'c', b'd', b'e', 0, 0,
+                0, //
+                0, 0, 1, 2, 0x40, 0, 0, 12, 0, 0, 0, 4,
+            ][..]
+        );
+    }
+}
