@@ -1,9 +1,13 @@
 //! Heap allocations on the decode path, counted with a counting global allocator (a count,
 //! not a timing): generic decode and iteration allocate nothing; typed decode allocates at
-//! most once per repeated-AVP list present (plus nothing per AVP).
+//! most once per repeated-AVP list present (plus nothing per AVP); typed views and typed
+//! writers allocate nothing.
 
 use diameter_core::Message;
-use diameter_core::generated::ts32299::{CreditControlAnswer, CreditControlRequest};
+use diameter_core::generated::credit_control::{CcRequestType, SubscriptionIdType};
+use diameter_core::generated::ts32299::{
+    CreditControlAnswer, CreditControlRequest, CreditControlRequestView,
+};
 use diameter_core::typed::Command;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
@@ -73,6 +77,53 @@ fn decode_allocations() {
     assert!(!ps_flags);
     assert_eq!(n, 4, "lazy decode allocations");
 
+    // The typed view: decoding (every level checked) and reading nested members allocate
+    // nothing.
+    let (read, n) = count(|| {
+        let v = CreditControlRequestView::from_bytes(&ccr).unwrap();
+        let octets = v
+            .multiple_services_credit_control()
+            .next()
+            .and_then(|m| m.requested_service_unit())
+            .and_then(|u| u.cc_total_octets());
+        let mcc_mnc = v
+            .service_information()
+            .and_then(|s| s.ps_information())
+            .and_then(|p| p.tgpp_imsi_mcc_mnc())
+            .map(str::len);
+        (
+            v.session_id().len(),
+            v.subscription_id().count(),
+            octets,
+            mcc_mnc,
+        )
+    });
+    assert_eq!(read, (67, 2, Some(10_485_760), Some(5)));
+    assert_eq!(n, 0, "typed view decode and reads allocate");
+    // The typed writer into a buffer with room: nothing but the buffer.
+    let mut buf = bytes::BytesMut::with_capacity(1024);
+    let (len, n) = count(|| {
+        let mut w = CreditControlRequest::writer(&mut buf, "s;1");
+        w.origin_host("a.example")
+            .origin_realm("example")
+            .destination_realm("example")
+            .auth_application_id(4)
+            .service_context_id("32251@3gpp.org")
+            .cc_request_type(CcRequestType::INITIAL_REQUEST)
+            .cc_request_number(0)
+            .subscription_id(|s| {
+                s.subscription_id_type(SubscriptionIdType::END_USER_E164)
+                    .subscription_id_data("491701234567");
+            })
+            .multiple_services_credit_control(|m| {
+                m.requested_service_unit(|r| {
+                    r.cc_total_octets(1);
+                });
+            });
+        w.finish().unwrap()
+    });
+    assert_eq!(len, buf.len());
+    assert_eq!(n, 0, "typed writer allocates");
     let msg = Message::decode(cca).unwrap();
     let (_, n) = count(|| CreditControlAnswer::decode(&msg).unwrap());
     assert!(
