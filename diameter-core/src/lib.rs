@@ -6,6 +6,9 @@
 //! - [`generated`] holds one module per dictionary file (`cargo xtask regen` writes it), with
 //!   typed requests, answers, Grouped AVP structs and Enumerated newtypes, plus
 //!   [`generated::decode_typed`], which picks the typed command for any message.
+//! - Each typed command and Grouped AVP also has a generated `…View` (runtime in [`view`]):
+//!   `CreditControlRequestView::from_bytes(&bytes)` checks the message once, at every level,
+//!   and its accessors then read members straight from the bytes, without allocating.
 //! - Each typed command and Grouped AVP also has a generated `…Writer` (runtime in
 //!   [`writer`]): `CreditControlRequest::writer(&mut buf, session_id)` then typed setters
 //!   append each AVP straight into the output buffer, and `finish` checks the ABNF's

@@ -305,3 +305,48 @@ proptest! {
         diameter_core::fuzzing::decode_typed(&bytes);
     }
 }
+
+/// The README's example of a view and a writer, kept compiling and true.
+#[test]
+fn readme_view_and_writer_example() {
+    use diameter_core::generated::credit_control::CcRequestType;
+
+    fn read(bytes: &Bytes) -> Result<(u64, String), DecodeError> {
+        let ccr = CreditControlRequestView::from_bytes(bytes)?;
+        let octets = ccr
+            .multiple_services_credit_control()
+            .filter_map(|m| m.requested_service_unit()?.cc_total_octets())
+            .sum::<u64>();
+        Ok((
+            octets,
+            format!("{} #{}", ccr.session_id(), ccr.cc_request_number()),
+        ))
+    }
+
+    fn write(buf: &mut BytesMut) -> Result<usize, diameter_core::writer::WriteError> {
+        let mut w = CreditControlRequest::writer(buf, "pgw1.example.net;1;1");
+        w.origin_host("pgw1.example.net")
+            .origin_realm("example.net")
+            .destination_realm("ocs.example.net")
+            .auth_application_id(4)
+            .service_context_id("32251@3gpp.org")
+            .cc_request_type(CcRequestType::INITIAL_REQUEST)
+            .cc_request_number(0)
+            .multiple_services_credit_control(|m| {
+                m.requested_service_unit(|r| {
+                    r.cc_total_octets(10_485_760);
+                });
+            });
+        w.finish()
+    }
+
+    let mut buf = BytesMut::new();
+    let len = write(&mut buf).unwrap();
+    assert_eq!(len, buf.len());
+    let bytes = buf.freeze();
+    assert_eq!(
+        read(&bytes).unwrap(),
+        (10_485_760, "pgw1.example.net;1;1 #0".to_owned())
+    );
+    diameter_core::validate(&Message::decode(bytes).unwrap()).unwrap();
+}
